@@ -1,0 +1,137 @@
+# signerd: plain GNU make. `make deps` installs the Debian packages, `make`
+# builds, `make check` installs, builds and runs every test, `make run`
+# creates the demo state once and serves it.
+
+prefix ?= /usr/local
+bindir ?= $(prefix)/bin
+sbindir ?= $(prefix)/sbin
+DESTDIR ?=
+
+BUILD ?= build
+PORT ?= 8443
+DEMO_DIR ?= $(CURDIR)/demo
+CA_KEY_TYPE ?= p256
+
+DEB_PACKAGES := build-essential pkg-config openssl libssl-dev softhsm2 libsofthsm2 \
+	p11-kit libp11-kit-dev libmicrohttpd-dev libgnutls28-dev gnutls-bin \
+	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev curl
+PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih
+TEST_PKGS := cunit
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wvla
+HARDEN := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
+	-D_FORTIFY_SOURCE=2 -fPIE
+CPPFLAGS += -Iinclude -D_DEFAULT_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 $(WARN) $(HARDEN) -MMD -MP
+LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+LDLIBS += -lpthread
+
+ifneq ($(filter-out deps help clean run demo,$(or $(MAKECMDGOALS),all)),)
+  ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
+    $(error missing libraries (pkg-config: $(PKGS)); run 'make deps' first)
+  endif
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null || echo -lcunit)
+
+PROGRAMS := signerd signerctl
+LIB_SRCS := $(filter-out $(PROGRAMS:%=signer/%.c),$(wildcard signer/*.c pkcs11/*.c api/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS := $(wildcard tests/test_*.c)
+TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+# PKCS#11 modules that only tests load (e.g. the fault injector).
+TEST_MODULE_SRCS := $(wildcard tests/modules/*.c)
+TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so)
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+
+.PHONY: all deps check test unit integration asan run demo install clean help
+
+all: $(PROGRAMS:%=$(BUILD)/%)
+
+help:
+	@echo "make deps | all | check | asan | run | install | clean"
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing$$missing"; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libsignerd.a: $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%: $(BUILD)/signer/%.o $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests -Isigner -Ipkcs11 -Iapi $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/libtesthelp.a: $(TESTLIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/libtesthelp.a $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/modules/%.so: tests/modules/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(filter-out -fPIE,$(CFLAGS)) -fPIC -shared -o $@ $< -ldl $(LDLIBS)
+
+# `make check` installs what it needs first, then builds and tests in a
+# fresh make so that pkg-config sees the installed libraries.
+check: deps
+	@$(MAKE) --no-print-directory test
+
+test: all $(TESTS) $(TEST_MODULES)
+	BUILD=$(BUILD) bash tests/run-all.sh
+
+unit: all $(TESTS) $(TEST_MODULES)
+	BUILD=$(BUILD) bash tests/run-all.sh unit
+
+integration: all $(TEST_MODULES)
+	BUILD=$(BUILD) bash tests/run-all.sh integration
+
+# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" test
+
+# Create the demo state once (SoftHSM token, CA keys in it, certificates,
+# TLS identities, config) under $(DEMO_DIR), then serve it in the foreground.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) DEMO_DIR=$(DEMO_DIR) PORT=$(PORT) CA_KEY_TYPE=$(CA_KEY_TYPE) \
+		bash packaging/demo.sh run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) DEMO_DIR=$(DEMO_DIR) PORT=$(PORT) CA_KEY_TYPE=$(CA_KEY_TYPE) \
+		bash packaging/demo.sh init
+
+install: all
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir)
+	install -m 0755 $(BUILD)/signerd $(DESTDIR)$(sbindir)/signerd
+	install -m 0755 $(BUILD)/signerctl $(DESTDIR)$(bindir)/signerctl
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

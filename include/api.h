@@ -1,0 +1,31 @@
+/*
+ * The HTTPS API: mutual TLS (libmicrohttpd with GnuTLS), client
+ * authorisation, JSON in and out. It reaches the issuance core only through
+ * signer.h.
+ */
+#ifndef API_H
+#define API_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "sd_error.h"
+#include "signer.h"
+
+struct api_server;
+
+/*
+ * Load the TLS identity and client CA named in cfg and start serving on
+ * cfg->api_listen:cfg->api_port with cfg->api_workers threads.
+ * cfg and s must outlive the server.
+ * Errors: SD_E_CONFIG (TLS files), SD_E_IO (cannot bind), SD_E_NOMEM.
+ */
+SD_WUR int api_server_start(const struct sd_config *cfg, struct signer *s, struct api_server **out);
+
+/* The bound port (useful when cfg->api_port is 0). */
+uint16_t api_server_port(const struct api_server *srv);
+
+/* Stop accepting, finish in-flight requests, free. NULL is a no-op. */
+void api_server_stop(struct api_server *srv);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * The HSM: one PKCS#11 module, one logged-in token, a pool of sessions.
+ *
+ * Only pkcs11/ implements this header; no Cryptoki type crosses it. Keys are
+ * named by RFC 7512 PKCS#11 URIs. Lifecycle: hsm_open() -> hsm_key_find() ->
+ * hsm_sign() from any number of threads -> hsm_key_free() -> hsm_close().
+ * A process must call hsm_open() itself: a module is never used across fork().
+ */
+#ifndef HSM_H
+#define HSM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sd_error.h"
+
+struct hsm;
+struct hsm_key;
+
+struct hsm_config {
+	const char *module_path;	/* PKCS#11 module (.so) */
+	const char *token_uri;		/* RFC 7512 URI selecting the token, e.g. "pkcs11:token=signerd-demo" */
+	const char *pin_file;		/* user PIN file (mode 0600) or systemd credential name */
+	unsigned pool_size;		/* sessions in the pool; 0 means 4 */
+};
+
+/* Kinds of key the project can generate and use. */
+enum hsm_key_type {
+	HSM_KEY_RSA2048,
+	HSM_KEY_RSA3072,
+	HSM_KEY_RSA4096,
+	HSM_KEY_P256,
+	HSM_KEY_P384,
+	HSM_KEY_P521,
+	HSM_KEY_ED25519,
+};
+
+/* Signature mechanisms; the caller hashes and formats the input. */
+enum hsm_mech {
+	HSM_MECH_RSA_PKCS,	/* input: DER DigestInfo; output: RSASSA-PKCS1-v1_5 signature */
+	HSM_MECH_RSA_PSS,	/* input: digest; salt length = digest length; MGF1 with the same hash */
+	HSM_MECH_ECDSA,		/* input: digest; output: r || s, each the curve's byte length */
+	HSM_MECH_EDDSA,		/* input: whole message; output: 64-byte Ed25519 signature */
+};
+
+enum hsm_hash {
+	HSM_HASH_SHA256,
+	HSM_HASH_SHA384,
+	HSM_HASH_SHA512,
+};
+
+/* Largest signature any supported key makes (RSA-4096). */
+#define HSM_SIG_MAX 512
+
+/*
+ * Load the module, initialise it, find exactly one token matching
+ * cfg->token_uri, read the PIN file, log in as user, wipe the PIN copy used
+ * for C_Login (a copy is kept locked in memory for re-login after faults) and
+ * open the session pool.
+ * Errors: SD_E_URI, SD_E_HSM (module load/init), SD_E_NOT_FOUND (no token),
+ * SD_E_PIN (unreadable file, wrong or locked PIN; never retried),
+ * SD_E_HSM_UNAVAILABLE, SD_E_NOMEM.
+ */
+SD_WUR int hsm_open(const struct hsm_config *cfg, struct hsm **out);
+void hsm_close(struct hsm *hsm);
+
+/*
+ * Find the private key named by key_uri (object/id/type attributes; token
+ * attributes must match the open token) and its public half. A key that is
+ * extractable or not sensitive is refused with SD_E_KEY_UNSAFE unless
+ * allow_unsafe (listing tools only).
+ * Errors: SD_E_URI, SD_E_KEY_NOT_FOUND, SD_E_KEY_AMBIGUOUS, SD_E_KEY_UNSAFE,
+ * SD_E_UNSUPPORTED (key type), SD_E_HSM, SD_E_HSM_UNAVAILABLE, SD_E_NOMEM.
+ */
+SD_WUR int hsm_key_find(struct hsm *hsm, const char *key_uri, bool allow_unsafe, struct hsm_key **out);
+void hsm_key_free(struct hsm_key *key);
+
+enum hsm_key_type hsm_key_type(const struct hsm_key *key);
+
+/*
+ * DER SubjectPublicKeyInfo of the key, borrowed: valid until hsm_key_free().
+ */
+const uint8_t *hsm_key_spki_peek(const struct hsm_key *key, size_t *len);
+
+/*
+ * Sign with the key on a pooled session. sig must hold HSM_SIG_MAX bytes;
+ * *sig_len is set to the signature length. Thread-safe; blocks only while
+ * every session is busy.
+ * Errors: SD_E_INVAL (mechanism does not fit the key, bad input length),
+ * SD_E_HSM, SD_E_HSM_UNAVAILABLE (token gone; retry later), SD_E_NOMEM.
+ */
+SD_WUR int hsm_sign(struct hsm_key *key, enum hsm_mech mech, enum hsm_hash hash,
+    const uint8_t *in, size_t in_len, uint8_t *sig, size_t *sig_len);
+
+/*
+ * Generate a key pair inside the token, named by key_uri's "object" (label)
+ * and optional "id". Private key: CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE true,
+ * CKA_EXTRACTABLE false, CKA_SIGN true. Refuses with SD_E_INVAL when a key
+ * with the same label already exists.
+ */
+SD_WUR int hsm_keygen(struct hsm *hsm, const char *key_uri, enum hsm_key_type type);
+
+/* 0 when a session can be used now, else SD_E_HSM_UNAVAILABLE with a detail. */
+SD_WUR int hsm_health(struct hsm *hsm);
+
+/*
+ * Initialise the token in the first slot whose token is not yet initialised
+ * (or whose label is already label, which is an error), with label, SO PIN
+ * and user PIN from files. For demos and tests on SoftHSM; production tokens
+ * are initialised with the vendor's tools.
+ */
+SD_WUR int hsm_token_init(const char *module_path, const char *label,
+    const char *so_pin_file, const char *user_pin_file);
+
+/* Parse "rsa2048", "rsa3072", "rsa4096", "p256", "p384", "p521", "ed25519". */
+SD_WUR int hsm_key_type_from_name(const char *name, enum hsm_key_type *out);
+const char *hsm_key_type_name(enum hsm_key_type type);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * Bounded file reading, including secret files (PINs).
+ */
+#ifndef SD_FILE_H
+#define SD_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sd_error.h"
+
+/*
+ * Read the whole regular file at path (not following a final symlink) into
+ * a new NUL-terminated buffer. Fails with SD_E_TOO_LARGE past max bytes,
+ * SD_E_IO when it cannot be opened or read. On success *out (free with free())
+ * and *len (excluding the NUL) are set; on failure *out is NULL.
+ */
+SD_WUR int sd_file_read(const char *path, size_t max, uint8_t **out, size_t *len);
+
+/*
+ * Read a secret (PIN) file: at most 256 bytes, one trailing newline removed,
+ * refused with SD_E_PIN if group- or world-readable, empty, or unreadable.
+ * Free the result with sd_secret_free(), which wipes it. If path names no
+ * file but $CREDENTIALS_DIRECTORY/<path> exists (systemd credentials), that is read.
+ */
+SD_WUR int sd_secret_read(const char *path, char **out, size_t *len);
+void sd_secret_free(char *secret, size_t len);
+
+/*
+ * Write data to path atomically (temp file + rename), with the given mode,
+ * refusing to replace an existing file unless overwrite is true.
+ */
+SD_WUR int sd_file_write(const char *path, const void *data, size_t len, unsigned mode, int overwrite);
+
+/* Lower-case hex of in into out (2*len+1 bytes). */
+void sd_hex_encode(const uint8_t *in, size_t len, char *out);
+
+#endif

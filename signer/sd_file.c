@@ -1,0 +1,187 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "sd_file.h"
+
+#define SD_SECRET_MAX 256
+
+static int
+sd_fd_read_all(int fd, const char *path, size_t max, uint8_t **out, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t have = 0;
+	ssize_t n;
+	int rc;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = sd_error_set(SD_E_IO, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		rc = sd_error_set(SD_E_TOO_LARGE, "%s: larger than %zu bytes", path, max);
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	while (have < (size_t)st.st_size) {
+		n = read(fd, buf + have, (size_t)st.st_size - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = sd_error_set(SD_E_IO, "%s: read failed", path);
+			goto out;
+		}
+		have += (size_t)n;
+	}
+	buf[have] = '\0';
+	*out = buf;
+	*len = have;
+	buf = NULL;
+	rc = 0;
+out:
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, (size_t)st.st_size + 1);
+		free(buf);
+	}
+	return rc;
+}
+
+int
+sd_file_read(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+	int fd, rc;
+
+	*out = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
+	rc = sd_fd_read_all(fd, path, max, out, len);
+	close(fd);
+	return rc;
+}
+
+static int
+sd_secret_open(const char *path)
+{
+	const char *credentials = getenv("CREDENTIALS_DIRECTORY");
+	char alt[PATH_MAX];
+	int fd, n;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 || credentials == NULL || strchr(path, '/') != NULL)
+		return fd;
+	n = snprintf(alt, sizeof(alt), "%s/%s", credentials, path);
+	if (n < 0 || (size_t)n >= sizeof(alt))
+		return -1;
+	return open(alt, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int
+sd_secret_read(const char *path, char **out, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	int fd, rc;
+
+	*out = NULL;
+	*len = 0;
+	if ((fd = sd_secret_open(path)) < 0)
+		return sd_error_set(SD_E_PIN, "PIN file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		close(fd);
+		return sd_error_set(SD_E_PIN, "PIN file %s must not be accessible by group or others (chmod 600)", path);
+	}
+	rc = sd_fd_read_all(fd, path, SD_SECRET_MAX, &buf, &n);
+	close(fd);
+	if (rc != 0)
+		return rc == SD_E_NOMEM ? rc : sd_error_set(SD_E_PIN, "PIN file %s unreadable or too long", path);
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (n == 0) {
+		sd_secret_free((char *)buf, 1);
+		return sd_error_set(SD_E_PIN, "PIN file %s is empty", path);
+	}
+	*out = (char *)buf;
+	*len = n;
+	return 0;
+}
+
+void
+sd_secret_free(char *secret, size_t len)
+{
+	if (secret == NULL)
+		return;
+	OPENSSL_cleanse(secret, len);
+	free(secret);
+}
+
+int
+sd_file_write(const char *path, const void *data, size_t len, unsigned mode, int overwrite)
+{
+	char tmp[PATH_MAX];
+	const uint8_t *p = data;
+	size_t done = 0;
+	ssize_t n;
+	int fd = -1, rc, k;
+
+	k = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	if (k < 0 || (size_t)k >= sizeof(tmp))
+		return sd_error_set(SD_E_IO, "%s: path too long", path);
+	if (!overwrite && access(path, F_OK) == 0)
+		return sd_error_set(SD_E_IO, "%s: already exists", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)) < 0)
+		return sd_error_set(SD_E_IO, "%s: %s", tmp, strerror(errno));
+	while (done < len) {
+		n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = sd_error_set(SD_E_IO, "%s: write failed", tmp);
+			goto out;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		rc = sd_error_set(SD_E_IO, "%s: sync failed", tmp);
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		rc = sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	return 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+void
+sd_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
