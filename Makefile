@@ -81,7 +81,7 @@ $(BUILD)/%: $(BUILD)/signer/%.o $(BUILD)/libsignerd.a
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests -Isigner -Ipkcs11 -Iapi $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Itests -Itests/lib -Isigner -Ipkcs11 -Iapi $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/libtesthelp.a: $(TESTLIB_OBJS)
 	@rm -f $@

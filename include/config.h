@@ -110,6 +110,12 @@ struct sd_config {
 SD_WUR int sd_config_load(const char *path, struct sd_config **out);
 void sd_config_free(struct sd_config *cfg);
 
+/*
+ * Export each [hsm] environment entry (e.g. SOFTHSM2_CONF=...) into the
+ * process environment; call before hsm_open(). Errors: SD_E_CONFIG.
+ */
+SD_WUR int sd_config_apply_environment(const struct sd_config *cfg);
+
 /* Borrowed lookups; NULL when absent. */
 const struct config_profile *sd_config_profile(const struct sd_config *cfg, const char *name);
 const struct config_client *sd_config_client_by_cn(const struct sd_config *cfg, const char *cn);
