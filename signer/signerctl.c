@@ -1,0 +1,394 @@
+/*
+ * signerctl: the operator tool. Key ceremony (token initialisation, key
+ * generation inside the HSM, root and intermediate certificates) and journal
+ * inspection. Reads the same configuration file as signerd.
+ *
+ * Exit codes: 0 success, 1 failure (message on stderr), 2 usage error;
+ * "journal verify" exits 1 when the journal does not verify.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ceremony.h"
+#include "config.h"
+#include "hsm.h"
+#include "journal.h"
+#include "sd_error.h"
+#include "sd_file.h"
+
+#define CTL_PEM_MAX (64 * 1024)
+
+static const char *ctl_config_path = "signerd.conf";
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: signerctl [-c CONFIG] COMMAND [options]\n"
+	    "\n"
+	    "  token init --label LABEL --so-pin-file FILE\n"
+	    "      initialise a free token slot (SoftHSM; user PIN from [hsm] pin_file)\n"
+	    "  keygen --type TYPE --key URI\n"
+	    "      generate a CA key pair inside the token (TYPE: rsa2048 rsa3072 rsa4096\n"
+	    "      p256 p384 p521 ed25519; URI e.g. pkcs11:token=T;object=root-ca)\n"
+	    "  root --key URI --subject /O=Org/CN=Root --days N --out FILE [--path-len N]\n"
+	    "      make a self-signed root certificate from an HSM key\n"
+	    "  intermediate --key URI --issuer-key URI --issuer-cert FILE --subject S\n"
+	    "      --days N --out FILE [--path-len N]\n"
+	    "      make an intermediate certificate signed by an HSM root key\n"
+	    "  journal list [--from SEQ] [--journal DIR]\n"
+	    "  journal verify [--journal DIR]\n");
+	exit(2);
+}
+
+static void __attribute__((noreturn))
+ctl_fail(int rc, const char *what)
+{
+	fprintf(stderr, "signerctl: %s: %s\n", what, sd_error_detail(rc));
+	exit(1);
+}
+
+static struct sd_config *
+ctl_config(void)
+{
+	struct sd_config *cfg = NULL;
+	int rc;
+
+	if ((rc = sd_config_load(ctl_config_path, &cfg)) != 0)
+		ctl_fail(rc, "configuration");
+	if ((rc = sd_config_apply_environment(cfg)) != 0)
+		ctl_fail(rc, "configuration");
+	return cfg;
+}
+
+static struct hsm *
+ctl_hsm(const struct sd_config *cfg)
+{
+	struct hsm_config hc = {
+		.module_path = cfg->hsm_module,
+		.token_uri = cfg->hsm_token_uri,
+		.pin_file = cfg->hsm_pin_file,
+		.pool_size = 1,
+	};
+	struct hsm *hsm = NULL;
+	int rc;
+
+	if ((rc = hsm_open(&hc, &hsm)) != 0)
+		ctl_fail(rc, "HSM");
+	return hsm;
+}
+
+static struct hsm_key *
+ctl_key(struct hsm *hsm, const char *uri)
+{
+	struct hsm_key *key = NULL;
+	int rc;
+
+	if ((rc = hsm_key_find(hsm, uri, false, &key)) != 0)
+		ctl_fail(rc, uri);
+	return key;
+}
+
+/* Options shared by the subcommands; each uses the ones it needs. */
+struct ctl_opts {
+	const char *label, *so_pin_file, *type, *key, *issuer_key, *issuer_cert;
+	const char *subject, *out, *journal;
+	uint64_t days, from;
+	int path_len;
+};
+
+static uint64_t
+ctl_number(const char *text, const char *what)
+{
+	char *end;
+	unsigned long long v;
+
+	if (text[0] < '0' || text[0] > '9')
+		goto bad;
+	v = strtoull(text, &end, 10);
+	if (*end != '\0' || v > UINT32_MAX)
+		goto bad;
+	return v;
+bad:
+	fprintf(stderr, "signerctl: %s: '%s' is not a number\n", what, text);
+	exit(2);
+}
+
+static void
+ctl_parse(int argc, char **argv, struct ctl_opts *o)
+{
+	static const struct option options[] = {
+		{ "label", required_argument, NULL, 'l' },
+		{ "so-pin-file", required_argument, NULL, 'S' },
+		{ "type", required_argument, NULL, 't' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "issuer-key", required_argument, NULL, 'K' },
+		{ "issuer-cert", required_argument, NULL, 'C' },
+		{ "subject", required_argument, NULL, 's' },
+		{ "days", required_argument, NULL, 'd' },
+		{ "path-len", required_argument, NULL, 'p' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "journal", required_argument, NULL, 'j' },
+		{ "from", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	o->path_len = -1;
+	o->from = 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (opt) {
+		case 'l': o->label = optarg; break;
+		case 'S': o->so_pin_file = optarg; break;
+		case 't': o->type = optarg; break;
+		case 'k': o->key = optarg; break;
+		case 'K': o->issuer_key = optarg; break;
+		case 'C': o->issuer_cert = optarg; break;
+		case 's': o->subject = optarg; break;
+		case 'd': o->days = ctl_number(optarg, "--days"); break;
+		case 'p': o->path_len = (int)ctl_number(optarg, "--path-len"); break;
+		case 'o': o->out = optarg; break;
+		case 'j': o->journal = optarg; break;
+		case 'f': o->from = ctl_number(optarg, "--from"); break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
+static void
+ctl_require(const char *value, const char *option)
+{
+	if (value == NULL) {
+		fprintf(stderr, "signerctl: %s is required\n", option);
+		exit(2);
+	}
+}
+
+static int
+cmd_token_init(const struct ctl_opts *o)
+{
+	struct sd_config *cfg = ctl_config();
+	int rc;
+
+	ctl_require(o->label, "--label");
+	ctl_require(o->so_pin_file, "--so-pin-file");
+	if ((rc = hsm_token_init(cfg->hsm_module, o->label, o->so_pin_file, cfg->hsm_pin_file)) != 0)
+		ctl_fail(rc, "token init");
+	printf("initialised token '%s'\n", o->label);
+	sd_config_free(cfg);
+	return 0;
+}
+
+static int
+cmd_keygen(const struct ctl_opts *o)
+{
+	struct sd_config *cfg;
+	struct hsm *hsm;
+	enum hsm_key_type type;
+	int rc;
+
+	ctl_require(o->type, "--type");
+	ctl_require(o->key, "--key");
+	if (hsm_key_type_from_name(o->type, &type) != 0) {
+		fprintf(stderr, "signerctl: unknown key type '%s'\n", o->type);
+		return 2;
+	}
+	cfg = ctl_config();
+	hsm = ctl_hsm(cfg);
+	if ((rc = hsm_keygen(hsm, o->key, type)) != 0)
+		ctl_fail(rc, "keygen");
+	printf("generated %s key %s\n", hsm_key_type_name(type), o->key);
+	hsm_close(hsm);
+	sd_config_free(cfg);
+	return 0;
+}
+
+static void
+ctl_write_pem(const char *path, const char *pem)
+{
+	int rc;
+
+	if ((rc = sd_file_write(path, pem, strlen(pem), 0644, 0)) != 0)
+		ctl_fail(rc, "write certificate");
+	printf("wrote %s\n", path);
+}
+
+static int
+cmd_root(const struct ctl_opts *o)
+{
+	struct ceremony_ca req = { o->subject, o->days, o->path_len };
+	struct sd_config *cfg;
+	struct hsm *hsm;
+	struct hsm_key *key;
+	char *pem = NULL;
+	int rc;
+
+	ctl_require(o->key, "--key");
+	ctl_require(o->subject, "--subject");
+	ctl_require(o->out, "--out");
+	if (o->days == 0)
+		ctl_require(NULL, "--days (at least 1)");
+	cfg = ctl_config();
+	hsm = ctl_hsm(cfg);
+	key = ctl_key(hsm, o->key);
+	if ((rc = ceremony_root(key, &req, &pem)) != 0)
+		ctl_fail(rc, "root certificate");
+	ctl_write_pem(o->out, pem);
+	free(pem);
+	hsm_key_free(key);
+	hsm_close(hsm);
+	sd_config_free(cfg);
+	return 0;
+}
+
+static int
+cmd_intermediate(const struct ctl_opts *o)
+{
+	struct ceremony_ca req = { o->subject, o->days, o->path_len };
+	struct sd_config *cfg;
+	struct hsm *hsm;
+	struct hsm_key *key, *issuer;
+	uint8_t *issuer_pem = NULL;
+	size_t issuer_len;
+	char *pem = NULL;
+	int rc;
+
+	ctl_require(o->key, "--key");
+	ctl_require(o->issuer_key, "--issuer-key");
+	ctl_require(o->issuer_cert, "--issuer-cert");
+	ctl_require(o->subject, "--subject");
+	ctl_require(o->out, "--out");
+	if (o->days == 0)
+		ctl_require(NULL, "--days (at least 1)");
+	if ((rc = sd_file_read(o->issuer_cert, CTL_PEM_MAX, &issuer_pem, &issuer_len)) != 0)
+		ctl_fail(rc, "issuer certificate");
+	cfg = ctl_config();
+	hsm = ctl_hsm(cfg);
+	key = ctl_key(hsm, o->key);
+	issuer = ctl_key(hsm, o->issuer_key);
+	if ((rc = ceremony_intermediate(issuer, (const char *)issuer_pem, issuer_len, key, &req, &pem)) != 0)
+		ctl_fail(rc, "intermediate certificate");
+	ctl_write_pem(o->out, pem);
+	free(pem);
+	free(issuer_pem);
+	hsm_key_free(issuer);
+	hsm_key_free(key);
+	hsm_close(hsm);
+	sd_config_free(cfg);
+	return 0;
+}
+
+static struct journal *
+ctl_journal(const struct ctl_opts *o)
+{
+	struct sd_config *cfg = NULL;
+	struct journal *j = NULL;
+	int rc;
+
+	if (o->journal != NULL) {
+		rc = journal_open_readonly(o->journal, &j);
+	} else {
+		cfg = ctl_config();
+		rc = journal_open_readonly(cfg->journal_path, &j);
+	}
+	sd_config_free(cfg);
+	if (rc != 0)
+		ctl_fail(rc, "journal");
+	return j;
+}
+
+static void
+ctl_time(int64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)snprintf(out, 32, "@%" PRId64, ms);
+}
+
+static int
+ctl_list_one(const struct journal_record *rec, void *ctx)
+{
+	char when[32], serial[2 * JOURNAL_SERIAL_MAX + 1], hash[2 * JOURNAL_HASH_LEN + 1];
+
+	(void)ctx;
+	ctl_time(rec->time_ms, when);
+	sd_hex_encode(rec->serial, rec->serial_len, serial);
+	sd_hex_encode(rec->hash, sizeof(rec->hash), hash);
+	printf("%" PRIu64 "\t%s\tissuance\t%s\t%s\t%.16s\t%s\n", rec->seq, when, rec->profile, serial, hash,
+	    rec->client_subject);
+	return 0;
+}
+
+static int
+cmd_journal(const char *action, const struct ctl_opts *o)
+{
+	struct journal *j = ctl_journal(o);
+	uint64_t count = 0, bad = 0;
+	int rc;
+
+	if (strcmp(action, "list") == 0) {
+		printf("seq\ttime\ttype\tprofile\tserial\thash\tclient\n");
+		if ((rc = journal_foreach(j, o->from, ctl_list_one, NULL)) != 0)
+			ctl_fail(rc, "journal list");
+		journal_close(j);
+		return 0;
+	}
+	rc = journal_verify(j, &count, &bad);
+	journal_close(j);
+	if (rc == SD_E_JOURNAL_CORRUPT) {
+		printf("journal does NOT verify: first bad record %" PRIu64 ": %s\n", bad, sd_error_detail(rc));
+		return 1;
+	}
+	if (rc != 0)
+		ctl_fail(rc, "journal verify");
+	printf("journal verifies: %" PRIu64 " records, hash chain intact\n", count);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl_opts o;
+	const char *cmd;
+	int first = 1;
+
+	if (argc >= 3 && strcmp(argv[1], "-c") == 0) {
+		ctl_config_path = argv[2];
+		first = 3;
+	}
+	if (argc <= first)
+		usage();
+	cmd = argv[first];
+	if (strcmp(cmd, "token") == 0 && argc > first + 1 && strcmp(argv[first + 1], "init") == 0) {
+		ctl_parse(argc - first - 1, argv + first + 1, &o);
+		return cmd_token_init(&o);
+	}
+	if (strcmp(cmd, "keygen") == 0) {
+		ctl_parse(argc - first, argv + first, &o);
+		return cmd_keygen(&o);
+	}
+	if (strcmp(cmd, "root") == 0) {
+		ctl_parse(argc - first, argv + first, &o);
+		return cmd_root(&o);
+	}
+	if (strcmp(cmd, "intermediate") == 0) {
+		ctl_parse(argc - first, argv + first, &o);
+		return cmd_intermediate(&o);
+	}
+	if (strcmp(cmd, "journal") == 0 && argc > first + 1 &&
+	    (strcmp(argv[first + 1], "list") == 0 || strcmp(argv[first + 1], "verify") == 0)) {
+		ctl_parse(argc - first - 1, argv + first + 1, &o);
+		return cmd_journal(argv[first + 1], &o);
+	}
+	usage();
+}

@@ -1,0 +1,97 @@
+/*
+ * signerd: the signing daemon. Loads the configuration, opens the HSM and
+ * the journal (through the signer), serves the HTTPS API until SIGINT or
+ * SIGTERM.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "config.h"
+#include "sd_error.h"
+#include "sd_file.h"
+#include "signer.h"
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: signerd -c CONFIG [--ready-file PATH]\n");
+	exit(2);
+}
+
+static int
+write_ready_file(const char *path, uint16_t port)
+{
+	char text[16];
+	int n;
+
+	n = snprintf(text, sizeof(text), "%u\n", (unsigned)port);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return SD_E_INTERNAL;
+	return sd_file_write(path, text, (size_t)n, 0644, 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "ready-file", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *ready_file = NULL;
+	struct sd_config *cfg = NULL;
+	struct signer *signer = NULL;
+	struct api_server *api = NULL;
+	sigset_t stop_signals;
+	int opt, sig, rc;
+
+	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'r': ready_file = optarg; break;
+		default: usage();
+		}
+	}
+	if (config_path == NULL || optind != argc)
+		usage();
+
+	/* Block the stop signals before any thread starts, so only sigwait() sees them. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) != 0) {
+		fprintf(stderr, "signerd: cannot block signals\n");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = sd_config_load(config_path, &cfg)) != 0 ||
+	    (rc = sd_config_apply_environment(cfg)) != 0 ||
+	    (rc = signer_open(cfg, &signer)) != 0 ||
+	    (rc = api_server_start(cfg, signer, &api)) != 0)
+		goto out;
+	fprintf(stderr, "signerd: serving https://%s%s%s:%u/ (%u workers)\n",
+	    strchr(cfg->api_listen, ':') != NULL ? "[" : "", cfg->api_listen,
+	    strchr(cfg->api_listen, ':') != NULL ? "]" : "",
+	    (unsigned)api_server_port(api), cfg->api_workers);
+	if (ready_file != NULL && (rc = write_ready_file(ready_file, api_server_port(api))) != 0)
+		goto out;
+
+	if (sigwait(&stop_signals, &sig) != 0)
+		sig = 0;
+	fprintf(stderr, "signerd: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "signerd: %s\n", sd_error_detail(rc));
+	api_server_stop(api);
+	signer_close(signer);
+	sd_config_free(cfg);
+	return rc == 0 ? 0 : 1;
+}
