@@ -14,7 +14,7 @@ CA_KEY_TYPE ?= p256
 
 DEB_PACKAGES := build-essential pkg-config openssl libssl-dev softhsm2 libsofthsm2 \
 	p11-kit libp11-kit-dev libmicrohttpd-dev libgnutls28-dev gnutls-bin \
-	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev curl
+	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev curl jq
 PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih
 TEST_PKGS := cunit
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)

@@ -19,7 +19,7 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: signerd -c CONFIG [--ready-file PATH]\n");
+	fprintf(stderr, "usage: signerd -c CONFIG [--port PORT] [--ready-file PATH]\n");
 	exit(2);
 }
 
@@ -41,6 +41,7 @@ main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "ready-file", required_argument, NULL, 'r' },
+		{ "port", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -49,12 +50,19 @@ main(int argc, char **argv)
 	struct signer *signer = NULL;
 	struct api_server *api = NULL;
 	sigset_t stop_signals;
+	long port = -1;
+	char *end;
 	int opt, sig, rc;
 
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 'r': ready_file = optarg; break;
+		case 'p':
+			port = strtol(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || port < 0 || port > 65535)
+				usage();
+			break;
 		default: usage();
 		}
 	}
@@ -72,8 +80,11 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((rc = sd_config_load(config_path, &cfg)) != 0 ||
-	    (rc = sd_config_apply_environment(cfg)) != 0 ||
-	    (rc = signer_open(cfg, &signer)) != 0 ||
+	    (rc = sd_config_apply_environment(cfg)) != 0)
+		goto out;
+	if (port >= 0)
+		cfg->api_port = (uint16_t)port;
+	if ((rc = signer_open(cfg, &signer)) != 0 ||
 	    (rc = api_server_start(cfg, signer, &api)) != 0)
 		goto out;
 	fprintf(stderr, "signerd: serving https://%s%s%s:%u/ (%u workers)\n",

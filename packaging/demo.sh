@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# The embedded demo: a SoftHSM token, a root and an intermediate CA whose
+# keys are generated inside it, TLS identities for the API, and a config,
+# all under $DEMO_DIR. Created once; later runs reuse it.
+#
+#   demo.sh init   create the state if missing
+#   demo.sh run    init, print a ready-to-paste issuance recipe, run signerd
+#
+# Environment: DEMO_DIR (default ./demo), PORT (8443), CA_KEY_TYPE (p256),
+# BUILD (build dir holding signerd and signerctl), SOFTHSM_MODULE.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$here/$BUILD" ;; esac
+DEMO_DIR=${DEMO_DIR:-$here/demo}
+PORT=${PORT:-8443}
+CA_KEY_TYPE=${CA_KEY_TYPE:-p256}
+SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+TOKEN=signerd-demo
+
+mkdir -p "$DEMO_DIR"
+D=$(cd "$DEMO_DIR" && pwd)
+CONF="$D/signerd.conf"
+ctl() { "$BUILD/signerctl" -c "$CONF" "$@"; }
+
+write_config() {
+	cat >"$CONF" <<CONF
+# signerd demo configuration (created by packaging/demo.sh).
+# Relative paths are relative to this file's directory.
+
+[hsm]
+module = $SOFTHSM_MODULE
+token = pkcs11:token=$TOKEN
+pin_file = hsm/user.pin
+environment = SOFTHSM2_CONF=$D/hsm/softhsm2.conf
+
+[ca]
+key = pkcs11:token=$TOKEN;object=intermediate-ca
+certificate = ca/intermediate.pem
+chain = ca/chain.pem
+
+[journal]
+path = journal
+map_size_mb = 1024
+
+[api]
+listen = 127.0.0.1
+port = $PORT
+tls_certificate = tls/server.pem
+tls_key = tls/server.key
+client_ca = tls/client-ca.pem
+workers = 4
+
+[profile server]
+default_ttl = 12h
+max_ttl = 7d
+backdate = 60s
+key_usage = digitalSignature
+ext_key_usage = serverAuth
+dns_suffixes = example.com, localhost
+ip_ranges = 127.0.0.0/8
+
+[client issuer]
+roles = issuer
+profiles = server
+
+[client auditor]
+roles = auditor
+CONF
+}
+
+# A file-key certificate for the API's TLS layer (not an HSM key).
+tls_cert() { # name cn ca extensions...
+	local name=$1 cn=$2 ca=$3 ext=$4
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$name.key" -out "$name.csr" -subj "/O=signerd demo/CN=$cn" 2>/dev/null
+	openssl x509 -req -in "$name.csr" -CA "$ca.pem" -CAkey "$ca.key" -CAcreateserial \
+		-days 825 -sha256 -extfile <(printf '%s\n' "$ext") -out "$name.pem" 2>/dev/null
+	rm -f "$name.csr"
+	chmod 600 "$name.key"
+}
+
+tls_ca() { # name cn
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1.key" -out "$1.pem" -days 3650 -subj "/O=signerd demo/CN=$2" \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+	chmod 600 "$1.key"
+}
+
+init() {
+	if [ -f "$D/.complete" ]; then
+		return 0
+	fi
+	if [ -n "$(ls -A "$D" 2>/dev/null)" ]; then
+		echo "demo: $D exists but is incomplete; remove it to start over" >&2
+		exit 1
+	fi
+	echo "demo: creating state in $D (CA key type $CA_KEY_TYPE)"
+	umask 077
+	mkdir -p "$D/hsm/tokens" "$D/ca" "$D/tls" "$D/clients"
+	cat >"$D/hsm/softhsm2.conf" <<SOFTHSM
+directories.tokendir = $D/hsm/tokens
+objectstore.backend = file
+log.level = ERROR
+slots.removable = false
+SOFTHSM
+	openssl rand -hex 16 >"$D/hsm/user.pin"
+	openssl rand -hex 16 >"$D/hsm/so.pin"
+	chmod 600 "$D/hsm/user.pin" "$D/hsm/so.pin"
+	write_config
+
+	ctl token init --label "$TOKEN" --so-pin-file "$D/hsm/so.pin"
+	ctl keygen --type "$CA_KEY_TYPE" --key "pkcs11:token=$TOKEN;object=root-ca"
+	ctl keygen --type "$CA_KEY_TYPE" --key "pkcs11:token=$TOKEN;object=intermediate-ca"
+	ctl root --key "pkcs11:token=$TOKEN;object=root-ca" \
+		--subject "/O=signerd demo/CN=signerd demo root CA" --days 3650 --out "$D/ca/root.pem"
+	ctl intermediate --key "pkcs11:token=$TOKEN;object=intermediate-ca" \
+		--issuer-key "pkcs11:token=$TOKEN;object=root-ca" --issuer-cert "$D/ca/root.pem" \
+		--subject "/O=signerd demo/CN=signerd demo issuing CA" --days 1825 --path-len 0 \
+		--out "$D/ca/intermediate.pem"
+	cat "$D/ca/intermediate.pem" "$D/ca/root.pem" >"$D/ca/chain.pem"
+	chmod 644 "$D/ca/"*.pem
+
+	(
+		cd "$D/tls"
+		tls_ca ca "signerd demo API TLS CA"
+		tls_cert server localhost ca "$(printf '%s\n' \
+			'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
+			'extendedKeyUsage=serverAuth' 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1')"
+		tls_ca client-ca "signerd demo API client CA"
+		for who in issuer auditor; do
+			tls_cert "../clients/$who" "$who" client-ca "$(printf '%s\n' \
+				'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
+				'extendedKeyUsage=clientAuth')"
+		done
+		rm -f ./*.srl
+	)
+	touch "$D/.complete"
+	echo "demo: ready"
+}
+
+recipe() {
+	local url="https://127.0.0.1:$PORT"
+	cat <<RECIPE
+
+signerd demo: $url   (state in $D)
+Get a certificate for a fresh key, in another shell:
+
+  cd "\$(mktemp -d)"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout demo.key \\
+    -out demo.csr -subj "/CN=demo.example.com" -addext "subjectAltName=DNS:demo.example.com,IP:127.0.0.1"
+  jq -n --rawfile csr demo.csr '{profile: "server", csr: \$csr}' |
+    curl -sS --fail-with-body --cacert $D/tls/ca.pem \\
+      --cert $D/clients/issuer.pem --key $D/clients/issuer.key \\
+      -H 'Content-Type: application/json' --data-binary @- $url/v1/sign >response.json
+  jq -r .certificate response.json >demo.pem
+  openssl verify -CAfile $D/ca/root.pem -untrusted $D/ca/chain.pem demo.pem
+  openssl x509 -in demo.pem -noout -subject -ext subjectAltName -enddate
+
+Journal: $BUILD/signerctl -c $D/signerd.conf journal list
+Stop with Ctrl-C.
+
+RECIPE
+}
+
+case "${1:-run}" in
+init) init ;;
+run)
+	init
+	recipe
+	exec "$BUILD/signerd" -c "$CONF" --port "$PORT"
+	;;
+*) echo "usage: demo.sh init|run" >&2; exit 2 ;;
+esac
