@@ -1,0 +1,108 @@
+# Shared helpers for the integration tests: a demo state in a temp dir, a
+# real signerd on an ephemeral loopback port, curl over mutual TLS.
+# Each test script sources this file, calls t_ok/t_fail per check and ends
+# with t_done, which prints "<name>: N passed, N failed".
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$here/$BUILD" ;; esac
+T_NAME=$(basename "$0" .sh)
+T_PASSED=0
+T_FAILED=0
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/signerd-it-XXXXXX")
+T_PID=
+
+t_ok() { T_PASSED=$((T_PASSED + 1)); echo "ok - $1"; }
+t_fail() { T_FAILED=$((T_FAILED + 1)); echo "not ok - $1${2:+: $2}"; }
+t_check() { # name command...
+	local name=$1; shift
+	if "$@" >"$T_TMP/check.out" 2>&1; then t_ok "$name"; else t_fail "$name" "$(tail -n 3 "$T_TMP/check.out")"; fi
+}
+
+t_cleanup() {
+	t_stop
+	rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+
+t_done() {
+	echo "$T_NAME: $T_PASSED passed, $T_FAILED failed"
+	[ "$T_FAILED" -eq 0 ]
+}
+
+# Create a demo state in $1 with CA key type $2.
+t_demo() {
+	DEMO_DIR="$1" CA_KEY_TYPE="$2" PORT=0 BUILD="$BUILD" bash "$here/packaging/demo.sh" init >"$T_TMP/demo.log" 2>&1 ||
+		{ cat "$T_TMP/demo.log"; return 1; }
+}
+
+# Start signerd on the demo in $1; sets T_PID, T_PORT, T_URL, T_DIR.
+t_start() {
+	T_DIR=$1
+	rm -f "$T_TMP/ready"
+	"$BUILD/signerd" -c "$T_DIR/signerd.conf" --port 0 --ready-file "$T_TMP/ready" 2>"$T_TMP/signerd.log" &
+	T_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		[ -s "$T_TMP/ready" ] && break
+		kill -0 "$T_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ ! -s "$T_TMP/ready" ]; then
+		echo "signerd did not start:"; cat "$T_TMP/signerd.log"; T_PID=; return 1
+	fi
+	T_PORT=$(cat "$T_TMP/ready")
+	T_URL="https://127.0.0.1:$T_PORT"
+}
+
+t_stop() {
+	[ -n "$T_PID" ] || return 0
+	kill -TERM "$T_PID" 2>/dev/null
+	wait "$T_PID" 2>/dev/null
+	T_RC=$?
+	T_PID=
+}
+
+# t_curl OUTFILE [curl args...]: prints the HTTP status.
+t_curl() {
+	local out=$1; shift
+	curl -sS --max-time 30 --cacert "$T_DIR/tls/ca.pem" -o "$out" -w '%{http_code}' "$@" 2>"$T_TMP/curl.err" || true
+}
+
+# t_sign WHO JSONFILE [extra curl args]: POST /v1/sign as client WHO
+# (a name under $T_DIR/clients, or a path prefix to a .pem/.key pair, or
+# "none"); body in $T_TMP/body, status printed.
+t_sign() {
+	local who=$1 json=$2; shift 2
+	local id=()
+	case "$who" in
+	none) ;;
+	/*) id=(--cert "$who.pem" --key "$who.key") ;;
+	*) id=(--cert "$T_DIR/clients/$who.pem" --key "$T_DIR/clients/$who.key") ;;
+	esac
+	t_curl "$T_TMP/body" "${id[@]}" -H 'Content-Type: application/json' --data-binary "@$json" "$@" "$T_URL/v1/sign"
+}
+
+# A JSON sign request for CSR file $1 and profile $2 (default server), extra jq args after.
+t_request() {
+	local csr=$1 profile=${2:-server}
+	jq -n --rawfile csr "$csr" --arg p "$profile" '{profile: $p, csr: $csr}'
+}
+
+# A CSR: t_csr OUT KEYSPEC SUBJECT SAN   (KEYSPEC: ec:P-256, rsa:2048, ...)
+t_csr() {
+	local out=$1 spec=$2 subj=$3 san=$4 opts=()
+	case "$spec" in
+	ec:*) opts=(-newkey ec -pkeyopt "ec_paramgen_curve:${spec#ec:}") ;;
+	rsa:*) opts=(-newkey "rsa:${spec#rsa:}") ;;
+	ed25519) opts=(-newkey ed25519) ;;
+	esac
+	openssl req -new "${opts[@]}" -nodes -keyout "$out.key" -out "$out" -subj "$subj" \
+		${san:+-addext "subjectAltName=$san"} 2>/dev/null
+}
+
+t_journal_count() {
+	"$BUILD/signerctl" -c "$T_DIR/signerd.conf" journal list | tail -n +2 | wc -l
+}
+
+t_problem_type() { jq -r '.type // empty' "$T_TMP/body" 2>/dev/null; }
