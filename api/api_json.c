@@ -1,0 +1,387 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "api_json.h"
+
+#define API_FIELD_SHOWN 64	/* bytes of an unknown field name echoed in a detail */
+
+static const struct {
+	const char *slug;
+	const char *title;
+	unsigned status;
+} api_problem_table[API_P_COUNT] = {
+	[API_P_UNAUTHENTICATED] = { "unauthenticated", "Valid client certificate required", 401 },
+	[API_P_FORBIDDEN] = { "forbidden", "Forbidden", 403 },
+	[API_P_BAD_JSON] = { "bad-json", "Request body is not valid JSON", 400 },
+	[API_P_BAD_REQUEST] = { "bad-request", "Malformed request", 400 },
+	[API_P_BODY_TOO_LARGE] = { "body-too-large", "Request body too large", 413 },
+	[API_P_UNSUPPORTED_MEDIA_TYPE] = { "unsupported-media-type", "Unsupported media type", 415 },
+	[API_P_NOT_FOUND] = { "not-found", "Not found", 404 },
+	[API_P_METHOD_NOT_ALLOWED] = { "method-not-allowed", "Method not allowed", 405 },
+};
+
+/*
+ * The one mapping from signerd error codes to HTTP statuses. Codes left out
+ * are server faults: 500 with a generic detail.
+ */
+static const struct {
+	unsigned status;
+	bool retry_after;
+} api_error_table[SD_ERROR_COUNT] = {
+	[-SD_E_CSR] = { 400, false },
+	[-SD_E_CSR_SIGNATURE] = { 400, false },
+	[-SD_E_KEY_REFUSED] = { 400, false },
+	[-SD_E_NAME_REFUSED] = { 400, false },
+	[-SD_E_TTL] = { 400, false },
+	[-SD_E_INVAL] = { 400, false },
+	[-SD_E_PROFILE_UNKNOWN] = { 400, false },
+	[-SD_E_TOO_LARGE] = { 400, false },
+	[-SD_E_HSM_UNAVAILABLE] = { 503, true },
+	[-SD_E_HSM] = { 503, true },
+	[-SD_E_JOURNAL] = { 503, true },
+	[-SD_E_JOURNAL_FULL] = { 503, true },
+};
+
+void
+api_problem_set(struct api_problem *p, enum api_problem_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if ((unsigned)kind >= API_P_COUNT)
+		abort();
+	p->status = api_problem_table[kind].status;
+	p->slug = api_problem_table[kind].slug;
+	p->title = api_problem_table[kind].title;
+	p->retry_after = false;
+	va_start(ap, fmt);
+	n = vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	va_end(ap);
+	/* A truncated detail is still useful; a failed format is not. */
+	if (n < 0)
+		p->detail[0] = '\0';
+}
+
+unsigned
+api_error_status(int err, bool *retry_after)
+{
+	unsigned status = 500;
+	bool retry = false;
+
+	if (err < 0 && err > -SD_ERROR_COUNT && api_error_table[-err].status != 0) {
+		status = api_error_table[-err].status;
+		retry = api_error_table[-err].retry_after;
+	}
+	if (retry_after != NULL)
+		*retry_after = retry;
+	return status;
+}
+
+void
+api_problem_from_error(struct api_problem *p, int err)
+{
+	const char *detail;
+	int n;
+
+	p->status = api_error_status(err, &p->retry_after);
+	p->slug = sd_error_name(err);
+	if (p->status == 500) {
+		p->title = "Internal server error";
+		detail = "the request could not be completed; the server log has the details";
+	} else {
+		p->title = sd_strerror(err);
+		detail = sd_error_detail(err);
+	}
+	n = snprintf(p->detail, sizeof(p->detail), "%s", detail);
+	if (n < 0)
+		p->detail[0] = '\0';
+}
+
+/*
+ * A JSON string from text that may not be UTF-8 (a detail from a CSR's
+ * names, or one truncated inside a multi-byte character): non-ASCII bytes
+ * become '?' when the text is not valid UTF-8.
+ */
+static json_t *
+api_json_string_lossy(const char *text)
+{
+	json_t *s;
+	char *copy;
+	size_t i, len;
+
+	if ((s = json_string(text)) != NULL)
+		return s;
+	len = strlen(text);
+	if ((copy = malloc(len + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < len; i++)
+		copy[i] = (unsigned char)text[i] < 0x80 ? text[i] : '?';
+	copy[len] = '\0';
+	s = json_string(copy);
+	free(copy);
+	return s;
+}
+
+static int
+api_json_dump(const json_t *doc, char **out, size_t *len)
+{
+	char *text;
+
+	if ((text = json_dumps(doc, JSON_COMPACT)) == NULL)
+		return SD_E_NOMEM;
+	*out = text;
+	*len = strlen(text);
+	return 0;
+}
+
+int
+api_problem_json(const struct api_problem *p, char **out, size_t *len)
+{
+	char type[128];
+	json_t *doc = NULL;
+	int n, rc;
+
+	*out = NULL;
+	*len = 0;
+	n = snprintf(type, sizeof(type), API_PROBLEM_URN "%s", p->slug);
+	if (n < 0 || (size_t)n >= sizeof(type)) {
+		rc = SD_E_INTERNAL;
+		goto out;
+	}
+	if ((doc = json_object()) == NULL ||
+	    json_object_set_new(doc, "type", json_string(type)) != 0 ||
+	    json_object_set_new(doc, "title", api_json_string_lossy(p->title)) != 0 ||
+	    json_object_set_new(doc, "status", json_integer(p->status)) != 0 ||
+	    json_object_set_new(doc, "detail", api_json_string_lossy(p->detail)) != 0) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	rc = api_json_dump(doc, out, len);
+out:
+	json_decref(doc);
+	return rc;
+}
+
+void
+api_sign_request_free(struct api_sign_request *req)
+{
+	if (req == NULL)
+		return;
+	free(req->csr_pem);
+	free(req->profile);
+	free(req);
+}
+
+static char *
+api_strndup(const char *s, size_t len)
+{
+	char *copy;
+
+	if ((copy = malloc(len + 1)) == NULL)
+		return NULL;
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+/* A required, non-empty string field of at most max bytes. */
+static int
+api_field_string(const json_t *root, const char *name, size_t max, const char **value, size_t *len,
+    struct api_problem *prob)
+{
+	const json_t *v;
+
+	if ((v = json_object_get(root, name)) == NULL) {
+		api_problem_set(prob, API_P_BAD_REQUEST, "missing field \"%s\"", name);
+		return SD_E_INVAL;
+	}
+	if (!json_is_string(v)) {
+		api_problem_set(prob, API_P_BAD_REQUEST, "field \"%s\" must be a string", name);
+		return SD_E_INVAL;
+	}
+	*len = json_string_length(v);
+	if (*len == 0) {
+		api_problem_set(prob, API_P_BAD_REQUEST, "field \"%s\" must not be empty", name);
+		return SD_E_INVAL;
+	}
+	if (*len > max) {
+		api_problem_set(prob, API_P_BAD_REQUEST, "field \"%s\" is longer than %zu bytes", name, max);
+		return SD_E_INVAL;
+	}
+	*value = json_string_value(v);
+	return 0;
+}
+
+int
+api_sign_request_parse(const char *body, size_t len, struct api_sign_request **out,
+    struct api_problem *prob)
+{
+	struct api_sign_request *req = NULL;
+	json_t *root = NULL, *v;
+	json_error_t jerr;
+	const char *key, *csr, *profile;
+	size_t csr_len, profile_len;
+	int rc;
+
+	*out = NULL;
+	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		if (json_error_code(&jerr) == json_error_out_of_memory) {
+			rc = SD_E_NOMEM;
+			goto out;
+		}
+		api_problem_set(prob, API_P_BAD_JSON, "invalid JSON at line %d, column %d: %s",
+		    jerr.line, jerr.column, jerr.text);
+		rc = SD_E_INVAL;
+		goto out;
+	}
+	if (!json_is_object(root)) {
+		api_problem_set(prob, API_P_BAD_REQUEST, "request body must be a JSON object");
+		rc = SD_E_INVAL;
+		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "csr") != 0 && strcmp(key, "profile") != 0 && strcmp(key, "ttl") != 0) {
+			api_problem_set(prob, API_P_BAD_REQUEST,
+			    "unknown field \"%.*s\" (expected \"csr\", \"profile\", \"ttl\")",
+			    (int)strnlen(key, API_FIELD_SHOWN), key);
+			rc = SD_E_INVAL;
+			goto out;
+		}
+	}
+	if ((rc = api_field_string(root, "csr", SIGNER_CSR_MAX, &csr, &csr_len, prob)) != 0 ||
+	    (rc = api_field_string(root, "profile", API_PROFILE_MAX, &profile, &profile_len, prob)) != 0)
+		goto out;
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if ((v = json_object_get(root, "ttl")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+			api_problem_set(prob, API_P_BAD_REQUEST,
+			    "field \"ttl\" must be a positive integer number of seconds");
+			rc = SD_E_INVAL;
+			goto out;
+		}
+		req->ttl = (uint64_t)json_integer_value(v);
+	}
+	if ((req->csr_pem = api_strndup(csr, csr_len)) == NULL ||
+	    (req->profile = api_strndup(profile, profile_len)) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	req->csr_pem_len = csr_len;
+	*out = req;
+	req = NULL;
+	rc = 0;
+out:
+	api_sign_request_free(req);
+	json_decref(root);
+	return rc;
+}
+
+static bool
+api_result_field_ok(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL && s[0] != '\0';
+}
+
+int
+api_sign_response_json(const struct signer_result *r, const char *const *chain, size_t n,
+    char **out, size_t *len)
+{
+	json_t *doc = NULL, *arr = NULL;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (r->cert_pem == NULL || !api_result_field_ok(r->serial_hex, sizeof(r->serial_hex)) ||
+	    !api_result_field_ok(r->not_after, sizeof(r->not_after)) ||
+	    r->journal_seq > (uint64_t)INT64_MAX) {
+		rc = SD_E_INTERNAL;
+		goto out;
+	}
+	if ((doc = json_object()) == NULL || (arr = json_array()) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (chain[i] == NULL) {
+			rc = SD_E_INTERNAL;
+			goto out;
+		}
+		if (json_array_append_new(arr, json_string(chain[i])) != 0) {
+			rc = SD_E_NOMEM;
+			goto out;
+		}
+	}
+	if (json_object_set_new(doc, "serial_number", json_string(r->serial_hex)) != 0 ||
+	    json_object_set_new(doc, "certificate", json_string(r->cert_pem)) != 0) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	/* json_object_set_new() takes arr even when it fails. */
+	rc = json_object_set_new(doc, "ca_chain", arr);
+	arr = NULL;
+	if (rc != 0 ||
+	    json_object_set_new(doc, "not_after", json_string(r->not_after)) != 0 ||
+	    json_object_set_new(doc, "journal_seq", json_integer((json_int_t)r->journal_seq)) != 0) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	rc = api_json_dump(doc, out, len);
+out:
+	json_decref(arr);
+	json_decref(doc);
+	return rc;
+}
+
+const char *
+api_health_ok_json(void)
+{
+	return "{\"status\":\"ok\"}";
+}
+
+bool
+api_content_type_is_json(const char *value)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (value == NULL)
+		return false;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (strncasecmp(value, want, n) != 0)
+		return false;
+	value += n;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	return *value == '\0' || *value == ';';
+}
+
+int
+api_content_length_parse(const char *value, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned d;
+
+	*out = 0;
+	if (value == NULL || *value == '\0')
+		return SD_E_INVAL;
+	for (; *value != '\0'; value++) {
+		if (*value < '0' || *value > '9')
+			return SD_E_INVAL;
+		d = (unsigned)(*value - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return SD_E_INVAL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,284 @@
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_routes.h"
+
+#define API_CT_JSON "application/json"
+#define API_CT_PROBLEM "application/problem+json"
+#define API_CT_PEM_CHAIN "application/pem-certificate-chain"
+
+static void api_route_sign(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
+static void api_route_ca(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
+static void api_route_health(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
+
+/*
+ * The permit table: every (path, method) the API serves and what admission
+ * it needs. Routes that later read the journal (/v1/audit/...) go here with
+ * API_ROUTE_AUTH and CONFIG_ROLE_AUDITOR.
+ */
+static const struct api_route api_routes[] = {
+	{ "/v1/sign", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER, api_route_sign },
+	{ "/v1/ca", "GET", "GET", 0, 0, api_route_ca },
+	{ "/healthz", "GET", "GET", 0, 0, api_route_health },
+};
+
+const struct api_route *
+api_route_find(const char *path, const char *method, const char **allow)
+{
+	size_t i;
+
+	*allow = NULL;
+	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
+		if (strcmp(api_routes[i].path, path) != 0)
+			continue;
+		if (strcmp(api_routes[i].method, method) == 0)
+			return &api_routes[i];
+		*allow = api_routes[i].allow;
+	}
+	return NULL;
+}
+
+void
+api_response_clear(struct api_response *resp)
+{
+	free(resp->body);
+	memset(resp, 0, sizeof(*resp));
+}
+
+void
+api_response_problem(struct api_response *resp, const struct api_problem *p)
+{
+	free(resp->body);
+	resp->body = NULL;
+	resp->body_len = 0;
+	resp->status = p->status;
+	resp->retry_after = p->retry_after;
+	resp->content_type = API_CT_PROBLEM;
+	if (api_problem_json(p, &resp->body, &resp->body_len) != 0) {
+		/* Out of memory: the status alone still tells the client something. */
+		resp->body = NULL;
+		resp->body_len = 0;
+	}
+}
+
+void
+api_response_error(struct api_response *resp, int err)
+{
+	struct api_problem p;
+	int n;
+
+	api_problem_from_error(&p, err);
+	if (p.status >= 500) {
+		n = snprintf(resp->log_detail, sizeof(resp->log_detail), "%s: %s", sd_error_name(err),
+		    sd_error_detail(err));
+		if (n < 0)
+			resp->log_detail[0] = '\0';
+	}
+	api_response_problem(resp, &p);
+}
+
+static void
+api_response_text(struct api_response *resp, unsigned status, const char *content_type, char *body,
+    size_t len)
+{
+	free(resp->body);
+	resp->status = status;
+	resp->content_type = content_type;
+	resp->body = body;
+	resp->body_len = len;
+}
+
+bool
+api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct api_call *call,
+    struct api_response *resp)
+{
+	struct api_problem p;
+	uint64_t declared;
+	int rc;
+
+	if (route->flags & API_ROUTE_AUTH) {
+		if ((rc = api_auth_verify(ctx->auth, call->tls, &call->id)) != 0) {
+			if (rc != SD_E_INVAL) {
+				api_response_error(resp, rc);
+				return false;
+			}
+			api_problem_set(&p, API_P_UNAUTHENTICATED, "%s", sd_error_detail(rc));
+			api_response_problem(resp, &p);
+			return false;
+		}
+		call->authenticated = true;
+		if ((call->client = sd_config_client_by_cn(ctx->cfg, call->id.cn)) == NULL) {
+			api_problem_set(&p, API_P_FORBIDDEN, "no client is configured for CN \"%s\"", call->id.cn);
+			api_response_problem(resp, &p);
+			return false;
+		}
+		if (route->roles != 0 && (call->client->roles & route->roles) == 0) {
+			api_problem_set(&p, API_P_FORBIDDEN, "client \"%s\" lacks the role for %s %s",
+			    call->client->name, route->method, route->path);
+			api_response_problem(resp, &p);
+			return false;
+		}
+	}
+	if (route->flags & API_ROUTE_BODY) {
+		if (!api_content_type_is_json(call->content_type)) {
+			api_problem_set(&p, API_P_UNSUPPORTED_MEDIA_TYPE,
+			    "Content-Type must be application/json");
+			api_response_problem(resp, &p);
+			return false;
+		}
+		if (call->content_length != NULL &&
+		    api_content_length_parse(call->content_length, &declared) == 0 &&
+		    declared > ctx->cfg->api_max_body) {
+			api_problem_set(&p, API_P_BODY_TOO_LARGE, "request body is %llu bytes; the limit is %zu",
+			    (unsigned long long)declared, ctx->cfg->api_max_body);
+			api_response_problem(resp, &p);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* POST /v1/sign: the caller is an authenticated issuer and the body is complete. */
+static void
+api_route_sign(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
+{
+	const char *chain[SIGNER_CHAIN_MAX];
+	struct api_sign_request *req = NULL;
+	struct signer_result *res = NULL;
+	struct signer_request sreq;
+	struct api_problem p;
+	size_t i, n;
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!call->authenticated || call->client == NULL)
+		abort();	/* the permit table requires API_ROUTE_AUTH here */
+	if ((rc = api_sign_request_parse(call->body, call->body_len, &req, &p)) != 0) {
+		if (rc == SD_E_INVAL)
+			api_response_problem(resp, &p);
+		else
+			api_response_error(resp, rc);
+		goto out;
+	}
+	if (sd_config_profile(ctx->cfg, req->profile) == NULL) {
+		api_response_error(resp, sd_error_set(SD_E_PROFILE_UNKNOWN, "no profile named \"%s\"",
+		    req->profile));
+		goto out;
+	}
+	if (!sd_config_client_may_use(call->client, req->profile)) {
+		api_problem_set(&p, API_P_FORBIDDEN, "client \"%s\" may not use profile \"%s\"",
+		    call->client->name, req->profile);
+		api_response_problem(resp, &p);
+		goto out;
+	}
+	memset(&sreq, 0, sizeof(sreq));
+	sreq.csr_pem = req->csr_pem;
+	sreq.csr_pem_len = req->csr_pem_len;
+	sreq.profile = req->profile;
+	sreq.ttl = req->ttl;
+	sreq.client_subject = call->id.subject;
+	memcpy(sreq.client_spki_sha256, call->id.spki_sha256, sizeof(sreq.client_spki_sha256));
+	if ((rc = signer_issue(ctx->signer, &sreq, &res)) != 0) {
+		api_response_error(resp, rc);
+		goto out;
+	}
+	if ((n = signer_chain_count(ctx->signer)) > SIGNER_CHAIN_MAX) {
+		api_response_error(resp, sd_error_set(SD_E_INTERNAL, "chain of %zu certificates", n));
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		chain[i] = signer_chain_pem(ctx->signer, i);
+	if ((rc = api_sign_response_json(res, chain, n, &body, &len)) != 0) {
+		/* The certificate is journaled; the client can retry for a new one. */
+		api_response_error(resp, rc == SD_E_INTERNAL ?
+		    sd_error_set(rc, "signer result for serial %.40s is malformed", res->serial_hex) : rc);
+		goto out;
+	}
+	api_response_text(resp, 200, API_CT_JSON, body, len);
+	memcpy(resp->serial, res->serial_hex, sizeof(resp->serial) - 1);
+	resp->serial[sizeof(resp->serial) - 1] = '\0';
+out:
+	signer_result_free(res);
+	api_sign_request_free(req);
+}
+
+/* GET /v1/ca: the issuing chain, issuing CA first, as one PEM document. */
+static void
+api_route_ca(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
+{
+	const char *pem;
+	size_t i, n, len, total = 0, at = 0;
+	char *body = NULL;
+
+	(void)call;
+	n = signer_chain_count(ctx->signer);
+	if (n == 0 || n > SIGNER_CHAIN_MAX) {
+		api_response_error(resp, sd_error_set(SD_E_INTERNAL, "chain of %zu certificates", n));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if ((pem = signer_chain_pem(ctx->signer, i)) == NULL) {
+			api_response_error(resp, sd_error_set(SD_E_INTERNAL, "chain certificate %zu missing", i));
+			return;
+		}
+		len = strlen(pem);
+		/* Room for a newline between certificates that lack one. */
+		if (total > SIZE_MAX - 2 || len > SIZE_MAX - 2 - total) {
+			api_response_error(resp, SD_E_NOMEM);
+			return;
+		}
+		total += len + 1;
+	}
+	if ((body = malloc(total + 1)) == NULL) {
+		api_response_error(resp, SD_E_NOMEM);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		pem = signer_chain_pem(ctx->signer, i);
+		len = strlen(pem);
+		memcpy(body + at, pem, len);
+		at += len;
+		if (len == 0 || pem[len - 1] != '\n')
+			body[at++] = '\n';
+	}
+	body[at] = '\0';
+	api_response_text(resp, 200, API_CT_PEM_CHAIN, body, at);
+}
+
+/* GET /healthz: 200 when the HSM and journal are usable, else 503 with the reason. */
+static void
+api_route_health(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
+{
+	struct api_problem p;
+	char *body;
+	size_t len;
+	int rc, n;
+
+	(void)call;
+	if ((rc = signer_health(ctx->signer)) != 0) {
+		api_problem_from_error(&p, rc);
+		/* Not ready is not a server fault: always 503, with the signer's reason. */
+		p.status = 503;
+		p.retry_after = true;
+		p.title = sd_strerror(rc);
+		n = snprintf(p.detail, sizeof(p.detail), "%s", sd_error_detail(rc));
+		if (n < 0)
+			p.detail[0] = '\0';
+		n = snprintf(resp->log_detail, sizeof(resp->log_detail), "%s: %s", sd_error_name(rc),
+		    sd_error_detail(rc));
+		if (n < 0)
+			resp->log_detail[0] = '\0';
+		api_response_problem(resp, &p);
+		return;
+	}
+	len = strlen(api_health_ok_json());
+	if ((body = malloc(len + 1)) == NULL) {
+		api_response_error(resp, SD_E_NOMEM);
+		return;
+	}
+	memcpy(body, api_health_ok_json(), len + 1);
+	api_response_text(resp, 200, API_CT_JSON, body, len);
+}

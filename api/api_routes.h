@@ -1,0 +1,92 @@
+/*
+ * The API's routes: admission (client certificate, role, media type,
+ * declared size) and one handler per route. Handlers see plain C data and
+ * fill an api_response; they know nothing of libmicrohttpd, and reach the
+ * issuance core only through signer.h.
+ */
+#ifndef API_ROUTES_H
+#define API_ROUTES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <gnutls/gnutls.h>
+
+#include "api_auth.h"
+#include "api_json.h"
+#include "config.h"
+#include "signer.h"
+
+/* What every handler shares; read-only while the server runs. */
+struct api_ctx {
+	const struct sd_config *cfg;
+	struct signer *signer;
+	const struct api_auth *auth;
+};
+
+/* One request, as the handlers see it. Strings are borrowed from the server. */
+struct api_call {
+	const char *method;
+	const char *path;
+	gnutls_session_t tls;			/* NULL if none */
+	const char *content_type;		/* header value or NULL */
+	const char *content_length;		/* header value or NULL */
+	const char *body;			/* complete body (routes with API_ROUTE_BODY) */
+	size_t body_len;
+	/* Set by api_route_admit() for routes with API_ROUTE_AUTH. */
+	bool authenticated;
+	struct api_identity id;
+	const struct config_client *client;
+};
+
+/* One response. The server adds Cache-Control: no-store to every one. */
+struct api_response {
+	unsigned status;
+	const char *content_type;		/* static */
+	char *body;				/* owned (free()); NULL: empty body */
+	size_t body_len;
+	bool retry_after;			/* add "Retry-After: 5" */
+	const char *allow;			/* static "Allow" value (405) or NULL */
+	char serial[41];			/* issued serial, for the request log */
+	char log_detail[256];			/* server-side detail of a 5xx, for the log */
+};
+
+enum api_route_flags {
+	API_ROUTE_AUTH = 1 << 0,		/* verified client certificate and a known client */
+	API_ROUTE_BODY = 1 << 1,		/* JSON body, size-limited */
+};
+
+struct api_route {
+	const char *path;
+	const char *method;
+	const char *allow;			/* every method this path accepts */
+	unsigned flags;				/* enum api_route_flags */
+	unsigned roles;				/* enum config_role bits required (any of) */
+	void (*handler)(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
+};
+
+/*
+ * The route for path and method. NULL when there is none: then *allow is
+ * the path's Allow value if only the method is wrong (405), else NULL (404).
+ */
+const struct api_route *api_route_find(const char *path, const char *method, const char **allow);
+
+/*
+ * Decide, before any body is read, whether call may proceed on route:
+ * client certificate (401), known client and role (403), media type (415),
+ * declared Content-Length against cfg->api_max_body (413). Returns true to
+ * proceed; otherwise resp holds the problem to send.
+ */
+bool api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct api_call *call,
+    struct api_response *resp);
+
+/* Fill resp with a problem document (falls back to a static body when out of memory). */
+void api_response_problem(struct api_response *resp, const struct api_problem *p);
+
+/* Fill resp for a signerd error code (api_problem_from_error()), keeping the detail for the log. */
+void api_response_error(struct api_response *resp, int err);
+
+/* Free what resp owns and zero it. */
+void api_response_clear(struct api_response *resp);
+
+#endif
