@@ -1,0 +1,435 @@
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "csr.h"
+#include "signer.h"
+
+static bool
+csr_only_space(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+			return false;
+	return true;
+}
+
+/* Show a PEM label in a detail only when it is plain upper-case text. */
+static const char *
+csr_label_show(const char *label)
+{
+	size_t i, n = strlen(label);
+
+	if (n == 0 || n > 40)
+		return "?";
+	for (i = 0; i < n; i++)
+		if (!((label[i] >= 'A' && label[i] <= 'Z') || label[i] == ' ' || (label[i] >= '0' && label[i] <= '9')))
+			return "?";
+	return label;
+}
+
+/* Decode the one PEM object in pem into a new DER buffer. */
+static int
+csr_pem_decode(const char *pem, size_t len, unsigned char **der, long *der_len)
+{
+	static const char begin[] = "-----BEGIN ";
+	BIO *bio = NULL;
+	char *name = NULL, *header = NULL, *rest = NULL;
+	unsigned char *data = NULL;
+	long dlen = 0, rest_len;
+	size_t skip = 0;
+	int rc;
+
+	*der = NULL;
+	*der_len = 0;
+	if (memchr(pem, '\0', len) != NULL) {
+		rc = sd_error_set(SD_E_CSR, "not a certificate request: input contains a NUL byte");
+		goto out;
+	}
+	while (skip < len && csr_only_space(pem + skip, 1))
+		skip++;
+	if (len - skip < sizeof(begin) - 1 || memcmp(pem + skip, begin, sizeof(begin) - 1) != 0) {
+		rc = sd_error_set(SD_E_CSR, "not a certificate request: no PEM \"-----BEGIN\" line at the start");
+		goto out;
+	}
+	if ((bio = BIO_new_mem_buf(pem + skip, (int)(len - skip))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if (PEM_read_bio(bio, &name, &header, &data, &dlen) != 1 || dlen <= 0) {
+		rc = sd_error_set(SD_E_CSR, "not a certificate request: malformed PEM");
+		goto out;
+	}
+	if (strcmp(name, PEM_STRING_X509_REQ) != 0 && strcmp(name, PEM_STRING_X509_REQ_OLD) != 0) {
+		rc = sd_error_set(SD_E_CSR, "not a certificate request: PEM label is \"%s\"", csr_label_show(name));
+		goto out;
+	}
+	if (header[0] != '\0') {
+		rc = sd_error_set(SD_E_CSR, "not a certificate request: PEM headers are not allowed");
+		goto out;
+	}
+	rest_len = BIO_get_mem_data(bio, &rest);
+	if (rest_len < 0 || (rest_len > 0 && !csr_only_space(rest, (size_t)rest_len))) {
+		rc = sd_error_set(SD_E_CSR, "not a certificate request: more than one PEM object or trailing text");
+		goto out;
+	}
+	*der = data;
+	*der_len = dlen;
+	data = NULL;
+	rc = 0;
+out:
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(data);
+	BIO_free(bio);
+	return rc;
+}
+
+int
+csr_check_key(EVP_PKEY *pkey, unsigned rsa_min_bits)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	BIGNUM *e = NULL;
+	char group[80];
+	size_t glen = 0;
+	unsigned min = rsa_min_bits != 0 ? rsa_min_bits : CSR_RSA_MIN_DEFAULT;
+	int bits, nid, rc;
+
+	if (pkey == NULL) {
+		rc = sd_error_set(SD_E_KEY_REFUSED, "no subject public key");
+		goto out;
+	}
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_RSA:
+		bits = EVP_PKEY_get_bits(pkey);
+		if (bits < 0 || (unsigned)bits < min) {
+			rc = sd_error_set(SD_E_KEY_REFUSED, "RSA key of %d bits is below the minimum %u", bits, min);
+			goto out;
+		}
+		if (bits > CSR_RSA_MAX) {
+			rc = sd_error_set(SD_E_KEY_REFUSED, "RSA key of %d bits is above the maximum %d", bits, CSR_RSA_MAX);
+			goto out;
+		}
+		if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
+			rc = sd_error_set(SD_E_KEY_REFUSED, "RSA key without a readable public exponent");
+			goto out;
+		}
+		if (!BN_is_word(e, 65537)) {
+			if (BN_num_bits(e) <= 64)
+				rc = sd_error_set(SD_E_KEY_REFUSED, "RSA public exponent %llu is not 65537",
+				    (unsigned long long)BN_get_word(e));
+			else
+				rc = sd_error_set(SD_E_KEY_REFUSED, "RSA public exponent of %d bits is not 65537",
+				    BN_num_bits(e));
+			goto out;
+		}
+		break;
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) != 1) {
+			rc = sd_error_set(SD_E_KEY_REFUSED, "EC key without a named curve");
+			goto out;
+		}
+		if ((nid = OBJ_sn2nid(group)) == NID_undef)
+			nid = EC_curve_nist2nid(group);
+		if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1 && nid != NID_secp521r1) {
+			rc = sd_error_set(SD_E_KEY_REFUSED, "EC key on curve %s is not allowed (P-256, P-384, P-521 only)",
+			    group);
+			goto out;
+		}
+		/* Point on the curve, not at infinity, in the prime-order subgroup. */
+		if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL) {
+			rc = SD_E_NOMEM;
+			goto out;
+		}
+		if (EVP_PKEY_public_check(ctx) != 1) {
+			rc = sd_error_set(SD_E_KEY_REFUSED, "EC public key on %s is not a valid point", group);
+			goto out;
+		}
+		break;
+	case EVP_PKEY_ED25519:
+		break;
+	default:
+		rc = sd_error_set(SD_E_KEY_REFUSED, "%s keys are not allowed (RSA, EC P-256/P-384/P-521, Ed25519 only)",
+		    EVP_PKEY_get0_type_name(pkey) != NULL ? EVP_PKEY_get0_type_name(pkey) : "unknown");
+		goto out;
+	}
+	rc = 0;
+out:
+	ERR_clear_error();
+	BN_free(e);
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+static const char *
+csr_san_type_name(int type)
+{
+	switch (type) {
+	case GEN_OTHERNAME:
+		return "otherName";
+	case GEN_EMAIL:
+		return "rfc822Name (email address)";
+	case GEN_DNS:
+		return "dNSName";
+	case GEN_X400:
+		return "x400Address";
+	case GEN_DIRNAME:
+		return "directoryName";
+	case GEN_EDIPARTY:
+		return "ediPartyName";
+	case GEN_URI:
+		return "uniformResourceIdentifier (URI)";
+	case GEN_IPADD:
+		return "iPAddress";
+	case GEN_RID:
+		return "registeredID";
+	default:
+		return "unknown";
+	}
+}
+
+static int
+csr_add_san(struct csr *csr, const GENERAL_NAME *gn)
+{
+	struct x509_san *san;
+	const unsigned char *data;
+	int len;
+
+	if (gn->type != GEN_DNS && gn->type != GEN_IPADD)
+		return sd_error_set(SD_E_NAME_REFUSED, "subjectAltName of type %s is not allowed (DNS and IP only)",
+		    csr_san_type_name(gn->type));
+	if (csr->n_sans >= CSR_SAN_MAX)
+		return sd_error_set(SD_E_TOO_LARGE, "CSR requests more than %d subjectAltNames", CSR_SAN_MAX);
+	san = &csr->sans[csr->n_sans];
+	memset(san, 0, sizeof(*san));
+	if (gn->type == GEN_DNS) {
+		data = ASN1_STRING_get0_data(gn->d.dNSName);
+		len = ASN1_STRING_length(gn->d.dNSName);
+		if (len < 0 || (len > 0 && data == NULL))
+			return sd_error_set(SD_E_CSR, "malformed DNS name in subjectAltName");
+		if ((size_t)len > X509_DNS_MAX)
+			return sd_error_set(SD_E_NAME_REFUSED, "DNS name of %d characters in subjectAltName; at most %d",
+			    len, X509_DNS_MAX);
+		san->type = X509_SAN_DNS;
+		if (len > 0)
+			memcpy(san->dns, data, (size_t)len);
+		san->dns[len] = '\0';
+		san->dns_len = (size_t)len;
+	} else {
+		data = ASN1_STRING_get0_data(gn->d.iPAddress);
+		len = ASN1_STRING_length(gn->d.iPAddress);
+		if ((len != 4 && len != 16) || data == NULL)
+			return sd_error_set(SD_E_CSR, "IP address of %d bytes in subjectAltName", len);
+		san->type = X509_SAN_IP;
+		memcpy(san->ip, data, (size_t)len);
+		san->ip_len = (size_t)len;
+	}
+	csr->n_sans++;
+	return 0;
+}
+
+/* Decode one subjectAltName extension, insisting that it is DER with nothing after it. */
+static int
+csr_san_extension(struct csr *csr, X509_EXTENSION *ext)
+{
+	GENERAL_NAMES *names = NULL;
+	const ASN1_OCTET_STRING *value;
+	unsigned char *enc = NULL;
+	int i, n, rc;
+
+	if ((names = X509V3_EXT_d2i(ext)) == NULL) {
+		rc = sd_error_set(SD_E_CSR, "malformed subjectAltName extension");
+		goto out;
+	}
+	value = X509_EXTENSION_get_data(ext);
+	n = i2d_GENERAL_NAMES(names, &enc);
+	if (n <= 0 || value == NULL || n != ASN1_STRING_length(value) ||
+	    memcmp(enc, ASN1_STRING_get0_data(value), (size_t)n) != 0) {
+		rc = sd_error_set(SD_E_CSR, "malformed subjectAltName extension (not DER or trailing bytes)");
+		goto out;
+	}
+	if (sk_GENERAL_NAME_num(names) <= 0) {
+		rc = sd_error_set(SD_E_CSR, "empty subjectAltName extension");
+		goto out;
+	}
+	for (i = 0; i < sk_GENERAL_NAME_num(names); i++)
+		if ((rc = csr_add_san(csr, sk_GENERAL_NAME_value(names, i))) != 0)
+			goto out;
+	rc = 0;
+out:
+	OPENSSL_free(enc);
+	GENERAL_NAMES_free(names);
+	return rc;
+}
+
+static int
+csr_extract_sans(struct csr *csr)
+{
+	static const int ext_req_nids[] = { NID_ext_req, NID_ms_ext_req };
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509_EXTENSION *ext, *san = NULL;
+	X509_ATTRIBUTE *attr;
+	size_t k;
+	int i, idx, n_attrs = 0, rc;
+
+	/* X509_REQ_get_extensions() silently uses the first of several requests: refuse several. */
+	for (k = 0; k < sizeof(ext_req_nids) / sizeof(ext_req_nids[0]); k++) {
+		idx = -1;
+		while ((idx = X509_REQ_get_attr_by_NID(csr->req, ext_req_nids[k], idx)) >= 0) {
+			attr = X509_REQ_get_attr(csr->req, idx);
+			if (attr == NULL || X509_ATTRIBUTE_count(attr) != 1) {
+				rc = sd_error_set(SD_E_CSR, "extensionRequest attribute must have exactly one value");
+				goto out;
+			}
+			n_attrs++;
+		}
+	}
+	if (n_attrs > 1) {
+		rc = sd_error_set(SD_E_CSR, "CSR has %d extensionRequest attributes", n_attrs);
+		goto out;
+	}
+	if (n_attrs == 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((exts = X509_REQ_get_extensions(csr->req)) == NULL) {
+		rc = sd_error_set(SD_E_CSR, "malformed extensionRequest");
+		goto out;
+	}
+	for (i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
+		ext = sk_X509_EXTENSION_value(exts, i);
+		if (OBJ_obj2nid(X509_EXTENSION_get_object(ext)) != NID_subject_alt_name)
+			continue;
+		if (san != NULL) {
+			rc = sd_error_set(SD_E_CSR, "CSR requests subjectAltName more than once");
+			goto out;
+		}
+		san = ext;
+	}
+	rc = san != NULL ? csr_san_extension(csr, san) : 0;
+out:
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return rc;
+}
+
+/* The subject CN when there is exactly one, valid UTF-8, without NUL and short enough; else none. */
+static int
+csr_extract_cn(struct csr *csr)
+{
+	const X509_NAME *name = X509_REQ_get_subject_name(csr->req);
+	const X509_NAME_ENTRY *entry;
+	unsigned char *utf8 = NULL;
+	int idx, n;
+
+	csr->has_cn = false;
+	if (name == NULL || (idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1)) < 0)
+		return 0;
+	if (X509_NAME_get_index_by_NID(name, NID_commonName, idx) >= 0)
+		return 0;
+	if ((entry = X509_NAME_get_entry(name, idx)) == NULL)
+		return 0;
+	n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+	if (n > 0 && n <= CSR_CN_MAX && memchr(utf8, '\0', (size_t)n) == NULL) {
+		memcpy(csr->cn, utf8, (size_t)n);
+		csr->cn[n] = '\0';
+		csr->has_cn = true;
+	}
+	OPENSSL_free(utf8);
+	ERR_clear_error();
+	return 0;
+}
+
+int
+csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out)
+{
+	struct csr *csr = NULL;
+	unsigned char *der = NULL, *spki = NULL;
+	const unsigned char *p;
+	long der_len = 0;
+	int n, rc;
+
+	*out = NULL;
+	if (pem == NULL || len == 0) {
+		rc = sd_error_set(SD_E_CSR, "not a certificate request: empty");
+		goto out;
+	}
+	if (len > SIGNER_CSR_MAX) {
+		rc = sd_error_set(SD_E_TOO_LARGE, "CSR of %zu bytes exceeds the limit of %d", len, SIGNER_CSR_MAX);
+		goto out;
+	}
+	if ((csr = calloc(1, sizeof(*csr))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if ((rc = csr_pem_decode(pem, len, &der, &der_len)) != 0)
+		goto out;
+	p = der;
+	if ((csr->req = d2i_X509_REQ(NULL, &p, der_len)) == NULL) {
+		rc = sd_error_set(SD_E_CSR, "not a certificate request: malformed DER");
+		goto out;
+	}
+	if (p != der + der_len) {
+		rc = sd_error_set(SD_E_CSR, "not a certificate request: %ld bytes after the DER", der_len - (long)(p - der));
+		goto out;
+	}
+	if (X509_REQ_get_version(csr->req) != X509_REQ_VERSION_1) {
+		rc = sd_error_set(SD_E_CSR, "CSR version %ld is not 1", X509_REQ_get_version(csr->req) + 1);
+		goto out;
+	}
+	if ((csr->pubkey = X509_REQ_get0_pubkey(csr->req)) == NULL) {
+		rc = sd_error_set(SD_E_KEY_REFUSED, "subject public key of an unsupported or malformed type");
+		goto out;
+	}
+	/* The cheap policy check first, so refused keys cost no signature verification. */
+	if ((rc = csr_check_key(csr->pubkey, rsa_min_bits)) != 0)
+		goto out;
+	if (X509_REQ_verify(csr->req, csr->pubkey) != 1) {
+		rc = sd_error_set(SD_E_CSR_SIGNATURE, "CSR signature does not verify with its own public key");
+		goto out;
+	}
+	if (EVP_Digest(der, (size_t)der_len, csr->sha256, NULL, EVP_sha256(), NULL) != 1) {
+		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the CSR failed");
+		goto out;
+	}
+	if ((n = i2d_PUBKEY(csr->pubkey, &spki)) <= 0) {
+		rc = sd_error_set(SD_E_CRYPTO, "cannot encode the subject public key");
+		goto out;
+	}
+	csr->spki = spki;
+	csr->spki_len = (size_t)n;
+	spki = NULL;
+	if ((rc = csr_extract_cn(csr)) != 0 || (rc = csr_extract_sans(csr)) != 0)
+		goto out;
+	*out = csr;
+	csr = NULL;
+	rc = 0;
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	OPENSSL_free(der);
+	OPENSSL_free(spki);
+	csr_free(csr);
+	return rc;
+}
+
+void
+csr_free(struct csr *csr)
+{
+	if (csr == NULL)
+		return;
+	X509_REQ_free(csr->req);
+	OPENSSL_free(csr->spki);
+	free(csr);
+}

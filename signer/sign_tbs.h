@@ -1,0 +1,25 @@
+/*
+ * Signing a TBSCertificate with an HSM key: the one place the issuance core
+ * calls hsm_sign(). Kept apart from x509_sigalg.c so that the pure X.509
+ * code links (and is unit-tested) without pkcs11/.
+ */
+#ifndef SIGNER_SIGN_TBS_H
+#define SIGNER_SIGN_TBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsm.h"
+#include "sd_error.h"
+
+/*
+ * Hash and format tbs for key's algorithm (see x509_sigalg.h), sign it in the
+ * HSM and return the content of the certificate's signature BIT STRING
+ * (RSA: the signature; ECDSA: DER ECDSA-Sig-Value; Ed25519: 64 bytes).
+ * *sig is new (free with free()), set on success only. Thread-safe.
+ * Errors: SD_E_UNSUPPORTED, SD_E_INVAL, SD_E_HSM, SD_E_HSM_UNAVAILABLE,
+ * SD_E_CRYPTO, SD_E_NOMEM.
+ */
+SD_WUR int x509_sign_tbs(struct hsm_key *key, const uint8_t *tbs, size_t tbs_len, uint8_t **sig, size_t *sig_len);
+
+#endif

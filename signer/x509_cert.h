@@ -1,0 +1,35 @@
+/*
+ * Assembling a certificate from its separately built and signed parts, and
+ * the check every certificate passes before it is released.
+ */
+#ifndef SIGNER_X509_CERT_H
+#define SIGNER_X509_CERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "sd_error.h"
+
+/*
+ * Certificate ::= SEQUENCE { tbs, algid, BIT STRING (0 unused bits) sig }.
+ * tbs and algid are complete DER TLVs; sig is the BIT STRING's content.
+ * *der (free with free()) and *len are set on success only.
+ * Errors: SD_E_INVAL (missing part), SD_E_TOO_LARGE, SD_E_NOMEM.
+ */
+SD_WUR int x509_cert_assemble(const uint8_t *tbs, size_t tbs_len, const uint8_t *algid, size_t algid_len,
+    const uint8_t *sig, size_t sig_len, uint8_t **der, size_t *len);
+
+/*
+ * Parse der back and accept it only if: it is exactly one certificate with
+ * no trailing bytes, OpenSSL re-encodes it to the same bytes, its TBS
+ * re-encodes to expected_tbs byte for byte, and its signature verifies with
+ * ca_pubkey. *out (optional; X509_free()) is the parsed certificate.
+ * Errors: SD_E_INTERNAL (with the failed check in the detail).
+ */
+SD_WUR int x509_cert_check(const uint8_t *der, size_t len, const uint8_t *expected_tbs, size_t expected_tbs_len,
+    EVP_PKEY *ca_pubkey, X509 **out);
+
+#endif

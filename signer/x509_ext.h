@@ -1,0 +1,68 @@
+/*
+ * Certificate extensions, built with OpenSSL's X509V3 structures and
+ * appended to a STACK_OF(X509_EXTENSION) that the TBS builder encodes.
+ */
+#ifndef SIGNER_X509_EXT_H
+#define SIGNER_X509_EXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "sd_error.h"
+
+/* SHA-1 key identifier length (RFC 5280 4.2.1.2, method 1). */
+#define X509_KEYID_LEN 20
+/* Longest key identifier accepted from an existing certificate. */
+#define X509_KEYID_MAX 64
+
+/* Longest DNS name (RFC 1035 presentation form without the trailing dot). */
+#define X509_DNS_MAX 253
+
+enum x509_san_type {
+	X509_SAN_DNS = 1,
+	X509_SAN_IP = 2,
+};
+
+/* One subjectAltName entry. */
+struct x509_san {
+	enum x509_san_type type;
+	char dns[X509_DNS_MAX + 1];	/* X509_SAN_DNS: dns_len bytes, NUL-terminated (may contain NUL if hostile) */
+	size_t dns_len;
+	uint8_t ip[16];			/* X509_SAN_IP: 4 or 16 bytes */
+	size_t ip_len;
+};
+
+/*
+ * Each x509_ext_add_* function appends one new extension to exts.
+ * Errors: SD_E_INVAL (bad argument), SD_E_CRYPTO, SD_E_NOMEM.
+ */
+
+/* basicConstraints, critical: cA = ca; pathLenConstraint = path_len when ca and path_len >= 0. */
+SD_WUR int x509_ext_add_basic_constraints(STACK_OF(X509_EXTENSION) *exts, bool ca, int path_len);
+
+/* keyUsage, critical, from enum config_key_usage bits (at least one). */
+SD_WUR int x509_ext_add_key_usage(STACK_OF(X509_EXTENSION) *exts, unsigned ku);
+
+/* extendedKeyUsage, not critical, from enum config_ext_key_usage bits (at least one). */
+SD_WUR int x509_ext_add_ext_key_usage(STACK_OF(X509_EXTENSION) *exts, unsigned eku);
+
+/* subjectKeyIdentifier, not critical. */
+SD_WUR int x509_ext_add_ski(STACK_OF(X509_EXTENSION) *exts, const uint8_t *keyid, size_t len);
+
+/* authorityKeyIdentifier with only keyIdentifier, not critical. */
+SD_WUR int x509_ext_add_aki(STACK_OF(X509_EXTENSION) *exts, const uint8_t *keyid, size_t len);
+
+/* subjectAltName from n (>= 1) entries; critical when the subject is empty (RFC 5280 4.2.1.6). */
+SD_WUR int x509_ext_add_san(STACK_OF(X509_EXTENSION) *exts, const struct x509_san *sans, size_t n, bool critical);
+
+/*
+ * RFC 5280 method 1 key identifier: SHA-1 of the subjectPublicKey BIT STRING
+ * value (no tag, length or unused-bits octet) of the DER SubjectPublicKeyInfo.
+ * Errors: SD_E_INVAL (not an SPKI), SD_E_CRYPTO.
+ */
+SD_WUR int x509_ext_key_id(const uint8_t *spki, size_t spki_len, uint8_t keyid[X509_KEYID_LEN]);
+
+#endif
