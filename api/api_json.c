@@ -229,7 +229,7 @@ api_sign_request_parse(const char *body, size_t len, struct api_sign_request **o
 	int rc;
 
 	*out = NULL;
-	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)) == NULL) {
 		if (json_error_code(&jerr) == json_error_out_of_memory) {
 			rc = SD_E_NOMEM;
 			goto out;

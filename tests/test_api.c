@@ -1,0 +1,595 @@
+/*
+ * Unit tests of the API's pure parts: request parsing, problem documents,
+ * the error-to-status table, the issuance response, header helpers and the
+ * client CA loading. The HTTPS paths are covered by the integration tests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api_auth.h"
+#include "api_json.h"
+#include "sd_test.h"
+
+/* A throwaway self-signed CA certificate (public only). */
+static const char test_ca_pem[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBoDCCAUegAwIBAgIUcxKzTm9H/p01rlGUHfuiQHfD5PcwCgYIKoZIzj0EAwIw\n"
+    "HTEbMBkGA1UEAwwSdGVzdF9hcGkgY2xpZW50IENBMCAXDTI2MTEyMzExMzkxNFoY\n"
+    "DzIxMjYxMDMwMTEzOTE0WjAdMRswGQYDVQQDDBJ0ZXN0X2FwaSBjbGllbnQgQ0Ew\n"
+    "WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAASHO3sargLpiOZltFqJXy4BQ2VYt50w\n"
+    "2MAMB/rX5FHcv/gNkIDgGfokm5/URNEgGDCg73FXvKEf9rxiwcn33cDno2MwYTAd\n"
+    "BgNVHQ4EFgQUStW+IPIhkBZ9O6Fldf3379SuC1gwHwYDVR0jBBgwFoAUStW+IPIh\n"
+    "kBZ9O6Fldf3379SuC1gwDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAgQw\n"
+    "CgYIKoZIzj0EAwIDRwAwRAIgQA7d6z7aXEXq/iENAxv74ECFOwh2QTgSKfemUIYC\n"
+    "aPQCICHhzmLMTD5PauPVXicueXygr4PSI4TbsGf972vtEvuf\n"
+    "-----END CERTIFICATE-----\n";
+
+#define CSR "-----BEGIN CERTIFICATE REQUEST-----\\nMIIB\\n-----END CERTIFICATE REQUEST-----\\n"
+
+/* Parse text; expect failure with slug, a 400, and every needle in the detail. */
+static void
+expect_refused(const char *text, const char *slug, const char *needle)
+{
+	struct api_sign_request *req = (struct api_sign_request *)1;
+	struct api_problem p;
+
+	memset(&p, 0, sizeof(p));
+	CU_ASSERT_EQUAL(api_sign_request_parse(text, strlen(text), &req, &p), SD_E_INVAL);
+	CU_ASSERT_PTR_NULL(req);
+	CU_ASSERT_EQUAL(p.status, 400);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p.slug);
+	CU_ASSERT_STRING_EQUAL(p.slug, slug);
+	if (strstr(p.detail, needle) == NULL)
+		fprintf(stderr, "detail \"%s\" lacks \"%s\"\n", p.detail, needle);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.detail, needle));
+}
+
+static void
+test_parse_valid(void)
+{
+	const char *text = "{\"csr\": \"" CSR "\", \"profile\": \"web\", \"ttl\": 3600}";
+	struct api_sign_request *req = NULL;
+	struct api_problem p;
+
+	CU_ASSERT_EQUAL_FATAL(api_sign_request_parse(text, strlen(text), &req, &p), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(req);
+	CU_ASSERT_STRING_EQUAL(req->profile, "web");
+	CU_ASSERT_EQUAL(req->ttl, 3600);
+	CU_ASSERT_EQUAL(req->csr_pem_len, strlen(req->csr_pem));
+	CU_ASSERT_PTR_NOT_NULL(strstr(req->csr_pem, "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n"));
+	api_sign_request_free(req);
+}
+
+static void
+test_parse_valid_no_ttl(void)
+{
+	const char *text = "{\"profile\":\"web\",\"csr\":\"" CSR "\"}";
+	struct api_sign_request *req = NULL;
+	struct api_problem p;
+
+	CU_ASSERT_EQUAL_FATAL(api_sign_request_parse(text, strlen(text), &req, &p), 0);
+	CU_ASSERT_EQUAL(req->ttl, 0);
+	api_sign_request_free(req);
+	api_sign_request_free(NULL);
+}
+
+static void
+test_parse_bad_json(void)
+{
+	expect_refused("{\"csr\": ", "bad-json", "line 1, column 8");
+	expect_refused("", "bad-json", "line 1, column 0");
+	expect_refused("{\"csr\":\"a\",\"profile\":\"p\"} x", "bad-json", "column");
+	expect_refused("{\"csr\":\"a\",\n\"profile\":\"p\",}", "bad-json", "line 2");
+	expect_refused("{\"ttl\": 99999999999999999999, \"csr\":\"a\", \"profile\":\"p\"}", "bad-json", "too big integer");
+}
+
+static void
+test_parse_duplicate_keys(void)
+{
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"a\",\"csr\":\"" CSR "\"}", "bad-json", "\"csr\"");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"a\",\"profile\":\"b\"}", "bad-json", "\"profile\"");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"a\",\"ttl\":1,\"ttl\":2}", "bad-json", "duplicate");
+}
+
+static void
+test_parse_not_object(void)
+{
+	expect_refused("[1, 2]", "bad-request", "JSON object");
+	expect_refused("\"csr\"", "bad-request", "JSON object");
+	expect_refused("42", "bad-request", "JSON object");
+	expect_refused("null", "bad-request", "JSON object");
+}
+
+static void
+test_parse_missing_fields(void)
+{
+	expect_refused("{\"profile\":\"web\"}", "bad-request", "\"csr\"");
+	expect_refused("{\"csr\":\"" CSR "\"}", "bad-request", "\"profile\"");
+	expect_refused("{}", "bad-request", "missing field \"csr\"");
+}
+
+static void
+test_parse_wrong_types(void)
+{
+	expect_refused("{\"csr\": 1, \"profile\":\"web\"}", "bad-request", "\"csr\" must be a string");
+	expect_refused("{\"csr\": [\"x\"], \"profile\":\"web\"}", "bad-request", "\"csr\"");
+	expect_refused("{\"csr\":\"" CSR "\", \"profile\": null}", "bad-request", "\"profile\" must be a string");
+	expect_refused("{\"csr\":\"" CSR "\", \"profile\": {}}", "bad-request", "\"profile\"");
+	expect_refused("{\"csr\":\"\", \"profile\":\"web\"}", "bad-request", "\"csr\" must not be empty");
+	expect_refused("{\"csr\":\"" CSR "\", \"profile\":\"\"}", "bad-request", "\"profile\" must not be empty");
+}
+
+static void
+test_parse_unknown_field(void)
+{
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"web\",\"subject\":\"CN=x\"}", "bad-request",
+	    "unknown field \"subject\"");
+	expect_refused("{\"CSR\":\"" CSR "\",\"profile\":\"web\"}", "bad-request", "unknown field \"CSR\"");
+}
+
+static void
+test_parse_ttl(void)
+{
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"web\",\"ttl\":0}", "bad-request", "\"ttl\"");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"web\",\"ttl\":-1}", "bad-request", "\"ttl\"");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"web\",\"ttl\":1.5}", "bad-request", "\"ttl\"");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"web\",\"ttl\":\"10\"}", "bad-request", "\"ttl\"");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"web\",\"ttl\":null}", "bad-request", "\"ttl\"");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"web\",\"ttl\":10.0}", "bad-request", "\"ttl\"");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"web\",\"ttl\":true}", "bad-request", "\"ttl\"");
+}
+
+/* A body whose "csr" is n bytes of 'A' and whose profile is m bytes of 'p'. */
+static char *
+sized_body(size_t n, size_t m)
+{
+	size_t len = n + m + 64;
+	char *body = malloc(len), *at;
+
+	if (body == NULL)
+		abort();
+	at = body;
+	memcpy(at, "{\"csr\":\"", 8);
+	at += 8;
+	memset(at, 'A', n);
+	at += n;
+	memcpy(at, "\",\"profile\":\"", 13);
+	at += 13;
+	memset(at, 'p', m);
+	at += m;
+	memcpy(at, "\"}", 3);
+	return body;
+}
+
+static void
+test_parse_limits(void)
+{
+	struct api_sign_request *req = NULL;
+	struct api_problem p;
+	char *body;
+
+	body = sized_body(SIGNER_CSR_MAX, API_PROFILE_MAX);
+	CU_ASSERT_EQUAL(api_sign_request_parse(body, strlen(body), &req, &p), 0);
+	CU_ASSERT_PTR_NOT_NULL(req);
+	if (req != NULL) {
+		CU_ASSERT_EQUAL(req->csr_pem_len, SIGNER_CSR_MAX);
+		CU_ASSERT_EQUAL(strlen(req->profile), API_PROFILE_MAX);
+	}
+	api_sign_request_free(req);
+	free(body);
+
+	body = sized_body(SIGNER_CSR_MAX + 1, 3);
+	expect_refused(body, "bad-request", "\"csr\" is longer than 16384 bytes");
+	free(body);
+
+	body = sized_body(10, API_PROFILE_MAX + 1);
+	expect_refused(body, "bad-request", "\"profile\" is longer than 64 bytes");
+	free(body);
+}
+
+static void
+test_parse_length_bounds_input(void)
+{
+	/* Only len bytes are parsed: a valid document followed by junk outside len is fine. */
+	const char *text = "{\"csr\":\"x\",\"profile\":\"web\"}GARBAGE";
+	struct api_sign_request *req = NULL;
+	struct api_problem p;
+
+	CU_ASSERT_EQUAL(api_sign_request_parse(text, strlen(text) - 7, &req, &p), 0);
+	api_sign_request_free(req);
+	expect_refused("{\"csr\":\"x\",\"profile\":\"web\"}GARBAGE", "bad-json", "end of file expected");
+}
+
+/* Parse a problem document and check its four members. */
+static void
+check_problem_json(const struct api_problem *p, const char *slug, unsigned status, const char *detail)
+{
+	char type[128], *text = NULL;
+	size_t len = 0;
+	json_error_t jerr;
+	json_t *doc;
+
+	CU_ASSERT_EQUAL_FATAL(api_problem_json(p, &text, &len), 0);
+	CU_ASSERT_EQUAL(len, strlen(text));
+	doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	snprintf(type, sizeof(type), "urn:signerd:problem:%s", slug);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "type")), type);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "status")), (json_int_t)status);
+	CU_ASSERT_PTR_NOT_NULL(json_string_value(json_object_get(doc, "title")));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(json_string_value(json_object_get(doc, "detail")));
+	if (detail != NULL)
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "detail")), detail);
+	CU_ASSERT_EQUAL(json_object_size(doc), 4);
+	json_decref(doc);
+	free(text);
+}
+
+static void
+test_problem_api_kinds(void)
+{
+	static const struct {
+		enum api_problem_kind kind;
+		const char *slug;
+		unsigned status;
+	} cases[] = {
+		{ API_P_UNAUTHENTICATED, "unauthenticated", 401 },
+		{ API_P_FORBIDDEN, "forbidden", 403 },
+		{ API_P_BAD_JSON, "bad-json", 400 },
+		{ API_P_BAD_REQUEST, "bad-request", 400 },
+		{ API_P_BODY_TOO_LARGE, "body-too-large", 413 },
+		{ API_P_UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", 415 },
+		{ API_P_NOT_FOUND, "not-found", 404 },
+		{ API_P_METHOD_NOT_ALLOWED, "method-not-allowed", 405 },
+	};
+	struct api_problem p;
+	size_t i;
+
+	CU_ASSERT_EQUAL(sizeof(cases) / sizeof(cases[0]), API_P_COUNT);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		api_problem_set(&p, cases[i].kind, "case %zu", i);
+		CU_ASSERT_STRING_EQUAL(p.slug, cases[i].slug);
+		CU_ASSERT_EQUAL(p.status, cases[i].status);
+		CU_ASSERT_FALSE(p.retry_after);
+		check_problem_json(&p, cases[i].slug, cases[i].status, NULL);
+	}
+}
+
+static void
+test_problem_escaping(void)
+{
+	struct api_problem p;
+	char *text = NULL;
+	size_t len;
+
+	api_problem_set(&p, API_P_BAD_REQUEST, "field \"x\" has a \\ and a\nnewline and </script>");
+	check_problem_json(&p, "bad-request", 400, "field \"x\" has a \\ and a\nnewline and </script>");
+	CU_ASSERT_EQUAL_FATAL(api_problem_json(&p, &text, &len), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "field \\\"x\\\" has a \\\\ and a\\nnewline"));
+	free(text);
+}
+
+static void
+test_problem_not_utf8(void)
+{
+	struct api_problem p;
+
+	/* A detail from outside (a CSR name) need not be UTF-8; the document must still be JSON. */
+	api_problem_set(&p, API_P_BAD_REQUEST, "name \xff\xfe refused");
+	check_problem_json(&p, "bad-request", 400, "name ?? refused");
+}
+
+static void
+test_problem_long_detail(void)
+{
+	struct api_problem p;
+	char big[2 * API_DETAIL_MAX];
+
+	memset(big, 'd', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	api_problem_set(&p, API_P_BAD_REQUEST, "%s", big);
+	CU_ASSERT_EQUAL(strlen(p.detail), API_DETAIL_MAX - 1);
+	check_problem_json(&p, "bad-request", 400, NULL);
+}
+
+static void
+test_problem_from_signer_error(void)
+{
+	struct api_problem p;
+
+	sd_error_clear();
+	(void)sd_error_set(SD_E_NAME_REFUSED, "DNS name \"evil.example\" is outside profile \"web\"");
+	api_problem_from_error(&p, SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(p.status, 400);
+	CU_ASSERT_STRING_EQUAL(p.slug, "name-refused");
+	check_problem_json(&p, "name-refused", 400, "DNS name \"evil.example\" is outside profile \"web\"");
+
+	(void)sd_error_set(SD_E_HSM_UNAVAILABLE, "token removed");
+	api_problem_from_error(&p, SD_E_HSM_UNAVAILABLE);
+	CU_ASSERT_EQUAL(p.status, 503);
+	CU_ASSERT_TRUE(p.retry_after);
+	check_problem_json(&p, "hsm-unavailable", 503, "token removed");
+
+	/* No detail recorded for this code: the generic message. */
+	sd_error_clear();
+	api_problem_from_error(&p, SD_E_TTL);
+	check_problem_json(&p, "bad-ttl", 400, sd_strerror(SD_E_TTL));
+}
+
+static void
+test_problem_internal_hides_detail(void)
+{
+	struct api_problem p;
+
+	(void)sd_error_set(SD_E_CRYPTO, "EVP_DigestSign failed in /secret/path");
+	api_problem_from_error(&p, SD_E_CRYPTO);
+	CU_ASSERT_EQUAL(p.status, 500);
+	CU_ASSERT_FALSE(p.retry_after);
+	CU_ASSERT_STRING_EQUAL(p.slug, "crypto");
+	CU_ASSERT_PTR_NULL(strstr(p.detail, "secret"));
+	CU_ASSERT_PTR_NULL(strstr(p.title, "cryptographic"));
+	check_problem_json(&p, "crypto", 500, NULL);
+	sd_error_clear();
+}
+
+static void
+test_status_table(void)
+{
+	static const struct {
+		int err;
+		unsigned status;
+		bool retry;
+	} cases[] = {
+		{ SD_OK, 500, false },
+		{ SD_E_NOMEM, 500, false },
+		{ SD_E_INVAL, 400, false },
+		{ SD_E_IO, 500, false },
+		{ SD_E_CONFIG, 500, false },
+		{ SD_E_URI, 500, false },
+		{ SD_E_HSM, 503, true },
+		{ SD_E_HSM_UNAVAILABLE, 503, true },
+		{ SD_E_PIN, 500, false },
+		{ SD_E_KEY_NOT_FOUND, 500, false },
+		{ SD_E_KEY_AMBIGUOUS, 500, false },
+		{ SD_E_KEY_UNSAFE, 500, false },
+		{ SD_E_CSR, 400, false },
+		{ SD_E_CSR_SIGNATURE, 400, false },
+		{ SD_E_KEY_REFUSED, 400, false },
+		{ SD_E_NAME_REFUSED, 400, false },
+		{ SD_E_PROFILE_UNKNOWN, 400, false },
+		{ SD_E_TTL, 400, false },
+		{ SD_E_JOURNAL, 503, true },
+		{ SD_E_JOURNAL_FULL, 503, true },
+		{ SD_E_JOURNAL_CORRUPT, 500, false },
+		{ SD_E_CRYPTO, 500, false },
+		{ SD_E_TOO_LARGE, 400, false },
+		{ SD_E_UNSUPPORTED, 500, false },
+		{ SD_E_NOT_FOUND, 500, false },
+		{ SD_E_INTERNAL, 500, false },
+	};
+	struct api_problem p;
+	bool retry;
+	size_t i;
+
+	/* Every code in the table is covered. */
+	CU_ASSERT_EQUAL(sizeof(cases) / sizeof(cases[0]), SD_ERROR_COUNT);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		retry = !cases[i].retry;
+		CU_ASSERT_EQUAL(api_error_status(cases[i].err, &retry), cases[i].status);
+		CU_ASSERT_EQUAL(retry, cases[i].retry);
+		api_problem_from_error(&p, cases[i].err);
+		CU_ASSERT_EQUAL(p.status, cases[i].status);
+		CU_ASSERT_STRING_EQUAL(p.slug, sd_error_name(cases[i].err));
+		check_problem_json(&p, sd_error_name(cases[i].err), cases[i].status, NULL);
+	}
+	/* Codes outside the table are server faults. */
+	CU_ASSERT_EQUAL(api_error_status(-SD_ERROR_COUNT, NULL), 500);
+	CU_ASSERT_EQUAL(api_error_status(-1000, NULL), 500);
+	CU_ASSERT_EQUAL(api_error_status(7, &retry), 500);
+	CU_ASSERT_FALSE(retry);
+}
+
+static void
+test_sign_response(void)
+{
+	struct signer_result r;
+	const char *chain[2] = { "-----BEGIN CERTIFICATE-----\nISSUING\n-----END CERTIFICATE-----\n",
+				 "-----BEGIN CERTIFICATE-----\nROOT\n-----END CERTIFICATE-----\n" };
+	char *text = NULL;
+	size_t len = 0;
+	json_error_t jerr;
+	json_t *doc, *arr;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.serial_hex, sizeof(r.serial_hex), "%s", "0a1b2c3d");
+	snprintf(r.not_after, sizeof(r.not_after), "%s", "2026-11-23T18:00:00Z");
+	r.cert_pem = (char *)"-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n";
+	r.journal_seq = 42;
+	CU_ASSERT_EQUAL_FATAL(api_sign_response_json(&r, chain, 2, &text, &len), 0);
+	CU_ASSERT_EQUAL(len, strlen(text));
+	doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_EQUAL(json_object_size(doc), 5);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "serial_number")), "0a1b2c3d");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "certificate")), r.cert_pem);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "not_after")), "2026-11-23T18:00:00Z");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "journal_seq")), 42);
+	arr = json_object_get(doc, "ca_chain");
+	CU_ASSERT_TRUE_FATAL(json_is_array(arr));
+	CU_ASSERT_EQUAL(json_array_size(arr), 2);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(arr, 1)), chain[1]);
+	json_decref(doc);
+	free(text);
+}
+
+static void
+test_sign_response_malformed(void)
+{
+	struct signer_result r;
+	const char *chain[1] = { NULL };
+	char *text = (char *)1;
+	size_t len;
+
+	memset(&r, 0, sizeof(r));
+	r.cert_pem = (char *)"PEM";
+	snprintf(r.not_after, sizeof(r.not_after), "%s", "2026-11-23T18:00:00Z");
+	/* Empty serial. */
+	CU_ASSERT_EQUAL(api_sign_response_json(&r, NULL, 0, &text, &len), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NULL(text);
+	/* Serial not NUL-terminated. */
+	memset(r.serial_hex, 'a', sizeof(r.serial_hex));
+	CU_ASSERT_EQUAL(api_sign_response_json(&r, NULL, 0, &text, &len), SD_E_INTERNAL);
+	snprintf(r.serial_hex, sizeof(r.serial_hex), "%s", "01");
+	/* Missing chain entry, missing certificate, sequence beyond JSON integers. */
+	CU_ASSERT_EQUAL(api_sign_response_json(&r, chain, 1, &text, &len), SD_E_INTERNAL);
+	r.cert_pem = NULL;
+	CU_ASSERT_EQUAL(api_sign_response_json(&r, NULL, 0, &text, &len), SD_E_INTERNAL);
+	r.cert_pem = (char *)"PEM";
+	r.journal_seq = UINT64_MAX;
+	CU_ASSERT_EQUAL(api_sign_response_json(&r, NULL, 0, &text, &len), SD_E_INTERNAL);
+	r.journal_seq = 1;
+	CU_ASSERT_EQUAL(api_sign_response_json(&r, NULL, 0, &text, &len), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"ca_chain\":[]"));
+	free(text);
+}
+
+static void
+test_health_json(void)
+{
+	json_error_t jerr;
+	json_t *doc = json_loads(api_health_ok_json(), 0, &jerr);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "status")), "ok");
+	json_decref(doc);
+}
+
+static void
+test_content_type(void)
+{
+	CU_ASSERT_TRUE(api_content_type_is_json("application/json"));
+	CU_ASSERT_TRUE(api_content_type_is_json("Application/JSON"));
+	CU_ASSERT_TRUE(api_content_type_is_json("application/json; charset=utf-8"));
+	CU_ASSERT_TRUE(api_content_type_is_json(" application/json "));
+	CU_ASSERT_FALSE(api_content_type_is_json(NULL));
+	CU_ASSERT_FALSE(api_content_type_is_json(""));
+	CU_ASSERT_FALSE(api_content_type_is_json("application/jsonx"));
+	CU_ASSERT_FALSE(api_content_type_is_json("application/problem+json"));
+	CU_ASSERT_FALSE(api_content_type_is_json("text/plain"));
+	CU_ASSERT_FALSE(api_content_type_is_json("application/x-www-form-urlencoded"));
+}
+
+static void
+test_content_length(void)
+{
+	uint64_t v = 1;
+
+	CU_ASSERT_EQUAL(api_content_length_parse("0", &v), 0);
+	CU_ASSERT_EQUAL(v, 0);
+	CU_ASSERT_EQUAL(api_content_length_parse("65536", &v), 0);
+	CU_ASSERT_EQUAL(v, 65536);
+	CU_ASSERT_EQUAL(api_content_length_parse("18446744073709551615", &v), 0);
+	CU_ASSERT_EQUAL(v, UINT64_MAX);
+	CU_ASSERT_EQUAL(api_content_length_parse("18446744073709551616", &v), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_content_length_parse("", &v), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_content_length_parse(NULL, &v), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_content_length_parse("-1", &v), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_content_length_parse("12 ", &v), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_content_length_parse("0x10", &v), SD_E_INVAL);
+}
+
+static void
+test_auth_ca_load(void)
+{
+	struct api_auth *auth = NULL;
+
+	CU_ASSERT_EQUAL(api_auth_new((const uint8_t *)test_ca_pem, strlen(test_ca_pem), "ca.pem", &auth), 0);
+	CU_ASSERT_PTR_NOT_NULL(auth);
+	api_auth_free(auth);
+	api_auth_free(NULL);
+}
+
+static void
+test_auth_ca_refused(void)
+{
+	static const char junk[] = "not a certificate\n";
+	static const char broken[] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+	struct api_auth *auth = (struct api_auth *)1;
+
+	CU_ASSERT_EQUAL(api_auth_new((const uint8_t *)junk, strlen(junk), "junk.pem", &auth), SD_E_CONFIG);
+	CU_ASSERT_PTR_NULL(auth);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "junk.pem"));
+	CU_ASSERT_EQUAL(api_auth_new((const uint8_t *)broken, strlen(broken), "broken.pem", &auth), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "broken.pem"));
+	CU_ASSERT_EQUAL(api_auth_new((const uint8_t *)"", 0, "empty.pem", &auth), SD_E_CONFIG);
+	CU_ASSERT_PTR_NULL(auth);
+}
+
+static void
+test_auth_no_session(void)
+{
+	struct api_auth *auth = NULL;
+	struct api_identity id;
+
+	CU_ASSERT_EQUAL_FATAL(api_auth_new((const uint8_t *)test_ca_pem, strlen(test_ca_pem), "ca.pem", &auth), 0);
+	memset(&id, 'x', sizeof(id));
+	CU_ASSERT_EQUAL(api_auth_verify(auth, NULL, &id), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(sd_error_detail(SD_E_INVAL), "no client certificate presented");
+	CU_ASSERT_EQUAL(id.cn[0], '\0');
+	CU_ASSERT_EQUAL(id.subject[0], '\0');
+	api_auth_free(auth);
+}
+
+int
+main(void)
+{
+	static const struct sd_test_case parse[] = {
+		{ "valid", test_parse_valid },
+		{ "valid without ttl", test_parse_valid_no_ttl },
+		{ "invalid JSON", test_parse_bad_json },
+		{ "duplicate keys", test_parse_duplicate_keys },
+		{ "not an object", test_parse_not_object },
+		{ "missing fields", test_parse_missing_fields },
+		{ "wrong types", test_parse_wrong_types },
+		{ "unknown field", test_parse_unknown_field },
+		{ "ttl 0, -1, 1.5, \"10\", null", test_parse_ttl },
+		{ "csr and profile limits", test_parse_limits },
+		{ "length bounds input", test_parse_length_bounds_input },
+	};
+	static const struct sd_test_case problem[] = {
+		{ "API problems", test_problem_api_kinds },
+		{ "detail escaping", test_problem_escaping },
+		{ "detail not UTF-8", test_problem_not_utf8 },
+		{ "long detail truncated", test_problem_long_detail },
+		{ "signer error detail", test_problem_from_signer_error },
+		{ "500 hides internals", test_problem_internal_hides_detail },
+	};
+	static const struct sd_test_case status[] = {
+		{ "every SD_E_* code", test_status_table },
+	};
+	static const struct sd_test_case response[] = {
+		{ "sign response", test_sign_response },
+		{ "malformed signer result", test_sign_response_malformed },
+		{ "health", test_health_json },
+	};
+	static const struct sd_test_case headers[] = {
+		{ "Content-Type", test_content_type },
+		{ "Content-Length", test_content_length },
+	};
+	static const struct sd_test_case auth[] = {
+		{ "client CA loads", test_auth_ca_load },
+		{ "client CA refused", test_auth_ca_refused },
+		{ "no TLS session", test_auth_no_session },
+	};
+
+	SD_TEST_SUITE("api_sign_request_parse", parse);
+	SD_TEST_SUITE("api_problem", problem);
+	SD_TEST_SUITE("api_error_status", status);
+	SD_TEST_SUITE("api_sign_response_json", response);
+	SD_TEST_SUITE("headers", headers);
+	SD_TEST_SUITE("api_auth", auth);
+	return sd_test_run("test_api");
+}
