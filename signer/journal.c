@@ -157,7 +157,7 @@ journal_tail_load(struct journal *j, MDB_txn *txn)
 	struct journal_record *last = NULL, *prev = NULL;
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
-	uint64_t seq, pseq;
+	uint64_t seq = 0, pseq = 0;
 	int rc, mrc;
 
 	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0) {
@@ -546,7 +546,7 @@ journal_foreach(struct journal *j, uint64_t from, journal_visit_fn fn, void *ctx
 	MDB_cursor *cur = NULL;
 	MDB_txn *txn = NULL;
 	MDB_val k, v;
-	uint64_t seq;
+	uint64_t seq = 0;
 	int rc, mrc;
 
 	if (j == NULL || fn == NULL)
@@ -712,7 +712,7 @@ journal_verify(struct journal *j, uint64_t *count, uint64_t *bad_seq)
 {
 	uint8_t prev_hash[JOURNAL_HASH_LEN], mem_hash[JOURNAL_HASH_LEN];
 	struct journal_record *rec = NULL;
-	uint64_t expect = 1, seq, mem_seq = 0;
+	uint64_t expect = 1, seq = 0, mem_seq = 0;
 	MDB_cursor *cur = NULL;
 	MDB_txn *txn = NULL;
 	MDB_stat st;
