@@ -28,10 +28,10 @@
 #define JOURNAL_DB_RECORDS "records"
 #define JOURNAL_DB_SERIALS "serials"
 /*
- * journal_health() reports the map full when less than two largest records,
- * each with this many pages of copy-on-write B-tree and free-list updates,
- * are left past the last used page. Free-list pages are not counted, so it
- * errs towards warning early.
+ * journal_health() reports the map full when less than one largest record
+ * plus this many pages (copy-on-write B-tree and free-list updates) is left
+ * past the last used page. Free-list pages are not counted, so it errs
+ * towards warning early.
  */
 #define JOURNAL_HEALTH_COW_PAGES 16
 
@@ -609,10 +609,14 @@ journal_chain_break(struct journal *j, MDB_txn *txn, const struct journal_record
 		rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
 		    "record %llu modified: it chains neither to record %llu nor from record %llu", s,
 		    s - 1, s + 1);
+	} else if (mem_seq == cur->seq && memcmp(mem_hash, cur->hash, JOURNAL_HASH_LEN) != 0) {
+		*bad_seq = cur->seq;
+		rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
+		    "record %llu modified: it differs from the record this process appended", s);
 	} else if (mem_seq == cur->seq) {
-		*bad_seq = memcmp(mem_hash, cur->hash, JOURNAL_HASH_LEN) == 0 ? cur->seq - 1 : cur->seq;
-		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "record %llu modified: record %llu does not chain to it",
-		    (unsigned long long)*bad_seq, s == *bad_seq ? s - 1 : s);
+		*bad_seq = cur->seq - 1;
+		rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
+		    "record %llu modified: its hash no longer matches the prev_hash in record %llu", s - 1, s);
 	} else {
 		*bad_seq = cur->seq - 1;
 		rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
@@ -793,9 +797,10 @@ journal_verify(struct journal *j, uint64_t *count, uint64_t *bad_seq)
 		rc = journal_serial_stray(j, txn, *count, bad_seq);
 		goto out;
 	}
-	*bad_seq = 0;
 	rc = 0;
 out:
+	if (rc != SD_E_JOURNAL_CORRUPT)
+		*bad_seq = 0;
 	journal_record_free(rec);
 	mdb_cursor_close(cur);
 	if (txn != NULL)
@@ -825,7 +830,7 @@ journal_health(struct journal *j)
 	if (mrc != 0)
 		return journal_mdb_error(j, mrc, "reading the environment");
 	used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
-	reserve = 2 * (JOURNAL_RECORD_MAX + JOURNAL_HEALTH_COW_PAGES * (size_t)st.ms_psize);
+	reserve = JOURNAL_RECORD_MAX + JOURNAL_HEALTH_COW_PAGES * (size_t)st.ms_psize;
 	if (used > info.me_mapsize || info.me_mapsize - used < reserve)
 		return sd_error_set(SD_E_JOURNAL_FULL,
 		    "journal map of %zu bytes is full: %zu bytes used, %zu needed in reserve",

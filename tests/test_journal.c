@@ -18,7 +18,7 @@
 #include <openssl/evp.h>
 
 #include "journal.h"
-#include "lib/sd_test.h"
+#include "sd_test.h"
 
 #define MAP_DEFAULT ((uint64_t)64 * 1024 * 1024)
 #define FIXTURE_RECORDS 100
@@ -847,6 +847,7 @@ test_store_full(void)
 
 	sd_test_tmpdir(dir, "journal");
 	CU_ASSERT_EQUAL_FATAL(journal_open(dir, tiny, &j), 0);
+	CU_ASSERT_EQUAL(journal_health(j), 0);
 	for (i = 1; i <= 200; i++) {
 		tiss_init(&t, i, 10 * 1024);
 		rc = journal_append_issuance(j, &t.in, &seq);
@@ -1097,6 +1098,29 @@ test_tamper_flip(void)
 	}
 }
 
+/* Next to the tail there is no record after to tell which of the two changed. */
+static void
+test_tamper_before_tail(void)
+{
+	struct raw r;
+	uint8_t *val;
+	size_t len;
+	uint64_t bad = 0;
+	int rc;
+
+	raw_copy_open(&r);
+	val = raw_get(&r, 99, &len);
+	val[len - 1] ^= 0x01;
+	raw_put(&r, 99, val, len);
+	raw_commit(&r);
+	free(val);
+	rc = raw_verify(&r, true, &bad);
+	CU_ASSERT_EQUAL(rc, SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT_EQUAL(bad, 99);
+	CU_ASSERT(detail_has(rc, "record 99 or record 100 modified"));
+	sd_test_rmtree(r.dir);
+}
+
 /* A deleted record is reported as missing at its own seq, 50 (not 51). */
 static void
 test_tamper_delete(void)
@@ -1304,6 +1328,7 @@ main(void)
 	};
 	static const struct sd_test_case tamper[] = {
 		{ "flipped byte in record 50", test_tamper_flip },
+		{ "flipped byte before the tail", test_tamper_before_tail },
 		{ "deleted record", test_tamper_delete },
 		{ "swapped records", test_tamper_swap },
 		{ "serial index altered", test_tamper_serial_index },
