@@ -1,6 +1,7 @@
 #include <stdlib.h>
 
 #include "sign_tbs.h"
+#include "x509_cert.h"
 #include "x509_sigalg.h"
 
 int
@@ -25,5 +26,42 @@ x509_sign_tbs(struct hsm_key *key, const uint8_t *tbs, size_t tbs_len, uint8_t *
 		abort();	/* hsm_sign() broke its contract */
 	rc = x509_sigalg_finish(alg, raw, raw_len, sig, sig_len);
 out:
+	return rc;
+}
+
+int
+x509_sign_cert(struct hsm_key *key, const struct x509_tbs_template *t, EVP_PKEY *verify_key,
+    uint8_t **der, size_t *der_len, X509 **cert)
+{
+	const struct x509_sigalg *alg;
+	struct x509_tbs_template tmpl = *t;
+	uint8_t *tbs = NULL, *sig = NULL, *out_der = NULL;
+	size_t tbs_len = 0, sig_len = 0, out_len = 0;
+	int rc;
+
+	*der = NULL;
+	*der_len = 0;
+	if (cert != NULL)
+		*cert = NULL;
+	if ((rc = x509_sigalg_for(hsm_key_type(key), &alg)) != 0)
+		goto out;
+	tmpl.algid = alg->algid;
+	tmpl.algid_len = alg->algid_len;
+	if ((rc = x509_tbs_build(&tmpl, &tbs, &tbs_len)) != 0)
+		goto out;
+	if ((rc = x509_sign_tbs(key, tbs, tbs_len, &sig, &sig_len)) != 0)
+		goto out;
+	if ((rc = x509_cert_assemble(tbs, tbs_len, alg->algid, alg->algid_len, sig, sig_len, &out_der, &out_len)) != 0)
+		goto out;
+	if ((rc = x509_cert_check(out_der, out_len, tbs, tbs_len, verify_key, cert)) != 0)
+		goto out;
+	*der = out_der;
+	*der_len = out_len;
+	out_der = NULL;
+	rc = 0;
+out:
+	free(out_der);
+	free(sig);
+	free(tbs);
 	return rc;
 }

@@ -9,8 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "hsm.h"
 #include "sd_error.h"
+#include "x509_tbs.h"
 
 /*
  * Hash and format tbs for key's algorithm (see x509_sigalg.h), sign it in the
@@ -21,5 +25,17 @@
  * SD_E_CRYPTO, SD_E_NOMEM.
  */
 SD_WUR int x509_sign_tbs(struct hsm_key *key, const uint8_t *tbs, size_t tbs_len, uint8_t **sig, size_t *sig_len);
+
+/*
+ * The whole issuance of one certificate: encode the TBS from t (its algid is
+ * replaced by key's), sign it with key in the HSM, assemble the certificate
+ * and check it (x509_cert_check()) against verify_key, which must be the
+ * public key of key. *der (free()) and *cert (X509_free(); optional) are set
+ * on success only: nothing that failed the check is returned.
+ * Errors: those of x509_tbs_build(), x509_sign_tbs(), x509_cert_assemble(),
+ * x509_cert_check().
+ */
+SD_WUR int x509_sign_cert(struct hsm_key *key, const struct x509_tbs_template *t, EVP_PKEY *verify_key,
+    uint8_t **der, size_t *der_len, X509 **cert);
 
 #endif

@@ -1,7 +1,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "der.h"
@@ -94,5 +96,40 @@ out:
 		ERR_clear_error();
 	OPENSSL_free(enc);
 	X509_free(cert);
+	return rc;
+}
+
+int
+x509_cert_pem(const uint8_t *der, size_t len, char **pem)
+{
+	BIO *bio = NULL;
+	char *data, *copy = NULL;
+	long n;
+	int rc;
+
+	*pem = NULL;
+	if (der == NULL || len == 0 || len > (size_t)INT32_MAX) {
+		rc = sd_error_set(SD_E_INVAL, "no certificate to write as PEM");
+		goto out;
+	}
+	if ((bio = BIO_new(BIO_s_mem())) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if (PEM_write_bio(bio, PEM_STRING_X509, "", der, (long)len) <= 0 || (n = BIO_get_mem_data(bio, &data)) <= 0) {
+		ERR_clear_error();
+		rc = sd_error_set(SD_E_CRYPTO, "cannot write the certificate as PEM");
+		goto out;
+	}
+	if ((copy = malloc((size_t)n + 1)) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	memcpy(copy, data, (size_t)n);
+	copy[n] = '\0';
+	*pem = copy;
+	rc = 0;
+out:
+	BIO_free(bio);
 	return rc;
 }

@@ -32,4 +32,10 @@ SD_WUR int x509_cert_assemble(const uint8_t *tbs, size_t tbs_len, const uint8_t 
 SD_WUR int x509_cert_check(const uint8_t *der, size_t len, const uint8_t *expected_tbs, size_t expected_tbs_len,
     EVP_PKEY *ca_pubkey, X509 **out);
 
+/*
+ * PEM "CERTIFICATE" text of der as a new NUL-terminated string (free with
+ * free()). Errors: SD_E_INVAL, SD_E_CRYPTO, SD_E_NOMEM.
+ */
+SD_WUR int x509_cert_pem(const uint8_t *der, size_t len, char **pem);
+
 #endif

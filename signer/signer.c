@@ -1,0 +1,435 @@
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+
+#include "ca.h"
+#include "config.h"
+#include "csr.h"
+#include "hsm.h"
+#include "journal.h"
+#include "profile_check.h"
+#include "sd_file.h"
+#include "sign_tbs.h"
+#include "signer.h"
+#include "x509_cert.h"
+#include "x509_ext.h"
+#include "x509_tbs.h"
+
+struct signer {
+	const struct sd_config *cfg;	/* borrowed: outlives the signer */
+	struct hsm *hsm;
+	struct hsm_key *key;
+	struct ca *ca;
+	struct journal *journal;
+};
+
+int
+signer_open(const struct sd_config *cfg, struct signer **out)
+{
+	struct signer *s = NULL;
+	struct hsm_config hc;
+	int rc;
+
+	*out = NULL;
+	if (cfg == NULL || cfg->ca_key_uri == NULL || cfg->journal_path == NULL) {
+		rc = sd_error_set(SD_E_CONFIG, "configuration lacks the CA key or the journal path");
+		goto out;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	s->cfg = cfg;
+	hc = (struct hsm_config){
+		.module_path = cfg->hsm_module,
+		.token_uri = cfg->hsm_token_uri,
+		.pin_file = cfg->hsm_pin_file,
+		.pool_size = cfg->hsm_sessions,
+	};
+	if ((rc = hsm_open(&hc, &s->hsm)) != 0)
+		goto out;
+	if ((rc = hsm_key_find(s->hsm, cfg->ca_key_uri, false, &s->key)) != 0)
+		goto out;
+	if ((rc = ca_load(s->key, cfg->ca_key_uri, cfg->ca_certificate, cfg->ca_chain, &s->ca)) != 0)
+		goto out;
+	if ((rc = journal_open(cfg->journal_path, cfg->journal_map_size, &s->journal)) != 0)
+		goto out;
+	*out = s;
+	s = NULL;
+	rc = 0;
+out:
+	signer_close(s);
+	return rc;
+}
+
+void
+signer_close(struct signer *s)
+{
+	if (s == NULL)
+		return;
+	journal_close(s->journal);
+	ca_free(s->ca);
+	hsm_key_free(s->key);
+	hsm_close(s->hsm);
+	free(s);
+}
+
+size_t
+signer_chain_count(const struct signer *s)
+{
+	return s != NULL && s->ca != NULL ? s->ca->n_chain : 0;
+}
+
+const char *
+signer_chain_pem(const struct signer *s, size_t i)
+{
+	return i < signer_chain_count(s) ? s->ca->chain_pem[i] : NULL;
+}
+
+int
+signer_health(struct signer *s)
+{
+	int rc;
+
+	if (s == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	if ((rc = hsm_health(s->hsm)) != 0)
+		return rc;
+	return journal_health(s->journal);
+}
+
+void
+signer_result_free(struct signer_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->cert_pem);
+	free(r);
+}
+
+/* Profile names come from clients: show at most 64 printable characters. */
+static void
+signer_show(const char *in, char out[68])
+{
+	size_t i;
+
+	for (i = 0; in[i] != '\0' && i < 64; i++)
+		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+	if (in[i] != '\0')
+		out[i++] = '~';
+	out[i] = '\0';
+}
+
+/*
+ * Check each requested name against the profile and collect the names to
+ * certify: DNS names lower-cased, duplicates dropped.
+ */
+static int
+signer_check_names(const struct config_profile *profile, const struct csr *csr, struct x509_san *sans, size_t *n)
+{
+	struct x509_san san;
+	size_t i, j, k;
+	bool dup;
+	int rc;
+
+	*n = 0;
+	if (csr->n_sans == 0)
+		return sd_error_set(SD_E_NAME_REFUSED, "the CSR requests no subjectAltName (profile %s)", profile->name);
+	for (i = 0; i < csr->n_sans; i++) {
+		san = csr->sans[i];
+		if (san.type == X509_SAN_DNS) {
+			if ((rc = profile_check_dns(profile, san.dns, san.dns_len)) != 0)
+				return rc;
+			for (k = 0; k < san.dns_len; k++)
+				if (san.dns[k] >= 'A' && san.dns[k] <= 'Z')
+					san.dns[k] = (char)(san.dns[k] - 'A' + 'a');
+		} else if (san.type == X509_SAN_IP) {
+			rc = profile_check_ip(profile, san.ip_len == 4 ? AF_INET : AF_INET6, san.ip, san.ip_len);
+			if (rc != 0)
+				return rc;
+		} else {
+			return sd_error_set(SD_E_INTERNAL, "unknown SAN type %d", (int)san.type);
+		}
+		for (j = 0, dup = false; j < *n && !dup; j++)
+			dup = sans[j].type == san.type &&
+			    (san.type == X509_SAN_DNS ? sans[j].dns_len == san.dns_len &&
+				memcmp(sans[j].dns, san.dns, san.dns_len) == 0 :
+				sans[j].ip_len == san.ip_len && memcmp(sans[j].ip, san.ip, san.ip_len) == 0);
+		if (!dup)
+			sans[(*n)++] = san;
+	}
+	return 0;
+}
+
+/*
+ * The subject: only a CN, only when it names one of the certified SANs (in
+ * that SAN's normalised form); otherwise empty. *empty tells which.
+ */
+static int
+signer_subject(const struct csr *csr, const struct x509_san *sans, size_t n, X509_NAME **out, bool *empty)
+{
+	X509_NAME *name = NULL;
+	const char *cn = NULL;
+	char lower[CSR_CN_MAX + 1], ip_text[INET6_ADDRSTRLEN];
+	uint8_t ip[16];
+	size_t i, len;
+	int rc;
+
+	*out = NULL;
+	*empty = true;
+	if ((name = X509_NAME_new()) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if (csr->has_cn) {
+		len = strlen(csr->cn);
+		for (i = 0; i <= len; i++)
+			lower[i] = csr->cn[i] >= 'A' && csr->cn[i] <= 'Z' ? (char)(csr->cn[i] - 'A' + 'a') : csr->cn[i];
+		for (i = 0; i < n && cn == NULL; i++) {
+			if (sans[i].type == X509_SAN_DNS && sans[i].dns_len == len && memcmp(sans[i].dns, lower, len) == 0) {
+				cn = sans[i].dns;
+			} else if (sans[i].type == X509_SAN_IP &&
+			    inet_pton(sans[i].ip_len == 4 ? AF_INET : AF_INET6, csr->cn, ip) == 1 &&
+			    memcmp(ip, sans[i].ip, sans[i].ip_len) == 0 &&
+			    inet_ntop(sans[i].ip_len == 4 ? AF_INET : AF_INET6, sans[i].ip, ip_text, sizeof(ip_text)) != NULL) {
+				cn = ip_text;
+			}
+		}
+	}
+	if (cn != NULL) {
+		if (X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+		    0) != 1) {
+			rc = sd_error_set(SD_E_CRYPTO, "cannot set the subject CN");
+			goto out;
+		}
+		*empty = false;
+	}
+	*out = name;
+	name = NULL;
+	rc = 0;
+out:
+	X509_NAME_free(name);
+	return rc;
+}
+
+static int
+signer_extensions(const struct signer *s, const struct config_profile *profile, const struct csr *csr,
+    const struct x509_san *sans, size_t n_sans, bool empty_subject, STACK_OF(X509_EXTENSION) **out)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	uint8_t keyid[X509_KEYID_LEN];
+	int rc;
+
+	*out = NULL;
+	if ((exts = sk_X509_EXTENSION_new_null()) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if ((rc = x509_ext_add_basic_constraints(exts, false, -1)) != 0)
+		goto out;
+	/* A profile without key usage bits gets no keyUsage extension rather than an empty one. */
+	if (profile->key_usage != 0 && (rc = x509_ext_add_key_usage(exts, profile->key_usage)) != 0)
+		goto out;
+	if (profile->ext_key_usage != 0 && (rc = x509_ext_add_ext_key_usage(exts, profile->ext_key_usage)) != 0)
+		goto out;
+	if ((rc = x509_ext_key_id(csr->spki, csr->spki_len, keyid)) != 0)
+		goto out;
+	if ((rc = x509_ext_add_ski(exts, keyid, sizeof(keyid))) != 0)
+		goto out;
+	if ((rc = x509_ext_add_aki(exts, s->ca->keyid, s->ca->keyid_len)) != 0)
+		goto out;
+	if ((rc = x509_ext_add_san(exts, sans, n_sans, empty_subject)) != 0)
+		goto out;
+	*out = exts;
+	exts = NULL;
+	rc = 0;
+out:
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return rc;
+}
+
+static int
+signer_rfc3339(time_t t, char *out, size_t cap)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return sd_error_set(SD_E_INTERNAL, "cannot format time %lld", (long long)t);
+	return 0;
+}
+
+/* Validity from now: notBefore backdated, notAfter within the CA's own validity. */
+static int
+signer_validity(const struct signer *s, const struct config_profile *profile, uint64_t ttl, time_t now,
+    time_t *not_before, time_t *not_after)
+{
+	char want[32], limit[32];
+
+	/* time_t is 64-bit on every platform signerd builds for; keep the sums far from overflow. */
+	if (now <= 0 || profile->backdate > (uint64_t)now)
+		return sd_error_set(SD_E_TTL, "backdate of %llu s in profile %s is not usable",
+		    (unsigned long long)profile->backdate, profile->name);
+	if (ttl > (uint64_t)INT32_MAX * 100)
+		return sd_error_set(SD_E_TTL, "lifetime of %llu s is too long", (unsigned long long)ttl);
+	*not_before = now - (time_t)profile->backdate;
+	*not_after = now + (time_t)ttl;
+	if (*not_after > s->ca->not_after) {
+		if (signer_rfc3339(*not_after, want, sizeof(want)) != 0 ||
+		    signer_rfc3339(s->ca->not_after, limit, sizeof(limit)) != 0)
+			return SD_E_INTERNAL;
+		return sd_error_set(SD_E_TTL, "notAfter %s (lifetime %llu s) would be after the CA certificate's "
+		    "notAfter %s", want, (unsigned long long)ttl, limit);
+	}
+	return 0;
+}
+
+static int
+signer_result_new(const uint8_t *serial, size_t serial_len, const uint8_t *der, size_t der_len, time_t not_after,
+    struct signer_result **out)
+{
+	struct signer_result *r = NULL;
+	int rc;
+
+	*out = NULL;
+	if (serial_len * 2 + 1 > sizeof(r->serial_hex)) {
+		rc = sd_error_set(SD_E_INTERNAL, "serial of %zu bytes", serial_len);
+		goto out;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	sd_hex_encode(serial, serial_len, r->serial_hex);
+	if ((rc = x509_cert_pem(der, der_len, &r->cert_pem)) != 0)
+		goto out;
+	if ((rc = signer_rfc3339(not_after, r->not_after, sizeof(r->not_after))) != 0)
+		goto out;
+	*out = r;
+	r = NULL;
+	rc = 0;
+out:
+	signer_result_free(r);
+	return rc;
+}
+
+/* Failures of the building blocks that are not the request's fault are internal errors, with their detail. */
+static int
+signer_internal(int rc)
+{
+	char detail[512];
+
+	if (rc != SD_E_CRYPTO && rc != SD_E_INVAL && rc != SD_E_UNSUPPORTED)
+		return rc;
+	if (snprintf(detail, sizeof(detail), "%s", sd_error_detail(rc)) < 0)
+		detail[0] = '\0';
+	return sd_error_set(SD_E_INTERNAL, "%s", detail);
+}
+
+int
+signer_issue(struct signer *s, const struct signer_request *req, struct signer_result **out)
+{
+	const struct config_profile *profile;
+	struct signer_result *result = NULL;
+	struct csr *csr = NULL;
+	struct x509_san *sans = NULL;
+	X509_NAME *subject = NULL;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	struct x509_tbs_template tmpl;
+	struct journal_issuance ji;
+	struct timespec ts;
+	uint8_t serial[X509_SERIAL_LEN];
+	uint8_t *der = NULL;
+	size_t der_len = 0, n_sans = 0;
+	uint64_t ttl = 0;
+	time_t not_before, not_after;
+	char show[68];
+	bool empty_subject;
+	int rc;
+
+	*out = NULL;
+	if (s == NULL || req == NULL || req->client_subject == NULL) {
+		rc = sd_error_set(SD_E_INTERNAL, "issuance request without a client");
+		goto out;
+	}
+	if (req->profile == NULL || (profile = sd_config_profile(s->cfg, req->profile)) == NULL) {
+		signer_show(req->profile != NULL ? req->profile : "", show);
+		rc = sd_error_set(SD_E_PROFILE_UNKNOWN, "no profile \"%s\"", show);
+		goto out;
+	}
+	if ((rc = csr_parse(req->csr_pem, req->csr_pem_len, profile->rsa_min_bits, &csr)) != 0)
+		goto out;
+	if ((sans = calloc(CSR_SAN_MAX, sizeof(*sans))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if ((rc = signer_check_names(profile, csr, sans, &n_sans)) != 0)
+		goto out;
+	if ((rc = profile_check_ttl(profile, req->ttl, &ttl)) != 0)
+		goto out;
+	if ((rc = x509_tbs_serial_random(serial)) != 0)
+		goto out;
+	if ((rc = signer_subject(csr, sans, n_sans, &subject, &empty_subject)) != 0)
+		goto out;
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+		rc = sd_error_set(SD_E_INTERNAL, "clock_gettime failed");
+		goto out;
+	}
+	if ((rc = signer_validity(s, profile, ttl, ts.tv_sec, &not_before, &not_after)) != 0)
+		goto out;
+	if ((rc = signer_extensions(s, profile, csr, sans, n_sans, empty_subject, &exts)) != 0)
+		goto out;
+	tmpl = (struct x509_tbs_template){
+		.serial = serial,
+		.serial_len = sizeof(serial),
+		.issuer = s->ca->issuer,
+		.issuer_len = s->ca->issuer_len,
+		.not_before = not_before,
+		.not_after = not_after,
+		.subject = subject,
+		.spki = csr->spki,
+		.spki_len = csr->spki_len,
+		.exts = exts,
+	};
+	/* Builds, signs in the HSM, parses back and verifies with the CA public key. */
+	if ((rc = x509_sign_cert(s->key, &tmpl, s->ca->pubkey, &der, &der_len, NULL)) != 0)
+		goto out;
+	memset(&ji, 0, sizeof(ji));
+	ji.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	ji.client_subject = req->client_subject;
+	memcpy(ji.client_spki_sha256, req->client_spki_sha256, sizeof(ji.client_spki_sha256));
+	ji.profile = profile->name;
+	memcpy(ji.csr_sha256, csr->sha256, sizeof(ji.csr_sha256));
+	ji.serial = serial;
+	ji.serial_len = sizeof(serial);
+	ji.cert_der = der;
+	ji.cert_der_len = der_len;
+	/* Everything that can fail is done before the journal, so a journaled certificate is always returned. */
+	if ((rc = signer_result_new(serial, sizeof(serial), der, der_len, not_after, &result)) != 0)
+		goto out;
+	/* Durable before release: a certificate the journal does not hold is never returned. */
+	if ((rc = journal_append_issuance(s->journal, &ji, &result->journal_seq)) != 0)
+		goto out;
+	*out = result;
+	result = NULL;
+	rc = 0;
+out:
+	if (rc != 0) {
+		ERR_clear_error();
+		rc = signer_internal(rc);
+	}
+	signer_result_free(result);
+	free(der);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_NAME_free(subject);
+	free(sans);
+	csr_free(csr);
+	return rc;
+}
