@@ -349,7 +349,7 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	uint8_t *der = NULL;
 	size_t der_len = 0, n_sans = 0;
 	uint64_t ttl = 0;
-	time_t not_before, not_after;
+	time_t not_before = 0, not_after = 0;
 	char show[68];
 	bool empty_subject;
 	int rc;
