@@ -92,6 +92,9 @@ api_auth_chain_verify(const struct api_auth *auth, gnutls_x509_crt_t *chain, uns
 	if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0) < 0) {
 		rc = sd_error_set(SD_E_INVAL, "client certificate not trusted");
 	} else {
+		/* GnuTLS ends each sentence with a space. */
+		while (why.size > 0 && (why.data[why.size - 1] == ' ' || why.data[why.size - 1] == '\0'))
+			why.data[--why.size] = '\0';
 		rc = sd_error_set(SD_E_INVAL, "client certificate not trusted: %s", (const char *)why.data);
 		gnutls_free(why.data);
 	}

@@ -63,6 +63,18 @@ api_response_problem(struct api_response *resp, const struct api_problem *p)
 	}
 }
 
+/* A refusal: the problem goes to the client and its detail to the request log. */
+static void
+api_response_refusal(struct api_response *resp, const struct api_problem *p)
+{
+	int n;
+
+	n = snprintf(resp->log_detail, sizeof(resp->log_detail), "%s: %s", p->slug, p->detail);
+	if (n < 0)
+		resp->log_detail[0] = '\0';
+	api_response_problem(resp, p);
+}
+
 void
 api_response_error(struct api_response *resp, int err)
 {
@@ -105,19 +117,19 @@ api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct
 				return false;
 			}
 			api_problem_set(&p, API_P_UNAUTHENTICATED, "%s", sd_error_detail(rc));
-			api_response_problem(resp, &p);
+			api_response_refusal(resp, &p);
 			return false;
 		}
 		call->authenticated = true;
 		if ((call->client = sd_config_client_by_cn(ctx->cfg, call->id.cn)) == NULL) {
 			api_problem_set(&p, API_P_FORBIDDEN, "no client is configured for CN \"%s\"", call->id.cn);
-			api_response_problem(resp, &p);
+			api_response_refusal(resp, &p);
 			return false;
 		}
 		if (route->roles != 0 && (call->client->roles & route->roles) == 0) {
 			api_problem_set(&p, API_P_FORBIDDEN, "client \"%s\" lacks the role for %s %s",
 			    call->client->name, route->method, route->path);
-			api_response_problem(resp, &p);
+			api_response_refusal(resp, &p);
 			return false;
 		}
 	}
@@ -171,7 +183,7 @@ api_route_sign(const struct api_ctx *ctx, const struct api_call *call, struct ap
 	if (!sd_config_client_may_use(call->client, req->profile)) {
 		api_problem_set(&p, API_P_FORBIDDEN, "client \"%s\" may not use profile \"%s\"",
 		    call->client->name, req->profile);
-		api_response_problem(resp, &p);
+		api_response_refusal(resp, &p);
 		goto out;
 	}
 	memset(&sreq, 0, sizeof(sreq));

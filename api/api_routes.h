@@ -48,7 +48,7 @@ struct api_response {
 	bool retry_after;			/* add "Retry-After: 5" */
 	const char *allow;			/* static "Allow" value (405) or NULL */
 	char serial[41];			/* issued serial, for the request log */
-	char log_detail[256];			/* server-side detail of a 5xx, for the log */
+	char log_detail[256];			/* why a 401/403 was refused or a 5xx failed, for the log */
 };
 
 enum api_route_flags {

@@ -95,7 +95,7 @@ api_log_clean(char *out, size_t size, const char *s)
 	out[i] = '\0';
 }
 
-/* One line per request: method, path, client CN, status, and serial or server-side error. */
+/* One line per request: method, path, client CN, status, then the serial, or why access was refused or the server failed. */
 static void
 api_log_request(const struct api_exchange *x, const struct api_response *resp)
 {
@@ -268,6 +268,22 @@ api_server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	atomic_fetch_sub(&srv->in_flight, 1);
 }
 
+/* SD_E_CONFIG naming what the file is for; sd_file's detail already names the path. */
+static int
+api_server_file_error(int rc, const char *what)
+{
+	char why[256];
+	int n;
+
+	if (rc == SD_E_NOMEM)
+		return rc;
+	/* Copy first: the detail lives in the buffer sd_error_set() rewrites. */
+	n = snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
+	if (n < 0)
+		why[0] = '\0';
+	return sd_error_set(SD_E_CONFIG, "%s: %s", what, why);
+}
+
 static int
 api_server_read_tls(const struct sd_config *cfg, struct api_server *srv)
 {
@@ -276,23 +292,19 @@ api_server_read_tls(const struct sd_config *cfg, struct api_server *srv)
 	int rc, g;
 
 	if ((rc = sd_file_read(cfg->api_tls_certificate, API_TLS_FILE_MAX, &srv->tls_cert, &srv->tls_cert_len)) != 0) {
-		if (rc != SD_E_NOMEM)
-			rc = sd_error_set(SD_E_CONFIG, "API TLS certificate %s: %s", cfg->api_tls_certificate,
-			    sd_error_detail(rc));
+		rc = api_server_file_error(rc, "[api] TLS certificate");
 		goto out;
 	}
 	if ((rc = sd_file_read(cfg->api_tls_key, API_TLS_FILE_MAX, &srv->tls_key, &srv->tls_key_len)) != 0) {
-		if (rc != SD_E_NOMEM)
-			rc = sd_error_set(SD_E_CONFIG, "API TLS key %s: %s", cfg->api_tls_key, sd_error_detail(rc));
+		rc = api_server_file_error(rc, "[api] TLS key");
 		goto out;
 	}
 	if ((rc = sd_file_read(cfg->api_client_ca, API_TLS_FILE_MAX, &srv->client_ca, &srv->client_ca_len)) != 0) {
-		if (rc != SD_E_NOMEM)
-			rc = sd_error_set(SD_E_CONFIG, "API client CA %s: %s", cfg->api_client_ca, sd_error_detail(rc));
+		rc = api_server_file_error(rc, "[api] client CA");
 		goto out;
 	}
 	if (srv->tls_cert_len > UINT32_MAX || srv->tls_key_len > UINT32_MAX) {
-		rc = sd_error_set(SD_E_CONFIG, "API TLS files too large");
+		rc = sd_error_set(SD_E_CONFIG, "[api] TLS files too large");
 		goto out;
 	}
 	/* Check the pair here so that a bad file is reported by name, not as a failed start. */
@@ -306,7 +318,7 @@ api_server_read_tls(const struct sd_config *cfg, struct api_server *srv)
 	key.data = srv->tls_key;
 	key.size = (unsigned)srv->tls_key_len;
 	if ((g = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
-		rc = sd_error_set(SD_E_CONFIG, "API TLS certificate %s and key %s: %s",
+		rc = sd_error_set(SD_E_CONFIG, "[api] TLS certificate %s and key %s: %s",
 		    cfg->api_tls_certificate, cfg->api_tls_key, gnutls_strerror(g));
 		goto out;
 	}
