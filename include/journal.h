@@ -62,6 +62,9 @@ struct journal_record {
 #define JOURNAL_CERT_MAX (64 * 1024)
 
 /*
+ * One environment must not be opened twice at once in the same process
+ * (an LMDB rule): auditor tools run in their own process.
+ *
  * Open (creating if needed) the journal environment in directory path, with
  * the given LMDB map size in bytes, and verify the hash chain of its tail.
  * Errors: SD_E_JOURNAL (cannot open/create), SD_E_JOURNAL_CORRUPT (tail
@@ -78,7 +81,8 @@ void journal_close(struct journal *j);
 /*
  * Append one issuance record durably; *seq_out is its sequence number.
  * Thread-safe. Errors: SD_E_INVAL (a field over its limit), SD_E_JOURNAL_FULL
- * (nothing written), SD_E_JOURNAL, SD_E_NOMEM.
+ * (nothing written), SD_E_INTERNAL (duplicate serial; nothing written),
+ * SD_E_JOURNAL (also on a read-only handle), SD_E_NOMEM.
  */
 SD_WUR int journal_append_issuance(struct journal *j, const struct journal_issuance *in, uint64_t *seq_out);
 
@@ -97,13 +101,17 @@ SD_WUR int journal_foreach(struct journal *j, uint64_t from, journal_visit_fn fn
 
 /*
  * Check every record: it decodes, its key equals its seq, seqs are 1..n
- * without gaps, and each prev_hash equals the previous record's hash.
+ * without gaps, each prev_hash equals the previous record's hash, and the
+ * serial index maps each serial to its record and nothing else.
  * *count = records checked; on SD_E_JOURNAL_CORRUPT *bad_seq names the first
  * bad sequence number and sd_error_detail() says what is wrong.
  */
 SD_WUR int journal_verify(struct journal *j, uint64_t *count, uint64_t *bad_seq);
 
-/* 0 when a write transaction can be started now, else SD_E_JOURNAL/SD_E_JOURNAL_FULL. */
+/*
+ * 0 when a write transaction can be started now and the map has room for one
+ * more largest record, else SD_E_JOURNAL/SD_E_JOURNAL_FULL.
+ */
 SD_WUR int journal_health(struct journal *j);
 
 /* Encode rec (its hash field is ignored) into a new buffer. */
