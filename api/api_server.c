@@ -23,6 +23,7 @@
 #define API_CONNECTION_LIMIT 256
 #define API_CONNECTION_MEMORY (64 * 1024)	/* per-connection pool: request line and headers */
 #define API_WORKERS_MAX 256
+#define API_BODY_HARD_MAX (16 * 1024 * 1024)	/* largest api_max_body accepted */
 #define API_DRAIN_MAX (1024 * 1024)		/* body bytes read past the limit before hanging up */
 #define API_STOP_WAIT_MS 10000			/* in-flight requests get this long at stop */
 #define API_LOG_FIELD 128
@@ -95,7 +96,7 @@ api_log_clean(char *out, size_t size, const char *s)
 	out[i] = '\0';
 }
 
-/* One line per request: method, path, client CN, status, then the serial, or why access was refused or the server failed. */
+/* One line per request: method, path, client CN, status, then the serial or why it failed. */
 static void
 api_log_request(const struct api_exchange *x, const struct api_response *resp)
 {
@@ -231,10 +232,14 @@ api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
-		/* Routes without a body ignore one; others keep it within the limit. */
-		if ((x->route->flags & API_ROUTE_BODY) &&
-		    !api_exchange_append(x, srv->ctx.cfg->api_max_body, upload_data, *upload_data_size))
+		/* Routes without a body drop one (up to a point); others keep it within the limit. */
+		if (!(x->route->flags & API_ROUTE_BODY)) {
+			if (*upload_data_size > API_DRAIN_MAX - x->drained)
+				return MHD_NO;
+			x->drained += *upload_data_size;
+		} else if (!api_exchange_append(x, srv->ctx.cfg->api_max_body, upload_data, *upload_data_size)) {
 			return MHD_NO;
+		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -385,6 +390,11 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 		goto out;
 	}
 	atomic_init(&srv->in_flight, 0);
+	if (cfg->api_max_body == 0 || cfg->api_max_body > API_BODY_HARD_MAX) {
+		rc = sd_error_set(SD_E_CONFIG, "[api] max body %zu is outside 1 .. %d bytes", cfg->api_max_body,
+		    API_BODY_HARD_MAX);
+		goto out;
+	}
 	if ((rc = api_server_address(cfg, srv, &ipv6)) != 0 ||
 	    (rc = api_server_read_tls(cfg, srv)) != 0 ||
 	    (rc = api_auth_new(srv->client_ca, srv->client_ca_len, cfg->api_client_ca, &srv->auth)) != 0)
