@@ -2,6 +2,9 @@
  * The issuance core, as the API sees it: the one narrow interface between
  * the network-facing side and the side that holds the HSM session.
  *
+ * signer_issue(), signer_health() and the chain getters are thread-safe:
+ * the API calls them from every worker thread at once.
+ *
  * Requests and results are plain data with no foreign types, so that the
  * signer can later run as a separate privileged process with these structs
  * serialised over a socket, without either side changing.

@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "sd_error.h"
 
@@ -61,15 +62,18 @@ sd_strerror(int err)
 int
 sd_error_set(int err, const char *fmt, ...)
 {
+	char tmp[sizeof(sd_error_buf)];
 	va_list ap;
 	int n;
 
+	/* Format aside first: an argument may be the current detail itself. */
 	va_start(ap, fmt);
-	n = vsnprintf(sd_error_buf, sizeof(sd_error_buf), fmt, ap);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	/* A truncated detail is still useful; a failed format is not. */
 	if (n < 0)
-		sd_error_buf[0] = '\0';
+		tmp[0] = '\0';
+	memcpy(sd_error_buf, tmp, sizeof(sd_error_buf));
 	sd_error_last = err;
 	return err;
 }
