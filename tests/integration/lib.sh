@@ -70,6 +70,7 @@ t_curl() {
 }
 
 # t_sign WHO JSONFILE [extra curl args]: POST /v1/sign as client WHO
+# with Content-Type $T_CONTENT_TYPE (default application/json)
 # (a name under $T_DIR/clients, or a path prefix to a .pem/.key pair, or
 # "none"); body in $T_TMP/body, status printed.
 t_sign() {
@@ -80,7 +81,7 @@ t_sign() {
 	/*) id=(--cert "$who.pem" --key "$who.key") ;;
 	*) id=(--cert "$T_DIR/clients/$who.pem" --key "$T_DIR/clients/$who.key") ;;
 	esac
-	t_curl "$T_TMP/body" "${id[@]}" -H 'Content-Type: application/json' --data-binary "@$json" "$@" "$T_URL/v1/sign"
+	t_curl "$T_TMP/body" "${id[@]}" -H "Content-Type: ${T_CONTENT_TYPE:-application/json}" --data-binary "@$json" "$@" "$T_URL/v1/sign"
 }
 
 # A JSON sign request for CSR file $1 and profile $2 (default server), extra jq args after.

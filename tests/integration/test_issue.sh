@@ -16,7 +16,7 @@ issue_ok() {
 	fi
 	t_ok "$label: issued"
 	jq -r .certificate "$T_TMP/body" >"$T_TMP/leaf.pem"
-	jq -r '.ca_chain[]' "$T_TMP/body" >"$T_TMP/resp-chain.pem"
+	jq -j '.ca_chain[]' "$T_TMP/body" >"$T_TMP/resp-chain.pem"
 	t_check "$label: openssl verify with root and intermediate" \
 		openssl verify -x509_strict -purpose sslserver -CAfile "$T_DIR/ca/root.pem" -untrusted "$T_DIR/ca/chain.pem" "$T_TMP/leaf.pem"
 	t_check "$label: ca_chain in the answer is the configured chain" cmp "$T_TMP/resp-chain.pem" "$T_DIR/ca/chain.pem"
@@ -105,7 +105,7 @@ run_ca() {
 	refused "unknown profile" 400 unknown-profile t_sign issuer "$T_TMP/noprofile.json"
 	jq '. + {ttl: 99999999}' "$T_TMP/good.json" >"$T_TMP/ttl.json"
 	refused "TTL over the profile maximum" 400 bad-ttl t_sign issuer "$T_TMP/ttl.json"
-	refused "wrong content type" 415 unsupported-media-type t_sign issuer "$T_TMP/good.json" -H 'Content-Type: text/plain'
+	T_CONTENT_TYPE=text/plain refused "wrong content type" 415 unsupported-media-type t_sign issuer "$T_TMP/good.json"
 
 	t_check "$ca_type: journal verifies" "$BUILD/signerctl" -c "$d/signerd.conf" journal verify
 	t_check "$ca_type: journal holds exactly the two issuances" test "$(t_journal_count)" = 2
