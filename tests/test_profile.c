@@ -1,0 +1,254 @@
+/*
+ * Profile policy: DNS name syntax and suffixes, IP ranges, lifetimes.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <CUnit/CUnit.h>
+
+#include "config.h"
+#include "profile_check.h"
+#include "sd_test.h"
+
+static struct config_profile profile;
+
+static void
+test_profile_init(void)
+{
+	static char name[] = "web";
+	static char s1[] = "example.com";
+	static char s2[] = ".Internal.Example.NET";
+
+	memset(&profile, 0, sizeof(profile));
+	profile.name = name;
+	profile.default_ttl = 86400;
+	profile.max_ttl = 7 * 86400;
+	profile.dns_suffixes[0] = s1;
+	profile.dns_suffixes[1] = s2;
+	profile.n_dns_suffixes = 2;
+}
+
+static void
+test_range(size_t i, int family, const char *addr, unsigned prefix)
+{
+	memset(&profile.ip_ranges[i], 0, sizeof(profile.ip_ranges[i]));
+	profile.ip_ranges[i].family = family;
+	profile.ip_ranges[i].prefix = prefix;
+	CU_ASSERT_EQUAL_FATAL(inet_pton(family, addr, profile.ip_ranges[i].addr), 1);
+	if (profile.n_ip_ranges <= i)
+		profile.n_ip_ranges = i + 1;
+}
+
+static int
+dns(const char *name)
+{
+	return profile_check_dns(&profile, name, strlen(name));
+}
+
+static int
+ip(const char *text)
+{
+	uint8_t a[16];
+	int family = strchr(text, ':') != NULL ? AF_INET6 : AF_INET;
+
+	if (inet_pton(family, text, a) != 1)
+		return 99;
+	return profile_check_ip(&profile, family, a, family == AF_INET ? 4 : 16);
+}
+
+static void
+test_dns_suffix(void)
+{
+	test_profile_init();
+	CU_ASSERT_EQUAL(dns("example.com"), 0);
+	CU_ASSERT_EQUAL(dns("www.example.com"), 0);
+	CU_ASSERT_EQUAL(dns("a.b.c.example.com"), 0);
+	CU_ASSERT_EQUAL(dns("db.internal.example.net"), 0);
+	CU_ASSERT_EQUAL(dns("internal.example.net"), 0);
+
+	CU_ASSERT_EQUAL(dns("badexample.com"), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "badexample.com"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "profile web"));
+	CU_ASSERT_EQUAL(dns("example.com.evil.org"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns("example.net"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns("com"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns("xexample.com"), SD_E_NAME_REFUSED);
+
+	CU_ASSERT_TRUE(profile_dns_suffix_match("a.example.com", 13, "example.com"));
+	CU_ASSERT_TRUE(profile_dns_suffix_match("A.EXAMPLE.COM", 13, "example.com"));
+	CU_ASSERT_FALSE(profile_dns_suffix_match("aexample.com", 12, "example.com"));
+	CU_ASSERT_FALSE(profile_dns_suffix_match("example.com", 11, ""));
+	CU_ASSERT_FALSE(profile_dns_suffix_match("example.com", 11, "."));
+	CU_ASSERT_FALSE(profile_dns_suffix_match("example.com", 11, NULL));
+	/* Only len bytes count. */
+	CU_ASSERT_TRUE(profile_dns_suffix_match("example.comXYZ", 11, "example.com"));
+
+	profile.n_dns_suffixes = 0;
+	CU_ASSERT_EQUAL(dns("example.com"), SD_E_NAME_REFUSED);
+}
+
+static void
+test_dns_case(void)
+{
+	test_profile_init();
+	CU_ASSERT_EQUAL(dns("WWW.Example.COM"), 0);
+	CU_ASSERT_EQUAL(dns("DB.INTERNAL.EXAMPLE.NET"), 0);
+	CU_ASSERT_EQUAL(dns("www.BADEXAMPLE.com"), SD_E_NAME_REFUSED);
+}
+
+static void
+test_dns_syntax(void)
+{
+	char name[300];
+
+	test_profile_init();
+	CU_ASSERT_EQUAL(dns("www.example.com."), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "ends with a dot"));
+	CU_ASSERT_EQUAL(dns("www..example.com"), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "empty label"));
+	CU_ASSERT_EQUAL(dns(".example.com"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns(""), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns("."), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns("under_score.example.com"), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "'_'"));
+	CU_ASSERT_EQUAL(dns("*.example.com"), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "wildcard"));
+	CU_ASSERT_EQUAL(dns("w*w.example.com"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns("-www.example.com"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns("www-.example.com"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns("w-w.example.com"), 0);
+	CU_ASSERT_EQUAL(dns("www example.com"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns("www.exämple.com"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns("1.2.3.4"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns("123.example.com"), 0);
+
+	/* NUL inside the name: the length, not strlen(), is what counts. */
+	CU_ASSERT_EQUAL(profile_check_dns(&profile, "evil.com\0.example.com", 21), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "NUL"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "\\x00"));
+
+	/* Labels of 63 and 64 characters. */
+	memset(name, 'a', 63);
+	memcpy(name + 63, ".example.com", 13);
+	CU_ASSERT_EQUAL(dns(name), 0);
+	memset(name, 'a', 64);
+	memcpy(name + 64, ".example.com", 13);
+	CU_ASSERT_EQUAL(dns(name), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "64 characters"));
+
+	/* Names of 253 and 254 characters (labels of 60 + '.'). */
+	memset(name, 0, sizeof(name));
+	memset(name, 'b', 241);
+	name[60] = name[121] = name[182] = '.';
+	memcpy(name + 241, ".example.com", 13);
+	CU_ASSERT_EQUAL(strlen(name), 253);
+	CU_ASSERT_EQUAL(dns(name), 0);
+	memset(name, 'b', 242);
+	name[60] = name[121] = name[182] = '.';
+	memcpy(name + 242, ".example.com", 13);
+	CU_ASSERT_EQUAL(strlen(name), 254);
+	CU_ASSERT_EQUAL(dns(name), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "at most 253"));
+
+	CU_ASSERT_EQUAL(profile_check_dns_syntax(NULL, 0), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(profile_check_dns_syntax("localhost", 9), 0);
+}
+
+static void
+test_ip_ranges(void)
+{
+	test_profile_init();
+	test_range(0, AF_INET, "10.1.0.0", 16);
+	test_range(1, AF_INET, "192.0.2.7", 32);
+	test_range(2, AF_INET6, "2001:db8::", 32);
+	test_range(3, AF_INET, "172.16.0.0", 12);
+
+	CU_ASSERT_EQUAL(ip("10.1.0.0"), 0);
+	CU_ASSERT_EQUAL(ip("10.1.255.255"), 0);
+	CU_ASSERT_EQUAL(ip("10.2.0.0"), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "10.2.0.0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "profile web"));
+	CU_ASSERT_EQUAL(ip("10.0.255.255"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(ip("192.0.2.7"), 0);
+	CU_ASSERT_EQUAL(ip("192.0.2.8"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(ip("192.0.2.6"), SD_E_NAME_REFUSED);
+	/* /12: 172.16.0.0 - 172.31.255.255. */
+	CU_ASSERT_EQUAL(ip("172.31.255.255"), 0);
+	CU_ASSERT_EQUAL(ip("172.32.0.0"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(ip("172.15.255.255"), SD_E_NAME_REFUSED);
+
+	CU_ASSERT_EQUAL(ip("2001:db8::1"), 0);
+	CU_ASSERT_EQUAL(ip("2001:db8:ffff:ffff::"), 0);
+	CU_ASSERT_EQUAL(ip("2001:db9::1"), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "2001:db9::1"));
+	/* v4 and v6 do not mix, not even as v4-mapped addresses. */
+	CU_ASSERT_EQUAL(ip("::ffff:10.1.0.1"), SD_E_NAME_REFUSED);
+
+	/* /0 allows every address of its family only. */
+	profile.n_ip_ranges = 0;
+	CU_ASSERT_EQUAL(ip("10.1.0.1"), SD_E_NAME_REFUSED);
+	test_range(0, AF_INET, "0.0.0.0", 0);
+	CU_ASSERT_EQUAL(ip("10.1.0.1"), 0);
+	CU_ASSERT_EQUAL(ip("255.255.255.255"), 0);
+	CU_ASSERT_EQUAL(ip("::1"), SD_E_NAME_REFUSED);
+	test_range(0, AF_INET6, "::", 0);
+	CU_ASSERT_EQUAL(ip("::1"), 0);
+	CU_ASSERT_EQUAL(ip("10.1.0.1"), SD_E_NAME_REFUSED);
+	/* /128 and a bad length. */
+	test_range(0, AF_INET6, "::1", 128);
+	CU_ASSERT_EQUAL(ip("::1"), 0);
+	CU_ASSERT_EQUAL(ip("::2"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(profile_check_ip(&profile, AF_INET6, (const uint8_t *)"\0\0\0\1", 4), SD_E_NAME_REFUSED);
+	/* A range whose prefix exceeds the address length never matches. */
+	test_range(0, AF_INET, "10.0.0.1", 33);
+	CU_ASSERT_EQUAL(ip("10.0.0.1"), SD_E_NAME_REFUSED);
+}
+
+static void
+test_ttl(void)
+{
+	uint64_t ttl = 1;
+
+	test_profile_init();
+	CU_ASSERT_EQUAL(profile_check_ttl(&profile, 0, &ttl), 0);
+	CU_ASSERT_EQUAL(ttl, 86400);
+	CU_ASSERT_EQUAL(profile_check_ttl(&profile, 3600, &ttl), 0);
+	CU_ASSERT_EQUAL(ttl, 3600);
+	CU_ASSERT_EQUAL(profile_check_ttl(&profile, 7 * 86400, &ttl), 0);
+	CU_ASSERT_EQUAL(ttl, 7 * 86400);
+	CU_ASSERT_EQUAL(profile_check_ttl(&profile, 7 * 86400 + 1, &ttl), SD_E_TTL);
+	CU_ASSERT_EQUAL(ttl, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_TTL), "604801"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_TTL), "604800"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_TTL), "profile web"));
+	CU_ASSERT_EQUAL(profile_check_ttl(&profile, UINT64_MAX, &ttl), SD_E_TTL);
+	/* A default above the maximum is refused too, naming both. */
+	profile.default_ttl = 8 * 86400;
+	CU_ASSERT_EQUAL(profile_check_ttl(&profile, 0, &ttl), SD_E_TTL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_TTL), "691200"));
+	profile.default_ttl = 0;
+	CU_ASSERT_EQUAL(profile_check_ttl(&profile, 0, &ttl), SD_E_TTL);
+}
+
+int
+main(void)
+{
+	static const struct sd_test_case dns_cases[] = {
+		{ "suffix match: exact, subdomain, badexample.com", test_dns_suffix },
+		{ "upper case", test_dns_case },
+		{ "syntax: dot, empty label, 63/64, 253/254, NUL, _, *", test_dns_syntax },
+	};
+	static const struct sd_test_case ip_cases[] = {
+		{ "ranges: in, out, /0, /32, /128, v4 vs v6", test_ip_ranges },
+	};
+	static const struct sd_test_case ttl_cases[] = {
+		{ "default, maximum, refusals", test_ttl },
+	};
+
+	SD_TEST_SUITE("profile dns", dns_cases);
+	SD_TEST_SUITE("profile ip", ip_cases);
+	SD_TEST_SUITE("profile ttl", ttl_cases);
+	return sd_test_run("test_profile");
+}

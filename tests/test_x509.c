@@ -1,0 +1,1047 @@
+/*
+ * X.509 building blocks: the DER writer, certificate assembly and its check,
+ * TBS encoding, extensions and signature algorithms, all with OpenSSL
+ * software keys standing in for the HSM.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <CUnit/CUnit.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "config.h"
+#include "der.h"
+#include "sd_test.h"
+#include "x509_cert.h"
+#include "x509_ext.h"
+#include "x509_sigalg.h"
+#include "x509_tbs.h"
+
+#define NOW ((time_t)1763900000)	/* 2025-11-23 */
+
+static EVP_PKEY *
+test_key(enum hsm_key_type type)
+{
+	EVP_PKEY *k = NULL;
+
+	switch (type) {
+	case HSM_KEY_RSA2048:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+		break;
+	case HSM_KEY_RSA3072:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+		break;
+	case HSM_KEY_RSA4096:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+		break;
+	case HSM_KEY_P256:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		break;
+	case HSM_KEY_P384:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+		break;
+	case HSM_KEY_P521:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+		break;
+	case HSM_KEY_ED25519:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		break;
+	}
+	if (k == NULL)
+		abort();
+	return k;
+}
+
+/* Cached keys: RSA generation is slow. */
+static EVP_PKEY *test_keys[HSM_KEY_ED25519 + 1];
+
+static EVP_PKEY *
+key_of(enum hsm_key_type type)
+{
+	if (test_keys[type] == NULL)
+		test_keys[type] = test_key(type);
+	return test_keys[type];
+}
+
+static uint8_t *
+test_spki(EVP_PKEY *k, size_t *len)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(k, &der);
+
+	if (n <= 0)
+		abort();
+	*len = (size_t)n;
+	return der;
+}
+
+static X509_NAME *
+test_name(const char *cn)
+{
+	X509_NAME *n = X509_NAME_new();
+
+	if (n == NULL)
+		abort();
+	if (cn != NULL && (X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"signerd test",
+	    -1, -1, 0) != 1 || X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+	    0) != 1))
+		abort();
+	return n;
+}
+
+static uint8_t *
+test_name_der(const char *cn, size_t *len)
+{
+	X509_NAME *n = test_name(cn);
+	unsigned char *der = NULL;
+	int k = i2d_X509_NAME(n, &der);
+
+	if (k <= 0)
+		abort();
+	X509_NAME_free(n);
+	*len = (size_t)k;
+	return der;
+}
+
+/* ---- DER writer ---- */
+
+static void
+test_der_header_lengths(void)
+{
+	static const struct {
+		size_t len;
+		uint8_t hdr[5];
+		size_t hlen;
+	} cases[] = {
+		{ 0, { 0x30, 0x00 }, 2 },
+		{ 127, { 0x30, 0x7f }, 2 },
+		{ 128, { 0x30, 0x81, 0x80 }, 3 },
+		{ 255, { 0x30, 0x81, 0xff }, 3 },
+		{ 256, { 0x30, 0x82, 0x01, 0x00 }, 4 },
+		{ 65535, { 0x30, 0x82, 0xff, 0xff }, 4 },
+		{ 65536, { 0x30, 0x83, 0x01, 0x00, 0x00 }, 5 },
+		{ DER_CONTENT_MAX, { 0x30, 0x83, 0xff, 0xff, 0xff }, 5 },
+	};
+	uint8_t buf[DER_HEADER_MAX];
+	size_t i, used;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL(der_header_len(cases[i].len), cases[i].hlen);
+		CU_ASSERT_EQUAL(der_write_header(0x30, cases[i].len, buf, sizeof(buf), &used), 0);
+		CU_ASSERT_EQUAL(used, cases[i].hlen);
+		CU_ASSERT_EQUAL(memcmp(buf, cases[i].hdr, cases[i].hlen), 0);
+	}
+	CU_ASSERT_EQUAL(der_header_len(DER_CONTENT_MAX + 1), 0);
+	CU_ASSERT_EQUAL(der_write_header(0x30, DER_CONTENT_MAX + 1, buf, sizeof(buf), &used), SD_E_TOO_LARGE);
+	CU_ASSERT_EQUAL(der_write_header(0x30, SIZE_MAX, buf, sizeof(buf), &used), SD_E_TOO_LARGE);
+	CU_ASSERT_EQUAL(der_write_header(0x30, 256, buf, 3, &used), SD_E_INVAL);
+	CU_ASSERT_EQUAL(used, 0);
+}
+
+static void
+test_der_wrap(void)
+{
+	static const uint8_t a[] = { 1, 2 }, b[] = { 3 };
+	static const uint8_t want[] = { 0x30, 0x03, 1, 2, 3 };
+	struct der_piece pieces[] = { { a, 2 }, { NULL, 0 }, { b, 1 } };
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	CU_ASSERT_EQUAL_FATAL(der_wrap(0x30, pieces, 3, &out, &len), 0);
+	CU_ASSERT_EQUAL(len, sizeof(want));
+	CU_ASSERT_EQUAL(memcmp(out, want, len), 0);
+	free(out);
+
+	CU_ASSERT_EQUAL(der_wrap(0x30, NULL, 0, &out, &len), 0);
+	CU_ASSERT_EQUAL(len, 2);
+	free(out);
+
+	/* Sums that would overflow, or data missing, are refused. */
+	pieces[1] = (struct der_piece){ a, SIZE_MAX };
+	CU_ASSERT_EQUAL(der_wrap(0x30, pieces, 3, &out, &len), SD_E_TOO_LARGE);
+	CU_ASSERT_PTR_NULL(out);
+	pieces[1] = (struct der_piece){ a, DER_CONTENT_MAX - 2 };
+	CU_ASSERT_EQUAL(der_wrap(0x30, pieces, 3, &out, &len), SD_E_TOO_LARGE);
+	pieces[1] = (struct der_piece){ NULL, 5 };
+	CU_ASSERT_EQUAL(der_wrap(0x30, pieces, 3, &out, &len), SD_E_INVAL);
+	CU_ASSERT_PTR_NULL(out);
+}
+
+static void
+test_der_bit_string(void)
+{
+	static const uint8_t bits[] = { 0xaa, 0xbb };
+	static const uint8_t want[] = { 0x03, 0x03, 0x00, 0xaa, 0xbb };
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	CU_ASSERT_EQUAL_FATAL(der_bit_string(bits, sizeof(bits), &out, &len), 0);
+	CU_ASSERT_EQUAL(len, sizeof(want));
+	CU_ASSERT_EQUAL(memcmp(out, want, len), 0);
+	free(out);
+}
+
+/* ---- certificate assembly against certificates OpenSSL signed itself ---- */
+
+static const char *
+test_md_name(enum hsm_key_type type)
+{
+	const struct x509_sigalg *alg;
+
+	if (x509_sigalg_for(type, &alg) != 0)
+		abort();
+	return alg->digest;
+}
+
+/* A complete certificate made and signed by OpenSSL with a software key. */
+static X509 *
+test_openssl_cert(enum hsm_key_type type)
+{
+	EVP_PKEY *k = key_of(type);
+	X509 *x = X509_new();
+	X509_NAME *name = test_name("OpenSSL made");
+	const char *md = test_md_name(type);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (x == NULL || ctx == NULL || X509_set_version(x, X509_VERSION_3) != 1 ||
+	    ASN1_INTEGER_set(X509_get_serialNumber(x), 0x1234567) != 1 ||
+	    X509_set_issuer_name(x, name) != 1 || X509_set_subject_name(x, name) != 1 ||
+	    ASN1_TIME_set(X509_getm_notBefore(x), NOW) == NULL ||
+	    ASN1_TIME_set(X509_getm_notAfter(x), NOW + 86400) == NULL || X509_set_pubkey(x, k) != 1 ||
+	    EVP_DigestSignInit_ex(ctx, NULL, md, NULL, NULL, k, NULL) != 1 || X509_sign_ctx(x, ctx) <= 0)
+		abort();
+	EVP_MD_CTX_free(ctx);
+	X509_NAME_free(name);
+	return x;
+}
+
+static void
+test_assemble_matches_openssl(void)
+{
+	static const enum hsm_key_type types[] = {
+		HSM_KEY_RSA2048, HSM_KEY_P256, HSM_KEY_P384, HSM_KEY_P521, HSM_KEY_ED25519,
+	};
+	const struct x509_sigalg *alg;
+	const ASN1_BIT_STRING *sig;
+	const X509_ALGOR *algor;
+	unsigned char *tbs = NULL, *algid = NULL, *want = NULL;
+	uint8_t *der = NULL;
+	size_t i, len;
+	int tbs_len, algid_len, want_len;
+	X509 *x, *parsed = NULL;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		x = test_openssl_cert(types[i]);
+		tbs_len = i2d_re_X509_tbs(x, &tbs);
+		X509_get0_signature(&sig, &algor, x);
+		algid_len = i2d_X509_ALGOR(algor, &algid);
+		want_len = i2d_X509(x, &want);
+		CU_ASSERT_FATAL(tbs_len > 0 && algid_len > 0 && want_len > 0);
+
+		/* Our table has OpenSSL's AlgorithmIdentifier byte for byte. */
+		CU_ASSERT_EQUAL_FATAL(x509_sigalg_for(types[i], &alg), 0);
+		CU_ASSERT_EQUAL(alg->algid_len, (size_t)algid_len);
+		CU_ASSERT_EQUAL(memcmp(alg->algid, algid, alg->algid_len), 0);
+
+		CU_ASSERT_EQUAL_FATAL(x509_cert_assemble(tbs, (size_t)tbs_len, algid, (size_t)algid_len,
+		    ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig), &der, &len), 0);
+		CU_ASSERT_EQUAL(len, (size_t)want_len);
+		CU_ASSERT_EQUAL(memcmp(der, want, len), 0);
+		CU_ASSERT_EQUAL(x509_cert_check(der, len, tbs, (size_t)tbs_len, key_of(types[i]), &parsed), 0);
+		CU_ASSERT_PTR_NOT_NULL(parsed);
+		CU_ASSERT_EQUAL(X509_cmp(parsed, x), 0);
+
+		X509_free(parsed);
+		parsed = NULL;
+		free(der);
+		der = NULL;
+		OPENSSL_free(tbs);
+		OPENSSL_free(algid);
+		OPENSSL_free(want);
+		tbs = algid = want = NULL;
+		X509_free(x);
+	}
+}
+
+static void
+test_assemble_refuses_missing(void)
+{
+	static const uint8_t x[] = { 0x30, 0x00 };
+	uint8_t *der = (uint8_t *)1;
+	size_t len = 1;
+
+	CU_ASSERT_EQUAL(x509_cert_assemble(NULL, 0, x, 2, x, 2, &der, &len), SD_E_INVAL);
+	CU_ASSERT_PTR_NULL(der);
+	CU_ASSERT_EQUAL(len, 0);
+	CU_ASSERT_EQUAL(x509_cert_assemble(x, 2, NULL, 0, x, 2, &der, &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_cert_assemble(x, 2, x, 2, NULL, 0, &der, &len), SD_E_INVAL);
+}
+
+/* Read a DER header; returns the content length and sets *hlen, or SIZE_MAX if malformed. */
+static size_t
+test_der_read_len(const uint8_t *p, size_t avail, size_t *hlen)
+{
+	size_t n, i, len = 0;
+
+	if (avail < 2)
+		return SIZE_MAX;
+	if (p[1] < 0x80) {
+		*hlen = 2;
+		return p[1];
+	}
+	n = p[1] & 0x7f;
+	if (n == 0 || n > 4 || avail < 2 + n || p[2] == 0)
+		return SIZE_MAX;
+	for (i = 0; i < n; i++)
+		len = len << 8 | p[2 + i];
+	if (len < 0x80)
+		return SIZE_MAX;	/* long form where short would do: not DER */
+	*hlen = 2 + n;
+	return len;
+}
+
+static void
+test_assemble_length_boundaries(void)
+{
+	static const size_t sizes[] = { 127, 128, 255, 256, 65535, 65536 };
+	static const uint8_t algid[] = { 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70 };
+	static const uint8_t sig[] = { 0x11, 0x22, 0x33 };
+	const size_t bits_len = 2 + 1 + sizeof(sig);
+	uint8_t *tbs, *der = NULL;
+	size_t i, len, hlen = 0, content, tbs_len, rest = sizeof(algid) + bits_len;
+	int round;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		/* Round 0: the TBS is sizes[i] bytes. Round 1: the certificate's content is. */
+		for (round = 0; round < 2; round++) {
+			tbs_len = round == 0 ? sizes[i] : sizes[i] - rest;
+			CU_ASSERT_PTR_NOT_NULL_FATAL(tbs = malloc(tbs_len));
+			memset(tbs, 0x5a, tbs_len);
+			CU_ASSERT_EQUAL_FATAL(x509_cert_assemble(tbs, tbs_len, algid, sizeof(algid), sig, sizeof(sig),
+			    &der, &len), 0);
+			content = test_der_read_len(der, len, &hlen);
+			CU_ASSERT_EQUAL(der[0], 0x30);
+			CU_ASSERT_EQUAL(content, tbs_len + rest);
+			CU_ASSERT_EQUAL(hlen, der_header_len(tbs_len + rest));
+			CU_ASSERT_EQUAL(len, hlen + content);
+			CU_ASSERT_EQUAL(memcmp(der + hlen, tbs, tbs_len), 0);
+			CU_ASSERT_EQUAL(memcmp(der + hlen + tbs_len, algid, sizeof(algid)), 0);
+			CU_ASSERT_EQUAL(der[hlen + tbs_len + sizeof(algid)], 0x03);
+			CU_ASSERT_EQUAL(der[hlen + tbs_len + sizeof(algid) + 1], 1 + sizeof(sig));
+			CU_ASSERT_EQUAL(der[hlen + tbs_len + sizeof(algid) + 2], 0x00);
+			CU_ASSERT_EQUAL(memcmp(der + len - sizeof(sig), sig, sizeof(sig)), 0);
+			if (round == 1) {
+				static const size_t want_hlen[] = { 2, 3, 3, 4, 4, 5 };
+
+				CU_ASSERT_EQUAL(hlen, want_hlen[i]);
+			}
+			free(der);
+			der = NULL;
+			free(tbs);
+		}
+	}
+}
+
+static void
+test_check_refuses_tampering(void)
+{
+	X509 *x = test_openssl_cert(HSM_KEY_P256);
+	const ASN1_BIT_STRING *sig;
+	const X509_ALGOR *algor;
+	unsigned char *tbs = NULL, *algid = NULL;
+	uint8_t *der = NULL, *longer, *tbs2;
+	X509 *out = (X509 *)1;
+	size_t len = 0;
+	int tbs_len, algid_len;
+	EVP_PKEY *other = test_key(HSM_KEY_P256);
+
+	tbs_len = i2d_re_X509_tbs(x, &tbs);
+	X509_get0_signature(&sig, &algor, x);
+	algid_len = i2d_X509_ALGOR(algor, &algid);
+	CU_ASSERT_EQUAL_FATAL(x509_cert_assemble(tbs, (size_t)tbs_len, algid, (size_t)algid_len,
+	    ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig), &der, &len), 0);
+	CU_ASSERT_EQUAL(x509_cert_check(der, len, tbs, (size_t)tbs_len, key_of(HSM_KEY_P256), NULL), 0);
+
+	/* A flipped byte inside the ECDSA s value (the last bytes of the DER). */
+	der[len - 5] ^= 0x01;
+	CU_ASSERT_EQUAL(x509_cert_check(der, len, tbs, (size_t)tbs_len, key_of(HSM_KEY_P256), &out), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NULL(out);
+	der[len - 5] ^= 0x01;
+
+	/* One trailing byte. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(longer = malloc(len + 1));
+	memcpy(longer, der, len);
+	longer[len] = 0;
+	CU_ASSERT_EQUAL(x509_cert_check(longer, len + 1, tbs, (size_t)tbs_len, key_of(HSM_KEY_P256), NULL),
+	    SD_E_INTERNAL);
+	free(longer);
+
+	/* The TBS we think we signed differs by one byte. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tbs2 = malloc((size_t)tbs_len));
+	memcpy(tbs2, tbs, (size_t)tbs_len);
+	tbs2[tbs_len - 1] ^= 0x01;
+	CU_ASSERT_EQUAL(x509_cert_check(der, len, tbs2, (size_t)tbs_len, key_of(HSM_KEY_P256), NULL), SD_E_INTERNAL);
+	CU_ASSERT_EQUAL(x509_cert_check(der, len, tbs, (size_t)tbs_len - 1, key_of(HSM_KEY_P256), NULL),
+	    SD_E_INTERNAL);
+	free(tbs2);
+
+	/* Another CA key; truncation; garbage. */
+	CU_ASSERT_EQUAL(x509_cert_check(der, len, tbs, (size_t)tbs_len, other, NULL), SD_E_INTERNAL);
+	CU_ASSERT_EQUAL(x509_cert_check(der, len - 1, tbs, (size_t)tbs_len, key_of(HSM_KEY_P256), NULL),
+	    SD_E_INTERNAL);
+	CU_ASSERT_EQUAL(x509_cert_check(tbs, (size_t)tbs_len, tbs, (size_t)tbs_len, key_of(HSM_KEY_P256), NULL),
+	    SD_E_INTERNAL);
+	CU_ASSERT_EQUAL(x509_cert_check(der, len, tbs, (size_t)tbs_len, key_of(HSM_KEY_P256), NULL), 0);
+
+	EVP_PKEY_free(other);
+	free(der);
+	OPENSSL_free(tbs);
+	OPENSSL_free(algid);
+	X509_free(x);
+}
+
+static void
+test_check_refuses_non_der(void)
+{
+	/* A certificate whose TBS uses a long-form length where the short form fits parses but is not DER. */
+	X509 *x = test_openssl_cert(HSM_KEY_ED25519);
+	unsigned char *tbs = NULL;
+	uint8_t *bad = NULL, *der = NULL;
+	size_t sig_len = 0, len = 0, bad_len;
+	int tbs_len = i2d_re_X509_tbs(x, &tbs);
+	const struct x509_sigalg *alg;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t sig[64];
+
+	CU_ASSERT_FATAL(tbs_len > 0 && ctx != NULL);
+	CU_ASSERT_EQUAL_FATAL(x509_sigalg_for(HSM_KEY_ED25519, &alg), 0);
+	/* The version field "a0 03 02 01 02" becomes "a0 81 03 02 01 02"; the outer length grows by one. */
+	bad_len = (size_t)tbs_len + 1;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bad = malloc(bad_len));
+	{
+		size_t hlen = 0, content = test_der_read_len(tbs, (size_t)tbs_len, &hlen);
+		uint8_t hdr[DER_HEADER_MAX];
+		size_t used = 0;
+
+		CU_ASSERT_FATAL(content != SIZE_MAX && tbs[hlen] == 0xa0 && tbs[hlen + 1] == 0x03);
+		CU_ASSERT_EQUAL_FATAL(der_write_header(0x30, content + 1, hdr, sizeof(hdr), &used), 0);
+		CU_ASSERT_EQUAL_FATAL(used, hlen);
+		memcpy(bad, hdr, hlen);
+		bad[hlen] = 0xa0;
+		bad[hlen + 1] = 0x81;
+		memcpy(bad + hlen + 2, tbs + hlen + 1, (size_t)tbs_len - hlen - 1);
+	}
+	sig_len = sizeof(sig);
+	CU_ASSERT_EQUAL_FATAL(EVP_DigestSignInit_ex(ctx, NULL, NULL, NULL, NULL, key_of(HSM_KEY_ED25519), NULL), 1);
+	CU_ASSERT_EQUAL_FATAL(EVP_DigestSign(ctx, sig, &sig_len, bad, bad_len), 1);
+	CU_ASSERT_EQUAL_FATAL(x509_cert_assemble(bad, bad_len, alg->algid, alg->algid_len, sig, sig_len, &der, &len), 0);
+	CU_ASSERT_EQUAL(x509_cert_check(der, len, bad, bad_len, key_of(HSM_KEY_ED25519), NULL), SD_E_INTERNAL);
+
+	free(der);
+	free(bad);
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_free(tbs);
+	X509_free(x);
+}
+
+/* ---- TBS building, signed with software keys ---- */
+
+struct test_built {
+	uint8_t serial[X509_SERIAL_LEN];
+	uint8_t ski[X509_KEYID_LEN];
+	uint8_t aki[X509_KEYID_LEN];
+	uint8_t *tbs;
+	size_t tbs_len;
+};
+
+static STACK_OF(X509_EXTENSION) *
+test_ee_exts(const uint8_t *spki, size_t spki_len, struct test_built *b, bool empty_subject)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	struct x509_san sans[2];
+
+	memset(sans, 0, sizeof(sans));
+	sans[0].type = X509_SAN_DNS;
+	memcpy(sans[0].dns, "www.example.com", 16);
+	sans[0].dns_len = 15;
+	sans[1].type = X509_SAN_IP;
+	memcpy(sans[1].ip, "\x0a\x00\x00\x01", 4);
+	sans[1].ip_len = 4;
+	memset(b->aki, 0xa5, sizeof(b->aki));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(exts);
+	CU_ASSERT_EQUAL_FATAL(x509_ext_key_id(spki, spki_len, b->ski), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_ext_add_basic_constraints(exts, false, -1), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_ext_add_key_usage(exts, CONFIG_KU_DIGITAL_SIGNATURE), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_ext_add_ext_key_usage(exts, CONFIG_EKU_SERVER_AUTH | CONFIG_EKU_CLIENT_AUTH), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_ext_add_ski(exts, b->ski, sizeof(b->ski)), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_ext_add_aki(exts, b->aki, sizeof(b->aki)), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_ext_add_san(exts, sans, 2, empty_subject), 0);
+	return exts;
+}
+
+/* Build a TBS for a P-256 subject key under a CA key of type, with the usual end-entity extensions. */
+static void
+test_build_tbs(enum hsm_key_type ca_type, bool empty_subject, time_t not_before, time_t not_after,
+    struct test_built *b)
+{
+	const struct x509_sigalg *alg;
+	EVP_PKEY *subject_key = key_of(HSM_KEY_P256);
+	STACK_OF(X509_EXTENSION) *exts;
+	X509_NAME *subject = test_name(empty_subject ? NULL : "www.example.com");
+	uint8_t *issuer, *spki;
+	size_t issuer_len, spki_len;
+	struct x509_tbs_template t;
+
+	CU_ASSERT_EQUAL_FATAL(x509_sigalg_for(ca_type, &alg), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_tbs_serial_random(b->serial), 0);
+	issuer = test_name_der("Test CA", &issuer_len);
+	spki = test_spki(subject_key, &spki_len);
+	exts = test_ee_exts(spki, spki_len, b, empty_subject);
+	t = (struct x509_tbs_template){
+		.serial = b->serial,
+		.serial_len = sizeof(b->serial),
+		.algid = alg->algid,
+		.algid_len = alg->algid_len,
+		.issuer = issuer,
+		.issuer_len = issuer_len,
+		.not_before = not_before,
+		.not_after = not_after,
+		.subject = subject,
+		.spki = spki,
+		.spki_len = spki_len,
+		.exts = exts,
+	};
+	CU_ASSERT_EQUAL_FATAL(x509_tbs_build(&t, &b->tbs, &b->tbs_len), 0);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_NAME_free(subject);
+	OPENSSL_free(issuer);
+	OPENSSL_free(spki);
+}
+
+/* Sign tbs the ordinary way (EVP_DigestSign with the table's digest) and assemble. */
+static void
+test_sign_software(enum hsm_key_type type, const uint8_t *tbs, size_t tbs_len, uint8_t **der, size_t *len)
+{
+	const struct x509_sigalg *alg;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
+
+	CU_ASSERT_EQUAL_FATAL(x509_sigalg_for(type, &alg), 0);
+	CU_ASSERT_FATAL(ctx != NULL);
+	CU_ASSERT_EQUAL_FATAL(EVP_DigestSignInit_ex(ctx, NULL, alg->digest, NULL, NULL, key_of(type), NULL), 1);
+	CU_ASSERT_EQUAL_FATAL(EVP_DigestSign(ctx, NULL, &sig_len, tbs, tbs_len), 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sig = malloc(sig_len));
+	CU_ASSERT_EQUAL_FATAL(EVP_DigestSign(ctx, sig, &sig_len, tbs, tbs_len), 1);
+	CU_ASSERT_EQUAL_FATAL(x509_cert_assemble(tbs, tbs_len, alg->algid, alg->algid_len, sig, sig_len, der, len), 0);
+	free(sig);
+	EVP_MD_CTX_free(ctx);
+}
+
+static int
+test_sig_nid(enum hsm_key_type type)
+{
+	switch (type) {
+	case HSM_KEY_RSA2048:
+		return NID_sha256WithRSAEncryption;
+	case HSM_KEY_RSA3072:
+		return NID_sha384WithRSAEncryption;
+	case HSM_KEY_RSA4096:
+		return NID_sha512WithRSAEncryption;
+	case HSM_KEY_P256:
+		return NID_ecdsa_with_SHA256;
+	case HSM_KEY_P384:
+		return NID_ecdsa_with_SHA384;
+	case HSM_KEY_P521:
+		return NID_ecdsa_with_SHA512;
+	case HSM_KEY_ED25519:
+		return NID_ED25519;
+	}
+	return NID_undef;
+}
+
+/* Everything we put in must come out of OpenSSL's parse. */
+static void
+test_check_contents(X509 *x, enum hsm_key_type ca_type, const struct test_built *b, bool empty_subject,
+    time_t not_before, time_t not_after)
+{
+	BIGNUM *want = BN_bin2bn(b->serial, sizeof(b->serial), NULL), *got = NULL;
+	GENERAL_NAMES *sans = NULL;
+	GENERAL_NAME *gn;
+	const ASN1_OCTET_STRING *ski;
+	const ASN1_OCTET_STRING *akid;
+	X509_EXTENSION *ext;
+	int crit = -1, idx;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+
+	CU_ASSERT_EQUAL(X509_get_version(x), X509_VERSION_3);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+	got = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	CU_ASSERT_EQUAL(BN_cmp(want, got), 0);
+	CU_ASSERT_EQUAL(ASN1_STRING_length(X509_get0_serialNumber(x)), X509_SERIAL_LEN);
+	CU_ASSERT_EQUAL(ASN1_TIME_cmp_time_t(X509_get0_notBefore(x), not_before), 0);
+	CU_ASSERT_EQUAL(ASN1_TIME_cmp_time_t(X509_get0_notAfter(x), not_after), 0);
+	CU_ASSERT_EQUAL(X509_get_signature_nid(x), test_sig_nid(ca_type));
+	CU_ASSERT_EQUAL(X509_NAME_entry_count(X509_get_subject_name(x)), empty_subject ? 0 : 2);
+	CU_ASSERT_EQUAL(X509_check_ca(x), 0);
+	CU_ASSERT_EQUAL(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE);
+	CU_ASSERT_EQUAL(X509_get_extended_key_usage(x), XKU_SSL_SERVER | XKU_SSL_CLIENT);
+	CU_ASSERT_EQUAL(X509_get_extension_flags(x) & EXFLAG_INVALID, 0);
+	CU_ASSERT_EQUAL(X509_get_ext_count(x), 6);
+
+	/* basicConstraints critical, encoded as an empty SEQUENCE (cA FALSE is the default). */
+	idx = X509_get_ext_by_NID(x, NID_basic_constraints, -1);
+	CU_ASSERT_FATAL(idx >= 0);
+	ext = X509_get_ext(x, idx);
+	CU_ASSERT_EQUAL(X509_EXTENSION_get_critical(ext), 1);
+	CU_ASSERT_EQUAL(ASN1_STRING_length(X509_EXTENSION_get_data(ext)), 2);
+	CU_ASSERT_EQUAL(memcmp(ASN1_STRING_get0_data(X509_EXTENSION_get_data(ext)), "\x30\x00", 2), 0);
+	/* keyUsage critical: 03 02 07 80 (digitalSignature only, 7 unused bits). */
+	ext = X509_get_ext(x, X509_get_ext_by_NID(x, NID_key_usage, -1));
+	CU_ASSERT_EQUAL(X509_EXTENSION_get_critical(ext), 1);
+	CU_ASSERT_EQUAL(memcmp(ASN1_STRING_get0_data(X509_EXTENSION_get_data(ext)), "\x03\x02\x07\x80", 4), 0);
+	ext = X509_get_ext(x, X509_get_ext_by_NID(x, NID_ext_key_usage, -1));
+	CU_ASSERT_EQUAL(X509_EXTENSION_get_critical(ext), 0);
+
+	/* SKI: RFC 5280 method 1, which is what X509_pubkey_digest() computes. */
+	ski = X509_get0_subject_key_id(x);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ski);
+	CU_ASSERT_EQUAL(X509_pubkey_digest(x, EVP_sha1(), md, &md_len), 1);
+	CU_ASSERT_EQUAL(md_len, X509_KEYID_LEN);
+	CU_ASSERT_EQUAL(ASN1_STRING_length(ski), X509_KEYID_LEN);
+	CU_ASSERT_EQUAL(memcmp(ASN1_STRING_get0_data(ski), md, md_len), 0);
+	CU_ASSERT_EQUAL(memcmp(ASN1_STRING_get0_data(ski), b->ski, X509_KEYID_LEN), 0);
+	akid = X509_get0_authority_key_id(x);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(akid);
+	CU_ASSERT_EQUAL(memcmp(ASN1_STRING_get0_data(akid), b->aki, X509_KEYID_LEN), 0);
+	CU_ASSERT_PTR_NULL(X509_get0_authority_issuer(x));
+
+	sans = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sans);
+	CU_ASSERT_EQUAL(crit, empty_subject ? 1 : 0);
+	CU_ASSERT_EQUAL_FATAL(sk_GENERAL_NAME_num(sans), 2);
+	gn = sk_GENERAL_NAME_value(sans, 0);
+	CU_ASSERT_EQUAL(gn->type, GEN_DNS);
+	CU_ASSERT_EQUAL(ASN1_STRING_length(gn->d.dNSName), 15);
+	CU_ASSERT_EQUAL(memcmp(ASN1_STRING_get0_data(gn->d.dNSName), "www.example.com", 15), 0);
+	gn = sk_GENERAL_NAME_value(sans, 1);
+	CU_ASSERT_EQUAL(gn->type, GEN_IPADD);
+	CU_ASSERT_EQUAL(ASN1_STRING_length(gn->d.iPAddress), 4);
+	CU_ASSERT_EQUAL(memcmp(ASN1_STRING_get0_data(gn->d.iPAddress), "\x0a\x00\x00\x01", 4), 0);
+	GENERAL_NAMES_free(sans);
+	BN_free(want);
+	BN_free(got);
+}
+
+static void
+test_tbs_each_key_type(void)
+{
+	static const enum hsm_key_type types[] = {
+		HSM_KEY_P256, HSM_KEY_P384, HSM_KEY_P521, HSM_KEY_RSA2048, HSM_KEY_ED25519,
+	};
+	struct test_built b;
+	uint8_t *der = NULL;
+	size_t i, len = 0;
+	X509 *x = NULL;
+	int empty;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		for (empty = 0; empty < 2; empty++) {
+			memset(&b, 0, sizeof(b));
+			test_build_tbs(types[i], empty, NOW - 60, NOW + 86400, &b);
+			test_sign_software(types[i], b.tbs, b.tbs_len, &der, &len);
+			CU_ASSERT_EQUAL_FATAL(x509_cert_check(der, len, b.tbs, b.tbs_len, key_of(types[i]), &x), 0);
+			CU_ASSERT_EQUAL(X509_verify(x, key_of(types[i])), 1);
+			test_check_contents(x, types[i], &b, empty, NOW - 60, NOW + 86400);
+			X509_free(x);
+			x = NULL;
+			free(der);
+			der = NULL;
+			free(b.tbs);
+		}
+	}
+}
+
+static void
+test_tbs_time_encoding(void)
+{
+	const time_t y2049 = 2524607999, y2050 = 2524608000;	/* 2049-12-31T23:59:59Z, 2050-01-01T00:00:00Z */
+	struct test_built b;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	X509 *x = NULL;
+
+	memset(&b, 0, sizeof(b));
+	test_build_tbs(HSM_KEY_P256, false, y2049, y2050, &b);
+	test_sign_software(HSM_KEY_P256, b.tbs, b.tbs_len, &der, &len);
+	CU_ASSERT_EQUAL_FATAL(x509_cert_check(der, len, b.tbs, b.tbs_len, key_of(HSM_KEY_P256), &x), 0);
+	CU_ASSERT_EQUAL(ASN1_STRING_type(X509_get0_notBefore(x)), V_ASN1_UTCTIME);
+	CU_ASSERT_EQUAL(ASN1_STRING_type(X509_get0_notAfter(x)), V_ASN1_GENERALIZEDTIME);
+	CU_ASSERT_EQUAL(ASN1_TIME_cmp_time_t(X509_get0_notAfter(x), y2050), 0);
+	X509_free(x);
+	free(der);
+	free(b.tbs);
+}
+
+static void
+test_tbs_refusals(void)
+{
+	const struct x509_sigalg *alg;
+	X509_NAME *subject = X509_NAME_new();
+	uint8_t serial[21], *issuer, *spki, *der = NULL;
+	size_t issuer_len, spki_len, len = 0;
+	struct x509_tbs_template t;
+	X509 *x = NULL;
+	uint8_t *cert = NULL;
+	size_t cert_len = 0;
+
+	CU_ASSERT_EQUAL_FATAL(x509_sigalg_for(HSM_KEY_P256, &alg), 0);
+	issuer = test_name_der("Test CA", &issuer_len);
+	spki = test_spki(key_of(HSM_KEY_P256), &spki_len);
+	memset(serial, 0x7f, sizeof(serial));
+	t = (struct x509_tbs_template){
+		.serial = serial, .serial_len = 20,
+		.algid = alg->algid, .algid_len = alg->algid_len,
+		.issuer = issuer, .issuer_len = issuer_len,
+		.not_before = NOW, .not_after = NOW + 1,
+		.subject = subject, .spki = spki, .spki_len = spki_len, .exts = NULL,
+	};
+	/* 20 octets, top bit clear: the largest serial allowed; no extensions: no [3]. */
+	CU_ASSERT_EQUAL_FATAL(x509_tbs_build(&t, &der, &len), 0);
+	test_sign_software(HSM_KEY_P256, der, len, &cert, &cert_len);
+	CU_ASSERT_EQUAL(x509_cert_check(cert, cert_len, der, len, key_of(HSM_KEY_P256), &x), 0);
+	CU_ASSERT_EQUAL(X509_get_ext_count(x), 0);
+	CU_ASSERT_EQUAL(X509_NAME_entry_count(X509_get_subject_name(x)), 0);
+	X509_free(x);
+	free(cert);
+	free(der);
+	der = NULL;
+
+	t.serial_len = 21;
+	CU_ASSERT_EQUAL(x509_tbs_build(&t, &der, &len), SD_E_INVAL);
+	CU_ASSERT_PTR_NULL(der);
+	serial[0] = 0x80;	/* 20 octets of magnitude, 21 of INTEGER */
+	t.serial_len = 20;
+	CU_ASSERT_EQUAL(x509_tbs_build(&t, &der, &len), SD_E_INVAL);
+	memset(serial, 0, sizeof(serial));
+	CU_ASSERT_EQUAL(x509_tbs_build(&t, &der, &len), SD_E_INVAL);
+	t.serial_len = 0;
+	CU_ASSERT_EQUAL(x509_tbs_build(&t, &der, &len), SD_E_INVAL);
+	serial[0] = 1;
+	t.serial_len = 1;
+	t.not_after = t.not_before;
+	CU_ASSERT_EQUAL(x509_tbs_build(&t, &der, &len), SD_E_INVAL);
+	t.not_after = NOW + 1;
+	t.spki = NULL;
+	CU_ASSERT_EQUAL(x509_tbs_build(&t, &der, &len), SD_E_INVAL);
+	CU_ASSERT_PTR_NULL(der);
+
+	X509_NAME_free(subject);
+	OPENSSL_free(issuer);
+	OPENSSL_free(spki);
+}
+
+static void
+test_serial_random(void)
+{
+	uint8_t a[X509_SERIAL_LEN], b[X509_SERIAL_LEN];
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		CU_ASSERT_EQUAL_FATAL(x509_tbs_serial_random(a), 0);
+		CU_ASSERT(a[0] != 0 && a[0] < 0x80);
+	}
+	CU_ASSERT_EQUAL(x509_tbs_serial_random(b), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+}
+
+/* ---- extensions ---- */
+
+static void
+test_ext_refusals(void)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	struct x509_san san;
+	uint8_t id[X509_KEYID_LEN] = { 1 };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(exts);
+	CU_ASSERT_EQUAL(x509_ext_add_key_usage(exts, 0), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_ext_add_key_usage(exts, 1u << 20), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_ext_add_ext_key_usage(exts, 0), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_ext_add_ski(exts, id, 0), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_ext_add_aki(exts, NULL, 20), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_ext_add_san(exts, NULL, 0, false), SD_E_INVAL);
+	memset(&san, 0, sizeof(san));
+	san.type = X509_SAN_IP;
+	san.ip_len = 5;
+	CU_ASSERT_EQUAL(x509_ext_add_san(exts, &san, 1, false), SD_E_INVAL);
+	san.type = X509_SAN_DNS;
+	memcpy(san.dns, "a\0b", 3);
+	san.dns_len = 3;
+	CU_ASSERT_EQUAL(x509_ext_add_san(exts, &san, 1, false), SD_E_INVAL);
+	CU_ASSERT_EQUAL(sk_X509_EXTENSION_num(exts), 0);
+	CU_ASSERT_EQUAL(x509_ext_key_id((const uint8_t *)"\x30\x00", 2, id), SD_E_INVAL);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+
+static void
+test_ext_ca(void)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	BASIC_CONSTRAINTS *bc;
+	X509_EXTENSION *ext;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(exts);
+	CU_ASSERT_EQUAL_FATAL(x509_ext_add_basic_constraints(exts, true, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_ext_add_basic_constraints(exts, true, -1), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_ext_add_key_usage(exts, CONFIG_KU_KEY_CERT_SIGN | CONFIG_KU_CRL_SIGN), 0);
+	ext = sk_X509_EXTENSION_value(exts, 0);
+	CU_ASSERT_EQUAL(X509_EXTENSION_get_critical(ext), 1);
+	/* 30 06 01 01 ff 02 01 00 */
+	CU_ASSERT_EQUAL(ASN1_STRING_length(X509_EXTENSION_get_data(ext)), 8);
+	CU_ASSERT_EQUAL(memcmp(ASN1_STRING_get0_data(X509_EXTENSION_get_data(ext)),
+	    "\x30\x06\x01\x01\xff\x02\x01\x00", 8), 0);
+	bc = X509V3_EXT_d2i(sk_X509_EXTENSION_value(exts, 1));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bc);
+	CU_ASSERT(bc->ca != 0);
+	CU_ASSERT_PTR_NULL(bc->pathlen);
+	BASIC_CONSTRAINTS_free(bc);
+	/* keyCertSign (5) and cRLSign (6): 03 02 01 06. */
+	ext = sk_X509_EXTENSION_value(exts, 2);
+	CU_ASSERT_EQUAL(memcmp(ASN1_STRING_get0_data(X509_EXTENSION_get_data(ext)), "\x03\x02\x01\x06", 4), 0);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+
+/* ---- signature algorithms and the HSM's raw outputs ---- */
+
+static void
+test_digestinfo(void)
+{
+	uint8_t d[64], out[X509_SIGALG_INPUT_MAX];
+	size_t len = 0;
+
+	memset(d, 0x11, sizeof(d));
+	CU_ASSERT_EQUAL(x509_sigalg_digestinfo(HSM_HASH_SHA256, d, 32, out, sizeof(out), &len), 0);
+	CU_ASSERT_EQUAL(len, 51);
+	CU_ASSERT_EQUAL(out[0], 0x30);
+	CU_ASSERT_EQUAL(out[1], 49);
+	CU_ASSERT_EQUAL(x509_sigalg_digestinfo(HSM_HASH_SHA384, d, 48, out, sizeof(out), &len), 0);
+	CU_ASSERT_EQUAL(len, 67);
+	CU_ASSERT_EQUAL(x509_sigalg_digestinfo(HSM_HASH_SHA512, d, 64, out, sizeof(out), &len), 0);
+	CU_ASSERT_EQUAL(len, 83);
+	CU_ASSERT_EQUAL(x509_sigalg_digestinfo(HSM_HASH_SHA256, d, 48, out, sizeof(out), &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_sigalg_digestinfo(HSM_HASH_SHA512, d, 64, out, 82, &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(len, 0);
+}
+
+/* r || s of width bytes each from a DER ECDSA-Sig-Value. */
+static void
+test_der_to_rs(const uint8_t *der, size_t der_len, size_t width, uint8_t *rs)
+{
+	const unsigned char *p = der;
+	ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+	const BIGNUM *r, *s;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sig);
+	ECDSA_SIG_get0(sig, &r, &s);
+	CU_ASSERT_EQUAL_FATAL(BN_bn2binpad(r, rs, (int)width), (int)width);
+	CU_ASSERT_EQUAL_FATAL(BN_bn2binpad(s, rs + width, (int)width), (int)width);
+	ECDSA_SIG_free(sig);
+}
+
+/*
+ * Sign as the HSM would (raw mechanisms on software keys): DigestInfo with
+ * RSA PKCS#1 v1.5 and no hashing, ECDSA over the digest returning r || s,
+ * Ed25519 over the whole message. Returns the raw signature length.
+ */
+static size_t
+test_hsm_emulate(EVP_PKEY *k, const struct x509_sigalg *alg, const uint8_t *in, size_t in_len, uint8_t *raw)
+{
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_MD_CTX *mctx = NULL;
+	uint8_t der[HSM_SIG_MAX];
+	size_t len = sizeof(der);
+
+	if (alg->mech == HSM_MECH_EDDSA) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mctx = EVP_MD_CTX_new());
+		CU_ASSERT_EQUAL_FATAL(EVP_DigestSignInit_ex(mctx, NULL, NULL, NULL, NULL, k, NULL), 1);
+		CU_ASSERT_EQUAL_FATAL(EVP_DigestSign(mctx, raw, &len, in, in_len), 1);
+		EVP_MD_CTX_free(mctx);
+		return len;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL));
+	CU_ASSERT_EQUAL_FATAL(EVP_PKEY_sign_init(pctx), 1);
+	if (alg->mech == HSM_MECH_RSA_PKCS) {
+		CU_ASSERT_EQUAL_FATAL(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING), 1);
+		CU_ASSERT_EQUAL_FATAL(EVP_PKEY_sign(pctx, raw, &len, in, in_len), 1);
+	} else {
+		CU_ASSERT_EQUAL_FATAL(EVP_PKEY_sign(pctx, der, &len, in, in_len), 1);
+		test_der_to_rs(der, len, alg->sig_len / 2, raw);
+		len = alg->sig_len;
+	}
+	EVP_PKEY_CTX_free(pctx);
+	return len;
+}
+
+static void
+test_sigalg_hsm_path(void)
+{
+	static const enum hsm_key_type types[] = {
+		HSM_KEY_RSA2048, HSM_KEY_RSA3072, HSM_KEY_RSA4096, HSM_KEY_P256, HSM_KEY_P384, HSM_KEY_P521,
+		HSM_KEY_ED25519,
+	};
+	const struct x509_sigalg *alg;
+	struct test_built b;
+	uint8_t buf[X509_SIGALG_INPUT_MAX], raw[HSM_SIG_MAX];
+	const uint8_t *in;
+	uint8_t *sig = NULL, *der = NULL;
+	size_t i, in_len, raw_len, sig_len, len;
+	X509 *x = NULL;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		memset(&b, 0, sizeof(b));
+		test_build_tbs(types[i], false, NOW, NOW + 3600, &b);
+		CU_ASSERT_EQUAL_FATAL(x509_sigalg_for(types[i], &alg), 0);
+		CU_ASSERT_EQUAL_FATAL(x509_sigalg_hsm_input(alg, b.tbs, b.tbs_len, buf, &in, &in_len), 0);
+		if (alg->mech == HSM_MECH_EDDSA)
+			CU_ASSERT(in == b.tbs && in_len == b.tbs_len);
+		raw_len = test_hsm_emulate(key_of(types[i]), alg, in, in_len, raw);
+		CU_ASSERT_EQUAL(raw_len, alg->sig_len);
+		CU_ASSERT_EQUAL_FATAL(x509_sigalg_finish(alg, raw, raw_len, &sig, &sig_len), 0);
+		CU_ASSERT_EQUAL(x509_sigalg_finish(alg, raw, raw_len - 1, &der, &len), SD_E_HSM);
+		CU_ASSERT_EQUAL_FATAL(x509_cert_assemble(b.tbs, b.tbs_len, alg->algid, alg->algid_len, sig, sig_len,
+		    &der, &len), 0);
+		CU_ASSERT_EQUAL(x509_cert_check(der, len, b.tbs, b.tbs_len, key_of(types[i]), &x), 0);
+		CU_ASSERT_EQUAL(X509_get_signature_nid(x), test_sig_nid(types[i]));
+		X509_free(x);
+		x = NULL;
+		free(der);
+		free(sig);
+		free(b.tbs);
+		der = sig = NULL;
+	}
+	CU_ASSERT_EQUAL(x509_sigalg_for((enum hsm_key_type)99, &alg), SD_E_UNSUPPORTED);
+	CU_ASSERT_PTR_NULL(alg);
+}
+
+static void
+test_ecdsa_rs_to_der(void)
+{
+	uint8_t rs[64], *der = NULL;
+	size_t len = 0;
+	uint8_t back[64];
+	/* r = 1 (31 leading zero octets), s = 0x80 00 .. 00 (top bit set: needs a 0x00 octet). */
+	static const uint8_t want_small[] = {
+		0x30, 0x26, 0x02, 0x01, 0x01, 0x02, 0x21, 0x00, 0x80,
+	};
+
+	memset(rs, 0, sizeof(rs));
+	rs[31] = 0x01;
+	rs[32] = 0x80;
+	CU_ASSERT_EQUAL_FATAL(x509_sigalg_ecdsa_to_der(rs, 64, &der, &len), 0);
+	CU_ASSERT_EQUAL(len, 2 + 3 + 2 + 33);
+	CU_ASSERT_EQUAL(memcmp(der, want_small, sizeof(want_small)), 0);
+	test_der_to_rs(der, len, 32, back);
+	CU_ASSERT_EQUAL(memcmp(back, rs, 64), 0);
+	free(der);
+	der = NULL;
+
+	/* r with its top bit set and s with a leading zero octet but next bit set. */
+	memset(rs, 0xff, 32);
+	memset(rs + 32, 0x00, 32);
+	rs[33] = 0x90;
+	rs[63] = 0x01;
+	CU_ASSERT_EQUAL_FATAL(x509_sigalg_ecdsa_to_der(rs, 64, &der, &len), 0);
+	CU_ASSERT_EQUAL(der[2], 0x02);
+	CU_ASSERT_EQUAL(der[3], 33);
+	CU_ASSERT_EQUAL(der[4], 0x00);
+	CU_ASSERT_EQUAL(der[4 + 33], 0x02);
+	CU_ASSERT_EQUAL(der[4 + 33 + 1], 32);	/* 31 octets of magnitude, top bit set: one 0x00 */
+	CU_ASSERT_EQUAL(der[4 + 33 + 2], 0x00);
+	CU_ASSERT_EQUAL(der[4 + 33 + 3], 0x90);
+	test_der_to_rs(der, len, 32, back);
+	CU_ASSERT_EQUAL(memcmp(back, rs, 64), 0);
+	free(der);
+	der = NULL;
+
+	/* P-521: 66-byte halves, and a long-form outer length (content > 127). */
+	memset(rs, 0, sizeof(rs));
+	{
+		uint8_t big[132];
+
+		memset(big, 0x01, sizeof(big));
+		big[0] = 0x01;
+		big[66] = 0x01;
+		CU_ASSERT_EQUAL_FATAL(x509_sigalg_ecdsa_to_der(big, 132, &der, &len), 0);
+		CU_ASSERT_EQUAL(der[1], 0x81);
+		CU_ASSERT_EQUAL(len, 3 + 2 * (2 + 66));
+		free(der);
+		der = NULL;
+	}
+
+	/* Refused: zero r or s, odd length, empty. */
+	memset(rs, 0, 32);
+	memset(rs + 32, 1, 32);
+	CU_ASSERT_EQUAL(x509_sigalg_ecdsa_to_der(rs, 64, &der, &len), SD_E_INVAL);
+	memset(rs, 1, 32);
+	memset(rs + 32, 0, 32);
+	CU_ASSERT_EQUAL(x509_sigalg_ecdsa_to_der(rs, 64, &der, &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_sigalg_ecdsa_to_der(rs, 63, &der, &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_sigalg_ecdsa_to_der(rs, 0, &der, &len), SD_E_INVAL);
+	CU_ASSERT_PTR_NULL(der);
+	CU_ASSERT_EQUAL(len, 0);
+}
+
+int
+main(void)
+{
+	static const struct sd_test_case der_cases[] = {
+		{ "header lengths 0..16M", test_der_header_lengths },
+		{ "wrap pieces, overflow refused", test_der_wrap },
+		{ "bit string", test_der_bit_string },
+	};
+	static const struct sd_test_case cert_cases[] = {
+		{ "assembly equals OpenSSL's own certificate", test_assemble_matches_openssl },
+		{ "assembly refuses missing parts", test_assemble_refuses_missing },
+		{ "assembly length boundaries", test_assemble_length_boundaries },
+		{ "check refuses flipped signature, trailing byte, TBS mismatch", test_check_refuses_tampering },
+		{ "check refuses a non-DER TBS", test_check_refuses_non_der },
+	};
+	static const struct sd_test_case tbs_cases[] = {
+		{ "TBS signed by each key type verifies with expected contents", test_tbs_each_key_type },
+		{ "UTCTime before 2050, GeneralizedTime from 2050", test_tbs_time_encoding },
+		{ "refusals and 20-octet serial", test_tbs_refusals },
+		{ "random serials", test_serial_random },
+	};
+	static const struct sd_test_case ext_cases[] = {
+		{ "refusals", test_ext_refusals },
+		{ "CA basicConstraints and keyUsage encodings", test_ext_ca },
+	};
+	static const struct sd_test_case sigalg_cases[] = {
+		{ "DigestInfo", test_digestinfo },
+		{ "HSM input and output for every key type", test_sigalg_hsm_path },
+		{ "ECDSA r||s to DER", test_ecdsa_rs_to_der },
+	};
+	size_t i;
+	int rc;
+
+	SD_TEST_SUITE("der", der_cases);
+	SD_TEST_SUITE("x509_cert", cert_cases);
+	SD_TEST_SUITE("x509_tbs", tbs_cases);
+	SD_TEST_SUITE("x509_ext", ext_cases);
+	SD_TEST_SUITE("x509_sigalg", sigalg_cases);
+	rc = sd_test_run("test_x509");
+	for (i = 0; i < sizeof(test_keys) / sizeof(test_keys[0]); i++)
+		EVP_PKEY_free(test_keys[i]);
+	return rc;
+}
