@@ -20,8 +20,8 @@
 
 #include "hsm.h"
 #include "hsm_int.h"
-#include "sd_test.h"
-#include "softhsm_fixture.h"
+#include "lib/sd_test.h"
+#include "lib/softhsm_fixture.h"
 
 #define TOKEN_LABEL "signerd-test"
 

@@ -6,7 +6,7 @@
 #include <CUnit/CUnit.h>
 
 #include "hsm_uri.h"
-#include "sd_test.h"
+#include "lib/sd_test.h"
 
 /* Parse text expecting failure with code, and a detail mentioning needle. */
 static void
