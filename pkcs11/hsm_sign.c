@@ -156,6 +156,7 @@ hsm_sign(struct hsm_key *key, enum hsm_mech mech, enum hsm_hash hash, const uint
 	if ((rc = hsm_pool_get(hsm->pool, HSM_POOL_WAIT_MS, &s)) != 0) {
 		if (rc == SD_E_NOMEM || rc == SD_E_HSM_UNAVAILABLE)
 			return rc;
+		/* The detail lives in the buffer sd_error_set() rewrites; a truncated copy is still useful. */
 		snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
 		return sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: no usable session: %s", hsm->token_label, why);
 	}
