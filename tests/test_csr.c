@@ -1,0 +1,669 @@
+/*
+ * CSR parsing and checks, on CSRs made here with OpenSSL.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "csr.h"
+#include "sd_test.h"
+#include "signer.h"
+
+static EVP_PKEY *p256, *rsa2048;
+
+static EVP_PKEY *
+key_p256(void)
+{
+	if (p256 == NULL && (p256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL)
+		abort();
+	return p256;
+}
+
+static EVP_PKEY *
+key_rsa2048(void)
+{
+	if (rsa2048 == NULL && (rsa2048 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)) == NULL)
+		abort();
+	return rsa2048;
+}
+
+static char *
+bio_text(BIO *bio)
+{
+	char *data, *out;
+	long n = BIO_get_mem_data(bio, &data);
+
+	if (n <= 0 || (out = malloc((size_t)n + 1)) == NULL)
+		abort();
+	memcpy(out, data, (size_t)n);
+	out[n] = '\0';
+	return out;
+}
+
+static char *
+pem_of(const char *label, const uint8_t *der, size_t len)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *out;
+
+	if (bio == NULL || PEM_write_bio(bio, label, "", der, (long)len) <= 0)
+		abort();
+	out = bio_text(bio);
+	BIO_free(bio);
+	return out;
+}
+
+/* Add one extension, made from OpenSSL's config syntax (e.g. "DNS:a,IP:1.2.3.4"), to exts. */
+static void
+push_conf_ext(STACK_OF(X509_EXTENSION) *exts, int nid, const char *value)
+{
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, nid, value);
+
+	if (ext == NULL || sk_X509_EXTENSION_push(exts, ext) <= 0)
+		abort();
+}
+
+/* Add an extension with raw DER content. */
+static void
+push_raw_ext(STACK_OF(X509_EXTENSION) *exts, int nid, const uint8_t *der, size_t len)
+{
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext;
+
+	if (os == NULL || ASN1_OCTET_STRING_set(os, der, (int)len) != 1 ||
+	    (ext = X509_EXTENSION_create_by_NID(NULL, nid, 0, os)) == NULL || sk_X509_EXTENSION_push(exts, ext) <= 0)
+		abort();
+	ASN1_OCTET_STRING_free(os);
+}
+
+/*
+ * A signed CSR for k with subject CN cn (NULL: none) and the extensions in
+ * exts (NULL: no extensionRequest), as DER.
+ */
+static uint8_t *
+make_csr_der(EVP_PKEY *k, const char *cn, STACK_OF(X509_EXTENSION) *exts, size_t *len)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *name = X509_NAME_new();
+	unsigned char *der = NULL;
+	int n;
+	const char *md = EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 || EVP_PKEY_get_base_id(k) == EVP_PKEY_ED448 ?
+	    NULL : "SHA256";
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (req == NULL || name == NULL || ctx == NULL || X509_REQ_set_version(req, X509_REQ_VERSION_1) != 1)
+		abort();
+	if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Org", -1, -1, 0) != 1)
+		abort();
+	if (cn != NULL &&
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) != 1)
+		abort();
+	if (X509_REQ_set_subject_name(req, name) != 1 || X509_REQ_set_pubkey(req, k) != 1)
+		abort();
+	if (exts != NULL && X509_REQ_add_extensions(req, exts) != 1)
+		abort();
+	if (EVP_DigestSignInit_ex(ctx, NULL, md, NULL, NULL, k, NULL) != 1 || X509_REQ_sign_ctx(req, ctx) <= 0)
+		abort();
+	if ((n = i2d_X509_REQ(req, &der)) <= 0)
+		abort();
+	*len = (size_t)n;
+	EVP_MD_CTX_free(ctx);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+	return der;
+}
+
+static char *
+make_csr(EVP_PKEY *k, const char *cn, const char *san)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	uint8_t *der;
+	size_t len;
+	char *pem;
+
+	if (san != NULL) {
+		if ((exts = sk_X509_EXTENSION_new_null()) == NULL)
+			abort();
+		push_conf_ext(exts, NID_subject_alt_name, san);
+	}
+	der = make_csr_der(k, cn, exts, &len);
+	pem = pem_of("CERTIFICATE REQUEST", der, len);
+	OPENSSL_free(der);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return pem;
+}
+
+static char *
+make_csr_exts(EVP_PKEY *k, STACK_OF(X509_EXTENSION) *exts)
+{
+	size_t len;
+	uint8_t *der = make_csr_der(k, "x", exts, &len);
+	char *pem = pem_of("CERTIFICATE REQUEST", der, len);
+
+	OPENSSL_free(der);
+	return pem;
+}
+
+static int
+parse(const char *pem, struct csr **out)
+{
+	return csr_parse(pem, strlen(pem), 0, out);
+}
+
+static int
+parse_only(const char *pem)
+{
+	struct csr *csr = NULL;
+	int rc = parse(pem, &csr);
+
+	if (rc != 0)
+		CU_ASSERT_PTR_NULL(csr);
+	csr_free(csr);
+	return rc;
+}
+
+static void
+test_accept_p256(void)
+{
+	char *pem = make_csr(key_p256(), "www.example.com", "DNS:www.example.com,IP:10.0.0.1,DNS:Api.Example.com,IP:2001:db8::1");
+	struct csr *csr = NULL;
+	unsigned char *spki = NULL;
+	uint8_t digest[32];
+	BIO *bio;
+	X509_REQ *req;
+	unsigned char *der = NULL;
+	int n;
+
+	CU_ASSERT_EQUAL_FATAL(parse(pem, &csr), 0);
+	CU_ASSERT_TRUE(csr->has_cn);
+	CU_ASSERT_STRING_EQUAL(csr->cn, "www.example.com");
+	CU_ASSERT_EQUAL_FATAL(csr->n_sans, 4);
+	CU_ASSERT_EQUAL(csr->sans[0].type, X509_SAN_DNS);
+	CU_ASSERT_EQUAL(csr->sans[0].dns_len, 15);
+	CU_ASSERT_STRING_EQUAL(csr->sans[0].dns, "www.example.com");
+	CU_ASSERT_EQUAL(csr->sans[1].type, X509_SAN_IP);
+	CU_ASSERT_EQUAL(csr->sans[1].ip_len, 4);
+	CU_ASSERT_EQUAL(memcmp(csr->sans[1].ip, "\x0a\x00\x00\x01", 4), 0);
+	CU_ASSERT_EQUAL(csr->sans[2].type, X509_SAN_DNS);
+	CU_ASSERT_STRING_EQUAL(csr->sans[2].dns, "Api.Example.com");	/* as requested; policy lower-cases */
+	CU_ASSERT_EQUAL(csr->sans[3].type, X509_SAN_IP);
+	CU_ASSERT_EQUAL(csr->sans[3].ip_len, 16);
+	CU_ASSERT_EQUAL(memcmp(csr->sans[3].ip, "\x20\x01\x0d\xb8", 4), 0);
+	CU_ASSERT_EQUAL(csr->sans[3].ip[15], 1);
+
+	/* The SPKI is the key's; the hash is of the CSR DER. */
+	n = i2d_PUBKEY(key_p256(), &spki);
+	CU_ASSERT_EQUAL(csr->spki_len, (size_t)n);
+	CU_ASSERT_EQUAL(memcmp(csr->spki, spki, csr->spki_len), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bio = BIO_new_mem_buf(pem, -1));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL));
+	n = i2d_X509_REQ(req, &der);
+	CU_ASSERT_EQUAL_FATAL(EVP_Digest(der, (size_t)n, digest, NULL, EVP_sha256(), NULL), 1);
+	CU_ASSERT_EQUAL(memcmp(csr->sha256, digest, 32), 0);
+
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	BIO_free(bio);
+	OPENSSL_free(spki);
+	csr_free(csr);
+	free(pem);
+}
+
+static void
+test_accept_others(void)
+{
+	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY *p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	char *pem;
+	struct csr *csr = NULL;
+
+	CU_ASSERT_FATAL(p384 != NULL && p521 != NULL && ed != NULL);
+	pem = make_csr(key_rsa2048(), NULL, "DNS:rsa.example.com");
+	CU_ASSERT_EQUAL(parse(pem, &csr), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(csr);
+	CU_ASSERT_FALSE(csr->has_cn);
+	CU_ASSERT_EQUAL(csr->n_sans, 1);
+	csr_free(csr);
+	csr = NULL;
+	/* A profile may demand more. */
+	CU_ASSERT_EQUAL(csr_parse(pem, strlen(pem), 3072, &csr), SD_E_KEY_REFUSED);
+	CU_ASSERT_STRING_EQUAL(sd_error_detail(SD_E_KEY_REFUSED), "RSA key of 2048 bits is below the minimum 3072");
+	free(pem);
+
+	pem = make_csr(p384, "a", "DNS:a.example.com");
+	CU_ASSERT_EQUAL(parse_only(pem), 0);
+	free(pem);
+	pem = make_csr(p521, "a", "DNS:a.example.com");
+	CU_ASSERT_EQUAL(parse_only(pem), 0);
+	free(pem);
+	pem = make_csr(ed, "a", "DNS:a.example.com");
+	CU_ASSERT_EQUAL(parse_only(pem), 0);
+	free(pem);
+	/* No extensionRequest at all: parsed, with no SANs (the signer refuses that later). */
+	pem = make_csr(p384, "a", NULL);
+	CU_ASSERT_EQUAL_FATAL(parse(pem, &csr), 0);
+	CU_ASSERT_EQUAL(csr->n_sans, 0);
+	csr_free(csr);
+	free(pem);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(p521);
+	EVP_PKEY_free(ed);
+}
+
+/* An RSA or RSA-PSS key of bits with public exponent e. */
+static EVP_PKEY *
+keygen_rsa(const char *type, int bits, unsigned long e)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	BIGNUM *bn = BN_new();
+	EVP_PKEY *k = NULL;
+
+	if (ctx == NULL || bn == NULL || BN_set_word(bn, e) != 1 || EVP_PKEY_keygen_init(ctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits) != 1 || EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, bn) != 1 ||
+	    EVP_PKEY_generate(ctx, &k) != 1)
+		abort();
+	BN_free(bn);
+	EVP_PKEY_CTX_free(ctx);
+	return k;
+}
+
+static void
+test_refuse_keys(void)
+{
+	EVP_PKEY *rsa1024 = keygen_rsa("RSA", 1024, 65537);
+	EVP_PKEY *k1 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
+	EVP_PKEY *pss = keygen_rsa("RSA-PSS", 2048, 65537);
+	EVP_PKEY *ed448 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
+	EVP_PKEY *e3 = keygen_rsa("RSA", 2048, 3);
+	char *pem;
+
+	CU_ASSERT_FATAL(k1 != NULL && ed448 != NULL);
+
+	pem = make_csr(rsa1024, "a", "DNS:a.example.com");
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_KEY_REFUSED);
+	CU_ASSERT_STRING_EQUAL(sd_error_detail(SD_E_KEY_REFUSED), "RSA key of 1024 bits is below the minimum 2048");
+	free(pem);
+	pem = make_csr(e3, "a", "DNS:a.example.com");
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_KEY_REFUSED);
+	CU_ASSERT_STRING_EQUAL(sd_error_detail(SD_E_KEY_REFUSED), "RSA public exponent 3 is not 65537");
+	free(pem);
+	pem = make_csr(k1, "a", "DNS:a.example.com");
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_KEY_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_KEY_REFUSED), "secp256k1"));
+	free(pem);
+	pem = make_csr(pss, "a", "DNS:a.example.com");
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_KEY_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_KEY_REFUSED), "RSA-PSS"));
+	free(pem);
+	pem = make_csr(ed448, "a", "DNS:a.example.com");
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_KEY_REFUSED);
+	free(pem);
+
+	CU_ASSERT_EQUAL(csr_check_key(NULL, 0), SD_E_KEY_REFUSED);
+	CU_ASSERT_EQUAL(csr_check_key(key_rsa2048(), 0), 0);
+	CU_ASSERT_EQUAL(csr_check_key(key_rsa2048(), 2048), 0);
+	CU_ASSERT_EQUAL(csr_check_key(key_rsa2048(), 2049), SD_E_KEY_REFUSED);
+
+	EVP_PKEY_free(e3);
+	EVP_PKEY_free(rsa1024);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(pss);
+	EVP_PKEY_free(ed448);
+}
+
+static void
+test_refuse_bad_signature(void)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	uint8_t *der;
+	size_t len;
+	char *pem;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(exts);
+	push_conf_ext(exts, NID_subject_alt_name, "DNS:a.example.com");
+	der = make_csr_der(key_rsa2048(), "a", exts, &len);
+	/* The last byte is inside the RSA signature. */
+	der[len - 1] ^= 0x01;
+	pem = pem_of("CERTIFICATE REQUEST", der, len);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR_SIGNATURE);
+	free(pem);
+	der[len - 1] ^= 0x01;
+	/* A changed byte in the signed part (the SAN's last letter). */
+	{
+		uint8_t *p = NULL;
+		size_t i;
+
+		for (i = 0; i + 13 <= len; i++)
+			if (memcmp(der + i, "a.example.com", 13) == 0)
+				p = der + i;
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		p[12] = 'n';
+	}
+	pem = pem_of("CERTIFICATE REQUEST", der, len);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR_SIGNATURE);
+	free(pem);
+	OPENSSL_free(der);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+
+static void
+test_refuse_not_csr(void)
+{
+	X509 *x = X509_new();
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem, *csr_pem, *two, *buf;
+	size_t n, csr_len;
+	uint8_t *der;
+
+	/* A certificate. */
+	CU_ASSERT_FATAL(x != NULL && bio != NULL);
+	CU_ASSERT_FATAL(X509_set_pubkey(x, key_p256()) == 1 &&
+	    ASN1_TIME_set(X509_getm_notBefore(x), 0) != NULL && ASN1_TIME_set(X509_getm_notAfter(x), 1) != NULL &&
+	    X509_sign(x, key_p256(), EVP_sha256()) > 0 && PEM_write_bio_X509(bio, x) == 1);
+	pem = bio_text(bio);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CSR), "not a certificate request"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CSR), "CERTIFICATE"));
+	free(pem);
+
+	/* Garbage, empty, a PEM of garbage, DER instead of PEM. */
+	CU_ASSERT_EQUAL(parse_only("hello world"), SD_E_CSR);
+	CU_ASSERT_EQUAL(csr_parse("", 0, 0, &(struct csr *){ NULL }), SD_E_CSR);
+	CU_ASSERT_EQUAL(parse_only("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"),
+	    SD_E_CSR);
+	CU_ASSERT_EQUAL(parse_only("-----BEGIN CERTIFICATE REQUEST-----\n!!!!\n-----END CERTIFICATE REQUEST-----\n"),
+	    SD_E_CSR);
+	csr_pem = make_csr(key_p256(), "a", "DNS:a.example.com");
+	csr_len = strlen(csr_pem);
+	CU_ASSERT_EQUAL(parse_only(csr_pem), 0);
+
+	/* Two CSRs, text before or after, a NUL byte, an old-style label, surrounding whitespace. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(two = malloc(2 * csr_len + 32));
+	memcpy(two, csr_pem, csr_len);
+	memcpy(two + csr_len, csr_pem, csr_len + 1);
+	CU_ASSERT_EQUAL(parse_only(two), SD_E_CSR);
+	memcpy(two, "junk\n", 5);
+	memcpy(two + 5, csr_pem, csr_len + 1);
+	CU_ASSERT_EQUAL(parse_only(two), SD_E_CSR);
+	memcpy(two, csr_pem, csr_len);
+	memcpy(two + csr_len, "junk\n", 6);
+	CU_ASSERT_EQUAL(parse_only(two), SD_E_CSR);
+	memcpy(two, " \n\t", 3);
+	memcpy(two + 3, csr_pem, csr_len);
+	memcpy(two + 3 + csr_len, "\r\n \n", 5);
+	CU_ASSERT_EQUAL(parse_only(two), 0);
+	memcpy(two, csr_pem, csr_len);
+	two[csr_len] = '\0';
+	two[csr_len + 1] = '\n';
+	CU_ASSERT_EQUAL(csr_parse(two, csr_len + 2, 0, &(struct csr *){ NULL }), SD_E_CSR);
+	free(two);
+
+	{
+		BIO *b2 = BIO_new_mem_buf(csr_pem, -1);
+		X509_REQ *req = PEM_read_bio_X509_REQ(b2, NULL, NULL, NULL);
+		unsigned char *d = NULL;
+		int k = i2d_X509_REQ(req, &d);
+
+		CU_ASSERT_FATAL(k > 0);
+		der = d;
+		n = (size_t)k;
+		pem = pem_of("NEW CERTIFICATE REQUEST", der, n);
+		CU_ASSERT_EQUAL(parse_only(pem), 0);
+		free(pem);
+		pem = pem_of("X509 CRL", der, n);
+		CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR);
+		free(pem);
+		/* Trailing bytes after the DER inside the PEM. */
+		CU_ASSERT_PTR_NOT_NULL_FATAL(buf = malloc(n + 1));
+		memcpy(buf, der, n);
+		buf[n] = 0;
+		pem = pem_of("CERTIFICATE REQUEST", (uint8_t *)buf, n + 1);
+		CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR);
+		free(pem);
+		free(buf);
+		/* Raw DER is not PEM. */
+		CU_ASSERT_EQUAL(csr_parse((const char *)der, n, 0, &(struct csr *){ NULL }), SD_E_CSR);
+		OPENSSL_free(d);
+		X509_REQ_free(req);
+		BIO_free(b2);
+	}
+	free(csr_pem);
+	BIO_free(bio);
+	X509_free(x);
+}
+
+static void
+test_refuse_oversize(void)
+{
+	char *big = malloc(SIGNER_CSR_MAX + 2);
+	struct csr *csr = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	memset(big, 'A', SIGNER_CSR_MAX + 1);
+	big[SIGNER_CSR_MAX + 1] = '\0';
+	CU_ASSERT_EQUAL(csr_parse(big, SIGNER_CSR_MAX + 1, 0, &csr), SD_E_TOO_LARGE);
+	CU_ASSERT_PTR_NULL(csr);
+	CU_ASSERT_EQUAL(csr_parse(big, SIZE_MAX, 0, &csr), SD_E_TOO_LARGE);
+	free(big);
+}
+
+static void
+test_san_types(void)
+{
+	char *pem;
+
+	pem = make_csr(key_p256(), "a", "DNS:a.example.com,email:someone@example.com");
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "email"));
+	free(pem);
+	pem = make_csr(key_p256(), "a", "URI:https://example.com/");
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "URI"));
+	free(pem);
+	pem = make_csr(key_p256(), "a", "RID:1.2.3.4");
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "registeredID"));
+	free(pem);
+}
+
+static void
+test_san_malformed(void)
+{
+	STACK_OF(X509_EXTENSION) *exts;
+	/* SEQUENCE { [2] "a.example.com" } then variants. */
+	static const uint8_t good[] = { 0x30, 0x0f, 0x82, 0x0d, 'a', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c',
+		'o', 'm' };
+	static const uint8_t truncated[] = { 0x30, 0x0f, 0x82, 0x0d, 'a', '.', 'e' };
+	static const uint8_t trailing[] = { 0x30, 0x0f, 0x82, 0x0d, 'a', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.',
+		'c', 'o', 'm', 0x00 };
+	static const uint8_t empty[] = { 0x30, 0x00 };
+	static const uint8_t ip5[] = { 0x30, 0x07, 0x87, 0x05, 10, 0, 0, 1, 2 };
+	static const struct {
+		const uint8_t *der;
+		size_t len;
+		int want;
+	} cases[] = {
+		{ good, sizeof(good), 0 },
+		{ truncated, sizeof(truncated), SD_E_CSR },
+		{ trailing, sizeof(trailing), SD_E_CSR },
+		{ empty, sizeof(empty), SD_E_CSR },
+		{ ip5, sizeof(ip5), SD_E_CSR },
+	};
+	size_t i;
+	char *pem;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(exts = sk_X509_EXTENSION_new_null());
+		push_raw_ext(exts, NID_subject_alt_name, cases[i].der, cases[i].len);
+		pem = make_csr_exts(key_p256(), exts);
+		CU_ASSERT_EQUAL(parse_only(pem), cases[i].want);
+		free(pem);
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	}
+
+	/* The SAN extension twice. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(exts = sk_X509_EXTENSION_new_null());
+	push_conf_ext(exts, NID_subject_alt_name, "DNS:a.example.com");
+	push_conf_ext(exts, NID_subject_alt_name, "DNS:b.example.com");
+	pem = make_csr_exts(key_p256(), exts);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CSR), "more than once"));
+	free(pem);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+
+	/* Other extensions are ignored (nothing but SANs is taken from the CSR). */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(exts = sk_X509_EXTENSION_new_null());
+	push_conf_ext(exts, NID_basic_constraints, "critical,CA:TRUE");
+	push_conf_ext(exts, NID_subject_alt_name, "DNS:a.example.com");
+	pem = make_csr_exts(key_p256(), exts);
+	CU_ASSERT_EQUAL(parse_only(pem), 0);
+	free(pem);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+
+static void
+test_two_extension_requests(void)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509_REQ *req = X509_REQ_new();
+	unsigned char *der = NULL;
+	char *pem;
+	int n;
+
+	unsigned char *seq = NULL;
+	int seq_len;
+
+	CU_ASSERT_FATAL(exts != NULL && req != NULL);
+	push_conf_ext(exts, NID_subject_alt_name, "DNS:a.example.com");
+	/*
+	 * OpenSSL will not add a second extensionRequest itself; a Microsoft
+	 * one next to the standard one is the same ambiguity.
+	 */
+	seq_len = i2d_X509_EXTENSIONS(exts, &seq);
+	CU_ASSERT_FATAL(seq_len > 0);
+	CU_ASSERT_FATAL(X509_REQ_set_pubkey(req, key_p256()) == 1 && X509_REQ_add_extensions(req, exts) == 1 &&
+	    X509_REQ_add1_attr_by_NID(req, NID_ms_ext_req, V_ASN1_SEQUENCE, seq, seq_len) == 1 &&
+	    X509_REQ_sign(req, key_p256(), EVP_sha256()) > 0);
+	OPENSSL_free(seq);
+	n = i2d_X509_REQ(req, &der);
+	CU_ASSERT_FATAL(n > 0);
+	pem = pem_of("CERTIFICATE REQUEST", der, (size_t)n);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CSR), "extensionRequest"));
+	free(pem);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+
+static void
+test_san_limits(void)
+{
+	char conf[8192], name[300], *pem;
+	size_t off = 0;
+	int i, n;
+
+	/* CSR_SAN_MAX names pass, one more is too many. */
+	for (i = 0; i <= CSR_SAN_MAX; i++) {
+		n = snprintf(conf + off, sizeof(conf) - off, "%sDNS:h%d.example.com", i == 0 ? "" : ",", i);
+		CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof(conf) - off);
+		if (i == CSR_SAN_MAX - 1) {
+			pem = make_csr(key_p256(), "a", conf);
+			CU_ASSERT_EQUAL(parse_only(pem), 0);
+			free(pem);
+		}
+		off += (size_t)n;
+	}
+	pem = make_csr(key_p256(), "a", conf);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_TOO_LARGE);
+	free(pem);
+
+	/* A DNS name longer than any valid one. */
+	memcpy(name, "DNS:", 4);
+	memset(name + 4, 'a', 254);
+	name[258] = '\0';
+	pem = make_csr(key_p256(), "a", name);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "254"));
+	free(pem);
+}
+
+static void
+test_cn_extraction(void)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *name = X509_NAME_new();
+	unsigned char *der = NULL;
+	struct csr *csr = NULL;
+	char long_cn[80], *pem;
+	int n;
+
+	/* Two CNs: neither is used. */
+	CU_ASSERT_FATAL(req != NULL && name != NULL);
+	CU_ASSERT_FATAL(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)"a.example.com",
+	    -1, -1, 0) == 1 && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)"b.example.com", -1, -1, 0) == 1);
+	CU_ASSERT_FATAL(X509_REQ_set_subject_name(req, name) == 1 && X509_REQ_set_pubkey(req, key_p256()) == 1 &&
+	    X509_REQ_sign(req, key_p256(), EVP_sha256()) > 0);
+	n = i2d_X509_REQ(req, &der);
+	pem = pem_of("CERTIFICATE REQUEST", der, (size_t)n);
+	CU_ASSERT_EQUAL_FATAL(parse(pem, &csr), 0);
+	CU_ASSERT_FALSE(csr->has_cn);
+	csr_free(csr);
+	csr = NULL;
+	free(pem);
+	OPENSSL_free(der);
+
+	/* A CN over 64 bytes is not used either (OpenSSL itself refuses to add one, so use UTF-8 length). */
+	memset(long_cn, 'x', 64);
+	long_cn[64] = '\0';
+	pem = make_csr(key_p256(), long_cn, "DNS:a.example.com");
+	CU_ASSERT_EQUAL_FATAL(parse(pem, &csr), 0);
+	CU_ASSERT_TRUE(csr->has_cn);
+	CU_ASSERT_EQUAL(strlen(csr->cn), 64);
+	csr_free(csr);
+	free(pem);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+}
+
+int
+main(void)
+{
+	static const struct sd_test_case accept_cases[] = {
+		{ "P-256 with SANs and CN extracted", test_accept_p256 },
+		{ "RSA-2048, P-384, P-521, Ed25519, no SANs", test_accept_others },
+	};
+	static const struct sd_test_case refuse_cases[] = {
+		{ "keys: RSA-1024, e=3, secp256k1, RSA-PSS, Ed448", test_refuse_keys },
+		{ "broken signature", test_refuse_bad_signature },
+		{ "not a CSR: certificate, garbage, several objects, trailing text", test_refuse_not_csr },
+		{ "oversize", test_refuse_oversize },
+	};
+	static const struct sd_test_case san_cases[] = {
+		{ "email, URI, registeredID refused", test_san_types },
+		{ "malformed and duplicated subjectAltName", test_san_malformed },
+		{ "two extensionRequest attributes", test_two_extension_requests },
+		{ "SAN count and length limits", test_san_limits },
+		{ "CN extraction", test_cn_extraction },
+	};
+	int rc;
+
+	SD_TEST_SUITE("csr accept", accept_cases);
+	SD_TEST_SUITE("csr refuse", refuse_cases);
+	SD_TEST_SUITE("csr names", san_cases);
+	rc = sd_test_run("test_csr");
+	EVP_PKEY_free(p256);
+	EVP_PKEY_free(rsa2048);
+	return rc;
+}
