@@ -1,0 +1,725 @@
+/*
+ * The issuance core end to end against a real SoftHSM token and a real
+ * journal: ceremony certificates (root, intermediate), then signer_open()
+ * and signer_issue() with OpenSSL checking every certificate returned.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <time.h>
+
+#include <CUnit/CUnit.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "ceremony.h"
+#include "config.h"
+#include "hsm.h"
+#include "journal.h"
+#include "sd_file.h"
+#include "sd_test.h"
+#include "signer.h"
+#include "softhsm_fixture.h"
+
+#define ROOT_DAYS 3650
+#define INT_DAYS 30
+
+static struct sd_test_softhsm fx;
+static bool fx_ok;
+static struct hsm *g_hsm;
+static char g_dir[PATH_MAX];
+static char *g_root_pem, *g_int_pem;	/* P-256 root, P-384 intermediate */
+static char g_int_path[PATH_MAX], g_chain_path[PATH_MAX], g_root_path[PATH_MAX], g_journal[PATH_MAX];
+
+static struct hsm_key *
+key(const char *label, enum hsm_key_type type)
+{
+	struct hsm_key *k = NULL;
+	char uri[128];
+	int rc;
+
+	snprintf(uri, sizeof(uri), "pkcs11:object=%s", label);
+	if (hsm_key_find(g_hsm, uri, false, &k) == 0)
+		return k;
+	if ((rc = hsm_keygen(g_hsm, uri, type)) != 0 || (rc = hsm_key_find(g_hsm, uri, false, &k)) != 0) {
+		fprintf(stderr, "%s: %s\n", label, sd_error_detail(rc));
+		return NULL;
+	}
+	return k;
+}
+
+static X509 *
+pem_cert(const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *x = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+
+	BIO_free(bio);
+	return x;
+}
+
+static bool
+detail_has(int rc, const char *text)
+{
+	const char *d = sd_error_detail(rc);
+	bool ok = strstr(d, text) != NULL;
+
+	if (!ok)
+		fprintf(stderr, "detail \"%s\" lacks \"%s\"\n", d, text);
+	return ok;
+}
+
+static void
+test_setup(void)
+{
+	struct hsm_config cfg;
+	int rc;
+
+	rc = sd_test_softhsm_new("signer-test", &fx);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	cfg = (struct hsm_config){ fx.module, fx.token_uri, fx.pin_file, 2 };
+	rc = hsm_open(&cfg, &g_hsm);
+	if (rc != 0)
+		fprintf(stderr, "hsm_open: %s\n", sd_error_detail(rc));
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	sd_test_tmpdir(g_dir, "signer");
+	fx_ok = true;
+}
+
+/* ---- ceremony ---- */
+
+static void
+check_ca_cert(X509 *x, EVP_PKEY *issuer_key, int path_len, const char *cn)
+{
+	const ASN1_OCTET_STRING *ski, *aki;
+	X509_EXTENSION *ext;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	char buf[256];
+
+	CU_ASSERT_EQUAL(X509_verify(x, issuer_key), 1);
+	CU_ASSERT_EQUAL(X509_check_ca(x), 1);
+	CU_ASSERT_EQUAL(X509_get_version(x), X509_VERSION_3);
+	CU_ASSERT_EQUAL(X509_get_key_usage(x), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
+	CU_ASSERT_EQUAL(X509_get_pathlen(x), path_len);
+	ext = X509_get_ext(x, X509_get_ext_by_NID(x, NID_basic_constraints, -1));
+	CU_ASSERT(ext != NULL && X509_EXTENSION_get_critical(ext) == 1);
+	ext = X509_get_ext(x, X509_get_ext_by_NID(x, NID_key_usage, -1));
+	CU_ASSERT(ext != NULL && X509_EXTENSION_get_critical(ext) == 1);
+	ski = X509_get0_subject_key_id(x);
+	aki = X509_get0_authority_key_id(x);
+	CU_ASSERT_FATAL(ski != NULL && aki != NULL);
+	CU_ASSERT_EQUAL(X509_pubkey_digest(x, EVP_sha1(), md, &md_len), 1);
+	CU_ASSERT(ASN1_STRING_length(ski) == (int)md_len && memcmp(ASN1_STRING_get0_data(ski), md, md_len) == 0);
+	CU_ASSERT(X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, buf, sizeof(buf)) > 0 &&
+	    strcmp(buf, cn) == 0);
+	CU_ASSERT(ASN1_STRING_length(X509_get0_serialNumber(x)) == 17);
+}
+
+static void
+test_ceremony_roots(void)
+{
+	static const struct {
+		const char *label;
+		enum hsm_key_type type;
+	} keys[] = {
+		{ "root-p256", HSM_KEY_P256 }, { "root-rsa2048", HSM_KEY_RSA2048 }, { "root-ed25519", HSM_KEY_ED25519 },
+		{ "root-p521", HSM_KEY_P521 }, { "root-rsa3072", HSM_KEY_RSA3072 },
+	};
+	struct ceremony_ca req = { "/C=DE/O=signerd test/CN=Root CA", ROOT_DAYS, -1 };
+	struct hsm_key *k;
+	const ASN1_OCTET_STRING *ski, *aki;
+	char *pem = NULL;
+	size_t i;
+	X509 *x;
+	int rc;
+
+	CU_ASSERT_TRUE_FATAL(fx_ok);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(k = key(keys[i].label, keys[i].type));
+		req.path_len = i == 0 ? 1 : -1;
+		rc = ceremony_root(k, &req, &pem);
+		if (rc != 0)
+			fprintf(stderr, "ceremony_root %s: %s\n", keys[i].label, sd_error_detail(rc));
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(x = pem_cert(pem));
+		check_ca_cert(x, X509_get0_pubkey(x), req.path_len, "Root CA");
+		CU_ASSERT_EQUAL(X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)), 0);
+		ski = X509_get0_subject_key_id(x);
+		aki = X509_get0_authority_key_id(x);
+		CU_ASSERT(ski != NULL && aki != NULL && ASN1_OCTET_STRING_cmp(ski, aki) == 0);
+		/* Backdated by five minutes, valid for the days asked. */
+		CU_ASSERT_EQUAL(ASN1_TIME_cmp_time_t(X509_get0_notBefore(x), time(NULL) - 290), -1);
+		CU_ASSERT_EQUAL(ASN1_TIME_cmp_time_t(X509_get0_notAfter(x), time(NULL) + ROOT_DAYS * 86400 - 10), 1);
+		if (i == 0)
+			g_root_pem = pem;
+		else
+			free(pem);
+		pem = NULL;
+		X509_free(x);
+		hsm_key_free(k);
+	}
+}
+
+static void
+test_ceremony_intermediates(void)
+{
+	struct ceremony_ca req = { "/O=signerd test/CN=Issuing CA\\/1", INT_DAYS, 0 };
+	struct hsm_key *root = key("root-p256", HSM_KEY_P256), *sub = key("int-p384", HSM_KEY_P384);
+	struct hsm_key *sub_ed = key("int-ed25519", HSM_KEY_ED25519);
+	X509 *rx, *x;
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	char *pem = NULL;
+	int rc;
+
+	CU_ASSERT_FATAL(root != NULL && sub != NULL && sub_ed != NULL && store != NULL && ctx != NULL &&
+	    g_root_pem != NULL);
+	rc = ceremony_intermediate(root, g_root_pem, strlen(g_root_pem), sub, &req, &g_int_pem);
+	if (rc != 0)
+		fprintf(stderr, "ceremony_intermediate: %s\n", sd_error_detail(rc));
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	rx = pem_cert(g_root_pem);
+	x = pem_cert(g_int_pem);
+	CU_ASSERT_FATAL(rx != NULL && x != NULL);
+	check_ca_cert(x, X509_get0_pubkey(rx), 0, "Issuing CA/1");
+	CU_ASSERT_EQUAL(X509_check_issued(rx, x), X509_V_OK);
+	CU_ASSERT_EQUAL(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x), X509_get0_subject_key_id(rx)), 0);
+	CU_ASSERT_EQUAL(X509_get_signature_nid(x), NID_ecdsa_with_SHA256);
+	/* OpenSSL's own path validation accepts root -> intermediate. */
+	CU_ASSERT_EQUAL(X509_STORE_add_cert(store, rx), 1);
+	CU_ASSERT_EQUAL(X509_STORE_CTX_init(ctx, store, x, NULL), 1);
+	CU_ASSERT_EQUAL(X509_verify_cert(ctx), 1);
+
+	/* notAfter is capped at the issuer's. */
+	req.days = ROOT_DAYS + 100;
+	req.path_len = -1;
+	CU_ASSERT_EQUAL_FATAL(ceremony_intermediate(root, g_root_pem, strlen(g_root_pem), sub_ed, &req, &pem), 0);
+	X509_free(x);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x = pem_cert(pem));
+	CU_ASSERT_EQUAL(ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(rx)), 0);
+	free(pem);
+	pem = NULL;
+
+	/* The root has pathLen 1: an intermediate may not ask for more than 0. */
+	req.path_len = 1;
+	CU_ASSERT_EQUAL(ceremony_intermediate(root, g_root_pem, strlen(g_root_pem), sub, &req, &pem), SD_E_INVAL);
+	/* An issuer certificate that is not the issuer key's. */
+	req.path_len = -1;
+	CU_ASSERT_EQUAL(ceremony_intermediate(sub, g_root_pem, strlen(g_root_pem), sub_ed, &req, &pem), SD_E_CONFIG);
+	CU_ASSERT_TRUE(detail_has(SD_E_CONFIG, "does not match"));
+	/* An issuer with pathLen 0 cannot make intermediates. */
+	CU_ASSERT_EQUAL(ceremony_intermediate(sub, g_int_pem, strlen(g_int_pem), sub_ed, &req, &pem), SD_E_INVAL);
+	CU_ASSERT_EQUAL(ceremony_intermediate(root, "junk", 4, sub, &req, &pem), SD_E_CONFIG);
+	CU_ASSERT_PTR_NULL(pem);
+
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	X509_free(rx);
+	X509_free(x);
+	hsm_key_free(root);
+	hsm_key_free(sub);
+	hsm_key_free(sub_ed);
+}
+
+static void
+test_ceremony_refusals(void)
+{
+	static const char *bad[] = {
+		"O=x/CN=y", "/", "/O=x/", "//CN=y", "/O", "/O=", "/=x", "/NoSuchType=x", "/C=Germany", "",
+	};
+	struct ceremony_ca req = { NULL, 10, -1 };
+	struct hsm_key *k = key("root-p256", HSM_KEY_P256);
+	char *pem = NULL;
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req.subject = bad[i];
+		CU_ASSERT_EQUAL(ceremony_root(k, &req, &pem), SD_E_INVAL);
+		CU_ASSERT_PTR_NULL(pem);
+	}
+	req.subject = NULL;
+	CU_ASSERT_EQUAL(ceremony_root(k, &req, &pem), SD_E_INVAL);
+	req.subject = "/CN=ok";
+	req.days = 0;
+	CU_ASSERT_EQUAL(ceremony_root(k, &req, &pem), SD_E_INVAL);
+	req.days = 10;
+	req.path_len = -2;
+	CU_ASSERT_EQUAL(ceremony_root(k, &req, &pem), SD_E_INVAL);
+	req.path_len = -1;
+	CU_ASSERT_EQUAL(ceremony_root(k, &req, &pem), 0);
+	free(pem);
+	hsm_key_free(k);
+}
+
+/* ---- signer ---- */
+
+static char g_profile_name[] = "web", g_suffix[] = "example.com", g_long_name[] = "long";
+static struct config_profile g_profiles[2];
+static struct sd_config g_cfg;
+static char g_key_uri[] = "pkcs11:object=int-p384";
+static struct signer *g_signer;
+static uint64_t g_last_seq;
+
+static void
+write_files(void)
+{
+	char chain[16384];
+	int n;
+
+	sd_test_write(g_dir, "root.pem", g_root_pem, 0644, g_root_path);
+	sd_test_write(g_dir, "issuing.pem", g_int_pem, 0644, g_int_path);
+	n = snprintf(chain, sizeof(chain), "%s%s", g_int_pem, g_root_pem);
+	CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof(chain));
+	sd_test_write(g_dir, "chain.pem", chain, 0644, g_chain_path);
+	n = snprintf(g_journal, sizeof(g_journal), "%s/journal", g_dir);
+	CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof(g_journal));
+}
+
+static void
+config_init(void)
+{
+	struct config_profile *p = &g_profiles[0];
+
+	memset(g_profiles, 0, sizeof(g_profiles));
+	p->name = g_profile_name;
+	p->default_ttl = 3600;
+	p->max_ttl = 86400;
+	p->backdate = 60;
+	p->key_usage = CONFIG_KU_DIGITAL_SIGNATURE;
+	p->ext_key_usage = CONFIG_EKU_SERVER_AUTH;
+	p->dns_suffixes[0] = g_suffix;
+	p->n_dns_suffixes = 1;
+	p->ip_ranges[0].family = AF_INET;
+	p->ip_ranges[0].addr[0] = 10;
+	p->ip_ranges[0].prefix = 8;
+	p->n_ip_ranges = 1;
+	g_profiles[1] = *p;
+	g_profiles[1].name = g_long_name;
+	g_profiles[1].max_ttl = 400 * 86400;
+	g_profiles[1].ext_key_usage = CONFIG_EKU_CLIENT_AUTH;
+
+	memset(&g_cfg, 0, sizeof(g_cfg));
+	g_cfg.hsm_module = fx.module;
+	g_cfg.hsm_token_uri = fx.token_uri;
+	g_cfg.hsm_pin_file = fx.pin_file;
+	g_cfg.hsm_sessions = 4;
+	g_cfg.ca_key_uri = g_key_uri;
+	g_cfg.ca_certificate = g_int_path;
+	g_cfg.ca_chain = g_chain_path;
+	g_cfg.journal_path = g_journal;
+	g_cfg.journal_map_size = 16 * 1024 * 1024;
+	g_cfg.profiles = g_profiles;
+	g_cfg.n_profiles = 2;
+}
+
+static void
+test_signer_open(void)
+{
+	struct signer *s = NULL;
+	int rc;
+
+	CU_ASSERT_FATAL(g_int_pem != NULL && g_root_pem != NULL);
+	write_files();
+	config_init();
+
+	/* The root certificate is not the issuing key's. */
+	g_cfg.ca_certificate = g_root_path;
+	CU_ASSERT_EQUAL(signer_open(&g_cfg, &s), SD_E_CONFIG);
+	CU_ASSERT_TRUE(detail_has(SD_E_CONFIG, "does not match key pkcs11:object=int-p384"));
+	CU_ASSERT_PTR_NULL(s);
+	/* A chain that does not start with the issuing certificate. */
+	g_cfg.ca_certificate = g_int_path;
+	g_cfg.ca_chain = g_root_path;
+	CU_ASSERT_EQUAL(signer_open(&g_cfg, &s), SD_E_CONFIG);
+	g_cfg.ca_chain = g_chain_path;
+
+	rc = signer_open(&g_cfg, &g_signer);
+	if (rc != 0)
+		fprintf(stderr, "signer_open: %s\n", sd_error_detail(rc));
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(signer_health(g_signer), 0);
+	CU_ASSERT_EQUAL_FATAL(signer_chain_count(g_signer), 2);
+	CU_ASSERT_STRING_EQUAL(signer_chain_pem(g_signer, 0), g_int_pem);
+	CU_ASSERT_STRING_EQUAL(signer_chain_pem(g_signer, 1), g_root_pem);
+	CU_ASSERT_PTR_NULL(signer_chain_pem(g_signer, 2));
+}
+
+static char *
+make_csr(EVP_PKEY *k, const char *cn, const char *san)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *name = X509_NAME_new();
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509_EXTENSION *ext;
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *out;
+	long n;
+
+	if (req == NULL || name == NULL || exts == NULL || bio == NULL)
+		abort();
+	if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Should Not Be Copied", -1, -1,
+	    0) != 1)
+		abort();
+	if (cn != NULL &&
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) != 1)
+		abort();
+	if (san != NULL) {
+		if ((ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san)) == NULL ||
+		    sk_X509_EXTENSION_push(exts, ext) <= 0 || X509_REQ_add_extensions(req, exts) != 1)
+			abort();
+	}
+	if (X509_REQ_set_subject_name(req, name) != 1 || X509_REQ_set_pubkey(req, k) != 1 ||
+	    X509_REQ_sign(req, k, EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 ? NULL : EVP_sha256()) <= 0 ||
+	    PEM_write_bio_X509_REQ(bio, req) != 1)
+		abort();
+	n = BIO_get_mem_data(bio, &data);
+	if (n <= 0 || (out = malloc((size_t)n + 1)) == NULL)
+		abort();
+	memcpy(out, data, (size_t)n);
+	out[n] = '\0';
+	BIO_free(bio);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+	return out;
+}
+
+static int
+issue(const char *csr, const char *profile, uint64_t ttl, struct signer_result **out)
+{
+	struct signer_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.csr_pem = csr;
+	req.csr_pem_len = strlen(csr);
+	req.profile = profile;
+	req.ttl = ttl;
+	req.client_subject = "CN=issuer,O=signerd test";
+	memset(req.client_spki_sha256, 0x42, sizeof(req.client_spki_sha256));
+	return signer_issue(g_signer, &req, out);
+}
+
+/* The certificate chains to the root through the intermediate; returns it parsed. */
+static X509 *
+verify_chain(const char *pem, int purpose)
+{
+	X509 *x = pem_cert(pem), *root = pem_cert(g_root_pem), *inter = pem_cert(g_int_pem);
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	int ok;
+
+	CU_ASSERT_FATAL(x != NULL && root != NULL && inter != NULL && store != NULL && ctx != NULL &&
+	    untrusted != NULL);
+	CU_ASSERT_FATAL(X509_STORE_add_cert(store, root) == 1 && sk_X509_push(untrusted, inter) > 0);
+	CU_ASSERT_FATAL(X509_STORE_CTX_init(ctx, store, x, untrusted) == 1);
+	X509_STORE_CTX_set_purpose(ctx, purpose);
+	ok = X509_verify_cert(ctx);
+	if (ok != 1)
+		fprintf(stderr, "verify: %s\n", X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	CU_ASSERT_EQUAL(ok, 1);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	sk_X509_pop_free(untrusted, X509_free);
+	X509_free(root);
+	return x;
+}
+
+static void
+test_issue_p256(void)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	char *csr = make_csr(k, "WWW.example.com", "DNS:www.Example.com,IP:10.1.2.3,DNS:www.example.com");
+	struct signer_result *r = NULL;
+	GENERAL_NAMES *sans;
+	X509 *x;
+	BIGNUM *bn = NULL;
+	char *hex, buf[128], want[32];
+	struct tm tm;
+	int crit = -1, rc;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g_signer);
+	rc = issue(csr, "web", 0, &r);
+	if (rc != 0)
+		fprintf(stderr, "signer_issue: %s\n", sd_error_detail(rc));
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(r->journal_seq, g_last_seq + 1);
+	g_last_seq = r->journal_seq;
+	x = verify_chain(r->cert_pem, X509_PURPOSE_SSL_SERVER);
+
+	/* Serial: 17 bytes, positive, as reported in lower-case hex. */
+	CU_ASSERT_EQUAL(strlen(r->serial_hex), 34);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL));
+	hex = BN_bn2hex(bn);
+	for (char *p = hex; *p != '\0'; p++)
+		*p = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
+	CU_ASSERT_STRING_EQUAL(hex, r->serial_hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+
+	/* Subject: the CN alone, normalised like the SAN it names. */
+	CU_ASSERT_EQUAL(X509_NAME_entry_count(X509_get_subject_name(x)), 1);
+	CU_ASSERT(X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, buf, sizeof(buf)) > 0);
+	CU_ASSERT_STRING_EQUAL(buf, "www.example.com");
+	sans = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sans);
+	CU_ASSERT_EQUAL(crit, 0);
+	CU_ASSERT_EQUAL(sk_GENERAL_NAME_num(sans), 2);	/* the duplicate is dropped */
+	GENERAL_NAMES_free(sans);
+	CU_ASSERT_EQUAL(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE);
+	CU_ASSERT_EQUAL(X509_get_extended_key_usage(x), XKU_SSL_SERVER);
+	CU_ASSERT_EQUAL(X509_check_ca(x), 0);
+	CU_ASSERT_EQUAL(X509_get_signature_nid(x), NID_ecdsa_with_SHA384);
+
+	/* Validity: backdated by the profile, default TTL, reported in RFC 3339. */
+	CU_ASSERT_EQUAL(ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm), 1);
+	CU_ASSERT(strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+	CU_ASSERT_STRING_EQUAL(r->not_after, want);
+	{
+		int days = -1, secs = -1;
+
+		CU_ASSERT_EQUAL(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), X509_get0_notAfter(x)), 1);
+		CU_ASSERT_EQUAL(days * 86400 + secs, 3600 + 60);
+	}
+	X509_free(x);
+	signer_result_free(r);
+	free(csr);
+	EVP_PKEY_free(k);
+}
+
+static void
+test_issue_subjects(void)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct signer_result *r = NULL;
+	char *csr, buf[64];
+	int crit = -1;
+	GENERAL_NAMES *sans;
+	X509 *x;
+
+	/* A CN that is not one of the SANs is dropped: empty subject, critical SAN. */
+	csr = make_csr(k, "evil.example.org", "DNS:a.example.com");
+	CU_ASSERT_EQUAL_FATAL(issue(csr, "long", 20 * 86400, &r), 0);
+	x = verify_chain(r->cert_pem, X509_PURPOSE_SSL_CLIENT);
+	CU_ASSERT_EQUAL(X509_NAME_entry_count(X509_get_subject_name(x)), 0);
+	sans = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	CU_ASSERT_EQUAL(crit, 1);
+	GENERAL_NAMES_free(sans);
+	CU_ASSERT_EQUAL(X509_get_extended_key_usage(x), XKU_SSL_CLIENT);
+	X509_free(x);
+	signer_result_free(r);
+	r = NULL;
+	free(csr);
+
+	/* A CN naming an IP SAN; an Ed25519 subject key. */
+	csr = make_csr(ed, "10.0.0.7", "IP:10.0.0.7");
+	CU_ASSERT_EQUAL_FATAL(issue(csr, "web", 60, &r), 0);
+	x = pem_cert(r->cert_pem);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT(X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, buf, sizeof(buf)) > 0);
+	CU_ASSERT_STRING_EQUAL(buf, "10.0.0.7");
+	CU_ASSERT_EQUAL(EVP_PKEY_get_base_id(X509_get0_pubkey(x)), EVP_PKEY_ED25519);
+	g_last_seq = r->journal_seq;
+	X509_free(x);
+	signer_result_free(r);
+	free(csr);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(ed);
+}
+
+static void
+test_issue_refusals(void)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	struct signer_result *r = NULL;
+	char *ok = make_csr(k, NULL, "DNS:a.example.com"), *csr;
+
+	CU_ASSERT_EQUAL(issue(ok, "nope", 0, &r), SD_E_PROFILE_UNKNOWN);
+	CU_ASSERT_TRUE(detail_has(SD_E_PROFILE_UNKNOWN, "nope"));
+	CU_ASSERT_EQUAL(issue(ok, "web", 86401, &r), SD_E_TTL);
+	/* The intermediate lives INT_DAYS: a longer certificate is refused, naming both dates. */
+	CU_ASSERT_EQUAL(issue(ok, "long", (INT_DAYS + 1) * 86400ULL, &r), SD_E_TTL);
+	CU_ASSERT_TRUE(detail_has(SD_E_TTL, "CA certificate's notAfter"));
+	CU_ASSERT_EQUAL(issue("garbage", "web", 0, &r), SD_E_CSR);
+
+	csr = make_csr(k, "a.example.com", NULL);
+	CU_ASSERT_EQUAL(issue(csr, "web", 0, &r), SD_E_NAME_REFUSED);
+	CU_ASSERT_TRUE(detail_has(SD_E_NAME_REFUSED, "no subjectAltName"));
+	free(csr);
+	csr = make_csr(k, NULL, "DNS:a.example.com,DNS:badexample.com");
+	CU_ASSERT_EQUAL(issue(csr, "web", 0, &r), SD_E_NAME_REFUSED);
+	CU_ASSERT_TRUE(detail_has(SD_E_NAME_REFUSED, "badexample.com"));
+	free(csr);
+	csr = make_csr(k, NULL, "IP:192.168.1.1");
+	CU_ASSERT_EQUAL(issue(csr, "web", 0, &r), SD_E_NAME_REFUSED);
+	free(csr);
+	csr = make_csr(k, NULL, "DNS:*.example.com");
+	CU_ASSERT_EQUAL(issue(csr, "web", 0, &r), SD_E_NAME_REFUSED);
+	free(csr);
+	CU_ASSERT_PTR_NULL(r);
+
+	/* Nothing refused was journaled: the next issuance takes the next number. */
+	CU_ASSERT_EQUAL_FATAL(issue(ok, "web", 0, &r), 0);
+	CU_ASSERT_EQUAL(r->journal_seq, g_last_seq + 1);
+	g_last_seq = r->journal_seq;
+	signer_result_free(r);
+	free(ok);
+	EVP_PKEY_free(k);
+}
+
+#define THREADS 4
+#define PER_THREAD 5
+
+struct worker {
+	char *csr;
+	uint64_t seqs[PER_THREAD];
+	char serials[PER_THREAD][41];
+	int failures;
+};
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct signer_result *r;
+	int i;
+
+	for (i = 0; i < PER_THREAD; i++) {
+		r = NULL;
+		if (issue(w->csr, "web", 0, &r) != 0) {
+			w->failures++;
+			continue;
+		}
+		w->seqs[i] = r->journal_seq;
+		memcpy(w->serials[i], r->serial_hex, sizeof(w->serials[i]));
+		signer_result_free(r);
+	}
+	return NULL;
+}
+
+static void
+test_issue_concurrent(void)
+{
+	struct worker w[THREADS];
+	pthread_t t[THREADS];
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	bool seen[THREADS * PER_THREAD + 1];
+	int i, j, a, b;
+	uint64_t s;
+
+	memset(w, 0, sizeof(w));
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < THREADS; i++) {
+		w[i].csr = make_csr(k, NULL, "DNS:c.example.com");
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, worker_run, &w[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++)
+		CU_ASSERT_EQUAL(pthread_join(t[i], NULL), 0);
+	for (i = 0; i < THREADS; i++) {
+		CU_ASSERT_EQUAL(w[i].failures, 0);
+		for (j = 0; j < PER_THREAD; j++) {
+			s = w[i].seqs[j] - g_last_seq;
+			CU_ASSERT(s >= 1 && s <= THREADS * PER_THREAD);
+			if (s >= 1 && s <= THREADS * PER_THREAD) {
+				CU_ASSERT_FALSE(seen[s]);
+				seen[s] = true;
+			}
+		}
+		free(w[i].csr);
+	}
+	for (a = 0; a < THREADS * PER_THREAD; a++)
+		for (b = a + 1; b < THREADS * PER_THREAD; b++)
+			CU_ASSERT_STRING_NOT_EQUAL(w[a / PER_THREAD].serials[a % PER_THREAD],
+			    w[b / PER_THREAD].serials[b % PER_THREAD]);
+	g_last_seq += THREADS * PER_THREAD;
+	EVP_PKEY_free(k);
+}
+
+/* After closing, the journal holds each issuance with its certificate and serial. */
+static void
+test_journal_records(void)
+{
+	struct journal *j = NULL;
+	struct journal_record *rec = NULL;
+	uint64_t last = 0, count = 0, bad = 0;
+	const unsigned char *p;
+	X509 *x;
+	BIGNUM *a, *b;
+
+	signer_close(g_signer);
+	g_signer = NULL;
+	CU_ASSERT_EQUAL_FATAL(journal_open_readonly(g_journal, &j), 0);
+	CU_ASSERT_EQUAL(journal_last_seq(j, &last), 0);
+	CU_ASSERT_EQUAL(last, g_last_seq);
+	CU_ASSERT_EQUAL(journal_verify(j, &count, &bad), 0);
+	CU_ASSERT_EQUAL(count, g_last_seq);
+	CU_ASSERT_EQUAL_FATAL(journal_get(j, 1, &rec), 0);
+	CU_ASSERT_STRING_EQUAL(rec->profile, "web");
+	CU_ASSERT_STRING_EQUAL(rec->client_subject, "CN=issuer,O=signerd test");
+	CU_ASSERT_EQUAL(rec->client_spki_sha256[0], 0x42);
+	CU_ASSERT_EQUAL(rec->serial_len, 17);
+	p = rec->cert_der;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x = d2i_X509(NULL, &p, (long)rec->cert_der_len));
+	a = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	b = BN_bin2bn(rec->serial, (int)rec->serial_len, NULL);
+	CU_ASSERT(a != NULL && b != NULL && BN_cmp(a, b) == 0);
+	BN_free(a);
+	BN_free(b);
+	X509_free(x);
+	journal_record_free(rec);
+	journal_close(j);
+}
+
+static void
+test_teardown(void)
+{
+	signer_close(g_signer);
+	g_signer = NULL;
+	hsm_close(g_hsm);
+	g_hsm = NULL;
+	free(g_root_pem);
+	free(g_int_pem);
+	sd_test_rmtree(g_dir);
+	sd_test_softhsm_free(&fx);
+}
+
+int
+main(void)
+{
+	static const struct sd_test_case setup_cases[] = {
+		{ "SoftHSM token and keys", test_setup },
+	};
+	static const struct sd_test_case ceremony_cases[] = {
+		{ "roots for P-256, RSA-2048, Ed25519, P-521, RSA-3072", test_ceremony_roots },
+		{ "intermediate: chain, AKI, notAfter cap, pathLen", test_ceremony_intermediates },
+		{ "refusals: subject form, days, pathLen", test_ceremony_refusals },
+	};
+	static const struct sd_test_case signer_cases[] = {
+		{ "open: key mismatch refused, chain served", test_signer_open },
+		{ "issue P-256 leaf under a P-384 intermediate", test_issue_p256 },
+		{ "subject only from a matching CN; RSA and Ed25519 keys", test_issue_subjects },
+		{ "refusals journal nothing", test_issue_refusals },
+		{ "concurrent issuance", test_issue_concurrent },
+		{ "journal holds the issuances", test_journal_records },
+	};
+	static const struct sd_test_case teardown_cases[] = {
+		{ "teardown", test_teardown },
+	};
+
+	SD_TEST_SUITE("setup", setup_cases);
+	SD_TEST_SUITE("ceremony", ceremony_cases);
+	SD_TEST_SUITE("signer", signer_cases);
+	SD_TEST_SUITE("teardown", teardown_cases);
+	return sd_test_run("test_signer");
+}
