@@ -273,11 +273,11 @@ signer_validity(const struct signer *s, const struct config_profile *profile, ui
 {
 	char want[32], limit[32];
 
-	/* time_t is 64-bit on every platform signerd builds for; keep the sums far from overflow. */
+	_Static_assert(sizeof(time_t) == sizeof(int64_t), "64-bit time_t required");
 	if (now <= 0 || profile->backdate > (uint64_t)now)
 		return sd_error_set(SD_E_TTL, "backdate of %llu s in profile %s is not usable",
 		    (unsigned long long)profile->backdate, profile->name);
-	if (ttl > (uint64_t)INT32_MAX * 100)
+	if (ttl > (uint64_t)(INT64_MAX - now))
 		return sd_error_set(SD_E_TTL, "lifetime of %llu s is too long", (unsigned long long)ttl);
 	*not_before = now - (time_t)profile->backdate;
 	*not_after = now + (time_t)ttl;
