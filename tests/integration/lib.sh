@@ -66,6 +66,7 @@ t_stop() {
 # t_curl OUTFILE [curl args...]: prints the HTTP status.
 t_curl() {
 	local out=$1; shift
+	rm -f "$out"
 	curl -sS --max-time 30 --cacert "$T_DIR/tls/ca.pem" -o "$out" -w '%{http_code}' "$@" 2>"$T_TMP/curl.err" || true
 }
 
