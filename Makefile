@@ -17,6 +17,7 @@ DEB_PACKAGES := build-essential pkg-config openssl libssl-dev softhsm2 libsofths
 	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev curl jq
 PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih
 TEST_PKGS := cunit
+BENCH_PACKAGES := gnuplot-nox
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -29,7 +30,7 @@ CFLAGS += -std=c11 $(WARN) $(HARDEN) -MMD -MP
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LDLIBS += -lpthread
 
-ifneq ($(filter-out deps help clean run demo,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out deps deps-bench help clean run demo bench,$(or $(MAKECMDGOALS),all)),)
   ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
     $(error missing libraries (pkg-config: $(PKGS)); run 'make deps' first)
   endif
@@ -51,15 +52,15 @@ TEST_MODULE_SRCS := $(wildcard tests/modules/*.c)
 TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 
-.PHONY: all deps check test unit integration asan run demo install clean help
+.PHONY: all deps deps-bench check test unit integration asan bench run demo install clean help
 
 all: $(PROGRAMS:%=$(BUILD)/%)
 
 help:
 	@echo "make deps | all | check | asan | run | install | clean"
 
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+deps deps-bench:
+	@missing=""; for p in $(DEB_PACKAGES) $(if $(filter deps-bench,$@),$(BENCH_PACKAGES)); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -93,6 +94,16 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/libtesthelp.a $(BU
 $(BUILD)/tests/modules/%.so: tests/modules/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(filter-out -fPIE,$(CFLAGS)) -fPIC -shared -o $@ $< -ldl $(LDLIBS)
+
+BENCH_BIN := $(BUILD)/tests/bench/signerd-bench
+$(BENCH_BIN): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/libtesthelp.a $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libssl) $(LDLIBS)
+
+# The benchmark: raw HSM signing rate and end-to-end issuance in one run
+# (BENCH_KEY=, BENCH_SECONDS=, BENCH_CONC=; see README).
+bench: deps-bench
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	BUILD=$(BUILD) bash tests/bench/run.sh
 
 # `make check` installs what it needs first, then builds and tests in a
 # fresh make so that pkg-config sees the installed libraries.
