@@ -52,6 +52,7 @@ TEST_MODULE_SRCS := $(wildcard tests/modules/*.c)
 TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 
+.SECONDARY:
 .PHONY: all deps deps-bench check test unit integration asan bench run demo install clean help
 
 all: $(PROGRAMS:%=$(BUILD)/%)
