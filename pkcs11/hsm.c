@@ -20,7 +20,6 @@
 #include "hsm_uri.h"
 #include "sd_file.h"
 
-#define HSM_HEALTH_WAIT_MS 1000
 #define HSM_SLOTS_MAX 1024
 
 int
@@ -110,11 +109,10 @@ hsm_label_trim(const unsigned char *field, size_t width, char *out)
 	out[len] = '\0';
 }
 
-/* Exactly one initialised token matching uri. */
-static int
-hsm_token_select(CK_FUNCTION_LIST *fn, const struct hsm_uri *uri, const char *uri_text,
-    CK_SLOT_ID *slot, CK_TOKEN_INFO *info)
+int
+hsm_token_find(struct hsm *hsm, const unsigned char *serial, CK_SLOT_ID *slot, CK_TOKEN_INFO *info)
 {
+	CK_FUNCTION_LIST *fn = hsm->fn;
 	CK_SLOT_ID *slots = NULL;
 	CK_TOKEN_INFO ti;
 	size_t n, i, matches = 0;
@@ -128,7 +126,9 @@ hsm_token_select(CK_FUNCTION_LIST *fn, const struct hsm_uri *uri, const char *ur
 			continue;	/* token removed meanwhile */
 		if ((ti.flags & CKF_TOKEN_INITIALIZED) == 0)
 			continue;
-		if (!hsm_uri_token_match(uri, ti.label, ti.manufacturerID, ti.model, ti.serialNumber))
+		if (!hsm_uri_token_match(hsm->token_uri, ti.label, ti.manufacturerID, ti.model, ti.serialNumber))
+			continue;
+		if (serial != NULL && memcmp(serial, ti.serialNumber, sizeof(ti.serialNumber)) != 0)
 			continue;
 		if (matches++ == 0) {
 			*slot = slots[i];
@@ -136,9 +136,10 @@ hsm_token_select(CK_FUNCTION_LIST *fn, const struct hsm_uri *uri, const char *ur
 		}
 	}
 	if (matches == 0)
-		rc = sd_error_set(SD_E_NOT_FOUND, "no initialised token matches %s", uri_text);
+		rc = sd_error_set(SD_E_NOT_FOUND, "no initialised token matches %s%s", hsm->token_uri_text,
+		    serial != NULL ? " with the serial found at start" : "");
 	else if (matches > 1)
-		rc = sd_error_set(SD_E_URI, "%zu tokens match %s; add serial= to choose one", matches, uri_text);
+		rc = sd_error_set(SD_E_URI, "%zu tokens match %s; add serial= to choose one", matches, hsm->token_uri_text);
 	else
 		rc = 0;
 out:
@@ -253,20 +254,10 @@ hsm_session_close(struct hsm *hsm, CK_SESSION_HANDLE handle)
 		(void)hsm->fn->C_CloseSession(handle);
 }
 
-bool
-hsm_recover(struct hsm *hsm, unsigned attempt, CK_RV rv)
-{
-	(void)hsm;
-	(void)rv;
-	/* One retry on a fresh session; later: bounded backoff and module re-initialisation. */
-	return attempt + 1 < HSM_SIGN_ATTEMPTS;
-}
-
 int
 hsm_open(const struct hsm_config *cfg, struct hsm **out)
 {
 	struct hsm *hsm = NULL;
-	struct hsm_uri *uri = NULL;
 	CK_TOKEN_INFO ti;
 	char *pin = NULL;
 	size_t pin_len = 0, n;
@@ -278,26 +269,30 @@ hsm_open(const struct hsm_config *cfg, struct hsm **out)
 	n = cfg->pool_size == 0 ? HSM_POOL_DEFAULT : cfg->pool_size;
 	if (n > HSM_POOL_MAX)
 		return sd_error_set(SD_E_INVAL, "HSM session pool of %zu exceeds %d", n, HSM_POOL_MAX);
-	if ((rc = hsm_uri_parse(cfg->token_uri, &uri)) != 0)
-		goto out;
-	if (hsm_uri_has_object_attrs(uri)) {
-		rc = sd_error_set(SD_E_URI, "token URI %s names an object; keys are named separately", cfg->token_uri);
-		goto out;
-	}
-	if ((hsm = calloc(1, sizeof(*hsm))) == NULL) {
-		rc = SD_E_NOMEM;
-		goto out;
-	}
+	if ((hsm = calloc(1, sizeof(*hsm))) == NULL)
+		return SD_E_NOMEM;
 	if (pthread_mutex_init(&hsm->login_mu, NULL) != 0) {
 		free(hsm);
-		hsm = NULL;
-		rc = SD_E_NOMEM;
-		goto out;
+		return SD_E_NOMEM;
 	}
 	if (pthread_mutex_init(&hsm->keygen_mu, NULL) != 0) {
 		pthread_mutex_destroy(&hsm->login_mu);
 		free(hsm);
-		hsm = NULL;
+		return SD_E_NOMEM;
+	}
+	if (hsm_state_init(&hsm->st) != 0) {
+		pthread_mutex_destroy(&hsm->keygen_mu);
+		pthread_mutex_destroy(&hsm->login_mu);
+		free(hsm);
+		return SD_E_NOMEM;
+	}
+	if ((rc = hsm_uri_parse(cfg->token_uri, &hsm->token_uri)) != 0)
+		goto out;
+	if (hsm_uri_has_object_attrs(hsm->token_uri)) {
+		rc = sd_error_set(SD_E_URI, "token URI %s names an object; keys are named separately", cfg->token_uri);
+		goto out;
+	}
+	if ((hsm->token_uri_text = strdup(cfg->token_uri)) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
@@ -313,7 +308,7 @@ hsm_open(const struct hsm_config *cfg, struct hsm **out)
 
 	if ((rc = hsm_module_open(cfg->module_path, &hsm->fn)) != 0)
 		goto out;
-	if ((rc = hsm_token_select(hsm->fn, uri, cfg->token_uri, &hsm->slot, &ti)) != 0)
+	if ((rc = hsm_token_find(hsm, NULL, &hsm->slot, &ti)) != 0)
 		goto out;
 	hsm->token_info = ti;
 	hsm_label_trim(ti.label, sizeof(ti.label), hsm->token_label);
@@ -333,7 +328,6 @@ hsm_open(const struct hsm_config *cfg, struct hsm **out)
 	hsm = NULL;
 	rc = 0;
 out:
-	hsm_uri_free(uri);
 	hsm_close(hsm);
 	return rc;
 }
@@ -346,13 +340,17 @@ hsm_close(struct hsm *hsm)
 	hsm_pool_free(hsm->pool);
 	hsm_module_close(hsm->fn);
 	hsm_pin_wipe(hsm);
+	hsm_uri_free(hsm->token_uri);
+	free(hsm->token_uri_text);
+	hsm_state_destroy(&hsm->st);
 	pthread_mutex_destroy(&hsm->keygen_mu);
 	pthread_mutex_destroy(&hsm->login_mu);
 	free(hsm);
 }
 
-int
-hsm_health(struct hsm *hsm)
+/* A cheap check (token info, a logged-in session) and, when a key is known, a probe signature. */
+static int
+hsm_health_check(struct hsm *hsm, bool sign, uint64_t deadline_ms, CK_RV *rv_out)
 {
 	struct hsm_session *s = NULL;
 	CK_TOKEN_INFO ti;
@@ -360,18 +358,49 @@ hsm_health(struct hsm *hsm)
 	CK_RV rv;
 	int rc;
 
-	if (hsm == NULL)
-		return sd_error_set(SD_E_HSM_UNAVAILABLE, "HSM not open");
-	if ((rv = hsm->fn->C_GetTokenInfo(hsm->slot, &ti)) != CKR_OK)
-		return sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: C_GetTokenInfo: %s", hsm->token_label, hsm_rv_name(rv));
-	if ((rc = hsm_pool_get(hsm->pool, HSM_HEALTH_WAIT_MS, &s)) != 0)
-		return sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: %s", hsm->token_label, sd_error_detail(rc));
+	*rv_out = CKR_OK;
+	if ((rv = hsm->fn->C_GetTokenInfo(hsm->slot, &ti)) != CKR_OK) {
+		*rv_out = rv;
+		return sd_error_set(SD_E_HSM_UNAVAILABLE, "C_GetTokenInfo: %s", hsm_rv_name(rv));
+	}
+	if ((rc = hsm_pool_get(hsm->pool, deadline_ms, false, &s, rv_out)) != 0)
+		return rc;
 	rv = hsm->fn->C_GetSessionInfo(s->handle, &si);
 	if (rv == CKR_OK && hsm->login_required && si.state != CKS_RO_USER_FUNCTIONS &&
 	    si.state != CKS_RW_USER_FUNCTIONS)
 		rv = CKR_USER_NOT_LOGGED_IN;
 	hsm_pool_put(hsm->pool, s, rv != CKR_OK);
+	*rv_out = rv;
 	if (rv != CKR_OK)
-		return sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: session check: %s", hsm->token_label, hsm_rv_name(rv));
+		return sd_error_set(SD_E_HSM_UNAVAILABLE, "session check: %s", hsm_rv_name(rv));
+	if (sign && hsm->st.probe_key != NULL)
+		return hsm_sign_probe(hsm->st.probe_key, deadline_ms, rv_out);
 	return 0;
+}
+
+int
+hsm_health(struct hsm *hsm)
+{
+	uint64_t deadline;
+	bool probe;
+	CK_RV rv;
+	char why[HSM_REASON_MAX];
+	int rc;
+
+	if (hsm == NULL)
+		return sd_error_set(SD_E_HSM_UNAVAILABLE, "HSM not open");
+	deadline = hsm_now_ms() + HSM_HEALTH_BUDGET_MS;
+	/* While the token is down this fails fast with the reason, or makes this call the probe. */
+	if ((rc = hsm_admit(hsm, deadline, &probe)) != 0)
+		return rc;
+	rc = hsm_health_check(hsm, probe, deadline, &rv);
+	if (rc == 0 && probe)
+		hsm_mark_ok(hsm);
+	else if (rc != 0 && (probe || hsm_rv_is_fault(rv) || hsm_rv_is_module_fault(rv) || rc == SD_E_PIN)) {
+		snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
+		hsm_mark_down(hsm, hsm_rv_is_module_fault(rv), "%s", why);
+		rc = sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: %s", hsm->token_label, why);
+	}
+	hsm_release(hsm, probe);
+	return rc;
 }

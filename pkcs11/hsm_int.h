@@ -18,8 +18,18 @@
 
 #define HSM_POOL_DEFAULT	4
 #define HSM_POOL_MAX		64
-#define HSM_POOL_WAIT_MS	30000	/* longest wait for a free session */
 #define HSM_SIGN_ATTEMPTS	2	/* first try + one retry on a fresh session */
+/*
+ * Time budgets. Every wait in pkcs11/ is bounded by the caller's budget; only
+ * a Cryptoki call that itself never returns can exceed it.
+ */
+#define HSM_SIGN_BUDGET_MS	5000	/* whole hsm_sign(): waits, recovery, retry */
+#define HSM_FIND_BUDGET_MS	10000	/* hsm_key_find(), hsm_keygen(), listings */
+#define HSM_HEALTH_BUDGET_MS	3000	/* hsm_health(), including a recovery attempt */
+#define HSM_QUIESCE_MS		2000	/* longest wait for running calls before C_Finalize */
+#define HSM_BACKOFF_MIN_MS	100	/* first pause between recovery attempts */
+#define HSM_BACKOFF_MAX_MS	2000	/* the pause doubles up to this */
+#define HSM_REASON_MAX		256
 #define HSM_SIGN_IN_MAX		(16u * 1024 * 1024)	/* EdDSA input (whole TBS or CRL) */
 #define HSM_ATTR_MAX		(64u * 1024)	/* largest attribute value read */
 #define HSM_LABEL_MAX		256	/* longest object label (CKA_LABEL) accepted */
@@ -36,10 +46,36 @@ struct hsm_session {
 
 struct hsm_pool;
 
+/*
+ * Health and recovery (hsm_recover.c), guarded by mu. Every thread that
+ * calls into the module is "admitted" (inflight) first; a module
+ * re-initialisation waits until it is the only one admitted. While the
+ * token is down, one thread at a time probes it (after a backoff pause);
+ * the others wait for its outcome within their budget or fail fast.
+ */
+struct hsm_state {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;		/* CLOCK_MONOTONIC */
+	unsigned inflight;		/* admitted threads */
+	bool reinit;			/* a thread is re-initialising the module */
+	bool probing;			/* a thread is probing a down token */
+	bool down;			/* the token is unusable */
+	bool need_reinit;		/* the next probe starts with C_Finalize/C_Initialize */
+	uint64_t generation;		/* module initialisations so far */
+	uint64_t down_since_ms;
+	uint64_t next_try_ms;		/* no probe before this */
+	unsigned backoff_ms;
+	unsigned probes;		/* failed probes since down */
+	char reason[HSM_REASON_MAX];	/* why it is down */
+	struct hsm_key *probe_key;	/* signs health probes while down; may be NULL */
+};
+
 struct hsm {
 	CK_FUNCTION_LIST *fn;
-	CK_SLOT_ID slot;
+	CK_SLOT_ID slot;		/* changes when a re-initialised module numbers slots anew */
 	CK_TOKEN_INFO token_info;	/* as found by hsm_open() */
+	struct hsm_uri *token_uri;	/* re-finds the token after a re-initialisation */
+	char *token_uri_text;
 	char token_label[33];		/* for details, blank padding removed */
 	bool login_required;
 
@@ -52,6 +88,7 @@ struct hsm {
 
 	pthread_mutex_t keygen_mu;	/* duplicate-label check and generation are one step */
 	struct hsm_pool *pool;
+	struct hsm_state st;
 };
 
 /* A cached object handle, valid only for the session epoch it was found in. */
@@ -91,23 +128,52 @@ SD_WUR int hsm_slots_get(CK_FUNCTION_LIST *fn, CK_SLOT_ID **out, size_t *n);
 /* Open a session on the token and log in if the token needs it. *rv_out gets the last CK_RV. */
 SD_WUR int hsm_session_open(struct hsm *hsm, bool rw, CK_SESSION_HANDLE *out, CK_RV *rv_out);
 void hsm_session_close(struct hsm *hsm, CK_SESSION_HANDLE handle);
+/* The one initialised token matching hsm->token_uri (and, when serial is set, with that serial). */
+SD_WUR int hsm_token_find(struct hsm *hsm, const unsigned char *serial, CK_SLOT_ID *slot, CK_TOKEN_INFO *info);
+
+/* hsm_recover.c: health state, admission, recovery. */
+uint64_t hsm_now_ms(void);
+SD_WUR int hsm_state_init(struct hsm_state *st);
+void hsm_state_destroy(struct hsm_state *st);
+/* Faults after which the module itself must be finalised and initialised again. */
+bool hsm_rv_is_module_fault(CK_RV rv);
 /*
- * Called between attempts after a fault. Today it only decides whether a
- * retry is allowed; bounded backoff and module re-initialisation
- * (C_Finalize/C_Initialize on CKR_CRYPTOKI_NOT_INITIALIZED) belong here.
+ * Admit the calling thread to use the module until hsm_release(). While the
+ * token is down, the caller either waits (bounded by deadline_ms) for the
+ * thread probing it, fails fast with SD_E_HSM_UNAVAILABLE and the reason
+ * (backoff pause), or becomes the prober (*probe true): then the module is
+ * re-initialised first when a fault asked for it. The prober reports the
+ * outcome with hsm_mark_ok() or hsm_mark_down() before hsm_release().
  */
-bool hsm_recover(struct hsm *hsm, unsigned attempt, CK_RV rv);
+SD_WUR int hsm_admit(struct hsm *hsm, uint64_t deadline_ms, bool *probe);
+void hsm_release(struct hsm *hsm, bool probe);
+void hsm_mark_ok(struct hsm *hsm);
+void hsm_mark_down(struct hsm *hsm, bool need_reinit, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * Called by an admitted thread that holds no pool session after a fault rv:
+ * for a module fault, C_Finalize/C_Initialize the module (one thread does it;
+ * the others wait for it), find the token by URI again and log in. Returns 0
+ * when a retry makes sense, else SD_E_HSM_UNAVAILABLE with the reason (the
+ * state is then marked down by the caller).
+ */
+SD_WUR int hsm_recover(struct hsm *hsm, CK_RV rv, uint64_t deadline_ms);
 
 /* hsm_pool.c */
 SD_WUR int hsm_pool_new(struct hsm *hsm, size_t n, struct hsm_pool **out);
 void hsm_pool_free(struct hsm_pool *pool);
 size_t hsm_pool_size(const struct hsm_pool *pool);
-/* Check out a session, opening it if needed; wait at most wait_ms (0: do not wait). */
-SD_WUR int hsm_pool_get(struct hsm_pool *pool, unsigned wait_ms, struct hsm_session **out);
+/*
+ * Check out a session, opening it if needed; wait at most until deadline_ms
+ * (hsm_now_ms() clock). fresh: close the session picked and open a new one
+ * (a retry after a fault). *rv_out gets the CK_RV of a failed C_OpenSession or
+ * C_Login (CKR_OK otherwise). Caller is admitted (hsm_admit()).
+ */
+SD_WUR int hsm_pool_get(struct hsm_pool *pool, uint64_t deadline_ms, bool fresh, struct hsm_session **out,
+    CK_RV *rv_out);
+/* Forget every session without closing it (the module was finalised). None may be checked out. */
+void hsm_pool_forget(struct hsm_pool *pool);
 /* Give a session back (NULL: no-op); a broken one is closed and reopened on next use. */
 void hsm_pool_put(struct hsm_pool *pool, struct hsm_session *s, bool broken);
-/* Replace the checked-out session s with a fresh one (logging in again if needed). */
-SD_WUR int hsm_pool_reopen(struct hsm_pool *pool, struct hsm_session *s, CK_RV *rv_out);
 
 /* hsm_key.c helpers also used by key generation and tests of it. */
 SD_WUR int hsm_objects_find(struct hsm *hsm, CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl,
@@ -115,6 +181,9 @@ SD_WUR int hsm_objects_find(struct hsm *hsm, CK_SESSION_HANDLE session, CK_ATTRI
 /* Handle of key on session s, from the cache or found again (refresh forces a search). */
 SD_WUR int hsm_key_handle(struct hsm_key *key, struct hsm_session *s, bool refresh,
     CK_OBJECT_HANDLE *out, CK_RV *rv_out);
+
+/* hsm_sign.c: one signature over a fixed input with key's own mechanism (health probe). */
+SD_WUR int hsm_sign_probe(struct hsm_key *key, uint64_t deadline_ms, CK_RV *rv_out);
 
 /* hsm_keytype.c: signature size, DER OID of a curve (borrowed), curve of CKA_EC_PARAMS. */
 size_t hsm_key_type_sig_size(enum hsm_key_type type);

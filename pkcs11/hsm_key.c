@@ -3,6 +3,7 @@
  * public half as a DER SubjectPublicKeyInfo, and object handles cached per
  * pooled session.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -429,7 +430,10 @@ hsm_key_find(struct hsm *hsm, const char *key_uri, bool allow_unsafe, struct hsm
 	struct hsm_session *s = NULL;
 	const CK_TOKEN_INFO *ti;
 	CK_RV rv = CKR_OK;
+	char why[HSM_REASON_MAX];
+	uint64_t deadline;
 	unsigned attempt;
+	bool probe;
 	size_t n;
 	int rc;
 
@@ -467,21 +471,36 @@ hsm_key_find(struct hsm *hsm, const char *key_uri, bool allow_unsafe, struct hsm
 	key->label_len = uri->object_len;
 	key->id_len = uri->id_len;
 
+	deadline = hsm_now_ms() + HSM_FIND_BUDGET_MS;
+	if ((rc = hsm_admit(hsm, deadline, &probe)) != 0)
+		goto out;
 	for (attempt = 0;; attempt++) {
-		if ((rc = hsm_pool_get(hsm->pool, HSM_POOL_WAIT_MS, &s)) != 0)
-			goto out;
-		rc = hsm_key_load(key, s, allow_unsafe, &rv);
-		hsm_pool_put(hsm->pool, s, hsm_rv_is_fault(rv));
-		s = NULL;
-		if (rc == 0 || !hsm_rv_is_fault(rv))
-			break;
-		if (!hsm_recover(hsm, attempt, rv)) {
-			rc = sd_error_set(SD_E_HSM_UNAVAILABLE, "finding %s: %s", key_uri, hsm_rv_name(rv));
-			break;
+		rv = CKR_OK;
+		if ((rc = hsm_pool_get(hsm->pool, deadline, attempt > 0, &s, &rv)) == 0) {
+			rc = hsm_key_load(key, s, allow_unsafe, &rv);
+			hsm_pool_put(hsm->pool, s, hsm_rv_is_fault(rv) || hsm_rv_is_module_fault(rv));
+			s = NULL;
 		}
+		if (rc == 0 || !(hsm_rv_is_fault(rv) || hsm_rv_is_module_fault(rv)) || attempt + 1 >= HSM_SIGN_ATTEMPTS)
+			break;
+		if ((rc = hsm_recover(hsm, rv, deadline)) != 0)
+			break;
 		free(key->spki);
 		key->spki = NULL;
 		key->spki_len = 0;
+	}
+	if (rc != 0 && (hsm_rv_is_fault(rv) || hsm_rv_is_module_fault(rv))) {
+		snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
+		rc = sd_error_set(SD_E_HSM_UNAVAILABLE, "finding %s: %s", key_uri, why);
+	}
+	if (probe)
+		hsm_mark_ok(hsm);	/* the token answered, whatever it said about this key */
+	hsm_release(hsm, probe);
+	if (rc == 0 && !allow_unsafe) {
+		pthread_mutex_lock(&hsm->st.mu);
+		if (hsm->st.probe_key == NULL)
+			hsm->st.probe_key = key;
+		pthread_mutex_unlock(&hsm->st.mu);
 	}
 	if (rc != 0)
 		goto out;
@@ -498,6 +517,12 @@ hsm_key_free(struct hsm_key *key)
 {
 	if (key == NULL)
 		return;
+	if (key->hsm != NULL) {
+		pthread_mutex_lock(&key->hsm->st.mu);
+		if (key->hsm->st.probe_key == key)
+			key->hsm->st.probe_key = NULL;
+		pthread_mutex_unlock(&key->hsm->st.mu);
+	}
 	free(key->uri);
 	free(key->label);
 	free(key->id);

@@ -109,7 +109,7 @@ hsm_keygen(struct hsm *hsm, const char *key_uri, enum hsm_key_type type)
 	const uint8_t *id;
 	size_t id_len;
 	CK_RV rv;
-	bool locked = false;
+	bool locked = false, admitted = false, probe = false;
 	int rc;
 
 	if (hsm == NULL)
@@ -141,6 +141,9 @@ hsm_keygen(struct hsm *hsm, const char *key_uri, enum hsm_key_type type)
 		id_len = sizeof(rand_id);
 	}
 
+	if ((rc = hsm_admit(hsm, hsm_now_ms() + HSM_FIND_BUDGET_MS, &probe)) != 0)
+		goto out;
+	admitted = true;
 	/* The duplicate check and the generation are one step for this process. */
 	pthread_mutex_lock(&hsm->keygen_mu);
 	locked = true;
@@ -154,6 +157,8 @@ out:
 	hsm_session_close(hsm, s);
 	if (locked)
 		pthread_mutex_unlock(&hsm->keygen_mu);
+	if (admitted)
+		hsm_release(hsm, probe);
 	hsm_uri_free(uri);
 	return rc;
 }

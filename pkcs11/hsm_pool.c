@@ -5,6 +5,8 @@
  * Cryptoki call, so C_Sign on one session never waits for another. A session
  * that reported a fault is closed, never handed out again, and reopened
  * (logging in again if needed) by the next thread that checks its slot out.
+ * After the module is re-initialised every handle is forgotten (never
+ * closed: a new session may carry the same number).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -125,53 +127,60 @@ hsm_pool_size(const struct hsm_pool *pool)
 	return pool->n;
 }
 
-/* A free slot, preferring one with an open session; NULL if all are busy. Caller holds mu. */
+/*
+ * A free slot, preferring one with an open session (a closed one when
+ * fresh); NULL if all are busy. Caller holds mu.
+ */
 static struct hsm_session *
-hsm_pool_pick(struct hsm_pool *pool)
+hsm_pool_pick(struct hsm_pool *pool, bool fresh)
 {
-	struct hsm_session *closed = NULL;
+	struct hsm_session *closed = NULL, *open = NULL;
 	size_t i;
 
 	for (i = 0; i < pool->n; i++) {
 		if (pool->sessions[i].busy)
 			continue;
-		if (pool->sessions[i].open)
-			return &pool->sessions[i];
+		if (pool->sessions[i].open) {
+			if (!fresh)
+				return &pool->sessions[i];
+			if (open == NULL)
+				open = &pool->sessions[i];
+			continue;
+		}
 		if (closed == NULL)
 			closed = &pool->sessions[i];
 	}
-	return closed;
+	return closed != NULL ? closed : open;
 }
 
 int
-hsm_pool_get(struct hsm_pool *pool, unsigned wait_ms, struct hsm_session **out)
+hsm_pool_get(struct hsm_pool *pool, uint64_t deadline_ms, bool fresh, struct hsm_session **out, CK_RV *rv_out)
 {
 	struct hsm_session *s;
 	struct timespec deadline;
-	CK_RV rv = CKR_OK;
+	uint64_t now;
 	int rc, err;
 
 	*out = NULL;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += wait_ms / 1000;
-	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	*rv_out = CKR_OK;
+	deadline.tv_sec = (time_t)(deadline_ms / 1000);
+	deadline.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
 	pthread_mutex_lock(&pool->mu);
-	while ((s = hsm_pool_pick(pool)) == NULL) {
-		err = wait_ms == 0 ? ETIMEDOUT : pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline);
+	while ((s = hsm_pool_pick(pool, fresh)) == NULL) {
+		now = hsm_now_ms();
+		err = now >= deadline_ms ? ETIMEDOUT : pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline);
 		if (err == ETIMEDOUT) {
 			pthread_mutex_unlock(&pool->mu);
-			return sd_error_set(SD_E_HSM_UNAVAILABLE, "all %zu HSM sessions stayed busy for %u ms",
-			    pool->n, wait_ms);
+			return sd_error_set(SD_E_HSM_UNAVAILABLE, "all %zu HSM sessions stayed busy", pool->n);
 		}
 	}
 	s->busy = true;
 	pthread_mutex_unlock(&pool->mu);
 
-	if (!s->open && (rc = hsm_pool_open_slot(pool, s, &rv)) != 0) {
+	/* After a fault the other idle sessions may be dead too: retry on a new one. */
+	if (fresh)
+		hsm_pool_close_slot(pool, s);
+	if (!s->open && (rc = hsm_pool_open_slot(pool, s, rv_out)) != 0) {
 		hsm_pool_put(pool, s, true);
 		return rc;
 	}
@@ -179,11 +188,19 @@ hsm_pool_get(struct hsm_pool *pool, unsigned wait_ms, struct hsm_session **out)
 	return 0;
 }
 
-int
-hsm_pool_reopen(struct hsm_pool *pool, struct hsm_session *s, CK_RV *rv_out)
+void
+hsm_pool_forget(struct hsm_pool *pool)
 {
-	hsm_pool_close_slot(pool, s);
-	return hsm_pool_open_slot(pool, s, rv_out);
+	size_t i;
+
+	pthread_mutex_lock(&pool->mu);
+	for (i = 0; i < pool->n; i++) {
+		if (pool->sessions[i].busy)
+			abort();	/* hsm_recover() runs alone */
+		pool->sessions[i].handle = CK_INVALID_HANDLE;
+		pool->sessions[i].open = false;
+	}
+	pthread_mutex_unlock(&pool->mu);
 }
 
 void

@@ -1,6 +1,7 @@
 /*
  * C_Sign on a pooled session, with one retry on a fresh session after a
- * session or token fault.
+ * session or token fault, within a time budget; a fault that persists marks
+ * the token down (hsm_recover.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -131,18 +132,83 @@ hsm_sign_on(struct hsm_key *key, struct hsm_session *s, CK_MECHANISM *m, const u
 	return 0;
 }
 
+/* A fault after which the session is dropped and the operation tried once more. */
+static bool
+hsm_sign_fault(int rc, CK_RV rv)
+{
+	/* A key found at start that no search finds now: the token's objects went away. */
+	return hsm_rv_is_fault(rv) || hsm_rv_is_module_fault(rv) || rc == SD_E_KEY_NOT_FOUND;
+}
+
+/* Sign on pooled sessions until deadline_ms; one retry on a fresh session after a fault. Caller is admitted. */
+static int
+hsm_sign_admitted(struct hsm_key *key, CK_MECHANISM *m, const uint8_t *in, size_t in_len, uint8_t *sig,
+    size_t *sig_len, uint64_t deadline_ms, CK_RV *rv_out)
+{
+	struct hsm *hsm = key->hsm;
+	struct hsm_session *s = NULL;
+	unsigned attempt;
+	CK_RV rv;
+	bool broken;
+	int rc;
+
+	for (attempt = 0;; attempt++) {
+		rv = CKR_OK;
+		if ((rc = hsm_pool_get(hsm->pool, deadline_ms, attempt > 0, &s, &rv)) == 0) {
+			rc = hsm_sign_on(key, s, m, in, in_len, sig, sig_len, &rv);
+			/* CKR_BUFFER_TOO_SMALL leaves the operation active: that session cannot be reused either. */
+			broken = rc != 0 && (hsm_sign_fault(rc, rv) || rv == CKR_BUFFER_TOO_SMALL);
+			/* The session is broken: it never goes back to the pool as it is. */
+			hsm_pool_put(hsm->pool, s, broken);
+			s = NULL;
+		}
+		*rv_out = rv;
+		if (rc == 0 || !hsm_sign_fault(rc, rv) || attempt + 1 >= HSM_SIGN_ATTEMPTS)
+			return rc;
+		if ((rc = hsm_recover(hsm, rv, deadline_ms)) != 0)
+			return rc;
+	}
+}
+
+int
+hsm_sign_probe(struct hsm_key *key, uint64_t deadline_ms, CK_RV *rv_out)
+{
+	static const uint8_t zero[HSM_DI_PREFIX_LEN + 32];
+	uint8_t in[HSM_DI_PREFIX_LEN + 32], sig[HSM_SIG_MAX];
+	enum hsm_mech mech;
+	CK_MECHANISM m;
+	CK_RSA_PKCS_PSS_PARAMS pss;
+	size_t in_len, sig_len;
+	int rc;
+
+	memcpy(in, zero, sizeof(in));
+	if (hsm_type_is_rsa(key->type)) {
+		mech = HSM_MECH_RSA_PKCS;
+		memcpy(in, hsm_di_sha256, HSM_DI_PREFIX_LEN);
+		in_len = HSM_DI_PREFIX_LEN + 32;
+	} else if (hsm_type_is_ecdsa(key->type)) {
+		mech = HSM_MECH_ECDSA;
+		in_len = 32;
+	} else {
+		mech = HSM_MECH_EDDSA;
+		in_len = 1;
+	}
+	if ((rc = hsm_sign_mechanism(key, mech, HSM_HASH_SHA256, in, in_len, &m, &pss)) != 0)
+		return rc;
+	return hsm_sign_admitted(key, &m, in, in_len, sig, &sig_len, deadline_ms, rv_out);
+}
+
 int
 hsm_sign(struct hsm_key *key, enum hsm_mech mech, enum hsm_hash hash, const uint8_t *in, size_t in_len,
     uint8_t *sig, size_t *sig_len)
 {
-	struct hsm_session *s = NULL;
 	struct hsm *hsm;
 	CK_MECHANISM m;
 	CK_RSA_PKCS_PSS_PARAMS pss;
 	CK_RV rv = CKR_OK;
-	char why[256];
-	unsigned attempt;
-	bool broken;
+	char why[HSM_REASON_MAX];
+	uint64_t deadline;
+	bool probe;
 	int rc;
 
 	if (sig_len != NULL)
@@ -153,33 +219,21 @@ hsm_sign(struct hsm_key *key, enum hsm_mech mech, enum hsm_hash hash, const uint
 	if ((rc = hsm_sign_mechanism(key, mech, hash, in, in_len, &m, &pss)) != 0)
 		return rc;
 
-	if ((rc = hsm_pool_get(hsm->pool, HSM_POOL_WAIT_MS, &s)) != 0) {
-		if (rc == SD_E_NOMEM || rc == SD_E_HSM_UNAVAILABLE)
-			return rc;
+	/* Every wait below ends by this deadline: no request hangs on a sick token. */
+	deadline = hsm_now_ms() + HSM_SIGN_BUDGET_MS;
+	if ((rc = hsm_admit(hsm, deadline, &probe)) != 0)
+		return rc;
+	rc = hsm_sign_admitted(key, &m, in, in_len, sig, sig_len, deadline, &rv);
+	if (rc == 0) {
+		if (probe)
+			hsm_mark_ok(hsm);
+	} else if (probe || hsm_sign_fault(rc, rv) || rc == SD_E_PIN) {
 		/* The detail lives in the buffer sd_error_set() rewrites; a truncated copy is still useful. */
 		snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
-		return sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: no usable session: %s", hsm->token_label, why);
+		hsm_mark_down(hsm, hsm_rv_is_module_fault(rv) || rc == SD_E_KEY_NOT_FOUND, "%s", why);
+		rc = sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: %s", hsm->token_label, why);
 	}
-	for (attempt = 0;; attempt++) {
-		rc = hsm_sign_on(key, s, &m, in, in_len, sig, sig_len, &rv);
-		if (rc == 0 || !hsm_rv_is_fault(rv))
-			break;
-		/* The session is broken: it never goes back to the pool as it is. */
-		if (!hsm_recover(hsm, attempt, rv)) {
-			rc = sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: signing failed again on a new session: %s",
-			    hsm->token_label, hsm_rv_name(rv));
-			break;
-		}
-		if ((rc = hsm_pool_reopen(hsm->pool, s, &rv)) != 0) {
-			snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
-			rc = sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: no new session after a fault: %s",
-			    hsm->token_label, why);
-			break;
-		}
-	}
-	/* CKR_BUFFER_TOO_SMALL leaves the operation active: that session cannot be reused either. */
-	broken = rc != 0 && (hsm_rv_is_fault(rv) || rv == CKR_BUFFER_TOO_SMALL || !s->open);
-	hsm_pool_put(hsm->pool, s, broken);
+	hsm_release(hsm, probe);
 	if (rc != 0)
 		*sig_len = 0;
 	return rc;
