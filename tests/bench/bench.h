@@ -1,0 +1,206 @@
+/*
+ * signerd-bench: the raw HSM signing rate and end-to-end issuance against a
+ * running signerd, in one run on the same token and key (issue 7).
+ *
+ * Test code, never shipped. Modules: bench_hsm.c (raw C_Sign rate),
+ * bench_csr.c (pre-generated request pool), bench_conn.c (one keep-alive
+ * HTTPS connection with mutual TLS), bench_load.c (one concurrency step),
+ * bench_server.c (the server's RSS, CPU time and journal commits),
+ * bench_stats.c (percentiles), bench_main.c (options, sweep, output).
+ * Functions return 0 or a negative SD_E_* code with sd_error_set().
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "sd_error.h"
+
+#define BENCH_CONC_MAX 256		/* client threads in one step */
+#define BENCH_SECONDS_MAX 600		/* duration of one step */
+#define BENCH_STEP_REQUESTS_MAX 2000000	/* requests in one step, all threads together */
+#define BENCH_HSM_THREADS_MAX 256
+#define BENCH_TBS_LEN 400		/* bytes; about a P-256 end-entity TBSCertificate */
+#define BENCH_ERROR_TEXT 256
+
+/* Seconds on CLOCK_MONOTONIC. */
+double bench_now(void);
+
+/* ---- bench_hsm.c: the raw HSM limit ---- */
+
+struct bench_hsm_result {
+	unsigned threads;
+	uint64_t signs;
+	uint64_t errors;
+	double seconds;
+	double rate;			/* signs per second */
+	char first_error[BENCH_ERROR_TEXT];
+};
+
+struct bench_hsm;
+
+/*
+ * Open the token of cfg (cfg's [hsm] environment must already be applied)
+ * with a pool of max_threads sessions and find the [ca] key.
+ * Errors: those of hsm_open() and hsm_key_find(), SD_E_INVAL, SD_E_NOMEM.
+ */
+SD_WUR int bench_hsm_open(const struct sd_config *cfg, unsigned max_threads, struct bench_hsm **out);
+void bench_hsm_close(struct bench_hsm *bh);
+const char *bench_hsm_key_type(const struct bench_hsm *bh);
+
+/*
+ * hsm_sign() on the CA key from threads threads (at most max_threads, so one
+ * session each) for seconds, with the input signerd would give it for a
+ * BENCH_TBS_LEN-byte TBS (digest, DigestInfo or the message for Ed25519).
+ * Errors: SD_E_INVAL, SD_E_NOMEM, SD_E_INTERNAL (thread start).
+ */
+SD_WUR int bench_hsm_rate(struct bench_hsm *bh, unsigned threads, double seconds, struct bench_hsm_result *res);
+
+/* ---- bench_csr.c: the request pool ---- */
+
+struct bench_request {
+	char *http;			/* a whole HTTP/1.1 POST /v1/sign request */
+	size_t http_len;
+};
+
+struct bench_pool {
+	struct bench_request *req;
+	size_t n;
+};
+
+/*
+ * n P-256 CSRs for bench-<i>.example.com (CN and DNS SAN, allowed by the demo
+ * profile "server"), each wrapped as a complete HTTP request for profile.
+ * Errors: SD_E_CRYPTO, SD_E_INVAL, SD_E_NOMEM.
+ */
+SD_WUR int bench_pool_new(size_t n, const char *profile, struct bench_pool **out);
+void bench_pool_free(struct bench_pool *pool);
+
+/* ---- bench_conn.c: one client connection ---- */
+
+struct bench_tls;			/* shared client TLS context */
+struct bench_conn;
+
+struct bench_tls_files {
+	const char *ca;			/* verifies the server */
+	const char *cert;		/* client certificate */
+	const char *key;		/* its key */
+};
+
+/* Errors: SD_E_CRYPTO (unreadable files, wrong key), SD_E_NOMEM. */
+SD_WUR int bench_tls_new(const struct bench_tls_files *files, struct bench_tls **out);
+void bench_tls_free(struct bench_tls *tls);
+
+/* Errors: SD_E_NOMEM. */
+SD_WUR int bench_conn_new(struct bench_tls *tls, uint16_t port, struct bench_conn **out);
+void bench_conn_free(struct bench_conn *c);
+
+/* Connect to 127.0.0.1 and handshake if not connected. Errors: SD_E_IO, SD_E_CRYPTO. */
+SD_WUR int bench_conn_ensure(struct bench_conn *c);
+
+/* Times this connection was (re)established. */
+uint64_t bench_conn_connects(const struct bench_conn *c);
+
+enum bench_fail {
+	BENCH_FAIL_CONNECT,		/* TCP connect or TLS handshake */
+	BENCH_FAIL_IO,			/* write, read, or a connection closed mid-exchange */
+	BENCH_FAIL_HTTP,		/* malformed HTTP response */
+	BENCH_FAIL_STATUS,		/* status other than 200 */
+	BENCH_FAIL_BODY,		/* not JSON, or no certificate in it */
+	BENCH_FAIL_CERT,		/* the certificate does not parse */
+	BENCH_FAIL_COUNT
+};
+
+struct bench_reply {
+	int status;
+	enum bench_fail fail;		/* meaningful when bench_conn_sign() failed */
+	char detail[BENCH_ERROR_TEXT];	/* why it failed */
+};
+
+/*
+ * Send one request, read the whole response, check it (status 200, JSON
+ * with a "certificate" that parses as X.509). *latency is the seconds from
+ * the write to the last response byte. On a failed exchange or a
+ * "Connection: close" answer the connection is closed so that the next
+ * bench_conn_ensure() reconnects.
+ * Errors: SD_E_IO (connection), SD_E_INVAL (a response that fails a check;
+ * reply->fail and reply->detail say which).
+ */
+SD_WUR int bench_conn_sign(struct bench_conn *c, const struct bench_request *req, double *latency,
+    struct bench_reply *reply);
+
+/* ---- bench_server.c: the server process and its journal ---- */
+
+struct bench_server;
+
+/*
+ * Watch pid and the LMDB journal directory (opened read-only).
+ * Errors: SD_E_IO (no such process), SD_E_JOURNAL, SD_E_NOMEM.
+ */
+SD_WUR int bench_server_open(pid_t pid, const char *journal_path, struct bench_server **out);
+void bench_server_close(struct bench_server *srv);
+
+bool bench_server_alive(const struct bench_server *srv);
+
+struct bench_server_sample {
+	uint64_t cpu_ticks;		/* utime + stime */
+	uint64_t txnid;			/* LMDB last committed transaction */
+	uint64_t rss_kb;		/* VmRSS now */
+	uint64_t hwm_kb;		/* VmHWM: peak since the last reset */
+};
+
+/* Errors: SD_E_IO, SD_E_JOURNAL. */
+SD_WUR int bench_server_sample(struct bench_server *srv, struct bench_server_sample *s);
+
+/* Reset the kernel's peak RSS of the process (clear_refs 5); false if the kernel refuses. */
+bool bench_server_hwm_reset(struct bench_server *srv);
+
+/* Clock ticks per second for cpu_ticks. */
+long bench_server_ticks_per_second(void);
+
+/* ---- bench_load.c: one concurrency step ---- */
+
+struct bench_step {
+	unsigned conc;
+	double seconds;			/* measured: first request to last response */
+	uint64_t issued;
+	uint64_t errors;
+	uint64_t fails[BENCH_FAIL_COUNT];
+	uint64_t reconnects;		/* connections made during the step beyond the first per thread */
+	char first_error[BENCH_ERROR_TEXT];
+	double rate;			/* issued per second */
+	double p50_ms, p95_ms, p99_ms, max_ms;
+	double rss_mb;			/* server peak RSS over the step */
+	double cpu_ms_per_cert;
+	double commits_per_cert;
+	bool capped;			/* stopped at BENCH_STEP_REQUESTS_MAX */
+};
+
+struct bench_load {
+	struct bench_tls *tls;
+	uint16_t port;
+	const struct bench_pool *pool;
+	struct bench_server *server;
+};
+
+/*
+ * Run conc client threads, each on its own keep-alive connection, for
+ * seconds (connections are made before the clock starts), and fill step.
+ * Errors: SD_E_IO (signerd died, a thread cannot connect at all),
+ * SD_E_NOMEM, SD_E_INTERNAL.
+ */
+SD_WUR int bench_load_step(const struct bench_load *load, unsigned conc, double seconds, struct bench_step *step);
+
+/* ---- bench_stats.c ---- */
+
+/* Sort v in place; then bench_percentile() reads it. */
+void bench_sort(double *v, size_t n);
+
+/* Nearest-rank percentile p (0 < p <= 100) of sorted v; 0 when n is 0. */
+double bench_percentile(const double *v, size_t n, double p);
+
+#endif

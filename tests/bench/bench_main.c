@@ -1,0 +1,320 @@
+/*
+ * signerd-bench: measure the raw HSM limit on the issuing key, then sweep
+ * end-to-end issuance against a running signerd over the given
+ * concurrencies, and print a table and one "bench ..." line per step.
+ *
+ *   signerd-bench --demo DIR --pid PID --port PORT [--key NAME]
+ *       [--seconds N] [--conc 1,2,4,16,64] [--csrs N] [--startup-ms MS]
+ *
+ * DIR is a packaging/demo.sh state (signerd.conf, clients/issuer.*,
+ * tls/ca.pem) that the signerd with PID serves on 127.0.0.1:PORT.
+ * Exit: 0 all requests succeeded, 1 the run failed, 2 usage,
+ * 3 the run completed but some requests failed (all shown).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+#define BENCH_STEPS_MAX 32
+#define BENCH_POOL_DEFAULT 256
+
+struct bench_opts {
+	const char *demo;
+	pid_t pid;
+	uint16_t port;
+	const char *key;
+	double seconds;
+	unsigned conc[BENCH_STEPS_MAX];
+	size_t n_conc;
+	size_t csrs;
+	double startup_ms;		/* < 0: not measured */
+};
+
+static const char *const bench_fail_names[BENCH_FAIL_COUNT] = {
+	"connect", "io", "http", "status", "body", "cert",
+};
+
+static void
+bench_usage(void)
+{
+	fprintf(stderr, "usage: signerd-bench --demo DIR --pid PID --port PORT [--key NAME] [--seconds N]\n"
+	    "           [--conc 1,2,4,16,64] [--csrs N] [--startup-ms MS]\n");
+}
+
+static bool
+bench_parse_ul(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	if (s[0] < '0' || s[0] > '9')
+		return false;
+	*out = strtoul(s, &end, 10);
+	return errno == 0 && *end == '\0' && *out <= max;
+}
+
+static bool
+bench_parse_conc(const char *s, struct bench_opts *o)
+{
+	char buf[256], *tok, *save = NULL;
+	unsigned long v;
+
+	if (strlen(s) >= sizeof(buf))
+		return false;
+	memcpy(buf, s, strlen(s) + 1);
+	o->n_conc = 0;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (o->n_conc == BENCH_STEPS_MAX || !bench_parse_ul(tok, BENCH_CONC_MAX, &v) || v == 0)
+			return false;
+		o->conc[o->n_conc++] = (unsigned)v;
+	}
+	return o->n_conc > 0;
+}
+
+static int
+bench_parse_args(int argc, char **argv, struct bench_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "demo", required_argument, NULL, 'd' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "conc", required_argument, NULL, 'c' },
+		{ "csrs", required_argument, NULL, 'n' },
+		{ "startup-ms", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long v;
+	char *end;
+	int ch;
+
+	*o = (struct bench_opts){ .seconds = 10, .csrs = BENCH_POOL_DEFAULT, .startup_ms = -1 };
+	if (!bench_parse_conc("1,2,4,16,64", o))
+		return -1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': o->demo = optarg; break;
+		case 'k': o->key = optarg; break;
+		case 'p':
+			if (!bench_parse_ul(optarg, INT_MAX, &v) || v == 0)
+				return -1;
+			o->pid = (pid_t)v;
+			break;
+		case 'P':
+			if (!bench_parse_ul(optarg, 65535, &v) || v == 0)
+				return -1;
+			o->port = (uint16_t)v;
+			break;
+		case 's':
+			if (!bench_parse_ul(optarg, BENCH_SECONDS_MAX, &v) || v == 0)
+				return -1;
+			o->seconds = (double)v;
+			break;
+		case 'c':
+			if (!bench_parse_conc(optarg, o))
+				return -1;
+			break;
+		case 'n':
+			if (!bench_parse_ul(optarg, 65536, &v) || v == 0)
+				return -1;
+			o->csrs = v;
+			break;
+		case 'S':
+			errno = 0;
+			o->startup_ms = strtod(optarg, &end);
+			if (errno != 0 || *end != '\0' || !(o->startup_ms >= 0))
+				return -1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return optind == argc && o->demo != NULL && o->pid != 0 && o->port != 0 ? 0 : -1;
+}
+
+static int
+bench_path(char *out, size_t cap, const char *dir, const char *name)
+{
+	int n = snprintf(out, cap, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= cap ? sd_error_set(SD_E_INVAL, "path %s/%s too long", dir, name) : 0;
+}
+
+static void
+bench_print_raw(const char *key, const struct bench_hsm_result *r, double base)
+{
+	printf("  %2u thread%s %10.1f signs/s%s", r->threads, r->threads == 1 ? " " : "s", r->rate,
+	    base > 0 && r->threads > 1 ? "" : "\n");
+	if (base > 0 && r->threads > 1)
+		printf("  (%.2fx one thread)\n", r->rate / base);
+	if (r->errors > 0)
+		printf("     %llu HSM errors, first: %s\n", (unsigned long long)r->errors, r->first_error);
+	(void)key;
+}
+
+static void
+bench_print_row(const struct bench_step *s, double raw)
+{
+	printf("%5u %10.1f %7.3f %8.2f %8.2f %8.2f %8.2f %7llu %7.1f %9.3f %9.3f %6llu\n", s->conc, s->rate,
+	    raw > 0 ? s->rate / raw : 0, s->p50_ms, s->p95_ms, s->p99_ms, s->max_ms, (unsigned long long)s->errors,
+	    s->rss_mb, s->cpu_ms_per_cert, s->commits_per_cert, (unsigned long long)s->reconnects);
+	if (s->errors > 0) {
+		int f;
+
+		printf("      errors by kind:");
+		for (f = 0; f < BENCH_FAIL_COUNT; f++)
+			if (s->fails[f] > 0)
+				printf(" %s=%llu", bench_fail_names[f], (unsigned long long)s->fails[f]);
+		printf("; first: %s\n", s->first_error);
+	}
+	if (s->capped)
+		printf("      (stopped at the request cap of %d)\n", BENCH_STEP_REQUESTS_MAX);
+	fflush(stdout);
+}
+
+static void
+bench_print_line(const char *key, const struct bench_step *s, double raw, unsigned workers, double seconds,
+    double startup_ms)
+{
+	printf("bench key=%s conc=%u rate=%.1f raw=%.1f ratio=%.3f p50_ms=%.2f p99_ms=%.2f errors=%llu rss_mb=%.1f "
+	    "p95_ms=%.2f max_ms=%.2f cpu_ms_per_cert=%.3f commits_per_cert=%.3f reconnects=%llu workers=%u seconds=%.0f",
+	    key, s->conc, s->rate, raw, raw > 0 ? s->rate / raw : 0, s->p50_ms, s->p99_ms,
+	    (unsigned long long)s->errors, s->rss_mb, s->p95_ms, s->max_ms, s->cpu_ms_per_cert, s->commits_per_cert,
+	    (unsigned long long)s->reconnects, workers, seconds);
+	if (startup_ms >= 0)
+		printf(" startup_ms=%.1f", startup_ms);
+	printf("\n");
+}
+
+static int
+bench_run(const struct bench_opts *o, uint64_t *errors)
+{
+	struct sd_config *cfg = NULL;
+	struct bench_hsm *bh = NULL;
+	struct bench_pool *pool = NULL;
+	struct bench_tls *tls = NULL;
+	struct bench_server *srv = NULL;
+	struct bench_hsm_result r1, r2, rw;
+	struct bench_step steps[BENCH_STEPS_MAX];
+	struct bench_tls_files files;
+	struct bench_load load;
+	char conf[PATH_MAX], ca[PATH_MAX], cert[PATH_MAX], keyf[PATH_MAX];
+	const char *key;
+	unsigned workers;
+	double t0;
+	size_t i;
+	int rc;
+
+	*errors = 0;
+	if ((rc = bench_path(conf, sizeof(conf), o->demo, "signerd.conf")) != 0 ||
+	    (rc = bench_path(ca, sizeof(ca), o->demo, "tls/ca.pem")) != 0 ||
+	    (rc = bench_path(cert, sizeof(cert), o->demo, "clients/issuer.pem")) != 0 ||
+	    (rc = bench_path(keyf, sizeof(keyf), o->demo, "clients/issuer.key")) != 0)
+		goto out;
+	if ((rc = sd_config_load(conf, &cfg)) != 0 || (rc = sd_config_apply_environment(cfg)) != 0)
+		goto out;
+	workers = cfg->api_workers == 0 ? 1 : cfg->api_workers;	/* as api_server.c does */
+	if ((rc = bench_hsm_open(cfg, workers < 2 ? 2 : workers, &bh)) != 0)
+		goto out;
+	key = bench_hsm_key_type(bh);
+	if (o->key != NULL && strcmp(o->key, key) != 0) {
+		rc = sd_error_set(SD_E_CONFIG, "--key %s but the CA key in %s is %s", o->key, conf, key);
+		goto out;
+	}
+
+	printf("signerd bench: CA key %s, %u workers, %.0f s per step, %zu P-256 CSRs, 127.0.0.1:%u (pid %ld)\n",
+	    key, workers, o->seconds, o->csrs, (unsigned)o->port, (long)o->pid);
+	if (o->startup_ms >= 0)
+		printf("startup to ready (warm token, median): %.1f ms\n", o->startup_ms);
+	printf("raw HSM limit: hsm_sign() on the issuing key, one session per thread, pre-hashed input\n");
+	fflush(stdout);
+	if ((rc = bench_hsm_rate(bh, 1, o->seconds, &r1)) != 0)
+		goto out;
+	bench_print_raw(key, &r1, 0);
+	if ((rc = bench_hsm_rate(bh, 2, o->seconds, &r2)) != 0)
+		goto out;
+	bench_print_raw(key, &r2, r1.rate);
+	if (workers != 2 && workers != 1) {
+		if ((rc = bench_hsm_rate(bh, workers, o->seconds, &rw)) != 0)
+			goto out;
+		bench_print_raw(key, &rw, r1.rate);
+	} else {
+		rw = workers == 1 ? r1 : r2;
+	}
+	*errors += r1.errors + r2.errors + (workers > 2 ? rw.errors : 0);
+
+	t0 = bench_now();
+	if ((rc = bench_pool_new(o->csrs, "server", &pool)) != 0)
+		goto out;
+	printf("CSR pool: %zu P-256 CSRs in %.2f s (not timed)\n", pool->n, bench_now() - t0);
+	files = (struct bench_tls_files){ .ca = ca, .cert = cert, .key = keyf };
+	if ((rc = bench_tls_new(&files, &tls)) != 0)
+		goto out;
+	if ((rc = bench_server_open(o->pid, cfg->journal_path, &srv)) != 0)
+		goto out;
+	load = (struct bench_load){ .tls = tls, .port = o->port, .pool = pool, .server = srv };
+
+	printf("\nend to end: POST /v1/sign, keep-alive mutual TLS, ratio = issued/s / raw (%u threads) %.1f/s\n",
+	    rw.threads, rw.rate);
+	printf(" conc   issued/s   ratio   p50 ms   p95 ms   p99 ms   max ms  errors  rss MB cpu ms/crt commit/crt reconn\n");
+	fflush(stdout);
+	for (i = 0; i < o->n_conc; i++) {
+		if ((rc = bench_load_step(&load, o->conc[i], o->seconds, &steps[i])) != 0)
+			goto out;
+		*errors += steps[i].errors;
+		bench_print_row(&steps[i], rw.rate);
+	}
+	printf("\n");
+	printf("bench-raw key=%s threads=1 rate=%.1f\n", key, r1.rate);
+	printf("bench-raw key=%s threads=2 rate=%.1f scaling=%.2f\n", key, r2.rate, r1.rate > 0 ? r2.rate / r1.rate : 0);
+	if (workers > 2)
+		printf("bench-raw key=%s threads=%u rate=%.1f scaling=%.2f\n", key, rw.threads, rw.rate,
+		    r1.rate > 0 ? rw.rate / r1.rate : 0);
+	for (i = 0; i < o->n_conc; i++)
+		bench_print_line(key, &steps[i], rw.rate, workers, o->seconds, o->startup_ms);
+	rc = 0;
+out:
+	fflush(stdout);
+	bench_server_close(srv);
+	bench_tls_free(tls);
+	bench_pool_free(pool);
+	bench_hsm_close(bh);
+	sd_config_free(cfg);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bench_opts o;
+	uint64_t errors = 0;
+	int rc;
+
+	if (bench_parse_args(argc, argv, &o) != 0) {
+		bench_usage();
+		return 2;
+	}
+	/* A server that hangs up mid-write is a counted error, not a fatal signal. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		perror("signal");
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if ((rc = bench_run(&o, &errors)) != 0) {
+		fprintf(stderr, "signerd-bench: %s: %s\n", sd_error_name(rc), sd_error_detail(rc));
+		return 1;
+	}
+	if (errors > 0) {
+		fprintf(stderr, "signerd-bench: %llu requests or signatures failed (see above)\n",
+		    (unsigned long long)errors);
+		return 3;
+	}
+	return 0;
+}

@@ -1,0 +1,169 @@
+/*
+ * What the server spends: its CPU time and RSS from /proc/PID, and the
+ * journal's durable commits from LMDB's last transaction id (mdb_env_info()
+ * on a read-only handle of the same environment; one id per commit).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "bench.h"
+
+struct bench_server {
+	pid_t pid;
+	MDB_env *env;
+	char stat_path[64];
+	char status_path[64];
+	char clear_refs_path[64];
+};
+
+int
+bench_server_open(pid_t pid, const char *journal_path, struct bench_server **out)
+{
+	struct bench_server *srv = NULL;
+	int mrc, rc;
+
+	*out = NULL;
+	if (pid <= 0 || kill(pid, 0) != 0) {
+		rc = sd_error_set(SD_E_IO, "no process %ld", (long)pid);
+		goto out;
+	}
+	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	srv->pid = pid;
+	if (snprintf(srv->stat_path, sizeof(srv->stat_path), "/proc/%ld/stat", (long)pid) < 0 ||
+	    snprintf(srv->status_path, sizeof(srv->status_path), "/proc/%ld/status", (long)pid) < 0 ||
+	    snprintf(srv->clear_refs_path, sizeof(srv->clear_refs_path), "/proc/%ld/clear_refs", (long)pid) < 0) {
+		rc = sd_error_set(SD_E_INTERNAL, "snprintf failed");
+		goto out;
+	}
+	if ((mrc = mdb_env_create(&srv->env)) != 0 ||
+	    (mrc = mdb_env_open(srv->env, journal_path, MDB_RDONLY | MDB_NOTLS, 0600)) != 0) {
+		rc = sd_error_set(SD_E_JOURNAL, "journal %s: %s", journal_path, mdb_strerror(mrc));
+		goto out;
+	}
+	*out = srv;
+	srv = NULL;
+	rc = 0;
+out:
+	bench_server_close(srv);
+	return rc;
+}
+
+void
+bench_server_close(struct bench_server *srv)
+{
+	if (srv == NULL)
+		return;
+	if (srv->env != NULL)
+		mdb_env_close(srv->env);
+	free(srv);
+}
+
+bool
+bench_server_alive(const struct bench_server *srv)
+{
+	return kill(srv->pid, 0) == 0;
+}
+
+long
+bench_server_ticks_per_second(void)
+{
+	long t = sysconf(_SC_CLK_TCK);
+
+	return t > 0 ? t : 100;
+}
+
+static int
+bench_read_text(const char *path, char *buf, size_t cap)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
+	n = read(fd, buf, cap - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return sd_error_set(SD_E_IO, "%s: cannot read", path);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* utime + stime: fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the command name. */
+static int
+bench_cpu_ticks(const struct bench_server *srv, uint64_t *ticks)
+{
+	char buf[1024], *p, *end;
+	unsigned long long ut, st;
+	int rc, field;
+
+	if ((rc = bench_read_text(srv->stat_path, buf, sizeof(buf))) != 0)
+		return rc;
+	if ((p = strrchr(buf, ')')) == NULL)
+		return sd_error_set(SD_E_IO, "%s: unexpected format", srv->stat_path);
+	p++;
+	/* After ")" comes field 3 (state); skip fields 3..13. */
+	for (field = 3; field <= 13; field++) {
+		while (*p == ' ')
+			p++;
+		while (*p != ' ' && *p != '\0')
+			p++;
+	}
+	errno = 0;
+	ut = strtoull(p, &end, 10);
+	st = strtoull(end, &end, 10);
+	if (errno != 0 || end == p)
+		return sd_error_set(SD_E_IO, "%s: no utime/stime", srv->stat_path);
+	*ticks = ut + st;
+	return 0;
+}
+
+static uint64_t
+bench_status_kb(const char *status, const char *name)
+{
+	const char *p = strstr(status, name);
+
+	return p != NULL ? strtoull(p + strlen(name), NULL, 10) : 0;
+}
+
+int
+bench_server_sample(struct bench_server *srv, struct bench_server_sample *s)
+{
+	char status[4096];
+	MDB_envinfo info;
+	int mrc, rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = bench_cpu_ticks(srv, &s->cpu_ticks)) != 0)
+		return rc;
+	if ((rc = bench_read_text(srv->status_path, status, sizeof(status))) != 0)
+		return rc;
+	s->rss_kb = bench_status_kb(status, "\nVmRSS:");
+	s->hwm_kb = bench_status_kb(status, "\nVmHWM:");
+	if ((mrc = mdb_env_info(srv->env, &info)) != 0)
+		return sd_error_set(SD_E_JOURNAL, "mdb_env_info: %s", mdb_strerror(mrc));
+	s->txnid = (uint64_t)info.me_last_txnid;
+	return 0;
+}
+
+bool
+bench_server_hwm_reset(struct bench_server *srv)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(srv->clear_refs_path, O_WRONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = write(fd, "5", 1);
+	(void)close(fd);
+	return n == 1;
+}
