@@ -108,3 +108,36 @@ t_journal_count() {
 }
 
 t_problem_type() { jq -r '.type // empty' "$T_TMP/body" 2>/dev/null; }
+
+# t_conf_module CONF MODULE [NAME=value...]: point [hsm] module of config
+# file CONF at MODULE and add an "environment =" line per extra argument.
+t_conf_module() {
+	local conf=$1 module=$2 e add=""
+	shift 2
+	for e in "$@"; do add="$add\\nenvironment = $e"; done
+	sed -i -e "s|^module = .*|module = $module|" -e "/^environment = SOFTHSM2_CONF=/s|\$|$add|" "$conf"
+}
+
+# p11-kit's proxy module (SoftHSM is registered with p11-kit by Debian's package).
+t_p11kit_proxy() {
+	local p
+	p=$(pkg-config --variable=proxy_module p11-kit-1 2>/dev/null)
+	[ -n "$p" ] && [ -f "$p" ] || p=$(ls /usr/lib/*/p11-kit-proxy.so /usr/lib/p11-kit-proxy.so 2>/dev/null | head -n 1)
+	echo "$p"
+}
+
+# t_burst DIR N REQUEST: N concurrent POST /v1/sign as issuer with JSON file
+# REQUEST, each bounded by --max-time; DIR/<i>.code, .hdr and .body hold the answers.
+t_burst() {
+	local dir=$1 n=$2 req=$3 i pids=()
+	rm -rf "$dir"; mkdir -p "$dir"
+	for i in $(seq 1 "$n"); do
+		curl -sS --max-time "${T_BURST_MAX_TIME:-20}" --cacert "$T_DIR/tls/ca.pem" \
+			--cert "$T_DIR/clients/issuer.pem" --key "$T_DIR/clients/issuer.key" \
+			-H 'Content-Type: application/json' --data-binary "@$req" \
+			-D "$dir/$i.hdr" -o "$dir/$i.body" -w '%{http_code}' "$T_URL/v1/sign" \
+			>"$dir/$i.code" 2>"$dir/$i.err" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
