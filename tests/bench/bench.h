@@ -176,6 +176,7 @@ struct bench_step {
 	double p50_ms, p95_ms, p99_ms, max_ms;
 	double rss_mb;			/* server peak RSS over the step */
 	double cpu_ms_per_cert;
+	double client_cpu_ms_per_cert;	/* this benchmark's own CPU (it shares the machine) */
 	double commits_per_cert;
 	bool capped;			/* stopped at BENCH_STEP_REQUESTS_MAX */
 };

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <openssl/err.h>
@@ -37,6 +38,16 @@ struct bench_client {
 	char first_error[BENCH_ERROR_TEXT];
 	bool oom;
 };
+
+static double
+bench_self_cpu(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static void
 bench_sleep_ms(unsigned ms)
@@ -167,7 +178,7 @@ bench_load_step(const struct bench_load *load, unsigned conc, double seconds, st
 	atomic_uint done = 0;
 	uint64_t rss_max_kb = 0, cpu_ticks, total_cap = 0;
 	bool barriers = false, died = false;
-	double t0;
+	double t0, cpu0 = 0, cpu1;
 	unsigned t, started = 0;
 	int rc;
 
@@ -208,6 +219,7 @@ bench_load_step(const struct bench_load *load, unsigned conc, double seconds, st
 		goto join;
 	}
 	rss_max_kb = s0.rss_kb;
+	cpu0 = bench_self_cpu();
 	(void)pthread_barrier_wait(&go);
 	t0 = bench_now();
 	while (atomic_load(&done) < conc) {
@@ -225,6 +237,7 @@ bench_load_step(const struct bench_load *load, unsigned conc, double seconds, st
 join:
 	for (t = 0; t < started; t++)
 		(void)pthread_join(tid[t], NULL);
+	cpu1 = bench_self_cpu();
 	if (rc != 0)
 		goto out;
 	if (died) {
@@ -245,6 +258,7 @@ join:
 		step->cpu_ms_per_cert = (double)cpu_ticks * 1000.0 / (double)bench_server_ticks_per_second() /
 		    (double)step->issued;
 		step->commits_per_cert = (double)(s1.txnid - s0.txnid) / (double)step->issued;
+		step->client_cpu_ms_per_cert = (cpu1 - cpu0) * 1000.0 / (double)step->issued;
 	}
 	rc = 0;
 out:

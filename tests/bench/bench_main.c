@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -147,6 +148,20 @@ bench_path(char *out, size_t cap, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= cap ? sd_error_set(SD_E_INVAL, "path %s/%s too long", dir, name) : 0;
 }
 
+/* Client and server share the machine: show what else was running. */
+static void
+bench_print_load(void)
+{
+	char buf[128];
+	FILE *f;
+
+	if ((f = fopen("/proc/loadavg", "r")) == NULL)
+		return;
+	if (fgets(buf, sizeof(buf), f) != NULL)
+		printf("machine: %ld CPUs online, load average %s", sysconf(_SC_NPROCESSORS_ONLN), buf);
+	fclose(f);
+}
+
 static void
 bench_print_raw(const char *key, const struct bench_hsm_result *r, double base)
 {
@@ -162,9 +177,10 @@ bench_print_raw(const char *key, const struct bench_hsm_result *r, double base)
 static void
 bench_print_row(const struct bench_step *s, double raw)
 {
-	printf("%5u %10.1f %7.3f %8.2f %8.2f %8.2f %8.2f %7llu %7.1f %9.3f %9.3f %6llu\n", s->conc, s->rate,
+	printf("%5u %10.1f %7.3f %8.2f %8.2f %8.2f %8.2f %7llu %7.1f %9.3f %9.3f %9.3f %6llu\n", s->conc, s->rate,
 	    raw > 0 ? s->rate / raw : 0, s->p50_ms, s->p95_ms, s->p99_ms, s->max_ms, (unsigned long long)s->errors,
-	    s->rss_mb, s->cpu_ms_per_cert, s->commits_per_cert, (unsigned long long)s->reconnects);
+	    s->rss_mb, s->cpu_ms_per_cert, s->client_cpu_ms_per_cert, s->commits_per_cert,
+	    (unsigned long long)s->reconnects);
 	if (s->errors > 0) {
 		int f;
 
@@ -184,10 +200,11 @@ bench_print_line(const char *key, const struct bench_step *s, double raw, unsign
     double startup_ms)
 {
 	printf("bench key=%s conc=%u rate=%.1f raw=%.1f ratio=%.3f p50_ms=%.2f p99_ms=%.2f errors=%llu rss_mb=%.1f "
-	    "p95_ms=%.2f max_ms=%.2f cpu_ms_per_cert=%.3f commits_per_cert=%.3f reconnects=%llu workers=%u seconds=%.0f",
+	    "p95_ms=%.2f max_ms=%.2f cpu_ms_per_cert=%.3f client_cpu_ms_per_cert=%.3f commits_per_cert=%.3f reconnects=%llu "
+	    "workers=%u seconds=%.0f",
 	    key, s->conc, s->rate, raw, raw > 0 ? s->rate / raw : 0, s->p50_ms, s->p99_ms,
-	    (unsigned long long)s->errors, s->rss_mb, s->p95_ms, s->max_ms, s->cpu_ms_per_cert, s->commits_per_cert,
-	    (unsigned long long)s->reconnects, workers, seconds);
+	    (unsigned long long)s->errors, s->rss_mb, s->p95_ms, s->max_ms, s->cpu_ms_per_cert,
+	    s->client_cpu_ms_per_cert, s->commits_per_cert, (unsigned long long)s->reconnects, workers, seconds);
 	if (startup_ms >= 0)
 		printf(" startup_ms=%.1f", startup_ms);
 	printf("\n");
@@ -231,6 +248,7 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 
 	printf("signerd bench: CA key %s, %u workers, %.0f s per step, %zu P-256 CSRs, 127.0.0.1:%u (pid %ld)\n",
 	    key, workers, o->seconds, o->csrs, (unsigned)o->port, (long)o->pid);
+	bench_print_load();
 	if (o->startup_ms >= 0)
 		printf("startup to ready (warm token, median): %.1f ms\n", o->startup_ms);
 	printf("raw HSM limit: hsm_sign() on the issuing key, one session per thread, pre-hashed input\n");
@@ -263,7 +281,9 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 
 	printf("\nend to end: POST /v1/sign, keep-alive mutual TLS, ratio = issued/s / raw (%u threads) %.1f/s\n",
 	    rw.threads, rw.rate);
-	printf(" conc   issued/s   ratio   p50 ms   p95 ms   p99 ms   max ms  errors  rss MB cpu ms/crt commit/crt reconn\n");
+	printf("(srv/cli ms/c: server / benchmark CPU ms per certificate; commit/c: journal commits per certificate)\n");
+	printf(" conc   issued/s   ratio   p50 ms   p95 ms   p99 ms   max ms  errors  rss MB"
+	    "  srv ms/c  cli ms/c  commit/c reconn\n");
 	fflush(stdout);
 	for (i = 0; i < o->n_conc; i++) {
 		if ((rc = bench_load_step(&load, o->conc[i], o->seconds, &steps[i])) != 0)
