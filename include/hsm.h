@@ -117,4 +117,54 @@ SD_WUR int hsm_token_init(const char *module_path, const char *label,
 SD_WUR int hsm_key_type_from_name(const char *name, enum hsm_key_type *out);
 const char *hsm_key_type_name(enum hsm_key_type type);
 
+/*
+ * Listings for operators (signerctl hsm info|slots|keys): plain structs,
+ * strings NUL-terminated with blank padding removed. Each call hands every
+ * item to cb (borrowed for the call only); a non-zero return from cb stops
+ * the listing and is returned.
+ */
+struct hsm_module_info {
+	char manufacturer[33];
+	char description[33];
+	unsigned cryptoki_major, cryptoki_minor;
+	unsigned library_major, library_minor;
+};
+
+struct hsm_slot_info {
+	unsigned long id;		/* module's slot number; may change between runs */
+	char description[65];
+	char manufacturer[33];
+	bool hardware, removable, token_present;
+	/* Token, when present. */
+	char label[33], token_manufacturer[33], model[17], serial[17];
+	bool initialized, login_required, user_pin_initialized, user_pin_locked, user_pin_low,
+	    so_pin_locked, write_protected, rng, protected_auth_path;
+	unsigned long sessions, max_sessions;	/* ~0UL: unknown */
+};
+
+struct hsm_mech_info {
+	char name[48];			/* CKM_ name */
+	unsigned long min_key, max_key;
+	bool hw, sign, verify, generate_key_pair, digest;
+};
+
+struct hsm_key_info {
+	char label[129];		/* printable, else hex */
+	char id_hex[2 * 64 + 1];
+	char type[32];			/* e.g. "rsa3072", "p256", "ed25519", "RSA-1024", "CKK 0x..." */
+	unsigned bits;			/* 0 when unknown */
+	bool sensitive, extractable, always_sensitive, never_extractable, can_sign, private_obj, local;
+	bool usable;			/* fit to be a signerd CA key */
+	char why[128];			/* why not usable, or a note (e.g. imported) */
+};
+
+/* Module information of module_path, loaded and initialised for the call. Errors: SD_E_HSM. */
+SD_WUR int hsm_list_module(const char *module_path, struct hsm_module_info *out);
+/* Every slot of module_path (with or without a token). Errors: SD_E_HSM, SD_E_NOMEM, cb's. */
+SD_WUR int hsm_list_slots(const char *module_path, int (*cb)(const struct hsm_slot_info *, void *), void *ctx);
+/* The token's mechanisms for the supported key types (sign, generate, digest). Errors: SD_E_HSM*, SD_E_NOMEM, cb's. */
+SD_WUR int hsm_list_mechanisms(struct hsm *hsm, int (*cb)(const struct hsm_mech_info *, void *), void *ctx);
+/* Private keys of the open token (logged in) with their security attributes. Same errors. */
+SD_WUR int hsm_list_keys(struct hsm *hsm, int (*cb)(const struct hsm_key_info *, void *), void *ctx);
+
 #endif

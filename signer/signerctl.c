@@ -15,6 +15,7 @@
 
 #include "ceremony.h"
 #include "config.h"
+#include "ctl_hsm.h"
 #include "hsm.h"
 #include "journal.h"
 #include "sd_error.h"
@@ -40,6 +41,9 @@ usage(void)
 	    "  intermediate --key URI --issuer-key URI --issuer-cert FILE --subject S\n"
 	    "      --days N --out FILE [--path-len N]\n"
 	    "      make an intermediate certificate signed by an HSM root key\n"
+	    "  hsm info | slots | keys\n"
+	    "      the module and token mechanisms, every slot and token with its flags,\n"
+	    "      or the token's private keys with their security attributes\n"
 	    "  journal list [--from SEQ] [--journal DIR]\n"
 	    "  journal verify [--journal DIR]\n");
 	exit(2);
@@ -286,6 +290,21 @@ cmd_intermediate(const struct ctl_opts *o)
 	return 0;
 }
 
+static int
+cmd_hsm(const char *action)
+{
+	struct sd_config *cfg = ctl_config();
+	int rc;
+
+	if ((rc = ctl_hsm_run(cfg, action)) != 0) {
+		if (rc == SD_E_INVAL)
+			usage();
+		ctl_fail(rc, "hsm");
+	}
+	sd_config_free(cfg);
+	return 0;
+}
+
 static struct journal *
 ctl_journal(const struct ctl_opts *o)
 {
@@ -385,6 +404,8 @@ main(int argc, char **argv)
 		ctl_parse(argc - first, argv + first, &o);
 		return cmd_intermediate(&o);
 	}
+	if (strcmp(cmd, "hsm") == 0 && argc == first + 2)
+		return cmd_hsm(argv[first + 1]);
 	if (strcmp(cmd, "journal") == 0 && argc > first + 1 &&
 	    (strcmp(argv[first + 1], "list") == 0 || strcmp(argv[first + 1], "verify") == 0)) {
 		ctl_parse(argc - first - 1, argv + first + 1, &o);
