@@ -7,6 +7,7 @@
 #ifndef CEREMONY_H
 #define CEREMONY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,5 +36,13 @@ SD_WUR int ceremony_root(struct hsm_key *key, const struct ceremony_ca *req, cha
  */
 SD_WUR int ceremony_intermediate(struct hsm_key *issuer_key, const char *issuer_pem, size_t issuer_pem_len,
     struct hsm_key *subject_key, const struct ceremony_ca *req, char **pem);
+
+/*
+ * The same, signed with RSASSA-PSS when pss (the signing key must be RSA;
+ * else SD_E_UNSUPPORTED), else as above with PKCS#1 v1.5 / ECDSA / EdDSA.
+ */
+SD_WUR int ceremony_root_sig(struct hsm_key *key, const struct ceremony_ca *req, bool pss, char **pem);
+SD_WUR int ceremony_intermediate_sig(struct hsm_key *issuer_key, const char *issuer_pem, size_t issuer_pem_len,
+    struct hsm_key *subject_key, const struct ceremony_ca *req, bool pss, char **pem);
 
 #endif

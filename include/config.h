@@ -82,6 +82,7 @@ struct sd_config {
 	char *ca_key_uri;		/* issuing key */
 	char *ca_certificate;		/* issuing CA certificate (PEM) */
 	char *ca_chain;			/* issuing certificate then its issuers up to the root (PEM) */
+	bool ca_signature_pss;		/* signature = pss: RSASSA-PSS (RSA keys only); default pkcs1 */
 
 	/* [journal] */
 	char *journal_path;		/* LMDB environment directory */

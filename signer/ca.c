@@ -256,7 +256,7 @@ out:
 }
 
 int
-ca_load(struct hsm_key *key, const char *key_name, const char *cert_path, const char *chain_path,
+ca_load(struct hsm_key *key, const char *key_name, const char *cert_path, const char *chain_path, bool pss,
     struct ca **out)
 {
 	struct ca *ca = NULL;
@@ -273,6 +273,10 @@ ca_load(struct hsm_key *key, const char *key_name, const char *cert_path, const 
 		goto out;
 	if ((rc = ca_from_pem(key, key_name, (const char *)text, len, cert_path, &ca)) != 0)
 		goto out;
+	if (pss && (rc = x509_sigalg_for_scheme(hsm_key_type(key), true, &ca->sigalg)) != 0) {
+		rc = sd_error_set(SD_E_CONFIG, "[ca] signature = pss: %s", sd_error_detail(rc));
+		goto out;
+	}
 	if (chain_path != NULL && (rc = ca_load_chain(ca, chain_path)) != 0)
 		goto out;
 	*out = ca;

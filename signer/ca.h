@@ -30,7 +30,7 @@ struct ca {
 	size_t issuer_len;
 	uint8_t keyid[X509_KEYID_MAX];		/* AKI keyIdentifier: cert's SKI, else computed */
 	size_t keyid_len;
-	const struct x509_sigalg *sigalg;	/* from the HSM key type */
+	const struct x509_sigalg *sigalg;	/* from the HSM key type and [ca] signature */
 	time_t not_after;			/* cert's notAfter */
 	char *chain_pem[SIGNER_CHAIN_MAX];	/* issuing certificate first */
 	size_t n_chain;
@@ -48,14 +48,15 @@ SD_WUR int ca_from_pem(struct hsm_key *key, const char *key_name, const char *pe
     struct ca **out);
 
 /*
- * ca_from_pem() on the file cert_path, then the chain from chain_path (PEM
+ * ca_from_pem() on the file cert_path, the signature algorithm (RSASSA-PSS
+ * when pss, which needs an RSA key), then the chain from chain_path (PEM
  * certificates, at most SIGNER_CHAIN_MAX, the first equal to the issuing
  * certificate, each signed by the next); chain_path NULL means the issuing
  * certificate alone.
  * Errors: those of ca_from_pem(), SD_E_IO, SD_E_TOO_LARGE.
  */
 SD_WUR int ca_load(struct hsm_key *key, const char *key_name, const char *cert_path, const char *chain_path,
-    struct ca **out);
+    bool pss, struct ca **out);
 void ca_free(struct ca *ca);
 
 #endif

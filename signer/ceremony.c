@@ -128,12 +128,13 @@ out:
 static int
 ceremony_issue(struct hsm_key *signing_key, EVP_PKEY *verify_key, const uint8_t *issuer, size_t issuer_len,
     const uint8_t *aki, size_t aki_len, time_t not_after_cap, struct hsm_key *subject_key,
-    const struct ceremony_ca *req, char **pem)
+    const struct ceremony_ca *req, bool pss, char **pem)
 {
 	X509_NAME *subject = NULL;
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	EVP_PKEY *self_key = NULL;
 	struct x509_tbs_template tmpl;
+	const struct x509_sigalg *alg;
 	uint8_t serial[X509_SERIAL_LEN], ski[X509_KEYID_LEN];
 	unsigned char *subject_der = NULL;
 	const unsigned char *p;
@@ -199,7 +200,9 @@ ceremony_issue(struct hsm_key *signing_key, EVP_PKEY *verify_key, const uint8_t 
 		rc = sd_error_set(SD_E_INVAL, "the issuer certificate has expired");
 		goto out;
 	}
-	if ((rc = x509_sign_cert(signing_key, &tmpl, verify_key, &der, &der_len, NULL)) != 0)
+	if ((rc = x509_sigalg_for_scheme(hsm_key_type(signing_key), pss, &alg)) != 0)
+		goto out;
+	if ((rc = x509_sign_cert(signing_key, alg, &tmpl, verify_key, &der, &der_len, NULL)) != 0)
 		goto out;
 	rc = x509_cert_pem(der, der_len, pem);
 out:
@@ -216,15 +219,28 @@ out:
 int
 ceremony_root(struct hsm_key *key, const struct ceremony_ca *req, char **pem)
 {
-	*pem = NULL;
-	if (key == NULL)
-		return sd_error_set(SD_E_INVAL, "no key");
-	return ceremony_issue(key, NULL, NULL, 0, NULL, 0, 0, key, req, pem);
+	return ceremony_root_sig(key, req, false, pem);
 }
 
 int
 ceremony_intermediate(struct hsm_key *issuer_key, const char *issuer_pem, size_t issuer_pem_len,
     struct hsm_key *subject_key, const struct ceremony_ca *req, char **pem)
+{
+	return ceremony_intermediate_sig(issuer_key, issuer_pem, issuer_pem_len, subject_key, req, false, pem);
+}
+
+int
+ceremony_root_sig(struct hsm_key *key, const struct ceremony_ca *req, bool pss, char **pem)
+{
+	*pem = NULL;
+	if (key == NULL)
+		return sd_error_set(SD_E_INVAL, "no key");
+	return ceremony_issue(key, NULL, NULL, 0, NULL, 0, 0, key, req, pss, pem);
+}
+
+int
+ceremony_intermediate_sig(struct hsm_key *issuer_key, const char *issuer_pem, size_t issuer_pem_len,
+    struct hsm_key *subject_key, const struct ceremony_ca *req, bool pss, char **pem)
 {
 	struct ca *ca = NULL;
 	long issuer_path_len;
@@ -249,7 +265,7 @@ ceremony_intermediate(struct hsm_key *issuer_key, const char *issuer_pem, size_t
 		goto out;
 	}
 	rc = ceremony_issue(issuer_key, ca->pubkey, ca->issuer, ca->issuer_len, ca->keyid, ca->keyid_len,
-	    ca->not_after, subject_key, req, pem);
+	    ca->not_after, subject_key, req, pss, pem);
 out:
 	ca_free(ca);
 	return rc;

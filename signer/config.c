@@ -510,6 +510,12 @@ config_handler(void *user, const char *section, const char *key, const char *val
 			ok = config_set_string(p, &cfg->ca_certificate, key, value, true);
 		else if (strcmp(key, "chain") == 0)
 			ok = config_set_string(p, &cfg->ca_chain, key, value, true);
+		else if (strcmp(key, "signature") == 0) {
+			/* RSASSA-PKCS1-v1_5 or RSASSA-PSS for an RSA CA key (x509_sigalg.h). */
+			cfg->ca_signature_pss = strcmp(value, "pss") == 0;
+			ok = cfg->ca_signature_pss || strcmp(value, "pkcs1") == 0 ? 1 :
+			    config_fail(p, "'signature' must be pkcs1 or pss, not '%s'", value);
+		}
 		else
 			ok = config_fail(p, "unknown key '%s' in [ca]", key);
 	} else if (strcmp(section, "journal") == 0) {

@@ -4,8 +4,23 @@
 #include "x509_cert.h"
 #include "x509_sigalg.h"
 
+/* alg, or the default for key's type; alg must fit the key. */
+static int
+x509_sign_alg(struct hsm_key *key, const struct x509_sigalg *alg, const struct x509_sigalg **out)
+{
+	*out = NULL;
+	if (alg == NULL)
+		return x509_sigalg_for(hsm_key_type(key), out);
+	if (alg->key_type != hsm_key_type(key))
+		return sd_error_set(SD_E_INVAL, "%s is for %s keys, not %s", alg->name, hsm_key_type_name(alg->key_type),
+		    hsm_key_type_name(hsm_key_type(key)));
+	*out = alg;
+	return 0;
+}
+
 int
-x509_sign_tbs(struct hsm_key *key, const uint8_t *tbs, size_t tbs_len, uint8_t **sig, size_t *sig_len)
+x509_sign_tbs(struct hsm_key *key, const struct x509_sigalg *want, const uint8_t *tbs, size_t tbs_len,
+    uint8_t **sig, size_t *sig_len)
 {
 	const struct x509_sigalg *alg;
 	uint8_t buf[X509_SIGALG_INPUT_MAX];
@@ -16,7 +31,7 @@ x509_sign_tbs(struct hsm_key *key, const uint8_t *tbs, size_t tbs_len, uint8_t *
 
 	*sig = NULL;
 	*sig_len = 0;
-	if ((rc = x509_sigalg_for(hsm_key_type(key), &alg)) != 0)
+	if ((rc = x509_sign_alg(key, want, &alg)) != 0)
 		goto out;
 	if ((rc = x509_sigalg_hsm_input(alg, tbs, tbs_len, buf, &in, &in_len)) != 0)
 		goto out;
@@ -30,8 +45,8 @@ out:
 }
 
 int
-x509_sign_cert(struct hsm_key *key, const struct x509_tbs_template *t, EVP_PKEY *verify_key,
-    uint8_t **der, size_t *der_len, X509 **cert)
+x509_sign_cert(struct hsm_key *key, const struct x509_sigalg *want, const struct x509_tbs_template *t,
+    EVP_PKEY *verify_key, uint8_t **der, size_t *der_len, X509 **cert)
 {
 	const struct x509_sigalg *alg;
 	struct x509_tbs_template tmpl = *t;
@@ -43,13 +58,13 @@ x509_sign_cert(struct hsm_key *key, const struct x509_tbs_template *t, EVP_PKEY 
 	*der_len = 0;
 	if (cert != NULL)
 		*cert = NULL;
-	if ((rc = x509_sigalg_for(hsm_key_type(key), &alg)) != 0)
+	if ((rc = x509_sign_alg(key, want, &alg)) != 0)
 		goto out;
 	tmpl.algid = alg->algid;
 	tmpl.algid_len = alg->algid_len;
 	if ((rc = x509_tbs_build(&tmpl, &tbs, &tbs_len)) != 0)
 		goto out;
-	if ((rc = x509_sign_tbs(key, tbs, tbs_len, &sig, &sig_len)) != 0)
+	if ((rc = x509_sign_tbs(key, alg, tbs, tbs_len, &sig, &sig_len)) != 0)
 		goto out;
 	if ((rc = x509_cert_assemble(tbs, tbs_len, alg->algid, alg->algid_len, sig, sig_len, &out_der, &out_len)) != 0)
 		goto out;

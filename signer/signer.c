@@ -58,7 +58,7 @@ signer_open(const struct sd_config *cfg, struct signer **out)
 		goto out;
 	if ((rc = hsm_key_find(s->hsm, cfg->ca_key_uri, false, &s->key)) != 0)
 		goto out;
-	if ((rc = ca_load(s->key, cfg->ca_key_uri, cfg->ca_certificate, cfg->ca_chain, &s->ca)) != 0)
+	if ((rc = ca_load(s->key, cfg->ca_key_uri, cfg->ca_certificate, cfg->ca_chain, cfg->ca_signature_pss, &s->ca)) != 0)
 		goto out;
 	if ((rc = journal_open(cfg->journal_path, cfg->journal_map_size, &s->journal)) != 0)
 		goto out;
@@ -399,7 +399,7 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 		.exts = exts,
 	};
 	/* Builds, signs in the HSM, parses back and verifies with the CA public key. */
-	if ((rc = x509_sign_cert(s->key, &tmpl, s->ca->pubkey, &der, &der_len, NULL)) != 0)
+	if ((rc = x509_sign_cert(s->key, s->ca->sigalg, &tmpl, s->ca->pubkey, &der, &der_len, NULL)) != 0)
 		goto out;
 	memset(&ji, 0, sizeof(ji));
 	ji.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

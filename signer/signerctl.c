@@ -37,10 +37,12 @@ usage(void)
 	    "      generate a CA key pair inside the token (TYPE: rsa2048 rsa3072 rsa4096\n"
 	    "      p256 p384 p521 ed25519; URI e.g. pkcs11:token=T;object=root-ca)\n"
 	    "  root --key URI --subject /O=Org/CN=Root --days N --out FILE [--path-len N]\n"
+	    "      [--signature pkcs1|pss]\n"
 	    "      make a self-signed root certificate from an HSM key\n"
 	    "  intermediate --key URI --issuer-key URI --issuer-cert FILE --subject S\n"
-	    "      --days N --out FILE [--path-len N]\n"
+	    "      --days N --out FILE [--path-len N] [--signature pkcs1|pss]\n"
 	    "      make an intermediate certificate signed by an HSM root key\n"
+	    "      (--signature pss: RSASSA-PSS by an RSA signing key; default pkcs1)\n"
 	    "  hsm info | slots | keys\n"
 	    "      the module and token mechanisms, every slot and token with its flags,\n"
 	    "      or the token's private keys with their security attributes\n"
@@ -103,6 +105,7 @@ struct ctl_opts {
 	const char *subject, *out, *journal;
 	uint64_t days, from;
 	int path_len;
+	bool pss;
 };
 
 static uint64_t
@@ -138,6 +141,7 @@ ctl_parse(int argc, char **argv, struct ctl_opts *o)
 		{ "out", required_argument, NULL, 'o' },
 		{ "journal", required_argument, NULL, 'j' },
 		{ "from", required_argument, NULL, 'f' },
+		{ "signature", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -160,6 +164,13 @@ ctl_parse(int argc, char **argv, struct ctl_opts *o)
 		case 'o': o->out = optarg; break;
 		case 'j': o->journal = optarg; break;
 		case 'f': o->from = ctl_number(optarg, "--from"); break;
+		case 'g':
+			if (strcmp(optarg, "pkcs1") != 0 && strcmp(optarg, "pss") != 0) {
+				fprintf(stderr, "signerctl: --signature must be pkcs1 or pss\n");
+				exit(2);
+			}
+			o->pss = strcmp(optarg, "pss") == 0;
+			break;
 		default: usage();
 		}
 	}
@@ -243,7 +254,7 @@ cmd_root(const struct ctl_opts *o)
 	cfg = ctl_config();
 	hsm = ctl_hsm(cfg);
 	key = ctl_key(hsm, o->key);
-	if ((rc = ceremony_root(key, &req, &pem)) != 0)
+	if ((rc = ceremony_root_sig(key, &req, o->pss, &pem)) != 0)
 		ctl_fail(rc, "root certificate");
 	ctl_write_pem(o->out, pem);
 	free(pem);
@@ -278,7 +289,7 @@ cmd_intermediate(const struct ctl_opts *o)
 	hsm = ctl_hsm(cfg);
 	key = ctl_key(hsm, o->key);
 	issuer = ctl_key(hsm, o->issuer_key);
-	if ((rc = ceremony_intermediate(issuer, (const char *)issuer_pem, issuer_len, key, &req, &pem)) != 0)
+	if ((rc = ceremony_intermediate_sig(issuer, (const char *)issuer_pem, issuer_len, key, &req, o->pss, &pem)) != 0)
 		ctl_fail(rc, "intermediate certificate");
 	ctl_write_pem(o->out, pem);
 	free(pem);

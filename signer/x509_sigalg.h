@@ -8,6 +8,7 @@
 #ifndef SIGNER_X509_SIGALG_H
 #define SIGNER_X509_SIGALG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,8 +36,16 @@ struct x509_sigalg {
 SD_WUR int x509_sigalg_for(enum hsm_key_type type, const struct x509_sigalg **out);
 
 /*
+ * As x509_sigalg_for(), or with pss the RSASSA-PSS algorithm for an RSA key
+ * (RFC 4055 explicit parameters: the key size's hash, MGF1 with the same
+ * hash, salt length = hash length, default trailer field).
+ * Errors: SD_E_UNSUPPORTED (pss with a key that is not RSA).
+ */
+SD_WUR int x509_sigalg_for_scheme(enum hsm_key_type type, bool pss, const struct x509_sigalg **out);
+
+/*
  * The bytes to hand to hsm_sign() for tbs: a DER DigestInfo (RSA PKCS#1
- * v1.5), a digest (ECDSA) or tbs itself (EdDSA). *in points either into buf
+ * v1.5), a digest (ECDSA, RSA-PSS) or tbs itself (EdDSA). *in points either into buf
  * (X509_SIGALG_INPUT_MAX bytes) or at tbs; both borrowed.
  * Errors: SD_E_INVAL, SD_E_CRYPTO.
  */
