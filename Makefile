@@ -144,6 +144,6 @@ install: all
 	install -m 0755 $(BUILD)/signerctl $(DESTDIR)$(bindir)/signerctl
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-*/
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
