@@ -1,12 +1,6 @@
 /*
- * The module, the token and the login: hsm_open(), hsm_close(), hsm_health().
- *
- * Modules are loaded through p11-kit as managed modules: every
- * p11_kit_module_load() gets its own function list over one shared module,
- * p11_kit_module_initialize() is reference counted and initialises the real
- * module once with CKF_OS_LOCKING_OK, and finalizing one instance closes only
- * its own sessions. So several struct hsm may use the same module in one
- * process.
+ * The token and the login: hsm_open(), hsm_close(), hsm_health(). Module
+ * loading is in hsm_module.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,38 +15,6 @@
 #include "sd_file.h"
 
 #define HSM_SLOTS_MAX 1024
-
-int
-hsm_module_open(const char *module_path, CK_FUNCTION_LIST **out)
-{
-	CK_FUNCTION_LIST *fn;
-	CK_RV rv;
-	char *msg;
-
-	*out = NULL;
-	if ((fn = p11_kit_module_load(module_path, 0)) == NULL) {
-		msg = (char *)p11_kit_message();
-		return sd_error_set(SD_E_HSM, "cannot load PKCS#11 module %s: %s", module_path,
-		    msg != NULL ? msg : "unknown error");
-	}
-	/* A managed module answers CKR_CRYPTOKI_ALREADY_INITIALIZED only for this very instance. */
-	rv = p11_kit_module_initialize(fn);
-	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-		p11_kit_module_release(fn);
-		return sd_error_set(SD_E_HSM, "C_Initialize of %s: %s", module_path, hsm_rv_name(rv));
-	}
-	*out = fn;
-	return 0;
-}
-
-void
-hsm_module_close(CK_FUNCTION_LIST *fn)
-{
-	if (fn == NULL)
-		return;
-	(void)p11_kit_module_finalize(fn);
-	p11_kit_module_release(fn);
-}
 
 int
 hsm_slots_get(CK_FUNCTION_LIST *fn, CK_SLOT_ID **out, size_t *n_out)

@@ -120,9 +120,14 @@ int hsm_rv_error(CK_RV rv, const char *what);
 /* Faults after which a session must be dropped and a fresh one tried. */
 bool hsm_rv_is_fault(CK_RV rv);
 
-/* hsm.c: module, sessions and login. */
+/* hsm_module.c: load, initialise, finalise (for recovery) and unload a module. */
 SD_WUR int hsm_module_open(const char *module_path, CK_FUNCTION_LIST **out);
 void hsm_module_close(CK_FUNCTION_LIST *fn);
+void hsm_module_finalize(CK_FUNCTION_LIST *fn);
+/* C_Initialize again after hsm_module_finalize(); CKR_CRYPTOKI_ALREADY_INITIALIZED counts as success. */
+CK_RV hsm_module_initialize(CK_FUNCTION_LIST *fn);
+
+/* hsm.c: sessions and login. */
 /* Slots with a token present; *out is freed with free(). */
 SD_WUR int hsm_slots_get(CK_FUNCTION_LIST *fn, CK_SLOT_ID **out, size_t *n);
 /* Open a session on the token and log in if the token needs it. *rv_out gets the last CK_RV. */

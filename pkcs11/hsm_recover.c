@@ -118,9 +118,8 @@ hsm_reinit_run(struct hsm *hsm, uint64_t deadline_ms)
 	int rc;
 
 	hsm_pool_forget(hsm->pool);
-	/* p11-kit closes this instance's sessions and finalises the real module when it is the last user. */
-	(void)p11_kit_module_finalize(hsm->fn);
-	rv = p11_kit_module_initialize(hsm->fn);
+	hsm_module_finalize(hsm->fn);
+	rv = hsm_module_initialize(hsm->fn);
 	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
 		return sd_error_set(SD_E_HSM_UNAVAILABLE, "C_Initialize: %s", hsm_rv_name(rv));
 	/* The same token (by serial), wherever the module now puts it. */
