@@ -1,16 +1,23 @@
 /*
- * The issuance journal: an append-only LMDB log of records chained by SHA-256.
+ * The audit journal: an append-only LMDB log of records chained by SHA-256,
+ * with an RFC 9162 Merkle tree over the same records.
  *
  * Records are keyed by a big-endian uint64 sequence number starting at 1 and
  * written only with MDB_APPEND; nothing deletes or overwrites a record. Each
  * record carries the SHA-256 of the previous encoded record (32 zero bytes for
- * the first). Commits are durable (no MDB_NOSYNC) before journal_append_*
- * returns. The byte format is specified in README.md ("Journal format").
- * LMDB types stay inside the journal files.
+ * the first). Commits are durable (no MDB_NOSYNC) before journal_append*
+ * returns; concurrent appends share one commit (group commit). The byte
+ * format is specified in README.md ("Journal format"). LMDB types stay
+ * inside the journal files.
+ *
+ * Several processes may append to one journal (signerd and signerctl's
+ * ceremony records): LMDB serialises writers and every write transaction
+ * re-reads the tail it appends to.
  */
 #ifndef JOURNAL_H
 #define JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,10 +29,30 @@ struct journal;
 #define JOURNAL_HASH_LEN 32
 
 enum journal_record_type {
-	JOURNAL_REC_ISSUANCE = 1,
+	JOURNAL_REC_ISSUANCE = 1,	/* legacy: intent and result in one record (written before issue 6) */
+	JOURNAL_REC_INTENT = 2,		/* before the HSM signs */
+	JOURNAL_REC_RESULT = 3,		/* the signed certificate, before it is released */
+	JOURNAL_REC_REFUSAL = 4,	/* a refused request */
+	JOURNAL_REC_REFUSAL_SUMMARY = 5,	/* refusals past the configured rate, counted */
+	JOURNAL_REC_CEREMONY = 6,	/* signerctl: key generation, root and intermediate */
+	JOURNAL_REC_SERVICE = 7,	/* signerd start and stop */
+	JOURNAL_REC_RELOAD = 8,		/* configuration reload: reserved, not yet decodable */
+	JOURNAL_REC_CHECKPOINT = 9,	/* a signed tree head */
+};
+#define JOURNAL_REC_TYPE_MAX 9
+
+enum journal_service_event {
+	JOURNAL_SERVICE_START = 1,
+	JOURNAL_SERVICE_STOP = 2,
 };
 
-/* What the signer tells the journal about one issuance; all fields borrowed. */
+enum journal_ceremony_phase {
+	JOURNAL_CEREMONY_BEGIN = 1,	/* before the HSM is asked */
+	JOURNAL_CEREMONY_DONE = 2,	/* output holds the SPKI or certificate DER */
+	JOURNAL_CEREMONY_FAILED = 3,	/* detail says why */
+};
+
+/* What the signer tells the journal about one legacy issuance; all fields borrowed. */
 struct journal_issuance {
 	int64_t time_ms;			/* Unix time in milliseconds */
 	const char *client_subject;		/* authenticated client certificate subject (RFC 4514 string) */
@@ -38,7 +65,11 @@ struct journal_issuance {
 	size_t cert_der_len;
 };
 
-/* A decoded record; owns its buffers. */
+/*
+ * A record. Decoded records own their buffers (journal_record_free()); a
+ * record handed to journal_append() is borrowed and only the fields of its
+ * type are read (README "Journal format" lists them per type).
+ */
 struct journal_record {
 	uint8_t version;
 	uint8_t type;
@@ -46,30 +77,68 @@ struct journal_record {
 	int64_t time_ms;
 	uint8_t prev_hash[JOURNAL_HASH_LEN];
 	uint8_t hash[JOURNAL_HASH_LEN];		/* SHA-256 of the whole encoded record */
+	uint8_t leaf_hash[JOURNAL_HASH_LEN];	/* SHA-256(0x00 || encoded record) */
+	/* issuance, intent, refusal */
 	char *client_subject;
 	uint8_t client_spki_sha256[JOURNAL_HASH_LEN];
 	char *profile;
 	uint8_t csr_sha256[JOURNAL_HASH_LEN];
+	/* issuance, intent, result */
 	uint8_t *serial;
 	size_t serial_len;
+	/* issuance, result */
 	uint8_t *cert_der;
 	size_t cert_der_len;
+	/* intent */
+	uint8_t tbs_sha256[JOURNAL_HASH_LEN];
+	/* result: the intent it completes */
+	uint64_t intent_seq;
+	/* refusal: error slug; ceremony: operation ("keygen", "root", "intermediate") */
+	char *reason;
+	/* refusal, summary, ceremony, service: free text */
+	char *detail;
+	/* summary: refusals counted and not journaled one by one since window_start_ms */
+	uint64_t count;
+	int64_t window_start_ms;
+	/* ceremony */
+	uint8_t phase;
+	char *actor;			/* operator: user name and uid */
+	char *key_uri;
+	uint8_t *output;		/* SPKI or certificate DER; may be empty */
+	size_t output_len;
+	/* service */
+	uint8_t event;
+	uint8_t config_sha256[JOURNAL_HASH_LEN];
+	/* checkpoint */
+	uint64_t tree_size;
+	uint8_t root_hash[JOURNAL_HASH_LEN];
+	char *note;			/* the signed checkpoint text */
 };
 
 /* Limits enforced by encode and decode. */
 #define JOURNAL_TEXT_MAX 4096
+#define JOURNAL_SHORT_MAX 64
 #define JOURNAL_SERIAL_MAX 20
 #define JOURNAL_CERT_MAX (64 * 1024)
+
+struct journal_options {
+	uint64_t map_size;		/* initial LMDB map size in bytes */
+	uint64_t map_max;		/* grow the map up to this many bytes; 0 or <= map_size: never grow */
+};
 
 /*
  * One environment must not be opened twice at once in the same process
  * (an LMDB rule): auditor tools run in their own process.
  *
- * Open (creating if needed) the journal environment in directory path, with
- * the given LMDB map size in bytes, and verify the hash chain of its tail.
- * Errors: SD_E_JOURNAL (cannot open/create), SD_E_JOURNAL_CORRUPT (tail
- * does not chain), SD_E_NOMEM.
+ * Open (creating if needed) the journal environment in directory path,
+ * verify the hash chain of its tail, and bring the Merkle node index up to
+ * date (a journal written before it existed is indexed once).
+ * Errors: SD_E_INVAL, SD_E_JOURNAL (cannot open/create), SD_E_JOURNAL_CORRUPT
+ * (tail does not chain), SD_E_JOURNAL_FULL (no room to index), SD_E_NOMEM.
  */
+SD_WUR int journal_open_opts(const char *path, const struct journal_options *opts, struct journal **out);
+
+/* journal_open_opts() with a fixed map of map_size bytes. */
 SD_WUR int journal_open(const char *path, uint64_t map_size, struct journal **out);
 
 /*
@@ -79,11 +148,22 @@ SD_WUR int journal_open_readonly(const char *path, struct journal **out);
 void journal_close(struct journal *j);
 
 /*
- * Append one issuance record durably; *seq_out is its sequence number.
- * Thread-safe. Errors: SD_E_INVAL (a field over its limit), SD_E_JOURNAL_FULL
- * (nothing written), SD_E_INTERNAL (duplicate serial; nothing written),
+ * Append one record of any type but JOURNAL_REC_RELOAD durably; the
+ * version, seq, prev_hash and hash fields of rec are ignored. *seq_out is its
+ * sequence number. Thread-safe; concurrent callers share one commit, and each
+ * returns only after its own record is durable or refused.
+ * Intents and legacy issuances index their serial (a serial is journaled at
+ * most once); a result must name an earlier intent of the same serial that
+ * has no result yet; a checkpoint's tree_size must not exceed the records
+ * before it.
+ * Errors: SD_E_INVAL (a field over its limit, bad type, result without its
+ * intent), SD_E_JOURNAL_FULL (nothing written; the map is at its maximum),
+ * SD_E_INTERNAL (duplicate serial or second result; nothing written),
  * SD_E_JOURNAL (also on a read-only handle), SD_E_NOMEM.
  */
+SD_WUR int journal_append(struct journal *j, const struct journal_record *rec, uint64_t *seq_out);
+
+/* A legacy issuance record (type 1) through journal_append(). */
 SD_WUR int journal_append_issuance(struct journal *j, const struct journal_issuance *in, uint64_t *seq_out);
 
 /* Sequence number of the last record (0 when empty). */
@@ -92,33 +172,159 @@ SD_WUR int journal_last_seq(struct journal *j, uint64_t *seq_out);
 /* Read record seq. Errors: SD_E_NOT_FOUND, SD_E_JOURNAL_CORRUPT, SD_E_JOURNAL, SD_E_NOMEM. */
 SD_WUR int journal_get(struct journal *j, uint64_t seq, struct journal_record **out);
 
+/* The stored bytes of record seq in a new buffer (free()). Errors: as journal_get(). */
+SD_WUR int journal_get_raw(struct journal *j, uint64_t seq, uint8_t **out, size_t *len);
+
 /*
  * Call fn for each record with from <= seq, in order, until fn returns
- * non-zero (which is returned) or the end. The record is borrowed for the call.
+ * non-zero (which is returned) or the end. The record and its stored bytes
+ * are borrowed for the call.
  */
 typedef int (*journal_visit_fn)(const struct journal_record *rec, void *ctx);
 SD_WUR int journal_foreach(struct journal *j, uint64_t from, journal_visit_fn fn, void *ctx);
+typedef int (*journal_visit_raw_fn)(uint64_t key, const uint8_t *raw, size_t len, void *ctx);
+SD_WUR int journal_foreach_raw(struct journal *j, uint64_t from, journal_visit_raw_fn fn, void *ctx);
+
+/*
+ * The intent (or legacy issuance) seq of serial, and the seq of its result
+ * (0 when it has none). Errors: SD_E_NOT_FOUND, SD_E_JOURNAL.
+ */
+SD_WUR int journal_find_serial(struct journal *j, const uint8_t *serial, size_t len, uint64_t *intent_seq,
+    uint64_t *result_seq);
+
+/* Seq of the latest checkpoint record (0 when none). Errors: SD_E_JOURNAL. */
+SD_WUR int journal_last_checkpoint(struct journal *j, uint64_t *seq_out);
+
+/* Tree size (= records) and Merkle root now, as one consistent pair. Errors: SD_E_JOURNAL, SD_E_CRYPTO. */
+SD_WUR int journal_tree_head(struct journal *j, uint64_t *size, uint8_t root[JOURNAL_HASH_LEN]);
+
+/* Merkle root of the first size records (size <= records). Errors: SD_E_INVAL, SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT. */
+SD_WUR int journal_tree_root(struct journal *j, uint64_t size, uint8_t root[JOURNAL_HASH_LEN]);
+
+/*
+ * RFC 9162 inclusion proof of record seq (leaf index seq - 1) in the tree of
+ * size records, and consistency proof between tree sizes m and n. proof must
+ * hold JOURNAL_PROOF_MAX hashes. Errors: SD_E_INVAL, SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT.
+ */
+#define JOURNAL_PROOF_MAX 128
+SD_WUR int journal_inclusion_proof(struct journal *j, uint64_t seq, uint64_t size,
+    uint8_t proof[][JOURNAL_HASH_LEN], size_t *n);
+SD_WUR int journal_consistency_proof(struct journal *j, uint64_t m, uint64_t n,
+    uint8_t proof[][JOURNAL_HASH_LEN], size_t *count);
+
+/*
+ * What journal_verify_full() checks checkpoint signatures with: the
+ * Ed25519 public key of the audit key (32 bytes) and the note key name.
+ * NULL: signatures are not checked (structure, chain and roots still are).
+ */
+struct journal_audit_key {
+	uint8_t ed25519[32];
+	const char *name;
+};
+
+struct journal_verify_report {
+	uint64_t count;			/* records checked */
+	uint64_t bad_seq;		/* first bad record on SD_E_JOURNAL_CORRUPT */
+	uint64_t checkpoints;		/* checkpoint records whose root (and signature) held */
+	uint64_t open_intents;		/* intents without a result (a crash between the two) */
+	uint64_t first_open_intent;	/* the first of them, 0 when none */
+	uint64_t last_checkpoint_seq;
+};
 
 /*
  * Check every record: it decodes, its key equals its seq, seqs are 1..n
- * without gaps, each prev_hash equals the previous record's hash, and the
- * serial index maps each serial to its record and nothing else.
- * *count = records checked; on SD_E_JOURNAL_CORRUPT *bad_seq names the first
- * bad sequence number and sd_error_detail() says what is wrong.
+ * without gaps, each prev_hash equals the previous record's hash, the serial,
+ * result and checkpoint indexes and the stored Merkle nodes match the
+ * records, every result completes an earlier intent of the same serial, every
+ * checkpoint's root is the root of the tree it names (and its signature
+ * verifies with key when given). Intents without a result are counted, not
+ * errors. On SD_E_JOURNAL_CORRUPT, r->bad_seq names the first bad sequence
+ * number and sd_error_detail() says what is wrong (modified, missing,
+ * reordered, ...).
  */
+SD_WUR int journal_verify_full(struct journal *j, const struct journal_audit_key *key,
+    struct journal_verify_report *r);
+
+/* journal_verify_full() without signature checks, reporting only count and bad_seq. */
 SD_WUR int journal_verify(struct journal *j, uint64_t *count, uint64_t *bad_seq);
 
 /*
- * 0 when a write transaction can be started now and the map has room for one
- * more largest record, else SD_E_JOURNAL/SD_E_JOURNAL_FULL.
+ * 0 when a write transaction can be started now and the map (at its maximum
+ * size) has room for one more largest record, else SD_E_JOURNAL/SD_E_JOURNAL_FULL.
  */
 SD_WUR int journal_health(struct journal *j);
 
-/* Encode rec (its hash field is ignored) into a new buffer. */
+struct journal_stats {
+	uint64_t commits;		/* durable LMDB commits made by this handle */
+	uint64_t records;		/* records they appended */
+	uint64_t map_size;		/* current map size in bytes */
+	uint64_t grows;			/* times the map was grown */
+};
+void journal_stats_get(struct journal *j, struct journal_stats *out);
+
+/*
+ * Consistent copy of the environment to dest_dir (an existing empty
+ * directory), compacted; safe while other processes write.
+ * Errors: SD_E_JOURNAL.
+ */
+SD_WUR int journal_backup(struct journal *j, const char *dest_dir);
+
+/* Encode rec (its hash fields are ignored) into a new buffer. Errors: SD_E_INVAL, SD_E_NOMEM. */
 SD_WUR int journal_record_encode(const struct journal_record *rec, uint8_t **out, size_t *len);
 
 /* Decode and hash one encoded record. Errors: SD_E_JOURNAL_CORRUPT, SD_E_NOMEM. */
 SD_WUR int journal_record_decode(const uint8_t *buf, size_t len, struct journal_record **out);
 void journal_record_free(struct journal_record *rec);
+
+/* Stable lower-case name of a record type ("intent"), or "unknown". */
+const char *journal_record_type_name(uint8_t type);
+
+/*
+ * The auditor's walk, without LMDB: feed encoded records in order (from a
+ * journal or an export) and get the same verdicts as journal_verify_full()
+ * minus the index checks. Not thread-safe; one stream per walk.
+ */
+struct journal_stream;
+SD_WUR int journal_stream_new(const struct journal_audit_key *key, struct journal_stream **out);
+void journal_stream_free(struct journal_stream *s);
+
+/* The writer's own tail, so that a modified last record is caught too. */
+void journal_stream_set_tail(struct journal_stream *s, uint64_t seq, const uint8_t hash[JOURNAL_HASH_LEN]);
+
+/* Capture the Merkle root when the walk reaches size records (for a saved checkpoint). */
+void journal_stream_want_root(struct journal_stream *s, uint64_t size);
+/* The captured root. Errors: SD_E_NOT_FOUND (the walk did not reach size). */
+SD_WUR int journal_stream_root(const struct journal_stream *s, uint8_t root[JOURNAL_HASH_LEN]);
+
+/*
+ * The next record: key is the LMDB key it was stored under, or 0 when it
+ * comes from an export (then its position counts). A chain break is decided
+ * one record later (or at finish), so that the modified record can be named.
+ * *rec_out (optional) receives the decoded record (journal_record_free()).
+ * Errors: SD_E_JOURNAL_CORRUPT (detail and journal_stream_report()'s
+ * bad_seq say what and where), SD_E_NOMEM, SD_E_CRYPTO.
+ */
+SD_WUR int journal_stream_add(struct journal_stream *s, uint64_t key, const uint8_t *raw, size_t len,
+    struct journal_record **rec_out);
+
+/* The Merkle nodes the last added record completed (level 0 = its leaf hash). */
+void journal_stream_nodes(const struct journal_stream *s, const uint8_t (**nodes)[JOURNAL_HASH_LEN], unsigned *n);
+
+/* End of the walk. Errors: SD_E_JOURNAL_CORRUPT. */
+SD_WUR int journal_stream_finish(struct journal_stream *s);
+void journal_stream_report(const struct journal_stream *s, struct journal_verify_report *r);
+
+/*
+ * Append a checkpoint: under the writer lock, with nothing appended in
+ * between, sign(ctx, size, root, time_ms, &note) is called with the tree head
+ * of all records so far and returns the signed note text (malloc'ed; the
+ * journal frees it); the record (tree_size = its seq - 1) is then committed.
+ * *note_out (optional) receives a copy of the note.
+ * Errors: those of sign and journal_append().
+ */
+typedef int (*journal_checkpoint_sign_fn)(void *ctx, uint64_t size, const uint8_t root[JOURNAL_HASH_LEN],
+    int64_t time_ms, char **note);
+SD_WUR int journal_append_checkpoint(struct journal *j, int64_t time_ms, journal_checkpoint_sign_fn sign,
+    void *ctx, uint64_t *seq_out, char **note_out);
 
 #endif

@@ -1,15 +1,21 @@
 /*
- * The issuance journal store: one LMDB environment holding the records
- * (key: 8-byte big-endian seq, value: encoded record, written only with
- * MDB_APPEND) and a serial index (key: serial bytes, value: 8-byte seq,
- * written with MDB_NOOVERWRITE), both updated in one durable transaction.
+ * The journal store, write side: opening the LMDB environment, checking the
+ * tail, keeping the Merkle node index, and appending with group commit.
  *
- * The last seq and hash live in memory so that an append does not have to
- * read the tail back; they change only after mdb_txn_commit() succeeds, under
- * the mutex that also spans the write transaction.
+ * Databases (README "Journal format"): records (be64 seq -> record,
+ * MDB_APPEND), serials (serial -> intent seq, MDB_NOOVERWRITE), results
+ * (intent seq -> result seq, MDB_NOOVERWRITE), nodes (be64 seq || level ->
+ * hash of the complete Merkle subtree that record seq completes,
+ * MDB_APPEND), checkpoints (be64 seq -> tree size, MDB_APPEND). All are
+ * written in the same transaction as the record.
+ *
+ * Group commit: an appender queues its entry; if no committer is running it
+ * becomes the committer, takes every queued entry, writes them in one write
+ * transaction (each in a nested transaction, so that one refused entry does
+ * not spoil the others) and commits once; then it wakes the waiters. Each
+ * caller returns only when its own entry is durable or refused.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,65 +23,62 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <lmdb.h>
-
 #include "journal.h"
 #include "journal_internal.h"
 #include "sd_file.h"
 
-/* records, serials, and room for the Merkle tree and checkpoints to come. */
 #define JOURNAL_MAX_DBS 8
-#define JOURNAL_DB_RECORDS "records"
-#define JOURNAL_DB_SERIALS "serials"
-/*
- * journal_health() reports the map full when less than one largest record
- * plus this many pages (copy-on-write B-tree and free-list updates) is left
- * past the last used page. Free-list pages are not counted, so it errs
- * towards warning early.
- */
-#define JOURNAL_HEALTH_COW_PAGES 16
+#define JOURNAL_NODE_KEY_LEN 9
 
-struct journal {
-	MDB_env *env;
-	MDB_dbi records;
-	MDB_dbi serials;
-	bool readonly;
-	bool lock_ready;
-	pthread_mutex_t lock;			/* spans each write txn; guards last_* */
-	uint64_t last_seq;			/* 0 when empty */
-	uint8_t last_hash[JOURNAL_HASH_LEN];	/* zeros when empty */
-};
-
-/*
- * One record to append. build() encodes it for the seq and prev_hash chosen
- * under the lock; serial, when set, is added to the serial index in the same
- * transaction. Each record type brings its own builder, and a group commit
- * can put several entries in one transaction through journal_txn_put().
- */
 struct journal_entry {
-	int (*build)(const void *arg, uint64_t seq, const uint8_t prev_hash[JOURNAL_HASH_LEN],
-	    uint8_t **out, size_t *len);
-	const void *arg;
-	const uint8_t *serial;
-	size_t serial_len;
+	const struct journal_record *rec;	/* borrowed; NULL for a checkpoint */
+	journal_checkpoint_sign_fn sign;
+	void *sign_ctx;
+	int64_t cp_time_ms;
+	char *note;				/* checkpoint note, owned */
+	uint64_t seq;
+	int rc;
+	bool done;
+	char detail[256];
+	struct journal_entry *next;
 };
 
 static void
-journal_lock(struct journal *j)
+journal_mutex_lock(pthread_mutex_t *m)
 {
-	if (pthread_mutex_lock(&j->lock) != 0)
+	if (pthread_mutex_lock(m) != 0)
 		abort();
 }
 
 static void
-journal_unlock(struct journal *j)
+journal_mutex_unlock(pthread_mutex_t *m)
 {
-	if (pthread_mutex_unlock(&j->lock) != 0)
+	if (pthread_mutex_unlock(m) != 0)
 		abort();
 }
 
-/* Map an LMDB failure to a project error; what says what was being done. */
-static int
+static void
+journal_map_shared(struct journal *j)
+{
+	if (pthread_rwlock_rdlock(&j->map_lock) != 0)
+		abort();
+}
+
+static void
+journal_map_exclusive(struct journal *j)
+{
+	if (pthread_rwlock_wrlock(&j->map_lock) != 0)
+		abort();
+}
+
+static void
+journal_map_unlock(struct journal *j)
+{
+	if (pthread_rwlock_unlock(&j->map_lock) != 0)
+		abort();
+}
+
+int
 journal_mdb_error(struct journal *j, int mrc, const char *what)
 {
 	MDB_envinfo info;
@@ -88,7 +91,7 @@ journal_mdb_error(struct journal *j, int mrc, const char *what)
 	return sd_error_set(SD_E_JOURNAL, "journal: %s: %s", what, mdb_strerror(mrc));
 }
 
-static void
+void
 journal_key(uint8_t key[JOURNAL_SEQ_LEN], uint64_t seq, MDB_val *val)
 {
 	journal_be64_put(key, seq);
@@ -96,18 +99,103 @@ journal_key(uint8_t key[JOURNAL_SEQ_LEN], uint64_t seq, MDB_val *val)
 	val->mv_data = key;
 }
 
-static void
-journal_serial_hex(const uint8_t *serial, size_t len, char out[2 * JOURNAL_SERIAL_MAX + 1])
+/* Adopt a map grown by another process (MDB_MAP_RESIZED). */
+static int
+journal_map_adopt(struct journal *j)
 {
-	if (len > JOURNAL_SERIAL_MAX)
-		len = JOURNAL_SERIAL_MAX;
-	sd_hex_encode(serial, len, out);
+	MDB_envinfo info;
+	int mrc;
+
+	journal_map_exclusive(j);
+	mrc = mdb_env_set_mapsize(j->env, 0);
+	if (mrc == 0 && mdb_env_info(j->env, &info) == 0)
+		j->map_size = info.me_mapsize;
+	journal_map_unlock(j);
+	return mrc == 0 ? 0 : journal_mdb_error(j, mrc, "adopting the map size");
 }
 
-/*
- * Decode v, which is stored under key seq; it must carry that seq. what
- * starts the detail ("record", "tail record").
- */
+/* Begin a transaction with map_lock held shared (released on failure). */
+static int
+journal_txn_begin(struct journal *j, unsigned flags, MDB_txn **txn)
+{
+	int mrc, rc, tries;
+
+	*txn = NULL;
+	for (tries = 0; tries < 3; tries++) {
+		journal_map_shared(j);
+		if ((mrc = mdb_txn_begin(j->env, NULL, flags, txn)) == 0)
+			return 0;
+		*txn = NULL;
+		journal_map_unlock(j);
+		if (mrc != MDB_MAP_RESIZED)
+			return journal_mdb_error(j, mrc, "beginning a transaction");
+		if ((rc = journal_map_adopt(j)) != 0)
+			return rc;
+	}
+	return sd_error_set(SD_E_JOURNAL, "journal: the map keeps being resized");
+}
+
+int
+journal_read_begin(struct journal *j, MDB_txn **txn)
+{
+	return journal_txn_begin(j, MDB_RDONLY, txn);
+}
+
+void
+journal_read_end(struct journal *j, MDB_txn *txn)
+{
+	if (txn == NULL)
+		return;
+	mdb_txn_abort(txn);
+	journal_map_unlock(j);
+}
+
+static void
+journal_node_key(uint8_t key[JOURNAL_NODE_KEY_LEN], uint64_t seq, unsigned level, MDB_val *val)
+{
+	journal_be64_put(key, seq);
+	key[8] = (uint8_t)level;
+	val->mv_size = JOURNAL_NODE_KEY_LEN;
+	val->mv_data = key;
+}
+
+int
+journal_node_get(void *vctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN])
+{
+	struct journal_node_ctx *ctx = vctx;
+	uint8_t key[JOURNAL_NODE_KEY_LEN];
+	MDB_val k, v;
+	uint64_t last;
+	int mrc;
+
+	if (level >= 64 || index >= (UINT64_MAX >> level))
+		return sd_error_set(SD_E_INVAL, "journal: no Merkle node %u/%llu", level, (unsigned long long)index);
+	/* The node is stored under the seq of its last leaf: (index + 1) * 2^level. */
+	last = (index + 1) << level;
+	journal_node_key(key, last, level, &k);
+	if ((mrc = mdb_get(ctx->txn, ctx->j->nodes, &k, &v)) == MDB_NOTFOUND)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "journal: Merkle node %u/%llu (record %llu) is missing",
+		    level, (unsigned long long)index, (unsigned long long)last);
+	if (mrc != 0)
+		return journal_mdb_error(ctx->j, mrc, "reading a Merkle node");
+	if (v.mv_size != MERKLE_HASH_LEN)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "journal: Merkle node %u/%llu holds %zu bytes", level,
+		    (unsigned long long)index, v.mv_size);
+	memcpy(out, v.mv_data, MERKLE_HASH_LEN);
+	return 0;
+}
+
+static int
+journal_key_seq(const MDB_val *k, uint64_t *seq)
+{
+	if (k->mv_size != JOURNAL_SEQ_LEN)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "record key of %zu bytes is not a sequence number",
+		    k->mv_size);
+	*seq = journal_be64_get(k->mv_data);
+	return 0;
+}
+
+/* Decode v stored under seq, which it must carry. */
 static int
 journal_decode_at(const MDB_val *v, uint64_t seq, const char *what, struct journal_record **out)
 {
@@ -119,7 +207,6 @@ journal_decode_at(const MDB_val *v, uint64_t seq, const char *what, struct journ
 	if ((rc = journal_record_decode(v->mv_data, v->mv_size, &rec)) != 0) {
 		if (rc != SD_E_JOURNAL_CORRUPT)
 			return rc;
-		/* The detail buffer is reused by sd_error_set: copy it first. */
 		if (snprintf(detail, sizeof(detail), "%s", sd_error_detail(rc)) < 0)
 			detail[0] = '\0';
 		return sd_error_set(SD_E_JOURNAL_CORRUPT, "%s %llu is undecodable: %s", what,
@@ -136,22 +223,28 @@ journal_decode_at(const MDB_val *v, uint64_t seq, const char *what, struct journ
 	return 0;
 }
 
-static int
-journal_key_seq(const MDB_val *k, uint64_t *seq)
+int
+journal_txn_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_record **out)
 {
-	if (k->mv_size != JOURNAL_SEQ_LEN)
-		return sd_error_set(SD_E_JOURNAL_CORRUPT, "record key of %zu bytes is not a sequence number",
-		    k->mv_size);
-	*seq = journal_be64_get(k->mv_data);
-	return 0;
+	uint8_t key[JOURNAL_SEQ_LEN];
+	MDB_val k, v;
+	int mrc;
+
+	*out = NULL;
+	journal_key(key, seq, &k);
+	if ((mrc = mdb_get(txn, j->records, &k, &v)) == MDB_NOTFOUND)
+		return sd_error_set(SD_E_NOT_FOUND, "journal: no record %llu", (unsigned long long)seq);
+	if (mrc != 0)
+		return journal_mdb_error(j, mrc, "reading a record");
+	return journal_decode_at(&v, seq, "record", out);
 }
 
 /*
- * Load the last seq and hash, checking that the tail record decodes, sits
+ * The last seq and hash in txn, checking that the tail record decodes, sits
  * under its own seq and chains to the record before it.
  */
 static int
-journal_tail_load(struct journal *j, MDB_txn *txn)
+journal_tail_read(struct journal *j, MDB_txn *txn, uint64_t *seq_out, uint8_t hash[JOURNAL_HASH_LEN])
 {
 	static const uint8_t zero[JOURNAL_HASH_LEN];
 	struct journal_record *last = NULL, *prev = NULL;
@@ -160,13 +253,13 @@ journal_tail_load(struct journal *j, MDB_txn *txn)
 	uint64_t seq = 0, pseq = 0;
 	int rc, mrc;
 
+	*seq_out = 0;
+	memset(hash, 0, JOURNAL_HASH_LEN);
 	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0) {
 		rc = journal_mdb_error(j, mrc, "opening a cursor");
 		goto out;
 	}
 	if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) == MDB_NOTFOUND) {
-		j->last_seq = 0;
-		memset(j->last_hash, 0, JOURNAL_HASH_LEN);
 		rc = 0;
 		goto out;
 	}
@@ -203,8 +296,8 @@ journal_tail_load(struct journal *j, MDB_txn *txn)
 			goto out;
 		}
 	}
-	j->last_seq = seq;
-	memcpy(j->last_hash, last->hash, JOURNAL_HASH_LEN);
+	*seq_out = seq;
+	memcpy(hash, last->hash, JOURNAL_HASH_LEN);
 	rc = 0;
 out:
 	mdb_cursor_close(cur);
@@ -213,11 +306,104 @@ out:
 	return rc;
 }
 
+/* Seq of the last record that has Merkle nodes (0 when none). */
 static int
-journal_env_open(const char *path, bool readonly, uint64_t map_size, struct journal **out)
+journal_nodes_last(struct journal *j, MDB_txn *txn, uint64_t *seq)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int mrc, rc = 0;
+
+	*seq = 0;
+	if ((mrc = mdb_cursor_open(txn, j->nodes, &cur)) != 0)
+		return journal_mdb_error(j, mrc, "opening a cursor");
+	mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (mrc == 0 && k.mv_size == JOURNAL_NODE_KEY_LEN)
+		*seq = journal_be64_get(k.mv_data);
+	else if (mrc == 0)
+		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "journal: Merkle node key of %zu bytes", k.mv_size);
+	else if (mrc != MDB_NOTFOUND)
+		rc = journal_mdb_error(j, mrc, "reading the Merkle nodes");
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/* Store the nodes that record seq completes. */
+static int
+journal_nodes_put(struct journal *j, MDB_txn *txn, uint64_t seq, uint8_t nodes[][MERKLE_HASH_LEN], unsigned n)
+{
+	uint8_t key[JOURNAL_NODE_KEY_LEN];
+	MDB_val k, v;
+	unsigned level;
+	int mrc;
+
+	for (level = 0; level < n; level++) {
+		journal_node_key(key, seq, level, &k);
+		v.mv_size = MERKLE_HASH_LEN;
+		v.mv_data = nodes[level];
+		if ((mrc = mdb_put(txn, j->nodes, &k, &v, MDB_APPEND)) != 0)
+			return journal_mdb_error(j, mrc, "writing a Merkle node");
+	}
+	return 0;
+}
+
+/*
+ * Bring the node index up to the records (a journal written before the
+ * index existed), then load the frontier for last records and check that
+ * the stored leaf of the tail is the tail's.
+ */
+static int
+journal_tree_load(struct journal *j, MDB_txn *txn, uint64_t last, struct merkle_frontier *tree)
+{
+	struct journal_node_ctx ctx = { j, txn };
+	struct merkle_source src = { journal_node_get, &ctx };
+	uint8_t done[MERKLE_LEVELS][MERKLE_HASH_LEN], leaf[MERKLE_HASH_LEN], hash[JOURNAL_HASH_LEN];
+	uint8_t key[JOURNAL_SEQ_LEN];
+	uint64_t nseq, seq;
+	MDB_val k, v;
+	unsigned n;
+	int rc, mrc;
+
+	if ((rc = journal_nodes_last(j, txn, &nseq)) != 0)
+		return rc;
+	if (nseq > last)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT,
+		    "journal: Merkle nodes reach record %llu but the records end at %llu (tail deleted?)",
+		    (unsigned long long)nseq, (unsigned long long)last);
+	if ((rc = merkle_frontier_load(&src, nseq, tree)) != 0)
+		return rc;
+	for (seq = nseq + 1; seq <= last; seq++) {
+		if (j->readonly)
+			return sd_error_set(SD_E_JOURNAL, "journal: Merkle nodes end at record %llu of %llu",
+			    (unsigned long long)nseq, (unsigned long long)last);
+		journal_key(key, seq, &k);
+		if ((mrc = mdb_get(txn, j->records, &k, &v)) != 0)
+			return journal_mdb_error(j, mrc, "reading a record to index");
+		if ((rc = journal_record_hashes(v.mv_data, v.mv_size, hash, leaf)) != 0 ||
+		    (rc = merkle_frontier_add(tree, leaf, done, &n)) != 0 ||
+		    (rc = journal_nodes_put(j, txn, seq, done, n)) != 0)
+			return rc;
+	}
+	if (last == 0)
+		return 0;
+	journal_key(key, last, &k);
+	if ((mrc = mdb_get(txn, j->records, &k, &v)) != 0)
+		return journal_mdb_error(j, mrc, "reading the tail record");
+	if ((rc = journal_record_hashes(v.mv_data, v.mv_size, hash, leaf)) != 0 ||
+	    (rc = journal_node_get(&ctx, 0, last - 1, done[0])) != 0)
+		return rc;
+	if (memcmp(leaf, done[0], MERKLE_HASH_LEN) != 0)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "journal: the stored Merkle leaf of tail record %llu does not match it",
+		    (unsigned long long)last);
+	return 0;
+}
+
+static int
+journal_env_open(const char *path, bool readonly, const struct journal_options *opts, struct journal **out)
 {
 	struct journal *j = NULL;
 	MDB_txn *txn = NULL;
+	MDB_envinfo info;
 	struct stat st;
 	unsigned dbflags = readonly ? 0 : MDB_CREATE;
 	int rc, mrc;
@@ -227,9 +413,9 @@ journal_env_open(const char *path, bool readonly, uint64_t map_size, struct jour
 		rc = sd_error_set(SD_E_INVAL, "journal: no path");
 		goto out;
 	}
-	if (!readonly && (map_size == 0 || map_size > SIZE_MAX)) {
+	if (!readonly && (opts->map_size == 0 || opts->map_size > SIZE_MAX || opts->map_max > SIZE_MAX)) {
 		rc = sd_error_set(SD_E_INVAL, "journal: map size %llu is out of range",
-		    (unsigned long long)map_size);
+		    (unsigned long long)opts->map_size);
 		goto out;
 	}
 	if (!readonly && mkdir(path, 0700) != 0 && errno != EEXIST) {
@@ -249,18 +435,30 @@ journal_env_open(const char *path, bool readonly, uint64_t map_size, struct jour
 		goto out;
 	}
 	j->readonly = readonly;
-	if (pthread_mutex_init(&j->lock, NULL) != 0) {
+	if (pthread_rwlock_init(&j->map_lock, NULL) != 0) {
+		rc = sd_error_set(SD_E_INTERNAL, "journal: cannot create a lock");
+		goto out;
+	}
+	if (pthread_mutex_init(&j->queue_lock, NULL) != 0) {
+		pthread_rwlock_destroy(&j->map_lock);
 		rc = sd_error_set(SD_E_INTERNAL, "journal: cannot create a mutex");
 		goto out;
 	}
-	j->lock_ready = true;
+	if (pthread_cond_init(&j->queue_done, NULL) != 0) {
+		pthread_mutex_destroy(&j->queue_lock);
+		pthread_rwlock_destroy(&j->map_lock);
+		rc = sd_error_set(SD_E_INTERNAL, "journal: cannot create a condition");
+		goto out;
+	}
+	j->ready = true;
+	merkle_frontier_init(&j->tree);
 	if ((mrc = mdb_env_create(&j->env)) != 0) {
 		j->env = NULL;
 		rc = sd_error_set(SD_E_JOURNAL, "journal: mdb_env_create: %s", mdb_strerror(mrc));
 		goto out;
 	}
 	if ((mrc = mdb_env_set_maxdbs(j->env, JOURNAL_MAX_DBS)) != 0 ||
-	    (!readonly && (mrc = mdb_env_set_mapsize(j->env, (size_t)map_size)) != 0)) {
+	    (!readonly && (mrc = mdb_env_set_mapsize(j->env, (size_t)opts->map_size)) != 0)) {
 		rc = sd_error_set(SD_E_JOURNAL, "journal: configuring %s: %s", path, mdb_strerror(mrc));
 		goto out;
 	}
@@ -270,23 +468,38 @@ journal_env_open(const char *path, bool readonly, uint64_t map_size, struct jour
 		rc = sd_error_set(SD_E_JOURNAL, "journal: cannot open %s: %s", path, mdb_strerror(mrc));
 		goto out;
 	}
-	if ((mrc = mdb_txn_begin(j->env, NULL, readonly ? MDB_RDONLY : 0, &txn)) != 0) {
-		rc = journal_mdb_error(j, mrc, "beginning the open transaction");
+	/* Another process may have grown the map past the size asked for. */
+	if (mdb_env_info(j->env, &info) == 0)
+		j->map_size = info.me_mapsize;
+	j->map_max = readonly || opts->map_max < j->map_size ? j->map_size : opts->map_max;
+	if ((rc = journal_txn_begin(j, readonly ? MDB_RDONLY : 0, &txn)) != 0)
 		goto out;
-	}
-	if ((mrc = mdb_dbi_open(txn, JOURNAL_DB_RECORDS, dbflags, &j->records)) != 0 ||
-	    (mrc = mdb_dbi_open(txn, JOURNAL_DB_SERIALS, dbflags, &j->serials)) != 0) {
+	if ((mrc = mdb_dbi_open(txn, "records", dbflags, &j->records)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "serials", dbflags, &j->serials)) != 0) {
 		if (mrc == MDB_NOTFOUND)
 			rc = sd_error_set(SD_E_JOURNAL, "journal: %s holds no journal", path);
 		else
 			rc = journal_mdb_error(j, mrc, "opening the databases");
 		goto out;
 	}
-	if (!readonly && (rc = journal_tail_load(j, txn)) != 0)
+	if ((mrc = mdb_dbi_open(txn, "results", dbflags, &j->results)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "nodes", dbflags, &j->nodes)) != 0 ||
+	    (mrc = mdb_dbi_open(txn, "checkpoints", dbflags, &j->checkpoints)) != 0) {
+		if (mrc == MDB_NOTFOUND)
+			rc = sd_error_set(SD_E_JOURNAL,
+			    "journal: %s predates the Merkle index; open it once with signerd or signerctl to index it",
+			    path);
+		else
+			rc = journal_mdb_error(j, mrc, "opening the databases");
+		goto out;
+	}
+	if (!readonly && ((rc = journal_tail_read(j, txn, &j->last_seq, j->last_hash)) != 0 ||
+	    (rc = journal_tree_load(j, txn, j->last_seq, &j->tree)) != 0))
 		goto out;
 	/* Committing (even read-only) keeps the dbi handles for the environment. */
 	mrc = mdb_txn_commit(txn);
 	txn = NULL;
+	journal_map_unlock(j);
 	if (mrc != 0) {
 		rc = journal_mdb_error(j, mrc, "committing the open transaction");
 		goto out;
@@ -295,26 +508,41 @@ journal_env_open(const char *path, bool readonly, uint64_t map_size, struct jour
 	j = NULL;
 	rc = 0;
 out:
-	if (txn != NULL)
+	if (txn != NULL) {
 		mdb_txn_abort(txn);
+		journal_map_unlock(j);
+	}
 	journal_close(j);
 	return rc;
 }
 
 int
-journal_open(const char *path, uint64_t map_size, struct journal **out)
+journal_open_opts(const char *path, const struct journal_options *opts, struct journal **out)
 {
 	if (out == NULL)
 		return sd_error_set(SD_E_INVAL, "journal_open: NULL argument");
-	return journal_env_open(path, false, map_size, out);
+	*out = NULL;
+	if (opts == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_open: no options");
+	return journal_env_open(path, false, opts, out);
+}
+
+int
+journal_open(const char *path, uint64_t map_size, struct journal **out)
+{
+	struct journal_options o = { map_size, 0 };
+
+	return journal_open_opts(path, &o, out);
 }
 
 int
 journal_open_readonly(const char *path, struct journal **out)
 {
+	struct journal_options o = { 0, 0 };
+
 	if (out == NULL)
 		return sd_error_set(SD_E_INVAL, "journal_open_readonly: NULL argument");
-	return journal_env_open(path, true, 0, out);
+	return journal_env_open(path, true, &o, out);
 }
 
 void
@@ -324,139 +552,449 @@ journal_close(struct journal *j)
 		return;
 	if (j->env != NULL)
 		mdb_env_close(j->env);
-	if (j->lock_ready && pthread_mutex_destroy(&j->lock) != 0)
-		abort();
+	if (j->ready) {
+		pthread_cond_destroy(&j->queue_done);
+		pthread_mutex_destroy(&j->queue_lock);
+		pthread_rwlock_destroy(&j->map_lock);
+	}
 	free(j);
 }
 
-/*
- * Put one encoded record and its serial index entry in txn. MDB_APPEND
- * refuses any key not above the last one, so a record is never overwritten.
- */
-static int
-journal_txn_put(struct journal *j, MDB_txn *txn, uint64_t seq, const uint8_t *buf, size_t len,
-    const uint8_t *serial, size_t serial_len)
-{
-	char hex[2 * JOURNAL_SERIAL_MAX + 1];
-	uint8_t key[JOURNAL_SEQ_LEN];
-	MDB_val k, v, sk;
-	int mrc;
+/* Writer state carried through one batch. */
+struct journal_tail {
+	uint64_t seq;
+	uint8_t hash[JOURNAL_HASH_LEN];
+	struct merkle_frontier tree;
+};
 
-	journal_key(key, seq, &k);
-	v.mv_size = len;
-	v.mv_data = (void *)buf;
-	if ((mrc = mdb_put(txn, j->records, &k, &v, MDB_APPEND)) == MDB_KEYEXIST)
-		return sd_error_set(SD_E_JOURNAL,
-		    "journal: record %llu already exists (another process is writing this journal?)",
-		    (unsigned long long)seq);
-	if (mrc != 0)
-		return journal_mdb_error(j, mrc, "writing a record");
-	if (serial == NULL)
+/* Another process may have appended since our last commit: follow its tail. */
+static int
+journal_tail_sync(struct journal *j, MDB_txn *txn, struct journal_tail *t)
+{
+	uint8_t key[JOURNAL_SEQ_LEN];
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint64_t seq = 0;
+	int rc, mrc;
+
+	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0)
+		return journal_mdb_error(j, mrc, "opening a cursor");
+	mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (mrc != 0 && mrc != MDB_NOTFOUND)
+		return journal_mdb_error(j, mrc, "reading the last record");
+	if (mrc == 0 && (rc = journal_key_seq(&k, &seq)) != 0)
+		return rc;
+	if (seq == t->seq)
 		return 0;
-	sk.mv_size = serial_len;
-	sk.mv_data = (void *)serial;
-	v.mv_size = JOURNAL_SEQ_LEN;
-	v.mv_data = key;
-	if ((mrc = mdb_put(txn, j->serials, &sk, &v, MDB_NOOVERWRITE)) == MDB_KEYEXIST) {
-		/* On MDB_KEYEXIST, v holds the existing entry. */
-		journal_serial_hex(serial, serial_len, hex);
-		return sd_error_set(SD_E_INTERNAL, "journal: serial %s is already journaled (record %llu)",
-		    hex, v.mv_size == JOURNAL_SEQ_LEN ? (unsigned long long)journal_be64_get(v.mv_data) : 0ULL);
-	}
-	if (mrc != 0)
-		return journal_mdb_error(j, mrc, "indexing a serial");
-	return 0;
+	if (seq < t->seq)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "journal: records after %llu vanished (this process appended %llu)",
+		    (unsigned long long)seq, (unsigned long long)t->seq);
+	if ((rc = journal_tail_read(j, txn, &t->seq, t->hash)) != 0)
+		return rc;
+	(void)key;
+	return journal_tree_load(j, txn, t->seq, &t->tree);
 }
 
 static int
-journal_append_entry(struct journal *j, const struct journal_entry *e, uint64_t *seq_out)
+journal_serial_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq)
 {
-	uint8_t hash[JOURNAL_HASH_LEN];
-	uint8_t *buf = NULL;
-	MDB_txn *txn = NULL;
-	uint64_t seq;
-	size_t len = 0;
+	char hex[2 * JOURNAL_SERIAL_MAX + 1];
+	uint8_t key[JOURNAL_SEQ_LEN];
+	MDB_val sk, v;
+	int mrc;
+
+	sk.mv_size = rec->serial_len;
+	sk.mv_data = rec->serial;
+	journal_key(key, seq, &v);
+	if ((mrc = mdb_put(txn, j->serials, &sk, &v, MDB_NOOVERWRITE)) == MDB_KEYEXIST) {
+		sd_hex_encode(rec->serial, rec->serial_len, hex);
+		return sd_error_set(SD_E_INTERNAL, "journal: serial %s is already journaled (record %llu)",
+		    hex, v.mv_size == JOURNAL_SEQ_LEN ? (unsigned long long)journal_be64_get(v.mv_data) : 0ULL);
+	}
+	return mrc == 0 ? 0 : journal_mdb_error(j, mrc, "indexing a serial");
+}
+
+/* A result must complete an earlier intent of its serial that has no result yet. */
+static int
+journal_result_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq)
+{
+	struct journal_record *intent = NULL;
+	uint8_t ikey[JOURNAL_SEQ_LEN], rkey[JOURNAL_SEQ_LEN];
+	MDB_val k, v;
 	int rc, mrc;
 
-	*seq_out = 0;
-	if (j->readonly)
-		return sd_error_set(SD_E_JOURNAL, "journal: opened read-only");
-	journal_lock(j);
-	if (j->last_seq == UINT64_MAX) {
+	if (rec->intent_seq == 0 || rec->intent_seq >= seq) {
+		rc = sd_error_set(SD_E_INVAL, "result: intent %llu is not an earlier record",
+		    (unsigned long long)rec->intent_seq);
+		goto out;
+	}
+	if ((rc = journal_txn_get(j, txn, rec->intent_seq, &intent)) != 0) {
+		if (rc == SD_E_NOT_FOUND)
+			rc = sd_error_set(SD_E_INVAL, "result: no record %llu", (unsigned long long)rec->intent_seq);
+		goto out;
+	}
+	if (intent->type != JOURNAL_REC_INTENT || intent->serial_len != rec->serial_len ||
+	    memcmp(intent->serial, rec->serial, rec->serial_len) != 0) {
+		rc = sd_error_set(SD_E_INVAL, "result: record %llu is not the intent of this serial",
+		    (unsigned long long)rec->intent_seq);
+		goto out;
+	}
+	journal_key(ikey, rec->intent_seq, &k);
+	journal_key(rkey, seq, &v);
+	if ((mrc = mdb_put(txn, j->results, &k, &v, MDB_NOOVERWRITE)) == MDB_KEYEXIST) {
+		rc = sd_error_set(SD_E_INTERNAL, "journal: intent %llu already has its result (record %llu)",
+		    (unsigned long long)rec->intent_seq,
+		    v.mv_size == JOURNAL_SEQ_LEN ? (unsigned long long)journal_be64_get(v.mv_data) : 0ULL);
+		goto out;
+	}
+	rc = mrc == 0 ? 0 : journal_mdb_error(j, mrc, "indexing a result");
+out:
+	journal_record_free(intent);
+	return rc;
+}
+
+/* Build a checkpoint record for the tree of t->seq records: the signer is asked under the writer lock. */
+static int
+journal_checkpoint_build(struct journal_entry *e, const struct journal_tail *t, struct journal_record *rec)
+{
+	int rc;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->type = JOURNAL_REC_CHECKPOINT;
+	rec->time_ms = e->cp_time_ms;
+	rec->tree_size = t->seq;
+	if ((rc = merkle_frontier_root(&t->tree, rec->root_hash)) != 0)
+		return rc;
+	free(e->note);
+	e->note = NULL;
+	if ((rc = e->sign(e->sign_ctx, t->seq, rec->root_hash, e->cp_time_ms, &e->note)) != 0)
+		return rc;
+	if (e->note == NULL)
+		return sd_error_set(SD_E_INTERNAL, "checkpoint signer returned no note");
+	rec->note = e->note;
+	return journal_record_check(rec);
+}
+
+/* Write one entry in a nested transaction of txn, advancing t on success. */
+static int
+journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, struct journal_tail *t)
+{
+	struct journal_record cp;
+	const struct journal_record *rec = e->rec;
+	uint8_t done[MERKLE_LEVELS][MERKLE_HASH_LEN], hash[JOURNAL_HASH_LEN], leaf[MERKLE_HASH_LEN];
+	uint8_t key[JOURNAL_SEQ_LEN], tsz[JOURNAL_SEQ_LEN];
+	struct merkle_frontier tree;
+	uint8_t *buf = NULL;
+	MDB_txn *child = NULL;
+	MDB_val k, v;
+	size_t len = 0;
+	uint64_t seq;
+	unsigned n;
+	int rc, mrc;
+
+	if (t->seq == UINT64_MAX) {
 		rc = sd_error_set(SD_E_JOURNAL_FULL, "journal: sequence numbers exhausted");
 		goto out;
 	}
-	seq = j->last_seq + 1;
-	if ((rc = e->build(e->arg, seq, j->last_hash, &buf, &len)) != 0)
+	seq = t->seq + 1;
+	if (rec == NULL) {
+		if ((rc = journal_checkpoint_build(e, t, &cp)) != 0)
+			goto out;
+		rec = &cp;
+	}
+	if ((rc = journal_record_encode_at(rec, seq, t->hash, &buf, &len)) != 0)
 		goto out;
-	if ((rc = journal_hash(buf, len, hash)) != 0)
+	if ((rc = journal_record_hashes(buf, len, hash, leaf)) != 0)
 		goto out;
-	if ((mrc = mdb_txn_begin(j->env, NULL, 0, &txn)) != 0) {
-		rc = journal_mdb_error(j, mrc, "beginning a write transaction");
+	if ((mrc = mdb_txn_begin(j->env, txn, 0, &child)) != 0) {
+		child = NULL;
+		rc = journal_mdb_error(j, mrc, "beginning a nested transaction");
 		goto out;
 	}
-	if ((rc = journal_txn_put(j, txn, seq, buf, len, e->serial, e->serial_len)) != 0)
+	journal_key(key, seq, &k);
+	v.mv_size = len;
+	v.mv_data = buf;
+	if ((mrc = mdb_put(child, j->records, &k, &v, MDB_APPEND)) != 0) {
+		rc = mrc == MDB_KEYEXIST ? sd_error_set(SD_E_JOURNAL, "journal: record %llu already exists",
+		    (unsigned long long)seq) : journal_mdb_error(j, mrc, "writing a record");
 		goto out;
-	/*
-	 * A failed commit writes no new meta page, so nothing is committed; if
-	 * LMDB cannot tell, it marks the environment fatal and refuses later
-	 * transactions rather than leave memory and disk disagreeing.
-	 */
-	mrc = mdb_txn_commit(txn);
-	txn = NULL;
+	}
+	switch (rec->type) {
+	case JOURNAL_REC_ISSUANCE:
+	case JOURNAL_REC_INTENT:
+		rc = journal_serial_put(j, child, rec, seq);
+		break;
+	case JOURNAL_REC_RESULT:
+		rc = journal_result_put(j, child, rec, seq);
+		break;
+	case JOURNAL_REC_CHECKPOINT:
+		journal_key(key, seq, &k);
+		journal_be64_put(tsz, rec->tree_size);
+		v.mv_size = JOURNAL_SEQ_LEN;
+		v.mv_data = tsz;
+		mrc = mdb_put(child, j->checkpoints, &k, &v, MDB_APPEND);
+		rc = mrc == 0 ? 0 : journal_mdb_error(j, mrc, "indexing a checkpoint");
+		break;
+	default:
+		rc = 0;
+		break;
+	}
+	if (rc != 0)
+		goto out;
+	tree = t->tree;
+	if ((rc = merkle_frontier_add(&tree, leaf, done, &n)) != 0 ||
+	    (rc = journal_nodes_put(j, child, seq, done, n)) != 0)
+		goto out;
+	mrc = mdb_txn_commit(child);
+	child = NULL;
 	if (mrc != 0) {
-		rc = journal_mdb_error(j, mrc, "committing a record");
+		rc = journal_mdb_error(j, mrc, "committing a nested transaction");
 		goto out;
 	}
-	j->last_seq = seq;
-	memcpy(j->last_hash, hash, JOURNAL_HASH_LEN);
-	*seq_out = seq;
+	t->seq = seq;
+	memcpy(t->hash, hash, JOURNAL_HASH_LEN);
+	t->tree = tree;
+	e->seq = seq;
 	rc = 0;
 out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	journal_unlock(j);
+	if (child != NULL)
+		mdb_txn_abort(child);
 	free(buf);
 	return rc;
 }
 
+/* Grow the map towards map_max. Errors: SD_E_JOURNAL_FULL when it is there already. */
 static int
-journal_build_issuance(const void *arg, uint64_t seq, const uint8_t prev_hash[JOURNAL_HASH_LEN],
-    uint8_t **out, size_t *len)
+journal_grow(struct journal *j)
 {
-	return journal_issuance_encode(seq, prev_hash, arg, out, len);
+	uint64_t want;
+	int mrc;
+
+	if (j->map_size >= j->map_max)
+		return sd_error_set(SD_E_JOURNAL_FULL,
+		    "journal map of %llu bytes is full (the configured maximum); nothing was written",
+		    (unsigned long long)j->map_size);
+	want = j->map_size > j->map_max / 2 ? j->map_max : j->map_size * 2;
+	if (want - j->map_size < 4 * JOURNAL_RECORD_MAX)
+		want = j->map_size + 4 * JOURNAL_RECORD_MAX < j->map_max ? j->map_size + 4 * JOURNAL_RECORD_MAX : j->map_max;
+	journal_map_exclusive(j);
+	mrc = mdb_env_set_mapsize(j->env, (size_t)want);
+	journal_map_unlock(j);
+	if (mrc != 0)
+		return journal_mdb_error(j, mrc, "growing the map");
+	j->map_size = want;
+	j->stats.grows++;
+	return 0;
+}
+
+/* Record e's outcome so that its own thread can report it. */
+static void
+journal_entry_fail(struct journal_entry *e, int rc)
+{
+	e->rc = rc;
+	e->seq = 0;
+	if (snprintf(e->detail, sizeof(e->detail), "%s", sd_error_detail(rc)) < 0)
+		e->detail[0] = '\0';
+}
+
+/* Write and commit one batch (the caller is the committer, outside queue_lock). */
+static void
+journal_batch_commit(struct journal *j, struct journal_entry *batch, struct journal_tail *t)
+{
+	struct journal_tail work;
+	struct journal_entry *e;
+	MDB_txn *txn = NULL;
+	uint64_t appended;
+	bool full;
+	int rc, mrc;
+
+	for (;;) {
+		full = false;
+		appended = 0;
+		if ((rc = journal_txn_begin(j, 0, &txn)) != 0)
+			goto fail_all;
+		work = *t;
+		if ((rc = journal_tail_sync(j, txn, &work)) != 0) {
+			mdb_txn_abort(txn);
+			journal_map_unlock(j);
+			goto fail_all;
+		}
+		for (e = batch; e != NULL; e = e->next) {
+			e->rc = journal_entry_put(j, txn, e, &work);
+			if (e->rc == SD_E_JOURNAL_FULL) {
+				full = true;
+				break;
+			}
+			if (e->rc != 0)
+				journal_entry_fail(e, e->rc);
+			else
+				appended++;
+		}
+		if (full) {
+			mdb_txn_abort(txn);
+		} else if ((mrc = mdb_txn_commit(txn)) != 0) {
+			/*
+			 * A failed commit writes no new meta page, so nothing is
+			 * committed; if LMDB cannot tell, it marks the environment
+			 * fatal and refuses later transactions.
+			 */
+			full = mrc == MDB_MAP_FULL;
+			if (!full) {
+				journal_map_unlock(j);
+				rc = journal_mdb_error(j, mrc, "committing records");
+				goto fail_all;
+			}
+		}
+		journal_map_unlock(j);
+		txn = NULL;
+		if (!full)
+			break;
+		if ((rc = journal_grow(j)) != 0)
+			goto fail_all;
+	}
+	*t = work;
+	journal_mutex_lock(&j->queue_lock);
+	j->stats.commits++;
+	j->stats.records += appended;
+	journal_mutex_unlock(&j->queue_lock);
+	return;
+fail_all:
+	for (e = batch; e != NULL; e = e->next)
+		journal_entry_fail(e, rc);
+}
+
+/* Queue e and wait until it is committed or refused; maybe be the committer. */
+static int
+journal_submit(struct journal *j, struct journal_entry *e, uint64_t *seq_out)
+{
+	struct journal_entry *batch, *x, *next;
+	struct journal_tail t;
+
+	*seq_out = 0;
+	if (j->readonly)
+		return sd_error_set(SD_E_JOURNAL, "journal: opened read-only");
+	e->next = NULL;
+	e->done = false;
+	journal_mutex_lock(&j->queue_lock);
+	if (j->queue_tail != NULL)
+		j->queue_tail->next = e;
+	else
+		j->queue_head = e;
+	j->queue_tail = e;
+	while (!e->done) {
+		if (j->committing) {
+			if (pthread_cond_wait(&j->queue_done, &j->queue_lock) != 0)
+				abort();
+			continue;
+		}
+		/* Commit everything queued now, ours included. */
+		j->committing = true;
+		batch = j->queue_head;
+		j->queue_head = j->queue_tail = NULL;
+		t.seq = j->last_seq;
+		memcpy(t.hash, j->last_hash, JOURNAL_HASH_LEN);
+		t.tree = j->tree;
+		journal_mutex_unlock(&j->queue_lock);
+		journal_batch_commit(j, batch, &t);
+		journal_mutex_lock(&j->queue_lock);
+		j->last_seq = t.seq;
+		memcpy(j->last_hash, t.hash, JOURNAL_HASH_LEN);
+		j->tree = t.tree;
+		for (x = batch; x != NULL; x = next) {
+			next = x->next;
+			x->done = true;
+		}
+		j->committing = false;
+		if (pthread_cond_broadcast(&j->queue_done) != 0)
+			abort();
+	}
+	journal_mutex_unlock(&j->queue_lock);
+	if (e->rc != 0)
+		return sd_error_set(e->rc, "%s", e->detail);
+	*seq_out = e->seq;
+	return 0;
 }
 
 int
-journal_append_issuance(struct journal *j, const struct journal_issuance *in, uint64_t *seq_out)
+journal_append(struct journal *j, const struct journal_record *rec, uint64_t *seq_out)
 {
 	struct journal_entry e;
 	int rc;
 
 	if (seq_out != NULL)
 		*seq_out = 0;
-	if (j == NULL || in == NULL || seq_out == NULL)
-		return sd_error_set(SD_E_INVAL, "journal_append_issuance: NULL argument");
-	/* Refuse bad input before taking the lock. */
-	if ((rc = journal_issuance_check(in)) != 0)
+	if (j == NULL || rec == NULL || seq_out == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_append: NULL argument");
+	if (rec->type == JOURNAL_REC_CHECKPOINT)
+		return sd_error_set(SD_E_INVAL, "journal_append: checkpoints go through journal_append_checkpoint()");
+	/* Refuse bad input before queueing it. */
+	if ((rc = journal_record_check(rec)) != 0)
 		return rc;
-	e.build = journal_build_issuance;
-	e.arg = in;
-	e.serial = in->serial;
-	e.serial_len = in->serial_len;
-	return journal_append_entry(j, &e, seq_out);
+	memset(&e, 0, sizeof(e));
+	e.rec = rec;
+	return journal_submit(j, &e, seq_out);
 }
 
-static int
-journal_read_begin(struct journal *j, MDB_txn **txn)
+int
+journal_append_checkpoint(struct journal *j, int64_t time_ms, journal_checkpoint_sign_fn sign, void *ctx,
+    uint64_t *seq_out, char **note_out)
 {
-	int mrc;
+	struct journal_entry e;
+	int rc;
 
-	if ((mrc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, txn)) != 0) {
-		*txn = NULL;
-		return journal_mdb_error(j, mrc, "beginning a read transaction");
+	if (seq_out != NULL)
+		*seq_out = 0;
+	if (note_out != NULL)
+		*note_out = NULL;
+	if (j == NULL || sign == NULL || seq_out == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_append_checkpoint: NULL argument");
+	memset(&e, 0, sizeof(e));
+	e.sign = sign;
+	e.sign_ctx = ctx;
+	e.cp_time_ms = time_ms;
+	rc = journal_submit(j, &e, seq_out);
+	if (rc == 0 && note_out != NULL) {
+		*note_out = e.note;
+		e.note = NULL;
 	}
-	return 0;
+	free(e.note);
+	return rc;
+}
+
+int
+journal_append_issuance(struct journal *j, const struct journal_issuance *in, uint64_t *seq_out)
+{
+	struct journal_record rec;
+
+	if (seq_out != NULL)
+		*seq_out = 0;
+	if (j == NULL || in == NULL || seq_out == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_append_issuance: NULL argument");
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_ISSUANCE;
+	rec.time_ms = in->time_ms;
+	rec.client_subject = (char *)(uintptr_t)in->client_subject;
+	memcpy(rec.client_spki_sha256, in->client_spki_sha256, JOURNAL_HASH_LEN);
+	rec.profile = (char *)(uintptr_t)in->profile;
+	memcpy(rec.csr_sha256, in->csr_sha256, JOURNAL_HASH_LEN);
+	rec.serial = (uint8_t *)(uintptr_t)in->serial;
+	rec.serial_len = in->serial_len;
+	rec.cert_der = (uint8_t *)(uintptr_t)in->cert_der;
+	rec.cert_der_len = in->cert_der_len;
+	return journal_append(j, &rec, seq_out);
+}
+
+void
+journal_stats_get(struct journal *j, struct journal_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (j == NULL)
+		return;
+	journal_mutex_lock(&j->queue_lock);
+	*out = j->stats;
+	out->map_size = j->map_size;
+	journal_mutex_unlock(&j->queue_lock);
 }
 
 int
@@ -472,14 +1010,14 @@ journal_last_seq(struct journal *j, uint64_t *seq_out)
 	if (j == NULL || seq_out == NULL)
 		return sd_error_set(SD_E_INVAL, "journal_last_seq: NULL argument");
 	if (!j->readonly) {
-		journal_lock(j);
+		journal_mutex_lock(&j->queue_lock);
 		*seq_out = j->last_seq;
-		journal_unlock(j);
+		journal_mutex_unlock(&j->queue_lock);
 		return 0;
 	}
 	/* A reader sees what writers in other processes have committed since. */
 	if ((rc = journal_read_begin(j, &txn)) != 0)
-		goto out;
+		return rc;
 	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0) {
 		rc = journal_mdb_error(j, mrc, "opening a cursor");
 		goto out;
@@ -496,344 +1034,6 @@ journal_last_seq(struct journal *j, uint64_t *seq_out)
 	rc = journal_key_seq(&k, seq_out);
 out:
 	mdb_cursor_close(cur);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
+	journal_read_end(j, txn);
 	return rc;
-}
-
-/* Read and decode record seq in txn. Errors: SD_E_NOT_FOUND and journal_decode_at()'s. */
-static int
-journal_txn_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_record **out)
-{
-	uint8_t key[JOURNAL_SEQ_LEN];
-	MDB_val k, v;
-	int mrc;
-
-	*out = NULL;
-	journal_key(key, seq, &k);
-	if ((mrc = mdb_get(txn, j->records, &k, &v)) == MDB_NOTFOUND)
-		return sd_error_set(SD_E_NOT_FOUND, "journal: no record %llu", (unsigned long long)seq);
-	if (mrc != 0)
-		return journal_mdb_error(j, mrc, "reading a record");
-	return journal_decode_at(&v, seq, "record", out);
-}
-
-int
-journal_get(struct journal *j, uint64_t seq, struct journal_record **out)
-{
-	MDB_txn *txn = NULL;
-	int rc;
-
-	if (out == NULL)
-		return sd_error_set(SD_E_INVAL, "journal_get: NULL argument");
-	*out = NULL;
-	if (j == NULL)
-		return sd_error_set(SD_E_INVAL, "journal_get: NULL argument");
-	if (seq == 0)
-		return sd_error_set(SD_E_NOT_FOUND, "journal: no record 0 (seqs start at 1)");
-	if ((rc = journal_read_begin(j, &txn)) != 0)
-		return rc;
-	rc = journal_txn_get(j, txn, seq, out);
-	mdb_txn_abort(txn);
-	return rc;
-}
-
-int
-journal_foreach(struct journal *j, uint64_t from, journal_visit_fn fn, void *ctx)
-{
-	struct journal_record *rec = NULL;
-	uint8_t key[JOURNAL_SEQ_LEN];
-	MDB_cursor *cur = NULL;
-	MDB_txn *txn = NULL;
-	MDB_val k, v;
-	uint64_t seq = 0;
-	int rc, mrc;
-
-	if (j == NULL || fn == NULL)
-		return sd_error_set(SD_E_INVAL, "journal_foreach: NULL argument");
-	if ((rc = journal_read_begin(j, &txn)) != 0)
-		goto out;
-	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0) {
-		rc = journal_mdb_error(j, mrc, "opening a cursor");
-		goto out;
-	}
-	journal_key(key, from, &k);
-	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
-	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if ((rc = journal_key_seq(&k, &seq)) != 0)
-			goto out;
-		if ((rc = journal_decode_at(&v, seq, "record", &rec)) != 0)
-			goto out;
-		if ((rc = fn(rec, ctx)) != 0)
-			goto out;
-		journal_record_free(rec);
-		rec = NULL;
-	}
-	if (mrc != MDB_NOTFOUND) {
-		rc = journal_mdb_error(j, mrc, "walking the records");
-		goto out;
-	}
-	rc = 0;
-out:
-	journal_record_free(rec);
-	mdb_cursor_close(cur);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return rc;
-}
-
-/*
- * Record seq's prev_hash does not match the hash of record seq - 1 (prev).
- * Either record seq - 1 was modified, or record seq itself was (its
- * prev_hash field, which also changes its own hash). Record seq + 1 tells
- * them apart: it still chains to an intact record seq. For the tail, the
- * hash this process last appended (mem_seq, mem_hash) can decide.
- */
-static int
-journal_chain_break(struct journal *j, MDB_txn *txn, const struct journal_record *cur,
-    uint64_t mem_seq, const uint8_t mem_hash[JOURNAL_HASH_LEN], uint64_t *bad_seq)
-{
-	struct journal_record *next = NULL;
-	unsigned long long s = cur->seq;
-	int rc;
-
-	rc = journal_txn_get(j, txn, cur->seq + 1, &next);
-	if (rc != 0 && rc != SD_E_NOT_FOUND && rc != SD_E_JOURNAL_CORRUPT)
-		goto out;
-	if (rc == 0 && memcmp(next->prev_hash, cur->hash, JOURNAL_HASH_LEN) == 0) {
-		*bad_seq = cur->seq - 1;
-		rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
-		    "record %llu modified: its hash no longer matches the prev_hash in record %llu", s - 1, s);
-	} else if (rc == 0) {
-		*bad_seq = cur->seq;
-		rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
-		    "record %llu modified: it chains neither to record %llu nor from record %llu", s,
-		    s - 1, s + 1);
-	} else if (mem_seq == cur->seq && memcmp(mem_hash, cur->hash, JOURNAL_HASH_LEN) != 0) {
-		*bad_seq = cur->seq;
-		rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
-		    "record %llu modified: it differs from the record this process appended", s);
-	} else if (mem_seq == cur->seq) {
-		*bad_seq = cur->seq - 1;
-		rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
-		    "record %llu modified: its hash no longer matches the prev_hash in record %llu", s - 1, s);
-	} else {
-		*bad_seq = cur->seq - 1;
-		rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
-		    "record %llu or record %llu modified: the hash of %llu does not match the prev_hash in %llu",
-		    s - 1, s, s - 1, s);
-	}
-out:
-	journal_record_free(next);
-	return rc;
-}
-
-/* The serial index must map rec's serial to rec's seq. */
-static int
-journal_serial_check(struct journal *j, MDB_txn *txn, const struct journal_record *rec)
-{
-	char hex[2 * JOURNAL_SERIAL_MAX + 1];
-	MDB_val k, v;
-	int mrc;
-
-	k.mv_size = rec->serial_len;
-	k.mv_data = rec->serial;
-	mrc = mdb_get(txn, j->serials, &k, &v);
-	if (mrc != 0 && mrc != MDB_NOTFOUND)
-		return journal_mdb_error(j, mrc, "reading the serial index");
-	journal_serial_hex(rec->serial, rec->serial_len, hex);
-	if (mrc == MDB_NOTFOUND)
-		return sd_error_set(SD_E_JOURNAL_CORRUPT,
-		    "serial index: entry for serial %s of record %llu is missing", hex,
-		    (unsigned long long)rec->seq);
-	if (v.mv_size != JOURNAL_SEQ_LEN || journal_be64_get(v.mv_data) != rec->seq)
-		return sd_error_set(SD_E_JOURNAL_CORRUPT,
-		    "serial index: serial %s of record %llu is mapped to another record", hex,
-		    (unsigned long long)rec->seq);
-	return 0;
-}
-
-/*
- * Every record's serial maps to its seq, yet the index holds more entries
- * than there are records: find the first stray one.
- */
-static int
-journal_serial_stray(struct journal *j, MDB_txn *txn, uint64_t count, uint64_t *bad_seq)
-{
-	char hex[2 * JOURNAL_SERIAL_MAX + 1];
-	struct journal_record *rec = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	uint64_t seq;
-	int rc, mrc;
-
-	if ((mrc = mdb_cursor_open(txn, j->serials, &cur)) != 0) {
-		rc = journal_mdb_error(j, mrc, "opening a cursor");
-		goto out;
-	}
-	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		journal_serial_hex(k.mv_data, k.mv_size, hex);
-		if (v.mv_size != JOURNAL_SEQ_LEN) {
-			rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
-			    "serial index: entry for serial %s holds %zu bytes, not a seq", hex, v.mv_size);
-			goto out;
-		}
-		seq = journal_be64_get(v.mv_data);
-		if (seq == 0 || seq > count) {
-			*bad_seq = seq;
-			rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
-			    "serial index: serial %s points to record %llu, which is missing", hex,
-			    (unsigned long long)seq);
-			goto out;
-		}
-		if ((rc = journal_txn_get(j, txn, seq, &rec)) != 0)
-			goto out;
-		if (rec->serial_len != k.mv_size || memcmp(rec->serial, k.mv_data, k.mv_size) != 0) {
-			*bad_seq = seq;
-			rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
-			    "serial index: serial %s points to record %llu, which has another serial", hex,
-			    (unsigned long long)seq);
-			goto out;
-		}
-		journal_record_free(rec);
-		rec = NULL;
-	}
-	if (mrc != MDB_NOTFOUND) {
-		rc = journal_mdb_error(j, mrc, "walking the serial index");
-		goto out;
-	}
-	rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "serial index does not match the %llu records",
-	    (unsigned long long)count);
-out:
-	journal_record_free(rec);
-	mdb_cursor_close(cur);
-	return rc;
-}
-
-int
-journal_verify(struct journal *j, uint64_t *count, uint64_t *bad_seq)
-{
-	uint8_t prev_hash[JOURNAL_HASH_LEN], mem_hash[JOURNAL_HASH_LEN];
-	struct journal_record *rec = NULL;
-	uint64_t expect = 1, seq = 0, mem_seq = 0;
-	MDB_cursor *cur = NULL;
-	MDB_txn *txn = NULL;
-	MDB_stat st;
-	MDB_val k, v;
-	int rc, mrc;
-
-	if (count != NULL)
-		*count = 0;
-	if (bad_seq != NULL)
-		*bad_seq = 0;
-	if (j == NULL || count == NULL || bad_seq == NULL)
-		return sd_error_set(SD_E_INVAL, "journal_verify: NULL argument");
-	memset(prev_hash, 0, JOURNAL_HASH_LEN);
-	memset(mem_hash, 0, JOURNAL_HASH_LEN);
-	/* Taken before the read txn, so the snapshot holds at least mem_seq records. */
-	if (!j->readonly) {
-		journal_lock(j);
-		mem_seq = j->last_seq;
-		memcpy(mem_hash, j->last_hash, JOURNAL_HASH_LEN);
-		journal_unlock(j);
-	}
-	if ((rc = journal_read_begin(j, &txn)) != 0)
-		goto out;
-	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0) {
-		rc = journal_mdb_error(j, mrc, "opening a cursor");
-		goto out;
-	}
-	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		*bad_seq = expect;
-		if ((rc = journal_key_seq(&k, &seq)) != 0)
-			goto out;
-		if (seq != expect) {
-			/* Keys are sorted, so a higher key means a gap. */
-			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "record %llu is missing (next is record %llu)",
-			    (unsigned long long)expect, (unsigned long long)seq);
-			goto out;
-		}
-		if ((rc = journal_decode_at(&v, seq, "record", &rec)) != 0)
-			goto out;
-		if (memcmp(rec->prev_hash, prev_hash, JOURNAL_HASH_LEN) != 0) {
-			if (seq == 1)
-				rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "record 1 modified: prev_hash is not zero");
-			else
-				rc = journal_chain_break(j, txn, rec, mem_seq, mem_hash, bad_seq);
-			goto out;
-		}
-		if (seq == mem_seq && memcmp(rec->hash, mem_hash, JOURNAL_HASH_LEN) != 0) {
-			rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
-			    "record %llu modified: it differs from the record this process appended",
-			    (unsigned long long)seq);
-			goto out;
-		}
-		if ((rc = journal_serial_check(j, txn, rec)) != 0)
-			goto out;
-		memcpy(prev_hash, rec->hash, JOURNAL_HASH_LEN);
-		journal_record_free(rec);
-		rec = NULL;
-		*count = seq;
-		expect = seq + 1;
-	}
-	if (mrc != MDB_NOTFOUND) {
-		rc = journal_mdb_error(j, mrc, "walking the records");
-		goto out;
-	}
-	if (mem_seq > *count) {
-		*bad_seq = *count + 1;
-		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "record %llu is missing (this process appended %llu)",
-		    (unsigned long long)*bad_seq, (unsigned long long)mem_seq);
-		goto out;
-	}
-	if ((mrc = mdb_stat(txn, j->serials, &st)) != 0) {
-		rc = journal_mdb_error(j, mrc, "reading the serial index");
-		goto out;
-	}
-	if (st.ms_entries != *count) {
-		*bad_seq = 0;
-		rc = journal_serial_stray(j, txn, *count, bad_seq);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != SD_E_JOURNAL_CORRUPT)
-		*bad_seq = 0;
-	journal_record_free(rec);
-	mdb_cursor_close(cur);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return rc;
-}
-
-int
-journal_health(struct journal *j)
-{
-	MDB_envinfo info;
-	MDB_txn *txn = NULL;
-	MDB_stat st;
-	size_t used, reserve;
-	int mrc;
-
-	if (j == NULL)
-		return sd_error_set(SD_E_INVAL, "journal_health: NULL argument");
-	if (j->readonly)
-		return sd_error_set(SD_E_JOURNAL, "journal: opened read-only");
-	if ((mrc = mdb_txn_begin(j->env, NULL, 0, &txn)) != 0)
-		return journal_mdb_error(j, mrc, "beginning a write transaction");
-	mrc = mdb_env_info(j->env, &info);
-	if (mrc == 0)
-		mrc = mdb_env_stat(j->env, &st);
-	mdb_txn_abort(txn);
-	if (mrc != 0)
-		return journal_mdb_error(j, mrc, "reading the environment");
-	used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
-	reserve = JOURNAL_RECORD_MAX + JOURNAL_HEALTH_COW_PAGES * (size_t)st.ms_psize;
-	if (used > info.me_mapsize || info.me_mapsize - used < reserve)
-		return sd_error_set(SD_E_JOURNAL_FULL,
-		    "journal map of %zu bytes is full: %zu bytes used, %zu needed in reserve",
-		    info.me_mapsize, used, reserve);
-	return 0;
 }

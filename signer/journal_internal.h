@@ -1,14 +1,20 @@
 /*
- * Shared between journal_record.c (byte format, hashing) and journal.c (the
- * LMDB store). Nothing outside these two files includes this header.
+ * Shared between the journal files (journal_record.c: byte format and
+ * hashing; journal.c: the LMDB store; journal_verify.c: the auditor's walk).
+ * Nothing outside signer/journal*.c includes this header.
  */
 #ifndef JOURNAL_INTERNAL_H
 #define JOURNAL_INTERNAL_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <lmdb.h>
+
 #include "journal.h"
+#include "merkle.h"
 
 #define JOURNAL_MAGIC "SDJR"
 #define JOURNAL_MAGIC_LEN 4
@@ -16,10 +22,62 @@
 #define JOURNAL_HEADER_LEN 54
 #define JOURNAL_SEQ_LEN 8
 
-/* Longest encoded issuance record: header plus six length-prefixed fields. */
+/*
+ * Upper bound of any encoded record: the header, at most 12 length
+ * prefixes, three long texts, short texts and hashes, one certificate.
+ */
 #define JOURNAL_RECORD_MAX \
-	(JOURNAL_HEADER_LEN + 6 * 4 + 2 * JOURNAL_TEXT_MAX + 2 * JOURNAL_HASH_LEN + \
-	    JOURNAL_SERIAL_MAX + JOURNAL_CERT_MAX)
+	(JOURNAL_HEADER_LEN + 12 * 4 + 3 * JOURNAL_TEXT_MAX + 512 + 4 * JOURNAL_HASH_LEN + \
+	    JOURNAL_SERIAL_MAX + 32 + JOURNAL_CERT_MAX)
+
+/* One append waiting for the committer (journal.c). */
+struct journal_entry;
+
+struct journal {
+	MDB_env *env;
+	MDB_dbi records;		/* be64 seq -> encoded record (MDB_APPEND) */
+	MDB_dbi serials;		/* serial -> be64 seq of its intent or legacy issuance */
+	MDB_dbi results;		/* be64 intent seq -> be64 result seq */
+	MDB_dbi nodes;			/* be64 last leaf seq || level -> Merkle subtree hash (MDB_APPEND) */
+	MDB_dbi checkpoints;		/* be64 seq -> be64 tree size (MDB_APPEND) */
+	bool readonly;
+	bool ready;			/* mutexes initialised */
+	/*
+	 * Every transaction holds map_lock shared; growing the map takes it
+	 * exclusively, since LMDB remaps and no transaction may be live then.
+	 */
+	pthread_rwlock_t map_lock;
+	/* queue_lock guards the queue, committing, the tail and the stats. */
+	pthread_mutex_t queue_lock;
+	pthread_cond_t queue_done;
+	struct journal_entry *queue_head, *queue_tail;
+	bool committing;
+	uint64_t last_seq;			/* 0 when empty */
+	uint8_t last_hash[JOURNAL_HASH_LEN];	/* zeros when empty */
+	struct merkle_frontier tree;		/* of the last_seq records */
+	uint64_t map_size, map_max;
+	struct journal_stats stats;
+};
+
+/* Map an LMDB failure to a project error; what says what was being done. */
+int journal_mdb_error(struct journal *j, int mrc, const char *what);
+
+/* A read transaction (map_lock taken shared); end it with journal_read_end(). */
+SD_WUR int journal_read_begin(struct journal *j, MDB_txn **txn);
+void journal_read_end(struct journal *j, MDB_txn *txn);
+
+/* 8-byte big-endian key for seq in key, described by val. */
+void journal_key(uint8_t key[JOURNAL_SEQ_LEN], uint64_t seq, MDB_val *val);
+
+/* Record seq in txn, decoded and hashed. Errors: SD_E_NOT_FOUND, SD_E_JOURNAL_CORRUPT, SD_E_JOURNAL, SD_E_NOMEM. */
+SD_WUR int journal_txn_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_record **out);
+
+/* Merkle node (level, index) from the nodes DB in txn, as a merkle_source. */
+struct journal_node_ctx {
+	struct journal *j;
+	MDB_txn *txn;
+};
+int journal_node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN]);
 
 void journal_be64_put(uint8_t out[8], uint64_t v);
 uint64_t journal_be64_get(const uint8_t in[8]);
@@ -27,14 +85,24 @@ uint64_t journal_be64_get(const uint8_t in[8]);
 /* SHA-256 of buf. Errors: SD_E_CRYPTO. */
 SD_WUR int journal_hash(const uint8_t *buf, size_t len, uint8_t out[JOURNAL_HASH_LEN]);
 
-/* Check every field of in against its limit. Errors: SD_E_INVAL. */
-SD_WUR int journal_issuance_check(const struct journal_issuance *in);
+/* Check every field of rec's type against its limit. Errors: SD_E_INVAL. */
+SD_WUR int journal_record_check(const struct journal_record *rec);
 
 /*
- * Encode one issuance record with the given header values into a new buffer
- * (free with free()). Errors: SD_E_INVAL, SD_E_NOMEM.
+ * Encode rec with the given header values into a new buffer (free with
+ * free()). Errors: SD_E_INVAL, SD_E_NOMEM.
  */
-SD_WUR int journal_issuance_encode(uint64_t seq, const uint8_t prev_hash[JOURNAL_HASH_LEN],
-    const struct journal_issuance *in, uint8_t **out, size_t *len);
+SD_WUR int journal_record_encode_at(const struct journal_record *rec, uint64_t seq,
+    const uint8_t prev_hash[JOURNAL_HASH_LEN], uint8_t **out, size_t *len);
+
+/*
+ * Decode without computing hash and leaf_hash (the caller has them).
+ * Errors: as journal_record_decode().
+ */
+SD_WUR int journal_record_decode_nohash(const uint8_t *buf, size_t len, struct journal_record **out);
+
+/* Both hashes of an encoded record. Errors: SD_E_CRYPTO. */
+SD_WUR int journal_record_hashes(const uint8_t *buf, size_t len, uint8_t hash[JOURNAL_HASH_LEN],
+    uint8_t leaf[JOURNAL_HASH_LEN]);
 
 #endif

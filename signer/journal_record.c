@@ -6,6 +6,7 @@
  * commits to.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,15 @@
 
 #include "journal.h"
 #include "journal_internal.h"
+#include "merkle.h"
 
 enum jr_kind {
 	JR_TEXT,	/* UTF-8 without NUL; decoded NUL-terminated */
-	JR_BYTES,
+	JR_BYTES,	/* variable length */
+	JR_HASH,	/* exactly JOURNAL_HASH_LEN bytes */
+	JR_U64,		/* 8 bytes big-endian */
+	JR_I64,		/* 8 bytes big-endian two's complement */
+	JR_U8,		/* 1 byte; min..max bound the value */
 };
 
 struct jr_field {
@@ -26,31 +32,99 @@ struct jr_field {
 	enum jr_kind kind;
 	size_t min;
 	size_t max;
+	size_t off;		/* of the value in struct journal_record */
+	size_t len_off;		/* JR_BYTES: of its size_t length */
 };
 
-/* The fields of an issuance record, in wire order. */
-enum {
-	JR_SUBJECT,
-	JR_SPKI,
-	JR_PROFILE,
-	JR_CSR,
-	JR_SERIAL,
-	JR_CERT,
-	JR_ISSUANCE_NFIELDS,
+#define JR_F(n, k, lo, hi, field) { n, k, lo, hi, offsetof(struct journal_record, field), 0 }
+#define JR_B(n, lo, hi, field, len) \
+	{ n, JR_BYTES, lo, hi, offsetof(struct journal_record, field), offsetof(struct journal_record, len) }
+
+static const struct jr_field jr_issuance[] = {
+	JR_F("client_subject", JR_TEXT, 1, JOURNAL_TEXT_MAX, client_subject),
+	JR_F("client_spki_sha256", JR_HASH, 0, 0, client_spki_sha256),
+	JR_F("profile", JR_TEXT, 1, JOURNAL_TEXT_MAX, profile),
+	JR_F("csr_sha256", JR_HASH, 0, 0, csr_sha256),
+	JR_B("serial", 1, JOURNAL_SERIAL_MAX, serial, serial_len),
+	JR_B("cert_der", 1, JOURNAL_CERT_MAX, cert_der, cert_der_len),
 };
 
-static const struct jr_field jr_issuance_fields[JR_ISSUANCE_NFIELDS] = {
-	[JR_SUBJECT] = { "client_subject", JR_TEXT, 1, JOURNAL_TEXT_MAX },
-	[JR_SPKI] = { "client_spki_sha256", JR_BYTES, JOURNAL_HASH_LEN, JOURNAL_HASH_LEN },
-	[JR_PROFILE] = { "profile", JR_TEXT, 1, JOURNAL_TEXT_MAX },
-	[JR_CSR] = { "csr_sha256", JR_BYTES, JOURNAL_HASH_LEN, JOURNAL_HASH_LEN },
-	[JR_SERIAL] = { "serial", JR_BYTES, 1, JOURNAL_SERIAL_MAX },
-	[JR_CERT] = { "cert_der", JR_BYTES, 1, JOURNAL_CERT_MAX },
+static const struct jr_field jr_intent[] = {
+	JR_F("client_subject", JR_TEXT, 1, JOURNAL_TEXT_MAX, client_subject),
+	JR_F("client_spki_sha256", JR_HASH, 0, 0, client_spki_sha256),
+	JR_F("profile", JR_TEXT, 1, JOURNAL_TEXT_MAX, profile),
+	JR_F("csr_sha256", JR_HASH, 0, 0, csr_sha256),
+	JR_B("serial", 1, JOURNAL_SERIAL_MAX, serial, serial_len),
+	JR_F("tbs_sha256", JR_HASH, 0, 0, tbs_sha256),
+};
+
+static const struct jr_field jr_result[] = {
+	JR_F("intent_seq", JR_U64, 1, UINT64_MAX, intent_seq),
+	JR_B("serial", 1, JOURNAL_SERIAL_MAX, serial, serial_len),
+	JR_B("cert_der", 1, JOURNAL_CERT_MAX, cert_der, cert_der_len),
+};
+
+static const struct jr_field jr_refusal[] = {
+	JR_F("client_subject", JR_TEXT, 1, JOURNAL_TEXT_MAX, client_subject),
+	JR_F("client_spki_sha256", JR_HASH, 0, 0, client_spki_sha256),
+	JR_F("profile", JR_TEXT, 0, JOURNAL_SHORT_MAX, profile),
+	JR_F("csr_sha256", JR_HASH, 0, 0, csr_sha256),
+	JR_F("reason", JR_TEXT, 1, JOURNAL_SHORT_MAX, reason),
+	JR_F("detail", JR_TEXT, 0, 512, detail),
+};
+
+static const struct jr_field jr_summary[] = {
+	JR_F("window_start_ms", JR_I64, 0, 0, window_start_ms),
+	JR_F("count", JR_U64, 1, UINT64_MAX, count),
+	JR_F("detail", JR_TEXT, 0, 512, detail),
+};
+
+static const struct jr_field jr_ceremony[] = {
+	JR_F("operation", JR_TEXT, 1, JOURNAL_SHORT_MAX, reason),
+	JR_F("phase", JR_U8, JOURNAL_CEREMONY_BEGIN, JOURNAL_CEREMONY_FAILED, phase),
+	JR_F("actor", JR_TEXT, 1, 256, actor),
+	JR_F("key_uri", JR_TEXT, 1, JOURNAL_TEXT_MAX, key_uri),
+	JR_F("detail", JR_TEXT, 0, JOURNAL_TEXT_MAX, detail),
+	JR_B("output", 0, JOURNAL_CERT_MAX, output, output_len),
+};
+
+static const struct jr_field jr_service[] = {
+	JR_F("event", JR_U8, JOURNAL_SERVICE_START, JOURNAL_SERVICE_STOP, event),
+	JR_F("config_sha256", JR_HASH, 0, 0, config_sha256),
+	JR_F("detail", JR_TEXT, 0, 512, detail),
+};
+
+static const struct jr_field jr_checkpoint[] = {
+	JR_F("tree_size", JR_U64, 0, UINT64_MAX, tree_size),
+	JR_F("root_hash", JR_HASH, 0, 0, root_hash),
+	JR_F("note", JR_TEXT, 1, JOURNAL_TEXT_MAX, note),
+};
+
+#define JR_FIELDS_MAX 6
+
+struct jr_type {
+	const char *name;
+	const struct jr_field *fields;	/* NULL: reserved or unknown */
+	size_t n;
+};
+
+#define JR_T(n, f) { n, f, sizeof(f) / sizeof(f[0]) }
+static const struct jr_type jr_types[JOURNAL_REC_TYPE_MAX + 1] = {
+	[JOURNAL_REC_ISSUANCE] = JR_T("issuance", jr_issuance),
+	[JOURNAL_REC_INTENT] = JR_T("intent", jr_intent),
+	[JOURNAL_REC_RESULT] = JR_T("result", jr_result),
+	[JOURNAL_REC_REFUSAL] = JR_T("refusal", jr_refusal),
+	[JOURNAL_REC_REFUSAL_SUMMARY] = JR_T("refusal-summary", jr_summary),
+	[JOURNAL_REC_CEREMONY] = JR_T("ceremony", jr_ceremony),
+	[JOURNAL_REC_SERVICE] = JR_T("service", jr_service),
+	[JOURNAL_REC_RELOAD] = { "reload", NULL, 0 },
+	[JOURNAL_REC_CHECKPOINT] = JR_T("checkpoint", jr_checkpoint),
 };
 
 struct jr_span {
 	const uint8_t *p;
 	size_t len;
+	uint8_t num[8];		/* the encoding of a number field */
 };
 
 void
@@ -143,21 +217,36 @@ bad:
 	return false;
 }
 
+/* Encoded length bounds of a field. */
+static void
+jr_len_bounds(const struct jr_field *f, size_t *lo, size_t *hi)
+{
+	switch (f->kind) {
+	case JR_HASH: *lo = *hi = JOURNAL_HASH_LEN; break;
+	case JR_U64:
+	case JR_I64: *lo = *hi = 8; break;
+	case JR_U8: *lo = *hi = 1; break;
+	default: *lo = f->min; *hi = f->max; break;
+	}
+}
+
 /*
  * Check one field value against its limits. where names the record in the
- * detail ("issuance" when encoding, "record 7" when decoding); err is
+ * detail ("intent" when encoding, "record 7" when decoding); err is
  * SD_E_INVAL for input from the signer and SD_E_JOURNAL_CORRUPT for bytes
  * read back from disk.
  */
 static int
 jr_field_len_check(const struct jr_field *f, size_t len, const char *where, int err)
 {
-	if (len >= f->min && len <= f->max)
+	size_t lo, hi;
+
+	jr_len_bounds(f, &lo, &hi);
+	if (len >= lo && len <= hi)
 		return 0;
-	if (f->min == f->max)
-		return sd_error_set(err, "%s: %s is %zu bytes, must be %zu", where, f->name, len, f->min);
-	return sd_error_set(err, "%s: %s is %zu bytes, must be %zu..%zu", where, f->name, len,
-	    f->min, f->max);
+	if (lo == hi)
+		return sd_error_set(err, "%s: %s is %zu bytes, must be %zu", where, f->name, len, lo);
+	return sd_error_set(err, "%s: %s is %zu bytes, must be %zu..%zu", where, f->name, len, lo, hi);
 }
 
 /* As jr_field_len_check, then the content: s->p must hold s->len bytes. */
@@ -165,14 +254,22 @@ static int
 jr_field_check(const struct jr_field *f, const struct jr_span *s, const char *where, int err)
 {
 	const uint8_t *nul;
+	uint64_t v;
 	size_t off;
 	int rc;
 
 	if ((rc = jr_field_len_check(f, s->len, where, err)) != 0)
 		return rc;
-	if (s->p == NULL)
+	if (s->p == NULL && s->len > 0)
 		return sd_error_set(err, "%s: %s is missing", where, f->name);
-	if (f->kind != JR_TEXT)
+	if (f->kind == JR_U8 || f->kind == JR_U64) {
+		v = f->kind == JR_U8 ? s->p[0] : journal_be64_get(s->p);
+		if (v < f->min || v > f->max)
+			return sd_error_set(err, "%s: %s is %llu, must be %zu..%llu", where, f->name,
+			    (unsigned long long)v, f->min, (unsigned long long)f->max);
+		return 0;
+	}
+	if (f->kind != JR_TEXT || s->len == 0)
 		return 0;
 	if ((nul = memchr(s->p, '\0', s->len)) != NULL)
 		return sd_error_set(err, "%s: %s contains a NUL byte at offset %zu", where, f->name,
@@ -182,45 +279,89 @@ jr_field_check(const struct jr_field *f, const struct jr_span *s, const char *wh
 	return 0;
 }
 
-/* A C string's length, or max + 1 when it is longer than max (or NULL). */
+/* A C string's length, or max + 1 when it is longer than max (0 for NULL). */
 static size_t
 jr_text_len(const char *s, size_t max)
 {
 	return s == NULL ? 0 : strnlen(s, max + 1);
 }
 
-static int
-jr_issuance_spans(const struct journal_issuance *in, struct jr_span f[JR_ISSUANCE_NFIELDS])
+const char *
+journal_record_type_name(uint8_t type)
 {
+	if (type > JOURNAL_REC_TYPE_MAX || jr_types[type].name == NULL)
+		return "unknown";
+	return jr_types[type].name;
+}
+
+/* The field table of a type that can be written and read, or an error with err. */
+static int
+jr_type_get(uint8_t type, int err, const struct jr_type **out)
+{
+	*out = NULL;
+	if (type == JOURNAL_REC_RELOAD)
+		return sd_error_set(err, "record: type %u (configuration reload) is reserved", (unsigned)type);
+	if (type > JOURNAL_REC_TYPE_MAX || jr_types[type].fields == NULL)
+		return sd_error_set(err, "record: unknown type %u", (unsigned)type);
+	*out = &jr_types[type];
+	return 0;
+}
+
+/* The spans of rec's fields, checked. */
+static int
+jr_spans(const struct journal_record *rec, const struct jr_type *t, struct jr_span *f)
+{
+	const char *base = (const char *)rec;
+	const struct jr_field *d;
 	size_t i;
 	int rc;
 
-	f[JR_SUBJECT].p = (const uint8_t *)in->client_subject;
-	f[JR_SUBJECT].len = jr_text_len(in->client_subject, JOURNAL_TEXT_MAX);
-	f[JR_SPKI].p = in->client_spki_sha256;
-	f[JR_SPKI].len = JOURNAL_HASH_LEN;
-	f[JR_PROFILE].p = (const uint8_t *)in->profile;
-	f[JR_PROFILE].len = jr_text_len(in->profile, JOURNAL_TEXT_MAX);
-	f[JR_CSR].p = in->csr_sha256;
-	f[JR_CSR].len = JOURNAL_HASH_LEN;
-	f[JR_SERIAL].p = in->serial;
-	f[JR_SERIAL].len = in->serial_len;
-	f[JR_CERT].p = in->cert_der;
-	f[JR_CERT].len = in->cert_der_len;
-	for (i = 0; i < JR_ISSUANCE_NFIELDS; i++)
-		if ((rc = jr_field_check(&jr_issuance_fields[i], &f[i], "issuance", SD_E_INVAL)) != 0)
+	for (i = 0; i < t->n; i++) {
+		d = &t->fields[i];
+		memset(&f[i], 0, sizeof(f[i]));
+		switch (d->kind) {
+		case JR_TEXT:
+			f[i].p = *(const uint8_t *const *)(const void *)(base + d->off);
+			f[i].len = jr_text_len((const char *)f[i].p, d->max);
+			break;
+		case JR_BYTES:
+			f[i].p = *(const uint8_t *const *)(const void *)(base + d->off);
+			f[i].len = *(const size_t *)(const void *)(base + d->len_off);
+			break;
+		case JR_HASH:
+			f[i].p = (const uint8_t *)(base + d->off);
+			f[i].len = JOURNAL_HASH_LEN;
+			break;
+		case JR_U64:
+		case JR_I64:
+			journal_be64_put(f[i].num, *(const uint64_t *)(const void *)(base + d->off));
+			f[i].p = f[i].num;
+			f[i].len = 8;
+			break;
+		case JR_U8:
+			f[i].num[0] = *(const uint8_t *)(base + d->off);
+			f[i].p = f[i].num;
+			f[i].len = 1;
+			break;
+		}
+		if ((rc = jr_field_check(d, &f[i], t->name, SD_E_INVAL)) != 0)
 			return rc;
+	}
 	return 0;
 }
 
 int
-journal_issuance_check(const struct journal_issuance *in)
+journal_record_check(const struct journal_record *rec)
 {
-	struct jr_span f[JR_ISSUANCE_NFIELDS];
+	struct jr_span f[JR_FIELDS_MAX];
+	const struct jr_type *t;
+	int rc;
 
-	if (in == NULL)
-		return sd_error_set(SD_E_INVAL, "issuance: no record");
-	return jr_issuance_spans(in, f);
+	if (rec == NULL)
+		return sd_error_set(SD_E_INVAL, "journal record: none");
+	if ((rc = jr_type_get(rec->type, SD_E_INVAL, &t)) != 0)
+		return rc;
+	return jr_spans(rec, t, f);
 }
 
 static int
@@ -262,7 +403,8 @@ jr_encode(uint8_t type, uint64_t seq, int64_t time_ms, const uint8_t prev_hash[J
 	for (i = 0; i < nfields; i++) {
 		jr_be32_put(p, (uint32_t)f[i].len);
 		p += 4;
-		memcpy(p, f[i].p, f[i].len);
+		if (f[i].len > 0)
+			memcpy(p, f[i].p, f[i].len);
 		p += f[i].len;
 	}
 	if ((size_t)(p - buf) != total)
@@ -277,26 +419,27 @@ out:
 }
 
 int
-journal_issuance_encode(uint64_t seq, const uint8_t prev_hash[JOURNAL_HASH_LEN],
-    const struct journal_issuance *in, uint8_t **out, size_t *len)
+journal_record_encode_at(const struct journal_record *rec, uint64_t seq, const uint8_t prev_hash[JOURNAL_HASH_LEN],
+    uint8_t **out, size_t *len)
 {
-	struct jr_span f[JR_ISSUANCE_NFIELDS];
+	struct jr_span f[JR_FIELDS_MAX];
+	const struct jr_type *t;
 	int rc;
 
 	*out = NULL;
 	*len = 0;
-	if (in == NULL || prev_hash == NULL)
-		return sd_error_set(SD_E_INVAL, "issuance: no record");
-	if ((rc = jr_issuance_spans(in, f)) != 0)
+	if (rec == NULL || prev_hash == NULL)
+		return sd_error_set(SD_E_INVAL, "journal record: none");
+	if ((rc = jr_type_get(rec->type, SD_E_INVAL, &t)) != 0)
 		return rc;
-	return jr_encode(JOURNAL_REC_ISSUANCE, seq, in->time_ms, prev_hash, f, JR_ISSUANCE_NFIELDS, out, len);
+	if ((rc = jr_spans(rec, t, f)) != 0)
+		return rc;
+	return jr_encode(rec->type, seq, rec->time_ms, prev_hash, f, t->n, out, len);
 }
 
 int
 journal_record_encode(const struct journal_record *rec, uint8_t **out, size_t *len)
 {
-	struct journal_issuance in;
-
 	if (out != NULL)
 		*out = NULL;
 	if (len != NULL)
@@ -306,41 +449,60 @@ journal_record_encode(const struct journal_record *rec, uint8_t **out, size_t *l
 	if (rec->version != JOURNAL_FORMAT_VERSION)
 		return sd_error_set(SD_E_INVAL, "journal record: version %u is not %u",
 		    (unsigned)rec->version, (unsigned)JOURNAL_FORMAT_VERSION);
-	if (rec->type != JOURNAL_REC_ISSUANCE)
-		return sd_error_set(SD_E_INVAL, "journal record: unknown type %u", (unsigned)rec->type);
-	memset(&in, 0, sizeof(in));
-	in.time_ms = rec->time_ms;
-	in.client_subject = rec->client_subject;
-	memcpy(in.client_spki_sha256, rec->client_spki_sha256, JOURNAL_HASH_LEN);
-	in.profile = rec->profile;
-	memcpy(in.csr_sha256, rec->csr_sha256, JOURNAL_HASH_LEN);
-	in.serial = rec->serial;
-	in.serial_len = rec->serial_len;
-	in.cert_der = rec->cert_der;
-	in.cert_der_len = rec->cert_der_len;
-	return journal_issuance_encode(rec->seq, rec->prev_hash, &in, out, len);
+	return journal_record_encode_at(rec, rec->seq, rec->prev_hash, out, len);
 }
 
-/* A copy of s (NUL-terminated if text), or NULL when out of memory. */
+/* A copy of s, NUL-terminated (texts rely on it), or NULL when out of memory. */
 static void *
-jr_dup(const struct jr_span *s, bool text)
+jr_dup(const struct jr_span *s)
 {
 	uint8_t *p;
 
 	/* s->len is bounded by the field table, so + 1 cannot wrap. */
-	if ((p = malloc(s->len + (text ? 1 : 0))) == NULL)
+	if ((p = malloc(s->len + 1)) == NULL)
 		return NULL;
-	memcpy(p, s->p, s->len);
-	if (text)
-		p[s->len] = '\0';
+	if (s->len > 0)
+		memcpy(p, s->p, s->len);
+	p[s->len] = '\0';
 	return p;
 }
 
+/* Store a checked span into its field of rec. */
+static int
+jr_store(struct journal_record *rec, const struct jr_field *d, const struct jr_span *s)
+{
+	char *base = (char *)rec;
+	void *copy;
+
+	switch (d->kind) {
+	case JR_TEXT:
+	case JR_BYTES:
+		if ((copy = jr_dup(s)) == NULL)
+			return SD_E_NOMEM;
+		*(void **)(void *)(base + d->off) = copy;
+		if (d->kind == JR_BYTES)
+			*(size_t *)(void *)(base + d->len_off) = s->len;
+		break;
+	case JR_HASH:
+		memcpy(base + d->off, s->p, JOURNAL_HASH_LEN);
+		break;
+	case JR_U64:
+	case JR_I64:
+		*(uint64_t *)(void *)(base + d->off) = journal_be64_get(s->p);
+		break;
+	case JR_U8:
+		*(uint8_t *)(base + d->off) = s->p[0];
+		break;
+	}
+	return 0;
+}
+
 int
-journal_record_decode(const uint8_t *buf, size_t len, struct journal_record **out)
+journal_record_decode_nohash(const uint8_t *buf, size_t len, struct journal_record **out)
 {
 	struct journal_record *rec = NULL;
-	struct jr_span f[JR_ISSUANCE_NFIELDS];
+	const struct jr_type *t;
+	struct jr_span s;
 	char where[40];
 	size_t off, i;
 	uint32_t flen;
@@ -373,10 +535,8 @@ journal_record_decode(const uint8_t *buf, size_t len, struct journal_record **ou
 		    (unsigned)rec->version);
 		goto out;
 	}
-	if (rec->type != JOURNAL_REC_ISSUANCE) {
-		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "record: unknown type %u", (unsigned)rec->type);
+	if ((rc = jr_type_get(rec->type, SD_E_JOURNAL_CORRUPT, &t)) != 0)
 		goto out;
-	}
 	if (rec->seq == 0) {
 		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "record: seq 0 (seqs start at 1)");
 		goto out;
@@ -384,25 +544,26 @@ journal_record_decode(const uint8_t *buf, size_t len, struct journal_record **ou
 	if (snprintf(where, sizeof(where), "record %llu", (unsigned long long)rec->seq) >= (int)sizeof(where))
 		abort();
 	off = JOURNAL_HEADER_LEN;
-	for (i = 0; i < JR_ISSUANCE_NFIELDS; i++) {
+	for (i = 0; i < t->n; i++) {
 		if (len - off < 4) {
 			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s: truncated before the length of %s",
-			    where, jr_issuance_fields[i].name);
+			    where, t->fields[i].name);
 			goto out;
 		}
 		flen = jr_be32_get(buf + off);
 		off += 4;
-		rc = jr_field_len_check(&jr_issuance_fields[i], flen, where, SD_E_JOURNAL_CORRUPT);
-		if (rc != 0)
+		if ((rc = jr_field_len_check(&t->fields[i], flen, where, SD_E_JOURNAL_CORRUPT)) != 0)
 			goto out;
 		if (flen > len - off) {
 			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s: %s of %u bytes runs past the end (%zu left)",
-			    where, jr_issuance_fields[i].name, (unsigned)flen, len - off);
+			    where, t->fields[i].name, (unsigned)flen, len - off);
 			goto out;
 		}
-		f[i].p = buf + off;
-		f[i].len = flen;
-		if ((rc = jr_field_check(&jr_issuance_fields[i], &f[i], where, SD_E_JOURNAL_CORRUPT)) != 0)
+		s.p = buf + off;
+		s.len = flen;
+		if ((rc = jr_field_check(&t->fields[i], &s, where, SD_E_JOURNAL_CORRUPT)) != 0)
+			goto out;
+		if ((rc = jr_store(rec, &t->fields[i], &s)) != 0)
 			goto out;
 		off += flen;
 	}
@@ -410,25 +571,41 @@ journal_record_decode(const uint8_t *buf, size_t len, struct journal_record **ou
 		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s: %zu trailing bytes", where, len - off);
 		goto out;
 	}
-	memcpy(rec->client_spki_sha256, f[JR_SPKI].p, JOURNAL_HASH_LEN);
-	memcpy(rec->csr_sha256, f[JR_CSR].p, JOURNAL_HASH_LEN);
-	if ((rec->client_subject = jr_dup(&f[JR_SUBJECT], true)) == NULL ||
-	    (rec->profile = jr_dup(&f[JR_PROFILE], true)) == NULL ||
-	    (rec->serial = jr_dup(&f[JR_SERIAL], false)) == NULL ||
-	    (rec->cert_der = jr_dup(&f[JR_CERT], false)) == NULL) {
-		rc = SD_E_NOMEM;
-		goto out;
-	}
-	rec->serial_len = f[JR_SERIAL].len;
-	rec->cert_der_len = f[JR_CERT].len;
-	if ((rc = journal_hash(buf, len, rec->hash)) != 0)
-		goto out;
 	*out = rec;
 	rec = NULL;
 	rc = 0;
 out:
 	journal_record_free(rec);
 	return rc;
+}
+
+int
+journal_record_hashes(const uint8_t *buf, size_t len, uint8_t hash[JOURNAL_HASH_LEN], uint8_t leaf[JOURNAL_HASH_LEN])
+{
+	int rc;
+
+	if ((rc = journal_hash(buf, len, hash)) != 0)
+		return rc;
+	return merkle_leaf_hash(buf, len, leaf);
+}
+
+int
+journal_record_decode(const uint8_t *buf, size_t len, struct journal_record **out)
+{
+	struct journal_record *rec = NULL;
+	int rc;
+
+	if (out == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_record_decode: NULL argument");
+	*out = NULL;
+	if ((rc = journal_record_decode_nohash(buf, len, &rec)) != 0)
+		return rc;
+	if ((rc = journal_record_hashes(buf, len, rec->hash, rec->leaf_hash)) != 0) {
+		journal_record_free(rec);
+		return rc;
+	}
+	*out = rec;
+	return 0;
 }
 
 void
@@ -440,5 +617,11 @@ journal_record_free(struct journal_record *rec)
 	free(rec->profile);
 	free(rec->serial);
 	free(rec->cert_der);
+	free(rec->reason);
+	free(rec->detail);
+	free(rec->actor);
+	free(rec->key_uri);
+	free(rec->output);
+	free(rec->note);
 	free(rec);
 }

@@ -1,0 +1,605 @@
+/*
+ * The journal store, read side: records, the serial index, Merkle roots
+ * and proofs from the node index, the full verification walk, health and
+ * online backup. Every read transaction holds the map lock shared
+ * (journal_read_begin()), so that the writer can grow the map safely.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal.h"
+#include "journal_internal.h"
+#include "sd_file.h"
+
+/*
+ * journal_health() reports the map full when less than one largest record
+ * plus this many pages (copy-on-write B-tree and free-list updates) is left
+ * past the last used page of the largest map allowed.
+ */
+#define JOURNAL_HEALTH_COW_PAGES 16
+
+static int
+journal_seq_of(const MDB_val *v, uint64_t *seq)
+{
+	if (v->mv_size != JOURNAL_SEQ_LEN)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "journal: index entry of %zu bytes is not a seq", v->mv_size);
+	*seq = journal_be64_get(v->mv_data);
+	return 0;
+}
+
+int
+journal_get(struct journal *j, uint64_t seq, struct journal_record **out)
+{
+	MDB_txn *txn = NULL;
+	int rc;
+
+	if (out == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_get: NULL argument");
+	*out = NULL;
+	if (j == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_get: NULL argument");
+	if (seq == 0)
+		return sd_error_set(SD_E_NOT_FOUND, "journal: no record 0 (seqs start at 1)");
+	if ((rc = journal_read_begin(j, &txn)) != 0)
+		return rc;
+	rc = journal_txn_get(j, txn, seq, out);
+	journal_read_end(j, txn);
+	return rc;
+}
+
+int
+journal_get_raw(struct journal *j, uint64_t seq, uint8_t **out, size_t *len)
+{
+	uint8_t key[JOURNAL_SEQ_LEN];
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	int rc, mrc;
+
+	if (out == NULL || len == NULL || j == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_get_raw: NULL argument");
+	*out = NULL;
+	*len = 0;
+	if ((rc = journal_read_begin(j, &txn)) != 0)
+		return rc;
+	journal_key(key, seq, &k);
+	if ((mrc = mdb_get(txn, j->records, &k, &v)) == MDB_NOTFOUND)
+		rc = sd_error_set(SD_E_NOT_FOUND, "journal: no record %llu", (unsigned long long)seq);
+	else if (mrc != 0)
+		rc = journal_mdb_error(j, mrc, "reading a record");
+	else if ((*out = malloc(v.mv_size == 0 ? 1 : v.mv_size)) == NULL)
+		rc = SD_E_NOMEM;
+	else {
+		memcpy(*out, v.mv_data, v.mv_size);
+		*len = v.mv_size;
+		rc = 0;
+	}
+	journal_read_end(j, txn);
+	return rc;
+}
+
+int
+journal_foreach_raw(struct journal *j, uint64_t from, journal_visit_raw_fn fn, void *ctx)
+{
+	uint8_t key[JOURNAL_SEQ_LEN];
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	int rc, mrc;
+
+	if (j == NULL || fn == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_foreach: NULL argument");
+	if ((rc = journal_read_begin(j, &txn)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0) {
+		rc = journal_mdb_error(j, mrc, "opening a cursor");
+		goto out;
+	}
+	journal_key(key, from, &k);
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != JOURNAL_SEQ_LEN) {
+			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "record key of %zu bytes is not a sequence number",
+			    k.mv_size);
+			goto out;
+		}
+		if ((rc = fn(journal_be64_get(k.mv_data), v.mv_data, v.mv_size, ctx)) != 0)
+			goto out;
+	}
+	rc = mrc == MDB_NOTFOUND ? 0 : journal_mdb_error(j, mrc, "walking the records");
+out:
+	mdb_cursor_close(cur);
+	journal_read_end(j, txn);
+	return rc;
+}
+
+struct journal_visit {
+	journal_visit_fn fn;
+	void *ctx;
+};
+
+static int
+journal_visit_decoded(uint64_t key, const uint8_t *raw, size_t len, void *vctx)
+{
+	struct journal_visit *c = vctx;
+	struct journal_record *rec = NULL;
+	char detail[256];
+	int rc;
+
+	if ((rc = journal_record_decode(raw, len, &rec)) != 0) {
+		if (rc != SD_E_JOURNAL_CORRUPT)
+			return rc;
+		if (snprintf(detail, sizeof(detail), "%s", sd_error_detail(rc)) < 0)
+			detail[0] = '\0';
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "record %llu is undecodable: %s", (unsigned long long)key,
+		    detail);
+	}
+	if (rec->seq != key)
+		rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
+		    "record stored under key %llu carries seq %llu (records reordered or moved)",
+		    (unsigned long long)key, (unsigned long long)rec->seq);
+	else
+		rc = c->fn(rec, c->ctx);
+	journal_record_free(rec);
+	return rc;
+}
+
+int
+journal_foreach(struct journal *j, uint64_t from, journal_visit_fn fn, void *ctx)
+{
+	struct journal_visit c = { fn, ctx };
+
+	if (fn == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_foreach: NULL argument");
+	return journal_foreach_raw(j, from, journal_visit_decoded, &c);
+}
+
+int
+journal_find_serial(struct journal *j, const uint8_t *serial, size_t len, uint64_t *intent_seq, uint64_t *result_seq)
+{
+	char hex[2 * JOURNAL_SERIAL_MAX + 1];
+	uint8_t key[JOURNAL_SEQ_LEN];
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	int rc, mrc;
+
+	if (intent_seq != NULL)
+		*intent_seq = 0;
+	if (result_seq != NULL)
+		*result_seq = 0;
+	if (j == NULL || serial == NULL || intent_seq == NULL || result_seq == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_find_serial: NULL argument");
+	if (len == 0 || len > JOURNAL_SERIAL_MAX)
+		return sd_error_set(SD_E_INVAL, "serial of %zu bytes", len);
+	if ((rc = journal_read_begin(j, &txn)) != 0)
+		return rc;
+	k.mv_size = len;
+	k.mv_data = (void *)(uintptr_t)serial;
+	if ((mrc = mdb_get(txn, j->serials, &k, &v)) == MDB_NOTFOUND) {
+		sd_hex_encode(serial, len, hex);
+		rc = sd_error_set(SD_E_NOT_FOUND, "serial %s is not in the journal", hex);
+		goto out;
+	}
+	if (mrc != 0) {
+		rc = journal_mdb_error(j, mrc, "reading the serial index");
+		goto out;
+	}
+	if ((rc = journal_seq_of(&v, intent_seq)) != 0)
+		goto out;
+	journal_key(key, *intent_seq, &k);
+	mrc = mdb_get(txn, j->results, &k, &v);
+	if (mrc == MDB_NOTFOUND)
+		rc = 0;
+	else if (mrc != 0)
+		rc = journal_mdb_error(j, mrc, "reading the result index");
+	else
+		rc = journal_seq_of(&v, result_seq);
+out:
+	journal_read_end(j, txn);
+	return rc;
+}
+
+int
+journal_last_checkpoint(struct journal *j, uint64_t *seq_out)
+{
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	int rc, mrc;
+
+	if (seq_out == NULL || j == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_last_checkpoint: NULL argument");
+	*seq_out = 0;
+	if ((rc = journal_read_begin(j, &txn)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(txn, j->checkpoints, &cur)) != 0) {
+		rc = journal_mdb_error(j, mrc, "opening a cursor");
+		goto out;
+	}
+	mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (mrc == MDB_NOTFOUND)
+		rc = 0;
+	else if (mrc != 0)
+		rc = journal_mdb_error(j, mrc, "reading the checkpoint index");
+	else
+		rc = journal_seq_of(&k, seq_out);
+out:
+	mdb_cursor_close(cur);
+	journal_read_end(j, txn);
+	return rc;
+}
+
+/* Records in txn's snapshot. */
+static int
+journal_txn_count(struct journal *j, MDB_txn *txn, uint64_t *n)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int mrc, rc = 0;
+
+	*n = 0;
+	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0)
+		return journal_mdb_error(j, mrc, "opening a cursor");
+	mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (mrc == 0)
+		rc = journal_seq_of(&k, n);
+	else if (mrc != MDB_NOTFOUND)
+		rc = journal_mdb_error(j, mrc, "reading the last record");
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+int
+journal_tree_head(struct journal *j, uint64_t *size, uint8_t root[JOURNAL_HASH_LEN])
+{
+	struct merkle_frontier *f = NULL;
+	struct journal_node_ctx ctx;
+	struct merkle_source src = { journal_node_get, &ctx };
+	MDB_txn *txn = NULL;
+	int rc;
+
+	if (j == NULL || size == NULL || root == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_tree_head: NULL argument");
+	*size = 0;
+	if ((f = malloc(sizeof(*f))) == NULL)
+		return SD_E_NOMEM;
+	if ((rc = journal_read_begin(j, &txn)) != 0)
+		goto out;
+	ctx.j = j;
+	ctx.txn = txn;
+	if ((rc = journal_txn_count(j, txn, size)) != 0 || (rc = merkle_frontier_load(&src, *size, f)) != 0)
+		goto out;
+	rc = merkle_frontier_root(f, root);
+out:
+	journal_read_end(j, txn);
+	free(f);
+	return rc;
+}
+
+int
+journal_tree_root(struct journal *j, uint64_t size, uint8_t root[JOURNAL_HASH_LEN])
+{
+	struct journal_node_ctx ctx;
+	struct merkle_source src = { journal_node_get, &ctx };
+	struct merkle_frontier f;
+	MDB_txn *txn = NULL;
+	uint64_t n;
+	int rc;
+
+	if (j == NULL || root == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_tree_root: NULL argument");
+	if ((rc = journal_read_begin(j, &txn)) != 0)
+		return rc;
+	ctx.j = j;
+	ctx.txn = txn;
+	if ((rc = journal_txn_count(j, txn, &n)) != 0)
+		goto out;
+	if (size > n) {
+		rc = sd_error_set(SD_E_INVAL, "journal: tree size %llu is larger than the %llu records",
+		    (unsigned long long)size, (unsigned long long)n);
+		goto out;
+	}
+	if (size == 0) {
+		merkle_frontier_init(&f);
+		rc = merkle_frontier_root(&f, root);
+	} else {
+		rc = merkle_range_hash(&src, 0, size, root);
+	}
+out:
+	journal_read_end(j, txn);
+	return rc;
+}
+
+static int
+journal_proof(struct journal *j, bool inclusion, uint64_t a, uint64_t b, uint8_t proof[][JOURNAL_HASH_LEN],
+    size_t *count)
+{
+	struct journal_node_ctx ctx;
+	struct merkle_source src = { journal_node_get, &ctx };
+	MDB_txn *txn = NULL;
+	uint64_t n;
+	int rc;
+
+	*count = 0;
+	if ((rc = journal_read_begin(j, &txn)) != 0)
+		return rc;
+	ctx.j = j;
+	ctx.txn = txn;
+	if ((rc = journal_txn_count(j, txn, &n)) != 0)
+		goto out;
+	if (b > n) {
+		rc = sd_error_set(SD_E_INVAL, "journal: tree size %llu is larger than the %llu records",
+		    (unsigned long long)b, (unsigned long long)n);
+		goto out;
+	}
+	if (inclusion)
+		rc = a == 0 ? sd_error_set(SD_E_INVAL, "journal: no record 0") :
+		    merkle_inclusion_proof(&src, a - 1, b, proof, count);
+	else
+		rc = merkle_consistency_proof(&src, a, b, proof, count);
+out:
+	journal_read_end(j, txn);
+	return rc;
+}
+
+int
+journal_inclusion_proof(struct journal *j, uint64_t seq, uint64_t size, uint8_t proof[][JOURNAL_HASH_LEN], size_t *n)
+{
+	if (j == NULL || proof == NULL || n == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_inclusion_proof: NULL argument");
+	return journal_proof(j, true, seq, size, proof, n);
+}
+
+int
+journal_consistency_proof(struct journal *j, uint64_t m, uint64_t n, uint8_t proof[][JOURNAL_HASH_LEN],
+    size_t *count)
+{
+	if (j == NULL || proof == NULL || count == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_consistency_proof: NULL argument");
+	return journal_proof(j, false, m, n, proof, count);
+}
+
+/* The index entry key in db must map to want (an 8-byte seq). */
+static int
+journal_index_check(struct journal *j, MDB_txn *txn, MDB_dbi db, const void *key, size_t key_len, uint64_t want,
+    const char *what, uint64_t seq)
+{
+	MDB_val k, v;
+	int mrc;
+
+	k.mv_size = key_len;
+	k.mv_data = (void *)(uintptr_t)key;
+	mrc = mdb_get(txn, db, &k, &v);
+	if (mrc != 0 && mrc != MDB_NOTFOUND)
+		return journal_mdb_error(j, mrc, "reading an index");
+	if (mrc == MDB_NOTFOUND)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "%s of record %llu is missing", what, (unsigned long long)seq);
+	if (v.mv_size != JOURNAL_SEQ_LEN || journal_be64_get(v.mv_data) != want)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "%s of record %llu is mapped to another record%s", what,
+		    (unsigned long long)seq, db == j->serials ? " (which has another serial)" : "");
+	return 0;
+}
+
+/* The index entries for rec, and the Merkle nodes it completed. */
+static int
+journal_record_indexes(struct journal *j, MDB_txn *txn, MDB_cursor *nodes, const struct journal_record *rec,
+    const uint8_t (*done)[JOURNAL_HASH_LEN], unsigned n, uint64_t counts[4])
+{
+	char what[80], hex[2 * JOURNAL_SERIAL_MAX + 1];
+	uint8_t key[JOURNAL_SEQ_LEN];
+	MDB_val k, v;
+	unsigned level;
+	int rc = 0, mrc;
+
+	switch (rec->type) {
+	case JOURNAL_REC_ISSUANCE:
+	case JOURNAL_REC_INTENT:
+		sd_hex_encode(rec->serial, rec->serial_len, hex);
+		if (snprintf(what, sizeof(what), "serial index: entry for serial %s", hex) < 0)
+			what[0] = '\0';
+		rc = journal_index_check(j, txn, j->serials, rec->serial, rec->serial_len, rec->seq, what, rec->seq);
+		counts[0]++;
+		break;
+	case JOURNAL_REC_RESULT:
+		journal_be64_put(key, rec->intent_seq);
+		rc = journal_index_check(j, txn, j->results, key, JOURNAL_SEQ_LEN, rec->seq, "result index: entry",
+		    rec->seq);
+		counts[1]++;
+		break;
+	case JOURNAL_REC_CHECKPOINT:
+		journal_be64_put(key, rec->seq);
+		rc = journal_index_check(j, txn, j->checkpoints, key, JOURNAL_SEQ_LEN, rec->tree_size,
+		    "checkpoint index: entry", rec->seq);
+		counts[2]++;
+		break;
+	default:
+		break;
+	}
+	if (rc != 0)
+		return rc;
+	for (level = 0; level < n; level++) {
+		mrc = mdb_cursor_get(nodes, &k, &v, MDB_NEXT);
+		if (mrc != 0 && mrc != MDB_NOTFOUND)
+			return journal_mdb_error(j, mrc, "walking the Merkle nodes");
+		if (mrc == MDB_NOTFOUND || k.mv_size != 9 || journal_be64_get(k.mv_data) != rec->seq ||
+		    ((uint8_t *)k.mv_data)[8] != level)
+			return sd_error_set(SD_E_JOURNAL_CORRUPT, "Merkle node %u of record %llu is missing", level,
+			    (unsigned long long)rec->seq);
+		if (v.mv_size != JOURNAL_HASH_LEN || memcmp(v.mv_data, done[level], JOURNAL_HASH_LEN) != 0)
+			return sd_error_set(SD_E_JOURNAL_CORRUPT, "Merkle node %u of record %llu modified", level,
+			    (unsigned long long)rec->seq);
+		counts[3]++;
+	}
+	return 0;
+}
+
+/* Every record is indexed; now no index may hold more than its records. */
+static int
+journal_index_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[4])
+{
+	static const char *names[4] = { "serial index", "result index", "checkpoint index", "Merkle node index" };
+	MDB_dbi dbs[4] = { j->serials, j->results, j->checkpoints, j->nodes };
+	MDB_stat st;
+	int i, mrc;
+
+	for (i = 0; i < 4; i++) {
+		if ((mrc = mdb_stat(txn, dbs[i], &st)) != 0)
+			return journal_mdb_error(j, mrc, "reading an index");
+		if (st.ms_entries != counts[i])
+			return sd_error_set(SD_E_JOURNAL_CORRUPT, "%s holds %zu entries for %llu records (stray entries)",
+			    names[i], st.ms_entries, (unsigned long long)counts[i]);
+	}
+	return 0;
+}
+
+int
+journal_verify_full(struct journal *j, const struct journal_audit_key *key, struct journal_verify_report *r)
+{
+	const uint8_t (*done)[JOURNAL_HASH_LEN];
+	struct journal_stream *s = NULL;
+	struct journal_record *rec = NULL;
+	MDB_cursor *cur = NULL, *nodes = NULL;
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	uint64_t seq, counts[4] = { 0, 0, 0, 0 }, idx_bad = 0;
+	char idx_detail[256] = "";
+	unsigned n;
+	int rc, mrc, idx_rc = 0;
+
+	if (r != NULL)
+		memset(r, 0, sizeof(*r));
+	if (j == NULL || r == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_verify: NULL argument");
+	if ((rc = journal_stream_new(key, &s)) != 0)
+		return rc;
+	/* Taken before the read txn, so the snapshot holds at least that many records. */
+	if (!j->readonly) {
+		if (pthread_mutex_lock(&j->queue_lock) != 0)
+			abort();
+		journal_stream_set_tail(s, j->last_seq, j->last_hash);
+		if (pthread_mutex_unlock(&j->queue_lock) != 0)
+			abort();
+	}
+	if ((rc = journal_read_begin(j, &txn)) != 0)
+		goto out;
+	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0 || (mrc = mdb_cursor_open(txn, j->nodes, &nodes)) != 0) {
+		rc = journal_mdb_error(j, mrc, "opening a cursor");
+		goto out;
+	}
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != JOURNAL_SEQ_LEN) {
+			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "record key of %zu bytes is not a sequence number",
+			    k.mv_size);
+			goto out;
+		}
+		seq = journal_be64_get(k.mv_data);
+		if ((rc = journal_stream_add(s, seq, v.mv_data, v.mv_size, &rec)) != 0)
+			goto out;
+		journal_stream_nodes(s, &done, &n);
+		/* Index faults are reported only if the records themselves hold. */
+		if (idx_rc == 0 && (idx_rc = journal_record_indexes(j, txn, nodes, rec, done, n, counts)) != 0) {
+			if (idx_rc != SD_E_JOURNAL_CORRUPT) {
+				rc = idx_rc;
+				goto out;
+			}
+			idx_bad = seq;
+			if (snprintf(idx_detail, sizeof(idx_detail), "%s", sd_error_detail(idx_rc)) < 0)
+				idx_detail[0] = '\0';
+		}
+		journal_record_free(rec);
+		rec = NULL;
+	}
+	if (mrc != MDB_NOTFOUND) {
+		rc = journal_mdb_error(j, mrc, "walking the records");
+		goto out;
+	}
+	if ((rc = journal_stream_finish(s)) != 0)
+		goto out;
+	if (idx_rc != 0) {
+		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s", idx_detail);
+		journal_stream_report(s, r);
+		r->bad_seq = idx_bad;
+		goto done;
+	}
+	if ((rc = journal_index_counts(j, txn, counts)) != 0) {
+		journal_stream_report(s, r);
+		goto done;
+	}
+	rc = 0;
+out:
+	journal_stream_report(s, r);
+done:
+	if (rc != SD_E_JOURNAL_CORRUPT)
+		r->bad_seq = 0;
+	journal_record_free(rec);
+	mdb_cursor_close(nodes);
+	mdb_cursor_close(cur);
+	journal_read_end(j, txn);
+	journal_stream_free(s);
+	return rc;
+}
+
+int
+journal_verify(struct journal *j, uint64_t *count, uint64_t *bad_seq)
+{
+	struct journal_verify_report r;
+	int rc;
+
+	if (count != NULL)
+		*count = 0;
+	if (bad_seq != NULL)
+		*bad_seq = 0;
+	if (j == NULL || count == NULL || bad_seq == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_verify: NULL argument");
+	rc = journal_verify_full(j, NULL, &r);
+	*count = r.count;
+	*bad_seq = r.bad_seq;
+	return rc;
+}
+
+int
+journal_health(struct journal *j)
+{
+	MDB_envinfo info;
+	MDB_txn *txn = NULL;
+	MDB_stat st;
+	size_t used, reserve, cap;
+	int rc, mrc;
+
+	if (j == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_health: NULL argument");
+	if (j->readonly)
+		return sd_error_set(SD_E_JOURNAL, "journal: opened read-only");
+	if ((rc = journal_read_begin(j, &txn)) != 0)
+		return rc;
+	mrc = mdb_env_info(j->env, &info);
+	if (mrc == 0)
+		mrc = mdb_env_stat(j->env, &st);
+	journal_read_end(j, txn);
+	if (mrc != 0)
+		return journal_mdb_error(j, mrc, "reading the environment");
+	used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	cap = info.me_mapsize > j->map_max ? info.me_mapsize : (size_t)j->map_max;
+	reserve = JOURNAL_RECORD_MAX + JOURNAL_HEALTH_COW_PAGES * (size_t)st.ms_psize;
+	if (used > cap || cap - used < reserve)
+		return sd_error_set(SD_E_JOURNAL_FULL,
+		    "journal map of %zu bytes is full: %zu bytes used, %zu needed in reserve", cap, used, reserve);
+	return 0;
+}
+
+int
+journal_backup(struct journal *j, const char *dest_dir)
+{
+	int mrc;
+
+	if (j == NULL || dest_dir == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_backup: NULL argument");
+	/* A read snapshot; it does not block writers in this or other processes. */
+	if (pthread_rwlock_rdlock(&j->map_lock) != 0)
+		abort();
+	mrc = mdb_env_copy2(j->env, dest_dir, MDB_CP_COMPACT);
+	if (pthread_rwlock_unlock(&j->map_lock) != 0)
+		abort();
+	if (mrc != 0)
+		return sd_error_set(SD_E_JOURNAL, "journal: backup to %s: %s", dest_dir, mdb_strerror(mrc));
+	return 0;
+}

@@ -1,0 +1,511 @@
+/*
+ * The issuance core's side of the audit journal (see signer_journal.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "checkpoint_note.h"
+#include "sd_file.h"
+#include "sign_tbs.h"
+#include "signer_journal.h"
+#include "x509_cert.h"
+
+#define SJ_WINDOW_MS 60000
+#define SJ_REASONS 8
+#define SJ_CONFIG_MAX (1024 * 1024)
+
+struct sj_reason {
+	int err;
+	uint64_t count;
+};
+
+struct signer_journal {
+	const struct sd_config *cfg;
+	struct journal *j;
+	struct hsm_key *audit;			/* NULL: no checkpoints */
+	uint8_t audit_pub[CHECKPOINT_ED25519_LEN];
+	uint8_t audit_id[4];
+	pthread_mutex_t lock;			/* refusal window and checkpointer state */
+	pthread_cond_t wake;
+	bool ready;
+	int64_t window_start_ms;
+	uint64_t in_window;			/* refusals journaled one by one in this window */
+	uint64_t suppressed;
+	struct sj_reason reasons[SJ_REASONS];
+	bool thread_running, stopping;
+	pthread_t thread;
+	uint64_t cp_size;			/* tree size of the last checkpoint */
+	int64_t cp_time_ms;
+	uint8_t config_sha256[JOURNAL_HASH_LEN];	/* of the file read at start */
+};
+
+static int64_t
+sj_now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sj_lock(struct signer_journal *sj)
+{
+	if (pthread_mutex_lock(&sj->lock) != 0)
+		abort();
+}
+
+static void
+sj_unlock(struct signer_journal *sj)
+{
+	if (pthread_mutex_unlock(&sj->lock) != 0)
+		abort();
+}
+
+int
+signer_journal_open(const struct sd_config *cfg, struct hsm *hsm, struct signer_journal **out)
+{
+	struct journal_options o = { cfg->journal_map_size, cfg->journal_map_max };
+	struct signer_journal *sj = NULL;
+	const uint8_t *spki;
+	size_t spki_len;
+	int rc;
+
+	*out = NULL;
+	if ((sj = calloc(1, sizeof(*sj))) == NULL)
+		return SD_E_NOMEM;
+	sj->cfg = cfg;
+	if (pthread_mutex_init(&sj->lock, NULL) != 0) {
+		free(sj);
+		return sd_error_set(SD_E_INTERNAL, "cannot create a mutex");
+	}
+	if (pthread_cond_init(&sj->wake, NULL) != 0) {
+		pthread_mutex_destroy(&sj->lock);
+		free(sj);
+		return sd_error_set(SD_E_INTERNAL, "cannot create a condition");
+	}
+	sj->ready = true;
+	if (cfg->journal_audit_key != NULL) {
+		if (cfg->ca_key_uri != NULL && strcmp(cfg->ca_key_uri, cfg->journal_audit_key) == 0) {
+			rc = sd_error_set(SD_E_CONFIG, "[journal] audit_key must not be the CA key");
+			goto out;
+		}
+		if ((rc = hsm_key_find(hsm, cfg->journal_audit_key, false, &sj->audit)) != 0)
+			goto out;
+		spki = hsm_key_spki_peek(sj->audit, &spki_len);
+		if (hsm_key_type(sj->audit) != HSM_KEY_ED25519 ||
+		    (rc = checkpoint_ed25519_from_spki(spki, spki_len, sj->audit_pub)) != 0) {
+			rc = sd_error_set(SD_E_UNSUPPORTED, "[journal] audit_key %s is not an Ed25519 key",
+			    cfg->journal_audit_key);
+			goto out;
+		}
+		if ((rc = checkpoint_key_id(cfg->journal_origin, sj->audit_pub, sj->audit_id)) != 0)
+			goto out;
+	}
+	if ((rc = journal_open_opts(cfg->journal_path, &o, &sj->j)) != 0)
+		goto out;
+	if ((rc = journal_last_seq(sj->j, &sj->cp_size)) != 0)
+		goto out;
+	sj->cp_time_ms = sj_now_ms();
+	*out = sj;
+	sj = NULL;
+	rc = 0;
+out:
+	signer_journal_close(sj);
+	return rc;
+}
+
+void
+signer_journal_close(struct signer_journal *sj)
+{
+	if (sj == NULL)
+		return;
+	if (sj->thread_running) {
+		sj_lock(sj);
+		sj->stopping = true;
+		pthread_cond_broadcast(&sj->wake);
+		sj_unlock(sj);
+		pthread_join(sj->thread, NULL);
+	}
+	journal_close(sj->j);
+	hsm_key_free(sj->audit);
+	if (sj->ready) {
+		pthread_cond_destroy(&sj->wake);
+		pthread_mutex_destroy(&sj->lock);
+	}
+	free(sj);
+}
+
+struct journal *
+signer_journal_peek(struct signer_journal *sj)
+{
+	return sj != NULL ? sj->j : NULL;
+}
+
+int
+signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *who, int64_t time_ms,
+    struct hsm_key *key, const struct x509_sigalg *alg, const struct x509_tbs_template *t, EVP_PKEY *verify_key,
+    uint8_t **der, size_t *der_len, uint64_t *intent_seq)
+{
+	struct x509_tbs_template tmpl = *t;
+	struct journal_record rec;
+	uint8_t *tbs = NULL, *sig = NULL, *out_der = NULL;
+	size_t tbs_len = 0, sig_len = 0, out_len = 0;
+	int rc;
+
+	*der = NULL;
+	*der_len = 0;
+	*intent_seq = 0;
+	if (alg == NULL && (rc = x509_sigalg_for(hsm_key_type(key), &alg)) != 0)
+		goto out;
+	tmpl.algid = alg->algid;
+	tmpl.algid_len = alg->algid_len;
+	if ((rc = x509_tbs_build(&tmpl, &tbs, &tbs_len)) != 0)
+		goto out;
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_INTENT;
+	rec.time_ms = time_ms;
+	rec.client_subject = (char *)(uintptr_t)who->client_subject;
+	memcpy(rec.client_spki_sha256, who->client_spki_sha256, JOURNAL_HASH_LEN);
+	rec.profile = (char *)(uintptr_t)who->profile;
+	if (who->csr_sha256 != NULL)
+		memcpy(rec.csr_sha256, who->csr_sha256, JOURNAL_HASH_LEN);
+	rec.serial = (uint8_t *)(uintptr_t)t->serial;
+	rec.serial_len = t->serial_len;
+	if (EVP_Digest(tbs, tbs_len, rec.tbs_sha256, NULL, EVP_sha256(), NULL) != 1) {
+		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the TBS failed");
+		goto out;
+	}
+	/* The ordering rule: the intent is durable before the HSM is asked to sign. */
+	if ((rc = journal_append(sj->j, &rec, intent_seq)) != 0)
+		goto out;
+	if ((rc = x509_sign_tbs(key, alg, tbs, tbs_len, &sig, &sig_len)) != 0)
+		goto out;
+	if ((rc = x509_cert_assemble(tbs, tbs_len, alg->algid, alg->algid_len, sig, sig_len, &out_der, &out_len)) != 0)
+		goto out;
+	if ((rc = x509_cert_check(out_der, out_len, tbs, tbs_len, verify_key, NULL)) != 0)
+		goto out;
+	*der = out_der;
+	*der_len = out_len;
+	out_der = NULL;
+	rc = 0;
+out:
+	free(out_der);
+	free(sig);
+	free(tbs);
+	return rc;
+}
+
+int
+signer_journal_result(struct signer_journal *sj, uint64_t intent_seq, const uint8_t *serial, size_t serial_len,
+    const uint8_t *der, size_t der_len, uint64_t *seq)
+{
+	struct journal_record rec;
+	int rc;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_RESULT;
+	rec.time_ms = sj_now_ms();
+	rec.intent_seq = intent_seq;
+	rec.serial = (uint8_t *)(uintptr_t)serial;
+	rec.serial_len = serial_len;
+	rec.cert_der = (uint8_t *)(uintptr_t)der;
+	rec.cert_der_len = der_len;
+	if ((rc = journal_append(sj->j, &rec, seq)) != 0)
+		return rc;
+	/* Wake the checkpointer when a checkpoint is due by count. */
+	sj_lock(sj);
+	if (sj->audit != NULL && *seq - sj->cp_size >= sj->cfg->journal_checkpoint_every)
+		pthread_cond_signal(&sj->wake);
+	sj_unlock(sj);
+	return 0;
+}
+
+/* Printable ASCII copy of in, at most cap - 1 bytes ("-" when empty). */
+static void
+sj_clean(const char *in, char *out, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < cap; i++)
+		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+	out[i] = '\0';
+	if (i == 0 && cap > 1)
+		(void)snprintf(out, cap, "-");
+}
+
+static bool
+sj_is_refusal(int err)
+{
+	switch (err) {
+	case SD_E_PROFILE_UNKNOWN:
+	case SD_E_CSR:
+	case SD_E_CSR_SIGNATURE:
+	case SD_E_TOO_LARGE:
+	case SD_E_KEY_REFUSED:
+	case SD_E_NAME_REFUSED:
+	case SD_E_TTL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Write the summary of the window that ended (lock held). */
+static void
+sj_flush_window(struct signer_journal *sj, int64_t now)
+{
+	struct journal_record rec;
+	char detail[512];
+	size_t i, at = 0;
+	uint64_t seq;
+	int n, rc;
+
+	if (sj->suppressed > 0) {
+		detail[0] = '\0';
+		for (i = 0; i < SJ_REASONS && sj->reasons[i].count > 0; i++) {
+			n = snprintf(detail + at, sizeof(detail) - at, "%s%s=%llu", at > 0 ? " " : "",
+			    sd_error_name(sj->reasons[i].err), (unsigned long long)sj->reasons[i].count);
+			if (n < 0 || (size_t)n >= sizeof(detail) - at)
+				break;
+			at += (size_t)n;
+		}
+		memset(&rec, 0, sizeof(rec));
+		rec.type = JOURNAL_REC_REFUSAL_SUMMARY;
+		rec.time_ms = now;
+		rec.window_start_ms = sj->window_start_ms;
+		rec.count = sj->suppressed;
+		rec.detail = detail;
+		if ((rc = journal_append(sj->j, &rec, &seq)) != 0)
+			fprintf(stderr, "signerd: journal: refusal summary not written: %s\n", sd_error_detail(rc));
+	}
+	sj->window_start_ms = now;
+	sj->in_window = 0;
+	sj->suppressed = 0;
+	memset(sj->reasons, 0, sizeof(sj->reasons));
+}
+
+void
+signer_journal_refusal(struct signer_journal *sj, const struct signer_journal_who *who, int err)
+{
+	struct journal_record rec;
+	char subject[512], profile[JOURNAL_SHORT_MAX + 1], detail[512];
+	int64_t now = sj_now_ms();
+	uint64_t seq;
+	size_t i;
+	int rc;
+
+	if (sj == NULL || who == NULL || !sj_is_refusal(err))
+		return;
+	/* Copied before anything else can overwrite this thread's detail. */
+	sj_clean(sd_error_detail(err), detail, sizeof(detail));
+	sj_clean(who->client_subject, subject, sizeof(subject));
+	sj_clean(who->profile, profile, sizeof(profile));
+	sj_lock(sj);
+	if (now - sj->window_start_ms >= SJ_WINDOW_MS)
+		sj_flush_window(sj, now);
+	if (sj->in_window >= sj->cfg->journal_refusals_per_minute) {
+		sj->suppressed++;
+		for (i = 0; i < SJ_REASONS; i++) {
+			if (sj->reasons[i].count == 0 || sj->reasons[i].err == err) {
+				sj->reasons[i].err = err;
+				sj->reasons[i].count++;
+				break;
+			}
+		}
+		sj_unlock(sj);
+		return;
+	}
+	sj->in_window++;
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_REFUSAL;
+	rec.time_ms = now;
+	rec.client_subject = subject;
+	memcpy(rec.client_spki_sha256, who->client_spki_sha256, JOURNAL_HASH_LEN);
+	rec.profile = profile;
+	if (who->csr_sha256 != NULL)
+		memcpy(rec.csr_sha256, who->csr_sha256, JOURNAL_HASH_LEN);
+	rec.reason = (char *)(uintptr_t)sd_error_name(err);
+	rec.detail = detail;
+	rc = journal_append(sj->j, &rec, &seq);
+	sj_unlock(sj);
+	if (rc != 0)
+		fprintf(stderr, "signerd: journal: refusal not written: %s\n", sd_error_detail(rc));
+	/* The caller still reports the refusal's own detail. */
+	(void)sd_error_set(err, "%s", detail);
+}
+
+static int
+sj_sign_note(void *ctx, uint64_t size, const uint8_t root[JOURNAL_HASH_LEN], int64_t time_ms, char **note)
+{
+	struct signer_journal *sj = ctx;
+	uint8_t sig[HSM_SIG_MAX];
+	char body[CHECKPOINT_NOTE_MAX];
+	size_t body_len = 0, sig_len = 0;
+	int rc;
+
+	*note = NULL;
+	if ((rc = checkpoint_body(sj->cfg->journal_origin, size, root, time_ms, body, sizeof(body), &body_len)) != 0)
+		return rc;
+	if ((rc = hsm_sign(sj->audit, HSM_MECH_EDDSA, HSM_HASH_SHA512, (const uint8_t *)body, body_len, sig,
+	    &sig_len)) != 0)
+		return rc;
+	if (sig_len != CHECKPOINT_SIG_LEN)
+		return sd_error_set(SD_E_HSM, "audit key made a %zu-byte signature", sig_len);
+	return checkpoint_note_assemble(body, body_len, sj->cfg->journal_origin, sj->audit_id, sig, note);
+}
+
+/* Append note to [journal] checkpoint_file, durably. */
+static int
+sj_export(const char *path, const char *note)
+{
+	size_t len = strlen(note), off = 0;
+	ssize_t n;
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+		return sd_error_set(SD_E_IO, "checkpoint_file %s: %s", path, strerror(errno));
+	while (off < len) {
+		if ((n = write(fd, note + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = sd_error_set(SD_E_IO, "checkpoint_file %s: %s", path, strerror(errno));
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = sd_error_set(SD_E_IO, "checkpoint_file %s: fsync: %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int
+signer_journal_checkpoint(struct signer_journal *sj, uint64_t *seq)
+{
+	char *note = NULL;
+	int64_t now = sj_now_ms();
+	int rc;
+
+	*seq = 0;
+	if (sj->audit == NULL)
+		return sd_error_set(SD_E_CONFIG, "no [journal] audit_key: checkpoints are not signed");
+	if ((rc = journal_append_checkpoint(sj->j, now, sj_sign_note, sj, seq, &note)) != 0)
+		return rc;
+	sj_lock(sj);
+	sj->cp_size = *seq;
+	sj->cp_time_ms = now;
+	sj_unlock(sj);
+	if (sj->cfg->journal_checkpoint_file != NULL)
+		rc = sj_export(sj->cfg->journal_checkpoint_file, note);
+	free(note);
+	return rc;
+}
+
+/* Checkpoint every N records or T seconds (when anything new was journaled); flush refusal windows. */
+static void *
+sj_thread(void *arg)
+{
+	struct signer_journal *sj = arg;
+	struct timespec until;
+	uint64_t last = 0, seq;
+	int64_t now;
+	bool due;
+	int rc;
+
+	sj_lock(sj);
+	while (!sj->stopping) {
+		if (clock_gettime(CLOCK_REALTIME, &until) != 0)
+			abort();
+		until.tv_sec += 1;
+		(void)pthread_cond_timedwait(&sj->wake, &sj->lock, &until);
+		if (sj->stopping)
+			break;
+		now = sj_now_ms();
+		if (sj->window_start_ms != 0 && now - sj->window_start_ms >= SJ_WINDOW_MS && sj->suppressed > 0)
+			sj_flush_window(sj, now);
+		sj_unlock(sj);
+		due = false;
+		if (journal_last_seq(sj->j, &last) == 0 && last > sj->cp_size)
+			due = last - sj->cp_size >= sj->cfg->journal_checkpoint_every ||
+			    now - sj->cp_time_ms >= (int64_t)sj->cfg->journal_checkpoint_interval * 1000;
+		if (due && (rc = signer_journal_checkpoint(sj, &seq)) != 0)
+			fprintf(stderr, "signerd: checkpoint failed: %s\n", sd_error_detail(rc));
+		sj_lock(sj);
+	}
+	sj_unlock(sj);
+	return NULL;
+}
+
+static int
+sj_service(struct signer_journal *sj, uint8_t event, const uint8_t config_sha256[JOURNAL_HASH_LEN])
+{
+	struct journal_record rec;
+	char detail[64];
+	uint64_t seq;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_SERVICE;
+	rec.time_ms = sj_now_ms();
+	rec.event = event;
+	memcpy(rec.config_sha256, config_sha256, JOURNAL_HASH_LEN);
+	if (snprintf(detail, sizeof(detail), "signerd pid %ld", (long)getpid()) < 0)
+		detail[0] = '\0';
+	rec.detail = detail;
+	return journal_append(sj->j, &rec, &seq);
+}
+
+int
+signer_journal_start(struct signer_journal *sj, const char *config_path)
+{
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = sd_file_read(config_path, SJ_CONFIG_MAX, &bytes, &len)) != 0)
+		return rc;
+	if (EVP_Digest(bytes, len, sj->config_sha256, NULL, EVP_sha256(), NULL) != 1)
+		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the configuration failed");
+	free(bytes);
+	if (rc != 0 || (rc = sj_service(sj, JOURNAL_SERVICE_START, sj->config_sha256)) != 0)
+		return rc;
+	if (sj->audit != NULL) {
+		if (pthread_create(&sj->thread, NULL, sj_thread, sj) != 0)
+			return sd_error_set(SD_E_INTERNAL, "cannot start the checkpointer");
+		sj->thread_running = true;
+	}
+	return 0;
+}
+
+int
+signer_journal_stop(struct signer_journal *sj)
+{
+	uint64_t seq;
+	int rc;
+
+	if (sj->thread_running) {
+		sj_lock(sj);
+		sj->stopping = true;
+		pthread_cond_broadcast(&sj->wake);
+		sj_unlock(sj);
+		pthread_join(sj->thread, NULL);
+		sj->thread_running = false;
+	}
+	sj_lock(sj);
+	sj_flush_window(sj, sj_now_ms());
+	sj_unlock(sj);
+	if ((rc = sj_service(sj, JOURNAL_SERVICE_STOP, sj->config_sha256)) != 0)
+		return rc;
+	/* The last checkpoint covers the stop record. */
+	return sj->audit != NULL ? signer_journal_checkpoint(sj, &seq) : 0;
+}

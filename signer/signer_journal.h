@@ -1,0 +1,85 @@
+/*
+ * The issuance core's side of the audit journal: the ordering rule
+ * (intent durable before the HSM signs, result durable before release),
+ * refusals with a rate bound, service start/stop records, and the
+ * checkpointer. signer.c calls these; nothing else does.
+ */
+#ifndef SIGNER_SIGNER_JOURNAL_H
+#define SIGNER_SIGNER_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "config.h"
+#include "hsm.h"
+#include "journal.h"
+#include "sd_error.h"
+#include "x509_sigalg.h"
+#include "x509_tbs.h"
+
+struct signer_journal;
+
+/* Who asked, for the intent and refusal records; all borrowed. */
+struct signer_journal_who {
+	const char *client_subject;
+	const uint8_t *client_spki_sha256;	/* 32 bytes */
+	const char *profile;
+	const uint8_t *csr_sha256;		/* 32 bytes, or NULL when the CSR did not parse */
+};
+
+/*
+ * Open the journal of cfg (growing up to [journal] map_max_mb) and, when
+ * [journal] audit_key is set, find that key in hsm (Ed25519 only).
+ * Errors: those of journal_open_opts() and hsm_key_find(); SD_E_UNSUPPORTED
+ * (audit key not Ed25519), SD_E_CONFIG (audit key is the CA key).
+ */
+SD_WUR int signer_journal_open(const struct sd_config *cfg, struct hsm *hsm, struct signer_journal **out);
+void signer_journal_close(struct signer_journal *sj);
+struct journal *signer_journal_peek(struct signer_journal *sj);
+
+/*
+ * Build the TBS for t with alg, journal the intent durably, sign in the HSM,
+ * assemble and check the certificate. *intent_seq is set once the intent is
+ * durable (also when signing then fails). Errors: those of x509_tbs_build(),
+ * journal_append() (nothing signed), x509_sign_tbs(), x509_cert_assemble(),
+ * x509_cert_check().
+ */
+SD_WUR int signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *who, int64_t time_ms,
+    struct hsm_key *key, const struct x509_sigalg *alg, const struct x509_tbs_template *t, EVP_PKEY *verify_key,
+    uint8_t **der, size_t *der_len, uint64_t *intent_seq);
+
+/* Journal the result of intent_seq durably. Errors: those of journal_append(). */
+SD_WUR int signer_journal_result(struct signer_journal *sj, uint64_t intent_seq, const uint8_t *serial,
+    size_t serial_len, const uint8_t *der, size_t der_len, uint64_t *seq);
+
+/*
+ * Note a refused request (err is the refusal code). Up to [journal]
+ * refusals_per_minute are journaled one by one per minute; past that they
+ * are counted and one summary record is written when the minute ends.
+ * Failures to journal a refusal are not the caller's concern (logged).
+ */
+void signer_journal_refusal(struct signer_journal *sj, const struct signer_journal_who *who, int err);
+
+/*
+ * Service start (config_path's bytes hashed) and the checkpointer thread;
+ * stop: the stop record, the thread ended, one last checkpoint.
+ * Errors: SD_E_IO (config unreadable), those of journal_append().
+ */
+SD_WUR int signer_journal_start(struct signer_journal *sj, const char *config_path);
+SD_WUR int signer_journal_stop(struct signer_journal *sj);
+
+/* Make a checkpoint now. Errors: SD_E_CONFIG (no audit key), HSM and journal errors. */
+SD_WUR int signer_journal_checkpoint(struct signer_journal *sj, uint64_t *seq);
+
+/* The auditor accessors behind signer_audit_*() (signer.h), with the same contracts. */
+struct signer_audit_records;
+struct signer_audit_proof;
+SD_WUR int signer_journal_audit_records(struct signer_journal *sj, uint64_t from, size_t limit,
+    struct signer_audit_records **out);
+SD_WUR int signer_journal_audit_checkpoint(struct signer_journal *sj, char **note, uint64_t *seq);
+SD_WUR int signer_journal_audit_proof(struct signer_journal *sj, const char *serial_hex,
+    struct signer_audit_proof **out);
+
+#endif
