@@ -5,7 +5,7 @@
 #include "hsm.h"
 
 static const char *
-yn(bool v)
+ctl_hsm_yn(bool v)
 {
 	return v ? "yes" : "no";
 }
@@ -24,9 +24,9 @@ ctl_hsm_slot(const struct hsm_slot_info *si, void *ctx)
 	    si->token_manufacturer, si->model, si->serial);
 	printf("  flags: initialized=%s login_required=%s user_pin_initialized=%s user_pin_locked=%s "
 	    "user_pin_low=%s so_pin_locked=%s write_protected=%s rng=%s protected_auth_path=%s\n",
-	    yn(si->initialized), yn(si->login_required), yn(si->user_pin_initialized), yn(si->user_pin_locked),
-	    yn(si->user_pin_low), yn(si->so_pin_locked), yn(si->write_protected), yn(si->rng),
-	    yn(si->protected_auth_path));
+	    ctl_hsm_yn(si->initialized), ctl_hsm_yn(si->login_required), ctl_hsm_yn(si->user_pin_initialized), ctl_hsm_yn(si->user_pin_locked),
+	    ctl_hsm_yn(si->user_pin_low), ctl_hsm_yn(si->so_pin_locked), ctl_hsm_yn(si->write_protected), ctl_hsm_yn(si->rng),
+	    ctl_hsm_yn(si->protected_auth_path));
 	if (si->sessions != ~0UL && si->max_sessions != ~0UL)
 		printf("  sessions: %lu open, at most %lu\n", si->sessions, si->max_sessions);
 	return 0;
@@ -48,8 +48,8 @@ ctl_hsm_key(const struct hsm_key_info *ki, void *ctx)
 	(void)ctx;
 	printf("%s\tid=%s\ttype=%s\tbits=%u\tsensitive=%s extractable=%s always_sensitive=%s never_extractable=%s "
 	    "sign=%s private=%s local=%s\tCA key: %s%s%s\n", ki->label, ki->id_hex[0] != '\0' ? ki->id_hex : "-",
-	    ki->type, ki->bits, yn(ki->sensitive), yn(ki->extractable), yn(ki->always_sensitive),
-	    yn(ki->never_extractable), yn(ki->can_sign), yn(ki->private_obj), yn(ki->local),
+	    ki->type, ki->bits, ctl_hsm_yn(ki->sensitive), ctl_hsm_yn(ki->extractable), ctl_hsm_yn(ki->always_sensitive),
+	    ctl_hsm_yn(ki->never_extractable), ctl_hsm_yn(ki->can_sign), ctl_hsm_yn(ki->private_obj), ctl_hsm_yn(ki->local),
 	    ki->usable ? "yes" : "no", ki->why[0] != '\0' ? ": " : "", ki->why);
 	return 0;
 }

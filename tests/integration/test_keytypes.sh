@@ -53,6 +53,7 @@ for type in rsa2048 rsa3072 rsa4096 p256 p384 p521 ed25519; do
 	t_check "$type: intermediate signed by the root with ${SIGALG[$type]}" \
 		bash -c "openssl x509 -in '$d/ca/intermediate.pem' -noout -text | grep -q 'Signature Algorithm: ${SIGALG[$type]}'"
 	t_stop
+	t_check "$type: signerd stops cleanly (exit 0; under ASan: no leak)" test "$T_RC" -eq 0
 done
 
 # --- RSASSA-PSS: root and intermediate made again with --signature pss, signerd with signature = pss ---
@@ -76,6 +77,7 @@ pss() { # type hash salt
 	t_start "$d" || { t_fail "$type PSS: signerd starts"; return; }
 	issue "$type PSS" rsassaPss "Hash Algorithm: $hash" "Mask Algorithm: mgf1 with $hash" "Salt Length: $salt"
 	t_stop
+	t_check "$type PSS: signerd stops cleanly" test "$T_RC" -eq 0
 }
 pss rsa2048 sha256 0x20
 pss rsa3072 sha384 0x30
