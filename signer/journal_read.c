@@ -432,9 +432,55 @@ journal_record_indexes(struct journal *j, MDB_txn *txn, MDB_cursor *nodes, const
 	return 0;
 }
 
+/*
+ * Every record's serial maps to its seq, yet the serial index holds more
+ * entries: name the first stray one and the record it points to.
+ */
+static int
+journal_serial_stray(struct journal *j, MDB_txn *txn, uint64_t *bad_seq)
+{
+	char hex[2 * JOURNAL_SERIAL_MAX + 1];
+	struct journal_record *rec = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint64_t seq = 0;
+	int rc, mrc;
+
+	if ((mrc = mdb_cursor_open(txn, j->serials, &cur)) != 0)
+		return journal_mdb_error(j, mrc, "opening a cursor");
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		sd_hex_encode(k.mv_data, k.mv_size > JOURNAL_SERIAL_MAX ? JOURNAL_SERIAL_MAX : k.mv_size, hex);
+		if ((rc = journal_seq_of(&v, &seq)) != 0)
+			goto out;
+		rc = journal_txn_get(j, txn, seq, &rec);
+		if (rc == SD_E_NOT_FOUND) {
+			*bad_seq = seq;
+			rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
+			    "serial index: serial %s points to record %llu, which is missing", hex, (unsigned long long)seq);
+			goto out;
+		}
+		if (rc != 0)
+			goto out;
+		if (rec->serial_len != k.mv_size || memcmp(rec->serial, k.mv_data, k.mv_size) != 0) {
+			*bad_seq = seq;
+			rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
+			    "serial index: serial %s points to record %llu, which has another serial", hex,
+			    (unsigned long long)seq);
+			goto out;
+		}
+		journal_record_free(rec);
+		rec = NULL;
+	}
+	rc = mrc == MDB_NOTFOUND ? 0 : journal_mdb_error(j, mrc, "walking the serial index");
+out:
+	journal_record_free(rec);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
 /* Every record is indexed; now no index may hold more than its records. */
 static int
-journal_index_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[4])
+journal_index_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[4], uint64_t *bad_seq)
 {
 	static const char *names[4] = { "serial index", "result index", "checkpoint index", "Merkle node index" };
 	MDB_dbi dbs[4] = { j->serials, j->results, j->checkpoints, j->nodes };
@@ -444,6 +490,8 @@ journal_index_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[4])
 	for (i = 0; i < 4; i++) {
 		if ((mrc = mdb_stat(txn, dbs[i], &st)) != 0)
 			return journal_mdb_error(j, mrc, "reading an index");
+		if (st.ms_entries != counts[i] && i == 0 && journal_serial_stray(j, txn, bad_seq) != 0)
+			return SD_E_JOURNAL_CORRUPT;
 		if (st.ms_entries != counts[i])
 			return sd_error_set(SD_E_JOURNAL_CORRUPT, "%s holds %zu entries for %llu records (stray entries)",
 			    names[i], st.ms_entries, (unsigned long long)counts[i]);
@@ -520,8 +568,9 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 		r->bad_seq = idx_bad;
 		goto done;
 	}
-	if ((rc = journal_index_counts(j, txn, counts)) != 0) {
+	if ((rc = journal_index_counts(j, txn, counts, &idx_bad)) != 0) {
 		journal_stream_report(s, r);
+		r->bad_seq = idx_bad;
 		goto done;
 	}
 	rc = 0;

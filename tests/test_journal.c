@@ -349,8 +349,12 @@ test_record_decode_rejects(void)
 	CU_ASSERT_EQUAL(decode_mutated(&s, 4, 0, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 0, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 0"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 10, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 10"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 8, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "type 8 (configuration reload) is reserved"));
+	/* An issuance record's fields do not make an intent. */
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 2, false, 0), SD_E_JOURNAL_CORRUPT);
-	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 2"));
 	CU_ASSERT_EQUAL(decode_mutated(&s, 13, 0, false, 0), SD_E_JOURNAL_CORRUPT);	/* seq 0 */
 	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "seq 0"));
 
@@ -491,7 +495,8 @@ test_record_encode_rejects(void)
 	ENC_REJECT(cert_der_len, 0);
 	ENC_REJECT(cert_der, NULL);
 	ENC_REJECT(version, 2);
-	ENC_REJECT(type, 2);
+	ENC_REJECT(type, 10);
+	ENC_REJECT(type, JOURNAL_REC_RELOAD);
 	ENC_REJECT(seq, 0);
 	CU_ASSERT_EQUAL(journal_record_encode(NULL, &enc, &len), SD_E_INVAL);
 #undef ENC_REJECT
@@ -1221,9 +1226,11 @@ test_tamper_serial_index(void)
 	sd_test_rmtree(r.dir);
 }
 
+static void expect_open_corrupt(struct raw *r, const char *needle);
+
 /*
- * Cutting off the tail (record and index entry) leaves a valid shorter
- * chain: only a hash kept outside the journal can reveal it.
+ * Cutting off the tail (record and index entries) leaves a valid shorter
+ * chain: the Merkle node index, and a checkpoint kept outside, reveal it.
  */
 static void
 test_tamper_truncate_tail(void)
@@ -1236,17 +1243,19 @@ test_tamper_truncate_tail(void)
 	raw_copy_open(&r);
 	raw_del(&r, 100);
 	raw_commit(&r);
-	CU_ASSERT_EQUAL(raw_verify(&r, false, &bad), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT_EQUAL(raw_verify(&r, true, &bad), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT_EQUAL(bad, 100);	/* the serial index still names it */
 	sd_test_rmtree(r.dir);
 
+	/* Record and serial entry gone: the Merkle node index still reaches 100. */
 	raw_copy_open(&r);
 	raw_del(&r, 100);
 	be64_put(key, 100);
 	CU_ASSERT_EQUAL_FATAL(mdb_del(r.txn, r.sers, &k, NULL), 0);
 	raw_commit(&r);
-	CU_ASSERT_EQUAL(raw_verify(&r, false, &bad), 0);
-	sd_test_rmtree(r.dir);
+	CU_ASSERT_EQUAL(raw_verify(&r, true, &bad), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "Merkle node index holds"));
+	expect_open_corrupt(&r, "Merkle nodes reach record 100 but the records end at 99");
 }
 
 static void
