@@ -30,12 +30,36 @@ enum config_key_usage {
 enum config_ext_key_usage {
 	CONFIG_EKU_SERVER_AUTH = 1 << 0,
 	CONFIG_EKU_CLIENT_AUTH = 1 << 1,
+	CONFIG_EKU_CODE_SIGNING = 1 << 2,
+	CONFIG_EKU_EMAIL_PROTECTION = 1 << 3,
+};
+
+/* Subject key types a profile accepts (key_types). */
+enum config_key_type {
+	CONFIG_KEY_RSA = 1 << 0,
+	CONFIG_KEY_P256 = 1 << 1,
+	CONFIG_KEY_P384 = 1 << 2,
+	CONFIG_KEY_P521 = 1 << 3,
+	CONFIG_KEY_ED25519 = 1 << 4,
+};
+#define CONFIG_KEY_ALL (CONFIG_KEY_RSA | CONFIG_KEY_P256 | CONFIG_KEY_P384 | CONFIG_KEY_P521 | CONFIG_KEY_ED25519)
+
+/* Subject attributes a profile lets pass from the CSR (subject_attributes). */
+enum config_subject_attr {
+	CONFIG_SUBJ_CN = 1 << 0,
+	CONFIG_SUBJ_O = 1 << 1,
+	CONFIG_SUBJ_OU = 1 << 2,
+	CONFIG_SUBJ_C = 1 << 3,
+	CONFIG_SUBJ_ST = 1 << 4,
+	CONFIG_SUBJ_L = 1 << 5,
+	CONFIG_SUBJ_SERIAL = 1 << 6,	/* serialNumber */
 };
 
 /* Client roles. */
 enum config_role {
 	CONFIG_ROLE_ISSUER = 1 << 0,	/* may request certificates (for its profiles) */
 	CONFIG_ROLE_AUDITOR = 1 << 1,	/* may read the journal */
+	CONFIG_ROLE_ADMIN = 1 << 2,	/* may be granted CA profiles (ca = true) */
 };
 
 struct config_ip_range {
@@ -44,6 +68,14 @@ struct config_ip_range {
 	unsigned prefix;	/* prefix length in bits */
 };
 
+#define CONFIG_URL_MAX 1024		/* crl_url, ocsp_url, ca_issuers_url, uri_prefixes entries */
+
+/*
+ * One [profile NAME] section. Defaults (config_finish): key_types all,
+ * rsa_min_bits 2048, key_usage digitalSignature (leaf) or keyCertSign,
+ * cRLSign (CA), subject_attributes CN, cn_must_be_san true (leaf) or false
+ * (CA), wildcards false, path_len -1 (none).
+ */
 struct config_profile {
 	char *name;
 	uint64_t default_ttl;		/* seconds */
@@ -51,11 +83,36 @@ struct config_profile {
 	uint64_t backdate;		/* seconds notBefore is moved back */
 	unsigned key_usage;		/* enum config_key_usage bits */
 	unsigned ext_key_usage;		/* enum config_ext_key_usage bits */
+	unsigned key_types;		/* enum config_key_type bits */
 	unsigned rsa_min_bits;		/* smallest RSA subject key accepted */
-	char *dns_suffixes[CONFIG_LIST_MAX];	/* "example.com" allows example.com and *.example.com names' hosts */
+	unsigned subject_attributes;	/* enum config_subject_attr bits */
+	bool cn_must_be_san;		/* a CN that is not one of the SANs is dropped */
+	bool wildcards;			/* "*.example.com" DNS names allowed (full left-most label only) */
+	bool ca;			/* basicConstraints cA = TRUE */
+	int path_len;			/* CA only: pathLenConstraint, -1 for none */
+	char *dns_suffixes[CONFIG_LIST_MAX];	/* "example.com" allows example.com and names under it */
 	size_t n_dns_suffixes;
 	struct config_ip_range ip_ranges[CONFIG_LIST_MAX];
 	size_t n_ip_ranges;
+	char *uri_prefixes[CONFIG_LIST_MAX];	/* "scheme://host/..." ending in '/': URIs starting with it */
+	size_t n_uri_prefixes;
+	char *spiffe_trust_domain;	/* SPIFFE IDs spiffe://<this>/path allowed; NULL: none */
+	char *email_domains[CONFIG_LIST_MAX];	/* rfc822Name domains, exact (case-insensitive) match */
+	size_t n_email_domains;
+	/* CA only: nameConstraints (critical). */
+	char *permitted_dns[CONFIG_LIST_MAX];
+	size_t n_permitted_dns;
+	char *excluded_dns[CONFIG_LIST_MAX];
+	size_t n_excluded_dns;
+	struct config_ip_range permitted_ip[CONFIG_LIST_MAX];
+	size_t n_permitted_ip;
+	struct config_ip_range excluded_ip[CONFIG_LIST_MAX];
+	size_t n_excluded_ip;
+	/* Optional URLs (http:// or https://): CRL distribution point, AIA OCSP and caIssuers. */
+	char *crl_url;
+	char *ocsp_url;
+	char *ca_issuers_url;
+	unsigned keys_seen;		/* parser bookkeeping: scalar keys already set */
 };
 
 struct config_client {
@@ -82,11 +139,19 @@ struct sd_config {
 	char *ca_key_uri;		/* issuing key */
 	char *ca_certificate;		/* issuing CA certificate (PEM) */
 	char *ca_chain;			/* issuing certificate then its issuers up to the root (PEM) */
+	char *ca_key_blocklist;		/* optional: hex SHA-256 of refused SubjectPublicKeyInfo DER, one per line */
 	bool ca_signature_pss;		/* signature = pss: RSASSA-PSS (RSA keys only); default pkcs1 */
 
 	/* [journal] */
 	char *journal_path;		/* LMDB environment directory */
 	uint64_t journal_map_size;	/* bytes */
+	uint64_t journal_map_max;	/* bytes the map may grow to (default: map_size) */
+	char *journal_audit_key;	/* PKCS#11 URI of the Ed25519 checkpoint key, or NULL */
+	char *journal_origin;		/* checkpoint origin line (default "signerd/journal") */
+	uint64_t journal_checkpoint_every;	/* records between checkpoints (default 1000) */
+	uint64_t journal_checkpoint_interval;	/* seconds between checkpoints (default 300) */
+	char *journal_checkpoint_file;	/* each checkpoint is appended here, or NULL */
+	uint64_t journal_refusals_per_minute;	/* refusals journaled one by one (default 60) */
 
 	/* [api] */
 	char *api_listen;		/* IPv4 or IPv6 literal */
@@ -121,6 +186,14 @@ SD_WUR int sd_config_apply_environment(const struct sd_config *cfg);
 const struct config_profile *sd_config_profile(const struct sd_config *cfg, const char *name);
 const struct config_client *sd_config_client_by_cn(const struct sd_config *cfg, const char *cn);
 bool sd_config_client_may_use(const struct config_client *client, const char *profile);
+
+/*
+ * Key usage bits a subject key of one enum config_key_type may carry
+ * (RFC 5280 4.2.1.3, RFC 3279, RFC 5480, RFC 8410): RSA digitalSignature,
+ * keyEncipherment; EC digitalSignature, keyAgreement; Ed25519
+ * digitalSignature; each also keyCertSign and cRLSign. 0 for an unknown type.
+ */
+unsigned sd_config_key_usage_allowed(unsigned key_type);
 
 /* Parse a duration: "90", "90s", "15m", "12h", "30d". Errors: SD_E_CONFIG. */
 SD_WUR int sd_config_parse_duration(const char *text, uint64_t *seconds);

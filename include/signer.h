@@ -23,6 +23,23 @@ struct signer;
 #define SIGNER_CSR_MAX (16 * 1024)	/* PEM or DER CSR bytes */
 #define SIGNER_CHAIN_MAX 8
 
+#define SIGNER_SAN_MAX 100		/* subjectAltNames in one request (CSR or body) */
+#define SIGNER_SAN_VALUE_MAX 2048	/* bytes of one SAN value (a URI may be this long) */
+
+enum signer_san_type {
+	SIGNER_SAN_DNS = 1,	/* "host.example.com" or, if the profile allows, "*.example.com" */
+	SIGNER_SAN_IP = 2,	/* textual IPv4 or IPv6 address, e.g. "10.0.0.1", "::1" */
+	SIGNER_SAN_URI = 3,	/* e.g. "spiffe://example.com/ns/web" */
+	SIGNER_SAN_EMAIL = 4,	/* "user@example.com" */
+};
+
+/* One subjectAltName named in the request body; value is borrowed, len bytes, no NUL required. */
+struct signer_san {
+	enum signer_san_type type;
+	const char *value;
+	size_t len;
+};
+
 /* One issuance request; the API has already authenticated and authorised the client. */
 struct signer_request {
 	const char *csr_pem;		/* PEM "CERTIFICATE REQUEST" */
@@ -31,6 +48,13 @@ struct signer_request {
 	uint64_t ttl;			/* seconds; 0 means the profile's default */
 	const char *client_subject;	/* RFC 4514 subject of the client certificate */
 	uint8_t client_spki_sha256[32];
+	/*
+	 * SANs named in the body (n_sans <= SIGNER_SAN_MAX), or none. When given,
+	 * they are the requested set and the CSR's own subjectAltName is ignored;
+	 * either way every name is checked against the profile.
+	 */
+	const struct signer_san *sans;
+	size_t n_sans;
 };
 
 struct signer_result {
@@ -54,9 +78,11 @@ void signer_close(struct signer *s);
  * HSM, verify it with the CA public key, journal it durably, then return it.
  * On any failure nothing is journaled and nothing is returned.
  * Errors (with sd_error_detail()): SD_E_PROFILE_UNKNOWN, SD_E_CSR,
- * SD_E_CSR_SIGNATURE, SD_E_TOO_LARGE, SD_E_KEY_REFUSED, SD_E_NAME_REFUSED,
+ * SD_E_CSR_SIGNATURE (also a SHA-1 or weaker CSR signature), SD_E_TOO_LARGE,
+ * SD_E_KEY_REFUSED (type, size, weak or blocklisted key, a CA key),
+ * SD_E_NAME_REFUSED (a SAN or subject attribute outside the profile),
  * SD_E_TTL, SD_E_HSM, SD_E_HSM_UNAVAILABLE, SD_E_JOURNAL, SD_E_JOURNAL_FULL,
- * SD_E_INTERNAL, SD_E_NOMEM.
+ * SD_E_INTERNAL (also a failed pre-issuance lint, "lint <name>: ..."), SD_E_NOMEM.
  */
 SD_WUR int signer_issue(struct signer *s, const struct signer_request *req, struct signer_result **out);
 void signer_result_free(struct signer_result *r);
@@ -67,5 +93,63 @@ const char *signer_chain_pem(const struct signer *s, size_t i);
 
 /* 0 when the HSM and the journal are usable; else the error, with a detail. */
 SD_WUR int signer_health(struct signer *s);
+
+/*
+ * signerd's lifecycle in the journal: a start record with the SHA-256 of
+ * the configuration file's bytes, then the checkpointer (when [journal]
+ * audit_key is set); at stop, a stop record and a last checkpoint.
+ * Errors: SD_E_IO, SD_E_JOURNAL, SD_E_JOURNAL_FULL, SD_E_HSM, SD_E_NOMEM.
+ */
+SD_WUR int signer_service_start(struct signer *s, const char *config_path);
+SD_WUR int signer_service_stop(struct signer *s);
+
+/* The auditor role's view of the journal: plain data, thread-safe. */
+#define SIGNER_AUDIT_RECORDS_MAX 100	/* records in one answer */
+#define SIGNER_AUDIT_PROOF_MAX 128
+
+struct signer_audit_record {
+	uint64_t seq;
+	const char *type;		/* static: "intent", "result", ... */
+	int64_t time_ms;
+	char hash_hex[65];		/* SHA-256 of the record */
+	char leaf_hash_hex[65];		/* RFC 9162 leaf hash */
+	char *record_b64;		/* the encoded record, base64 */
+};
+
+struct signer_audit_records {
+	struct signer_audit_record *items;
+	size_t n;
+	uint64_t last_seq;		/* records in the journal now */
+};
+
+/*
+ * At most limit (<= SIGNER_AUDIT_RECORDS_MAX) records from seq from on.
+ * Errors: SD_E_INVAL (limit), SD_E_JOURNAL, SD_E_NOMEM.
+ */
+SD_WUR int signer_audit_records(struct signer *s, uint64_t from, size_t limit, struct signer_audit_records **out);
+void signer_audit_records_free(struct signer_audit_records *r);
+
+/* The latest signed checkpoint (C2SP text, new string) and its record seq. Errors: SD_E_NOT_FOUND, SD_E_JOURNAL. */
+SD_WUR int signer_audit_checkpoint(struct signer *s, char **note, uint64_t *seq);
+
+struct signer_audit_proof {
+	uint64_t intent_seq;
+	uint64_t seq;			/* the record proven: the result (or the intent when none) */
+	uint64_t leaf_index;		/* seq - 1 */
+	uint64_t tree_size;		/* of the checkpoint */
+	uint64_t checkpoint_seq;
+	char leaf_hash_hex[65];
+	char hashes_hex[SIGNER_AUDIT_PROOF_MAX][65];	/* RFC 9162 inclusion path, leaf first */
+	size_t n;
+	char *checkpoint;		/* the checkpoint text the proof leads to */
+};
+
+/*
+ * Inclusion proof for the certificate with serial serial_hex against the
+ * latest checkpoint. Errors: SD_E_INVAL (not hex), SD_E_NOT_FOUND (unknown
+ * serial, or not yet covered by a checkpoint), SD_E_JOURNAL, SD_E_NOMEM.
+ */
+SD_WUR int signer_audit_proof(struct signer *s, const char *serial_hex, struct signer_audit_proof **out);
+void signer_audit_proof_free(struct signer_audit_proof *p);
 
 #endif

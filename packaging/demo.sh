@@ -43,6 +43,12 @@ chain = ca/chain.pem
 [journal]
 path = journal
 map_size_mb = 1024
+map_max_mb = 4096
+audit_key = pkcs11:token=$TOKEN;object=audit-key
+origin = signerd.demo/journal
+checkpoint_every = 1000
+checkpoint_interval = 60s
+checkpoint_file = checkpoints.txt
 
 [api]
 listen = 127.0.0.1
@@ -121,7 +127,10 @@ SOFTHSM
 		--subject "/O=signerd demo/CN=signerd demo issuing CA" --days 1825 --path-len 0 \
 		--out "$D/ca/intermediate.pem"
 	cat "$D/ca/intermediate.pem" "$D/ca/root.pem" >"$D/ca/chain.pem"
-	chmod 644 "$D/ca/"*.pem
+	# The journal's checkpoint key: Ed25519, in the HSM, never a CA key.
+	ctl keygen --type ed25519 --key "pkcs11:token=$TOKEN;object=audit-key"
+	ctl audit pubkey >"$D/audit.pem"
+	chmod 644 "$D/ca/"*.pem "$D/audit.pem"
 
 	(
 		cd "$D/tls"
@@ -160,6 +169,7 @@ Get a certificate for a fresh key, in another shell:
   openssl x509 -in demo.pem -noout -subject -ext subjectAltName -enddate
 
 Journal: $BUILD/signerctl -c $D/signerd.conf journal list
+Audit:   $BUILD/signerctl -c $D/signerd.conf audit verify --pubkey $D/audit.pem --checkpoint $D/checkpoints.txt
 Stop with Ctrl-C.
 
 RECIPE

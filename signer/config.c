@@ -248,12 +248,35 @@ static const struct config_flag config_key_usages[] = {
 static const struct config_flag config_ext_key_usages[] = {
 	{ "serverAuth", CONFIG_EKU_SERVER_AUTH },
 	{ "clientAuth", CONFIG_EKU_CLIENT_AUTH },
+	{ "codeSigning", CONFIG_EKU_CODE_SIGNING },
+	{ "emailProtection", CONFIG_EKU_EMAIL_PROTECTION },
 	{ NULL, 0 },
 };
 
 static const struct config_flag config_roles[] = {
 	{ "issuer", CONFIG_ROLE_ISSUER },
 	{ "auditor", CONFIG_ROLE_AUDITOR },
+	{ "admin", CONFIG_ROLE_ADMIN },
+	{ NULL, 0 },
+};
+
+static const struct config_flag config_key_types[] = {
+	{ "rsa", CONFIG_KEY_RSA },
+	{ "p256", CONFIG_KEY_P256 },
+	{ "p384", CONFIG_KEY_P384 },
+	{ "p521", CONFIG_KEY_P521 },
+	{ "ed25519", CONFIG_KEY_ED25519 },
+	{ NULL, 0 },
+};
+
+static const struct config_flag config_subject_attrs[] = {
+	{ "CN", CONFIG_SUBJ_CN },
+	{ "O", CONFIG_SUBJ_O },
+	{ "OU", CONFIG_SUBJ_OU },
+	{ "C", CONFIG_SUBJ_C },
+	{ "ST", CONFIG_SUBJ_ST },
+	{ "L", CONFIG_SUBJ_L },
+	{ "serialNumber", CONFIG_SUBJ_SERIAL },
 	{ NULL, 0 },
 };
 
@@ -375,10 +398,126 @@ nomem:
 	return NULL;
 }
 
+/* Scalar profile keys that may be set once (config_profile.keys_seen bits). */
+enum config_profile_seen {
+	CONFIG_SEEN_CN_MUST_BE_SAN = 1 << 0,
+	CONFIG_SEEN_WILDCARDS = 1 << 1,
+	CONFIG_SEEN_CA = 1 << 2,
+	CONFIG_SEEN_PATH_LEN = 1 << 3,
+};
+
+static int
+config_bool(struct config_parse *p, struct config_profile *prof, unsigned seen, const char *key, const char *value,
+    bool *out)
+{
+	if (prof->keys_seen & seen)
+		return config_fail(p, "key '%s' is set twice", key);
+	prof->keys_seen |= seen;
+	if (strcmp(value, "true") == 0)
+		*out = true;
+	else if (strcmp(value, "false") == 0)
+		*out = false;
+	else
+		return config_fail(p, "key '%s': '%s' is not true or false", key, value);
+	return 1;
+}
+
+/* A URL for certificate extensions: http:// or https://, a host, printable ASCII without spaces or quotes. */
+static bool
+config_url_ok(const char *url)
+{
+	const char *host, *c;
+
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+		return false;
+	if (strlen(url) > CONFIG_URL_MAX || *host == '\0' || *host == '/')
+		return false;
+	for (c = url; *c != '\0'; c++)
+		if (*c <= 0x20 || *c >= 0x7f || *c == '"' || *c == '<' || *c == '>' || *c == '\\' || *c == '^' ||
+		    *c == '`' || *c == '{' || *c == '|' || *c == '}')
+			return false;
+	return true;
+}
+
+static int
+config_url(struct config_parse *p, char **dst, const char *key, const char *value)
+{
+	if (*dst == NULL && !config_url_ok(value))
+		return config_fail(p, "key '%s': '%s' is not an http:// or https:// URL", key, value);
+	return config_set_string(p, dst, key, value, false);
+}
+
+/*
+ * A URI prefix: "scheme://authority/..." ending in '/', so that a prefix can
+ * never match a longer host name (https://example.com.evil.org).
+ */
+static int
+config_add_uri_prefix(struct config_parse *p, const char *key, const char *item, void *ctx)
+{
+	const char *c, *sep = strstr(item, "://");
+	size_t n = strlen(item);
+
+	if (sep == NULL || sep == item || sep[3] == '\0' || sep[3] == '/' || n > CONFIG_URL_MAX)
+		return config_fail(p, "'%s': '%s' is not a scheme://authority/ prefix", key, item);
+	for (c = item; c < sep; c++)
+		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '+' && *c != '-' && *c != '.')
+			return config_fail(p, "'%s': '%s' has an invalid or upper-case scheme", key, item);
+	for (c = item; *c != '\0'; c++)
+		if (*c <= 0x20 || *c >= 0x7f)
+			return config_fail(p, "'%s': '%s' has a space or a non-ASCII character", key, item);
+	if (strchr(sep + 3, '/') == NULL || item[n - 1] != '/')
+		return config_fail(p, "'%s': '%s' must end with '/' (e.g. spiffe://example.com/)", key, item);
+	return config_add_string(p, key, item, ctx);
+}
+
+/* A SPIFFE trust domain name: 1-255 characters of a-z, 0-9, '.', '-', '_' (SPIFFE ID spec, 2.1). */
+static int
+config_spiffe_trust_domain(struct config_parse *p, struct config_profile *prof, const char *key, const char *value)
+{
+	const char *c;
+
+	if (strlen(value) > 255)
+		return config_fail(p, "key '%s': trust domain is longer than 255 characters", key);
+	for (c = value; *c != '\0'; c++)
+		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '.' && *c != '-' && *c != '_')
+			return config_fail(p, "key '%s': '%s' is not a trust domain name (a-z, 0-9, '.', '-', '_')", key,
+			    value);
+	return config_set_string(p, &prof->spiffe_trust_domain, key, value, false);
+}
+
+struct config_ranges {
+	struct config_ip_range *items;
+	size_t *n;
+};
+
+static int
+config_add_range(struct config_parse *p, const char *key, const char *item, void *ctx)
+{
+	struct config_ranges *r = ctx;
+	int rc;
+
+	if (*r->n >= CONFIG_LIST_MAX)
+		return config_fail(p, "'%s' has more than %d entries", key, CONFIG_LIST_MAX);
+	if ((rc = sd_config_parse_ip_range(item, &r->items[*r->n])) != 0)
+		return config_fail(p, "'%s': %s", key, sd_error_detail(rc));
+	(*r->n)++;
+	return 1;
+}
+
 static int
 config_profile_key(struct config_parse *p, struct config_profile *prof, const char *key, const char *value)
 {
 	struct config_strlist dns = { prof->dns_suffixes, &prof->n_dns_suffixes };
+	struct config_strlist uris = { prof->uri_prefixes, &prof->n_uri_prefixes };
+	struct config_strlist emails = { prof->email_domains, &prof->n_email_domains };
+	struct config_strlist pdns = { prof->permitted_dns, &prof->n_permitted_dns };
+	struct config_strlist xdns = { prof->excluded_dns, &prof->n_excluded_dns };
+	struct config_ranges pip = { prof->permitted_ip, &prof->n_permitted_ip };
+	struct config_ranges xip = { prof->excluded_ip, &prof->n_excluded_ip };
 	uint64_t bits;
 
 	if (strcmp(key, "default_ttl") == 0)
@@ -401,6 +540,45 @@ config_profile_key(struct config_parse *p, struct config_profile *prof, const ch
 		return config_list(p, key, value, config_add_dns_suffix, &dns);
 	if (strcmp(key, "ip_ranges") == 0)
 		return config_list(p, key, value, config_add_ip_range, prof);
+	if (strcmp(key, "key_types") == 0)
+		return config_flags(p, key, value, config_key_types, &prof->key_types);
+	if (strcmp(key, "subject_attributes") == 0)
+		return config_flags(p, key, value, config_subject_attrs, &prof->subject_attributes);
+	if (strcmp(key, "cn_must_be_san") == 0)
+		return config_bool(p, prof, CONFIG_SEEN_CN_MUST_BE_SAN, key, value, &prof->cn_must_be_san);
+	if (strcmp(key, "wildcards") == 0)
+		return config_bool(p, prof, CONFIG_SEEN_WILDCARDS, key, value, &prof->wildcards);
+	if (strcmp(key, "ca") == 0)
+		return config_bool(p, prof, CONFIG_SEEN_CA, key, value, &prof->ca);
+	if (strcmp(key, "path_len") == 0) {
+		if (prof->keys_seen & CONFIG_SEEN_PATH_LEN)
+			return config_fail(p, "key '%s' is set twice", key);
+		prof->keys_seen |= CONFIG_SEEN_PATH_LEN;
+		if (!config_u64(p, key, value, 0, 16, &bits))
+			return 0;
+		prof->path_len = (int)bits;
+		return 1;
+	}
+	if (strcmp(key, "uri_prefixes") == 0)
+		return config_list(p, key, value, config_add_uri_prefix, &uris);
+	if (strcmp(key, "spiffe_trust_domain") == 0)
+		return config_spiffe_trust_domain(p, prof, key, value);
+	if (strcmp(key, "email_domains") == 0)
+		return config_list(p, key, value, config_add_dns_suffix, &emails);
+	if (strcmp(key, "permitted_dns") == 0)
+		return config_list(p, key, value, config_add_dns_suffix, &pdns);
+	if (strcmp(key, "excluded_dns") == 0)
+		return config_list(p, key, value, config_add_dns_suffix, &xdns);
+	if (strcmp(key, "permitted_ip") == 0)
+		return config_list(p, key, value, config_add_range, &pip);
+	if (strcmp(key, "excluded_ip") == 0)
+		return config_list(p, key, value, config_add_range, &xip);
+	if (strcmp(key, "crl_url") == 0)
+		return config_url(p, &prof->crl_url, key, value);
+	if (strcmp(key, "ocsp_url") == 0)
+		return config_url(p, &prof->ocsp_url, key, value);
+	if (strcmp(key, "ca_issuers_url") == 0)
+		return config_url(p, &prof->ca_issuers_url, key, value);
 	return config_fail(p, "unknown key '%s' in a profile section", key);
 }
 
@@ -506,6 +684,8 @@ config_handler(void *user, const char *section, const char *key, const char *val
 	} else if (strcmp(section, "ca") == 0) {
 		if (strcmp(key, "key") == 0)
 			ok = config_set_string(p, &cfg->ca_key_uri, key, value, false);
+		else if (strcmp(key, "key_blocklist") == 0)
+			ok = config_set_string(p, &cfg->ca_key_blocklist, key, value, true);
 		else if (strcmp(key, "certificate") == 0)
 			ok = config_set_string(p, &cfg->ca_certificate, key, value, true);
 		else if (strcmp(key, "chain") == 0)
@@ -524,6 +704,21 @@ config_handler(void *user, const char *section, const char *key, const char *val
 		} else if (strcmp(key, "map_size_mb") == 0) {
 			ok = config_u64(p, key, value, 1, 1024 * 1024, &mb);
 			cfg->journal_map_size = mb * 1024 * 1024;
+		} else if (strcmp(key, "map_max_mb") == 0) {
+			ok = config_u64(p, key, value, 1, 1024 * 1024, &mb);
+			cfg->journal_map_max = mb * 1024 * 1024;
+		} else if (strcmp(key, "audit_key") == 0) {
+			ok = config_set_string(p, &cfg->journal_audit_key, key, value, false);
+		} else if (strcmp(key, "origin") == 0) {
+			ok = config_set_string(p, &cfg->journal_origin, key, value, false);
+		} else if (strcmp(key, "checkpoint_every") == 0) {
+			ok = config_u64(p, key, value, 1, UINT32_MAX, &cfg->journal_checkpoint_every);
+		} else if (strcmp(key, "checkpoint_interval") == 0) {
+			ok = config_duration(p, key, value, &cfg->journal_checkpoint_interval);
+		} else if (strcmp(key, "checkpoint_file") == 0) {
+			ok = config_set_string(p, &cfg->journal_checkpoint_file, key, value, true);
+		} else if (strcmp(key, "refusals_per_minute") == 0) {
+			ok = config_u64(p, key, value, 1, 1000000, &cfg->journal_refusals_per_minute);
 		} else {
 			ok = config_fail(p, "unknown key '%s' in [journal]", key);
 		}
@@ -540,6 +735,97 @@ config_handler(void *user, const char *section, const char *key, const char *val
 	}
 	(void)snprintf(p->last_section, sizeof(p->last_section), "%s", section);
 	return ok && p->rc == 0;
+}
+
+unsigned
+sd_config_key_usage_allowed(unsigned key_type)
+{
+	const unsigned ca = CONFIG_KU_KEY_CERT_SIGN | CONFIG_KU_CRL_SIGN;
+
+	switch (key_type) {
+	case CONFIG_KEY_RSA:
+		return CONFIG_KU_DIGITAL_SIGNATURE | CONFIG_KU_KEY_ENCIPHERMENT | ca;
+	case CONFIG_KEY_P256:
+	case CONFIG_KEY_P384:
+	case CONFIG_KEY_P521:
+		return CONFIG_KU_DIGITAL_SIGNATURE | CONFIG_KU_KEY_AGREEMENT | ca;
+	case CONFIG_KEY_ED25519:
+		return CONFIG_KU_DIGITAL_SIGNATURE | ca;
+	default:
+		return 0;
+	}
+}
+
+static const char *
+config_flag_name(const struct config_flag *table, unsigned bit)
+{
+	size_t i;
+
+	for (i = 0; table[i].name != NULL; i++)
+		if (table[i].bit == bit)
+			return table[i].name;
+	return "?";
+}
+
+/* Defaults and consistency of one profile. */
+static int
+config_finish_profile(const struct sd_config *cfg, struct config_profile *prof)
+{
+	const unsigned ca_bits = CONFIG_KU_KEY_CERT_SIGN | CONFIG_KU_CRL_SIGN;
+	unsigned t;
+
+	if (prof->key_types == 0)
+		prof->key_types = CONFIG_KEY_ALL;
+	if (prof->subject_attributes == 0)
+		prof->subject_attributes = CONFIG_SUBJ_CN;
+	if (!(prof->keys_seen & CONFIG_SEEN_PATH_LEN))
+		prof->path_len = -1;
+	if (!(prof->keys_seen & CONFIG_SEEN_CN_MUST_BE_SAN))
+		prof->cn_must_be_san = !prof->ca;
+	if (prof->key_usage == 0)
+		prof->key_usage = prof->ca ? ca_bits : CONFIG_KU_DIGITAL_SIGNATURE;
+	if (prof->ca) {
+		if (!(prof->key_usage & CONFIG_KU_KEY_CERT_SIGN))
+			return sd_error_set(SD_E_CONFIG, "%s: profile %s: ca = true needs keyCertSign in key_usage",
+			    cfg->path, prof->name);
+		if (prof->cn_must_be_san)
+			return sd_error_set(SD_E_CONFIG, "%s: profile %s: ca = true needs cn_must_be_san = false "
+			    "(a CA's subject names the CA, not a host)", cfg->path, prof->name);
+		if (prof->wildcards)
+			return sd_error_set(SD_E_CONFIG, "%s: profile %s: wildcards are for leaf profiles only",
+			    cfg->path, prof->name);
+	} else {
+		if (prof->key_usage & ca_bits)
+			return sd_error_set(SD_E_CONFIG, "%s: profile %s: keyCertSign and cRLSign need ca = true",
+			    cfg->path, prof->name);
+		if (prof->keys_seen & CONFIG_SEEN_PATH_LEN)
+			return sd_error_set(SD_E_CONFIG, "%s: profile %s: path_len needs ca = true", cfg->path,
+			    prof->name);
+		if (prof->n_permitted_dns + prof->n_excluded_dns + prof->n_permitted_ip + prof->n_excluded_ip != 0)
+			return sd_error_set(SD_E_CONFIG, "%s: profile %s: name constraints (permitted_*, excluded_*) "
+			    "need ca = true", cfg->path, prof->name);
+		if (prof->ext_key_usage == 0)
+			return sd_error_set(SD_E_CONFIG, "%s: profile %s: a leaf profile needs ext_key_usage",
+			    cfg->path, prof->name);
+		if (prof->n_dns_suffixes == 0 && prof->n_ip_ranges == 0 && prof->n_uri_prefixes == 0 &&
+		    prof->spiffe_trust_domain == NULL && prof->n_email_domains == 0)
+			return sd_error_set(SD_E_CONFIG, "%s: profile %s allows no names (set dns_suffixes, ip_ranges, "
+			    "uri_prefixes, spiffe_trust_domain and/or email_domains)", cfg->path, prof->name);
+	}
+	if (prof->wildcards && prof->n_dns_suffixes == 0)
+		return sd_error_set(SD_E_CONFIG, "%s: profile %s: wildcards = true needs dns_suffixes", cfg->path,
+		    prof->name);
+	if (!(prof->subject_attributes & CONFIG_SUBJ_CN) && (prof->keys_seen & CONFIG_SEEN_CN_MUST_BE_SAN) &&
+	    prof->cn_must_be_san)
+		return sd_error_set(SD_E_CONFIG, "%s: profile %s: cn_must_be_san needs CN in subject_attributes",
+		    cfg->path, prof->name);
+	/* Every accepted key type must keep at least one usage (e.g. keyEncipherment alone cannot serve EC keys). */
+	for (t = 1; t <= CONFIG_KEY_ED25519; t <<= 1)
+		if ((prof->key_types & t) && (prof->key_usage & sd_config_key_usage_allowed(t)) == 0)
+			return sd_error_set(SD_E_CONFIG, "%s: profile %s: key_usage leaves nothing for %s keys "
+			    "(restrict key_types or add digitalSignature)", cfg->path, prof->name,
+			    config_flag_name(config_key_types, t));
+	return 0;
 }
 
 /* Defaults and cross-checks once the whole file is read. */
@@ -562,6 +848,7 @@ config_finish(struct sd_config *cfg)
 		{ "[api] client_ca", offsetof(struct sd_config, api_client_ca) },
 	};
 	size_t i, j, k;
+	int rc;
 
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (*(char **)((char *)cfg + required[i].offset) == NULL)
@@ -576,9 +863,21 @@ config_finish(struct sd_config *cfg)
 		cfg->api_max_body = 64 * 1024;
 	if (cfg->journal_map_size == 0)
 		cfg->journal_map_size = UINT64_C(1024) * 1024 * 1024;
+	if (cfg->journal_map_max < cfg->journal_map_size)
+		cfg->journal_map_max = cfg->journal_map_size;
+	if (cfg->journal_origin == NULL && (cfg->journal_origin = strdup("signerd/journal")) == NULL)
+		return SD_E_NOMEM;
+	if (cfg->journal_checkpoint_every == 0)
+		cfg->journal_checkpoint_every = 1000;
+	if (cfg->journal_checkpoint_interval == 0)
+		cfg->journal_checkpoint_interval = 300;
+	if (cfg->journal_refusals_per_minute == 0)
+		cfg->journal_refusals_per_minute = 60;
 	for (i = 0; i < cfg->n_profiles; i++) {
 		struct config_profile *prof = &cfg->profiles[i];
 
+		if ((rc = config_finish_profile(cfg, prof)) != 0)
+			return rc;
 		if (prof->max_ttl == 0)
 			prof->max_ttl = prof->default_ttl != 0 ? prof->default_ttl : 24 * 3600;
 		if (prof->default_ttl == 0)
@@ -587,11 +886,6 @@ config_finish(struct sd_config *cfg)
 			return sd_error_set(SD_E_CONFIG, "%s: profile %s: default_ttl exceeds max_ttl", cfg->path, prof->name);
 		if (prof->rsa_min_bits == 0)
 			prof->rsa_min_bits = 2048;
-		if (prof->key_usage == 0)
-			prof->key_usage = CONFIG_KU_DIGITAL_SIGNATURE;
-		if (prof->n_dns_suffixes == 0 && prof->n_ip_ranges == 0)
-			return sd_error_set(SD_E_CONFIG, "%s: profile %s allows no names (set dns_suffixes and/or ip_ranges)",
-			    cfg->path, prof->name);
 	}
 	for (i = 0; i < cfg->n_clients; i++) {
 		struct config_client *cl = &cfg->clients[i];
@@ -603,10 +897,16 @@ config_finish(struct sd_config *cfg)
 		if (cl->n_profiles > 0 && !(cl->roles & CONFIG_ROLE_ISSUER))
 			return sd_error_set(SD_E_CONFIG, "%s: client %s lists profiles but lacks the issuer role",
 			    cfg->path, cl->name);
-		for (j = 0; j < cl->n_profiles; j++)
-			if (sd_config_profile(cfg, cl->profiles[j]) == NULL)
+		for (j = 0; j < cl->n_profiles; j++) {
+			const struct config_profile *prof = sd_config_profile(cfg, cl->profiles[j]);
+
+			if (prof == NULL)
 				return sd_error_set(SD_E_CONFIG, "%s: client %s names unknown profile %s",
 				    cfg->path, cl->name, cl->profiles[j]);
+			if (prof->ca && !(cl->roles & CONFIG_ROLE_ADMIN))
+				return sd_error_set(SD_E_CONFIG, "%s: client %s: CA profile %s needs the admin role",
+				    cfg->path, cl->name, prof->name);
+		}
 		for (k = 0; k < i; k++)
 			if (strcmp(cfg->clients[k].subject_cn, cl->subject_cn) == 0)
 				return sd_error_set(SD_E_CONFIG, "%s: clients %s and %s have the same subject_cn",
@@ -681,6 +981,18 @@ config_profile_clear(struct config_profile *prof)
 	free(prof->name);
 	for (i = 0; i < prof->n_dns_suffixes; i++)
 		free(prof->dns_suffixes[i]);
+	for (i = 0; i < prof->n_uri_prefixes; i++)
+		free(prof->uri_prefixes[i]);
+	for (i = 0; i < prof->n_email_domains; i++)
+		free(prof->email_domains[i]);
+	for (i = 0; i < prof->n_permitted_dns; i++)
+		free(prof->permitted_dns[i]);
+	for (i = 0; i < prof->n_excluded_dns; i++)
+		free(prof->excluded_dns[i]);
+	free(prof->spiffe_trust_domain);
+	free(prof->crl_url);
+	free(prof->ocsp_url);
+	free(prof->ca_issuers_url);
 }
 
 static void
@@ -711,7 +1023,11 @@ sd_config_free(struct sd_config *cfg)
 	free(cfg->ca_key_uri);
 	free(cfg->ca_certificate);
 	free(cfg->ca_chain);
+	free(cfg->ca_key_blocklist);
 	free(cfg->journal_path);
+	free(cfg->journal_audit_key);
+	free(cfg->journal_origin);
+	free(cfg->journal_checkpoint_file);
 	free(cfg->api_listen);
 	free(cfg->api_tls_certificate);
 	free(cfg->api_tls_key);

@@ -19,6 +19,7 @@
 #include "sd_file.h"
 #include "sign_tbs.h"
 #include "signer.h"
+#include "signer_journal.h"
 #include "x509_cert.h"
 #include "x509_ext.h"
 #include "x509_tbs.h"
@@ -28,7 +29,8 @@ struct signer {
 	struct hsm *hsm;
 	struct hsm_key *key;
 	struct ca *ca;
-	struct journal *journal;
+	struct signer_journal *sj;
+	struct journal *journal;	/* borrowed from sj */
 };
 
 int
@@ -60,8 +62,9 @@ signer_open(const struct sd_config *cfg, struct signer **out)
 		goto out;
 	if ((rc = ca_load(s->key, cfg->ca_key_uri, cfg->ca_certificate, cfg->ca_chain, cfg->ca_signature_pss, &s->ca)) != 0)
 		goto out;
-	if ((rc = journal_open(cfg->journal_path, cfg->journal_map_size, &s->journal)) != 0)
+	if ((rc = signer_journal_open(cfg, s->hsm, &s->sj)) != 0)
 		goto out;
+	s->journal = signer_journal_peek(s->sj);
 	*out = s;
 	s = NULL;
 	rc = 0;
@@ -75,7 +78,7 @@ signer_close(struct signer *s)
 {
 	if (s == NULL)
 		return;
-	journal_close(s->journal);
+	signer_journal_close(s->sj);
 	ca_free(s->ca);
 	hsm_key_free(s->key);
 	hsm_close(s->hsm);
@@ -343,7 +346,8 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	X509_NAME *subject = NULL;
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	struct x509_tbs_template tmpl;
-	struct journal_issuance ji;
+	struct signer_journal_who who;
+	uint64_t intent_seq = 0;
 	struct timespec ts;
 	uint8_t serial[X509_SERIAL_LEN];
 	uint8_t *der = NULL;
@@ -398,29 +402,31 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 		.spki_len = csr->spki_len,
 		.exts = exts,
 	};
-	/* Builds, signs in the HSM, parses back and verifies with the CA public key. */
-	if ((rc = x509_sign_cert(s->key, s->ca->sigalg, &tmpl, s->ca->pubkey, &der, &der_len, NULL)) != 0)
+	who = (struct signer_journal_who){ req->client_subject, req->client_spki_sha256, profile->name, csr->sha256 };
+	/*
+	 * Builds the TBS, journals the intent durably, signs in the HSM, parses
+	 * back and verifies with the CA public key.
+	 */
+	if ((rc = signer_journal_sign(s->sj, &who, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, s->key,
+	    s->ca->sigalg, &tmpl, s->ca->pubkey, &der, &der_len, &intent_seq)) != 0)
 		goto out;
-	memset(&ji, 0, sizeof(ji));
-	ji.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	ji.client_subject = req->client_subject;
-	memcpy(ji.client_spki_sha256, req->client_spki_sha256, sizeof(ji.client_spki_sha256));
-	ji.profile = profile->name;
-	memcpy(ji.csr_sha256, csr->sha256, sizeof(ji.csr_sha256));
-	ji.serial = serial;
-	ji.serial_len = sizeof(serial);
-	ji.cert_der = der;
-	ji.cert_der_len = der_len;
 	/* Everything that can fail is done before the journal, so a journaled certificate is always returned. */
 	if ((rc = signer_result_new(serial, sizeof(serial), der, der_len, not_after, &result)) != 0)
 		goto out;
 	/* Durable before release: a certificate the journal does not hold is never returned. */
-	if ((rc = journal_append_issuance(s->journal, &ji, &result->journal_seq)) != 0)
+	if ((rc = signer_journal_result(s->sj, intent_seq, serial, sizeof(serial), der, der_len,
+	    &result->journal_seq)) != 0)
 		goto out;
 	*out = result;
 	result = NULL;
 	rc = 0;
 out:
+	if (rc != 0 && s != NULL && req != NULL && req->client_subject != NULL) {
+		/* Refusals (not failures) are journaled, bounded by [journal] refusals_per_minute. */
+		who = (struct signer_journal_who){ req->client_subject, req->client_spki_sha256, req->profile,
+		    csr != NULL ? csr->sha256 : NULL };
+		signer_journal_refusal(s->sj, &who, rc);
+	}
 	if (rc != 0) {
 		ERR_clear_error();
 		rc = signer_internal(rc);
@@ -432,4 +438,38 @@ out:
 	free(sans);
 	csr_free(csr);
 	return rc;
+}
+
+int
+signer_service_start(struct signer *s, const char *config_path)
+{
+	if (s == NULL || config_path == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	return signer_journal_start(s->sj, config_path);
+}
+
+int
+signer_service_stop(struct signer *s)
+{
+	if (s == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	return signer_journal_stop(s->sj);
+}
+
+int
+signer_audit_records(struct signer *s, uint64_t from, size_t limit, struct signer_audit_records **out)
+{
+	return signer_journal_audit_records(s != NULL ? s->sj : NULL, from, limit, out);
+}
+
+int
+signer_audit_checkpoint(struct signer *s, char **note, uint64_t *seq)
+{
+	return signer_journal_audit_checkpoint(s != NULL ? s->sj : NULL, note, seq);
+}
+
+int
+signer_audit_proof(struct signer *s, const char *serial_hex, struct signer_audit_proof **out)
+{
+	return signer_journal_audit_proof(s != NULL ? s->sj : NULL, serial_hex, out);
 }

@@ -15,6 +15,7 @@
 
 #include "ceremony.h"
 #include "config.h"
+#include "ctl_audit.h"
 #include "ctl_hsm.h"
 #include "hsm.h"
 #include "journal.h"
@@ -47,7 +48,9 @@ usage(void)
 	    "      the module and token mechanisms, every slot and token with its flags,\n"
 	    "      or the token's private keys with their security attributes\n"
 	    "  journal list [--from SEQ] [--journal DIR]\n"
-	    "  journal verify [--journal DIR]\n");
+	    "  journal verify [--journal DIR]\n"
+	    "  journal backup DEST [--journal DIR]\n"
+	    "  audit verify|export|show|find|prove|consistency|pubkey ...  (signerctl audit help)\n");
 	exit(2);
 }
 
@@ -202,11 +205,43 @@ cmd_token_init(const struct ctl_opts *o)
 	return 0;
 }
 
+/*
+ * Ceremony records go to the journal named in the configuration, durably,
+ * before the HSM is asked and after it answered; no journal, no ceremony.
+ */
+static struct ctl_ceremony *
+ctl_ceremony(const struct sd_config *cfg, const char *operation, const char *key_uri, const char *detail)
+{
+	struct ctl_ceremony *c = NULL;
+	int rc;
+
+	if ((rc = ctl_ceremony_begin(cfg, operation, key_uri, detail, &c)) != 0)
+		ctl_fail(rc, "journal (ceremony record)");
+	return c;
+}
+
+static void
+ctl_ceremony_done(struct ctl_ceremony *c, int result, const uint8_t *output, size_t len, const char *what)
+{
+	int rc;
+
+	rc = ctl_ceremony_end(c, result, output, len);
+	if (result != 0)
+		ctl_fail(result, what);
+	if (rc != 0)
+		ctl_fail(rc, "journal (ceremony record)");
+}
+
 static int
 cmd_keygen(const struct ctl_opts *o)
 {
 	struct sd_config *cfg;
 	struct hsm *hsm;
+	struct hsm_key *key = NULL;
+	struct ctl_ceremony *cer;
+	const uint8_t *spki = NULL;
+	size_t spki_len = 0;
+	char detail[64];
 	enum hsm_key_type type;
 	int rc;
 
@@ -218,8 +253,13 @@ cmd_keygen(const struct ctl_opts *o)
 	}
 	cfg = ctl_config();
 	hsm = ctl_hsm(cfg);
-	if ((rc = hsm_keygen(hsm, o->key, type)) != 0)
-		ctl_fail(rc, "keygen");
+	(void)snprintf(detail, sizeof(detail), "type=%s", hsm_key_type_name(type));
+	cer = ctl_ceremony(cfg, "keygen", o->key, detail);
+	rc = hsm_keygen(hsm, o->key, type);
+	if (rc == 0 && (rc = hsm_key_find(hsm, o->key, false, &key)) == 0)
+		spki = hsm_key_spki_peek(key, &spki_len);
+	ctl_ceremony_done(cer, rc, spki, spki_len, "keygen");
+	hsm_key_free(key);
 	printf("generated %s key %s\n", hsm_key_type_name(type), o->key);
 	hsm_close(hsm);
 	sd_config_free(cfg);
@@ -243,6 +283,10 @@ cmd_root(const struct ctl_opts *o)
 	struct sd_config *cfg;
 	struct hsm *hsm;
 	struct hsm_key *key;
+	struct ctl_ceremony *cer;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	char detail[1024];
 	char *pem = NULL;
 	int rc;
 
@@ -254,8 +298,14 @@ cmd_root(const struct ctl_opts *o)
 	cfg = ctl_config();
 	hsm = ctl_hsm(cfg);
 	key = ctl_key(hsm, o->key);
-	if ((rc = ceremony_root_sig(key, &req, o->pss, &pem)) != 0)
-		ctl_fail(rc, "root certificate");
+	(void)snprintf(detail, sizeof(detail), "subject=%s days=%llu path_len=%d out=%s", o->subject,
+	    (unsigned long long)o->days, o->path_len, o->out);
+	cer = ctl_ceremony(cfg, "root", o->key, detail);
+	rc = ceremony_root_sig(key, &req, o->pss, &pem);
+	if (rc == 0)
+		rc = ctl_pem_cert_der(pem, &der, &der_len);
+	ctl_ceremony_done(cer, rc, der, der_len, "root certificate");
+	free(der);
 	ctl_write_pem(o->out, pem);
 	free(pem);
 	hsm_key_free(key);
@@ -271,8 +321,10 @@ cmd_intermediate(const struct ctl_opts *o)
 	struct sd_config *cfg;
 	struct hsm *hsm;
 	struct hsm_key *key, *issuer;
-	uint8_t *issuer_pem = NULL;
-	size_t issuer_len;
+	uint8_t *issuer_pem = NULL, *der = NULL;
+	size_t issuer_len, der_len = 0;
+	struct ctl_ceremony *cer;
+	char detail[2048];
 	char *pem = NULL;
 	int rc;
 
@@ -289,8 +341,15 @@ cmd_intermediate(const struct ctl_opts *o)
 	hsm = ctl_hsm(cfg);
 	key = ctl_key(hsm, o->key);
 	issuer = ctl_key(hsm, o->issuer_key);
-	if ((rc = ceremony_intermediate_sig(issuer, (const char *)issuer_pem, issuer_len, key, &req, o->pss, &pem)) != 0)
-		ctl_fail(rc, "intermediate certificate");
+	(void)snprintf(detail, sizeof(detail), "subject=%s days=%llu path_len=%d issuer_key=%s out=%s", o->subject,
+	    (unsigned long long)o->days, o->path_len, o->issuer_key, o->out);
+	/* The record names the signing key (the issuer's); the detail names the certified one. */
+	cer = ctl_ceremony(cfg, "intermediate", o->key, detail);
+	rc = ceremony_intermediate_sig(issuer, (const char *)issuer_pem, issuer_len, key, &req, o->pss, &pem);
+	if (rc == 0)
+		rc = ctl_pem_cert_der(pem, &der, &der_len);
+	ctl_ceremony_done(cer, rc, der, der_len, "intermediate certificate");
+	free(der);
 	ctl_write_pem(o->out, pem);
 	free(pem);
 	free(issuer_pem);
@@ -345,17 +404,32 @@ ctl_time(int64_t ms, char out[32])
 		(void)snprintf(out, 32, "@%" PRId64, ms);
 }
 
+/*
+ * "journal list" shows the certificates issued: results (with the client
+ * and profile of their intent) and legacy issuance records, one per line.
+ * Every other record is shown by "audit export" and "audit show".
+ */
 static int
 ctl_list_one(const struct journal_record *rec, void *ctx)
 {
 	char when[32], serial[2 * JOURNAL_SERIAL_MAX + 1], hash[2 * JOURNAL_HASH_LEN + 1];
+	struct journal_record *intent = NULL;
+	const struct journal_record *who = rec;
 
-	(void)ctx;
+	if (rec->type != JOURNAL_REC_ISSUANCE && rec->type != JOURNAL_REC_RESULT)
+		return 0;
+	if (rec->type == JOURNAL_REC_RESULT) {
+		if (journal_get(ctx, rec->intent_seq, &intent) != 0)
+			return SD_E_JOURNAL_CORRUPT;
+		who = intent;
+	}
 	ctl_time(rec->time_ms, when);
 	sd_hex_encode(rec->serial, rec->serial_len, serial);
 	sd_hex_encode(rec->hash, sizeof(rec->hash), hash);
-	printf("%" PRIu64 "\t%s\tissuance\t%s\t%s\t%.16s\t%s\n", rec->seq, when, rec->profile, serial, hash,
-	    rec->client_subject);
+	printf("%" PRIu64 "\t%s\tissuance\t%s\t%s\t%.16s\t%s\n", rec->seq, when,
+	    who->profile != NULL ? who->profile : "-", serial, hash,
+	    who->client_subject != NULL ? who->client_subject : "-");
+	journal_record_free(intent);
 	return 0;
 }
 
@@ -368,7 +442,7 @@ cmd_journal(const char *action, const struct ctl_opts *o)
 
 	if (strcmp(action, "list") == 0) {
 		printf("seq\ttime\ttype\tprofile\tserial\thash\tclient\n");
-		if ((rc = journal_foreach(j, o->from, ctl_list_one, NULL)) != 0)
+		if ((rc = journal_foreach(j, o->from, ctl_list_one, j)) != 0)
 			ctl_fail(rc, "journal list");
 		journal_close(j);
 		return 0;
@@ -417,6 +491,10 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "hsm") == 0 && argc == first + 2)
 		return cmd_hsm(argv[first + 1]);
+	if (strcmp(cmd, "audit") == 0 && argc > first + 1)
+		return ctl_audit_main(ctl_config_path, argc - first - 1, argv + first + 1);
+	if (strcmp(cmd, "journal") == 0 && argc > first + 1 && strcmp(argv[first + 1], "backup") == 0)
+		return ctl_journal_backup(ctl_config_path, argc - first - 1, argv + first + 1);
 	if (strcmp(cmd, "journal") == 0 && argc > first + 1 &&
 	    (strcmp(argv[first + 1], "list") == 0 || strcmp(argv[first + 1], "verify") == 0)) {
 		ctl_parse(argc - first - 1, argv + first + 1, &o);

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,8 @@ main(int argc, char **argv)
 	sigset_t stop_signals;
 	long port = -1;
 	char *end;
-	int opt, sig, rc;
+	int opt, sig, rc, rc2;
+	bool started = false;
 
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		switch (opt) {
@@ -85,8 +87,10 @@ main(int argc, char **argv)
 	if (port >= 0)
 		cfg->api_port = (uint16_t)port;
 	if ((rc = signer_open(cfg, &signer)) != 0 ||
+	    (rc = signer_service_start(signer, config_path)) != 0 ||
 	    (rc = api_server_start(cfg, signer, &api)) != 0)
 		goto out;
+	started = true;
 	fprintf(stderr, "signerd: serving https://%s%s%s:%u/ (%u workers)\n",
 	    strchr(cfg->api_listen, ':') != NULL ? "[" : "", cfg->api_listen,
 	    strchr(cfg->api_listen, ':') != NULL ? "]" : "",
@@ -102,6 +106,11 @@ out:
 	if (rc != 0)
 		fprintf(stderr, "signerd: %s\n", sd_error_detail(rc));
 	api_server_stop(api);
+	/* After the API: nothing is issued past the stop record and the last checkpoint. */
+	if (started && (rc2 = signer_service_stop(signer)) != 0) {
+		fprintf(stderr, "signerd: journal at stop: %s\n", sd_error_detail(rc2));
+		rc = rc2;
+	}
 	signer_close(signer);
 	sd_config_free(cfg);
 	return rc == 0 ? 0 : 1;

@@ -1,0 +1,890 @@
+/*
+ * signerctl audit ... and journal backup, and ceremony records (ctl_audit.h).
+ * Everything an auditor needs works from a journal directory or a JSON-lines
+ * export plus an exported audit public key: no HSM, no signerd.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "checkpoint_note.h"
+#include "ctl_audit.h"
+#include "hsm.h"
+#include "journal.h"
+#include "merkle.h"
+#include "sd_file.h"
+
+#define CA_EXPORT_LINE_MAX (256 * 1024)
+#define CA_CHECKPOINT_FILE_MAX (4 * 1024 * 1024)
+
+struct ca_opts {
+	const char *journal, *export, *checkpoint, *pubkey, *serial;
+	uint64_t from;
+	int nargs;
+	char **args;
+};
+
+static int
+ca_usage(void)
+{
+	fprintf(stderr,
+	    "usage: signerctl [-c CONFIG] audit verify [--journal DIR | --export FILE] [--checkpoint FILE] [--pubkey PEM]\n"
+	    "       signerctl [-c CONFIG] audit export [--journal DIR] [--from SEQ]\n"
+	    "       signerctl [-c CONFIG] audit show SEQ [--journal DIR]\n"
+	    "       signerctl [-c CONFIG] audit find --serial HEX [--journal DIR]\n"
+	    "       signerctl [-c CONFIG] audit prove --serial HEX [--journal DIR]\n"
+	    "       signerctl [-c CONFIG] audit consistency OLD NEW [--journal DIR]   (tree sizes or checkpoint files)\n"
+	    "       signerctl [-c CONFIG] audit pubkey\n"
+	    "       signerctl [-c CONFIG] journal backup DEST [--journal DIR]\n");
+	return 2;
+}
+
+static int
+ca_fail(int rc, const char *what)
+{
+	fprintf(stderr, "signerctl: %s: %s\n", what, sd_error_detail(rc));
+	return 1;
+}
+
+static int
+ca_parse(int argc, char **argv, struct ca_opts *o)
+{
+	static const struct option options[] = {
+		{ "journal", required_argument, NULL, 'j' },
+		{ "export", required_argument, NULL, 'e' },
+		{ "checkpoint", required_argument, NULL, 'k' },
+		{ "pubkey", required_argument, NULL, 'p' },
+		{ "serial", required_argument, NULL, 's' },
+		{ "from", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	o->from = 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (opt) {
+		case 'j': o->journal = optarg; break;
+		case 'e': o->export = optarg; break;
+		case 'k': o->checkpoint = optarg; break;
+		case 'p': o->pubkey = optarg; break;
+		case 's': o->serial = optarg; break;
+		case 'f':
+			o->from = strtoull(optarg, &end, 10);
+			if (*end != '\0' || optarg[0] < '0' || optarg[0] > '9')
+				return -1;
+			break;
+		default: return -1;
+		}
+	}
+	o->nargs = argc - optind;
+	o->args = argv + optind;
+	return 0;
+}
+
+static struct sd_config *
+ca_config(const char *path, bool quiet)
+{
+	struct sd_config *cfg = NULL;
+	int rc;
+
+	if ((rc = sd_config_load(path, &cfg)) != 0 || (rc = sd_config_apply_environment(cfg)) != 0) {
+		if (!quiet)
+			(void)ca_fail(rc, "configuration");
+		sd_config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static int
+ca_journal(const char *config_path, const struct ca_opts *o, struct journal **j)
+{
+	struct sd_config *cfg;
+	int rc;
+
+	*j = NULL;
+	if (o->journal != NULL)
+		return journal_open_readonly(o->journal, j);
+	if ((cfg = ca_config(config_path, false)) == NULL)
+		return SD_E_CONFIG;
+	rc = journal_open_readonly(cfg->journal_path, j);
+	sd_config_free(cfg);
+	return rc;
+}
+
+/* The audit key's SPKI from the HSM named in the configuration (new buffer). */
+static int
+ca_hsm_spki(const char *config_path, uint8_t **spki, size_t *len)
+{
+	struct sd_config *cfg;
+	struct hsm *hsm = NULL;
+	struct hsm_key *key = NULL;
+	struct hsm_config hc;
+	const uint8_t *p;
+	int rc;
+
+	*spki = NULL;
+	if ((cfg = ca_config(config_path, false)) == NULL)
+		return SD_E_CONFIG;
+	if (cfg->journal_audit_key == NULL) {
+		rc = sd_error_set(SD_E_CONFIG, "%s has no [journal] audit_key", config_path);
+		goto out;
+	}
+	hc = (struct hsm_config){ cfg->hsm_module, cfg->hsm_token_uri, cfg->hsm_pin_file, 1 };
+	if ((rc = hsm_open(&hc, &hsm)) != 0 || (rc = hsm_key_find(hsm, cfg->journal_audit_key, false, &key)) != 0)
+		goto out;
+	p = hsm_key_spki_peek(key, len);
+	if ((*spki = malloc(*len)) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	memcpy(*spki, p, *len);
+	rc = 0;
+out:
+	hsm_key_free(key);
+	hsm_close(hsm);
+	sd_config_free(cfg);
+	return rc;
+}
+
+/* The audit key for verification: --pubkey, else the HSM's when configured; *have false when neither. */
+static int
+ca_audit_key(const char *config_path, const struct ca_opts *o, struct journal_audit_key *key, bool *have)
+{
+	struct sd_config *cfg;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	*have = false;
+	memset(key, 0, sizeof(*key));
+	if (o->pubkey != NULL) {
+		if ((rc = sd_file_read(o->pubkey, 64 * 1024, &buf, &len)) != 0)
+			return rc;
+		rc = checkpoint_ed25519_from_pem((const char *)buf, len, key->ed25519);
+		free(buf);
+		*have = rc == 0;
+		return rc;
+	}
+	if ((cfg = ca_config(config_path, true)) == NULL)
+		return 0;
+	if (cfg->journal_audit_key == NULL) {
+		sd_config_free(cfg);
+		return 0;
+	}
+	sd_config_free(cfg);
+	if ((rc = ca_hsm_spki(config_path, &buf, &len)) != 0)
+		return rc;
+	rc = checkpoint_ed25519_from_spki(buf, len, key->ed25519);
+	free(buf);
+	*have = rc == 0;
+	return rc;
+}
+
+/* Strict base64 of a whole record. */
+static int
+ca_b64_decode(const char *in, size_t in_len, uint8_t **out, size_t *len)
+{
+	uint8_t *buf;
+	size_t pad = 0;
+	int n;
+
+	*out = NULL;
+	if (in_len == 0 || in_len % 4 != 0 || in_len > INT32_MAX)
+		return -1;
+	if ((buf = malloc(in_len / 4 * 3 + 1)) == NULL)
+		return -1;
+	if (in[in_len - 1] == '=')
+		pad++;
+	if (in[in_len - 2] == '=')
+		pad++;
+	if ((n = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)in_len)) < 0 || (size_t)n < pad) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*len = (size_t)n - pad;
+	return 0;
+}
+
+/* Saved checkpoints in a file: each ends with its signature line. Calls fn for each. */
+typedef int (*ca_note_fn)(const char *note, size_t len, const struct checkpoint *cp, void *ctx);
+
+static int
+ca_notes(const char *path, ca_note_fn fn, void *ctx, int *count)
+{
+	uint8_t *buf = NULL, *nl;
+	struct checkpoint cp;
+	size_t len = 0, start = 0, i;
+	int rc;
+
+	*count = 0;
+	if ((rc = sd_file_read(path, CA_CHECKPOINT_FILE_MAX, &buf, &len)) != 0)
+		return rc;
+	for (i = 0; i < len; i++) {
+		/* A note ends at the newline of a line that starts with the em dash. */
+		if (buf[i] != '\n' || i + 4 > len)
+			continue;
+		if (i + 1 < len && memcmp(buf + i + 1, "\xe2\x80\x94 ", 4) == 0) {
+			if ((nl = memchr(buf + i + 1, '\n', len - i - 1)) == NULL)
+				break;
+			i = (size_t)(nl - buf);
+			if ((rc = checkpoint_parse((const char *)buf + start, i + 1 - start, &cp)) != 0 ||
+			    (rc = fn((const char *)buf + start, i + 1 - start, &cp, ctx)) != 0)
+				goto out;
+			(*count)++;
+			start = i + 1;
+		}
+	}
+	if (*count == 0 || start != len)
+		rc = sd_error_set(SD_E_INVAL, "%s: %s", path, *count == 0 ? "no checkpoint" : "trailing bytes after the last checkpoint");
+	else
+		rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+struct ca_saved {
+	struct journal *j;		/* NULL for an export */
+	struct journal_stream *s;
+	const struct journal_audit_key *key;
+	uint64_t size;			/* records in the journal */
+	uint8_t root[32];
+};
+
+static int
+ca_saved_check(const char *note, size_t len, const struct checkpoint *cp, void *vctx)
+{
+	struct ca_saved *c = vctx;
+	uint8_t proof[JOURNAL_PROOF_MAX][JOURNAL_HASH_LEN], root[32];
+	char *copy;
+	size_t n = 0;
+	int rc;
+
+	if (c->key != NULL) {
+		if ((copy = malloc(len + 1)) == NULL)
+			return SD_E_NOMEM;
+		memcpy(copy, note, len);
+		copy[len] = '\0';
+		rc = checkpoint_verify_sig(copy, cp, c->key->ed25519);
+		free(copy);
+		if (rc != 0)
+			return rc;
+	}
+	if (cp->size > c->size)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT,
+		    "saved checkpoint of tree size %llu, but the journal holds %llu records (records deleted)",
+		    (unsigned long long)cp->size, (unsigned long long)c->size);
+	if (c->j != NULL)
+		rc = journal_tree_root(c->j, cp->size, root);
+	else
+		rc = journal_stream_root(c->s, root);
+	if (rc != 0)
+		return rc;
+	if (memcmp(root, cp->root, 32) != 0)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT,
+		    "saved checkpoint of tree size %llu: the journal's first %llu records have another root (history rewritten)",
+		    (unsigned long long)cp->size, (unsigned long long)cp->size);
+	/* And the RFC 9162 consistency proof from it to today's tree verifies. */
+	if (c->j != NULL && cp->size > 0) {
+		if ((rc = journal_consistency_proof(c->j, cp->size, c->size, proof, &n)) != 0 ||
+		    (rc = merkle_consistency_verify(cp->size, c->size, cp->root, c->root, proof, n)) != 0)
+			return rc == SD_E_INVAL ? sd_error_set(SD_E_JOURNAL_CORRUPT, "%s", sd_error_detail(rc)) : rc;
+	}
+	printf("saved checkpoint of tree size %" PRIu64 " is consistent with the journal (%" PRIu64 " records)%s\n",
+	    cp->size, c->size, c->key != NULL ? ", signature verified" : "");
+	return 0;
+}
+
+static int
+ca_last_size(const char *note, size_t len, const struct checkpoint *cp, void *ctx)
+{
+	(void)note;
+	(void)len;
+	*(uint64_t *)ctx = cp->size;
+	return 0;
+}
+
+/* Feed an export's records to s. */
+static int
+ca_export_walk(const char *path, struct journal_stream *s, uint64_t *count)
+{
+	FILE *f;
+	char *line = NULL, *p, *q;
+	uint8_t *raw = NULL;
+	size_t cap = 0, len = 0;
+	ssize_t n;
+	int rc = 0;
+
+	*count = 0;
+	if ((f = fopen(path, "re")) == NULL)
+		return sd_error_set(SD_E_IO, "%s: cannot open", path);
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (n > CA_EXPORT_LINE_MAX) {
+			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s: line %llu is too long", path,
+			    (unsigned long long)(*count + 1));
+			break;
+		}
+		/* Only "record" is authoritative; every other member is derived from it. */
+		if ((p = strstr(line, "\"record\":\"")) == NULL || (q = strchr(p + 10, '"')) == NULL ||
+		    ca_b64_decode(p + 10, (size_t)(q - p - 10), &raw, &len) != 0) {
+			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s: line %llu has no base64 \"record\"", path,
+			    (unsigned long long)(*count + 1));
+			break;
+		}
+		rc = journal_stream_add(s, 0, raw, len, NULL);
+		free(raw);
+		raw = NULL;
+		if (rc != 0)
+			break;
+		(*count)++;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static int
+ca_verify(const char *config_path, const struct ca_opts *o)
+{
+	struct journal_verify_report r;
+	struct journal_audit_key key;
+	struct journal_stream *s = NULL;
+	struct journal *j = NULL;
+	struct ca_saved saved;
+	uint64_t count = 0, want = 0;
+	bool have_key;
+	int rc, notes = 0, status;
+
+	memset(&r, 0, sizeof(r));
+	if (o->journal != NULL && o->export != NULL)
+		return ca_usage();
+	if ((rc = ca_audit_key(config_path, o, &key, &have_key)) != 0)
+		return ca_fail(rc, "audit key");
+	if (!have_key)
+		printf("note: no audit public key (--pubkey or [journal] audit_key): checkpoint signatures are NOT checked\n");
+	if (o->export != NULL) {
+		if ((rc = journal_stream_new(have_key ? &key : NULL, &s)) != 0)
+			return ca_fail(rc, "verify");
+		if (o->checkpoint != NULL && (rc = ca_notes(o->checkpoint, ca_last_size, &want, &notes)) != 0)
+			goto fail;
+		journal_stream_want_root(s, want);
+		if ((rc = ca_export_walk(o->export, s, &count)) == 0)
+			rc = journal_stream_finish(s);
+		journal_stream_report(s, &r);
+	} else {
+		if ((rc = ca_journal(config_path, o, &j)) != 0)
+			goto fail;
+		rc = journal_verify_full(j, have_key ? &key : NULL, &r);
+	}
+	if (rc == SD_E_JOURNAL_CORRUPT) {
+		printf("journal does NOT verify: first bad record %" PRIu64 ": %s\n", r.bad_seq, sd_error_detail(rc));
+		status = 1;
+		goto out;
+	}
+	if (rc != 0)
+		goto fail;
+	printf("journal verifies: %" PRIu64 " records, hash chain intact, Merkle nodes and indexes match, "
+	    "%" PRIu64 " checkpoints (roots%s)\n", r.count, r.checkpoints, have_key ? " and signatures" : " only");
+	status = 0;
+	if (o->checkpoint != NULL) {
+		memset(&saved, 0, sizeof(saved));
+		saved.j = j;
+		saved.s = s;
+		saved.key = have_key ? &key : NULL;
+		saved.size = r.count;
+		if (j != NULL && (rc = journal_tree_root(j, r.count, saved.root)) != 0)
+			goto fail;
+		if ((rc = ca_notes(o->checkpoint, ca_saved_check, &saved, &notes)) != 0) {
+			printf("saved checkpoint does NOT match the journal: %s\n", sd_error_detail(rc));
+			status = 1;
+			goto out;
+		}
+	}
+	if (r.open_intents > 0) {
+		printf("WARNING: %" PRIu64 " intents without a result (first: record %" PRIu64 "): the service stopped "
+		    "between journaling an intent and its certificate; no certificate was released for them\n",
+		    r.open_intents, r.first_open_intent);
+		status = 3;
+	}
+out:
+	journal_stream_free(s);
+	journal_close(j);
+	return status;
+fail:
+	journal_stream_free(s);
+	journal_close(j);
+	return ca_fail(rc, "audit verify");
+}
+
+/* JSON string of printable text (records' texts are checked UTF-8; escape the rest). */
+static void
+ca_json_str(const char *s)
+{
+	putchar('"');
+	for (; s != NULL && *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned)(unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+ca_json_hex(const char *name, const uint8_t *p, size_t len)
+{
+	char hex[2 * 64 + 1];
+
+	if (len > 64)
+		abort();
+	sd_hex_encode(p, len, hex);
+	printf(",\"%s\":\"%s\"", name, hex);
+}
+
+static int
+ca_export_one(uint64_t key, const uint8_t *raw, size_t len, void *ctx)
+{
+	struct journal_record *rec = NULL;
+	char *b64;
+	int rc;
+
+	(void)ctx;
+	if ((rc = journal_record_decode(raw, len, &rec)) != 0)
+		return rc;
+	if ((b64 = malloc((len + 2) / 3 * 4 + 1)) == NULL) {
+		journal_record_free(rec);
+		return SD_E_NOMEM;
+	}
+	checkpoint_b64(raw, len, b64);
+	printf("{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"time_ms\":%" PRId64, key, journal_record_type_name(rec->type),
+	    rec->time_ms);
+	ca_json_hex("hash", rec->hash, JOURNAL_HASH_LEN);
+	ca_json_hex("leaf_hash", rec->leaf_hash, JOURNAL_HASH_LEN);
+	if (rec->serial_len > 0)
+		ca_json_hex("serial", rec->serial, rec->serial_len);
+	if (rec->type == JOURNAL_REC_RESULT)
+		printf(",\"intent_seq\":%" PRIu64, rec->intent_seq);
+	if (rec->type == JOURNAL_REC_CHECKPOINT) {
+		printf(",\"tree_size\":%" PRIu64, rec->tree_size);
+		ca_json_hex("root_hash", rec->root_hash, JOURNAL_HASH_LEN);
+	}
+	if (rec->client_subject != NULL) {
+		printf(",\"client\":");
+		ca_json_str(rec->client_subject);
+	}
+	printf(",\"record\":\"%s\"}\n", b64);
+	free(b64);
+	journal_record_free(rec);
+	return 0;
+}
+
+static void
+ca_time(int64_t ms, char out[40])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, 40, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)snprintf(out, 40, "@%" PRId64, ms);
+}
+
+static void
+ca_show_hex(const char *name, const uint8_t *p, size_t len)
+{
+	char *hex;
+
+	if ((hex = malloc(2 * len + 1)) == NULL)
+		return;
+	sd_hex_encode(p, len, hex);
+	printf("%-18s %s\n", name, hex);
+	free(hex);
+}
+
+static void
+ca_show(const struct journal_record *rec)
+{
+	static const uint8_t zero[JOURNAL_HASH_LEN];
+	char when[40];
+
+	ca_time(rec->time_ms, when);
+	printf("%-18s %" PRIu64 "\n%-18s %s (%u)\n%-18s %s (%" PRId64 ")\n", "seq", rec->seq, "type",
+	    journal_record_type_name(rec->type), (unsigned)rec->type, "time", when, rec->time_ms);
+	ca_show_hex("hash", rec->hash, JOURNAL_HASH_LEN);
+	ca_show_hex("leaf_hash", rec->leaf_hash, JOURNAL_HASH_LEN);
+	ca_show_hex("prev_hash", rec->prev_hash, JOURNAL_HASH_LEN);
+	if (rec->client_subject != NULL)
+		printf("%-18s %s\n", "client", rec->client_subject);
+	if (memcmp(rec->client_spki_sha256, zero, JOURNAL_HASH_LEN) != 0)
+		ca_show_hex("client_spki_sha256", rec->client_spki_sha256, JOURNAL_HASH_LEN);
+	if (rec->profile != NULL)
+		printf("%-18s %s\n", "profile", rec->profile);
+	if (memcmp(rec->csr_sha256, zero, JOURNAL_HASH_LEN) != 0)
+		ca_show_hex("csr_sha256", rec->csr_sha256, JOURNAL_HASH_LEN);
+	if (rec->serial_len > 0)
+		ca_show_hex("serial", rec->serial, rec->serial_len);
+	if (rec->type == JOURNAL_REC_INTENT)
+		ca_show_hex("tbs_sha256", rec->tbs_sha256, JOURNAL_HASH_LEN);
+	if (rec->type == JOURNAL_REC_RESULT)
+		printf("%-18s %" PRIu64 "\n", "intent_seq", rec->intent_seq);
+	if (rec->reason != NULL)
+		printf("%-18s %s\n", rec->type == JOURNAL_REC_CEREMONY ? "operation" : "reason", rec->reason);
+	if (rec->type == JOURNAL_REC_CEREMONY)
+		printf("%-18s %s\n%-18s %s\n%-18s %s\n", "phase",
+		    rec->phase == JOURNAL_CEREMONY_BEGIN ? "begin" : rec->phase == JOURNAL_CEREMONY_DONE ? "done" : "failed",
+		    "actor", rec->actor, "key", rec->key_uri);
+	if (rec->type == JOURNAL_REC_REFUSAL_SUMMARY)
+		printf("%-18s %" PRIu64 " since %" PRId64 "\n", "suppressed", rec->count, rec->window_start_ms);
+	if (rec->type == JOURNAL_REC_SERVICE) {
+		printf("%-18s %s\n", "event", rec->event == JOURNAL_SERVICE_START ? "start" : "stop");
+		ca_show_hex("config_sha256", rec->config_sha256, JOURNAL_HASH_LEN);
+	}
+	if (rec->detail != NULL && rec->detail[0] != '\0')
+		printf("%-18s %s\n", "detail", rec->detail);
+	if (rec->type == JOURNAL_REC_CHECKPOINT) {
+		printf("%-18s %" PRIu64 "\n", "tree_size", rec->tree_size);
+		ca_show_hex("root_hash", rec->root_hash, JOURNAL_HASH_LEN);
+		printf("checkpoint:\n%s", rec->note);
+	}
+	if (rec->cert_der_len > 0)
+		ca_show_hex("certificate", rec->cert_der, rec->cert_der_len);
+	if (rec->output_len > 0)
+		ca_show_hex("output", rec->output, rec->output_len);
+}
+
+static int
+ca_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t n = strlen(hex), i;
+	unsigned v;
+
+	if (n == 0 || n % 2 != 0 || n / 2 > cap)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1 || strchr("0123456789abcdefABCDEF", hex[2 * i]) == NULL ||
+		    strchr("0123456789abcdefABCDEF", hex[2 * i + 1]) == NULL)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	*len = n / 2;
+	return 0;
+}
+
+static int
+ca_prove(struct journal *j, const char *serial_hex)
+{
+	uint8_t serial[JOURNAL_SERIAL_MAX], proof[JOURNAL_PROOF_MAX][JOURNAL_HASH_LEN];
+	struct journal_record *rec = NULL, *cp = NULL;
+	char hex[65];
+	uint64_t intent, result, cps, seq;
+	size_t len, n, i;
+	int rc;
+
+	if (ca_hex_decode(serial_hex, serial, sizeof(serial), &len) != 0)
+		return sd_error_set(SD_E_INVAL, "--serial must be 1..20 bytes of hex");
+	if ((rc = journal_find_serial(j, serial, len, &intent, &result)) != 0)
+		return rc;
+	seq = result != 0 ? result : intent;
+	if ((rc = journal_last_checkpoint(j, &cps)) != 0)
+		return rc;
+	if (cps == 0)
+		return sd_error_set(SD_E_NOT_FOUND, "the journal holds no checkpoint yet");
+	if ((rc = journal_get(j, cps, &cp)) != 0 || (rc = journal_get(j, seq, &rec)) != 0)
+		goto out;
+	if (seq > cp->tree_size) {
+		rc = sd_error_set(SD_E_NOT_FOUND, "record %llu is not yet covered by a checkpoint", (unsigned long long)seq);
+		goto out;
+	}
+	if ((rc = journal_inclusion_proof(j, seq, cp->tree_size, proof, &n)) != 0)
+		goto out;
+	/* Check it before showing it. */
+	if ((rc = merkle_inclusion_verify(seq - 1, cp->tree_size, rec->leaf_hash, (const uint8_t (*)[32])proof, n,
+	    cp->root_hash)) != 0)
+		goto out;
+	printf("{\"serial\":\"%s\",\"intent_seq\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"leaf_index\":%" PRIu64
+	    ",\"tree_size\":%" PRIu64 ",\"checkpoint_seq\":%" PRIu64, serial_hex, intent, seq, seq - 1, cp->tree_size,
+	    cps);
+	sd_hex_encode(rec->leaf_hash, 32, hex);
+	printf(",\"leaf_hash\":\"%s\",\"inclusion_path\":[", hex);
+	for (i = 0; i < n; i++) {
+		sd_hex_encode(proof[i], 32, hex);
+		printf("%s\"%s\"", i > 0 ? "," : "", hex);
+	}
+	printf("],\"checkpoint\":");
+	ca_json_str(cp->note);
+	printf("}\n");
+	rc = 0;
+out:
+	journal_record_free(rec);
+	journal_record_free(cp);
+	return rc;
+}
+
+/* A tree size, or the size of the last checkpoint in a file. */
+static int
+ca_size_arg(const char *arg, uint64_t *size)
+{
+	struct stat st;
+	char *end;
+	int n;
+
+	if (stat(arg, &st) == 0)
+		return ca_notes(arg, ca_last_size, size, &n);
+	*size = strtoull(arg, &end, 10);
+	if (*end != '\0' || arg[0] < '0' || arg[0] > '9')
+		return sd_error_set(SD_E_INVAL, "'%s' is neither a tree size nor a checkpoint file", arg);
+	return 0;
+}
+
+static int
+ca_consistency(struct journal *j, const char *a, const char *b)
+{
+	uint8_t proof[JOURNAL_PROOF_MAX][JOURNAL_HASH_LEN], ra[32], rb[32];
+	uint64_t m, n;
+	char hex[65];
+	size_t count, i;
+	int rc;
+
+	if ((rc = ca_size_arg(a, &m)) != 0 || (rc = ca_size_arg(b, &n)) != 0)
+		return rc;
+	if ((rc = journal_tree_root(j, m, ra)) != 0 || (rc = journal_tree_root(j, n, rb)) != 0 ||
+	    (rc = journal_consistency_proof(j, m, n, proof, &count)) != 0 ||
+	    (rc = merkle_consistency_verify(m, n, ra, rb, (const uint8_t (*)[32])proof, count)) != 0)
+		return rc;
+	printf("{\"old_size\":%" PRIu64 ",\"new_size\":%" PRIu64, m, n);
+	sd_hex_encode(ra, 32, hex);
+	printf(",\"old_root\":\"%s\"", hex);
+	sd_hex_encode(rb, 32, hex);
+	printf(",\"new_root\":\"%s\",\"consistency_path\":[", hex);
+	for (i = 0; i < count; i++) {
+		sd_hex_encode(proof[i], 32, hex);
+		printf("%s\"%s\"", i > 0 ? "," : "", hex);
+	}
+	printf("]}\n");
+	return 0;
+}
+
+static int
+ca_pubkey(const char *config_path)
+{
+	const unsigned char *p;
+	uint8_t *spki = NULL;
+	EVP_PKEY *pkey = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = ca_hsm_spki(config_path, &spki, &len)) != 0)
+		return ca_fail(rc, "audit pubkey");
+	p = spki;
+	if ((pkey = d2i_PUBKEY(NULL, &p, (long)len)) == NULL || PEM_write_PUBKEY(stdout, pkey) != 1)
+		rc = sd_error_set(SD_E_CRYPTO, "cannot write the audit public key");
+	EVP_PKEY_free(pkey);
+	free(spki);
+	return rc == 0 ? 0 : ca_fail(rc, "audit pubkey");
+}
+
+int
+ctl_audit_main(const char *config_path, int argc, char **argv)
+{
+	struct journal_record *rec = NULL;
+	struct journal *j = NULL;
+	struct ca_opts o;
+	const char *action;
+	uint8_t serial[JOURNAL_SERIAL_MAX];
+	uint64_t seq, intent, result;
+	size_t len;
+	char *end;
+	int rc;
+
+	if (argc < 1)
+		return ca_usage();
+	action = argv[0];
+	if (ca_parse(argc, argv, &o) != 0)
+		return ca_usage();
+	if (strcmp(action, "verify") == 0)
+		return o.nargs == 0 ? ca_verify(config_path, &o) : ca_usage();
+	if (strcmp(action, "pubkey") == 0)
+		return o.nargs == 0 ? ca_pubkey(config_path) : ca_usage();
+	if (strcmp(action, "export") != 0 && strcmp(action, "show") != 0 && strcmp(action, "find") != 0 &&
+	    strcmp(action, "prove") != 0 && strcmp(action, "consistency") != 0)
+		return ca_usage();
+	if ((strcmp(action, "show") == 0 && o.nargs != 1) || (strcmp(action, "consistency") == 0 && o.nargs != 2) ||
+	    ((strcmp(action, "find") == 0 || strcmp(action, "prove") == 0) && (o.serial == NULL || o.nargs != 0)) ||
+	    (strcmp(action, "export") == 0 && o.nargs != 0))
+		return ca_usage();
+	if ((rc = ca_journal(config_path, &o, &j)) != 0)
+		return ca_fail(rc, "journal");
+	if (strcmp(action, "export") == 0) {
+		rc = journal_foreach_raw(j, o.from, ca_export_one, NULL);
+	} else if (strcmp(action, "show") == 0) {
+		seq = strtoull(o.args[0], &end, 10);
+		if (*end != '\0' || o.args[0][0] < '0' || o.args[0][0] > '9')
+			rc = sd_error_set(SD_E_INVAL, "SEQ must be a number");
+		else if ((rc = journal_get(j, seq, &rec)) == 0)
+			ca_show(rec);
+	} else if (strcmp(action, "find") == 0) {
+		if (ca_hex_decode(o.serial, serial, sizeof(serial), &len) != 0)
+			rc = sd_error_set(SD_E_INVAL, "--serial must be 1..20 bytes of hex");
+		else if ((rc = journal_find_serial(j, serial, len, &intent, &result)) == 0)
+			printf("serial %s: intent record %" PRIu64 ", result record %" PRIu64 "%s\n", o.serial, intent,
+			    result, result == 0 ? " (none: no certificate was released)" : "");
+	} else if (strcmp(action, "prove") == 0) {
+		rc = ca_prove(j, o.serial);
+	} else {
+		rc = ca_consistency(j, o.args[0], o.args[1]);
+	}
+	journal_record_free(rec);
+	journal_close(j);
+	return rc == 0 ? 0 : ca_fail(rc, action);
+}
+
+int
+ctl_journal_backup(const char *config_path, int argc, char **argv)
+{
+	struct journal *j = NULL;
+	struct ca_opts o;
+	int rc;
+
+	if (ca_parse(argc, argv, &o) != 0 || o.nargs != 1)
+		return ca_usage();
+	if (mkdir(o.args[0], 0700) != 0) {
+		fprintf(stderr, "signerctl: journal backup: cannot create %s (it must not exist)\n", o.args[0]);
+		return 1;
+	}
+	if ((rc = ca_journal(config_path, &o, &j)) != 0)
+		return ca_fail(rc, "journal");
+	rc = journal_backup(j, o.args[0]);
+	journal_close(j);
+	if (rc != 0)
+		return ca_fail(rc, "journal backup");
+	printf("journal copied to %s (compacted)\n", o.args[0]);
+	return 0;
+}
+
+struct ctl_ceremony {
+	struct journal *j;
+	const char *operation;
+	char *key_uri;
+	char *detail;
+	char actor[256];
+};
+
+int
+ctl_ceremony_begin(const struct sd_config *cfg, const char *operation, const char *key_uri, const char *detail,
+    struct ctl_ceremony **out)
+{
+	struct journal_options opts = { cfg->journal_map_size, cfg->journal_map_max };
+	struct ctl_ceremony *c = NULL;
+	struct journal_record rec;
+	struct passwd *pw;
+	struct timespec ts;
+	uint64_t seq;
+	int rc;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->key_uri = strdup(key_uri)) == NULL ||
+	    (c->detail = strdup(detail != NULL ? detail : "")) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	c->operation = operation;
+	pw = getpwuid(geteuid());
+	if (snprintf(c->actor, sizeof(c->actor), "%s (uid %ld) pid %ld", pw != NULL ? pw->pw_name : "?",
+	    (long)geteuid(), (long)getpid()) < 0)
+		c->actor[0] = '?';
+	if ((rc = journal_open_opts(cfg->journal_path, &opts, &c->j)) != 0)
+		goto out;
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_CEREMONY;
+	rec.time_ms = clock_gettime(CLOCK_REALTIME, &ts) == 0 ? (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 : 0;
+	rec.reason = (char *)(uintptr_t)operation;
+	rec.phase = JOURNAL_CEREMONY_BEGIN;
+	rec.actor = c->actor;
+	rec.key_uri = c->key_uri;
+	rec.detail = c->detail;
+	if ((rc = journal_append(c->j, &rec, &seq)) != 0)
+		goto out;
+	*out = c;
+	c = NULL;
+out:
+	if (c != NULL) {
+		journal_close(c->j);
+		free(c->key_uri);
+		free(c->detail);
+		free(c);
+	}
+	return rc;
+}
+
+int
+ctl_ceremony_end(struct ctl_ceremony *c, int result, const uint8_t *output, size_t len)
+{
+	struct journal_record rec;
+	char detail[512];
+	struct timespec ts;
+	uint64_t seq;
+	int rc;
+
+	if (c == NULL)
+		return sd_error_set(SD_E_INVAL, "no ceremony");
+	if (snprintf(detail, sizeof(detail), "%s%s%s", c->detail, result != 0 ? "; failed: " : "",
+	    result != 0 ? sd_error_detail(result) : "") < 0)
+		detail[0] = '\0';
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_CEREMONY;
+	rec.time_ms = clock_gettime(CLOCK_REALTIME, &ts) == 0 ? (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 : 0;
+	rec.reason = (char *)(uintptr_t)c->operation;
+	rec.phase = result == 0 ? JOURNAL_CEREMONY_DONE : JOURNAL_CEREMONY_FAILED;
+	rec.actor = c->actor;
+	rec.key_uri = c->key_uri;
+	rec.detail = detail;
+	rec.output = result == 0 ? (uint8_t *)(uintptr_t)output : NULL;
+	rec.output_len = result == 0 ? len : 0;
+	rc = journal_append(c->j, &rec, &seq);
+	journal_close(c->j);
+	free(c->key_uri);
+	free(c->detail);
+	free(c);
+	return rc;
+}
+
+int
+ctl_pem_cert_der(const char *pem, uint8_t **der, size_t *len)
+{
+	X509 *x = NULL;
+	BIO *bio;
+	unsigned char *p = NULL;
+	int n;
+
+	*der = NULL;
+	*len = 0;
+	if ((bio = BIO_new_mem_buf(pem, -1)) == NULL)
+		return SD_E_NOMEM;
+	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (x == NULL || (n = i2d_X509(x, &p)) <= 0) {
+		X509_free(x);
+		return sd_error_set(SD_E_INVAL, "not a PEM certificate");
+	}
+	X509_free(x);
+	*der = p;
+	*len = (size_t)n;
+	return 0;
+}
