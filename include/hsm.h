@@ -5,6 +5,17 @@
  * named by RFC 7512 PKCS#11 URIs. Lifecycle: hsm_open() -> hsm_key_find() ->
  * hsm_sign() from any number of threads -> hsm_key_free() -> hsm_close().
  * A process must call hsm_open() itself: a module is never used across fork().
+ *
+ * Faults: a session that reports a session or token fault is dropped and
+ * the call retried once on a new session; CKR_CRYPTOKI_NOT_INITIALIZED
+ * re-initialises the module at once (C_Finalize/C_Initialize, the token
+ * found again by URI and serial, login again). A fault that persists marks
+ * the token down: calls then fail fast with SD_E_HSM_UNAVAILABLE and the
+ * reason, while one caller at a time probes the token after a backoff pause
+ * (100 ms doubling to 2 s), re-initialising the module first. The first
+ * successful probe marks it up again. State changes are logged once on
+ * stderr ("hsm: HSM unavailable: ...", "hsm: HSM recovered: ..."). A PIN the
+ * token refuses is never tried again.
  */
 #ifndef HSM_H
 #define HSM_H
@@ -22,7 +33,7 @@ struct hsm_config {
 	const char *module_path;	/* PKCS#11 module (.so) */
 	const char *token_uri;		/* RFC 7512 URI selecting the token, e.g. "pkcs11:token=signerd-demo" */
 	const char *pin_file;		/* user PIN file (mode 0600) or systemd credential name */
-	unsigned pool_size;		/* sessions in the pool; 0 means 4 */
+	unsigned pool_size;		/* sessions in the pool; 0 means 4 (signerd passes [hsm] sessions, default: workers) */
 };
 
 /* Kinds of key the project can generate and use. */
@@ -85,8 +96,9 @@ const uint8_t *hsm_key_spki_peek(const struct hsm_key *key, size_t *len);
 
 /*
  * Sign with the key on a pooled session. sig must hold HSM_SIG_MAX bytes;
- * *sig_len is set to the signature length. Thread-safe; blocks only while
- * every session is busy.
+ * *sig_len is set to the signature length. Thread-safe; no lock is held
+ * across C_Sign. Every wait (free session, another thread's recovery) ends
+ * within about 5 s in all, unless a Cryptoki call itself never returns.
  * Errors: SD_E_INVAL (mechanism does not fit the key, bad input length),
  * SD_E_HSM, SD_E_HSM_UNAVAILABLE (token gone; retry later), SD_E_NOMEM.
  */
@@ -101,7 +113,13 @@ SD_WUR int hsm_sign(struct hsm_key *key, enum hsm_mech mech, enum hsm_hash hash,
  */
 SD_WUR int hsm_keygen(struct hsm *hsm, const char *key_uri, enum hsm_key_type type);
 
-/* 0 when a session can be used now, else SD_E_HSM_UNAVAILABLE with a detail. */
+/*
+ * 0 when the token is usable (token info, a logged-in session), else
+ * SD_E_HSM_UNAVAILABLE with the reason. While the token is down it answers
+ * at once with the reason, or (backoff permitting) probes the token itself,
+ * re-initialising the module and signing once with a key found earlier, so
+ * that the service recovers without traffic. Bounded by about 3 s.
+ */
 SD_WUR int hsm_health(struct hsm *hsm);
 
 /*
