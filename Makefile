@@ -14,7 +14,7 @@ CA_KEY_TYPE ?= p256
 
 DEB_PACKAGES := build-essential pkg-config openssl libssl-dev softhsm2 libsofthsm2 \
 	p11-kit libp11-kit-dev libmicrohttpd-dev libgnutls28-dev gnutls-bin \
-	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev curl jq
+	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev curl jq opensc
 PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih
 TEST_PKGS := cunit
 BENCH_PACKAGES := gnuplot-nox
@@ -122,7 +122,8 @@ integration: all $(TEST_MODULES)
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan \
+	@LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+		ASAN_OPTIONS=fast_unwind_on_malloc=0 $(MAKE) --no-print-directory BUILD=build-asan \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
