@@ -45,6 +45,7 @@ static const struct {
 	[-SD_E_HSM] = { 503, true },
 	[-SD_E_JOURNAL] = { 503, true },
 	[-SD_E_JOURNAL_FULL] = { 503, true },
+	[-SD_E_NOT_FOUND] = { 404, false },
 };
 
 void
@@ -384,4 +385,113 @@ api_content_length_parse(const char *value, uint64_t *out)
 	}
 	*out = v;
 	return 0;
+}
+
+int
+api_query_u64(const char *name, const char *value, uint64_t min, uint64_t max, uint64_t def, uint64_t *out,
+    struct api_problem *prob)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	*out = def;
+	if (value == NULL)
+		return 0;
+	for (i = 0; value[i] != '\0'; i++) {
+		if (value[i] < '0' || value[i] > '9' || i >= 19)
+			goto bad;
+		v = v * 10 + (uint64_t)(value[i] - '0');
+	}
+	if (i == 0 || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	api_problem_set(prob, API_P_BAD_REQUEST, "query parameter %s must be a number in %llu..%llu", name,
+	    (unsigned long long)min, (unsigned long long)max);
+	return SD_E_INVAL;
+}
+
+int
+api_audit_records_json(const struct signer_audit_records *r, char **out, size_t *len)
+{
+	json_t *doc = NULL, *arr = NULL, *it;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if ((doc = json_object()) == NULL || (arr = json_array()) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < r->n; i++) {
+		const struct signer_audit_record *x = &r->items[i];
+
+		if (x->seq > (uint64_t)INT64_MAX || x->record_b64 == NULL) {
+			rc = SD_E_INTERNAL;
+			goto out;
+		}
+		it = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s}", "seq", (json_int_t)x->seq, "type", x->type, "time_ms",
+		    (json_int_t)x->time_ms, "hash", x->hash_hex, "leaf_hash", x->leaf_hash_hex, "record", x->record_b64);
+		if (it == NULL || json_array_append_new(arr, it) != 0) {
+			rc = SD_E_NOMEM;
+			goto out;
+		}
+	}
+	rc = json_object_set_new(doc, "records", arr);
+	arr = NULL;
+	if (rc != 0 || r->last_seq > (uint64_t)INT64_MAX ||
+	    json_object_set_new(doc, "last_seq", json_integer((json_int_t)r->last_seq)) != 0 ||
+	    json_object_set_new(doc, "next", r->n > 0 ? json_integer((json_int_t)r->items[r->n - 1].seq + 1) :
+	    json_null()) != 0) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	rc = api_json_dump(doc, out, len);
+out:
+	json_decref(arr);
+	json_decref(doc);
+	return rc;
+}
+
+int
+api_audit_proof_json(const struct signer_audit_proof *p, const char *serial_hex, char **out, size_t *len)
+{
+	json_t *doc = NULL, *arr = NULL;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (p->n > SIGNER_AUDIT_PROOF_MAX || p->checkpoint == NULL || p->tree_size > (uint64_t)INT64_MAX ||
+	    p->checkpoint_seq > (uint64_t)INT64_MAX) {
+		rc = SD_E_INTERNAL;
+		goto out;
+	}
+	if ((arr = json_array()) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < p->n; i++) {
+		if (json_array_append_new(arr, json_string(p->hashes_hex[i])) != 0) {
+			rc = SD_E_NOMEM;
+			goto out;
+		}
+	}
+	doc = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:o,s:s}", "serial_number", serial_hex, "intent_seq",
+	    (json_int_t)p->intent_seq, "seq", (json_int_t)p->seq, "leaf_index", (json_int_t)p->leaf_index, "tree_size",
+	    (json_int_t)p->tree_size, "checkpoint_seq", (json_int_t)p->checkpoint_seq, "leaf_hash", p->leaf_hash_hex,
+	    "inclusion_path", arr, "checkpoint", p->checkpoint);
+	/* "o" steals arr whether or not json_pack() succeeds. */
+	arr = NULL;
+	if (doc == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	rc = api_json_dump(doc, out, len);
+out:
+	json_decref(arr);
+	json_decref(doc);
+	return rc;
 }

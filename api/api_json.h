@@ -111,4 +111,21 @@ SD_WUR int api_content_length_parse(const char *value, uint64_t *out);
 /* {"status":"ok"}, as a static string. */
 const char *api_health_ok_json(void);
 
+/*
+ * Auditor answers. Records: {"records": [{"seq", "type", "time_ms", "hash",
+ * "leaf_hash", "record" (base64)}...], "last_seq", "next"}; proof:
+ * {"serial_number", "intent_seq", "seq", "leaf_index", "tree_size",
+ * "checkpoint_seq", "leaf_hash", "inclusion_path": [hex...], "checkpoint"}.
+ * On success *out (free()) and *len are set. Errors: SD_E_NOMEM, SD_E_INTERNAL.
+ */
+SD_WUR int api_audit_records_json(const struct signer_audit_records *r, char **out, size_t *len);
+SD_WUR int api_audit_proof_json(const struct signer_audit_proof *p, const char *serial_hex, char **out, size_t *len);
+
+/*
+ * A query parameter as a decimal number in min..max; NULL gives def.
+ * Errors: SD_E_INVAL with prob filled (bad-request naming the parameter).
+ */
+SD_WUR int api_query_u64(const char *name, const char *value, uint64_t min, uint64_t max, uint64_t def,
+    uint64_t *out, struct api_problem *prob);
+
 #endif

@@ -12,6 +12,10 @@
 static void api_route_sign(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
 static void api_route_ca(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
 static void api_route_health(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
+static void api_route_audit_checkpoint(const struct api_ctx *ctx, const struct api_call *call,
+    struct api_response *resp);
+static void api_route_audit_records(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
+static void api_route_audit_proof(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
 
 /*
  * The permit table: every (path, method) the API serves and what admission
@@ -22,6 +26,9 @@ static const struct api_route api_routes[] = {
 	{ "/v1/sign", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER, api_route_sign },
 	{ "/v1/ca", "GET", "GET", 0, 0, api_route_ca },
 	{ "/healthz", "GET", "GET", 0, 0, api_route_health },
+	{ "/v1/audit/checkpoint", "GET", "GET", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_checkpoint },
+	{ "/v1/audit/records", "GET", "GET", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_records },
+	{ "/v1/audit/proof", "GET", "GET", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_proof },
 };
 
 const struct api_route *
@@ -293,4 +300,73 @@ api_route_health(const struct api_ctx *ctx, const struct api_call *call, struct 
 	}
 	memcpy(body, api_health_ok_json(), len + 1);
 	api_response_text(resp, 200, API_CT_JSON, body, len);
+}
+
+/* GET /v1/audit/checkpoint: the latest signed checkpoint, C2SP text. */
+static void
+api_route_audit_checkpoint(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
+{
+	uint64_t seq;
+	char *note = NULL;
+	int rc;
+
+	if (!call->authenticated)
+		abort();	/* the permit table requires API_ROUTE_AUTH here */
+	if ((rc = signer_audit_checkpoint(ctx->signer, &note, &seq)) != 0) {
+		api_response_error(resp, rc);
+		return;
+	}
+	api_response_text(resp, 200, "text/plain; charset=utf-8", note, strlen(note));
+}
+
+/* GET /v1/audit/records?from=SEQ&limit=N (N <= SIGNER_AUDIT_RECORDS_MAX, default 100). */
+static void
+api_route_audit_records(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
+{
+	struct signer_audit_records *r = NULL;
+	struct api_problem p;
+	uint64_t from, limit;
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!call->authenticated)
+		abort();
+	if (api_query_u64("from", call->query_from, 1, INT64_MAX, 1, &from, &p) != 0 ||
+	    api_query_u64("limit", call->query_limit, 1, SIGNER_AUDIT_RECORDS_MAX, SIGNER_AUDIT_RECORDS_MAX, &limit,
+	    &p) != 0) {
+		api_response_problem(resp, &p);
+		return;
+	}
+	if ((rc = signer_audit_records(ctx->signer, from, (size_t)limit, &r)) != 0 ||
+	    (rc = api_audit_records_json(r, &body, &len)) != 0)
+		api_response_error(resp, rc);
+	else
+		api_response_text(resp, 200, API_CT_JSON, body, len);
+	signer_audit_records_free(r);
+}
+
+/* GET /v1/audit/proof?serial=HEX: inclusion proof against the latest checkpoint. */
+static void
+api_route_audit_proof(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
+{
+	struct signer_audit_proof *pr = NULL;
+	struct api_problem p;
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!call->authenticated)
+		abort();
+	if (call->query_serial == NULL || strlen(call->query_serial) > 40) {
+		api_problem_set(&p, API_P_BAD_REQUEST, "query parameter serial (1..20 bytes of hex) is required");
+		api_response_problem(resp, &p);
+		return;
+	}
+	if ((rc = signer_audit_proof(ctx->signer, call->query_serial, &pr)) != 0 ||
+	    (rc = api_audit_proof_json(pr, call->query_serial, &body, &len)) != 0)
+		api_response_error(resp, rc);
+	else
+		api_response_text(resp, 200, API_CT_JSON, body, len);
+	signer_audit_proof_free(pr);
 }

@@ -31,6 +31,9 @@ struct api_call {
 	gnutls_session_t tls;			/* NULL if none */
 	const char *content_type;		/* header value or NULL */
 	const char *content_length;		/* header value or NULL */
+	const char *query_from;			/* ?from=, ?limit=, ?serial= (auditor routes) or NULL */
+	const char *query_limit;
+	const char *query_serial;
 	const char *body;			/* complete body (routes with API_ROUTE_BODY) */
 	size_t body_len;
 	/* Set by api_route_admit() for routes with API_ROUTE_AUTH. */

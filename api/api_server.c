@@ -223,6 +223,9 @@ api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const
 		    MHD_HTTP_HEADER_CONTENT_TYPE);
 		x->call.content_length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		x->call.query_from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
+		x->call.query_limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+		x->call.query_serial = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "serial");
 		if (!api_route_admit(&srv->ctx, x->route, &x->call, &resp))
 			return api_server_respond(conn, x, &resp);
 		return MHD_YES;

@@ -265,6 +265,7 @@ struct ca_saved {
 	const struct journal_audit_key *key;
 	uint64_t size;			/* records in the journal */
 	uint8_t root[32];
+	uint64_t want;			/* export: the size whose root the walk captured */
 };
 
 static int
@@ -286,6 +287,9 @@ ca_saved_check(const char *note, size_t len, const struct checkpoint *cp, void *
 		if (rc != 0)
 			return rc;
 	}
+	/* An export walk captured the root of one size only: the last saved checkpoint's. */
+	if (c->j == NULL && cp->size != c->want)
+		return 0;
 	if (cp->size > c->size)
 		return sd_error_set(SD_E_JOURNAL_CORRUPT,
 		    "saved checkpoint of tree size %llu, but the journal holds %llu records (records deleted)",
@@ -341,8 +345,12 @@ ca_export_walk(const char *path, struct journal_stream *s, uint64_t *count)
 			break;
 		}
 		/* Only "record" is authoritative; every other member is derived from it. */
-		if ((p = strstr(line, "\"record\":\"")) == NULL || (q = strchr(p + 10, '"')) == NULL ||
-		    ca_b64_decode(p + 10, (size_t)(q - p - 10), &raw, &len) != 0) {
+		if ((p = strstr(line, "\"record\"")) != NULL) {
+			for (p += 8; *p == ' ' || *p == ':'; p++)
+				;
+		}
+		if (p == NULL || *p != '"' || (q = strchr(p + 1, '"')) == NULL ||
+		    ca_b64_decode(p + 1, (size_t)(q - p - 1), &raw, &len) != 0) {
 			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s: line %llu has no base64 \"record\"", path,
 			    (unsigned long long)(*count + 1));
 			break;
@@ -408,6 +416,7 @@ ca_verify(const char *config_path, const struct ca_opts *o)
 		saved.s = s;
 		saved.key = have_key ? &key : NULL;
 		saved.size = r.count;
+		saved.want = want;
 		if (j != NULL && (rc = journal_tree_root(j, r.count, saved.root)) != 0)
 			goto fail;
 		if ((rc = ca_notes(o->checkpoint, ca_saved_check, &saved, &notes)) != 0) {

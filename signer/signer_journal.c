@@ -186,6 +186,13 @@ signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *
 		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the TBS failed");
 		goto out;
 	}
+	/*
+	 * Admit the intent only while the map (at its maximum) has room for a
+	 * largest record more, so that the result of a signature made below
+	 * can always be journaled.
+	 */
+	if ((rc = journal_health(sj->j)) != 0)
+		goto out;
 	/* The ordering rule: the intent is durable before the HSM is asked to sign. */
 	if ((rc = journal_append(sj->j, &rec, intent_seq)) != 0)
 		goto out;

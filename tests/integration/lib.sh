@@ -141,3 +141,13 @@ t_burst() {
 	done
 	wait "${pids[@]}"
 }
+
+# t_audit ARGS...: signerctl audit ... on the current demo.
+t_audit() { "$BUILD/signerctl" -c "$T_DIR/signerd.conf" audit "$@"; }
+
+# t_get WHO PATH: GET $T_URL$PATH as client WHO (or "none"); body in $T_TMP/body, status printed.
+t_get() {
+	local who=$1 path=$2 id=()
+	[ "$who" = none ] || id=(--cert "$T_DIR/clients/$who.pem" --key "$T_DIR/clients/$who.key")
+	t_curl "$T_TMP/body" "${id[@]}" "$T_URL$path"
+}
