@@ -162,6 +162,13 @@ ca_prepare(struct ca *ca, struct hsm_key *key, const char *key_name, const char 
 		goto out;
 	}
 	ca->not_after = timegm(&tm);
+	ca->path_len = X509_get_pathlen(ca->cert);
+	if (EVP_PKEY_up_ref(ca->pubkey) != 1) {
+		rc = SD_E_CRYPTO;
+		goto out;
+	}
+	ca->chain_keys[0] = ca->pubkey;
+	ca->n_chain_keys = 1;
 	rc = 0;
 out:
 	OPENSSL_free(der);
@@ -210,7 +217,7 @@ static int
 ca_load_chain(struct ca *ca, const char *chain_path)
 {
 	X509 *certs[SIGNER_CHAIN_MAX];
-	EVP_PKEY *next_key;
+	EVP_PKEY *next_key, *keys[SIGNER_CHAIN_MAX] = { NULL };
 	uint8_t *text = NULL;
 	char *pems[SIGNER_CHAIN_MAX] = { NULL };
 	size_t len = 0, n = 0, i;
@@ -236,13 +243,25 @@ ca_load_chain(struct ca *ca, const char *chain_path)
 	for (i = 0; i < n; i++)
 		if ((rc = ca_cert_pem(certs[i], &pems[i])) != 0)
 			goto out;
+	for (i = 0; i < n; i++) {
+		if ((keys[i] = X509_get0_pubkey(certs[i])) == NULL || EVP_PKEY_up_ref(keys[i]) != 1) {
+			keys[i] = NULL;
+			rc = sd_error_set(SD_E_CONFIG, "%s: certificate %zu has an unusable public key", chain_path, i + 1);
+			goto out;
+		}
+	}
 	for (i = 0; i < ca->n_chain; i++)
 		free(ca->chain_pem[i]);
+	for (i = 0; i < ca->n_chain_keys; i++)
+		EVP_PKEY_free(ca->chain_keys[i]);
 	for (i = 0; i < n; i++) {
 		ca->chain_pem[i] = pems[i];
 		pems[i] = NULL;
+		ca->chain_keys[i] = keys[i];
+		keys[i] = NULL;
 	}
 	ca->n_chain = n;
+	ca->n_chain_keys = n;
 	rc = 0;
 out:
 	if (rc != 0)
@@ -250,6 +269,7 @@ out:
 	for (i = 0; i < n; i++) {
 		X509_free(certs[i]);
 		free(pems[i]);
+		EVP_PKEY_free(keys[i]);
 	}
 	free(text);
 	return rc;
@@ -297,8 +317,22 @@ ca_free(struct ca *ca)
 		return;
 	for (i = 0; i < ca->n_chain; i++)
 		free(ca->chain_pem[i]);
+	for (i = 0; i < ca->n_chain_keys; i++)
+		EVP_PKEY_free(ca->chain_keys[i]);
 	OPENSSL_free(ca->issuer);
 	EVP_PKEY_free(ca->pubkey);
 	X509_free(ca->cert);
 	free(ca);
+}
+
+bool
+ca_key_is_ca(const struct ca *ca, const EVP_PKEY *pkey)
+{
+	size_t i;
+	bool same = false;
+
+	for (i = 0; ca != NULL && pkey != NULL && i < ca->n_chain_keys && !same; i++)
+		same = EVP_PKEY_eq(ca->chain_keys[i], pkey) == 1;
+	ERR_clear_error();
+	return same;
 }

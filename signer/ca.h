@@ -7,6 +7,7 @@
 #ifndef SIGNER_CA_H
 #define SIGNER_CA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -34,6 +35,9 @@ struct ca {
 	time_t not_after;			/* cert's notAfter */
 	char *chain_pem[SIGNER_CHAIN_MAX];	/* issuing certificate first */
 	size_t n_chain;
+	EVP_PKEY *chain_keys[SIGNER_CHAIN_MAX];	/* public keys of the chain (issuing CA first): never certified */
+	size_t n_chain_keys;
+	long path_len;				/* issuing certificate's pathLenConstraint, -1 for none */
 };
 
 /*
@@ -58,5 +62,8 @@ SD_WUR int ca_from_pem(struct hsm_key *key, const char *key_name, const char *pe
 SD_WUR int ca_load(struct hsm_key *key, const char *key_name, const char *cert_path, const char *chain_path,
     bool pss, struct ca **out);
 void ca_free(struct ca *ca);
+
+/* Whether pkey equals the public key of a certificate in ca's chain (the issuing CA's included). */
+bool ca_key_is_ca(const struct ca *ca, const EVP_PKEY *pkey);
 
 #endif

@@ -10,10 +10,13 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include "config.h"
 #include "csr.h"
 #include "signer.h"
+#include "weakkey.h"
 
 static bool
 csr_only_space(const char *p, size_t len)
@@ -173,6 +176,103 @@ out:
 	return rc;
 }
 
+unsigned
+csr_key_type(EVP_PKEY *pkey)
+{
+	char group[80];
+	size_t glen = 0;
+	int nid;
+
+	if (pkey == NULL)
+		return 0;
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_RSA:
+		return CONFIG_KEY_RSA;
+	case EVP_PKEY_ED25519:
+		return CONFIG_KEY_ED25519;
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) != 1) {
+			ERR_clear_error();
+			return 0;
+		}
+		if ((nid = OBJ_sn2nid(group)) == NID_undef)
+			nid = EC_curve_nist2nid(group);
+		return nid == NID_X9_62_prime256v1 ? CONFIG_KEY_P256 : nid == NID_secp384r1 ? CONFIG_KEY_P384 :
+		    nid == NID_secp521r1 ? CONFIG_KEY_P521 : 0;
+	default:
+		return 0;
+	}
+}
+
+const char *
+csr_key_type_name(unsigned key_type)
+{
+	switch (key_type) {
+	case CONFIG_KEY_RSA:
+		return "RSA";
+	case CONFIG_KEY_P256:
+		return "P-256";
+	case CONFIG_KEY_P384:
+		return "P-384";
+	case CONFIG_KEY_P521:
+		return "P-521";
+	case CONFIG_KEY_ED25519:
+		return "Ed25519";
+	default:
+		return "?";
+	}
+}
+
+/* Refuse CSR signatures made with SHA-1 or weaker (or an unknown algorithm): SHA-2, SHA-3 and EdDSA only. */
+static int
+csr_check_sigalg(const X509_REQ *req)
+{
+	const X509_ALGOR *alg = NULL;
+	RSA_PSS_PARAMS *pss = NULL;
+	int nid, md = NID_undef, pk = NID_undef, rc;
+
+	X509_REQ_get0_signature(req, NULL, &alg);
+	if (alg == NULL || (nid = OBJ_obj2nid(alg->algorithm)) == NID_undef) {
+		rc = sd_error_set(SD_E_CSR_SIGNATURE, "CSR signature algorithm is unknown");
+		goto out;
+	}
+	if (nid == NID_rsassaPss) {
+		/* RSASSA-PSS-params: an absent hashAlgorithm means SHA-1 (RFC 4055). */
+		if (alg->parameter == NULL || alg->parameter->type != V_ASN1_SEQUENCE ||
+		    (pss = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), alg->parameter)) == NULL) {
+			rc = sd_error_set(SD_E_CSR_SIGNATURE, "CSR signature uses RSASSA-PSS with malformed parameters");
+			goto out;
+		}
+		md = pss->hashAlgorithm != NULL ? OBJ_obj2nid(pss->hashAlgorithm->algorithm) : NID_sha1;
+		pk = NID_rsaEncryption;
+	} else if (OBJ_find_sigid_algs(nid, &md, &pk) != 1) {
+		rc = sd_error_set(SD_E_CSR_SIGNATURE, "CSR signature algorithm %s is not supported", OBJ_nid2ln(nid));
+		goto out;
+	}
+	switch (md) {
+	case NID_sha256:
+	case NID_sha384:
+	case NID_sha512:
+	case NID_sha3_256:
+	case NID_sha3_384:
+	case NID_sha3_512:
+		break;
+	case NID_undef:
+		if (pk == NID_ED25519 || pk == NID_ED448)
+			break;
+		/* FALLTHROUGH */
+	default:
+		rc = sd_error_set(SD_E_CSR_SIGNATURE, "CSR is signed with %s (digest %s): SHA-1 and weaker digests are "
+		    "refused; sign with SHA-256 or better", OBJ_nid2ln(nid), md == NID_undef ? "none" : OBJ_nid2sn(md));
+		goto out;
+	}
+	rc = 0;
+out:
+	RSA_PSS_PARAMS_free(pss);
+	ERR_clear_error();
+	return rc;
+}
+
 static const char *
 csr_san_type_name(int type)
 {
@@ -200,34 +300,52 @@ csr_san_type_name(int type)
 	}
 }
 
+/* Copy an IA5String name (DNS, URI, e-mail) into san, refusing over-long ones. */
+static int
+csr_san_text(struct x509_san *san, enum x509_san_type type, const ASN1_STRING *str, const char *what, size_t max)
+{
+	const unsigned char *data = ASN1_STRING_get0_data(str);
+	int len = ASN1_STRING_length(str);
+
+	if (len < 0 || (len > 0 && data == NULL))
+		return sd_error_set(SD_E_CSR, "malformed %s in subjectAltName", what);
+	if ((size_t)len > max)
+		return sd_error_set(SD_E_NAME_REFUSED, "%s of %d characters in subjectAltName; at most %zu", what, len,
+		    max);
+	san->type = type;
+	if (len > 0)
+		memcpy(san->name, data, (size_t)len);
+	san->name[len] = '\0';
+	san->name_len = (size_t)len;
+	return 0;
+}
+
 static int
 csr_add_san(struct csr *csr, const GENERAL_NAME *gn)
 {
 	struct x509_san *san;
 	const unsigned char *data;
-	int len;
+	int len, rc;
 
-	if (gn->type != GEN_DNS && gn->type != GEN_IPADD)
-		return sd_error_set(SD_E_NAME_REFUSED, "subjectAltName of type %s is not allowed (DNS and IP only)",
+	if (gn->type != GEN_DNS && gn->type != GEN_IPADD && gn->type != GEN_URI && gn->type != GEN_EMAIL)
+		return sd_error_set(SD_E_NAME_REFUSED,
+		    "subjectAltName of type %s is not allowed (DNS, IP, URI and e-mail only)",
 		    csr_san_type_name(gn->type));
 	if (csr->n_sans >= CSR_SAN_MAX)
 		return sd_error_set(SD_E_TOO_LARGE, "CSR requests more than %d subjectAltNames", CSR_SAN_MAX);
 	san = &csr->sans[csr->n_sans];
 	memset(san, 0, sizeof(*san));
-	if (gn->type == GEN_DNS) {
-		data = ASN1_STRING_get0_data(gn->d.dNSName);
-		len = ASN1_STRING_length(gn->d.dNSName);
-		if (len < 0 || (len > 0 && data == NULL))
-			return sd_error_set(SD_E_CSR, "malformed DNS name in subjectAltName");
-		if ((size_t)len > X509_DNS_MAX)
-			return sd_error_set(SD_E_NAME_REFUSED, "DNS name of %d characters in subjectAltName; at most %d",
-			    len, X509_DNS_MAX);
-		san->type = X509_SAN_DNS;
-		if (len > 0)
-			memcpy(san->dns, data, (size_t)len);
-		san->dns[len] = '\0';
-		san->dns_len = (size_t)len;
-	} else {
+	switch (gn->type) {
+	case GEN_DNS:
+		rc = csr_san_text(san, X509_SAN_DNS, gn->d.dNSName, "DNS name", X509_DNS_MAX);
+		break;
+	case GEN_URI:
+		rc = csr_san_text(san, X509_SAN_URI, gn->d.uniformResourceIdentifier, "URI", X509_SAN_NAME_MAX);
+		break;
+	case GEN_EMAIL:
+		rc = csr_san_text(san, X509_SAN_EMAIL, gn->d.rfc822Name, "e-mail address", X509_SAN_NAME_MAX);
+		break;
+	default:
 		data = ASN1_STRING_get0_data(gn->d.iPAddress);
 		len = ASN1_STRING_length(gn->d.iPAddress);
 		if ((len != 4 && len != 16) || data == NULL)
@@ -235,7 +353,11 @@ csr_add_san(struct csr *csr, const GENERAL_NAME *gn)
 		san->type = X509_SAN_IP;
 		memcpy(san->ip, data, (size_t)len);
 		san->ip_len = (size_t)len;
+		rc = 0;
+		break;
 	}
+	if (rc != 0)
+		return rc;
 	csr->n_sans++;
 	return 0;
 }
@@ -274,6 +396,35 @@ out:
 	return rc;
 }
 
+/* Extension i of exts: requested once, and decodable when OpenSSL knows its type. */
+static int
+csr_check_extension(STACK_OF(X509_EXTENSION) *exts, int i)
+{
+	X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, i);
+	const ASN1_OBJECT *obj = X509_EXTENSION_get_object(ext);
+	const X509V3_EXT_METHOD *method;
+	char oid[80];
+	void *value;
+	int j;
+
+	if (OBJ_obj2txt(oid, sizeof(oid), obj, 0) <= 0)
+		(void)snprintf(oid, sizeof(oid), "?");
+	for (j = 0; j < i; j++)
+		if (OBJ_cmp(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, j)), obj) == 0)
+			return sd_error_set(SD_E_CSR, "CSR requests extension %s more than once", oid);
+	if ((method = X509V3_EXT_get(ext)) == NULL)
+		return 0;	/* unknown: never copied, so its content does not matter */
+	if ((value = X509V3_EXT_d2i(ext)) == NULL) {
+		ERR_clear_error();
+		return sd_error_set(SD_E_CSR, "CSR requests a malformed %s extension", oid);
+	}
+	if (method->it != NULL)
+		ASN1_item_free(value, ASN1_ITEM_ptr(method->it));
+	else if (method->ext_free != NULL)
+		method->ext_free(value);
+	return 0;
+}
+
 static int
 csr_extract_sans(struct csr *csr)
 {
@@ -310,17 +461,157 @@ csr_extract_sans(struct csr *csr)
 	}
 	for (i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
 		ext = sk_X509_EXTENSION_value(exts, i);
-		if (OBJ_obj2nid(X509_EXTENSION_get_object(ext)) != NID_subject_alt_name)
-			continue;
-		if (san != NULL) {
-			rc = sd_error_set(SD_E_CSR, "CSR requests subjectAltName more than once");
+		if ((rc = csr_check_extension(exts, i)) != 0)
 			goto out;
-		}
-		san = ext;
+		if (OBJ_obj2nid(X509_EXTENSION_get_object(ext)) == NID_subject_alt_name)
+			san = ext;
 	}
 	rc = san != NULL ? csr_san_extension(csr, san) : 0;
 out:
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return rc;
+}
+
+/* A subject value as shown in details: printable ASCII kept, other bytes as \\xNN, at most 64 bytes. */
+static void
+csr_show(const unsigned char *in, size_t len, char out[4 * 64 + 4])
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	for (i = 0; i < len && i < 64; i++) {
+		if (in[i] >= 0x20 && in[i] < 0x7f && in[i] != '\\') {
+			out[o++] = (char)in[i];
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = digits[in[i] >> 4];
+			out[o++] = digits[in[i] & 0xf];
+		}
+	}
+	if (i < len) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+/* Attribute types a profile may keep, with their upper bounds (RFC 5280 Appendix A). */
+static const struct {
+	int nid;
+	unsigned type;
+	size_t max;
+} csr_attr_types[] = {
+	{ NID_commonName, CONFIG_SUBJ_CN, 64 },
+	{ NID_organizationName, CONFIG_SUBJ_O, 64 },
+	{ NID_organizationalUnitName, CONFIG_SUBJ_OU, 64 },
+	{ NID_countryName, CONFIG_SUBJ_C, 2 },
+	{ NID_stateOrProvinceName, CONFIG_SUBJ_ST, 128 },
+	{ NID_localityName, CONFIG_SUBJ_L, 128 },
+	{ NID_serialNumber, CONFIG_SUBJ_SERIAL, 64 },
+};
+
+/* One subject value (UTF-8, n bytes): no NUL, no C0 or C1 control character, no DEL. */
+static int
+csr_check_value(const char *attr, const unsigned char *v, int n)
+{
+	char show[4 * 64 + 4];
+	int i;
+
+	csr_show(v, (size_t)n, show);
+	for (i = 0; i < n; i++) {
+		if (v[i] < 0x20 || v[i] == 0x7f || (v[i] == 0xc2 && i + 1 < n && v[i + 1] >= 0x80 && v[i + 1] <= 0x9f))
+			return sd_error_set(SD_E_NAME_REFUSED, "subject attribute %s \"%s\" contains %s at offset %d",
+			    attr, show, v[i] == 0 ? "a NUL byte" : "a control character", i);
+	}
+	return 0;
+}
+
+/*
+ * Every subject attribute: a string type, valid UTF-8 once decoded, no NUL or
+ * control characters, at most 256 bytes (within the RFC 5280 bound for the
+ * types a profile may keep; C is two letters A-Z). Kept types are copied to
+ * csr->attrs in order.
+ */
+static int
+csr_check_subject(struct csr *csr)
+{
+	const X509_NAME *name = X509_REQ_get_subject_name(csr->req);
+	const X509_NAME_ENTRY *entry;
+	const ASN1_STRING *data;
+	unsigned char *utf8 = NULL;
+	const char *attr;
+	char oid[80];
+	size_t k;
+	int i, n, nid, len, rc;
+
+	if (name == NULL || (n = X509_NAME_entry_count(name)) == 0)
+		return 0;
+	if (n > 2 * CSR_ATTR_MAX)
+		return sd_error_set(SD_E_NAME_REFUSED, "CSR subject has %d attributes; at most %d", n, 2 * CSR_ATTR_MAX);
+	for (i = 0; i < n; i++) {
+		entry = X509_NAME_get_entry(name, i);
+		data = X509_NAME_ENTRY_get_data(entry);
+		nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
+		if (nid != NID_undef)
+			attr = OBJ_nid2sn(nid);
+		else if (OBJ_obj2txt(oid, sizeof(oid), X509_NAME_ENTRY_get_object(entry), 1) > 0)
+			attr = oid;
+		else
+			attr = "?";
+		switch (data != NULL ? ASN1_STRING_type(data) : -1) {
+		case V_ASN1_UTF8STRING:
+		case V_ASN1_PRINTABLESTRING:
+		case V_ASN1_IA5STRING:
+		case V_ASN1_T61STRING:
+		case V_ASN1_BMPSTRING:
+		case V_ASN1_UNIVERSALSTRING:
+			break;
+		default:
+			rc = sd_error_set(SD_E_NAME_REFUSED, "subject attribute %s is not a string", attr);
+			goto out;
+		}
+		if ((len = ASN1_STRING_to_UTF8(&utf8, data)) < 0) {
+			rc = sd_error_set(SD_E_NAME_REFUSED, "subject attribute %s is not a valid string", attr);
+			goto out;
+		}
+		if (len == 0 || len > 256) {
+			rc = sd_error_set(SD_E_NAME_REFUSED, "subject attribute %s has %d bytes; 1 to 256 allowed", attr, len);
+			goto out;
+		}
+		if ((rc = csr_check_value(attr, utf8, len)) != 0)
+			goto out;
+		for (k = 0; k < sizeof(csr_attr_types) / sizeof(csr_attr_types[0]) && csr_attr_types[k].nid != nid; k++)
+			;
+		if (k < sizeof(csr_attr_types) / sizeof(csr_attr_types[0])) {
+			if ((size_t)len > csr_attr_types[k].max) {
+				rc = sd_error_set(SD_E_NAME_REFUSED, "subject attribute %s has %d bytes; at most %zu", attr,
+				    len, csr_attr_types[k].max);
+				goto out;
+			}
+			if (nid == NID_countryName && !(utf8[0] >= 'A' && utf8[0] <= 'Z' && len == 2 &&
+			    utf8[1] >= 'A' && utf8[1] <= 'Z')) {
+				rc = sd_error_set(SD_E_NAME_REFUSED, "subject attribute C must be two letters A-Z");
+				goto out;
+			}
+			if (csr->n_attrs >= CSR_ATTR_MAX) {
+				rc = sd_error_set(SD_E_NAME_REFUSED, "CSR subject has more than %d attributes of kept types",
+				    CSR_ATTR_MAX);
+				goto out;
+			}
+			csr->attrs[csr->n_attrs].type = csr_attr_types[k].type;
+			csr->attrs[csr->n_attrs].nid = nid;
+			memcpy(csr->attrs[csr->n_attrs].value, utf8, (size_t)len);
+			csr->attrs[csr->n_attrs].value[len] = '\0';
+			csr->n_attrs++;
+		}
+		OPENSSL_free(utf8);
+		utf8 = NULL;
+	}
+	rc = 0;
+out:
+	OPENSSL_free(utf8);
+	ERR_clear_error();
 	return rc;
 }
 
@@ -384,6 +675,10 @@ csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out)
 		rc = sd_error_set(SD_E_CSR, "not a certificate request: %ld bytes after the DER", der_len - (long)(p - der));
 		goto out;
 	}
+	if (der_len > CSR_DER_MAX) {
+		rc = sd_error_set(SD_E_TOO_LARGE, "CSR of %ld DER bytes exceeds the limit of %d", der_len, CSR_DER_MAX);
+		goto out;
+	}
 	if (X509_REQ_get_version(csr->req) != X509_REQ_VERSION_1) {
 		rc = sd_error_set(SD_E_CSR, "CSR version %ld is not 1", X509_REQ_get_version(csr->req) + 1);
 		goto out;
@@ -393,7 +688,10 @@ csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out)
 		goto out;
 	}
 	/* The cheap policy check first, so refused keys cost no signature verification. */
-	if ((rc = csr_check_key(csr->pubkey, rsa_min_bits)) != 0)
+	if ((rc = csr_check_key(csr->pubkey, rsa_min_bits)) != 0 || (rc = weakkey_check(csr->pubkey)) != 0)
+		goto out;
+	csr->key_type = csr_key_type(csr->pubkey);
+	if ((rc = csr_check_sigalg(csr->req)) != 0)
 		goto out;
 	if (X509_REQ_verify(csr->req, csr->pubkey) != 1) {
 		rc = sd_error_set(SD_E_CSR_SIGNATURE, "CSR signature does not verify with its own public key");
@@ -410,7 +708,8 @@ csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out)
 	csr->spki = spki;
 	csr->spki_len = (size_t)n;
 	spki = NULL;
-	if ((rc = csr_extract_cn(csr)) != 0 || (rc = csr_extract_sans(csr)) != 0)
+	if ((rc = csr_check_subject(csr)) != 0 || (rc = csr_extract_cn(csr)) != 0 ||
+	    (rc = csr_extract_sans(csr)) != 0)
 		goto out;
 	*out = csr;
 	csr = NULL;

@@ -19,6 +19,16 @@
 
 #define CSR_SAN_MAX 100		/* subjectAltName entries accepted */
 #define CSR_CN_MAX 64		/* ub-common-name (RFC 5280) */
+#define CSR_DER_MAX 12288	/* DER bytes (what a SIGNER_CSR_MAX PEM can hold) */
+#define CSR_ATTR_MAX 16		/* subject attributes */
+#define CSR_ATTR_VALUE_MAX 128	/* longest upper bound of a kept attribute (ub-locality-name) */
+
+/* One subject attribute of a type a profile may let pass (enum config_subject_attr). */
+struct csr_attr {
+	unsigned type;				/* one CONFIG_SUBJ_* bit */
+	int nid;
+	char value[CSR_ATTR_VALUE_MAX + 1];	/* UTF-8, no control characters, within the type's bound */
+};
 #define CSR_RSA_MIN_DEFAULT 2048
 #define CSR_RSA_MAX 8192
 
@@ -28,8 +38,11 @@ struct csr {
 	uint8_t *spki;			/* DER SubjectPublicKeyInfo, as OpenSSL encodes pubkey */
 	size_t spki_len;
 	uint8_t sha256[32];		/* SHA-256 of the CSR DER */
+	unsigned key_type;		/* one enum config_key_type bit */
 	bool has_cn;			/* exactly one CN, UTF-8, no NUL, <= CSR_CN_MAX bytes */
 	char cn[CSR_CN_MAX + 1];
+	struct csr_attr attrs[CSR_ATTR_MAX];	/* subject attributes of kept types, in CSR order */
+	size_t n_attrs;
 	struct x509_san sans[CSR_SAN_MAX];	/* as requested: not yet checked against policy */
 	size_t n_sans;
 };
@@ -37,14 +50,18 @@ struct csr {
 /*
  * Parse a PEM CSR of len bytes (one "CERTIFICATE REQUEST" or "NEW
  * CERTIFICATE REQUEST" object, only whitespace around it), check its subject
- * key (csr_check_key()), verify its self-signature (proof of possession),
- * hash its DER and extract the CN and the DNS and IP SANs.
- * *out (csr_free()) is set on success only.
- * Errors: SD_E_TOO_LARGE (len > SIGNER_CSR_MAX, too many SANs), SD_E_CSR
- * (not one PEM CSR, malformed DER or extensions, duplicated
- * subjectAltName), SD_E_KEY_REFUSED, SD_E_CSR_SIGNATURE, SD_E_NAME_REFUSED
- * (a SAN type other than DNS or IP, a DNS name over 253 characters),
- * SD_E_CRYPTO, SD_E_NOMEM.
+ * key (csr_check_key(), then weakkey_check(): ROCA, Fermat), refuse a
+ * signature algorithm with SHA-1 or weaker, verify its self-signature (proof
+ * of possession), hash its DER, check every subject attribute (valid
+ * UTF-8, no NUL or control character, within its upper bound) and extract
+ * the CN, the attributes a profile may keep, and the DNS, IP, URI and e-mail
+ * SANs. *out (csr_free()) is set on success only.
+ * Errors: SD_E_TOO_LARGE (len > SIGNER_CSR_MAX, DER > CSR_DER_MAX, too many
+ * SANs), SD_E_CSR (not one PEM CSR, malformed DER, a malformed known
+ * extension, an extension requested twice), SD_E_KEY_REFUSED,
+ * SD_E_CSR_SIGNATURE (does not verify, or SHA-1 or weaker), SD_E_NAME_REFUSED
+ * (a SAN type other than DNS, IP, URI or e-mail, an over-long name, a bad
+ * subject attribute), SD_E_CRYPTO, SD_E_NOMEM.
  */
 SD_WUR int csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out);
 void csr_free(struct csr *csr);
@@ -55,5 +72,11 @@ void csr_free(struct csr *csr);
  * valid point; Ed25519. Errors: SD_E_KEY_REFUSED (with the reason), SD_E_NOMEM.
  */
 SD_WUR int csr_check_key(EVP_PKEY *pkey, unsigned rsa_min_bits);
+
+/* The enum config_key_type bit of an accepted key (csr_check_key()), 0 for any other. */
+unsigned csr_key_type(EVP_PKEY *pkey);
+
+/* A short name for a key type bit: "RSA", "P-256", "P-384", "P-521", "Ed25519", "?". */
+const char *csr_key_type_name(unsigned key_type);
 
 #endif

@@ -15,6 +15,7 @@
 #include "csr.h"
 #include "hsm.h"
 #include "journal.h"
+#include "policy.h"
 #include "profile_check.h"
 #include "sd_file.h"
 #include "sign_tbs.h"
@@ -31,6 +32,7 @@ struct signer {
 	struct ca *ca;
 	struct signer_journal *sj;
 	struct journal *journal;	/* borrowed from sj */
+	struct weakkey_blocklist *blocklist;	/* [ca] key_blocklist, or NULL */
 };
 
 int
@@ -65,6 +67,10 @@ signer_open(const struct sd_config *cfg, struct signer **out)
 	if ((rc = signer_journal_open(cfg, s->hsm, &s->sj)) != 0)
 		goto out;
 	s->journal = signer_journal_peek(s->sj);
+	if ((rc = policy_check_ca_profiles(cfg, s->ca)) != 0)
+		goto out;
+	if (cfg->ca_key_blocklist != NULL && (rc = weakkey_blocklist_load(cfg->ca_key_blocklist, &s->blocklist)) != 0)
+		goto out;
 	*out = s;
 	s = NULL;
 	rc = 0;
@@ -79,6 +85,7 @@ signer_close(struct signer *s)
 	if (s == NULL)
 		return;
 	signer_journal_close(s->sj);
+	weakkey_blocklist_free(s->blocklist);
 	ca_free(s->ca);
 	hsm_key_free(s->key);
 	hsm_close(s->hsm);
@@ -131,132 +138,14 @@ signer_show(const char *in, char out[68])
 	out[i] = '\0';
 }
 
-/*
- * Check each requested name against the profile and collect the names to
- * certify: DNS names lower-cased, duplicates dropped.
- */
+/* journal_find_serial() as policy_serial()'s "already taken" test. */
 static int
-signer_check_names(const struct config_profile *profile, const struct csr *csr, struct x509_san *sans, size_t *n)
+signer_serial_taken(void *ctx, const uint8_t *serial, size_t len)
 {
-	struct x509_san san;
-	size_t i, j, k;
-	bool dup;
-	int rc;
+	uint64_t intent = 0, result = 0;
+	int rc = journal_find_serial(ctx, serial, len, &intent, &result);
 
-	*n = 0;
-	if (csr->n_sans == 0)
-		return sd_error_set(SD_E_NAME_REFUSED, "the CSR requests no subjectAltName (profile %s)", profile->name);
-	for (i = 0; i < csr->n_sans; i++) {
-		san = csr->sans[i];
-		if (san.type == X509_SAN_DNS) {
-			if ((rc = profile_check_dns(profile, san.dns, san.dns_len)) != 0)
-				return rc;
-			for (k = 0; k < san.dns_len; k++)
-				if (san.dns[k] >= 'A' && san.dns[k] <= 'Z')
-					san.dns[k] = (char)(san.dns[k] - 'A' + 'a');
-		} else if (san.type == X509_SAN_IP) {
-			rc = profile_check_ip(profile, san.ip_len == 4 ? AF_INET : AF_INET6, san.ip, san.ip_len);
-			if (rc != 0)
-				return rc;
-		} else {
-			return sd_error_set(SD_E_INTERNAL, "unknown SAN type %d", (int)san.type);
-		}
-		for (j = 0, dup = false; j < *n && !dup; j++)
-			dup = sans[j].type == san.type &&
-			    (san.type == X509_SAN_DNS ? sans[j].dns_len == san.dns_len &&
-				memcmp(sans[j].dns, san.dns, san.dns_len) == 0 :
-				sans[j].ip_len == san.ip_len && memcmp(sans[j].ip, san.ip, san.ip_len) == 0);
-		if (!dup)
-			sans[(*n)++] = san;
-	}
-	return 0;
-}
-
-/*
- * The subject: only a CN, only when it names one of the certified SANs (in
- * that SAN's normalised form); otherwise empty. *empty tells which.
- */
-static int
-signer_subject(const struct csr *csr, const struct x509_san *sans, size_t n, X509_NAME **out, bool *empty)
-{
-	X509_NAME *name = NULL;
-	const char *cn = NULL;
-	char lower[CSR_CN_MAX + 1], ip_text[INET6_ADDRSTRLEN];
-	uint8_t ip[16];
-	size_t i, len;
-	int rc;
-
-	*out = NULL;
-	*empty = true;
-	if ((name = X509_NAME_new()) == NULL) {
-		rc = SD_E_NOMEM;
-		goto out;
-	}
-	if (csr->has_cn) {
-		len = strlen(csr->cn);
-		for (i = 0; i <= len; i++)
-			lower[i] = csr->cn[i] >= 'A' && csr->cn[i] <= 'Z' ? (char)(csr->cn[i] - 'A' + 'a') : csr->cn[i];
-		for (i = 0; i < n && cn == NULL; i++) {
-			if (sans[i].type == X509_SAN_DNS && sans[i].dns_len == len && memcmp(sans[i].dns, lower, len) == 0) {
-				cn = sans[i].dns;
-			} else if (sans[i].type == X509_SAN_IP &&
-			    inet_pton(sans[i].ip_len == 4 ? AF_INET : AF_INET6, csr->cn, ip) == 1 &&
-			    memcmp(ip, sans[i].ip, sans[i].ip_len) == 0 &&
-			    inet_ntop(sans[i].ip_len == 4 ? AF_INET : AF_INET6, sans[i].ip, ip_text, sizeof(ip_text)) != NULL) {
-				cn = ip_text;
-			}
-		}
-	}
-	if (cn != NULL) {
-		if (X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
-		    0) != 1) {
-			rc = sd_error_set(SD_E_CRYPTO, "cannot set the subject CN");
-			goto out;
-		}
-		*empty = false;
-	}
-	*out = name;
-	name = NULL;
-	rc = 0;
-out:
-	X509_NAME_free(name);
-	return rc;
-}
-
-static int
-signer_extensions(const struct signer *s, const struct config_profile *profile, const struct csr *csr,
-    const struct x509_san *sans, size_t n_sans, bool empty_subject, STACK_OF(X509_EXTENSION) **out)
-{
-	STACK_OF(X509_EXTENSION) *exts = NULL;
-	uint8_t keyid[X509_KEYID_LEN];
-	int rc;
-
-	*out = NULL;
-	if ((exts = sk_X509_EXTENSION_new_null()) == NULL) {
-		rc = SD_E_NOMEM;
-		goto out;
-	}
-	if ((rc = x509_ext_add_basic_constraints(exts, false, -1)) != 0)
-		goto out;
-	/* A profile without key usage bits gets no keyUsage extension rather than an empty one. */
-	if (profile->key_usage != 0 && (rc = x509_ext_add_key_usage(exts, profile->key_usage)) != 0)
-		goto out;
-	if (profile->ext_key_usage != 0 && (rc = x509_ext_add_ext_key_usage(exts, profile->ext_key_usage)) != 0)
-		goto out;
-	if ((rc = x509_ext_key_id(csr->spki, csr->spki_len, keyid)) != 0)
-		goto out;
-	if ((rc = x509_ext_add_ski(exts, keyid, sizeof(keyid))) != 0)
-		goto out;
-	if ((rc = x509_ext_add_aki(exts, s->ca->keyid, s->ca->keyid_len)) != 0)
-		goto out;
-	if ((rc = x509_ext_add_san(exts, sans, n_sans, empty_subject)) != 0)
-		goto out;
-	*out = exts;
-	exts = NULL;
-	rc = 0;
-out:
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	return rc;
+	return rc == 0 ? 1 : rc == SD_E_NOT_FOUND ? 0 : rc;
 }
 
 static int
@@ -350,8 +239,9 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	uint64_t intent_seq = 0;
 	struct timespec ts;
 	uint8_t serial[X509_SERIAL_LEN];
-	uint8_t *der = NULL;
-	size_t der_len = 0, n_sans = 0;
+	uint8_t *der = NULL, *linted = NULL;
+	size_t der_len = 0, n_sans = 0, linted_len = 0;
+	unsigned ku = 0;
 	uint64_t ttl = 0;
 	time_t not_before = 0, not_after = 0;
 	char show[68];
@@ -370,17 +260,19 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	}
 	if ((rc = csr_parse(req->csr_pem, req->csr_pem_len, profile->rsa_min_bits, &csr)) != 0)
 		goto out;
-	if ((sans = calloc(CSR_SAN_MAX, sizeof(*sans))) == NULL) {
+	if ((rc = policy_check_key(profile, csr, s->ca, s->blocklist, &ku)) != 0)
+		goto out;
+	if ((sans = calloc(SIGNER_SAN_MAX, sizeof(*sans))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
-	if ((rc = signer_check_names(profile, csr, sans, &n_sans)) != 0)
+	if ((rc = policy_names(profile, csr, req->sans, req->sans != NULL ? req->n_sans : 0, sans, &n_sans)) != 0)
 		goto out;
 	if ((rc = profile_check_ttl(profile, req->ttl, &ttl)) != 0)
 		goto out;
-	if ((rc = x509_tbs_serial_random(serial)) != 0)
+	if ((rc = policy_serial(serial, signer_serial_taken, s->journal)) != 0)
 		goto out;
-	if ((rc = signer_subject(csr, sans, n_sans, &subject, &empty_subject)) != 0)
+	if ((rc = policy_subject(profile, csr, sans, n_sans, &subject, &empty_subject)) != 0)
 		goto out;
 	if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
 		rc = sd_error_set(SD_E_INTERNAL, "clock_gettime failed");
@@ -388,7 +280,8 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	}
 	if ((rc = signer_validity(s, profile, ttl, ts.tv_sec, &not_before, &not_after)) != 0)
 		goto out;
-	if ((rc = signer_extensions(s, profile, csr, sans, n_sans, empty_subject, &exts)) != 0)
+	if ((rc = policy_extensions(profile, csr, ku, s->ca->keyid, s->ca->keyid_len, sans, n_sans, empty_subject,
+	    &exts)) != 0)
 		goto out;
 	tmpl = (struct x509_tbs_template){
 		.serial = serial,
@@ -402,6 +295,10 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 		.spki_len = csr->spki_len,
 		.exts = exts,
 	};
+	/* The lints read the TBS the HSM will sign; the certificate must carry exactly that TBS. */
+	if ((rc = policy_lint(profile, s->ca, &tmpl, s->ca->sigalg->algid, s->ca->sigalg->algid_len, ts.tv_sec, &linted,
+	    &linted_len)) != 0)
+		goto out;
 	who = (struct signer_journal_who){ req->client_subject, req->client_spki_sha256, profile->name, csr->sha256 };
 	/*
 	 * Builds the TBS, journals the intent durably, signs in the HSM, parses
@@ -409,6 +306,8 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	 */
 	if ((rc = signer_journal_sign(s->sj, &who, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, s->key,
 	    s->ca->sigalg, &tmpl, s->ca->pubkey, &der, &der_len, &intent_seq)) != 0)
+		goto out;
+	if ((rc = policy_same_tbs(der, der_len, linted, linted_len)) != 0)
 		goto out;
 	/* Everything that can fail is done before the journal, so a journaled certificate is always returned. */
 	if ((rc = signer_result_new(serial, sizeof(serial), der, der_len, not_after, &result)) != 0)
@@ -433,6 +332,7 @@ out:
 	}
 	signer_result_free(result);
 	free(der);
+	free(linted);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_NAME_free(subject);
 	free(sans);

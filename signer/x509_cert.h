@@ -33,6 +33,14 @@ SD_WUR int x509_cert_check(const uint8_t *der, size_t len, const uint8_t *expect
     EVP_PKEY *ca_pubkey, X509 **out);
 
 /*
+ * Locate the TBSCertificate TLV inside a DER Certificate without copying:
+ * *tbs points into der. Only the two outer DER headers are read (definite
+ * lengths, at most 4 length octets, within len).
+ * Errors: SD_E_INVAL (not a SEQUENCE holding a SEQUENCE).
+ */
+SD_WUR int x509_cert_tbs_peek(const uint8_t *der, size_t len, const uint8_t **tbs, size_t *tbs_len);
+
+/*
  * PEM "CERTIFICATE" text of der as a new NUL-terminated string (free with
  * free()). Errors: SD_E_INVAL, SD_E_CRYPTO, SD_E_NOMEM.
  */

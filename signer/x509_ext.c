@@ -107,6 +107,8 @@ x509_ext_add_ext_key_usage(STACK_OF(X509_EXTENSION) *exts, unsigned eku)
 	} purposes[] = {
 		{ CONFIG_EKU_SERVER_AUTH, NID_server_auth },
 		{ CONFIG_EKU_CLIENT_AUTH, NID_client_auth },
+		{ CONFIG_EKU_CODE_SIGNING, NID_code_sign },
+		{ CONFIG_EKU_EMAIL_PROTECTION, NID_email_protect },
 	};
 	EXTENDED_KEY_USAGE *list = NULL;
 	ASN1_OBJECT *obj;
@@ -193,54 +195,93 @@ out:
 	return rc;
 }
 
+/* A new IA5String GeneralName of the given GEN_* type. */
 static int
-x509_ext_general_name(const struct x509_san *san, GENERAL_NAME **out)
+x509_ext_ia5_name(int type, const char *text, size_t len, GENERAL_NAME **out)
 {
 	GENERAL_NAME *gn = NULL;
-	ASN1_STRING *s = NULL;
-	int rc, type;
+	ASN1_IA5STRING *s = NULL;
+	size_t i;
+	int rc;
 
 	*out = NULL;
-	switch (san->type) {
-	case X509_SAN_DNS:
-		if (san->dns_len == 0 || san->dns_len > X509_DNS_MAX || memchr(san->dns, '\0', san->dns_len) != NULL) {
-			rc = sd_error_set(SD_E_INVAL, "DNS name of %zu bytes cannot be encoded", san->dns_len);
-			goto out;
-		}
-		s = ASN1_IA5STRING_new();
-		type = GEN_DNS;
-		if (s != NULL && ASN1_STRING_set(s, san->dns, (int)san->dns_len) != 1) {
-			rc = SD_E_NOMEM;
-			goto out;
-		}
-		break;
-	case X509_SAN_IP:
-		if (san->ip_len != 4 && san->ip_len != 16) {
-			rc = sd_error_set(SD_E_INVAL, "IP address of %zu bytes", san->ip_len);
-			goto out;
-		}
-		s = ASN1_OCTET_STRING_new();
-		type = GEN_IPADD;
-		if (s != NULL && ASN1_OCTET_STRING_set(s, san->ip, (int)san->ip_len) != 1) {
-			rc = SD_E_NOMEM;
-			goto out;
-		}
-		break;
-	default:
-		rc = sd_error_set(SD_E_INVAL, "unknown subjectAltName type %d", (int)san->type);
+	if (text == NULL || len == 0 || len > X509_SAN_NAME_MAX) {
+		rc = sd_error_set(SD_E_INVAL, "name of %zu bytes cannot be encoded", len);
 		goto out;
 	}
-	if (s == NULL || (gn = GENERAL_NAME_new()) == NULL) {
+	/* IA5String is 7-bit; a NUL or control character never reaches a certificate. */
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] >= 0x7f) {
+			rc = sd_error_set(SD_E_INVAL, "name with byte 0x%02x at offset %zu cannot be encoded",
+			    (unsigned char)text[i], i);
+			goto out;
+		}
+	}
+	if ((s = ASN1_IA5STRING_new()) == NULL || ASN1_STRING_set(s, text, (int)len) != 1 ||
+	    (gn = GENERAL_NAME_new()) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
 	GENERAL_NAME_set0_value(gn, type, s);
 	s = NULL;
 	*out = gn;
+	gn = NULL;
 	rc = 0;
 out:
-	ASN1_STRING_free(s);
+	ASN1_IA5STRING_free(s);
+	GENERAL_NAME_free(gn);
 	return rc;
+}
+
+/* A new iPAddress GeneralName of len (4, 8, 16 or 32) octets. */
+static int
+x509_ext_ip_name(const uint8_t *octets, size_t len, GENERAL_NAME **out)
+{
+	GENERAL_NAME *gn = NULL;
+	ASN1_OCTET_STRING *s = NULL;
+	int rc;
+
+	*out = NULL;
+	if (len != 4 && len != 8 && len != 16 && len != 32) {
+		rc = sd_error_set(SD_E_INVAL, "IP address of %zu bytes", len);
+		goto out;
+	}
+	if ((s = ASN1_OCTET_STRING_new()) == NULL || ASN1_OCTET_STRING_set(s, octets, (int)len) != 1 ||
+	    (gn = GENERAL_NAME_new()) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	GENERAL_NAME_set0_value(gn, GEN_IPADD, s);
+	s = NULL;
+	*out = gn;
+	gn = NULL;
+	rc = 0;
+out:
+	ASN1_OCTET_STRING_free(s);
+	GENERAL_NAME_free(gn);
+	return rc;
+}
+
+static int
+x509_ext_general_name(const struct x509_san *san, GENERAL_NAME **out)
+{
+	*out = NULL;
+	switch (san->type) {
+	case X509_SAN_DNS:
+		if (san->name_len > X509_DNS_MAX)
+			return sd_error_set(SD_E_INVAL, "DNS name of %zu bytes cannot be encoded", san->name_len);
+		return x509_ext_ia5_name(GEN_DNS, san->name, san->name_len, out);
+	case X509_SAN_URI:
+		return x509_ext_ia5_name(GEN_URI, san->name, san->name_len, out);
+	case X509_SAN_EMAIL:
+		return x509_ext_ia5_name(GEN_EMAIL, san->name, san->name_len, out);
+	case X509_SAN_IP:
+		if (san->ip_len != 4 && san->ip_len != 16)
+			return sd_error_set(SD_E_INVAL, "IP address of %zu bytes", san->ip_len);
+		return x509_ext_ip_name(san->ip, san->ip_len, out);
+	default:
+		return sd_error_set(SD_E_INVAL, "unknown subjectAltName type %d", (int)san->type);
+	}
 }
 
 int
@@ -271,6 +312,179 @@ x509_ext_add_san(STACK_OF(X509_EXTENSION) *exts, const struct x509_san *sans, si
 	rc = x509_ext_push(exts, NID_subject_alt_name, critical, names);
 out:
 	GENERAL_NAMES_free(names);
+	return rc;
+}
+
+/* Append the subtrees to a new stack in *out. */
+static int
+x509_ext_subtrees(const struct x509_subtree *trees, size_t n, STACK_OF(GENERAL_SUBTREE) **out)
+{
+	STACK_OF(GENERAL_SUBTREE) *stack = NULL;
+	GENERAL_SUBTREE *st = NULL;
+	uint8_t octets[32];
+	size_t i, b;
+	int rc;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	if ((stack = sk_GENERAL_SUBTREE_new_null()) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((st = GENERAL_SUBTREE_new()) == NULL) {
+			rc = SD_E_NOMEM;
+			goto out;
+		}
+		/* GENERAL_SUBTREE_new() allocates a base we replace. */
+		GENERAL_NAME_free(st->base);
+		st->base = NULL;
+		if (trees[i].type == X509_SAN_DNS) {
+			rc = trees[i].dns != NULL ? x509_ext_ia5_name(GEN_DNS, trees[i].dns, strlen(trees[i].dns), &st->base) :
+			    sd_error_set(SD_E_INVAL, "DNS subtree without a name");
+		} else if (trees[i].type == X509_SAN_IP && (trees[i].ip_len == 4 || trees[i].ip_len == 16) &&
+		    trees[i].prefix <= trees[i].ip_len * 8) {
+			/* RFC 5280 4.2.1.10: address followed by its mask. */
+			memcpy(octets, trees[i].ip, trees[i].ip_len);
+			memset(octets + trees[i].ip_len, 0, trees[i].ip_len);
+			for (b = 0; b < trees[i].prefix; b++)
+				octets[trees[i].ip_len + b / 8] |= (uint8_t)(0x80 >> (b % 8));
+			rc = x509_ext_ip_name(octets, trees[i].ip_len * 2, &st->base);
+		} else {
+			rc = sd_error_set(SD_E_INVAL, "name constraint subtree of type %d", (int)trees[i].type);
+		}
+		if (rc != 0)
+			goto out;
+		if (sk_GENERAL_SUBTREE_push(stack, st) <= 0) {
+			rc = SD_E_NOMEM;
+			goto out;
+		}
+		st = NULL;
+	}
+	*out = stack;
+	stack = NULL;
+	rc = 0;
+out:
+	GENERAL_SUBTREE_free(st);
+	sk_GENERAL_SUBTREE_pop_free(stack, GENERAL_SUBTREE_free);
+	return rc;
+}
+
+int
+x509_ext_add_name_constraints(STACK_OF(X509_EXTENSION) *exts, const struct x509_subtree *permitted,
+    size_t n_permitted, const struct x509_subtree *excluded, size_t n_excluded)
+{
+	NAME_CONSTRAINTS *nc = NULL;
+	int rc;
+
+	if (n_permitted + n_excluded == 0) {
+		rc = sd_error_set(SD_E_INVAL, "name constraints without a subtree");
+		goto out;
+	}
+	if ((nc = NAME_CONSTRAINTS_new()) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if ((rc = x509_ext_subtrees(permitted, n_permitted, &nc->permittedSubtrees)) != 0 ||
+	    (rc = x509_ext_subtrees(excluded, n_excluded, &nc->excludedSubtrees)) != 0)
+		goto out;
+	rc = x509_ext_push(exts, NID_name_constraints, true, nc);
+out:
+	NAME_CONSTRAINTS_free(nc);
+	return rc;
+}
+
+int
+x509_ext_add_crl_dp(STACK_OF(X509_EXTENSION) *exts, const char *url)
+{
+	CRL_DIST_POINTS *dps = NULL;
+	DIST_POINT *dp = NULL;
+	GENERAL_NAME *gn = NULL;
+	int rc;
+
+	if (url == NULL) {
+		rc = sd_error_set(SD_E_INVAL, "no CRL URL");
+		goto out;
+	}
+	if ((dps = sk_DIST_POINT_new_null()) == NULL || (dp = DIST_POINT_new()) == NULL ||
+	    (dp->distpoint = DIST_POINT_NAME_new()) == NULL ||
+	    (dp->distpoint->name.fullname = GENERAL_NAMES_new()) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	dp->distpoint->type = 0;	/* fullName */
+	if ((rc = x509_ext_ia5_name(GEN_URI, url, strlen(url), &gn)) != 0)
+		goto out;
+	if (sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn) <= 0) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	gn = NULL;
+	if (sk_DIST_POINT_push(dps, dp) <= 0) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	dp = NULL;
+	rc = x509_ext_push(exts, NID_crl_distribution_points, false, dps);
+out:
+	GENERAL_NAME_free(gn);
+	DIST_POINT_free(dp);
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	return rc;
+}
+
+static int
+x509_ext_aia_push(AUTHORITY_INFO_ACCESS *aia, int method_nid, const char *url)
+{
+	ACCESS_DESCRIPTION *ad = NULL;
+	int rc;
+
+	if ((ad = ACCESS_DESCRIPTION_new()) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	ASN1_OBJECT_free(ad->method);
+	if ((ad->method = OBJ_nid2obj(method_nid)) == NULL) {
+		rc = sd_error_set(SD_E_CRYPTO, "unknown access method %d", method_nid);
+		goto out;
+	}
+	GENERAL_NAME_free(ad->location);
+	ad->location = NULL;
+	if ((rc = x509_ext_ia5_name(GEN_URI, url, strlen(url), &ad->location)) != 0)
+		goto out;
+	if (sk_ACCESS_DESCRIPTION_push(aia, ad) <= 0) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	ad = NULL;
+	rc = 0;
+out:
+	ACCESS_DESCRIPTION_free(ad);
+	return rc;
+}
+
+int
+x509_ext_add_aia(STACK_OF(X509_EXTENSION) *exts, const char *ocsp_url, const char *ca_issuers_url)
+{
+	AUTHORITY_INFO_ACCESS *aia = NULL;
+	int rc;
+
+	if (ocsp_url == NULL && ca_issuers_url == NULL) {
+		rc = sd_error_set(SD_E_INVAL, "authorityInfoAccess without a URL");
+		goto out;
+	}
+	if ((aia = sk_ACCESS_DESCRIPTION_new_null()) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if (ocsp_url != NULL && (rc = x509_ext_aia_push(aia, NID_ad_OCSP, ocsp_url)) != 0)
+		goto out;
+	if (ca_issuers_url != NULL && (rc = x509_ext_aia_push(aia, NID_ad_ca_issuers, ca_issuers_url)) != 0)
+		goto out;
+	rc = x509_ext_push(exts, NID_info_access, false, aia);
+out:
+	sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
 	return rc;
 }
 

@@ -20,17 +20,21 @@
 
 /* Longest DNS name (RFC 1035 presentation form without the trailing dot). */
 #define X509_DNS_MAX 253
+/* Longest text SAN value (DNS, URI, e-mail); SPIFFE IDs may be 2048 bytes. */
+#define X509_SAN_NAME_MAX 2048
 
 enum x509_san_type {
 	X509_SAN_DNS = 1,
 	X509_SAN_IP = 2,
+	X509_SAN_URI = 3,
+	X509_SAN_EMAIL = 4,
 };
 
 /* One subjectAltName entry. */
 struct x509_san {
 	enum x509_san_type type;
-	char dns[X509_DNS_MAX + 1];	/* X509_SAN_DNS: dns_len bytes, NUL-terminated (may contain NUL if hostile) */
-	size_t dns_len;
+	char name[X509_SAN_NAME_MAX + 1];	/* DNS, URI, EMAIL: name_len bytes, NUL-terminated (may hold NUL if hostile) */
+	size_t name_len;
 	uint8_t ip[16];			/* X509_SAN_IP: 4 or 16 bytes */
 	size_t ip_len;
 };
@@ -57,6 +61,25 @@ SD_WUR int x509_ext_add_aki(STACK_OF(X509_EXTENSION) *exts, const uint8_t *keyid
 
 /* subjectAltName from n (>= 1) entries; critical when the subject is empty (RFC 5280 4.2.1.6). */
 SD_WUR int x509_ext_add_san(STACK_OF(X509_EXTENSION) *exts, const struct x509_san *sans, size_t n, bool critical);
+
+/* One subtree of a name constraint: a DNS name, or an IP address with a prefix length. */
+struct x509_subtree {
+	enum x509_san_type type;	/* X509_SAN_DNS or X509_SAN_IP */
+	const char *dns;
+	uint8_t ip[16];
+	size_t ip_len;			/* 4 or 16 */
+	unsigned prefix;		/* bits */
+};
+
+/* nameConstraints, critical (RFC 5280 4.2.1.10); at least one subtree in all. */
+SD_WUR int x509_ext_add_name_constraints(STACK_OF(X509_EXTENSION) *exts, const struct x509_subtree *permitted,
+    size_t n_permitted, const struct x509_subtree *excluded, size_t n_excluded);
+
+/* cRLDistributionPoints with one distributionPoint fullName URI, not critical. */
+SD_WUR int x509_ext_add_crl_dp(STACK_OF(X509_EXTENSION) *exts, const char *url);
+
+/* authorityInfoAccess with ocsp and/or caIssuers URIs (either NULL, not both), not critical. */
+SD_WUR int x509_ext_add_aia(STACK_OF(X509_EXTENSION) *exts, const char *ocsp_url, const char *ca_issuers_url);
 
 /*
  * RFC 5280 method 1 key identifier: SHA-1 of the subjectPublicKey BIT STRING

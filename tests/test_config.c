@@ -153,17 +153,120 @@ test_refusals(void)
 	expect_refused("[profile p2]\nip_ranges = 10.0.0.0/33", "bad prefix length");
 	expect_refused("[profile p2]\ndns_suffixes = exa mple.com", "not a DNS name");
 	expect_refused("[profile p2]\ndns_suffixes = a.com, a.com", "twice");
-	expect_refused("[profile p2]\nmax_ttl = 1h", "allows no names");
-	expect_refused("[profile p2]\ndefault_ttl = 2h\nmax_ttl = 1h\ndns_suffixes = a.b", "default_ttl exceeds max_ttl");
+	expect_refused("[profile p2]\nmax_ttl = 1h\next_key_usage = serverAuth", "allows no names");
+	expect_refused("[profile p2]\ndefault_ttl = 2h\nmax_ttl = 1h\ndns_suffixes = a.b\next_key_usage = serverAuth",
+	    "default_ttl exceeds max_ttl");
 	expect_refused("[profile Bad]\ndns_suffixes = a.b", "name must be");
 	expect_refused("[profile server]\nbackdate = 1", "appears twice");
 	expect_refused("[client c2]\nroles = issuer\nprofiles = nosuch", "unknown profile nosuch");
 	expect_refused("[client c2]\nroles = auditor\nprofiles = server", "lacks the issuer role");
-	expect_refused("[client c2]\nroles = admin", "unknown value 'admin'");
+	expect_refused("[client c2]\nroles = root", "unknown value 'root'");
 	expect_refused("[client c2]\nsubject_cn = issuer\nroles = issuer", "same subject_cn");
 	expect_refused("[client c2]\nprofiles = server", "has no roles");
 	expect_refused("[ca]\nkey = pkcs11:object=again", "set twice");
 	expect_refused("not a key value line", "syntax error");
+}
+
+/* A leaf profile section with the given extra lines (one name source and an EKU already set). */
+#define LEAF "[profile p2]\next_key_usage = clientAuth\ndns_suffixes = example.com\n"
+#define SUBCA "[profile sub]\nca = true\n"
+
+static void
+test_profile_keys(void)
+{
+	struct sd_config *cfg = NULL;
+	const struct config_profile *p;
+
+	if (load_with(LEAF "key_types = p256, ed25519\nsubject_attributes = CN, O, OU\n"
+	    "cn_must_be_san = false\nwildcards = true\nuri_prefixes = spiffe://example.com/, https://example.com/app/\n"
+	    "spiffe_trust_domain = example.com\nemail_domains = example.com\nkey_usage = digitalSignature, keyAgreement\n"
+	    "crl_url = http://crl.example.com/ca.crl\nocsp_url = http://ocsp.example.com/\n"
+	    "ca_issuers_url = https://pki.example.com/ca.der\n"
+	    SUBCA "path_len = 0\npermitted_dns = example.com, example.org\nexcluded_dns = bad.example.com\n"
+	    "permitted_ip = 10.0.0.0/8\nexcluded_ip = 10.9.0.0/16\nsubject_attributes = CN, O, C\n"
+	    "ext_key_usage = clientAuth, serverAuth, emailProtection, codeSigning\n"
+	    "[client admin]\nroles = issuer, admin\nprofiles = sub, p2\n[ca]\nkey_blocklist = blocked.txt", &cfg) != 0)
+		fprintf(stderr, "load: %s\n", sd_error_detail(SD_E_CONFIG));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	p = sd_config_profile(cfg, "p2");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->key_types, CONFIG_KEY_P256 | CONFIG_KEY_ED25519);
+	CU_ASSERT_EQUAL(p->subject_attributes, CONFIG_SUBJ_CN | CONFIG_SUBJ_O | CONFIG_SUBJ_OU);
+	CU_ASSERT_FALSE(p->cn_must_be_san);
+	CU_ASSERT_TRUE(p->wildcards);
+	CU_ASSERT_FALSE(p->ca);
+	CU_ASSERT_EQUAL(p->path_len, -1);
+	CU_ASSERT_EQUAL(p->n_uri_prefixes, 2);
+	CU_ASSERT_STRING_EQUAL(p->spiffe_trust_domain, "example.com");
+	CU_ASSERT_EQUAL(p->n_email_domains, 1);
+	CU_ASSERT_EQUAL(p->ext_key_usage, CONFIG_EKU_CLIENT_AUTH);
+	CU_ASSERT_STRING_EQUAL(p->crl_url, "http://crl.example.com/ca.crl");
+	CU_ASSERT_STRING_EQUAL(p->ocsp_url, "http://ocsp.example.com/");
+	CU_ASSERT_STRING_EQUAL(p->ca_issuers_url, "https://pki.example.com/ca.der");
+	p = sd_config_profile(cfg, "sub");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_TRUE(p->ca);
+	CU_ASSERT_EQUAL(p->path_len, 0);
+	CU_ASSERT_EQUAL(p->ext_key_usage, CONFIG_EKU_CLIENT_AUTH | CONFIG_EKU_SERVER_AUTH | CONFIG_EKU_EMAIL_PROTECTION |
+	    CONFIG_EKU_CODE_SIGNING);
+	CU_ASSERT_FALSE(p->cn_must_be_san);	/* CA default */
+	CU_ASSERT_EQUAL(p->key_usage, CONFIG_KU_KEY_CERT_SIGN | CONFIG_KU_CRL_SIGN);
+	CU_ASSERT_EQUAL(p->key_types, CONFIG_KEY_ALL);
+	CU_ASSERT_EQUAL(p->n_permitted_dns, 2);
+	CU_ASSERT_EQUAL(p->n_excluded_dns, 1);
+	CU_ASSERT_EQUAL(p->n_permitted_ip, 1);
+	CU_ASSERT_EQUAL(p->excluded_ip[0].prefix, 16);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cfg->ca_key_blocklist, "/blocked.txt"));
+	CU_ASSERT_TRUE(sd_config_client_may_use(sd_config_client_by_cn(cfg, "admin"), "sub"));
+	sd_config_free(cfg);
+
+	/* Defaults of a leaf profile. */
+	CU_ASSERT_EQUAL_FATAL(load_with(LEAF, &cfg), 0);
+	p = sd_config_profile(cfg, "p2");
+	CU_ASSERT_EQUAL(p->key_types, CONFIG_KEY_ALL);
+	CU_ASSERT_EQUAL(p->subject_attributes, CONFIG_SUBJ_CN);
+	CU_ASSERT_TRUE(p->cn_must_be_san);
+	CU_ASSERT_FALSE(p->wildcards);
+	CU_ASSERT_EQUAL(p->key_usage, CONFIG_KU_DIGITAL_SIGNATURE);
+	CU_ASSERT_PTR_NULL(p->crl_url);
+	sd_config_free(cfg);
+}
+
+static void
+test_profile_key_refusals(void)
+{
+	expect_refused(LEAF "key_types = rsa, dsa", "'key_types': unknown value 'dsa'");
+	expect_refused(LEAF "subject_attributes = CN, emailAddress", "unknown value 'emailAddress'");
+	expect_refused(LEAF "wildcards = yes", "'wildcards': 'yes' is not true or false");
+	expect_refused(LEAF "wildcards = true\nwildcards = false", "'wildcards' is set twice");
+	expect_refused(LEAF "ca = maybe", "not true or false");
+	expect_refused(LEAF "path_len = 1", "path_len needs ca = true");
+	expect_refused(LEAF "path_len = 17", "not a number in 0..16");
+	expect_refused(LEAF "permitted_dns = example.com", "need ca = true");
+	expect_refused(LEAF "excluded_ip = 10.0.0.0/8", "need ca = true");
+	expect_refused(LEAF "key_usage = keyCertSign", "keyCertSign and cRLSign need ca = true");
+	expect_refused(LEAF "key_usage = keyEncipherment", "key_usage leaves nothing for p256 keys");
+	expect_refused(LEAF "key_usage = keyEncipherment\nkey_types = rsa, ed25519", "nothing for ed25519 keys");
+	expect_refused("[profile p2]\ndns_suffixes = a.b", "a leaf profile needs ext_key_usage");
+	expect_refused("[profile p2]\next_key_usage = serverAuth\nwildcards = true\nip_ranges = 10.0.0.0/8",
+	    "wildcards = true needs dns_suffixes");
+	expect_refused(LEAF "uri_prefixes = https://example.com", "must end with '/'");
+	expect_refused(LEAF "uri_prefixes = example.com/", "not a scheme://authority/ prefix");
+	expect_refused(LEAF "uri_prefixes = HTTPS://example.com/", "invalid or upper-case scheme");
+	expect_refused(LEAF "uri_prefixes = https:///x/", "not a scheme://authority/ prefix");
+	expect_refused(LEAF "spiffe_trust_domain = Example.com", "not a trust domain name");
+	expect_refused(LEAF "spiffe_trust_domain = example.com:443", "not a trust domain name");
+	expect_refused(LEAF "email_domains = @example.com", "not a DNS name");
+	expect_refused(LEAF "crl_url = ldap://x/", "'crl_url': 'ldap://x/' is not an http:// or https:// URL");
+	expect_refused(LEAF "ocsp_url = http://a b/", "not an http:// or https:// URL");
+	expect_refused(LEAF "ca_issuers_url = http:///x", "not an http:// or https:// URL");
+	expect_refused(LEAF "crl_url = http://a/\ncrl_url = http://b/", "set twice");
+	expect_refused(LEAF "subject_attributes = O\ncn_must_be_san = true", "cn_must_be_san needs CN");
+	expect_refused(SUBCA "key_usage = cRLSign", "ca = true needs keyCertSign");
+	expect_refused(SUBCA "cn_must_be_san = true", "ca = true needs cn_must_be_san = false");
+	expect_refused(SUBCA "wildcards = true\ndns_suffixes = a.b", "wildcards are for leaf profiles only");
+	expect_refused(SUBCA "[client c2]\nroles = issuer\nprofiles = sub", "CA profile sub needs the admin role");
+	expect_refused("[ca]\nkey_blocklist = ", "is empty");
 }
 
 static void
@@ -230,6 +333,8 @@ main(void)
 	static const struct sd_test_case load[] = {
 		{ "full file", test_load_full },
 		{ "refusals name the problem", test_refusals },
+		{ "profile keys: types, subject, SANs, CA, URLs", test_profile_keys },
+		{ "profile key refusals", test_profile_key_refusals },
 		{ "missing required keys and files", test_missing_required },
 	};
 	static const struct sd_test_case values[] = {

@@ -188,13 +188,13 @@ test_accept_p256(void)
 	CU_ASSERT_STRING_EQUAL(csr->cn, "www.example.com");
 	CU_ASSERT_EQUAL_FATAL(csr->n_sans, 4);
 	CU_ASSERT_EQUAL(csr->sans[0].type, X509_SAN_DNS);
-	CU_ASSERT_EQUAL(csr->sans[0].dns_len, 15);
-	CU_ASSERT_STRING_EQUAL(csr->sans[0].dns, "www.example.com");
+	CU_ASSERT_EQUAL(csr->sans[0].name_len, 15);
+	CU_ASSERT_STRING_EQUAL(csr->sans[0].name, "www.example.com");
 	CU_ASSERT_EQUAL(csr->sans[1].type, X509_SAN_IP);
 	CU_ASSERT_EQUAL(csr->sans[1].ip_len, 4);
 	CU_ASSERT_EQUAL(memcmp(csr->sans[1].ip, "\x0a\x00\x00\x01", 4), 0);
 	CU_ASSERT_EQUAL(csr->sans[2].type, X509_SAN_DNS);
-	CU_ASSERT_STRING_EQUAL(csr->sans[2].dns, "Api.Example.com");	/* as requested; policy lower-cases */
+	CU_ASSERT_STRING_EQUAL(csr->sans[2].name, "Api.Example.com");	/* as requested; policy lower-cases */
 	CU_ASSERT_EQUAL(csr->sans[3].type, X509_SAN_IP);
 	CU_ASSERT_EQUAL(csr->sans[3].ip_len, 16);
 	CU_ASSERT_EQUAL(memcmp(csr->sans[3].ip, "\x20\x01\x0d\xb8", 4), 0);

@@ -470,8 +470,8 @@ test_ee_exts(const uint8_t *spki, size_t spki_len, struct test_built *b, bool em
 
 	memset(sans, 0, sizeof(sans));
 	sans[0].type = X509_SAN_DNS;
-	memcpy(sans[0].dns, "www.example.com", 16);
-	sans[0].dns_len = 15;
+	memcpy(sans[0].name, "www.example.com", 16);
+	sans[0].name_len = 15;
 	sans[1].type = X509_SAN_IP;
 	memcpy(sans[1].ip, "\x0a\x00\x00\x01", 4);
 	sans[1].ip_len = 4;
@@ -786,8 +786,8 @@ test_ext_refusals(void)
 	san.ip_len = 5;
 	CU_ASSERT_EQUAL(x509_ext_add_san(exts, &san, 1, false), SD_E_INVAL);
 	san.type = X509_SAN_DNS;
-	memcpy(san.dns, "a\0b", 3);
-	san.dns_len = 3;
+	memcpy(san.name, "a\0b", 3);
+	san.name_len = 3;
 	CU_ASSERT_EQUAL(x509_ext_add_san(exts, &san, 1, false), SD_E_INVAL);
 	CU_ASSERT_EQUAL(sk_X509_EXTENSION_num(exts), 0);
 	CU_ASSERT_EQUAL(x509_ext_key_id((const uint8_t *)"\x30\x00", 2, id), SD_E_INVAL);
