@@ -124,6 +124,7 @@ struct journal_record {
 struct journal_options {
 	uint64_t map_size;		/* initial LMDB map size in bytes */
 	uint64_t map_max;		/* grow the map up to this many bytes; 0 or <= map_size: never grow */
+	bool no_sync;			/* MDB_NOSYNC: benchmarks and test fixtures only, never signerd */
 };
 
 /*
@@ -162,6 +163,16 @@ void journal_close(struct journal *j);
  * SD_E_JOURNAL (also on a read-only handle), SD_E_NOMEM.
  */
 SD_WUR int journal_append(struct journal *j, const struct journal_record *rec, uint64_t *seq_out);
+
+/*
+ * Append n records in one commit (as if n callers had arrived together);
+ * *first_seq is the seq of recs[0], the others follow in order. Each record
+ * is checked as by journal_append() before any is queued; in the commit
+ * each stands or falls on its own, and the first refused one's error is
+ * returned (*first_seq is then 0).
+ */
+SD_WUR int journal_append_batch(struct journal *j, const struct journal_record *const *recs, size_t n,
+    uint64_t *first_seq);
 
 /* A legacy issuance record (type 1) through journal_append(). */
 SD_WUR int journal_append_issuance(struct journal *j, const struct journal_issuance *in, uint64_t *seq_out);

@@ -463,7 +463,8 @@ journal_env_open(const char *path, bool readonly, const struct journal_options *
 		goto out;
 	}
 	/* MDB_NOTLS: requests come from a thread pool. Default sync: durable commits. */
-	mrc = mdb_env_open(j->env, path, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600);
+	mrc = mdb_env_open(j->env, path, MDB_NOTLS | (readonly ? MDB_RDONLY : 0) | (opts->no_sync ? MDB_NOSYNC : 0),
+	    0600);
 	if (mrc != 0) {
 		rc = sd_error_set(SD_E_JOURNAL, "journal: cannot open %s: %s", path, mdb_strerror(mrc));
 		goto out;
@@ -530,7 +531,7 @@ journal_open_opts(const char *path, const struct journal_options *opts, struct j
 int
 journal_open(const char *path, uint64_t map_size, struct journal **out)
 {
-	struct journal_options o = { map_size, 0 };
+	struct journal_options o = { map_size, 0, false };
 
 	return journal_open_opts(path, &o, out);
 }
@@ -538,7 +539,7 @@ journal_open(const char *path, uint64_t map_size, struct journal **out)
 int
 journal_open_readonly(const char *path, struct journal **out)
 {
-	struct journal_options o = { 0, 0 };
+	struct journal_options o = { 0, 0, false };
 
 	if (out == NULL)
 		return sd_error_set(SD_E_INVAL, "journal_open_readonly: NULL argument");
@@ -864,24 +865,23 @@ fail_all:
 		journal_entry_fail(e, rc);
 }
 
-/* Queue e and wait until it is committed or refused; maybe be the committer. */
-static int
-journal_submit(struct journal *j, struct journal_entry *e, uint64_t *seq_out)
+/*
+ * Queue the chain first..last (linked by next) and wait until all of it is
+ * committed or refused; maybe be the committer.
+ */
+static void
+journal_submit_chain(struct journal *j, struct journal_entry *first, struct journal_entry *last)
 {
-	struct journal_entry *batch, *x, *next;
+	struct journal_entry *batch, *x, *next, *e = last;
 	struct journal_tail t;
 
-	*seq_out = 0;
-	if (j->readonly)
-		return sd_error_set(SD_E_JOURNAL, "journal: opened read-only");
-	e->next = NULL;
-	e->done = false;
+	last->next = NULL;
 	journal_mutex_lock(&j->queue_lock);
 	if (j->queue_tail != NULL)
-		j->queue_tail->next = e;
+		j->queue_tail->next = first;
 	else
-		j->queue_head = e;
-	j->queue_tail = e;
+		j->queue_head = first;
+	j->queue_tail = last;
 	while (!e->done) {
 		if (j->committing) {
 			if (pthread_cond_wait(&j->queue_done, &j->queue_lock) != 0)
@@ -910,10 +910,60 @@ journal_submit(struct journal *j, struct journal_entry *e, uint64_t *seq_out)
 			abort();
 	}
 	journal_mutex_unlock(&j->queue_lock);
+}
+
+/* Queue e and wait until it is committed or refused. */
+static int
+journal_submit(struct journal *j, struct journal_entry *e, uint64_t *seq_out)
+{
+	*seq_out = 0;
+	if (j->readonly)
+		return sd_error_set(SD_E_JOURNAL, "journal: opened read-only");
+	e->done = false;
+	journal_submit_chain(j, e, e);
 	if (e->rc != 0)
 		return sd_error_set(e->rc, "%s", e->detail);
 	*seq_out = e->seq;
 	return 0;
+}
+
+int
+journal_append_batch(struct journal *j, const struct journal_record *const *recs, size_t n, uint64_t *first_seq)
+{
+	struct journal_entry *es = NULL;
+	size_t i;
+	int rc;
+
+	if (first_seq != NULL)
+		*first_seq = 0;
+	if (j == NULL || recs == NULL || first_seq == NULL || n == 0)
+		return sd_error_set(SD_E_INVAL, "journal_append_batch: NULL argument or no records");
+	if (j->readonly)
+		return sd_error_set(SD_E_JOURNAL, "journal: opened read-only");
+	for (i = 0; i < n; i++) {
+		if (recs[i] == NULL || recs[i]->type == JOURNAL_REC_CHECKPOINT)
+			return sd_error_set(SD_E_INVAL, "journal_append_batch: record %zu is missing or a checkpoint", i);
+		if ((rc = journal_record_check(recs[i])) != 0)
+			return rc;
+	}
+	if (n > SIZE_MAX / sizeof(*es) || (es = calloc(n, sizeof(*es))) == NULL)
+		return SD_E_NOMEM;
+	for (i = 0; i < n; i++) {
+		es[i].rec = recs[i];
+		es[i].next = i + 1 < n ? &es[i + 1] : NULL;
+	}
+	journal_submit_chain(j, &es[0], &es[n - 1]);
+	rc = 0;
+	for (i = 0; i < n; i++) {
+		if (es[i].rc != 0) {
+			rc = sd_error_set(es[i].rc, "%s", es[i].detail);
+			break;
+		}
+	}
+	if (rc == 0)
+		*first_seq = es[0].seq;
+	free(es);
+	return rc;
 }
 
 int

@@ -75,7 +75,7 @@ sj_unlock(struct signer_journal *sj)
 int
 signer_journal_open(const struct sd_config *cfg, struct hsm *hsm, struct signer_journal **out)
 {
-	struct journal_options o = { cfg->journal_map_size, cfg->journal_map_max };
+	struct journal_options o = { cfg->journal_map_size, cfg->journal_map_max, false };
 	struct signer_journal *sj = NULL;
 	const uint8_t *spki;
 	size_t spki_len;
