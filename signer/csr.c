@@ -403,12 +403,14 @@ csr_check_extension(STACK_OF(X509_EXTENSION) *exts, int i)
 	X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, i);
 	const ASN1_OBJECT *obj = X509_EXTENSION_get_object(ext);
 	const X509V3_EXT_METHOD *method;
-	char oid[80];
+	char num[64], oid[128];
 	void *value;
-	int j;
+	int j, nid = OBJ_obj2nid(obj);
 
-	if (OBJ_obj2txt(oid, sizeof(oid), obj, 0) <= 0)
-		(void)snprintf(oid, sizeof(oid), "?");
+	if (OBJ_obj2txt(num, sizeof(num), obj, 1) <= 0)
+		(void)snprintf(num, sizeof(num), "?");
+	if (snprintf(oid, sizeof(oid), "%s (%s)", nid != NID_undef ? OBJ_nid2sn(nid) : "unknown", num) < 0)
+		oid[0] = '\0';
 	for (j = 0; j < i; j++)
 		if (OBJ_cmp(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, j)), obj) == 0)
 			return sd_error_set(SD_E_CSR, "CSR requests extension %s more than once", oid);

@@ -14,9 +14,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "config.h"
 #include "csr.h"
 #include "sd_test.h"
 #include "signer.h"
+#include "weakkey.h"
 
 static EVP_PKEY *p256, *rsa2048;
 
@@ -460,20 +462,277 @@ test_refuse_oversize(void)
 static void
 test_san_types(void)
 {
+	struct csr *csr = NULL;
 	char *pem;
 
-	pem = make_csr(key_p256(), "a", "DNS:a.example.com,email:someone@example.com");
-	CU_ASSERT_EQUAL(parse_only(pem), SD_E_NAME_REFUSED);
-	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "email"));
-	free(pem);
-	pem = make_csr(key_p256(), "a", "URI:https://example.com/");
-	CU_ASSERT_EQUAL(parse_only(pem), SD_E_NAME_REFUSED);
-	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "URI"));
+	pem = make_csr(key_p256(), "a", "DNS:a.example.com,email:someone@example.com,URI:spiffe://example.com/web");
+	CU_ASSERT_EQUAL_FATAL(parse(pem, &csr), 0);
+	CU_ASSERT_EQUAL_FATAL(csr->n_sans, 3);
+	CU_ASSERT_EQUAL(csr->sans[1].type, X509_SAN_EMAIL);
+	CU_ASSERT_STRING_EQUAL(csr->sans[1].name, "someone@example.com");
+	CU_ASSERT_EQUAL(csr->sans[2].type, X509_SAN_URI);
+	CU_ASSERT_STRING_EQUAL(csr->sans[2].name, "spiffe://example.com/web");
+	CU_ASSERT_EQUAL(csr->sans[2].name_len, 24);
+	csr_free(csr);
 	free(pem);
 	pem = make_csr(key_p256(), "a", "RID:1.2.3.4");
 	CU_ASSERT_EQUAL(parse_only(pem), SD_E_NAME_REFUSED);
 	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "registeredID"));
 	free(pem);
+	pem = make_csr(key_p256(), "a", "otherName:1.2.3.4;UTF8:x");
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_NAME_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "otherName"));
+	free(pem);
+}
+
+/* A CSR with subject name (or O=Org when NULL), signed with md ("SHA1", "SHA256"; NULL for EdDSA), PSS if asked. */
+static char *
+make_csr_full(EVP_PKEY *k, X509_NAME *name, STACK_OF(X509_EXTENSION) *exts, const char *md, bool pss)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *def = X509_NAME_new();
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char *der = NULL;
+	char *pem;
+	int n;
+
+	if (req == NULL || def == NULL || ctx == NULL ||
+	    X509_NAME_add_entry_by_txt(def, "O", MBSTRING_UTF8, (const unsigned char *)"Org", -1, -1, 0) != 1 ||
+	    X509_REQ_set_subject_name(req, name != NULL ? name : def) != 1 || X509_REQ_set_pubkey(req, k) != 1 ||
+	    (exts != NULL && X509_REQ_add_extensions(req, exts) != 1) ||
+	    EVP_DigestSignInit_ex(ctx, &pctx, md, NULL, NULL, k, NULL) != 1 ||
+	    (pss && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0) ||
+	    X509_REQ_sign_ctx(req, ctx) <= 0 || (n = i2d_X509_REQ(req, &der)) <= 0)
+		abort();
+	pem = pem_of("CERTIFICATE REQUEST", der, (size_t)n);
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(ctx);
+	X509_NAME_free(def);
+	X509_REQ_free(req);
+	return pem;
+}
+
+static void
+test_refuse_weak_signature(void)
+{
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	char *pem;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ed);
+	pem = make_csr_full(key_rsa2048(), NULL, NULL, "SHA1", false);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR_SIGNATURE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CSR_SIGNATURE), "SHA-1 and weaker"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CSR_SIGNATURE), "sha1WithRSAEncryption"));
+	free(pem);
+	pem = make_csr_full(key_p256(), NULL, NULL, "SHA1", false);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR_SIGNATURE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CSR_SIGNATURE), "ecdsa-with-SHA1"));
+	free(pem);
+	pem = make_csr_full(key_p256(), NULL, NULL, "SHA224", false);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR_SIGNATURE);
+	free(pem);
+	pem = make_csr_full(key_rsa2048(), NULL, NULL, "SHA1", true);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR_SIGNATURE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CSR_SIGNATURE), "SHA-1 and weaker"));
+	free(pem);
+	/* The accepted digests. */
+	pem = make_csr_full(key_rsa2048(), NULL, NULL, "SHA256", true);
+	CU_ASSERT_EQUAL(parse_only(pem), 0);
+	free(pem);
+	pem = make_csr_full(key_p256(), NULL, NULL, "SHA384", false);
+	CU_ASSERT_EQUAL(parse_only(pem), 0);
+	free(pem);
+	pem = make_csr_full(key_rsa2048(), NULL, NULL, "SHA512", false);
+	CU_ASSERT_EQUAL(parse_only(pem), 0);
+	free(pem);
+	pem = make_csr_full(ed, NULL, NULL, NULL, false);
+	CU_ASSERT_EQUAL(parse_only(pem), 0);
+	free(pem);
+	EVP_PKEY_free(ed);
+}
+
+static EVP_PKEY *
+read_key(const char *path)
+{
+	BIO *bio = BIO_new_file(path, "r");
+	EVP_PKEY *k = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+
+	BIO_free(bio);
+	if (k == NULL)
+		fprintf(stderr, "cannot read %s (run the tests from the source tree)\n", path);
+	return k;
+}
+
+static void
+test_weak_keys(void)
+{
+	EVP_PKEY *roca = read_key("tests/data/weak-roca-rsa2048.key");
+	EVP_PKEY *fermat = read_key("tests/data/weak-fermat-rsa2048.key");
+	BIGNUM *n = BN_new(), *p = NULL, *m = BN_new();
+	BN_CTX *ctx = BN_CTX_new();
+	char *pem;
+
+	CU_ASSERT_FATAL(roca != NULL && fermat != NULL && n != NULL && m != NULL && ctx != NULL);
+	pem = make_csr(roca, "a", "DNS:a.example.com");
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_KEY_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_KEY_REFUSED), "ROCA"));
+	free(pem);
+	pem = make_csr(fermat, "a", "DNS:a.example.com");
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_KEY_REFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_KEY_REFUSED), "Fermat"));
+	free(pem);
+	CU_ASSERT_EQUAL(weakkey_check(key_rsa2048()), 0);
+	CU_ASSERT_EQUAL(weakkey_check(key_p256()), 0);
+
+	/* 65537^k mod every test prime: the fingerprint; one off: not. */
+	CU_ASSERT_FATAL(BN_set_word(m, 65537) && BN_set_word(n, 65537));
+	CU_ASSERT_FATAL(BN_exp(n, n, m, ctx));	/* 65537^65537 */
+	CU_ASSERT_TRUE(weakkey_roca(n));
+	CU_ASSERT_FATAL(BN_add_word(n, 2));
+	CU_ASSERT_FALSE(weakkey_roca(n));
+	CU_ASSERT_FALSE(weakkey_roca(BN_value_one()) == false);	/* 1 = 65537^0 is in every subgroup */
+
+	/* Fermat: 1000003 * 1000033 is found at once, with its factor; a wide gap is not found. */
+	CU_ASSERT_FATAL(BN_set_word(n, 1000003ULL * 1000033ULL));
+	CU_ASSERT_EQUAL(weakkey_fermat(n, WEAKKEY_FERMAT_ROUNDS, &p), 1);
+	CU_ASSERT(p != NULL && BN_is_word(p, 1000003));
+	BN_free(p);
+	p = NULL;
+	CU_ASSERT_FATAL(BN_set_word(n, 1000003ULL * 3000017ULL));
+	CU_ASSERT_EQUAL(weakkey_fermat(n, WEAKKEY_FERMAT_ROUNDS, &p), 0);
+	CU_ASSERT_PTR_NULL(p);
+	CU_ASSERT_FATAL(BN_set_word(n, 1000003ULL * 1000003ULL));	/* a square */
+	CU_ASSERT_EQUAL(weakkey_fermat(n, 1, NULL), 1);
+	BN_free(n);
+	BN_free(m);
+	BN_CTX_free(ctx);
+	EVP_PKEY_free(roca);
+	EVP_PKEY_free(fermat);
+}
+
+static void
+test_blocklist(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct weakkey_blocklist *bl = NULL;
+	uint8_t h[32];
+
+	sd_test_tmpdir(dir, "blocklist");
+	sd_test_write(dir, "ok.txt", "# compromised keys\n\n"
+	    "00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff  debian-2008\n"
+	    "  ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\r\n"
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0644, path);
+	CU_ASSERT_EQUAL_FATAL(weakkey_blocklist_load(path, &bl), 0);
+	CU_ASSERT_EQUAL(weakkey_blocklist_count(bl), 2);	/* the duplicate is merged */
+	memset(h, 0xff, sizeof(h));
+	CU_ASSERT_TRUE(weakkey_blocklist_has(bl, h));
+	h[31] = 0xfe;
+	CU_ASSERT_FALSE(weakkey_blocklist_has(bl, h));
+	CU_ASSERT_FALSE(weakkey_blocklist_has(NULL, h));
+	weakkey_blocklist_free(bl);
+	bl = NULL;
+	sd_test_write(dir, "short.txt", "0011\n", 0644, path);
+	CU_ASSERT_EQUAL(weakkey_blocklist_load(path, &bl), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "short.txt:1: not a SHA-256 hash"));
+	sd_test_write(dir, "bad.txt", "# x\n0011223344556677889900112233445566778899001122334455667788990g\n", 0644, path);
+	CU_ASSERT_EQUAL(weakkey_blocklist_load(path, &bl), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "bad.txt:2:"));
+	CU_ASSERT_EQUAL(weakkey_blocklist_load("/nonexistent/blocklist.txt", &bl), SD_E_IO);
+	CU_ASSERT_PTR_NULL(bl);
+	sd_test_rmtree(dir);
+}
+
+static void
+test_extensions_checked(void)
+{
+	/* keyUsage BIT STRING with a bad unused-bits count. */
+	static const uint8_t bad_ku[] = { 0x03, 0x02, 0x09, 0x80 };
+	STACK_OF(X509_EXTENSION) *exts;
+	char *pem;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(exts = sk_X509_EXTENSION_new_null());
+	push_conf_ext(exts, NID_basic_constraints, "CA:FALSE");
+	push_conf_ext(exts, NID_basic_constraints, "CA:TRUE");
+	push_conf_ext(exts, NID_subject_alt_name, "DNS:a.example.com");
+	pem = make_csr_exts(key_p256(), exts);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CSR), "extension basicConstraints (2.5.29.19) more than once"));
+	free(pem);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(exts = sk_X509_EXTENSION_new_null());
+	push_raw_ext(exts, NID_key_usage, bad_ku, sizeof(bad_ku));
+	pem = make_csr_exts(key_p256(), exts);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CSR), "malformed keyUsage (2.5.29.15)"));
+	free(pem);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+
+static X509_NAME *
+name_of(const char *type, const char *value, int len, int mbtype)
+{
+	X509_NAME *name = X509_NAME_new();
+
+	if (name == NULL || X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)"a.example.com",
+	    -1, -1, 0) != 1 || X509_NAME_add_entry_by_txt(name, type, mbtype, (const unsigned char *)value, len, -1, 0) != 1)
+		abort();
+	return name;
+}
+
+static void
+test_subject_checked(void)
+{
+	static const struct {
+		const char *type, *value;
+		int len;
+		const char *needle;
+	} bad[] = {
+		{ "O", "a\0b", 3, "a NUL byte" },
+		{ "OU", "a\x01b", 3, "a control character" },
+		{ "L", "a\x7f", 2, "a control character" },
+		{ "O", "a\xc2\x85", 3, "a control character" },	/* U+0085, a C1 control */
+		{ "C", "Germany", -1, "at most 2" },
+		{ "C", "de", -1, "two letters" },
+		{ "O", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", -1, "at most 64" },
+		{ "emailAddress", "a\0@example.com", 15, "a NUL byte" },
+	};
+	struct csr *csr = NULL;
+	X509_NAME *name;
+	size_t i;
+	char *pem;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* Raw string types: OpenSSL's own bounds checks would refuse some of these values. */
+		name = name_of(bad[i].type, bad[i].value, bad[i].len,
+		    strcmp(bad[i].type, "C") == 0 ? V_ASN1_PRINTABLESTRING : V_ASN1_UTF8STRING);
+		pem = make_csr_full(key_p256(), name, NULL, "SHA256", false);
+		CU_ASSERT_EQUAL(parse_only(pem), SD_E_NAME_REFUSED);
+		if (strstr(sd_error_detail(SD_E_NAME_REFUSED), bad[i].needle) == NULL)
+			fprintf(stderr, "case %zu: \"%s\" lacks \"%s\"\n", i, sd_error_detail(SD_E_NAME_REFUSED),
+			    bad[i].needle);
+		CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), bad[i].needle));
+		free(pem);
+		X509_NAME_free(name);
+	}
+	/* Kept types in CSR order; other valid attributes are checked but not kept. */
+	name = name_of("O", "Example GmbH \xc3\xa4", -1, MBSTRING_UTF8);
+	CU_ASSERT_FATAL(X509_NAME_add_entry_by_txt(name, "emailAddress", MBSTRING_ASC, (const unsigned char *)"a@b.c",
+	    -1, -1, 0) == 1 && X509_NAME_add_entry_by_txt(name, "C", MBSTRING_ASC, (const unsigned char *)"DE", -1, -1,
+	    0) == 1);
+	pem = make_csr_full(key_p256(), name, NULL, "SHA256", false);
+	CU_ASSERT_EQUAL_FATAL(parse(pem, &csr), 0);
+	CU_ASSERT_EQUAL_FATAL(csr->n_attrs, 3);
+	CU_ASSERT_EQUAL(csr->attrs[0].type, CONFIG_SUBJ_CN);
+	CU_ASSERT_EQUAL(csr->attrs[1].type, CONFIG_SUBJ_O);
+	CU_ASSERT_STRING_EQUAL(csr->attrs[1].value, "Example GmbH \xc3\xa4");
+	CU_ASSERT_EQUAL(csr->attrs[2].type, CONFIG_SUBJ_C);
+	CU_ASSERT_EQUAL(csr->key_type, CONFIG_KEY_P256);
+	CU_ASSERT_STRING_EQUAL(csr_key_type_name(csr->key_type), "P-256");
+	csr_free(csr);
+	free(pem);
+	X509_NAME_free(name);
 }
 
 static void
@@ -649,9 +908,14 @@ main(void)
 		{ "broken signature", test_refuse_bad_signature },
 		{ "not a CSR: certificate, garbage, several objects, trailing text", test_refuse_not_csr },
 		{ "oversize", test_refuse_oversize },
+		{ "SHA-1 and SHA-224 signatures (PKCS#1, ECDSA, PSS)", test_refuse_weak_signature },
+		{ "weak keys: ROCA, Fermat", test_weak_keys },
+		{ "key blocklist file", test_blocklist },
 	};
 	static const struct sd_test_case san_cases[] = {
-		{ "email, URI, registeredID refused", test_san_types },
+		{ "email and URI extracted; registeredID, otherName refused", test_san_types },
+		{ "duplicate and malformed extensions refused", test_extensions_checked },
+		{ "subject attributes: NUL, controls, C, bounds; kept types", test_subject_checked },
 		{ "malformed and duplicated subjectAltName", test_san_malformed },
 		{ "two extensionRequest attributes", test_two_extension_requests },
 		{ "SAN count and length limits", test_san_limits },
