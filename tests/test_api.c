@@ -367,7 +367,7 @@ test_status_table(void)
 		{ SD_E_CRYPTO, 500, false },
 		{ SD_E_TOO_LARGE, 400, false },
 		{ SD_E_UNSUPPORTED, 500, false },
-		{ SD_E_NOT_FOUND, 500, false },
+		{ SD_E_NOT_FOUND, 404, false },	/* auditor lookups: unknown serial, no checkpoint yet */
 		{ SD_E_INTERNAL, 500, false },
 	};
 	struct api_problem p;
@@ -543,6 +543,86 @@ test_auth_no_session(void)
 	api_auth_free(auth);
 }
 
+/* ---- auditor routes: the pure parts ---- */
+
+static void
+test_audit_query(void)
+{
+	struct api_problem p;
+	uint64_t v = 7;
+
+	CU_ASSERT_EQUAL(api_query_u64("from", NULL, 1, 100, 5, &v, &p), 0);
+	CU_ASSERT_EQUAL(v, 5);
+	CU_ASSERT_EQUAL(api_query_u64("from", "42", 1, 100, 5, &v, &p), 0);
+	CU_ASSERT_EQUAL(v, 42);
+	CU_ASSERT_EQUAL(api_query_u64("limit", "101", 1, 100, 5, &v, &p), SD_E_INVAL);
+	CU_ASSERT_EQUAL(p.status, 400);
+	CU_ASSERT_STRING_EQUAL(p.slug, "bad-request");
+	CU_ASSERT(strstr(p.detail, "limit must be a number in 1..100") != NULL);
+	CU_ASSERT_EQUAL(api_query_u64("limit", "0", 1, 100, 5, &v, &p), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_query_u64("limit", "", 1, 100, 5, &v, &p), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_query_u64("limit", "-1", 1, 100, 5, &v, &p), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_query_u64("limit", "1e3", 1, 100, 5, &v, &p), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_query_u64("from", "99999999999999999999999", 1, INT64_MAX, 1, &v, &p), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_error_status(SD_E_NOT_FOUND, NULL), 404);
+}
+
+static void
+test_audit_json(void)
+{
+	struct signer_audit_record items[2];
+	struct signer_audit_records r = { items, 2, 9 };
+	struct signer_audit_proof *pr;
+	json_t *doc;
+	json_error_t err;
+	char *out = NULL;
+	size_t len = 0;
+
+	memset(items, 0, sizeof(items));
+	items[0] = (struct signer_audit_record){ 3, "intent", 1700000000000LL, "aa", "bb", "U0RKUg==" };
+	items[1] = (struct signer_audit_record){ 4, "result", 1700000000001LL, "cc", "dd", "U0RKUg==" };
+	CU_ASSERT_EQUAL_FATAL(api_audit_records_json(&r, &out, &len), 0);
+	doc = json_loadb(out, len, 0, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(doc, "records")), 2);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "next")), 5);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "last_seq")), 9);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(json_object_get(doc, "records"), 1),
+	    "type")), "result");
+	json_decref(doc);
+	free(out);
+	r.n = 0;
+	CU_ASSERT_EQUAL_FATAL(api_audit_records_json(&r, &out, &len), 0);
+	CU_ASSERT(strstr(out, "\"next\":null") != NULL);
+	free(out);
+	items[0].record_b64 = NULL;
+	r.n = 1;
+	CU_ASSERT_EQUAL(api_audit_records_json(&r, &out, &len), SD_E_INTERNAL);
+
+	pr = calloc(1, sizeof(*pr));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pr);
+	pr->intent_seq = 3;
+	pr->seq = 4;
+	pr->leaf_index = 3;
+	pr->tree_size = 8;
+	pr->checkpoint_seq = 9;
+	memcpy(pr->leaf_hash_hex, "ab", 3);
+	memcpy(pr->hashes_hex[0], "01", 3);
+	memcpy(pr->hashes_hex[1], "02", 3);
+	pr->n = 2;
+	CU_ASSERT_EQUAL(api_audit_proof_json(pr, "0a", &out, &len), SD_E_INTERNAL);	/* no checkpoint */
+	pr->checkpoint = strdup("origin\n8\nAAAA\n");
+	CU_ASSERT_EQUAL_FATAL(api_audit_proof_json(pr, "0a", &out, &len), 0);
+	doc = json_loadb(out, len, 0, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(doc, "inclusion_path")), 2);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "tree_size")), 8);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "serial_number")), "0a");
+	json_decref(doc);
+	free(out);
+	signer_audit_proof_free(pr);
+}
+
 int
 main(void)
 {
@@ -579,6 +659,10 @@ main(void)
 		{ "Content-Type", test_content_type },
 		{ "Content-Length", test_content_length },
 	};
+	static const struct sd_test_case audit[] = {
+		{ "query numbers are bounded", test_audit_query },
+		{ "records and proof JSON", test_audit_json },
+	};
 	static const struct sd_test_case auth[] = {
 		{ "client CA loads", test_auth_ca_load },
 		{ "client CA refused", test_auth_ca_refused },
@@ -591,5 +675,6 @@ main(void)
 	SD_TEST_SUITE("api_sign_response_json", response);
 	SD_TEST_SUITE("headers", headers);
 	SD_TEST_SUITE("api_auth", auth);
+	SD_TEST_SUITE("api_audit", audit);
 	return sd_test_run("test_api");
 }

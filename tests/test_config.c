@@ -327,6 +327,47 @@ test_ip_range(void)
 	CU_ASSERT_EQUAL(sd_config_parse_ip_range("10.0.0.1/24", &r), SD_E_CONFIG);
 }
 
+/* [journal] keys: values, defaults, refusals. */
+static void
+test_journal_keys(void)
+{
+	struct sd_config *cfg = NULL;
+	char want[PATH_MAX * 2];
+
+	CU_ASSERT_EQUAL_FATAL(load_text(base_config, &cfg), 0);
+	CU_ASSERT_EQUAL(cfg->journal_map_max, cfg->journal_map_size);
+	CU_ASSERT_PTR_NULL(cfg->journal_audit_key);
+	CU_ASSERT_STRING_EQUAL(cfg->journal_origin, "signerd/journal");
+	CU_ASSERT_EQUAL(cfg->journal_checkpoint_every, 1000);
+	CU_ASSERT_EQUAL(cfg->journal_checkpoint_interval, 300);
+	CU_ASSERT_PTR_NULL(cfg->journal_checkpoint_file);
+	CU_ASSERT_EQUAL(cfg->journal_refusals_per_minute, 60);
+	sd_config_free(cfg);
+	cfg = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[journal]\nmap_max_mb = 64\naudit_key = pkcs11:token=t;object=audit-key\n"
+	    "origin = example.org/log\ncheckpoint_every = 10\ncheckpoint_interval = 2m\ncheckpoint_file = cps.txt\n"
+	    "refusals_per_minute = 5", &cfg), 0);
+	CU_ASSERT_EQUAL(cfg->journal_map_max, 64u * 1024 * 1024);
+	CU_ASSERT_STRING_EQUAL(cfg->journal_audit_key, "pkcs11:token=t;object=audit-key");
+	CU_ASSERT_STRING_EQUAL(cfg->journal_origin, "example.org/log");
+	CU_ASSERT_EQUAL(cfg->journal_checkpoint_every, 10);
+	CU_ASSERT_EQUAL(cfg->journal_checkpoint_interval, 120);
+	(void)snprintf(want, sizeof(want), "%s/cps.txt", tmp);
+	CU_ASSERT_STRING_EQUAL(cfg->journal_checkpoint_file, want);
+	CU_ASSERT_EQUAL(cfg->journal_refusals_per_minute, 5);
+	sd_config_free(cfg);
+	/* A maximum below the initial size is the initial size. */
+	cfg = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[journal]\nmap_max_mb = 1", &cfg), 0);
+	CU_ASSERT_EQUAL(cfg->journal_map_max, cfg->journal_map_size);
+	sd_config_free(cfg);
+	expect_refused("[journal]\ncheckpoint_every = 0", "checkpoint_every");
+	expect_refused("[journal]\nrefusals_per_minute = many", "refusals_per_minute");
+	expect_refused("[journal]\ncheckpoint_interval = soon", "checkpoint_interval");
+	expect_refused("[journal]\nmap_max_mb = 0", "map_max_mb");
+	expect_refused("[journal]\ncheckpoint_url = https://example.org/", "unknown key 'checkpoint_url'");
+}
+
 int
 main(void)
 {
@@ -336,6 +377,7 @@ main(void)
 		{ "profile keys: types, subject, SANs, CA, URLs", test_profile_keys },
 		{ "profile key refusals", test_profile_key_refusals },
 		{ "missing required keys and files", test_missing_required },
+		{ "[journal] keys", test_journal_keys },
 	};
 	static const struct sd_test_case values[] = {
 		{ "durations", test_duration },
