@@ -148,7 +148,8 @@ profile_check_dns(const struct config_profile *profile, const char *name, size_t
 	bool wild = false;
 	int rc;
 
-	if (name != NULL && len >= 2 && name[0] == '*' && name[1] == '.' && profile != NULL && profile->wildcards) {
+	if (name != NULL && len >= 2 && name[0] == '*' && name[1] == '.' && profile != NULL && profile->wildcards &&
+	    memchr(name + 1, '*', len - 1) == NULL) {
 		base = name + 2;
 		blen = len - 2;
 		wild = true;

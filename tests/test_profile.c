@@ -2,7 +2,9 @@
  * Profile policy: DNS name syntax and suffixes, IP ranges, lifetimes.
  */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -232,6 +234,170 @@ test_ttl(void)
 	CU_ASSERT_EQUAL(profile_check_ttl(&profile, 0, &ttl), SD_E_TTL);
 }
 
+/* rc must be want, and when refused the detail must contain needle. */
+static void
+expect(int rc, int want, const char *needle)
+{
+	CU_ASSERT_EQUAL(rc, want);
+	if (rc != 0 && needle != NULL && strstr(sd_error_detail(rc), needle) == NULL) {
+		fprintf(stderr, "detail \"%s\" lacks \"%s\"\n", sd_error_detail(rc), needle);
+		CU_FAIL("detail");
+	}
+}
+
+#define DNS(n) profile_check_dns(&profile, (n), strlen(n))
+#define URI(n) profile_check_uri(&profile, (n), strlen(n))
+#define SPIFFE(n) profile_check_spiffe_id((n), strlen(n), NULL, NULL, NULL)
+#define EMAIL(n) profile_check_email(&profile, (n), strlen(n))
+
+static void
+test_wildcards(void)
+{
+	test_profile_init();
+	expect(DNS("*.example.com"), SD_E_NAME_REFUSED, "wildcards = false");
+	profile.wildcards = true;
+	expect(DNS("*.example.com"), 0, NULL);
+	expect(DNS("*.a.example.com"), 0, NULL);
+	expect(DNS("*.internal.example.net"), 0, NULL);
+	expect(DNS("*.com"), SD_E_NAME_REFUSED, "covers a whole top-level domain");
+	expect(DNS("*.evil.org"), SD_E_NAME_REFUSED, "not under any DNS suffix");
+	expect(DNS("f*o.example.com"), SD_E_NAME_REFUSED, "whole left-most label");
+	expect(DNS("*foo.example.com"), SD_E_NAME_REFUSED, "whole left-most label");
+	expect(DNS("a.*.example.com"), SD_E_NAME_REFUSED, "whole left-most label");
+	expect(DNS("*.*.example.com"), SD_E_NAME_REFUSED, "whole left-most label");
+	expect(DNS("*"), SD_E_NAME_REFUSED, "whole left-most label");
+	expect(DNS("*."), SD_E_NAME_REFUSED, NULL);
+	/* A suffix that is a single label: its wildcard would cover a whole top-level domain. */
+	{
+		static char tld[] = "localhost";
+
+		profile.dns_suffixes[2] = tld;
+		profile.n_dns_suffixes = 3;
+		expect(DNS("*.localhost"), SD_E_NAME_REFUSED, "covers a whole top-level domain");
+		expect(DNS("a.localhost"), 0, NULL);
+	}
+	test_profile_init();
+}
+
+static void
+test_spiffe_syntax(void)
+{
+	const char *td = NULL;
+	size_t td_len = 0;
+	bool has_path = false;
+	char big[PROFILE_SPIFFE_MAX + 16];
+
+	CU_ASSERT_EQUAL(profile_check_spiffe_id("spiffe://example.com/ns/a_b-c.d", 31, &td, &td_len, &has_path), 0);
+	CU_ASSERT(td_len == 11 && memcmp(td, "example.com", 11) == 0 && has_path);
+	CU_ASSERT_EQUAL(profile_check_spiffe_id("spiffe://td", 11, NULL, NULL, &has_path), 0);
+	CU_ASSERT_FALSE(has_path);
+	expect(SPIFFE("spiffe://my_td-1.example/A/b.c/D-e_f"), 0, NULL);
+	expect(SPIFFE("SPIFFE://example.com/a"), SD_E_NAME_REFUSED, "does not start with \"spiffe://\"");
+	expect(SPIFFE("https://example.com/a"), SD_E_NAME_REFUSED, "does not start with");
+	expect(SPIFFE("spiffe://Example.com/a"), SD_E_NAME_REFUSED, "upper-case trust domain");
+	expect(SPIFFE("spiffe://example.com:443/a"), SD_E_NAME_REFUSED, "a port");
+	expect(SPIFFE("spiffe://user@example.com/a"), SD_E_NAME_REFUSED, "userinfo");
+	expect(SPIFFE("spiffe:///a"), SD_E_NAME_REFUSED, "no trust domain");
+	expect(SPIFFE("spiffe://example.com/a?x=1"), SD_E_NAME_REFUSED, "a query");
+	expect(SPIFFE("spiffe://example.com/a#f"), SD_E_NAME_REFUSED, "a fragment");
+	expect(SPIFFE("spiffe://example.com/a%20b"), SD_E_NAME_REFUSED, "percent-encoding");
+	expect(SPIFFE("spiffe://example.com/a//b"), SD_E_NAME_REFUSED, "empty path segment");
+	expect(SPIFFE("spiffe://example.com/a/"), SD_E_NAME_REFUSED, "empty path segment");
+	expect(SPIFFE("spiffe://example.com/a/./b"), SD_E_NAME_REFUSED, "\".\" or \"..\"");
+	expect(SPIFFE("spiffe://example.com/.."), SD_E_NAME_REFUSED, "\".\" or \"..\"");
+	expect(SPIFFE("spiffe://example.com/a b"), SD_E_NAME_REFUSED, "outside [A-Za-z0-9.-_]");
+	memcpy(big, "spiffe://example.com/", 21);
+	memset(big + 21, 'a', sizeof(big) - 22);
+	big[sizeof(big) - 1] = '\0';
+	expect(SPIFFE(big), SD_E_NAME_REFUSED, "at most 2048");
+	CU_ASSERT_EQUAL(profile_check_spiffe_id("spiffe://example.com/a\0b", 23, NULL, NULL, NULL), SD_E_NAME_REFUSED);
+}
+
+static void
+test_uris(void)
+{
+	static char td[] = "example.com", p1[] = "https://example.com/app/", p2[] = "urn:x/";
+
+	test_profile_init();
+	expect(URI("https://example.com/app/x"), SD_E_NAME_REFUSED, "does not start with any uri_prefixes of profile web");
+	profile.uri_prefixes[0] = p1;
+	profile.uri_prefixes[1] = p2;
+	profile.n_uri_prefixes = 2;
+	expect(URI("https://example.com/app/x?y=1#z"), 0, NULL);
+	expect(URI("https://example.com/app/"), 0, NULL);
+	expect(URI("https://example.com/application"), SD_E_NAME_REFUSED, "uri_prefixes");
+	expect(URI("https://example.com.evil.org/app/x"), SD_E_NAME_REFUSED, "uri_prefixes");
+	expect(URI("https://example.com/app/../admin"), SD_E_NAME_REFUSED, "path segment");
+	expect(URI("https://example.com/app/%2e%2e/admin"), SD_E_NAME_REFUSED, "percent-encoded '.'");
+	expect(URI("https://example.com/app/a b"), SD_E_NAME_REFUSED, "byte 0x20");
+	expect(URI("https://example.com/app/%zz"), SD_E_NAME_REFUSED, "bad percent-encoding");
+	expect(URI("example.com/app/"), SD_E_NAME_REFUSED, "not an absolute URI");
+	/* SPIFFE IDs: by trust domain, with a path, and always valid ones. */
+	expect(URI("spiffe://example.com/ns/web"), SD_E_NAME_REFUSED, "uri_prefixes");
+	profile.spiffe_trust_domain = td;
+	expect(URI("spiffe://example.com/ns/web"), 0, NULL);
+	expect(URI("spiffe://example.org/ns/web"), SD_E_NAME_REFUSED, "not in trust domain example.com of profile web");
+	expect(URI("spiffe://example.com"), SD_E_NAME_REFUSED, "has no path");
+	expect(URI("spiffe://example.com/a//b"), SD_E_NAME_REFUSED, "has an empty path segment");
+	expect(URI("spiffe://EXAMPLE.com/a"), SD_E_NAME_REFUSED, "upper-case trust domain");
+	test_profile_init();
+}
+
+static void
+test_emails(void)
+{
+	static char d[] = "example.com";
+
+	test_profile_init();
+	profile.email_domains[0] = d;
+	profile.n_email_domains = 1;
+	expect(EMAIL("alice@example.com"), 0, NULL);
+	expect(EMAIL("Alice.B+tag@EXAMPLE.COM"), 0, NULL);
+	expect(EMAIL("alice@sub.example.com"), SD_E_NAME_REFUSED, "not in any email_domains of profile web");
+	expect(EMAIL("alice@example.org"), SD_E_NAME_REFUSED, "not in any email_domains");
+	expect(EMAIL("alice"), SD_E_NAME_REFUSED, "has no '@'");
+	expect(EMAIL("a@b@example.com"), SD_E_NAME_REFUSED, "more than one '@'");
+	expect(EMAIL("@example.com"), SD_E_NAME_REFUSED, "local part of 0 bytes");
+	expect(EMAIL(".a@example.com"), SD_E_NAME_REFUSED, "not a dot-atom");
+	expect(EMAIL("a..b@example.com"), SD_E_NAME_REFUSED, "not a dot-atom");
+	expect(EMAIL("\"a b\"@example.com"), SD_E_NAME_REFUSED, "not a dot-atom");
+	expect(EMAIL("a@exa_mple.com"), SD_E_NAME_REFUSED, "has character '_'");
+	expect(EMAIL("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx@example.com"), SD_E_NAME_REFUSED,
+	    "local part of 65 bytes");
+	CU_ASSERT_EQUAL(profile_check_email(&profile, "a\0@example.com", 14), SD_E_NAME_REFUSED);
+	test_profile_init();
+}
+
+static void
+test_key_types(void)
+{
+	unsigned ku = 0;
+
+	test_profile_init();
+	profile.key_types = CONFIG_KEY_P256 | CONFIG_KEY_ED25519;
+	profile.key_usage = CONFIG_KU_DIGITAL_SIGNATURE | CONFIG_KU_KEY_ENCIPHERMENT;
+	expect(profile_check_key_type(&profile, CONFIG_KEY_P256), 0, NULL);
+	expect(profile_check_key_type(&profile, CONFIG_KEY_RSA), SD_E_KEY_REFUSED,
+	    "rsa subject keys are not allowed by profile web (key_types = p256, ed25519)");
+	expect(profile_check_key_type(&profile, CONFIG_KEY_P384), SD_E_KEY_REFUSED, "p384");
+	expect(profile_check_key_type(&profile, 0), SD_E_KEY_REFUSED, "unknown");
+	/* keyUsage per key type: keyEncipherment for RSA only, keyAgreement for EC only. */
+	CU_ASSERT_EQUAL(profile_key_usage(&profile, CONFIG_KEY_RSA, &ku), 0);
+	CU_ASSERT_EQUAL(ku, CONFIG_KU_DIGITAL_SIGNATURE | CONFIG_KU_KEY_ENCIPHERMENT);
+	CU_ASSERT_EQUAL(profile_key_usage(&profile, CONFIG_KEY_P384, &ku), 0);
+	CU_ASSERT_EQUAL(ku, CONFIG_KU_DIGITAL_SIGNATURE);
+	profile.key_usage = CONFIG_KU_DIGITAL_SIGNATURE | CONFIG_KU_KEY_AGREEMENT;
+	CU_ASSERT_EQUAL(profile_key_usage(&profile, CONFIG_KEY_P521, &ku), 0);
+	CU_ASSERT_EQUAL(ku, CONFIG_KU_DIGITAL_SIGNATURE | CONFIG_KU_KEY_AGREEMENT);
+	CU_ASSERT_EQUAL(profile_key_usage(&profile, CONFIG_KEY_ED25519, &ku), 0);
+	CU_ASSERT_EQUAL(ku, CONFIG_KU_DIGITAL_SIGNATURE);
+	profile.key_usage = CONFIG_KU_KEY_ENCIPHERMENT;
+	expect(profile_key_usage(&profile, CONFIG_KEY_ED25519, &ku), SD_E_KEY_REFUSED,
+	    "key_usage allows nothing for a ed25519 subject key");
+	CU_ASSERT_EQUAL(sd_config_key_usage_allowed(0), 0);
+	test_profile_init();
+}
+
 int
 main(void)
 {
@@ -239,6 +405,13 @@ main(void)
 		{ "suffix match: exact, subdomain, badexample.com", test_dns_suffix },
 		{ "upper case", test_dns_case },
 		{ "syntax: dot, empty label, 63/64, 253/254, NUL, _, *", test_dns_syntax },
+	};
+	static const struct sd_test_case name_cases[] = {
+		{ "wildcards: policy, left-most label only, never a TLD", test_wildcards },
+		{ "SPIFFE ID syntax", test_spiffe_syntax },
+		{ "URIs: prefixes, dot-segments, SPIFFE trust domain", test_uris },
+		{ "e-mail addresses", test_emails },
+		{ "key types and key usage per key type", test_key_types },
 	};
 	static const struct sd_test_case ip_cases[] = {
 		{ "ranges: in, out, /0, /32, /128, v4 vs v6", test_ip_ranges },
@@ -249,6 +422,7 @@ main(void)
 
 	SD_TEST_SUITE("profile dns", dns_cases);
 	SD_TEST_SUITE("profile ip", ip_cases);
+	SD_TEST_SUITE("profile names and keys", name_cases);
 	SD_TEST_SUITE("profile ttl", ttl_cases);
 	return sd_test_run("test_profile");
 }
