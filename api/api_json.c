@@ -171,10 +171,14 @@ out:
 void
 api_sign_request_free(struct api_sign_request *req)
 {
+	size_t i;
+
 	if (req == NULL)
 		return;
 	free(req->csr_pem);
 	free(req->profile);
+	for (i = 0; i < req->n_sans && i < SIGNER_SAN_MAX; i++)
+		free((char *)req->sans[i].value);
 	free(req);
 }
 
@@ -218,6 +222,70 @@ api_field_string(const json_t *root, const char *name, size_t max, const char **
 	return 0;
 }
 
+/* The optional "sans" object: {"dns": [...], "ip": [...], "uri": [...], "email": [...]}. */
+static int
+api_field_sans(const json_t *root, struct api_sign_request *req, struct api_problem *prob)
+{
+	static const struct {
+		const char *key;
+		enum signer_san_type type;
+	} kinds[] = {
+		{ "dns", SIGNER_SAN_DNS }, { "ip", SIGNER_SAN_IP }, { "uri", SIGNER_SAN_URI }, { "email", SIGNER_SAN_EMAIL },
+	};
+	const json_t *sans, *list, *v;
+	const char *key;
+	size_t i, k, n;
+	char *copy;
+
+	if ((sans = json_object_get(root, "sans")) == NULL)
+		return 0;
+	if (!json_is_object(sans)) {
+		api_problem_set(prob, API_P_BAD_REQUEST, "field \"sans\" must be an object of lists "
+		    "(\"dns\", \"ip\", \"uri\", \"email\")");
+		return SD_E_INVAL;
+	}
+	json_object_foreach((json_t *)sans, key, list) {
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && strcmp(key, kinds[k].key) != 0; k++)
+			;
+		if (k == sizeof(kinds) / sizeof(kinds[0])) {
+			api_problem_set(prob, API_P_BAD_REQUEST,
+			    "unknown field \"sans.%.*s\" (expected \"dns\", \"ip\", \"uri\", \"email\")",
+			    (int)strnlen(key, API_FIELD_SHOWN), key);
+			return SD_E_INVAL;
+		}
+		if (!json_is_array(list)) {
+			api_problem_set(prob, API_P_BAD_REQUEST, "field \"sans.%s\" must be a list of strings", key);
+			return SD_E_INVAL;
+		}
+		json_array_foreach(list, i, v) {
+			if (!json_is_string(v)) {
+				api_problem_set(prob, API_P_BAD_REQUEST, "field \"sans.%s\" item %zu must be a string",
+				    key, i);
+				return SD_E_INVAL;
+			}
+			n = json_string_length(v);
+			if (n == 0 || n > SIGNER_SAN_VALUE_MAX || memchr(json_string_value(v), '\0', n) != NULL) {
+				api_problem_set(prob, API_P_BAD_REQUEST, "field \"sans.%s\" item %zu must be 1 to %d "
+				    "bytes without NUL", key, i, SIGNER_SAN_VALUE_MAX);
+				return SD_E_INVAL;
+			}
+			if (req->n_sans >= SIGNER_SAN_MAX) {
+				api_problem_set(prob, API_P_BAD_REQUEST, "field \"sans\" names more than %d names",
+				    SIGNER_SAN_MAX);
+				return SD_E_INVAL;
+			}
+			if ((copy = api_strndup(json_string_value(v), n)) == NULL)
+				return SD_E_NOMEM;
+			req->sans[req->n_sans++] = (struct signer_san){ kinds[k].type, copy, n };
+		}
+	}
+	if (req->n_sans == 0) {
+		api_problem_set(prob, API_P_BAD_REQUEST, "field \"sans\" names no name (omit it to use the CSR's)");
+		return SD_E_INVAL;
+	}
+	return 0;
+}
+
 int
 api_sign_request_parse(const char *body, size_t len, struct api_sign_request **out,
     struct api_problem *prob)
@@ -246,9 +314,10 @@ api_sign_request_parse(const char *body, size_t len, struct api_sign_request **o
 		goto out;
 	}
 	json_object_foreach(root, key, v) {
-		if (strcmp(key, "csr") != 0 && strcmp(key, "profile") != 0 && strcmp(key, "ttl") != 0) {
+		if (strcmp(key, "csr") != 0 && strcmp(key, "profile") != 0 && strcmp(key, "ttl") != 0 &&
+		    strcmp(key, "sans") != 0) {
 			api_problem_set(prob, API_P_BAD_REQUEST,
-			    "unknown field \"%.*s\" (expected \"csr\", \"profile\", \"ttl\")",
+			    "unknown field \"%.*s\" (expected \"csr\", \"profile\", \"ttl\", \"sans\")",
 			    (int)strnlen(key, API_FIELD_SHOWN), key);
 			rc = SD_E_INVAL;
 			goto out;
@@ -270,6 +339,8 @@ api_sign_request_parse(const char *body, size_t len, struct api_sign_request **o
 		}
 		req->ttl = (uint64_t)json_integer_value(v);
 	}
+	if ((rc = api_field_sans(root, req, prob)) != 0)
+		goto out;
 	if ((req->csr_pem = api_strndup(csr, csr_len)) == NULL ||
 	    (req->profile = api_strndup(profile, profile_len)) == NULL) {
 		rc = SD_E_NOMEM;

@@ -46,6 +46,9 @@ struct api_sign_request {
 	size_t csr_pem_len;
 	char *profile;			/* 1 .. API_PROFILE_MAX bytes */
 	uint64_t ttl;			/* 0: not given (the profile's default) */
+	/* "sans" from the body (each value owned, NUL-terminated); n_sans 0: not given. */
+	struct signer_san sans[SIGNER_SAN_MAX];
+	size_t n_sans;
 };
 
 /* Fill p with an API-level problem; the detail is formatted (truncated if long). */
@@ -76,9 +79,13 @@ void api_problem_from_error(struct api_problem *p, int err);
 SD_WUR int api_problem_json(const struct api_problem *p, char **out, size_t *len);
 
 /*
- * Parse a POST /v1/sign body: {"csr": "<PEM>", "profile": "<name>", "ttl": n}
- * with ttl optional. Duplicate keys, unknown keys, wrong types, ttl <= 0,
- * a csr over SIGNER_CSR_MAX or a profile over API_PROFILE_MAX are refused.
+ * Parse a POST /v1/sign body: {"csr": "<PEM>", "profile": "<name>", "ttl": n,
+ * "sans": {"dns": [..], "ip": [..], "uri": [..], "email": [..]}} with ttl and
+ * sans optional (each list in sans optional, at least one name in all).
+ * Duplicate keys, unknown keys, wrong types, ttl <= 0, a csr over
+ * SIGNER_CSR_MAX, a profile over API_PROFILE_MAX, more than SIGNER_SAN_MAX
+ * names, an empty name, one over SIGNER_SAN_VALUE_MAX bytes or one with a
+ * NUL are refused. Names are checked against the profile by the signer.
  * On success *out (free with api_sign_request_free()) is set.
  * Errors: SD_E_INVAL with prob filled (bad-json with jansson's line and
  * column, or bad-request naming the field), SD_E_NOMEM.

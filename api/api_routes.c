@@ -198,6 +198,8 @@ api_route_sign(const struct api_ctx *ctx, const struct api_call *call, struct ap
 	sreq.csr_pem_len = req->csr_pem_len;
 	sreq.profile = req->profile;
 	sreq.ttl = req->ttl;
+	sreq.sans = req->n_sans > 0 ? req->sans : NULL;
+	sreq.n_sans = req->n_sans;
 	sreq.client_subject = call->id.subject;
 	memcpy(sreq.client_spki_sha256, call->id.spki_sha256, sizeof(sreq.client_spki_sha256));
 	if ((rc = signer_issue(ctx->signer, &sreq, &res)) != 0) {

@@ -77,6 +77,70 @@ test_parse_valid_no_ttl(void)
 }
 
 static void
+test_parse_sans(void)
+{
+	const char *text = "{\"csr\": \"" CSR "\", \"profile\": \"web\", \"sans\": {\"dns\": [\"a.example.com\", "
+	    "\"*.example.com\"], \"ip\": [\"10.0.0.1\", \"::1\"], \"uri\": [\"spiffe://example.com/w\"], "
+	    "\"email\": [\"a@example.com\"]}}";
+	const char *dns_only = "{\"csr\":\"" CSR "\",\"profile\":\"web\",\"sans\":{\"dns\":[\"b.example.com\"]}}";
+	struct api_sign_request *req = NULL;
+	struct api_problem p;
+
+	CU_ASSERT_EQUAL_FATAL(api_sign_request_parse(text, strlen(text), &req, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(req->n_sans, 6);
+	CU_ASSERT_EQUAL(req->sans[0].type, SIGNER_SAN_DNS);
+	CU_ASSERT_STRING_EQUAL(req->sans[1].value, "*.example.com");
+	CU_ASSERT_EQUAL(req->sans[1].len, 13);
+	CU_ASSERT_EQUAL(req->sans[3].type, SIGNER_SAN_IP);
+	CU_ASSERT_STRING_EQUAL(req->sans[3].value, "::1");
+	CU_ASSERT_EQUAL(req->sans[4].type, SIGNER_SAN_URI);
+	CU_ASSERT_EQUAL(req->sans[5].type, SIGNER_SAN_EMAIL);
+	api_sign_request_free(req);
+	req = NULL;
+	CU_ASSERT_EQUAL_FATAL(api_sign_request_parse(dns_only, strlen(dns_only), &req, &p), 0);
+	CU_ASSERT_EQUAL(req->n_sans, 1);
+	api_sign_request_free(req);
+}
+
+static void
+test_parse_sans_refused(void)
+{
+	char *text;
+	size_t i, n, cap = 64 * 1024;
+
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":[\"a.example.com\"]}", "bad-request",
+	    "\"sans\" must be an object");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"rid\":[\"1.2\"]}}", "bad-request",
+	    "unknown field \"sans.rid\"");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"dns\":\"a.example.com\"}}",
+	    "bad-request", "\"sans.dns\" must be a list of strings");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"ip\":[10]}}", "bad-request",
+	    "\"sans.ip\" item 0 must be a string");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"dns\":[\"a\",\"\"]}}", "bad-request",
+	    "\"sans.dns\" item 1 must be 1 to 2048 bytes without NUL");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"email\":[\"a\\u0000b\"]}}",
+	    "bad-json", "\\u0000 is not allowed");	/* jansson refuses NUL before us */
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"dns\":[]}}", "bad-request",
+	    "names no name");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{}}", "bad-request", "names no name");
+	expect_refused("{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"dns\":[\"a\"],\"dns\":[\"b\"]}}",
+	    "bad-json", "duplicate");
+	/* 101 names, and one of 2049 bytes. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text = malloc(cap));
+	n = (size_t)snprintf(text, cap, "{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"dns\":[");
+	for (i = 0; i <= SIGNER_SAN_MAX; i++)
+		n += (size_t)snprintf(text + n, cap - n, "%s\"h%zu.example.com\"", i ? "," : "", i);
+	snprintf(text + n, cap - n, "]}}");
+	expect_refused(text, "bad-request", "more than 100 names");
+	n = (size_t)snprintf(text, cap, "{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"uri\":[\"");
+	memset(text + n, 'a', SIGNER_SAN_VALUE_MAX + 1);
+	n += SIGNER_SAN_VALUE_MAX + 1;
+	snprintf(text + n, cap - n, "\"]}}");
+	expect_refused(text, "bad-request", "must be 1 to 2048 bytes");
+	free(text);
+}
+
+static void
 test_parse_bad_json(void)
 {
 	expect_refused("{\"csr\": ", "bad-json", "line 1, column 8");
@@ -629,6 +693,8 @@ main(void)
 	static const struct sd_test_case parse[] = {
 		{ "valid", test_parse_valid },
 		{ "valid without ttl", test_parse_valid_no_ttl },
+		{ "sans: dns, ip, uri, email", test_parse_sans },
+		{ "sans refused: shape, types, empty, NUL, count, length", test_parse_sans_refused },
 		{ "invalid JSON", test_parse_bad_json },
 		{ "duplicate keys", test_parse_duplicate_keys },
 		{ "not an object", test_parse_not_object },
