@@ -58,18 +58,59 @@ tls_key = tls/server.key
 client_ca = tls/client-ca.pem
 workers = 4
 
+# TLS servers. keyEncipherment is certified only for RSA keys (EC and
+# Ed25519 keys get digitalSignature alone).
 [profile server]
 default_ttl = 12h
 max_ttl = 7d
 backdate = 60s
-key_usage = digitalSignature
+key_types = rsa, p256, p384, p521, ed25519
+key_usage = digitalSignature, keyEncipherment
 ext_key_usage = serverAuth
 dns_suffixes = example.com, localhost
-ip_ranges = 127.0.0.0/8
+ip_ranges = 127.0.0.0/8, ::1/128
+wildcards = false
+
+# TLS clients: the same DNS names as server, plus e-mail addresses.
+[profile client]
+default_ttl = 12h
+max_ttl = 7d
+backdate = 60s
+key_usage = digitalSignature
+ext_key_usage = clientAuth
+dns_suffixes = example.com, localhost
+ip_ranges = 127.0.0.0/8, ::1/128
+email_domains = example.com
+
+# SPIFFE X.509-SVIDs: one URI SAN spiffe://example.com/..., nothing else.
+[profile spiffe-workload]
+default_ttl = 1h
+max_ttl = 24h
+backdate = 60s
+key_usage = digitalSignature
+ext_key_usage = serverAuth, clientAuth
+spiffe_trust_domain = example.com
+
+# Subordinate CAs, for the admin client only; may not issue further CAs.
+[profile subordinate-ca]
+ca = true
+path_len = 0
+default_ttl = 30d
+max_ttl = 365d
+backdate = 60s
+key_types = rsa, p256, p384, p521
+key_usage = keyCertSign, cRLSign
+subject_attributes = CN, O, OU, C
+permitted_dns = example.com
+excluded_ip = 0.0.0.0/0, ::/0
 
 [client issuer]
 roles = issuer
-profiles = server
+profiles = server, client, spiffe-workload
+
+[client admin]
+roles = issuer, admin
+profiles = subordinate-ca
 
 [client auditor]
 roles = auditor
@@ -124,7 +165,7 @@ SOFTHSM
 		--subject "/O=signerd demo/CN=signerd demo root CA" --days 3650 --out "$D/ca/root.pem"
 	ctl intermediate --key "pkcs11:token=$TOKEN;object=intermediate-ca" \
 		--issuer-key "pkcs11:token=$TOKEN;object=root-ca" --issuer-cert "$D/ca/root.pem" \
-		--subject "/O=signerd demo/CN=signerd demo issuing CA" --days 1825 --path-len 0 \
+		--subject "/O=signerd demo/CN=signerd demo issuing CA" --days 1825 --path-len 1 \
 		--out "$D/ca/intermediate.pem"
 	cat "$D/ca/intermediate.pem" "$D/ca/root.pem" >"$D/ca/chain.pem"
 	# The journal's checkpoint key: Ed25519, in the HSM, never a CA key.
@@ -139,7 +180,7 @@ SOFTHSM
 			'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
 			'extendedKeyUsage=serverAuth' 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1')"
 		tls_ca client-ca "signerd demo API client CA"
-		for who in issuer auditor; do
+		for who in issuer auditor admin; do
 			tls_cert "../clients/$who" "$who" client-ca "$(printf '%s\n' \
 				'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
 				'extendedKeyUsage=clientAuth')"
