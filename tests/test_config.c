@@ -232,6 +232,31 @@ test_profile_keys(void)
 	sd_config_free(cfg);
 }
 
+/* The shipped example configuration loads, with its four profiles and their grants. */
+static void
+test_example_config(void)
+{
+	struct sd_config *cfg = NULL;
+	const struct config_profile *p;
+	int rc = sd_config_load("packaging/signerd.conf.example", &cfg);
+
+	if (rc != 0)
+		fprintf(stderr, "example: %s (run from the source tree)\n", sd_error_detail(rc));
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(sd_config_profile(cfg, "server"));
+	CU_ASSERT_PTR_NOT_NULL(p = sd_config_profile(cfg, "client"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p = sd_config_profile(cfg, "spiffe-workload"));
+	CU_ASSERT_EQUAL(p->max_ttl, 86400);
+	CU_ASSERT_STRING_EQUAL(p->spiffe_trust_domain, "example.com");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p = sd_config_profile(cfg, "subordinate-ca"));
+	CU_ASSERT_TRUE(p->ca);
+	CU_ASSERT_EQUAL(p->path_len, 0);
+	CU_ASSERT_TRUE(sd_config_client_may_use(sd_config_client_by_cn(cfg, "issuer"), "spiffe-workload"));
+	CU_ASSERT_FALSE(sd_config_client_may_use(sd_config_client_by_cn(cfg, "issuer"), "subordinate-ca"));
+	CU_ASSERT_TRUE(sd_config_client_may_use(sd_config_client_by_cn(cfg, "admin"), "subordinate-ca"));
+	sd_config_free(cfg);
+}
+
 static void
 test_profile_key_refusals(void)
 {
@@ -376,6 +401,7 @@ main(void)
 		{ "refusals name the problem", test_refusals },
 		{ "profile keys: types, subject, SANs, CA, URLs", test_profile_keys },
 		{ "profile key refusals", test_profile_key_refusals },
+		{ "packaging/signerd.conf.example", test_example_config },
 		{ "missing required keys and files", test_missing_required },
 		{ "[journal] keys", test_journal_keys },
 	};
