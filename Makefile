@@ -30,7 +30,7 @@ CFLAGS += -std=c11 $(WARN) $(HARDEN) -MMD -MP
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LDLIBS += -lpthread
 
-ifneq ($(filter-out deps deps-bench help clean run demo bench,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out deps deps-bench help clean run demo bench bench-journal,$(or $(MAKECMDGOALS),all)),)
   ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
     $(error missing libraries (pkg-config: $(PKGS)); run 'make deps' first)
   endif
@@ -53,7 +53,7 @@ TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 
 .SECONDARY:
-.PHONY: all deps deps-bench check test unit integration asan bench run demo install clean help
+.PHONY: all deps deps-bench check test unit integration asan bench bench-journal run demo install clean help
 
 all: $(PROGRAMS:%=$(BUILD)/%)
 
@@ -105,6 +105,23 @@ $(BENCH_BIN): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/libtesthelp.a $(BUIL
 bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	BUILD=$(BUILD) bash tests/bench/run.sh
+
+JOURNAL_FILL := $(BUILD)/tests/tools/journal-fill
+$(JOURNAL_FILL): $(BUILD)/tests/tools/journal_fill.o $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+# Journal verification at scale: fill a journal with BENCH_RECORDS records
+# (default one million), then time `signerctl audit verify` on it.
+BENCH_RECORDS ?= 1000000
+bench-journal: deps
+	@$(MAKE) --no-print-directory all $(JOURNAL_FILL)
+	@rm -rf $(BUILD)/bench/journal-fill $(BUILD)/bench/journal-fill.pub.pem && mkdir -p $(BUILD)/bench
+	$(JOURNAL_FILL) $(BUILD)/bench/journal-fill $(BENCH_RECORDS)
+	@start=$$(date +%s.%N); \
+	$(BUILD)/signerctl audit verify --journal $(BUILD)/bench/journal-fill \
+		--pubkey $(BUILD)/bench/journal-fill.pub.pem; rc=$$?; \
+	end=$$(date +%s.%N); \
+	echo "bench-journal records=$(BENCH_RECORDS) verify_s=$$(awk "BEGIN { printf \"%.2f\", $$end - $$start }")"; exit $$rc
 
 # `make check` installs what it needs first, then builds and tests in a
 # fresh make so that pkg-config sees the installed libraries.
