@@ -315,20 +315,14 @@ out:
 }
 
 int
-policy_check_ca_profiles(const struct sd_config *cfg, const struct ca *ca)
+policy_check_ca_profile(const struct config_profile *p, const struct ca *ca)
 {
-	const struct config_profile *p;
-	size_t i;
-
-	for (i = 0; i < cfg->n_profiles; i++) {
-		p = &cfg->profiles[i];
-		if (!p->ca || ca->path_len < 0)
-			continue;
-		if (ca->path_len == 0 || (p->path_len >= 0 ? p->path_len >= ca->path_len : ca->path_len < 1))
-			return sd_error_set(SD_E_CONFIG, "profile %s issues CA certificates (path_len %d) but the issuing "
-			    "CA's pathLenConstraint is %ld: it may issue CA certificates only with path_len below that",
-			    p->name, p->path_len, ca->path_len);
-	}
+	if (!p->ca || ca->path_len < 0)
+		return 0;
+	if (ca->path_len == 0 || (p->path_len >= 0 ? p->path_len >= ca->path_len : ca->path_len < 1))
+		return sd_error_set(SD_E_CONFIG, "profile %s issues CA certificates (path_len %d) but the issuing "
+		    "CA's pathLenConstraint is %ld: it may issue CA certificates only with path_len below that",
+		    p->name, p->path_len, ca->path_len);
 	return 0;
 }
 

@@ -64,12 +64,13 @@ SD_WUR int policy_extensions(const struct config_profile *profile, const struct 
     STACK_OF(X509_EXTENSION) **out);
 
 /*
- * Every CA profile of cfg can be issued under ca: the issuing certificate's
- * pathLenConstraint (if any) is above the profile's path_len (or the
- * profile's is unset and the issuer's is at least 1).
- * Errors: SD_E_CONFIG.
+ * A CA profile can be issued under ca: the issuing certificate's
+ * pathLenConstraint (if any) is above the profile's path_len (an unset
+ * path_len needs an issuer pathLen of at least 1). Leaf profiles pass.
+ * Checked per issuance, so that one unusable CA profile does not stop the
+ * service. Errors: SD_E_CONFIG.
  */
-SD_WUR int policy_check_ca_profiles(const struct sd_config *cfg, const struct ca *ca);
+SD_WUR int policy_check_ca_profile(const struct config_profile *profile, const struct ca *ca);
 
 /*
  * Build the TBS of t with algid (the algorithm the CA signs with) and run

@@ -67,8 +67,6 @@ signer_open(const struct sd_config *cfg, struct signer **out)
 	if ((rc = signer_journal_open(cfg, s->hsm, &s->sj)) != 0)
 		goto out;
 	s->journal = signer_journal_peek(s->sj);
-	if ((rc = policy_check_ca_profiles(cfg, s->ca)) != 0)
-		goto out;
 	if (cfg->ca_key_blocklist != NULL && (rc = weakkey_blocklist_load(cfg->ca_key_blocklist, &s->blocklist)) != 0)
 		goto out;
 	*out = s;
@@ -260,7 +258,8 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	}
 	if ((rc = csr_parse(req->csr_pem, req->csr_pem_len, profile->rsa_min_bits, &csr)) != 0)
 		goto out;
-	if ((rc = policy_check_key(profile, csr, s->ca, s->blocklist, &ku)) != 0)
+	if ((rc = policy_check_ca_profile(profile, s->ca)) != 0 ||
+	    (rc = policy_check_key(profile, csr, s->ca, s->blocklist, &ku)) != 0)
 		goto out;
 	if ((sans = calloc(SIGNER_SAN_MAX, sizeof(*sans))) == NULL) {
 		rc = SD_E_NOMEM;

@@ -765,7 +765,7 @@ test_issue_spiffe_email(void)
 	EVP_PKEY_free(k);
 }
 
-/* Reopen the signer with a key blocklist; a CA profile the issuing CA's pathLen 0 forbids is refused at open. */
+/* Reopen the signer with a key blocklist, and with a CA profile the issuing CA's pathLen 0 forbids. */
 static void
 test_signer_reopen_policies(void)
 {
@@ -782,11 +782,16 @@ test_signer_reopen_policies(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(g_signer);
 	signer_close(g_signer);
 	g_signer = NULL;
+	/* A CA profile the issuing CA's pathLen 0 forbids: the service starts, that profile is refused. */
 	g_cfg.n_profiles = 6;
-	CU_ASSERT_EQUAL(signer_open(&g_cfg, &s), SD_E_CONFIG);
+	CU_ASSERT_EQUAL_FATAL(signer_open(&g_cfg, &s), 0);
+	g_signer = s;
+	CU_ASSERT_EQUAL(issue(csr, "sub", 0, &r), SD_E_CONFIG);
 	CU_ASSERT_TRUE(detail_has(SD_E_CONFIG, "profile sub issues CA certificates (path_len 0) but the issuing CA's "
 	    "pathLenConstraint is 0"));
-	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_PTR_NULL(r);
+	signer_close(s);
+	g_signer = s = NULL;
 	g_cfg.n_profiles = 5;
 
 	n = i2d_PUBKEY(k, &spki);
