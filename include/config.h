@@ -134,6 +134,7 @@ struct sd_config {
 	char *hsm_environment[8];	/* "NAME=value" set before loading the module */
 	size_t n_hsm_environment;
 	unsigned hsm_sessions;
+	bool hsm_session_keys;		/* sign with per-session copies of the key (hsm_session_keys_set()) */
 
 	/* [ca] */
 	char *ca_key_uri;		/* issuing key */

@@ -77,6 +77,18 @@ SD_WUR int hsm_open(const struct hsm_config *cfg, struct hsm **out);
 void hsm_close(struct hsm *hsm);
 
 /*
+ * [hsm] session_keys: when on (default off), keys found afterwards by
+ * hsm_key_find() (not allow_unsafe ones) sign with a per-session copy made
+ * inside the token by C_CopyObject with CKA_TOKEN false: one per pooled
+ * session, made on first use, checked to be a sensitive, non-extractable
+ * session object (else destroyed), and gone when its session closes, so
+ * that recovery makes new ones. The private key never leaves the HSM. Keys
+ * with CKA_COPYABLE false, and tokens that refuse the copy, sign with the
+ * token object (logged once per key). Call before hsm_key_find().
+ */
+void hsm_session_keys_set(struct hsm *hsm, bool on);
+
+/*
  * Find the private key named by key_uri (object/id/type attributes; token
  * attributes must match the open token) and its public half. A key that is
  * extractable or not sensitive is refused with SD_E_KEY_UNSAFE unless

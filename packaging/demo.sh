@@ -34,6 +34,7 @@ module = $SOFTHSM_MODULE
 token = pkcs11:token=$TOKEN
 pin_file = hsm/user.pin
 environment = SOFTHSM2_CONF=$D/hsm/softhsm2.conf
+session_keys = true
 
 [ca]
 key = pkcs11:token=$TOKEN;object=intermediate-ca

@@ -233,6 +233,8 @@ hsm_open(const struct hsm_config *cfg, struct hsm **out)
 		return sd_error_set(SD_E_INVAL, "HSM session pool of %zu exceeds %d", n, HSM_POOL_MAX);
 	if ((hsm = calloc(1, sizeof(*hsm))) == NULL)
 		return SD_E_NOMEM;
+	atomic_init(&hsm->pin_refused, false);
+	atomic_init(&hsm->session_keys, false);
 	if (pthread_mutex_init(&hsm->login_mu, NULL) != 0) {
 		free(hsm);
 		return SD_E_NOMEM;
@@ -308,6 +310,13 @@ hsm_close(struct hsm *hsm)
 	pthread_mutex_destroy(&hsm->keygen_mu);
 	pthread_mutex_destroy(&hsm->login_mu);
 	free(hsm);
+}
+
+void
+hsm_session_keys_set(struct hsm *hsm, bool on)
+{
+	if (hsm != NULL)
+		atomic_store(&hsm->session_keys, on);
 }
 
 /* A cheap check (token info, a logged-in session) and, when a key is known, a probe signature. */

@@ -8,6 +8,7 @@
 #define HSM_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,13 +35,18 @@
 #define HSM_ATTR_MAX		(64u * 1024)	/* largest attribute value read */
 #define HSM_LABEL_MAX		256	/* longest object label (CKA_LABEL) accepted */
 #define HSM_ID_MAX		128	/* longest object id (CKA_ID) accepted */
+#define HSM_CACHELINE		64	/* pool slots are this far apart: no false sharing */
 
-/* One slot of the session pool; only the thread that checked it out touches it. */
+/*
+ * One slot of the session pool. busy is taken with a compare-and-swap;
+ * every other field is touched only by the thread that holds the slot (or
+ * by hsm_pool_forget() while no slot is held).
+ */
 struct hsm_session {
+	_Alignas(HSM_CACHELINE) atomic_bool busy;	/* checked out */
 	size_t index;			/* position in the pool, also in key handle caches */
 	CK_SESSION_HANDLE handle;
 	bool open;			/* handle is a live session */
-	bool busy;			/* checked out (pool mutex) */
 	uint64_t epoch;			/* changes whenever handle is replaced */
 };
 
@@ -52,11 +58,14 @@ struct hsm_pool;
  * re-initialisation waits until it is the only one admitted. While the
  * token is down, one thread at a time probes it (after a backoff pause);
  * the others wait for its outcome within their budget or fail fast.
+ * While the token is up and no re-initialisation runs (blocked false),
+ * admission and release are one atomic add each, without mu.
  */
 struct hsm_state {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;		/* CLOCK_MONOTONIC */
-	unsigned inflight;		/* admitted threads */
+	atomic_uint inflight;		/* admitted threads (changed with or without mu) */
+	atomic_bool blocked;		/* reinit || down, written under mu: the fast path is closed */
 	bool reinit;			/* a thread is re-initialising the module */
 	bool probing;			/* a thread is probing a down token */
 	bool down;			/* the token is unusable */
@@ -84,17 +93,20 @@ struct hsm {
 	char *pin;
 	size_t pin_len;
 	size_t pin_map_len;
-	bool pin_refused;		/* the token refused it once: never try it again */
+	atomic_bool pin_refused;	/* the token refused it once: never try it again */
+	atomic_bool session_keys;	/* sign with per-session copies of keys (hsm_session_keys_set()) */
 
 	pthread_mutex_t keygen_mu;	/* duplicate-label check and generation are one step */
 	struct hsm_pool *pool;
 	struct hsm_state st;
 };
 
-/* A cached object handle, valid only for the session epoch it was found in. */
+/* Cached object handles, valid only for the session epoch they were found (or made) in. */
 struct hsm_key_cache {
 	uint64_t epoch;			/* 0: empty */
-	CK_OBJECT_HANDLE handle;
+	CK_OBJECT_HANDLE handle;	/* the token key */
+	CK_OBJECT_HANDLE copy;		/* its session copy on this session, or CK_INVALID_HANDLE */
+	bool copy_tried;		/* a copy was made or refused in this epoch */
 };
 
 struct hsm_key {
@@ -110,6 +122,9 @@ struct hsm_key {
 	size_t spki_len;
 	struct hsm_key_cache *cache;	/* one per pool session */
 	size_t n_cache;
+	bool copies;			/* session_keys on, key safe and not CKA_COPYABLE false */
+	atomic_bool copy_off;		/* the token refused a usable copy: token key from now on */
+	atomic_bool copy_logged;	/* the first fallback to the token key was logged */
 };
 
 /* hsm_rv.c: the one CK_RV table. */
@@ -179,6 +194,10 @@ SD_WUR int hsm_pool_get(struct hsm_pool *pool, uint64_t deadline_ms, bool fresh,
 void hsm_pool_forget(struct hsm_pool *pool);
 /* Give a session back (NULL: no-op); a broken one is closed and reopened on next use. */
 void hsm_pool_put(struct hsm_pool *pool, struct hsm_session *s, bool broken);
+/* Check out slot index if it is free and open right now (no wait); NULL otherwise. Caller is admitted. */
+struct hsm_session *hsm_pool_try_slot(struct hsm_pool *pool, size_t index);
+/* Admit the caller only if that needs no wait (token up, no recovery running); release with hsm_release(h, false). */
+bool hsm_admit_now(struct hsm *hsm);
 
 /* hsm_key.c helpers also used by key generation and tests of it. */
 SD_WUR int hsm_objects_find(struct hsm *hsm, CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl,
@@ -186,6 +205,26 @@ SD_WUR int hsm_objects_find(struct hsm *hsm, CK_SESSION_HANDLE session, CK_ATTRI
 /* Handle of key on session s, from the cache or found again (refresh forces a search). */
 SD_WUR int hsm_key_handle(struct hsm_key *key, struct hsm_session *s, bool refresh,
     CK_OBJECT_HANDLE *out, CK_RV *rv_out);
+/*
+ * The handle to sign with on session s: the key's session copy when copies
+ * are on (made on first use in each session epoch), else the token key.
+ * Errors as hsm_key_handle(); a fault during the copy returns its rv.
+ */
+SD_WUR int hsm_key_sign_handle(struct hsm_key *key, struct hsm_session *s, bool refresh,
+    CK_OBJECT_HANDLE *out, CK_RV *rv_out);
+
+/*
+ * hsm_keycopy.c: copy the token key token_key as a session object on s and
+ * check that the copy is a session object, sensitive, not extractable and
+ * may sign. *out is the copy, or CK_INVALID_HANDLE when the token refused
+ * (then the token key is used; logged once per key). Errors: a fault rv
+ * (session or token) as hsm_rv_error(); CKR_*_HANDLE_INVALID for a stale
+ * token_key.
+ */
+SD_WUR int hsm_key_copy_make(struct hsm_key *key, struct hsm_session *s, CK_OBJECT_HANDLE token_key,
+    CK_OBJECT_HANDLE *out, CK_RV *rv_out);
+/* Destroy the session copies of key that can be reached now without waiting (hsm_key_free()). */
+void hsm_key_copies_destroy(struct hsm_key *key);
 
 /* hsm_sign.c: one signature over a fixed input with key's own mechanism (health probe). */
 SD_WUR int hsm_sign_probe(struct hsm_key *key, uint64_t deadline_ms, CK_RV *rv_out);

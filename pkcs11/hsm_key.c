@@ -1,7 +1,8 @@
 /*
  * Keys by PKCS#11 URI: exactly one private key, its safety attributes, its
  * public half as a DER SubjectPublicKeyInfo, and object handles cached per
- * pooled session.
+ * pooled session (with the key's session copy when [hsm] session_keys is
+ * on; see hsm_keycopy.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +100,8 @@ hsm_key_handle(struct hsm_key *key, struct hsm_session *s, bool refresh, CK_OBJE
 {
 	struct hsm_key_cache *c = &key->cache[s->index];
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE tmpl[3];
+	CK_BBOOL on_token = CK_TRUE;
+	CK_ATTRIBUTE tmpl[4];
 	CK_OBJECT_HANDLE found[2];
 	CK_ULONG n = 0;
 	size_t count;
@@ -110,8 +112,13 @@ hsm_key_handle(struct hsm_key *key, struct hsm_session *s, bool refresh, CK_OBJE
 		*out = c->handle;
 		return 0;
 	}
+	/* A copy made earlier on this session is forgotten, not destroyed: its handle may be stale. */
 	c->epoch = 0;
+	c->copy = CK_INVALID_HANDLE;
+	c->copy_tried = false;
 	tmpl[n++] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	/* Token objects only: session copies of this key carry the same label and id. */
+	tmpl[n++] = (CK_ATTRIBUTE){ CKA_TOKEN, &on_token, sizeof(on_token) };
 	if (key->label != NULL)
 		tmpl[n++] = (CK_ATTRIBUTE){ CKA_LABEL, key->label, key->label_len };
 	if (key->id != NULL)
@@ -125,6 +132,33 @@ hsm_key_handle(struct hsm_key *key, struct hsm_session *s, bool refresh, CK_OBJE
 	c->handle = found[0];
 	c->epoch = s->epoch;
 	*out = found[0];
+	return 0;
+}
+
+int
+hsm_key_sign_handle(struct hsm_key *key, struct hsm_session *s, bool refresh, CK_OBJECT_HANDLE *out, CK_RV *rv_out)
+{
+	struct hsm_key_cache *c = &key->cache[s->index];
+	CK_OBJECT_HANDLE h, copy;
+	int rc;
+
+	/* The fast path: both handles known for this session. */
+	if (!refresh && c->epoch != 0 && c->epoch == s->epoch && (c->copy_tried || !key->copies)) {
+		*rv_out = CKR_OK;
+		*out = c->copy != CK_INVALID_HANDLE ? c->copy : c->handle;
+		return 0;
+	}
+	if ((rc = hsm_key_handle(key, s, refresh, &h, rv_out)) != 0)
+		return rc;
+	if (!key->copies || atomic_load(&key->copy_off)) {
+		*out = h;
+		return 0;
+	}
+	if ((rc = hsm_key_copy_make(key, s, h, &copy, rv_out)) != 0)
+		return rc;
+	c->copy = copy;
+	c->copy_tried = true;
+	*out = copy != CK_INVALID_HANDLE ? copy : h;
 	return 0;
 }
 
@@ -342,7 +376,8 @@ hsm_key_load(struct hsm_key *key, struct hsm_session *s, bool allow_unsafe, CK_R
 	struct hsm *hsm = key->hsm;
 	CK_OBJECT_HANDLE priv, pub;
 	CK_KEY_TYPE kt, pub_kt;
-	CK_BBOOL sensitive, extractable, can_sign;
+	CK_BBOOL sensitive, extractable, can_sign, copyable = CK_TRUE;
+	CK_ATTRIBUTE copyable_attr = { CKA_COPYABLE, &copyable, sizeof(copyable) };
 	uint8_t *a = NULL, *b = NULL;
 	size_t a_len, b_len;
 	bool found;
@@ -369,6 +404,21 @@ hsm_key_load(struct hsm_key *key, struct hsm_session *s, bool allow_unsafe, CK_R
 	if (kt != CKK_RSA && kt != CKK_EC && kt != CKK_EC_EDWARDS) {
 		rc = sd_error_set(SD_E_UNSUPPORTED, "key %s has unsupported CKA_KEY_TYPE 0x%lx", key->uri, (unsigned long)kt);
 		goto out;
+	}
+	/* Session copies only of a safe key, and never of one its owner marked not copyable. */
+	key->copies = false;
+	if (atomic_load(&hsm->session_keys) && !allow_unsafe && sensitive == CK_TRUE && extractable == CK_FALSE) {
+		*rv_out = hsm->fn->C_GetAttributeValue(s->handle, priv, &copyable_attr, 1);
+		/* CKR_ATTRIBUTE_TYPE_INVALID: a module before PKCS#11 2.40; C_CopyObject itself decides. */
+		if (*rv_out != CKR_OK && *rv_out != CKR_ATTRIBUTE_TYPE_INVALID) {
+			rc = hsm_rv_error(*rv_out, "CKA_COPYABLE");
+			goto out;
+		}
+		*rv_out = CKR_OK;
+		key->copies = copyable != CK_FALSE;
+		if (!key->copies && !atomic_exchange(&key->copy_logged, true))
+			fprintf(stderr, "hsm: key %s has CKA_COPYABLE false: session_keys does not apply to it; "
+			    "signing with the token object\n", key->uri);
 	}
 
 	if ((rc = hsm_key_pub(key, s->handle, priv, &pub, &found, rv_out)) != 0)
@@ -463,6 +513,8 @@ hsm_key_find(struct hsm *hsm, const char *key_uri, bool allow_unsafe, struct hsm
 	}
 	key->hsm = hsm;
 	key->n_cache = n;
+	atomic_init(&key->copy_off, false);
+	atomic_init(&key->copy_logged, false);
 	if ((uri->object != NULL && (key->label = hsm_memdup(uri->object, uri->object_len)) == NULL) ||
 	    (uri->id != NULL && (key->id = hsm_memdup(uri->id, uri->id_len)) == NULL)) {
 		rc = SD_E_NOMEM;
@@ -522,6 +574,8 @@ hsm_key_free(struct hsm_key *key)
 		if (key->hsm->st.probe_key == key)
 			key->hsm->st.probe_key = NULL;
 		pthread_mutex_unlock(&key->hsm->st.mu);
+		if (key->cache != NULL && key->hsm->pool != NULL)
+			hsm_key_copies_destroy(key);
 	}
 	free(key->uri);
 	free(key->label);

@@ -334,7 +334,9 @@ hsm_list_keys(struct hsm *hsm, int (*cb)(const struct hsm_key_info *, void *), v
 {
 	struct hsm_session *sess = NULL;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE tmpl[1] = { { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_BBOOL on_token = CK_TRUE;
+	/* Token objects only: session copies of keys (session_keys) are not keys of their own. */
+	CK_ATTRIBUTE tmpl[2] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_TOKEN, &on_token, sizeof(on_token) } };
 	CK_OBJECT_HANDLE *objs = NULL;
 	struct hsm_key_info ki;
 	size_t count, i;
@@ -351,7 +353,7 @@ hsm_list_keys(struct hsm *hsm, int (*cb)(const struct hsm_key_info *, void *), v
 	admitted = true;
 	if ((rc = hsm_pool_get(hsm->pool, hsm_now_ms() + HSM_FIND_BUDGET_MS, false, &sess, &rv)) != 0)
 		goto out;
-	if ((rc = hsm_objects_find(hsm, sess->handle, tmpl, 1, objs, HSM_LIST_KEYS_MAX, &count, &rv)) != 0)
+	if ((rc = hsm_objects_find(hsm, sess->handle, tmpl, 2, objs, HSM_LIST_KEYS_MAX, &count, &rv)) != 0)
 		goto out;
 	for (i = 0; i < count; i++) {
 		hsm_list_key(hsm, sess->handle, objs[i], &ki);

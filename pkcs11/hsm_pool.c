@@ -1,34 +1,36 @@
 /*
  * The session pool: N sessions, each used by one thread at a time.
  *
- * The pool mutex guards only the busy flags; nothing holds it across a
- * Cryptoki call, so C_Sign on one session never waits for another. A session
- * that reported a fault is closed, never handed out again, and reopened
- * (logging in again if needed) by the next thread that checks its slot out.
- * After the module is re-initialised every handle is forgotten (never
- * closed: a new session may carry the same number).
+ * A slot is checked out with one compare-and-swap on its busy flag, starting
+ * from the slot the calling thread used last, so that on the fast path
+ * signers share no lock and no written cache line. The mutex and condition
+ * variable only serve threads that found every slot busy: a thread giving a
+ * slot back takes the mutex only when someone waits. Nothing holds a lock
+ * across a Cryptoki call, so C_Sign on one session never waits for another.
+ * A session that reported a fault is closed, never handed out again, and
+ * reopened (logging in again if needed) by the next thread that checks its
+ * slot out. After the module is re-initialised every handle is forgotten
+ * (never closed: a new session may carry the same number).
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "hsm_int.h"
 
 struct hsm_pool {
 	struct hsm *hsm;
-	pthread_mutex_t mu;
+	pthread_mutex_t mu;		/* only for waiting: see hsm_pool_get() */
 	pthread_cond_t cv;
-	uint64_t next_epoch;
+	atomic_uint waiters;		/* threads waiting for a free slot */
+	atomic_uint_fast64_t next_epoch;
 	size_t n;
-	struct hsm_session *sessions;
+	struct hsm_session *sessions;	/* HSM_CACHELINE aligned */
 };
 
-/* Caller holds pool->mu and the slot is checked out. */
-static uint64_t
-hsm_pool_epoch_next(struct hsm_pool *pool)
-{
-	return ++pool->next_epoch;
-}
+/* The slot this thread used last: likely free again, and its cache lines are warm here. */
+static _Thread_local size_t hsm_pool_hint;
 
 /* Open a session in a checked-out, closed slot. */
 static int
@@ -39,14 +41,13 @@ hsm_pool_open_slot(struct hsm_pool *pool, struct hsm_session *s, CK_RV *rv_out)
 
 	if ((rc = hsm_session_open(pool->hsm, false, &h, rv_out)) != 0)
 		return rc;
-	pthread_mutex_lock(&pool->mu);
-	s->epoch = hsm_pool_epoch_next(pool);
-	pthread_mutex_unlock(&pool->mu);
+	s->epoch = atomic_fetch_add(&pool->next_epoch, 1) + 1;
 	s->handle = h;
 	s->open = true;
 	return 0;
 }
 
+/* Closing the session also destroys the session objects made on it (key copies). */
 static void
 hsm_pool_close_slot(struct hsm_pool *pool, struct hsm_session *s)
 {
@@ -71,10 +72,12 @@ hsm_pool_new(struct hsm *hsm, size_t n, struct hsm_pool **out)
 		return sd_error_set(SD_E_INVAL, "session pool size %zu out of range", n);
 	if ((pool = calloc(1, sizeof(*pool))) == NULL)
 		return SD_E_NOMEM;
-	if ((pool->sessions = calloc(n, sizeof(*pool->sessions))) == NULL) {
+	/* sizeof is a multiple of the alignment, and n <= HSM_POOL_MAX: no overflow. */
+	if ((pool->sessions = aligned_alloc(HSM_CACHELINE, n * sizeof(*pool->sessions))) == NULL) {
 		free(pool);
 		return SD_E_NOMEM;
 	}
+	memset(pool->sessions, 0, n * sizeof(*pool->sessions));
 	if (pthread_mutex_init(&pool->mu, NULL) != 0) {
 		free(pool->sessions);
 		free(pool);
@@ -89,9 +92,12 @@ hsm_pool_new(struct hsm *hsm, size_t n, struct hsm_pool **out)
 		return SD_E_NOMEM;
 	}
 	pthread_condattr_destroy(&ca);
+	atomic_init(&pool->waiters, 0);
+	atomic_init(&pool->next_epoch, 0);
 	pool->hsm = hsm;
 	pool->n = n;
 	for (i = 0; i < n; i++) {
+		atomic_init(&pool->sessions[i].busy, false);
 		pool->sessions[i].index = i;
 		pool->sessions[i].handle = CK_INVALID_HANDLE;
 	}
@@ -127,30 +133,61 @@ hsm_pool_size(const struct hsm_pool *pool)
 	return pool->n;
 }
 
+static bool
+hsm_pool_take(struct hsm_session *s)
+{
+	bool expected = false;
+
+	/* Cheap read first: a busy slot costs no exclusive cache line. */
+	return !atomic_load_explicit(&s->busy, memory_order_relaxed) &&
+	    atomic_compare_exchange_strong(&s->busy, &expected, true);
+}
+
 /*
- * A free slot, preferring one with an open session (a closed one when
- * fresh); NULL if all are busy. Caller holds mu.
+ * Give a slot back and wake one waiter, if any (seq_cst: pairs with
+ * hsm_pool_get()'s waiters++). locked: the caller holds mu.
+ */
+static void
+hsm_pool_release(struct hsm_pool *pool, struct hsm_session *s, bool locked)
+{
+	atomic_store(&s->busy, false);
+	if (atomic_load(&pool->waiters) == 0)
+		return;
+	if (locked) {
+		pthread_cond_signal(&pool->cv);
+		return;
+	}
+	pthread_mutex_lock(&pool->mu);
+	pthread_cond_signal(&pool->cv);
+	pthread_mutex_unlock(&pool->mu);
+}
+
+/*
+ * Check out a free slot, starting at this thread's last one; NULL if all
+ * are busy. fresh prefers a slot whose session is closed (a retry after a
+ * fault should not close a good session when a dead one is at hand).
  */
 static struct hsm_session *
-hsm_pool_pick(struct hsm_pool *pool, bool fresh)
+hsm_pool_pick(struct hsm_pool *pool, bool fresh, bool locked)
 {
-	struct hsm_session *closed = NULL, *open = NULL;
-	size_t i;
+	struct hsm_session *s, *open = NULL;
+	size_t i, start = hsm_pool_hint < pool->n ? hsm_pool_hint : 0;
 
 	for (i = 0; i < pool->n; i++) {
-		if (pool->sessions[i].busy)
+		s = &pool->sessions[(start + i) % pool->n];
+		if (!hsm_pool_take(s))
 			continue;
-		if (pool->sessions[i].open) {
-			if (!fresh)
-				return &pool->sessions[i];
-			if (open == NULL)
-				open = &pool->sessions[i];
-			continue;
+		if (!fresh || !s->open) {
+			if (open != NULL)
+				hsm_pool_release(pool, open, locked);
+			return s;
 		}
-		if (closed == NULL)
-			closed = &pool->sessions[i];
+		if (open == NULL)
+			open = s;
+		else
+			hsm_pool_release(pool, s, locked);
 	}
-	return closed != NULL ? closed : open;
+	return open;
 }
 
 int
@@ -158,24 +195,31 @@ hsm_pool_get(struct hsm_pool *pool, uint64_t deadline_ms, bool fresh, struct hsm
 {
 	struct hsm_session *s;
 	struct timespec deadline;
-	uint64_t now;
-	int rc, err;
+	int rc;
 
 	*out = NULL;
 	*rv_out = CKR_OK;
-	deadline.tv_sec = (time_t)(deadline_ms / 1000);
-	deadline.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
-	pthread_mutex_lock(&pool->mu);
-	while ((s = hsm_pool_pick(pool, fresh)) == NULL) {
-		now = hsm_now_ms();
-		err = now >= deadline_ms ? ETIMEDOUT : pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline);
-		if (err == ETIMEDOUT) {
-			pthread_mutex_unlock(&pool->mu);
-			return sd_error_set(SD_E_HSM_UNAVAILABLE, "all %zu HSM sessions stayed busy", pool->n);
+	if ((s = hsm_pool_pick(pool, fresh, false)) == NULL) {
+		/*
+		 * All busy: wait. waiters is raised before picking again, so a
+		 * slot given back after that pick sees it and signals under mu,
+		 * which this thread holds until it sleeps: no wakeup is lost.
+		 */
+		deadline.tv_sec = (time_t)(deadline_ms / 1000);
+		deadline.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
+		pthread_mutex_lock(&pool->mu);
+		atomic_fetch_add(&pool->waiters, 1);
+		while ((s = hsm_pool_pick(pool, fresh, true)) == NULL) {
+			if (hsm_now_ms() >= deadline_ms)
+				break;
+			(void)pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline);
 		}
+		atomic_fetch_sub(&pool->waiters, 1);
+		pthread_mutex_unlock(&pool->mu);
+		if (s == NULL)
+			return sd_error_set(SD_E_HSM_UNAVAILABLE, "all %zu HSM sessions stayed busy", pool->n);
 	}
-	s->busy = true;
-	pthread_mutex_unlock(&pool->mu);
+	hsm_pool_hint = s->index;
 
 	/* After a fault the other idle sessions may be dead too: retry on a new one. */
 	if (fresh)
@@ -193,14 +237,12 @@ hsm_pool_forget(struct hsm_pool *pool)
 {
 	size_t i;
 
-	pthread_mutex_lock(&pool->mu);
 	for (i = 0; i < pool->n; i++) {
-		if (pool->sessions[i].busy)
+		if (atomic_load(&pool->sessions[i].busy))
 			abort();	/* hsm_recover() runs alone */
 		pool->sessions[i].handle = CK_INVALID_HANDLE;
 		pool->sessions[i].open = false;
 	}
-	pthread_mutex_unlock(&pool->mu);
 }
 
 void
@@ -210,8 +252,22 @@ hsm_pool_put(struct hsm_pool *pool, struct hsm_session *s, bool broken)
 		return;
 	if (broken)
 		hsm_pool_close_slot(pool, s);
-	pthread_mutex_lock(&pool->mu);
-	s->busy = false;
-	pthread_cond_signal(&pool->cv);
-	pthread_mutex_unlock(&pool->mu);
+	hsm_pool_release(pool, s, false);
+}
+
+struct hsm_session *
+hsm_pool_try_slot(struct hsm_pool *pool, size_t index)
+{
+	struct hsm_session *s;
+
+	if (index >= pool->n)
+		return NULL;
+	s = &pool->sessions[index];
+	if (!hsm_pool_take(s))
+		return NULL;
+	if (!s->open) {
+		hsm_pool_release(pool, s, false);
+		return NULL;
+	}
+	return s;
 }

@@ -16,6 +16,13 @@
  * bounded, until it is the only one admitted. No lock is held across a
  * Cryptoki call except by the re-initialising thread, which others wait
  * for within their own time budget.
+ *
+ * While all is well admission is lock-free: hsm_admit() adds one to
+ * inflight and then reads blocked; hsm_reinit() sets blocked and then reads
+ * inflight (both sequentially consistent), so either the admitted thread
+ * sees the gate closed and backs out to the slow path under mu, or the
+ * re-initialising thread counts it and waits for its hsm_release(), which
+ * broadcasts under mu whenever the gate is closed.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -42,6 +49,8 @@ hsm_state_init(struct hsm_state *st)
 	pthread_condattr_t ca;
 
 	memset(st, 0, sizeof(*st));
+	atomic_init(&st->inflight, 0);
+	atomic_init(&st->blocked, false);
 	if (pthread_mutex_init(&st->mu, NULL) != 0)
 		return SD_E_NOMEM;
 	if (pthread_condattr_init(&ca) != 0) {
@@ -90,6 +99,13 @@ hsm_state_wait(struct hsm_state *st, uint64_t deadline_ms)
 	ts.tv_sec = (time_t)(deadline_ms / 1000);
 	ts.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
 	return pthread_cond_timedwait(&st->cv, &st->mu, &ts) != ETIMEDOUT || hsm_now_ms() < deadline_ms;
+}
+
+/* Caller holds st->mu, after changing reinit or down: open or close the fast path of hsm_admit(). */
+static void
+hsm_state_gate(struct hsm_state *st)
+{
+	atomic_store(&st->blocked, st->reinit || st->down);
 }
 
 /* Caller holds st->mu. */
@@ -153,11 +169,11 @@ hsm_reinit(struct hsm *hsm, uint64_t deadline_ms)
 	if (st->reinit) {
 		/* Someone else is at it: step out of the way, then use their outcome. */
 		gen = st->generation;
-		st->inflight--;
+		atomic_fetch_sub(&st->inflight, 1);
 		pthread_cond_broadcast(&st->cv);
 		while (st->reinit && hsm_state_wait(st, deadline_ms))
 			;
-		st->inflight++;
+		atomic_fetch_add(&st->inflight, 1);
 		rc = st->reinit || st->generation == gen || st->need_reinit ?
 		    sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: re-initialisation by another thread %s", hsm->token_label,
 		    st->reinit ? "still running" : "failed") : 0;
@@ -165,15 +181,17 @@ hsm_reinit(struct hsm *hsm, uint64_t deadline_ms)
 		return rc;
 	}
 	st->reinit = true;
+	hsm_state_gate(st);	/* before reading inflight: see the comment at the top */
 	quiesce = hsm_now_ms() + HSM_QUIESCE_MS;
 	if (quiesce > deadline_ms)
 		quiesce = deadline_ms;
-	while (st->inflight > 1 && hsm_state_wait(st, quiesce))
+	while (atomic_load(&st->inflight) > 1 && hsm_state_wait(st, quiesce))
 		;
-	if (st->inflight > 1) {
+	if (atomic_load(&st->inflight) > 1) {
 		rc = sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: %u operations still running; module not re-initialised",
-		    hsm->token_label, st->inflight - 1);
+		    hsm->token_label, atomic_load(&st->inflight) - 1);
 		st->reinit = false;
+		hsm_state_gate(st);
 		pthread_cond_broadcast(&st->cv);
 		pthread_mutex_unlock(&st->mu);
 		return rc;
@@ -184,6 +202,7 @@ hsm_reinit(struct hsm *hsm, uint64_t deadline_ms)
 
 	pthread_mutex_lock(&st->mu);
 	st->reinit = false;
+	hsm_state_gate(st);
 	st->generation++;
 	st->need_reinit = rc != 0;
 	pthread_cond_broadcast(&st->cv);
@@ -200,6 +219,8 @@ hsm_admit(struct hsm *hsm, uint64_t deadline_ms, bool *probe)
 	int rc;
 
 	*probe = false;
+	if (hsm_admit_now(hsm))
+		return 0;
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
 		now = hsm_now_ms();
@@ -209,7 +230,7 @@ hsm_admit(struct hsm *hsm, uint64_t deadline_ms, bool *probe)
 			return rc;
 		}
 		if (!st->reinit && !st->down) {
-			st->inflight++;
+			atomic_fetch_add(&st->inflight, 1);
 			pthread_mutex_unlock(&st->mu);
 			return 0;
 		}
@@ -230,7 +251,7 @@ hsm_admit(struct hsm *hsm, uint64_t deadline_ms, bool *probe)
 		}
 	}
 	st->probing = true;
-	st->inflight++;
+	atomic_fetch_add(&st->inflight, 1);
 	need = st->need_reinit;
 	pthread_mutex_unlock(&st->mu);
 	*probe = true;
@@ -246,17 +267,41 @@ hsm_admit(struct hsm *hsm, uint64_t deadline_ms, bool *probe)
 	return 0;
 }
 
+bool
+hsm_admit_now(struct hsm *hsm)
+{
+	struct hsm_state *st = &hsm->st;
+
+	if (atomic_load(&hsm->pin_refused))
+		return false;
+	atomic_fetch_add(&st->inflight, 1);
+	if (!atomic_load(&st->blocked))
+		return true;
+	/* The gate closed meanwhile: back out (a re-initialisation may be counting us). */
+	hsm_release(hsm, false);
+	return false;
+}
+
 void
 hsm_release(struct hsm *hsm, bool probe)
 {
 	struct hsm_state *st = &hsm->st;
 
+	if (!probe) {
+		if (atomic_fetch_sub(&st->inflight, 1) == 0)
+			abort();
+		/* Only a closed gate has waiters that care about inflight or about us. */
+		if (atomic_load(&st->blocked)) {
+			pthread_mutex_lock(&st->mu);
+			pthread_cond_broadcast(&st->cv);
+			pthread_mutex_unlock(&st->mu);
+		}
+		return;
+	}
 	pthread_mutex_lock(&st->mu);
-	if (st->inflight == 0)
+	if (atomic_fetch_sub(&st->inflight, 1) == 0)
 		abort();
-	st->inflight--;
-	if (probe)
-		st->probing = false;
+	st->probing = false;
 	pthread_cond_broadcast(&st->cv);
 	pthread_mutex_unlock(&st->mu);
 }
@@ -269,6 +314,7 @@ hsm_mark_ok(struct hsm *hsm)
 	pthread_mutex_lock(&st->mu);
 	if (st->down) {
 		st->down = false;
+		hsm_state_gate(st);
 		st->need_reinit = false;
 		st->probes = 0;
 		fprintf(stderr, "hsm: HSM recovered: token %s usable again after %llu ms\n", hsm->token_label,
@@ -294,6 +340,7 @@ hsm_mark_down(struct hsm *hsm, bool need_reinit, const char *fmt, ...)
 	pthread_mutex_lock(&st->mu);
 	if (!st->down) {
 		st->down = true;
+		hsm_state_gate(st);
 		st->down_since_ms = now;
 		st->backoff_ms = HSM_BACKOFF_MIN_MS;
 		st->probes = 0;

@@ -109,13 +109,17 @@ hsm_sign_on(struct hsm_key *key, struct hsm_session *s, CK_MECHANISM *m, const u
 	int rc;
 
 	for (;;) {
-		if ((rc = hsm_key_handle(key, s, refresh, &h, rv_out)) != 0)
-			return rc;
-		rv = fn->C_SignInit(s->handle, m, h);
+		/* The key's session copy when session_keys is on, else the token key. */
+		if ((rc = hsm_key_sign_handle(key, s, refresh, &h, rv_out)) == 0)
+			rv = fn->C_SignInit(s->handle, m, h);
+		else
+			rv = *rv_out;
 		if ((rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID) && !refresh) {
 			refresh = true;
 			continue;
 		}
+		if (rc != 0)
+			return rc;
 		break;
 	}
 	*rv_out = rv;

@@ -614,6 +614,15 @@ config_hsm_key(struct config_parse *p, const char *key, const char *value)
 		cfg->hsm_sessions = (unsigned)n;
 		return 1;
 	}
+	if (strcmp(key, "session_keys") == 0) {
+		if (strcmp(value, "true") == 0)
+			cfg->hsm_session_keys = true;
+		else if (strcmp(value, "false") == 0)
+			cfg->hsm_session_keys = false;
+		else
+			return config_fail(p, "key 'session_keys': '%s' is not true or false", value);
+		return 1;
+	}
 	if (strcmp(key, "environment") == 0) {
 		if (cfg->n_hsm_environment >= sizeof(cfg->hsm_environment) / sizeof(cfg->hsm_environment[0]))
 			return config_fail(p, "too many 'environment' entries");

@@ -60,6 +60,7 @@ signer_open(const struct sd_config *cfg, struct signer **out)
 	};
 	if ((rc = hsm_open(&hc, &s->hsm)) != 0)
 		goto out;
+	hsm_session_keys_set(s->hsm, cfg->hsm_session_keys);
 	if ((rc = hsm_key_find(s->hsm, cfg->ca_key_uri, false, &s->key)) != 0)
 		goto out;
 	if ((rc = ca_load(s->key, cfg->ca_key_uri, cfg->ca_certificate, cfg->ca_chain, cfg->ca_signature_pss, &s->ca)) != 0)
