@@ -1,5 +1,7 @@
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
@@ -162,24 +164,32 @@ out:
 	return rc;
 }
 
-int
-api_auth_verify(const struct api_auth *auth, gnutls_session_t session, struct api_identity *id)
+/* The peer's certificates, 1..API_AUTH_CHAIN_MAX of them, or SD_E_INVAL. */
+static int
+api_auth_peers(gnutls_session_t session, const gnutls_datum_t **peers, unsigned *n)
+{
+	*peers = NULL;
+	*n = 0;
+	if (session == NULL || gnutls_certificate_type_get(session) != GNUTLS_CRT_X509 ||
+	    (*peers = gnutls_certificate_get_peers(session, n)) == NULL || *n == 0)
+		return sd_error_set(SD_E_INVAL, "no client certificate presented");
+	if (*n > API_AUTH_CHAIN_MAX)
+		return sd_error_set(SD_E_INVAL, "client certificate chain longer than %d", API_AUTH_CHAIN_MAX);
+	return 0;
+}
+
+/* Verify n (1..API_AUTH_CHAIN_MAX) DER certificates; *not_after: the earliest expiry among them. */
+static int
+api_auth_verify_peers(const struct api_auth *auth, const gnutls_datum_t *peers, unsigned n,
+    struct api_identity *id, int64_t *not_after)
 {
 	gnutls_x509_crt_t chain[API_AUTH_CHAIN_MAX];
-	const gnutls_datum_t *peers;
-	unsigned n = 0, i, have = 0;
+	unsigned i, have = 0;
+	time_t t;
 	int g, rc;
 
 	memset(id, 0, sizeof(*id));
-	if (session == NULL || gnutls_certificate_type_get(session) != GNUTLS_CRT_X509 ||
-	    (peers = gnutls_certificate_get_peers(session, &n)) == NULL || n == 0) {
-		rc = sd_error_set(SD_E_INVAL, "no client certificate presented");
-		goto out;
-	}
-	if (n > API_AUTH_CHAIN_MAX) {
-		rc = sd_error_set(SD_E_INVAL, "client certificate chain longer than %d", API_AUTH_CHAIN_MAX);
-		goto out;
-	}
+	*not_after = INT64_MIN;
 	for (have = 0; have < n; have++) {
 		if ((g = gnutls_x509_crt_init(&chain[have])) < 0) {
 			rc = api_auth_gnutls_error(g, "certificate");
@@ -193,11 +203,137 @@ api_auth_verify(const struct api_auth *auth, gnutls_session_t session, struct ap
 	}
 	if ((rc = api_auth_chain_verify(auth, chain, n)) != 0)
 		goto out;
-	rc = api_auth_identity(chain[0], id);
+	if ((rc = api_auth_identity(chain[0], id)) != 0)
+		goto out;
+	/* (time_t)-1 (unreadable) stays below any clock: such a chain is never reused. */
+	*not_after = INT64_MAX;
+	for (i = 0; i < n; i++) {
+		t = gnutls_x509_crt_get_expiration_time(chain[i]);
+		if ((int64_t)t < *not_after)
+			*not_after = (int64_t)t;
+	}
 out:
 	for (i = 0; i < have; i++)
 		gnutls_x509_crt_deinit(chain[i]);
 	if (rc != 0)
 		memset(id, 0, sizeof(*id));
 	return rc;
+}
+
+int
+api_auth_verify(const struct api_auth *auth, gnutls_session_t session, struct api_identity *id)
+{
+	const gnutls_datum_t *peers;
+	int64_t not_after;
+	unsigned n;
+	int rc;
+
+	memset(id, 0, sizeof(*id));
+	if ((rc = api_auth_peers(session, &peers, &n)) != 0)
+		return rc;
+	return api_auth_verify_peers(auth, peers, n, id, &not_after);
+}
+
+void
+api_auth_cache_clear(struct api_auth_cache *cache)
+{
+	if (cache == NULL)
+		return;
+	free(cache->der);
+	memset(cache, 0, sizeof(*cache));
+}
+
+bool
+api_auth_cache_match(const struct api_auth_cache *cache, const gnutls_datum_t *peers, unsigned n,
+    int64_t now_mono, int64_t now_wall)
+{
+	size_t at = 0;
+	unsigned i;
+
+	if (cache->n == 0 || cache->n != n || cache->der == NULL)
+		return false;
+	if (now_mono < cache->verified_at || now_mono - cache->verified_at >= API_AUTH_CACHE_SECONDS)
+		return false;
+	if (now_wall >= cache->not_after)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (peers[i].size != cache->lens[i] || cache->lens[i] > cache->der_len - at ||
+		    memcmp(peers[i].data, cache->der + at, cache->lens[i]) != 0)
+			return false;
+		at += cache->lens[i];
+	}
+	return at == cache->der_len;
+}
+
+int
+api_auth_cache_store(struct api_auth_cache *cache, const gnutls_datum_t *peers, unsigned n,
+    const struct api_identity *id, int64_t not_after, int64_t now_mono)
+{
+	size_t total = 0, at = 0;
+	unsigned i;
+	uint8_t *der;
+
+	api_auth_cache_clear(cache);
+	if (n == 0 || n > API_AUTH_CHAIN_MAX)
+		return sd_error_set(SD_E_INVAL, "%u certificates to cache; 1 to %d allowed", n, API_AUTH_CHAIN_MAX);
+	for (i = 0; i < n; i++) {
+		if (peers[i].size == 0 || peers[i].size > SIZE_MAX - total)
+			return sd_error_set(SD_E_INVAL, "certificate %u to cache is empty or too large", i);
+		total += peers[i].size;
+	}
+	if ((der = malloc(total)) == NULL)
+		return SD_E_NOMEM;
+	for (i = 0; i < n; i++) {
+		memcpy(der + at, peers[i].data, peers[i].size);
+		cache->lens[i] = peers[i].size;
+		at += peers[i].size;
+	}
+	cache->der = der;
+	cache->der_len = total;
+	cache->n = n;
+	cache->verified_at = now_mono;
+	cache->not_after = not_after;
+	cache->id = *id;
+	return 0;
+}
+
+/* Seconds of CLOCK_MONOTONIC, or -1. */
+static int64_t
+api_auth_mono_seconds(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return -1;
+	return (int64_t)ts.tv_sec;
+}
+
+int
+api_auth_verify_cached(const struct api_auth *auth, gnutls_session_t session, struct api_auth_cache *cache,
+    struct api_identity *id)
+{
+	const gnutls_datum_t *peers;
+	int64_t mono, not_after;
+	unsigned n;
+	int rc;
+
+	if (cache == NULL)
+		return api_auth_verify(auth, session, id);
+	memset(id, 0, sizeof(*id));
+	if ((rc = api_auth_peers(session, &peers, &n)) != 0) {
+		api_auth_cache_clear(cache);
+		return rc;
+	}
+	mono = api_auth_mono_seconds();
+	if (mono >= 0 && api_auth_cache_match(cache, peers, n, mono, (int64_t)time(NULL))) {
+		*id = cache->id;
+		return 0;
+	}
+	api_auth_cache_clear(cache);
+	if ((rc = api_auth_verify_peers(auth, peers, n, id, &not_after)) != 0)
+		return rc;
+	/* Not remembered (no clock, no memory): the next request verifies again. */
+	if (mono >= 0 && api_auth_cache_store(cache, peers, n, id, not_after, mono) != 0)
+		sd_error_clear();
+	return 0;
 }

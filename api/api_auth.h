@@ -7,6 +7,7 @@
 #ifndef API_AUTH_H
 #define API_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,7 @@
 #define API_AUTH_CHAIN_MAX 8		/* certificates accepted from a client */
 #define API_AUTH_SUBJECT_MAX 1024	/* bytes of an RFC 4514 subject, NUL included */
 #define API_AUTH_CN_MAX 256		/* bytes of a CN (UTF-8), NUL included */
+#define API_AUTH_CACHE_SECONDS 60	/* a connection's chain is verified again after this */
 
 /* Trust anchors for client certificates; read-only once loaded, shared by all threads. */
 struct api_auth;
@@ -46,5 +48,55 @@ void api_auth_free(struct api_auth *auth);
  * SD_E_CRYPTO when GnuTLS fails for another reason.
  */
 SD_WUR int api_auth_verify(const struct api_auth *auth, gnutls_session_t session, struct api_identity *id);
+
+/*
+ * One TLS connection's verified client: the exact DER of the certificates
+ * the peer presented and the identity they verified to. Used by one thread
+ * at a time (the connection's). Zero-initialise; api_auth_cache_clear()
+ * frees what it holds. Only successes are remembered.
+ */
+struct api_auth_cache {
+	uint8_t *der;				/* the presented certificates, concatenated */
+	size_t der_len;
+	size_t lens[API_AUTH_CHAIN_MAX];	/* each certificate's length in der */
+	unsigned n;				/* certificates; 0: nothing cached */
+	int64_t verified_at;			/* CLOCK_MONOTONIC seconds of the verification */
+	int64_t not_after;			/* earliest notAfter of the presented chain, Unix seconds */
+	struct api_identity id;
+};
+
+/*
+ * api_auth_verify() for a request on a connection whose earlier requests
+ * may have verified already. The cached identity is reused only when the
+ * peer presents byte for byte the same certificates (a TLS 1.2
+ * renegotiation may change them), the verification is younger than
+ * API_AUTH_CACHE_SECONDS, and no presented certificate has expired since;
+ * otherwise the chain is verified again and the cache replaced (success) or
+ * cleared (failure). cache NULL: plain api_auth_verify(). Errors: as
+ * api_auth_verify(); failing to remember a success (memory) is not an error.
+ */
+SD_WUR int api_auth_verify_cached(const struct api_auth *auth, gnutls_session_t session,
+    struct api_auth_cache *cache, struct api_identity *id);
+
+/*
+ * The cache policy, apart from TLS (exposed for tests): true when cache
+ * holds exactly the n certificates of peers, was filled at monotonic second
+ * verified_at with now_mono - verified_at < API_AUTH_CACHE_SECONDS, and
+ * now_wall (Unix seconds) is before its not_after.
+ */
+bool api_auth_cache_match(const struct api_auth_cache *cache, const gnutls_datum_t *peers, unsigned n,
+    int64_t now_mono, int64_t now_wall);
+
+/*
+ * Remember that peers (n certificates, 1..API_AUTH_CHAIN_MAX) verified to
+ * id at monotonic second now_mono, the earliest of them expiring at
+ * not_after. Replaces what cache held; the DER is copied.
+ * Errors: SD_E_INVAL (n out of range or sizes overflow; cache cleared), SD_E_NOMEM (cache cleared).
+ */
+SD_WUR int api_auth_cache_store(struct api_auth_cache *cache, const gnutls_datum_t *peers, unsigned n,
+    const struct api_identity *id, int64_t not_after, int64_t now_mono);
+
+/* Forget what cache holds and free its memory; it may be reused. NULL is a no-op. */
+void api_auth_cache_clear(struct api_auth_cache *cache);
 
 #endif

@@ -118,7 +118,7 @@ api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct
 	int rc;
 
 	if (route->flags & API_ROUTE_AUTH) {
-		if ((rc = api_auth_verify(ctx->auth, call->tls, &call->id)) != 0) {
+		if ((rc = api_auth_verify_cached(ctx->auth, call->tls, call->auth_cache, &call->id)) != 0) {
 			if (rc != SD_E_INVAL) {
 				api_response_error(resp, rc);
 				return false;

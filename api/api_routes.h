@@ -29,6 +29,7 @@ struct api_call {
 	const char *method;
 	const char *path;
 	gnutls_session_t tls;			/* NULL if none */
+	struct api_auth_cache *auth_cache;	/* the connection's verified client, or NULL */
 	const char *content_type;		/* header value or NULL */
 	const char *content_length;		/* header value or NULL */
 	const char *query_from;			/* ?from=, ?limit=, ?serial= (auditor routes) or NULL */

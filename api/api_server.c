@@ -60,6 +60,14 @@ struct api_exchange {
 	bool responded;
 };
 
+/*
+ * One TLS connection's state across its requests: the client it verified
+ * to. libmicrohttpd runs a connection on one pool thread, so no lock.
+ */
+struct api_conn {
+	struct api_auth_cache auth;
+};
+
 /* The last message libmicrohttpd logged on this thread (start-up failures). */
 static _Thread_local char api_mhd_last[256];
 
@@ -219,6 +227,9 @@ api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const
 		}
 		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 		x->call.tls = info != NULL ? (gnutls_session_t)info->tls_session : NULL;
+		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		if (info != NULL && info->socket_context != NULL)
+			x->call.auth_cache = &((struct api_conn *)info->socket_context)->auth;
 		x->call.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_TYPE);
 		x->call.content_length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -274,6 +285,26 @@ api_server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(x);
 	*con_cls = NULL;
 	atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+/* A connection opens or closes: its state (NULL if out of memory: then every request verifies). */
+static void
+api_server_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct api_conn *c = *socket_context;
+
+	(void)cls;
+	(void)conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = calloc(1, sizeof(struct api_conn));
+		return;
+	}
+	if (c != NULL) {
+		api_auth_cache_clear(&c->auth);
+		free(c);
+	}
+	*socket_context = NULL;
 }
 
 /* SD_E_CONFIG naming what the file is for; sd_file's detail already names the path. */
@@ -418,6 +449,7 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 	srv->daemon = MHD_start_daemon(flags, cfg->api_port, NULL, NULL, api_server_access, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, api_server_completed, srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, api_server_connection, srv,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&srv->addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, workers,
 	    MHD_OPTION_CONNECTION_LIMIT, limit,

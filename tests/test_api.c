@@ -3,6 +3,7 @@
  * the error-to-status table, the issuance response, header helpers and the
  * client CA loading. The HTTPS paths are covered by the integration tests.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -607,6 +608,162 @@ test_auth_no_session(void)
 	api_auth_free(auth);
 }
 
+/* ---- per-connection cache of the verified client ---- */
+
+#define T_MONO 1000		/* monotonic second of the cached verification */
+#define T_EXPIRES 2000000000	/* the chain's earliest notAfter */
+
+static uint8_t cache_leaf[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+static uint8_t cache_ca[] = { 0x30, 0x03, 0x02, 0x01, 0x02 };
+
+/* A cache holding leaf + ca for identity "issuer", verified at T_MONO. */
+static void
+cache_fill(struct api_auth_cache *c, gnutls_datum_t *peers)
+{
+	struct api_identity id;
+
+	memset(&id, 0, sizeof(id));
+	snprintf(id.cn, sizeof(id.cn), "%s", "issuer");
+	snprintf(id.subject, sizeof(id.subject), "%s", "CN=issuer,O=signerd demo");
+	id.spki_sha256[0] = 0xab;
+	peers[0] = (gnutls_datum_t){ cache_leaf, sizeof(cache_leaf) };
+	peers[1] = (gnutls_datum_t){ cache_ca, sizeof(cache_ca) };
+	memset(c, 0, sizeof(*c));
+	CU_ASSERT_EQUAL_FATAL(api_auth_cache_store(c, peers, 2, &id, T_EXPIRES, T_MONO), 0);
+}
+
+static void
+test_cache_same_chain(void)
+{
+	struct api_auth_cache c;
+	gnutls_datum_t peers[2];
+	uint8_t copy[sizeof(cache_leaf)];
+
+	cache_fill(&c, peers);
+	CU_ASSERT_TRUE(api_auth_cache_match(&c, peers, 2, T_MONO, T_EXPIRES - 100));
+	CU_ASSERT_STRING_EQUAL(c.id.cn, "issuer");
+	CU_ASSERT_EQUAL(c.id.spki_sha256[0], 0xab);
+	/* Equal bytes at another address are the same chain: the DER was copied. */
+	memcpy(copy, cache_leaf, sizeof(copy));
+	peers[0].data = copy;
+	CU_ASSERT_TRUE(api_auth_cache_match(&c, peers, 2, T_MONO + 1, T_EXPIRES - 100));
+	api_auth_cache_clear(&c);
+}
+
+static void
+test_cache_other_chain(void)
+{
+	struct api_auth_cache c;
+	gnutls_datum_t peers[2], other[3];
+	uint8_t leaf[sizeof(cache_leaf)], longer[sizeof(cache_leaf) + 1];
+
+	cache_fill(&c, peers);
+	/* One byte of the leaf differs (a renegotiation presented another certificate). */
+	memcpy(leaf, cache_leaf, sizeof(leaf));
+	leaf[sizeof(leaf) - 1] ^= 1;
+	other[0] = (gnutls_datum_t){ leaf, sizeof(leaf) };
+	other[1] = peers[1];
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, other, 2, T_MONO, 0));
+	/* A longer leaf, the leaf alone, the chain in the other order, one more certificate. */
+	memcpy(longer, cache_leaf, sizeof(cache_leaf));
+	longer[sizeof(cache_leaf)] = 0;
+	other[0] = (gnutls_datum_t){ longer, sizeof(longer) };
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, other, 2, T_MONO, 0));
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, peers, 1, T_MONO, 0));
+	other[0] = peers[1];
+	other[1] = peers[0];
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, other, 2, T_MONO, 0));
+	other[0] = peers[0];
+	other[1] = peers[1];
+	other[2] = peers[1];
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, other, 3, T_MONO, 0));
+	/* Bytes moved between certificates: same concatenation, other boundaries. */
+	other[0] = (gnutls_datum_t){ cache_leaf, sizeof(cache_leaf) - 1 };
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, other, 2, T_MONO, 0));
+	api_auth_cache_clear(&c);
+}
+
+static void
+test_cache_age(void)
+{
+	struct api_auth_cache c;
+	gnutls_datum_t peers[2];
+
+	cache_fill(&c, peers);
+	CU_ASSERT_TRUE(api_auth_cache_match(&c, peers, 2, T_MONO + API_AUTH_CACHE_SECONDS - 1, 0));
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, peers, 2, T_MONO + API_AUTH_CACHE_SECONDS, 0));
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, peers, 2, INT64_MAX, 0));
+	/* A monotonic clock that went back is not trusted either. */
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, peers, 2, T_MONO - 1, 0));
+	api_auth_cache_clear(&c);
+}
+
+static void
+test_cache_expiry(void)
+{
+	struct api_auth_cache c;
+	gnutls_datum_t peers[2];
+
+	cache_fill(&c, peers);
+	CU_ASSERT_TRUE(api_auth_cache_match(&c, peers, 2, T_MONO, T_EXPIRES - 1));
+	/* The moment a certificate of the chain expires, the identity must be verified again. */
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, peers, 2, T_MONO, T_EXPIRES));
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, peers, 2, T_MONO, T_EXPIRES + 1));
+	api_auth_cache_clear(&c);
+}
+
+static void
+test_cache_empty_and_refused(void)
+{
+	struct api_auth_cache c;
+	struct api_identity id;
+	gnutls_datum_t peers[API_AUTH_CHAIN_MAX + 1], empty = { cache_leaf, 0 };
+	unsigned i;
+
+	memset(&c, 0, sizeof(c));
+	memset(&id, 0, sizeof(id));
+	for (i = 0; i <= API_AUTH_CHAIN_MAX; i++)
+		peers[i] = (gnutls_datum_t){ cache_leaf, sizeof(cache_leaf) };
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, peers, 1, T_MONO, 0));
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, peers, 0, T_MONO, 0));
+	CU_ASSERT_EQUAL(api_auth_cache_store(&c, peers, 0, &id, T_EXPIRES, T_MONO), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_auth_cache_store(&c, peers, API_AUTH_CHAIN_MAX + 1, &id, T_EXPIRES, T_MONO),
+	    SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_auth_cache_store(&c, &empty, 1, &id, T_EXPIRES, T_MONO), SD_E_INVAL);
+	CU_ASSERT_EQUAL(c.n, 0);
+	CU_ASSERT_PTR_NULL(c.der);
+	CU_ASSERT_EQUAL(api_auth_cache_store(&c, peers, API_AUTH_CHAIN_MAX, &id, T_EXPIRES, T_MONO), 0);
+	CU_ASSERT_TRUE(api_auth_cache_match(&c, peers, API_AUTH_CHAIN_MAX, T_MONO, 0));
+	/* A failed store forgets what was there. */
+	CU_ASSERT_EQUAL(api_auth_cache_store(&c, &empty, 1, &id, T_EXPIRES, T_MONO), SD_E_INVAL);
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, peers, API_AUTH_CHAIN_MAX, T_MONO, 0));
+	api_auth_cache_clear(&c);
+	CU_ASSERT_FALSE(api_auth_cache_match(&c, peers, API_AUTH_CHAIN_MAX, T_MONO, 0));
+	api_auth_cache_clear(NULL);
+}
+
+static void
+test_cache_no_session(void)
+{
+	struct api_auth *auth = NULL;
+	struct api_auth_cache c;
+	struct api_identity id;
+	gnutls_datum_t peers[2];
+
+	CU_ASSERT_EQUAL_FATAL(api_auth_new((const uint8_t *)test_ca_pem, strlen(test_ca_pem), "ca.pem", &auth), 0);
+	/* A connection whose peer no longer presents a certificate gets no cached identity, and loses it. */
+	cache_fill(&c, peers);
+	memset(&id, 'x', sizeof(id));
+	CU_ASSERT_EQUAL(api_auth_verify_cached(auth, NULL, &c, &id), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(sd_error_detail(SD_E_INVAL), "no client certificate presented");
+	CU_ASSERT_EQUAL(id.cn[0], '\0');
+	CU_ASSERT_EQUAL(c.n, 0);
+	CU_ASSERT_PTR_NULL(c.der);
+	/* Without a cache: plain verification. */
+	CU_ASSERT_EQUAL(api_auth_verify_cached(auth, NULL, NULL, &id), SD_E_INVAL);
+	api_auth_free(auth);
+}
+
 /* ---- auditor routes: the pure parts ---- */
 
 static void
@@ -734,6 +891,14 @@ main(void)
 		{ "client CA refused", test_auth_ca_refused },
 		{ "no TLS session", test_auth_no_session },
 	};
+	static const struct sd_test_case cache[] = {
+		{ "the same chain reuses the identity", test_cache_same_chain },
+		{ "another chain does not", test_cache_other_chain },
+		{ "older than API_AUTH_CACHE_SECONDS", test_cache_age },
+		{ "a certificate expired since", test_cache_expiry },
+		{ "empty cache, bad stores", test_cache_empty_and_refused },
+		{ "no TLS session clears it", test_cache_no_session },
+	};
 
 	SD_TEST_SUITE("api_sign_request_parse", parse);
 	SD_TEST_SUITE("api_problem", problem);
@@ -741,6 +906,7 @@ main(void)
 	SD_TEST_SUITE("api_sign_response_json", response);
 	SD_TEST_SUITE("headers", headers);
 	SD_TEST_SUITE("api_auth", auth);
+	SD_TEST_SUITE("api_auth_cache", cache);
 	SD_TEST_SUITE("api_audit", audit);
 	return sd_test_run("test_api");
 }
