@@ -134,7 +134,8 @@ ca_prepare(struct ca *ca, struct hsm_key *key, const char *key_name, const char 
 	}
 	if ((rc = ca_check_key(ca, key, key_name, source)) != 0)
 		goto out;
-	if ((rc = x509_sigalg_for(hsm_key_type(key), &ca->sigalg)) != 0)
+	if ((rc = x509_sigalg_for(hsm_key_type(key), &ca->sigalg)) != 0 ||
+	    (rc = x509_verifier_new(ca->pubkey, ca->sigalg, &ca->verifier)) != 0)
 		goto out;
 	subject = X509_get_subject_name(ca->cert);
 	if ((n = i2d_X509_NAME(subject, &name)) <= 0) {
@@ -297,6 +298,12 @@ ca_load(struct hsm_key *key, const char *key_name, const char *cert_path, const 
 		rc = sd_error_set(SD_E_CONFIG, "[ca] signature = pss: %s", sd_error_detail(rc));
 		goto out;
 	}
+	if (pss) {
+		x509_verifier_free(ca->verifier);
+		ca->verifier = NULL;
+		if ((rc = x509_verifier_new(ca->pubkey, ca->sigalg, &ca->verifier)) != 0)
+			goto out;
+	}
 	if (chain_path != NULL && (rc = ca_load_chain(ca, chain_path)) != 0)
 		goto out;
 	*out = ca;
@@ -320,6 +327,7 @@ ca_free(struct ca *ca)
 	for (i = 0; i < ca->n_chain_keys; i++)
 		EVP_PKEY_free(ca->chain_keys[i]);
 	OPENSSL_free(ca->issuer);
+	x509_verifier_free(ca->verifier);
 	EVP_PKEY_free(ca->pubkey);
 	X509_free(ca->cert);
 	free(ca);

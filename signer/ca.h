@@ -18,6 +18,7 @@
 #include "hsm.h"
 #include "sd_error.h"
 #include "signer.h"
+#include "x509_cert.h"
 #include "x509_ext.h"
 #include "x509_sigalg.h"
 
@@ -32,6 +33,7 @@ struct ca {
 	uint8_t keyid[X509_KEYID_MAX];		/* AKI keyIdentifier: cert's SKI, else computed */
 	size_t keyid_len;
 	const struct x509_sigalg *sigalg;	/* from the HSM key type and [ca] signature */
+	struct x509_verifier *verifier;		/* pubkey with sigalg, set up once: checks what is issued */
 	time_t not_after;			/* cert's notAfter */
 	char *chain_pem[SIGNER_CHAIN_MAX];	/* issuing certificate first */
 	size_t n_chain;

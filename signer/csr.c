@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "csr.h"
+#include "der.h"
 #include "signer.h"
 #include "weakkey.h"
 
@@ -174,6 +175,82 @@ out:
 	BN_free(e);
 	EVP_PKEY_CTX_free(ctx);
 	return rc;
+}
+
+/* Canonical AlgorithmIdentifiers of the accepted key types (RFC 3279, RFC 5480, RFC 8410). */
+static const uint8_t csr_alg_rsa[] = {
+	0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+};
+static const uint8_t csr_alg_p256[] = {
+	0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+	0x03, 0x01, 0x07,
+};
+static const uint8_t csr_alg_p384[] = {
+	0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22,
+};
+static const uint8_t csr_alg_p521[] = {
+	0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23,
+};
+static const uint8_t csr_alg_ed25519[] = { 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70 };
+
+static const struct {
+	const uint8_t *algid;
+	size_t algid_len;
+	unsigned type;
+	size_t field;			/* EC: octets of a coordinate */
+} csr_spki_algs[] = {
+	{ csr_alg_rsa, sizeof(csr_alg_rsa), CONFIG_KEY_RSA, 0 },
+	{ csr_alg_p256, sizeof(csr_alg_p256), CONFIG_KEY_P256, 32 },
+	{ csr_alg_p384, sizeof(csr_alg_p384), CONFIG_KEY_P384, 48 },
+	{ csr_alg_p521, sizeof(csr_alg_p521), CONFIG_KEY_P521, 66 },
+	{ csr_alg_ed25519, sizeof(csr_alg_ed25519), CONFIG_KEY_ED25519, 0 },
+};
+
+unsigned
+csr_spki_key_type(const uint8_t *spki, size_t len)
+{
+	struct der_tlv algid, seq, n, e;
+	const uint8_t *key, *p;
+	size_t key_len, avail, i;
+	unsigned type;
+
+	if (x509_spki_split(spki, len, &algid, &key, &key_len) != 0) {
+		sd_error_clear();
+		return 0;
+	}
+	for (i = 0; i < sizeof(csr_spki_algs) / sizeof(csr_spki_algs[0]); i++)
+		if (algid.tlv_len == csr_spki_algs[i].algid_len &&
+		    memcmp(algid.tlv, csr_spki_algs[i].algid, algid.tlv_len) == 0)
+			break;
+	if (i == sizeof(csr_spki_algs) / sizeof(csr_spki_algs[0]))
+		return 0;
+	type = csr_spki_algs[i].type;
+	switch (type) {
+	case CONFIG_KEY_RSA:
+		/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } */
+		p = key;
+		avail = key_len;
+		if (der_next(&p, &avail, DER_TAG_SEQUENCE, &seq) != 0 || avail != 0) {
+			sd_error_clear();
+			return 0;
+		}
+		p = seq.val;
+		avail = seq.len;
+		if (der_next(&p, &avail, DER_TAG_INTEGER, &n) != 0 || der_next(&p, &avail, DER_TAG_INTEGER, &e) != 0 ||
+		    avail != 0 || n.len == 0 || e.len == 0) {
+			sd_error_clear();
+			return 0;
+		}
+		return type;
+	case CONFIG_KEY_ED25519:
+		return key_len == 32 ? type : 0;
+	default:
+		if (key_len == 1 + 2 * csr_spki_algs[i].field && key[0] == 0x04)
+			return type;
+		if (key_len == 1 + csr_spki_algs[i].field && (key[0] == 0x02 || key[0] == 0x03))
+			return type;
+		return 0;
+	}
 }
 
 unsigned
@@ -644,14 +721,77 @@ csr_extract_cn(struct csr *csr)
 	return 0;
 }
 
+/*
+ * The SubjectPublicKeyInfo TLV inside the CSR's DER (der_len bytes):
+ * CertificationRequest ::= SEQUENCE { SEQUENCE { version, subject, spki, ... }, ... }.
+ * Only TLV headers are read; SD_E_INVAL when they are not DER.
+ */
+static int
+csr_spki_peek(const uint8_t *der, size_t der_len, const uint8_t **spki, size_t *spki_len)
+{
+	struct der_tlv req, info, t;
+	const uint8_t *p;
+	size_t avail;
+	int rc;
+
+	*spki = NULL;
+	*spki_len = 0;
+	if ((rc = der_read(der, der_len, &req)) != 0)
+		return rc;
+	p = req.val;
+	avail = req.len;
+	if (req.tag != DER_TAG_SEQUENCE || req.tlv_len != der_len ||
+	    (rc = der_next(&p, &avail, DER_TAG_SEQUENCE, &info)) != 0)
+		return rc != 0 ? rc : SD_E_INVAL;
+	p = info.val;
+	avail = info.len;
+	if ((rc = der_next(&p, &avail, DER_TAG_INTEGER, &t)) != 0 || (rc = der_next(&p, &avail, DER_TAG_SEQUENCE, &t)) != 0 ||
+	    (rc = der_next(&p, &avail, DER_TAG_SEQUENCE, &t)) != 0)
+		return rc;
+	*spki = t.tlv;
+	*spki_len = t.tlv_len;
+	return 0;
+}
+
+/*
+ * csr->spki: the CSR's own SubjectPublicKeyInfo bytes (the ones OpenSSL
+ * decoded into pubkey), not a re-encoding of the decoded key, which costs
+ * an encoder set-up per request. Only when those bytes are not the
+ * canonical DER of an accepted key type (csr_spki_key_type()), e.g. RSA
+ * without NULL parameters, is the key re-encoded by OpenSSL; the result
+ * must then be canonical and of the type the key check found.
+ */
+static int
+csr_set_spki(struct csr *csr, const uint8_t *der, size_t der_len)
+{
+	const uint8_t *spki = NULL;
+	size_t spki_len = 0;
+	int n;
+
+	if (csr_spki_peek(der, der_len, &spki, &spki_len) == 0 && csr_spki_key_type(spki, spki_len) == csr->key_type) {
+		csr->spki = spki;
+		csr->spki_len = spki_len;
+		return 0;
+	}
+	sd_error_clear();
+	if ((n = i2d_PUBKEY(csr->pubkey, &csr->spki_enc)) <= 0)
+		return sd_error_set(SD_E_CRYPTO, "cannot encode the subject public key");
+	if (csr_spki_key_type(csr->spki_enc, (size_t)n) != csr->key_type)
+		return sd_error_set(SD_E_KEY_REFUSED, "the subject public key has no canonical encoding (e.g. a hybrid "
+		    "EC point)");
+	csr->spki = csr->spki_enc;
+	csr->spki_len = (size_t)n;
+	return 0;
+}
+
 int
 csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out)
 {
 	struct csr *csr = NULL;
-	unsigned char *der = NULL, *spki = NULL;
+	unsigned char *der = NULL;
 	const unsigned char *p;
 	long der_len = 0;
-	int n, rc;
+	int rc;
 
 	*out = NULL;
 	if (pem == NULL || len == 0) {
@@ -703,13 +843,10 @@ csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out)
 		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the CSR failed");
 		goto out;
 	}
-	if ((n = i2d_PUBKEY(csr->pubkey, &spki)) <= 0) {
-		rc = sd_error_set(SD_E_CRYPTO, "cannot encode the subject public key");
+	csr->der = der;
+	der = NULL;
+	if ((rc = csr_set_spki(csr, csr->der, (size_t)der_len)) != 0)
 		goto out;
-	}
-	csr->spki = spki;
-	csr->spki_len = (size_t)n;
-	spki = NULL;
 	if ((rc = csr_check_subject(csr)) != 0 || (rc = csr_extract_cn(csr)) != 0 ||
 	    (rc = csr_extract_sans(csr)) != 0)
 		goto out;
@@ -720,7 +857,6 @@ out:
 	if (rc != 0)
 		ERR_clear_error();
 	OPENSSL_free(der);
-	OPENSSL_free(spki);
 	csr_free(csr);
 	return rc;
 }
@@ -731,6 +867,7 @@ csr_free(struct csr *csr)
 	if (csr == NULL)
 		return;
 	X509_REQ_free(csr->req);
-	OPENSSL_free(csr->spki);
+	OPENSSL_free(csr->spki_enc);
+	OPENSSL_free(csr->der);
 	free(csr);
 }

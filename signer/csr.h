@@ -35,8 +35,10 @@ struct csr_attr {
 struct csr {
 	X509_REQ *req;
 	EVP_PKEY *pubkey;		/* borrowed from req */
-	uint8_t *spki;			/* DER SubjectPublicKeyInfo, as OpenSSL encodes pubkey */
+	const uint8_t *spki;		/* DER SubjectPublicKeyInfo: the CSR's own bytes, canonical (csr_spki_key_type()) */
 	size_t spki_len;
+	unsigned char *der;		/* the CSR's DER (spki points into it) */
+	unsigned char *spki_enc;	/* or OpenSSL's re-encoding of pubkey, when the CSR's was not canonical */
 	uint8_t sha256[32];		/* SHA-256 of the CSR DER */
 	unsigned key_type;		/* one enum config_key_type bit */
 	bool has_cn;			/* exactly one CN, UTF-8, no NUL, <= CSR_CN_MAX bytes */
@@ -75,6 +77,17 @@ SD_WUR int csr_check_key(EVP_PKEY *pkey, unsigned rsa_min_bits);
 
 /* The enum config_key_type bit of an accepted key (csr_check_key()), 0 for any other. */
 unsigned csr_key_type(EVP_PKEY *pkey);
+
+/*
+ * The enum config_key_type bit of a DER SubjectPublicKeyInfo, read without
+ * decoding the key: its AlgorithmIdentifier must be byte for byte the
+ * canonical one of an accepted type (rsaEncryption with NULL parameters,
+ * id-ecPublicKey with the named curve P-256, P-384 or P-521, id-Ed25519
+ * without parameters) and the key must have that type's shape (RSA: a DER
+ * SEQUENCE of two INTEGERs; EC: an uncompressed or compressed point of the
+ * curve's size; Ed25519: 32 octets). 0 for anything else.
+ */
+unsigned csr_spki_key_type(const uint8_t *spki, size_t len);
 
 /* A short name for a key type bit: "RSA", "P-256", "P-384", "P-521", "Ed25519", "?". */
 const char *csr_key_type_name(unsigned key_type);

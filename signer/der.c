@@ -101,3 +101,62 @@ der_bit_string(const uint8_t *bits, size_t len, uint8_t **out, size_t *out_len)
 
 	return der_wrap(DER_TAG_BIT_STRING, pieces, 2, out, out_len);
 }
+
+int
+der_read(const uint8_t *in, size_t avail, struct der_tlv *out)
+{
+	size_t hlen, len, n, i;
+
+	memset(out, 0, sizeof(*out));
+	if (in == NULL || avail < 2)
+		return sd_error_set(SD_E_INVAL, "malformed DER: %zu bytes cannot hold a TLV", avail);
+	if ((in[0] & 0x1f) == 0x1f)
+		return sd_error_set(SD_E_INVAL, "malformed DER: multi-octet tag 0x%02x", in[0]);
+	if (in[1] < 0x80) {
+		hlen = 2;
+		len = in[1];
+	} else {
+		n = in[1] & 0x7f;
+		if (n == 0)
+			return sd_error_set(SD_E_INVAL, "malformed DER: indefinite length");
+		if (n > 3 || avail < 2 + n)
+			return sd_error_set(SD_E_INVAL, "malformed DER: %zu length octets", n);
+		for (i = 0, len = 0; i < n; i++)
+			len = len << 8 | in[2 + i];
+		/* Shortest form: no leading zero octet, no long form below 0x80. */
+		if (in[2] == 0 || len < 0x80)
+			return sd_error_set(SD_E_INVAL, "malformed DER: length %zu not in its shortest form", len);
+		hlen = 2 + n;
+	}
+	if (len > avail - hlen)
+		return sd_error_set(SD_E_INVAL, "malformed DER: content of %zu bytes exceeds the %zu available", len,
+		    avail - hlen);
+	out->tag = in[0];
+	out->tlv = in;
+	out->tlv_len = hlen + len;
+	out->val = in + hlen;
+	out->len = len;
+	return 0;
+}
+
+int
+der_next(const uint8_t **p, size_t *avail, uint8_t tag, struct der_tlv *out)
+{
+	int rc;
+
+	if ((rc = der_read(*p, *avail, out)) != 0)
+		return rc;
+	if (out->tag != tag) {
+		memset(out, 0, sizeof(*out));
+		return sd_error_set(SD_E_INVAL, "malformed DER: tag 0x%02x where 0x%02x belongs", (*p)[0], tag);
+	}
+	*p += out->tlv_len;
+	*avail -= out->tlv_len;
+	return 0;
+}
+
+bool
+der_peek_tag(const uint8_t *p, size_t avail, uint8_t tag)
+{
+	return p != NULL && avail > 0 && p[0] == tag;
+}

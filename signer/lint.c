@@ -1,3 +1,5 @@
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,68 +14,154 @@
 #include "lint.h"
 #include "x509_ext.h"
 
-/* A placeholder AlgorithmIdentifier (ecdsa-with-SHA256) so the TBS parses as a Certificate; never verified. */
-static const uint8_t lint_dummy_algid[] = {
-	0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
-};
-/* An empty BIT STRING: the signature that does not exist yet. */
-static const uint8_t lint_empty_sig[] = { 0x03, 0x01, 0x00 };
-
 #define LINT_FAIL(name, ...) sd_error_set(SD_E_INTERNAL, "lint " name ": " __VA_ARGS__)
 
-/* Parse the TBS with OpenSSL by wrapping it as a Certificate with no signature. */
-static int
-lint_parse(const struct lint_input *in, X509 **out)
-{
-	struct der_piece pieces[3];
-	uint8_t *der = NULL;
-	const unsigned char *p;
-	unsigned char *enc = NULL;
-	size_t len = 0;
-	X509 *x = NULL;
-	int n, rc;
+/*
+ * The TBS split into its fields. The lints used to wrap the TBS into a
+ * placeholder Certificate for d2i_X509(), which decodes the subject public
+ * key through OpenSSL 3's decoder set-up: the costliest step of an
+ * issuance. Here the TBS's TLV headers are walked strictly (der_read()),
+ * each field other than the key is parsed by OpenSSL on its own and must
+ * re-encode to its own bytes (so the TBS as a whole is DER), and the key is
+ * read from its bytes (csr_spki_key_type(), x509_ext_key_id()) without
+ * being decoded.
+ */
+struct lint_tbs_parts {
+	ASN1_INTEGER *serial;
+	ASN1_TIME *not_before, *not_after;
+	X509_NAME *subject;
+	const uint8_t *spki;		/* borrowed from the TBS */
+	size_t spki_len;
+	STACK_OF(X509_EXTENSION) *exts;	/* NULL when there are none */
+};
 
-	*out = NULL;
-	if (in->tbs == NULL || in->tbs_len == 0) {
+static void
+lint_parts_free(struct lint_tbs_parts *t)
+{
+	ASN1_INTEGER_free(t->serial);
+	ASN1_TIME_free(t->not_before);
+	ASN1_TIME_free(t->not_after);
+	X509_NAME_free(t->subject);
+	sk_X509_EXTENSION_pop_free(t->exts, X509_EXTENSION_free);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Whether a field OpenSSL parsed (n bytes encoded into enc) re-encodes to its TLV. */
+static bool
+lint_same(int n, unsigned char *enc, const struct der_tlv *f)
+{
+	bool same = n > 0 && enc != NULL && (size_t)n == f->tlv_len && memcmp(enc, f->tlv, f->tlv_len) == 0;
+
+	OPENSSL_free(enc);
+	return same;
+}
+
+/* Parse field f with d2i; it must take all of f's bytes and re-encode to them with i2d. */
+#define LINT_D2I(type, f, out) do { \
+	const unsigned char *lp_ = (f)->tlv; \
+	unsigned char *le_ = NULL; \
+	int ln_; \
+	if (((out) = d2i_##type(NULL, &lp_, (long)(f)->tlv_len)) == NULL || lp_ != (f)->tlv + (f)->tlv_len) \
+		goto bad; \
+	ln_ = i2d_##type((out), &le_); \
+	if (!lint_same(ln_, le_, (f))) \
+		goto bad; \
+} while (0)
+
+static int
+lint_parse(const struct lint_input *in, struct lint_tbs_parts *t)
+{
+	struct der_tlv seq, f, nb, na, inner;
+	X509_ALGOR *alg = NULL;
+	X509_NAME *issuer = NULL;
+	const uint8_t *p, *q;
+	size_t avail, left;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (in->tbs == NULL || in->tbs_len == 0 || in->tbs_len > (size_t)INT32_MAX) {
 		rc = LINT_FAIL("tbs_der", "no TBS");
 		goto out;
 	}
-	pieces[0] = (struct der_piece){ in->tbs, in->tbs_len };
-	pieces[1] = (struct der_piece){ lint_dummy_algid, sizeof(lint_dummy_algid) };
-	pieces[2] = (struct der_piece){ lint_empty_sig, sizeof(lint_empty_sig) };
-	if ((rc = der_wrap(DER_TAG_SEQUENCE, pieces, 3, &der, &len)) != 0) {
-		rc = rc == SD_E_NOMEM ? rc : LINT_FAIL("tbs_der", "TBS of %zu bytes cannot be wrapped", in->tbs_len);
+	if (der_read(in->tbs, in->tbs_len, &seq) != 0 || seq.tag != DER_TAG_SEQUENCE || seq.tlv_len != in->tbs_len)
+		goto bad;
+	p = seq.val;
+	avail = seq.len;
+	/* version [0] EXPLICIT INTEGER: absent means v1. */
+	if (!der_peek_tag(p, avail, DER_TAG_CONTEXT_0)) {
+		rc = LINT_FAIL("tbs_der", "version 1 is not v3");
 		goto out;
 	}
-	p = der;
-	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL || p != der + len) {
-		rc = LINT_FAIL("tbs_der", "TBS does not parse");
+	if (der_next(&p, &avail, DER_TAG_CONTEXT_0, &f) != 0 || f.len != 3 || f.val[0] != DER_TAG_INTEGER ||
+	    f.val[1] != 1)
+		goto bad;
+	if (f.val[2] != 2) {
+		rc = LINT_FAIL("tbs_der", "version %d is not v3", f.val[2] + 1);
 		goto out;
 	}
-	n = i2d_re_X509_tbs(x, &enc);
-	if (n <= 0 || (size_t)n != in->tbs_len || memcmp(enc, in->tbs, in->tbs_len) != 0) {
-		rc = LINT_FAIL("tbs_der", "TBS does not re-encode to the same bytes (not DER)");
+	if (der_next(&p, &avail, DER_TAG_INTEGER, &f) != 0)
+		goto bad;
+	LINT_D2I(ASN1_INTEGER, &f, t->serial);
+	if (der_next(&p, &avail, DER_TAG_SEQUENCE, &f) != 0)
+		goto bad;
+	LINT_D2I(X509_ALGOR, &f, alg);
+	if (der_next(&p, &avail, DER_TAG_SEQUENCE, &f) != 0)
+		goto bad;
+	LINT_D2I(X509_NAME, &f, issuer);
+	/* Validity ::= SEQUENCE { notBefore Time, notAfter Time } */
+	if (der_next(&p, &avail, DER_TAG_SEQUENCE, &f) != 0)
+		goto bad;
+	q = f.val;
+	left = f.len;
+	if (der_read(q, left, &nb) != 0 || nb.tlv_len >= left || der_read(q + nb.tlv_len, left - nb.tlv_len, &na) != 0 ||
+	    nb.tlv_len + na.tlv_len != left)
+		goto bad;
+	LINT_D2I(ASN1_TIME, &nb, t->not_before);
+	LINT_D2I(ASN1_TIME, &na, t->not_after);
+	if (der_next(&p, &avail, DER_TAG_SEQUENCE, &f) != 0)
+		goto bad;
+	LINT_D2I(X509_NAME, &f, t->subject);
+	if (der_next(&p, &avail, DER_TAG_SEQUENCE, &f) != 0)
+		goto bad;
+	t->spki = f.tlv;
+	t->spki_len = f.tlv_len;
+	{
+		struct der_tlv algid;
+		const uint8_t *key;
+		size_t key_len;
+
+		if (x509_spki_split(t->spki, t->spki_len, &algid, &key, &key_len) != 0)
+			goto bad;
+	}
+	if (avail > 0 && !der_peek_tag(p, avail, DER_TAG_CONTEXT_3)) {
+		rc = LINT_FAIL("tbs_der", "TBS has fields signerd never makes (unique identifiers) or trailing bytes");
 		goto out;
 	}
-	if (X509_get_version(x) != X509_VERSION_3) {
-		rc = LINT_FAIL("tbs_der", "version %ld is not v3", X509_get_version(x) + 1);
-		goto out;
+	if (avail > 0) {
+		/* extensions [3] EXPLICIT SEQUENCE SIZE (1..MAX) OF Extension */
+		if (der_next(&p, &avail, DER_TAG_CONTEXT_3, &f) != 0 || avail != 0 ||
+		    der_read(f.val, f.len, &inner) != 0 || inner.tag != DER_TAG_SEQUENCE || inner.tlv_len != f.len ||
+		    inner.len == 0)
+			goto bad;
+		LINT_D2I(X509_EXTENSIONS, &inner, t->exts);
 	}
-	*out = x;
-	x = NULL;
 	rc = 0;
+	goto out;
+bad:
+	rc = LINT_FAIL("tbs_der", "TBS does not parse as a DER TBSCertificate");
 out:
 	ERR_clear_error();
-	OPENSSL_free(enc);
-	X509_free(x);
-	free(der);
+	X509_ALGOR_free(alg);
+	X509_NAME_free(issuer);
+	if (rc != 0)
+		lint_parts_free(t);
 	return rc;
 }
 
 static int
-lint_serial(X509 *x)
+lint_serial(const struct lint_tbs_parts *t)
 {
-	const ASN1_INTEGER *serial = X509_get0_serialNumber(x);
+	const ASN1_INTEGER *serial = t->serial;
 	unsigned char *enc = NULL;
 	int n, content;
 
@@ -107,9 +195,9 @@ lint_time_form(const ASN1_TIME *t, time_t v, const char *which)
 }
 
 static int
-lint_validity(X509 *x, const struct lint_input *in)
+lint_validity(const struct lint_tbs_parts *t, const struct lint_input *in)
 {
-	const ASN1_TIME *nb = X509_get0_notBefore(x), *na = X509_get0_notAfter(x);
+	const ASN1_TIME *nb = t->not_before, *na = t->not_after;
 	const struct config_profile *prof = in->profile;
 	struct tm tm;
 	time_t before, after;
@@ -166,14 +254,14 @@ lint_ku_bits(const ASN1_BIT_STRING *bs, bool *other)
 }
 
 static int
-lint_key_usage(X509 *x, const struct config_profile *prof, unsigned key_type)
+lint_key_usage(const struct lint_tbs_parts *t, const struct config_profile *prof, unsigned key_type)
 {
 	ASN1_BIT_STRING *bs;
 	unsigned ku, bad;
 	bool other;
 	int crit = -1;
 
-	if ((bs = X509_get_ext_d2i(x, NID_key_usage, &crit, NULL)) == NULL)
+	if ((bs = X509V3_get_d2i(t->exts, NID_key_usage, &crit, NULL)) == NULL)
 		return LINT_FAIL("key_usage", "keyUsage is %s", crit == -2 ? "present twice" : "missing or malformed");
 	ku = lint_ku_bits(bs, &other);
 	ASN1_BIT_STRING_free(bs);
@@ -193,14 +281,14 @@ lint_key_usage(X509 *x, const struct config_profile *prof, unsigned key_type)
 }
 
 static int
-lint_basic_constraints(X509 *x, const struct config_profile *prof)
+lint_basic_constraints(const struct lint_tbs_parts *t, const struct config_profile *prof)
 {
 	BASIC_CONSTRAINTS *bc;
 	long path_len = -1;
 	bool ca;
 	int crit = -1;
 
-	if ((bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL)) == NULL)
+	if ((bc = X509V3_get_d2i(t->exts, NID_basic_constraints, &crit, NULL)) == NULL)
 		return LINT_FAIL("basic_constraints", "basicConstraints is %s",
 		    crit == -2 ? "present twice" : "missing or malformed");
 	ca = bc->ca != 0;
@@ -219,15 +307,15 @@ lint_basic_constraints(X509 *x, const struct config_profile *prof)
 }
 
 static int
-lint_names(X509 *x, const struct config_profile *prof)
+lint_names(const struct lint_tbs_parts *t, const struct config_profile *prof)
 {
 	GENERAL_NAMES *sans;
-	bool empty_subject = X509_NAME_entry_count(X509_get_subject_name(x)) == 0;
+	bool empty_subject = X509_NAME_entry_count(t->subject) == 0;
 	int crit = -1, n;
 
 	if (prof->ca && empty_subject)
 		return LINT_FAIL("subject", "a CA certificate has an empty subject");
-	sans = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	sans = X509V3_get_d2i(t->exts, NID_subject_alt_name, &crit, NULL);
 	n = sans != NULL ? sk_GENERAL_NAME_num(sans) : 0;
 	GENERAL_NAMES_free(sans);
 	if (crit == -2)
@@ -246,13 +334,13 @@ lint_names(X509 *x, const struct config_profile *prof)
 }
 
 static int
-lint_eku(X509 *x, const struct config_profile *prof)
+lint_eku(const struct lint_tbs_parts *t, const struct config_profile *prof)
 {
 	EXTENDED_KEY_USAGE *eku;
 	int crit = -1, i, n;
 	bool any = false;
 
-	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+	eku = X509V3_get_d2i(t->exts, NID_ext_key_usage, &crit, NULL);
 	n = eku != NULL ? sk_ASN1_OBJECT_num(eku) : 0;
 	for (i = 0; i < n; i++)
 		any = any || OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == NID_anyExtendedKeyUsage;
@@ -269,29 +357,27 @@ lint_eku(X509 *x, const struct config_profile *prof)
 }
 
 static int
-lint_key_ids(X509 *x, const struct lint_input *in)
+lint_key_ids(const struct lint_tbs_parts *t, const struct lint_input *in)
 {
 	ASN1_OCTET_STRING *ski;
 	AUTHORITY_KEYID *aki;
-	unsigned char *spki = NULL;
 	uint8_t want[X509_KEYID_LEN];
-	int crit = -1, n, rc;
+	int crit = -1, rc;
 	bool ok;
 
-	if ((ski = X509_get_ext_d2i(x, NID_subject_key_identifier, &crit, NULL)) == NULL)
+	if ((ski = X509V3_get_d2i(t->exts, NID_subject_key_identifier, &crit, NULL)) == NULL)
 		return LINT_FAIL("ski", "subjectKeyIdentifier is %s", crit == -2 ? "present twice" : "missing or malformed");
-	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
-	rc = n > 0 ? x509_ext_key_id(spki, (size_t)n, want) : SD_E_CRYPTO;
+	/* The SHA-1 of the key's bytes in the TBS itself. */
+	rc = x509_ext_key_id(t->spki, t->spki_len, want);
 	ok = rc == 0 && ASN1_STRING_length(ski) == X509_KEYID_LEN &&
 	    memcmp(ASN1_STRING_get0_data(ski), want, X509_KEYID_LEN) == 0;
-	OPENSSL_free(spki);
 	ASN1_OCTET_STRING_free(ski);
 	if (crit != 0)
 		return LINT_FAIL("ski", "subjectKeyIdentifier is critical");
 	if (!ok)
 		return LINT_FAIL("ski", "subjectKeyIdentifier is not the SHA-1 of the subject public key");
 	crit = -1;
-	if ((aki = X509_get_ext_d2i(x, NID_authority_key_identifier, &crit, NULL)) == NULL)
+	if ((aki = X509V3_get_d2i(t->exts, NID_authority_key_identifier, &crit, NULL)) == NULL)
 		return LINT_FAIL("aki", "authorityKeyIdentifier is %s",
 		    crit == -2 ? "present twice" : "missing or malformed");
 	ok = aki->keyid != NULL && aki->issuer == NULL && aki->serial == NULL &&
@@ -307,18 +393,18 @@ lint_key_ids(X509 *x, const struct lint_input *in)
 
 /* Each extension once, of a type signerd makes, with the criticality it must have. */
 static int
-lint_extensions(X509 *x, const struct config_profile *prof)
+lint_extensions(const struct lint_tbs_parts *t, const struct config_profile *prof)
 {
 	X509_EXTENSION *ext;
 	char oid[80];
-	int i, j, n = X509_get_ext_count(x), nid, crit;
+	int i, j, n = X509v3_get_ext_count(t->exts), nid, crit;
 
 	for (i = 0; i < n; i++) {
-		ext = X509_get_ext(x, i);
+		ext = X509v3_get_ext(t->exts, i);
 		if (OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ext), 1) <= 0)
 			(void)snprintf(oid, sizeof(oid), "?");
 		for (j = 0; j < i; j++)
-			if (OBJ_cmp(X509_EXTENSION_get_object(X509_get_ext(x, j)), X509_EXTENSION_get_object(ext)) == 0)
+			if (OBJ_cmp(X509_EXTENSION_get_object(X509v3_get_ext(t->exts, j)), X509_EXTENSION_get_object(ext)) == 0)
 				return LINT_FAIL("duplicate_extension", "extension %s appears twice", oid);
 		nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
 		crit = X509_EXTENSION_get_critical(ext);
@@ -351,30 +437,30 @@ lint_extensions(X509 *x, const struct config_profile *prof)
 int
 lint_tbs(const struct lint_input *in)
 {
-	X509 *x = NULL;
+	struct lint_tbs_parts t;
 	unsigned key_type;
 	int rc;
 
 	if (in == NULL || in->profile == NULL)
 		return LINT_FAIL("tbs_der", "no TBS or profile");
-	if ((rc = lint_parse(in, &x)) != 0)
+	if ((rc = lint_parse(in, &t)) != 0)
+		return rc;
+	if ((rc = lint_serial(&t)) != 0 || (rc = lint_validity(&t, in)) != 0)
 		goto out;
-	if ((rc = lint_serial(x)) != 0 || (rc = lint_validity(x, in)) != 0)
-		goto out;
-	key_type = csr_key_type(X509_get0_pubkey(x));
+	key_type = csr_spki_key_type(t.spki, t.spki_len);
 	if (key_type == 0 || !(in->profile->key_types & key_type)) {
 		rc = LINT_FAIL("subject_key", "subject key type %s is not in the profile's key_types",
 		    csr_key_type_name(key_type));
 		goto out;
 	}
-	if ((rc = lint_extensions(x, in->profile)) != 0 || (rc = lint_names(x, in->profile)) != 0 ||
-	    (rc = lint_basic_constraints(x, in->profile)) != 0 ||
-	    (rc = lint_key_usage(x, in->profile, key_type)) != 0 || (rc = lint_eku(x, in->profile)) != 0 ||
-	    (rc = lint_key_ids(x, in)) != 0)
+	if ((rc = lint_extensions(&t, in->profile)) != 0 || (rc = lint_names(&t, in->profile)) != 0 ||
+	    (rc = lint_basic_constraints(&t, in->profile)) != 0 ||
+	    (rc = lint_key_usage(&t, in->profile, key_type)) != 0 || (rc = lint_eku(&t, in->profile)) != 0 ||
+	    (rc = lint_key_ids(&t, in)) != 0)
 		goto out;
 	rc = 0;
 out:
 	ERR_clear_error();
-	X509_free(x);
+	lint_parts_free(&t);
 	return rc;
 }

@@ -2,7 +2,9 @@
  * Pre-issuance lints: the TBSCertificate about to be signed is parsed back
  * and checked against the RFC 5280 profile rules signerd enforces and the
  * profile it was built for. Nothing is signed unless every lint passes. The
- * lints read the TBS itself: no throwaway signature is needed.
+ * lints read the TBS itself: no throwaway signature is needed. Its fields
+ * are parsed one by one (the subject public key is read from its bytes,
+ * never decoded), which keeps the lints cheap enough for every issuance.
  */
 #ifndef SIGNER_LINT_H
 #define SIGNER_LINT_H
@@ -31,12 +33,15 @@ struct lint_input {
 
 /*
  * Run every lint on in->tbs. The lints, by name:
- *   tbs_der            parses as a v3 TBSCertificate that re-encodes to the same bytes
+ *   tbs_der            a v3 TBSCertificate in DER: strict TLV headers, each field
+ *                      parses and re-encodes to its own bytes, no unique identifiers,
+ *                      a non-empty extension list when present, nothing trailing
  *   serial             positive, LINT_SERIAL_MIN to 20 content octets
  *   validity           notBefore < notAfter; notBefore = now - backdate (+/- slack);
  *                      lifetime <= max_ttl + backdate; notAfter <= the CA's; UTCTime
  *                      before 2050, GeneralizedTime from 2050
- *   subject_key        the subject key's type is in the profile's key_types
+ *   subject_key        the subject key is the canonical encoding of a type in the
+ *                      profile's key_types (csr_spki_key_type())
  *   subject            non-empty subject, or a critical SAN; a CA has a non-empty subject
  *   san                present (leaf), not empty, critical iff the subject is empty
  *   basic_constraints  present, critical, cA equal to the profile's ca, pathLen only

@@ -301,11 +301,12 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 		goto out;
 	who = (struct signer_journal_who){ req->client_subject, req->client_spki_sha256, profile->name, csr->sha256 };
 	/*
-	 * Builds the TBS, journals the intent durably, signs in the HSM, parses
-	 * back and verifies with the CA public key.
+	 * Journals the intent durably, signs exactly the linted TBS in the HSM,
+	 * parses the certificate back and verifies it with the CA public key.
 	 */
 	if ((rc = signer_journal_sign(s->sj, &who, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, s->key,
-	    s->ca->sigalg, &tmpl, s->ca->pubkey, &der, &der_len, &intent_seq)) != 0)
+	    s->ca->sigalg, linted, linted_len, serial, sizeof(serial), s->ca->verifier, &der, &der_len,
+	    &intent_seq)) != 0)
 		goto out;
 	if ((rc = policy_same_tbs(der, der_len, linted, linted_len)) != 0)
 		goto out;

@@ -154,24 +154,21 @@ signer_journal_peek(struct signer_journal *sj)
 
 int
 signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *who, int64_t time_ms,
-    struct hsm_key *key, const struct x509_sigalg *alg, const struct x509_tbs_template *t, EVP_PKEY *verify_key,
-    uint8_t **der, size_t *der_len, uint64_t *intent_seq)
+    struct hsm_key *key, const struct x509_sigalg *alg, const uint8_t *tbs, size_t tbs_len, const uint8_t *serial,
+    size_t serial_len, const struct x509_verifier *verifier, uint8_t **der, size_t *der_len, uint64_t *intent_seq)
 {
-	struct x509_tbs_template tmpl = *t;
 	struct journal_record rec;
-	uint8_t *tbs = NULL, *sig = NULL, *out_der = NULL;
-	size_t tbs_len = 0, sig_len = 0, out_len = 0;
+	uint8_t *sig = NULL, *out_der = NULL;
+	size_t sig_len = 0, out_len = 0;
 	int rc;
 
 	*der = NULL;
 	*der_len = 0;
 	*intent_seq = 0;
-	if (alg == NULL && (rc = x509_sigalg_for(hsm_key_type(key), &alg)) != 0)
+	if (alg == NULL || tbs == NULL || tbs_len == 0 || serial == NULL || verifier == NULL) {
+		rc = sd_error_set(SD_E_INVAL, "signing without an algorithm, TBS, serial or verifier");
 		goto out;
-	tmpl.algid = alg->algid;
-	tmpl.algid_len = alg->algid_len;
-	if ((rc = x509_tbs_build(&tmpl, &tbs, &tbs_len)) != 0)
-		goto out;
+	}
 	memset(&rec, 0, sizeof(rec));
 	rec.type = JOURNAL_REC_INTENT;
 	rec.time_ms = time_ms;
@@ -180,8 +177,8 @@ signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *
 	rec.profile = (char *)(uintptr_t)who->profile;
 	if (who->csr_sha256 != NULL)
 		memcpy(rec.csr_sha256, who->csr_sha256, JOURNAL_HASH_LEN);
-	rec.serial = (uint8_t *)(uintptr_t)t->serial;
-	rec.serial_len = t->serial_len;
+	rec.serial = (uint8_t *)(uintptr_t)serial;
+	rec.serial_len = serial_len;
 	if (EVP_Digest(tbs, tbs_len, rec.tbs_sha256, NULL, EVP_sha256(), NULL) != 1) {
 		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the TBS failed");
 		goto out;
@@ -200,7 +197,7 @@ signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *
 		goto out;
 	if ((rc = x509_cert_assemble(tbs, tbs_len, alg->algid, alg->algid_len, sig, sig_len, &out_der, &out_len)) != 0)
 		goto out;
-	if ((rc = x509_cert_check(out_der, out_len, tbs, tbs_len, verify_key, NULL)) != 0)
+	if ((rc = x509_cert_verify(verifier, out_der, out_len, tbs, tbs_len)) != 0)
 		goto out;
 	*der = out_der;
 	*der_len = out_len;
@@ -209,7 +206,6 @@ signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *
 out:
 	free(out_der);
 	free(sig);
-	free(tbs);
 	return rc;
 }
 

@@ -16,8 +16,8 @@
 #include "hsm.h"
 #include "journal.h"
 #include "sd_error.h"
+#include "x509_cert.h"
 #include "x509_sigalg.h"
-#include "x509_tbs.h"
 
 struct signer_journal;
 
@@ -40,15 +40,18 @@ void signer_journal_close(struct signer_journal *sj);
 struct journal *signer_journal_peek(struct signer_journal *sj);
 
 /*
- * Build the TBS for t with alg, journal the intent durably, sign in the HSM,
- * assemble and check the certificate. *intent_seq is set once the intent is
- * durable (also when signing then fails). Errors: those of x509_tbs_build(),
- * journal_append() (nothing signed), x509_sign_tbs(), x509_cert_assemble(),
- * x509_cert_check().
+ * Journal the intent to sign tbs (the linted TBSCertificate, built once by
+ * the caller with alg's AlgorithmIdentifier; serial is its serial number)
+ * durably, sign exactly those bytes in the HSM, assemble the certificate
+ * and check it with verifier (x509_cert_verify(): the CA public key).
+ * *intent_seq is set once the intent is durable (also when signing then
+ * fails). Errors: SD_E_INVAL (missing part), those of journal_append()
+ * (nothing signed), x509_sign_tbs(), x509_cert_assemble(),
+ * x509_cert_verify().
  */
 SD_WUR int signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *who, int64_t time_ms,
-    struct hsm_key *key, const struct x509_sigalg *alg, const struct x509_tbs_template *t, EVP_PKEY *verify_key,
-    uint8_t **der, size_t *der_len, uint64_t *intent_seq);
+    struct hsm_key *key, const struct x509_sigalg *alg, const uint8_t *tbs, size_t tbs_len, const uint8_t *serial,
+    size_t serial_len, const struct x509_verifier *verifier, uint8_t **der, size_t *der_len, uint64_t *intent_seq);
 
 /* Journal the result of intent_seq durably. Errors: those of journal_append(). */
 SD_WUR int signer_journal_result(struct signer_journal *sj, uint64_t intent_seq, const uint8_t *serial,

@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "sd_error.h"
+#include "x509_sigalg.h"
 
 /*
  * Certificate ::= SEQUENCE { tbs, algid, BIT STRING (0 unused bits) sig }.
@@ -31,6 +32,35 @@ SD_WUR int x509_cert_assemble(const uint8_t *tbs, size_t tbs_len, const uint8_t 
  */
 SD_WUR int x509_cert_check(const uint8_t *der, size_t len, const uint8_t *expected_tbs, size_t expected_tbs_len,
     EVP_PKEY *ca_pubkey, X509 **out);
+
+/* A prepared verifier for what one CA key signs with one algorithm; read-only once made, so shared by threads. */
+struct x509_verifier;
+
+/*
+ * A verifier for signatures by pubkey (up-referenced) with alg: the
+ * verification context (key, algorithm, RSASSA-PSS parameters) is set up
+ * once here and copied for each use, so no algorithm fetch happens per
+ * certificate. *out (x509_verifier_free()) is set on success only.
+ * Errors: SD_E_INVAL (missing argument), SD_E_CRYPTO, SD_E_NOMEM.
+ */
+SD_WUR int x509_verifier_new(EVP_PKEY *pubkey, const struct x509_sigalg *alg, struct x509_verifier **out);
+void x509_verifier_free(struct x509_verifier *v);
+
+/*
+ * The post-signing check of the issuance path, as strict as
+ * x509_cert_check() for what signerd assembles but without OpenSSL's
+ * certificate decoder (which sets up a public-key decoder per call):
+ * der must be exactly one Certificate, every TLV header on the way DER
+ * (shortest definite lengths), no trailing bytes; its TBSCertificate TLV
+ * byte for byte tbs, whose own top-level TLVs are DER and whose signature
+ * field is v's AlgorithmIdentifier; its signatureAlgorithm byte for byte
+ * v's; its signature a BIT STRING without unused bits that verifies over
+ * tbs with v's key. The content of tbs is DER-checked by lint_tbs() before
+ * it is signed; callers pass only linted TBS bytes. Thread-safe.
+ * Errors: SD_E_INTERNAL (with the failed check in the detail), SD_E_NOMEM.
+ */
+SD_WUR int x509_cert_verify(const struct x509_verifier *v, const uint8_t *der, size_t len, const uint8_t *tbs,
+    size_t tbs_len);
 
 /*
  * Locate the TBSCertificate TLV inside a DER Certificate without copying:

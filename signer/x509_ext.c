@@ -489,33 +489,54 @@ out:
 }
 
 int
+x509_spki_split(const uint8_t *spki, size_t spki_len, struct der_tlv *algid, const uint8_t **key, size_t *key_len)
+{
+	struct der_tlv seq, oid, bits;
+	const uint8_t *p, *q;
+	size_t avail, left;
+
+	memset(algid, 0, sizeof(*algid));
+	*key = NULL;
+	*key_len = 0;
+	if (spki == NULL || der_read(spki, spki_len, &seq) != 0 || seq.tag != DER_TAG_SEQUENCE ||
+	    seq.tlv_len != spki_len)
+		goto bad;
+	p = seq.val;
+	avail = seq.len;
+	if (der_next(&p, &avail, DER_TAG_SEQUENCE, algid) != 0 || der_next(&p, &avail, DER_TAG_BIT_STRING, &bits) != 0 ||
+	    avail != 0)
+		goto bad;
+	/* AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL } */
+	q = algid->val;
+	left = algid->len;
+	if (der_next(&q, &left, DER_TAG_OID, &oid) != 0 || oid.len == 0)
+		goto bad;
+	/* A key is whole octets: the unused-bits octet is 0 and at least one key octet follows. */
+	if (bits.len < 2 || bits.val[0] != 0)
+		goto bad;
+	*key = bits.val + 1;
+	*key_len = bits.len - 1;
+	return 0;
+bad:
+	memset(algid, 0, sizeof(*algid));
+	return sd_error_set(SD_E_INVAL, "not a DER SubjectPublicKeyInfo");
+}
+
+int
 x509_ext_key_id(const uint8_t *spki, size_t spki_len, uint8_t keyid[X509_KEYID_LEN])
 {
-	X509_PUBKEY *pub = NULL;
-	const unsigned char *p = spki, *key = NULL;
+	struct der_tlv algid;
+	const uint8_t *key;
+	size_t key_len;
 	unsigned int dlen = 0;
-	int key_len = 0, rc;
+	int rc;
 
-	if (spki == NULL || spki_len == 0 || spki_len > LONG_MAX) {
-		rc = sd_error_set(SD_E_INVAL, "no public key");
-		goto out;
-	}
-	if ((pub = d2i_X509_PUBKEY(NULL, &p, (long)spki_len)) == NULL || p != spki + spki_len) {
-		rc = sd_error_set(SD_E_INVAL, "not a DER SubjectPublicKeyInfo");
-		goto out;
-	}
-	if (X509_PUBKEY_get0_param(NULL, &key, &key_len, NULL, pub) != 1 || key == NULL || key_len <= 0) {
-		rc = sd_error_set(SD_E_INVAL, "SubjectPublicKeyInfo without a key");
-		goto out;
-	}
-	if (EVP_Digest(key, (size_t)key_len, keyid, &dlen, EVP_sha1(), NULL) != 1 || dlen != X509_KEYID_LEN) {
-		rc = sd_error_set(SD_E_CRYPTO, "SHA-1 of the public key failed");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0)
+	/* Hash the key's bytes where they lie in the DER: decoding the key would only cost time. */
+	if ((rc = x509_spki_split(spki, spki_len, &algid, &key, &key_len)) != 0)
+		return rc;
+	if (EVP_Digest(key, key_len, keyid, &dlen, EVP_sha1(), NULL) != 1 || dlen != X509_KEYID_LEN) {
 		ERR_clear_error();
-	X509_PUBKEY_free(pub);
-	return rc;
+		return sd_error_set(SD_E_CRYPTO, "SHA-1 of the public key failed");
+	}
+	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include <openssl/x509.h>
 
+#include "der.h"
 #include "sd_error.h"
 
 /* SHA-1 key identifier length (RFC 5280 4.2.1.2, method 1). */
@@ -87,5 +88,15 @@ SD_WUR int x509_ext_add_aia(STACK_OF(X509_EXTENSION) *exts, const char *ocsp_url
  * Errors: SD_E_INVAL (not an SPKI), SD_E_CRYPTO.
  */
 SD_WUR int x509_ext_key_id(const uint8_t *spki, size_t spki_len, uint8_t keyid[X509_KEYID_LEN]);
+
+/*
+ * Split a DER SubjectPublicKeyInfo of exactly spki_len bytes, read with
+ * der_read() and not decoded: *algid is its AlgorithmIdentifier TLV (a
+ * SEQUENCE starting with an OBJECT IDENTIFIER), *key the subjectPublicKey
+ * BIT STRING content after its unused-bits octet, which must be 0, with at
+ * least one octet. All borrow spki. Errors: SD_E_INVAL.
+ */
+SD_WUR int x509_spki_split(const uint8_t *spki, size_t spki_len, struct der_tlv *algid, const uint8_t **key,
+    size_t *key_len);
 
 #endif
