@@ -413,7 +413,8 @@ test_find_not_found(void)
 
 /* Generate a P-256 pair directly through Cryptoki, with chosen safety attributes. */
 static void
-raw_keygen(const char *label, const uint8_t *id, size_t id_len, CK_BBOOL sensitive, CK_BBOOL extractable)
+raw_keygen_copyable(const char *label, const uint8_t *id, size_t id_len, CK_BBOOL sensitive, CK_BBOOL extractable,
+    CK_BBOOL copyable)
 {
 	static CK_BBOOL yes = CK_TRUE;
 	static const uint8_t p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
@@ -433,14 +434,21 @@ raw_keygen(const char *label, const uint8_t *id, size_t id_len, CK_BBOOL sensiti
 		{ CKA_EXTRACTABLE, &extractable, sizeof(extractable) },
 		{ CKA_LABEL, (void *)label, strlen(label) },
 		{ CKA_ID, (void *)id, id_len },
+		{ CKA_COPYABLE, &copyable, sizeof(copyable) },
 	};
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE a, b;
 	CK_RV rv;
 
 	CU_ASSERT_EQUAL_FATAL(hsm_session_open(g_hsm, true, &s, &rv), 0);
-	CU_ASSERT_EQUAL(g_hsm->fn->C_GenerateKeyPair(s, &m, pub, 5, priv, 7, &a, &b), CKR_OK);
+	CU_ASSERT_EQUAL(g_hsm->fn->C_GenerateKeyPair(s, &m, pub, 5, priv, 8, &a, &b), CKR_OK);
 	hsm_session_close(g_hsm, s);
+}
+
+static void
+raw_keygen(const char *label, const uint8_t *id, size_t id_len, CK_BBOOL sensitive, CK_BBOOL extractable)
+{
+	raw_keygen_copyable(label, id, id_len, sensitive, extractable, CK_TRUE);
 }
 
 static void
@@ -615,7 +623,7 @@ worker_run(void *arg)
 }
 
 static void
-test_sign_concurrent(void)
+sign_concurrent(bool session_keys)
 {
 	struct hsm_config cfg = test_config(fx.pin_file, 2);
 	struct hsm *h = NULL;
@@ -628,6 +636,7 @@ test_sign_concurrent(void)
 	rc = hsm_open(&cfg, &h);
 	show(rc);
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	hsm_session_keys_set(h, session_keys);
 	CU_ASSERT_EQUAL_FATAL(hsm_key_find(h, "pkcs11:object=test-p256", false, &keys[0]), 0);
 	CU_ASSERT_EQUAL_FATAL(hsm_key_find(h, "pkcs11:object=test-ed25519", false, &keys[1]), 0);
 	CU_ASSERT_EQUAL_FATAL(hsm_key_find(h, "pkcs11:object=test-rsa2048", false, &keys[2]), 0);
@@ -650,6 +659,229 @@ test_sign_concurrent(void)
 	/* Closing one struct hsm leaves the other working. */
 	CU_ASSERT_EQUAL(sign_verify(test_key(HSM_KEY_P256), HSM_MECH_ECDSA, HSM_HASH_SHA256), 0);
 	CU_ASSERT_EQUAL(hsm_health(g_hsm), 0);
+}
+
+static void
+test_sign_concurrent(void)
+{
+	sign_concurrent(false);
+}
+
+static void
+test_sign_concurrent_copies(void)
+{
+	sign_concurrent(true);
+}
+
+/* --- session copies of keys ([hsm] session_keys) --- */
+
+static int
+count_listed_p256(const struct hsm_key_info *ki, void *ctx)
+{
+	if (strcmp(ki->label, "test-p256") == 0)
+		(*(int *)ctx)++;
+	return 0;
+}
+
+/* Private key objects labelled label: token objects (on_token) or session objects. */
+static size_t
+count_keys(struct hsm *h, const char *label, CK_BBOOL on_token)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE tmpl[3] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_TOKEN, &on_token, sizeof(on_token) },
+	};
+	CK_OBJECT_HANDLE found[16];
+	CK_SESSION_HANDLE s;
+	size_t count = 99;
+	CK_RV rv;
+
+	if (hsm_session_open(h, false, &s, &rv) != 0)
+		return 99;
+	if (hsm_objects_find(h, s, tmpl, 3, found, 16, &count, &rv) != 0)
+		count = 99;
+	hsm_session_close(h, s);
+	return count;
+}
+
+/* The copy cached for pool slot i is a sensitive, non-extractable session object; its value cannot be read. */
+static void
+check_copy_slot(struct hsm *h, struct hsm_key *k, size_t i)
+{
+	CK_BBOOL token = CK_TRUE, sensitive = CK_FALSE, extractable = CK_TRUE;
+	CK_ATTRIBUTE a[3] = {
+		{ CKA_TOKEN, &token, sizeof(token) },
+		{ CKA_SENSITIVE, &sensitive, sizeof(sensitive) },
+		{ CKA_EXTRACTABLE, &extractable, sizeof(extractable) },
+	};
+	uint8_t value[1024];
+	CK_ATTRIBUTE v = { hsm_key_type(k) <= HSM_KEY_RSA4096 ? CKA_PRIVATE_EXPONENT : CKA_VALUE, value, sizeof(value) };
+	CK_SESSION_HANDLE s;
+	CK_RV rv;
+
+	CU_ASSERT_NOT_EQUAL_FATAL(k->cache[i].copy, CK_INVALID_HANDLE);
+	CU_ASSERT_NOT_EQUAL(k->cache[i].copy, k->cache[i].handle);
+	CU_ASSERT_EQUAL_FATAL(hsm_session_open(h, false, &s, &rv), 0);
+	CU_ASSERT_EQUAL(h->fn->C_GetAttributeValue(s, k->cache[i].copy, a, 3), CKR_OK);
+	CU_ASSERT_EQUAL(token, CK_FALSE);
+	CU_ASSERT_EQUAL(sensitive, CK_TRUE);
+	CU_ASSERT_EQUAL(extractable, CK_FALSE);
+	CU_ASSERT_EQUAL(h->fn->C_GetAttributeValue(s, k->cache[i].copy, &v, 1), CKR_ATTRIBUTE_SENSITIVE);
+	hsm_session_close(h, s);
+}
+
+/* Every copy k has is safe; there is at least one. */
+static void
+check_copies(struct hsm *h, struct hsm_key *k)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < k->n_cache; i++) {
+		if (k->cache[i].copy == CK_INVALID_HANDLE)
+			continue;
+		check_copy_slot(h, k, i);
+		n++;
+	}
+	CU_ASSERT_TRUE(n > 0);
+}
+
+static void
+test_session_keys_sign(void)
+{
+	static const struct {
+		const char *uri, *label;
+		enum hsm_mech mech;
+		enum hsm_hash hash;
+	} cases[] = {
+		{ "pkcs11:object=test-p256", "test-p256", HSM_MECH_ECDSA, HSM_HASH_SHA256 },
+		{ "pkcs11:object=test-ed25519", "test-ed25519", HSM_MECH_EDDSA, HSM_HASH_SHA512 },
+		{ "pkcs11:object=test-rsa2048", "test-rsa2048", HSM_MECH_RSA_PSS, HSM_HASH_SHA256 },
+		{ "pkcs11:object=test-rsa2048", "test-rsa2048", HSM_MECH_RSA_PKCS, HSM_HASH_SHA384 },
+	};
+	struct hsm_config cfg = test_config(fx.pin_file, 2);
+	struct hsm *h = NULL;
+	struct hsm_key *k = NULL, *again = NULL;
+	int listed = 0;
+	size_t i;
+	int rc;
+
+	rc = hsm_open(&cfg, &h);
+	show(rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	hsm_session_keys_set(h, true);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rc = hsm_key_find(h, cases[i].uri, false, &k);
+		show(rc);
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		CU_ASSERT_TRUE(k->copies);
+		CU_ASSERT_EQUAL(count_keys(h, cases[i].label, CK_FALSE), 0);	/* made on first use */
+		rc = sign_verify(k, cases[i].mech, cases[i].hash);
+		show(rc);
+		CU_ASSERT_EQUAL(rc, 0);
+		CU_ASSERT_EQUAL(sign_verify(k, cases[i].mech, cases[i].hash), 0);
+		/* One copy on the session used, none on the token; lookups still see exactly one key. */
+		CU_ASSERT_EQUAL(count_keys(h, cases[i].label, CK_FALSE), 1);
+		CU_ASSERT_EQUAL(count_keys(h, cases[i].label, CK_TRUE), 1);
+		check_copies(h, k);
+		CU_ASSERT_EQUAL(hsm_key_find(h, cases[i].uri, false, &again), 0);
+		hsm_key_free(again);
+		again = NULL;
+		/* Freeing the key destroys its copies. */
+		hsm_key_free(k);
+		k = NULL;
+		CU_ASSERT_EQUAL(count_keys(h, cases[i].label, CK_FALSE), 0);
+	}
+	/* The listing shows token keys only. */
+	CU_ASSERT_EQUAL_FATAL(hsm_key_find(h, "pkcs11:object=test-p256", false, &k), 0);
+	CU_ASSERT_EQUAL(sign_verify(k, HSM_MECH_ECDSA, HSM_HASH_SHA256), 0);
+	CU_ASSERT_EQUAL(hsm_list_keys(h, count_listed_p256, &listed), 0);
+	CU_ASSERT_EQUAL(listed, 1);
+	hsm_key_free(k);
+	hsm_close(h);
+	/* Off (the default): no copies. */
+	CU_ASSERT_FALSE(test_key(HSM_KEY_P256)->copies);
+}
+
+static void
+test_session_keys_not_copyable(void)
+{
+	static const uint8_t id[] = { 0xc0 };
+	struct hsm_config cfg = test_config(fx.pin_file, 2);
+	struct hsm *h = NULL;
+	struct hsm_key *k = NULL;
+	struct hsm_session *s;
+	CK_OBJECT_HANDLE token_key, copy;
+	CK_RV rv;
+	int rc;
+
+	raw_keygen_copyable("not-copyable", id, sizeof(id), CK_TRUE, CK_FALSE, CK_FALSE);
+	CU_ASSERT_EQUAL_FATAL(hsm_open(&cfg, &h), 0);
+	hsm_session_keys_set(h, true);
+	rc = hsm_key_find(h, "pkcs11:object=not-copyable", false, &k);
+	show(rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_FALSE(k->copies);
+	CU_ASSERT_TRUE(atomic_load(&k->copy_logged));
+	CU_ASSERT_EQUAL(sign_verify(k, HSM_MECH_ECDSA, HSM_HASH_SHA256), 0);
+	CU_ASSERT_EQUAL(sign_verify(k, HSM_MECH_ECDSA, HSM_HASH_SHA256), 0);
+	CU_ASSERT_EQUAL(count_keys(h, "not-copyable", CK_FALSE), 0);
+	CU_ASSERT_EQUAL(k->cache[0].copy, CK_INVALID_HANDLE);
+	CU_ASSERT_EQUAL(k->cache[1].copy, CK_INVALID_HANDLE);
+	hsm_key_free(k);
+	k = NULL;
+	/* An unsafe key found for a listing never gets copies either. */
+	CU_ASSERT_EQUAL(hsm_key_find(h, "pkcs11:object=not-sensitive", true, &k), 0);
+	CU_ASSERT_FALSE(k->copies);
+	CU_ASSERT_EQUAL(sign_verify(k, HSM_MECH_ECDSA, HSM_HASH_SHA256), 0);
+	CU_ASSERT_EQUAL(count_keys(h, "not-sensitive", CK_FALSE), 0);
+	/* Forced through: a copy that is not sensitive is destroyed at once and copies stop for the key. */
+	CU_ASSERT_TRUE_FATAL(hsm_admit_now(h));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s = hsm_pool_try_slot(h->pool, 0));
+	CU_ASSERT_EQUAL(hsm_key_handle(k, s, false, &token_key, &rv), 0);
+	CU_ASSERT_EQUAL(hsm_key_copy_make(k, s, token_key, &copy, &rv), 0);
+	CU_ASSERT_EQUAL(copy, CK_INVALID_HANDLE);
+	CU_ASSERT_TRUE(atomic_load(&k->copy_off));
+	CU_ASSERT_TRUE(atomic_load(&k->copy_logged));
+	hsm_pool_put(h->pool, s, false);
+	hsm_release(h, false);
+	CU_ASSERT_EQUAL(count_keys(h, "not-sensitive", CK_FALSE), 0);
+	hsm_key_free(k);
+	hsm_close(h);
+}
+
+/* Sessions lost behind the pool: the copies die with them and are made again on new sessions. */
+static void
+test_session_keys_sessions_lost(void)
+{
+	struct hsm_config cfg = test_config(fx.pin_file, 1);
+	struct hsm *h = NULL;
+	struct hsm_key *k = NULL;
+	struct hsm_session *s;
+	CK_SESSION_HANDLE handle;
+	uint64_t epoch;
+
+	CU_ASSERT_EQUAL_FATAL(hsm_open(&cfg, &h), 0);
+	hsm_session_keys_set(h, true);
+	CU_ASSERT_EQUAL_FATAL(hsm_key_find(h, "pkcs11:object=test-p256", false, &k), 0);
+	CU_ASSERT_EQUAL(sign_verify(k, HSM_MECH_ECDSA, HSM_HASH_SHA256), 0);
+	check_copy_slot(h, k, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s = hsm_pool_try_slot(h->pool, 0));
+	epoch = s->epoch;
+	handle = s->handle;
+	hsm_pool_put(h->pool, s, false);
+	CU_ASSERT_EQUAL_FATAL(h->fn->C_CloseSession(handle), CKR_OK);
+	CU_ASSERT_EQUAL(count_keys(h, "test-p256", CK_FALSE), 0);	/* gone with its session */
+	CU_ASSERT_EQUAL(sign_verify(k, HSM_MECH_ECDSA, HSM_HASH_SHA256), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s = hsm_pool_try_slot(h->pool, 0));
+	CU_ASSERT_NOT_EQUAL(s->epoch, epoch);
+	CU_ASSERT_EQUAL(k->cache[0].epoch, s->epoch);
+	hsm_pool_put(h->pool, s, false);
+	check_copy_slot(h, k, 0);
+	CU_ASSERT_EQUAL(count_keys(h, "test-p256", CK_FALSE), 1);
+	hsm_key_free(k);
+	hsm_close(h);
 }
 
 static void
@@ -704,6 +936,10 @@ main(void)
 		{ "mechanism and input misuse", test_sign_misuse },
 		{ "recovery after every session is lost", test_sign_after_sessions_lost },
 		{ "4 threads x 200 signatures, pool of 2", test_sign_concurrent },
+		{ "session keys: copies sign, are session objects, sensitive, freed", test_session_keys_sign },
+		{ "session keys: CKA_COPYABLE false, unsafe keys and unsafe copies: token key", test_session_keys_not_copyable },
+		{ "session keys: made again after the session is lost", test_session_keys_sessions_lost },
+		{ "4 threads x 200 signatures, pool of 2, session keys", test_sign_concurrent_copies },
 		{ "close", test_close },
 	};
 	int rc;

@@ -332,6 +332,160 @@ test_pin_refused_on_relogin(void)
 	g_hsm = NULL;
 }
 
+/* --- session copies of the key ([hsm] session_keys) under faults --- */
+
+/* Forget every cached handle of g_key, so that the next signature on each session makes a new copy. */
+static void
+copies_forget(void)
+{
+	size_t i;
+
+	for (i = 0; i < g_key->n_cache; i++)
+		g_key->cache[i].epoch = 0;
+}
+
+static size_t
+copies_count(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < g_key->n_cache; i++)
+		n += g_key->cache[i].copy != CK_INVALID_HANDLE;
+	return n;
+}
+
+static void
+test_open_session_keys(void)
+{
+	struct hsm_config cfg;
+	int rc;
+
+	CU_ASSERT_TRUE_FATAL(fx_ok);
+	faults("");
+	cfg = (struct hsm_config){ faulty, fx.token_uri, fx.pin_file, 4 };
+	rc = hsm_open(&cfg, &g_hsm);
+	show(rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	hsm_session_keys_set(g_hsm, true);
+	CU_ASSERT_EQUAL_FATAL(hsm_key_find(g_hsm, KEY_URI, false, &g_key), 0);
+	CU_ASSERT_TRUE(g_key->copies);
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	CU_ASSERT_EQUAL(copies_count(), 1);
+	CU_ASSERT_EQUAL(hsm_health(g_hsm), 0);
+}
+
+/* A fault while copying drops the session like any other; the retry copies on a new one. */
+static void
+test_copy_device_error_once(void)
+{
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g_key);
+	copies_forget();
+	faults("C_CopyObject CKR_DEVICE_ERROR once\n");
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	CU_ASSERT_EQUAL(faults_logged("C_CopyObject"), 1);
+	CU_ASSERT_FALSE(g_hsm->st.down);
+	CU_ASSERT_FALSE(atomic_load(&g_key->copy_off));
+	CU_ASSERT_TRUE(copies_count() >= 1);
+}
+
+/* A session fault on a copy: the session (and its copy) is dropped; a new copy is made on the retry. */
+static void
+test_copy_session_invalid_once(void)
+{
+	uint64_t copies_before = 0;
+	size_t i;
+	int logged = faults_logged("C_SignInit");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g_key);
+	for (i = 0; i < g_key->n_cache; i++)
+		copies_before += g_key->cache[i].epoch;
+	faults("C_SignInit CKR_SESSION_HANDLE_INVALID once\n");
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	CU_ASSERT_EQUAL(faults_logged("C_SignInit"), logged + 1);
+	for (i = 0; i < g_key->n_cache; i++)
+		copies_before -= g_key->cache[i].epoch;
+	CU_ASSERT_NOT_EQUAL(copies_before, 0);	/* a copy was made in a new session epoch */
+	CU_ASSERT_TRUE(copies_count() >= 1);
+	CU_ASSERT_FALSE(g_hsm->st.down);
+}
+
+/* A copy the token cannot make just now: the token key signs on that session; copies stay on. */
+static void
+test_copy_failed_fallback(void)
+{
+	int before;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g_key);
+	copies_forget();
+	before = faults_logged("C_CopyObject");
+	faults("C_CopyObject CKR_FUNCTION_FAILED always\n");
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	CU_ASSERT_EQUAL(copies_count(), 0);
+	/* Tried once per session epoch, not per signature. */
+	CU_ASSERT_TRUE(faults_logged("C_CopyObject") - before >= 1);
+	CU_ASSERT_TRUE(faults_logged("C_CopyObject") - before <= 2);
+	CU_ASSERT_FALSE(atomic_load(&g_key->copy_off));
+	CU_ASSERT_TRUE(atomic_load(&g_key->copy_logged));
+	CU_ASSERT_FALSE(g_hsm->st.down);
+	faults("");
+	copies_forget();
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	CU_ASSERT_EQUAL(copies_count(), 1);
+}
+
+/* A token that forbids the copy (CKR_ACTION_PROHIBITED): the token key from now on, never asked again. */
+static void
+test_copy_prohibited(void)
+{
+	int before;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g_key);
+	copies_forget();
+	before = faults_logged("C_CopyObject");
+	faults("C_CopyObject 0x1b always\n");
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	CU_ASSERT_EQUAL(faults_logged("C_CopyObject"), before + 1);
+	CU_ASSERT_TRUE(atomic_load(&g_key->copy_off));
+	copies_forget();
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	CU_ASSERT_EQUAL(faults_logged("C_CopyObject"), before + 1);
+	CU_ASSERT_EQUAL(copies_count(), 0);
+	faults("");
+	CU_ASSERT_FALSE(g_hsm->st.down);
+}
+
+/* Copies on again (a new key object): the module re-initialised at once; copies are made anew. */
+static void
+test_copy_after_reinit(void)
+{
+	uint64_t gen;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g_key);
+	hsm_key_free(g_key);
+	g_key = NULL;
+	CU_ASSERT_EQUAL_FATAL(hsm_key_find(g_hsm, KEY_URI, false, &g_key), 0);
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	CU_ASSERT_EQUAL(copies_count(), 1);
+	gen = g_hsm->st.generation;
+	faults("C_Sign CKR_CRYPTOKI_NOT_INITIALIZED once\n");
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	CU_ASSERT_EQUAL(g_hsm->st.generation, gen + 1);
+	CU_ASSERT_TRUE(copies_count() >= 1);
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	CU_ASSERT_EQUAL(hsm_health(g_hsm), 0);
+}
+
+static void
+test_close_session_keys(void)
+{
+	hsm_key_free(g_key);
+	g_key = NULL;
+	hsm_close(g_hsm);
+	g_hsm = NULL;
+}
+
 /* The module's own contract: a malformed line is ignored, codes by number work, "*" matches all. */
 static void
 test_module_rules(void)
@@ -378,6 +532,14 @@ main(int argc, char **argv)
 		{ "cryptoki not initialized once: re-initialised at once", test_not_initialized_once },
 		{ "4 threads while faults come and go", test_concurrent_faults },
 		{ "PIN refused at re-login: never retried", test_pin_refused_on_relogin },
+		{ "session keys: open, a copy per session", test_open_session_keys },
+		{ "session keys: C_CopyObject device error once: retried, copied", test_copy_device_error_once },
+		{ "session keys: session invalid once: new copy on the new session", test_copy_session_invalid_once },
+		{ "session keys: C_CopyObject failing: token key, copies again later", test_copy_failed_fallback },
+		{ "session keys: C_CopyObject prohibited: token key for good", test_copy_prohibited },
+		{ "session keys: module re-initialised: copies made anew", test_copy_after_reinit },
+		{ "session keys: 4 threads while faults come and go", test_concurrent_faults },
+		{ "session keys: close", test_close_session_keys },
 		{ "control file rules", test_module_rules },
 	};
 	char exe[PATH_MAX], *slash;
