@@ -68,6 +68,33 @@ lint_same(int n, unsigned char *enc, const struct der_tlv *f)
 		goto bad; \
 } while (0)
 
+/*
+ * OpenSSL re-encodes an Extension's critical BOOLEAN as it read it, so the
+ * re-encoding cannot show that it is DER: critical must be absent (DEFAULT
+ * FALSE) or exactly 01 01 ff.
+ */
+static int
+lint_ext_der(const struct der_tlv *list)
+{
+	struct der_tlv ext, f;
+	const uint8_t *p = list->val, *q;
+	size_t avail = list->len, left, n;
+
+	for (n = 1; avail > 0; n++) {
+		if (der_next(&p, &avail, DER_TAG_SEQUENCE, &ext) != 0)
+			return LINT_FAIL("tbs_der", "extension %zu is not DER", n);
+		q = ext.val;
+		left = ext.len;
+		if (der_next(&q, &left, DER_TAG_OID, &f) != 0)
+			return LINT_FAIL("tbs_der", "extension %zu is not DER", n);
+		if (der_peek_tag(q, left, DER_TAG_BOOLEAN) &&
+		    (der_next(&q, &left, DER_TAG_BOOLEAN, &f) != 0 || f.len != 1 || f.val[0] != 0xff))
+			return LINT_FAIL("tbs_der", "extension %zu's critical flag is not DER (FALSE is omitted, TRUE is "
+			    "0xff)", n);
+	}
+	return 0;
+}
+
 static int
 lint_parse(const struct lint_input *in, struct lint_tbs_parts *t)
 {
@@ -144,6 +171,8 @@ lint_parse(const struct lint_input *in, struct lint_tbs_parts *t)
 		    inner.len == 0)
 			goto bad;
 		LINT_D2I(X509_EXTENSIONS, &inner, t->exts);
+		if ((rc = lint_ext_der(&inner)) != 0)
+			goto out;
 	}
 	rc = 0;
 	goto out;

@@ -35,7 +35,8 @@ struct lint_input {
  * Run every lint on in->tbs. The lints, by name:
  *   tbs_der            a v3 TBSCertificate in DER: strict TLV headers, each field
  *                      parses and re-encodes to its own bytes, no unique identifiers,
- *                      a non-empty extension list when present, nothing trailing
+ *                      a non-empty extension list when present, critical flags
+ *                      absent or 0xff, nothing trailing
  *   serial             positive, LINT_SERIAL_MIN to 20 content octets
  *   validity           notBefore < notAfter; notBefore = now - backdate (+/- slack);
  *                      lifetime <= max_ttl + backdate; notAfter <= the CA's; UTCTime

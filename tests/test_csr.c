@@ -896,12 +896,70 @@ test_cn_extraction(void)
 	X509_REQ_free(req);
 }
 
+/* The SPKI key type read from the bytes, and the CSR's SPKI taken from its own encoding. */
+static void
+test_spki_key_type(void)
+{
+	EVP_PKEY *keys[5];
+	static const unsigned want[5] = { CONFIG_KEY_RSA, CONFIG_KEY_P256, CONFIG_KEY_P384, CONFIG_KEY_P521,
+		CONFIG_KEY_ED25519 };
+	/* rsaEncryption without its NULL parameters: legal BER-ish practice, not the canonical form. */
+	static const uint8_t rsa_no_null[] = { 0x30, 0x18, 0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x01, 0x01, 0x03, 0x09, 0x00, 0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03 };
+	unsigned char *spki = NULL, *copy;
+	struct csr *csr = NULL;
+	char *pem;
+	size_t i;
+	int n;
+
+	keys[0] = key_rsa2048();
+	keys[1] = key_p256();
+	keys[2] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	keys[3] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	keys[4] = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	CU_ASSERT_FATAL(keys[2] != NULL && keys[3] != NULL && keys[4] != NULL);
+	for (i = 0; i < 5; i++) {
+		n = i2d_PUBKEY(keys[i], &spki);
+		CU_ASSERT_FATAL(n > 0);
+		CU_ASSERT_EQUAL(csr_spki_key_type(spki, (size_t)n), want[i]);
+		CU_ASSERT_EQUAL(csr_spki_key_type(spki, (size_t)n - 1), 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(copy = malloc((size_t)n));
+		if (want[i] != CONFIG_KEY_RSA && want[i] != CONFIG_KEY_ED25519) {
+			/* A hybrid point (0x06) has the right length but is not an accepted encoding. */
+			memcpy(copy, spki, (size_t)n);
+			CU_ASSERT_EQUAL(copy[n - 1 - (int)(want[i] == CONFIG_KEY_P256 ? 64 : want[i] == CONFIG_KEY_P384 ?
+			    96 : 132)], 0x04);
+			copy[n - 1 - (want[i] == CONFIG_KEY_P256 ? 64 : want[i] == CONFIG_KEY_P384 ? 96 : 132)] = 0x06;
+			CU_ASSERT_EQUAL(csr_spki_key_type(copy, (size_t)n), 0);
+		}
+		free(copy);
+		/* The CSR's SPKI is its own bytes, which equal OpenSSL's encoding of the key. */
+		pem = make_csr(keys[i], NULL, "DNS:k.example.com");
+		CU_ASSERT_EQUAL(parse(pem, &csr), 0);
+		CU_ASSERT_FATAL(csr != NULL);
+		CU_ASSERT(csr->spki_len == (size_t)n && memcmp(csr->spki, spki, (size_t)n) == 0);
+		CU_ASSERT(csr->spki >= csr->der && csr->spki_enc == NULL);
+		CU_ASSERT_EQUAL(csr->key_type, want[i]);
+		csr_free(csr);
+		csr = NULL;
+		free(pem);
+		OPENSSL_free(spki);
+		spki = NULL;
+	}
+	CU_ASSERT_EQUAL(csr_spki_key_type(rsa_no_null, sizeof(rsa_no_null)), 0);
+	CU_ASSERT_EQUAL(csr_spki_key_type(NULL, 0), 0);
+	CU_ASSERT_EQUAL(csr_spki_key_type((const uint8_t *)"\x30\x00", 2), 0);
+	for (i = 2; i < 5; i++)
+		EVP_PKEY_free(keys[i]);
+}
+
 int
 main(void)
 {
 	static const struct sd_test_case accept_cases[] = {
 		{ "P-256 with SANs and CN extracted", test_accept_p256 },
 		{ "RSA-2048, P-384, P-521, Ed25519, no SANs", test_accept_others },
+		{ "SPKI key type from its bytes; the CSR's own SPKI bytes", test_spki_key_type },
 	};
 	static const struct sd_test_case refuse_cases[] = {
 		{ "keys: RSA-1024, e=3, secp256k1, RSA-PSS, Ed448", test_refuse_keys },

@@ -393,6 +393,56 @@ test_builders(void)
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 }
 
+/* The TBS itself must be DER: a long-form length where the short form fits, trailing bytes, a v1 TBS. */
+static void
+test_tbs_der(void)
+{
+	struct tb b = tb_leaf();
+	struct lint_input in;
+	size_t len = 0, hlen, i_crit = 0;
+	uint8_t *tbs = build(&b, &len), *bad;
+
+	CU_ASSERT_FATAL(tbs[0] == 0x30 && (tbs[1] == 0x81 || tbs[1] == 0x82));
+	hlen = tbs[1] == 0x81 ? 3 : 4;
+	CU_ASSERT_FATAL(tbs[hlen] == 0xa0 && tbs[hlen + 1] == 0x03);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bad = malloc(len + 1));
+	/* Trailing byte after the TBS. */
+	memcpy(bad, tbs, len);
+	bad[len] = 0;
+	in = (struct lint_input){ bad, len + 1, &leaf_profile, NOW, CA_NOT_AFTER, ca_keyid, sizeof(ca_keyid) };
+	CU_ASSERT_EQUAL(lint_tbs(&in), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_INTERNAL), "lint tbs_der: "));
+	/* Version 2 (v3 is 2): INTEGER 1. */
+	memcpy(bad, tbs, len);
+	bad[hlen + 4] = 1;
+	in.tbs_len = len;
+	CU_ASSERT_EQUAL(lint_tbs(&in), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_INTERNAL), "lint tbs_der: version 2 is not v3"));
+	/* The extensions' critical flag encoded as an explicit DEFAULT FALSE is not DER. */
+	memcpy(bad, tbs, len);
+	{
+		size_t i;
+
+		/* basicConstraints is the first extension: 06 03 55 1d 13 01 01 ff; make the BOOLEAN 0x00. */
+		for (i = hlen; i + 8 < len; i++)
+			if (memcmp(bad + i, "\x06\x03\x55\x1d\x13\x01\x01\xff", 8) == 0)
+				break;
+		CU_ASSERT_FATAL(i + 8 < len);
+		bad[i + 7] = 0x00;
+		i_crit = i + 7;
+	}
+	CU_ASSERT_EQUAL(lint_tbs(&in), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_INTERNAL), "lint tbs_der: extension 1's critical flag"));
+	/* TRUE must be 0xff in DER. */
+	bad[i_crit] = 0x01;
+	CU_ASSERT_EQUAL(lint_tbs(&in), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_INTERNAL), "lint tbs_der: extension 1's critical flag"));
+	memcpy(bad, tbs, len);
+	CU_ASSERT_EQUAL(lint_tbs(&in), 0);
+	free(bad);
+	free(tbs);
+}
+
 static void
 test_teardown(void)
 {
@@ -413,6 +463,7 @@ main(void)
 		{ "EKU, SKI, AKI", test_eku_ids },
 		{ "duplicate, unknown and critical extensions", test_extensions },
 		{ "serial, validity, key type, not a TBS", test_serial_validity },
+		{ "TBS not DER: trailing byte, v2, explicit DEFAULT FALSE", test_tbs_der },
 		{ "name constraints, CRL DP and AIA builders", test_builders },
 		{ "teardown", test_teardown },
 	};

@@ -1002,6 +1002,291 @@ test_ecdsa_rs_to_der(void)
 	CU_ASSERT_EQUAL(len, 0);
 }
 
+/* ---- DER reader, SPKI split, prepared verifier ---- */
+
+static void
+test_der_read(void)
+{
+	static const uint8_t good[] = { 0x30, 0x03, 0x02, 0x01, 0x05, 0xff };
+	static const uint8_t bad[][5] = {
+		{ 0x30, 0x81, 0x05, 0, 0 },	/* long form below 0x80 */
+		{ 0x30, 0x82, 0x00, 0x80, 0 },	/* leading zero length octet */
+		{ 0x30, 0x80, 0, 0, 0 },	/* indefinite */
+		{ 0x30, 0x84, 1, 0, 0 },	/* four length octets */
+		{ 0x30, 0x04, 0, 0, 0 },	/* content past the end (4 of 3 available) */
+		{ 0x1f, 0x01, 0x00, 0, 0 },	/* multi-octet tag */
+	};
+	uint8_t big[3 + 0x100];
+	struct der_tlv t, u;
+	const uint8_t *p = good;
+	size_t avail = sizeof(good), i;
+
+	CU_ASSERT_EQUAL_FATAL(der_read(good, sizeof(good), &t), 0);
+	CU_ASSERT(t.tag == 0x30 && t.tlv == good && t.tlv_len == 5 && t.val == good + 2 && t.len == 3);
+	CU_ASSERT_EQUAL(der_next(&p, &avail, 0x02, &u), SD_E_INVAL);
+	CU_ASSERT(p == good && avail == sizeof(good) && u.tlv == NULL);
+	CU_ASSERT_EQUAL(der_next(&p, &avail, 0x30, &u), 0);
+	CU_ASSERT(p == good + 5 && avail == 1);
+	CU_ASSERT(der_peek_tag(p, avail, 0xff) && !der_peek_tag(p, 0, 0xff) && !der_peek_tag(NULL, 1, 0xff));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(der_read(bad[i], i == 4 ? 5 : sizeof(bad[i]), &t), SD_E_INVAL);
+		CU_ASSERT_PTR_NULL(t.tlv);
+	}
+	CU_ASSERT_EQUAL(der_read(good, 1, &t), SD_E_INVAL);
+	CU_ASSERT_EQUAL(der_read(NULL, 5, &t), SD_E_INVAL);
+	memset(big, 0, sizeof(big));
+	big[0] = 0x04;
+	big[1] = 0x82;
+	big[2] = 0x01;	/* 0x100 needs two length octets: 0x82 0x01 0x00 */
+	CU_ASSERT_EQUAL(der_read(big, sizeof(big), &t), SD_E_INVAL);	/* one octet short */
+	{
+		uint8_t ok[4 + 0x100] = { 0x04, 0x82, 0x01, 0x00 };
+
+		CU_ASSERT_EQUAL(der_read(ok, sizeof(ok), &t), 0);
+		CU_ASSERT(t.len == 0x100 && t.val == ok + 4);
+	}
+}
+
+/* SHA-1 of the subjectPublicKey the OpenSSL way: decode the SPKI, take its key bits. */
+static void
+test_keyid_openssl(const uint8_t *spki, size_t len, uint8_t out[X509_KEYID_LEN])
+{
+	const unsigned char *p = spki, *key = NULL;
+	X509_PUBKEY *pub = d2i_X509_PUBKEY(NULL, &p, (long)len);
+	int key_len = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+	CU_ASSERT_EQUAL_FATAL(X509_PUBKEY_get0_param(NULL, &key, &key_len, NULL, pub), 1);
+	CU_ASSERT_EQUAL_FATAL(EVP_Digest(key, (size_t)key_len, out, NULL, EVP_sha1(), NULL), 1);
+	X509_PUBKEY_free(pub);
+}
+
+static void
+test_key_id_without_decoding(void)
+{
+	static const enum hsm_key_type types[] = { HSM_KEY_RSA2048, HSM_KEY_P256, HSM_KEY_P384, HSM_KEY_P521,
+		HSM_KEY_ED25519 };
+	uint8_t got[X509_KEYID_LEN], want[X509_KEYID_LEN], *spki, *copy;
+	const uint8_t *key;
+	struct der_tlv algid;
+	size_t i, len, key_len;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		spki = test_spki(key_of(types[i]), &len);
+		CU_ASSERT_EQUAL(x509_ext_key_id(spki, len, got), 0);
+		test_keyid_openssl(spki, len, want);
+		CU_ASSERT_EQUAL(memcmp(got, want, sizeof(got)), 0);
+		CU_ASSERT_EQUAL(x509_spki_split(spki, len, &algid, &key, &key_len), 0);
+		CU_ASSERT(algid.tlv == spki + 2 || algid.tlv == spki + 3 || algid.tlv == spki + 4);
+		CU_ASSERT(key + key_len == spki + len);
+		/* Trailing byte, truncation, unused bits in the key's BIT STRING. */
+		CU_ASSERT_PTR_NOT_NULL_FATAL(copy = malloc(len + 1));
+		memcpy(copy, spki, len);
+		copy[len] = 0;
+		CU_ASSERT_EQUAL(x509_ext_key_id(copy, len + 1, got), SD_E_INVAL);
+		CU_ASSERT_EQUAL(x509_ext_key_id(copy, len - 1, got), SD_E_INVAL);
+		copy[key - spki - 1] = 1;
+		CU_ASSERT_EQUAL(x509_ext_key_id(copy, len, got), SD_E_INVAL);
+		free(copy);
+		OPENSSL_free(spki);
+	}
+	/* An AlgorithmIdentifier without an OID; a BIT STRING with only the unused-bits octet. */
+	CU_ASSERT_EQUAL(x509_ext_key_id((const uint8_t *)"\x30\x07\x30\x02\x05\x00\x03\x01\x00", 9, got), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_ext_key_id((const uint8_t *)"\x30\x08\x30\x03\x06\x01\x2a\x03\x01\x00", 10, got),
+	    SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_ext_key_id((const uint8_t *)"\x30\x09\x30\x03\x06\x01\x2a\x03\x02\x00\x07", 11, got), 0);
+}
+
+/* Sign tbs with the software key the way alg says (RSASSA-PSS included) and assemble with alg's algid. */
+static void
+test_sign_alg(const struct x509_sigalg *alg, EVP_PKEY *k, const uint8_t *tbs, size_t tbs_len, uint8_t **der,
+    size_t *len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	uint8_t sig[1024];
+	size_t sig_len = sizeof(sig);
+
+	CU_ASSERT_FATAL(ctx != NULL);
+	CU_ASSERT_EQUAL_FATAL(EVP_DigestSignInit_ex(ctx, &pctx, alg->digest, NULL, NULL, k, NULL), 1);
+	if (alg->mech == HSM_MECH_RSA_PSS) {
+		CU_ASSERT_EQUAL_FATAL(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
+		CU_ASSERT_EQUAL_FATAL(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST), 1);
+	}
+	CU_ASSERT_EQUAL_FATAL(EVP_DigestSign(ctx, sig, &sig_len, tbs, tbs_len), 1);
+	CU_ASSERT_EQUAL_FATAL(x509_cert_assemble(tbs, tbs_len, alg->algid, alg->algid_len, sig, sig_len, der, len), 0);
+	EVP_MD_CTX_free(ctx);
+}
+
+static void
+test_verifier_each_algorithm(void)
+{
+	static const struct {
+		enum hsm_key_type type;
+		bool pss;
+	} cases[] = {
+		{ HSM_KEY_P256, false }, { HSM_KEY_P384, false }, { HSM_KEY_P521, false }, { HSM_KEY_RSA2048, false },
+		{ HSM_KEY_RSA2048, true }, { HSM_KEY_ED25519, false },
+	};
+	const struct x509_sigalg *alg;
+	struct x509_verifier *v = NULL;
+	struct test_built b;
+	uint8_t *der = NULL;
+	size_t i, len = 0, round;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(x509_sigalg_for_scheme(cases[i].type, cases[i].pss, &alg), 0);
+		memset(&b, 0, sizeof(b));
+		test_build_tbs(cases[i].type, false, NOW, NOW + 3600, &b);
+		CU_ASSERT_EQUAL_FATAL(x509_verifier_new(key_of(cases[i].type), alg, &v), 0);
+		test_sign_alg(alg, key_of(cases[i].type), b.tbs, b.tbs_len, &der, &len);
+		if (cases[i].pss) {
+			/* test_build_tbs() names PKCS#1 v1.5 in the TBS: a PSS verifier refuses that TBS. */
+			CU_ASSERT_EQUAL(x509_cert_verify(v, der, len, b.tbs, b.tbs_len), SD_E_INTERNAL);
+			CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_INTERNAL), "another signature algorithm"));
+		} else {
+			/* Twice: the prepared context is copied, never used up. */
+			for (round = 0; round < 2; round++)
+				CU_ASSERT_EQUAL(x509_cert_verify(v, der, len, b.tbs, b.tbs_len), 0);
+		}
+		free(der);
+		der = NULL;
+		x509_verifier_free(v);
+		v = NULL;
+		free(b.tbs);
+	}
+	CU_ASSERT_EQUAL(x509_verifier_new(NULL, alg, &v), SD_E_INVAL);
+	CU_ASSERT_PTR_NULL(v);
+	x509_verifier_free(NULL);
+}
+
+/* A TBS whose signature field is alg's, for the RSASSA-PSS case the builder helper does not cover. */
+static void
+test_verifier_pss(void)
+{
+	const struct x509_sigalg *alg;
+	struct x509_verifier *v = NULL;
+	X509_NAME *subject = test_name("pss.example.com");
+	uint8_t serial[X509_SERIAL_LEN], *issuer, *spki, *tbs = NULL, *der = NULL;
+	size_t issuer_len, spki_len, tbs_len = 0, len = 0;
+	struct x509_tbs_template t;
+
+	CU_ASSERT_EQUAL_FATAL(x509_sigalg_for_scheme(HSM_KEY_RSA2048, true, &alg), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_tbs_serial_random(serial), 0);
+	issuer = test_name_der("Test CA", &issuer_len);
+	spki = test_spki(key_of(HSM_KEY_P256), &spki_len);
+	t = (struct x509_tbs_template){ .serial = serial, .serial_len = sizeof(serial), .algid = alg->algid,
+		.algid_len = alg->algid_len, .issuer = issuer, .issuer_len = issuer_len, .not_before = NOW,
+		.not_after = NOW + 60, .subject = subject, .spki = spki, .spki_len = spki_len };
+	CU_ASSERT_EQUAL_FATAL(x509_tbs_build(&t, &tbs, &tbs_len), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_verifier_new(key_of(HSM_KEY_RSA2048), alg, &v), 0);
+	test_sign_alg(alg, key_of(HSM_KEY_RSA2048), tbs, tbs_len, &der, &len);
+	CU_ASSERT_EQUAL(x509_cert_verify(v, der, len, tbs, tbs_len), 0);
+	CU_ASSERT_EQUAL(x509_cert_check(der, len, tbs, tbs_len, key_of(HSM_KEY_RSA2048), NULL), 0);
+	x509_verifier_free(v);
+	free(der);
+	free(tbs);
+	OPENSSL_free(issuer);
+	OPENSSL_free(spki);
+	X509_NAME_free(subject);
+}
+
+static void
+test_verify_refuses_tampering(void)
+{
+	const struct x509_sigalg *alg, *ed;
+	struct x509_verifier *v = NULL, *v_other = NULL;
+	EVP_PKEY *other = test_key(HSM_KEY_P256);
+	struct test_built b;
+	uint8_t *der = NULL, *longer, *tbs2, *der2 = NULL;
+	size_t len = 0, len2 = 0;
+	static const uint8_t fake_sig[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	CU_ASSERT_EQUAL_FATAL(x509_sigalg_for(HSM_KEY_P256, &alg), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_sigalg_for(HSM_KEY_ED25519, &ed), 0);
+	memset(&b, 0, sizeof(b));
+	test_build_tbs(HSM_KEY_P256, false, NOW, NOW + 3600, &b);
+	test_sign_software(HSM_KEY_P256, b.tbs, b.tbs_len, &der, &len);
+	CU_ASSERT_EQUAL_FATAL(x509_verifier_new(key_of(HSM_KEY_P256), alg, &v), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_verifier_new(other, alg, &v_other), 0);
+	CU_ASSERT_EQUAL(x509_cert_verify(v, der, len, b.tbs, b.tbs_len), 0);
+
+	der[len - 5] ^= 0x01;	/* inside s */
+	CU_ASSERT_EQUAL(x509_cert_verify(v, der, len, b.tbs, b.tbs_len), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_INTERNAL), "does not verify"));
+	der[len - 5] ^= 0x01;
+	CU_ASSERT_EQUAL(x509_cert_verify(v_other, der, len, b.tbs, b.tbs_len), SD_E_INTERNAL);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(longer = malloc(len + 1));
+	memcpy(longer, der, len);
+	longer[len] = 0;
+	CU_ASSERT_EQUAL(x509_cert_verify(v, longer, len + 1, b.tbs, b.tbs_len), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_INTERNAL), "trailing"));
+	CU_ASSERT_EQUAL(x509_cert_verify(v, der, len - 1, b.tbs, b.tbs_len), SD_E_INTERNAL);
+	free(longer);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tbs2 = malloc(b.tbs_len));
+	memcpy(tbs2, b.tbs, b.tbs_len);
+	tbs2[b.tbs_len - 1] ^= 0x01;
+	CU_ASSERT_EQUAL(x509_cert_verify(v, der, len, tbs2, b.tbs_len), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_INTERNAL), "differs from the TBS signed"));
+	CU_ASSERT_EQUAL(x509_cert_verify(v, der, len, b.tbs, b.tbs_len - 1), SD_E_INTERNAL);
+	free(tbs2);
+
+	/* Another signatureAlgorithm around the same TBS and signature bytes. */
+	CU_ASSERT_EQUAL_FATAL(x509_cert_assemble(b.tbs, b.tbs_len, ed->algid, ed->algid_len, fake_sig, sizeof(fake_sig),
+	    &der2, &len2), 0);
+	CU_ASSERT_EQUAL(x509_cert_verify(v, der2, len2, b.tbs, b.tbs_len), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_INTERNAL), "another signature algorithm"));
+	free(der2);
+
+	/* The TBS alone; garbage; missing parts. */
+	CU_ASSERT_EQUAL(x509_cert_verify(v, b.tbs, b.tbs_len, b.tbs, b.tbs_len), SD_E_INTERNAL);
+	CU_ASSERT_EQUAL(x509_cert_verify(v, (const uint8_t *)"\x30\x00", 2, b.tbs, b.tbs_len), SD_E_INTERNAL);
+	CU_ASSERT_EQUAL(x509_cert_verify(NULL, der, len, b.tbs, b.tbs_len), SD_E_INTERNAL);
+	CU_ASSERT_EQUAL(x509_cert_verify(v, der, len, NULL, 0), SD_E_INTERNAL);
+	CU_ASSERT_EQUAL(x509_cert_verify(v, der, len, b.tbs, b.tbs_len), 0);
+
+	x509_verifier_free(v);
+	x509_verifier_free(v_other);
+	EVP_PKEY_free(other);
+	free(der);
+	free(b.tbs);
+}
+
+static void
+test_verify_refuses_non_der(void)
+{
+	/* The TBS's version with a long-form length where the short form fits, signed for real. */
+	const struct x509_sigalg *alg;
+	struct x509_verifier *v = NULL;
+	struct test_built b;
+	uint8_t *bad, *der = NULL, hdr[DER_HEADER_MAX];
+	size_t hlen = 0, content, used = 0, bad_len, len = 0;
+
+	CU_ASSERT_EQUAL_FATAL(x509_sigalg_for(HSM_KEY_ED25519, &alg), 0);
+	memset(&b, 0, sizeof(b));
+	test_build_tbs(HSM_KEY_ED25519, false, NOW, NOW + 3600, &b);
+	content = test_der_read_len(b.tbs, b.tbs_len, &hlen);
+	CU_ASSERT_FATAL(content != SIZE_MAX && b.tbs[hlen] == 0xa0 && b.tbs[hlen + 1] == 0x03);
+	bad_len = b.tbs_len + 1;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bad = malloc(bad_len));
+	CU_ASSERT_EQUAL_FATAL(der_write_header(0x30, content + 1, hdr, sizeof(hdr), &used), 0);
+	CU_ASSERT_EQUAL_FATAL(used, hlen);
+	memcpy(bad, hdr, hlen);
+	bad[hlen] = 0xa0;
+	bad[hlen + 1] = 0x81;
+	memcpy(bad + hlen + 2, b.tbs + hlen + 1, b.tbs_len - hlen - 1);
+	CU_ASSERT_EQUAL_FATAL(x509_verifier_new(key_of(HSM_KEY_ED25519), alg, &v), 0);
+	test_sign_alg(alg, key_of(HSM_KEY_ED25519), bad, bad_len, &der, &len);
+	CU_ASSERT_EQUAL(x509_cert_verify(v, der, len, bad, bad_len), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_INTERNAL), "signed TBS field 0"));
+	x509_verifier_free(v);
+	free(der);
+	free(bad);
+	free(b.tbs);
+}
+
 int
 main(void)
 {
@@ -1009,6 +1294,7 @@ main(void)
 		{ "header lengths 0..16M", test_der_header_lengths },
 		{ "wrap pieces, overflow refused", test_der_wrap },
 		{ "bit string", test_der_bit_string },
+		{ "strict reader: shortest lengths, bounds, tags", test_der_read },
 	};
 	static const struct sd_test_case cert_cases[] = {
 		{ "assembly equals OpenSSL's own certificate", test_assemble_matches_openssl },
@@ -1016,6 +1302,10 @@ main(void)
 		{ "assembly length boundaries", test_assemble_length_boundaries },
 		{ "check refuses flipped signature, trailing byte, TBS mismatch", test_check_refuses_tampering },
 		{ "check refuses a non-DER TBS", test_check_refuses_non_der },
+		{ "prepared verifier: every algorithm, twice", test_verifier_each_algorithm },
+		{ "prepared verifier: RSASSA-PSS", test_verifier_pss },
+		{ "verify refuses flipped signature, trailing byte, TBS and algorithm mismatch", test_verify_refuses_tampering },
+		{ "verify refuses a non-DER TBS", test_verify_refuses_non_der },
 	};
 	static const struct sd_test_case tbs_cases[] = {
 		{ "TBS signed by each key type verifies with expected contents", test_tbs_each_key_type },
@@ -1026,6 +1316,7 @@ main(void)
 	static const struct sd_test_case ext_cases[] = {
 		{ "refusals", test_ext_refusals },
 		{ "CA basicConstraints and keyUsage encodings", test_ext_ca },
+		{ "key identifier from the SPKI bytes equals OpenSSL's", test_key_id_without_decoding },
 	};
 	static const struct sd_test_case sigalg_cases[] = {
 		{ "DigestInfo", test_digestinfo },
