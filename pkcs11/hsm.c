@@ -321,7 +321,7 @@ hsm_session_keys_set(struct hsm *hsm, bool on)
 
 /* A cheap check (token info, a logged-in session) and, when a key is known, a probe signature. */
 static int
-hsm_health_check(struct hsm *hsm, bool sign, uint64_t deadline_ms, CK_RV *rv_out)
+hsm_health_check(struct hsm *hsm, bool sign, uint64_t deadline_ms, CK_RV *rv_out, bool *token_lost)
 {
 	struct hsm_session *s = NULL;
 	CK_TOKEN_INFO ti;
@@ -330,8 +330,16 @@ hsm_health_check(struct hsm *hsm, bool sign, uint64_t deadline_ms, CK_RV *rv_out
 	int rc;
 
 	*rv_out = CKR_OK;
+	*token_lost = false;
 	if ((rv = hsm->fn->C_GetTokenInfo(hsm->slot, &ti)) != CKR_OK) {
+		/*
+		 * Whatever the code (SoftHSM says CKR_GENERAL_ERROR when its token
+		 * directory is gone), a token that cannot describe itself is down
+		 * and only a module re-initialisation finds it again. Signing may
+		 * not notice: session copies of keys live in the sessions.
+		 */
 		*rv_out = rv;
+		*token_lost = true;
 		return sd_error_set(SD_E_HSM_UNAVAILABLE, "C_GetTokenInfo: %s", hsm_rv_name(rv));
 	}
 	if ((rc = hsm_pool_get(hsm->pool, deadline_ms, false, &s, rv_out)) != 0)
@@ -353,7 +361,7 @@ int
 hsm_health(struct hsm *hsm)
 {
 	uint64_t deadline;
-	bool probe;
+	bool probe, token_lost;
 	CK_RV rv;
 	char why[HSM_REASON_MAX];
 	int rc;
@@ -364,12 +372,12 @@ hsm_health(struct hsm *hsm)
 	/* While the token is down this fails fast with the reason, or makes this call the probe. */
 	if ((rc = hsm_admit(hsm, deadline, &probe)) != 0)
 		return rc;
-	rc = hsm_health_check(hsm, probe, deadline, &rv);
+	rc = hsm_health_check(hsm, probe, deadline, &rv, &token_lost);
 	if (rc == 0 && probe)
 		hsm_mark_ok(hsm);
-	else if (rc != 0 && (probe || hsm_rv_is_fault(rv) || hsm_rv_is_module_fault(rv) || rc == SD_E_PIN)) {
+	else if (rc != 0 && (probe || token_lost || hsm_rv_is_fault(rv) || hsm_rv_is_module_fault(rv) || rc == SD_E_PIN)) {
 		snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
-		hsm_mark_down(hsm, hsm_rv_is_module_fault(rv), "%s", why);
+		hsm_mark_down(hsm, hsm_rv_is_module_fault(rv) || token_lost, "%s", why);
 		rc = sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: %s", hsm->token_label, why);
 	}
 	hsm_release(hsm, probe);

@@ -477,6 +477,31 @@ test_copy_after_reinit(void)
 	CU_ASSERT_EQUAL(hsm_health(g_hsm), 0);
 }
 
+/* A token that cannot describe itself (SoftHSM's token directory gone) is down, even if copies still sign. */
+static void
+test_token_info_general_error(void)
+{
+	uint64_t gen;
+	int rc;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g_key);
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+	gen = g_hsm->st.generation;
+	faults("C_GetTokenInfo CKR_GENERAL_ERROR always\n");
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);	/* signing does not ask the token for its info */
+	rc = hsm_health(g_hsm);
+	CU_ASSERT_EQUAL(rc, SD_E_HSM_UNAVAILABLE);
+	CU_ASSERT_TRUE(detail_has(rc, "C_GetTokenInfo: CKR_GENERAL_ERROR"));
+	CU_ASSERT_TRUE(g_hsm->st.down);
+	CU_ASSERT_EQUAL(sign_once(g_key), SD_E_HSM_UNAVAILABLE);
+	faults("");
+	rc = health_within(HSM_BACKOFF_MAX_MS * 2 + 500);
+	show(rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_TRUE(g_hsm->st.generation > gen);	/* recovered by re-initialising the module */
+	CU_ASSERT_EQUAL(sign_once(g_key), 0);
+}
+
 static void
 test_close_session_keys(void)
 {
@@ -538,6 +563,7 @@ main(int argc, char **argv)
 		{ "session keys: C_CopyObject failing: token key, copies again later", test_copy_failed_fallback },
 		{ "session keys: C_CopyObject prohibited: token key for good", test_copy_prohibited },
 		{ "session keys: module re-initialised: copies made anew", test_copy_after_reinit },
+		{ "session keys: C_GetTokenInfo failing: down, re-initialised", test_token_info_general_error },
 		{ "session keys: 4 threads while faults come and go", test_concurrent_faults },
 		{ "session keys: close", test_close_session_keys },
 		{ "control file rules", test_module_rules },

@@ -4,7 +4,10 @@
 # are injected and cleared. Every request ends 200 (with a certificate that
 # verifies and carries the CSR's key) or 503 (with Retry-After and a problem
 # body); /healthz says why while the token is unusable; service resumes
-# without a restart. Then the SoftHSM token directory moved away and back.
+# without a restart. The demo signs with session copies of the CA key
+# ([hsm] session_keys): a token that forbids copies falls back to the token
+# key. Then the SoftHSM token directory moved away and back, with and
+# without session copies.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -137,6 +140,24 @@ faults ""
 t_check "after the flipping: /healthz 200" health_becomes 200 10
 burst "after the flipping" all200
 
+# The demo signs with session copies of the CA key ([hsm] session_keys = true).
+# A token that forbids copying: after a session fault the fresh session signs
+# with the token object; one log line, then silence; service never stops.
+CA_URI=$(sed -n 's/^key = //p' "$D/signerd.conf" | head -n 1)
+t_check "demo config: session_keys = true" grep -q '^session_keys = true$' "$D/signerd.conf"
+faults "C_CopyObject 0x1b always
+C_Sign CKR_SESSION_HANDLE_INVALID once"
+burst "copy prohibited, session fault" all200
+burst "copy prohibited, again" all200
+faults "C_CopyObject 0x1b always
+C_SignInit CKR_SESSION_HANDLE_INVALID once"
+burst "copy prohibited, another session fault" all200
+t_check "copy prohibited: C_CopyObject refusals injected" grep -q '^C_CopyObject ' "$FAULT_LOG"
+t_check "copy prohibited: logged once for the CA key" \
+	test "$(grep -cF "hsm: key $CA_URI: no session copy (C_CopyObject: CKR_ACTION_PROHIBITED)" "$T_TMP/signerd.log")" -eq 1
+faults ""
+burst "copy allowed again (token key until restart)" all200
+
 t_check "signerd still running" kill -0 "$T_PID"
 t_check "log: 'HSM unavailable' once per outage (at least 4)" \
 	test "$(grep -c 'HSM unavailable: ' "$T_TMP/signerd.log")" -ge 4
@@ -148,7 +169,8 @@ t_stop
 t_check "signerd stops cleanly" test "$T_RC" -eq 0
 
 # --- the SoftHSM token directory moved away and back (plain SoftHSM) ---
-cp "$T_TMP/plain.conf" "$D/signerd.conf"
+# Signing with the token key reads the token's files: requests fail at once.
+sed 's/^session_keys = true$/session_keys = false/' "$T_TMP/plain.conf" >"$D/signerd.conf"
 t_start "$D" || { t_fail "signerd starts on SoftHSM"; t_done; exit 1; }
 burst "token directory in place" all200
 mv "$D/hsm/tokens" "$D/hsm/tokens.away"
@@ -160,6 +182,24 @@ t_check "token directory back: /healthz 200 without a restart" health_becomes 20
 burst "token directory back" all200
 t_stop
 t_check "signerd stops cleanly after the token came back" test "$T_RC" -eq 0
+
+# With session copies the key lives in the open sessions: signing may go on
+# until /healthz finds the token gone; from then on 503 until it is back.
+cp "$T_TMP/plain.conf" "$D/signerd.conf"
+t_start "$D" || { t_fail "signerd starts on SoftHSM (session keys)"; t_done; exit 1; }
+burst "session keys: token directory in place" all200
+mv "$D/hsm/tokens" "$D/hsm/tokens.away"
+burst "session keys: token directory moved away"
+t_check "session keys: token directory away: /healthz 503" test "$(health)" = 503
+t_check "session keys: token directory away: /healthz names C_GetTokenInfo" grep -q C_GetTokenInfo "$T_TMP/health.json"
+burst "session keys: token directory away, after /healthz noticed" all503
+mv "$D/hsm/tokens.away" "$D/hsm/tokens"
+t_check "session keys: token directory back: /healthz 200 without a restart" health_becomes 200 10
+burst "session keys: token directory back" all200
+t_check "session keys: log: HSM unavailable, then recovered" \
+	bash -c "grep -q 'HSM unavailable: token signerd-demo: C_GetTokenInfo' '$T_TMP/signerd.log' && grep -q 'HSM recovered' '$T_TMP/signerd.log'"
+t_stop
+t_check "session keys: signerd stops cleanly after the token came back" test "$T_RC" -eq 0
 
 # --- a CA key that can leave the token is refused at startup ---
 # OpenSC's pkcs11-tool can make an extractable key; without it this part is skipped
