@@ -57,7 +57,7 @@ port = $PORT
 tls_certificate = tls/server.pem
 tls_key = tls/server.key
 client_ca = tls/client-ca.pem
-workers = 4
+workers = 16
 
 # TLS servers. keyEncipherment is certified only for RSA keys (EC and
 # Ed25519 keys get digitalSignature alone).

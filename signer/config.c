@@ -864,8 +864,14 @@ config_finish(struct sd_config *cfg)
 			return sd_error_set(SD_E_CONFIG, "%s: missing %s", cfg->path, required[i].name);
 	if (cfg->api_listen == NULL && (cfg->api_listen = strdup("127.0.0.1")) == NULL)
 		return SD_E_NOMEM;
+	/*
+	 * Requests block in signer_issue() until their journal commit: more in
+	 * flight lets one durable commit carry more of them (measured: P-256 and
+	 * RSA-2048 at concurrency 16 about 1.7x the issuances/s of 4 workers on 2
+	 * cores, peak RSS about 37 MB at concurrency 64).
+	 */
 	if (cfg->api_workers == 0)
-		cfg->api_workers = 4;
+		cfg->api_workers = 16;
 	if (cfg->hsm_sessions == 0)
 		cfg->hsm_sessions = cfg->api_workers;
 	if (cfg->api_max_body == 0)
