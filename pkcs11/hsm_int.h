@@ -225,6 +225,14 @@ SD_WUR int hsm_key_copy_make(struct hsm_key *key, struct hsm_session *s, CK_OBJE
     CK_OBJECT_HANDLE *out, CK_RV *rv_out);
 /* Destroy the session copies of key that can be reached now without waiting (hsm_key_free()). */
 void hsm_key_copies_destroy(struct hsm_key *key);
+/*
+ * One process-wide lock around searches for private keys and the making of
+ * session copies (never around C_Sign): SoftHSMv2 gives a new copy the
+ * original's attributes, CKA_TOKEN true included, before it applies the
+ * template, so a search running meanwhile would find two token keys.
+ */
+void hsm_objects_lock(void);
+void hsm_objects_unlock(void);
 
 /* hsm_sign.c: one signature over a fixed input with key's own mechanism (health probe). */
 SD_WUR int hsm_sign_probe(struct hsm_key *key, uint64_t deadline_ms, CK_RV *rv_out);

@@ -123,7 +123,10 @@ hsm_key_handle(struct hsm_key *key, struct hsm_session *s, bool refresh, CK_OBJE
 		tmpl[n++] = (CK_ATTRIBUTE){ CKA_LABEL, key->label, key->label_len };
 	if (key->id != NULL)
 		tmpl[n++] = (CK_ATTRIBUTE){ CKA_ID, key->id, key->id_len };
-	if ((rc = hsm_objects_find(key->hsm, s->handle, tmpl, n, found, 2, &count, rv_out)) != 0)
+	hsm_objects_lock();
+	rc = hsm_objects_find(key->hsm, s->handle, tmpl, n, found, 2, &count, rv_out);
+	hsm_objects_unlock();
+	if (rc != 0)
 		return rc;
 	if (count == 0)
 		return sd_error_set(SD_E_KEY_NOT_FOUND, "no private key matches %s on token %s", key->uri, key->hsm->token_label);

@@ -19,6 +19,20 @@
 
 #include "hsm_int.h"
 
+static pthread_mutex_t hsm_objects_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void
+hsm_objects_lock(void)
+{
+	pthread_mutex_lock(&hsm_objects_mu);
+}
+
+void
+hsm_objects_unlock(void)
+{
+	pthread_mutex_unlock(&hsm_objects_mu);
+}
+
 /* The token will not make such a copy for this key, now or later. */
 static bool
 hsm_copy_refused_for_good(CK_RV rv)
@@ -78,8 +92,8 @@ hsm_copy_check(struct hsm_key *key, struct hsm_session *s, CK_OBJECT_HANDLE copy
 	return 0;
 }
 
-int
-hsm_key_copy_make(struct hsm_key *key, struct hsm_session *s, CK_OBJECT_HANDLE token_key, CK_OBJECT_HANDLE *out,
+static int
+hsm_key_copy_locked(struct hsm_key *key, struct hsm_session *s, CK_OBJECT_HANDLE token_key, CK_OBJECT_HANDLE *out,
     CK_RV *rv_out)
 {
 	CK_FUNCTION_LIST *fn = key->hsm->fn;
@@ -119,6 +133,18 @@ hsm_key_copy_make(struct hsm_key *key, struct hsm_session *s, CK_OBJECT_HANDLE t
 	}
 	*out = copy;
 	return 0;
+}
+
+int
+hsm_key_copy_make(struct hsm_key *key, struct hsm_session *s, CK_OBJECT_HANDLE token_key, CK_OBJECT_HANDLE *out,
+    CK_RV *rv_out)
+{
+	int rc;
+
+	hsm_objects_lock();
+	rc = hsm_key_copy_locked(key, s, token_key, out, rv_out);
+	hsm_objects_unlock();
+	return rc;
 }
 
 void

@@ -353,7 +353,10 @@ hsm_list_keys(struct hsm *hsm, int (*cb)(const struct hsm_key_info *, void *), v
 	admitted = true;
 	if ((rc = hsm_pool_get(hsm->pool, hsm_now_ms() + HSM_FIND_BUDGET_MS, false, &sess, &rv)) != 0)
 		goto out;
-	if ((rc = hsm_objects_find(hsm, sess->handle, tmpl, 2, objs, HSM_LIST_KEYS_MAX, &count, &rv)) != 0)
+	hsm_objects_lock();
+	rc = hsm_objects_find(hsm, sess->handle, tmpl, 2, objs, HSM_LIST_KEYS_MAX, &count, &rv);
+	hsm_objects_unlock();
+	if (rc != 0)
 		goto out;
 	for (i = 0; i < count; i++) {
 		hsm_list_key(hsm, sess->handle, objs[i], &ki);
