@@ -87,6 +87,11 @@ handshake() {
 		-verify_hostname localhost -CAfile "$T_DIR/ca/root.pem" -verify_return_error -x509_strict \
 		-cert "$T_TMP/client.pem" -key "$T_TMP/client.csr.key" -cert_chain "$T_TMP/intermediate.pem" \
 		>"$T_TMP/s_client.log" 2>&1 || ok=0
+	# s_server serves one connection and prints its statistics on exit: let it finish.
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
 	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 	if [ "$ok" = 1 ] && grep -q 'Verify return code: 0 (ok)' "$T_TMP/s_client.log" &&
 		grep -q 'depth=0 CN = svc.example.com' "$T_TMP/s_server.log" && grep -q '1 server accepts that finished' "$T_TMP/s_server.log"; then
