@@ -88,6 +88,7 @@ test_load_full(void)
 	CU_ASSERT_EQUAL(cfg->api_port, 0);
 	CU_ASSERT_EQUAL(cfg->api_workers, 3);
 	CU_ASSERT_EQUAL(cfg->hsm_sessions, 3);	/* defaults to workers */
+	CU_ASSERT_FALSE(cfg->hsm_session_keys);	/* off unless asked for */
 	CU_ASSERT_STRING_EQUAL(cfg->api_listen, "127.0.0.1");
 	CU_ASSERT_EQUAL(cfg->api_max_body, 64 * 1024);
 
@@ -143,6 +144,7 @@ test_refusals(void)
 {
 	expect_refused("[nosuch]\nx = 1", "unknown section [nosuch]");
 	expect_refused("[hsm]\nsessions = 0", "'sessions'");
+	expect_refused("[hsm]\nsession_keys = maybe", "key 'session_keys': 'maybe' is not true or false");
 	expect_refused("[api]\nport = 70000", "'port'");
 	expect_refused("[api]\nport = 12ab", "'port'");
 	expect_refused("[api]\nlisten = localhost", "not an IPv4 or IPv6 address");
@@ -310,6 +312,20 @@ test_missing_required(void)
 }
 
 static void
+test_session_keys(void)
+{
+	struct sd_config *cfg = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load_with("[hsm]\nsession_keys = true", &cfg), 0);
+	CU_ASSERT_TRUE(cfg->hsm_session_keys);
+	sd_config_free(cfg);
+	cfg = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[hsm]\nsession_keys = false", &cfg), 0);
+	CU_ASSERT_FALSE(cfg->hsm_session_keys);
+	sd_config_free(cfg);
+}
+
+static void
 test_duration(void)
 {
 	uint64_t s = 0;
@@ -403,6 +419,7 @@ main(void)
 		{ "profile key refusals", test_profile_key_refusals },
 		{ "packaging/signerd.conf.example", test_example_config },
 		{ "missing required keys and files", test_missing_required },
+		{ "[hsm] session_keys", test_session_keys },
 		{ "[journal] keys", test_journal_keys },
 	};
 	static const struct sd_test_case values[] = {

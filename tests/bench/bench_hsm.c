@@ -62,6 +62,8 @@ bench_hsm_open(const struct sd_config *cfg, unsigned max_threads, struct bench_h
 	};
 	if ((rc = hsm_open(&hc, &bh->hsm)) != 0)
 		goto out;
+	/* Measure the HSM the way signerd uses it. */
+	hsm_session_keys_set(bh->hsm, cfg->hsm_session_keys);
 	if ((rc = hsm_key_find(bh->hsm, cfg->ca_key_uri, false, &bh->key)) != 0)
 		goto out;
 	if ((rc = x509_sigalg_for(hsm_key_type(bh->key), &bh->alg)) != 0)
