@@ -9,35 +9,20 @@
 
 #include "ca.h"
 #include "sd_file.h"
+#include "x509_cert.h"
 
 /* PEM text of cert as a new NUL-terminated string. */
 static int
 ca_cert_pem(X509 *cert, char **out)
 {
-	BIO *bio = NULL;
-	char *data, *copy = NULL;
-	long n;
-	int rc;
+	unsigned char *der = NULL;
+	int len, rc;
 
 	*out = NULL;
-	if ((bio = BIO_new(BIO_s_mem())) == NULL) {
-		rc = SD_E_NOMEM;
-		goto out;
-	}
-	if (PEM_write_bio_X509(bio, cert) != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0) {
-		rc = sd_error_set(SD_E_CRYPTO, "cannot write a certificate as PEM");
-		goto out;
-	}
-	if ((copy = malloc((size_t)n + 1)) == NULL) {
-		rc = SD_E_NOMEM;
-		goto out;
-	}
-	memcpy(copy, data, (size_t)n);
-	copy[n] = '\0';
-	*out = copy;
-	rc = 0;
-out:
-	BIO_free(bio);
+	if ((len = i2d_X509(cert, &der)) <= 0)
+		return sd_error_set(SD_E_CRYPTO, "cannot encode a certificate");
+	rc = x509_cert_pem(der, (size_t)len, out);
+	OPENSSL_free(der);
 	return rc;
 }
 
