@@ -460,7 +460,14 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 	if (workers > API_WORKERS_MAX)
 		workers = API_WORKERS_MAX;
 	limit = API_CONNECTION_LIMIT < workers * 4 ? workers * 4 : API_CONNECTION_LIMIT;
-	flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	/*
+	 * One thread per connection: a request waiting for the HSM or for the
+	 * journal's durable commit holds up no other connection (a shared pool
+	 * thread would stall every connection it owns), and all waiting issuances
+	 * can share one journal commit. Small stacks keep 256 threads cheap.
+	 */
+	flags = MHD_USE_TLS | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
 	api_mhd_last[0] = '\0';
@@ -470,7 +477,7 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 	    MHD_OPTION_NOTIFY_COMPLETED, api_server_completed, srv,
 	    MHD_OPTION_NOTIFY_CONNECTION, api_server_connection, srv,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&srv->addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, workers,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONNECTION_TIMEOUT,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONNECTION_MEMORY,
