@@ -306,26 +306,36 @@ out:
 	return rc;
 }
 
-/* Seq of the last record that has Merkle nodes (0 when none). */
-static int
-journal_nodes_last(struct journal *j, MDB_txn *txn, uint64_t *seq)
+int
+journal_db_last_seq(struct journal *j, MDB_txn *txn, MDB_dbi dbi, size_t key_len, const char *what,
+    uint64_t *seq)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
 	int mrc, rc = 0;
+	char doing[96];
 
 	*seq = 0;
-	if ((mrc = mdb_cursor_open(txn, j->nodes, &cur)) != 0)
+	if ((mrc = mdb_cursor_open(txn, dbi, &cur)) != 0)
 		return journal_mdb_error(j, mrc, "opening a cursor");
 	mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	if (mrc == 0 && k.mv_size == JOURNAL_NODE_KEY_LEN)
+	if (mrc == 0 && k.mv_size == key_len) {
 		*seq = journal_be64_get(k.mv_data);
-	else if (mrc == 0)
-		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "journal: Merkle node key of %zu bytes", k.mv_size);
-	else if (mrc != MDB_NOTFOUND)
-		rc = journal_mdb_error(j, mrc, "reading the Merkle nodes");
+	} else if (mrc == 0) {
+		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "journal: %s key of %zu bytes", what, k.mv_size);
+	} else if (mrc != MDB_NOTFOUND) {
+		(void)snprintf(doing, sizeof(doing), "reading the %s index", what);
+		rc = journal_mdb_error(j, mrc, doing);
+	}
 	mdb_cursor_close(cur);
 	return rc;
+}
+
+/* Seq of the last record that has Merkle nodes (0 when none). */
+static int
+journal_nodes_last(struct journal *j, MDB_txn *txn, uint64_t *seq)
+{
+	return journal_db_last_seq(j, txn, j->nodes, JOURNAL_NODE_KEY_LEN, "Merkle node", seq);
 }
 
 /* Store the nodes that record seq completes. */

@@ -62,6 +62,15 @@ struct journal {
 /* Map an LMDB failure to a project error; what says what was being done. */
 int journal_mdb_error(struct journal *j, int mrc, const char *what);
 
+/*
+ * The seq that starts the last key of dbi in txn's snapshot (0 when dbi is
+ * empty): every index is keyed by a big-endian seq, some with a suffix, so
+ * its keys are key_len bytes. what names the index in messages.
+ * Errors: SD_E_JOURNAL_CORRUPT (a key of another length), SD_E_JOURNAL.
+ */
+SD_WUR int journal_db_last_seq(struct journal *j, MDB_txn *txn, MDB_dbi dbi, size_t key_len, const char *what,
+    uint64_t *seq);
+
 /* A read transaction (map_lock taken shared); end it with journal_read_end(). */
 SD_WUR int journal_read_begin(struct journal *j, MDB_txn **txn);
 void journal_read_end(struct journal *j, MDB_txn *txn);

@@ -201,29 +201,15 @@ out:
 int
 journal_last_checkpoint(struct journal *j, uint64_t *seq_out)
 {
-	MDB_cursor *cur = NULL;
 	MDB_txn *txn = NULL;
-	MDB_val k, v;
-	int rc, mrc;
+	int rc;
 
 	if (seq_out == NULL || j == NULL)
 		return sd_error_set(SD_E_INVAL, "journal_last_checkpoint: NULL argument");
 	*seq_out = 0;
 	if ((rc = journal_read_begin(j, &txn)) != 0)
 		return rc;
-	if ((mrc = mdb_cursor_open(txn, j->checkpoints, &cur)) != 0) {
-		rc = journal_mdb_error(j, mrc, "opening a cursor");
-		goto out;
-	}
-	mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	if (mrc == MDB_NOTFOUND)
-		rc = 0;
-	else if (mrc != 0)
-		rc = journal_mdb_error(j, mrc, "reading the checkpoint index");
-	else
-		rc = journal_seq_of(&k, seq_out);
-out:
-	mdb_cursor_close(cur);
+	rc = journal_db_last_seq(j, txn, j->checkpoints, JOURNAL_SEQ_LEN, "checkpoint", seq_out);
 	journal_read_end(j, txn);
 	return rc;
 }
@@ -232,20 +218,7 @@ out:
 static int
 journal_txn_count(struct journal *j, MDB_txn *txn, uint64_t *n)
 {
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	int mrc, rc = 0;
-
-	*n = 0;
-	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0)
-		return journal_mdb_error(j, mrc, "opening a cursor");
-	mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	if (mrc == 0)
-		rc = journal_seq_of(&k, n);
-	else if (mrc != MDB_NOTFOUND)
-		rc = journal_mdb_error(j, mrc, "reading the last record");
-	mdb_cursor_close(cur);
-	return rc;
+	return journal_db_last_seq(j, txn, j->records, JOURNAL_SEQ_LEN, "record", n);
 }
 
 int
