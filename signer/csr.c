@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "csr.h"
+#include "csr_der.h"
 #include "der.h"
 #include "signer.h"
 #include "weakkey.h"
@@ -102,214 +103,13 @@ out:
 	return rc;
 }
 
-int
-csr_check_key(EVP_PKEY *pkey, unsigned rsa_min_bits)
-{
-	EVP_PKEY_CTX *ctx = NULL;
-	BIGNUM *e = NULL;
-	char group[80];
-	size_t glen = 0;
-	unsigned min = rsa_min_bits != 0 ? rsa_min_bits : CSR_RSA_MIN_DEFAULT;
-	int bits, nid, rc;
-
-	if (pkey == NULL) {
-		rc = sd_error_set(SD_E_KEY_REFUSED, "no subject public key");
-		goto out;
-	}
-	switch (EVP_PKEY_get_base_id(pkey)) {
-	case EVP_PKEY_RSA:
-		bits = EVP_PKEY_get_bits(pkey);
-		if (bits < 0 || (unsigned)bits < min) {
-			rc = sd_error_set(SD_E_KEY_REFUSED, "RSA key of %d bits is below the minimum %u", bits, min);
-			goto out;
-		}
-		if (bits > CSR_RSA_MAX) {
-			rc = sd_error_set(SD_E_KEY_REFUSED, "RSA key of %d bits is above the maximum %d", bits, CSR_RSA_MAX);
-			goto out;
-		}
-		if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
-			rc = sd_error_set(SD_E_KEY_REFUSED, "RSA key without a readable public exponent");
-			goto out;
-		}
-		if (!BN_is_word(e, 65537)) {
-			if (BN_num_bits(e) <= 64)
-				rc = sd_error_set(SD_E_KEY_REFUSED, "RSA public exponent %llu is not 65537",
-				    (unsigned long long)BN_get_word(e));
-			else
-				rc = sd_error_set(SD_E_KEY_REFUSED, "RSA public exponent of %d bits is not 65537",
-				    BN_num_bits(e));
-			goto out;
-		}
-		break;
-	case EVP_PKEY_EC:
-		if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) != 1) {
-			rc = sd_error_set(SD_E_KEY_REFUSED, "EC key without a named curve");
-			goto out;
-		}
-		if ((nid = OBJ_sn2nid(group)) == NID_undef)
-			nid = EC_curve_nist2nid(group);
-		if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1 && nid != NID_secp521r1) {
-			rc = sd_error_set(SD_E_KEY_REFUSED, "EC key on curve %s is not allowed (P-256, P-384, P-521 only)",
-			    group);
-			goto out;
-		}
-		/* Point on the curve, not at infinity, in the prime-order subgroup. */
-		if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL) {
-			rc = SD_E_NOMEM;
-			goto out;
-		}
-		if (EVP_PKEY_public_check(ctx) != 1) {
-			rc = sd_error_set(SD_E_KEY_REFUSED, "EC public key on %s is not a valid point", group);
-			goto out;
-		}
-		break;
-	case EVP_PKEY_ED25519:
-		break;
-	default:
-		rc = sd_error_set(SD_E_KEY_REFUSED, "%s keys are not allowed (RSA, EC P-256/P-384/P-521, Ed25519 only)",
-		    EVP_PKEY_get0_type_name(pkey) != NULL ? EVP_PKEY_get0_type_name(pkey) : "unknown");
-		goto out;
-	}
-	rc = 0;
-out:
-	ERR_clear_error();
-	BN_free(e);
-	EVP_PKEY_CTX_free(ctx);
-	return rc;
-}
-
-/* Canonical AlgorithmIdentifiers of the accepted key types (RFC 3279, RFC 5480, RFC 8410). */
-static const uint8_t csr_alg_rsa[] = {
-	0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-};
-static const uint8_t csr_alg_p256[] = {
-	0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
-	0x03, 0x01, 0x07,
-};
-static const uint8_t csr_alg_p384[] = {
-	0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22,
-};
-static const uint8_t csr_alg_p521[] = {
-	0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23,
-};
-static const uint8_t csr_alg_ed25519[] = { 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70 };
-
-static const struct {
-	const uint8_t *algid;
-	size_t algid_len;
-	unsigned type;
-	size_t field;			/* EC: octets of a coordinate */
-} csr_spki_algs[] = {
-	{ csr_alg_rsa, sizeof(csr_alg_rsa), CONFIG_KEY_RSA, 0 },
-	{ csr_alg_p256, sizeof(csr_alg_p256), CONFIG_KEY_P256, 32 },
-	{ csr_alg_p384, sizeof(csr_alg_p384), CONFIG_KEY_P384, 48 },
-	{ csr_alg_p521, sizeof(csr_alg_p521), CONFIG_KEY_P521, 66 },
-	{ csr_alg_ed25519, sizeof(csr_alg_ed25519), CONFIG_KEY_ED25519, 0 },
-};
-
-unsigned
-csr_spki_key_type(const uint8_t *spki, size_t len)
-{
-	struct der_tlv algid, seq, n, e;
-	const uint8_t *key, *p;
-	size_t key_len, avail, i;
-	unsigned type;
-
-	if (x509_spki_split(spki, len, &algid, &key, &key_len) != 0) {
-		sd_error_clear();
-		return 0;
-	}
-	for (i = 0; i < sizeof(csr_spki_algs) / sizeof(csr_spki_algs[0]); i++)
-		if (algid.tlv_len == csr_spki_algs[i].algid_len &&
-		    memcmp(algid.tlv, csr_spki_algs[i].algid, algid.tlv_len) == 0)
-			break;
-	if (i == sizeof(csr_spki_algs) / sizeof(csr_spki_algs[0]))
-		return 0;
-	type = csr_spki_algs[i].type;
-	switch (type) {
-	case CONFIG_KEY_RSA:
-		/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } */
-		p = key;
-		avail = key_len;
-		if (der_next(&p, &avail, DER_TAG_SEQUENCE, &seq) != 0 || avail != 0) {
-			sd_error_clear();
-			return 0;
-		}
-		p = seq.val;
-		avail = seq.len;
-		if (der_next(&p, &avail, DER_TAG_INTEGER, &n) != 0 || der_next(&p, &avail, DER_TAG_INTEGER, &e) != 0 ||
-		    avail != 0 || n.len == 0 || e.len == 0) {
-			sd_error_clear();
-			return 0;
-		}
-		return type;
-	case CONFIG_KEY_ED25519:
-		return key_len == 32 ? type : 0;
-	default:
-		if (key_len == 1 + 2 * csr_spki_algs[i].field && key[0] == 0x04)
-			return type;
-		if (key_len == 1 + csr_spki_algs[i].field && (key[0] == 0x02 || key[0] == 0x03))
-			return type;
-		return 0;
-	}
-}
-
-unsigned
-csr_key_type(EVP_PKEY *pkey)
-{
-	char group[80];
-	size_t glen = 0;
-	int nid;
-
-	if (pkey == NULL)
-		return 0;
-	switch (EVP_PKEY_get_base_id(pkey)) {
-	case EVP_PKEY_RSA:
-		return CONFIG_KEY_RSA;
-	case EVP_PKEY_ED25519:
-		return CONFIG_KEY_ED25519;
-	case EVP_PKEY_EC:
-		if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) != 1) {
-			ERR_clear_error();
-			return 0;
-		}
-		if ((nid = OBJ_sn2nid(group)) == NID_undef)
-			nid = EC_curve_nist2nid(group);
-		return nid == NID_X9_62_prime256v1 ? CONFIG_KEY_P256 : nid == NID_secp384r1 ? CONFIG_KEY_P384 :
-		    nid == NID_secp521r1 ? CONFIG_KEY_P521 : 0;
-	default:
-		return 0;
-	}
-}
-
-const char *
-csr_key_type_name(unsigned key_type)
-{
-	switch (key_type) {
-	case CONFIG_KEY_RSA:
-		return "RSA";
-	case CONFIG_KEY_P256:
-		return "P-256";
-	case CONFIG_KEY_P384:
-		return "P-384";
-	case CONFIG_KEY_P521:
-		return "P-521";
-	case CONFIG_KEY_ED25519:
-		return "Ed25519";
-	default:
-		return "?";
-	}
-}
-
 /* Refuse CSR signatures made with SHA-1 or weaker (or an unknown algorithm): SHA-2, SHA-3 and EdDSA only. */
 static int
-csr_check_sigalg(const X509_REQ *req)
+csr_check_sigalg(const X509_ALGOR *alg)
 {
-	const X509_ALGOR *alg = NULL;
 	RSA_PSS_PARAMS *pss = NULL;
 	int nid, md = NID_undef, pk = NID_undef, rc;
 
-	X509_REQ_get0_signature(req, NULL, &alg);
 	if (alg == NULL || (nid = OBJ_obj2nid(alg->algorithm)) == NID_undef) {
 		rc = sd_error_set(SD_E_CSR_SIGNATURE, "CSR signature algorithm is unknown");
 		goto out;
@@ -505,37 +305,19 @@ csr_check_extension(STACK_OF(X509_EXTENSION) *exts, int i)
 	return 0;
 }
 
+/* The extensions requested (ext_req: the extensionRequest value, tlv NULL when none): checked, SANs kept. */
 static int
-csr_extract_sans(struct csr *csr)
+csr_extract_sans(struct csr *csr, const struct der_tlv *ext_req)
 {
-	static const int ext_req_nids[] = { NID_ext_req, NID_ms_ext_req };
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	X509_EXTENSION *ext, *san = NULL;
-	X509_ATTRIBUTE *attr;
-	size_t k;
-	int i, idx, n_attrs = 0, rc;
+	const unsigned char *p = ext_req->tlv;
+	int i, rc;
 
-	/* X509_REQ_get_extensions() silently uses the first of several requests: refuse several. */
-	for (k = 0; k < sizeof(ext_req_nids) / sizeof(ext_req_nids[0]); k++) {
-		idx = -1;
-		while ((idx = X509_REQ_get_attr_by_NID(csr->req, ext_req_nids[k], idx)) >= 0) {
-			attr = X509_REQ_get_attr(csr->req, idx);
-			if (attr == NULL || X509_ATTRIBUTE_count(attr) != 1) {
-				rc = sd_error_set(SD_E_CSR, "extensionRequest attribute must have exactly one value");
-				goto out;
-			}
-			n_attrs++;
-		}
-	}
-	if (n_attrs > 1) {
-		rc = sd_error_set(SD_E_CSR, "CSR has %d extensionRequest attributes", n_attrs);
-		goto out;
-	}
-	if (n_attrs == 0) {
-		rc = 0;
-		goto out;
-	}
-	if ((exts = X509_REQ_get_extensions(csr->req)) == NULL) {
+	if (ext_req->tlv == NULL)
+		return 0;
+	if (ext_req->tlv_len > LONG_MAX || (exts = d2i_X509_EXTENSIONS(NULL, &p, (long)ext_req->tlv_len)) == NULL ||
+	    p != ext_req->tlv + ext_req->tlv_len) {
 		rc = sd_error_set(SD_E_CSR, "malformed extensionRequest");
 		goto out;
 	}
@@ -548,6 +330,7 @@ csr_extract_sans(struct csr *csr)
 	}
 	rc = san != NULL ? csr_san_extension(csr, san) : 0;
 out:
+	ERR_clear_error();
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return rc;
 }
@@ -614,9 +397,8 @@ csr_check_value(const char *attr, const unsigned char *v, int n)
  * csr->attrs in order.
  */
 static int
-csr_check_subject(struct csr *csr)
+csr_check_subject(struct csr *csr, const X509_NAME *name)
 {
-	const X509_NAME *name = X509_REQ_get_subject_name(csr->req);
 	const X509_NAME_ENTRY *entry;
 	const ASN1_STRING *data;
 	unsigned char *utf8 = NULL;
@@ -697,9 +479,8 @@ out:
 
 /* The subject CN when there is exactly one, valid UTF-8, without NUL and short enough; else none. */
 static int
-csr_extract_cn(struct csr *csr)
+csr_extract_cn(struct csr *csr, const X509_NAME *name)
 {
-	const X509_NAME *name = X509_REQ_get_subject_name(csr->req);
 	const X509_NAME_ENTRY *entry;
 	unsigned char *utf8 = NULL;
 	int idx, n;
@@ -723,58 +504,23 @@ csr_extract_cn(struct csr *csr)
 }
 
 /*
- * The SubjectPublicKeyInfo TLV inside the CSR's DER (der_len bytes):
- * CertificationRequest ::= SEQUENCE { SEQUENCE { version, subject, spki, ... }, ... }.
- * Only TLV headers are read; SD_E_INVAL when they are not DER.
+ * csr->spki: the CSR's own SubjectPublicKeyInfo bytes, not a re-encoding
+ * of the decoded key, which costs an encoder set-up per request. Only when
+ * those bytes are not the canonical DER of an accepted key type
+ * (csr_spki_key_type()), e.g. RSA without NULL parameters, is the key
+ * re-encoded by OpenSSL; the result must then be canonical and of the type
+ * the key check found.
  */
 static int
-csr_spki_peek(const uint8_t *der, size_t der_len, const uint8_t **spki, size_t *spki_len)
+csr_set_spki(struct csr *csr, const struct der_tlv *spki)
 {
-	struct der_tlv req, info, t;
-	const uint8_t *p;
-	size_t avail;
-	int rc;
-
-	*spki = NULL;
-	*spki_len = 0;
-	if ((rc = der_read(der, der_len, &req)) != 0)
-		return rc;
-	p = req.val;
-	avail = req.len;
-	if (req.tag != DER_TAG_SEQUENCE || req.tlv_len != der_len ||
-	    (rc = der_next(&p, &avail, DER_TAG_SEQUENCE, &info)) != 0)
-		return rc != 0 ? rc : SD_E_INVAL;
-	p = info.val;
-	avail = info.len;
-	if ((rc = der_next(&p, &avail, DER_TAG_INTEGER, &t)) != 0 || (rc = der_next(&p, &avail, DER_TAG_SEQUENCE, &t)) != 0 ||
-	    (rc = der_next(&p, &avail, DER_TAG_SEQUENCE, &t)) != 0)
-		return rc;
-	*spki = t.tlv;
-	*spki_len = t.tlv_len;
-	return 0;
-}
-
-/*
- * csr->spki: the CSR's own SubjectPublicKeyInfo bytes (the ones OpenSSL
- * decoded into pubkey), not a re-encoding of the decoded key, which costs
- * an encoder set-up per request. Only when those bytes are not the
- * canonical DER of an accepted key type (csr_spki_key_type()), e.g. RSA
- * without NULL parameters, is the key re-encoded by OpenSSL; the result
- * must then be canonical and of the type the key check found.
- */
-static int
-csr_set_spki(struct csr *csr, const uint8_t *der, size_t der_len)
-{
-	const uint8_t *spki = NULL;
-	size_t spki_len = 0;
 	int n;
 
-	if (csr_spki_peek(der, der_len, &spki, &spki_len) == 0 && csr_spki_key_type(spki, spki_len) == csr->key_type) {
-		csr->spki = spki;
-		csr->spki_len = spki_len;
+	if (csr_spki_key_type(spki->tlv, spki->tlv_len) == csr->key_type) {
+		csr->spki = spki->tlv;
+		csr->spki_len = spki->tlv_len;
 		return 0;
 	}
-	sd_error_clear();
 	if ((n = i2d_PUBKEY(csr->pubkey, &csr->spki_enc)) <= 0)
 		return sd_error_set(SD_E_CRYPTO, "cannot encode the subject public key");
 	if (csr_spki_key_type(csr->spki_enc, (size_t)n) != csr->key_type)
@@ -785,12 +531,35 @@ csr_set_spki(struct csr *csr, const uint8_t *der, size_t der_len)
 	return 0;
 }
 
+/* The version INTEGER: 0, which RFC 2986 calls v1. */
+static int
+csr_check_version(const struct der_tlv *version)
+{
+	if (version->len == 1 && version->val[0] == 0)
+		return 0;
+	if (version->len == 1 && version->val[0] < 0x80)
+		return sd_error_set(SD_E_CSR, "CSR version %d is not 1", version->val[0] + 1);
+	return sd_error_set(SD_E_CSR, "CSR version is not 1");
+}
+
+/* Decode one part that OpenSSL reads (d2i), insisting that it takes all of the part's bytes. */
+#define CSR_D2I(type, part, out) do { \
+	const unsigned char *p_ = (part).tlv; \
+	(out) = (part).tlv_len <= LONG_MAX ? d2i_##type(NULL, &p_, (long)(part).tlv_len) : NULL; \
+	if ((out) != NULL && p_ != (part).tlv + (part).tlv_len) { \
+		type##_free(out); \
+		(out) = NULL; \
+	} \
+} while (0)
+
 int
 csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out)
 {
 	struct csr *csr = NULL;
+	struct csr_der parts;
+	X509_NAME *subject = NULL;
+	X509_ALGOR *sigalg = NULL;
 	unsigned char *der = NULL;
-	const unsigned char *p;
 	long der_len = 0;
 	int rc;
 
@@ -815,47 +584,43 @@ csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out)
 	csr->n_sans = 0;
 	if ((rc = csr_pem_decode(pem, len, &der, &der_len)) != 0)
 		goto out;
-	p = der;
-	if ((csr->req = d2i_X509_REQ(NULL, &p, der_len)) == NULL) {
-		rc = sd_error_set(SD_E_CSR, "not a certificate request: malformed DER");
-		goto out;
-	}
-	if (p != der + der_len) {
-		rc = sd_error_set(SD_E_CSR, "not a certificate request: %ld bytes after the DER", der_len - (long)(p - der));
-		goto out;
-	}
 	if (der_len > CSR_DER_MAX) {
 		rc = sd_error_set(SD_E_TOO_LARGE, "CSR of %ld DER bytes exceeds the limit of %d", der_len, CSR_DER_MAX);
 		goto out;
 	}
-	if (X509_REQ_get_version(csr->req) != X509_REQ_VERSION_1) {
-		rc = sd_error_set(SD_E_CSR, "CSR version %ld is not 1", X509_REQ_get_version(csr->req) + 1);
+	if ((rc = csr_der_split(der, (size_t)der_len, &parts)) != 0)
+		goto out;
+	CSR_D2I(X509_NAME, parts.subject, subject);
+	CSR_D2I(X509_ALGOR, parts.sigalg, sigalg);
+	if (subject == NULL || sigalg == NULL) {
+		rc = sd_error_set(SD_E_CSR, "not a certificate request: malformed DER");
 		goto out;
 	}
-	if ((csr->pubkey = X509_REQ_get0_pubkey(csr->req)) == NULL) {
-		rc = sd_error_set(SD_E_KEY_REFUSED, "subject public key of an unsupported or malformed type");
+	if ((rc = csr_check_version(&parts.version)) != 0)
+		goto out;
+	if (x509_spki_split(parts.spki.tlv, parts.spki.tlv_len, &(struct der_tlv){ 0 }, &(const uint8_t *){ NULL },
+	    &(size_t){ 0 }) != 0) {
+		rc = sd_error_set(SD_E_CSR, "not a certificate request: malformed DER");
 		goto out;
 	}
+	if ((rc = csr_key_decode(parts.spki.tlv, parts.spki.tlv_len, &csr->pubkey)) != 0)
+		goto out;
 	/* The cheap policy check first, so refused keys cost no signature verification. */
 	if ((rc = csr_check_key(csr->pubkey, rsa_min_bits)) != 0 || (rc = weakkey_check(csr->pubkey)) != 0)
 		goto out;
 	csr->key_type = csr_key_type(csr->pubkey);
-	if ((rc = csr_check_sigalg(csr->req)) != 0)
+	if ((rc = csr_check_sigalg(sigalg)) != 0 || (rc = csr_der_verify(&parts, sigalg, csr->pubkey)) != 0)
 		goto out;
-	if (X509_REQ_verify(csr->req, csr->pubkey) != 1) {
-		rc = sd_error_set(SD_E_CSR_SIGNATURE, "CSR signature does not verify with its own public key");
-		goto out;
-	}
 	if (EVP_Digest(der, (size_t)der_len, csr->sha256, NULL, EVP_sha256(), NULL) != 1) {
 		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the CSR failed");
 		goto out;
 	}
 	csr->der = der;
 	der = NULL;
-	if ((rc = csr_set_spki(csr, csr->der, (size_t)der_len)) != 0)
+	if ((rc = csr_set_spki(csr, &parts.spki)) != 0)
 		goto out;
-	if ((rc = csr_check_subject(csr)) != 0 || (rc = csr_extract_cn(csr)) != 0 ||
-	    (rc = csr_extract_sans(csr)) != 0)
+	if ((rc = csr_check_subject(csr, subject)) != 0 || (rc = csr_extract_cn(csr, subject)) != 0 ||
+	    (rc = csr_extract_sans(csr, &parts.ext_req)) != 0)
 		goto out;
 	*out = csr;
 	csr = NULL;
@@ -863,6 +628,8 @@ csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out)
 out:
 	if (rc != 0)
 		ERR_clear_error();
+	X509_ALGOR_free(sigalg);
+	X509_NAME_free(subject);
 	OPENSSL_free(der);
 	csr_free(csr);
 	return rc;
@@ -873,7 +640,7 @@ csr_free(struct csr *csr)
 {
 	if (csr == NULL)
 		return;
-	X509_REQ_free(csr->req);
+	EVP_PKEY_free(csr->pubkey);
 	OPENSSL_free(csr->spki_enc);
 	OPENSSL_free(csr->der);
 	free(csr);

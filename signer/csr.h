@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "csr_key.h"
 #include "sd_error.h"
 #include "x509_ext.h"
 
@@ -29,12 +30,9 @@ struct csr_attr {
 	int nid;
 	char value[CSR_ATTR_VALUE_MAX + 1];	/* UTF-8, no control characters, within the type's bound */
 };
-#define CSR_RSA_MIN_DEFAULT 2048
-#define CSR_RSA_MAX 8192
 
 struct csr {
-	X509_REQ *req;
-	EVP_PKEY *pubkey;		/* borrowed from req */
+	EVP_PKEY *pubkey;
 	const uint8_t *spki;		/* DER SubjectPublicKeyInfo: the CSR's own bytes, canonical (csr_spki_key_type()) */
 	size_t spki_len;
 	unsigned char *der;		/* the CSR's DER (spki points into it) */
@@ -67,29 +65,5 @@ struct csr {
  */
 SD_WUR int csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out);
 void csr_free(struct csr *csr);
-
-/*
- * Subject key policy: RSA of rsa_min_bits (0 means CSR_RSA_MIN_DEFAULT) to
- * CSR_RSA_MAX bits with exponent 65537; EC on P-256, P-384 or P-521 with a
- * valid point; Ed25519. Errors: SD_E_KEY_REFUSED (with the reason), SD_E_NOMEM.
- */
-SD_WUR int csr_check_key(EVP_PKEY *pkey, unsigned rsa_min_bits);
-
-/* The enum config_key_type bit of an accepted key (csr_check_key()), 0 for any other. */
-unsigned csr_key_type(EVP_PKEY *pkey);
-
-/*
- * The enum config_key_type bit of a DER SubjectPublicKeyInfo, read without
- * decoding the key: its AlgorithmIdentifier must be byte for byte the
- * canonical one of an accepted type (rsaEncryption with NULL parameters,
- * id-ecPublicKey with the named curve P-256, P-384 or P-521, id-Ed25519
- * without parameters) and the key must have that type's shape (RSA: a DER
- * SEQUENCE of two INTEGERs; EC: an uncompressed or compressed point of the
- * curve's size; Ed25519: 32 octets). 0 for anything else.
- */
-unsigned csr_spki_key_type(const uint8_t *spki, size_t len);
-
-/* A short name for a key type bit: "RSA", "P-256", "P-384", "P-521", "Ed25519", "?". */
-const char *csr_key_type_name(unsigned key_type);
 
 #endif

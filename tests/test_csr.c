@@ -953,6 +953,127 @@ test_spki_key_type(void)
 		EVP_PKEY_free(keys[i]);
 }
 
+/* csr_key_decode() gives the key OpenSSL's decoder gives, for every type and encoding, and refuses the same. */
+static void
+test_key_decode(void)
+{
+	EVP_PKEY *keys[5], *pk, *ref, *comp;
+	unsigned char *spki = NULL, *enc = NULL;
+	const unsigned char *p;
+	/* rsaEncryption without NULL parameters; an RSA modulus with a superfluous leading zero octet. */
+	static const uint8_t rsa_no_null[] = { 0x30, 0x18, 0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x01, 0x01, 0x03, 0x09, 0x00, 0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03 };
+	static const uint8_t rsa_padded[] = { 0x30, 0x1b, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x0a, 0x00, 0x30, 0x07, 0x02, 0x02, 0x00, 0x05, 0x02, 0x01, 0x03 };
+	size_t i;
+	int n, m;
+
+	keys[0] = key_rsa2048();
+	keys[1] = key_p256();
+	keys[2] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	keys[3] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	keys[4] = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	CU_ASSERT_FATAL(keys[2] != NULL && keys[3] != NULL && keys[4] != NULL);
+	for (i = 0; i < 5; i++) {
+		n = i2d_PUBKEY(keys[i], &spki);
+		CU_ASSERT_FATAL(n > 0);
+		pk = NULL;
+		CU_ASSERT_EQUAL_FATAL(csr_key_decode(spki, (size_t)n, &pk), 0);
+		CU_ASSERT_EQUAL(EVP_PKEY_eq(pk, keys[i]), 1);
+		CU_ASSERT_EQUAL(EVP_PKEY_get_bits(pk), EVP_PKEY_get_bits(keys[i]));
+		m = i2d_PUBKEY(pk, &enc);
+		CU_ASSERT(m == n && memcmp(enc, spki, (size_t)n) == 0);
+		CU_ASSERT_EQUAL(csr_check_key(pk, 0), 0);
+		OPENSSL_free(enc);
+		enc = NULL;
+		EVP_PKEY_free(pk);
+		pk = NULL;
+		CU_ASSERT_EQUAL(csr_key_decode(spki, (size_t)n - 1, &pk), SD_E_KEY_REFUSED);
+		CU_ASSERT_PTR_NULL(pk);
+		if (i >= 1 && i <= 3) {
+			/* The compressed form of the same point. */
+			CU_ASSERT_PTR_NOT_NULL_FATAL(comp = EVP_PKEY_dup(keys[i]));
+			CU_ASSERT_EQUAL_FATAL(EVP_PKEY_set_utf8_string_param(comp, "point-format", "compressed"), 1);
+			m = i2d_PUBKEY(comp, &enc);
+			CU_ASSERT_FATAL(m > 0 && m < n);
+			CU_ASSERT_EQUAL(csr_key_decode(enc, (size_t)m, &pk), 0);
+			CU_ASSERT_EQUAL(EVP_PKEY_eq(pk, keys[i]), 1);
+			EVP_PKEY_free(pk);
+			pk = NULL;
+			OPENSSL_free(enc);
+			enc = NULL;
+			EVP_PKEY_free(comp);
+			/* A point off the curve: refused by both paths. */
+			spki[n - 1] ^= 0x01;
+			p = spki;
+			ref = d2i_PUBKEY(NULL, &p, n);
+			CU_ASSERT_PTR_NULL(ref);
+			EVP_PKEY_free(ref);
+			CU_ASSERT_EQUAL(csr_key_decode(spki, (size_t)n, &pk), SD_E_KEY_REFUSED);
+			CU_ASSERT_PTR_NULL(pk);
+			CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_KEY_REFUSED), "unsupported or malformed"));
+		}
+		OPENSSL_free(spki);
+		spki = NULL;
+	}
+	/* Non-canonical encodings go to OpenSSL's decoder and get its answer. */
+	p = rsa_no_null;
+	ref = d2i_PUBKEY(NULL, &p, sizeof(rsa_no_null));
+	CU_ASSERT_EQUAL(csr_key_decode(rsa_no_null, sizeof(rsa_no_null), &pk), ref != NULL ? 0 : SD_E_KEY_REFUSED);
+	if (ref != NULL)
+		CU_ASSERT_EQUAL(EVP_PKEY_eq(pk, ref), 1);
+	EVP_PKEY_free(ref);
+	EVP_PKEY_free(pk);
+	pk = NULL;
+	p = rsa_padded;
+	ref = d2i_PUBKEY(NULL, &p, sizeof(rsa_padded));
+	CU_ASSERT_EQUAL(csr_key_decode(rsa_padded, sizeof(rsa_padded), &pk), ref != NULL ? 0 : SD_E_KEY_REFUSED);
+	EVP_PKEY_free(ref);
+	EVP_PKEY_free(pk);
+	for (i = 2; i < 5; i++)
+		EVP_PKEY_free(keys[i]);
+}
+
+/* Structural refusals of the DER reader: version, a missing attributes field, a truncated signature. */
+static void
+test_refuse_structure(void)
+{
+	uint8_t *der, *bad;
+	size_t len, i;
+	char *pem;
+
+	der = make_csr_der(key_p256(), "a.example.com", NULL, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bad = malloc(len));
+	/* Version: SEQUENCE hdr, SEQUENCE hdr, then 02 01 00. */
+	for (i = 2; i + 3 < len && !(der[i] == 0x02 && der[i + 1] == 0x01 && der[i + 2] == 0x00); i++)
+		;
+	CU_ASSERT_FATAL(i < 8);
+	memcpy(bad, der, len);
+	bad[i + 2] = 0x01;
+	pem = pem_of("CERTIFICATE REQUEST", bad, len);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR);
+	CU_ASSERT_STRING_EQUAL(sd_error_detail(SD_E_CSR), "CSR version 2 is not 1");
+	free(pem);
+	bad[i + 2] = 0x80;
+	pem = pem_of("CERTIFICATE REQUEST", bad, len);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR);
+	CU_ASSERT_STRING_EQUAL(sd_error_detail(SD_E_CSR), "CSR version is not 1");
+	free(pem);
+	/* The outer length one octet short: the signature is cut. */
+	memcpy(bad, der, len);
+	pem = pem_of("CERTIFICATE REQUEST", bad, len - 1);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CSR), "not a certificate request"));
+	free(pem);
+	/* The signature's last octet changed: well-formed, does not verify. */
+	bad[len - 1] ^= 0x01;
+	pem = pem_of("CERTIFICATE REQUEST", bad, len);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR_SIGNATURE);
+	free(pem);
+	free(bad);
+	OPENSSL_free(der);
+}
+
 int
 main(void)
 {
@@ -960,10 +1081,12 @@ main(void)
 		{ "P-256 with SANs and CN extracted", test_accept_p256 },
 		{ "RSA-2048, P-384, P-521, Ed25519, no SANs", test_accept_others },
 		{ "SPKI key type from its bytes; the CSR's own SPKI bytes", test_spki_key_type },
+		{ "subject key decoded as OpenSSL decodes it (compressed, off-curve, non-canonical)", test_key_decode },
 	};
 	static const struct sd_test_case refuse_cases[] = {
 		{ "keys: RSA-1024, e=3, secp256k1, RSA-PSS, Ed448", test_refuse_keys },
 		{ "broken signature", test_refuse_bad_signature },
+		{ "structure: version, truncated, signature changed", test_refuse_structure },
 		{ "not a CSR: certificate, garbage, several objects, trailing text", test_refuse_not_csr },
 		{ "oversize", test_refuse_oversize },
 		{ "SHA-1 and SHA-224 signatures (PKCS#1, ECDSA, PSS)", test_refuse_weak_signature },
