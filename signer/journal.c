@@ -12,10 +12,18 @@
  * Group commit: an appender queues its entry; if no committer is running it
  * becomes the committer, takes every queued entry, writes them in one write
  * transaction (each in a nested transaction, so that one refused entry does
- * not spoil the others) and commits once; then it wakes the waiters. Each
- * caller returns only when its own entry is durable or refused.
+ * not spoil the others) and commits once. Each caller returns only when its
+ * own entry is durable or refused.
+ *
+ * Wake-ups are targeted, because on a loaded host every futex wake-up that
+ * puts a thread back to sleep costs more than the commit's own CPU: a waiter
+ * sleeps on a semaphore of its own and is woken exactly once, either when
+ * its entries are done or to take the committer role. A committer that
+ * finds entries queued behind its batch hands the role to the waiter of the
+ * oldest of them, so no entry is stranded and no thread waits for work.
  */
 #include <errno.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +38,16 @@
 #define JOURNAL_MAX_DBS 8
 #define JOURNAL_NODE_KEY_LEN 9
 
+/*
+ * A thread in journal_submit_chain(), on its own stack. It is posted
+ * exactly once: when its entries are committed or refused (commit false),
+ * or to become the committer (commit true, set under queue_lock).
+ */
+struct journal_waiter {
+	sem_t wake;
+	bool commit;
+};
+
 struct journal_entry {
 	const struct journal_record *rec;	/* borrowed; NULL for a checkpoint */
 	journal_checkpoint_sign_fn sign;
@@ -38,8 +56,8 @@ struct journal_entry {
 	char *note;				/* checkpoint note, owned */
 	uint64_t seq;
 	int rc;
-	bool done;
 	char detail[256];
+	struct journal_waiter *waiter;		/* the thread that queued it */
 	struct journal_entry *next;
 };
 
@@ -454,12 +472,6 @@ journal_env_open(const char *path, bool readonly, const struct journal_options *
 		rc = sd_error_set(SD_E_INTERNAL, "journal: cannot create a mutex");
 		goto out;
 	}
-	if (pthread_cond_init(&j->queue_done, NULL) != 0) {
-		pthread_mutex_destroy(&j->queue_lock);
-		pthread_rwlock_destroy(&j->map_lock);
-		rc = sd_error_set(SD_E_INTERNAL, "journal: cannot create a condition");
-		goto out;
-	}
 	j->ready = true;
 	merkle_frontier_init(&j->tree);
 	if ((mrc = mdb_env_create(&j->env)) != 0) {
@@ -564,7 +576,6 @@ journal_close(struct journal *j)
 	if (j->env != NULL)
 		mdb_env_close(j->env);
 	if (j->ready) {
-		pthread_cond_destroy(&j->queue_done);
 		pthread_mutex_destroy(&j->queue_lock);
 		pthread_rwlock_destroy(&j->map_lock);
 	}
@@ -875,6 +886,23 @@ fail_all:
 		journal_entry_fail(e, rc);
 }
 
+static void
+journal_waiter_post(struct journal_waiter *w)
+{
+	if (sem_post(&w->wake) != 0)
+		abort();
+}
+
+static void
+journal_waiter_wait(struct journal_waiter *w)
+{
+	/* sem_wait is not restarted after a signal handler, even with SA_RESTART. */
+	while (sem_wait(&w->wake) != 0) {
+		if (errno != EINTR)
+			abort();
+	}
+}
+
 /*
  * Queue the chain first..last (linked by next) and wait until all of it is
  * committed or refused; maybe be the committer.
@@ -882,44 +910,73 @@ fail_all:
 static void
 journal_submit_chain(struct journal *j, struct journal_entry *first, struct journal_entry *last)
 {
-	struct journal_entry *batch, *x, *next, *e = last;
+	struct journal_waiter self, *w, *successor = NULL;
+	struct journal_entry *batch, *x, *next;
 	struct journal_tail t;
+	bool commit;
 
+	if (sem_init(&self.wake, 0, 0) != 0)
+		abort();
+	self.commit = false;
 	last->next = NULL;
+	for (x = first; x != NULL; x = x->next)
+		x->waiter = &self;
 	journal_mutex_lock(&j->queue_lock);
 	if (j->queue_tail != NULL)
 		j->queue_tail->next = first;
 	else
 		j->queue_head = first;
 	j->queue_tail = last;
-	while (!e->done) {
-		if (j->committing) {
-			if (pthread_cond_wait(&j->queue_done, &j->queue_lock) != 0)
-				abort();
-			continue;
-		}
-		/* Commit everything queued now, ours included. */
-		j->committing = true;
-		batch = j->queue_head;
-		j->queue_head = j->queue_tail = NULL;
-		t.seq = j->last_seq;
-		memcpy(t.hash, j->last_hash, JOURNAL_HASH_LEN);
-		t.tree = j->tree;
-		journal_mutex_unlock(&j->queue_lock);
-		journal_batch_commit(j, batch, &t);
-		journal_mutex_lock(&j->queue_lock);
-		j->last_seq = t.seq;
-		memcpy(j->last_hash, t.hash, JOURNAL_HASH_LEN);
-		j->tree = t.tree;
-		for (x = batch; x != NULL; x = next) {
-			next = x->next;
-			x->done = true;
-		}
+	commit = !j->committing;
+	j->committing = true;
+	journal_mutex_unlock(&j->queue_lock);
+	if (!commit) {
+		journal_waiter_wait(&self);
+		/* Done, or handed the committer role while our chain is still queued. */
+		if (!self.commit)
+			goto out;
+	}
+
+	/*
+	 * The committer: commit everything queued now, ours included (the
+	 * queue is only ever taken by the one thread holding the role).
+	 */
+	journal_mutex_lock(&j->queue_lock);
+	batch = j->queue_head;
+	j->queue_head = j->queue_tail = NULL;
+	t.seq = j->last_seq;
+	memcpy(t.hash, j->last_hash, JOURNAL_HASH_LEN);
+	t.tree = j->tree;
+	journal_mutex_unlock(&j->queue_lock);
+	journal_batch_commit(j, batch, &t);
+	journal_mutex_lock(&j->queue_lock);
+	j->last_seq = t.seq;
+	memcpy(j->last_hash, t.hash, JOURNAL_HASH_LEN);
+	j->tree = t.tree;
+	/* What was queued during this commit goes into the next, by its oldest waiter. */
+	if (j->queue_head != NULL) {
+		successor = j->queue_head->waiter;
+		successor->commit = true;
+	} else {
 		j->committing = false;
-		if (pthread_cond_broadcast(&j->queue_done) != 0)
-			abort();
 	}
 	journal_mutex_unlock(&j->queue_lock);
+	/* The next commit first: it is on everyone's path. */
+	if (successor != NULL)
+		journal_waiter_post(successor);
+	/*
+	 * A chain's entries are adjacent; post its waiter once, at its last
+	 * entry. A posted waiter may return and free its entries at once, so
+	 * read next before the post.
+	 */
+	for (x = batch; x != NULL; x = next) {
+		next = x->next;
+		w = x->waiter;
+		if (w != &self && (next == NULL || next->waiter != w))
+			journal_waiter_post(w);
+	}
+out:
+	sem_destroy(&self.wake);
 }
 
 /* Queue e and wait until it is committed or refused. */
@@ -929,7 +986,6 @@ journal_submit(struct journal *j, struct journal_entry *e, uint64_t *seq_out)
 	*seq_out = 0;
 	if (j->readonly)
 		return sd_error_set(SD_E_JOURNAL, "journal: opened read-only");
-	e->done = false;
 	journal_submit_chain(j, e, e);
 	if (e->rc != 0)
 		return sd_error_set(e->rc, "%s", e->detail);
