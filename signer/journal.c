@@ -11,8 +11,9 @@
  *
  * Group commit: an appender queues its entry; if no committer is running it
  * becomes the committer, takes every queued entry, writes them in one write
- * transaction (each in a nested transaction, so that one refused entry does
- * not spoil the others) and commits once. Each caller returns only when its
+ * transaction and commits once. If one entry is refused part-way, the batch
+ * is written again with each entry in a nested transaction, so that the
+ * refused one does not spoil the others. Each caller returns only when its
  * own entry is durable or refused.
  *
  * Wake-ups are targeted, because on a loaded host every futex wake-up that
@@ -698,9 +699,16 @@ journal_checkpoint_build(struct journal_entry *e, const struct journal_tail *t, 
 	return journal_record_check(rec);
 }
 
-/* Write one entry in a nested transaction of txn, advancing t on success. */
+/*
+ * Write one entry into txn, advancing t on success. With nested, the writes
+ * go through a child transaction, so that a failure leaves txn as it was.
+ * Without, they go straight into txn (a child copies every page it touches):
+ * a failure before the first write leaves txn untouched, any later one sets
+ * *spoiled, and txn must then be aborted.
+ */
 static int
-journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, struct journal_tail *t)
+journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, struct journal_tail *t, bool nested,
+    bool *spoiled)
 {
 	struct journal_record cp;
 	const struct journal_record *rec = e->rec;
@@ -708,13 +716,14 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 	uint8_t key[JOURNAL_SEQ_LEN], tsz[JOURNAL_SEQ_LEN];
 	struct merkle_frontier tree;
 	uint8_t *buf = NULL;
-	MDB_txn *child = NULL;
+	MDB_txn *child = NULL, *w;
 	MDB_val k, v;
 	size_t len = 0;
 	uint64_t seq;
 	unsigned n;
 	int rc, mrc;
 
+	*spoiled = false;
 	if (t->seq == UINT64_MAX) {
 		rc = sd_error_set(SD_E_JOURNAL_FULL, "journal: sequence numbers exhausted");
 		goto out;
@@ -729,15 +738,21 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 		goto out;
 	if ((rc = journal_record_hashes(buf, len, hash, leaf)) != 0)
 		goto out;
-	if ((mrc = mdb_txn_begin(j->env, txn, 0, &child)) != 0) {
-		child = NULL;
-		rc = journal_mdb_error(j, mrc, "beginning a nested transaction");
-		goto out;
+	if (nested) {
+		if ((mrc = mdb_txn_begin(j->env, txn, 0, &child)) != 0) {
+			child = NULL;
+			rc = journal_mdb_error(j, mrc, "beginning a nested transaction");
+			goto out;
+		}
+		w = child;
+	} else {
+		w = txn;
+		*spoiled = true;	/* until every write below has succeeded */
 	}
 	journal_key(key, seq, &k);
 	v.mv_size = len;
 	v.mv_data = buf;
-	if ((mrc = mdb_put(child, j->records, &k, &v, MDB_APPEND)) != 0) {
+	if ((mrc = mdb_put(w, j->records, &k, &v, MDB_APPEND)) != 0) {
 		rc = mrc == MDB_KEYEXIST ? sd_error_set(SD_E_JOURNAL, "journal: record %llu already exists",
 		    (unsigned long long)seq) : journal_mdb_error(j, mrc, "writing a record");
 		goto out;
@@ -745,17 +760,17 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 	switch (rec->type) {
 	case JOURNAL_REC_ISSUANCE:
 	case JOURNAL_REC_INTENT:
-		rc = journal_serial_put(j, child, rec, seq);
+		rc = journal_serial_put(j, w, rec, seq);
 		break;
 	case JOURNAL_REC_RESULT:
-		rc = journal_result_put(j, child, rec, seq);
+		rc = journal_result_put(j, w, rec, seq);
 		break;
 	case JOURNAL_REC_CHECKPOINT:
 		journal_key(key, seq, &k);
 		journal_be64_put(tsz, rec->tree_size);
 		v.mv_size = JOURNAL_SEQ_LEN;
 		v.mv_data = tsz;
-		mrc = mdb_put(child, j->checkpoints, &k, &v, MDB_APPEND);
+		mrc = mdb_put(w, j->checkpoints, &k, &v, MDB_APPEND);
 		rc = mrc == 0 ? 0 : journal_mdb_error(j, mrc, "indexing a checkpoint");
 		break;
 	default:
@@ -766,14 +781,17 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 		goto out;
 	tree = t->tree;
 	if ((rc = merkle_frontier_add(&tree, leaf, done, &n)) != 0 ||
-	    (rc = journal_nodes_put(j, child, seq, done, n)) != 0)
+	    (rc = journal_nodes_put(j, w, seq, done, n)) != 0)
 		goto out;
-	mrc = mdb_txn_commit(child);
-	child = NULL;
-	if (mrc != 0) {
-		rc = journal_mdb_error(j, mrc, "committing a nested transaction");
-		goto out;
+	if (child != NULL) {
+		mrc = mdb_txn_commit(child);
+		child = NULL;
+		if (mrc != 0) {
+			rc = journal_mdb_error(j, mrc, "committing a nested transaction");
+			goto out;
+		}
 	}
+	*spoiled = false;
 	t->seq = seq;
 	memcpy(t->hash, hash, JOURNAL_HASH_LEN);
 	t->tree = tree;
@@ -828,11 +846,18 @@ journal_batch_commit(struct journal *j, struct journal_entry *batch, struct jour
 	struct journal_entry *e;
 	MDB_txn *txn = NULL;
 	uint64_t appended;
-	bool full;
+	bool full, spoiled = false, nested = false;
 	int rc, mrc;
 
+	/*
+	 * First without nested transactions: a record is refused in the commit
+	 * only when the store disagrees with the signer (a duplicate serial, a
+	 * result without its intent, a damaged index) or LMDB fails. Then the
+	 * batch is written again with each entry in its own child transaction,
+	 * so that the one refused fails alone and nothing of it is kept.
+	 */
 	for (;;) {
-		full = false;
+		full = spoiled = false;
 		appended = 0;
 		if ((rc = journal_txn_begin(j, 0, &txn)) != 0)
 			goto fail_all;
@@ -843,17 +868,19 @@ journal_batch_commit(struct journal *j, struct journal_entry *batch, struct jour
 			goto fail_all;
 		}
 		for (e = batch; e != NULL; e = e->next) {
-			e->rc = journal_entry_put(j, txn, e, &work);
+			e->rc = journal_entry_put(j, txn, e, &work, nested, &spoiled);
 			if (e->rc == SD_E_JOURNAL_FULL) {
 				full = true;
 				break;
 			}
+			if (spoiled)
+				break;
 			if (e->rc != 0)
 				journal_entry_fail(e, e->rc);
 			else
 				appended++;
 		}
-		if (full) {
+		if (full || spoiled) {
 			mdb_txn_abort(txn);
 		} else if ((mrc = mdb_txn_commit(txn)) != 0) {
 			/*
@@ -870,10 +897,14 @@ journal_batch_commit(struct journal *j, struct journal_entry *batch, struct jour
 		}
 		journal_map_unlock(j);
 		txn = NULL;
-		if (!full)
+		if (full) {
+			if ((rc = journal_grow(j)) != 0)
+				goto fail_all;
+		} else if (spoiled) {
+			nested = true;
+		} else {
 			break;
-		if ((rc = journal_grow(j)) != 0)
-			goto fail_all;
+		}
 	}
 	*t = work;
 	journal_mutex_lock(&j->queue_lock);
