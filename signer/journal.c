@@ -214,16 +214,18 @@ journal_key_seq(const MDB_val *k, uint64_t *seq)
 	return 0;
 }
 
-/* Decode v stored under seq, which it must carry. */
+/* Decode v stored under seq, which it must carry; hash: compute hash and leaf_hash too. */
 static int
-journal_decode_at(const MDB_val *v, uint64_t seq, const char *what, struct journal_record **out)
+journal_decode_at(const MDB_val *v, uint64_t seq, const char *what, bool hash, struct journal_record **out)
 {
 	struct journal_record *rec = NULL;
 	char detail[256];
 	int rc;
 
 	*out = NULL;
-	if ((rc = journal_record_decode(v->mv_data, v->mv_size, &rec)) != 0) {
+	rc = hash ? journal_record_decode(v->mv_data, v->mv_size, &rec) :
+	    journal_record_decode_nohash(v->mv_data, v->mv_size, &rec);
+	if (rc != 0) {
 		if (rc != SD_E_JOURNAL_CORRUPT)
 			return rc;
 		if (snprintf(detail, sizeof(detail), "%s", sd_error_detail(rc)) < 0)
@@ -242,8 +244,8 @@ journal_decode_at(const MDB_val *v, uint64_t seq, const char *what, struct journ
 	return 0;
 }
 
-int
-journal_txn_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_record **out)
+static int
+journal_txn_get_hash(struct journal *j, MDB_txn *txn, uint64_t seq, bool hash, struct journal_record **out)
 {
 	uint8_t key[JOURNAL_SEQ_LEN];
 	MDB_val k, v;
@@ -255,7 +257,13 @@ journal_txn_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_re
 		return sd_error_set(SD_E_NOT_FOUND, "journal: no record %llu", (unsigned long long)seq);
 	if (mrc != 0)
 		return journal_mdb_error(j, mrc, "reading a record");
-	return journal_decode_at(&v, seq, "record", out);
+	return journal_decode_at(&v, seq, "record", hash, out);
+}
+
+int
+journal_txn_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_record **out)
+{
+	return journal_txn_get_hash(j, txn, seq, true, out);
 }
 
 /*
@@ -288,7 +296,7 @@ journal_tail_read(struct journal *j, MDB_txn *txn, uint64_t *seq_out, uint8_t ha
 	}
 	if ((rc = journal_key_seq(&k, &seq)) != 0)
 		goto out;
-	if ((rc = journal_decode_at(&v, seq, "tail record", &last)) != 0)
+	if ((rc = journal_decode_at(&v, seq, "tail record", true, &last)) != 0)
 		goto out;
 	if (seq == 1) {
 		if (memcmp(last->prev_hash, zero, JOURNAL_HASH_LEN) != 0) {
@@ -306,7 +314,7 @@ journal_tail_read(struct journal *j, MDB_txn *txn, uint64_t *seq_out, uint8_t ha
 			    (unsigned long long)(seq - 1), (unsigned long long)seq);
 			goto out;
 		}
-		if ((rc = journal_decode_at(&v, pseq, "record", &prev)) != 0)
+		if ((rc = journal_decode_at(&v, pseq, "record", true, &prev)) != 0)
 			goto out;
 		if (memcmp(last->prev_hash, prev->hash, JOURNAL_HASH_LEN) != 0) {
 			rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
@@ -652,7 +660,8 @@ journal_result_put(struct journal *j, MDB_txn *txn, const struct journal_record 
 		    (unsigned long long)rec->intent_seq);
 		goto out;
 	}
-	if ((rc = journal_txn_get(j, txn, rec->intent_seq, &intent)) != 0) {
+	/* Only its type and serial are read: no need to hash it. */
+	if ((rc = journal_txn_get_hash(j, txn, rec->intent_seq, false, &intent)) != 0) {
 		if (rc == SD_E_NOT_FOUND)
 			rc = sd_error_set(SD_E_INVAL, "result: no record %llu", (unsigned long long)rec->intent_seq);
 		goto out;
