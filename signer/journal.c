@@ -926,6 +926,11 @@ fail_all:
 		journal_entry_fail(e, rc);
 }
 
+/*
+ * glibc's sem_post() touches the semaphore no more once the post is
+ * visible (a stray futex wake at most), so the woken thread may return
+ * and reuse its stack at once.
+ */
 static void
 journal_waiter_post(struct journal_waiter *w)
 {
