@@ -110,6 +110,12 @@ JOURNAL_FILL := $(BUILD)/tests/tools/journal-fill
 $(JOURNAL_FILL): $(BUILD)/tests/tools/journal_fill.o $(BUILD)/libsignerd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
+# Durable appends under concurrency (not part of the tests):
+# journal-append-bench DIR [THREADS [SECONDS [SIGN_US]]].
+JOURNAL_APPEND_BENCH := $(BUILD)/tests/tools/journal-append-bench
+$(JOURNAL_APPEND_BENCH): $(BUILD)/tests/tools/journal_append_bench.o $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
 # Journal verification at scale: fill a journal with BENCH_RECORDS records
 # (default one million), then time `signerctl audit verify` on it.
 BENCH_RECORDS ?= 1000000

@@ -11,11 +11,20 @@
  *
  * Group commit: an appender queues its entry; if no committer is running it
  * becomes the committer, takes every queued entry, writes them in one write
- * transaction (each in a nested transaction, so that one refused entry does
- * not spoil the others) and commits once; then it wakes the waiters. Each
- * caller returns only when its own entry is durable or refused.
+ * transaction and commits once. If one entry is refused part-way, the batch
+ * is written again with each entry in a nested transaction, so that the
+ * refused one does not spoil the others. Each caller returns only when its
+ * own entry is durable or refused.
+ *
+ * Wake-ups are targeted, because on a loaded host every futex wake-up that
+ * puts a thread back to sleep costs more than the commit's own CPU: a waiter
+ * sleeps on a semaphore of its own and is woken exactly once, either when
+ * its entries are done or to take the committer role. A committer that
+ * finds entries queued behind its batch hands the role to the waiter of the
+ * oldest of them, so no entry is stranded and no thread waits for work.
  */
 #include <errno.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +39,16 @@
 #define JOURNAL_MAX_DBS 8
 #define JOURNAL_NODE_KEY_LEN 9
 
+/*
+ * A thread in journal_submit_chain(), on its own stack. It is posted
+ * exactly once: when its entries are committed or refused (commit false),
+ * or to become the committer (commit true, set under queue_lock).
+ */
+struct journal_waiter {
+	sem_t wake;
+	bool commit;
+};
+
 struct journal_entry {
 	const struct journal_record *rec;	/* borrowed; NULL for a checkpoint */
 	journal_checkpoint_sign_fn sign;
@@ -38,8 +57,8 @@ struct journal_entry {
 	char *note;				/* checkpoint note, owned */
 	uint64_t seq;
 	int rc;
-	bool done;
 	char detail[256];
+	struct journal_waiter *waiter;		/* the thread that queued it */
 	struct journal_entry *next;
 };
 
@@ -195,16 +214,18 @@ journal_key_seq(const MDB_val *k, uint64_t *seq)
 	return 0;
 }
 
-/* Decode v stored under seq, which it must carry. */
+/* Decode v stored under seq, which it must carry; hash: compute hash and leaf_hash too. */
 static int
-journal_decode_at(const MDB_val *v, uint64_t seq, const char *what, struct journal_record **out)
+journal_decode_at(const MDB_val *v, uint64_t seq, const char *what, bool hash, struct journal_record **out)
 {
 	struct journal_record *rec = NULL;
 	char detail[256];
 	int rc;
 
 	*out = NULL;
-	if ((rc = journal_record_decode(v->mv_data, v->mv_size, &rec)) != 0) {
+	rc = hash ? journal_record_decode(v->mv_data, v->mv_size, &rec) :
+	    journal_record_decode_nohash(v->mv_data, v->mv_size, &rec);
+	if (rc != 0) {
 		if (rc != SD_E_JOURNAL_CORRUPT)
 			return rc;
 		if (snprintf(detail, sizeof(detail), "%s", sd_error_detail(rc)) < 0)
@@ -223,8 +244,8 @@ journal_decode_at(const MDB_val *v, uint64_t seq, const char *what, struct journ
 	return 0;
 }
 
-int
-journal_txn_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_record **out)
+static int
+journal_txn_get_hash(struct journal *j, MDB_txn *txn, uint64_t seq, bool hash, struct journal_record **out)
 {
 	uint8_t key[JOURNAL_SEQ_LEN];
 	MDB_val k, v;
@@ -236,7 +257,13 @@ journal_txn_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_re
 		return sd_error_set(SD_E_NOT_FOUND, "journal: no record %llu", (unsigned long long)seq);
 	if (mrc != 0)
 		return journal_mdb_error(j, mrc, "reading a record");
-	return journal_decode_at(&v, seq, "record", out);
+	return journal_decode_at(&v, seq, "record", hash, out);
+}
+
+int
+journal_txn_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_record **out)
+{
+	return journal_txn_get_hash(j, txn, seq, true, out);
 }
 
 /*
@@ -269,7 +296,7 @@ journal_tail_read(struct journal *j, MDB_txn *txn, uint64_t *seq_out, uint8_t ha
 	}
 	if ((rc = journal_key_seq(&k, &seq)) != 0)
 		goto out;
-	if ((rc = journal_decode_at(&v, seq, "tail record", &last)) != 0)
+	if ((rc = journal_decode_at(&v, seq, "tail record", true, &last)) != 0)
 		goto out;
 	if (seq == 1) {
 		if (memcmp(last->prev_hash, zero, JOURNAL_HASH_LEN) != 0) {
@@ -287,7 +314,7 @@ journal_tail_read(struct journal *j, MDB_txn *txn, uint64_t *seq_out, uint8_t ha
 			    (unsigned long long)(seq - 1), (unsigned long long)seq);
 			goto out;
 		}
-		if ((rc = journal_decode_at(&v, pseq, "record", &prev)) != 0)
+		if ((rc = journal_decode_at(&v, pseq, "record", true, &prev)) != 0)
 			goto out;
 		if (memcmp(last->prev_hash, prev->hash, JOURNAL_HASH_LEN) != 0) {
 			rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
@@ -454,12 +481,6 @@ journal_env_open(const char *path, bool readonly, const struct journal_options *
 		rc = sd_error_set(SD_E_INTERNAL, "journal: cannot create a mutex");
 		goto out;
 	}
-	if (pthread_cond_init(&j->queue_done, NULL) != 0) {
-		pthread_mutex_destroy(&j->queue_lock);
-		pthread_rwlock_destroy(&j->map_lock);
-		rc = sd_error_set(SD_E_INTERNAL, "journal: cannot create a condition");
-		goto out;
-	}
 	j->ready = true;
 	merkle_frontier_init(&j->tree);
 	if ((mrc = mdb_env_create(&j->env)) != 0) {
@@ -564,7 +585,6 @@ journal_close(struct journal *j)
 	if (j->env != NULL)
 		mdb_env_close(j->env);
 	if (j->ready) {
-		pthread_cond_destroy(&j->queue_done);
 		pthread_mutex_destroy(&j->queue_lock);
 		pthread_rwlock_destroy(&j->map_lock);
 	}
@@ -640,7 +660,8 @@ journal_result_put(struct journal *j, MDB_txn *txn, const struct journal_record 
 		    (unsigned long long)rec->intent_seq);
 		goto out;
 	}
-	if ((rc = journal_txn_get(j, txn, rec->intent_seq, &intent)) != 0) {
+	/* Only its type and serial are read: no need to hash it. */
+	if ((rc = journal_txn_get_hash(j, txn, rec->intent_seq, false, &intent)) != 0) {
 		if (rc == SD_E_NOT_FOUND)
 			rc = sd_error_set(SD_E_INVAL, "result: no record %llu", (unsigned long long)rec->intent_seq);
 		goto out;
@@ -687,9 +708,16 @@ journal_checkpoint_build(struct journal_entry *e, const struct journal_tail *t, 
 	return journal_record_check(rec);
 }
 
-/* Write one entry in a nested transaction of txn, advancing t on success. */
+/*
+ * Write one entry into txn, advancing t on success. With nested, the writes
+ * go through a child transaction, so that a failure leaves txn as it was.
+ * Without, they go straight into txn (a child copies every page it touches):
+ * a failure before the first write leaves txn untouched, any later one sets
+ * *spoiled, and txn must then be aborted.
+ */
 static int
-journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, struct journal_tail *t)
+journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, struct journal_tail *t, bool nested,
+    bool *spoiled)
 {
 	struct journal_record cp;
 	const struct journal_record *rec = e->rec;
@@ -697,13 +725,14 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 	uint8_t key[JOURNAL_SEQ_LEN], tsz[JOURNAL_SEQ_LEN];
 	struct merkle_frontier tree;
 	uint8_t *buf = NULL;
-	MDB_txn *child = NULL;
+	MDB_txn *child = NULL, *w;
 	MDB_val k, v;
 	size_t len = 0;
 	uint64_t seq;
 	unsigned n;
 	int rc, mrc;
 
+	*spoiled = false;
 	if (t->seq == UINT64_MAX) {
 		rc = sd_error_set(SD_E_JOURNAL_FULL, "journal: sequence numbers exhausted");
 		goto out;
@@ -718,15 +747,21 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 		goto out;
 	if ((rc = journal_record_hashes(buf, len, hash, leaf)) != 0)
 		goto out;
-	if ((mrc = mdb_txn_begin(j->env, txn, 0, &child)) != 0) {
-		child = NULL;
-		rc = journal_mdb_error(j, mrc, "beginning a nested transaction");
-		goto out;
+	if (nested) {
+		if ((mrc = mdb_txn_begin(j->env, txn, 0, &child)) != 0) {
+			child = NULL;
+			rc = journal_mdb_error(j, mrc, "beginning a nested transaction");
+			goto out;
+		}
+		w = child;
+	} else {
+		w = txn;
+		*spoiled = true;	/* until every write below has succeeded */
 	}
 	journal_key(key, seq, &k);
 	v.mv_size = len;
 	v.mv_data = buf;
-	if ((mrc = mdb_put(child, j->records, &k, &v, MDB_APPEND)) != 0) {
+	if ((mrc = mdb_put(w, j->records, &k, &v, MDB_APPEND)) != 0) {
 		rc = mrc == MDB_KEYEXIST ? sd_error_set(SD_E_JOURNAL, "journal: record %llu already exists",
 		    (unsigned long long)seq) : journal_mdb_error(j, mrc, "writing a record");
 		goto out;
@@ -734,17 +769,17 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 	switch (rec->type) {
 	case JOURNAL_REC_ISSUANCE:
 	case JOURNAL_REC_INTENT:
-		rc = journal_serial_put(j, child, rec, seq);
+		rc = journal_serial_put(j, w, rec, seq);
 		break;
 	case JOURNAL_REC_RESULT:
-		rc = journal_result_put(j, child, rec, seq);
+		rc = journal_result_put(j, w, rec, seq);
 		break;
 	case JOURNAL_REC_CHECKPOINT:
 		journal_key(key, seq, &k);
 		journal_be64_put(tsz, rec->tree_size);
 		v.mv_size = JOURNAL_SEQ_LEN;
 		v.mv_data = tsz;
-		mrc = mdb_put(child, j->checkpoints, &k, &v, MDB_APPEND);
+		mrc = mdb_put(w, j->checkpoints, &k, &v, MDB_APPEND);
 		rc = mrc == 0 ? 0 : journal_mdb_error(j, mrc, "indexing a checkpoint");
 		break;
 	default:
@@ -755,14 +790,17 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 		goto out;
 	tree = t->tree;
 	if ((rc = merkle_frontier_add(&tree, leaf, done, &n)) != 0 ||
-	    (rc = journal_nodes_put(j, child, seq, done, n)) != 0)
+	    (rc = journal_nodes_put(j, w, seq, done, n)) != 0)
 		goto out;
-	mrc = mdb_txn_commit(child);
-	child = NULL;
-	if (mrc != 0) {
-		rc = journal_mdb_error(j, mrc, "committing a nested transaction");
-		goto out;
+	if (child != NULL) {
+		mrc = mdb_txn_commit(child);
+		child = NULL;
+		if (mrc != 0) {
+			rc = journal_mdb_error(j, mrc, "committing a nested transaction");
+			goto out;
+		}
 	}
+	*spoiled = false;
 	t->seq = seq;
 	memcpy(t->hash, hash, JOURNAL_HASH_LEN);
 	t->tree = tree;
@@ -817,11 +855,18 @@ journal_batch_commit(struct journal *j, struct journal_entry *batch, struct jour
 	struct journal_entry *e;
 	MDB_txn *txn = NULL;
 	uint64_t appended;
-	bool full;
+	bool full, spoiled = false, nested = false;
 	int rc, mrc;
 
+	/*
+	 * First without nested transactions: a record is refused in the commit
+	 * only when the store disagrees with the signer (a duplicate serial, a
+	 * result without its intent, a damaged index) or LMDB fails. Then the
+	 * batch is written again with each entry in its own child transaction,
+	 * so that the one refused fails alone and nothing of it is kept.
+	 */
 	for (;;) {
-		full = false;
+		full = spoiled = false;
 		appended = 0;
 		if ((rc = journal_txn_begin(j, 0, &txn)) != 0)
 			goto fail_all;
@@ -832,17 +877,19 @@ journal_batch_commit(struct journal *j, struct journal_entry *batch, struct jour
 			goto fail_all;
 		}
 		for (e = batch; e != NULL; e = e->next) {
-			e->rc = journal_entry_put(j, txn, e, &work);
+			e->rc = journal_entry_put(j, txn, e, &work, nested, &spoiled);
 			if (e->rc == SD_E_JOURNAL_FULL) {
 				full = true;
 				break;
 			}
+			if (spoiled)
+				break;
 			if (e->rc != 0)
 				journal_entry_fail(e, e->rc);
 			else
 				appended++;
 		}
-		if (full) {
+		if (full || spoiled) {
 			mdb_txn_abort(txn);
 		} else if ((mrc = mdb_txn_commit(txn)) != 0) {
 			/*
@@ -859,10 +906,14 @@ journal_batch_commit(struct journal *j, struct journal_entry *batch, struct jour
 		}
 		journal_map_unlock(j);
 		txn = NULL;
-		if (!full)
+		if (full) {
+			if ((rc = journal_grow(j)) != 0)
+				goto fail_all;
+		} else if (spoiled) {
+			nested = true;
+		} else {
 			break;
-		if ((rc = journal_grow(j)) != 0)
-			goto fail_all;
+		}
 	}
 	*t = work;
 	journal_mutex_lock(&j->queue_lock);
@@ -876,50 +927,101 @@ fail_all:
 }
 
 /*
+ * glibc's sem_post() touches the semaphore no more once the post is
+ * visible (a stray futex wake at most), so the woken thread may return
+ * and reuse its stack at once.
+ */
+static void
+journal_waiter_post(struct journal_waiter *w)
+{
+	if (sem_post(&w->wake) != 0)
+		abort();
+}
+
+static void
+journal_waiter_wait(struct journal_waiter *w)
+{
+	/* sem_wait is not restarted after a signal handler, even with SA_RESTART. */
+	while (sem_wait(&w->wake) != 0) {
+		if (errno != EINTR)
+			abort();
+	}
+}
+
+/*
  * Queue the chain first..last (linked by next) and wait until all of it is
  * committed or refused; maybe be the committer.
  */
 static void
 journal_submit_chain(struct journal *j, struct journal_entry *first, struct journal_entry *last)
 {
-	struct journal_entry *batch, *x, *next, *e = last;
+	struct journal_waiter self, *w, *successor = NULL;
+	struct journal_entry *batch, *x, *next;
 	struct journal_tail t;
+	bool commit;
 
+	if (sem_init(&self.wake, 0, 0) != 0)
+		abort();
+	self.commit = false;
 	last->next = NULL;
+	for (x = first; x != NULL; x = x->next)
+		x->waiter = &self;
 	journal_mutex_lock(&j->queue_lock);
 	if (j->queue_tail != NULL)
 		j->queue_tail->next = first;
 	else
 		j->queue_head = first;
 	j->queue_tail = last;
-	while (!e->done) {
-		if (j->committing) {
-			if (pthread_cond_wait(&j->queue_done, &j->queue_lock) != 0)
-				abort();
-			continue;
-		}
-		/* Commit everything queued now, ours included. */
-		j->committing = true;
-		batch = j->queue_head;
-		j->queue_head = j->queue_tail = NULL;
-		t.seq = j->last_seq;
-		memcpy(t.hash, j->last_hash, JOURNAL_HASH_LEN);
-		t.tree = j->tree;
-		journal_mutex_unlock(&j->queue_lock);
-		journal_batch_commit(j, batch, &t);
-		journal_mutex_lock(&j->queue_lock);
-		j->last_seq = t.seq;
-		memcpy(j->last_hash, t.hash, JOURNAL_HASH_LEN);
-		j->tree = t.tree;
-		for (x = batch; x != NULL; x = next) {
-			next = x->next;
-			x->done = true;
-		}
+	commit = !j->committing;
+	j->committing = true;
+	journal_mutex_unlock(&j->queue_lock);
+	if (!commit) {
+		journal_waiter_wait(&self);
+		/* Done, or handed the committer role while our chain is still queued. */
+		if (!self.commit)
+			goto out;
+	}
+
+	/*
+	 * The committer: commit everything queued now, ours included (the
+	 * queue is only ever taken by the one thread holding the role).
+	 */
+	journal_mutex_lock(&j->queue_lock);
+	batch = j->queue_head;
+	j->queue_head = j->queue_tail = NULL;
+	t.seq = j->last_seq;
+	memcpy(t.hash, j->last_hash, JOURNAL_HASH_LEN);
+	t.tree = j->tree;
+	journal_mutex_unlock(&j->queue_lock);
+	journal_batch_commit(j, batch, &t);
+	journal_mutex_lock(&j->queue_lock);
+	j->last_seq = t.seq;
+	memcpy(j->last_hash, t.hash, JOURNAL_HASH_LEN);
+	j->tree = t.tree;
+	/* What was queued during this commit goes into the next, by its oldest waiter. */
+	if (j->queue_head != NULL) {
+		successor = j->queue_head->waiter;
+		successor->commit = true;
+	} else {
 		j->committing = false;
-		if (pthread_cond_broadcast(&j->queue_done) != 0)
-			abort();
 	}
 	journal_mutex_unlock(&j->queue_lock);
+	/* The next commit first: it is on everyone's path. */
+	if (successor != NULL)
+		journal_waiter_post(successor);
+	/*
+	 * A chain's entries are adjacent; post its waiter once, at its last
+	 * entry. A posted waiter may return and free its entries at once, so
+	 * read next before the post.
+	 */
+	for (x = batch; x != NULL; x = next) {
+		next = x->next;
+		w = x->waiter;
+		if (w != &self && (next == NULL || next->waiter != w))
+			journal_waiter_post(w);
+	}
+out:
+	sem_destroy(&self.wake);
 }
 
 /* Queue e and wait until it is committed or refused. */
@@ -929,7 +1031,6 @@ journal_submit(struct journal *j, struct journal_entry *e, uint64_t *seq_out)
 	*seq_out = 0;
 	if (j->readonly)
 		return sd_error_set(SD_E_JOURNAL, "journal: opened read-only");
-	e->done = false;
 	journal_submit_chain(j, e, e);
 	if (e->rc != 0)
 		return sd_error_set(e->rc, "%s", e->detail);

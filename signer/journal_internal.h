@@ -47,9 +47,13 @@ struct journal {
 	 * exclusively, since LMDB remaps and no transaction may be live then.
 	 */
 	pthread_rwlock_t map_lock;
-	/* queue_lock guards the queue, committing, the tail and the stats. */
+	/*
+	 * queue_lock guards the queue, committing, the tail and the stats.
+	 * committing: some thread holds the committer role (it is committing,
+	 * or has been handed the role and is about to); the queue holds what
+	 * its next commit takes.
+	 */
 	pthread_mutex_t queue_lock;
-	pthread_cond_t queue_done;
 	struct journal_entry *queue_head, *queue_tail;
 	bool committing;
 	uint64_t last_seq;			/* 0 when empty */

@@ -4,12 +4,47 @@
  * the path top-down and then reverse it); verification follows 2.1.3.2 and
  * 2.1.4.2 step by step.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
 #include "merkle.h"
+
+/*
+ * SHA-256 fetched once. With EVP_sha256(), OpenSSL 3 looks the
+ * implementation up in its provider store (locks and a hash table) on every
+ * digest, which costs as much as hashing a short record; the journal hashes
+ * each record two to four times inside its commit. Kept for the life of
+ * the process; if the fetch fails, digests fall back to EVP_sha256().
+ */
+static EVP_MD *merkle_md;
+static pthread_once_t merkle_md_once = PTHREAD_ONCE_INIT;
+
+static void
+merkle_md_fetch(void)
+{
+	merkle_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *
+merkle_sha256_md(void)
+{
+	if (pthread_once(&merkle_md_once, merkle_md_fetch) != 0 || merkle_md == NULL)
+		return EVP_sha256();
+	return merkle_md;
+}
+
+int
+merkle_sha256(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_LEN])
+{
+	unsigned int n = 0;
+
+	if (EVP_Digest(data, len, out, &n, merkle_sha256_md(), NULL) != 1 || n != MERKLE_HASH_LEN)
+		return sd_error_set(SD_E_CRYPTO, "SHA-256 failed");
+	return 0;
+}
 
 int
 merkle_leaf_hash(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_LEN])
@@ -21,7 +56,7 @@ merkle_leaf_hash(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_LEN])
 
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return sd_error_set(SD_E_CRYPTO, "merkle: cannot allocate a digest");
-	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(ctx, &prefix, 1) == 1 &&
+	ok = EVP_DigestInit_ex(ctx, merkle_sha256_md(), NULL) == 1 && EVP_DigestUpdate(ctx, &prefix, 1) == 1 &&
 	    (len == 0 || EVP_DigestUpdate(ctx, data, len) == 1) && EVP_DigestFinal_ex(ctx, out, &n) == 1 &&
 	    n == MERKLE_HASH_LEN;
 	EVP_MD_CTX_free(ctx);
@@ -38,7 +73,7 @@ merkle_node_hash(const uint8_t left[MERKLE_HASH_LEN], const uint8_t right[MERKLE
 	buf[0] = 0x01;
 	memcpy(buf + 1, left, MERKLE_HASH_LEN);
 	memcpy(buf + 1 + MERKLE_HASH_LEN, right, MERKLE_HASH_LEN);
-	if (EVP_Digest(buf, sizeof(buf), out, &n, EVP_sha256(), NULL) != 1 || n != MERKLE_HASH_LEN)
+	if (EVP_Digest(buf, sizeof(buf), out, &n, merkle_sha256_md(), NULL) != 1 || n != MERKLE_HASH_LEN)
 		return sd_error_set(SD_E_CRYPTO, "merkle: SHA-256 of a node failed");
 	return 0;
 }
@@ -88,7 +123,7 @@ merkle_frontier_root(const struct merkle_frontier *f, uint8_t out[MERKLE_HASH_LE
 	int rc;
 
 	if (f->size == 0) {
-		if (EVP_Digest("", 0, out, NULL, EVP_sha256(), NULL) != 1)
+		if (merkle_sha256(NULL, 0, out) != 0)
 			return sd_error_set(SD_E_CRYPTO, "merkle: SHA-256 failed");
 		return 0;
 	}

@@ -35,6 +35,9 @@ struct merkle_frontier {
 	uint8_t h[MERKLE_LEVELS][MERKLE_HASH_LEN];
 };
 
+/* Plain SHA-256(data) (data may be NULL when len is 0). Errors: SD_E_CRYPTO. */
+SD_WUR int merkle_sha256(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_LEN]);
+
 /* SHA-256(0x00 || data). Errors: SD_E_CRYPTO. */
 SD_WUR int merkle_leaf_hash(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_LEN]);
 
