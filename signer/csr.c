@@ -211,6 +211,8 @@ csr_add_san(struct csr *csr, const GENERAL_NAME *gn)
 		    csr_san_type_name(gn->type));
 	if (csr->n_sans >= CSR_SAN_MAX)
 		return sd_error_set(SD_E_TOO_LARGE, "CSR requests more than %d subjectAltNames", CSR_SAN_MAX);
+	if (csr->n_sans >= csr->sans_cap)
+		abort();	/* csr_san_extension() sized the array for every name */
 	san = &csr->sans[csr->n_sans];
 	memset(san, 0, sizeof(*san));
 	switch (gn->type) {
@@ -262,6 +264,13 @@ csr_san_extension(struct csr *csr, X509_EXTENSION *ext)
 	}
 	if (sk_GENERAL_NAME_num(names) <= 0) {
 		rc = sd_error_set(SD_E_CSR, "empty subjectAltName extension");
+		goto out;
+	}
+	/* As many entries as names (about 2 KB each), up to the one past the limit that csr_add_san() refuses. */
+	csr->sans_cap = sk_GENERAL_NAME_num(names) < CSR_SAN_MAX ? (size_t)sk_GENERAL_NAME_num(names) : CSR_SAN_MAX;
+	if ((csr->sans = calloc(csr->sans_cap, sizeof(*csr->sans))) == NULL) {
+		csr->sans_cap = 0;
+		rc = SD_E_NOMEM;
 		goto out;
 	}
 	for (i = 0; i < sk_GENERAL_NAME_num(names); i++)
@@ -572,16 +581,10 @@ csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out)
 		rc = sd_error_set(SD_E_TOO_LARGE, "CSR of %zu bytes exceeds the limit of %d", len, SIGNER_CSR_MAX);
 		goto out;
 	}
-	/*
-	 * The SAN array is most of the struct (about 200 KB): left unzeroed, as
-	 * csr_add_san() clears each entry it fills and nothing reads past n_sans.
-	 */
-	if ((csr = malloc(sizeof(*csr))) == NULL) {
+	if ((csr = calloc(1, sizeof(*csr))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
-	memset(csr, 0, offsetof(struct csr, sans));
-	csr->n_sans = 0;
 	if ((rc = csr_pem_decode(pem, len, &der, &der_len)) != 0)
 		goto out;
 	if (der_len > CSR_DER_MAX) {
@@ -641,6 +644,7 @@ csr_free(struct csr *csr)
 	if (csr == NULL)
 		return;
 	EVP_PKEY_free(csr->pubkey);
+	free(csr->sans);
 	OPENSSL_free(csr->spki_enc);
 	OPENSSL_free(csr->der);
 	free(csr);

@@ -43,8 +43,9 @@ struct csr {
 	char cn[CSR_CN_MAX + 1];
 	struct csr_attr attrs[CSR_ATTR_MAX];	/* subject attributes of kept types, in CSR order */
 	size_t n_attrs;
-	struct x509_san sans[CSR_SAN_MAX];	/* as requested: not yet checked against policy */
+	struct x509_san *sans;			/* as requested, n_sans of them: not yet checked against policy */
 	size_t n_sans;
+	size_t sans_cap;			/* entries allocated (<= CSR_SAN_MAX) */
 };
 
 /*

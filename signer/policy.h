@@ -35,7 +35,9 @@ SD_WUR int policy_check_key(const struct config_profile *profile, const struct c
  * replaces the CSR's subjectAltName) or else the CSR's SANs, each checked
  * against profile (profile_check_dns/ip/uri/email); DNS names and e-mail
  * domains lower-cased, duplicates dropped. A SPIFFE ID must be the only URI.
- * A leaf profile needs at least one name. sans holds SIGNER_SAN_MAX entries.
+ * A leaf profile needs at least one name. sans holds as many entries as
+ * names requested (n_body, else csr->n_sans) when that is at most
+ * SIGNER_SAN_MAX; more are refused before sans is written.
  * Errors: SD_E_NAME_REFUSED, SD_E_TOO_LARGE.
  */
 SD_WUR int policy_names(const struct config_profile *profile, const struct csr *csr, const struct signer_san *body,

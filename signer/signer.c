@@ -239,7 +239,7 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	struct timespec ts;
 	uint8_t serial[X509_SERIAL_LEN];
 	uint8_t *der = NULL, *linted = NULL;
-	size_t der_len = 0, n_sans = 0, linted_len = 0;
+	size_t der_len = 0, n_sans = 0, linted_len = 0, want;
 	unsigned ku = 0;
 	uint64_t ttl = 0;
 	time_t not_before = 0, not_after = 0;
@@ -262,8 +262,13 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	if ((rc = policy_check_ca_profile(profile, s->ca)) != 0 ||
 	    (rc = policy_check_key(profile, csr, s->ca, s->blocklist, &ku)) != 0)
 		goto out;
-	/* Not zeroed (about 200 KB): policy_names() fills each entry it counts in n_sans, and only those are read. */
-	if ((sans = malloc(SIGNER_SAN_MAX * sizeof(*sans))) == NULL) {
+	/*
+	 * One entry (about 2 KB) per name requested, within the limit
+	 * policy_names() enforces; not zeroed, as only the entries it fills
+	 * (n_sans) are read.
+	 */
+	want = req->sans != NULL && req->n_sans > 0 ? req->n_sans : csr->n_sans;
+	if ((sans = malloc((want > 0 && want <= SIGNER_SAN_MAX ? want : 1) * sizeof(*sans))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
