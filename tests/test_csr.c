@@ -897,27 +897,44 @@ test_cn_extraction(void)
 }
 
 /* The SPKI key type read from the bytes, and the CSR's SPKI taken from its own encoding. */
-static void
-test_spki_key_type(void)
-{
-	EVP_PKEY *keys[5];
-	static const unsigned want[5] = { CONFIG_KEY_RSA, CONFIG_KEY_P256, CONFIG_KEY_P384, CONFIG_KEY_P521,
-		CONFIG_KEY_ED25519 };
-	/* rsaEncryption without its NULL parameters: legal BER-ish practice, not the canonical form. */
-	static const uint8_t rsa_no_null[] = { 0x30, 0x18, 0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
-		0x01, 0x01, 0x01, 0x03, 0x09, 0x00, 0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03 };
-	unsigned char *spki = NULL, *copy;
-	struct csr *csr = NULL;
-	char *pem;
-	size_t i;
-	int n;
+/* rsaEncryption without its NULL parameters: legal BER-ish practice, not the canonical form. */
+static const uint8_t rsa_no_null[] = { 0x30, 0x18, 0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+	0x01, 0x01, 0x01, 0x03, 0x09, 0x00, 0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03 };
 
+/* RSA-2048, P-256 (shared), P-384, P-521, Ed25519 (new: free_keys_of_each_type()). */
+static void
+one_key_of_each_type(EVP_PKEY *keys[5])
+{
 	keys[0] = key_rsa2048();
 	keys[1] = key_p256();
 	keys[2] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 	keys[3] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
 	keys[4] = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	CU_ASSERT_FATAL(keys[2] != NULL && keys[3] != NULL && keys[4] != NULL);
+}
+
+static void
+free_keys_of_each_type(EVP_PKEY *keys[5])
+{
+	size_t i;
+
+	for (i = 2; i < 5; i++)
+		EVP_PKEY_free(keys[i]);
+}
+
+static void
+test_spki_key_type(void)
+{
+	EVP_PKEY *keys[5];
+	static const unsigned want[5] = { CONFIG_KEY_RSA, CONFIG_KEY_P256, CONFIG_KEY_P384, CONFIG_KEY_P521,
+		CONFIG_KEY_ED25519 };
+	unsigned char *spki = NULL, *copy;
+	struct csr *csr = NULL;
+	char *pem;
+	size_t i;
+	int n;
+
+	one_key_of_each_type(keys);
 	for (i = 0; i < 5; i++) {
 		n = i2d_PUBKEY(keys[i], &spki);
 		CU_ASSERT_FATAL(n > 0);
@@ -949,8 +966,7 @@ test_spki_key_type(void)
 	CU_ASSERT_EQUAL(csr_spki_key_type(rsa_no_null, sizeof(rsa_no_null)), 0);
 	CU_ASSERT_EQUAL(csr_spki_key_type(NULL, 0), 0);
 	CU_ASSERT_EQUAL(csr_spki_key_type((const uint8_t *)"\x30\x00", 2), 0);
-	for (i = 2; i < 5; i++)
-		EVP_PKEY_free(keys[i]);
+	free_keys_of_each_type(keys);
 }
 
 /* csr_key_decode() gives the key OpenSSL's decoder gives, for every type and encoding, and refuses the same. */
@@ -960,20 +976,13 @@ test_key_decode(void)
 	EVP_PKEY *keys[5], *pk, *ref, *comp;
 	unsigned char *spki = NULL, *enc = NULL;
 	const unsigned char *p;
-	/* rsaEncryption without NULL parameters; an RSA modulus with a superfluous leading zero octet. */
-	static const uint8_t rsa_no_null[] = { 0x30, 0x18, 0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
-		0x01, 0x01, 0x01, 0x03, 0x09, 0x00, 0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03 };
+	/* An RSA modulus with a superfluous leading zero octet. */
 	static const uint8_t rsa_padded[] = { 0x30, 0x1b, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
 		0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x0a, 0x00, 0x30, 0x07, 0x02, 0x02, 0x00, 0x05, 0x02, 0x01, 0x03 };
 	size_t i;
 	int n, m;
 
-	keys[0] = key_rsa2048();
-	keys[1] = key_p256();
-	keys[2] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-	keys[3] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
-	keys[4] = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	CU_ASSERT_FATAL(keys[2] != NULL && keys[3] != NULL && keys[4] != NULL);
+	one_key_of_each_type(keys);
 	for (i = 0; i < 5; i++) {
 		n = i2d_PUBKEY(keys[i], &spki);
 		CU_ASSERT_FATAL(n > 0);
@@ -1030,8 +1039,7 @@ test_key_decode(void)
 	CU_ASSERT_EQUAL(csr_key_decode(rsa_padded, sizeof(rsa_padded), &pk), ref != NULL ? 0 : SD_E_KEY_REFUSED);
 	EVP_PKEY_free(ref);
 	EVP_PKEY_free(pk);
-	for (i = 2; i < 5; i++)
-		EVP_PKEY_free(keys[i]);
+	free_keys_of_each_type(keys);
 }
 
 /* Structural refusals of the DER reader: version, a missing attributes field, a truncated signature. */
