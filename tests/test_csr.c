@@ -1,6 +1,7 @@
 /*
  * CSR parsing and checks, on CSRs made here with OpenSSL.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <CUnit/CUnit.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -1082,6 +1084,75 @@ test_refuse_structure(void)
 	OPENSSL_free(der);
 }
 
+/* Whether OpenSSL's own decoder takes der as a CSR whose signature verifies. */
+static bool
+openssl_accepts(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+	EVP_PKEY *k;
+	bool ok;
+
+	ok = req != NULL && p == der + len && (k = X509_REQ_get0_pubkey(req)) != NULL && X509_REQ_verify(req, k) == 1;
+	X509_REQ_free(req);
+	ERR_clear_error();
+	return ok;
+}
+
+/*
+ * The strict reader is never more lenient than OpenSSL: every truncation and
+ * every byte of a CSR changed three ways is either refused, or taken by
+ * OpenSSL's decoder too (with a verifying signature). Run under ASan by
+ * `make asan`, this also walks the reader through thousands of malformed inputs.
+ */
+static void
+test_mutations_never_looser(void)
+{
+	static const uint8_t masks[] = { 0x01, 0x80, 0xff };
+	EVP_PKEY *keys[5];
+	uint8_t *der, *bad;
+	size_t len, i, k, m, accepted, looser = 0;
+	STACK_OF(X509_EXTENSION) *exts;
+	char *pem;
+	int rc;
+
+	one_key_of_each_type(keys);
+	for (k = 0; k < 5; k++) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(exts = sk_X509_EXTENSION_new_null());
+		push_conf_ext(exts, NID_subject_alt_name, "DNS:m.example.com,IP:127.0.0.1");
+		der = make_csr_der(keys[k], "m.example.com", exts, &len);
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(bad = malloc(len));
+		accepted = 0;
+		for (i = 0; i <= len; i++) {
+			for (m = 0; m < (i < len ? sizeof(masks) : 1); m++) {
+				memcpy(bad, der, len);
+				if (i < len)
+					bad[i] ^= masks[m];
+				/* i == len: the whole CSR, unchanged; below, truncated to i bytes as well. */
+				pem = pem_of("CERTIFICATE REQUEST", bad, len);
+				rc = parse_only(pem);
+				free(pem);
+				if (rc == 0 && !openssl_accepts(bad, len))
+					looser++;
+				accepted += rc == 0;
+				if (m == 0 && i > 0 && i < len) {
+					pem = pem_of("CERTIFICATE REQUEST", der, i);
+					rc = parse_only(pem);
+					free(pem);
+					CU_ASSERT_NOT_EQUAL(rc, 0);
+				}
+			}
+		}
+		/* The unchanged CSR is taken; almost no change survives the signature. */
+		CU_ASSERT(accepted >= 1);
+		free(bad);
+		OPENSSL_free(der);
+	}
+	CU_ASSERT_EQUAL(looser, 0);
+	free_keys_of_each_type(keys);
+}
+
 int
 main(void)
 {
@@ -1095,6 +1166,7 @@ main(void)
 		{ "keys: RSA-1024, e=3, secp256k1, RSA-PSS, Ed448", test_refuse_keys },
 		{ "broken signature", test_refuse_bad_signature },
 		{ "structure: version, truncated, signature changed", test_refuse_structure },
+		{ "every truncation and byte change: refused, or taken by OpenSSL too", test_mutations_never_looser },
 		{ "not a CSR: certificate, garbage, several objects, trailing text", test_refuse_not_csr },
 		{ "oversize", test_refuse_oversize },
 		{ "SHA-1 and SHA-224 signatures (PKCS#1, ECDSA, PSS)", test_refuse_weak_signature },
