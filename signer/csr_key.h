@@ -43,8 +43,9 @@ unsigned csr_key_type(EVP_PKEY *pkey);
  * canonical one of an accepted type (rsaEncryption with NULL parameters,
  * id-ecPublicKey with the named curve P-256, P-384 or P-521, id-Ed25519
  * without parameters) and the key must have that type's shape (RSA: a DER
- * SEQUENCE of two INTEGERs; EC: an uncompressed or compressed point of the
- * curve's size; Ed25519: 32 octets). 0 for anything else.
+ * SEQUENCE of two positive INTEGERs in shortest form; EC: an uncompressed or
+ * compressed point of the curve's size; Ed25519: 32 octets). 0 for anything
+ * else.
  */
 unsigned csr_spki_key_type(const uint8_t *spki, size_t len);
 
