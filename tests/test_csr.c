@@ -827,6 +827,71 @@ test_two_extension_requests(void)
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 }
 
+/* A CSR for key_p256() with one attribute of type nid holding n_values copies of (type, data, len). */
+static char *
+csr_with_attribute(int nid, int type, const unsigned char *data, int len, int n_values)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_ATTRIBUTE *attr = X509_ATTRIBUTE_new();
+	unsigned char *der = NULL;
+	char *pem;
+	int i, n;
+
+	CU_ASSERT_FATAL(req != NULL && attr != NULL);
+	CU_ASSERT_FATAL(X509_ATTRIBUTE_set1_object(attr, OBJ_nid2obj(nid)) == 1);
+	for (i = 0; i < n_values; i++)
+		CU_ASSERT_FATAL(X509_ATTRIBUTE_set1_data(attr, type, data, len) == 1);
+	CU_ASSERT_FATAL(X509_REQ_set_pubkey(req, key_p256()) == 1 && X509_REQ_add1_attr(req, attr) == 1 &&
+	    X509_REQ_sign(req, key_p256(), EVP_sha256()) > 0);
+	n = i2d_X509_REQ(req, &der);
+	CU_ASSERT_FATAL(n > 0);
+	pem = pem_of("CERTIFICATE REQUEST", der, (size_t)n);
+	OPENSSL_free(der);
+	X509_ATTRIBUTE_free(attr);
+	X509_REQ_free(req);
+	return pem;
+}
+
+/*
+ * Microsoft's extensionRequest is read like PKCS#9's; one with two values,
+ * or whose value is not Extensions, is refused; an empty list is no request.
+ */
+static void
+test_extension_request_forms(void)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	unsigned char *seq = NULL;
+	struct csr *csr = NULL;
+	char *pem;
+	int seq_len;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(exts);
+	push_conf_ext(exts, NID_subject_alt_name, "DNS:ms.example.com");
+	CU_ASSERT_FATAL((seq_len = i2d_X509_EXTENSIONS(exts, &seq)) > 0);
+	pem = csr_with_attribute(NID_ms_ext_req, V_ASN1_SEQUENCE, seq, seq_len, 1);
+	CU_ASSERT_EQUAL_FATAL(parse(pem, &csr), 0);
+	CU_ASSERT_FATAL(csr->n_sans == 1);
+	CU_ASSERT_STRING_EQUAL(csr->sans[0].name, "ms.example.com");
+	csr_free(csr);
+	csr = NULL;
+	free(pem);
+	pem = csr_with_attribute(NID_ext_req, V_ASN1_SEQUENCE, seq, seq_len, 2);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR);
+	CU_ASSERT_STRING_EQUAL(sd_error_detail(SD_E_CSR), "extensionRequest attribute must have exactly one value");
+	free(pem);
+	pem = csr_with_attribute(NID_ext_req, V_ASN1_UTF8STRING, (const unsigned char *)"x", 1, 1);
+	CU_ASSERT_EQUAL(parse_only(pem), SD_E_CSR);
+	CU_ASSERT_STRING_EQUAL(sd_error_detail(SD_E_CSR), "malformed extensionRequest");
+	free(pem);
+	pem = csr_with_attribute(NID_ext_req, V_ASN1_SEQUENCE, (const unsigned char *)"\x30\x00", 2, 1);
+	CU_ASSERT_EQUAL_FATAL(parse(pem, &csr), 0);
+	CU_ASSERT_EQUAL(csr->n_sans, 0);
+	csr_free(csr);
+	free(pem);
+	OPENSSL_free(seq);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+
 static void
 test_san_limits(void)
 {
@@ -1179,6 +1244,7 @@ main(void)
 		{ "subject attributes: NUL, controls, C, bounds; kept types", test_subject_checked },
 		{ "malformed and duplicated subjectAltName", test_san_malformed },
 		{ "two extensionRequest attributes", test_two_extension_requests },
+		{ "Microsoft extensionRequest; two values, not Extensions, empty", test_extension_request_forms },
 		{ "SAN count and length limits", test_san_limits },
 		{ "CN extraction", test_cn_extraction },
 	};
