@@ -127,16 +127,21 @@ t_p11kit_proxy() {
 }
 
 # t_burst DIR N REQUEST: N concurrent POST /v1/sign as issuer with JSON file
-# REQUEST, each bounded by --max-time; DIR/<i>.code, .hdr and .body hold the answers.
+# REQUEST, each bounded by --max-time; DIR/<i>.code, .hdr and .body hold the
+# answers, DIR/<i>.rc curl's exit status (not 0: the answer did not arrive
+# whole, e.g. the server died while sending it).
 t_burst() {
 	local dir=$1 n=$2 req=$3 i pids=()
 	rm -rf "$dir"; mkdir -p "$dir"
 	for i in $(seq 1 "$n"); do
-		curl -sS --max-time "${T_BURST_MAX_TIME:-20}" --cacert "$T_DIR/tls/ca.pem" \
-			--cert "$T_DIR/clients/issuer.pem" --key "$T_DIR/clients/issuer.key" \
-			-H 'Content-Type: application/json' --data-binary "@$req" \
-			-D "$dir/$i.hdr" -o "$dir/$i.body" -w '%{http_code}' "$T_URL/v1/sign" \
-			>"$dir/$i.code" 2>"$dir/$i.err" &
+		{
+			curl -sS --max-time "${T_BURST_MAX_TIME:-20}" --cacert "$T_DIR/tls/ca.pem" \
+				--cert "$T_DIR/clients/issuer.pem" --key "$T_DIR/clients/issuer.key" \
+				-H 'Content-Type: application/json' --data-binary "@$req" \
+				-D "$dir/$i.hdr" -o "$dir/$i.body" -w '%{http_code}' "$T_URL/v1/sign" \
+				>"$dir/$i.code" 2>"$dir/$i.err"
+			echo $? >"$dir/$i.rc"
+		} &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
