@@ -258,45 +258,20 @@ out:
 	return rc;
 }
 
-/* Read a SEQUENCE header at p (avail bytes): *hlen header bytes, *clen content bytes. */
-static int
-x509_cert_seq_header(const uint8_t *p, size_t avail, size_t *hlen, size_t *clen)
-{
-	size_t n, i, v = 0;
-
-	if (avail < 2 || p[0] != DER_TAG_SEQUENCE)
-		return SD_E_INVAL;
-	if (p[1] < 0x80) {
-		*hlen = 2;
-		v = p[1];
-	} else {
-		n = p[1] & 0x7f;
-		if (n == 0 || n > 4 || avail < 2 + n || p[2] == 0)
-			return SD_E_INVAL;
-		for (i = 0; i < n; i++)
-			v = v << 8 | p[2 + i];
-		if (v < 0x80)
-			return SD_E_INVAL;
-		*hlen = 2 + n;
-	}
-	if (v > avail - *hlen)
-		return SD_E_INVAL;
-	*clen = v;
-	return 0;
-}
-
 int
 x509_cert_tbs_peek(const uint8_t *der, size_t len, const uint8_t **tbs, size_t *tbs_len)
 {
-	size_t h1, c1, h2, c2;
+	struct der_tlv cert, got;
 
 	*tbs = NULL;
 	*tbs_len = 0;
-	if (der == NULL || x509_cert_seq_header(der, len, &h1, &c1) != 0 ||
-	    x509_cert_seq_header(der + h1, c1, &h2, &c2) != 0)
+	if (der_read(der, len, &cert) != 0 || cert.tag != DER_TAG_SEQUENCE ||
+	    der_read(cert.val, cert.len, &got) != 0 || got.tag != DER_TAG_SEQUENCE) {
+		sd_error_clear();
 		return sd_error_set(SD_E_INVAL, "not a DER certificate");
-	*tbs = der + h1;
-	*tbs_len = h2 + c2;
+	}
+	*tbs = got.tlv;
+	*tbs_len = got.tlv_len;
 	return 0;
 }
 

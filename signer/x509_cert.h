@@ -64,8 +64,8 @@ SD_WUR int x509_cert_verify(const struct x509_verifier *v, const uint8_t *der, s
 
 /*
  * Locate the TBSCertificate TLV inside a DER Certificate without copying:
- * *tbs points into der. Only the two outer DER headers are read (definite
- * lengths, at most 4 length octets, within len).
+ * *tbs points into der. Only the two outer DER headers are read, with
+ * der_read() (definite shortest-form lengths within len).
  * Errors: SD_E_INVAL (not a SEQUENCE holding a SEQUENCE).
  */
 SD_WUR int x509_cert_tbs_peek(const uint8_t *der, size_t len, const uint8_t **tbs, size_t *tbs_len);
