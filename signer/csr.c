@@ -551,16 +551,6 @@ csr_check_version(const struct der_tlv *version)
 	return sd_error_set(SD_E_CSR, "CSR version is not 1");
 }
 
-/* Decode one part that OpenSSL reads (d2i), insisting that it takes all of the part's bytes. */
-#define CSR_D2I(type, part, out) do { \
-	const unsigned char *p_ = (part).tlv; \
-	(out) = (part).tlv_len <= LONG_MAX ? d2i_##type(NULL, &p_, (long)(part).tlv_len) : NULL; \
-	if ((out) != NULL && p_ != (part).tlv + (part).tlv_len) { \
-		type##_free(out); \
-		(out) = NULL; \
-	} \
-} while (0)
-
 int
 csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out)
 {
@@ -593,8 +583,8 @@ csr_parse(const char *pem, size_t len, unsigned rsa_min_bits, struct csr **out)
 	}
 	if ((rc = csr_der_split(der, (size_t)der_len, &parts)) != 0)
 		goto out;
-	CSR_D2I(X509_NAME, parts.subject, subject);
-	CSR_D2I(X509_ALGOR, parts.sigalg, sigalg);
+	X509_D2I_PART(X509_NAME, parts.subject, subject);
+	X509_D2I_PART(X509_ALGOR, parts.sigalg, sigalg);
 	if (subject == NULL || sigalg == NULL) {
 		rc = sd_error_set(SD_E_CSR, "not a certificate request: malformed DER");
 		goto out;

@@ -58,10 +58,10 @@ lint_same(int n, unsigned char *enc, const struct der_tlv *f)
 
 /* Parse field f with d2i; it must take all of f's bytes and re-encode to them with i2d. */
 #define LINT_D2I(type, f, out) do { \
-	const unsigned char *lp_ = (f)->tlv; \
 	unsigned char *le_ = NULL; \
 	int ln_; \
-	if (((out) = d2i_##type(NULL, &lp_, (long)(f)->tlv_len)) == NULL || lp_ != (f)->tlv + (f)->tlv_len) \
+	X509_D2I_PART(type, *(f), out); \
+	if ((out) == NULL) \
 		goto bad; \
 	ln_ = i2d_##type((out), &le_); \
 	if (!lint_same(ln_, le_, (f))) \

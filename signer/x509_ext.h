@@ -5,6 +5,7 @@
 #ifndef SIGNER_X509_EXT_H
 #define SIGNER_X509_EXT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,5 +99,22 @@ SD_WUR int x509_ext_key_id(const uint8_t *spki, size_t spki_len, uint8_t keyid[X
  */
 SD_WUR int x509_spki_split(const uint8_t *spki, size_t spki_len, struct der_tlv *algid, const uint8_t **key,
     size_t *key_len);
+
+/*
+ * Decode one part found by der_read() (a struct der_tlv) with OpenSSL's
+ * d2i_<type>(): out is the decoded value, or NULL unless the decoding took
+ * exactly the part's bytes. Used where a hot path hands OpenSSL one field
+ * at a time instead of the whole structure.
+ */
+#define X509_D2I_PART(type, part, out) do { \
+	const unsigned char *x509_p_ = (part).tlv; \
+	(out) = (part).tlv_len <= LONG_MAX ? d2i_##type(NULL, &x509_p_, (long)(part).tlv_len) : NULL; \
+	if ((out) != NULL && x509_p_ != (part).tlv + (part).tlv_len) { \
+		type##_free(out); \
+		(out) = NULL; \
+	} \
+} while (0)
+/* OpenSSL has d2i_ and i2d_X509_EXTENSIONS but no _free; this completes the set for X509_D2I_PART. */
+#define X509_EXTENSIONS_free(exts) sk_X509_EXTENSION_pop_free((exts), X509_EXTENSION_free)
 
 #endif
