@@ -104,8 +104,9 @@ health_within(unsigned ms)
 	return rc;
 }
 
+/* Open g_hsm (4 sessions) through the fault-injecting module, with no faults armed. */
 static void
-test_open(void)
+open_faulty_hsm(void)
 {
 	struct hsm_config cfg;
 	int rc;
@@ -116,6 +117,12 @@ test_open(void)
 	rc = hsm_open(&cfg, &g_hsm);
 	show(rc);
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
+}
+
+static void
+test_open(void)
+{
+	open_faulty_hsm();
 	CU_ASSERT_EQUAL_FATAL(hsm_keygen(g_hsm, KEY_URI, HSM_KEY_P256), 0);
 	CU_ASSERT_EQUAL_FATAL(hsm_key_find(g_hsm, KEY_URI, false, &g_key), 0);
 	CU_ASSERT_EQUAL(sign_once(g_key), 0);
@@ -357,15 +364,7 @@ copies_count(void)
 static void
 test_open_session_keys(void)
 {
-	struct hsm_config cfg;
-	int rc;
-
-	CU_ASSERT_TRUE_FATAL(fx_ok);
-	faults("");
-	cfg = (struct hsm_config){ faulty, fx.token_uri, fx.pin_file, 4 };
-	rc = hsm_open(&cfg, &g_hsm);
-	show(rc);
-	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	open_faulty_hsm();
 	hsm_session_keys_set(g_hsm, true);
 	CU_ASSERT_EQUAL_FATAL(hsm_key_find(g_hsm, KEY_URI, false, &g_key), 0);
 	CU_ASSERT_TRUE(g_key->copies);
