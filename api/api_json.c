@@ -23,6 +23,9 @@ static const struct {
 	[API_P_UNSUPPORTED_MEDIA_TYPE] = { "unsupported-media-type", "Unsupported media type", 415 },
 	[API_P_NOT_FOUND] = { "not-found", "Not found", 404 },
 	[API_P_METHOD_NOT_ALLOWED] = { "method-not-allowed", "Method not allowed", 405 },
+	[API_P_BAD_HTTP] = { "bad-http", "Malformed HTTP request", 400 },
+	[API_P_LENGTH_REQUIRED] = { "length-required", "Content-Length required", 411 },
+	[API_P_NOT_IMPLEMENTED] = { "not-implemented", "Not implemented", 501 },
 };
 
 /*

@@ -28,6 +28,9 @@ enum api_problem_kind {
 	API_P_UNSUPPORTED_MEDIA_TYPE,	/* 415 */
 	API_P_NOT_FOUND,		/* 404 */
 	API_P_METHOD_NOT_ALLOWED,	/* 405 */
+	API_P_BAD_HTTP,			/* 400: request framing (Host, Content-Length, Transfer-Encoding, path) */
+	API_P_LENGTH_REQUIRED,		/* 411: a body without Content-Length */
+	API_P_NOT_IMPLEMENTED,		/* 501: a transfer coding other than chunked */
 	API_P_COUNT
 };
 

@@ -24,11 +24,11 @@ static void api_route_audit_proof(const struct api_ctx *ctx, const struct api_ca
  */
 static const struct api_route api_routes[] = {
 	{ "/v1/sign", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER, api_route_sign },
-	{ "/v1/ca", "GET", "GET", 0, 0, api_route_ca },
-	{ "/healthz", "GET", "GET", 0, 0, api_route_health },
-	{ "/v1/audit/checkpoint", "GET", "GET", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_checkpoint },
-	{ "/v1/audit/records", "GET", "GET", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_records },
-	{ "/v1/audit/proof", "GET", "GET", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_proof },
+	{ "/v1/ca", "GET", "GET, HEAD", 0, 0, api_route_ca },
+	{ "/healthz", "GET", "GET, HEAD", 0, 0, api_route_health },
+	{ "/v1/audit/checkpoint", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_checkpoint },
+	{ "/v1/audit/records", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_records },
+	{ "/v1/audit/proof", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_proof },
 };
 
 const struct api_route *
@@ -36,11 +36,14 @@ api_route_find(const char *path, const char *method, const char **allow)
 {
 	size_t i;
 
+	bool head = strcmp(method, "HEAD") == 0;
+
 	*allow = NULL;
 	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
 		if (strcmp(api_routes[i].path, path) != 0)
 			continue;
-		if (strcmp(api_routes[i].method, method) == 0)
+		/* HEAD is GET without the body (libmicrohttpd leaves the body out). */
+		if (strcmp(api_routes[i].method, method) == 0 || (head && strcmp(api_routes[i].method, "GET") == 0))
 			return &api_routes[i];
 		*allow = api_routes[i].allow;
 	}

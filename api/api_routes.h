@@ -51,6 +51,7 @@ struct api_response {
 	size_t body_len;
 	bool retry_after;			/* add "Retry-After: 5" */
 	const char *allow;			/* static "Allow" value (405) or NULL */
+	bool close;				/* "Connection: close": a refusal ends the connection */
 	char serial[41];			/* issued serial, for the request log */
 	char log_detail[256];			/* why a 401/403 was refused or a 5xx failed, for the log */
 };

@@ -15,28 +15,33 @@
 
 #include "api.h"
 #include "api_auth.h"
+#include "api_guard.h"
+#include "api_http.h"
 #include "api_json.h"
 #include "api_routes.h"
 #include "sd_file.h"
 
 #define API_TLS_FILE_MAX (1024 * 1024)
-#define API_CONNECTION_TIMEOUT 30		/* seconds idle before a connection is closed */
-#define API_CONNECTION_LIMIT 256
 #define API_CONNECTION_MEMORY (64 * 1024)	/* per-connection pool: request line and headers */
-#define API_WORKERS_MAX 256
 #define API_BODY_HARD_MAX (16 * 1024 * 1024)	/* largest api_max_body accepted */
-#define API_DRAIN_MAX (1024 * 1024)		/* body bytes read past the limit before hanging up */
 #define API_STOP_WAIT_MS 10000			/* in-flight requests get this long at stop */
 #define API_LOG_FIELD 128
 
-/* TLS 1.2 and 1.3 only, forward-secret AEAD suites. */
+/*
+ * TLS 1.2 and 1.3 only, forward-secret AEAD suites, and key exchange on
+ * the elliptic curve groups only: a finite-field group (up to FFDHE8192)
+ * costs the server up to 200 times an ECDHE handshake, at the client's
+ * choice.
+ */
 #define API_TLS_PRIORITIES \
-	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:-DHE-RSA:-AES-256-CBC:-AES-128-CBC:-SHA1:%SERVER_PRECEDENCE"
+	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:" \
+	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:-AES-256-CBC:-AES-128-CBC:-SHA1:%SERVER_PRECEDENCE"
 
 struct api_server {
 	struct MHD_Daemon *daemon;
 	struct api_ctx ctx;
 	struct api_auth *auth;
+	struct api_guard *guard;
 	/* libmicrohttpd keeps pointers to these until it stops. */
 	uint8_t *tls_cert;
 	size_t tls_cert_len;
@@ -56,17 +61,19 @@ struct api_exchange {
 	char *body;
 	size_t body_len;
 	size_t body_cap;
-	size_t drained;			/* bytes past the limit that were read and dropped */
-	bool too_large;
 	bool responded;
+	struct api_conn *conn;		/* the connection's state, or NULL */
 };
 
 /*
  * One TLS connection's state across its requests: the client it verified
- * to. libmicrohttpd runs a connection on one pool thread, so no lock.
+ * to, its place in the guard. libmicrohttpd runs a connection on one
+ * thread, so the cache needs no lock.
  */
 struct api_conn {
 	struct api_auth_cache auth;
+	struct api_server *srv;
+	struct api_guard_conn *guard;	/* NULL if it could not be tracked (it is being shut down) */
 };
 
 /* The last message libmicrohttpd logged on this thread (start-up failures). */
@@ -77,10 +84,10 @@ static void api_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((f
 static void
 api_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct api_server *srv = cls;
 	int n;
 	size_t len;
 
-	(void)cls;
 	n = vsnprintf(api_mhd_last, sizeof(api_mhd_last), fmt, ap);
 	if (n < 0) {
 		api_mhd_last[0] = '\0';
@@ -89,6 +96,9 @@ api_mhd_log(void *cls, const char *fmt, va_list ap)
 	len = strlen(api_mhd_last);
 	while (len > 0 && (api_mhd_last[len - 1] == '\n' || api_mhd_last[len - 1] == '\r'))
 		api_mhd_last[--len] = '\0';
+	/* Once serving, its per-connection complaints are what a flood makes: a few, then a count. */
+	if (srv->guard != NULL && !api_guard_library_log(srv->guard))
+		return;
 	fprintf(stderr, "signerd: api: %s\n", api_mhd_last);
 }
 
@@ -105,11 +115,16 @@ api_log_clean(char *out, size_t size, const char *s)
 	out[i] = '\0';
 }
 
-/* One line per request: method, path, client CN, status, then the serial or why it failed. */
+/*
+ * One line per request: method, path, client CN, status, then the serial
+ * or why it failed, and the source address. Refusals of unauthenticated
+ * requests are logged in full only for a source's first few in an
+ * interval; the guard summarises the rest.
+ */
 static void
 api_log_request(const struct api_exchange *x, const struct api_response *resp)
 {
-	char method[16], path[API_LOG_FIELD], cn[API_LOG_FIELD], note[256], extra[300], line[768];
+	char method[16], path[API_LOG_FIELD], cn[API_LOG_FIELD], note[256], extra[300], line[900];
 	size_t len, at;
 	ssize_t w;
 	int n = 0;
@@ -128,8 +143,8 @@ api_log_request(const struct api_exchange *x, const struct api_response *resp)
 	if (n < 0 || (size_t)n >= sizeof(extra))
 		extra[0] = '\0';
 	/* One write(2) per line: no stdio lock, and lines of concurrent requests never interleave. */
-	n = snprintf(line, sizeof(line), "signerd: api: %s %s client=%s status=%u%s\n", method, path, cn,
-	    resp->status, extra);
+	n = snprintf(line, sizeof(line), "signerd: api: %s %s client=%s status=%u%s source=%s\n", method, path, cn,
+	    resp->status, extra, api_guard_conn_source(x->conn != NULL ? x->conn->guard : NULL));
 	if (n < 0)
 		return;
 	len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
@@ -146,14 +161,26 @@ api_log_request(const struct api_exchange *x, const struct api_response *resp)
 	}
 }
 
+static struct api_guard_conn *
+api_exchange_guard(const struct api_exchange *x)
+{
+	return x->conn != NULL ? x->conn->guard : NULL;
+}
+
 static enum MHD_Result
-api_server_respond(struct MHD_Connection *conn, struct api_exchange *x, struct api_response *resp)
+api_server_respond(struct api_server *srv, struct MHD_Connection *conn, struct api_exchange *x,
+    struct api_response *resp)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+	bool log = true;
 
 	x->responded = true;
-	api_log_request(x, resp);
+	if (resp->status >= 400 && resp->status < 500 && !x->call.authenticated)
+		log = api_guard_refused(srv->guard, api_exchange_guard(x),
+		    resp->status == 401 ? API_GUARD_R_UNAUTHENTICATED : API_GUARD_R_REFUSED);
+	if (log)
+		api_log_request(x, resp);
 	if (resp->body != NULL) {
 		r = MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE);
 		if (r != NULL)
@@ -169,6 +196,7 @@ api_server_respond(struct MHD_Connection *conn, struct api_exchange *x, struct a
 	    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type) != MHD_YES) ||
 	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
 	    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") != MHD_YES ||
+	    (resp->close && MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) ||
 	    (resp->retry_after && MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5") != MHD_YES) ||
 	    (resp->allow != NULL && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow) != MHD_YES)) {
 		MHD_destroy_response(r);
@@ -178,23 +206,36 @@ api_server_respond(struct MHD_Connection *conn, struct api_exchange *x, struct a
 	ret = MHD_queue_response(conn, resp->status, r);
 	MHD_destroy_response(r);
 	api_response_clear(resp);
+	api_guard_response_queued(srv->guard, api_exchange_guard(x));
 	return ret;
 }
 
-/* Keep up to api_max_body bytes of the body; past it, remember and drop. */
+/* A refusal before the route's handler runs: the problem, and the connection ends. */
+static enum MHD_Result
+api_server_refuse(struct api_server *srv, struct MHD_Connection *conn, struct api_exchange *x,
+    const struct api_problem *p, struct api_response *resp)
+{
+	int n;
+
+	if (p != NULL) {
+		n = snprintf(resp->log_detail, sizeof(resp->log_detail), "%s: %s", p->slug, p->detail);
+		if (n < 0)
+			resp->log_detail[0] = '\0';
+		api_response_problem(resp, p);
+	}
+	resp->close = true;
+	return api_server_respond(srv, conn, x, resp);
+}
+
+/* Keep up to api_max_body bytes of the body; more is a broken promise (Content-Length was checked). */
 static bool
 api_exchange_append(struct api_exchange *x, size_t max, const char *data, size_t len)
 {
 	size_t cap;
 	char *p;
 
-	if (x->too_large || len > max - x->body_len) {
-		x->too_large = true;
-		if (len > API_DRAIN_MAX - x->drained)
-			return false;
-		x->drained += len;
-		return true;
-	}
+	if (len > max - x->body_len)
+		return false;
 	if (x->body_len + len + 1 > x->body_cap) {
 		cap = x->body_cap == 0 ? 4096 : x->body_cap;
 		while (cap < x->body_len + len + 1)
@@ -212,6 +253,63 @@ api_exchange_append(struct api_exchange *x, size_t max, const char *data, size_t
 	return true;
 }
 
+/*
+ * The first call for a request, its headers complete: framing, route,
+ * body rules and admission, all before a body byte is read. Returns
+ * MHD_YES with no response queued to go on reading the body.
+ */
+static enum MHD_Result
+api_server_begin(struct api_server *srv, struct MHD_Connection *conn, struct api_exchange *x, const char *url,
+    const char *method, const char *version)
+{
+	const union MHD_ConnectionInfo *info;
+	struct api_http_frame frame;
+	struct api_response resp;
+	struct api_problem p;
+	const char *allow;
+
+	memset(&resp, 0, sizeof(resp));
+	x->call.method = method;
+	x->call.path = url;
+	if (!api_http_check(conn, url, version, &frame, &p))
+		return api_server_refuse(srv, conn, x, &p, &resp);
+	if ((x->route = api_route_find(url, method, &allow)) == NULL) {
+		if (allow != NULL) {
+			api_problem_set(&p, API_P_METHOD_NOT_ALLOWED, "%s is not allowed on %s; use %s", method, url,
+			    allow);
+			resp.allow = allow;
+		} else {
+			api_problem_set(&p, API_P_NOT_FOUND, "no resource at %s", url);
+		}
+		return api_server_refuse(srv, conn, x, &p, &resp);
+	}
+	if (x->route->flags & API_ROUTE_BODY) {
+		/* A body's size is known before it is read, so that an over-long one is refused unread. */
+		if (frame.chunked) {
+			api_problem_set(&p, API_P_LENGTH_REQUIRED, "%s %s needs a Content-Length", method, url);
+			return api_server_refuse(srv, conn, x, &p, &resp);
+		}
+	} else if (frame.chunked || frame.length != 0) {
+		api_problem_set(&p, API_P_BAD_HTTP, "%s %s takes no body", method, url);
+		return api_server_refuse(srv, conn, x, &p, &resp);
+	}
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	x->call.tls = info != NULL ? (gnutls_session_t)info->tls_session : NULL;
+	if (x->conn != NULL)
+		x->call.auth_cache = &x->conn->auth;
+	x->call.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	x->call.content_length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	x->call.query_from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
+	x->call.query_limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+	x->call.query_serial = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "serial");
+	if (!api_route_admit(&srv->ctx, x->route, &x->call, &resp))
+		return api_server_refuse(srv, conn, x, NULL, &resp);
+	if (x->call.authenticated)
+		api_guard_authenticated(srv->guard, api_exchange_guard(x));
+	api_guard_request_begin(srv->guard, api_exchange_guard(x), frame.length != 0);
+	return MHD_YES;
+}
+
 static enum MHD_Result
 api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -220,73 +318,47 @@ api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const
 	struct api_exchange *x = *con_cls;
 	const union MHD_ConnectionInfo *info;
 	struct api_response resp;
-	struct api_problem p;
-	const char *allow;
 
-	(void)version;
-	memset(&resp, 0, sizeof(resp));
 	if (x == NULL) {
 		sd_error_clear();
+		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		/*
+		 * libmicrohttpd refused the header block itself (a Content-Length
+		 * it cannot parse, an HTTP version it does not speak) and queued
+		 * its own answer; 0.9.75 would then send that status line twice.
+		 * Close instead.
+		 */
+		if (MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS) != NULL) {
+			(void)api_guard_refused(srv->guard, info != NULL && info->socket_context != NULL ?
+			    ((struct api_conn *)info->socket_context)->guard : NULL, API_GUARD_R_HTTP);
+			return MHD_NO;
+		}
 		if ((x = calloc(1, sizeof(*x))) == NULL)
 			return MHD_NO;
 		*con_cls = x;
 		atomic_fetch_add(&srv->in_flight, 1);
-		x->call.method = method;
-		x->call.path = url;
-		if ((x->route = api_route_find(url, method, &allow)) == NULL) {
-			if (allow != NULL) {
-				api_problem_set(&p, API_P_METHOD_NOT_ALLOWED, "%s is not allowed on %s; use %s",
-				    method, url, allow);
-				resp.allow = allow;
-			} else {
-				api_problem_set(&p, API_P_NOT_FOUND, "no resource at %s", url);
-			}
-			api_response_problem(&resp, &p);
-			return api_server_respond(conn, x, &resp);
-		}
-		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-		x->call.tls = info != NULL ? (gnutls_session_t)info->tls_session : NULL;
-		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		if (info != NULL && info->socket_context != NULL)
-			x->call.auth_cache = &((struct api_conn *)info->socket_context)->auth;
-		x->call.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_TYPE);
-		x->call.content_length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		x->call.query_from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
-		x->call.query_limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
-		x->call.query_serial = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "serial");
-		if (!api_route_admit(&srv->ctx, x->route, &x->call, &resp))
-			return api_server_respond(conn, x, &resp);
-		return MHD_YES;
+		x->conn = info != NULL ? info->socket_context : NULL;
+		return api_server_begin(srv, conn, x, url, method, version);
 	}
 	if (x->responded) {
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
-		/* Routes without a body drop one (up to a point); others keep it within the limit. */
-		if (!(x->route->flags & API_ROUTE_BODY)) {
-			if (*upload_data_size > API_DRAIN_MAX - x->drained)
-				return MHD_NO;
-			x->drained += *upload_data_size;
-		} else if (!api_exchange_append(x, srv->ctx.cfg->api_max_body, upload_data, *upload_data_size)) {
+		/* Only routes with a body get here (api_server_begin() refused the others' bodies). */
+		if (!(x->route->flags & API_ROUTE_BODY) ||
+		    !api_exchange_append(x, srv->ctx.cfg->api_max_body, upload_data, *upload_data_size))
 			return MHD_NO;
-		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	sd_error_clear();
-	if (x->too_large) {
-		api_problem_set(&p, API_P_BODY_TOO_LARGE, "request body exceeds the limit of %zu bytes",
-		    srv->ctx.cfg->api_max_body);
-		api_response_problem(&resp, &p);
-		return api_server_respond(conn, x, &resp);
-	}
+	memset(&resp, 0, sizeof(resp));
+	api_guard_request_body_done(srv->guard, api_exchange_guard(x));
 	x->call.body = x->body != NULL ? x->body : "";
 	x->call.body_len = x->body_len;
 	x->route->handler(&srv->ctx, &x->call, &resp);
-	return api_server_respond(conn, x, &resp);
+	return api_server_respond(srv, conn, x, &resp);
 }
 
 static void
@@ -300,26 +372,95 @@ api_server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (x == NULL)
 		return;
+	api_guard_request_done(srv->guard, api_exchange_guard(x));
 	free(x->body);
 	free(x);
 	*con_cls = NULL;
 	atomic_fetch_sub(&srv->in_flight, 1);
 }
 
-/* A connection opens or closes: its state (NULL if out of memory: then every request verifies). */
+/* libmicrohttpd's accept policy: the guard's per-source limits and budget. */
+static enum MHD_Result
+api_server_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct api_server *srv = cls;
+
+	return api_guard_admit(srv->guard, addr, addrlen) ? MHD_YES : MHD_NO;
+}
+
+/* The connection a TLS session belongs to (libmicrohttpd keeps it as the session's pointer). */
+static struct api_conn *
+api_server_session_conn(gnutls_session_t session)
+{
+	struct MHD_Connection *mc = gnutls_session_get_ptr(session);
+	const union MHD_ConnectionInfo *info;
+
+	if (mc == NULL || (info = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) == NULL)
+		return NULL;
+	return info->socket_context;
+}
+
+/*
+ * Handshake messages: a ClientHello offering at most TLS 1.1 gets a
+ * protocol_version alert (GnuTLS would only close), and the client's
+ * Finished ends the handshake deadline.
+ */
+static int
+api_server_tls_hook(gnutls_session_t session, unsigned htype, unsigned when, unsigned incoming,
+    const gnutls_datum_t *msg)
+{
+	struct api_conn *c;
+
+	if (!incoming)
+		return 0;
+	if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && when == GNUTLS_HOOK_PRE && msg != NULL && msg->size >= 2 &&
+	    (msg->data[0] < 3 || (msg->data[0] == 3 && msg->data[1] < 3))) {
+		(void)gnutls_alert_send(session, GNUTLS_AL_FATAL, GNUTLS_A_PROTOCOL_VERSION);
+		if ((c = api_server_session_conn(session)) != NULL)
+			(void)api_guard_refused(c->srv->guard, c->guard, API_GUARD_R_TLS);
+		return GNUTLS_E_UNSUPPORTED_VERSION_PACKET;
+	}
+	if (htype == GNUTLS_HANDSHAKE_FINISHED && when == GNUTLS_HOOK_POST &&
+	    (c = api_server_session_conn(session)) != NULL)
+		api_guard_handshake_done(c->srv->guard, c->guard);
+	return 0;
+}
+
+/*
+ * A connection opens or closes: its state, registered with the guard (which
+ * shuts it down at once when there is no room). Out of memory, the socket is
+ * shut down: an untracked connection would escape every deadline.
+ */
 static void
 api_server_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
 {
+	struct api_server *srv = cls;
 	struct api_conn *c = *socket_context;
+	const union MHD_ConnectionInfo *fd, *addr, *tls;
 
-	(void)cls;
-	(void)conn;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_context = calloc(1, sizeof(struct api_conn));
+		fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		addr = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		tls = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		if (fd == NULL)
+			abort();	/* libmicrohttpd always knows a connection's socket */
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			(void)shutdown(fd->connect_fd, SHUT_RDWR);
+			return;
+		}
+		c->srv = srv;
+		c->guard = api_guard_conn_open(srv->guard, fd->connect_fd, addr != NULL ? addr->client_addr : NULL,
+		    addr != NULL && addr->client_addr != NULL && addr->client_addr->sa_family == AF_INET6 ?
+		    (socklen_t)sizeof(struct sockaddr_in6) : (socklen_t)sizeof(struct sockaddr_in));
+		if (tls != NULL && tls->tls_session != NULL)
+			gnutls_handshake_set_hook_function((gnutls_session_t)tls->tls_session, GNUTLS_HANDSHAKE_ANY,
+			    GNUTLS_HOOK_BOTH, api_server_tls_hook);
+		*socket_context = c;
 		return;
 	}
 	if (c != NULL) {
+		api_guard_conn_close(srv->guard, c->guard);
 		api_auth_cache_clear(&c->auth);
 		free(c);
 	}
@@ -417,6 +558,7 @@ api_server_free(struct api_server *srv)
 	if (srv == NULL)
 		return;
 	api_auth_free(srv->auth);
+	api_guard_free(srv->guard);
 	free(srv->tls_cert);
 	free(srv->client_ca);
 	if (srv->tls_key != NULL) {
@@ -431,7 +573,8 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 {
 	struct api_server *srv = NULL;
 	const union MHD_DaemonInfo *info;
-	unsigned flags, workers, limit;
+	struct api_guard_limits lim;
+	unsigned flags, limit;
 	bool ipv6;
 	int rc;
 
@@ -455,11 +598,22 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 	srv->ctx.cfg = cfg;
 	srv->ctx.signer = s;
 	srv->ctx.auth = srv->auth;
-
-	workers = cfg->api_workers == 0 ? 1 : cfg->api_workers;
-	if (workers > API_WORKERS_MAX)
-		workers = API_WORKERS_MAX;
-	limit = API_CONNECTION_LIMIT < workers * 4 ? workers * 4 : API_CONNECTION_LIMIT;
+	memset(&lim, 0, sizeof(lim));
+	lim.max_connections = cfg->api_max_connections;
+	lim.max_per_source = cfg->api_max_connections_per_source;
+	lim.handshake_ms = (unsigned)(cfg->api_handshake_timeout * 1000);
+	lim.header_ms = (unsigned)(cfg->api_header_timeout * 1000);
+	lim.request_ms = (unsigned)(cfg->api_request_timeout * 1000);
+	lim.idle_ms = (unsigned)(cfg->api_idle_timeout * 1000);
+	lim.unauth_rate = cfg->api_unauthenticated_rate;
+	lim.unauth_burst = cfg->api_unauthenticated_burst;
+	if ((rc = api_guard_new(&lim, &srv->guard)) != 0)
+		goto out;
+	/*
+	 * libmicrohttpd's own limit sits above the guard's, so that connections
+	 * being evicted (shut down, not yet closed) never lock a newcomer out.
+	 */
+	limit = cfg->api_max_connections + (cfg->api_max_connections / 4 > 16 ? cfg->api_max_connections / 4 : 16);
 	/*
 	 * One thread per connection: a request waiting for the HSM or for the
 	 * journal's durable commit holds up no other connection (a shared pool
@@ -472,16 +626,20 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 		flags |= MHD_USE_IPv6;
 	api_mhd_last[0] = '\0';
 	/* The port argument is ignored when MHD_OPTION_SOCK_ADDR is given. */
-	srv->daemon = MHD_start_daemon(flags, cfg->api_port, NULL, NULL, api_server_access, srv,
+	srv->daemon = MHD_start_daemon(flags, cfg->api_port, api_server_accept, srv, api_server_access, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, api_server_completed, srv,
 	    MHD_OPTION_NOTIFY_CONNECTION, api_server_connection, srv,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&srv->addr,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONNECTION_TIMEOUT,
+	    /* A backstop: the guard's deadlines come first and activity does not extend them. */
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->api_idle_timeout + cfg->api_request_timeout),
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONNECTION_MEMORY,
-	    MHD_OPTION_STRICT_FOR_CLIENT, 1,
+	    /* Host and the other framing rules are checked by api_http_check(), which answers problem+json. */
+	    MHD_OPTION_STRICT_FOR_CLIENT, 0,
+	    /* Routes match the path as sent: "/v1/%73ign" is not "/v1/sign". */
+	    MHD_OPTION_UNESCAPE_CALLBACK, api_http_unescape_none, NULL,
 	    MHD_OPTION_HTTPS_MEM_KEY, (const char *)srv->tls_key,
 	    MHD_OPTION_HTTPS_MEM_CERT, (const char *)srv->tls_cert,
 	    /* Given a trust list, libmicrohttpd requests (not requires) a client certificate. */

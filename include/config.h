@@ -162,6 +162,15 @@ struct sd_config {
 	char *api_client_ca;
 	unsigned api_workers;
 	size_t api_max_body;		/* bytes */
+	/* Denial of service: limits on connections before they authenticate (see api_guard.h). */
+	unsigned api_max_connections;		/* open connections (default 256 or 4 x workers) */
+	unsigned api_max_connections_per_source;	/* per IPv4 address or IPv6 /64 (default 64) */
+	uint64_t api_handshake_timeout;		/* s: connect to TLS handshake done (default 5) */
+	uint64_t api_header_timeout;		/* s: handshake done to request headers complete (default 5) */
+	uint64_t api_request_timeout;		/* s: headers complete to body received; response sent (default 10) */
+	uint64_t api_idle_timeout;		/* s: keep-alive, response sent to next headers complete (default 30) */
+	unsigned api_unauthenticated_rate;	/* unauthenticated connections per second per source (default 20) */
+	unsigned api_unauthenticated_burst;	/* and the burst allowed above that rate (default 64) */
 
 	struct config_profile *profiles;
 	size_t n_profiles;

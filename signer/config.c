@@ -638,6 +638,57 @@ config_hsm_key(struct config_parse *p, const char *key, const char *value)
 	return config_fail(p, "unknown key '%s' in [hsm]", key);
 }
 
+/* [api] keys that limit connections before they authenticate. */
+static int
+config_api_guard_key(struct config_parse *p, const char *key, const char *value)
+{
+	static const struct {
+		const char *key;
+		size_t offset;
+		bool seconds;		/* a duration (uint64_t) rather than a count (unsigned) */
+		uint64_t min, max;
+	} keys[] = {
+		{ "max_connections", offsetof(struct sd_config, api_max_connections), false, 16, 16384 },
+		{ "max_connections_per_source", offsetof(struct sd_config, api_max_connections_per_source), false, 1,
+		    16384 },
+		{ "handshake_timeout", offsetof(struct sd_config, api_handshake_timeout), true, 1, 300 },
+		{ "header_timeout", offsetof(struct sd_config, api_header_timeout), true, 1, 300 },
+		{ "request_timeout", offsetof(struct sd_config, api_request_timeout), true, 1, 3600 },
+		{ "idle_timeout", offsetof(struct sd_config, api_idle_timeout), true, 1, 3600 },
+		{ "unauthenticated_rate", offsetof(struct sd_config, api_unauthenticated_rate), false, 1, 100000 },
+		{ "unauthenticated_burst", offsetof(struct sd_config, api_unauthenticated_burst), false, 1, 100000 },
+	};
+	char *field;
+	uint64_t n;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(key, keys[i].key) != 0)
+			continue;
+		field = (char *)p->cfg + keys[i].offset;
+		/* Every bound is at least 1: a field that is not 0 was set before. */
+		if (keys[i].seconds ? *(uint64_t *)(void *)field != 0 : *(unsigned *)(void *)field != 0)
+			return config_fail(p, "key '%s' is set twice", key);
+		if (keys[i].seconds) {
+			if (!config_duration(p, key, value, &n))
+				return 0;
+			if (n < keys[i].min || n > keys[i].max)
+				return config_fail(p, "key '%s': '%s' is outside %" PRIu64 "s..%" PRIu64 "s", key,
+				    value, keys[i].min, keys[i].max);
+			memcpy(field, &n, sizeof(n));
+		} else {
+			unsigned u;
+
+			if (!config_u64(p, key, value, keys[i].min, keys[i].max, &n))
+				return 0;
+			u = (unsigned)n;
+			memcpy(field, &u, sizeof(u));
+		}
+		return 1;
+	}
+	return config_fail(p, "unknown key '%s' in [api]", key);
+}
+
 static int
 config_api_key(struct config_parse *p, const char *key, const char *value)
 {
@@ -674,7 +725,7 @@ config_api_key(struct config_parse *p, const char *key, const char *value)
 		cfg->api_max_body = (size_t)n;
 		return 1;
 	}
-	return config_fail(p, "unknown key '%s' in [api]", key);
+	return config_api_guard_key(p, key, value);
 }
 
 static int
@@ -838,6 +889,28 @@ config_finish_profile(const struct sd_config *cfg, struct config_profile *prof)
 }
 
 /* Defaults and cross-checks once the whole file is read. */
+/* Defaults of the connection limits (README, "Denial of service"). */
+static void
+config_finish_api_guard(struct sd_config *cfg)
+{
+	if (cfg->api_max_connections == 0)
+		cfg->api_max_connections = cfg->api_workers * 4 > 256 ? cfg->api_workers * 4 : 256;
+	if (cfg->api_max_connections_per_source == 0)
+		cfg->api_max_connections_per_source = 64;
+	if (cfg->api_handshake_timeout == 0)
+		cfg->api_handshake_timeout = 5;
+	if (cfg->api_header_timeout == 0)
+		cfg->api_header_timeout = 5;
+	if (cfg->api_request_timeout == 0)
+		cfg->api_request_timeout = 10;
+	if (cfg->api_idle_timeout == 0)
+		cfg->api_idle_timeout = 30;
+	if (cfg->api_unauthenticated_rate == 0)
+		cfg->api_unauthenticated_rate = 20;
+	if (cfg->api_unauthenticated_burst == 0)
+		cfg->api_unauthenticated_burst = 64;
+}
+
 static int
 config_finish(struct sd_config *cfg)
 {
@@ -876,6 +949,7 @@ config_finish(struct sd_config *cfg)
 		cfg->hsm_sessions = cfg->api_workers;
 	if (cfg->api_max_body == 0)
 		cfg->api_max_body = 64 * 1024;
+	config_finish_api_guard(cfg);
 	if (cfg->journal_map_size == 0)
 		cfg->journal_map_size = UINT64_C(1024) * 1024 * 1024;
 	if (cfg->journal_map_max < cfg->journal_map_size)
