@@ -283,16 +283,6 @@ api_server_begin(struct api_server *srv, struct MHD_Connection *conn, struct api
 		}
 		return api_server_refuse(srv, conn, x, &p, &resp);
 	}
-	if (x->route->flags & API_ROUTE_BODY) {
-		/* A body's size is known before it is read, so that an over-long one is refused unread. */
-		if (frame.chunked) {
-			api_problem_set(&p, API_P_LENGTH_REQUIRED, "%s %s needs a Content-Length", method, url);
-			return api_server_refuse(srv, conn, x, &p, &resp);
-		}
-	} else if (frame.chunked || frame.length != 0) {
-		api_problem_set(&p, API_P_BAD_HTTP, "%s %s takes no body", method, url);
-		return api_server_refuse(srv, conn, x, &p, &resp);
-	}
 	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	x->call.tls = info != NULL ? (gnutls_session_t)info->tls_session : NULL;
 	if (x->conn != NULL)
@@ -306,6 +296,16 @@ api_server_begin(struct api_server *srv, struct MHD_Connection *conn, struct api
 		return api_server_refuse(srv, conn, x, NULL, &resp);
 	if (x->call.authenticated)
 		api_guard_authenticated(srv->guard, api_exchange_guard(x));
+	if (x->route->flags & API_ROUTE_BODY) {
+		/* A body's size is known before it is read, so that an over-long one is refused unread. */
+		if (frame.chunked) {
+			api_problem_set(&p, API_P_LENGTH_REQUIRED, "%s %s needs a Content-Length", method, url);
+			return api_server_refuse(srv, conn, x, &p, &resp);
+		}
+	} else if (frame.chunked || frame.length != 0) {
+		api_problem_set(&p, API_P_BAD_HTTP, "%s %s takes no body", method, url);
+		return api_server_refuse(srv, conn, x, &p, &resp);
+	}
 	api_guard_request_begin(srv->guard, api_exchange_guard(x), frame.length != 0);
 	return MHD_YES;
 }

@@ -156,3 +156,18 @@ t_get() {
 	[ "$who" = none ] || id=(--cert "$T_DIR/clients/$who.pem" --key "$T_DIR/clients/$who.key")
 	t_curl "$T_TMP/body" "${id[@]}" "$T_URL$path"
 }
+
+# t_raw OUT REQFILE [WHO]: send the bytes of REQFILE over one TLS connection
+# (as client WHO under $T_DIR/clients, or none), keep what came back in
+# OUT.raw and its status codes, one a line, in OUT. Returns openssl's exit
+# status, or 124 when the exchange took more than ${T_RAW_TIMEOUT:-8} s.
+t_raw() {
+	local out=$1 req=$2 who=${3:-} id=() rc
+	[ -z "$who" ] || id=(-cert "$T_DIR/clients/$who.pem" -key "$T_DIR/clients/$who.key")
+	timeout "${T_RAW_TIMEOUT:-8}" openssl s_client -quiet -connect "127.0.0.1:$T_PORT" \
+		-CAfile "$T_DIR/tls/ca.pem" "${id[@]}" <"$req" >"$out.raw" 2>"$out.err"
+	rc=$?
+	# A body may end without a newline: the next status line can follow it on the same line.
+	grep -ao 'HTTP/1\.[01] [0-9][0-9][0-9] ' "$out.raw" | cut -d' ' -f2 >"$out"
+	return $rc
+}
