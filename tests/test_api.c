@@ -309,6 +309,9 @@ test_problem_api_kinds(void)
 		{ API_P_UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", 415 },
 		{ API_P_NOT_FOUND, "not-found", 404 },
 		{ API_P_METHOD_NOT_ALLOWED, "method-not-allowed", 405 },
+		{ API_P_BAD_HTTP, "bad-http", 400 },
+		{ API_P_LENGTH_REQUIRED, "length-required", 411 },
+		{ API_P_NOT_IMPLEMENTED, "not-implemented", 501 },
 	};
 	struct api_problem p;
 	size_t i;
