@@ -409,6 +409,52 @@ test_journal_keys(void)
 	expect_refused("[journal]\ncheckpoint_url = https://example.org/", "unknown key 'checkpoint_url'");
 }
 
+/* [api] connection limits: defaults, values, bounds, duplicates. */
+static void
+test_api_limits(void)
+{
+	struct sd_config *cfg = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load_text(base_config, &cfg), 0);
+	CU_ASSERT_EQUAL(cfg->api_max_connections, 256);	/* workers = 3: 4 x 3 is less */
+	CU_ASSERT_EQUAL(cfg->api_max_connections_per_source, 64);
+	CU_ASSERT_EQUAL(cfg->api_handshake_timeout, 5);
+	CU_ASSERT_EQUAL(cfg->api_header_timeout, 5);
+	CU_ASSERT_EQUAL(cfg->api_request_timeout, 10);
+	CU_ASSERT_EQUAL(cfg->api_idle_timeout, 30);
+	CU_ASSERT_EQUAL(cfg->api_unauthenticated_rate, 20);
+	CU_ASSERT_EQUAL(cfg->api_unauthenticated_burst, 64);
+	sd_config_free(cfg);
+	cfg = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[api]\nmax_connections = 1000\nmax_connections_per_source = 8\n"
+	    "handshake_timeout = 2s\nheader_timeout = 3\nrequest_timeout = 1m\nidle_timeout = 2m\n"
+	    "unauthenticated_rate = 5\nunauthenticated_burst = 10", &cfg), 0);
+	CU_ASSERT_EQUAL(cfg->api_max_connections, 1000);
+	CU_ASSERT_EQUAL(cfg->api_max_connections_per_source, 8);
+	CU_ASSERT_EQUAL(cfg->api_handshake_timeout, 2);
+	CU_ASSERT_EQUAL(cfg->api_header_timeout, 3);
+	CU_ASSERT_EQUAL(cfg->api_request_timeout, 60);
+	CU_ASSERT_EQUAL(cfg->api_idle_timeout, 120);
+	CU_ASSERT_EQUAL(cfg->api_unauthenticated_rate, 5);
+	CU_ASSERT_EQUAL(cfg->api_unauthenticated_burst, 10);
+	sd_config_free(cfg);
+	cfg = NULL;
+	/* Workers beyond a quarter of the default limit raise it: each may hold a connection. */
+	CU_ASSERT_EQUAL_FATAL(load_with("[api]\nworkers = 100", &cfg), 0);
+	CU_ASSERT_EQUAL(cfg->api_max_connections, 400);
+	sd_config_free(cfg);
+	expect_refused("[api]\nmax_connections = 15", "'max_connections'");
+	expect_refused("[api]\nmax_connections_per_source = 0", "'max_connections_per_source'");
+	expect_refused("[api]\nhandshake_timeout = 0s", "outside 1s..300s");
+	expect_refused("[api]\nheader_timeout = 6m", "outside 1s..300s");
+	expect_refused("[api]\nrequest_timeout = soon", "bad duration 'soon'");
+	expect_refused("[api]\nidle_timeout = 2h", "outside 1s..3600s");
+	expect_refused("[api]\nunauthenticated_rate = -1", "'unauthenticated_rate'");
+	expect_refused("[api]\nunauthenticated_burst = 100001", "'unauthenticated_burst'");
+	expect_refused("[api]\nidle_timeout = 5s\nidle_timeout = 6s", "'idle_timeout' is set twice");
+	expect_refused("[api]\nmax_connections = 20\nmax_connections = 20", "'max_connections' is set twice");
+}
+
 int
 main(void)
 {
@@ -421,6 +467,7 @@ main(void)
 		{ "missing required keys and files", test_missing_required },
 		{ "[hsm] session_keys", test_session_keys },
 		{ "[journal] keys", test_journal_keys },
+		{ "[api] connection limits", test_api_limits },
 	};
 	static const struct sd_test_case values[] = {
 		{ "durations", test_duration },
