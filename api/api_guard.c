@@ -254,7 +254,6 @@ static const char *const guard_refusal_names[API_GUARD_R_COUNT] = {
 	[API_GUARD_R_HEADERS] = "header-timeout",
 	[API_GUARD_R_REQUEST] = "request-timeout",
 	[API_GUARD_R_TLS] = "tls",
-	[API_GUARD_R_HTTP] = "malformed-http",
 	[API_GUARD_R_UNAUTHENTICATED] = "unauthenticated",
 	[API_GUARD_R_REFUSED] = "refused",
 };
@@ -491,9 +490,10 @@ guard_victim(const struct api_guard *g)
 			rank = 1;
 		else
 			continue;
+		/* The list is newest first: on a tie in opened_ms the later one is the older. */
 		if (best == NULL || rank > best_rank ||
 		    (rank == best_rank && (c->src->live > best->src->live ||
-		    (c->src->live == best->src->live && c->opened_ms < best->opened_ms)))) {
+		    (c->src->live == best->src->live && c->opened_ms <= best->opened_ms)))) {
 			best = c;
 			best_rank = rank;
 		}

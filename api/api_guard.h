@@ -52,8 +52,7 @@ enum api_guard_refusal {
 	API_GUARD_R_HANDSHAKE,		/* handshake deadline */
 	API_GUARD_R_HEADERS,		/* header or idle deadline */
 	API_GUARD_R_REQUEST,		/* body or response deadline */
-	API_GUARD_R_TLS,		/* TLS handshake refused (version, groups, ...) */
-	API_GUARD_R_HTTP,		/* malformed HTTP */
+	API_GUARD_R_TLS,		/* a TLS 1.0/1.1 ClientHello */
 	API_GUARD_R_UNAUTHENTICATED,	/* 401 */
 	API_GUARD_R_REFUSED,		/* other refusals of an unauthenticated request (404, 405, ...) */
 	API_GUARD_R_COUNT

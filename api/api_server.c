@@ -322,17 +322,6 @@ api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const
 	if (x == NULL) {
 		sd_error_clear();
 		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		/*
-		 * libmicrohttpd refused the header block itself (a Content-Length
-		 * it cannot parse, an HTTP version it does not speak) and queued
-		 * its own answer; 0.9.75 would then send that status line twice.
-		 * Close instead.
-		 */
-		if (MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS) != NULL) {
-			(void)api_guard_refused(srv->guard, info != NULL && info->socket_context != NULL ?
-			    ((struct api_conn *)info->socket_context)->guard : NULL, API_GUARD_R_HTTP);
-			return MHD_NO;
-		}
 		if ((x = calloc(1, sizeof(*x))) == NULL)
 			return MHD_NO;
 		*con_cls = x;
