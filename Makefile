@@ -106,6 +106,15 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	BUILD=$(BUILD) bash tests/bench/run.sh
 
+# The denial-of-service attack tool (issue 11): test code, run by
+# tests/integration/test_dos.sh.
+DOS_BIN := $(BUILD)/tests/tools/signerd-dos
+DOS_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/tools/dos/*.c) \
+	tests/bench/bench_conn.c tests/bench/bench_csr.c tests/bench/bench_stats.c)
+$(DOS_BIN): $(DOS_OBJS) $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libssl) $(LDLIBS)
+test integration: $(DOS_BIN)
+
 JOURNAL_FILL := $(BUILD)/tests/tools/journal-fill
 $(JOURNAL_FILL): $(BUILD)/tests/tools/journal_fill.o $(BUILD)/libsignerd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
