@@ -30,7 +30,7 @@ CFLAGS += -std=c11 $(WARN) $(HARDEN) -MMD -MP
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LDLIBS += -lpthread
 
-ifneq ($(filter-out deps deps-bench help clean run demo bench bench-journal,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out deps deps-bench help clean run demo bench bench-journal bench-dos,$(or $(MAKECMDGOALS),all)),)
   ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
     $(error missing libraries (pkg-config: $(PKGS)); run 'make deps' first)
   endif
@@ -105,6 +105,19 @@ $(BENCH_BIN): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/libtesthelp.a $(BUIL
 bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	BUILD=$(BUILD) bash tests/bench/run.sh
+
+# The denial-of-service attack tool (issue 11): test code, run by
+# tests/integration/test_dos.sh and by `make bench-dos` (BENCH_SECONDS=).
+DOS_BIN := $(BUILD)/tests/tools/signerd-dos
+DOS_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/tools/dos/*.c) \
+	tests/bench/bench_conn.c tests/bench/bench_csr.c tests/bench/bench_stats.c)
+$(DOS_BIN): $(DOS_OBJS) $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libssl) $(LDLIBS)
+test integration: $(DOS_BIN)
+.PHONY: bench-dos
+bench-dos: deps
+	@$(MAKE) --no-print-directory all $(DOS_BIN)
+	BUILD=$(BUILD) bash tests/tools/dos/bench-dos.sh
 
 JOURNAL_FILL := $(BUILD)/tests/tools/journal-fill
 $(JOURNAL_FILL): $(BUILD)/tests/tools/journal_fill.o $(BUILD)/libsignerd.a

@@ -99,6 +99,12 @@ void bench_tls_free(struct bench_tls *tls);
 SD_WUR int bench_conn_new(struct bench_tls *tls, uint16_t port, struct bench_conn **out);
 void bench_conn_free(struct bench_conn *c);
 
+/*
+ * Bound each socket call (connect, every read and write) of the connections
+ * made from now on to seconds (0.001 to 30; 30 by default and otherwise).
+ */
+void bench_conn_set_timeout(struct bench_conn *c, double seconds);
+
 /* Connect to 127.0.0.1 and handshake if not connected. Errors: SD_E_IO, SD_E_CRYPTO. */
 SD_WUR int bench_conn_ensure(struct bench_conn *c);
 

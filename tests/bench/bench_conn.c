@@ -45,6 +45,7 @@ struct bench_conn {
 	int fd;
 	SSL *ssl;
 	uint64_t connects;
+	struct timeval timeout;		/* each socket call */
 	char *buf;			/* BENCH_RESPONSE_MAX + 1 bytes */
 };
 
@@ -106,6 +107,7 @@ bench_conn_new(struct bench_tls *tls, uint16_t port, struct bench_conn **out)
 	c->tls = tls;
 	c->port = port;
 	c->fd = -1;
+	c->timeout.tv_sec = BENCH_IO_TIMEOUT_S;
 	*out = c;
 	return 0;
 }
@@ -133,6 +135,15 @@ bench_conn_free(struct bench_conn *c)
 	free(c);
 }
 
+void
+bench_conn_set_timeout(struct bench_conn *c, double seconds)
+{
+	if (!(seconds >= 0.001) || seconds > BENCH_IO_TIMEOUT_S)
+		seconds = BENCH_IO_TIMEOUT_S;
+	c->timeout.tv_sec = (time_t)seconds;
+	c->timeout.tv_usec = (suseconds_t)((seconds - (double)c->timeout.tv_sec) * 1e6);
+}
+
 uint64_t
 bench_conn_connects(const struct bench_conn *c)
 {
@@ -155,7 +166,7 @@ int
 bench_conn_ensure(struct bench_conn *c)
 {
 	struct sockaddr_in sin;
-	struct timeval tv = { .tv_sec = BENCH_IO_TIMEOUT_S };
+	struct timeval tv = c->timeout;
 	char why[BENCH_ERROR_TEXT];
 	int one = 1, rc;
 
