@@ -15,14 +15,18 @@ set -u
 
 DOS=$BUILD/tests/tools/signerd-dos
 LOG_MAX=2000		# log lines after all attacks, successful issuances not counted
-FLOOD_RATIO_MIN=0.5
+# The flood's figure is `make bench-dos`'s (target 0.5); here, on a shared
+# machine, a looser floor, and the bound that makes it: the attacker gets no
+# more handshakes than its source's budget allows.
+FLOOD_RATIO_MIN=0.4
+FLOOD_BURST=64 FLOOD_RATE=20
 
 # dos_run NAME ATTACK [ARGS...]: run one attack; its result line is printed and kept in DOS_LINE.
 dos_run() {
 	local name=$1 rc
 	shift
 	DOS_LINE=
-	"$DOS" --port "$T_PORT" --demo "$T_DIR" "$@" >"$T_TMP/dos.out" 2>"$T_TMP/dos.err"
+	"$DOS" --port "$T_PORT" --demo "$T_DIR" "${PIN[@]}" "$@" >"$T_TMP/dos.out" 2>"$T_TMP/dos.err"
 	rc=$?
 	DOS_LINE=$(grep '^dos ' "$T_TMP/dos.out" | tail -n 1)
 	[ -n "$DOS_LINE" ] && echo "$DOS_LINE"
@@ -53,6 +57,14 @@ dos_legit() {
 
 [ -x "$DOS" ] || { t_fail "signerd-dos is built" "$DOS missing (make $DOS)"; t_done; exit 1; }
 t_demo "$T_TMP/demo" p256 || { t_fail "demo state"; t_done; exit 1; }
+# The attacker gets a CPU of its own, signerd and the legitimate client the
+# other: on a real network the attacker's own CPU is another machine's, and
+# on two shared cores it would otherwise count as damage done to signerd.
+PIN=()
+if [ "$(nproc)" -ge 2 ]; then
+	T_SIGNERD_CPU=0
+	PIN=(--victim-cpu 0 --attacker-cpu 1)
+fi
 t_start "$T_TMP/demo" || { t_fail "signerd starts"; t_done; exit 1; }
 
 if dos_run slowloris slowloris --conns 600 --sources 10 --legit-requests 15 --legit-interval-s 1.5; then
@@ -73,6 +85,14 @@ if dos_run flood flood --threads 4 --seconds 3 --legit-requests 3 --legit-interv
 		t_ok "flood: issuance rate $(dos_get during_per_s)/s during, $(dos_get baseline_per_s)/s before (ratio $ratio >= $FLOOD_RATIO_MIN)"
 	else
 		t_fail "flood: issuance rate $(dos_get during_per_s)/s during, $(dos_get baseline_per_s)/s before (ratio ${ratio:-?} < $FLOOD_RATIO_MIN)"
+	fi
+	# Handshakes the attacker completed: its burst, its rate over the flood, and slack for the clock.
+	shakes=$(dos_get attacker_handshakes)
+	allowed=$(awk -v b="$FLOOD_BURST" -v r="$FLOOD_RATE" -v s="$(dos_get flood_s)" 'BEGIN { printf "%d", b + r * (s + 1) }')
+	if [ -n "$shakes" ] && [ "$shakes" -le "$allowed" ]; then
+		t_ok "flood: $shakes attacker handshakes of $(dos_get attacker_conns) connections (at most $allowed: burst + rate)"
+	else
+		t_fail "flood: ${shakes:-?} attacker handshakes of $(dos_get attacker_conns) connections (want at most $allowed)"
 	fi
 fi
 

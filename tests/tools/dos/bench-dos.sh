@@ -4,6 +4,11 @@
 # signerd-dos flood, slowloris (600 connections over 10 sources) and idle
 # (256 connections from one source), each printed as a "bench-dos ..." line.
 #
+# On two or more CPUs the attacker runs on CPU 1 and signerd with the
+# legitimate client on CPU 0 (on a real network the attacker's own CPU is
+# another machine's); the flood is also run once with every process on
+# every CPU ("flood-shared"), where the attacker's own CPU use counts too.
+#
 # Environment: BUILD (build dir, default build), BENCH_SECONDS (10: the
 # flood's baseline and the flood itself), BENCH_FLOOD_THREADS (4).
 # Output under $BUILD/bench-dos/: results.txt (the lines of this run),
@@ -63,6 +68,11 @@ PORT=$(<"$OUT/ready")
 : >"$OUT/results.txt"
 status=0
 # run NAME ATTACK ARGS...: one attack; its line, renamed bench-dos, to stdout and results.txt.
+PIN=()
+if [ "$(nproc)" -ge 2 ]; then
+	PIN=(--victim-cpu 0 --attacker-cpu 1)
+	taskset -a -p -c 0 "$PID" >/dev/null
+fi
 run() {
 	local name=$1 line
 	shift
@@ -77,10 +87,16 @@ run() {
 	echo "$line" | tee -a "$OUT/results.txt"
 	sleep 1	# let signerd see the attacker's connections go
 }
-run flood flood --threads "$BENCH_FLOOD_THREADS" --seconds "$BENCH_SECONDS" \
+run flood flood "${PIN[@]}" --threads "$BENCH_FLOOD_THREADS" --seconds "$BENCH_SECONDS" \
 	--legit-requests "$BENCH_SECONDS" --legit-interval-s 1
-run slowloris slowloris --conns 600 --sources 10 --legit-requests 15 --legit-interval-s 1.5
-run idle idle --conns 256 --sources 1 --legit-requests 10 --legit-interval-s 1
+run slowloris slowloris "${PIN[@]}" --conns 600 --sources 10 --legit-requests 15 --legit-interval-s 1.5
+run idle idle "${PIN[@]}" --conns 256 --sources 1 --legit-requests 10 --legit-interval-s 1
+run garbage garbage "${PIN[@]}" --rate 1000 --legit-requests 10 --legit-interval-s 1
+if [ "${#PIN[@]}" -gt 0 ]; then
+	taskset -a -p -c "0-$(($(nproc) - 1))" "$PID" >/dev/null
+	run flood-shared flood --threads "$BENCH_FLOOD_THREADS" --seconds "$BENCH_SECONDS" \
+		--legit-requests "$BENCH_SECONDS" --legit-interval-s 1
+fi
 stop_signerd
 echo "bench-dos: signerd log: $(wc -l <"$OUT/signerd.log") lines, $(grep -vc 'status=200' "$OUT/signerd.log") besides successful issuances"
 echo "bench-dos: machine-readable lines in $OUT/results.txt"

@@ -61,6 +61,8 @@ struct dos_opts {
 	double legit_interval_s;
 	double legit_timeout_s;
 	unsigned legit_conc;
+	int attacker_cpu;		/* -1, or the one CPU the attack threads run on */
+	int victim_cpu;			/* -1, or the CPU of the legitimate client (and of the tool's main thread) */
 };
 
 /* Shared between the main thread and the attack threads. */
@@ -83,6 +85,12 @@ void dos_source(unsigned i, struct sockaddr_in *sin);
  * Errors: SD_E_IO (errno-based detail).
  */
 SD_WUR int dos_connect(unsigned src, uint16_t port, double timeout_s, int *fd, bool *in_progress);
+
+/*
+ * Run the calling thread, and the threads it creates from now on, on CPU
+ * cpu only (-1: on every CPU). Errors: SD_E_IO.
+ */
+SD_WUR int dos_pin(int cpu);
 
 /* Shut a socket with an RST instead of a FIN: no TIME_WAIT left on this side. */
 void dos_abort_fd(int fd);

@@ -38,6 +38,12 @@
  * flood; ratio = during / baseline. For the other attacks --seconds D (0)
  * keeps the attack up at least D seconds after the warm-up.
  *
+ * --attacker-cpu N runs the attack threads on CPU N only, --victim-cpu M
+ * the legitimate client on CPU M only (run signerd there too, e.g. with
+ * taskset): on a small shared machine the attacker's own CPU would
+ * otherwise count as damage done to the server, which it is not when the
+ * attacker is another machine.
+ *
  * Output: progress on stderr; on stdout exactly one line "dos attack=NAME
  * key=value ..." (see dos_print_*). Exit: 0 the run completed (whatever the
  * figures), 1 setup error (no demo files, the server does not issue before
@@ -82,6 +88,7 @@ dos_usage(FILE *f)
 	    "          garbage   [--rate R] [--sources K]\n"
 	    "  legitimate client: [--warmup-s W] [--legit-requests M] [--legit-interval-s I]\n"
 	    "          [--legit-timeout-s T] [--seconds D]\n"
+	    "  CPUs: [--attacker-cpu N] [--victim-cpu M]\n"
 	    "  defaults: conns 600 (slowloris) or 256 (idle), sources 1, trickle-s 10, threads 2,\n"
 	    "  rate 1000, warmup-s 2, seconds 5 (flood) or 0, legit-requests 10,\n"
 	    "  legit-interval-s 1, legit-timeout-s 5, legit-conc 4.\n"
@@ -125,7 +132,7 @@ dos_parse_seconds(const char *s, double min, double *out)
 enum {
 	DOS_OPT_PORT = 256, DOS_OPT_DEMO, DOS_OPT_CONNS, DOS_OPT_SOURCES, DOS_OPT_PLAIN, DOS_OPT_TRICKLE,
 	DOS_OPT_THREADS, DOS_OPT_RATE, DOS_OPT_WARMUP, DOS_OPT_SECONDS, DOS_OPT_LEGIT_N, DOS_OPT_LEGIT_I,
-	DOS_OPT_LEGIT_T, DOS_OPT_LEGIT_C, DOS_OPT_HELP,
+	DOS_OPT_LEGIT_T, DOS_OPT_LEGIT_C, DOS_OPT_ATTACKER_CPU, DOS_OPT_VICTIM_CPU, DOS_OPT_HELP,
 };
 
 /* 0 parsed, 1 --help, -1 usage error (said on stderr). */
@@ -147,16 +154,19 @@ dos_parse_args(int argc, char **argv, struct dos_opts *o)
 		{ "legit-interval-s", required_argument, NULL, DOS_OPT_LEGIT_I },
 		{ "legit-timeout-s", required_argument, NULL, DOS_OPT_LEGIT_T },
 		{ "legit-conc", required_argument, NULL, DOS_OPT_LEGIT_C },
+		{ "attacker-cpu", required_argument, NULL, DOS_OPT_ATTACKER_CPU },
+		{ "victim-cpu", required_argument, NULL, DOS_OPT_VICTIM_CPU },
 		{ "help", no_argument, NULL, DOS_OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned port = 0, conns = 0;
+	unsigned port = 0, conns = 0, cpu;
 	bool seconds_set = false, ok;
 	size_t i;
 	int ch;
 
 	*o = (struct dos_opts){ .sources = 1, .trickle_s = 10, .threads = 2, .rate = 1000, .warmup_s = 2,
-		.legit_requests = 10, .legit_interval_s = 1, .legit_timeout_s = 5, .legit_conc = 4 };
+		.legit_requests = 10, .legit_interval_s = 1, .legit_timeout_s = 5, .legit_conc = 4,
+		.attacker_cpu = -1, .victim_cpu = -1 };
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		ok = true;
 		switch (ch) {
@@ -178,6 +188,14 @@ dos_parse_args(int argc, char **argv, struct dos_opts *o)
 		case DOS_OPT_LEGIT_T: ok = dos_parse_seconds(optarg, 0.01, &o->legit_timeout_s); break;
 		case DOS_OPT_LEGIT_C:
 			ok = dos_parse_unsigned(optarg, 1, DOS_LEGIT_CONC_MAX, &o->legit_conc);
+			break;
+		case DOS_OPT_ATTACKER_CPU:
+			ok = dos_parse_unsigned(optarg, 0, 1023, &cpu);
+			o->attacker_cpu = (int)cpu;
+			break;
+		case DOS_OPT_VICTIM_CPU:
+			ok = dos_parse_unsigned(optarg, 0, 1023, &cpu);
+			o->victim_cpu = (int)cpu;
 			break;
 		case 'h':
 		case DOS_OPT_HELP: return 1;
@@ -296,7 +314,12 @@ dos_run_hold(const struct dos_opts *o, struct bench_tls *tls, const struct bench
 	fprintf(stderr, "signerd-dos: %s%s: %u connections over %u sources, warm-up %.1f s\n",
 	    dos_attack_names[o->attack], o->plain ? " (plain TCP)" : "", o->conns, o->sources, o->warmup_s);
 	t0 = bench_now();
-	if ((rc = dos_hold_start(o, o->attack == DOS_SLOWLORIS, &ctl, &h)) != 0)
+	if ((rc = dos_pin(o->attacker_cpu)) != 0)
+		return rc;
+	rc = dos_hold_start(o, o->attack == DOS_SLOWLORIS, &ctl, &h);
+	if (rc == 0)
+		rc = dos_pin(o->victim_cpu);
+	if (rc != 0)
 		return rc;
 	for (w = 0; w < o->warmup_s; w += 1) {
 		dos_sleep(o->warmup_s - w < 1 ? o->warmup_s - w : 1, NULL);
@@ -338,7 +361,12 @@ dos_run_garbage(const struct dos_opts *o, struct bench_tls *tls, const struct be
 	atomic_init(&ctl.measuring, false);
 	fprintf(stderr, "signerd-dos: garbage: %u connections/s over %u sources, warm-up %.1f s\n", o->rate,
 	    o->sources, o->warmup_s);
-	if ((rc = dos_garbage_start(o, &ctl, &g)) != 0)
+	if ((rc = dos_pin(o->attacker_cpu)) != 0)
+		return rc;
+	rc = dos_garbage_start(o, &ctl, &g);
+	if (rc == 0)
+		rc = dos_pin(o->victim_cpu);
+	if (rc != 0)
 		return rc;
 	dos_sleep(o->warmup_s, NULL);
 	rc = dos_measure(o, tls, pool, &ctl, &legit);
@@ -400,7 +428,12 @@ dos_run_flood(const struct dos_opts *o, struct bench_tls *tls, const struct benc
 	fprintf(stderr, "signerd-dos: flood: %u threads over %u sources, warm-up %.1f s\n", o->threads, o->sources,
 	    o->warmup_s);
 	cpu0 = dos_cpu_seconds();
-	if ((rc = dos_flood_start(o, &ctl, &f)) != 0)
+	if ((rc = dos_pin(o->attacker_cpu)) != 0)
+		return rc;
+	rc = dos_flood_start(o, &ctl, &f);
+	if (rc == 0)
+		rc = dos_pin(o->victim_cpu);
+	if (rc != 0)
 		return rc;
 	dos_sleep(o->warmup_s, NULL);
 	if (pthread_create(&tid, NULL, dos_loop_job_main, &job) != 0) {
@@ -482,6 +515,8 @@ main(int argc, char **argv)
 		perror("signal");
 		return 1;
 	}
+	if ((rc = dos_pin(o.victim_cpu)) != 0)
+		goto out;
 	cap = dos_plan_seconds(&o) + DOS_CAP_SLACK_S;
 	(void)alarm((unsigned)cap);
 	if (!dos_nofile((size_t)o.conns + 4096 + DOS_LEGIT_MAX + DOS_FD_SLACK)) {

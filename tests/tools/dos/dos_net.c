@@ -3,8 +3,11 @@
  * attacker socket is bound to its own loopback address before connect():
  * that is what makes the server see many sources on one machine.
  */
+#define _GNU_SOURCE	/* pthread_setaffinity_np, CPU_SET */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -183,4 +186,24 @@ dos_line_add(struct dos_line *l, const char *fmt, ...)
 		return;
 	}
 	l->len += (size_t)n;
+}
+
+int
+dos_pin(int cpu)
+{
+	cpu_set_t set;
+	int i, rc;
+
+	CPU_ZERO(&set);
+	if (cpu >= 0) {
+		if (cpu >= CPU_SETSIZE)
+			return sd_error_set(SD_E_IO, "CPU %d out of range", cpu);
+		CPU_SET(cpu, &set);
+	} else {
+		for (i = 0; i < CPU_SETSIZE; i++)
+			CPU_SET(i, &set);
+	}
+	if ((rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set)) != 0)
+		return sd_error_set(SD_E_IO, "cannot run on CPU %d: %s", cpu, strerror(rc));
+	return 0;
 }
