@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +50,12 @@ struct api_guard_conn {
 	bool authenticated;
 };
 
+/* The summary lines of an interval, made under the lock and written after it. */
+struct guard_text {
+	char buf[(API_GUARD_LOG_SOURCES + 2) * 640];
+	size_t len;
+};
+
 struct api_guard {
 	struct api_guard_limits lim;
 	pthread_mutex_t lock;
@@ -62,6 +69,8 @@ struct api_guard {
 	uint64_t unsourced[API_GUARD_R_COUNT];	/* refusals without a source (table full, no memory) */
 	uint64_t library_lines, library_dropped;
 	uint64_t interval_start_ms;
+	uint32_t seed;			/* of the source hash: chains an attacker cannot aim at */
+	struct guard_text text;		/* the watchdog's, written without the lock */
 };
 
 static uint64_t
@@ -73,32 +82,46 @@ guard_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void guard_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void guard_line(struct guard_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* One write(2) per line, as the request log does: lines never interleave. */
+/* Append one line; a line that does not fit is cut, and the text always ends with a newline. */
 static void
-guard_log(const char *fmt, ...)
+guard_line(struct guard_text *t, const char *fmt, ...)
 {
-	char line[1024];
+	size_t room = sizeof(t->buf) - t->len;
 	va_list ap;
-	size_t len, at = 0;
-	ssize_t w;
 	int n;
 
+	if (room < 2)
+		return;
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	n = vsnprintf(t->buf + t->len, room - 1, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	len = (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
-	line[len++] = '\n';
-	while (at < len) {
-		w = write(STDERR_FILENO, line + at, len - at);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		at += (size_t)w;
+	t->len += (size_t)n < room - 1 ? (size_t)n : room - 2;
+	t->buf[t->len++] = '\n';
+}
+
+/* One write(2) per line, as the request log does: lines of other threads never land inside one. */
+static void
+guard_text_write(const struct guard_text *t)
+{
+	size_t at = 0, end;
+	ssize_t w;
+
+	while (at < t->len) {
+		for (end = at; end < t->len && t->buf[end] != '\n'; end++)
+			;
+		end = end < t->len ? end + 1 : end;
+		while (at < end) {
+			w = write(STDERR_FILENO, t->buf + at, end - at);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return;		/* the log is best effort */
+			at += (size_t)w;
+		}
 	}
 }
 
@@ -124,6 +147,15 @@ guard_source_key(const struct sockaddr *addr, socklen_t len, uint8_t key[GUARD_K
 	}
 	if (addr->sa_family == AF_INET6 && len >= (socklen_t)sizeof(*in6)) {
 		in6 = (const struct sockaddr_in6 *)(const void *)addr;
+		/* An IPv4 client of a dual-stack socket is its IPv4 address, not the /64 ::ffff:0:0. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			key[0] = 4;
+			memcpy(key + 1, in6->sin6_addr.s6_addr + 12, 4);
+			if (text != NULL && inet_ntop(AF_INET, in6->sin6_addr.s6_addr + 12, text,
+			    (socklen_t)text_size) == NULL)
+				snprintf(text, text_size, "?");
+			return true;
+		}
 		key[0] = 6;
 		memcpy(key + 1, &in6->sin6_addr, 8);	/* the /64 */
 		if (text != NULL) {
@@ -141,14 +173,38 @@ guard_source_key(const struct sockaddr *addr, socklen_t len, uint8_t key[GUARD_K
 }
 
 static size_t
-guard_hash(const uint8_t key[GUARD_KEY_LEN])
+guard_hash(const struct api_guard *g, const uint8_t key[GUARD_KEY_LEN])
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
+	uint32_t h = 2166136261u ^ g->seed;	/* FNV-1a from a secret start */
 	size_t i;
 
 	for (i = 0; i < GUARD_KEY_LEN; i++)
 		h = (h ^ key[i]) * 16777619u;
 	return h % GUARD_BUCKETS;
+}
+
+/*
+ * The table is full: forget every source that holds no connection (their
+ * budgets start full again). Sources with connections are at most
+ * max_connections plus those being closed, far below the table's size.
+ */
+static void
+guard_reclaim(struct api_guard *g)
+{
+	struct guard_source **pp, *s;
+	size_t h;
+
+	for (h = 0; h < GUARD_BUCKETS; h++) {
+		for (pp = &g->buckets[h]; (s = *pp) != NULL;) {
+			if (s->open == 0) {
+				*pp = s->next;
+				free(s);
+				g->n_sources--;
+				continue;
+			}
+			pp = &s->next;
+		}
+	}
 }
 
 /* The source of addr, created with a full budget if new; NULL when the table is full or memory is short. */
@@ -162,10 +218,12 @@ guard_source_get(struct api_guard *g, const struct sockaddr *addr, socklen_t len
 
 	if (!guard_source_key(addr, len, key, NULL, 0))
 		return NULL;
-	h = guard_hash(key);
+	h = guard_hash(g, key);
 	for (s = g->buckets[h]; s != NULL; s = s->next)
 		if (memcmp(s->key, key, sizeof(key)) == 0)
 			return s;
+	if (g->n_sources >= API_GUARD_SOURCES_MAX)
+		guard_reclaim(g);
 	if (g->n_sources >= API_GUARD_SOURCES_MAX || (s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	(void)guard_source_key(addr, len, s->key, text, sizeof(text));
@@ -285,7 +343,7 @@ guard_counts_text(const uint64_t counts[API_GUARD_R_COUNT], char *out, size_t si
  * logged in full, then forget sources that hold nothing.
  */
 static void
-guard_summarise(struct api_guard *g, uint64_t now)
+guard_summarise(struct api_guard *g, uint64_t now, struct guard_text *out)
 {
 	uint64_t others[API_GUARD_R_COUNT], total, secs;
 	struct guard_source **pp, *s;
@@ -303,7 +361,7 @@ guard_summarise(struct api_guard *g, uint64_t now)
 			if (total > s->logged) {
 				if (lines < API_GUARD_LOG_SOURCES) {
 					(void)guard_counts_text(s->refused, text, sizeof(text));
-					guard_log("signerd: api: refused %s: %llu in %llu s (%s)", s->text,
+					guard_line(out, "signerd: api: refused %s: %llu in %llu s (%s)", s->text,
 					    (unsigned long long)total, (unsigned long long)secs, text);
 					lines++;
 				} else {
@@ -325,10 +383,10 @@ guard_summarise(struct api_guard *g, uint64_t now)
 		}
 	}
 	if ((total = guard_counts_text(others, text, sizeof(text))) != 0)
-		guard_log("signerd: api: refused %zu more sources: %llu in %llu s (%s)", more,
+		guard_line(out, "signerd: api: refused %zu more sources: %llu in %llu s (%s)", more,
 		    (unsigned long long)total, (unsigned long long)secs, text);
 	if (g->library_dropped != 0)
-		guard_log("signerd: api: %llu more libmicrohttpd messages in %llu s not logged",
+		guard_line(out, "signerd: api: %llu more libmicrohttpd messages in %llu s not logged",
 		    (unsigned long long)g->library_dropped, (unsigned long long)secs);
 	memset(g->unsourced, 0, sizeof(g->unsourced));
 	g->library_lines = 0;
@@ -359,8 +417,14 @@ guard_watchdog(void *arg)
 		for (c = g->conns; c != NULL; c = c->next)
 			if (!c->shut && c->deadline_ms != 0 && now >= c->deadline_ms)
 				guard_shut(g, c, guard_deadline_reason(c->phase));
-		if (now - g->interval_start_ms >= API_GUARD_LOG_INTERVAL_MS)
-			guard_summarise(g, now);
+		if (now - g->interval_start_ms >= API_GUARD_LOG_INTERVAL_MS) {
+			g->text.len = 0;
+			guard_summarise(g, now, &g->text);
+			/* A stalled stderr must not hold up accepts: write without the lock. */
+			pthread_mutex_unlock(&g->lock);
+			guard_text_write(&g->text);
+			pthread_mutex_lock(&g->lock);
+		}
 	}
 	pthread_mutex_unlock(&g->lock);
 	return NULL;
@@ -383,6 +447,8 @@ api_guard_new(const struct api_guard_limits *lim, struct api_guard **out)
 		return SD_E_NOMEM;
 	g->lim = *lim;
 	g->interval_start_ms = guard_now_ms();
+	if (getrandom(&g->seed, sizeof(g->seed), 0) != (ssize_t)sizeof(g->seed))
+		g->seed = (uint32_t)g->interval_start_ms ^ (uint32_t)getpid();
 	if (pthread_mutex_init(&g->lock, NULL) != 0) {
 		rc = SD_E_NOMEM;
 		goto out;
@@ -475,13 +541,13 @@ out:
  * most connections, oldest first. Never one whose request is under way.
  */
 static struct api_guard_conn *
-guard_victim(const struct api_guard *g)
+guard_victim(const struct api_guard *g, const struct api_guard_conn *newcomer)
 {
 	struct api_guard_conn *c, *best = NULL;
 	int rank, best_rank = 0;
 
 	for (c = g->conns; c != NULL; c = c->next) {
-		if (c->shut)
+		if (c->shut || c == newcomer)
 			continue;
 		if (c->phase == GUARD_HANDSHAKE || c->phase == GUARD_HEADERS ||
 		    (c->phase == GUARD_IDLE && !c->authenticated))
@@ -529,7 +595,7 @@ api_guard_conn_open(struct api_guard *g, int fd, const struct sockaddr *addr, so
 	s->open++;
 	s->live++;
 	if (g->live > g->lim.max_connections) {
-		if ((victim = guard_victim(g)) != NULL && victim != c)
+		if ((victim = guard_victim(g, c)) != NULL)
 			guard_shut(g, victim, API_GUARD_R_EVICTED);
 		else
 			guard_shut(g, c, API_GUARD_R_FULL);

@@ -602,23 +602,29 @@ test_evict_idle_unauthenticated(void)
 }
 
 static void
-test_evict_keeps_authenticated_idle(void)
+test_evict_authenticated_idle_last(void)
 {
 	struct api_guard_limits lim;
 	struct api_guard *g;
-	struct test_conn t[2];
+	struct test_conn t[4];
 
 	test_limits(&lim);
-	lim.max_connections = 1;
+	lim.max_connections = 2;
 	g = test_guard(&lim);
-	/* It has sent a request and proved who it is: a newcomer does not displace it. */
+	/* It has sent a request and proved who it is: dropped only when nothing cheaper is left. */
 	test_open4(g, &t[0], "127.0.0.2");
 	test_busy(g, &t[0]);
 	api_guard_authenticated(g, t[0].c);
 	api_guard_request_done(g, t[0].c);
 	test_open4(g, &t[1], "127.0.0.3");
-	CU_ASSERT_EQUAL(test_shut_mask(t, 2), 1u << 1);
-	test_close_all(g, t, 2);
+	test_open4(g, &t[2], "127.0.0.4");
+	CU_ASSERT_EQUAL(test_shut_mask(t, 3), 1u << 1);
+	/* The newcomer t[2] is still in its handshake and goes before the authenticated one... */
+	test_busy(g, &t[2]);
+	/* ...but with t[2] under way, a newcomer gets in in place of the idle authenticated one. */
+	test_open4(g, &t[3], "127.0.0.5");
+	CU_ASSERT_EQUAL(test_shut_mask(t, 4), (1u << 1) | (1u << 0));
+	test_close_all(g, t, 4);
 	api_guard_free(g);
 }
 
@@ -902,7 +908,7 @@ test_source_text(void)
 {
 	struct api_guard_limits lim;
 	struct api_guard *g;
-	struct test_conn a, b, c;
+	struct test_conn a, b, c, d;
 
 	test_limits(&lim);
 	g = test_guard(&lim);
@@ -913,6 +919,10 @@ test_source_text(void)
 	CU_ASSERT_STRING_EQUAL(api_guard_conn_source(b.c), "2001:db8:1:2::/64");
 	CU_ASSERT_STRING_EQUAL(api_guard_conn_source(c.c), "2001:db8:abcd:12::/64");
 	CU_ASSERT_STRING_EQUAL(api_guard_conn_source(NULL), "-");
+	/* An IPv4 client of a dual-stack socket is its IPv4 address, and the same source as over IPv4. */
+	test_open6(g, &d, "::ffff:127.0.0.2");
+	CU_ASSERT_STRING_EQUAL(api_guard_conn_source(d.c), "127.0.0.2");
+	test_close(g, &d);
 	test_close(g, &a);
 	test_close(g, &b);
 	test_close(g, &c);
@@ -943,7 +953,7 @@ main(void)
 		{ "the newcomer's source is the heaviest", test_evict_newcomer_from_heaviest },
 		{ "never a request under way", test_evict_never_busy },
 		{ "idle, never authenticated", test_evict_idle_unauthenticated },
-		{ "idle, authenticated: kept", test_evict_keeps_authenticated_idle },
+		{ "idle, authenticated: last", test_evict_authenticated_idle_last },
 		{ "all busy: the newcomer is shut", test_evict_all_busy },
 		{ "evicted no longer counts for its source", test_evicted_frees_source },
 	};
