@@ -115,6 +115,13 @@ api_log_clean(char *out, size_t size, const char *s)
 	out[i] = '\0';
 }
 
+/* The guard's record of the exchange's connection, or NULL. */
+static struct api_guard_conn *
+api_exchange_guard(const struct api_exchange *x)
+{
+	return x->conn != NULL ? x->conn->guard : NULL;
+}
+
 /*
  * One line per request: method, path, client CN, status, then the serial
  * or why it failed, and the source address. Refusals of unauthenticated
@@ -144,7 +151,7 @@ api_log_request(const struct api_exchange *x, const struct api_response *resp)
 		extra[0] = '\0';
 	/* One write(2) per line: no stdio lock, and lines of concurrent requests never interleave. */
 	n = snprintf(line, sizeof(line), "signerd: api: %s %s client=%s status=%u%s source=%s\n", method, path, cn,
-	    resp->status, extra, api_guard_conn_source(x->conn != NULL ? x->conn->guard : NULL));
+	    resp->status, extra, api_guard_conn_source(api_exchange_guard(x)));
 	if (n < 0)
 		return;
 	len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
@@ -159,12 +166,6 @@ api_log_request(const struct api_exchange *x, const struct api_response *resp)
 			return;		/* the log is best effort; the response still goes out */
 		at += (size_t)w;
 	}
-}
-
-static struct api_guard_conn *
-api_exchange_guard(const struct api_exchange *x)
-{
-	return x->conn != NULL ? x->conn->guard : NULL;
 }
 
 static enum MHD_Result
