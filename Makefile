@@ -24,7 +24,7 @@ WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wvla
 HARDEN := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
 	-D_FORTIFY_SOURCE=2 -fPIE
-CPPFLAGS += -Iinclude -D_DEFAULT_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
+CPPFLAGS += -Iinclude -Isigner -D_DEFAULT_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARN) $(HARDEN) -MMD -MP
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
@@ -41,7 +41,8 @@ TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null || echo -lcunit)
 
 PROGRAMS := signerd signerctl
-LIB_SRCS := $(filter-out $(PROGRAMS:%=signer/%.c),$(wildcard signer/*.c pkcs11/*.c api/*.c))
+# signer/ is one folder per subsystem (README, "Design"); the two programs' mains sit at its top.
+LIB_SRCS := $(wildcard signer/*/*.c pkcs11/*.c api/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
@@ -83,7 +84,7 @@ $(BUILD)/%: $(BUILD)/signer/%.o $(BUILD)/libsignerd.a
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests -Itests/lib -Isigner -Ipkcs11 -Iapi $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Itests -Itests/lib -Ipkcs11 -Iapi $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/libtesthelp.a: $(TESTLIB_OBJS)
 	@rm -f $@

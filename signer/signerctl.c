@@ -15,8 +15,8 @@
 
 #include "ceremony.h"
 #include "config.h"
-#include "ctl_audit.h"
-#include "ctl_hsm.h"
+#include "ctl/ctl_audit.h"
+#include "ctl/ctl_hsm.h"
 #include "hsm.h"
 #include "journal.h"
 #include "sd_error.h"

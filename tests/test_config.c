@@ -1,4 +1,4 @@
-/* Unit tests for the configuration parser (signer/config.c). */
+/* Unit tests for the configuration parser (signer/config/). */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>

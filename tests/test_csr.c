@@ -17,10 +17,10 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
-#include "csr.h"
+#include "csr/csr.h"
+#include "csr/weakkey.h"
 #include "sd_test.h"
 #include "signer.h"
-#include "weakkey.h"
 
 static EVP_PKEY *p256, *rsa2048;
 

@@ -18,9 +18,9 @@
 #include <lmdb.h>
 #include <openssl/evp.h>
 
-#include "checkpoint_note.h"
 #include "journal.h"
-#include "merkle.h"
+#include "journal/checkpoint_note.h"
+#include "journal/merkle.h"
 #include "sd_test.h"
 
 #define MAP_DEFAULT ((uint64_t)64 * 1024 * 1024)

@@ -1,5 +1,5 @@
 /*
- * Pre-issuance lints (signer/lint.c) on TBSCertificates built here with the
+ * Pre-issuance lints (signer/policy/lint.c) on TBSCertificates built here with the
  * issuance core's own builders: one good leaf and one good CA, then each rule
  * broken on purpose and refused by name. Also the extension builders the
  * lints read (name constraints, CRL distribution point, AIA).
@@ -18,10 +18,10 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
-#include "lint.h"
+#include "policy/lint.h"
 #include "sd_test.h"
-#include "x509_ext.h"
-#include "x509_tbs.h"
+#include "x509/x509_ext.h"
+#include "x509/x509_tbs.h"
 
 #define NOW ((time_t)1900000000)	/* 2030 */
 #define CA_NOT_AFTER (NOW + 400 * 86400)

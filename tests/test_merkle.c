@@ -12,7 +12,7 @@
 
 #include <CUnit/CUnit.h>
 
-#include "merkle.h"
+#include "journal/merkle.h"
 #include "sd_test.h"
 
 #define MAXLEAVES 300

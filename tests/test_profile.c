@@ -11,7 +11,7 @@
 #include <CUnit/CUnit.h>
 
 #include "config.h"
-#include "profile_check.h"
+#include "policy/profile_check.h"
 #include "sd_test.h"
 
 static struct config_profile profile;

@@ -20,17 +20,17 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "ca.h"
 #include "ceremony.h"
-#include "csr.h"
-#include "policy.h"
 #include "config.h"
+#include "csr/csr.h"
 #include "hsm.h"
 #include "journal.h"
+#include "policy/policy.h"
 #include "sd_file.h"
 #include "sd_test.h"
 #include "signer.h"
 #include "softhsm_fixture.h"
+#include "x509/ca.h"
 
 #define ROOT_DAYS 3650
 #define INT_DAYS 30

@@ -17,13 +17,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "base/der.h"
 #include "config.h"
-#include "der.h"
 #include "sd_test.h"
-#include "x509_cert.h"
-#include "x509_ext.h"
-#include "x509_sigalg.h"
-#include "x509_tbs.h"
+#include "x509/x509_cert.h"
+#include "x509/x509_ext.h"
+#include "x509/x509_sigalg.h"
+#include "x509/x509_tbs.h"
 
 #define NOW ((time_t)1763900000)	/* 2025-11-23 */
 

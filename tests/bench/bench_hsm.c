@@ -15,7 +15,7 @@
 
 #include "bench.h"
 #include "hsm.h"
-#include "x509_sigalg.h"
+#include "x509/x509_sigalg.h"
 
 struct bench_hsm {
 	struct hsm *hsm;

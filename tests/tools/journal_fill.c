@@ -21,8 +21,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "checkpoint_note.h"
 #include "journal.h"
+#include "journal/checkpoint_note.h"
 
 #define FILL_BATCH 1000
 #define FILL_ORIGIN "bench.signerd/journal"

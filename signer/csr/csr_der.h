@@ -14,7 +14,7 @@
 
 #include <openssl/x509.h>
 
-#include "der.h"
+#include "base/der.h"
 #include "sd_error.h"
 
 /* The parts of one CSR; every TLV borrows the DER it was read from. */

@@ -13,14 +13,14 @@
 
 #include <openssl/x509.h>
 
-#include "ca.h"
 #include "config.h"
-#include "csr.h"
+#include "csr/csr.h"
+#include "csr/weakkey.h"
 #include "sd_error.h"
 #include "signer.h"
-#include "weakkey.h"
-#include "x509_ext.h"
-#include "x509_tbs.h"
+#include "x509/ca.h"
+#include "x509/x509_ext.h"
+#include "x509/x509_tbs.h"
 
 /*
  * The subject key: its type in profile's key_types, not a key of ca's chain,

@@ -14,10 +14,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include "base/der.h"
 #include "config.h"
 #include "csr.h"
 #include "csr_der.h"
-#include "der.h"
 #include "signer.h"
 #include "weakkey.h"
 

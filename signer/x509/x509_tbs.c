@@ -7,7 +7,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "der.h"
+#include "base/der.h"
 #include "x509_tbs.h"
 
 /* [0] EXPLICIT Version ::= INTEGER 2 (v3). */

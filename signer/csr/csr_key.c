@@ -19,10 +19,10 @@
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
+#include "base/der.h"
 #include "config.h"
 #include "csr_key.h"
-#include "der.h"
-#include "x509_ext.h"
+#include "x509/x509_ext.h"
 
 int
 csr_check_key(EVP_PKEY *pkey, unsigned rsa_min_bits)

@@ -11,7 +11,7 @@
 #include "lint.h"
 #include "policy.h"
 #include "profile_check.h"
-#include "x509_cert.h"
+#include "x509/x509_cert.h"
 
 int
 policy_check_key(const struct config_profile *profile, const struct csr *csr, const struct ca *ca,

@@ -16,8 +16,8 @@
 #include "hsm.h"
 #include "journal.h"
 #include "sd_error.h"
-#include "x509_cert.h"
-#include "x509_sigalg.h"
+#include "x509/x509_cert.h"
+#include "x509/x509_sigalg.h"
 
 struct signer_journal;
 

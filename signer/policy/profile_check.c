@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 
 #include "profile_check.h"
-#include "x509_ext.h"
+#include "x509/x509_ext.h"
 
 /* A DNS name as shown in details: printable ASCII kept, anything else as \xNN, truncated. */
 #define PROFILE_SHOW_MAX 300

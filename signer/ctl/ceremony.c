@@ -9,13 +9,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "ca.h"
 #include "ceremony.h"
 #include "config.h"
-#include "sign_tbs.h"
-#include "x509_cert.h"
-#include "x509_ext.h"
-#include "x509_tbs.h"
+#include "x509/ca.h"
+#include "x509/sign_tbs.h"
+#include "x509/x509_cert.h"
+#include "x509/x509_ext.h"
+#include "x509/x509_tbs.h"
 
 #define CEREMONY_SUBJECT_MAX 1024
 #define CEREMONY_DAYS_MAX 36500		/* 100 years */

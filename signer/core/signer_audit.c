@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint_note.h"
+#include "journal/checkpoint_note.h"
 #include "sd_file.h"
 #include "signer.h"
 #include "signer_journal.h"

@@ -7,7 +7,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "der.h"
+#include "base/der.h"
 #include "x509_cert.h"
 
 int

@@ -9,10 +9,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "csr.h"
-#include "der.h"
+#include "base/der.h"
+#include "csr/csr.h"
 #include "lint.h"
-#include "x509_ext.h"
+#include "x509/x509_ext.h"
 
 #define LINT_FAIL(name, ...) sd_error_set(SD_E_INTERNAL, "lint " name ": " __VA_ARGS__)
 

@@ -16,7 +16,7 @@
 
 #include "csr_key.h"
 #include "sd_error.h"
-#include "x509_ext.h"
+#include "x509/x509_ext.h"
 
 #define CSR_SAN_MAX 100		/* subjectAltName entries accepted */
 #define CSR_CN_MAX 64		/* ub-common-name (RFC 5280) */

@@ -10,20 +10,20 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
-#include "ca.h"
 #include "config.h"
-#include "csr.h"
+#include "csr/csr.h"
 #include "hsm.h"
 #include "journal.h"
-#include "policy.h"
-#include "profile_check.h"
+#include "policy/policy.h"
+#include "policy/profile_check.h"
 #include "sd_file.h"
-#include "sign_tbs.h"
 #include "signer.h"
 #include "signer_journal.h"
-#include "x509_cert.h"
-#include "x509_ext.h"
-#include "x509_tbs.h"
+#include "x509/ca.h"
+#include "x509/sign_tbs.h"
+#include "x509/x509_cert.h"
+#include "x509/x509_ext.h"
+#include "x509/x509_tbs.h"
 
 struct signer {
 	const struct sd_config *cfg;	/* borrowed: outlives the signer */

@@ -13,11 +13,11 @@
 
 #include <openssl/evp.h>
 
-#include "checkpoint_note.h"
+#include "journal/checkpoint_note.h"
 #include "sd_file.h"
-#include "sign_tbs.h"
 #include "signer_journal.h"
-#include "x509_cert.h"
+#include "x509/sign_tbs.h"
+#include "x509/x509_cert.h"
 
 #define SJ_WINDOW_MS 60000
 #define SJ_REASONS 8

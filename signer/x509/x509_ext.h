@@ -12,7 +12,7 @@
 
 #include <openssl/x509.h>
 
-#include "der.h"
+#include "base/der.h"
 #include "sd_error.h"
 
 /* SHA-1 key identifier length (RFC 5280 4.2.1.2, method 1). */

@@ -18,11 +18,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "checkpoint_note.h"
 #include "ctl_audit.h"
 #include "hsm.h"
 #include "journal.h"
-#include "merkle.h"
+#include "journal/checkpoint_note.h"
+#include "journal/merkle.h"
 #include "sd_file.h"
 
 #define CA_EXPORT_LINE_MAX (256 * 1024)
