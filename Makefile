@@ -54,7 +54,7 @@ TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 
 .SECONDARY:
-.PHONY: all deps deps-bench check test unit integration asan bench bench-journal run demo install clean help
+.PHONY: all deps deps-bench check layers test unit integration asan bench bench-journal run demo install clean help
 
 all: $(PROGRAMS:%=$(BUILD)/%)
 
@@ -148,7 +148,11 @@ bench-journal: deps
 check: deps
 	@$(MAKE) --no-print-directory test
 
-test: all $(TESTS) $(TEST_MODULES)
+# The include rule between folders (README, "Design"), before anything is built.
+layers:
+	bash tests/check_layers.sh
+
+test: layers all $(TESTS) $(TEST_MODULES)
 	BUILD=$(BUILD) bash tests/run-all.sh
 
 unit: all $(TESTS) $(TEST_MODULES)
