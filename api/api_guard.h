@@ -80,10 +80,12 @@ bool api_guard_admit(struct api_guard *g, const struct sockaddr *addr, socklen_t
 
 /*
  * Register an accepted connection on socket fd. When the server is full,
- * the oldest connection that has not sent a request (from the source with
- * the most connections) is evicted; when there is none, the new connection
- * is shut down at once. NULL when it cannot be tracked (out of memory, no
- * room): fd has then been shut down and libmicrohttpd will close it.
+ * the oldest connection that has not sent a complete request (from the
+ * source with the most connections) is evicted, else the oldest
+ * authenticated one idling between requests; when there is none, the new
+ * connection is registered already shut down. NULL when it cannot be
+ * tracked (out of memory, the source table full): fd has then been shut
+ * down and libmicrohttpd will close it.
  */
 struct api_guard_conn *api_guard_conn_open(struct api_guard *g, int fd, const struct sockaddr *addr,
     socklen_t len);
