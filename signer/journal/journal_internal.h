@@ -1,7 +1,8 @@
 /*
  * Shared between the journal files (journal_record.c: byte format and
- * hashing; journal.c: the LMDB store; journal_verify.c: the auditor's walk).
- * Nothing outside signer/journal*.c includes this header.
+ * hashing; journal.c: the LMDB store; journal_nodes.c: the Merkle node
+ * index; journal_read.c: the read side; journal_stream.c: the auditor's
+ * walk). Nothing outside signer/journal/ includes this header.
  */
 #ifndef JOURNAL_INTERNAL_H
 #define JOURNAL_INTERNAL_H
@@ -91,6 +92,21 @@ struct journal_node_ctx {
 	MDB_txn *txn;
 };
 int journal_node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN]);
+
+/*
+ * Store the n Merkle nodes that record seq completes (merkle_frontier_add()'s
+ * done). Errors: SD_E_JOURNAL_FULL, SD_E_JOURNAL.
+ */
+SD_WUR int journal_nodes_put(struct journal *j, MDB_txn *txn, uint64_t seq, uint8_t nodes[][MERKLE_HASH_LEN],
+    unsigned n);
+
+/*
+ * Load into tree the frontier of the first last records of txn, indexing
+ * the records the node index lacks first (writers only), and check that
+ * the stored leaf of record last is its own.
+ * Errors: SD_E_JOURNAL_CORRUPT, SD_E_JOURNAL_FULL, SD_E_JOURNAL, SD_E_INVAL, SD_E_TOO_LARGE, SD_E_CRYPTO.
+ */
+SD_WUR int journal_tree_load(struct journal *j, MDB_txn *txn, uint64_t last, struct merkle_frontier *tree);
 
 void journal_be64_put(uint8_t out[8], uint64_t v);
 uint64_t journal_be64_get(const uint8_t in[8]);
