@@ -1,8 +1,9 @@
 /*
  * Shared between the journal files (journal_record.c: byte format and
- * hashing; journal.c: the LMDB store; journal_nodes.c: the Merkle node
- * index; journal_read.c: the read side; journal_stream.c: the auditor's
- * walk). Nothing outside signer/journal/ includes this header.
+ * hashing; journal.c: the LMDB store; journal_tail.c: checked reads and the
+ * tail check; journal_nodes.c: the Merkle node index; journal_read.c: the
+ * read side; journal_stream.c: the auditor's walk). Nothing outside
+ * signer/journal/ includes this header.
  */
 #ifndef JOURNAL_INTERNAL_H
 #define JOURNAL_INTERNAL_H
@@ -83,8 +84,36 @@ void journal_read_end(struct journal *j, MDB_txn *txn);
 /* 8-byte big-endian key for seq in key, described by val. */
 void journal_key(uint8_t key[JOURNAL_SEQ_LEN], uint64_t seq, MDB_val *val);
 
+/* The seq of a records key. Errors: SD_E_JOURNAL_CORRUPT (a key of another length). */
+SD_WUR int journal_key_seq(const MDB_val *k, uint64_t *seq);
+
 /* Record seq in txn, decoded and hashed. Errors: SD_E_NOT_FOUND, SD_E_JOURNAL_CORRUPT, SD_E_JOURNAL, SD_E_NOMEM. */
 SD_WUR int journal_txn_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_record **out);
+
+/* journal_txn_get(), computing hash and leaf_hash only when hash is true. Same errors. */
+SD_WUR int journal_txn_get_hash(struct journal *j, MDB_txn *txn, uint64_t seq, bool hash,
+    struct journal_record **out);
+
+/*
+ * The last seq and hash in txn (0 and zeros when empty), checking that the
+ * tail record decodes, sits under its own seq and chains to the record
+ * before it. Errors: SD_E_JOURNAL_CORRUPT, SD_E_JOURNAL, SD_E_NOMEM, SD_E_CRYPTO.
+ */
+SD_WUR int journal_tail_read(struct journal *j, MDB_txn *txn, uint64_t *seq_out, uint8_t hash[JOURNAL_HASH_LEN]);
+
+/* Writer state carried through one batch. */
+struct journal_tail {
+	uint64_t seq;
+	uint8_t hash[JOURNAL_HASH_LEN];
+	struct merkle_frontier tree;
+};
+
+/*
+ * Bring t up to the tail in txn when another process has appended since
+ * (journal_tail_read() and journal_tree_load()). Errors: theirs; SD_E_JOURNAL_CORRUPT
+ * also when records this process appended have vanished.
+ */
+SD_WUR int journal_tail_sync(struct journal *j, MDB_txn *txn, struct journal_tail *t);
 
 /* Merkle node (level, index) from the nodes DB in txn, as a merkle_source. */
 struct journal_node_ctx {
