@@ -1,9 +1,9 @@
 /*
  * Shared between the journal files (journal_record.c: byte format and
- * hashing; journal.c: the LMDB store; journal_tail.c: checked reads and the
- * tail check; journal_nodes.c: the Merkle node index; journal_read.c: the
- * read side; journal_stream.c: the auditor's walk). Nothing outside
- * signer/journal/ includes this header.
+ * hashing; journal.c: the LMDB store; journal_map.c: the map lock and map
+ * growth; journal_tail.c: checked reads and the tail check; journal_nodes.c:
+ * the Merkle node index; journal_read.c: the read side; journal_stream.c:
+ * the auditor's walk). Nothing outside signer/journal/ includes this header.
  */
 #ifndef JOURNAL_INTERNAL_H
 #define JOURNAL_INTERNAL_H
@@ -77,9 +77,25 @@ int journal_mdb_error(struct journal *j, int mrc, const char *what);
 SD_WUR int journal_db_last_seq(struct journal *j, MDB_txn *txn, MDB_dbi dbi, size_t key_len, const char *what,
     uint64_t *seq);
 
+/*
+ * Begin a transaction with flags, map_lock taken shared (adopting a map
+ * another process grew); on failure the lock is not held. End it with
+ * mdb_txn_commit() or mdb_txn_abort(), then journal_map_unlock().
+ * Errors: SD_E_JOURNAL, SD_E_JOURNAL_FULL.
+ */
+SD_WUR int journal_txn_begin(struct journal *j, unsigned flags, MDB_txn **txn);
+void journal_map_unlock(struct journal *j);
+
 /* A read transaction (map_lock taken shared); end it with journal_read_end(). */
 SD_WUR int journal_read_begin(struct journal *j, MDB_txn **txn);
 void journal_read_end(struct journal *j, MDB_txn *txn);
+
+/*
+ * Grow the map towards map_max; the caller holds no transaction (this waits
+ * until the others have ended).
+ * Errors: SD_E_JOURNAL_FULL when it is there already, SD_E_JOURNAL.
+ */
+SD_WUR int journal_grow(struct journal *j);
 
 /* 8-byte big-endian key for seq in key, described by val. */
 void journal_key(uint8_t key[JOURNAL_SEQ_LEN], uint64_t seq, MDB_val *val);
