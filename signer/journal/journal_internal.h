@@ -2,8 +2,9 @@
  * Shared between the journal files (journal_record.c: byte format and
  * hashing; journal.c: the LMDB store; journal_map.c: the map lock and map
  * growth; journal_tail.c: checked reads and the tail check; journal_nodes.c:
- * the Merkle node index; journal_read.c: the read side; journal_stream.c:
- * the auditor's walk). Nothing outside signer/journal/ includes this header.
+ * the Merkle node index; journal_put.c: what one entry writes;
+ * journal_read.c: the read side; journal_stream.c: the auditor's walk).
+ * Nothing outside signer/journal/ includes this header.
  */
 #ifndef JOURNAL_INTERNAL_H
 #define JOURNAL_INTERNAL_H
@@ -32,8 +33,22 @@
 	(JOURNAL_HEADER_LEN + 12 * 4 + 3 * JOURNAL_TEXT_MAX + 512 + 4 * JOURNAL_HASH_LEN + \
 	    JOURNAL_SERIAL_MAX + 32 + JOURNAL_CERT_MAX)
 
-/* One append waiting for the committer (journal.c). */
-struct journal_entry;
+/* A thread waiting for its entries to be committed (journal.c). */
+struct journal_waiter;
+
+/* One append waiting for the committer. */
+struct journal_entry {
+	const struct journal_record *rec;	/* borrowed; NULL for a checkpoint */
+	journal_checkpoint_sign_fn sign;
+	void *sign_ctx;
+	int64_t cp_time_ms;
+	char *note;				/* checkpoint note, owned */
+	uint64_t seq;
+	int rc;
+	char detail[256];
+	struct journal_waiter *waiter;		/* the thread that queued it */
+	struct journal_entry *next;
+};
 
 struct journal {
 	MDB_env *env;
@@ -130,6 +145,18 @@ struct journal_tail {
  * also when records this process appended have vanished.
  */
 SD_WUR int journal_tail_sync(struct journal *j, MDB_txn *txn, struct journal_tail *t);
+
+/*
+ * Write entry e into txn as the record after t, advancing t and setting
+ * e->seq on success. With nested, the writes go through a child
+ * transaction and a failure leaves txn as it was; without, a failure from
+ * the first write on sets *spoiled and txn must then be aborted.
+ * Errors: SD_E_INVAL and SD_E_INTERNAL (refused by the store: a duplicate
+ * serial, a result without its intent), those of the checkpoint signer,
+ * SD_E_JOURNAL_FULL, SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT, SD_E_NOMEM, SD_E_CRYPTO.
+ */
+SD_WUR int journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, struct journal_tail *t,
+    bool nested, bool *spoiled);
 
 /* Merkle node (level, index) from the nodes DB in txn, as a merkle_source. */
 struct journal_node_ctx {
