@@ -3,8 +3,9 @@
  * hashing; journal.c: the LMDB store; journal_map.c: the map lock and map
  * growth; journal_tail.c: checked reads and the tail check; journal_nodes.c:
  * the Merkle node index; journal_put.c: what one entry writes;
- * journal_read.c: the read side; journal_stream.c: the auditor's walk).
- * Nothing outside signer/journal/ includes this header.
+ * journal_commit.c: appending with group commit; journal_read.c: the read
+ * side; journal_stream.c: the auditor's walk). Nothing outside
+ * signer/journal/ includes this header.
  */
 #ifndef JOURNAL_INTERNAL_H
 #define JOURNAL_INTERNAL_H
@@ -33,7 +34,7 @@
 	(JOURNAL_HEADER_LEN + 12 * 4 + 3 * JOURNAL_TEXT_MAX + 512 + 4 * JOURNAL_HASH_LEN + \
 	    JOURNAL_SERIAL_MAX + 32 + JOURNAL_CERT_MAX)
 
-/* A thread waiting for its entries to be committed (journal.c). */
+/* A thread waiting for its entries to be committed (journal_commit.c). */
 struct journal_waiter;
 
 /* One append waiting for the committer. */
@@ -79,6 +80,10 @@ struct journal {
 	uint64_t map_size, map_max;
 	struct journal_stats stats;
 };
+
+/* pthread_mutex_lock() and _unlock(), aborting if they fail. */
+void journal_mutex_lock(pthread_mutex_t *m);
+void journal_mutex_unlock(pthread_mutex_t *m);
 
 /* Map an LMDB failure to a project error; what says what was being done. */
 int journal_mdb_error(struct journal *j, int mrc, const char *what);
