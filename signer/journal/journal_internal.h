@@ -1,7 +1,11 @@
 /*
  * Shared between the journal files (journal_record.c: byte format and
- * hashing; journal.c: the LMDB store; journal_verify.c: the auditor's walk).
- * Nothing outside signer/journal*.c includes this header.
+ * hashing; journal.c: the LMDB store; journal_map.c: the map lock and map
+ * growth; journal_tail.c: checked reads and the tail check; journal_nodes.c:
+ * the Merkle node index; journal_put.c: what one entry writes;
+ * journal_commit.c: appending with group commit; journal_read.c: the read
+ * side; journal_stream.c: the auditor's walk). Nothing outside
+ * signer/journal/ includes this header.
  */
 #ifndef JOURNAL_INTERNAL_H
 #define JOURNAL_INTERNAL_H
@@ -30,8 +34,22 @@
 	(JOURNAL_HEADER_LEN + 12 * 4 + 3 * JOURNAL_TEXT_MAX + 512 + 4 * JOURNAL_HASH_LEN + \
 	    JOURNAL_SERIAL_MAX + 32 + JOURNAL_CERT_MAX)
 
-/* One append waiting for the committer (journal.c). */
-struct journal_entry;
+/* A thread waiting for its entries to be committed (journal_commit.c). */
+struct journal_waiter;
+
+/* One append waiting for the committer. */
+struct journal_entry {
+	const struct journal_record *rec;	/* borrowed; NULL for a checkpoint */
+	journal_checkpoint_sign_fn sign;
+	void *sign_ctx;
+	int64_t cp_time_ms;
+	char *note;				/* checkpoint note, owned */
+	uint64_t seq;
+	int rc;
+	char detail[256];
+	struct journal_waiter *waiter;		/* the thread that queued it */
+	struct journal_entry *next;
+};
 
 struct journal {
 	MDB_env *env;
@@ -63,6 +81,10 @@ struct journal {
 	struct journal_stats stats;
 };
 
+/* pthread_mutex_lock() and _unlock(), aborting if they fail. */
+void journal_mutex_lock(pthread_mutex_t *m);
+void journal_mutex_unlock(pthread_mutex_t *m);
+
 /* Map an LMDB failure to a project error; what says what was being done. */
 int journal_mdb_error(struct journal *j, int mrc, const char *what);
 
@@ -75,15 +97,71 @@ int journal_mdb_error(struct journal *j, int mrc, const char *what);
 SD_WUR int journal_db_last_seq(struct journal *j, MDB_txn *txn, MDB_dbi dbi, size_t key_len, const char *what,
     uint64_t *seq);
 
+/*
+ * Begin a transaction with flags, map_lock taken shared (adopting a map
+ * another process grew); on failure the lock is not held. End it with
+ * mdb_txn_commit() or mdb_txn_abort(), then journal_map_unlock().
+ * Errors: SD_E_JOURNAL, SD_E_JOURNAL_FULL.
+ */
+SD_WUR int journal_txn_begin(struct journal *j, unsigned flags, MDB_txn **txn);
+void journal_map_unlock(struct journal *j);
+
 /* A read transaction (map_lock taken shared); end it with journal_read_end(). */
 SD_WUR int journal_read_begin(struct journal *j, MDB_txn **txn);
 void journal_read_end(struct journal *j, MDB_txn *txn);
 
+/*
+ * Grow the map towards map_max; the caller holds no transaction (this waits
+ * until the others have ended).
+ * Errors: SD_E_JOURNAL_FULL when it is there already, SD_E_JOURNAL.
+ */
+SD_WUR int journal_grow(struct journal *j);
+
 /* 8-byte big-endian key for seq in key, described by val. */
 void journal_key(uint8_t key[JOURNAL_SEQ_LEN], uint64_t seq, MDB_val *val);
 
+/* The seq of a records key. Errors: SD_E_JOURNAL_CORRUPT (a key of another length). */
+SD_WUR int journal_key_seq(const MDB_val *k, uint64_t *seq);
+
 /* Record seq in txn, decoded and hashed. Errors: SD_E_NOT_FOUND, SD_E_JOURNAL_CORRUPT, SD_E_JOURNAL, SD_E_NOMEM. */
 SD_WUR int journal_txn_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_record **out);
+
+/* journal_txn_get(), computing hash and leaf_hash only when hash is true. Same errors. */
+SD_WUR int journal_txn_get_hash(struct journal *j, MDB_txn *txn, uint64_t seq, bool hash,
+    struct journal_record **out);
+
+/*
+ * The last seq and hash in txn (0 and zeros when empty), checking that the
+ * tail record decodes, sits under its own seq and chains to the record
+ * before it. Errors: SD_E_JOURNAL_CORRUPT, SD_E_JOURNAL, SD_E_NOMEM, SD_E_CRYPTO.
+ */
+SD_WUR int journal_tail_read(struct journal *j, MDB_txn *txn, uint64_t *seq_out, uint8_t hash[JOURNAL_HASH_LEN]);
+
+/* Writer state carried through one batch. */
+struct journal_tail {
+	uint64_t seq;
+	uint8_t hash[JOURNAL_HASH_LEN];
+	struct merkle_frontier tree;
+};
+
+/*
+ * Bring t up to the tail in txn when another process has appended since
+ * (journal_tail_read() and journal_tree_load()). Errors: theirs; SD_E_JOURNAL_CORRUPT
+ * also when records this process appended have vanished.
+ */
+SD_WUR int journal_tail_sync(struct journal *j, MDB_txn *txn, struct journal_tail *t);
+
+/*
+ * Write entry e into txn as the record after t, advancing t and setting
+ * e->seq on success. With nested, the writes go through a child
+ * transaction and a failure leaves txn as it was; without, a failure from
+ * the first write on sets *spoiled and txn must then be aborted.
+ * Errors: SD_E_INVAL and SD_E_INTERNAL (refused by the store: a duplicate
+ * serial, a result without its intent), those of the checkpoint signer,
+ * SD_E_JOURNAL_FULL, SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT, SD_E_NOMEM, SD_E_CRYPTO.
+ */
+SD_WUR int journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, struct journal_tail *t,
+    bool nested, bool *spoiled);
 
 /* Merkle node (level, index) from the nodes DB in txn, as a merkle_source. */
 struct journal_node_ctx {
@@ -91,6 +169,21 @@ struct journal_node_ctx {
 	MDB_txn *txn;
 };
 int journal_node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN]);
+
+/*
+ * Store the n Merkle nodes that record seq completes (merkle_frontier_add()'s
+ * done). Errors: SD_E_JOURNAL_FULL, SD_E_JOURNAL.
+ */
+SD_WUR int journal_nodes_put(struct journal *j, MDB_txn *txn, uint64_t seq, uint8_t nodes[][MERKLE_HASH_LEN],
+    unsigned n);
+
+/*
+ * Load into tree the frontier of the first last records of txn, indexing
+ * the records the node index lacks first (writers only), and check that
+ * the stored leaf of record last is its own.
+ * Errors: SD_E_JOURNAL_CORRUPT, SD_E_JOURNAL_FULL, SD_E_JOURNAL, SD_E_INVAL, SD_E_TOO_LARGE, SD_E_CRYPTO.
+ */
+SD_WUR int journal_tree_load(struct journal *j, MDB_txn *txn, uint64_t last, struct merkle_frontier *tree);
 
 void journal_be64_put(uint8_t out[8], uint64_t v);
 uint64_t journal_be64_get(const uint8_t in[8]);

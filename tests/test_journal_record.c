@@ -1,0 +1,400 @@
+/*
+ * Journal tests, the record byte format: the golden vector of README.md,
+ * round trips, and every malformed or over-limit record refused by the
+ * decoder and the encoder.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "journal.h"
+#include "journal_fixture.h"
+#include "sd_test.h"
+
+static void
+be32_put(uint8_t *out, uint32_t v)
+{
+	out[0] = (uint8_t)(v >> 24);
+	out[1] = (uint8_t)(v >> 16);
+	out[2] = (uint8_t)(v >> 8);
+	out[3] = (uint8_t)v;
+}
+
+static void
+test_record_golden(void)
+{
+	static const char want_hash[] = "36515e815cf0cc822fde48c6daa8938938aa9c3dc1a15514e633a5a42d4c6a00";
+	uint8_t want[151], *p = want, *enc = NULL, serial[2] = { 0x01, 0x00 }, cert[2] = { 0x30, 0x00 };
+	struct journal_record rec, *dec = NULL;
+	char hex[2 * JOURNAL_HASH_LEN + 1];
+	size_t len = 0, i;
+
+	/* The layout written out by hand, as README.md documents it. */
+	memcpy(p, "SDJR", 4), p += 4;
+	*p++ = 1;
+	*p++ = 1;
+	for (i = 1; i <= 8; i++)
+		*p++ = (uint8_t)i;
+	memset(p, 0xff, 8), p += 8;
+	memset(p, 0xaa, 32), p += 32;
+	be32_put(p, 4), p += 4;
+	memcpy(p, "CN=a", 4), p += 4;
+	be32_put(p, 32), p += 4;
+	memset(p, 0x11, 32), p += 32;
+	be32_put(p, 1), p += 4;
+	*p++ = 'p';
+	be32_put(p, 32), p += 4;
+	memset(p, 0x22, 32), p += 32;
+	be32_put(p, 2), p += 4;
+	memcpy(p, serial, 2), p += 2;
+	be32_put(p, 2), p += 4;
+	memcpy(p, cert, 2), p += 2;
+	CU_ASSERT_EQUAL_FATAL((size_t)(p - want), sizeof(want));
+
+	memset(&rec, 0, sizeof(rec));
+	rec.version = 1;
+	rec.type = JOURNAL_REC_ISSUANCE;
+	rec.seq = 0x0102030405060708ULL;
+	rec.time_ms = -1;
+	memset(rec.prev_hash, 0xaa, 32);
+	rec.client_subject = "CN=a";
+	memset(rec.client_spki_sha256, 0x11, 32);
+	rec.profile = "p";
+	memset(rec.csr_sha256, 0x22, 32);
+	rec.serial = serial;
+	rec.serial_len = 2;
+	rec.cert_der = cert;
+	rec.cert_der_len = 2;
+	CU_ASSERT_EQUAL_FATAL(journal_record_encode(&rec, &enc, &len), 0);
+	CU_ASSERT_EQUAL(len, sizeof(want));
+	CU_ASSERT(len == sizeof(want) && memcmp(enc, want, len) == 0);
+
+	CU_ASSERT_EQUAL_FATAL(journal_record_decode(want, sizeof(want), &dec), 0);
+	for (i = 0; i < JOURNAL_HASH_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", dec->hash[i]);
+	CU_ASSERT_STRING_EQUAL(hex, want_hash);
+	CU_ASSERT_EQUAL(dec->time_ms, -1);
+	CU_ASSERT_EQUAL(dec->seq, 0x0102030405060708ULL);
+	journal_record_free(dec);
+	free(enc);
+}
+
+static void
+test_record_roundtrip(void)
+{
+	struct journal_record rec, *dec = NULL, *dec2 = NULL;
+	uint8_t *enc = NULL, *enc2 = NULL, hash[JOURNAL_HASH_LEN];
+	size_t len = 0, len2 = 0;
+	struct tiss t;
+
+	tiss_init(&t, 77, 1234);
+	memset(&rec, 0, sizeof(rec));
+	rec.version = JOURNAL_FORMAT_VERSION;
+	rec.type = JOURNAL_REC_ISSUANCE;
+	rec.seq = 42;
+	rec.time_ms = -86400000LL;	/* before 1970 */
+	memset(rec.prev_hash, 0x3c, JOURNAL_HASH_LEN);
+	rec.client_subject = "CN=Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80,O=Example";
+	memcpy(rec.client_spki_sha256, t.in.client_spki_sha256, JOURNAL_HASH_LEN);
+	rec.profile = "server";
+	memcpy(rec.csr_sha256, t.in.csr_sha256, JOURNAL_HASH_LEN);
+	rec.serial = t.serial;
+	rec.serial_len = sizeof(t.serial);
+	rec.cert_der = t.cert;
+	rec.cert_der_len = 1234;
+
+	CU_ASSERT_EQUAL_FATAL(journal_record_encode(&rec, &enc, &len), 0);
+	CU_ASSERT_EQUAL_FATAL(journal_record_decode(enc, len, &dec), 0);
+	CU_ASSERT_EQUAL(dec->version, 1);
+	CU_ASSERT_EQUAL(dec->type, JOURNAL_REC_ISSUANCE);
+	CU_ASSERT_EQUAL(dec->seq, 42);
+	CU_ASSERT_EQUAL(dec->time_ms, -86400000LL);
+	CU_ASSERT(memcmp(dec->prev_hash, rec.prev_hash, JOURNAL_HASH_LEN) == 0);
+	CU_ASSERT_STRING_EQUAL(dec->client_subject, rec.client_subject);
+	CU_ASSERT(memcmp(dec->client_spki_sha256, rec.client_spki_sha256, JOURNAL_HASH_LEN) == 0);
+	CU_ASSERT_STRING_EQUAL(dec->profile, "server");
+	CU_ASSERT(memcmp(dec->csr_sha256, rec.csr_sha256, JOURNAL_HASH_LEN) == 0);
+	CU_ASSERT_EQUAL(dec->serial_len, sizeof(t.serial));
+	CU_ASSERT(memcmp(dec->serial, t.serial, sizeof(t.serial)) == 0);
+	CU_ASSERT_EQUAL(dec->cert_der_len, 1234);
+	CU_ASSERT(memcmp(dec->cert_der, t.cert, 1234) == 0);
+	sha256(enc, len, hash);
+	CU_ASSERT(memcmp(dec->hash, hash, JOURNAL_HASH_LEN) == 0);
+
+	/* Deterministic: the decoded record encodes to the same bytes. */
+	CU_ASSERT_EQUAL_FATAL(journal_record_encode(dec, &enc2, &len2), 0);
+	CU_ASSERT(len2 == len && memcmp(enc, enc2, len) == 0);
+	CU_ASSERT_EQUAL_FATAL(journal_record_decode(enc2, len2, &dec2), 0);
+	CU_ASSERT(memcmp(dec2->hash, dec->hash, JOURNAL_HASH_LEN) == 0);
+
+	journal_record_free(dec);
+	journal_record_free(dec2);
+	journal_record_free(NULL);
+	free(enc);
+	free(enc2);
+	tiss_free(&t);
+}
+
+/* A valid record and the offsets of its fields' length prefixes. */
+struct sample {
+	uint8_t *buf;
+	size_t len;
+	size_t off[6];	/* subject, spki, profile, csr, serial, cert */
+};
+
+static void
+sample_new(struct sample *s)
+{
+	struct journal_record rec;
+	uint8_t serial[3] = { 0x7f, 0x01, 0x02 }, cert[100];
+
+	memset(cert, 0x30, sizeof(cert));
+	memset(&rec, 0, sizeof(rec));
+	rec.version = 1;
+	rec.type = 1;
+	rec.seq = 5;
+	rec.time_ms = 1700000000000LL;
+	rec.client_subject = "CN=sample";
+	rec.profile = "server";
+	rec.serial = serial;
+	rec.serial_len = sizeof(serial);
+	rec.cert_der = cert;
+	rec.cert_der_len = sizeof(cert);
+	if (journal_record_encode(&rec, &s->buf, &s->len) != 0)
+		abort();
+	s->off[0] = 54;
+	s->off[1] = s->off[0] + 4 + strlen(rec.client_subject);
+	s->off[2] = s->off[1] + 4 + 32;
+	s->off[3] = s->off[2] + 4 + strlen(rec.profile);
+	s->off[4] = s->off[3] + 4 + 32;
+	s->off[5] = s->off[4] + 4 + sizeof(serial);
+	if (s->off[5] + 4 + sizeof(cert) != s->len)
+		abort();
+}
+
+/* Decode s with the byte at off set to val (or its 4-byte length at off set to val). */
+static int
+decode_mutated(const struct sample *s, size_t off, uint32_t val, bool len32, size_t extra)
+{
+	struct journal_record *rec = (struct journal_record *)1;
+	uint8_t *b;
+	int rc;
+
+	if ((b = calloc(1, s->len + extra)) == NULL)
+		abort();
+	memcpy(b, s->buf, s->len);
+	if (len32)
+		be32_put(b + off, val);
+	else
+		b[off] = (uint8_t)val;
+	rc = journal_record_decode(b, s->len + extra, &rec);
+	CU_ASSERT_PTR_NULL(rec);
+	free(b);
+	return rc;
+}
+
+static void
+test_record_decode_rejects(void)
+{
+	struct journal_record *rec = NULL;
+	struct sample s;
+	size_t n;
+	int bad = 0;
+
+	sample_new(&s);
+	CU_ASSERT_EQUAL_FATAL(journal_record_decode(s.buf, s.len, &rec), 0);
+	journal_record_free(rec);
+	rec = NULL;
+
+	/* Every truncation, from empty to one byte short. */
+	for (n = 0; n < s.len; n++) {
+		if (journal_record_decode(s.buf, n, &rec) != SD_E_JOURNAL_CORRUPT || rec != NULL)
+			bad++;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(journal_record_decode(NULL, 0, &rec), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT_EQUAL(journal_record_decode(s.buf, 53, &rec), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "shorter than the 54-byte header"));
+
+	CU_ASSERT_EQUAL(decode_mutated(&s, 0, 'X', false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "bad magic"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, 3, 'r', false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT_EQUAL(decode_mutated(&s, 4, 2, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown format version 2"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, 4, 0, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 0, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 0"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 10, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 10"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 8, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "type 8 (configuration reload) is reserved"));
+	/* An issuance record's fields do not make an intent. */
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 2, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT_EQUAL(decode_mutated(&s, 13, 0, false, 0), SD_E_JOURNAL_CORRUPT);	/* seq 0 */
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "seq 0"));
+
+	/* Each length below, above and past the end. */
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[0], 0, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "record 5: client_subject is 0 bytes, must be 1..4096"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[0], JOURNAL_TEXT_MAX + 1, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "client_subject is 4097 bytes"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[1], 31, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "client_spki_sha256 is 31 bytes, must be 32"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[1], 33, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[2], 0, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "profile is 0 bytes"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[2], JOURNAL_TEXT_MAX + 1, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[3], 0, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "csr_sha256 is 0 bytes"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[4], 0, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "serial is 0 bytes, must be 1..20"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[4], JOURNAL_SERIAL_MAX + 1, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[5], 0, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "cert_der is 0 bytes"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[5], JOURNAL_CERT_MAX + 1, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "cert_der is 65537 bytes"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[5], 0xffffffffu, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[5], 101, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "cert_der of 101 bytes runs past the end (100 left)"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[0], 1000, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "runs past the end"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[4], 200, true, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "serial is 200 bytes"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[4], 20, true, 0), SD_E_JOURNAL_CORRUPT);	/* shifts the rest */
+
+	/* Text: NUL inside, invalid UTF-8. */
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[0] + 4 + 2, 0, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "client_subject contains a NUL byte at offset 2"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[2] + 4 + 5, 0, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "profile contains a NUL byte at offset 5"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[0] + 4 + 3, 0xff, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "client_subject is not valid UTF-8 at offset 3"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.off[2] + 4 + 5, 0xc3, false, 0), SD_E_JOURNAL_CORRUPT);	/* truncated sequence */
+
+	/* One trailing byte. */
+	CU_ASSERT_EQUAL(decode_mutated(&s, s.len, 0, false, 1), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "1 trailing bytes"));
+
+	free(s.buf);
+}
+
+static void
+test_record_utf8(void)
+{
+	static const char *const bad[] = {
+		"\xc0\x80",		/* overlong NUL */
+		"\xe0\x80\xaf",		/* overlong '/' */
+		"\xed\xa0\x80",		/* surrogate U+D800 */
+		"\xf4\x90\x80\x80",	/* above U+10FFFF */
+		"\x80",			/* lone continuation */
+		"\xe6\x97",		/* truncated */
+		"\xf8\x88\x80\x80\x80",	/* 5-byte form */
+	};
+	struct journal_record rec;
+	uint8_t *enc = NULL, serial = 1, cert = 0x30;
+	size_t len, i;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.version = 1;
+	rec.type = 1;
+	rec.seq = 1;
+	rec.profile = "p";
+	rec.serial = &serial;
+	rec.serial_len = 1;
+	rec.cert_der = &cert;
+	rec.cert_der_len = 1;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rec.client_subject = (char *)bad[i];
+		CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), SD_E_INVAL);
+		CU_ASSERT_PTR_NULL(enc);
+	}
+	rec.client_subject = "\xf4\x8f\xbf\xbf \xef\xbf\xbd \xc2\x80";	/* U+10FFFF, U+FFFD, U+0080 */
+	CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), 0);
+	free(enc);
+}
+
+static void
+test_record_encode_rejects(void)
+{
+	struct journal_record rec, base;
+	char *big_text;
+	uint8_t *enc = NULL, *big, serial[JOURNAL_SERIAL_MAX + 1];
+	size_t len = 7;
+
+	if ((big_text = malloc(JOURNAL_TEXT_MAX + 2)) == NULL || (big = calloc(1, JOURNAL_CERT_MAX + 1)) == NULL)
+		abort();
+	memset(big_text, 'a', JOURNAL_TEXT_MAX + 1);
+	big_text[JOURNAL_TEXT_MAX + 1] = '\0';
+	memset(serial, 1, sizeof(serial));
+	memset(&base, 0, sizeof(base));
+	base.version = 1;
+	base.type = 1;
+	base.seq = 1;
+	base.client_subject = "CN=x";
+	base.profile = "p";
+	base.serial = serial;
+	base.serial_len = 1;
+	base.cert_der = big;
+	base.cert_der_len = 1;
+
+#define ENC_REJECT(field, value) do { \
+		rec = base; \
+		rec.field = value; \
+		CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), SD_E_INVAL); \
+		CU_ASSERT_PTR_NULL(enc); \
+		CU_ASSERT_EQUAL(len, 0); \
+	} while (0)
+#define ENC_ACCEPT(field, value) do { \
+		rec = base; \
+		rec.field = value; \
+		CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), 0); \
+		free(enc); \
+		enc = NULL; \
+	} while (0)
+
+	ENC_ACCEPT(seq, 1);
+	ENC_REJECT(client_subject, big_text);
+	CU_ASSERT(detail_has(SD_E_INVAL, "client_subject is 4097 bytes"));
+	ENC_ACCEPT(client_subject, big_text + 1);	/* exactly 4096 */
+	ENC_REJECT(client_subject, "");
+	ENC_REJECT(client_subject, NULL);
+	ENC_REJECT(profile, big_text);
+	ENC_REJECT(profile, "");
+	ENC_REJECT(serial_len, JOURNAL_SERIAL_MAX + 1);
+	CU_ASSERT(detail_has(SD_E_INVAL, "serial is 21 bytes, must be 1..20"));
+	ENC_ACCEPT(serial_len, JOURNAL_SERIAL_MAX);
+	ENC_REJECT(serial_len, 0);
+	ENC_REJECT(serial, NULL);
+	ENC_REJECT(cert_der_len, JOURNAL_CERT_MAX + 1);
+	ENC_ACCEPT(cert_der_len, JOURNAL_CERT_MAX);
+	ENC_REJECT(cert_der_len, 0);
+	ENC_REJECT(cert_der, NULL);
+	ENC_REJECT(version, 2);
+	ENC_REJECT(type, 10);
+	ENC_REJECT(type, JOURNAL_REC_RELOAD);
+	ENC_REJECT(seq, 0);
+	CU_ASSERT_EQUAL(journal_record_encode(NULL, &enc, &len), SD_E_INVAL);
+#undef ENC_REJECT
+#undef ENC_ACCEPT
+	free(big_text);
+	free(big);
+}
+
+int
+main(void)
+{
+	static const struct sd_test_case record[] = {
+		{ "golden vector", test_record_golden },
+		{ "round trip of every field", test_record_roundtrip },
+		{ "decode rejects malformed records", test_record_decode_rejects },
+		{ "text must be strict UTF-8", test_record_utf8 },
+		{ "encode rejects fields over limits", test_record_encode_rejects },
+	};
+
+	SD_TEST_SUITE("journal_record", record);
+	return sd_test_run("test_journal_record");
+}
