@@ -1,6 +1,6 @@
 /*
  * The auditor's walk over encoded records (README "Journal format",
- * "Verifying"): decode, sequence, hash chain, Merkle tree, checkpoints and
+ * "Auditing"): decode, sequence, hash chain, Merkle tree, checkpoints and
  * their signatures, intent/result pairing. No LMDB: the same code checks a
  * live journal (journal_read.c feeds it) and a JSON-lines export (signerctl).
  */
