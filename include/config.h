@@ -71,7 +71,7 @@ struct config_ip_range {
 #define CONFIG_URL_MAX 1024		/* crl_url, ocsp_url, ca_issuers_url, uri_prefixes entries */
 
 /*
- * One [profile NAME] section. Defaults (config_finish): key_types all,
+ * One [profile NAME] section. Defaults (the profile table): key_types all,
  * rsa_min_bits 2048, key_usage digitalSignature (leaf) or keyCertSign,
  * cRLSign (CA), subject_attributes CN, cn_must_be_san true (leaf) or false
  * (CA), wildcards false, path_len -1 (none).
@@ -112,7 +112,7 @@ struct config_profile {
 	char *crl_url;
 	char *ocsp_url;
 	char *ca_issuers_url;
-	unsigned keys_seen;		/* parser bookkeeping: scalar keys already set */
+	uint64_t keys_seen;		/* parser bookkeeping: bit i set once key i of the profile table is given */
 };
 
 struct config_client {
@@ -121,6 +121,7 @@ struct config_client {
 	unsigned roles;			/* enum config_role bits */
 	char *profiles[CONFIG_LIST_MAX];	/* profiles an issuer may use */
 	size_t n_profiles;
+	uint64_t keys_seen;		/* parser bookkeeping: bit i set once key i of the client table is given */
 };
 
 struct sd_config {
@@ -204,6 +205,24 @@ bool sd_config_client_may_use(const struct config_client *client, const char *pr
  * digitalSignature; each also keyCertSign and cRLSign. 0 for an unknown type.
  */
 unsigned sd_config_key_usage_allowed(unsigned key_type);
+
+/*
+ * Key i (0, 1, ...) of the parser's table of keys, for documentation and a
+ * future reload; false past the last. section is "hsm", "ca", "journal",
+ * "api", "profile" or "client"; default_text is the default as written in
+ * the file, a rule (e.g. "= [api] workers"), or "none"; NULL when required.
+ * The strings are static.
+ */
+struct config_key_info {
+	const char *section;
+	const char *key;
+	const char *type;		/* "path", "duration", "count", "names", "list", ... */
+	const char *default_text;
+	bool required;
+	bool reloadable;		/* a live reload could apply a new value without a restart */
+	bool secret;			/* a dump or log must show the key without its value */
+};
+bool sd_config_key(size_t i, struct config_key_info *out);
 
 /* Parse a duration: "90", "90s", "15m", "12h", "30d". Errors: SD_E_CONFIG. */
 SD_WUR int sd_config_parse_duration(const char *text, uint64_t *seconds);

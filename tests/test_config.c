@@ -455,6 +455,196 @@ test_api_limits(void)
 	expect_refused("[api]\nmax_connections = 20\nmax_connections = 20", "'max_connections' is set twice");
 }
 
+/* [hsm] environment, [ca] signature, [api] listen: the keys with their own parsers. */
+static void
+test_special_keys(void)
+{
+	struct sd_config *cfg = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load_with("[hsm]\nenvironment = A=1\nenvironment = B=\nenvironment = C=x=y\n"
+	    "[ca]\nsignature = pss\n[api]\nlisten = ::1", &cfg), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg->n_hsm_environment, 4);
+	CU_ASSERT_STRING_EQUAL(cfg->hsm_environment[3], "C=x=y");
+	CU_ASSERT_TRUE(cfg->ca_signature_pss);
+	CU_ASSERT_STRING_EQUAL(cfg->api_listen, "::1");
+	sd_config_free(cfg);
+	cfg = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[ca]\nsignature = pkcs1", &cfg), 0);
+	CU_ASSERT_FALSE(cfg->ca_signature_pss);
+	sd_config_free(cfg);
+	expect_refused("[hsm]\nenvironment = 2=2\nenvironment = 3=3\nenvironment = 4=4\nenvironment = 5=5\n"
+	    "environment = 6=6\nenvironment = 7=7\nenvironment = 8=8\nenvironment = 9=9",
+	    "too many 'environment' entries");
+	expect_refused("[hsm]\nenvironment = =x", "'environment' must be NAME=value");
+	expect_refused("[hsm]\nenvironment = X", "'environment' must be NAME=value");
+	expect_refused("[ca]\nsignature = rsa", "'signature' must be pkcs1 or pss, not 'rsa'");
+	expect_refused("[api]\nlisten = ::1\nlisten = ::1", "key 'listen' is set twice");
+	expect_refused("[api]\nlisten = ", "'listen': '' is not an IPv4 or IPv6 address");
+	expect_refused("[api]\ntls_key = other.key", "key 'tls_key' is set twice");
+	expect_refused("[journal]\nmap_size_mb = 1048577", "key 'map_size_mb': '1048577' is not a number in 1..1048576");
+	expect_refused("[hsm]\nbogus = 1", "unknown key 'bogus' in [hsm]");
+	expect_refused("[ca]\nbogus = 1", "unknown key 'bogus' in [ca]");
+	expect_refused(LEAF "bogus = 1", "unknown key 'bogus' in a profile section");
+	expect_refused("[client c2]\nbogus = 1", "unknown key 'bogus' in a client section");
+}
+
+/* Every required key of a fixed section, left out of base_config, is named. */
+static void
+test_required_keys(void)
+{
+	struct config_key_info k;
+	char line[128], want[128], *text, *at, *end;
+	size_t i, n = 0;
+	int rc;
+
+	for (i = 0; sd_config_key(i, &k); i++) {
+		struct sd_config *cfg = NULL;
+
+		if (!k.required || strcmp(k.section, "profile") == 0 || strcmp(k.section, "client") == 0)
+			continue;
+		n++;
+		(void)snprintf(line, sizeof(line), "\n%s = ", k.key);
+		text = strdup(base_config);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+		at = strstr(text, line);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+		end = strchr(at + 1, '\n');
+		memmove(at, end, strlen(end) + 1);
+		rc = load_text(text, &cfg);
+		CU_ASSERT_EQUAL(rc, SD_E_CONFIG);
+		CU_ASSERT_PTR_NULL(cfg);
+		(void)snprintf(want, sizeof(want), "missing [%s] %s", k.section, k.key);
+		if (rc == SD_E_CONFIG && strstr(sd_error_detail(rc), want) == NULL) {
+			fprintf(stderr, "detail '%s' lacks '%s'\n", sd_error_detail(rc), want);
+			CU_FAIL("a missing required key is not named");
+		}
+		free(text);
+	}
+	CU_ASSERT_EQUAL(n, 10);
+}
+
+/*
+ * The keys of the fixed sections a live reload could apply, and the keys a
+ * dump must redact: the lists a configuration reference states. Every
+ * profile and client key is reloadable.
+ */
+static const char *const reloadable_keys[] = {
+	"ca key_blocklist", "journal checkpoint_every", "journal checkpoint_interval", "journal refusals_per_minute",
+	"api max_body", "api max_connections", "api max_connections_per_source", "api handshake_timeout",
+	"api header_timeout", "api request_timeout", "api idle_timeout", "api unauthenticated_rate",
+	"api unauthenticated_burst",
+};
+static const char *const secret_keys[] = { "hsm pin_file", "api tls_key" };
+
+#define LISTED(list, k) listed((list), sizeof(list) / sizeof((list)[0]), (k))
+
+static bool
+listed(const char *const *list, size_t n, const struct config_key_info *k)
+{
+	char name[128];
+	size_t i;
+
+	(void)snprintf(name, sizeof(name), "%s %s", k->section, k->key);
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void
+test_key_table(void)
+{
+	static const char *const sections[] = { "hsm", "ca", "journal", "api", "profile", "client" };
+	struct config_key_info k, other;
+	size_t i, j, n_reloadable = 0, n_secret = 0, n_profile = 0, n_client = 0;
+	bool section_ok, policy;
+
+	for (i = 0; sd_config_key(i, &k); i++) {
+		section_ok = false;
+		for (j = 0; j < sizeof(sections) / sizeof(sections[0]); j++)
+			section_ok |= strcmp(k.section, sections[j]) == 0;
+		CU_ASSERT_TRUE(section_ok);
+		CU_ASSERT_PTR_NOT_NULL(k.key);
+		CU_ASSERT_PTR_NOT_NULL(k.type);
+		/* Each key has a default ("none" when it may stay unset) or is required, never both. */
+		if (k.required == (k.default_text != NULL)) {
+			fprintf(stderr, "[%s] %s: required %d, default %s\n", k.section, k.key, k.required,
+			    k.default_text != NULL ? k.default_text : "NULL");
+			CU_FAIL("a key is neither required nor defaulted, or both");
+		}
+		for (j = 0; j < i; j++) {
+			CU_ASSERT_TRUE_FATAL(sd_config_key(j, &other));
+			if (strcmp(k.section, other.section) == 0 && strcmp(k.key, other.key) == 0) {
+				fprintf(stderr, "[%s] %s is in the table twice\n", k.section, k.key);
+				CU_FAIL("a key is in the table twice");
+			}
+		}
+		policy = strcmp(k.section, "profile") == 0 || strcmp(k.section, "client") == 0;
+		n_profile += strcmp(k.section, "profile") == 0;
+		n_client += strcmp(k.section, "client") == 0;
+		if (k.reloadable != (policy || LISTED(reloadable_keys, &k))) {
+			fprintf(stderr, "[%s] %s: reloadable %d\n", k.section, k.key, k.reloadable);
+			CU_FAIL("reloadable flag differs from reloadable_keys");
+		}
+		if (k.secret != LISTED(secret_keys, &k)) {
+			fprintf(stderr, "[%s] %s: secret %d\n", k.section, k.key, k.secret);
+			CU_FAIL("secret flag differs from secret_keys");
+		}
+		n_reloadable += k.reloadable && !policy;
+		n_secret += k.secret;
+	}
+	CU_ASSERT_EQUAL(n_reloadable, sizeof(reloadable_keys) / sizeof(reloadable_keys[0]));
+	CU_ASSERT_EQUAL(n_secret, sizeof(secret_keys) / sizeof(secret_keys[0]));
+	CU_ASSERT_EQUAL(i, 35 + 24 + 3);
+	CU_ASSERT_EQUAL(n_profile, 24);
+	CU_ASSERT_EQUAL(n_client, 3);
+	CU_ASSERT_FALSE(sd_config_key(i, &k));
+	CU_ASSERT_FALSE(sd_config_key((size_t)-1, &k));
+}
+
+/* The type and default of a few keys, as sd_config_key() gives them. */
+static void
+expect_key(const char *section, const char *key, const char *type, const char *default_text)
+{
+	struct config_key_info k;
+	size_t i;
+
+	for (i = 0; sd_config_key(i, &k); i++) {
+		if (strcmp(k.section, section) != 0 || strcmp(k.key, key) != 0)
+			continue;
+		CU_ASSERT_STRING_EQUAL(k.type, type);
+		if (default_text == NULL) {
+			CU_ASSERT_PTR_NULL(k.default_text);
+		} else {
+			CU_ASSERT_STRING_EQUAL(k.default_text != NULL ? k.default_text : "NULL", default_text);
+		}
+		return;
+	}
+	fprintf(stderr, "[%s] %s not in the table\n", section, key);
+	CU_FAIL("key not in the table");
+}
+
+static void
+test_key_types(void)
+{
+	expect_key("hsm", "module", "path", NULL);
+	expect_key("hsm", "token", "PKCS#11 URI", NULL);
+	expect_key("hsm", "environment", "NAME=value", "none");
+	expect_key("hsm", "sessions", "count", "= [api] workers");
+	expect_key("ca", "signature", "pkcs1 or pss", "pkcs1");
+	expect_key("journal", "map_size_mb", "size in MB", "1024");
+	expect_key("journal", "checkpoint_interval", "duration", "300s");
+	expect_key("journal", "origin", "string", "signerd/journal");
+	expect_key("api", "listen", "IP address", "127.0.0.1");
+	expect_key("api", "idle_timeout", "duration", "30s");
+	expect_key("profile", "key_types", "names", "rsa, p256, p384, p521, ed25519");
+	expect_key("profile", "ip_ranges", "IP ranges", "none");
+	expect_key("profile", "wildcards", "bool", "false");
+	expect_key("profile", "crl_url", "URL", "none");
+	expect_key("client", "roles", "names", NULL);
+	expect_key("client", "profiles", "list", "none");
+}
+
 int
 main(void)
 {
@@ -468,6 +658,12 @@ main(void)
 		{ "[hsm] session_keys", test_session_keys },
 		{ "[journal] keys", test_journal_keys },
 		{ "[api] connection limits", test_api_limits },
+		{ "environment, signature, listen", test_special_keys },
+		{ "every required key is named when missing", test_required_keys },
+	};
+	static const struct sd_test_case table[] = {
+		{ "defaults, duplicates, reloadable and secret flags", test_key_table },
+		{ "types and defaults of some keys", test_key_types },
 	};
 	static const struct sd_test_case values[] = {
 		{ "durations", test_duration },
@@ -478,6 +674,7 @@ main(void)
 	sd_test_tmpdir(tmp, "config");
 	SD_TEST_SUITE("config load", load);
 	SD_TEST_SUITE("config values", values);
+	SD_TEST_SUITE("config key table", table);
 	rc = sd_test_run("test_config");
 	sd_test_rmtree(tmp);
 	return rc;
