@@ -50,7 +50,10 @@ usage(void)
 	    "  journal list [--from SEQ] [--journal DIR]\n"
 	    "  journal verify [--journal DIR]\n"
 	    "  journal backup DEST [--journal DIR]\n"
-	    "  audit verify|export|show|find|prove|consistency|pubkey ...  (signerctl audit help)\n");
+	    "  audit verify|export|show|find|prove|consistency|pubkey ...  (signerctl audit help)\n"
+	    "  config keys\n"
+	    "      every configuration key: section, type, default, reloadable, secret (a\n"
+	    "      Markdown table; the README's reference is this output)\n");
 	exit(2);
 }
 
@@ -459,6 +462,20 @@ cmd_journal(const char *action, const struct ctl_opts *o)
 	return 0;
 }
 
+/* The parser's own table of keys, so that the reference cannot drift from the code. */
+static int
+cmd_config_keys(void)
+{
+	struct config_key_info k;
+	size_t i;
+
+	printf("| section | key | type | default | reloadable | secret |\n|---|---|---|---|---|---|\n");
+	for (i = 0; sd_config_key(i, &k); i++)
+		printf("| `%s` | `%s` | %s | %s | %s | %s |\n", k.section, k.key, k.type,
+		    k.required ? "required" : k.default_text, k.reloadable ? "yes" : "", k.secret ? "yes" : "");
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -489,6 +506,8 @@ main(int argc, char **argv)
 		ctl_parse(argc - first, argv + first, &o);
 		return cmd_intermediate(&o);
 	}
+	if (strcmp(cmd, "config") == 0 && argc == first + 2 && strcmp(argv[first + 1], "keys") == 0)
+		return cmd_config_keys();
 	if (strcmp(cmd, "hsm") == 0 && argc == first + 2)
 		return cmd_hsm(argv[first + 1]);
 	if (strcmp(cmd, "audit") == 0 && argc > first + 1)
