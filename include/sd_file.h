@@ -10,7 +10,8 @@
 #include "sd_error.h"
 
 /*
- * Read the whole regular file at path (not following a final symlink) into
+ * Read the whole regular file at path (symlinks followed; the final target
+ * must be a regular file) into
  * a new NUL-terminated buffer. Fails with SD_E_TOO_LARGE past max bytes,
  * SD_E_IO when it cannot be opened or read. On success *out (free with free())
  * and *len (excluding the NUL) are set; on failure *out is NULL.
@@ -19,7 +20,9 @@ SD_WUR int sd_file_read(const char *path, size_t max, uint8_t **out, size_t *len
 
 /*
  * Read a secret (PIN) file: at most 256 bytes, one trailing newline removed,
- * refused with SD_E_PIN if group- or world-readable, empty, or unreadable.
+ * refused with SD_E_PIN if group- or world-accessible, owned by another user
+ * than this one or root, empty, or unreadable (checked on the final target
+ * of symlinks).
  * Free the result with sd_secret_free(), which wipes it. If path names no
  * file but $CREDENTIALS_DIRECTORY/<path> exists (systemd credentials), that is read.
  */

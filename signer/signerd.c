@@ -16,6 +16,7 @@
 #include "config.h"
 #include "sd_error.h"
 #include "sd_file.h"
+#include "sd_process.h"
 #include "signer.h"
 
 static void __attribute__((noreturn))
@@ -91,7 +92,11 @@ main(int argc, char **argv)
 	if (getenv("MALLOC_ARENA_MAX") == NULL)
 		(void)mallopt(M_ARENA_MAX, 8);
 
-	if ((rc = sd_config_load(config_path, &cfg)) != 0 ||
+	/* Before any secret is read: no core files, not dumpable, files private. */
+	if ((rc = sd_process_harden()) != 0 ||
+	    (rc = sd_path_private(config_path, "configuration")) != 0 ||
+	    (rc = sd_config_load(config_path, &cfg)) != 0 ||
+	    (rc = sd_dir_private(cfg->journal_path, "journal directory")) != 0 ||
 	    (rc = sd_config_apply_environment(cfg)) != 0)
 		goto out;
 	if (port >= 0)

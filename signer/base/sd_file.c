@@ -64,7 +64,8 @@ sd_file_read(const char *path, size_t max, uint8_t **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	/* Symlinks are followed: what is checked (a regular file, its size) is the final target. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
 	rc = sd_fd_read_all(fd, path, max, out, len);
 	close(fd);
@@ -78,13 +79,17 @@ sd_secret_open(const char *path)
 	char alt[PATH_MAX];
 	int fd, n;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/*
+	 * Symlinks are followed (Kubernetes secret volumes and systemd
+	 * credentials are links); sd_secret_read() checks the file they end at.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 || credentials == NULL || strchr(path, '/') != NULL)
 		return fd;
 	n = snprintf(alt, sizeof(alt), "%s/%s", credentials, path);
 	if (n < 0 || (size_t)n >= sizeof(alt))
 		return -1;
-	return open(alt, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return open(alt, O_RDONLY | O_CLOEXEC);
 }
 
 int
@@ -102,6 +107,11 @@ sd_secret_read(const char *path, char **out, size_t *len)
 	if (fstat(fd, &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
 		close(fd);
 		return sd_error_set(SD_E_PIN, "PIN file %s must not be accessible by group or others (chmod 600)", path);
+	}
+	/* Someone else's file, however private, could be swapped under us by its owner. */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		close(fd);
+		return sd_error_set(SD_E_PIN, "PIN file %s must belong to this user or root", path);
 	}
 	rc = sd_fd_read_all(fd, path, SD_SECRET_MAX, &buf, &n);
 	close(fd);

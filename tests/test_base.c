@@ -1,0 +1,196 @@
+/*
+ * The base room's file and process helpers (signer/base/sd_file.c,
+ * sd_process.c): files read through symlinks are judged by their final
+ * target, secrets must be private and owned by us or root, and the daemon's
+ * self-hardening takes effect.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sd_file.h"
+#include "sd_process.h"
+#include "sd_test.h"
+
+static char tmp[PATH_MAX];
+
+/* tmp/name as a path. */
+static void
+path_of(const char *name, char out[PATH_MAX])
+{
+	CU_ASSERT_FATAL(snprintf(out, PATH_MAX, "%s/%s", tmp, name) < PATH_MAX);
+}
+
+/* A symlink tmp/link -> target (a name in tmp or an absolute path). */
+static void
+link_to(const char *target, const char *link, char out[PATH_MAX])
+{
+	path_of(link, out);
+	(void)unlink(out);
+	CU_ASSERT_FATAL(symlink(target, out) == 0);
+}
+
+static void
+test_file_read_follows_links(void)
+{
+	char file[PATH_MAX], link[PATH_MAX], dirlink[PATH_MAX];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	sd_test_write(tmp, "plain.txt", "hello\n", 0644, file);
+	CU_ASSERT_EQUAL(sd_file_read(file, 64, &buf, &len), 0);
+	CU_ASSERT_EQUAL(len, 6);
+	free(buf);
+	buf = NULL;
+	/* A symlink farm (Kubernetes secret volume: ..data/file) reads as its target. */
+	link_to("plain.txt", "plain.link", link);
+	CU_ASSERT_EQUAL(sd_file_read(link, 64, &buf, &len), 0);
+	CU_ASSERT_EQUAL(len, 6);
+	CU_ASSERT_TRUE(buf != NULL && memcmp(buf, "hello\n", 6) == 0);
+	free(buf);
+	buf = NULL;
+	/* The final target is what must be a regular file, and what the size limit applies to. */
+	link_to(tmp, "dir.link", dirlink);
+	CU_ASSERT_EQUAL(sd_file_read(dirlink, 64, &buf, &len), SD_E_IO);
+	CU_ASSERT_PTR_NULL(buf);
+	CU_ASSERT_EQUAL(sd_file_read(link, 3, &buf, &len), SD_E_TOO_LARGE);
+	CU_ASSERT_PTR_NULL(buf);
+	link_to("missing.txt", "dangling.link", link);
+	CU_ASSERT_EQUAL(sd_file_read(link, 64, &buf, &len), SD_E_IO);
+}
+
+static void
+test_secret_through_links(void)
+{
+	char pin[PATH_MAX], link[PATH_MAX], open_pin[PATH_MAX];
+	char *secret = NULL;
+	size_t len = 0;
+
+	sd_test_write(tmp, "user.pin", "1234\n", 0600, pin);
+	CU_ASSERT_EQUAL(sd_secret_read(pin, &secret, &len), 0);
+	CU_ASSERT_EQUAL(len, 4);
+	CU_ASSERT_TRUE(secret != NULL && strcmp(secret, "1234") == 0);
+	sd_secret_free(secret, len);
+	secret = NULL;
+	link_to("user.pin", "pin.link", link);
+	CU_ASSERT_EQUAL(sd_secret_read(link, &secret, &len), 0);
+	CU_ASSERT_TRUE(secret != NULL && strcmp(secret, "1234") == 0);
+	sd_secret_free(secret, len);
+	secret = NULL;
+	/* A private link to a readable file is a readable secret: the target's mode counts. */
+	sd_test_write(tmp, "open.pin", "1234\n", 0644, open_pin);
+	link_to("open.pin", "open.link", link);
+	CU_ASSERT_EQUAL(sd_secret_read(link, &secret, &len), SD_E_PIN);
+	CU_ASSERT_PTR_NULL(secret);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_PIN), "group or others"));
+	CU_ASSERT_EQUAL(chmod(open_pin, 0640), 0);
+	CU_ASSERT_EQUAL(sd_secret_read(open_pin, &secret, &len), SD_E_PIN);
+	sd_test_write(tmp, "empty.pin", "\n", 0600, pin);
+	CU_ASSERT_EQUAL(sd_secret_read(pin, &secret, &len), SD_E_PIN);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_PIN), "empty"));
+}
+
+/* Only root can hand a file to another user: the ownership rule is tested there. */
+static void
+test_secret_owner(void)
+{
+	char pin[PATH_MAX];
+	char *secret = NULL;
+	size_t len = 0;
+
+	if (geteuid() != 0)
+		return;
+	sd_test_write(tmp, "other.pin", "1234\n", 0600, pin);
+	CU_ASSERT_EQUAL_FATAL(chown(pin, 4242, 4242), 0);
+	CU_ASSERT_EQUAL(sd_secret_read(pin, &secret, &len), SD_E_PIN);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_PIN), "must belong to this user or root"));
+	CU_ASSERT_EQUAL(chown(pin, 0, 0), 0);
+	CU_ASSERT_EQUAL(sd_secret_read(pin, &secret, &len), 0);
+	sd_secret_free(secret, len);
+}
+
+static void
+test_path_private(void)
+{
+	char conf[PATH_MAX], link[PATH_MAX];
+
+	sd_test_write(tmp, "private.conf", "x", 0600, conf);
+	CU_ASSERT_EQUAL(sd_path_private(conf, "configuration"), 0);
+	link_to("private.conf", "conf.link", link);
+	CU_ASSERT_EQUAL(sd_path_private(link, "configuration"), 0);
+	CU_ASSERT_EQUAL(chmod(conf, 0640), 0);
+	CU_ASSERT_EQUAL(sd_path_private(conf, "configuration"), 0);	/* group may read: the operator's call */
+	CU_ASSERT_EQUAL(chmod(conf, 0604), 0);
+	CU_ASSERT_EQUAL(sd_path_private(link, "configuration"), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "accessible by others (mode 0604"));
+	CU_ASSERT_EQUAL(sd_path_private(tmp, "configuration"), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "not a regular file"));
+	path_of("nowhere.conf", conf);
+	CU_ASSERT_EQUAL(sd_path_private(conf, "configuration"), SD_E_CONFIG);
+}
+
+static void
+test_dir_private(void)
+{
+	char dir[PATH_MAX], file[PATH_MAX];
+
+	path_of("journal", dir);
+	CU_ASSERT_EQUAL(sd_dir_private(dir, "journal directory"), 0);	/* absent: made 0700 later */
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+	CU_ASSERT_EQUAL(sd_dir_private(dir, "journal directory"), 0);
+	CU_ASSERT_EQUAL(chmod(dir, 0757), 0);
+	CU_ASSERT_EQUAL(sd_dir_private(dir, "journal directory"), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "writable by group or others (mode 0757"));
+	CU_ASSERT_EQUAL(chmod(dir, 0770), 0);
+	CU_ASSERT_EQUAL(sd_dir_private(dir, "journal directory"), SD_E_CONFIG);
+	CU_ASSERT_EQUAL(chmod(dir, 0755), 0);
+	CU_ASSERT_EQUAL(sd_dir_private(dir, "journal directory"), 0);
+	sd_test_write(tmp, "journal.file", "x", 0600, file);
+	CU_ASSERT_EQUAL(sd_dir_private(file, "journal directory"), SD_E_CONFIG);
+}
+
+/* Last: it changes this process for good. */
+static void
+test_process_harden(void)
+{
+	struct rlimit rl;
+	mode_t old;
+
+	(void)umask(022);
+	CU_ASSERT_EQUAL(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
+	CU_ASSERT_EQUAL(sd_process_harden(), 0);
+	old = umask(077);
+	CU_ASSERT_EQUAL(old, 077);
+	CU_ASSERT_EQUAL(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	CU_ASSERT_EQUAL(getrlimit(RLIMIT_CORE, &rl), 0);
+	CU_ASSERT_EQUAL(rl.rlim_cur, 0);
+	CU_ASSERT_EQUAL(rl.rlim_max, 0);
+}
+
+int
+main(void)
+{
+	static const struct sd_test_case files[] = {
+		{ "sd_file_read follows symlinks, judges the target", test_file_read_follows_links },
+		{ "secrets through symlinks: the target must be private", test_secret_through_links },
+		{ "secrets owned by another user refused", test_secret_owner },
+		{ "configuration file others cannot access", test_path_private },
+		{ "journal directory others cannot write", test_dir_private },
+	};
+	static const struct sd_test_case process[] = {
+		{ "umask 077, no core, not dumpable", test_process_harden },
+	};
+	int rc;
+
+	sd_test_tmpdir(tmp, "base");
+	SD_TEST_SUITE("files", files);
+	SD_TEST_SUITE("process", process);
+	rc = sd_test_run("test_base");
+	sd_test_rmtree(tmp);
+	return rc;
+}
