@@ -18,6 +18,7 @@ DEB_PACKAGES := build-essential pkg-config openssl libssl-dev softhsm2 libsofths
 PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih
 TEST_PKGS := cunit
 BENCH_PACKAGES := gnuplot-nox
+VALGRIND_PACKAGES := valgrind
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -30,7 +31,7 @@ CFLAGS += -std=c11 $(WARN) $(HARDEN) -MMD -MP
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LDLIBS += -lpthread
 
-ifneq ($(filter-out deps deps-bench help clean run demo bench bench-journal bench-dos,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out deps deps-bench deps-valgrind valgrind help clean run demo bench bench-journal bench-dos,$(or $(MAKECMDGOALS),all)),)
   ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
     $(error missing libraries (pkg-config: $(PKGS)); run 'make deps' first)
   endif
@@ -54,15 +55,16 @@ TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 
 .SECONDARY:
-.PHONY: all deps deps-bench check layers test unit integration asan bench bench-journal run demo install clean help
+.PHONY: all deps deps-bench deps-valgrind valgrind check layers test unit integration asan bench bench-journal run demo install clean help
 
 all: $(PROGRAMS:%=$(BUILD)/%)
 
 help:
 	@echo "make deps | all | check | asan | run | install | clean"
 
-deps deps-bench:
-	@missing=""; for p in $(DEB_PACKAGES) $(if $(filter deps-bench,$@),$(BENCH_PACKAGES)); do \
+deps deps-bench deps-valgrind:
+	@missing=""; for p in $(DEB_PACKAGES) $(if $(filter deps-bench,$@),$(BENCH_PACKAGES)) \
+		$(if $(filter deps-valgrind,$@),$(VALGRIND_PACKAGES)); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -160,6 +162,11 @@ unit: all $(TESTS) $(TEST_MODULES)
 
 integration: all $(TEST_MODULES)
 	BUILD=$(BUILD) bash tests/run-all.sh integration
+
+# Every unit test program under valgrind's memcheck (slow; not in `make check`).
+valgrind: deps-valgrind
+	@$(MAKE) --no-print-directory all $(TESTS) $(TEST_MODULES)
+	BUILD=$(BUILD) bash tests/valgrind.sh
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: deps
