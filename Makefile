@@ -185,6 +185,11 @@ install: all
 	install -m 0755 $(BUILD)/signerd $(DESTDIR)$(sbindir)/signerd
 	install -m 0755 $(BUILD)/signerctl $(DESTDIR)$(bindir)/signerctl
 
+# The version (signerd --version, signerctl --version, the Debian package): VERSION only.
+VERSION := $(shell cat VERSION)
+$(BUILD)/signer/signerd.o $(BUILD)/signer/signerctl.o: VERSION
+$(BUILD)/signer/signerd.o $(BUILD)/signer/signerctl.o: CPPFLAGS += -DSD_VERSION='"$(VERSION)"'
+
 clean:
 	rm -rf build build-asan build-*/
 
