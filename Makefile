@@ -31,7 +31,7 @@ CFLAGS += -std=c11 $(WARN) $(HARDEN) -MMD -MP
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LDLIBS += -lpthread
 
-ifneq ($(filter-out deps deps-bench deps-valgrind valgrind help clean run demo bench bench-journal bench-dos,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out deps deps-bench deps-valgrind deps-deb valgrind deb help clean run demo bench bench-journal bench-dos,$(or $(MAKECMDGOALS),all)),)
   ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
     $(error missing libraries (pkg-config: $(PKGS)); run 'make deps' first)
   endif
@@ -191,6 +191,42 @@ install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir)
 	install -m 0755 $(BUILD)/signerd $(DESTDIR)$(sbindir)/signerd
 	install -m 0755 $(BUILD)/signerctl $(DESTDIR)$(bindir)/signerctl
+
+# The version (signerd --version, signerctl --version, the Debian package): VERSION only.
+VERSION := $(shell cat VERSION)
+$(BUILD)/signer/signerd.o $(BUILD)/signer/signerctl.o: VERSION
+$(BUILD)/signer/signerd.o $(BUILD)/signer/signerctl.o: CPPFLAGS += -DSD_VERSION='"$(VERSION)"'
+
+# The Debian package (README, "Install on a server"): the sources and
+# packaging/debian/ are copied to $(DEB_DIR)/signerd-VERSION and built there
+# with debhelper and Debian's build flags, so nothing in the tree changes;
+# the copy goes once the package is made. `make deb` and `make check`
+# (tests/integration/test_package.sh, which also uses strace) install
+# DEB_BUILD_PACKAGES first.
+DEB_BUILD_PACKAGES := debhelper lintian man-db systemd strace
+DEB_BUILD_OPTIONS ?= parallel=2
+DEB_DIR := $(BUILD)/deb
+DEB_TREE := Makefile VERSION include signer pkcs11 api packaging
+DEB_FILE = $(DEB_DIR)/signerd_$(VERSION)_$(shell dpkg --print-architecture).deb
+.PHONY: deb deps-deb
+check: deps-deb
+deps-deb: deps
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(DEB_PACKAGES) $(DEB_BUILD_PACKAGES)"
+
+deb: deps-deb
+	@$(MAKE) --no-print-directory $(DEB_FILE)
+	@echo "make deb: $(DEB_FILE)"
+
+$(DEB_DIR)/signerd_%.deb: $(shell find $(DEB_TREE) -type f 2>/dev/null)
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/signerd-$(VERSION)
+	cp -R $(DEB_TREE) $(DEB_DIR)/signerd-$(VERSION)/
+	cp -R packaging/debian $(DEB_DIR)/signerd-$(VERSION)/debian
+	printf 'signerd (%s) unstable; urgency=medium\n\n  * signerd %s.\n\n -- %s  %s\n' '$(VERSION)' '$(VERSION)' \
+		"$$(sed -n 's/^Maintainer: //p' packaging/debian/control)" \
+		"$$(git log -1 --format=%cD 2>/dev/null || date -R)" >$(DEB_DIR)/signerd-$(VERSION)/debian/changelog
+	cd $(DEB_DIR)/signerd-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u CFLAGS \
+		-u CPPFLAGS -u LDFLAGS DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS)" dpkg-buildpackage -b -us -uc
+	rm -rf $(DEB_DIR)/signerd-$(VERSION)
 
 clean:
 	rm -rf build build-asan build-*/

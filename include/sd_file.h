@@ -23,8 +23,10 @@ SD_WUR int sd_file_read(const char *path, size_t max, uint8_t **out, size_t *len
  * refused with SD_E_PIN if group- or world-accessible, owned by another user
  * than this one or root, empty, or unreadable (checked on the final target
  * of symlinks).
- * Free the result with sd_secret_free(), which wipes it. If path names no
- * file but $CREDENTIALS_DIRECTORY/<path> exists (systemd credentials), that is read.
+ * Free the result with sd_secret_free(), which wipes it. When
+ * $CREDENTIALS_DIRECTORY (systemd, LoadCredential=) holds a credential named
+ * as path's last component, that credential is read instead of path; its
+ * group bits may show read (systemd's ACL mask for the service user).
  */
 SD_WUR int sd_secret_read(const char *path, char **out, size_t *len);
 void sd_secret_free(char *secret, size_t len);

@@ -27,10 +27,11 @@
 static const char *ctl_config_path = "signerd.conf";
 
 static void __attribute__((noreturn))
-usage(void)
+usage_to(FILE *out, int code)
 {
-	fprintf(stderr,
+	fprintf(out,
 	    "usage: signerctl [-c CONFIG] COMMAND [options]\n"
+	    "       signerctl --version | --help\n"
 	    "\n"
 	    "  token init --label LABEL --so-pin-file FILE\n"
 	    "      initialise a free token slot (SoftHSM; user PIN from [hsm] pin_file)\n"
@@ -54,7 +55,13 @@ usage(void)
 	    "  config keys\n"
 	    "      every configuration key: section, type, default, reloadable, secret (a\n"
 	    "      Markdown table; the README's reference is this output)\n");
-	exit(2);
+	exit(code);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	usage_to(stderr, 2);
 }
 
 static void __attribute__((noreturn))
@@ -483,6 +490,12 @@ main(int argc, char **argv)
 	const char *cmd;
 	int first = 1;
 
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		usage_to(stdout, 0);
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("signerctl %s\n", SD_VERSION);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	if (argc >= 3 && strcmp(argv[1], "-c") == 0) {
 		ctl_config_path = argv[2];
 		first = 3;

@@ -20,10 +20,11 @@
 #include "signer.h"
 
 static void __attribute__((noreturn))
-usage(void)
+usage(FILE *out, int code)
 {
-	fprintf(stderr, "usage: signerd -c CONFIG [--port PORT] [--ready-file PATH]\n");
-	exit(2);
+	fprintf(out, "usage: signerd -c CONFIG [--port PORT] [--ready-file PATH]\n"
+	    "       signerd --version | --help\n");
+	exit(code);
 }
 
 static int
@@ -46,6 +47,7 @@ main(int argc, char **argv)
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL, *ready_file = NULL;
@@ -62,16 +64,20 @@ main(int argc, char **argv)
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 'r': ready_file = optarg; break;
+		case 'h': usage(stdout, 0);
+		case 'V':
+			printf("signerd %s\n", SD_VERSION);
+			return fflush(stdout) == 0 ? 0 : 1;
 		case 'p':
 			port = strtol(optarg, &end, 10);
 			if (*end != '\0' || end == optarg || port < 0 || port > 65535)
-				usage();
+				usage(stderr, 2);
 			break;
-		default: usage();
+		default: usage(stderr, 2);
 		}
 	}
 	if (config_path == NULL || optind != argc)
-		usage();
+		usage(stderr, 2);
 
 	/* Block the stop signals before any thread starts, so only sigwait() sees them. */
 	sigemptyset(&stop_signals);

@@ -114,6 +114,54 @@ test_secret_owner(void)
 	sd_secret_free(secret, len);
 }
 
+/*
+ * systemd credentials (LoadCredential=user.pin:/etc/signerd/user.pin): the
+ * credential named as the PIN file's last component wins over the file.
+ */
+static void
+test_secret_credential(void)
+{
+	char creds[PATH_MAX], file[PATH_MAX], cred[PATH_MAX];
+	char *secret = NULL;
+	size_t len = 0;
+
+	path_of("credentials", creds);
+	CU_ASSERT_FATAL(mkdir(creds, 0700) == 0);
+	sd_test_write(tmp, "cred.pin", "file\n", 0600, file);
+	CU_ASSERT_FATAL(setenv("CREDENTIALS_DIRECTORY", creds, 1) == 0);
+	/* No credential of that name: the file. */
+	CU_ASSERT_EQUAL(sd_secret_read(file, &secret, &len), 0);
+	CU_ASSERT_TRUE(secret != NULL && strcmp(secret, "file") == 0);
+	sd_secret_free(secret, len);
+	secret = NULL;
+	sd_test_write(creds, "cred.pin", "credential\n", 0400, cred);
+	CU_ASSERT_EQUAL(sd_secret_read(file, &secret, &len), 0);
+	CU_ASSERT_TRUE(secret != NULL && strcmp(secret, "credential") == 0);
+	sd_secret_free(secret, len);
+	secret = NULL;
+	/* The file need not exist or be readable: under systemd it is root's. */
+	CU_ASSERT_EQUAL(unlink(file), 0);
+	CU_ASSERT_EQUAL(sd_secret_read(file, &secret, &len), 0);
+	sd_secret_free(secret, len);
+	secret = NULL;
+	/* systemd's ACL for the service user shows as group read: taken. */
+	CU_ASSERT_EQUAL(chmod(cred, 0440), 0);
+	CU_ASSERT_EQUAL(sd_secret_read(file, &secret, &len), 0);
+	sd_secret_free(secret, len);
+	secret = NULL;
+	/* Anything more is refused, naming the credential. */
+	CU_ASSERT_EQUAL(chmod(cred, 0460), 0);
+	CU_ASSERT_EQUAL(sd_secret_read(file, &secret, &len), SD_E_PIN);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_PIN), "credentials/cred.pin must not be accessible"));
+	CU_ASSERT_EQUAL(chmod(cred, 0404), 0);
+	CU_ASSERT_EQUAL(sd_secret_read(file, &secret, &len), SD_E_PIN);
+	CU_ASSERT_PTR_NULL(secret);
+	/* Outside the credential directory a group-readable PIN file stays refused. */
+	sd_test_write(tmp, "group.pin", "1234\n", 0440, file);
+	CU_ASSERT_EQUAL(sd_secret_read(file, &secret, &len), SD_E_PIN);
+	CU_ASSERT_EQUAL(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+}
+
 static void
 test_path_private(void)
 {
@@ -179,6 +227,7 @@ main(void)
 		{ "sd_file_read follows symlinks, judges the target", test_file_read_follows_links },
 		{ "secrets through symlinks: the target must be private", test_secret_through_links },
 		{ "secrets owned by another user refused", test_secret_owner },
+		{ "a systemd credential of the PIN file's name wins", test_secret_credential },
 		{ "configuration file others cannot access", test_path_private },
 		{ "journal directory others cannot write", test_dir_private },
 	};

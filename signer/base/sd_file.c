@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,58 +73,84 @@ sd_file_read(const char *path, size_t max, uint8_t **out, size_t *len)
 	return rc;
 }
 
+/*
+ * Open the PIN file, or the systemd credential of the same name. Under
+ * systemd (LoadCredential=user.pin:/etc/signerd/user.pin) the PIN file is
+ * root's and unreadable by the service user; systemd hands its content over
+ * as $CREDENTIALS_DIRECTORY/user.pin. A credential named as the file's last
+ * component is what the service manager chose for us: it wins over the path.
+ * *shown is the path opened, for messages (in alt when it is the credential).
+ */
 static int
-sd_secret_open(const char *path)
+sd_secret_open(const char *path, char alt[PATH_MAX], const char **shown, bool *credential)
 {
-	const char *credentials = getenv("CREDENTIALS_DIRECTORY");
-	char alt[PATH_MAX];
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	const char *name = strrchr(path, '/');
 	int fd, n;
 
-	/*
-	 * Symlinks are followed (Kubernetes secret volumes and systemd
-	 * credentials are links); sd_secret_read() checks the file they end at.
-	 */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 || credentials == NULL || strchr(path, '/') != NULL)
-		return fd;
-	n = snprintf(alt, sizeof(alt), "%s/%s", credentials, path);
-	if (n < 0 || (size_t)n >= sizeof(alt))
-		return -1;
-	return open(alt, O_RDONLY | O_CLOEXEC);
+	*shown = path;
+	*credential = false;
+	name = name != NULL ? name + 1 : path;
+	if (dir != NULL && dir[0] != '\0' && name[0] != '\0') {
+		n = snprintf(alt, PATH_MAX, "%s/%s", dir, name);
+		if (n < 0 || n >= PATH_MAX) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		/* Symlinks are followed; sd_secret_read() checks the file they end at. */
+		fd = open(alt, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT) {
+			*shown = alt;
+			*credential = true;
+			return fd;
+		}
+	}
+	/* Symlinks are followed (Kubernetes secret volumes are links), as above. */
+	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 int
 sd_secret_read(const char *path, char **out, size_t *len)
 {
 	struct stat st;
+	char alt[PATH_MAX];
+	const char *shown;
 	uint8_t *buf = NULL;
 	size_t n = 0;
+	mode_t forbidden;
+	bool credential;
 	int fd, rc;
 
 	*out = NULL;
 	*len = 0;
-	if ((fd = sd_secret_open(path)) < 0)
-		return sd_error_set(SD_E_PIN, "PIN file %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+	if ((fd = sd_secret_open(path, alt, &shown, &credential)) < 0)
+		return sd_error_set(SD_E_PIN, "PIN file %s: %s", shown, strerror(errno));
+	/*
+	 * Where the credential file system takes ACLs (tmpfs), systemd grants the
+	 * service user read access by an ACL entry, and the group bits then show
+	 * that ACL's mask (r--): read by group is the service user, nobody else.
+	 */
+	forbidden = credential ? (S_IWGRP | S_IXGRP | S_IRWXO) : (S_IRWXG | S_IRWXO);
+	if (fstat(fd, &st) != 0 || (st.st_mode & forbidden) != 0) {
 		close(fd);
-		return sd_error_set(SD_E_PIN, "PIN file %s must not be accessible by group or others (chmod 600)", path);
+		return sd_error_set(SD_E_PIN, "PIN file %s must not be accessible by group or others (chmod 600)", shown);
 	}
 	/* Someone else's file, however private, could be swapped under us by its owner. */
 	if (st.st_uid != geteuid() && st.st_uid != 0) {
 		close(fd);
-		return sd_error_set(SD_E_PIN, "PIN file %s must belong to this user or root", path);
+		return sd_error_set(SD_E_PIN, "PIN file %s must belong to this user or root", shown);
 	}
-	rc = sd_fd_read_all(fd, path, SD_SECRET_MAX, &buf, &n);
+	rc = sd_fd_read_all(fd, shown, SD_SECRET_MAX, &buf, &n);
 	close(fd);
 	if (rc != 0)
-		return rc == SD_E_NOMEM ? rc : sd_error_set(SD_E_PIN, "PIN file %s unreadable or too long", path);
+		return rc == SD_E_NOMEM ? rc : sd_error_set(SD_E_PIN, "PIN file %s unreadable or too long", shown);
 	if (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	if (n > 0 && buf[n - 1] == '\r')
 		buf[--n] = '\0';
 	if (n == 0) {
 		sd_secret_free((char *)buf, 1);
-		return sd_error_set(SD_E_PIN, "PIN file %s is empty", path);
+		return sd_error_set(SD_E_PIN, "PIN file %s is empty", shown);
 	}
 	*out = (char *)buf;
 	*len = n;
