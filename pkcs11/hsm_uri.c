@@ -21,14 +21,15 @@
 static const struct {
 	const char *name;
 	const char *limit;	/* why p11-kit may not recognise a value */
+	bool token_text;	/* a blank-padded CK_TOKEN_INFO text field */
 } hsm_uri_known[] = {
-	{ "token", "longer than 32 bytes" },
-	{ "manufacturer", "longer than 32 bytes" },
-	{ "serial", "longer than 16 bytes" },
-	{ "model", "longer than 16 bytes" },
-	{ "object", "not accepted" },
-	{ "id", "not accepted" },
-	{ "type", "not one of private, public, cert, secret-key, data" },
+	{ "token", "longer than 32 bytes", true },
+	{ "manufacturer", "longer than 32 bytes", true },
+	{ "serial", "longer than 16 bytes", true },
+	{ "model", "longer than 16 bytes", true },
+	{ "object", "not accepted", false },
+	{ "id", "not accepted", false },
+	{ "type", "not one of private, public, cert, secret-key, data", false },
 };
 #define HSM_URI_KNOWN_COUNT (sizeof(hsm_uri_known) / sizeof(hsm_uri_known[0]))
 
@@ -87,7 +88,24 @@ hsm_uri_attr_name(const char *p, const char *stops, char name[HSM_URI_NAME_MAX +
 	return 0;
 }
 
-/* First pass: every attribute is one we act on, and none repeats. */
+/* Whether the attribute at p (len bytes, "name=value") percent-encodes a NUL byte. */
+static bool
+hsm_uri_has_nul(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 2 < len; i++)
+		if (p[i] == '%' && p[i + 1] == '0' && p[i + 2] == '0')
+			return true;
+	return false;
+}
+
+/*
+ * First pass: every attribute is one we act on, and none repeats. A token
+ * attribute may not hold a NUL: p11-kit copies it into the token field,
+ * where a leading NUL reads as "not named" (matching every token) and a
+ * later one cuts the value short.
+ */
 static int
 hsm_uri_check_names(const char *p)
 {
@@ -104,6 +122,8 @@ hsm_uri_check_names(const char *p)
 				return hsm_uri_refuse(name, false);
 			if (seen[k])
 				return sd_error_set(SD_E_URI, "PKCS#11 URI attribute \"%s\" appears more than once", name);
+			if (hsm_uri_known[k].token_text && hsm_uri_has_nul(p, len))
+				return sd_error_set(SD_E_URI, "PKCS#11 URI attribute \"%s\" holds a NUL byte (%%00)", name);
 			seen[k] = true;
 			p += len;
 			if (*p != ';')

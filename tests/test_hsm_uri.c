@@ -182,12 +182,26 @@ test_too_long(void)
 static void
 test_malformed(void)
 {
+	struct hsm_uri *uri = NULL;
+
 	expect_error("pkcs11:token", SD_E_URI, "'='");
 	expect_error("pkcs11:=x", SD_E_URI, "no name");
 	expect_error("pkcs11:object=a%zz", SD_E_URI, NULL);
 	expect_error("pkcs11:object=my key", SD_E_URI, "offset 16");
 	expect_error("pkcs11:object=a;object=b", SD_E_URI, "more than once");
 	expect_error("pkcs11:type=banana", SD_E_URI, "\"type\"");
+	/*
+	 * A NUL in a token attribute: "serial=%00v" used to read as no serial at
+	 * all, matching any token (found by tests/fuzz/fuzz_p11uri.c).
+	 */
+	expect_error("pkcs11:token=t;serial=%00v", SD_E_URI, "\"serial\" holds a NUL");
+	expect_error("pkcs11:token=%00", SD_E_URI, "\"token\" holds a NUL");
+	expect_error("pkcs11:manufacturer=a%00b", SD_E_URI, "\"manufacturer\" holds a NUL");
+	expect_error("pkcs11:token=t;model=%00", SD_E_URI, "\"model\" holds a NUL");
+	/* An id is bytes: a NUL is one of them. */
+	CU_ASSERT_EQUAL_FATAL(hsm_uri_parse("pkcs11:token=t;id=%00%01", &uri), 0);
+	CU_ASSERT(uri->id_len == 2 && uri->id[0] == 0 && uri->id[1] == 1);
+	hsm_uri_free(uri);
 }
 
 int
