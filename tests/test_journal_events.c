@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "journal.h"
+#include "journal/checkpoint_note.h"
 #include "journal/merkle.h"
 #include "journal_fixture.h"
 #include "sd_test.h"
@@ -253,6 +254,55 @@ test_events_stream(void)
 	sd_test_rmtree(dir);
 }
 
+/*
+ * A note parses only in its one text: base64 with '=' inside or stray bits
+ * in its last character decodes to the same bytes with OpenSSL, and an
+ * origin line "origin\0..." was read as "origin"; each is refused (found by
+ * tests/fuzz/fuzz_checkpoint.c).
+ */
+static void
+test_events_checkpoint_text(void)
+{
+	static const uint8_t id[4] = { 1, 2, 3, 4 };
+	uint8_t root[32], sig[CHECKPOINT_SIG_LEN];
+	struct checkpoint cp;
+	char body[CHECKPOINT_NOTE_MAX], *note = NULL, *line;
+	size_t len, i;
+
+	for (i = 0; i < sizeof(root); i++)
+		root[i] = (uint8_t)(i * 7 + 1);
+	memset(sig, 0x5a, sizeof(sig));
+	CU_ASSERT_EQUAL_FATAL(checkpoint_body("test.signerd/journal", 7, root, 1700000000000LL, body, sizeof(body),
+	    &len), 0);
+	CU_ASSERT_EQUAL_FATAL(checkpoint_note_assemble(body, len, "test.signerd/journal", id, sig, &note), 0);
+	CU_ASSERT_EQUAL(checkpoint_parse(note, strlen(note), &cp), 0);
+	CU_ASSERT(cp.size == 7 && memcmp(cp.root, root, sizeof(root)) == 0 && memcmp(cp.sig, sig, sizeof(sig)) == 0);
+	/* The root line: "AQgPFh0kKzI5QEdOVVxjanF4f4aNlJuiqbC3vsXM09o=". */
+	line = note + strlen("test.signerd/journal\n7\n");
+	CU_ASSERT_EQUAL_FATAL(strncmp(line, "AQgPFh0kKzI5QEdOVVxjanF4f4aNlJuiqbC3vsXM09o=\n", 45), 0);
+	line[25] = '=';
+	CU_ASSERT_EQUAL(checkpoint_parse(note, strlen(note), &cp), SD_E_INVAL);
+	CU_ASSERT(detail_has(SD_E_INVAL, "bad root hash line"));
+	line[25] = '4';
+	line[42] = 'p';		/* 'o' and 'p' differ only in bits past the 32 bytes */
+	CU_ASSERT_EQUAL(checkpoint_parse(note, strlen(note), &cp), SD_E_INVAL);
+	line[42] = 'o';
+	CU_ASSERT_EQUAL(checkpoint_parse(note, strlen(note), &cp), 0);
+	/* A NUL in the origin line does not end the origin there. */
+	memmove(note + 21, note + 20, strlen(note + 20) + 1);
+	note[20] = '\0';
+	CU_ASSERT_EQUAL(checkpoint_parse(note, strlen(note + 21) + 21, &cp), SD_E_INVAL);
+	CU_ASSERT(detail_has(SD_E_INVAL, "bad origin line"));
+	memmove(note + 20, note + 21, strlen(note + 21) + 1);
+	CU_ASSERT_EQUAL(checkpoint_parse(note, strlen(note), &cp), 0);
+	/* The signature line's base64 too. */
+	line = strrchr(note, ' ') + 1;
+	line[10] = '=';
+	CU_ASSERT_EQUAL(checkpoint_parse(note, strlen(note), &cp), SD_E_INVAL);
+	CU_ASSERT(detail_has(SD_E_INVAL, "signature is not base64"));
+	free(note);
+}
+
 int
 main(void)
 {
@@ -261,6 +311,7 @@ main(void)
 		{ "results need their intent; open intents are counted", test_events_rules },
 		{ "inclusion and consistency proofs from the store", test_events_proofs },
 		{ "stream verifier over raw records", test_events_stream },
+		{ "a checkpoint note parses only in its canonical text", test_events_checkpoint_text },
 	};
 
 	SD_TEST_SUITE("journal_events", events);

@@ -25,11 +25,17 @@ checkpoint_b64(const uint8_t *in, size_t len, char *out)
 	out[n < 0 ? 0 : n] = '\0';
 }
 
-/* Strict standard base64 decode of exactly want bytes. */
+/*
+ * Strict standard base64 decode of exactly want bytes. EVP_DecodeBlock()
+ * also takes '=' inside the text, white space around it and stray bits in
+ * the last character; only the one canonical encoding of the bytes passes,
+ * so that one checkpoint has one text (the text its signature covers).
+ */
 static int
 cp_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t want)
 {
 	uint8_t buf[128];
+	char again[sizeof(buf) / 3 * 4 + 1];
 	size_t pad = 0;
 	int n;
 
@@ -42,6 +48,9 @@ cp_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t want)
 	if ((n = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)in_len)) < 0)
 		return -1;
 	if ((size_t)n - pad != want)
+		return -1;
+	checkpoint_b64(buf, want, again);
+	if (strlen(again) != in_len || memcmp(again, in, in_len) != 0)
 		return -1;
 	memcpy(out, buf, want);
 	return 0;
@@ -171,7 +180,8 @@ checkpoint_parse(const char *note, size_t len, struct checkpoint *out)
 		return sd_error_set(SD_E_INVAL, "checkpoint: no origin line");
 	memcpy(out->origin, line, n);
 	out->origin[n] = '\0';
-	if (!cp_origin_ok(out->origin))
+	/* A NUL would end the origin early: "origin\0junk" must not read as "origin". */
+	if (strlen(out->origin) != n || !cp_origin_ok(out->origin))
 		return sd_error_set(SD_E_INVAL, "checkpoint: bad origin line");
 	if (cp_line(note, len, &off, &line, &n) != 0 || cp_u64(line, n, &out->size) != 0)
 		return sd_error_set(SD_E_INVAL, "checkpoint: bad tree size line");
