@@ -5,6 +5,7 @@
 prefix ?= /usr/local
 bindir ?= $(prefix)/bin
 sbindir ?= $(prefix)/sbin
+libexecdir ?= $(prefix)/libexec
 DESTDIR ?=
 
 BUILD ?= build
@@ -14,8 +15,8 @@ CA_KEY_TYPE ?= p256
 
 DEB_PACKAGES := build-essential pkg-config openssl libssl-dev softhsm2 libsofthsm2 \
 	p11-kit libp11-kit-dev libmicrohttpd-dev libgnutls28-dev gnutls-bin \
-	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev curl jq opensc
-PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih
+	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev libseccomp-dev curl jq opensc
+PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih libseccomp
 TEST_PKGS := cunit
 BENCH_PACKAGES := gnuplot-nox
 VALGRIND_PACKAGES := valgrind
@@ -41,9 +42,11 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null || echo -lcunit)
 
-PROGRAMS := signerd signerctl
+PROGRAMS := signerd signerd-front signerctl
 # signer/ is one folder per subsystem (README, "Design"); the two programs' mains sit at its top.
-LIB_SRCS := $(wildcard signer/*/*.c pkcs11/*.c api/*.c)
+# privsep_client.c is signer.h over the channels: only signerd-front links it, in place of signer/core.
+FRONT_SRCS := signer/privsep/privsep_client.c
+LIB_SRCS := $(filter-out $(FRONT_SRCS),$(wildcard signer/*/*.c pkcs11/*.c api/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
@@ -82,6 +85,10 @@ $(BUILD)/libsignerd.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/%: $(BUILD)/signer/%.o $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+# The front: the API over privsep_client.o; nothing pulls signer/core, pkcs11/ or the journal in.
+$(BUILD)/signerd-front: $(BUILD)/signer/signerd_front.o $(FRONT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libsignerd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%.o: tests/%.c
@@ -188,14 +195,17 @@ demo: deps
 		bash packaging/demo.sh init
 
 install: all
-	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir)
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/signerd
 	install -m 0755 $(BUILD)/signerd $(DESTDIR)$(sbindir)/signerd
+	install -m 0755 $(BUILD)/signerd-front $(DESTDIR)$(libexecdir)/signerd/signerd-front
 	install -m 0755 $(BUILD)/signerctl $(DESTDIR)$(bindir)/signerctl
 
 # The version (signerd --version, signerctl --version, the Debian package): VERSION only.
 VERSION := $(shell cat VERSION)
 $(BUILD)/signer/signerd.o $(BUILD)/signer/signerctl.o: VERSION
 $(BUILD)/signer/signerd.o $(BUILD)/signer/signerctl.o: CPPFLAGS += -DSD_VERSION='"$(VERSION)"'
+# Where signerd finds signerd-front when it is not beside it (an install, not a build tree).
+$(BUILD)/signer/signerd.o: CPPFLAGS += -DSD_LIBEXECDIR='"$(libexecdir)/signerd"'
 
 # The Debian package (README, "Install on a server"): the sources and
 # packaging/debian/ are copied to $(DEB_DIR)/signerd-VERSION and built there

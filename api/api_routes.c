@@ -203,6 +203,7 @@ api_route_sign(const struct api_ctx *ctx, const struct api_call *call, struct ap
 	sreq.ttl = req->ttl;
 	sreq.sans = req->n_sans > 0 ? req->sans : NULL;
 	sreq.n_sans = req->n_sans;
+	sreq.client_cn = call->id.cn;
 	sreq.client_subject = call->id.subject;
 	memcpy(sreq.client_spki_sha256, call->id.spki_sha256, sizeof(sreq.client_spki_sha256));
 	if ((rc = signer_issue(ctx->signer, &sreq, &res)) != 0) {
@@ -317,7 +318,7 @@ api_route_audit_checkpoint(const struct api_ctx *ctx, const struct api_call *cal
 
 	if (!call->authenticated)
 		abort();	/* the permit table requires API_ROUTE_AUTH here */
-	if ((rc = signer_audit_checkpoint(ctx->signer, &note, &seq)) != 0) {
+	if ((rc = signer_audit_checkpoint(ctx->signer, call->id.cn, &note, &seq)) != 0) {
 		api_response_error(resp, rc);
 		return;
 	}
@@ -343,7 +344,7 @@ api_route_audit_records(const struct api_ctx *ctx, const struct api_call *call, 
 		api_response_problem(resp, &p);
 		return;
 	}
-	if ((rc = signer_audit_records(ctx->signer, from, (size_t)limit, &r)) != 0 ||
+	if ((rc = signer_audit_records(ctx->signer, call->id.cn, from, (size_t)limit, &r)) != 0 ||
 	    (rc = api_audit_records_json(r, &body, &len)) != 0)
 		api_response_error(resp, rc);
 	else
@@ -368,7 +369,7 @@ api_route_audit_proof(const struct api_ctx *ctx, const struct api_call *call, st
 		api_response_problem(resp, &p);
 		return;
 	}
-	if ((rc = signer_audit_proof(ctx->signer, call->query_serial, &pr)) != 0 ||
+	if ((rc = signer_audit_proof(ctx->signer, call->id.cn, call->query_serial, &pr)) != 0 ||
 	    (rc = api_audit_proof_json(pr, call->query_serial, &body, &len)) != 0)
 		api_response_error(resp, rc);
 	else

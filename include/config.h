@@ -155,6 +155,10 @@ struct sd_config {
 	char *journal_checkpoint_file;	/* each checkpoint is appended here, or NULL */
 	uint64_t journal_refusals_per_minute;	/* refusals journaled one by one (default 60) */
 
+	/* [process] */
+	char *process_user;		/* the user signerd becomes when started as root */
+	unsigned process_seccomp;	/* enum sd_seccomp (sd_process.h) */
+
 	/* [api] */
 	char *api_listen;		/* IPv4 or IPv6 literal */
 	uint16_t api_port;		/* 0: ephemeral */
@@ -185,6 +189,13 @@ struct sd_config {
  * Errors: SD_E_CONFIG, SD_E_IO, SD_E_NOMEM.
  */
 SD_WUR int sd_config_load(const char *path, struct sd_config **out);
+
+/*
+ * sd_config_load() of text (len bytes, no NUL) read from path, which names
+ * the file in messages and anchors relative paths.
+ * Errors: SD_E_CONFIG, SD_E_NOMEM.
+ */
+SD_WUR int sd_config_parse(const char *path, const char *text, size_t len, struct sd_config **out);
 void sd_config_free(struct sd_config *cfg);
 
 /*

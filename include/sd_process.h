@@ -29,4 +29,35 @@ SD_WUR int sd_path_private(const char *path, const char *what);
  */
 SD_WUR int sd_dir_private(const char *path, const char *what);
 
+/*
+ * Started as root: become user for good (its uid and primary group, no
+ * supplementary groups, not dumpable again); "root" stays root. Started
+ * as anyone else: that must already be user.
+ * Errors: SD_E_CONFIG (no such user; not root and not user), SD_E_NOMEM,
+ * SD_E_INTERNAL (a call refused).
+ */
+SD_WUR int sd_process_become_user(const char *user);
+
+/* [process] seccomp: what a system call outside a process's allow-list does. */
+enum sd_seccomp {
+	SD_SECCOMP_KILL = 1,		/* the process is killed (SIGSYS) */
+	SD_SECCOMP_LOG = 2,		/* the kernel logs it (audit), the call goes on: for tuning */
+	SD_SECCOMP_OFF = 3,		/* no filter */
+};
+
+/* Which process a system call filter is for: their needs differ. */
+enum sd_sandbox {
+	SD_SANDBOX_SIGNER,		/* the HSM module, the journal (LMDB), checkpoint files */
+	SD_SANDBOX_FRONT,		/* sockets, threads, TLS: no file is opened for writing */
+};
+
+/*
+ * Install the seccomp allow-list for sandbox on every thread of the
+ * process (mode: enum sd_seccomp; off installs nothing). Outside the
+ * list, the kill mode kills the process (SIGSYS), the log mode lets the
+ * call through and has the kernel log it.
+ * Errors: SD_E_INTERNAL (the kernel or libseccomp refused), SD_E_NOMEM.
+ */
+SD_WUR int sd_process_sandbox(enum sd_sandbox sandbox, enum sd_seccomp mode);
+
 #endif

@@ -51,6 +51,12 @@ checkpoint_every = 1000
 checkpoint_interval = 60s
 checkpoint_file = checkpoints.txt
 
+[process]
+# Started as root, signerd becomes this user: the demo's files belong to
+# whoever made it. A server names its own service user (packaging/signerd.conf).
+user = $(id -un)
+seccomp = kill
+
 [api]
 listen = 127.0.0.1
 port = $PORT

@@ -1,23 +1,34 @@
 /*
- * signerd: the signing daemon. Loads the configuration, opens the HSM and
- * the journal (through the signer), serves the HTTPS API until SIGINT or
- * SIGTERM.
+ * signerd: the signing daemon, and the signer of its privilege separation
+ * (include/privsep.h). Loads the configuration, starts signerd-front (which
+ * serves the HTTPS API), opens the HSM and the journal, and answers the
+ * front's requests until SIGINT or SIGTERM, or until the front ends.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
-#include "api.h"
 #include "config.h"
+#include "privsep.h"
 #include "sd_error.h"
 #include "sd_file.h"
 #include "sd_process.h"
 #include "signer.h"
+
+#ifndef SD_LIBEXECDIR
+#define SD_LIBEXECDIR "/usr/local/libexec/signerd"
+#endif
+#define SIGNERD_CONFIG_MAX (1024 * 1024)
 
 static void __attribute__((noreturn))
 usage(FILE *out, int code)
@@ -39,6 +50,53 @@ write_ready_file(const char *path, uint16_t port)
 	return sd_file_write(path, text, (size_t)n, 0644, 1);
 }
 
+/* signerd-front beside this program (a build tree), else where it is installed. */
+static int
+front_path_find(char *path, size_t cap)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+	int len;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			len = snprintf(path, cap, "%s/signerd-front", self);
+			if (len > 0 && (size_t)len < cap && access(path, X_OK) == 0)
+				return 0;
+		}
+	}
+	len = snprintf(path, cap, "%s/signerd-front", SD_LIBEXECDIR);
+	if (len < 0 || (size_t)len >= cap)
+		return sd_error_set(SD_E_INTERNAL, "signerd-front path too long");
+	if (access(path, X_OK) != 0)
+		return sd_error_set(SD_E_CONFIG, "cannot run %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Wait for a stop signal or the end of the front. Returns the signal, or 0 when the front ended. */
+static int
+wait_for_stop(int sigfd, int front_fd)
+{
+	struct signalfd_siginfo si;
+	struct pollfd fds[2] = { { sigfd, POLLIN, 0 }, { front_fd, POLLIN, 0 } };
+
+	for (;;) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 0;
+		}
+		if ((fds[0].revents & POLLIN) && read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			return (int)si.ssi_signo;
+		if (fds[1].revents != 0)
+			return 0;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -53,11 +111,15 @@ main(int argc, char **argv)
 	const char *config_path = NULL, *ready_file = NULL;
 	struct sd_config *cfg = NULL;
 	struct signer *signer = NULL;
-	struct api_server *api = NULL;
+	struct privsep_front *front = NULL;
 	sigset_t stop_signals;
+	uint8_t *text = NULL;
+	size_t text_len = 0;
+	char front_path[PATH_MAX];
+	uint16_t bound = 0;
 	long port = -1;
 	char *end;
-	int opt, sig, rc, rc2;
+	int opt, sig, rc, rc2, sigfd = -1;
 	bool started = false;
 
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
@@ -83,7 +145,8 @@ main(int argc, char **argv)
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
-	if (pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) != 0) {
+	if (pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) != 0 ||
+	    (sigfd = signalfd(-1, &stop_signals, SFD_CLOEXEC)) < 0) {
 		fprintf(stderr, "signerd: cannot block signals\n");
 		return 1;
 	}
@@ -101,38 +164,63 @@ main(int argc, char **argv)
 	/* Before any secret is read: no core files, not dumpable, files private. */
 	if ((rc = sd_process_harden()) != 0 ||
 	    (rc = sd_path_private(config_path, "configuration")) != 0 ||
-	    (rc = sd_config_load(config_path, &cfg)) != 0 ||
+	    (rc = sd_file_read(config_path, SIGNERD_CONFIG_MAX, &text, &text_len)) != 0 ||
+	    (rc = sd_config_parse(config_path, (const char *)text, text_len, &cfg)) != 0 ||
 	    (rc = sd_dir_private(cfg->journal_path, "journal directory")) != 0 ||
-	    (rc = sd_config_apply_environment(cfg)) != 0)
+	    (rc = front_path_find(front_path, sizeof(front_path))) != 0)
 		goto out;
 	if (port >= 0)
 		cfg->api_port = (uint16_t)port;
-	if ((rc = signer_open(cfg, &signer)) != 0 ||
-	    (rc = signer_service_start(signer, config_path)) != 0 ||
-	    (rc = api_server_start(cfg, signer, &api)) != 0)
+	/*
+	 * The front first, while this process holds nothing secret; it gets the
+	 * exact bytes just parsed. Then the user change, and only then the PIN,
+	 * the HSM module and the journal.
+	 */
+	if ((rc = privsep_front_spawn(front_path, cfg, (const char *)text, text_len, (int)port, &front)) != 0 ||
+	    (rc = sd_process_become_user(cfg->process_user)) != 0 ||
+	    (rc = sd_config_apply_environment(cfg)) != 0 ||
+	    (rc = signer_open(cfg, &signer)) != 0 ||
+	    (rc = signer_service_start(signer, config_path)) != 0)
 		goto out;
 	started = true;
-	fprintf(stderr, "signerd: serving https://%s%s%s:%u/ (%u workers)\n",
+	if ((rc = privsep_front_serve(front, cfg, signer)) != 0 ||
+	    (rc = privsep_front_ready(front, &bound)) != 0 ||
+	    (rc = sd_process_sandbox(SD_SANDBOX_SIGNER, cfg->process_seccomp)) != 0)
+		goto out;
+	fprintf(stderr, "signerd: serving https://%s%s%s:%u/ (%u workers; front pid %ld)\n",
 	    strchr(cfg->api_listen, ':') != NULL ? "[" : "", cfg->api_listen,
 	    strchr(cfg->api_listen, ':') != NULL ? "]" : "",
-	    (unsigned)api_server_port(api), cfg->api_workers);
-	if (ready_file != NULL && (rc = write_ready_file(ready_file, api_server_port(api))) != 0)
+	    (unsigned)bound, cfg->api_workers, (long)privsep_front_pid(front));
+	if (ready_file != NULL && (rc = write_ready_file(ready_file, bound)) != 0)
 		goto out;
 
-	if (sigwait(&stop_signals, &sig) != 0)
-		sig = 0;
+	if ((sig = wait_for_stop(sigfd, privsep_front_fd(front))) == 0) {
+		/* Only this process stops the front: on its own it has failed, whatever its status. */
+		rc = privsep_front_stop(front);
+		front = NULL;
+		if (rc == 0)
+			rc = sd_error_set(SD_E_IO, "signerd-front exited unasked");
+		goto out;
+	}
 	fprintf(stderr, "signerd: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	rc = 0;
 out:
 	if (rc != 0)
 		fprintf(stderr, "signerd: %s\n", sd_error_detail(rc));
-	api_server_stop(api);
-	/* After the API: nothing is issued past the stop record and the last checkpoint. */
+	/* The front first: it finishes the requests in flight, so nothing is issued past the stop record. */
+	if ((rc2 = privsep_front_stop(front)) != 0) {
+		fprintf(stderr, "signerd: %s\n", sd_error_detail(rc2));
+		if (rc == 0)
+			rc = rc2;
+	}
 	if (started && (rc2 = signer_service_stop(signer)) != 0) {
 		fprintf(stderr, "signerd: journal at stop: %s\n", sd_error_detail(rc2));
 		rc = rc2;
 	}
 	signer_close(signer);
 	sd_config_free(cfg);
+	free(text);
+	if (sigfd >= 0)
+		close(sigfd);
 	return rc == 0 ? 0 : 1;
 }

@@ -12,7 +12,7 @@ cd "$root" || exit 2
 # Room of each public header in include/.
 declare -A header_room=(
 	[sd_error.h]=base [sd_file.h]=base [sd_process.h]=base [config.h]=config [journal.h]=journal
-	[hsm.h]=pkcs11 [ceremony.h]=ctl [signer.h]=interface [api.h]=api
+	[hsm.h]=pkcs11 [ceremony.h]=ctl [signer.h]=interface [api.h]=api [privsep.h]=privsep
 )
 # What each room may include, besides itself. "interface" is include/signer.h,
 # the core's plain-struct request and result: the one door api/ has.
@@ -28,12 +28,14 @@ declare -A may_use=(
 	[core]="base config interface pkcs11 journal x509 csr policy"
 	[ctl]="base config pkcs11 journal x509"
 	[api]="base config interface"
-	[programs]="base config interface pkcs11 journal ctl api"
+	[privsep]="base config interface"
+	[programs]="base config interface pkcs11 journal ctl api privsep"
 )
 # Foreign headers and the rooms allowed to include them (extended regexes).
 declare -A foreign=(
 	['<lmdb\.h>']="journal"
 	['<microhttpd\.h>']="api"
+	['<seccomp\.h>']="base"
 	['<(p11-kit/[^>]*|pkcs11\.h)>']="pkcs11"
 	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs"
 )

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config_internal.h"
+#include "sd_process.h"
 
 static const char *const config_type_names[] = {
 	[CONFIG_STRING] = "string",
@@ -161,13 +162,31 @@ config_parse_signature(struct config_parse *p, const struct config_entry *e, voi
 	return 1;
 }
 
+/* [process] seccomp: kill, log or off. */
+static int
+config_parse_seccomp(struct config_parse *p, const struct config_entry *e, void *obj, const char *value)
+{
+	unsigned *mode = config_field(e, obj);
+
+	if (strcmp(value, "kill") == 0)
+		*mode = SD_SECCOMP_KILL;
+	else if (strcmp(value, "log") == 0)
+		*mode = SD_SECCOMP_LOG;
+	else if (strcmp(value, "off") == 0)
+		*mode = SD_SECCOMP_OFF;
+	else
+		return config_fail(p, "'seccomp' must be kill, log or off, not '%s'", value);
+	return 1;
+}
+
 static const struct config_special config_listen = { "IP address", CONFIG_STRING, config_parse_listen };
 static const struct config_special config_environment = { "NAME=value", CONFIG_LIST, config_parse_environment };
 static const struct config_special config_signature = { "pkcs1 or pss", CONFIG_BOOL, config_parse_signature };
+static const struct config_special config_seccomp = { "kill, log or off", CONFIG_COUNT, config_parse_seccomp };
 
 #define CFG(f) CONFIG_FIELD(sd_config, f)
 
-/* The fixed sections: [hsm], [ca], [journal], [api]. */
+/* The fixed sections: [hsm], [ca], [journal], [process], [api]. */
 const struct config_entry config_keys[] = {
 	/* The module, the token and the session pool live from start to exit. */
 	{ "hsm", "module", CONFIG_PATH, CONFIG_REQUIRED | CONFIG_ONCE, CFG(hsm_module) },
@@ -205,6 +224,15 @@ const struct config_entry config_keys[] = {
 	{ "journal", "checkpoint_file", CONFIG_PATH, CONFIG_ONCE, CFG(journal_checkpoint_file), .def = config_none },
 	{ "journal", "refusals_per_minute", CONFIG_COUNT, CONFIG_RELOADABLE, CFG(journal_refusals_per_minute),
 	    .min = 1, .max = 1000000, .def = "60" },
+
+	/*
+	 * Both processes change user and install their system call filters once,
+	 * at start (README, "Privilege separation"). "root" keeps a root start
+	 * as root: the demo and the tests name whoever runs them.
+	 */
+	{ "process", "user", CONFIG_STRING, CONFIG_ONCE, CFG(process_user), .def = "signerd" },
+	{ "process", "seccomp", CONFIG_SPECIAL, CONFIG_ONCE, CFG(process_seccomp), .def = "kill",
+	    .special = &config_seccomp },
 
 	/* The socket, the TLS credentials and the client CA are handed to libmicrohttpd at start. */
 	{ "api", "listen", CONFIG_SPECIAL, CONFIG_ONCE, CFG(api_listen), .def = "127.0.0.1",

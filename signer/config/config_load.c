@@ -149,26 +149,44 @@ config_finish(struct config_parse *p)
 int
 sd_config_load(const char *path, struct sd_config **out)
 {
+	uint8_t *text = NULL;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if ((rc = sd_file_read(path, CONFIG_FILE_MAX, &text, &len)) != 0)
+		return rc;
+	rc = sd_config_parse(path, (const char *)text, len, out);
+	free(text);
+	return rc;
+}
+
+int
+sd_config_parse(const char *path, const char *text, size_t len, struct sd_config **out)
+{
 	struct config_parse p;
 	struct sd_config *cfg = NULL;
-	uint8_t *text = NULL;
-	char *slash;
-	size_t len;
+	char *copy = NULL, *slash;
 	int rc, line;
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
-	if ((rc = sd_file_read(path, CONFIG_FILE_MAX, &text, &len)) != 0)
+	if (len > CONFIG_FILE_MAX) {
+		rc = sd_error_set(SD_E_CONFIG, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
 		goto out;
-	if (strlen((char *)text) != len) {
+	}
+	if (memchr(text, '\0', len) != NULL) {
 		rc = sd_error_set(SD_E_CONFIG, "%s: contains a NUL byte", path);
 		goto out;
 	}
-	if ((cfg = calloc(1, sizeof(*cfg))) == NULL || (cfg->path = strdup(path)) == NULL ||
-	    (cfg->dir = strdup(path)) == NULL) {
+	/* inih reads a NUL-terminated string. */
+	if ((copy = malloc(len + 1)) == NULL || (cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    (cfg->path = strdup(path)) == NULL || (cfg->dir = strdup(path)) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
 	/* Relative paths in the file are relative to its directory. */
 	slash = strrchr(cfg->dir, '/');
 	if (slash == NULL) {
@@ -184,7 +202,7 @@ sd_config_load(const char *path, struct sd_config **out)
 		goto out;
 	}
 	p.cfg = cfg;
-	line = ini_parse_string((char *)text, config_handler, &p);
+	line = ini_parse_string(copy, config_handler, &p);
 	if (p.rc == SD_E_NOMEM) {
 		rc = SD_E_NOMEM;
 		goto out;
@@ -199,7 +217,7 @@ sd_config_load(const char *path, struct sd_config **out)
 	*out = cfg;
 	cfg = NULL;
 out:
-	free(text);
+	free(copy);
 	sd_config_free(cfg);
 	return rc;
 }

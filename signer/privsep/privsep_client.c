@@ -1,0 +1,425 @@
+/*
+ * The signer as signerd-front sees it: include/signer.h implemented over
+ * the request channels to the signer process. Linked only into
+ * signerd-front, in place of signer/core; the API above it does not change.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "privsep.h"
+#include "privsep_msg.h"
+
+struct signer {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	int *fds;			/* the request channels */
+	bool *busy;
+	unsigned n;
+	char *chain[SIGNER_CHAIN_MAX];	/* fetched once: the chain does not change while serving */
+	size_t n_chain;
+};
+
+/* Take a free channel, waiting for one; -1 when every channel is broken. */
+static int
+ps_channel_take(struct signer *s, unsigned *slot)
+{
+	unsigned i;
+	bool any;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		any = false;
+		for (i = 0; i < s->n; i++) {
+			if (s->fds[i] < 0)
+				continue;
+			any = true;
+			if (!s->busy[i]) {
+				s->busy[i] = true;
+				*slot = i;
+				pthread_mutex_unlock(&s->lock);
+				return s->fds[i];
+			}
+		}
+		if (!any)
+			break;
+		pthread_cond_wait(&s->freed, &s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return -1;
+}
+
+/* Give a channel back; one that failed mid-call is closed, since its framing is lost. */
+static void
+ps_channel_give(struct signer *s, unsigned slot, bool broken)
+{
+	pthread_mutex_lock(&s->lock);
+	if (broken) {
+		close(s->fds[slot]);
+		s->fds[slot] = -1;
+	}
+	s->busy[slot] = false;
+	pthread_cond_broadcast(&s->freed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * One call: send the request, read the reply, check its type and status.
+ * On success (*rc_call holds the call's own result) *reply is the payload
+ * (free()) and in is positioned after the status.
+ */
+static int
+ps_call(struct signer *s, uint32_t type, const struct ps_out *req, uint8_t **reply, struct ps_in *in, int *rc_call)
+{
+	uint32_t got;
+	size_t len = 0;
+	unsigned slot;
+	int fd, rc;
+
+	*reply = NULL;
+	*rc_call = 0;
+	if (req != NULL && ps_out_failed(req))
+		return SD_E_NOMEM;
+	if ((fd = ps_channel_take(s, &slot)) < 0)
+		return sd_error_set(SD_E_INTERNAL, "the signer process is gone");
+	if ((rc = ps_frame_send(fd, type, req != NULL ? req->data : NULL, req != NULL ? req->len : 0)) != 0 ||
+	    (rc = ps_frame_recv(fd, PS_FRAME_MAX, &got, reply, &len)) != 0) {
+		ps_channel_give(s, slot, true);
+		return sd_error_set(SD_E_INTERNAL, "the signer process is gone (%s)", sd_error_detail(rc));
+	}
+	ps_channel_give(s, slot, false);
+	ps_in_init(in, *reply, len);
+	if (got != (type | PS_REPLY) || ps_status_decode(in, rc_call) != 0) {
+		free(*reply);
+		*reply = NULL;
+		return sd_error_set(SD_E_INTERNAL, "malformed reply from the signer (type %u)", got);
+	}
+	return 0;
+}
+
+/* A string of the reply, copied into dst (cap bytes with its NUL). */
+static void
+ps_in_str_copy(struct ps_in *in, char *dst, size_t cap)
+{
+	const char *v = ps_in_str(in, cap - 1);
+
+	memcpy(dst, v, strlen(v) + 1);
+}
+
+/* A string of the reply, newly allocated; NULL (and in failed) when malformed or out of memory. */
+static char *
+ps_in_str_dup(struct ps_in *in, size_t max)
+{
+	const char *v = ps_in_str(in, max);
+	char *copy;
+
+	if (in->failed)
+		return NULL;
+	if ((copy = strdup(v)) == NULL)
+		in->failed = true;
+	return copy;
+}
+
+static int
+ps_chain_decode(struct ps_in *in, char **pems, size_t cap, size_t *n)
+{
+	uint32_t count = ps_in_u32(in);
+	size_t i;
+
+	*n = 0;
+	if (count == 0 || count > cap)
+		in->failed = true;
+	for (i = 0; i < count && !in->failed; i++)
+		if ((pems[i] = ps_in_str_dup(in, PS_PEM_MAX)) != NULL)
+			*n = i + 1;
+	if (!ps_in_done(in))
+		return sd_error_set(SD_E_INTERNAL, "malformed chain from the signer");
+	return 0;
+}
+
+int
+privsep_signer_open(int first_fd, unsigned n, struct signer **out)
+{
+	struct signer *s = NULL;
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	unsigned i;
+	int rc, rc_call;
+
+	*out = NULL;
+	if (n == 0 || (s = calloc(1, sizeof(*s))) == NULL || (s->fds = calloc(n, sizeof(*s->fds))) == NULL ||
+	    (s->busy = calloc(n, sizeof(*s->busy))) == NULL) {
+		if (s != NULL)
+			free(s->fds);
+		free(s);
+		return n == 0 ? sd_error_set(SD_E_INVAL, "no request channel") : SD_E_NOMEM;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->freed, NULL);
+	for (i = 0; i < n; i++)
+		s->fds[i] = first_fd + (int)i;
+	s->n = n;
+	if ((rc = ps_call(s, PS_CHAIN, NULL, &reply, &in, &rc_call)) != 0)
+		goto out;
+	if ((rc = rc_call) != 0)
+		goto out;
+	if ((rc = ps_chain_decode(&in, s->chain, SIGNER_CHAIN_MAX, &s->n_chain)) != 0)
+		goto out;
+	*out = s;
+	s = NULL;
+out:
+	free(reply);
+	signer_close(s);
+	return rc;
+}
+
+void
+signer_close(struct signer *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++)
+		if (s->fds[i] >= 0)
+			close(s->fds[i]);
+	for (i = 0; i < s->n_chain; i++)
+		free(s->chain[i]);
+	pthread_cond_destroy(&s->freed);
+	pthread_mutex_destroy(&s->lock);
+	free(s->busy);
+	free(s->fds);
+	free(s);
+}
+
+size_t
+signer_chain_count(const struct signer *s)
+{
+	return s->n_chain;
+}
+
+const char *
+signer_chain_pem(const struct signer *s, size_t i)
+{
+	return i < s->n_chain ? s->chain[i] : NULL;
+}
+
+int
+signer_issue(struct signer *s, const struct signer_request *req, struct signer_result **out)
+{
+	struct signer_result *r = NULL;
+	struct ps_out msg;
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	int rc, rc_call;
+
+	*out = NULL;
+	ps_out_init(&msg);
+	ps_issue_encode(&msg, req->client_cn, req);
+	if ((rc = ps_call(s, PS_ISSUE, &msg, &reply, &in, &rc_call)) != 0 || (rc = rc_call) != 0)
+		goto out;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	ps_in_str_copy(&in, r->serial_hex, sizeof(r->serial_hex));
+	r->cert_pem = ps_in_str_dup(&in, PS_PEM_MAX);
+	ps_in_str_copy(&in, r->not_after, sizeof(r->not_after));
+	r->journal_seq = ps_in_u64(&in);
+	if (!ps_in_done(&in)) {
+		rc = sd_error_set(SD_E_INTERNAL, "malformed issue result from the signer");
+		goto out;
+	}
+	*out = r;
+	r = NULL;
+out:
+	signer_result_free(r);
+	free(reply);
+	ps_out_free(&msg);
+	return rc;
+}
+
+void
+signer_result_free(struct signer_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->cert_pem);
+	free(r);
+}
+
+int
+signer_health(struct signer *s)
+{
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	int rc, rc_call;
+
+	if ((rc = ps_call(s, PS_HEALTH, NULL, &reply, &in, &rc_call)) == 0) {
+		rc = rc_call;
+		if (rc == 0 && !ps_in_done(&in))
+			rc = sd_error_set(SD_E_INTERNAL, "malformed health reply from the signer");
+	}
+	free(reply);
+	return rc;
+}
+
+int
+signer_audit_records(struct signer *s, const char *client_cn, uint64_t from, size_t limit,
+    struct signer_audit_records **out)
+{
+	struct signer_audit_records *r = NULL;
+	struct signer_audit_record *x;
+	struct ps_audit a = { .client_cn = client_cn, .from = from, .limit = (uint32_t)limit };
+	struct ps_out msg;
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	uint32_t n;
+	int rc, rc_call;
+
+	*out = NULL;
+	if (limit == 0 || limit > SIGNER_AUDIT_RECORDS_MAX)
+		return sd_error_set(SD_E_INVAL, "limit %zu is outside 1 .. %d", limit, SIGNER_AUDIT_RECORDS_MAX);
+	ps_out_init(&msg);
+	ps_audit_encode(&msg, PS_AUDIT_RECORDS, &a);
+	if ((rc = ps_call(s, PS_AUDIT_RECORDS, &msg, &reply, &in, &rc_call)) != 0 || (rc = rc_call) != 0)
+		goto out;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	r->last_seq = ps_in_u64(&in);
+	n = ps_in_u32(&in);
+	if (n > limit)
+		in.failed = true;
+	if (!in.failed && n > 0 && (r->items = calloc(n, sizeof(*r->items))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	for (; r->n < n && !in.failed; r->n++) {
+		x = &r->items[r->n];
+		x->seq = ps_in_u64(&in);
+		x->type = ps_in_str_dup(&in, 31);
+		x->time_ms = (int64_t)ps_in_u64(&in);
+		ps_in_str_copy(&in, x->hash_hex, sizeof(x->hash_hex));
+		ps_in_str_copy(&in, x->leaf_hash_hex, sizeof(x->leaf_hash_hex));
+		x->record_b64 = ps_in_str_dup(&in, PS_RECORD_B64_MAX);
+	}
+	if (!ps_in_done(&in)) {
+		rc = sd_error_set(SD_E_INTERNAL, "malformed audit records from the signer");
+		goto out;
+	}
+	*out = r;
+	r = NULL;
+out:
+	signer_audit_records_free(r);
+	free(reply);
+	ps_out_free(&msg);
+	return rc;
+}
+
+void
+signer_audit_records_free(struct signer_audit_records *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->n; i++) {
+		/* Here the type is a copy from the reply, not a static name. */
+		free((char *)(uintptr_t)r->items[i].type);
+		free(r->items[i].record_b64);
+	}
+	free(r->items);
+	free(r);
+}
+
+int
+signer_audit_checkpoint(struct signer *s, const char *client_cn, char **note, uint64_t *seq)
+{
+	struct ps_audit a = { .client_cn = client_cn };
+	struct ps_out msg;
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	char *text = NULL;
+	int rc, rc_call;
+
+	*note = NULL;
+	*seq = 0;
+	ps_out_init(&msg);
+	ps_audit_encode(&msg, PS_AUDIT_CHECKPOINT, &a);
+	if ((rc = ps_call(s, PS_AUDIT_CHECKPOINT, &msg, &reply, &in, &rc_call)) != 0 || (rc = rc_call) != 0)
+		goto out;
+	*seq = ps_in_u64(&in);
+	text = ps_in_str_dup(&in, PS_PEM_MAX);
+	if (!ps_in_done(&in)) {
+		*seq = 0;
+		rc = sd_error_set(SD_E_INTERNAL, "malformed checkpoint from the signer");
+		goto out;
+	}
+	*note = text;
+	text = NULL;
+out:
+	free(text);
+	free(reply);
+	ps_out_free(&msg);
+	return rc;
+}
+
+int
+signer_audit_proof(struct signer *s, const char *client_cn, const char *serial_hex, struct signer_audit_proof **out)
+{
+	struct signer_audit_proof *p = NULL;
+	struct ps_audit a = { .client_cn = client_cn, .serial_hex = serial_hex };
+	struct ps_out msg;
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	uint32_t n;
+	int rc, rc_call;
+
+	*out = NULL;
+	if (strlen(serial_hex) > 40)
+		return sd_error_set(SD_E_INVAL, "serial is longer than 40 hex digits");
+	ps_out_init(&msg);
+	ps_audit_encode(&msg, PS_AUDIT_PROOF, &a);
+	if ((rc = ps_call(s, PS_AUDIT_PROOF, &msg, &reply, &in, &rc_call)) != 0 || (rc = rc_call) != 0)
+		goto out;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	p->intent_seq = ps_in_u64(&in);
+	p->seq = ps_in_u64(&in);
+	p->leaf_index = ps_in_u64(&in);
+	p->tree_size = ps_in_u64(&in);
+	p->checkpoint_seq = ps_in_u64(&in);
+	ps_in_str_copy(&in, p->leaf_hash_hex, sizeof(p->leaf_hash_hex));
+	n = ps_in_u32(&in);
+	if (n > SIGNER_AUDIT_PROOF_MAX)
+		in.failed = true;
+	for (; p->n < n && !in.failed; p->n++)
+		ps_in_str_copy(&in, p->hashes_hex[p->n], sizeof(p->hashes_hex[p->n]));
+	p->checkpoint = ps_in_str_dup(&in, PS_PEM_MAX);
+	if (!ps_in_done(&in)) {
+		rc = sd_error_set(SD_E_INTERNAL, "malformed proof from the signer");
+		goto out;
+	}
+	*out = p;
+	p = NULL;
+out:
+	signer_audit_proof_free(p);
+	free(reply);
+	ps_out_free(&msg);
+	return rc;
+}
+
+void
+signer_audit_proof_free(struct signer_audit_proof *p)
+{
+	if (p == NULL)
+		return;
+	free(p->checkpoint);
+	free(p);
+}

@@ -1,0 +1,492 @@
+/*
+ * The signer's side of privilege separation: start signerd-front, then
+ * serve its requests, one thread per request channel, through the permit
+ * table below.
+ */
+#define _GNU_SOURCE	/* close_range */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "privsep.h"
+#include "privsep_msg.h"
+
+struct privsep_front {
+	pid_t pid;
+	int control;
+	int *fds;			/* the signer's ends of the request channels */
+	pthread_t *threads;
+	unsigned n, started;
+	const struct sd_config *cfg;
+	struct signer *signer;
+	atomic_bool refused;		/* the front broke the permit table */
+};
+
+struct ps_channel {
+	struct privsep_front *f;
+	unsigned index;
+};
+
+/* Check again what the front decided: the client exists and holds role. */
+static int
+ps_client_check(const struct privsep_front *f, const char *cn, unsigned role, const char *profile)
+{
+	const struct config_client *c = sd_config_client_by_cn(f->cfg, cn);
+
+	if (c == NULL || (c->roles & role) == 0 || (profile != NULL && !sd_config_client_may_use(c, profile))) {
+		fprintf(stderr, "signerd: privsep: the front asked for client CN \"%.64s\"%s%.64s%s, which the "
+		    "configuration does not allow; refused\n", cn, profile != NULL ? " with profile \"" : "",
+		    profile != NULL ? profile : "", profile != NULL ? "\"" : "");
+		return sd_error_set(SD_E_INTERNAL, "the signer refused a request the front had authorised");
+	}
+	return 0;
+}
+
+static int
+ps_serve_chain(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	const char *pems[SIGNER_CHAIN_MAX];
+	size_t i, n = signer_chain_count(f->signer);
+
+	(void)p;
+	(void)len;
+	if (n > SIGNER_CHAIN_MAX) {
+		ps_status_encode(reply, SD_E_INTERNAL, "chain too long");
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		pems[i] = signer_chain_pem(f->signer, i);
+	ps_status_encode(reply, 0, NULL);
+	ps_chain_encode(reply, pems, n);
+	return 0;
+}
+
+static int
+ps_serve_issue(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	struct signer_result *r = NULL;
+	struct ps_issue *m;
+	int rc;
+
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return SD_E_NOMEM;
+	if ((rc = ps_issue_decode(p, len, m)) != 0)
+		goto out;
+	m->req.client_cn = m->client_cn;
+	if ((rc = ps_client_check(f, m->client_cn, CONFIG_ROLE_ISSUER, m->req.profile)) == 0)
+		rc = signer_issue(f->signer, &m->req, &r);
+	ps_status_encode(reply, rc, sd_error_detail(rc));
+	if (rc == 0)
+		ps_result_encode(reply, r);
+	rc = 0;
+out:
+	signer_result_free(r);
+	free(m);
+	return rc;
+}
+
+static int
+ps_serve_health(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	int rc;
+
+	(void)p;
+	(void)len;
+	rc = signer_health(f->signer);
+	ps_status_encode(reply, rc, sd_error_detail(rc));
+	return 0;
+}
+
+static int
+ps_serve_audit(struct privsep_front *f, uint32_t type, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	struct signer_audit_records *records = NULL;
+	struct signer_audit_proof *proof = NULL;
+	struct ps_audit a;
+	uint64_t seq = 0;
+	char *note = NULL;
+	int rc;
+
+	if ((rc = ps_audit_decode(type, p, len, &a)) != 0)
+		return rc;
+	if ((rc = ps_client_check(f, a.client_cn, CONFIG_ROLE_AUDITOR, NULL)) == 0) {
+		if (type == PS_AUDIT_RECORDS)
+			rc = signer_audit_records(f->signer, a.client_cn, a.from, a.limit, &records);
+		else if (type == PS_AUDIT_CHECKPOINT)
+			rc = signer_audit_checkpoint(f->signer, a.client_cn, &note, &seq);
+		else
+			rc = signer_audit_proof(f->signer, a.client_cn, a.serial_hex, &proof);
+	}
+	ps_status_encode(reply, rc, sd_error_detail(rc));
+	if (rc == 0 && records != NULL)
+		ps_records_encode(reply, records);
+	else if (rc == 0 && note != NULL)
+		ps_checkpoint_encode(reply, note, seq);
+	else if (rc == 0 && proof != NULL)
+		ps_proof_encode(reply, proof);
+	signer_audit_records_free(records);
+	signer_audit_proof_free(proof);
+	free(note);
+	return 0;
+}
+
+static int
+ps_serve_audit_records(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	return ps_serve_audit(f, PS_AUDIT_RECORDS, p, len, reply);
+}
+
+static int
+ps_serve_audit_checkpoint(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	return ps_serve_audit(f, PS_AUDIT_CHECKPOINT, p, len, reply);
+}
+
+static int
+ps_serve_audit_proof(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	return ps_serve_audit(f, PS_AUDIT_PROOF, p, len, reply);
+}
+
+/*
+ * The permit table: every request the front may make on a request channel
+ * and its largest payload. A handler returns non-zero only for a request
+ * that does not decode: like a type missing here, that ends the front.
+ */
+static const struct ps_permit {
+	uint32_t type;
+	const char *name;
+	uint32_t max_len;
+	int (*serve)(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply);
+} ps_permits[] = {
+	{ PS_CHAIN, "chain", 0, ps_serve_chain },
+	{ PS_ISSUE, "issue", 256 * 1024, ps_serve_issue },
+	{ PS_HEALTH, "health", 0, ps_serve_health },
+	{ PS_AUDIT_RECORDS, "audit records", 2048, ps_serve_audit_records },
+	{ PS_AUDIT_CHECKPOINT, "audit checkpoint", 2048, ps_serve_audit_checkpoint },
+	{ PS_AUDIT_PROOF, "audit proof", 2048, ps_serve_audit_proof },
+};
+
+static const struct ps_permit *
+ps_permit_find(uint32_t type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ps_permits) / sizeof(ps_permits[0]); i++)
+		if (ps_permits[i].type == type)
+			return &ps_permits[i];
+	return NULL;
+}
+
+/* The front broke the protocol: log it once and end the front, which ends signerd. */
+static void
+ps_front_refuse(struct privsep_front *f, unsigned channel, const char *what)
+{
+	if (!atomic_exchange(&f->refused, true)) {
+		fprintf(stderr, "signerd: privsep: request channel %u: %s; stopping the front\n", channel, what);
+		(void)kill(f->pid, SIGKILL);
+	}
+}
+
+static void *
+ps_channel_main(void *arg)
+{
+	struct ps_channel *ch = arg;
+	struct privsep_front *f = ch->f;
+	const struct ps_permit *permit;
+	struct ps_out reply;
+	uint8_t *payload = NULL;
+	uint32_t type, len;
+	char what[160];
+	int fd = f->fds[ch->index], rc;
+
+	for (;;) {
+		sd_error_clear();
+		if ((rc = ps_frame_recv_header(fd, &type, &len)) != 0) {
+			if (rc != SD_E_NOT_FOUND)
+				ps_front_refuse(f, ch->index, sd_error_detail(rc));
+			break;
+		}
+		if ((permit = ps_permit_find(type)) == NULL || len > permit->max_len) {
+			(void)snprintf(what, sizeof(what), permit == NULL ?
+			    "message type %u (%u bytes) is not in the permit table" :
+			    "message type %u of %u bytes is over its limit", type, len);
+			ps_front_refuse(f, ch->index, what);
+			break;
+		}
+		if ((rc = ps_frame_recv_payload(fd, len, &payload)) != 0) {
+			ps_front_refuse(f, ch->index, sd_error_detail(rc));
+			break;
+		}
+		ps_out_init(&reply);
+		rc = permit->serve(f, payload, len, &reply);
+		free(payload);
+		payload = NULL;
+		if (rc == 0 && ps_out_failed(&reply)) {
+			/* The answer did not fit or memory ran out: say so instead. */
+			ps_out_free(&reply);
+			ps_out_init(&reply);
+			ps_status_encode(&reply, SD_E_INTERNAL, "the signer's reply could not be encoded");
+		}
+		if (rc != 0) {
+			(void)snprintf(what, sizeof(what), "malformed %s request: %s", permit->name, sd_error_detail(rc));
+			ps_out_free(&reply);
+			ps_front_refuse(f, ch->index, what);
+			break;
+		}
+		rc = ps_frame_send(fd, type | PS_REPLY, reply.data, reply.len);
+		ps_out_free(&reply);
+		if (rc != 0)
+			break;
+	}
+	/* The front sees its channel close: nothing more goes through it. */
+	(void)shutdown(fd, SHUT_RDWR);
+	free(ch);
+	return NULL;
+}
+
+int
+privsep_front_spawn(const char *path, const struct sd_config *cfg, const char *text, size_t len, int port,
+    struct privsep_front **out)
+{
+	struct privsep_front *f = NULL;
+	struct ps_config msg;
+	struct ps_out o;
+	int pair[2], control_child = -1, *child = NULL, fd, high, rc;
+	unsigned i, n = cfg->api_workers;
+	char *argv[] = { "signerd-front", NULL };
+	extern char **environ;
+
+	*out = NULL;
+	ps_out_init(&o);
+	if ((f = calloc(1, sizeof(*f))) == NULL || (f->fds = calloc(n, sizeof(int))) == NULL ||
+	    (f->threads = calloc(n, sizeof(pthread_t))) == NULL || (child = calloc(n, sizeof(int))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	f->pid = -1;
+	f->control = -1;
+	f->n = n;
+	for (i = 0; i < n; i++)
+		f->fds[i] = child[i] = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+		rc = sd_error_set(SD_E_IO, "socketpair: %s", strerror(errno));
+		goto out;
+	}
+	f->control = pair[0];
+	control_child = pair[1];
+	for (i = 0; i < n; i++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+			rc = sd_error_set(SD_E_IO, "socketpair: %s", strerror(errno));
+			goto out;
+		}
+		f->fds[i] = pair[0];
+		child[i] = pair[1];
+	}
+	msg = (struct ps_config){ cfg->path, text, len + 1, port, n };
+	ps_config_encode(&o, &msg);
+	if (ps_out_failed(&o)) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if ((f->pid = fork()) < 0) {
+		rc = sd_error_set(SD_E_IO, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (f->pid == 0) {
+		/*
+		 * The child: only async-signal-safe calls until exec. Move the
+		 * channels above their final numbers first, so that placing one
+		 * never closes another, then onto 3, 4, ...
+		 */
+		high = PRIVSEP_CONTROL_FD + 1 + (int)n;
+		if ((control_child = fcntl(control_child, F_DUPFD_CLOEXEC, high)) < 0)
+			_exit(127);
+		for (i = 0; i < n; i++)
+			if ((child[i] = fcntl(child[i], F_DUPFD_CLOEXEC, high)) < 0)
+				_exit(127);
+		if (dup2(control_child, PRIVSEP_CONTROL_FD) < 0)
+			_exit(127);
+		for (i = 0; i < n; i++)
+			if (dup2(child[i], PRIVSEP_CONTROL_FD + 1 + (int)i) < 0)
+				_exit(127);
+		(void)close_range((unsigned)high, ~0u, 0);
+		/* Its own session: a terminal's ^C goes to signerd, which stops the front in order. */
+		(void)setsid();
+		execve(path, argv, environ);
+		_exit(127);
+	}
+	close(control_child);
+	control_child = -1;
+	for (i = 0; i < n; i++) {
+		close(child[i]);
+		child[i] = -1;
+	}
+	fd = f->control;
+	if ((rc = ps_frame_send(fd, PS_CONFIG, o.data, o.len)) != 0) {
+		rc = sd_error_set(SD_E_IO, "cannot start %s: it did not take its configuration", path);
+		goto out;
+	}
+	*out = f;
+	f = NULL;
+	rc = 0;
+out:
+	if (control_child >= 0)
+		close(control_child);
+	if (child != NULL)
+		for (i = 0; i < n; i++)
+			if (child[i] >= 0)
+				close(child[i]);
+	free(child);
+	ps_out_free(&o);
+	if (f != NULL && privsep_front_stop(f) != 0)
+		fprintf(stderr, "signerd: %s\n", sd_error_detail(SD_E_IO));
+	return rc;
+}
+
+int
+privsep_front_serve(struct privsep_front *f, const struct sd_config *cfg, struct signer *s)
+{
+	struct ps_channel *ch;
+	int err;
+
+	f->cfg = cfg;
+	f->signer = s;
+	for (; f->started < f->n; f->started++) {
+		if ((ch = malloc(sizeof(*ch))) == NULL)
+			return SD_E_NOMEM;
+		*ch = (struct ps_channel){ f, f->started };
+		if ((err = pthread_create(&f->threads[f->started], NULL, ps_channel_main, ch)) != 0) {
+			free(ch);
+			return sd_error_set(SD_E_IO, "cannot start a privsep thread: %s", strerror(err));
+		}
+	}
+	return 0;
+}
+
+/* How the front ended, for a message. */
+static void
+ps_exit_describe(int status, char *buf, size_t cap)
+{
+	if (WIFEXITED(status))
+		(void)snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		(void)snprintf(buf, cap, "was killed by SIGSYS: a system call outside its seccomp allow-list "
+		    "([process] seccomp = log names it)");
+	else if (WIFSIGNALED(status))
+		(void)snprintf(buf, cap, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		(void)snprintf(buf, cap, "ended with status 0x%x", (unsigned)status);
+}
+
+int
+privsep_front_ready(struct privsep_front *f, uint16_t *port)
+{
+	struct ps_in in;
+	uint8_t *payload = NULL;
+	uint32_t type, value;
+	size_t len;
+	char how[160];
+	int status, rc;
+
+	*port = 0;
+	rc = ps_frame_recv(f->control, 16, &type, &payload, &len);
+	if (rc == 0 && type == PS_READY) {
+		ps_in_init(&in, payload, len);
+		value = ps_in_u32(&in);
+		free(payload);
+		if (!ps_in_done(&in) || value > 65535)
+			return sd_error_set(SD_E_IO, "signerd-front sent a malformed ready message");
+		*port = (uint16_t)value;
+		return 0;
+	}
+	free(payload);
+	if (rc == 0 || rc == SD_E_TOO_LARGE)
+		return sd_error_set(SD_E_IO, "signerd-front sent message type %u before it was ready", type);
+	/* The front closed its control channel: it has exited, usually having said why. */
+	if (waitpid(f->pid, &status, 0) == f->pid) {
+		f->pid = -1;
+		ps_exit_describe(status, how, sizeof(how));
+		return sd_error_set(SD_E_IO, "signerd-front %s before it was ready", how);
+	}
+	return sd_error_set(SD_E_IO, "signerd-front closed its control channel before it was ready");
+}
+
+int
+privsep_front_fd(const struct privsep_front *f)
+{
+	return f->control;
+}
+
+pid_t
+privsep_front_pid(const struct privsep_front *f)
+{
+	return f->pid;
+}
+
+/* Wait up to ms for pid; 1 when it has exited (status set), 0 if not yet. */
+static int
+ps_wait(pid_t pid, int *status, unsigned ms)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	unsigned waited;
+	pid_t r;
+
+	for (waited = 0;; waited += 10) {
+		r = waitpid(pid, status, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			return 1;
+		if (waited >= ms)
+			return 0;
+		(void)nanosleep(&tick, NULL);
+	}
+}
+
+int
+privsep_front_stop(struct privsep_front *f)
+{
+	char how[160];
+	int status = 0, rc = 0;
+	unsigned i;
+
+	if (f == NULL)
+		return 0;
+	if (f->pid > 0) {
+		/* Not serving yet, the front may wait on a channel: closing them lets it go. */
+		if (f->started == 0)
+			for (i = 0; i < f->n; i++)
+				if (f->fds[i] >= 0)
+					(void)shutdown(f->fds[i], SHUT_RDWR);
+		(void)kill(f->pid, SIGTERM);
+		if (!ps_wait(f->pid, &status, 30 * 1000)) {
+			fprintf(stderr, "signerd: signerd-front did not stop within 30 s; killing it\n");
+			(void)kill(f->pid, SIGKILL);
+			(void)ps_wait(f->pid, &status, 60 * 1000);
+		}
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+			ps_exit_describe(status, how, sizeof(how));
+			rc = sd_error_set(SD_E_IO, "signerd-front %s", how);
+		}
+	}
+	/* Its ends are closed now: each serving thread reads end of file and returns. */
+	for (i = 0; i < f->started; i++)
+		(void)pthread_join(f->threads[i], NULL);
+	for (i = 0; i < f->n; i++)
+		if (f->fds[i] >= 0)
+			close(f->fds[i]);
+	if (f->control >= 0)
+		close(f->control);
+	free(f->threads);
+	free(f->fds);
+	free(f);
+	return rc;
+}

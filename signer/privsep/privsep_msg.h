@@ -1,0 +1,85 @@
+/*
+ * The messages between signerd-front and the signer: one request type per
+ * call of include/signer.h, and the replies. Encoders and decoders for
+ * both sides; every decoder bounds every field and lends strings out of
+ * the payload it was given.
+ */
+#ifndef PRIVSEP_MSG_H
+#define PRIVSEP_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "privsep_wire.h"
+#include "signer.h"
+
+enum ps_type {
+	PS_CONFIG = 1,			/* signer -> front, control channel, once: the configuration */
+	PS_READY = 2,			/* front -> signer, control channel, once: serving on a port */
+	PS_CHAIN = 16,			/* front -> signer, and the replies below */
+	PS_ISSUE = 17,
+	PS_HEALTH = 18,
+	PS_AUDIT_RECORDS = 19,
+	PS_AUDIT_CHECKPOINT = 20,
+	PS_AUDIT_PROOF = 21,
+};
+#define PS_REPLY 0x80000000u		/* a reply's type is its request's with this bit */
+
+#define PS_NAME_MAX 1024		/* a client CN or subject, a profile name, bytes */
+#define PS_PEM_MAX (64 * 1024)		/* one certificate or checkpoint note */
+#define PS_RECORD_B64_MAX (1024 * 1024)	/* one encoded journal record */
+#define PS_CONFIG_MAX (1024 * 1024)	/* the configuration file (as config_load.c) */
+#define PS_PATH_MAX 4096
+
+/* PS_CONFIG: what the front needs to start. */
+struct ps_config {
+	const char *path;		/* the configuration file, for messages and relative paths */
+	const char *text;		/* its bytes, NUL-terminated */
+	size_t text_len;
+	int32_t port;			/* --port, or -1 */
+	uint32_t channels;		/* request channels: fds 4 .. 4 + channels - 1 */
+};
+
+/* PS_ISSUE, as the signer reads it: the request and who the front says sent it. */
+struct ps_issue {
+	const char *client_cn;
+	struct signer_request req;
+	struct signer_san sans[SIGNER_SAN_MAX];
+};
+
+/* PS_AUDIT_*: who asks, and the arguments of the one call. */
+struct ps_audit {
+	const char *client_cn;
+	uint64_t from;			/* PS_AUDIT_RECORDS */
+	uint32_t limit;			/* PS_AUDIT_RECORDS, 1 .. SIGNER_AUDIT_RECORDS_MAX */
+	const char *serial_hex;		/* PS_AUDIT_PROOF, at most 40 characters */
+};
+
+/* Encoders: the payload goes to out (check ps_out_failed()). */
+void ps_config_encode(struct ps_out *out, const struct ps_config *c);
+void ps_issue_encode(struct ps_out *out, const char *client_cn, const struct signer_request *req);
+void ps_audit_encode(struct ps_out *out, uint32_t type, const struct ps_audit *a);
+/* Every reply starts with the call's result: 0 or an error and its detail. */
+void ps_status_encode(struct ps_out *out, int rc, const char *detail);
+void ps_result_encode(struct ps_out *out, const struct signer_result *r);
+void ps_chain_encode(struct ps_out *out, const char *const *pems, size_t n);
+void ps_records_encode(struct ps_out *out, const struct signer_audit_records *r);
+void ps_checkpoint_encode(struct ps_out *out, const char *note, uint64_t seq);
+void ps_proof_encode(struct ps_out *out, const struct signer_audit_proof *p);
+
+/*
+ * Decoders of requests (the signer's side). Strings in *out are borrowed
+ * from p. Errors: SD_E_INVAL (malformed, out of bounds, trailing bytes).
+ */
+SD_WUR int ps_config_decode(const uint8_t *p, size_t len, struct ps_config *out);
+SD_WUR int ps_issue_decode(const uint8_t *p, size_t len, struct ps_issue *out);
+SD_WUR int ps_audit_decode(uint32_t type, const uint8_t *p, size_t len, struct ps_audit *out);
+
+/*
+ * The reply's status, at the start of every reply: 0, or an error whose
+ * detail is recorded with sd_error_set(). Leaves in after it.
+ * Errors: SD_E_INVAL (malformed).
+ */
+SD_WUR int ps_status_decode(struct ps_in *in, int *rc);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * signerd-front: the network-facing process of signerd (include/privsep.h).
+ * Started by signerd with its channels on fds 3 (control) and 4 on; it
+ * serves the HTTPS API and reaches the signer only through those channels.
+ * It never loads the PKCS#11 module, never sees the PIN and cannot write
+ * the journal.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "config.h"
+#include "privsep.h"
+#include "sd_error.h"
+#include "sd_process.h"
+#include "signer.h"
+
+/* Until signerd asks (SIGTERM) or goes away (its end of the control channel closes). */
+static void
+front_wait(int sigfd)
+{
+	struct signalfd_siginfo si;
+	struct pollfd fds[2] = { { sigfd, POLLIN, 0 }, { PRIVSEP_CONTROL_FD, POLLIN, 0 } };
+
+	for (;;) {
+		if (poll(fds, 2, -1) < 0 && errno == EINTR)
+			continue;
+		if ((fds[0].revents & POLLIN) && read(sigfd, &si, sizeof(si)) < 0)
+			return;	/* the signal is consumed either way: stop */
+		return;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sd_config *cfg = NULL;
+	struct signer *signer = NULL;
+	struct api_server *api = NULL;
+	sigset_t stop_signals;
+	unsigned channels = 0;
+	int port = -1, rc, sigfd;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "signerd-front: takes no arguments; signerd starts it\n");
+		return 2;
+	}
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) != 0 ||
+	    (sigfd = signalfd(-1, &stop_signals, SFD_CLOEXEC)) < 0) {
+		fprintf(stderr, "signerd-front: cannot block signals\n");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* As in signerd: one thread per connection, 8 shared malloc arenas. */
+	if (getenv("MALLOC_ARENA_MAX") == NULL)
+		(void)mallopt(M_ARENA_MAX, 8);
+
+	/* Bind (perhaps a low port as root), then become the service user, then the filter. */
+	if ((rc = sd_process_harden()) != 0 ||
+	    (rc = privsep_config_receive(PRIVSEP_CONTROL_FD, &cfg, &port, &channels)) != 0)
+		goto out;
+	if (port >= 0)
+		cfg->api_port = (uint16_t)port;
+	if ((rc = privsep_signer_open(PRIVSEP_CONTROL_FD + 1, channels, &signer)) != 0 ||
+	    (rc = api_server_start(cfg, signer, &api)) != 0 ||
+	    (rc = sd_process_become_user(cfg->process_user)) != 0 ||
+	    (rc = sd_process_sandbox(SD_SANDBOX_FRONT, cfg->process_seccomp)) != 0 ||
+	    (rc = privsep_ready_send(PRIVSEP_CONTROL_FD, api_server_port(api))) != 0)
+		goto out;
+	front_wait(sigfd);
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "signerd-front: %s\n", sd_error_detail(rc));
+	api_server_stop(api);
+	signer_close(signer);
+	sd_config_free(cfg);
+	close(sigfd);
+	return rc == 0 ? 0 : 1;
+}
