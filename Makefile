@@ -124,6 +124,12 @@ DOS_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/tools/dos/*.c) \
 $(DOS_BIN): $(DOS_OBJS) $(BUILD)/libsignerd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libssl) $(LDLIBS)
 test integration: $(DOS_BIN)
+
+# The hostile front that tests/test_privsep.c sets against the signer's permit table.
+EVIL_BIN := $(BUILD)/tests/tools/privsep-evil
+$(EVIL_BIN): $(BUILD)/tests/tools/privsep/privsep_evil.o $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+test unit: $(EVIL_BIN)
 .PHONY: bench-dos
 bench-dos: deps
 	@$(MAKE) --no-print-directory all $(DOS_BIN)

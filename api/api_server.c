@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/pkcs11.h>
 #include <microhttpd.h>
 
 #include "api.h"
@@ -480,6 +481,15 @@ api_server_read_tls(const struct sd_config *cfg, struct api_server *srv)
 	gnutls_datum_t cert, key;
 	int rc, g;
 
+	/*
+	 * GnuTLS would load every PKCS#11 module p11-kit registers (SoftHSM
+	 * among them) the first time it meets a pkcs11: URL: the process that
+	 * terminates TLS loads none.
+	 */
+	if (gnutls_pkcs11_init(GNUTLS_PKCS11_FLAG_MANUAL, NULL) < 0) {
+		rc = sd_error_set(SD_E_INTERNAL, "cannot keep GnuTLS from loading PKCS#11 modules");
+		goto out;
+	}
 	if ((rc = sd_file_read(cfg->api_tls_certificate, API_TLS_FILE_MAX, &srv->tls_cert, &srv->tls_cert_len)) != 0) {
 		rc = api_server_file_error(rc, "[api] TLS certificate");
 		goto out;

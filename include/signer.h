@@ -99,11 +99,12 @@ SD_WUR int signer_health(struct signer *s);
 
 /*
  * signerd's lifecycle in the journal: a start record with the SHA-256 of
- * the configuration file's bytes, then the checkpointer (when [journal]
- * audit_key is set); at stop, a stop record and a last checkpoint.
- * Errors: SD_E_IO, SD_E_JOURNAL, SD_E_JOURNAL_FULL, SD_E_HSM, SD_E_NOMEM.
+ * the configuration file's bytes (config, len: the bytes signerd parsed),
+ * then the checkpointer (when [journal] audit_key is set); at stop, a stop
+ * record and a last checkpoint.
+ * Errors: SD_E_CRYPTO, SD_E_JOURNAL, SD_E_JOURNAL_FULL, SD_E_HSM, SD_E_NOMEM.
  */
-SD_WUR int signer_service_start(struct signer *s, const char *config_path);
+SD_WUR int signer_service_start(struct signer *s, const void *config, size_t len);
 SD_WUR int signer_service_stop(struct signer *s);
 
 /* The auditor role's view of the journal: plain data, thread-safe. client_cn is the auditor asking. */

@@ -180,7 +180,7 @@ main(int argc, char **argv)
 	    (rc = sd_process_become_user(cfg->process_user)) != 0 ||
 	    (rc = sd_config_apply_environment(cfg)) != 0 ||
 	    (rc = signer_open(cfg, &signer)) != 0 ||
-	    (rc = signer_service_start(signer, config_path)) != 0)
+	    (rc = signer_service_start(signer, text, text_len)) != 0)
 		goto out;
 	started = true;
 	if ((rc = privsep_front_serve(front, cfg, signer)) != 0 ||

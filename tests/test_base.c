@@ -10,7 +10,11 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sd_file.h"
@@ -220,6 +224,127 @@ test_process_harden(void)
 	CU_ASSERT_EQUAL(rl.rlim_max, 0);
 }
 
+/*
+ * Run attempt() in a child after the sandbox for sb in mode; returns how the
+ * child ended: the signal that killed it, or -(exit status).
+ */
+static int
+sandboxed(enum sd_sandbox sb, enum sd_seccomp mode, int (*attempt)(void))
+{
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		if (sd_process_sandbox(sb, mode) != 0)
+			_exit(100);
+		_exit(attempt() == 0 ? 0 : 101);
+	}
+	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+	return WIFSIGNALED(status) ? WTERMSIG(status) : -WEXITSTATUS(status);
+}
+
+/* What a hijacked front would want: a new socket to the network, a file to write, a shell. */
+static int
+attempt_socket(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static int
+attempt_write_file(void)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	path_of("sandbox-written", path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0)
+		close(fd);
+	return 0;
+}
+
+static int
+attempt_read_file(void)
+{
+	int fd = open("/etc/hostname", O_RDONLY);
+
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static int
+attempt_exec(void)
+{
+	char *argv[] = { "true", NULL };
+
+	execv("/bin/true", argv);
+	return 0;
+}
+
+static void
+test_sandbox_front(void)
+{
+	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_FRONT, SD_SECCOMP_KILL, attempt_socket), SIGSYS);
+	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_FRONT, SD_SECCOMP_KILL, attempt_write_file), SIGSYS);
+	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_FRONT, SD_SECCOMP_KILL, attempt_exec), SIGSYS);
+	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_FRONT, SD_SECCOMP_KILL, attempt_read_file), 0);
+	/* Log mode lets the call through (the kernel logs it); off installs nothing. */
+	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_FRONT, SD_SECCOMP_LOG, attempt_socket), 0);
+	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_FRONT, SD_SECCOMP_LOG, attempt_write_file), 0);
+	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_FRONT, SD_SECCOMP_OFF, attempt_exec), 0);
+}
+
+static void
+test_sandbox_signer(void)
+{
+	/* The signer writes its journal and checkpoint files, but opens no socket and runs nothing. */
+	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_SIGNER, SD_SECCOMP_KILL, attempt_write_file), 0);
+	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_SIGNER, SD_SECCOMP_KILL, attempt_socket), SIGSYS);
+	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_SIGNER, SD_SECCOMP_KILL, attempt_exec), SIGSYS);
+}
+
+static int
+attempt_become_nobody(void)
+{
+	if (sd_process_become_user("nobody") != 0)
+		return 1;
+	/* For good: no way back to root, not dumpable again, no supplementary group left. */
+	if (getuid() == 0 || geteuid() == 0 || setuid(0) == 0 || prctl(PR_GET_DUMPABLE) != 0 ||
+	    getgroups(0, NULL) != 0)
+		return 1;
+	/* Not root any more, it cannot become another user. */
+	return sd_process_become_user("root") == SD_E_CONFIG ? 0 : 1;
+}
+
+static void
+test_become_user(void)
+{
+	pid_t pid;
+	int status;
+
+	CU_ASSERT_EQUAL(sd_process_become_user("no-such-user-signerd"), SD_E_CONFIG);
+	if (geteuid() != 0) {
+		/* Not root: only who we already are is accepted. */
+		CU_ASSERT_EQUAL(sd_process_become_user("root"), SD_E_CONFIG);
+		return;
+	}
+	/* "root" keeps a root start as root. */
+	CU_ASSERT_EQUAL(sd_process_become_user("root"), 0);
+	CU_ASSERT_EQUAL(geteuid(), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		_exit(attempt_become_nobody());
+	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int
 main(void)
 {
@@ -233,6 +358,9 @@ main(void)
 	};
 	static const struct sd_test_case process[] = {
 		{ "umask 077, no core, not dumpable", test_process_harden },
+		{ "front seccomp: no socket, no write, no exec", test_sandbox_front },
+		{ "signer seccomp: files yes, sockets and exec no", test_sandbox_signer },
+		{ "become the service user for good", test_become_user },
 	};
 	int rc;
 

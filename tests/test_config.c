@@ -554,7 +554,7 @@ listed(const char *const *list, size_t n, const struct config_key_info *k)
 static void
 test_key_table(void)
 {
-	static const char *const sections[] = { "hsm", "ca", "journal", "api", "profile", "client" };
+	static const char *const sections[] = { "hsm", "ca", "journal", "process", "api", "profile", "client" };
 	struct config_key_info k, other;
 	size_t i, j, n_reloadable = 0, n_secret = 0, n_profile = 0, n_client = 0;
 	bool section_ok, policy;
@@ -595,7 +595,7 @@ test_key_table(void)
 	}
 	CU_ASSERT_EQUAL(n_reloadable, sizeof(reloadable_keys) / sizeof(reloadable_keys[0]));
 	CU_ASSERT_EQUAL(n_secret, sizeof(secret_keys) / sizeof(secret_keys[0]));
-	CU_ASSERT_EQUAL(i, 35 + 24 + 3);
+	CU_ASSERT_EQUAL(i, 37 + 24 + 3);
 	CU_ASSERT_EQUAL(n_profile, 24);
 	CU_ASSERT_EQUAL(n_client, 3);
 	CU_ASSERT_FALSE(sd_config_key(i, &k));

@@ -348,11 +348,11 @@ out:
 }
 
 int
-signer_service_start(struct signer *s, const char *config_path)
+signer_service_start(struct signer *s, const void *config, size_t len)
 {
-	if (s == NULL || config_path == NULL)
+	if (s == NULL || config == NULL)
 		return sd_error_set(SD_E_INTERNAL, "no signer");
-	return signer_journal_start(s->sj, config_path);
+	return signer_journal_start(s->sj, config, len);
 }
 
 int

@@ -21,7 +21,6 @@
 
 #define SJ_WINDOW_MS 60000
 #define SJ_REASONS 8
-#define SJ_CONFIG_MAX (1024 * 1024)
 
 struct sj_reason {
 	int err;
@@ -469,17 +468,12 @@ sj_service(struct signer_journal *sj, uint8_t event, const uint8_t config_sha256
 }
 
 int
-signer_journal_start(struct signer_journal *sj, const char *config_path)
+signer_journal_start(struct signer_journal *sj, const void *config, size_t len)
 {
-	uint8_t *bytes = NULL;
-	size_t len = 0;
-	int rc;
+	int rc = 0;
 
-	if ((rc = sd_file_read(config_path, SJ_CONFIG_MAX, &bytes, &len)) != 0)
-		return rc;
-	if (EVP_Digest(bytes, len, sj->config_sha256, NULL, EVP_sha256(), NULL) != 1)
+	if (EVP_Digest(config, len, sj->config_sha256, NULL, EVP_sha256(), NULL) != 1)
 		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the configuration failed");
-	free(bytes);
 	if (rc != 0 || (rc = sj_service(sj, JOURNAL_SERVICE_START, sj->config_sha256)) != 0)
 		return rc;
 	if (sj->audit != NULL) {

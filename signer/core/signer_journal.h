@@ -66,11 +66,11 @@ SD_WUR int signer_journal_result(struct signer_journal *sj, uint64_t intent_seq,
 void signer_journal_refusal(struct signer_journal *sj, const struct signer_journal_who *who, int err);
 
 /*
- * Service start (config_path's bytes hashed) and the checkpointer thread;
- * stop: the stop record, the thread ended, one last checkpoint.
- * Errors: SD_E_IO (config unreadable), those of journal_append().
+ * Service start (the configuration's bytes hashed) and the checkpointer
+ * thread; stop: the stop record, the thread ended, one last checkpoint.
+ * Errors: SD_E_CRYPTO, those of journal_append().
  */
-SD_WUR int signer_journal_start(struct signer_journal *sj, const char *config_path);
+SD_WUR int signer_journal_start(struct signer_journal *sj, const void *config, size_t len);
 SD_WUR int signer_journal_stop(struct signer_journal *sj);
 
 /* Make a checkpoint now. Errors: SD_E_CONFIG (no audit key), HSM and journal errors. */

@@ -238,7 +238,7 @@ ps_channel_main(void *arg)
 			ps_status_encode(&reply, SD_E_INTERNAL, "the signer's reply could not be encoded");
 		}
 		if (rc != 0) {
-			(void)snprintf(what, sizeof(what), "malformed %s request: %s", permit->name, sd_error_detail(rc));
+			(void)snprintf(what, sizeof(what), "%s (a %s request)", sd_error_detail(rc), permit->name);
 			ps_out_free(&reply);
 			ps_front_refuse(f, ch->index, what);
 			break;

@@ -1,0 +1,426 @@
+/*
+ * Privilege separation (signer/privsep/): the frame and message codecs
+ * refuse every malformed or oversized input, and the signer's side ends a
+ * front that breaks its permit table and refuses calls the configuration
+ * does not allow, attacked by tests/tools/privsep/privsep_evil.c.
+ */
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "privsep.h"
+#include "privsep/privsep_msg.h"
+#include "sd_test.h"
+
+static char tmp[PATH_MAX];
+static char evil[PATH_MAX];
+
+/* --- frames --- */
+
+static void
+test_frame_round_trip(void)
+{
+	uint8_t *p = NULL;
+	uint32_t type;
+	size_t len;
+	int sv[2];
+
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CU_ASSERT_EQUAL(ps_frame_send(sv[0], PS_HEALTH, NULL, 0), 0);
+	CU_ASSERT_EQUAL(ps_frame_send(sv[0], PS_ISSUE, "abc", 3), 0);
+	CU_ASSERT_EQUAL(ps_frame_recv(sv[1], 16, &type, &p, &len), 0);
+	CU_ASSERT_EQUAL(type, PS_HEALTH);
+	CU_ASSERT_EQUAL(len, 0);
+	CU_ASSERT_PTR_NULL(p);
+	CU_ASSERT_EQUAL(ps_frame_recv(sv[1], 16, &type, &p, &len), 0);
+	CU_ASSERT_EQUAL(type, PS_ISSUE);
+	CU_ASSERT_TRUE(len == 3 && p != NULL && memcmp(p, "abc", 3) == 0);
+	free(p);
+	/* Over the reader's limit: refused on the header, nothing allocated. */
+	CU_ASSERT_EQUAL(ps_frame_send(sv[0], PS_ISSUE, "0123456789", 10), 0);
+	CU_ASSERT_EQUAL(ps_frame_recv(sv[1], 9, &type, &p, &len), SD_E_TOO_LARGE);
+	CU_ASSERT_PTR_NULL(p);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_frame_truncated(void)
+{
+	uint8_t head[8] = { 0, 0, 0, PS_ISSUE, 0, 0, 0, 100 }, *p = NULL;
+	uint32_t type;
+	size_t len;
+	int sv[2];
+
+	/* The peer closes before a frame: end of file, not an error. */
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	close(sv[0]);
+	CU_ASSERT_EQUAL(ps_frame_recv(sv[1], 1024, &type, &p, &len), SD_E_NOT_FOUND);
+	close(sv[1]);
+	/* Inside a header. */
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CU_ASSERT_EQUAL(write(sv[0], head, 5), 5);
+	close(sv[0]);
+	CU_ASSERT_EQUAL(ps_frame_recv(sv[1], 1024, &type, &p, &len), SD_E_IO);
+	close(sv[1]);
+	/* Inside a payload. */
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CU_ASSERT_EQUAL(write(sv[0], head, 8), 8);
+	CU_ASSERT_EQUAL(write(sv[0], "short", 5), 5);
+	close(sv[0]);
+	CU_ASSERT_EQUAL(ps_frame_recv(sv[1], 1024, &type, &p, &len), SD_E_IO);
+	CU_ASSERT_PTR_NULL(p);
+	close(sv[1]);
+}
+
+static void
+test_codec_bounds(void)
+{
+	static const uint8_t no_nul[] = { 0, 0, 0, 2, 'a', 'b' };
+	static const uint8_t inner_nul[] = { 0, 0, 0, 3, 'a', 0, 0 };
+	static const uint8_t huge[] = { 0xff, 0xff, 0xff, 0xff, 'a', 0 };
+	static const uint8_t ok[] = { 0, 0, 0, 2, 'a', 0, 7 };
+	struct ps_in in;
+	size_t len;
+
+	ps_in_init(&in, no_nul, sizeof(no_nul));
+	CU_ASSERT_STRING_EQUAL(ps_in_str(&in, 16), "");
+	CU_ASSERT_FALSE(ps_in_done(&in));
+	ps_in_init(&in, inner_nul, sizeof(inner_nul));
+	(void)ps_in_str(&in, 16);
+	CU_ASSERT_FALSE(ps_in_done(&in));
+	ps_in_init(&in, huge, sizeof(huge));
+	CU_ASSERT_PTR_NULL(ps_in_bytes(&in, SIZE_MAX, &len));
+	CU_ASSERT_FALSE(ps_in_done(&in));
+	/* One more byte than the string's limit. */
+	ps_in_init(&in, ok, sizeof(ok));
+	(void)ps_in_str(&in, 0);
+	CU_ASSERT_FALSE(ps_in_done(&in));
+	/* Within limits, but a byte is left over. */
+	ps_in_init(&in, ok, sizeof(ok));
+	CU_ASSERT_STRING_EQUAL(ps_in_str(&in, 1), "a");
+	CU_ASSERT_FALSE(ps_in_done(&in));
+	CU_ASSERT_EQUAL(ps_in_u8(&in), 7);
+	CU_ASSERT_TRUE(ps_in_done(&in));
+	/* Negative numbers survive the trip. */
+	{
+		struct ps_out o;
+
+		ps_out_init(&o);
+		ps_out_i32(&o, SD_E_INTERNAL);
+		ps_out_i32(&o, INT32_MIN);
+		CU_ASSERT_FATAL(!ps_out_failed(&o));
+		ps_in_init(&in, o.data, o.len);
+		CU_ASSERT_EQUAL(ps_in_i32(&in), SD_E_INTERNAL);
+		CU_ASSERT_EQUAL(ps_in_i32(&in), INT32_MIN);
+		CU_ASSERT_TRUE(ps_in_done(&in));
+		ps_out_free(&o);
+	}
+}
+
+/* --- messages --- */
+
+static const struct signer_san sans[] = {
+	{ SIGNER_SAN_DNS, "a.example.com", 13 },
+	{ SIGNER_SAN_IP, "10.0.0.1", 8 },
+	{ SIGNER_SAN_URI, "spiffe://example.com/x", 22 },
+};
+
+static void
+issue_request(struct signer_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n";
+	req->csr_pem_len = strlen(req->csr_pem);
+	req->profile = "server";
+	req->ttl = 3600;
+	req->client_subject = "CN=issuer,O=Example";
+	memset(req->client_spki_sha256, 0xab, sizeof(req->client_spki_sha256));
+	req->sans = sans;
+	req->n_sans = 3;
+}
+
+static void
+test_issue_round_trip(void)
+{
+	struct signer_request req;
+	struct ps_issue *m = malloc(sizeof(*m));
+	struct ps_out o;
+	size_t i, cut;
+
+	CU_ASSERT_FATAL(m != NULL);
+	issue_request(&req);
+	ps_out_init(&o);
+	ps_issue_encode(&o, "issuer", &req);
+	CU_ASSERT_FATAL(!ps_out_failed(&o));
+	CU_ASSERT_EQUAL_FATAL(ps_issue_decode(o.data, o.len, m), 0);
+	CU_ASSERT_STRING_EQUAL(m->client_cn, "issuer");
+	CU_ASSERT_STRING_EQUAL(m->req.profile, "server");
+	CU_ASSERT_STRING_EQUAL(m->req.client_subject, "CN=issuer,O=Example");
+	CU_ASSERT_EQUAL(m->req.ttl, 3600);
+	CU_ASSERT_EQUAL(m->req.csr_pem_len, req.csr_pem_len);
+	CU_ASSERT_EQUAL(memcmp(m->req.csr_pem, req.csr_pem, req.csr_pem_len), 0);
+	CU_ASSERT_EQUAL(memcmp(m->req.client_spki_sha256, req.client_spki_sha256, 32), 0);
+	CU_ASSERT_EQUAL_FATAL(m->req.n_sans, 3);
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(m->req.sans[i].type, sans[i].type);
+		CU_ASSERT_TRUE(m->req.sans[i].len == sans[i].len &&
+		    memcmp(m->req.sans[i].value, sans[i].value, sans[i].len) == 0);
+	}
+	/* Every truncation, and one byte too many, is refused. */
+	for (cut = 0; cut < o.len; cut++)
+		CU_ASSERT_EQUAL(ps_issue_decode(o.data, cut, m), SD_E_INVAL);
+	ps_out_u8(&o, 0);
+	CU_ASSERT_EQUAL(ps_issue_decode(o.data, o.len, m), SD_E_INVAL);
+	ps_out_free(&o);
+	free(m);
+}
+
+/* Encode req as the front would, then change it: the decoder must refuse. */
+static int
+issue_decode_of(const char *cn, const struct signer_request *req)
+{
+	struct ps_issue *m = malloc(sizeof(*m));
+	struct ps_out o;
+	int rc;
+
+	CU_ASSERT_FATAL(m != NULL);
+	ps_out_init(&o);
+	ps_issue_encode(&o, cn, req);
+	rc = ps_out_failed(&o) ? SD_E_NOMEM : ps_issue_decode(o.data, o.len, m);
+	ps_out_free(&o);
+	free(m);
+	return rc;
+}
+
+static void
+test_issue_refused(void)
+{
+	struct signer_san many[SIGNER_SAN_MAX + 1], bad_type = { 9, "x", 1 };
+	struct signer_san long_value = { SIGNER_SAN_URI, NULL, SIGNER_SAN_VALUE_MAX + 1 };
+	struct signer_request req;
+	char *big;
+	size_t i;
+
+	issue_request(&req);
+	CU_ASSERT_EQUAL(issue_decode_of("", &req), SD_E_INVAL);
+	req.profile = "";
+	CU_ASSERT_EQUAL(issue_decode_of("issuer", &req), SD_E_INVAL);
+	issue_request(&req);
+	req.sans = &bad_type;
+	req.n_sans = 1;
+	CU_ASSERT_EQUAL(issue_decode_of("issuer", &req), SD_E_INVAL);
+	/* The encoder itself will not write more SANs than a request may hold. */
+	for (i = 0; i <= SIGNER_SAN_MAX; i++)
+		many[i] = sans[0];
+	req.sans = many;
+	req.n_sans = SIGNER_SAN_MAX + 1;
+	CU_ASSERT_EQUAL(issue_decode_of("issuer", &req), SD_E_NOMEM);
+	req.n_sans = SIGNER_SAN_MAX;
+	CU_ASSERT_EQUAL(issue_decode_of("issuer", &req), 0);
+	big = malloc(SIGNER_CSR_MAX + SIGNER_SAN_VALUE_MAX + 2);
+	CU_ASSERT_FATAL(big != NULL);
+	memset(big, 'A', SIGNER_CSR_MAX + SIGNER_SAN_VALUE_MAX + 2);
+	long_value.value = big;
+	req.sans = &long_value;
+	req.n_sans = 1;
+	CU_ASSERT_EQUAL(issue_decode_of("issuer", &req), SD_E_INVAL);
+	issue_request(&req);
+	req.csr_pem = big;
+	req.csr_pem_len = SIGNER_CSR_MAX + 1;
+	CU_ASSERT_EQUAL(issue_decode_of("issuer", &req), SD_E_INVAL);
+	req.csr_pem_len = SIGNER_CSR_MAX;
+	CU_ASSERT_EQUAL(issue_decode_of("issuer", &req), 0);
+	free(big);
+}
+
+static void
+test_audit_and_config(void)
+{
+	struct ps_audit a = { "auditor", 5, 100, "0a0b" }, got;
+	struct ps_config c = { "/etc/signerd/signerd.conf", "[api]\n", 7, -1, 16 }, cgot;
+	struct ps_out o;
+
+	ps_out_init(&o);
+	ps_audit_encode(&o, PS_AUDIT_RECORDS, &a);
+	CU_ASSERT_EQUAL(ps_audit_decode(PS_AUDIT_RECORDS, o.data, o.len, &got), 0);
+	CU_ASSERT_TRUE(got.from == 5 && got.limit == 100 && strcmp(got.client_cn, "auditor") == 0);
+	/* The same bytes are no proof request, and no other type decodes. */
+	CU_ASSERT_EQUAL(ps_audit_decode(PS_AUDIT_PROOF, o.data, o.len, &got), SD_E_INVAL);
+	CU_ASSERT_EQUAL(ps_audit_decode(PS_ISSUE, o.data, o.len, &got), SD_E_INVAL);
+	ps_out_free(&o);
+	a.limit = SIGNER_AUDIT_RECORDS_MAX + 1;
+	ps_out_init(&o);
+	ps_audit_encode(&o, PS_AUDIT_RECORDS, &a);
+	CU_ASSERT_EQUAL(ps_audit_decode(PS_AUDIT_RECORDS, o.data, o.len, &got), SD_E_INVAL);
+	ps_out_free(&o);
+	a.serial_hex = "00112233445566778899aabbccddeeff001122330";	/* 41 digits */
+	ps_out_init(&o);
+	ps_audit_encode(&o, PS_AUDIT_PROOF, &a);
+	CU_ASSERT_EQUAL(ps_audit_decode(PS_AUDIT_PROOF, o.data, o.len, &got), SD_E_INVAL);
+	ps_out_free(&o);
+
+	ps_out_init(&o);
+	ps_config_encode(&o, &c);
+	CU_ASSERT_EQUAL(ps_config_decode(o.data, o.len, &cgot), 0);
+	CU_ASSERT_TRUE(cgot.text_len == 6 && strcmp(cgot.text, "[api]\n") == 0 && cgot.port == -1 &&
+	    cgot.channels == 16);
+	ps_out_free(&o);
+	c.channels = 257;
+	ps_out_init(&o);
+	ps_config_encode(&o, &c);
+	CU_ASSERT_EQUAL(ps_config_decode(o.data, o.len, &cgot), SD_E_INVAL);
+	ps_out_free(&o);
+	c.channels = 1;
+	c.text_len = 6;	/* without its NUL */
+	ps_out_init(&o);
+	ps_config_encode(&o, &c);
+	CU_ASSERT_EQUAL(ps_config_decode(o.data, o.len, &cgot), SD_E_INVAL);
+	ps_out_free(&o);
+}
+
+/* --- the signer against a hostile front --- */
+
+static const char *config_text =
+    "[hsm]\n"
+    "module = /usr/lib/softhsm/libsofthsm2.so\n"
+    "token = pkcs11:token=t\n"
+    "pin_file = pin\n"
+    "[ca]\n"
+    "key = pkcs11:token=t;object=ica\n"
+    "certificate = ca.pem\n"
+    "chain = chain.pem\n"
+    "[journal]\n"
+    "path = journal\n"
+    "[process]\n"
+    "user = root\n"
+    "[api]\n"
+    "tls_certificate = server.pem\n"
+    "tls_key = server.key\n"
+    "client_ca = client-ca.pem\n"
+    "workers = 2\n"
+    "[profile server]\n"
+    "default_ttl = 2h\n"
+    "max_ttl = 1d\n"
+    "key_usage = digitalSignature\n"
+    "ext_key_usage = serverAuth\n"
+    "dns_suffixes = example.com\n"
+    "[profile internal]\n"
+    "default_ttl = 2h\n"
+    "max_ttl = 1d\n"
+    "key_usage = digitalSignature\n"
+    "ext_key_usage = serverAuth\n"
+    "dns_suffixes = internal.example\n"
+    "[client issuer]\n"
+    "roles = issuer\n"
+    "profiles = server\n"
+    "[client auditor]\n"
+    "subject_cn = audit-team\n"
+    "roles = auditor\n";
+
+/* Start privsep-evil in mode against a signer with no HSM behind it (every refusal comes first). */
+static struct privsep_front *
+evil_start(const char *mode, struct sd_config **cfg)
+{
+	struct privsep_front *f = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(sd_config_parse("/nonexistent/signerd.conf", config_text, strlen(config_text), cfg), 0);
+	CU_ASSERT_FATAL(setenv("PRIVSEP_EVIL", mode, 1) == 0);
+	CU_ASSERT_EQUAL_FATAL(privsep_front_spawn(evil, *cfg, config_text, strlen(config_text), -1, &f), 0);
+	CU_ASSERT_EQUAL_FATAL(privsep_front_serve(f, *cfg, NULL), 0);
+	return f;
+}
+
+/* A front that breaks the permit table is killed: its control channel closes within 5 s. */
+static void
+expect_killed(const char *mode)
+{
+	struct sd_config *cfg = NULL;
+	struct privsep_front *f = evil_start(mode, &cfg);
+	struct pollfd p = { privsep_front_fd(f), POLLIN, 0 };
+	int rc;
+
+	CU_ASSERT_EQUAL(poll(&p, 1, 5000), 1);
+	rc = privsep_front_stop(f);
+	CU_ASSERT_EQUAL(rc, SD_E_IO);
+	if (rc != SD_E_IO || strstr(sd_error_detail(rc), "signal 9") == NULL)
+		fprintf(stderr, "%s: front ended: %s\n", mode, sd_error_detail(rc));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(rc), "signal 9"));
+	sd_config_free(cfg);
+}
+
+/* A well-formed call the configuration does not allow is answered with a refusal. */
+static void
+expect_refused(const char *mode)
+{
+	struct sd_config *cfg = NULL;
+	struct privsep_front *f = evil_start(mode, &cfg);
+	uint16_t answer = 0;
+
+	CU_ASSERT_EQUAL(privsep_front_ready(f, &answer), 0);
+	if (answer != 1)
+		fprintf(stderr, "%s: the signer did not refuse\n", mode);
+	CU_ASSERT_EQUAL(answer, 1);
+	CU_ASSERT_EQUAL(privsep_front_stop(f), 0);
+	sd_config_free(cfg);
+}
+
+static void test_kill_forbidden_type(void) { expect_killed("forbidden-type"); }
+static void test_kill_config_on_channel(void) { expect_killed("config-on-channel"); }
+static void test_kill_reply_type(void) { expect_killed("reply-type"); }
+static void test_kill_oversize(void) { expect_killed("oversize"); }
+static void test_kill_malformed(void) { expect_killed("malformed"); }
+static void test_kill_health_with_body(void) { expect_killed("health-with-body"); }
+static void test_refuse_no_role(void) { expect_refused("no-role"); }
+static void test_refuse_wrong_profile(void) { expect_refused("wrong-profile"); }
+static void test_refuse_unknown_client(void) { expect_refused("unknown-client"); }
+static void test_refuse_issuer_reads_journal(void) { expect_refused("issuer-reads-journal"); }
+
+int
+main(void)
+{
+	static const struct sd_test_case codec[] = {
+		{ "frame round trip and limit", test_frame_round_trip },
+		{ "frame truncated", test_frame_truncated },
+		{ "codec bounds", test_codec_bounds },
+		{ "issue round trip, every truncation refused", test_issue_round_trip },
+		{ "issue out of bounds refused", test_issue_refused },
+		{ "audit and config messages", test_audit_and_config },
+	};
+	static const struct sd_test_case attacks[] = {
+		{ "type outside the permit table", test_kill_forbidden_type },
+		{ "configuration on a request channel", test_kill_config_on_channel },
+		{ "a reply sent as a request", test_kill_reply_type },
+		{ "over the type's size limit", test_kill_oversize },
+		{ "malformed issue request", test_kill_malformed },
+		{ "health request with a body", test_kill_health_with_body },
+		{ "issue for a client without the issuer role", test_refuse_no_role },
+		{ "issue with a profile not granted", test_refuse_wrong_profile },
+		{ "issue for an unknown client", test_refuse_unknown_client },
+		{ "journal read by an issuer", test_refuse_issuer_reads_journal },
+	};
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+	int rc;
+
+	/* privsep-evil is built beside this program: $(BUILD)/tests/tools/privsep-evil. */
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		abort();
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL)
+		abort();
+	*slash = '\0';
+	if (snprintf(evil, sizeof(evil), "%s/tools/privsep-evil", exe) >= (int)sizeof(evil))
+		abort();
+	sd_test_tmpdir(tmp, "privsep");
+	SD_TEST_SUITE("codec", codec);
+	SD_TEST_SUITE("permit table", attacks);
+	rc = sd_test_run("test_privsep");
+	sd_test_rmtree(tmp);
+	return rc;
+}
