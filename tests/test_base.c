@@ -256,6 +256,18 @@ attempt_socket(void)
 	return 0;
 }
 
+/* What a PKCS#11 module does to log: syslog(3) over a Unix socket. */
+static int
+attempt_syslog_socket(void)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	if (fd < 0)
+		return 1;
+	close(fd);
+	return 0;
+}
+
 static int
 attempt_write_file(void)
 {
@@ -305,6 +317,8 @@ test_sandbox_signer(void)
 {
 	/* The signer writes its journal and checkpoint files, but opens no socket and runs nothing. */
 	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_SIGNER, SD_SECCOMP_KILL, attempt_write_file), 0);
+	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_SIGNER, SD_SECCOMP_KILL, attempt_syslog_socket), 0);
+	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_FRONT, SD_SECCOMP_KILL, attempt_syslog_socket), SIGSYS);
 	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_SIGNER, SD_SECCOMP_KILL, attempt_socket), SIGSYS);
 	CU_ASSERT_EQUAL(sandboxed(SD_SANDBOX_SIGNER, SD_SECCOMP_KILL, attempt_exec), SIGSYS);
 }

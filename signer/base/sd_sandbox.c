@@ -104,6 +104,10 @@ sd_process_sandbox(enum sd_sandbox sandbox, enum sd_seccomp mode)
 	}
 	if (sandbox == SD_SANDBOX_SIGNER) {
 		rc = sd_sandbox_add(ctx, sd_sandbox_signer, sizeof(sd_sandbox_signer) / sizeof(sd_sandbox_signer[0]));
+		/* PKCS#11 modules log with syslog(3): a Unix socket to /dev/log, nothing on the network. */
+		if (rc == 0 && (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) != 0 || seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0) != 0))
+			rc = sd_error_set(SD_E_INTERNAL, "seccomp: cannot allow syslog's socket");
 	} else {
 		rc = sd_sandbox_add(ctx, sd_sandbox_front, sizeof(sd_sandbox_front) / sizeof(sd_sandbox_front[0]));
 		/* Reading only: the front writes no file once it serves. */
