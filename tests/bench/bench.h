@@ -153,9 +153,9 @@ void bench_server_close(struct bench_server *srv);
 bool bench_server_alive(const struct bench_server *srv);
 
 struct bench_server_sample {
-	uint64_t cpu_ticks;		/* utime + stime */
+	uint64_t cpu_ticks;		/* utime + stime, signerd and its front */
 	uint64_t txnid;			/* LMDB last committed transaction */
-	uint64_t rss_kb;		/* VmRSS now */
+	uint64_t rss_kb;		/* VmRSS now, both processes */
 	uint64_t hwm_kb;		/* VmHWM: peak since the last reset */
 };
 

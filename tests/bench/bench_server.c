@@ -1,5 +1,6 @@
 /*
- * What the server spends: its CPU time and RSS from /proc/PID, and the
+ * What the server spends: its CPU time and RSS from /proc/PID, summed over
+ * signerd and its front (signerd-front, its one child), and the
  * journal's durable commits from LMDB's last transaction id (mdb_env_info()
  * on a read-only handle of the same environment; one id per commit).
  */
@@ -15,18 +16,52 @@
 
 #include "bench.h"
 
-struct bench_server {
-	pid_t pid;
-	MDB_env *env;
+/* One process of the server. */
+struct bench_proc {
 	char stat_path[64];
 	char status_path[64];
 	char clear_refs_path[64];
 };
 
+struct bench_server {
+	pid_t pid;
+	MDB_env *env;
+	struct bench_proc procs[2];	/* signerd, then signerd-front */
+	size_t n_procs;
+};
+
+static int
+bench_proc_paths(struct bench_proc *p, long pid)
+{
+	if (snprintf(p->stat_path, sizeof(p->stat_path), "/proc/%ld/stat", pid) < 0 ||
+	    snprintf(p->status_path, sizeof(p->status_path), "/proc/%ld/status", pid) < 0 ||
+	    snprintf(p->clear_refs_path, sizeof(p->clear_refs_path), "/proc/%ld/clear_refs", pid) < 0)
+		return sd_error_set(SD_E_INTERNAL, "snprintf failed");
+	return 0;
+}
+
+/* signerd's front: its one child, named in /proc/PID/task/PID/children. */
+static long
+bench_front_pid(pid_t pid)
+{
+	char path[96];
+	long child = 0;
+	FILE *f;
+
+	if (snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)pid, (long)pid) < 0 ||
+	    (f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%ld", &child) != 1)
+		child = 0;
+	(void)fclose(f);
+	return child;
+}
+
 int
 bench_server_open(pid_t pid, const char *journal_path, struct bench_server **out)
 {
 	struct bench_server *srv = NULL;
+	long child;
 	int mrc, rc;
 
 	*out = NULL;
@@ -39,11 +74,13 @@ bench_server_open(pid_t pid, const char *journal_path, struct bench_server **out
 		goto out;
 	}
 	srv->pid = pid;
-	if (snprintf(srv->stat_path, sizeof(srv->stat_path), "/proc/%ld/stat", (long)pid) < 0 ||
-	    snprintf(srv->status_path, sizeof(srv->status_path), "/proc/%ld/status", (long)pid) < 0 ||
-	    snprintf(srv->clear_refs_path, sizeof(srv->clear_refs_path), "/proc/%ld/clear_refs", (long)pid) < 0) {
-		rc = sd_error_set(SD_E_INTERNAL, "snprintf failed");
+	if ((rc = bench_proc_paths(&srv->procs[0], (long)pid)) != 0)
 		goto out;
+	srv->n_procs = 1;
+	if ((child = bench_front_pid(pid)) > 0) {
+		if ((rc = bench_proc_paths(&srv->procs[1], child)) != 0)
+			goto out;
+		srv->n_procs = 2;
 	}
 	if ((mrc = mdb_env_create(&srv->env)) != 0 ||
 	    (mrc = mdb_env_open(srv->env, journal_path, MDB_RDONLY | MDB_NOTLS, 0600)) != 0) {
@@ -100,7 +137,7 @@ bench_read_text(const char *path, char *buf, size_t cap)
 
 /* utime + stime: fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the command name. */
 static int
-bench_cpu_ticks(const struct bench_server *srv, uint64_t *ticks)
+bench_cpu_ticks(const struct bench_proc *srv, uint64_t *ticks)
 {
 	char buf[1024], *p, *end;
 	unsigned long long ut, st;
@@ -140,15 +177,20 @@ bench_server_sample(struct bench_server *srv, struct bench_server_sample *s)
 {
 	char status[4096];
 	MDB_envinfo info;
+	uint64_t ticks = 0;
+	size_t i;
 	int mrc, rc;
 
 	memset(s, 0, sizeof(*s));
-	if ((rc = bench_cpu_ticks(srv, &s->cpu_ticks)) != 0)
-		return rc;
-	if ((rc = bench_read_text(srv->status_path, status, sizeof(status))) != 0)
-		return rc;
-	s->rss_kb = bench_status_kb(status, "\nVmRSS:");
-	s->hwm_kb = bench_status_kb(status, "\nVmHWM:");
+	for (i = 0; i < srv->n_procs; i++) {
+		if ((rc = bench_cpu_ticks(&srv->procs[i], &ticks)) != 0)
+			return rc;
+		s->cpu_ticks += ticks;
+		if ((rc = bench_read_text(srv->procs[i].status_path, status, sizeof(status))) != 0)
+			return rc;
+		s->rss_kb += bench_status_kb(status, "\nVmRSS:");
+		s->hwm_kb += bench_status_kb(status, "\nVmHWM:");
+	}
 	if ((mrc = mdb_env_info(srv->env, &info)) != 0)
 		return sd_error_set(SD_E_JOURNAL, "mdb_env_info: %s", mdb_strerror(mrc));
 	s->txnid = (uint64_t)info.me_last_txnid;
@@ -159,11 +201,16 @@ bool
 bench_server_hwm_reset(struct bench_server *srv)
 {
 	ssize_t n;
+	size_t i;
 	int fd;
 
-	if ((fd = open(srv->clear_refs_path, O_WRONLY | O_CLOEXEC)) < 0)
-		return false;
-	n = write(fd, "5", 1);
-	(void)close(fd);
-	return n == 1;
+	for (i = 0; i < srv->n_procs; i++) {
+		if ((fd = open(srv->procs[i].clear_refs_path, O_WRONLY | O_CLOEXEC)) < 0)
+			return false;
+		n = write(fd, "5", 1);
+		(void)close(fd);
+		if (n != 1)
+			return false;
+	}
+	return true;
 }
