@@ -87,9 +87,10 @@ $(BUILD)/libsignerd.a: $(LIB_OBJS)
 $(BUILD)/%: $(BUILD)/signer/%.o $(BUILD)/libsignerd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
-# The front: the API over privsep_client.o; nothing pulls signer/core, pkcs11/ or the journal in.
+# The front: the API over privsep_client.o; nothing pulls signer/core, pkcs11/ or the journal in,
+# and --as-needed (whatever LDFLAGS says) keeps LMDB out of its libraries too.
 $(BUILD)/signerd-front: $(BUILD)/signer/signerd_front.o $(FRONT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libsignerd.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)

@@ -46,9 +46,9 @@ static const char *const sd_sandbox_front[] = {
 };
 
 #if defined(__SANITIZE_ADDRESS__)
-/* An ASan build's runtime: the leak check at exit stops the threads with ptrace and reads /proc. */
+/* An ASan build's runtime: the leak check at exit stops the threads with ptrace and reads /proc (read-only). */
 static const char *const sd_sandbox_sanitizer[] = {
-	"ptrace", "wait4", "waitid", "prctl", "getdents64", "readlink", "open", "openat", "kill", "sched_getaffinity",
+	"ptrace", "wait4", "waitid", "prctl", "getdents", "getdents64", "readlink", "kill", "sched_getaffinity",
 	"pipe2", "socketpair", "unlinkat",
 };
 #endif
@@ -111,9 +111,11 @@ sd_process_sandbox(enum sd_sandbox sandbox, enum sd_seccomp mode)
 	} else {
 		rc = sd_sandbox_add(ctx, sd_sandbox_front, sizeof(sd_sandbox_front) / sizeof(sd_sandbox_front[0]));
 		/* Reading only: the front writes no file once it serves. */
-		if (rc == 0 && seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)) != 0)
-			rc = sd_error_set(SD_E_INTERNAL, "seccomp: cannot allow openat");
+		if (rc == 0 && (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)) != 0 ||
+		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)) != 0))
+			rc = sd_error_set(SD_E_INTERNAL, "seccomp: cannot allow reading files");
 	}
 	if (rc != 0)
 		goto out;
