@@ -8,6 +8,13 @@
 #include "sd_error.h"
 
 /*
+ * What signerd's processes do first: block SIGINT and SIGTERM in every
+ * thread to come and return a signalfd (*sigfd) that receives them, ignore
+ * SIGPIPE, share 8 malloc arenas. Errors: SD_E_INTERNAL.
+ */
+SD_WUR int sd_process_start(int *sigfd);
+
+/*
  * umask 077 (every file signerd makes is its own), no core files
  * (RLIMIT_CORE 0) and not dumpable (PR_SET_DUMPABLE 0: no core, and no
  * ptrace or /proc/PID/mem by other users of the same uid), so that a crash

@@ -7,9 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <malloc.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -112,7 +110,6 @@ main(int argc, char **argv)
 	struct sd_config *cfg = NULL;
 	struct signer *signer = NULL;
 	struct privsep_front *front = NULL;
-	sigset_t stop_signals;
 	uint8_t *text = NULL;
 	size_t text_len = 0;
 	char front_path[PATH_MAX];
@@ -141,25 +138,10 @@ main(int argc, char **argv)
 	if (config_path == NULL || optind != argc)
 		usage(stderr, 2);
 
-	/* Block the stop signals before any thread starts, so only sigwait() sees them. */
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	if (pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) != 0 ||
-	    (sigfd = signalfd(-1, &stop_signals, SFD_CLOEXEC)) < 0) {
-		fprintf(stderr, "signerd: cannot block signals\n");
+	if (sd_process_start(&sigfd) != 0) {
+		fprintf(stderr, "signerd: %s\n", sd_error_detail(SD_E_INTERNAL));
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	/*
-	 * One thread per connection would otherwise give up to 8 malloc arenas
-	 * per core, each holding freed memory. 8 shared arenas keep RSS low
-	 * (50 MB at 64 connections) while threads seldom wait for an arena's
-	 * lock (4 cost some 10% more CPU per certificate). MALLOC_ARENA_MAX in
-	 * the environment overrides.
-	 */
-	if (getenv("MALLOC_ARENA_MAX") == NULL)
-		(void)mallopt(M_ARENA_MAX, 8);
 
 	/* Before any secret is read: no core files, not dumpable, files private. */
 	if ((rc = sd_process_harden()) != 0 ||

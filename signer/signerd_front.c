@@ -6,10 +6,7 @@
  * the journal.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +42,6 @@ main(int argc, char **argv)
 	struct sd_config *cfg = NULL;
 	struct signer *signer = NULL;
 	struct api_server *api = NULL;
-	sigset_t stop_signals;
 	unsigned channels = 0;
 	int port = -1, rc, sigfd;
 
@@ -54,18 +50,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "signerd-front: takes no arguments; signerd starts it\n");
 		return 2;
 	}
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	if (pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) != 0 ||
-	    (sigfd = signalfd(-1, &stop_signals, SFD_CLOEXEC)) < 0) {
-		fprintf(stderr, "signerd-front: cannot block signals\n");
+	if (sd_process_start(&sigfd) != 0) {
+		fprintf(stderr, "signerd-front: %s\n", sd_error_detail(SD_E_INTERNAL));
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	/* As in signerd: one thread per connection, 8 shared malloc arenas. */
-	if (getenv("MALLOC_ARENA_MAX") == NULL)
-		(void)mallopt(M_ARENA_MAX, 8);
 
 	/* Bind (perhaps a low port as root), then become the service user, then the filter. */
 	if ((rc = sd_process_harden()) != 0 ||
