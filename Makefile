@@ -15,7 +15,8 @@ CA_KEY_TYPE ?= p256
 
 DEB_PACKAGES := build-essential pkg-config openssl libssl-dev softhsm2 libsofthsm2 \
 	p11-kit libp11-kit-dev libmicrohttpd-dev libgnutls28-dev gnutls-bin \
-	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev libseccomp-dev curl jq opensc
+	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev libseccomp-dev curl jq opensc \
+	clang-14 libclang-rt-14-dev llvm-14
 PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih libseccomp
 TEST_PKGS := cunit
 BENCH_PACKAGES := gnuplot-nox
@@ -32,7 +33,8 @@ CFLAGS += -std=c11 $(WARN) $(HARDEN) -MMD -MP
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LDLIBS += -lpthread
 
-ifneq ($(filter-out deps deps-bench deps-valgrind deps-deb valgrind deb help clean run demo bench bench-journal bench-dos,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out deps deps-bench deps-valgrind deps-deb valgrind deb help clean run demo bench bench-journal bench-dos \
+	fuzz,$(or $(MAKECMDGOALS),all)),)
   ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
     $(error missing libraries (pkg-config: $(PKGS)); run 'make deps' first)
   endif
@@ -57,13 +59,35 @@ TEST_MODULE_SRCS := $(wildcard tests/modules/*.c)
 TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 
+# libFuzzer targets (tests/fuzz/fuzz_<name>.c: each such file is a target),
+# built with clang under AddressSanitizer and UndefinedBehaviorSanitizer in
+# their own directory: the library objects get the coverage instrumentation
+# (fuzzer-no-link), each target links libFuzzer's main. `make fuzz` replays
+# the regression inputs and seeds of every target, then fuzzes each for
+# FUZZ_SECONDS, FUZZ_JOBS targets at a time (one process each);
+# `make check` does the same (FUZZ=no leaves it out).
+FUZZ ?= yes
+FUZZ_CC ?= clang-14
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 2
+FUZZ_ENV = FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=c11 $(WARN) -MMD -MP $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_UTIL_OBJS := $(FUZZ_BUILD)/tests/fuzz/harness.o
+FUZZ_SEEDS_BIN := $(BUILD)/tests/fuzz/fuzz-seeds
+
 .SECONDARY:
-.PHONY: all deps deps-bench deps-valgrind valgrind check layers test unit integration asan bench bench-journal run demo install clean help
+.PHONY: all deps deps-bench deps-valgrind valgrind check layers test unit integration asan fuzz fuzz-build fuzz-cc \
+	fuzz-seeds bench bench-journal run demo install clean help
 
 all: $(PROGRAMS:%=$(BUILD)/%)
 
 help:
-	@echo "make deps | all | check | asan | run | install | clean"
+	@echo "make deps | all | check | asan | fuzz | run | install | clean"
 
 deps deps-bench deps-valgrind:
 	@missing=""; for p in $(DEB_PACKAGES) $(if $(filter deps-bench,$@),$(BENCH_PACKAGES)) \
@@ -168,8 +192,8 @@ check: deps
 layers:
 	bash tests/check_layers.sh
 
-test: layers all $(TESTS) $(TEST_MODULES)
-	BUILD=$(BUILD) bash tests/run-all.sh
+test: layers all $(TESTS) $(TEST_MODULES) $(if $(filter yes,$(FUZZ)),fuzz-build)
+	BUILD=$(BUILD) FUZZ=$(FUZZ) $(FUZZ_ENV) bash tests/run-all.sh
 
 unit: all $(TESTS) $(TEST_MODULES)
 	BUILD=$(BUILD) bash tests/run-all.sh unit
@@ -187,7 +211,39 @@ asan: deps
 	@LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 		ASAN_OPTIONS=fast_unwind_on_malloc=0 $(MAKE) --no-print-directory BUILD=build-asan \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
-		LDFLAGS="-fsanitize=address,undefined" test
+		LDFLAGS="-fsanitize=address,undefined" FUZZ=no test
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	$(FUZZ_ENV) bash tests/run-all.sh fuzz
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_BINS) $(FUZZ_LIB_OBJS) $(FUZZ_UTIL_OBJS) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%.o): | fuzz-cc
+fuzz-cc:
+	@command -v $(FUZZ_CC) >/dev/null && [ -f "$$($(FUZZ_CC) -print-file-name=libclang_rt.fuzzer-x86_64.a)" ] || \
+		{ echo "make fuzz: $(FUZZ_CC) with libFuzzer is missing; run 'make deps'" >&2; exit 1; }
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) -Itests -Itests/lib -Ipkcs11 -Iapi $(PKG_CFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/libsignerd.a: $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_UTIL_OBJS) $(FUZZ_BUILD)/libsignerd.a
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+# The seed corpora (tests/fuzz/corpus/) are checked in; this makes them again.
+$(FUZZ_SEEDS_BIN): $(BUILD)/tests/fuzz/seeds.o $(BUILD)/tests/fuzz/harness.o $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+fuzz-seeds: $(FUZZ_SEEDS_BIN)
+	bash tests/fuzz/make_seeds.sh $(FUZZ_SEEDS_BIN)
 
 # Create the demo state once (SoftHSM token, CA keys in it, certificates,
 # TLS identities, config) under $(DEMO_DIR), then serve it in the foreground.
@@ -248,4 +304,4 @@ $(DEB_DIR)/signerd_%.deb: $(shell find $(DEB_TREE) -type f 2>/dev/null)
 clean:
 	rm -rf build build-asan build-*/
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

@@ -88,7 +88,7 @@ sd_process_sandbox(enum sd_sandbox sandbox, enum sd_seccomp mode)
 	    sizeof(sd_sandbox_common) / sizeof(sd_sandbox_common[0]))) != 0)
 		goto out;
 	/* Threads name themselves (libmicrohttpd does). */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)) != 0) {
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0)) != 0) {
 		rc = sd_error_set(SD_E_INTERNAL, "seccomp: cannot allow prctl");
 		goto out;
 	}
@@ -98,7 +98,7 @@ sd_process_sandbox(enum sd_sandbox sandbox, enum sd_seccomp mode)
 		goto out;
 #endif
 	/* ioctl only to ask whether stderr is a terminal. */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS)) != 0) {
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS, 0)) != 0) {
 		rc = sd_error_set(SD_E_INTERNAL, "seccomp: cannot allow ioctl");
 		goto out;
 	}
@@ -106,7 +106,7 @@ sd_process_sandbox(enum sd_sandbox sandbox, enum sd_seccomp mode)
 		rc = sd_sandbox_add(ctx, sd_sandbox_signer, sizeof(sd_sandbox_signer) / sizeof(sd_sandbox_signer[0]));
 		/* PKCS#11 modules log with syslog(3): a Unix socket to /dev/log, nothing on the network. */
 		if (rc == 0 && (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) != 0 || seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0) != 0))
+		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)) != 0 || seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0) != 0))
 			rc = sd_error_set(SD_E_INTERNAL, "seccomp: cannot allow syslog's socket");
 	} else {
 		rc = sd_sandbox_add(ctx, sd_sandbox_front, sizeof(sd_sandbox_front) / sizeof(sd_sandbox_front[0]));
