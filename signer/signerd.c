@@ -87,7 +87,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "signerd: cannot block signals\n");
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	/*
 	 * One thread per connection would otherwise give up to 8 malloc arenas
 	 * per core, each holding freed memory. 8 shared arenas keep RSS low
