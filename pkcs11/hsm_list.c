@@ -296,7 +296,7 @@ hsm_list_key(struct hsm *hsm, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, struct hs
 		}
 		ki->bits = (unsigned)len * 8;
 		if (len > 0)
-			for (uint8_t top = buf[0]; (top & 0x80) == 0; top <<= 1)
+			for (unsigned top = buf[0]; (top & 0x80) == 0; top <<= 1)	/* buf[0] != 0 */
 				ki->bits--;
 		known = ki->bits == 2048 || ki->bits == 3072 || ki->bits == 4096;
 		if (known)
