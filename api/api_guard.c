@@ -142,7 +142,7 @@ guard_source_key(const struct sockaddr *addr, socklen_t len, uint8_t key[GUARD_K
 		key[0] = 4;
 		memcpy(key + 1, &in4->sin_addr, 4);
 		if (text != NULL && inet_ntop(AF_INET, &in4->sin_addr, text, (socklen_t)text_size) == NULL)
-			snprintf(text, text_size, "?");
+			(void)snprintf(text, text_size, "?");
 		return true;
 	}
 	if (addr->sa_family == AF_INET6 && len >= (socklen_t)sizeof(*in6)) {
@@ -153,7 +153,7 @@ guard_source_key(const struct sockaddr *addr, socklen_t len, uint8_t key[GUARD_K
 			memcpy(key + 1, in6->sin6_addr.s6_addr + 12, 4);
 			if (text != NULL && inet_ntop(AF_INET, in6->sin6_addr.s6_addr + 12, text,
 			    (socklen_t)text_size) == NULL)
-				snprintf(text, text_size, "?");
+				(void)snprintf(text, text_size, "?");
 			return true;
 		}
 		key[0] = 6;
@@ -165,7 +165,7 @@ guard_source_key(const struct sockaddr *addr, socklen_t len, uint8_t key[GUARD_K
 			memcpy(&net, &in6->sin6_addr, 8);
 			if (inet_ntop(AF_INET6, &net, buf, sizeof(buf)) == NULL ||
 			    snprintf(text, text_size, "%s/64", buf) >= (int)text_size)
-				snprintf(text, text_size, "?");
+				(void)snprintf(text, text_size, "?");
 		}
 		return true;
 	}
@@ -278,7 +278,7 @@ guard_set_phase(struct api_guard *g, struct api_guard_conn *c, enum guard_phase 
 	switch (phase) {
 	case GUARD_HANDSHAKE: ms = g->lim.handshake_ms; break;
 	case GUARD_HEADERS: ms = g->lim.header_ms; break;
-	case GUARD_BODY: ms = g->lim.request_ms; break;
+	case GUARD_BODY:
 	case GUARD_SENDING: ms = g->lim.request_ms; break;
 	case GUARD_IDLE: ms = g->lim.idle_ms; break;
 	case GUARD_BUSY: ms = 0; break;

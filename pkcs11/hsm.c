@@ -78,13 +78,12 @@ hsm_token_find(struct hsm *hsm, const unsigned char *serial, CK_SLOT_ID *slot, C
 	CK_SLOT_ID *slots = NULL;
 	CK_TOKEN_INFO ti;
 	size_t n, i, matches = 0;
-	CK_RV rv;
 	int rc;
 
 	if ((rc = hsm_slots_get(fn, &slots, &n)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if ((rv = fn->C_GetTokenInfo(slots[i], &ti)) != CKR_OK)
+		if (fn->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
 			continue;	/* token removed meanwhile */
 		if ((ti.flags & CKF_TOKEN_INITIALIZED) == 0)
 			continue;
@@ -376,7 +375,7 @@ hsm_health(struct hsm *hsm)
 	if (rc == 0 && probe)
 		hsm_mark_ok(hsm);
 	else if (rc != 0 && (probe || token_lost || hsm_rv_is_fault(rv) || hsm_rv_is_module_fault(rv) || rc == SD_E_PIN)) {
-		snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
+		(void)snprintf(why, sizeof(why), "%s", sd_error_detail(rc));	/* truncated is still useful */
 		hsm_mark_down(hsm, hsm_rv_is_module_fault(rv) || token_lost, "%s", why);
 		rc = sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: %s", hsm->token_label, why);
 	}

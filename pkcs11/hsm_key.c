@@ -483,7 +483,6 @@ hsm_key_find(struct hsm *hsm, const char *key_uri, bool allow_unsafe, struct hsm
 	struct hsm_session *s = NULL;
 	const CK_TOKEN_INFO *ti;
 	CK_RV rv = CKR_OK;
-	char why[HSM_REASON_MAX];
 	uint64_t deadline;
 	unsigned attempt;
 	bool probe;
@@ -545,8 +544,8 @@ hsm_key_find(struct hsm *hsm, const char *key_uri, bool allow_unsafe, struct hsm
 		key->spki_len = 0;
 	}
 	if (rc != 0 && (hsm_rv_is_fault(rv) || hsm_rv_is_module_fault(rv))) {
-		snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
-		rc = sd_error_set(SD_E_HSM_UNAVAILABLE, "finding %s: %s", key_uri, why);
+		/* sd_error_set() formats aside: the current detail may be its own argument. */
+		rc = sd_error_set(SD_E_HSM_UNAVAILABLE, "finding %s: %s", key_uri, sd_error_detail(rc));
 	}
 	if (probe)
 		hsm_mark_ok(hsm);	/* the token answered, whatever it said about this key */

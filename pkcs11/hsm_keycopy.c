@@ -115,7 +115,7 @@ hsm_key_copy_locked(struct hsm_key *key, struct hsm_session *s, CK_OBJECT_HANDLE
 		    rv == CKR_KEY_HANDLE_INVALID)
 			return hsm_rv_error(rv, "C_CopyObject");
 		*rv_out = CKR_OK;
-		snprintf(why, sizeof(why), "C_CopyObject: %s", hsm_rv_name(rv));
+		(void)snprintf(why, sizeof(why), "C_CopyObject: %s", hsm_rv_name(rv));	/* fits: rv names are short */
 		hsm_copy_fallback(key, hsm_copy_refused_for_good(rv), why);
 		return 0;
 	}

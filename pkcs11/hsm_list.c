@@ -197,7 +197,7 @@ hsm_list_mechanisms(struct hsm *hsm, int (*cb)(const struct hsm_mech_info *, voi
 		if (k == sizeof(hsm_mech_names) / sizeof(hsm_mech_names[0]))
 			continue;
 		memset(&info, 0, sizeof(info));
-		snprintf(info.name, sizeof(info.name), "%s", hsm_mech_names[k].name);
+		(void)snprintf(info.name, sizeof(info.name), "%s", hsm_mech_names[k].name);
 		info.min_key = mi.ulMinKeySize;
 		info.max_key = mi.ulMaxKeySize;
 		info.hw = (mi.flags & CKF_HW) != 0;
@@ -233,7 +233,7 @@ hsm_list_label(const uint8_t *v, size_t len, char *out, size_t cap)
 	}
 	out[0] = '\0';
 	for (i = 0; i < len && 2 * i + 2 < cap; i++)
-		snprintf(out + 2 * i, cap - 2 * i, "%02x", v[i]);
+		(void)snprintf(out + 2 * i, cap - 2 * i, "%02x", v[i]);
 }
 
 /* Read one attribute into buf (cap bytes); *len 0 when unavailable or too large. */
@@ -285,8 +285,9 @@ hsm_list_key(struct hsm *hsm, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, struct hs
 	ki->private_obj = hsm_list_bool(hsm, s, o, CKA_PRIVATE);
 	ki->local = hsm_list_bool(hsm, s, o, CKA_LOCAL);
 	hsm_list_attr(hsm, s, o, CKA_KEY_TYPE, &kt, sizeof(kt), &len);
+	/* Each text below fits its field in struct hsm_key_info (hsm.h). */
 	if (len != sizeof(kt)) {
-		snprintf(ki->type, sizeof(ki->type), "unknown");
+		(void)snprintf(ki->type, sizeof(ki->type), "unknown");
 	} else if (kt == CKK_RSA) {
 		hsm_list_attr(hsm, s, o, CKA_MODULUS, buf, sizeof(buf), &len);
 		while (len > 0 && buf[0] == 0) {
@@ -295,37 +296,37 @@ hsm_list_key(struct hsm *hsm, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, struct hs
 		}
 		ki->bits = (unsigned)len * 8;
 		if (len > 0)
-			for (uint8_t top = buf[0]; (top & 0x80) == 0; top <<= 1)
+			for (unsigned top = buf[0]; (top & 0x80) == 0; top <<= 1)	/* buf[0] != 0 */
 				ki->bits--;
 		known = ki->bits == 2048 || ki->bits == 3072 || ki->bits == 4096;
 		if (known)
-			snprintf(ki->type, sizeof(ki->type), "rsa%u", ki->bits);
+			(void)snprintf(ki->type, sizeof(ki->type), "rsa%u", ki->bits);
 		else
-			snprintf(ki->type, sizeof(ki->type), "RSA-%u", ki->bits);
+			(void)snprintf(ki->type, sizeof(ki->type), "RSA-%u", ki->bits);
 	} else if (kt == CKK_EC || kt == CKK_EC_EDWARDS) {
 		hsm_list_attr(hsm, s, o, CKA_EC_PARAMS, buf, sizeof(buf), &len);
 		if (hsm_curve_from_params(buf, len, &t) == 0 && (kt == CKK_EC_EDWARDS) == (t == HSM_KEY_ED25519)) {
 			known = true;
-			snprintf(ki->type, sizeof(ki->type), "%s", hsm_key_type_name(t));
+			(void)snprintf(ki->type, sizeof(ki->type), "%s", hsm_key_type_name(t));
 			ki->bits = t == HSM_KEY_P256 || t == HSM_KEY_ED25519 ? 256 : t == HSM_KEY_P384 ? 384 : 521;
 		} else {
-			snprintf(ki->type, sizeof(ki->type), kt == CKK_EC ? "EC (other curve)" : "EdDSA (other curve)");
+			(void)snprintf(ki->type, sizeof(ki->type), kt == CKK_EC ? "EC (other curve)" : "EdDSA (other curve)");
 		}
 	} else {
-		snprintf(ki->type, sizeof(ki->type), "CKK 0x%lx", (unsigned long)kt);
+		(void)snprintf(ki->type, sizeof(ki->type), "CKK 0x%lx", (unsigned long)kt);
 	}
 	if (!ki->sensitive)
-		snprintf(ki->why, sizeof(ki->why), "not sensitive");
+		(void)snprintf(ki->why, sizeof(ki->why), "not sensitive");
 	else if (ki->extractable)
-		snprintf(ki->why, sizeof(ki->why), "extractable");
+		(void)snprintf(ki->why, sizeof(ki->why), "extractable");
 	else if (!ki->can_sign)
-		snprintf(ki->why, sizeof(ki->why), "CKA_SIGN is false");
+		(void)snprintf(ki->why, sizeof(ki->why), "CKA_SIGN is false");
 	else if (!known)
-		snprintf(ki->why, sizeof(ki->why), "unsupported key type or size");
+		(void)snprintf(ki->why, sizeof(ki->why), "unsupported key type or size");
 	else {
 		ki->usable = true;
 		if (!ki->always_sensitive || !ki->never_extractable)
-			snprintf(ki->why, sizeof(ki->why), "note: imported or once extractable (not generated in the token)");
+			(void)snprintf(ki->why, sizeof(ki->why), "note: imported or once extractable (not generated in the token)");
 	}
 }
 

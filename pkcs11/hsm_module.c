@@ -29,7 +29,7 @@ static struct {
 } hsm_direct[HSM_DIRECT_MAX];
 
 static bool
-hsm_module_is_direct(CK_FUNCTION_LIST *fn)
+hsm_module_is_direct(const CK_FUNCTION_LIST *fn)
 {
 	bool found = false;
 	size_t i;
@@ -64,7 +64,7 @@ hsm_module_open_direct(const char *module_path, CK_FUNCTION_LIST **out)
 	if ((dl = dlopen(module_path, RTLD_NOW | RTLD_LOCAL)) == NULL)
 		return sd_error_set(SD_E_HSM, "cannot load PKCS#11 module %s: %s", module_path, dlerror());
 	*(void **)&get = dlsym(dl, "C_GetFunctionList");
-	if (get == NULL || (rv = get(&fn)) != CKR_OK || fn == NULL) {
+	if (get == NULL || get(&fn) != CKR_OK || fn == NULL) {
 		dlclose(dl);
 		return sd_error_set(SD_E_HSM, "PKCS#11 module %s has no usable C_GetFunctionList", module_path);
 	}

@@ -130,7 +130,6 @@ hsm_reinit_run(struct hsm *hsm, uint64_t deadline_ms)
 	CK_TOKEN_INFO ti;
 	CK_SLOT_ID slot;
 	CK_RV rv;
-	char why[HSM_REASON_MAX];
 	int rc;
 
 	hsm_pool_forget(hsm->pool);
@@ -140,8 +139,7 @@ hsm_reinit_run(struct hsm *hsm, uint64_t deadline_ms)
 		return sd_error_set(SD_E_HSM_UNAVAILABLE, "C_Initialize: %s", hsm_rv_name(rv));
 	/* The same token (by serial), wherever the module now puts it. */
 	if ((rc = hsm_token_find(hsm, hsm->token_info.serialNumber, &slot, &ti)) != 0) {
-		snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
-		return sd_error_set(SD_E_HSM_UNAVAILABLE, "after C_Initialize: %s", why);
+		return sd_error_set(SD_E_HSM_UNAVAILABLE, "after C_Initialize: %s", sd_error_detail(rc));
 	}
 	hsm->slot = slot;
 	if (ti.flags & CKF_USER_PIN_LOCKED) {
@@ -150,8 +148,7 @@ hsm_reinit_run(struct hsm *hsm, uint64_t deadline_ms)
 	}
 	/* One session now: a token that lets us log in is back. */
 	if ((rc = hsm_pool_get(hsm->pool, deadline_ms, false, &s, &rv)) != 0) {
-		snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
-		return sd_error_set(SD_E_HSM_UNAVAILABLE, "after C_Initialize: %s", why);
+		return sd_error_set(SD_E_HSM_UNAVAILABLE, "after C_Initialize: %s", sd_error_detail(rc));
 	}
 	hsm_pool_put(hsm->pool, s, false);
 	return 0;

@@ -217,7 +217,7 @@ hsm_sign(struct hsm_key *key, enum hsm_mech mech, enum hsm_hash hash, const uint
 
 	if (sig_len != NULL)
 		*sig_len = 0;
-	if (key == NULL || sig == NULL || sig_len == NULL || (in == NULL && in_len > 0))
+	if (key == NULL || sig == NULL || sig_len == NULL || in == NULL)
 		return sd_error_set(SD_E_INVAL, "hsm_sign: missing argument");
 	hsm = key->hsm;
 	if ((rc = hsm_sign_mechanism(key, mech, hash, in, in_len, &m, &pss)) != 0)
@@ -233,7 +233,7 @@ hsm_sign(struct hsm_key *key, enum hsm_mech mech, enum hsm_hash hash, const uint
 			hsm_mark_ok(hsm);
 	} else if (probe || hsm_sign_fault(rc, rv) || rc == SD_E_PIN) {
 		/* The detail lives in the buffer sd_error_set() rewrites; a truncated copy is still useful. */
-		snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
+		(void)snprintf(why, sizeof(why), "%s", sd_error_detail(rc));
 		hsm_mark_down(hsm, hsm_rv_is_module_fault(rv) || rc == SD_E_KEY_NOT_FOUND, "%s", why);
 		rc = sd_error_set(SD_E_HSM_UNAVAILABLE, "token %s: %s", hsm->token_label, why);
 	}

@@ -3,6 +3,7 @@
  * the error-to-status table, the issuance response, header helpers and the
  * client CA loading. The HTTPS paths are covered by the integration tests.
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,21 @@ test_parse_sans(void)
 	api_sign_request_free(req);
 }
 
+/* Append to text (cap bytes, n of them used); text that does not fit is the test's own bug. */
+static size_t __attribute__((format(printf, 4, 5)))
+text_put(char *text, size_t cap, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	CU_ASSERT_FATAL(n < cap);
+	va_start(ap, fmt);
+	k = vsnprintf(text + n, cap - n, fmt, ap);
+	va_end(ap);
+	CU_ASSERT_FATAL(k >= 0 && (size_t)k < cap - n);
+	return n + (size_t)k;
+}
+
 static void
 test_parse_sans_refused(void)
 {
@@ -128,15 +144,16 @@ test_parse_sans_refused(void)
 	    "bad-json", "duplicate");
 	/* 101 names, and one of 2049 bytes. */
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text = malloc(cap));
-	n = (size_t)snprintf(text, cap, "{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"dns\":[");
+	n = text_put(text, cap, 0, "{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"dns\":[");
 	for (i = 0; i <= SIGNER_SAN_MAX; i++)
-		n += (size_t)snprintf(text + n, cap - n, "%s\"h%zu.example.com\"", i ? "," : "", i);
-	snprintf(text + n, cap - n, "]}}");
+		n = text_put(text, cap, n, "%s\"h%zu.example.com\"", i ? "," : "", i);
+	(void)text_put(text, cap, n, "]}}");
 	expect_refused(text, "bad-request", "more than 100 names");
-	n = (size_t)snprintf(text, cap, "{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"uri\":[\"");
+	n = text_put(text, cap, 0, "{\"csr\":\"" CSR "\",\"profile\":\"w\",\"sans\":{\"uri\":[\"");
+	CU_ASSERT_FATAL(cap - n > SIGNER_SAN_VALUE_MAX + 1);
 	memset(text + n, 'a', SIGNER_SAN_VALUE_MAX + 1);
 	n += SIGNER_SAN_VALUE_MAX + 1;
-	snprintf(text + n, cap - n, "\"]}}");
+	(void)text_put(text, cap, n, "\"]}}");
 	expect_refused(text, "bad-request", "must be 1 to 2048 bytes");
 	free(text);
 }
@@ -281,7 +298,7 @@ check_problem_json(const struct api_problem *p, const char *slug, unsigned statu
 	CU_ASSERT_EQUAL(len, strlen(text));
 	doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
-	snprintf(type, sizeof(type), "urn:signerd:problem:%s", slug);
+	CU_ASSERT_FATAL(snprintf(type, sizeof(type), "urn:signerd:problem:%s", slug) < (int)sizeof(type));
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "type")), type);
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "status")), (json_int_t)status);
 	CU_ASSERT_PTR_NOT_NULL(json_string_value(json_object_get(doc, "title")));
@@ -472,8 +489,8 @@ test_sign_response(void)
 	json_t *doc, *arr;
 
 	memset(&r, 0, sizeof(r));
-	snprintf(r.serial_hex, sizeof(r.serial_hex), "%s", "0a1b2c3d");
-	snprintf(r.not_after, sizeof(r.not_after), "%s", "2026-11-23T18:00:00Z");
+	(void)snprintf(r.serial_hex, sizeof(r.serial_hex), "%s", "0a1b2c3d");
+	(void)snprintf(r.not_after, sizeof(r.not_after), "%s", "2026-11-23T18:00:00Z");
 	r.cert_pem = (char *)"-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n";
 	r.journal_seq = 42;
 	CU_ASSERT_EQUAL_FATAL(api_sign_response_json(&r, chain, 2, &text, &len), 0);
@@ -503,14 +520,14 @@ test_sign_response_malformed(void)
 
 	memset(&r, 0, sizeof(r));
 	r.cert_pem = (char *)"PEM";
-	snprintf(r.not_after, sizeof(r.not_after), "%s", "2026-11-23T18:00:00Z");
+	(void)snprintf(r.not_after, sizeof(r.not_after), "%s", "2026-11-23T18:00:00Z");
 	/* Empty serial. */
 	CU_ASSERT_EQUAL(api_sign_response_json(&r, NULL, 0, &text, &len), SD_E_INTERNAL);
 	CU_ASSERT_PTR_NULL(text);
 	/* Serial not NUL-terminated. */
 	memset(r.serial_hex, 'a', sizeof(r.serial_hex));
 	CU_ASSERT_EQUAL(api_sign_response_json(&r, NULL, 0, &text, &len), SD_E_INTERNAL);
-	snprintf(r.serial_hex, sizeof(r.serial_hex), "%s", "01");
+	(void)snprintf(r.serial_hex, sizeof(r.serial_hex), "%s", "01");
 	/* Missing chain entry, missing certificate, sequence beyond JSON integers. */
 	CU_ASSERT_EQUAL(api_sign_response_json(&r, chain, 1, &text, &len), SD_E_INTERNAL);
 	r.cert_pem = NULL;
@@ -626,8 +643,8 @@ cache_fill(struct api_auth_cache *c, gnutls_datum_t *peers)
 	struct api_identity id;
 
 	memset(&id, 0, sizeof(id));
-	snprintf(id.cn, sizeof(id.cn), "%s", "issuer");
-	snprintf(id.subject, sizeof(id.subject), "%s", "CN=issuer,O=signerd demo");
+	(void)snprintf(id.cn, sizeof(id.cn), "%s", "issuer");
+	(void)snprintf(id.subject, sizeof(id.subject), "%s", "CN=issuer,O=signerd demo");
 	id.spki_sha256[0] = 0xab;
 	peers[0] = (gnutls_datum_t){ cache_leaf, sizeof(cache_leaf) };
 	peers[1] = (gnutls_datum_t){ cache_ca, sizeof(cache_ca) };

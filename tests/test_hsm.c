@@ -66,7 +66,7 @@ test_key(enum hsm_key_type type)
 
 	if (g_keys[type] != NULL || g_unsupported[type] || g_hsm == NULL)
 		return g_keys[type];
-	snprintf(uri, sizeof(uri), "pkcs11:object=test-%s", hsm_key_type_name(type));
+	CU_ASSERT_FATAL(snprintf(uri, sizeof(uri), "pkcs11:object=test-%s", hsm_key_type_name(type)) < (int)sizeof(uri));
 	rc = hsm_key_find(g_hsm, uri, false, &g_keys[type]);
 	if (rc == SD_E_KEY_NOT_FOUND) {
 		rc = hsm_keygen(g_hsm, uri, type);
@@ -578,7 +578,6 @@ test_sign_after_sessions_lost(void)
 	struct hsm_key *k = test_key(HSM_KEY_P256);
 	CK_SESSION_HANDLE s;
 	CK_SESSION_INFO si;
-	CK_RV rv;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
 	CU_ASSERT_EQUAL_FATAL(g_hsm->fn->C_CloseAllSessions(g_hsm->slot), CKR_OK);
@@ -587,7 +586,6 @@ test_sign_after_sessions_lost(void)
 	CU_ASSERT_EQUAL(g_hsm->fn->C_GetSessionInfo(s, &si), CKR_OK);
 	CU_ASSERT_EQUAL(si.state, CKS_RO_PUBLIC_SESSION);
 	CU_ASSERT_EQUAL(g_hsm->fn->C_CloseSession(s), CKR_OK);
-	(void)rv;
 	/* Each pooled session fails once, is replaced, logs in again and signs. */
 	CU_ASSERT_EQUAL(sign_verify(k, HSM_MECH_ECDSA, HSM_HASH_SHA256), 0);
 	CU_ASSERT_EQUAL(sign_verify(k, HSM_MECH_ECDSA, HSM_HASH_SHA256), 0);

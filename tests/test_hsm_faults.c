@@ -49,8 +49,7 @@ faults(const char *rules)
 	char tmp[PATH_MAX + 8];
 	FILE *f;
 
-	snprintf(tmp, sizeof(tmp), "%s.new", control);
-	if ((f = fopen(tmp, "w")) == NULL || fputs(rules, f) == EOF || fclose(f) != 0 || rename(tmp, control) != 0)
+	if (snprintf(tmp, sizeof(tmp), "%s.new", control) >= (int)sizeof(tmp) || (f = fopen(tmp, "w")) == NULL || fputs(rules, f) == EOF || fclose(f) != 0 || rename(tmp, control) != 0)
 		abort();
 }
 
@@ -68,7 +67,7 @@ faults_logged(const char *function)
 	while (fgets(line, sizeof(line), f) != NULL)
 		if (strncmp(line, function, n) == 0 && line[n] == ' ')
 			count++;
-	fclose(f);
+	(void)fclose(f);	/* read only */
 	return count;
 }
 
@@ -100,7 +99,7 @@ health_within(unsigned ms)
 	int rc;
 
 	while ((rc = hsm_health(g_hsm)) != 0 && now_ms() < end)
-		usleep(50 * 1000);
+		sd_test_sleep_ms(50);
 	return rc;
 }
 
@@ -175,7 +174,7 @@ test_device_error_always(void)
 	CU_ASSERT_EQUAL(rc, SD_E_HSM_UNAVAILABLE);
 	CU_ASSERT_TRUE(detail_has(rc, "CKR_DEVICE_ERROR"));
 	/* Still failing after a backoff pause: health's probe signature fails too. */
-	usleep((HSM_BACKOFF_MAX_MS + 100) * 1000);
+	sd_test_sleep_ms(HSM_BACKOFF_MAX_MS + 100);
 	rc = hsm_health(g_hsm);
 	CU_ASSERT_EQUAL(rc, SD_E_HSM_UNAVAILABLE);
 	CU_ASSERT_TRUE(detail_has(rc, "CKR_DEVICE_ERROR"));
@@ -204,7 +203,7 @@ test_device_removed_always(void)
 	CU_ASSERT_EQUAL(rc, SD_E_HSM_UNAVAILABLE);
 	CU_ASSERT_TRUE(detail_has(rc, "CKR_DEVICE_REMOVED"));
 	/* Probes re-initialise the module; C_Initialize fails while the device is gone. */
-	usleep((HSM_BACKOFF_MIN_MS * 4) * 1000);
+	sd_test_sleep_ms(HSM_BACKOFF_MIN_MS * 4);
 	rc = sign_once(g_key);
 	CU_ASSERT_EQUAL(rc, SD_E_HSM_UNAVAILABLE);
 	faults("");
@@ -292,13 +291,13 @@ test_concurrent_faults(void)
 	}
 	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		faults(rules[i]);
-		usleep(600 * 1000);
+		sd_test_sleep_ms(600);
 	}
 	/* Cleared: within a few backoff pauses every thread signs again. */
 	CU_ASSERT_EQUAL(health_within(HSM_BACKOFF_MAX_MS * 2 + 500), 0);
 	for (i = 0; i < THREADS; i++)
 		ok += w[i].ok;
-	usleep(300 * 1000);
+	sd_test_sleep_ms(300);
 	stop = true;
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(t[i], NULL);
@@ -325,7 +324,7 @@ test_pin_refused_on_relogin(void)
 	CU_ASSERT_EQUAL(logins, 1);
 	CU_ASSERT_TRUE(g_hsm->pin_refused);
 	faults("");
-	usleep((HSM_BACKOFF_MAX_MS + 100) * 1000);
+	sd_test_sleep_ms(HSM_BACKOFF_MAX_MS + 100);
 	rc = sign_once(g_key);
 	CU_ASSERT_EQUAL(rc, SD_E_HSM_UNAVAILABLE);
 	CU_ASSERT_TRUE(detail_has(rc, "refused the PIN"));

@@ -330,7 +330,7 @@ cc_checkpoint_run(void *arg)
 	unsigned i;
 
 	for (i = 0; i < CC_CHECKPOINTS; i++) {
-		usleep(2000);
+		sd_test_sleep_ms(2);
 		if (journal_append_checkpoint(c->j, 1, tkey_sign, c->k, &c->seq[i], NULL) != 0)
 			c->failures++;
 	}

@@ -75,7 +75,7 @@ test_record_golden(void)
 
 	CU_ASSERT_EQUAL_FATAL(journal_record_decode(want, sizeof(want), &dec), 0);
 	for (i = 0; i < JOURNAL_HASH_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", dec->hash[i]);
+		(void)snprintf(hex + 2 * i, 3, "%02x", dec->hash[i]);
 	CU_ASSERT_STRING_EQUAL(hex, want_hash);
 	CU_ASSERT_EQUAL(dec->time_ms, -1);
 	CU_ASSERT_EQUAL(dec->seq, 0x0102030405060708ULL);

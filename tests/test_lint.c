@@ -175,7 +175,7 @@ expect(const struct tb *b, const struct config_profile *profile, const char *wan
 			fprintf(stderr, "unexpected: %s\n", sd_error_detail(rc));
 		CU_ASSERT_EQUAL(rc, 0);
 	} else {
-		snprintf(prefix, sizeof(prefix), "lint %s: ", want);
+		CU_ASSERT_FATAL(snprintf(prefix, sizeof(prefix), "lint %s: ", want) < (int)sizeof(prefix));
 		CU_ASSERT_EQUAL(rc, SD_E_INTERNAL);
 		if (rc != SD_E_INTERNAL || strncmp(sd_error_detail(rc), prefix, strlen(prefix)) != 0 ||
 		    (needle != NULL && strstr(sd_error_detail(rc), needle) == NULL)) {

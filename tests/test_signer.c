@@ -49,7 +49,7 @@ key(const char *label, enum hsm_key_type type)
 	char uri[128];
 	int rc;
 
-	snprintf(uri, sizeof(uri), "pkcs11:object=%s", label);
+	CU_ASSERT_FATAL(snprintf(uri, sizeof(uri), "pkcs11:object=%s", label) < (int)sizeof(uri));
 	if (hsm_key_find(g_hsm, uri, false, &k) == 0)
 		return k;
 	if ((rc = hsm_keygen(g_hsm, uri, type)) != 0 || (rc = hsm_key_find(g_hsm, uri, false, &k)) != 0) {
@@ -797,7 +797,7 @@ test_signer_reopen_policies(void)
 	n = i2d_PUBKEY(k, &spki);
 	CU_ASSERT_FATAL(n > 0 && EVP_Digest(spki, (size_t)n, sha, NULL, EVP_sha256(), NULL) == 1);
 	sd_hex_encode(sha, sizeof(sha), hex);
-	snprintf(line, sizeof(line), "%s\n", hex);
+	CU_ASSERT_FATAL(snprintf(line, sizeof(line), "%s\n", hex) < (int)sizeof(line));
 	sd_test_write(g_dir, "blocklist.txt", line, 0644, path);
 	g_cfg.ca_key_blocklist = path;
 	CU_ASSERT_EQUAL_FATAL(signer_open(&g_cfg, &g_signer), 0);

@@ -158,8 +158,8 @@ test_tbs_refusals(void)
 {
 	const struct x509_sigalg *alg;
 	X509_NAME *subject = X509_NAME_new();
-	uint8_t serial[21], *issuer, *spki, *der = NULL;
-	size_t issuer_len, spki_len, len = 0;
+	uint8_t serial[21], *issuer, *spki, *tbs = NULL;
+	size_t issuer_len, spki_len, tbs_len = 0;
 	struct x509_tbs_template t;
 	X509 *x = NULL;
 	uint8_t *cert = NULL;
@@ -177,34 +177,34 @@ test_tbs_refusals(void)
 		.subject = subject, .spki = spki, .spki_len = spki_len, .exts = NULL,
 	};
 	/* 20 octets, top bit clear: the largest serial allowed; no extensions: no [3]. */
-	CU_ASSERT_EQUAL_FATAL(x509_tbs_build(&t, &der, &len), 0);
-	test_sign_software(HSM_KEY_P256, der, len, &cert, &cert_len);
-	CU_ASSERT_EQUAL(x509_cert_check(cert, cert_len, der, len, key_of(HSM_KEY_P256), &x), 0);
+	CU_ASSERT_EQUAL_FATAL(x509_tbs_build(&t, &tbs, &tbs_len), 0);
+	test_sign_software(HSM_KEY_P256, tbs, tbs_len, &cert, &cert_len);
+	CU_ASSERT_EQUAL(x509_cert_check(cert, cert_len, tbs, tbs_len, key_of(HSM_KEY_P256), &x), 0);
 	CU_ASSERT_EQUAL(X509_get_ext_count(x), 0);
 	CU_ASSERT_EQUAL(X509_NAME_entry_count(X509_get_subject_name(x)), 0);
 	X509_free(x);
 	free(cert);
-	free(der);
-	der = NULL;
+	free(tbs);
+	tbs = NULL;
 
 	t.serial_len = 21;
-	CU_ASSERT_EQUAL(x509_tbs_build(&t, &der, &len), SD_E_INVAL);
-	CU_ASSERT_PTR_NULL(der);
+	CU_ASSERT_EQUAL(x509_tbs_build(&t, &tbs, &tbs_len), SD_E_INVAL);
+	CU_ASSERT_PTR_NULL(tbs);
 	serial[0] = 0x80;	/* 20 octets of magnitude, 21 of INTEGER */
 	t.serial_len = 20;
-	CU_ASSERT_EQUAL(x509_tbs_build(&t, &der, &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_tbs_build(&t, &tbs, &tbs_len), SD_E_INVAL);
 	memset(serial, 0, sizeof(serial));
-	CU_ASSERT_EQUAL(x509_tbs_build(&t, &der, &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_tbs_build(&t, &tbs, &tbs_len), SD_E_INVAL);
 	t.serial_len = 0;
-	CU_ASSERT_EQUAL(x509_tbs_build(&t, &der, &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_tbs_build(&t, &tbs, &tbs_len), SD_E_INVAL);
 	serial[0] = 1;
 	t.serial_len = 1;
 	t.not_after = t.not_before;
-	CU_ASSERT_EQUAL(x509_tbs_build(&t, &der, &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(x509_tbs_build(&t, &tbs, &tbs_len), SD_E_INVAL);
 	t.not_after = NOW + 1;
 	t.spki = NULL;
-	CU_ASSERT_EQUAL(x509_tbs_build(&t, &der, &len), SD_E_INVAL);
-	CU_ASSERT_PTR_NULL(der);
+	CU_ASSERT_EQUAL(x509_tbs_build(&t, &tbs, &tbs_len), SD_E_INVAL);
+	CU_ASSERT_PTR_NULL(tbs);
 
 	X509_NAME_free(subject);
 	OPENSSL_free(issuer);

@@ -130,7 +130,7 @@ signer_show(const char *in, char out[68])
 {
 	size_t i;
 
-	for (i = 0; in[i] != '\0' && i < 64; i++)
+	for (i = 0; i < 64 && in[i] != '\0'; i++)
 		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
 	if (in[i] != '\0')
 		out[i++] = '~';

@@ -34,7 +34,6 @@ sa_collect_one(uint64_t key, const uint8_t *raw, size_t len, void *vctx)
 	struct sa_collect *c = vctx;
 	struct signer_audit_record *it;
 	struct journal_record *rec = NULL;
-	uint8_t hash[JOURNAL_HASH_LEN];
 	int rc;
 
 	if (c->r->n >= c->limit)
@@ -47,7 +46,6 @@ sa_collect_one(uint64_t key, const uint8_t *raw, size_t len, void *vctx)
 	it->time_ms = rec->time_ms;
 	sd_hex_encode(rec->hash, JOURNAL_HASH_LEN, it->hash_hex);
 	sd_hex_encode(rec->leaf_hash, JOURNAL_HASH_LEN, it->leaf_hash_hex);
-	(void)hash;
 	journal_record_free(rec);
 	if (len > JOURNAL_CERT_MAX * 2 || (it->record_b64 = malloc((len + 2) / 3 * 4 + 1)) == NULL)
 		return SD_E_NOMEM;

@@ -103,7 +103,7 @@ signer_journal_open(const struct sd_config *cfg, struct hsm *hsm, struct signer_
 			goto out;
 		spki = hsm_key_spki_peek(sj->audit, &spki_len);
 		if (hsm_key_type(sj->audit) != HSM_KEY_ED25519 ||
-		    (rc = checkpoint_ed25519_from_spki(spki, spki_len, sj->audit_pub)) != 0) {
+		    checkpoint_ed25519_from_spki(spki, spki_len, sj->audit_pub) != 0) {
 			rc = sd_error_set(SD_E_UNSUPPORTED, "[journal] audit_key %s is not an Ed25519 key",
 			    cfg->journal_audit_key);
 			goto out;

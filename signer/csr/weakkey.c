@@ -138,8 +138,8 @@ weakkey_fermat(const BIGNUM *n, unsigned rounds, BIGNUM **p)
 				}
 			}
 		}
-		/* (a + 1)^2 - n = b2 + 2a + 1 */
-		if (!BN_add(b2, b2, a) || !BN_add(b2, b2, a) || !BN_add_word(b2, 1) || !BN_add_word(a, 1))
+		/* (a + 1)^2 - n = b2 + 2a + 1 (t is free here: it is read only after a break) */
+		if (!BN_lshift1(t, a) || !BN_add(b2, b2, t) || !BN_add_word(b2, 1) || !BN_add_word(a, 1))
 			goto out;
 	}
 	if (found && p != NULL && (*p = BN_dup(t)) == NULL) {

@@ -52,12 +52,11 @@ ceremony_subject(const char *subject, X509_NAME **out)
 {
 	X509_NAME *name = NULL;
 	char *copy = NULL, *p, *start;
-	size_t len;
 	bool last;
 	int rc;
 
 	*out = NULL;
-	if (subject == NULL || subject[0] != '/' || (len = strlen(subject)) > CEREMONY_SUBJECT_MAX) {
+	if (subject == NULL || subject[0] != '/' || strlen(subject) > CEREMONY_SUBJECT_MAX) {
 		rc = sd_error_set(SD_E_INVAL, "subject must be of the form /O=example/CN=Example CA (at most %d bytes)",
 		    CEREMONY_SUBJECT_MAX);
 		goto out;

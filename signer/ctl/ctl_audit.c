@@ -341,7 +341,7 @@ ca_export_walk(const char *path, struct journal_stream *s, uint64_t *count)
 	while ((n = getline(&line, &cap, f)) > 0) {
 		if (n > CA_EXPORT_LINE_MAX) {
 			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s: line %llu is too long", path,
-			    (unsigned long long)(*count + 1));
+			    (unsigned long long)*count + 1);
 			break;
 		}
 		/* Only "record" is authoritative; every other member is derived from it. */
@@ -352,7 +352,7 @@ ca_export_walk(const char *path, struct journal_stream *s, uint64_t *count)
 		if (p == NULL || *p != '"' || (q = strchr(p + 1, '"')) == NULL ||
 		    ca_b64_decode(p + 1, (size_t)(q - p - 1), &raw, &len) != 0) {
 			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s: line %llu has no base64 \"record\"", path,
-			    (unsigned long long)(*count + 1));
+			    (unsigned long long)*count + 1);
 			break;
 		}
 		rc = journal_stream_add(s, 0, raw, len, NULL);
@@ -363,7 +363,7 @@ ca_export_walk(const char *path, struct journal_stream *s, uint64_t *count)
 		(*count)++;
 	}
 	free(line);
-	fclose(f);
+	(void)fclose(f);	/* read only: nothing to lose */
 	return rc;
 }
 
@@ -578,19 +578,31 @@ ca_show(const struct journal_record *rec)
 		ca_show_hex("output", rec->output, rec->output_len);
 }
 
+/* The value of one hexadecimal digit, or -1. */
+static int
+ca_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static int
 ca_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *len)
 {
 	size_t n = strlen(hex), i;
-	unsigned v;
+	int hi, lo;
 
 	if (n == 0 || n % 2 != 0 || n / 2 > cap)
 		return -1;
 	for (i = 0; i < n / 2; i++) {
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1 || strchr("0123456789abcdefABCDEF", hex[2 * i]) == NULL ||
-		    strchr("0123456789abcdefABCDEF", hex[2 * i + 1]) == NULL)
+		if ((hi = ca_hex_digit(hex[2 * i])) < 0 || (lo = ca_hex_digit(hex[2 * i + 1])) < 0)
 			return -1;
-		out[i] = (uint8_t)v;
+		out[i] = (uint8_t)(hi << 4 | lo);	/* both 0..15 */
 	}
 	*len = n / 2;
 	return 0;
@@ -802,7 +814,8 @@ ctl_ceremony_begin(const struct sd_config *cfg, const char *operation, const cha
 	struct journal_options opts = { cfg->journal_map_size, cfg->journal_map_max, false };
 	struct ctl_ceremony *c = NULL;
 	struct journal_record rec;
-	struct passwd *pw;
+	struct passwd pwd, *pw = NULL;
+	char pwbuf[1024];
 	struct timespec ts;
 	uint64_t seq;
 	int rc;
@@ -814,7 +827,8 @@ ctl_ceremony_begin(const struct sd_config *cfg, const char *operation, const cha
 		goto out;
 	}
 	c->operation = operation;
-	pw = getpwuid(geteuid());
+	if (getpwuid_r(geteuid(), &pwd, pwbuf, sizeof(pwbuf), &pw) != 0)
+		pw = NULL;
 	if (snprintf(c->actor, sizeof(c->actor), "%s (uid %ld) pid %ld", pw != NULL ? pw->pw_name : "?",
 	    (long)geteuid(), (long)getpid()) < 0)
 		c->actor[0] = '?';

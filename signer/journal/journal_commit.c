@@ -55,7 +55,7 @@ journal_batch_commit(struct journal *j, struct journal_entry *batch, struct jour
 	struct journal_entry *e;
 	MDB_txn *txn = NULL;
 	uint64_t appended;
-	bool full, spoiled = false, nested = false;
+	bool full, spoiled, nested = false;
 	int rc, mrc;
 
 	/*

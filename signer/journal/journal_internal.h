@@ -174,7 +174,7 @@ int journal_node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[MERK
  * Store the n Merkle nodes that record seq completes (merkle_frontier_add()'s
  * done). Errors: SD_E_JOURNAL_FULL, SD_E_JOURNAL.
  */
-SD_WUR int journal_nodes_put(struct journal *j, MDB_txn *txn, uint64_t seq, uint8_t nodes[][MERKLE_HASH_LEN],
+SD_WUR int journal_nodes_put(struct journal *j, MDB_txn *txn, uint64_t seq, const uint8_t nodes[][MERKLE_HASH_LEN],
     unsigned n);
 
 /*

@@ -57,7 +57,7 @@ journal_nodes_last(struct journal *j, MDB_txn *txn, uint64_t *seq)
 
 /* Store the nodes that record seq completes. */
 int
-journal_nodes_put(struct journal *j, MDB_txn *txn, uint64_t seq, uint8_t nodes[][MERKLE_HASH_LEN], unsigned n)
+journal_nodes_put(struct journal *j, MDB_txn *txn, uint64_t seq, const uint8_t nodes[][MERKLE_HASH_LEN], unsigned n)
 {
 	uint8_t key[JOURNAL_NODE_KEY_LEN];
 	MDB_val k, v;
@@ -67,7 +67,7 @@ journal_nodes_put(struct journal *j, MDB_txn *txn, uint64_t seq, uint8_t nodes[]
 	for (level = 0; level < n; level++) {
 		journal_node_key(key, seq, level, &k);
 		v.mv_size = MERKLE_HASH_LEN;
-		v.mv_data = nodes[level];
+		v.mv_data = (void *)(uintptr_t)nodes[level];	/* LMDB does not write through it */
 		if ((mrc = mdb_put(txn, j->nodes, &k, &v, MDB_APPEND)) != 0)
 			return journal_mdb_error(j, mrc, "writing a Merkle node");
 	}

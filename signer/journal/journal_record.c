@@ -106,7 +106,7 @@ struct jr_type {
 	size_t n;
 };
 
-#define JR_T(n, f) { n, f, sizeof(f) / sizeof(f[0]) }
+#define JR_T(n, f) { n, f, sizeof(f) / sizeof((f)[0]) }
 static const struct jr_type jr_types[JOURNAL_REC_TYPE_MAX + 1] = {
 	[JOURNAL_REC_ISSUANCE] = JR_T("issuance", jr_issuance),
 	[JOURNAL_REC_INTENT] = JR_T("intent", jr_intent),

@@ -366,7 +366,7 @@ journal_stream_finish(struct journal_stream *s)
 		return js_break(s, NULL);
 	if (s->tail_seq > s->rep.count) {
 		sd_error_set(SD_E_JOURNAL_CORRUPT, "record %llu is missing (this process appended %llu)",
-		    (unsigned long long)(s->rep.count + 1), (unsigned long long)s->tail_seq);
+		    (unsigned long long)s->rep.count + 1, (unsigned long long)s->tail_seq);
 		return js_fail(s, s->rep.count + 1);
 	}
 	return 0;

@@ -135,7 +135,6 @@ out:
 int
 journal_tail_sync(struct journal *j, MDB_txn *txn, struct journal_tail *t)
 {
-	uint8_t key[JOURNAL_SEQ_LEN];
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
 	uint64_t seq = 0;
@@ -156,6 +155,5 @@ journal_tail_sync(struct journal *j, MDB_txn *txn, struct journal_tail *t)
 		    (unsigned long long)seq, (unsigned long long)t->seq);
 	if ((rc = journal_tail_read(j, txn, &t->seq, t->hash)) != 0)
 		return rc;
-	(void)key;
 	return journal_tree_load(j, txn, t->seq, &t->tree);
 }

@@ -170,6 +170,13 @@ merkle_split(uint64_t n)
 	return k;
 }
 
+/* n is a power of two (1, 2, 4 ...); 0 is not. */
+static bool
+merkle_is_pow2(uint64_t n)
+{
+	return n != 0 && (n & (n - 1)) == 0;
+}
+
 static unsigned
 merkle_log2(uint64_t n)
 {
@@ -182,8 +189,9 @@ merkle_log2(uint64_t n)
 	return l;
 }
 
+/* Recursive, at most 128 deep: within two calls the range of 64-bit leaf indexes at least halves. */
 int
-merkle_range_hash(const struct merkle_source *src, uint64_t start, uint64_t end, uint8_t out[MERKLE_HASH_LEN])
+merkle_range_hash(const struct merkle_source *src, uint64_t start, uint64_t end, uint8_t out[MERKLE_HASH_LEN]) /* NOLINT(misc-no-recursion) */
 {
 	uint8_t left[MERKLE_HASH_LEN], right[MERKLE_HASH_LEN];
 	uint64_t n, k;
@@ -193,7 +201,7 @@ merkle_range_hash(const struct merkle_source *src, uint64_t start, uint64_t end,
 		return sd_error_set(SD_E_INVAL, "merkle: empty range %llu..%llu", (unsigned long long)start,
 		    (unsigned long long)end);
 	n = end - start;
-	if ((n & (n - 1)) == 0 && start % n == 0)
+	if (merkle_is_pow2(n) && start % n == 0)
 		return src->node(src->ctx, merkle_log2(n), start / n, out);
 	k = merkle_split(n);
 	if ((rc = merkle_range_hash(src, start, start + k, left)) != 0 ||
@@ -346,7 +354,7 @@ merkle_consistency_verify(uint64_t m, uint64_t n, const uint8_t root_m[MERKLE_HA
 	if (count == 0)
 		return sd_error_set(SD_E_INVAL, "consistency proof: empty");
 	/* When m is a power of two the old root is the proof's implicit first element. */
-	first = (m & (m - 1)) == 0 ? 0 : 1;
+	first = merkle_is_pow2(m) ? 0 : 1;
 	c = first == 0 ? root_m : proof[0];
 	fn = m - 1;
 	sn = n - 1;

@@ -498,7 +498,7 @@ profile_check_ip(const struct config_profile *profile, int family, const uint8_t
 		if (profile_ip_in_range(&profile->ip_ranges[i], family, addr, len))
 			return 0;
 	if (inet_ntop(family, addr, show, sizeof(show)) == NULL)
-		snprintf(show, sizeof(show), "(unprintable)");
+		(void)snprintf(show, sizeof(show), "(unprintable)");
 	return sd_error_set(SD_E_NAME_REFUSED, "IP address %s is not in any IP range of profile %s", show,
 	    profile_name(profile));
 }

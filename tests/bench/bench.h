@@ -111,6 +111,9 @@ SD_WUR int bench_conn_ensure(struct bench_conn *c);
 /* Times this connection was (re)established. */
 uint64_t bench_conn_connects(const struct bench_conn *c);
 
+/* The status code of a "HTTP/1.0 NNN" or "HTTP/1.1 NNN" status line, or 0. */
+int bench_http_status(const char *line);
+
 enum bench_fail {
 	BENCH_FAIL_CONNECT,		/* TCP connect or TLS handshake */
 	BENCH_FAIL_IO,			/* write, read, or a connection closed mid-exchange */

@@ -150,13 +150,29 @@ bench_conn_connects(const struct bench_conn *c)
 	return c->connects;
 }
 
+int
+bench_http_status(const char *line)
+{
+	int status = 0;
+	size_t i;
+
+	if (strncmp(line, "HTTP/1.", 7) != 0 || (line[7] != '0' && line[7] != '1') || line[8] != ' ')
+		return 0;
+	for (i = 9; i < 12; i++) {
+		if (line[i] < '0' || line[i] > '9')
+			return 0;
+		status = status * 10 + (line[i] - '0');
+	}
+	return line[12] == ' ' || line[12] == '\r' ? status : 0;
+}
+
 static void
 bench_ssl_reason(char *out, size_t cap)
 {
 	unsigned long e = ERR_peek_last_error();
 
 	if (e == 0)
-		snprintf(out, cap, "%s", errno != 0 ? strerror(errno) : "no OpenSSL reason");
+		(void)snprintf(out, cap, "%s", errno != 0 ? strerror(errno) : "no OpenSSL reason");
 	else
 		ERR_error_string_n(e, out, cap);
 	ERR_clear_error();
@@ -366,7 +382,7 @@ bench_read_response(struct bench_conn *c, struct bench_reply *reply, size_t *hdr
 				continue;
 			*hdr_len = (size_t)(hdr_end - c->buf) + 4;
 			hdr_end[2] = '\0';	/* headers end with their own CRLF; restored below */
-			if (sscanf(c->buf, "HTTP/1.%*1[01] %3d", &reply->status) != 1) {
+			if ((reply->status = bench_http_status(c->buf)) == 0) {
 				hdr_end[2] = '\r';
 				return bench_fail(reply, BENCH_FAIL_HTTP, SD_E_INVAL, "bad status line");
 			}

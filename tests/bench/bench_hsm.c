@@ -118,7 +118,7 @@ bench_hsm_thread_main(void *arg)
 			continue;
 		}
 		if (t->errors++ == 0)
-			snprintf(t->first_error, sizeof(t->first_error), "%s: %s", sd_error_name(rc), sd_error_detail(rc));
+			(void)snprintf(t->first_error, sizeof(t->first_error), "%s: %s", sd_error_name(rc), sd_error_detail(rc));
 	}
 	ERR_clear_error();
 	return NULL;

@@ -62,7 +62,7 @@ bench_client_fail(struct bench_client *c, enum bench_fail fail, const char *deta
 {
 	if (c->errors++ == 0) {
 		c->first_error_at = bench_now();
-		snprintf(c->first_error, sizeof(c->first_error), "%s", detail);
+		(void)snprintf(c->first_error, sizeof(c->first_error), "%s", detail);
 	}
 	c->fails[fail]++;
 }

@@ -159,7 +159,7 @@ bench_print_load(void)
 		return;
 	if (fgets(buf, sizeof(buf), f) != NULL)
 		printf("machine: %ld CPUs online, load average %s", sysconf(_SC_NPROCESSORS_ONLN), buf);
-	fclose(f);
+	(void)fclose(f);	/* read only */
 }
 
 static void
@@ -192,7 +192,7 @@ bench_print_row(const struct bench_step *s, double raw)
 	}
 	if (s->capped)
 		printf("      (stopped at the request cap of %d)\n", BENCH_STEP_REQUESTS_MAX);
-	fflush(stdout);
+	(void)fflush(stdout);	/* progress; the final flush is checked */
 }
 
 static void
@@ -252,7 +252,7 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 	if (o->startup_ms >= 0)
 		printf("startup to ready (warm token, median): %.1f ms\n", o->startup_ms);
 	printf("raw HSM limit: hsm_sign() on the issuing key, one session per thread, pre-hashed input\n");
-	fflush(stdout);
+	(void)fflush(stdout);	/* progress; the final flush is checked */
 	if ((rc = bench_hsm_rate(bh, 1, o->seconds, &r1)) != 0)
 		goto out;
 	bench_print_raw(key, &r1, 0);
@@ -284,7 +284,7 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 	printf("(srv/cli ms/c: server / benchmark CPU ms per certificate; commit/c: journal commits per certificate)\n");
 	printf(" conc   issued/s   ratio   p50 ms   p95 ms   p99 ms   max ms  errors  rss MB"
 	    "  srv ms/c  cli ms/c  commit/c reconn\n");
-	fflush(stdout);
+	(void)fflush(stdout);	/* progress; the final flush is checked */
 	for (i = 0; i < o->n_conc; i++) {
 		if ((rc = bench_load_step(&load, o->conc[i], o->seconds, &steps[i])) != 0)
 			goto out;
@@ -301,7 +301,8 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 		bench_print_line(key, &steps[i], rw.rate, workers, o->seconds, o->startup_ms);
 	rc = 0;
 out:
-	fflush(stdout);
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = sd_error_set(SD_E_IO, "writing the report failed");
 	bench_server_close(srv);
 	bench_tls_free(tls);
 	bench_pool_free(pool);
@@ -326,7 +327,7 @@ main(int argc, char **argv)
 		perror("signal");
 		return 1;
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
 	if ((rc = bench_run(&o, &errors)) != 0) {
 		fprintf(stderr, "signerd-bench: %s: %s\n", sd_error_name(rc), sd_error_detail(rc));
 		return 1;

@@ -74,6 +74,7 @@ static const struct {
 
 static pthread_mutex_t faulty_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct ck_function_list *faulty_real;	/* set once by C_GetFunctionList, before any other call */
+static void *faulty_real_dl;			/* its module, never unloaded (below) */
 static struct faulty_rule faulty_rules[FAULTY_RULES_MAX];
 static size_t faulty_n_rules;
 static struct stat faulty_seen;		/* the control file as last read */
@@ -123,7 +124,7 @@ faulty_load(const char *path)
 		r->fired = false;
 		faulty_n_rules++;
 	}
-	fclose(f);
+	(void)fclose(f);	/* read only */
 }
 
 static void
@@ -947,8 +948,10 @@ faulty_open_real(void)
 	*(void **)&get = dlsym(dl, "C_GetFunctionList");
 	if (get == NULL || get(&real) != CKR_OK || real == NULL) {
 		fprintf(stderr, "faulty.so: %s has no usable C_GetFunctionList\n", path);
+		dlclose(dl);
 		return;
 	}
+	faulty_real_dl = dl;
 	faulty_real = real;
 }
 

@@ -57,8 +57,11 @@ bench_run(void *arg)
 		r.serial_len = sizeof(serial);
 		if ((w->rc = journal_append(w->j, &r, &in)) != 0)
 			return NULL;
-		if (w->sign_us > 0)
-			usleep(w->sign_us);
+		if (w->sign_us > 0) {
+			struct timespec ts = { (time_t)(w->sign_us / 1000000), (long)(w->sign_us % 1000000) * 1000L };
+
+			(void)nanosleep(&ts, NULL);	/* stands for the HSM's C_Sign */
+		}
 		memset(&r, 0, sizeof(r));
 		r.type = JOURNAL_REC_RESULT;
 		r.time_ms = 1700000000001LL;

@@ -48,7 +48,7 @@ dos_flood_status(SSL *ssl)
 {
 	char buf[DOS_FLOOD_ANSWER_MAX + 1];
 	size_t have = 0;
-	int n, status;
+	int n;
 
 	while (have < DOS_FLOOD_ANSWER_MAX) {
 		if ((n = SSL_read(ssl, buf + have, (int)(DOS_FLOOD_ANSWER_MAX - have))) <= 0)
@@ -56,7 +56,7 @@ dos_flood_status(SSL *ssl)
 		have += (size_t)n;
 		buf[have] = '\0';
 		if (strstr(buf, "\r\n") != NULL)
-			return sscanf(buf, "HTTP/1.%*1[01] %3d", &status) == 1 ? status : 0;
+			return bench_http_status(buf);
 	}
 	return 0;
 }

@@ -49,20 +49,20 @@ dos_legit_one(void *arg)
 	double t0 = bench_now(), latency;
 	int rc;
 
-	if ((rc = bench_conn_new(r->tls, r->o->port, &c)) != 0) {
+	if (bench_conn_new(r->tls, r->o->port, &c) != 0) {	/* SD_E_NOMEM only */
 		r->fail = BENCH_FAIL_CONNECT;
-		snprintf(r->detail, sizeof(r->detail), "out of memory");
+		(void)snprintf(r->detail, sizeof(r->detail), "out of memory");
 		goto out;
 	}
 	bench_conn_set_timeout(c, r->o->legit_timeout_s);
 	if ((rc = bench_conn_ensure(c)) != 0) {
 		r->fail = BENCH_FAIL_CONNECT;
-		snprintf(r->detail, sizeof(r->detail), "%s", sd_error_detail(rc));
+		(void)snprintf(r->detail, sizeof(r->detail), "%s", sd_error_detail(rc));
 		goto out;
 	}
 	if (bench_conn_sign(c, r->req, &latency, &reply) != 0) {
 		r->fail = reply.fail;
-		snprintf(r->detail, sizeof(r->detail), "%s", reply.detail);
+		(void)snprintf(r->detail, sizeof(r->detail), "%s", reply.detail);
 		goto out;
 	}
 	r->answered = true;
@@ -172,7 +172,7 @@ join:
 		} else {
 			res->fails[r->fail]++;
 			if (res->first_error[0] == '\0')
-				snprintf(res->first_error, sizeof(res->first_error), "%s: %.200s", dos_fail_names[r->fail],
+				(void)snprintf(res->first_error, sizeof(res->first_error), "%s: %.200s", dos_fail_names[r->fail],
 				    r->detail);
 		}
 	}
@@ -210,7 +210,7 @@ static void
 dos_looper_fail(struct dos_looper *l, const char *what, const char *detail)
 {
 	if (l->errors++ == 0)
-		snprintf(l->first_error, sizeof(l->first_error), "%s: %.200s", what, detail);
+		(void)snprintf(l->first_error, sizeof(l->first_error), "%s: %.200s", what, detail);
 }
 
 static void *

@@ -190,12 +190,12 @@ dos_parse_args(int argc, char **argv, struct dos_opts *o)
 			ok = dos_parse_unsigned(optarg, 1, DOS_LEGIT_CONC_MAX, &o->legit_conc);
 			break;
 		case DOS_OPT_ATTACKER_CPU:
-			ok = dos_parse_unsigned(optarg, 0, 1023, &cpu);
-			o->attacker_cpu = (int)cpu;
+			if ((ok = dos_parse_unsigned(optarg, 0, 1023, &cpu)))
+				o->attacker_cpu = (int)cpu;
 			break;
 		case DOS_OPT_VICTIM_CPU:
-			ok = dos_parse_unsigned(optarg, 0, 1023, &cpu);
-			o->victim_cpu = (int)cpu;
+			if ((ok = dos_parse_unsigned(optarg, 0, 1023, &cpu)))
+				o->victim_cpu = (int)cpu;
 			break;
 		case 'h':
 		case DOS_OPT_HELP: return 1;
@@ -306,7 +306,8 @@ dos_run_hold(const struct dos_opts *o, struct bench_tls *tls, const struct bench
 	struct dos_hold *h = NULL;
 	struct dos_hold_result hr;
 	struct dos_legit_result legit;
-	double t0, w;
+	double t0;
+	unsigned w;
 	int rc;
 
 	atomic_init(&ctl.stop, false);
@@ -321,7 +322,7 @@ dos_run_hold(const struct dos_opts *o, struct bench_tls *tls, const struct bench
 		rc = dos_pin(o->victim_cpu);
 	if (rc != 0)
 		return rc;
-	for (w = 0; w < o->warmup_s; w += 1) {
+	for (w = 0; w < o->warmup_s; w++) {
 		dos_sleep(o->warmup_s - w < 1 ? o->warmup_s - w : 1, NULL);
 		fprintf(stderr, "signerd-dos: attack: %u connections established\n", dos_hold_open_now(h));
 	}
@@ -461,7 +462,7 @@ dos_run_flood(const struct dos_opts *o, struct bench_tls *tls, const struct benc
 	    (unsigned long long)job.res.errors, fr.seconds, (unsigned long long)fr.attempted,
 	    fr.seconds > 0 ? (double)fr.attempted / fr.seconds : 0, (unsigned long long)fr.handshakes,
 	    (unsigned long long)fr.answered_401, (unsigned long long)fr.answered_other,
-	    (unsigned long long)(fr.refused + fr.connect_failed), (unsigned long long)fr.connect_failed,
+	    (unsigned long long)fr.refused + fr.connect_failed, (unsigned long long)fr.connect_failed,
 	    (unsigned long long)fr.closed, dos_cpu_seconds() - cpu0);
 	dos_print_legit(l, &legit);
 	return 0;
@@ -552,7 +553,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	printf("%s\n", line.buf);
-	fflush(stdout);
+	if (fflush(stdout) != 0)
+		rc = sd_error_set(SD_E_IO, "writing the result line failed");
 out:
 	/* A legitimate request still stuck in a socket call uses both; the process ends anyway. */
 	if (!dos_legit_busy()) {

@@ -74,7 +74,7 @@ dos_connect(unsigned src, uint16_t port, double timeout_s, int *fd_out, bool *in
 	}
 	if (bind(fd, (struct sockaddr *)&from, sizeof(from)) != 0) {
 		if (inet_ntop(AF_INET, &from.sin_addr, addr, sizeof(addr)) == NULL)
-			snprintf(addr, sizeof(addr), "?");
+			(void)snprintf(addr, sizeof(addr), "?");
 		rc = sd_error_set(SD_E_IO, "bind %s: %s", addr, strerror(errno));
 		goto out;
 	}
@@ -192,13 +192,14 @@ int
 dos_pin(int cpu)
 {
 	cpu_set_t set;
-	int i, rc;
+	size_t i;
+	int rc;
 
 	CPU_ZERO(&set);
 	if (cpu >= 0) {
 		if (cpu >= CPU_SETSIZE)
 			return sd_error_set(SD_E_IO, "CPU %d out of range", cpu);
-		CPU_SET(cpu, &set);
+		CPU_SET((size_t)cpu, &set);	/* 0 <= cpu < CPU_SETSIZE */
 	} else {
 		for (i = 0; i < CPU_SETSIZE; i++)
 			CPU_SET(i, &set);
