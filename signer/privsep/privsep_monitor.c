@@ -264,7 +264,6 @@ privsep_front_spawn(const char *path, const struct sd_config *cfg, const char *t
 	int pair[2], control_child = -1, *child = NULL, fd, high, rc;
 	unsigned i, n = cfg->api_workers;
 	char *argv[] = { "signerd-front", NULL };
-	extern char **environ;
 
 	*out = NULL;
 	ps_out_init(&o);
@@ -332,7 +331,7 @@ privsep_front_spawn(const char *path, const struct sd_config *cfg, const char *t
 		child[i] = -1;
 	}
 	fd = f->control;
-	if ((rc = ps_frame_send(fd, PS_CONFIG, o.data, o.len)) != 0) {
+	if (ps_frame_send(fd, PS_CONFIG, o.data, o.len) != 0) {
 		rc = sd_error_set(SD_E_IO, "cannot start %s: it did not take its configuration", path);
 		goto out;
 	}

@@ -40,21 +40,21 @@ bench_proc_paths(struct bench_proc *p, long pid)
 	return 0;
 }
 
+static int bench_read_text(const char *path, char *buf, size_t cap);
+
 /* signerd's front: its one child, named in /proc/PID/task/PID/children. */
 static long
 bench_front_pid(pid_t pid)
 {
-	char path[96];
-	long child = 0;
-	FILE *f;
+	char path[96], text[64], *end;
+	long child;
 
 	if (snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)pid, (long)pid) < 0 ||
-	    (f = fopen(path, "r")) == NULL)
+	    bench_read_text(path, text, sizeof(text)) != 0)
 		return 0;
-	if (fscanf(f, "%ld", &child) != 1)
-		child = 0;
-	(void)fclose(f);
-	return child;
+	errno = 0;
+	child = strtol(text, &end, 10);
+	return errno == 0 && end != text && child > 0 ? child : 0;
 }
 
 int

@@ -116,7 +116,8 @@ fuzz_init(void)
 	fuzz.ca.keyid_len = X509_KEYID_LEN;
 	fuzz.ca.not_after = FUZZ_NOW + (time_t)20 * 365 * 86400;
 	fuzz.ca.path_len = 1;
-	atexit(fuzz_cleanup);
+	if (atexit(fuzz_cleanup) != 0)
+		abort();
 }
 
 static bool
@@ -322,7 +323,7 @@ fuzz_parse(const char *pem, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *der = data;
+	const uint8_t *der;
 	uint8_t *decoded = NULL;
 	size_t len = size, pem_len = 0;
 	char *pem = NULL, *again;
@@ -339,7 +340,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (fuzz_parse(pem, pem_len) == SD_E_CSR_SIGNATURE) {
-		if (is_pem && (der = decoded = fuzz_unpem(data, size, &len)) == NULL)
+		if (!is_pem)
+			der = data;
+		else if ((der = decoded = fuzz_unpem(data, size, &len)) == NULL)
 			goto out;
 		if ((again = fuzz_resign(der, len, &pem_len)) != NULL) {
 			(void)fuzz_parse(again, pem_len);

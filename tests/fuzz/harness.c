@@ -94,7 +94,8 @@ fuzz_tmp_path(const char *name)
 			perror("fuzz: temporary directory");
 			abort();
 		}
-		atexit(fuzz_tmp_cleanup);
+		if (atexit(fuzz_tmp_cleanup) != 0)
+			abort();
 	}
 	for (i = 0; i < fuzz_n_files; i++)
 		if (strcmp(strrchr(fuzz_files[i], '/') + 1, name) == 0)
@@ -132,7 +133,8 @@ fuzz_checkpoint_key(void)
 		fuzz_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, fuzz_key_seed, sizeof(fuzz_key_seed));
 		if (fuzz_key == NULL)
 			abort();
-		atexit(fuzz_key_free);
+		if (atexit(fuzz_key_free) != 0)
+			abort();
 	}
 	return fuzz_key;
 }
@@ -165,7 +167,8 @@ fuzz_profiles(void)
 			fprintf(stderr, "fuzz: profiles: %s\n", sd_error_detail(SD_E_CONFIG));
 			abort();
 		}
-		atexit(fuzz_profiles_free);
+		if (atexit(fuzz_profiles_free) != 0)
+			abort();
 	}
 	return fuzz_cfg;
 }
