@@ -143,8 +143,17 @@ tls_ca() { # name cn
 	chmod 600 "$1.key"
 }
 
+# A state made before signerd changed user has no [process] section, and
+# the default user (signerd) may not exist here: name whoever runs the demo.
+upgrade() {
+	grep -q '^\[process\]' "$CONF" && return 0
+	sed -i "/^\[api\]\$/i [process]\nuser = $(id -un)\nseccomp = kill\n" "$CONF"
+	echo "demo: added [process] user = $(id -un) to $CONF"
+}
+
 init() {
 	if [ -f "$D/.complete" ]; then
+		upgrade
 		return 0
 	fi
 	if [ -n "$(ls -A "$D" 2>/dev/null)" ]; then
