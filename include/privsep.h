@@ -4,8 +4,8 @@
  * module, reads the PIN and writes the journal. It starts signerd-front,
  * which terminates TLS, parses HTTP and JSON and authenticates clients,
  * and which reaches the signer only through the calls of signer.h carried
- * as messages over socketpairs: one control channel and [api] workers
- * request channels, each carrying one call at a time.
+ * as messages over socketpairs: one control channel and
+ * privsep_channels() request channels, each carrying one call at a time.
  *
  * The signer serves only the requests in its permit table, each with a
  * size limit; anything else is logged and ends the front. It checks again
@@ -28,9 +28,12 @@
 
 struct privsep_front;
 
+/* Request channels: [api] max_connections, at most 256. */
+unsigned privsep_channels(const struct sd_config *cfg);
+
 /*
  * Start the front program at path with a control channel and
- * cfg->api_workers request channels, and send it the configuration: the
+ * privsep_channels(cfg) request channels, and send it the configuration: the
  * path and the exact bytes text (len) the signer read, and port (-1: the
  * configured one). Call before the HSM is opened: the front is a new
  * program (fork and exec) that inherits nothing else.

@@ -304,6 +304,7 @@ static const char *config_text =
     "tls_key = server.key\n"
     "client_ca = client-ca.pem\n"
     "workers = 2\n"
+    "max_connections = 16\n"
     "[profile server]\n"
     "default_ttl = 2h\n"
     "max_ttl = 1d\n"

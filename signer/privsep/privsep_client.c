@@ -61,7 +61,11 @@ ps_channel_give(struct signer *s, unsigned slot, bool broken)
 		s->fds[slot] = -1;
 	}
 	s->busy[slot] = false;
-	pthread_cond_broadcast(&s->freed);
+	/* One freed channel serves one waiter; a lost one may leave them all without. */
+	if (broken)
+		pthread_cond_broadcast(&s->freed);
+	else
+		pthread_cond_signal(&s->freed);
 	pthread_mutex_unlock(&s->lock);
 }
 

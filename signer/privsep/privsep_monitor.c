@@ -254,6 +254,17 @@ ps_channel_main(void *arg)
 	return NULL;
 }
 
+unsigned
+privsep_channels(const struct sd_config *cfg)
+{
+	/*
+	 * As many as the front may have requests in flight, so that each waits
+	 * at the signer, where a journal commit can carry all of them, rather
+	 * than in the front for a channel (PS_CHANNELS_MAX bounds the threads).
+	 */
+	return cfg->api_max_connections < PS_CHANNELS_MAX ? cfg->api_max_connections : PS_CHANNELS_MAX;
+}
+
 int
 privsep_front_spawn(const char *path, const struct sd_config *cfg, const char *text, size_t len, int port,
     struct privsep_front **out)
@@ -262,7 +273,7 @@ privsep_front_spawn(const char *path, const struct sd_config *cfg, const char *t
 	struct ps_config msg;
 	struct ps_out o;
 	int pair[2], control_child = -1, *child = NULL, fd, high, rc;
-	unsigned i, n = cfg->api_workers;
+	unsigned i, n = privsep_channels(cfg);
 	char *argv[] = { "signerd-front", NULL };
 
 	*out = NULL;
@@ -356,19 +367,28 @@ int
 privsep_front_serve(struct privsep_front *f, const struct sd_config *cfg, struct signer *s)
 {
 	struct ps_channel *ch;
+	pthread_attr_t attr;
 	int err;
 
 	f->cfg = cfg;
 	f->signer = s;
+	/* Small stacks, as the front's connection threads had when they ran the signer themselves. */
+	if ((err = pthread_attr_init(&attr)) != 0 || (err = pthread_attr_setstacksize(&attr, 256 * 1024)) != 0)
+		return sd_error_set(SD_E_IO, "privsep thread attributes: %s", strerror(err));
 	for (; f->started < f->n; f->started++) {
-		if ((ch = malloc(sizeof(*ch))) == NULL)
-			return SD_E_NOMEM;
+		if ((ch = malloc(sizeof(*ch))) == NULL) {
+			err = ENOMEM;
+			break;
+		}
 		*ch = (struct ps_channel){ f, f->started };
-		if ((err = pthread_create(&f->threads[f->started], NULL, ps_channel_main, ch)) != 0) {
+		if ((err = pthread_create(&f->threads[f->started], &attr, ps_channel_main, ch)) != 0) {
 			free(ch);
-			return sd_error_set(SD_E_IO, "cannot start a privsep thread: %s", strerror(err));
+			break;
 		}
 	}
+	(void)pthread_attr_destroy(&attr);
+	if (f->started < f->n)
+		return err == ENOMEM ? SD_E_NOMEM : sd_error_set(SD_E_IO, "cannot start a privsep thread: %s", strerror(err));
 	return 0;
 }
 

@@ -23,7 +23,7 @@ ps_config_decode(const uint8_t *p, size_t len, struct ps_config *out)
 	text = ps_in_bytes(&in, PS_CONFIG_MAX + 1, &out->text_len);
 	out->port = ps_in_i32(&in);
 	out->channels = ps_in_u32(&in);
-	if (!ps_in_done(&in) || out->port < -1 || out->port > 65535 || out->channels == 0 || out->channels > 256)
+	if (!ps_in_done(&in) || out->port < -1 || out->port > 65535 || out->channels == 0 || out->channels > PS_CHANNELS_MAX)
 		return sd_error_set(SD_E_INVAL, "malformed configuration message");
 	/* The text travels with its NUL, so the parser can read it as a string. */
 	if (out->text_len == 0 || text[out->text_len - 1] != '\0' || memchr(text, '\0', out->text_len - 1) != NULL)

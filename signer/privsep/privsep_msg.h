@@ -30,6 +30,7 @@ enum ps_type {
 #define PS_RECORD_B64_MAX (1024 * 1024)	/* one encoded journal record */
 #define PS_CONFIG_MAX (1024 * 1024)	/* the configuration file (as config_load.c) */
 #define PS_PATH_MAX 4096
+#define PS_CHANNELS_MAX 256		/* request channels (privsep_channels()) */
 
 /* PS_CONFIG: what the front needs to start. */
 struct ps_config {
