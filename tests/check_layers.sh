@@ -36,6 +36,7 @@ declare -A foreign=(
 	['<lmdb\.h>']="journal"
 	['<microhttpd\.h>']="api"
 	['<seccomp\.h>']="base"
+	['<idn2\.h>']="policy"
 	['<(p11-kit/[^>]*|pkcs11\.h)>']="pkcs11"
 	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs"
 )

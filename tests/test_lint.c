@@ -42,6 +42,7 @@ struct tb {
 	unsigned eku;
 	bool ski, aki, dup_ski;
 	bool san, san_crit;
+	const char *san_dns;		/* the SAN's DNS name (default a.example.com) */
 	const char *cn, *o;
 	bool nc, crl_crit, unknown_ext;
 	size_t serial_len;
@@ -134,6 +135,11 @@ build(const struct tb *b, size_t *len)
 	aki[0] = b->aki_byte;
 	if (b->aki)
 		CU_ASSERT_FATAL(x509_ext_add_aki(exts, aki, sizeof(aki)) == 0);
+	if (b->san_dns != NULL) {
+		CU_ASSERT_FATAL(strlen(b->san_dns) < sizeof(san.name));
+		san.name_len = strlen(b->san_dns);
+		memcpy(san.name, b->san_dns, san.name_len + 1);
+	}
 	if (b->san)
 		CU_ASSERT_FATAL(x509_ext_add_san(exts, &san, 1, b->san_crit) == 0);
 	if (b->nc)
@@ -233,6 +239,14 @@ test_names(void)
 	b = tb_ca();
 	b.cn = b.o = NULL;
 	expect(&b, &ca_profile, "subject", "a CA certificate has an empty subject");
+	/* An "xn--" label that is no IDNA2008 A-label, however it got past policy. */
+	b = tb_leaf();
+	b.san_dns = "xn--zz.example.com";
+	expect(&b, &leaf_profile, "dns_idna", "\"xn--zz\" is not a valid IDNA2008 A-label");
+	b.san_dns = "www.xn--ls8h.example.com";
+	expect(&b, &leaf_profile, "dns_idna", "xn--ls8h");
+	b.san_dns = "xn--bcher-kva.example.com";
+	expect(&b, &leaf_profile, NULL, NULL);
 }
 
 static void

@@ -156,6 +156,20 @@ test_dns_syntax(void)
 
 	CU_ASSERT_EQUAL(profile_check_dns_syntax(NULL, 0), SD_E_NAME_REFUSED);
 	CU_ASSERT_EQUAL(profile_check_dns_syntax("localhost", 9), 0);
+
+	/* IDNA2008: an "xn--" label must be the A-label of a valid U-label. */
+	CU_ASSERT_EQUAL(dns("xn--zz.example.com"), SD_E_NAME_REFUSED);	/* not punycode */
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_NAME_REFUSED), "\"xn--zz\" is not a valid IDNA2008 A-label"));
+	CU_ASSERT_EQUAL(dns("a.XN--ZZ.example.com"), SD_E_NAME_REFUSED);	/* the prefix in any case */
+	CU_ASSERT_EQUAL(dns("xn--ls8h.example.com"), SD_E_NAME_REFUSED);	/* an emoji: disallowed */
+	CU_ASSERT_EQUAL(dns("xn--a.example.com"), SD_E_NAME_REFUSED);	/* decodes to nothing */
+	CU_ASSERT_EQUAL(dns("xn--0000h.example.com"), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(dns("xn--bcher-kva.example.com"), 0);		/* bücher */
+	CU_ASSERT_EQUAL(dns("XN--BCHER-KVA.example.com"), 0);		/* A-labels compare without case */
+	CU_ASSERT_EQUAL(profile_check_dns_syntax("shop.xn--55qx5d", 15), 0);	/* .公司 */
+	CU_ASSERT_EQUAL(dns("xn-a.example.com"), 0);			/* not the prefix */
+	CU_ASSERT_EQUAL(profile_check_alabel("xn--zz", 6), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(profile_check_alabel("www", 3), 0);
 }
 
 static void
@@ -404,7 +418,7 @@ main(void)
 	static const struct sd_test_case dns_cases[] = {
 		{ "suffix match: exact, subdomain, badexample.com", test_dns_suffix },
 		{ "upper case", test_dns_case },
-		{ "syntax: dot, empty label, 63/64, 253/254, NUL, _, *", test_dns_syntax },
+		{ "syntax: dot, empty label, 63/64, 253/254, NUL, _, *, IDNA2008 A-labels", test_dns_syntax },
 	};
 	static const struct sd_test_case name_cases[] = {
 		{ "wildcards: policy, left-most label only, never a TLD", test_wildcards },

@@ -12,6 +12,7 @@
 #include "base/der.h"
 #include "csr/csr.h"
 #include "lint.h"
+#include "profile_check.h"
 #include "x509/x509_ext.h"
 
 #define LINT_FAIL(name, ...) sd_error_set(SD_E_INTERNAL, "lint " name ": " __VA_ARGS__)
@@ -335,18 +336,48 @@ lint_basic_constraints(const struct lint_tbs_parts *t, const struct config_profi
 	return 0;
 }
 
+/* Every "xn--" label of the DNS names in sans is a valid IDNA2008 A-label. */
+static int
+lint_dns_idna(const GENERAL_NAMES *sans)
+{
+	const GENERAL_NAME *g;
+	const char *name;
+	size_t len, start, i;
+	int k;
+
+	for (k = 0; k < sk_GENERAL_NAME_num(sans); k++) {
+		g = sk_GENERAL_NAME_value(sans, k);
+		if (g->type != GEN_DNS || ASN1_STRING_length(g->d.dNSName) < 0)
+			continue;
+		name = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
+		len = (size_t)ASN1_STRING_length(g->d.dNSName);
+		for (start = 0, i = 0; i <= len; i++) {
+			if (i < len && name[i] != '.')
+				continue;
+			if (profile_check_alabel(name + start, i - start) != 0)
+				return LINT_FAIL("dns_idna", "%s", sd_error_detail(SD_E_NAME_REFUSED));
+			start = i + 1;
+		}
+	}
+	return 0;
+}
+
 static int
 lint_names(const struct lint_tbs_parts *t, const struct config_profile *prof)
 {
 	GENERAL_NAMES *sans;
 	bool empty_subject = X509_NAME_entry_count(t->subject) == 0;
-	int crit = -1, n;
+	int crit = -1, n, rc = 0;
 
 	if (prof->ca && empty_subject)
 		return LINT_FAIL("subject", "a CA certificate has an empty subject");
 	sans = X509V3_get_d2i(t->exts, NID_subject_alt_name, &crit, NULL);
 	n = sans != NULL ? sk_GENERAL_NAME_num(sans) : 0;
+	if (sans != NULL)
+		rc = lint_dns_idna(sans);
 	GENERAL_NAMES_free(sans);
+	if (rc != 0)
+		return rc;
 	if (crit == -2)
 		return LINT_FAIL("san", "subjectAltName is present twice");
 	if (crit >= 0 && sans == NULL)

@@ -4,6 +4,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <idn2.h>
+
 #include "profile_check.h"
 #include "x509/x509_ext.h"
 
@@ -46,6 +48,33 @@ static bool
 profile_is_ldh(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+int
+profile_check_alabel(const char *label, size_t len)
+{
+	char lower[64];
+	uint8_t *out = NULL;
+	size_t i;
+	int rc;
+
+	if (len < 4 || (label[0] | 0x20) != 'x' || (label[1] | 0x20) != 'n' || label[2] != '-' || label[3] != '-')
+		return 0;
+	if (len >= sizeof(lower))
+		return sd_error_set(SD_E_NAME_REFUSED, "DNS label of %zu characters; at most 63", len);
+	/* A-labels compare without case; IDNA2008 itself takes them in lower case. */
+	for (i = 0; i < len; i++)
+		lower[i] = (char)(label[i] >= 'A' && label[i] <= 'Z' ? label[i] + ('a' - 'A') : label[i]);
+	lower[len] = '\0';
+	/* IDNA2008 proper (no UTS #46 mapping): the label must be the A-label of a valid U-label. */
+	rc = idn2_lookup_u8((const uint8_t *)lower, &out, IDN2_NO_TR46);
+	if (rc == IDN2_OK && strcmp((const char *)out, lower) != 0)
+		rc = IDN2_PUNYCODE_BAD_INPUT;
+	idn2_free(out);
+	if (rc != IDN2_OK)
+		return sd_error_set(SD_E_NAME_REFUSED, "DNS label \"%s\" is not a valid IDNA2008 A-label: %s", lower,
+		    idn2_strerror(rc));
+	return 0;
 }
 
 int
@@ -92,6 +121,8 @@ profile_check_dns_syntax(const char *name, size_t len)
 		if (name[start] == '-' || name[i - 1] == '-')
 			return sd_error_set(SD_E_NAME_REFUSED, "DNS name \"%s\" has a label starting or ending with '-'",
 			    show);
+		if (profile_check_alabel(name + start, label) != 0)
+			return sd_error_set(SD_E_NAME_REFUSED, "DNS name \"%s\": %s", show, sd_error_detail(SD_E_NAME_REFUSED));
 		if (i < len)
 			numeric = true;	/* only the last label counts */
 		start = i + 1;

@@ -15,9 +15,18 @@
 /*
  * DNS name syntax: LDH labels of 1-63 characters not starting or ending with
  * '-', separated by single dots, at most 253 characters, no NUL, no trailing
- * dot, no wildcard. Upper case is accepted. Errors: SD_E_NAME_REFUSED.
+ * dot, no wildcard; a label starting "xn--" must be a valid IDNA2008 A-label
+ * (profile_check_alabel()). Upper case is accepted. Errors: SD_E_NAME_REFUSED.
  */
 SD_WUR int profile_check_dns_syntax(const char *name, size_t len);
+
+/*
+ * One LDH label of len bytes (no NUL needed): when it starts "xn--" (any
+ * case), it must be the A-label of a valid IDNA2008 U-label (libidn2, no
+ * UTS #46 mapping), e.g. "xn--bcher-kva" but not "xn--zz". Other labels
+ * pass. Errors: SD_E_NAME_REFUSED.
+ */
+SD_WUR int profile_check_alabel(const char *label, size_t len);
 
 /*
  * Whether name equals suffix or ends with "." suffix, ignoring ASCII case

@@ -170,6 +170,8 @@ run_ca() {
 	refused "admin may not use server" 403 forbidden 'may not use profile "server"' admin server "$T_TMP/server.csr"
 	t_csr "$T_TMP/wild.csr" ec:P-256 "/CN=x" "DNS:*.example.com"
 	refused "wildcard in server" 400 name-refused "wildcards = false" issuer server "$T_TMP/wild.csr"
+	t_csr "$T_TMP/idna.csr" ec:P-256 "/CN=x" "DNS:xn--zz.example.com"
+	refused "an xn-- label that is no IDNA2008 A-label" 400 name-refused "is not a valid IDNA2008 A-label" issuer server "$T_TMP/idna.csr"
 	t_csr "$T_TMP/uri.csr" ec:P-256 "/CN=x" "DNS:a.example.com,URI:https://example.com/x"
 	refused "URI in server" 400 name-refused "uri_prefixes of profile server" issuer server "$T_TMP/uri.csr"
 	refused "DNS name in spiffe-workload" 400 name-refused "not under any DNS suffix of profile spiffe-workload" issuer spiffe-workload "$T_TMP/server.csr"
