@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Every route × every identity (no certificate, issuer, auditor, admin),
+# as a table: allowed → success, a missing role or profile → 403
+# forbidden, no certificate where one is needed → 401 unauthenticated, each
+# refusal a problem document. A route in the permit table (api/api_routes.c)
+# without a row here fails the test.
+source "$(dirname "$0")/lib.sh"
+
+d=$T_TMP/demo
+if ! t_demo "$d" p256; then t_fail "demo state created"; t_done; exit; fi
+# A checkpoint after every record, so that the auditor's routes all have something to show.
+sed -i -e 's/^checkpoint_every = .*/checkpoint_every = 1/' "$d/signerd.conf"
+if ! t_start "$d"; then t_fail "signerd starts" "$(tail -n 3 "$T_TMP/signerd.log")"; t_done; exit; fi
+t_csr "$T_TMP/a.csr" ec:P-256 "/CN=a.example.com" "DNS:a.example.com"
+t_request "$T_TMP/a.csr" server >"$T_TMP/a.json"
+t_check "a first certificate (its serial for the proof route)" test "$(t_sign issuer "$T_TMP/a.json")" = 200
+serial=$(jq -r .serial_number "$T_TMP/body")
+for _ in $(seq 1 50); do
+	[ "$(t_get auditor "/v1/audit/proof?serial=$serial")" = 200 ] && break
+	sleep 0.1
+done
+
+# METHOD PATH  none issuer auditor admin   (admin holds issuer and admin, for profile subordinate-ca only)
+matrix="POST /v1/sign 401 200 403 403
+GET /v1/ca 200 200 200 200
+GET /healthz 200 200 200 200
+GET /v1/audit/checkpoint 401 403 200 403
+GET /v1/audit/records?from=1&limit=5 401 403 200 403
+GET /v1/audit/proof?serial=$serial 401 403 200 403"
+
+# Every route of the permit table has a row, and every row is a route.
+sed -nE 's/^[[:space:]]*\{ "(\/[^"]*)", "([A-Z]+)",.*/\2 \1/p' "$here/api/api_routes.c" | sort >"$T_TMP/routes"
+awk '{ sub(/\?.*/, "", $2); print $1 " " $2 }' <<<"$matrix" | sort >"$T_TMP/rows"
+t_check "the table has a row for each route of the permit table, and no other" diff -u "$T_TMP/routes" "$T_TMP/rows"
+
+whos=(none issuer auditor admin)
+while read -r method path want_none want_issuer want_auditor want_admin; do
+	wants=("$want_none" "$want_issuer" "$want_auditor" "$want_admin")
+	for i in 0 1 2 3; do
+		who=${whos[$i]} want=${wants[$i]}
+		if [ "$method" = POST ]; then got=$(t_sign "$who" "$T_TMP/a.json"); else got=$(t_get "$who" "$path"); fi
+		case "$want" in
+		401) type=unauthenticated ;;
+		403) type=forbidden ;;
+		*) type= ;;
+		esac
+		if [ -n "$type" ]; then
+			t_check "$method $path as $who: $want $type" \
+				bash -c "test '$got' = '$want' && test \"\$(jq -r .type '$T_TMP/body')\" = 'urn:signerd:problem:$type'"
+		else
+			t_check "$method $path as $who: $want" test "$got" = "$want"
+		fi
+	done
+done <<<"$matrix"
+t_stop
+t_check "signerd stopped cleanly" test "$T_RC" = 0
+t_done
