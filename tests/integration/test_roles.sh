@@ -15,7 +15,7 @@ t_csr "$T_TMP/a.csr" ec:P-256 "/CN=a.example.com" "DNS:a.example.com"
 t_request "$T_TMP/a.csr" server >"$T_TMP/a.json"
 t_check "a first certificate (its serial for the proof route)" test "$(t_sign issuer "$T_TMP/a.json")" = 200
 serial=$(jq -r .serial_number "$T_TMP/body")
-for _ in $(seq 1 50); do
+for _ in $(seq 1 200); do
 	[ "$(t_get auditor "/v1/audit/proof?serial=$serial")" = 200 ] && break
 	sleep 0.1
 done
