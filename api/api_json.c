@@ -34,21 +34,22 @@ static const struct {
  */
 static const struct {
 	unsigned status;
-	bool retry_after;
+	unsigned retry_after;		/* seconds */
 } api_error_table[SD_ERROR_COUNT] = {
-	[-SD_E_CSR] = { 400, false },
-	[-SD_E_CSR_SIGNATURE] = { 400, false },
-	[-SD_E_KEY_REFUSED] = { 400, false },
-	[-SD_E_NAME_REFUSED] = { 400, false },
-	[-SD_E_TTL] = { 400, false },
-	[-SD_E_INVAL] = { 400, false },
-	[-SD_E_PROFILE_UNKNOWN] = { 400, false },
-	[-SD_E_TOO_LARGE] = { 400, false },
-	[-SD_E_HSM_UNAVAILABLE] = { 503, true },
-	[-SD_E_HSM] = { 503, true },
-	[-SD_E_JOURNAL] = { 503, true },
-	[-SD_E_JOURNAL_FULL] = { 503, true },
-	[-SD_E_NOT_FOUND] = { 404, false },
+	[-SD_E_CSR] = { 400, 0 },
+	[-SD_E_CSR_SIGNATURE] = { 400, 0 },
+	[-SD_E_KEY_REFUSED] = { 400, 0 },
+	[-SD_E_NAME_REFUSED] = { 400, 0 },
+	[-SD_E_TTL] = { 400, 0 },
+	[-SD_E_INVAL] = { 400, 0 },
+	[-SD_E_PROFILE_UNKNOWN] = { 400, 0 },
+	[-SD_E_TOO_LARGE] = { 400, 0 },
+	[-SD_E_HSM_UNAVAILABLE] = { 503, 5 },
+	[-SD_E_HSM] = { 503, 5 },
+	[-SD_E_JOURNAL] = { 503, 5 },
+	[-SD_E_JOURNAL_FULL] = { 503, 5 },
+	[-SD_E_NOT_FOUND] = { 404, 0 },
+	[-SD_E_QUOTA] = { 429, 1 },	/* at least: sd_error_retry_after() says how long */
 };
 
 void
@@ -62,7 +63,7 @@ api_problem_set(struct api_problem *p, enum api_problem_kind kind, const char *f
 	p->status = api_problem_table[kind].status;
 	p->slug = api_problem_table[kind].slug;
 	p->title = api_problem_table[kind].title;
-	p->retry_after = false;
+	p->retry_after = 0;
 	va_start(ap, fmt);
 	n = vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
 	va_end(ap);
@@ -72,10 +73,9 @@ api_problem_set(struct api_problem *p, enum api_problem_kind kind, const char *f
 }
 
 unsigned
-api_error_status(int err, bool *retry_after)
+api_error_status(int err, unsigned *retry_after)
 {
-	unsigned status = 500;
-	bool retry = false;
+	unsigned status = 500, retry = 0;
 
 	if (err < 0 && err > -SD_ERROR_COUNT && api_error_table[-err].status != 0) {
 		status = api_error_table[-err].status;
@@ -93,6 +93,8 @@ api_problem_from_error(struct api_problem *p, int err)
 	int n;
 
 	p->status = api_error_status(err, &p->retry_after);
+	if (p->retry_after != 0 && sd_error_retry_after(err) > p->retry_after)
+		p->retry_after = sd_error_retry_after(err);
 	p->slug = sd_error_name(err);
 	if (p->status == 500) {
 		p->title = "Internal server error";

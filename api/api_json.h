@@ -39,7 +39,7 @@ struct api_problem {
 	unsigned status;
 	const char *slug;
 	const char *title;
-	bool retry_after;		/* send "Retry-After: 5" */
+	unsigned retry_after;		/* seconds for "Retry-After", 0: none */
 	char detail[API_DETAIL_MAX];
 };
 
@@ -63,7 +63,7 @@ void api_problem_set(struct api_problem *p, enum api_problem_kind kind, const ch
  * refused input 400, HSM and journal trouble 503 (*retry_after set),
  * anything else 500. retry_after may be NULL.
  */
-unsigned api_error_status(int err, bool *retry_after);
+unsigned api_error_status(int err, unsigned *retry_after);
 
 /*
  * Fill p for a signer error: slug sd_error_name(err), status from

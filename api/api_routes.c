@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_metrics.h"
 #include "api_routes.h"
+#include "sd_metrics.h"
 
 #define API_CT_JSON "application/json"
 #define API_CT_PROBLEM "application/problem+json"
@@ -12,6 +14,8 @@
 static void api_route_sign(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
 static void api_route_ca(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
 static void api_route_health(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
+static void api_route_ready(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
+static void api_route_metrics(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
 static void api_route_audit_checkpoint(const struct api_ctx *ctx, const struct api_call *call,
     struct api_response *resp);
 static void api_route_audit_records(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
@@ -26,10 +30,32 @@ static const struct api_route api_routes[] = {
 	{ "/v1/sign", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER, api_route_sign },
 	{ "/v1/ca", "GET", "GET, HEAD", 0, 0, api_route_ca },
 	{ "/healthz", "GET", "GET, HEAD", 0, 0, api_route_health },
+	{ "/readyz", "GET", "GET, HEAD", 0, 0, api_route_ready },
+	{ "/metrics", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_metrics },
 	{ "/v1/audit/checkpoint", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_checkpoint },
 	{ "/v1/audit/records", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_records },
 	{ "/v1/audit/proof", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_proof },
 };
+
+size_t
+api_route_count(void)
+{
+	return sizeof(api_routes) / sizeof(api_routes[0]);
+}
+
+const struct api_route *
+api_route_at(size_t i)
+{
+	return i < api_route_count() ? &api_routes[i] : NULL;
+}
+
+size_t
+api_route_index(const struct api_route *route)
+{
+	if (route < api_routes || route >= api_routes + api_route_count())
+		abort();	/* routes come from the table */
+	return (size_t)(route - api_routes);
+}
 
 const struct api_route *
 api_route_find(const char *path, const char *method, const char **allow)
@@ -273,9 +299,30 @@ api_route_ca(const struct api_ctx *ctx, const struct api_call *call, struct api_
 	api_response_text(resp, 200, API_CT_PEM_CHAIN, body, at);
 }
 
-/* GET /healthz: 200 when the HSM and journal are usable, else 503 with the reason. */
+/*
+ * GET /healthz: liveness only. The front answers, so it is alive; and if
+ * the signer were gone the front would have ended with it. A load balancer
+ * that should stop sending work while the HSM is away asks /readyz.
+ */
 static void
 api_route_health(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
+{
+	size_t len = strlen(api_health_ok_json());
+	char *body;
+
+	(void)ctx;
+	(void)call;
+	if ((body = malloc(len + 1)) == NULL) {
+		api_response_error(resp, SD_E_NOMEM);
+		return;
+	}
+	memcpy(body, api_health_ok_json(), len + 1);
+	api_response_text(resp, 200, API_CT_JSON, body, len);
+}
+
+/* GET /readyz: 200 when the HSM and journal are usable, else 503 with the reason. */
+static void
+api_route_ready(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
 {
 	struct api_problem p;
 	char *body;
@@ -287,7 +334,7 @@ api_route_health(const struct api_ctx *ctx, const struct api_call *call, struct 
 		api_problem_from_error(&p, rc);
 		/* Not ready is not a server fault: always 503, with the signer's reason. */
 		p.status = 503;
-		p.retry_after = true;
+		p.retry_after = 5;
 		p.title = sd_strerror(rc);
 		n = snprintf(p.detail, sizeof(p.detail), "%s", sd_error_detail(rc));
 		if (n < 0)
@@ -306,6 +353,32 @@ api_route_health(const struct api_ctx *ctx, const struct api_call *call, struct 
 	}
 	memcpy(body, api_health_ok_json(), len + 1);
 	api_response_text(resp, 200, API_CT_JSON, body, len);
+}
+
+/* GET /metrics: the front's request counters, then the signer's, in the Prometheus text format. */
+static void
+api_route_metrics(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
+{
+	struct sd_metrics_text t = { NULL, 0, 0, false };
+	char *signer_text = NULL, *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!call->authenticated)
+		abort();	/* the permit table requires API_ROUTE_AUTH here */
+	if ((rc = signer_metrics(ctx->signer, call->id.cn, &signer_text)) != 0) {
+		api_response_error(resp, rc);
+		return;
+	}
+	if (ctx->metrics != NULL)
+		api_metrics_text(ctx->metrics, &t);
+	sd_metrics_printf(&t, "%s", signer_text);
+	free(signer_text);
+	if ((rc = sd_metrics_text_take(&t, &body, &len)) != 0) {
+		api_response_error(resp, rc);
+		return;
+	}
+	api_response_text(resp, 200, "text/plain; version=0.0.4; charset=utf-8", body, len);
 }
 
 /* GET /v1/audit/checkpoint: the latest signed checkpoint, C2SP text. */

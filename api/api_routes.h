@@ -22,7 +22,10 @@ struct api_ctx {
 	const struct sd_config *cfg;
 	struct signer *signer;
 	const struct api_auth *auth;
+	const struct api_metrics *metrics;	/* the front's request counters, or NULL */
 };
+
+struct api_metrics;
 
 /* One request, as the handlers see it. Strings are borrowed from the server. */
 struct api_call {
@@ -49,7 +52,7 @@ struct api_response {
 	const char *content_type;		/* static */
 	char *body;				/* owned (free()); NULL: empty body */
 	size_t body_len;
-	bool retry_after;			/* add "Retry-After: 5" */
+	unsigned retry_after;			/* seconds for "Retry-After", 0: none */
 	const char *allow;			/* static "Allow" value (405) or NULL */
 	bool close;				/* "Connection: close": a refusal ends the connection */
 	char serial[41];			/* issued serial, for the request log */
@@ -69,6 +72,11 @@ struct api_route {
 	unsigned roles;				/* enum config_role bits required (any of) */
 	void (*handler)(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
 };
+
+/* The permit table's routes: how many, the i-th (NULL past the end), and a route's index. */
+size_t api_route_count(void);
+const struct api_route *api_route_at(size_t i);
+size_t api_route_index(const struct api_route *route);
 
 /*
  * The route for path and method. NULL when there is none: then *allow is

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,14 +20,17 @@
 #include "api_guard.h"
 #include "api_http.h"
 #include "api_json.h"
+#include "api_metrics.h"
 #include "api_routes.h"
 #include "sd_file.h"
+#include "sd_log.h"
+#include "sd_metrics.h"
 
 #define API_TLS_FILE_MAX (1024 * 1024)
 #define API_CONNECTION_MEMORY (64 * 1024)	/* per-connection pool: request line and headers */
 #define API_BODY_HARD_MAX (16 * 1024 * 1024)	/* largest api_max_body accepted */
 #define API_STOP_WAIT_MS 10000			/* in-flight requests get this long at stop */
-#define API_LOG_FIELD 128
+#define API_REQUEST_ID_LEN 16			/* hex digits of X-Request-Id */
 
 /*
  * TLS 1.2 and 1.3 only, forward-secret AEAD suites, and key exchange on
@@ -43,6 +47,9 @@ struct api_server {
 	struct api_ctx ctx;
 	struct api_auth *auth;
 	struct api_guard *guard;
+	struct api_metrics *metrics;
+	uint32_t request_id_prefix;		/* random per process: ids of two runs differ */
+	atomic_uint_fast64_t request_id_next;
 	/* libmicrohttpd keeps pointers to these until it stops. */
 	uint8_t *tls_cert;
 	size_t tls_cert_len;
@@ -64,6 +71,8 @@ struct api_exchange {
 	size_t body_cap;
 	bool responded;
 	struct api_conn *conn;		/* the connection's state, or NULL */
+	uint64_t start_us;		/* headers complete (CLOCK_MONOTONIC) */
+	char request_id[API_REQUEST_ID_LEN + 1];
 };
 
 /*
@@ -100,20 +109,17 @@ api_mhd_log(void *cls, const char *fmt, va_list ap)
 	/* Once serving, its per-connection complaints are what a flood makes: a few, then a count. */
 	if (srv->guard != NULL && !api_guard_library_log(srv->guard))
 		return;
-	fprintf(stderr, "signerd: api: %s\n", api_mhd_last);
+	sd_log(SD_LOG_WARN, "api: %s", api_mhd_last);
 }
 
-/* Copy s for a log line: printable ASCII only, bounded, "-" when absent. */
+/* A new request's id: this process's random prefix, then a counter (unique, not secret). */
 static void
-api_log_clean(char *out, size_t size, const char *s)
+api_request_id(struct api_server *srv, char id[API_REQUEST_ID_LEN + 1])
 {
-	size_t i;
+	uint64_t n = atomic_fetch_add_explicit(&srv->request_id_next, 1, memory_order_relaxed);
 
-	if (s == NULL || *s == '\0')
-		s = "-";
-	for (i = 0; i + 1 < size && s[i] != '\0'; i++)
-		out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ? s[i] : '?';
-	out[i] = '\0';
+	(void)snprintf(id, API_REQUEST_ID_LEN + 1, "%08x%08x", (unsigned)srv->request_id_prefix,
+	    (unsigned)(n & 0xffffffffu));
 }
 
 /* The guard's record of the exchange's connection, or NULL. */
@@ -124,49 +130,30 @@ api_exchange_guard(const struct api_exchange *x)
 }
 
 /*
- * One line per request: method, path, client CN, status, then the serial
- * or why it failed, and the source address. Refusals of unauthenticated
- * requests are logged in full only for a source's first few in an
- * interval; the guard summarises the rest.
+ * One JSON line per request: its id (also the X-Request-Id header), method,
+ * path, client CN, status, then the serial or why it failed, the source
+ * address and how long it took. Refusals of unauthenticated requests are
+ * logged in full only for a source's first few in an interval; the guard
+ * summarises the rest. Never the body.
  */
 static void
-api_log_request(const struct api_exchange *x, const struct api_response *resp)
+api_log_request(const struct api_exchange *x, const struct api_response *resp, uint64_t duration_us)
 {
-	char method[16], path[API_LOG_FIELD], cn[API_LOG_FIELD], note[256], extra[300], line[900];
-	size_t len, at;
-	ssize_t w;
-	int n = 0;
+	struct sd_log_field f[9];
+	size_t n = 0;
 
-	api_log_clean(method, sizeof(method), x->call.method);
-	api_log_clean(path, sizeof(path), x->call.path);
-	api_log_clean(cn, sizeof(cn), x->call.authenticated ? x->call.id.cn : NULL);
-	extra[0] = '\0';
-	if (resp->serial[0] != '\0') {
-		api_log_clean(note, sizeof(note), resp->serial);
-		n = snprintf(extra, sizeof(extra), " serial=%s", note);
-	} else if (resp->log_detail[0] != '\0') {
-		api_log_clean(note, sizeof(note), resp->log_detail);
-		n = snprintf(extra, sizeof(extra), " error=\"%s\"", note);
-	}
-	if (n < 0 || (size_t)n >= sizeof(extra))
-		extra[0] = '\0';
-	/* One write(2) per line: no stdio lock, and lines of concurrent requests never interleave. */
-	n = snprintf(line, sizeof(line), "signerd: api: %s %s client=%s status=%u%s source=%s\n", method, path, cn,
-	    resp->status, extra, api_guard_conn_source(api_exchange_guard(x)));
-	if (n < 0)
-		return;
-	len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-	if ((size_t)n >= sizeof(line))
-		line[len - 1] = '\n';
-	at = 0;
-	while (at < len) {
-		w = write(STDERR_FILENO, line + at, len - at);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;		/* the log is best effort; the response still goes out */
-		at += (size_t)w;
-	}
+	f[n++] = SD_LOG_STR("request_id", x->request_id);
+	f[n++] = SD_LOG_STR("method", x->call.method);
+	f[n++] = SD_LOG_STR("path", x->call.path);
+	f[n++] = SD_LOG_STR("client", x->call.authenticated ? x->call.id.cn : "-");
+	f[n++] = SD_LOG_NUM("status", resp->status);
+	if (resp->serial[0] != '\0')
+		f[n++] = SD_LOG_STR("serial", resp->serial);
+	else if (resp->log_detail[0] != '\0')
+		f[n++] = SD_LOG_STR("error", resp->log_detail);
+	f[n++] = SD_LOG_STR("source", api_guard_conn_source(api_exchange_guard(x)));
+	f[n++] = SD_LOG_NUM("duration_us", duration_us);
+	sd_log_fields(SD_LOG_INFO, "request", f, n);
 }
 
 static enum MHD_Result
@@ -175,14 +162,19 @@ api_server_respond(struct api_server *srv, struct MHD_Connection *conn, struct a
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+	char retry[24];
+	uint64_t took;
 	bool log = true;
 
 	x->responded = true;
+	took = sd_monotonic_us() - x->start_us;
+	api_metrics_request(srv->metrics, x->route, resp->status, took);
 	if (resp->status >= 400 && resp->status < 500 && !x->call.authenticated)
 		log = api_guard_refused(srv->guard, api_exchange_guard(x),
 		    resp->status == 401 ? API_GUARD_R_UNAUTHENTICATED : API_GUARD_R_REFUSED);
 	if (log)
-		api_log_request(x, resp);
+		api_log_request(x, resp, took);
+	(void)snprintf(retry, sizeof(retry), "%u", resp->retry_after);
 	if (resp->body != NULL) {
 		r = MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE);
 		if (r != NULL)
@@ -199,7 +191,8 @@ api_server_respond(struct api_server *srv, struct MHD_Connection *conn, struct a
 	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
 	    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") != MHD_YES ||
 	    (resp->close && MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) ||
-	    (resp->retry_after && MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5") != MHD_YES) ||
+	    MHD_add_response_header(r, "X-Request-Id", x->request_id) != MHD_YES ||
+	    (resp->retry_after != 0 && MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry) != MHD_YES) ||
 	    (resp->allow != NULL && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow) != MHD_YES)) {
 		MHD_destroy_response(r);
 		api_response_clear(resp);
@@ -327,6 +320,8 @@ api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const
 		if ((x = calloc(1, sizeof(*x))) == NULL)
 			return MHD_NO;
 		*con_cls = x;
+		x->start_us = sd_monotonic_us();
+		api_request_id(srv, x->request_id);
 		atomic_fetch_add(&srv->in_flight, 1);
 		x->conn = info != NULL ? info->socket_context : NULL;
 		return api_server_begin(srv, conn, x, url, method, version);
@@ -559,6 +554,7 @@ api_server_free(struct api_server *srv)
 		return;
 	api_auth_free(srv->auth);
 	api_guard_free(srv->guard);
+	api_metrics_free(srv->metrics);
 	free(srv->tls_cert);
 	free(srv->client_ca);
 	if (srv->tls_key != NULL) {
@@ -595,9 +591,17 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 	    (rc = api_server_read_tls(cfg, srv)) != 0 ||
 	    (rc = api_auth_new(srv->client_ca, srv->client_ca_len, cfg->api_client_ca, &srv->auth)) != 0)
 		goto out;
+	if ((rc = api_metrics_new(&srv->metrics)) != 0)
+		goto out;
+	if (getrandom(&srv->request_id_prefix, sizeof(srv->request_id_prefix), 0) !=
+	    (ssize_t)sizeof(srv->request_id_prefix)) {
+		rc = sd_error_set(SD_E_INTERNAL, "getrandom failed");
+		goto out;
+	}
 	srv->ctx.cfg = cfg;
 	srv->ctx.signer = s;
 	srv->ctx.auth = srv->auth;
+	srv->ctx.metrics = srv->metrics;
 	memset(&lim, 0, sizeof(lim));
 	lim.max_connections = cfg->api_max_connections;
 	lim.max_per_source = cfg->api_max_connections_per_source;

@@ -121,6 +121,9 @@ struct config_client {
 	unsigned roles;			/* enum config_role bits */
 	char *profiles[CONFIG_LIST_MAX];	/* profiles an issuer may use */
 	size_t n_profiles;
+	uint64_t quota_per_minute;	/* issuance requests refilled per minute; 0: no limit */
+	uint64_t quota_burst;		/* the bucket's size (quota_per_minute set) */
+	uint64_t quota_per_day;		/* issuance requests per UTC day; 0: no limit */
 	uint64_t keys_seen;		/* parser bookkeeping: bit i set once key i of the client table is given */
 };
 

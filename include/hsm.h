@@ -134,6 +134,16 @@ SD_WUR int hsm_keygen(struct hsm *hsm, const char *key_uri, enum hsm_key_type ty
  */
 SD_WUR int hsm_health(struct hsm *hsm);
 
+/* The session pool and token state now, for metrics; a snapshot that needs no lock on the signing path. */
+struct hsm_stats {
+	unsigned sessions;		/* the pool's size */
+	unsigned in_use;		/* checked out by a signing thread */
+	unsigned idle;			/* free, with an open session */
+	unsigned closed;		/* free, without one: closed after a fault, or not opened yet */
+	bool available;			/* the token is not marked down */
+};
+void hsm_stats_get(struct hsm *hsm, struct hsm_stats *out);
+
 /*
  * Initialise the token in the first slot whose token is not yet initialised
  * (or whose label is already label, which is an error), with label, SO PIN

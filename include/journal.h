@@ -270,6 +270,8 @@ struct journal_stats {
 	uint64_t records;		/* records they appended */
 	uint64_t map_size;		/* current map size in bytes */
 	uint64_t grows;			/* times the map was grown */
+	uint64_t map_max;		/* bytes the map may grow to */
+	uint64_t used_bytes;		/* pages in use (the last page number), in bytes */
 };
 void journal_stats_get(struct journal *j, struct journal_stats *out);
 

@@ -38,8 +38,9 @@ enum sd_error {
 	SD_E_UNSUPPORTED = -23,		/* algorithm or feature not supported */
 	SD_E_NOT_FOUND = -24,		/* requested item does not exist */
 	SD_E_INTERNAL = -25,		/* internal check failed; nothing released */
+	SD_E_QUOTA = -26,		/* the client's issuance quota is used up for now */
 };
-#define SD_ERROR_COUNT 26
+#define SD_ERROR_COUNT 27
 
 /* Short, stable slug for a code, e.g. "name-refused" (used in API problem types). */
 const char *sd_error_name(int err);
@@ -60,6 +61,14 @@ int sd_error_set(int err, const char *fmt, ...) __attribute__((format(printf, 2,
 
 /* The detail recorded on this thread for its last error, or sd_strerror(err) if none matches err. */
 const char *sd_error_detail(int err);
+
+/*
+ * With the error just set on this thread: the seconds after which the same
+ * request may succeed (a quota refusal). sd_error_retry_after(err) reads it
+ * back for that error, else 0. sd_error_set() forgets it.
+ */
+void sd_error_set_retry_after(unsigned seconds);
+unsigned sd_error_retry_after(int err);
 
 /* Forget this thread's detail (call at the start of each request). */
 void sd_error_clear(void);

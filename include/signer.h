@@ -98,6 +98,15 @@ const char *signer_chain_pem(const struct signer *s, size_t i);
 SD_WUR int signer_health(struct signer *s);
 
 /*
+ * The signer's metrics in the Prometheus text format (new string, at most
+ * SD_METRICS_TEXT_MAX bytes): issuances by profile and client, failures by
+ * reason, quota refusals, issuance, HSM signature and journal commit
+ * latency, HSM sessions, journal size and fill, last checkpoint age.
+ * client_cn is the auditor or admin asking. Errors: SD_E_NOMEM, SD_E_TOO_LARGE.
+ */
+SD_WUR int signer_metrics(struct signer *s, const char *client_cn, char **text);
+
+/*
  * signerd's lifecycle in the journal: a start record with the SHA-256 of
  * the configuration file's bytes (config, len: the bytes signerd parsed),
  * then the checkpointer (when [journal] audit_key is set); at stop, a stop

@@ -382,3 +382,16 @@ hsm_health(struct hsm *hsm)
 	hsm_release(hsm, probe);
 	return rc;
 }
+
+void
+hsm_stats_get(struct hsm *hsm, struct hsm_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (hsm == NULL || hsm->pool == NULL)
+		return;
+	out->sessions = (unsigned)hsm_pool_size(hsm->pool);
+	hsm_pool_count(hsm->pool, &out->in_use, &out->idle, &out->closed);
+	pthread_mutex_lock(&hsm->st.mu);
+	out->available = !hsm->st.down;
+	pthread_mutex_unlock(&hsm->st.mu);
+}

@@ -47,6 +47,7 @@ struct hsm_session {
 	size_t index;			/* position in the pool, also in key handle caches */
 	CK_SESSION_HANDLE handle;
 	bool open;			/* handle is a live session */
+	atomic_bool live;		/* open, for hsm_stats_get() (which reads no other thread's slot) */
 	uint64_t epoch;			/* changes whenever handle is replaced */
 };
 
@@ -182,6 +183,8 @@ SD_WUR int hsm_recover(struct hsm *hsm, CK_RV rv, uint64_t deadline_ms);
 SD_WUR int hsm_pool_new(struct hsm *hsm, size_t n, struct hsm_pool **out);
 void hsm_pool_free(struct hsm_pool *pool);
 size_t hsm_pool_size(const struct hsm_pool *pool);
+/* A snapshot, racy by design (for metrics): slots checked out, free with a session, free without one. */
+void hsm_pool_count(const struct hsm_pool *pool, unsigned *in_use, unsigned *idle, unsigned *closed);
 /*
  * Check out a session, opening it if needed; wait at most until deadline_ms
  * (hsm_now_ms() clock). fresh: close the session picked and open a new one

@@ -15,6 +15,7 @@
 
 #include "hsm_int.h"
 #include "hsm_uri.h"
+#include "sd_log.h"
 
 int
 hsm_objects_find(struct hsm *hsm, CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG n,
@@ -420,8 +421,8 @@ hsm_key_load(struct hsm_key *key, struct hsm_session *s, bool allow_unsafe, CK_R
 		*rv_out = CKR_OK;
 		key->copies = copyable != CK_FALSE;
 		if (!key->copies && !atomic_exchange(&key->copy_logged, true))
-			fprintf(stderr, "hsm: key %s has CKA_COPYABLE false: session_keys does not apply to it; "
-			    "signing with the token object\n", key->uri);
+			sd_log(SD_LOG_WARN, "hsm: key %s has CKA_COPYABLE false: session_keys does not apply to it; "
+			    "signing with the token object", key->uri);
 	}
 
 	if ((rc = hsm_key_pub(key, s->handle, priv, &pub, &found, rv_out)) != 0)

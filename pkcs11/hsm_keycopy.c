@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "hsm_int.h"
+#include "sd_log.h"
 
 static pthread_mutex_t hsm_objects_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -59,7 +60,7 @@ hsm_copy_fallback(struct hsm_key *key, bool for_good, const char *why)
 	if (for_good)
 		atomic_store(&key->copy_off, true);
 	if (!atomic_exchange(&key->copy_logged, true))
-		fprintf(stderr, "hsm: key %s: no session copy (%s); signing with the token object%s\n", key->uri, why,
+		sd_log(SD_LOG_WARN, "hsm: key %s: no session copy (%s); signing with the token object%s", key->uri, why,
 		    for_good ? "" : " on this session");
 }
 
@@ -126,8 +127,8 @@ hsm_key_copy_locked(struct hsm_key *key, struct hsm_session *s, CK_OBJECT_HANDLE
 	if (!ok) {
 		rv = fn->C_DestroyObject(s->handle, copy);
 		if (rv != CKR_OK)
-			fprintf(stderr, "hsm: key %s: could not destroy an unsafe copy of it (object 0x%lx): C_DestroyObject: "
-			    "%s; if it is a token object, remove it\n", key->uri, (unsigned long)copy, hsm_rv_name(rv));
+			sd_log(SD_LOG_ERROR, "hsm: key %s: could not destroy an unsafe copy of it (object 0x%lx): C_DestroyObject: "
+			    "%s; if it is a token object, remove it", key->uri, (unsigned long)copy, hsm_rv_name(rv));
 		hsm_copy_fallback(key, true, "the copy was not a sensitive, non-extractable session object able to sign");
 		return 0;
 	}

@@ -44,6 +44,7 @@ hsm_pool_open_slot(struct hsm_pool *pool, struct hsm_session *s, CK_RV *rv_out)
 	s->epoch = atomic_fetch_add(&pool->next_epoch, 1) + 1;
 	s->handle = h;
 	s->open = true;
+	atomic_store_explicit(&s->live, true, memory_order_relaxed);
 	return 0;
 }
 
@@ -56,6 +57,7 @@ hsm_pool_close_slot(struct hsm_pool *pool, struct hsm_session *s)
 	hsm_session_close(pool->hsm, s->handle);
 	s->handle = CK_INVALID_HANDLE;
 	s->open = false;
+	atomic_store_explicit(&s->live, false, memory_order_relaxed);
 }
 
 int
@@ -131,6 +133,24 @@ size_t
 hsm_pool_size(const struct hsm_pool *pool)
 {
 	return pool->n;
+}
+
+void
+hsm_pool_count(const struct hsm_pool *pool, unsigned *in_use, unsigned *idle, unsigned *closed)
+{
+	const struct hsm_session *s;
+	size_t i;
+
+	*in_use = *idle = *closed = 0;
+	for (i = 0; i < pool->n; i++) {
+		s = &pool->sessions[i];
+		if (atomic_load_explicit(&s->busy, memory_order_relaxed))
+			(*in_use)++;
+		else if (atomic_load_explicit(&s->live, memory_order_relaxed))
+			(*idle)++;
+		else
+			(*closed)++;
+	}
 }
 
 static bool
@@ -242,6 +262,7 @@ hsm_pool_forget(struct hsm_pool *pool)
 			abort();	/* hsm_recover() runs alone */
 		pool->sessions[i].handle = CK_INVALID_HANDLE;
 		pool->sessions[i].open = false;
+		atomic_store_explicit(&pool->sessions[i].live, false, memory_order_relaxed);
 	}
 }
 

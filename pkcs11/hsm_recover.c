@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "hsm_int.h"
+#include "sd_log.h"
 
 uint64_t
 hsm_now_ms(void)
@@ -314,7 +315,7 @@ hsm_mark_ok(struct hsm *hsm)
 		hsm_state_gate(st);
 		st->need_reinit = false;
 		st->probes = 0;
-		fprintf(stderr, "hsm: HSM recovered: token %s usable again after %llu ms\n", hsm->token_label,
+		sd_log(SD_LOG_INFO, "hsm: HSM recovered: token %s usable again after %llu ms", hsm->token_label,
 		    (unsigned long long)(hsm_now_ms() - st->down_since_ms));
 	}
 	pthread_cond_broadcast(&st->cv);
@@ -341,7 +342,7 @@ hsm_mark_down(struct hsm *hsm, bool need_reinit, const char *fmt, ...)
 		st->down_since_ms = now;
 		st->backoff_ms = HSM_BACKOFF_MIN_MS;
 		st->probes = 0;
-		fprintf(stderr, "hsm: HSM unavailable: token %s: %s\n", hsm->token_label, reason);
+		sd_log(SD_LOG_ERROR, "hsm: HSM unavailable: token %s: %s", hsm->token_label, reason);
 	} else {
 		st->probes++;
 		st->backoff_ms = st->backoff_ms * 2 > HSM_BACKOFF_MAX_MS ? HSM_BACKOFF_MAX_MS : st->backoff_ms * 2;

@@ -22,6 +22,7 @@
 #include "sd_file.h"
 #include "sd_process.h"
 #include "signer.h"
+#include "sd_log.h"
 
 #ifndef SD_LIBEXECDIR
 #define SD_LIBEXECDIR "/usr/local/libexec/signerd"
@@ -138,8 +139,9 @@ main(int argc, char **argv)
 	if (config_path == NULL || optind != argc)
 		usage(stderr, 2);
 
+	sd_log_init("signerd", true);
 	if (sd_process_start(&sigfd) != 0) {
-		fprintf(stderr, "signerd: %s\n", sd_error_detail(SD_E_INTERNAL));
+		sd_log(SD_LOG_ERROR, "%s", sd_error_detail(SD_E_INTERNAL));
 		return 1;
 	}
 
@@ -169,7 +171,7 @@ main(int argc, char **argv)
 	    (rc = privsep_front_ready(front, &bound)) != 0 ||
 	    (rc = sd_process_sandbox(SD_SANDBOX_SIGNER, cfg->process_seccomp)) != 0)
 		goto out;
-	fprintf(stderr, "signerd: serving https://%s%s%s:%u/ (%u workers; front pid %ld)\n",
+	sd_log(SD_LOG_INFO, "serving https://%s%s%s:%u/ (%u workers; front pid %ld)",
 	    strchr(cfg->api_listen, ':') != NULL ? "[" : "", cfg->api_listen,
 	    strchr(cfg->api_listen, ':') != NULL ? "]" : "",
 	    (unsigned)bound, cfg->api_workers, (long)privsep_front_pid(front));
@@ -184,19 +186,19 @@ main(int argc, char **argv)
 			rc = sd_error_set(SD_E_IO, "signerd-front exited unasked");
 		goto out;
 	}
-	fprintf(stderr, "signerd: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	sd_log(SD_LOG_INFO, "stopping (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	rc = 0;
 out:
 	if (rc != 0)
-		fprintf(stderr, "signerd: %s\n", sd_error_detail(rc));
+		sd_log(SD_LOG_ERROR, "%s", sd_error_detail(rc));
 	/* The front first: it finishes the requests in flight, so nothing is issued past the stop record. */
 	if ((rc2 = privsep_front_stop(front)) != 0) {
-		fprintf(stderr, "signerd: %s\n", sd_error_detail(rc2));
+		sd_log(SD_LOG_ERROR, "%s", sd_error_detail(rc2));
 		if (rc == 0)
 			rc = rc2;
 	}
 	if (started && (rc2 = signer_service_stop(signer)) != 0) {
-		fprintf(stderr, "signerd: journal at stop: %s\n", sd_error_detail(rc2));
+		sd_log(SD_LOG_ERROR, "journal at stop: %s", sd_error_detail(rc2));
 		rc = rc2;
 	}
 	signer_close(signer);

@@ -19,6 +19,7 @@
 #include "sd_error.h"
 #include "sd_process.h"
 #include "signer.h"
+#include "sd_log.h"
 
 /* Until signerd asks (SIGTERM) or goes away (its end of the control channel closes). */
 static void
@@ -50,8 +51,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "signerd-front: takes no arguments; signerd starts it\n");
 		return 2;
 	}
+	sd_log_init("signerd-front", true);
 	if (sd_process_start(&sigfd) != 0) {
-		fprintf(stderr, "signerd-front: %s\n", sd_error_detail(SD_E_INTERNAL));
+		sd_log(SD_LOG_ERROR, "%s", sd_error_detail(SD_E_INTERNAL));
 		return 1;
 	}
 
@@ -71,7 +73,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	if (rc != 0)
-		fprintf(stderr, "signerd-front: %s\n", sd_error_detail(rc));
+		sd_log(SD_LOG_ERROR, "%s", sd_error_detail(rc));
 	api_server_stop(api);
 	signer_close(signer);
 	sd_config_free(cfg);

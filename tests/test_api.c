@@ -395,7 +395,7 @@ test_problem_from_signer_error(void)
 	(void)sd_error_set(SD_E_HSM_UNAVAILABLE, "token removed");
 	api_problem_from_error(&p, SD_E_HSM_UNAVAILABLE);
 	CU_ASSERT_EQUAL(p.status, 503);
-	CU_ASSERT_TRUE(p.retry_after);
+	CU_ASSERT_EQUAL(p.retry_after, 5);
 	check_problem_json(&p, "hsm-unavailable", 503, "token removed");
 
 	/* No detail recorded for this code: the generic message. */
@@ -426,43 +426,44 @@ test_status_table(void)
 	static const struct {
 		int err;
 		unsigned status;
-		bool retry;
+		unsigned retry;		/* seconds */
 	} cases[] = {
-		{ SD_OK, 500, false },
-		{ SD_E_NOMEM, 500, false },
-		{ SD_E_INVAL, 400, false },
-		{ SD_E_IO, 500, false },
-		{ SD_E_CONFIG, 500, false },
-		{ SD_E_URI, 500, false },
-		{ SD_E_HSM, 503, true },
-		{ SD_E_HSM_UNAVAILABLE, 503, true },
-		{ SD_E_PIN, 500, false },
-		{ SD_E_KEY_NOT_FOUND, 500, false },
-		{ SD_E_KEY_AMBIGUOUS, 500, false },
-		{ SD_E_KEY_UNSAFE, 500, false },
-		{ SD_E_CSR, 400, false },
-		{ SD_E_CSR_SIGNATURE, 400, false },
-		{ SD_E_KEY_REFUSED, 400, false },
-		{ SD_E_NAME_REFUSED, 400, false },
-		{ SD_E_PROFILE_UNKNOWN, 400, false },
-		{ SD_E_TTL, 400, false },
-		{ SD_E_JOURNAL, 503, true },
-		{ SD_E_JOURNAL_FULL, 503, true },
-		{ SD_E_JOURNAL_CORRUPT, 500, false },
-		{ SD_E_CRYPTO, 500, false },
-		{ SD_E_TOO_LARGE, 400, false },
-		{ SD_E_UNSUPPORTED, 500, false },
-		{ SD_E_NOT_FOUND, 404, false },	/* auditor lookups: unknown serial, no checkpoint yet */
-		{ SD_E_INTERNAL, 500, false },
+		{ SD_OK, 500, 0 },
+		{ SD_E_NOMEM, 500, 0 },
+		{ SD_E_INVAL, 400, 0 },
+		{ SD_E_IO, 500, 0 },
+		{ SD_E_CONFIG, 500, 0 },
+		{ SD_E_URI, 500, 0 },
+		{ SD_E_HSM, 503, 5 },
+		{ SD_E_HSM_UNAVAILABLE, 503, 5 },
+		{ SD_E_PIN, 500, 0 },
+		{ SD_E_KEY_NOT_FOUND, 500, 0 },
+		{ SD_E_KEY_AMBIGUOUS, 500, 0 },
+		{ SD_E_KEY_UNSAFE, 500, 0 },
+		{ SD_E_CSR, 400, 0 },
+		{ SD_E_CSR_SIGNATURE, 400, 0 },
+		{ SD_E_KEY_REFUSED, 400, 0 },
+		{ SD_E_NAME_REFUSED, 400, 0 },
+		{ SD_E_PROFILE_UNKNOWN, 400, 0 },
+		{ SD_E_TTL, 400, 0 },
+		{ SD_E_JOURNAL, 503, 5 },
+		{ SD_E_JOURNAL_FULL, 503, 5 },
+		{ SD_E_JOURNAL_CORRUPT, 500, 0 },
+		{ SD_E_CRYPTO, 500, 0 },
+		{ SD_E_TOO_LARGE, 400, 0 },
+		{ SD_E_UNSUPPORTED, 500, 0 },
+		{ SD_E_NOT_FOUND, 404, 0 },	/* auditor lookups: unknown serial, no checkpoint yet */
+		{ SD_E_INTERNAL, 500, 0 },
+		{ SD_E_QUOTA, 429, 1 },	/* at least; the quota says how long (sd_error_retry_after()) */
 	};
 	struct api_problem p;
-	bool retry;
+	unsigned retry;
 	size_t i;
 
 	/* Every code in the table is covered. */
 	CU_ASSERT_EQUAL(sizeof(cases) / sizeof(cases[0]), SD_ERROR_COUNT);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		retry = !cases[i].retry;
+		retry = cases[i].retry + 1;
 		CU_ASSERT_EQUAL(api_error_status(cases[i].err, &retry), cases[i].status);
 		CU_ASSERT_EQUAL(retry, cases[i].retry);
 		api_problem_from_error(&p, cases[i].err);
@@ -474,7 +475,17 @@ test_status_table(void)
 	CU_ASSERT_EQUAL(api_error_status(-SD_ERROR_COUNT, NULL), 500);
 	CU_ASSERT_EQUAL(api_error_status(-1000, NULL), 500);
 	CU_ASSERT_EQUAL(api_error_status(7, &retry), 500);
-	CU_ASSERT_FALSE(retry);
+	CU_ASSERT_EQUAL(retry, 0);
+
+	/* A quota refusal says how long to wait; the retry belongs to the error it was set with. */
+	(void)sd_error_set(SD_E_QUOTA, "client \"a\" is limited");
+	sd_error_set_retry_after(42);
+	api_problem_from_error(&p, SD_E_QUOTA);
+	CU_ASSERT_EQUAL(p.status, 429);
+	CU_ASSERT_EQUAL(p.retry_after, 42);
+	(void)sd_error_set(SD_E_QUOTA, "again");
+	api_problem_from_error(&p, SD_E_QUOTA);
+	CU_ASSERT_EQUAL(p.retry_after, 1);
 }
 
 static void

@@ -18,7 +18,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "sd_file.h"
+#include "sd_log.h"
+#include "sd_metrics.h"
 #include "sd_process.h"
 #include "sd_test.h"
 
@@ -374,6 +378,84 @@ test_become_user(void)
 	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* A log line is one JSON object with the fields given, whatever bytes they hold. */
+static void
+test_log_format(void)
+{
+	static const char nasty[] = "quote\" back\\ nl\n tab\t bell\a bad\xff\xfe utf8 \xc3\xa9 end";
+	struct sd_log_field f[3] = { SD_LOG_STR("cn", nasty), SD_LOG_NUM("status", 429), SD_LOG_STR("empty", NULL) };
+	char line[SD_LOG_LINE_MAX], *big;
+	json_error_t err;
+	json_t *o;
+	size_t len, i;
+
+	len = sd_log_format(line, sizeof(line), 1733480000123, SD_LOG_WARN, "hello", f, 3);
+	CU_ASSERT_TRUE_FATAL(len > 0 && len < sizeof(line));
+	CU_ASSERT_EQUAL(line[len - 1], '\n');
+	CU_ASSERT_PTR_NULL(memchr(line, '\n', len - 1));	/* one line */
+	o = json_loadb(line, len, 0, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "time")), "2024-12-06T10:13:20.123Z");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "level")), "warn");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "msg")), "hello");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "status")), 429);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "empty")), "");
+	/* Bad UTF-8 becomes U+FFFD; good UTF-8 and escapes come back as they were. */
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "cn")),
+	    "quote\" back\\ nl\n tab\t bell\a bad\xef\xbf\xbd\xef\xbf\xbd utf8 \xc3\xa9 end");
+	json_decref(o);
+
+	/* A value longer than a line is cut, and the line is still one whole JSON object. */
+	big = malloc(3 * SD_LOG_LINE_MAX);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	for (i = 0; i < 3 * SD_LOG_LINE_MAX - 1; i++)
+		big[i] = (char)(i % 3 == 0 ? '"' : 'a');
+	big[i] = '\0';
+	f[0] = SD_LOG_STR("cn", big);
+	for (i = 64; i <= sizeof(line); i += 61) {
+		len = sd_log_format(line, i, 0, SD_LOG_INFO, big, f, 3);
+		CU_ASSERT_TRUE(len <= i && len > 0 && line[len - 1] == '\n');
+		o = json_loadb(line, len, 0, &err);
+		CU_ASSERT_PTR_NOT_NULL(o);
+		if (o == NULL)
+			fprintf(stderr, "size %zu: %s: %.*s\n", i, err.text, (int)len, line);
+		json_decref(o);
+	}
+	free(big);
+}
+
+/* Label values are escaped; a histogram's buckets are cumulative and end with +Inf. */
+static void
+test_metrics_text(void)
+{
+	struct sd_metrics_text t = { NULL, 0, 0, false };
+	struct sd_histogram h;
+	char *text = NULL;
+	size_t len = 0;
+
+	memset(&h, 0, sizeof(h));
+	sd_histogram_observe(&h, 500);		/* 0.5 ms: first bucket */
+	sd_histogram_observe(&h, 3000);		/* 3 ms: le 0.005 */
+	sd_histogram_observe(&h, 60000000);	/* a minute: +Inf only */
+	sd_metrics_family(&t, "x_seconds", "histogram", "help");
+	sd_histogram_text(&t, "x_seconds", "route=\"/a\"", &h);
+	sd_metrics_printf(&t, "y{v=\"");
+	sd_metrics_label(&t, "a\"b\\c\nd");
+	sd_metrics_printf(&t, "\"} 1\n");
+	CU_ASSERT_EQUAL_FATAL(sd_metrics_text_take(&t, &text, &len), 0);
+	CU_ASSERT_EQUAL(strlen(text), len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "# TYPE x_seconds histogram\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "x_seconds_bucket{route=\"/a\",le=\"0.001\"} 1\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "x_seconds_bucket{route=\"/a\",le=\"0.0025\"} 1\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "x_seconds_bucket{route=\"/a\",le=\"0.005\"} 2\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "x_seconds_bucket{route=\"/a\",le=\"10\"} 2\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "x_seconds_bucket{route=\"/a\",le=\"+Inf\"} 3\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "x_seconds_count{route=\"/a\"} 3\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "x_seconds_sum{route=\"/a\"} 60.003500\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "y{v=\"a\\\"b\\\\c\\nd\"} 1\n"));
+	free(text);
+}
+
 int
 main(void)
 {
@@ -384,6 +466,10 @@ main(void)
 		{ "a systemd credential of the PIN file's name wins", test_secret_credential },
 		{ "configuration file others cannot access", test_path_private },
 		{ "journal directory others cannot write", test_dir_private },
+	};
+	static const struct sd_test_case logs[] = {
+		{ "JSON log lines", test_log_format },
+		{ "Prometheus text and histograms", test_metrics_text },
 	};
 	static const struct sd_test_case process[] = {
 		{ "umask 077, no core, not dumpable", test_process_harden },
@@ -396,6 +482,7 @@ main(void)
 	sd_test_tmpdir(tmp, "base");
 	SD_TEST_SUITE("files", files);
 	SD_TEST_SUITE("process", process);
+	SD_TEST_SUITE("logs and metrics", logs);
 	rc = sd_test_run("test_base");
 	sd_test_rmtree(tmp);
 	return rc;

@@ -595,9 +595,9 @@ test_key_table(void)
 	}
 	CU_ASSERT_EQUAL(n_reloadable, sizeof(reloadable_keys) / sizeof(reloadable_keys[0]));
 	CU_ASSERT_EQUAL(n_secret, sizeof(secret_keys) / sizeof(secret_keys[0]));
-	CU_ASSERT_EQUAL(i, 37 + 24 + 3);
+	CU_ASSERT_EQUAL(i, 37 + 24 + 6);
 	CU_ASSERT_EQUAL(n_profile, 24);
-	CU_ASSERT_EQUAL(n_client, 3);
+	CU_ASSERT_EQUAL(n_client, 6);
 	CU_ASSERT_FALSE(sd_config_key(i, &k));
 	CU_ASSERT_FALSE(sd_config_key((size_t)-1, &k));
 }
@@ -645,6 +645,40 @@ test_key_types(void)
 	expect_key("client", "profiles", "list", "none");
 }
 
+/* [client] quota_per_minute, quota_burst (derived), quota_per_day. */
+static void
+test_client_quotas(void)
+{
+	struct sd_config *cfg = NULL;
+	const struct config_client *cl;
+
+	CU_ASSERT_EQUAL_FATAL(load_with("[client q1]\nroles = issuer\nprofiles = server\nquota_per_minute = 60\n"
+	    "[client q2]\nroles = issuer\nquota_per_minute = 5\nquota_per_day = 1000\n"
+	    "[client q3]\nroles = issuer\nquota_per_minute = 600\nquota_burst = 7\n", &cfg), 0);
+	cl = sd_config_client_by_cn(cfg, "q1");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
+	CU_ASSERT_EQUAL(cl->quota_per_minute, 60);
+	CU_ASSERT_EQUAL(cl->quota_burst, 10);		/* ten seconds' worth */
+	CU_ASSERT_EQUAL(cl->quota_per_day, 0);
+	cl = sd_config_client_by_cn(cfg, "q2");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
+	CU_ASSERT_EQUAL(cl->quota_burst, 1);		/* at least one */
+	CU_ASSERT_EQUAL(cl->quota_per_day, 1000);
+	cl = sd_config_client_by_cn(cfg, "q3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
+	CU_ASSERT_EQUAL(cl->quota_burst, 7);
+	cl = sd_config_client_by_cn(cfg, "issuer");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
+	CU_ASSERT_EQUAL(cl->quota_per_minute, 0);	/* none unless set */
+	CU_ASSERT_EQUAL(cl->quota_burst, 0);
+	sd_config_free(cfg);
+
+	expect_refused("[client q]\nroles = issuer\nquota_burst = 5", "quota_burst without quota_per_minute");
+	expect_refused("[client q]\nroles = issuer\nquota_per_minute = 0", "'quota_per_minute'");
+	expect_refused("[client q]\nroles = issuer\nquota_per_minute = 5\nquota_per_minute = 6", "set twice");
+	expect_refused("[client q]\nroles = issuer\nquota_per_day = lots", "'quota_per_day'");
+}
+
 int
 main(void)
 {
@@ -660,6 +694,7 @@ main(void)
 		{ "[api] connection limits", test_api_limits },
 		{ "environment, signature, listen", test_special_keys },
 		{ "every required key is named when missing", test_required_keys },
+		{ "[client] quotas", test_client_quotas },
 	};
 	static const struct sd_test_case table[] = {
 		{ "defaults, duplicates, reloadable and secret flags", test_key_table },

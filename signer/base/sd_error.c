@@ -35,10 +35,12 @@ static const struct {
 	[-SD_E_UNSUPPORTED] = { "unsupported", "algorithm or feature not supported" },
 	[-SD_E_NOT_FOUND] = { "not-found", "requested item does not exist" },
 	[-SD_E_INTERNAL] = { "internal", "internal check failed" },
+	[-SD_E_QUOTA] = { "quota-exceeded", "the client's issuance quota is used up for now" },
 };
 
 static _Thread_local int sd_error_last;
 static _Thread_local char sd_error_buf[512];
+static _Thread_local unsigned sd_error_retry;
 
 static int
 sd_error_index(int err)
@@ -76,6 +78,7 @@ sd_error_set(int err, const char *fmt, ...)
 		tmp[0] = '\0';
 	memcpy(sd_error_buf, tmp, sizeof(sd_error_buf));
 	sd_error_last = err;
+	sd_error_retry = 0;
 	return err;
 }
 
@@ -88,8 +91,21 @@ sd_error_detail(int err)
 }
 
 void
+sd_error_set_retry_after(unsigned seconds)
+{
+	sd_error_retry = seconds;
+}
+
+unsigned
+sd_error_retry_after(int err)
+{
+	return err == sd_error_last ? sd_error_retry : 0;
+}
+
+void
 sd_error_clear(void)
 {
 	sd_error_last = 0;
+	sd_error_retry = 0;
 	sd_error_buf[0] = '\0';
 }

@@ -23,6 +23,14 @@ const struct config_entry config_client_keys[] = {
 	    CONFIG_FIELD(config_client, roles), .names = config_roles },
 	{ "client", "profiles", CONFIG_LIST, CONFIG_RELOADABLE, CONFIG_ARRAY(config_client, profiles),
 	    .add = config_add_string, .def = config_none },
+	/* Issuance quotas (signer/core/signer_quota.h); none by default. */
+	{ "client", "quota_per_minute", CONFIG_COUNT, CONFIG_ONCE | CONFIG_RELOADABLE,
+	    CONFIG_FIELD(config_client, quota_per_minute), .min = 1, .max = UINT64_C(1000000000), .def = config_none },
+	{ "client", "quota_burst", CONFIG_COUNT, CONFIG_ONCE | CONFIG_RELOADABLE | CONFIG_DERIVED,
+	    CONFIG_FIELD(config_client, quota_burst), .min = 1, .max = UINT64_C(1000000000),
+	    .def = "quota_per_minute / 6 (ten seconds' worth), at least 1" },
+	{ "client", "quota_per_day", CONFIG_COUNT, CONFIG_ONCE | CONFIG_RELOADABLE,
+	    CONFIG_FIELD(config_client, quota_per_day), .min = 1, .max = UINT64_C(1000000000000), .def = config_none },
 };
 const size_t config_n_client_keys = sizeof(config_client_keys) / sizeof(config_client_keys[0]);
 _Static_assert(sizeof(config_client_keys) / sizeof(config_client_keys[0]) <= 64,
@@ -43,6 +51,11 @@ config_finish_clients(struct sd_config *cfg)
 			return SD_E_NOMEM;
 		if (cl->roles == 0)
 			return sd_error_set(SD_E_CONFIG, "%s: client %s has no roles", cfg->path, cl->name);
+		if (cl->quota_burst != 0 && cl->quota_per_minute == 0)
+			return sd_error_set(SD_E_CONFIG, "%s: client %s sets quota_burst without quota_per_minute",
+			    cfg->path, cl->name);
+		if (cl->quota_per_minute != 0 && cl->quota_burst == 0)
+			cl->quota_burst = cl->quota_per_minute >= 6 ? (cl->quota_per_minute + 5) / 6 : 1;
 		if (cl->n_profiles > 0 && !(cl->roles & CONFIG_ROLE_ISSUER))
 			return sd_error_set(SD_E_CONFIG, "%s: client %s lists profiles but lacks the issuer role",
 			    cfg->path, cl->name);

@@ -18,7 +18,10 @@
 #include "policy/profile_check.h"
 #include "sd_file.h"
 #include "signer.h"
+#include "sd_metrics.h"
+#include "signer_counters.h"
 #include "signer_journal.h"
+#include "signer_quota.h"
 #include "x509/ca.h"
 #include "x509/sign_tbs.h"
 #include "x509/x509_cert.h"
@@ -33,6 +36,8 @@ struct signer {
 	struct signer_journal *sj;
 	struct journal *journal;	/* borrowed from sj */
 	struct weakkey_blocklist *blocklist;	/* [ca] key_blocklist, or NULL */
+	struct signer_quota *quota;
+	struct signer_counters *counters;
 };
 
 int
@@ -68,6 +73,9 @@ signer_open(const struct sd_config *cfg, struct signer **out)
 	if ((rc = signer_journal_open(cfg, s->hsm, &s->sj)) != 0)
 		goto out;
 	s->journal = signer_journal_peek(s->sj);
+	if ((rc = signer_quota_new(cfg, &s->quota)) != 0 || (rc = signer_counters_new(cfg, &s->counters)) != 0)
+		goto out;
+	signer_journal_counters_set(s->sj, s->counters);
 	if (cfg->ca_key_blocklist != NULL && (rc = weakkey_blocklist_load(cfg->ca_key_blocklist, &s->blocklist)) != 0)
 		goto out;
 	*out = s;
@@ -84,6 +92,8 @@ signer_close(struct signer *s)
 	if (s == NULL)
 		return;
 	signer_journal_close(s->sj);
+	signer_quota_free(s->quota);
+	signer_counters_free(s->counters);
 	weakkey_blocklist_free(s->blocklist);
 	ca_free(s->ca);
 	hsm_key_free(s->key);
@@ -101,6 +111,25 @@ const char *
 signer_chain_pem(const struct signer *s, size_t i)
 {
 	return i < signer_chain_count(s) ? s->ca->chain_pem[i] : NULL;
+}
+
+int
+signer_metrics(struct signer *s, const char *client_cn, char **text)
+{
+	struct sd_metrics_text t = { NULL, 0, 0, false };
+	struct hsm_stats hs;
+	size_t len;
+
+	(void)client_cn;
+	*text = NULL;
+	if (s == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	signer_counters_text(s->counters, &t);
+	signer_quota_text(s->quota, &t);
+	hsm_stats_get(s->hsm, &hs);
+	signer_counters_hsm_text(&hs, &t);
+	signer_journal_metrics_text(s->sj, &t);
+	return sd_metrics_text_take(&t, text, &len);
 }
 
 int
@@ -243,6 +272,8 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	unsigned ku = 0;
 	uint64_t ttl = 0;
 	time_t not_before = 0, not_after = 0;
+	const struct config_client *client = NULL;
+	uint64_t start = sd_monotonic_us();
 	char show[68];
 	bool empty_subject;
 	int rc;
@@ -252,6 +283,15 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 		rc = sd_error_set(SD_E_INTERNAL, "issuance request without a client");
 		goto out;
 	}
+	/* Before any work: a client over its quota costs a lookup, not a CSR parse or a signature. */
+	if (req->client_cn != NULL)
+		client = sd_config_client_by_cn(s->cfg, req->client_cn);
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+		rc = sd_error_set(SD_E_INTERNAL, "clock_gettime failed");
+		goto out;
+	}
+	if ((rc = signer_quota_take(s->quota, client, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000)) != 0)
+		goto out;
 	if (req->profile == NULL || (profile = sd_config_profile(s->cfg, req->profile)) == NULL) {
 		signer_show(req->profile != NULL ? req->profile : "", show);
 		rc = sd_error_set(SD_E_PROFILE_UNKNOWN, "no profile \"%s\"", show);
@@ -325,13 +365,20 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 		goto out;
 	*out = result;
 	result = NULL;
+	signer_counters_issued(s->counters, profile, client);
+	sd_histogram_observe(&s->counters->issue, sd_monotonic_us() - start);
 	rc = 0;
 out:
+	if (rc != 0 && s != NULL)
+		signer_counters_failed(s->counters, rc);
 	if (rc != 0 && s != NULL && req != NULL && req->client_subject != NULL) {
 		/* Refusals (not failures) are journaled, bounded by [journal] refusals_per_minute. */
+		unsigned retry = sd_error_retry_after(rc);
+
 		who = (struct signer_journal_who){ req->client_subject, req->client_spki_sha256, req->profile,
 		    csr != NULL ? csr->sha256 : NULL };
 		signer_journal_refusal(s->sj, &who, rc);
+		sd_error_set_retry_after(retry);	/* the refusal's journaling set the detail again */
 	}
 	if (rc != 0) {
 		ERR_clear_error();

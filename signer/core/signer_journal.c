@@ -18,8 +18,13 @@
 #include "signer_journal.h"
 #include "x509/sign_tbs.h"
 #include "x509/x509_cert.h"
+#include "sd_log.h"
+#include "sd_metrics.h"
+#include "signer_counters.h"
 
 #define SJ_WINDOW_MS 60000
+#define SJ_FILL_WARN 0.8			/* of the map's maximum: warn, the journal is filling */
+#define SJ_FILL_CLEAR 0.75
 #define SJ_REASONS 8
 
 struct sj_reason {
@@ -45,6 +50,8 @@ struct signer_journal {
 	uint64_t cp_size;			/* tree size of the last checkpoint */
 	int64_t cp_time_ms;
 	uint8_t config_sha256[JOURNAL_HASH_LEN];	/* of the file read at start */
+	struct signer_counters *counters;	/* timings, or NULL */
+	bool fill_warned;			/* the map passed SJ_FILL_WARN; logged once until it drops again */
 };
 
 static int64_t
@@ -151,6 +158,57 @@ signer_journal_peek(struct signer_journal *sj)
 	return sj != NULL ? sj->j : NULL;
 }
 
+void
+signer_journal_counters_set(struct signer_journal *sj, struct signer_counters *c)
+{
+	sj->counters = c;
+}
+
+void
+signer_journal_metrics_text(struct signer_journal *sj, struct sd_metrics_text *t)
+{
+	struct journal_record *rec = NULL;
+	struct journal_stats st;
+	uint64_t last = 0, cp_seq = 0;
+	int64_t cp_ms = -1;
+
+	journal_stats_get(sj->j, &st);
+	if (journal_last_seq(sj->j, &last) != 0)
+		last = 0;
+	/* The last checkpoint's own time, as an auditor sees it in the journal. */
+	if (journal_last_checkpoint(sj->j, &cp_seq) == 0 && journal_get(sj->j, cp_seq, &rec) == 0) {
+		cp_ms = rec->time_ms;
+		journal_record_free(rec);
+	}
+	sd_error_clear();
+	sd_metrics_family(t, "signerd_journal_records", "gauge", "Records in the journal (the last sequence number).");
+	sd_metrics_printf(t, "signerd_journal_records %llu\n", (unsigned long long)last);
+	sd_metrics_family(t, "signerd_journal_used_bytes", "gauge", "Bytes of the journal's LMDB map in use.");
+	sd_metrics_printf(t, "signerd_journal_used_bytes %llu\n", (unsigned long long)st.used_bytes);
+	sd_metrics_family(t, "signerd_journal_map_bytes", "gauge", "The journal's LMDB map size now.");
+	sd_metrics_printf(t, "signerd_journal_map_bytes %llu\n", (unsigned long long)st.map_size);
+	sd_metrics_family(t, "signerd_journal_map_max_bytes", "gauge", "The size the map may grow to ([journal] map_max).");
+	sd_metrics_printf(t, "signerd_journal_map_max_bytes %llu\n", (unsigned long long)st.map_max);
+	sd_metrics_family(t, "signerd_journal_fill_ratio", "gauge",
+	    "Used bytes over map_max; issuance stops with journal-full near 1.");
+	sd_metrics_printf(t, "signerd_journal_fill_ratio %.6f\n",
+	    st.map_max != 0 ? (double)st.used_bytes / (double)st.map_max : 0.0);
+	sd_metrics_family(t, "signerd_journal_fill_warning", "gauge",
+	    "1 when the journal has passed 80% of map_max (also logged), else 0.");
+	sd_metrics_printf(t, "signerd_journal_fill_warning %d\n",
+	    st.map_max != 0 && (double)st.used_bytes >= SJ_FILL_WARN * (double)st.map_max ? 1 : 0);
+	sd_metrics_family(t, "signerd_journal_commits_total", "counter", "Durable LMDB commits since start.");
+	sd_metrics_printf(t, "signerd_journal_commits_total %llu\n", (unsigned long long)st.commits);
+	if (cp_ms >= 0) {
+		sd_metrics_family(t, "signerd_checkpoint_age_seconds", "gauge",
+		    "Seconds since the last signed checkpoint was journaled.");
+		sd_metrics_printf(t, "signerd_checkpoint_age_seconds %.3f\n",
+		    (double)(sj_now_ms() - cp_ms) / 1000.0);
+		sd_metrics_family(t, "signerd_checkpoint_seq", "gauge", "Sequence number of the last checkpoint record.");
+		sd_metrics_printf(t, "signerd_checkpoint_seq %llu\n", (unsigned long long)cp_seq);
+	}
+}
+
 int
 signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *who, int64_t time_ms,
     struct hsm_key *key, const struct x509_sigalg *alg, const uint8_t *tbs, size_t tbs_len, const uint8_t *serial,
@@ -159,6 +217,7 @@ signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *
 	struct journal_record rec;
 	uint8_t *sig = NULL, *out_der = NULL;
 	size_t sig_len = 0, out_len = 0;
+	uint64_t start, mid;
 	int rc;
 
 	*der = NULL;
@@ -190,9 +249,16 @@ signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *
 	if ((rc = journal_health(sj->j)) != 0)
 		goto out;
 	/* The ordering rule: the intent is durable before the HSM is asked to sign. */
+	start = sd_monotonic_us();
 	if ((rc = journal_append(sj->j, &rec, intent_seq)) != 0)
 		goto out;
-	if ((rc = x509_sign_tbs(key, alg, tbs, tbs_len, &sig, &sig_len)) != 0)
+	mid = sd_monotonic_us();
+	rc = x509_sign_tbs(key, alg, tbs, tbs_len, &sig, &sig_len);
+	if (sj->counters != NULL) {
+		sd_histogram_observe(&sj->counters->journal_commit, mid - start);
+		sd_histogram_observe(&sj->counters->hsm_sign, sd_monotonic_us() - mid);
+	}
+	if (rc != 0)
 		goto out;
 	if ((rc = x509_cert_assemble(tbs, tbs_len, alg->algid, alg->algid_len, sig, sig_len, &out_der, &out_len)) != 0)
 		goto out;
@@ -213,6 +279,7 @@ signer_journal_result(struct signer_journal *sj, uint64_t intent_seq, const uint
     const uint8_t *der, size_t der_len, uint64_t *seq)
 {
 	struct journal_record rec;
+	uint64_t start;
 	int rc;
 
 	memset(&rec, 0, sizeof(rec));
@@ -223,8 +290,11 @@ signer_journal_result(struct signer_journal *sj, uint64_t intent_seq, const uint
 	rec.serial_len = serial_len;
 	rec.cert_der = (uint8_t *)(uintptr_t)der;
 	rec.cert_der_len = der_len;
+	start = sd_monotonic_us();
 	if ((rc = journal_append(sj->j, &rec, seq)) != 0)
 		return rc;
+	if (sj->counters != NULL)
+		sd_histogram_observe(&sj->counters->journal_commit, sd_monotonic_us() - start);
 	/* Wake the checkpointer when a checkpoint is due by count. */
 	sj_lock(sj);
 	if (sj->audit != NULL && *seq - sj->cp_size >= sj->cfg->journal_checkpoint_every)
@@ -257,6 +327,7 @@ sj_is_refusal(int err)
 	case SD_E_KEY_REFUSED:
 	case SD_E_NAME_REFUSED:
 	case SD_E_TTL:
+	case SD_E_QUOTA:
 		return true;
 	default:
 		return false;
@@ -289,7 +360,7 @@ sj_flush_window(struct signer_journal *sj, int64_t now)
 		rec.count = sj->suppressed;
 		rec.detail = detail;
 		if ((rc = journal_append(sj->j, &rec, &seq)) != 0)
-			fprintf(stderr, "signerd: journal: refusal summary not written: %s\n", sd_error_detail(rc));
+			sd_log(SD_LOG_ERROR, "journal: refusal summary not written: %s", sd_error_detail(rc));
 	}
 	sj->window_start_ms = now;
 	sj->in_window = 0;
@@ -342,7 +413,7 @@ signer_journal_refusal(struct signer_journal *sj, const struct signer_journal_wh
 	rc = journal_append(sj->j, &rec, &seq);
 	sj_unlock(sj);
 	if (rc != 0)
-		fprintf(stderr, "signerd: journal: refusal not written: %s\n", sd_error_detail(rc));
+		sd_log(SD_LOG_ERROR, "journal: refusal not written: %s", sd_error_detail(rc));
 	/* The caller still reports the refusal's own detail. */
 	(void)sd_error_set(err, "%s", detail);
 }
@@ -414,7 +485,32 @@ signer_journal_checkpoint(struct signer_journal *sj, uint64_t *seq)
 	return rc;
 }
 
-/* Checkpoint every N records or T seconds (when anything new was journaled); flush refusal windows. */
+/* Log once when the map passes SJ_FILL_WARN of its maximum, and again after it dropped below SJ_FILL_CLEAR. */
+static void
+sj_check_fill(struct signer_journal *sj)
+{
+	struct journal_stats st;
+	double fill;
+
+	journal_stats_get(sj->j, &st);
+	if (st.map_max == 0)
+		return;
+	fill = (double)st.used_bytes / (double)st.map_max;
+	if (fill >= SJ_FILL_WARN && !sj->fill_warned) {
+		sj->fill_warned = true;
+		sd_log(SD_LOG_WARN, "journal: %.0f%% of its map is used (%llu of %llu MB): back it up and raise "
+		    "[journal] map_max, or issuance stops with journal-full", fill * 100,
+		    (unsigned long long)(st.used_bytes >> 20), (unsigned long long)(st.map_max >> 20));
+	} else if (fill < SJ_FILL_CLEAR) {
+		sj->fill_warned = false;
+	}
+}
+
+/*
+ * Once a second: the journal's fill, the refusal window, and a checkpoint
+ * every N records or T seconds (when anything new was journaled and there
+ * is an audit key).
+ */
 static void *
 sj_thread(void *arg)
 {
@@ -437,12 +533,13 @@ sj_thread(void *arg)
 		if (sj->window_start_ms != 0 && now - sj->window_start_ms >= SJ_WINDOW_MS && sj->suppressed > 0)
 			sj_flush_window(sj, now);
 		sj_unlock(sj);
+		sj_check_fill(sj);
 		due = false;
-		if (journal_last_seq(sj->j, &last) == 0 && last > sj->cp_size)
+		if (sj->audit != NULL && journal_last_seq(sj->j, &last) == 0 && last > sj->cp_size)
 			due = last - sj->cp_size >= sj->cfg->journal_checkpoint_every ||
 			    now - sj->cp_time_ms >= (int64_t)sj->cfg->journal_checkpoint_interval * 1000;
 		if (due && (rc = signer_journal_checkpoint(sj, &seq)) != 0)
-			fprintf(stderr, "signerd: checkpoint failed: %s\n", sd_error_detail(rc));
+			sd_log(SD_LOG_ERROR, "checkpoint failed: %s", sd_error_detail(rc));
 		sj_lock(sj);
 	}
 	sj_unlock(sj);
@@ -476,11 +573,10 @@ signer_journal_start(struct signer_journal *sj, const void *config, size_t len)
 		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the configuration failed");
 	if (rc != 0 || (rc = sj_service(sj, JOURNAL_SERVICE_START, sj->config_sha256)) != 0)
 		return rc;
-	if (sj->audit != NULL) {
-		if (pthread_create(&sj->thread, NULL, sj_thread, sj) != 0)
-			return sd_error_set(SD_E_INTERNAL, "cannot start the checkpointer");
-		sj->thread_running = true;
-	}
+	sj_check_fill(sj);
+	if (pthread_create(&sj->thread, NULL, sj_thread, sj) != 0)
+		return sd_error_set(SD_E_INTERNAL, "cannot start the checkpointer");
+	sj->thread_running = true;
 	return 0;
 }
 

@@ -37,6 +37,14 @@ struct signer_journal_who {
  */
 SD_WUR int signer_journal_open(const struct sd_config *cfg, struct hsm *hsm, struct signer_journal **out);
 void signer_journal_close(struct signer_journal *sj);
+
+/* Time intent and result commits and the HSM signature into c (NULL: stop). */
+struct signer_counters;
+void signer_journal_counters_set(struct signer_journal *sj, struct signer_counters *c);
+
+/* The journal's gauges for GET /metrics: records, map use and fill, the last checkpoint's age. */
+struct sd_metrics_text;
+void signer_journal_metrics_text(struct signer_journal *sj, struct sd_metrics_text *t);
 struct journal *signer_journal_peek(struct signer_journal *sj);
 
 /*

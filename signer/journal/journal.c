@@ -259,10 +259,17 @@ journal_stats_get(struct journal *j, struct journal_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (j == NULL)
 		return;
+	MDB_envinfo info;
+	MDB_stat st;
+
 	journal_mutex_lock(&j->queue_lock);
 	*out = j->stats;
 	out->map_size = j->map_size;
+	out->map_max = j->map_max > j->map_size ? j->map_max : j->map_size;
 	journal_mutex_unlock(&j->queue_lock);
+	/* The last committed meta page: a read, no transaction. */
+	if (mdb_env_info(j->env, &info) == 0 && mdb_env_stat(j->env, &st) == 0)
+		out->used_bytes = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
 }
 
 int

@@ -11,6 +11,7 @@
 
 #include "privsep.h"
 #include "privsep_msg.h"
+#include "sd_metrics.h"
 
 struct signer {
 	pthread_mutex_t lock;
@@ -338,6 +339,35 @@ signer_audit_records_free(struct signer_audit_records *r)
 	}
 	free(r->items);
 	free(r);
+}
+
+int
+signer_metrics(struct signer *s, const char *client_cn, char **text)
+{
+	struct ps_audit a = { .client_cn = client_cn };
+	struct ps_out msg;
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	char *got = NULL;
+	int rc, rc_call;
+
+	*text = NULL;
+	ps_out_init(&msg);
+	ps_audit_encode(&msg, PS_METRICS, &a);
+	if ((rc = ps_call(s, PS_METRICS, &msg, &reply, &in, &rc_call)) != 0 || (rc = rc_call) != 0)
+		goto out;
+	got = ps_in_str_dup(&in, SD_METRICS_TEXT_MAX);
+	if (!ps_in_done(&in)) {
+		rc = sd_error_set(SD_E_INTERNAL, "malformed metrics from the signer");
+		goto out;
+	}
+	*text = got;
+	got = NULL;
+out:
+	free(got);
+	free(reply);
+	ps_out_free(&msg);
+	return rc;
 }
 
 int

@@ -19,6 +19,7 @@
 
 #include "privsep.h"
 #include "privsep_msg.h"
+#include "sd_log.h"
 
 struct privsep_front {
 	pid_t pid;
@@ -43,8 +44,8 @@ ps_client_check(const struct privsep_front *f, const char *cn, unsigned role, co
 	const struct config_client *c = sd_config_client_by_cn(f->cfg, cn);
 
 	if (c == NULL || (c->roles & role) == 0 || (profile != NULL && !sd_config_client_may_use(c, profile))) {
-		fprintf(stderr, "signerd: privsep: the front asked for client CN \"%.64s\"%s%.64s%s, which the "
-		    "configuration does not allow; refused\n", cn, profile != NULL ? " with profile \"" : "",
+		sd_log(SD_LOG_ERROR, "privsep: the front asked for client CN \"%.64s\"%s%.64s%s, which the "
+		    "configuration does not allow; refused", cn, profile != NULL ? " with profile \"" : "",
 		    profile != NULL ? profile : "", profile != NULL ? "\"" : "");
 		return sd_error_set(SD_E_INTERNAL, "the signer refused a request the front had authorised");
 	}
@@ -140,6 +141,24 @@ ps_serve_audit(struct privsep_front *f, uint32_t type, const uint8_t *p, size_t 
 }
 
 static int
+ps_serve_metrics(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	struct ps_audit a;
+	char *text = NULL;
+	int rc;
+
+	if ((rc = ps_audit_decode(PS_METRICS, p, len, &a)) != 0)
+		return rc;
+	if ((rc = ps_client_check(f, a.client_cn, CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, NULL)) == 0)
+		rc = signer_metrics(f->signer, a.client_cn, &text);
+	ps_status_encode(reply, rc, sd_error_detail(rc));
+	if (rc == 0)
+		ps_out_str(reply, text);
+	free(text);
+	return 0;
+}
+
+static int
 ps_serve_audit_records(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
 {
 	return ps_serve_audit(f, PS_AUDIT_RECORDS, p, len, reply);
@@ -171,6 +190,7 @@ static const struct ps_permit {
 	{ PS_CHAIN, "chain", 0, ps_serve_chain },
 	{ PS_ISSUE, "issue", 256 * 1024, ps_serve_issue },
 	{ PS_HEALTH, "health", 0, ps_serve_health },
+	{ PS_METRICS, "metrics", 2048, ps_serve_metrics },
 	{ PS_AUDIT_RECORDS, "audit records", 2048, ps_serve_audit_records },
 	{ PS_AUDIT_CHECKPOINT, "audit checkpoint", 2048, ps_serve_audit_checkpoint },
 	{ PS_AUDIT_PROOF, "audit proof", 2048, ps_serve_audit_proof },
@@ -192,7 +212,7 @@ static void
 ps_front_refuse(struct privsep_front *f, unsigned channel, const char *what)
 {
 	if (!atomic_exchange(&f->refused, true)) {
-		fprintf(stderr, "signerd: privsep: request channel %u: %s; stopping the front\n", channel, what);
+		sd_log(SD_LOG_ERROR, "privsep: request channel %u: %s; stopping the front", channel, what);
 		(void)kill(f->pid, SIGKILL);
 	}
 }
@@ -359,7 +379,7 @@ out:
 	free(child);
 	ps_out_free(&o);
 	if (f != NULL && privsep_front_stop(f) != 0)
-		fprintf(stderr, "signerd: %s\n", sd_error_detail(SD_E_IO));
+		sd_log(SD_LOG_ERROR, "%s", sd_error_detail(SD_E_IO));
 	return rc;
 }
 
@@ -487,7 +507,7 @@ privsep_front_stop(struct privsep_front *f)
 					(void)shutdown(f->fds[i], SHUT_RDWR);
 		(void)kill(f->pid, SIGTERM);
 		if (!ps_wait(f->pid, &status, 30 * 1000)) {
-			fprintf(stderr, "signerd: signerd-front did not stop within 30 s; killing it\n");
+			sd_log(SD_LOG_ERROR, "signerd-front did not stop within 30 s; killing it");
 			(void)kill(f->pid, SIGKILL);
 			(void)ps_wait(f->pid, &status, 60 * 1000);
 		}

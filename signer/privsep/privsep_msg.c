@@ -119,7 +119,7 @@ ps_audit_decode(uint32_t type, const uint8_t *p, size_t len, struct ps_audit *ou
 			in.failed = true;
 	} else if (type == PS_AUDIT_PROOF) {
 		out->serial_hex = ps_in_str(&in, 40);
-	} else if (type != PS_AUDIT_CHECKPOINT) {
+	} else if (type != PS_AUDIT_CHECKPOINT && type != PS_METRICS) {
 		in.failed = true;
 	}
 	if (!ps_in_done(&in) || out->client_cn[0] == '\0')
@@ -132,21 +132,26 @@ ps_status_encode(struct ps_out *out, int rc, const char *detail)
 {
 	ps_out_i32(out, rc);
 	ps_out_str(out, rc == 0 ? "" : detail);
+	ps_out_u32(out, rc == 0 ? 0 : sd_error_retry_after(rc));
 }
 
 int
 ps_status_decode(struct ps_in *in, int *rc)
 {
 	const char *detail;
+	uint32_t retry;
 	int32_t code;
 
 	code = ps_in_i32(in);
 	detail = ps_in_str(in, 1024);
+	retry = ps_in_u32(in);
 	*rc = 0;
-	if (in->failed || code > 0 || code <= -SD_ERROR_COUNT)
+	if (in->failed || code > 0 || code <= -SD_ERROR_COUNT || retry > PS_RETRY_MAX)
 		return sd_error_set(SD_E_INVAL, "malformed reply status");
-	if (code != 0)
+	if (code != 0) {
 		*rc = sd_error_set(code, "%s", detail);
+		sd_error_set_retry_after(retry);
+	}
 	return 0;
 }
 

@@ -22,6 +22,7 @@ enum ps_type {
 	PS_AUDIT_RECORDS = 19,
 	PS_AUDIT_CHECKPOINT = 20,
 	PS_AUDIT_PROOF = 21,
+	PS_METRICS = 22,		/* payload as PS_AUDIT_CHECKPOINT: who asks */
 };
 #define PS_REPLY 0x80000000u		/* a reply's type is its request's with this bit */
 
@@ -31,6 +32,7 @@ enum ps_type {
 #define PS_CONFIG_MAX (1024 * 1024)	/* the configuration file (as config_load.c) */
 #define PS_PATH_MAX 4096
 #define PS_CHANNELS_MAX 256		/* request channels (privsep_channels()) */
+#define PS_RETRY_MAX (2 * 86400)	/* seconds of a reply's retry-after (a daily quota: at most a day) */
 
 /* PS_CONFIG: what the front needs to start. */
 struct ps_config {
