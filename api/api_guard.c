@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api_guard.h"
+#include "sd_log.h"
 
 #define GUARD_BUCKETS 4096		/* hash chains of the source table */
 #define GUARD_TICK_MS 100		/* how often deadlines are checked */
@@ -103,25 +104,18 @@ guard_line(struct guard_text *t, const char *fmt, ...)
 	t->buf[t->len++] = '\n';
 }
 
-/* One write(2) per line, as the request log does: lines of other threads never land inside one. */
+/* Each line as a log line (one write(2) each: lines of other threads never land inside one). */
 static void
 guard_text_write(const struct guard_text *t)
 {
 	size_t at = 0, end;
-	ssize_t w;
 
 	while (at < t->len) {
 		for (end = at; end < t->len && t->buf[end] != '\n'; end++)
 			;
-		end = end < t->len ? end + 1 : end;
-		while (at < end) {
-			w = write(STDERR_FILENO, t->buf + at, end - at);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				return;		/* the log is best effort */
-			at += (size_t)w;
-		}
+		if (end > at)
+			sd_log(SD_LOG_WARN, "%.*s", (int)(end - at), t->buf + at);
+		at = end + 1;
 	}
 }
 
@@ -361,7 +355,7 @@ guard_summarise(struct api_guard *g, uint64_t now, struct guard_text *out)
 			if (total > s->logged) {
 				if (lines < API_GUARD_LOG_SOURCES) {
 					(void)guard_counts_text(s->refused, text, sizeof(text));
-					guard_line(out, "signerd: api: refused %s: %llu in %llu s (%s)", s->text,
+					guard_line(out, "api: refused %s: %llu in %llu s (%s)", s->text,
 					    (unsigned long long)total, (unsigned long long)secs, text);
 					lines++;
 				} else {
@@ -383,10 +377,10 @@ guard_summarise(struct api_guard *g, uint64_t now, struct guard_text *out)
 		}
 	}
 	if ((total = guard_counts_text(others, text, sizeof(text))) != 0)
-		guard_line(out, "signerd: api: refused %zu more sources: %llu in %llu s (%s)", more,
+		guard_line(out, "api: refused %zu more sources: %llu in %llu s (%s)", more,
 		    (unsigned long long)total, (unsigned long long)secs, text);
 	if (g->library_dropped != 0)
-		guard_line(out, "signerd: api: %llu more libmicrohttpd messages in %llu s not logged",
+		guard_line(out, "api: %llu more libmicrohttpd messages in %llu s not logged",
 		    (unsigned long long)g->library_dropped, (unsigned long long)secs);
 	memset(g->unsourced, 0, sizeof(g->unsourced));
 	g->library_lines = 0;

@@ -93,7 +93,7 @@ t_check "other CA, issuer's subject: 401 and closed, on each connection" \
 	bash -c "test \"\$(cat '$T_TMP/rogue' '$T_TMP/rogue2' | tr '\n' ' ')\" = '401 401 ' &&
 		grep -aq '^Connection: close' '$T_TMP/rogue.raw' && grep -aq '^Connection: close' '$T_TMP/rogue2.raw'"
 t_check "other CA: refusals logged as unauthenticated" \
-	test "$(grep -c 'client=- status=401 error="unauthenticated: client certificate not trusted' "$T_TMP/signerd.log")" = 2
+	test "$(grep -c '"client":"-","status":401,"error":"unauthenticated: client certificate not trusted' "$T_TMP/signerd.log")" = 2
 
 # A client certificate that expires while its connection is open: the
 # first request is served, the one after the expiry refused (401), on the
@@ -115,7 +115,7 @@ certtool --generate-certificate --load-request "$T_TMP/short.csr" --load-ca-cert
 on_conn "$T_TMP/short" "$T_TMP/short" 5 "$T_TMP/sign.req" "$T_TMP/sign-close.req"
 t_check "certificate expiring mid-connection: 200, then 401 on the same connection" \
 	test "$(statuses "$T_TMP/short")" = "200 401"
-t_check "the expiry is the reason given" grep -q 'client=- status=401 error="unauthenticated: client certificate not trusted: .*expired' "$T_TMP/signerd.log"
+t_check "the expiry is the reason given" grep -q '"client":"-","status":401,"error":"unauthenticated: client certificate not trusted: .*expired' "$T_TMP/signerd.log"
 t_check "one TLS handshake for both" test "$(cat "$T_TMP/short.handshakes")" = 1
 
 t_stop

@@ -92,7 +92,7 @@ t_check "issuer, 100 MB declared: 413 body-too-large, closed, no wait" bash -c "
 	test $rc != 124 && test \"\$(tr '\n' ' ' <'$T_TMP/big')\" = '413 ' &&
 	grep -aq 'urn:signerd:problem:body-too-large' '$T_TMP/big.raw'"
 t_check "the issuer's refusals are logged with their reason" \
-	grep -q 'client=issuer status=411 error="length-required' "$T_TMP/signerd.log"
+	grep -q '"client":"issuer","status":411,"error":"length-required' "$T_TMP/signerd.log"
 
 # HEAD is GET without a body; a good request still keeps its connection.
 printf 'HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/ca HTTP/1.1\r\nHost: x\r\n\r\n' >"$T_TMP/head.req"

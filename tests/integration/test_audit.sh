@@ -145,8 +145,15 @@ if t_start "$d"; then
 	t_check "full map: issuance refused with 503" test "$st" = 503
 	t_check "full map: $((i - 1)) issued before the refusal" test "$i" -gt 1
 	t_check "full map: problem type journal-full" test "$(t_problem_type)" = "urn:signerd:problem:journal-full"
-	st=$(t_curl "$T_TMP/body" "$T_URL/healthz")
-	t_check "full map: /healthz is 503" test "$st" = 503
+	st=$(t_curl "$T_TMP/body" "$T_URL/readyz")
+	t_check "full map: /readyz is 503" test "$st" = 503
+	t_check "full map: /healthz stays 200 (liveness)" test "$(t_curl "$T_TMP/live" "$T_URL/healthz")" = 200
+	st=$(t_get auditor /metrics)
+	t_check "full map: /metrics says the journal passed 80%" \
+		bash -c "test '$st' = 200 && grep -qx 'signerd_journal_fill_warning 1' '$T_TMP/body'"
+	for _ in $(seq 1 30); do grep -q 'of its map is used' "$T_TMP/signerd.log" && break; sleep 0.1; done
+	t_check "full map: the log warned once, before it was full" \
+		test "$(grep -c '"level":"warn".*journal: [0-9]*% of its map is used' "$T_TMP/signerd.log")" = 1
 	t_stop
 	t_audit verify --pubkey "$pub" >"$T_TMP/v.out" 2>&1; rc=$?
 	t_check "full map: journal still verifies" test $rc = 0 -o $rc = 3

@@ -10,11 +10,11 @@ port=$((20000 + RANDOM % 20000))
 DEMO_DIR="$d" PORT=$port BUILD="$BUILD" bash "$here/packaging/demo.sh" run >"$T_TMP/run.out" 2>"$T_TMP/run.err" &
 T_PID=$!
 for _ in $(seq 1 300); do
-	grep -q 'signerd: serving' "$T_TMP/run.err" 2>/dev/null && break
+	grep -q '"msg":"serving' "$T_TMP/run.err" 2>/dev/null && break
 	kill -0 "$T_PID" 2>/dev/null || break
 	sleep 0.1
 done
-if grep -q 'signerd: serving' "$T_TMP/run.err"; then
+if grep -q '"msg":"serving' "$T_TMP/run.err"; then
 	t_ok "demo.sh run starts signerd on port $port"
 else
 	t_fail "demo.sh run starts signerd" "$(tail -n 5 "$T_TMP/run.err")"

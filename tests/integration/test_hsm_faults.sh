@@ -3,7 +3,7 @@
 # tests/modules/faulty.so, bursts of concurrent sign requests while faults
 # are injected and cleared. Every request ends 200 (with a certificate that
 # verifies and carries the CSR's key) or 503 (with Retry-After and a problem
-# body); /healthz says why while the token is unusable; service resumes
+# body); /readyz says why while the token is unusable; service resumes
 # without a restart. The demo signs with session copies of the CA key
 # ([hsm] session_keys): a token that forbids copies falls back to the token
 # key. Then the SoftHSM token directory moved away and back, with and
@@ -20,9 +20,9 @@ FAULT_LOG="$T_TMP/faults.log"
 
 faults() { printf '%s' "$1" >"$CONTROL.new" && mv "$CONTROL.new" "$CONTROL"; }
 
-health() { t_curl "$T_TMP/health.json" "$T_URL/healthz"; }
+health() { t_curl "$T_TMP/health.json" "$T_URL/readyz"; }
 
-# Poll /healthz until it answers $1, at most $2 seconds.
+# Poll /readyz until it answers $1, at most $2 seconds.
 health_becomes() {
 	local want=$1 secs=$2 i
 	for i in $(seq 1 $((secs * 10))); do
@@ -81,17 +81,19 @@ burst() { # label [want: all200 | all503 | any]
 	esac
 }
 
-# An outage: faults $2 make every request fail; /healthz names $3; clearing heals.
+# An outage: faults $2 make every request fail; /readyz names $3; clearing heals.
 outage() {
 	local label=$1 rules=$2 reason=$3
 	faults "$rules"
 	burst "$label: during" all503
-	t_check "$label: /healthz 503 while down" test "$(health)" = 503
-	t_check "$label: /healthz names the reason ($reason)" grep -q "$reason" "$T_TMP/health.json"
-	t_check "$label: /healthz 503 has Retry-After" \
-		bash -c "curl -sS --max-time 10 --cacert '$D/tls/ca.pem' -D - -o /dev/null '$T_URL/healthz' | grep -qi '^Retry-After: *[0-9]'"
+	t_check "$label: /readyz 503 while down" test "$(health)" = 503
+	t_check "$label: /healthz 200 all the while (liveness only)" \
+		test "$(t_curl "$T_TMP/live.json" "$T_URL/healthz")" = 200
+	t_check "$label: /readyz names the reason ($reason)" grep -q "$reason" "$T_TMP/health.json"
+	t_check "$label: /readyz 503 has Retry-After" \
+		bash -c "curl -sS --max-time 10 --cacert '$D/tls/ca.pem' -D - -o /dev/null '$T_URL/readyz' | grep -qi '^Retry-After: *[0-9]'"
 	faults ""
-	t_check "$label: /healthz back to 200 without a restart" health_becomes 200 10
+	t_check "$label: /readyz back to 200 without a restart" health_becomes 200 10
 	burst "$label: after clearing" all200
 }
 
@@ -137,7 +139,7 @@ flipper=$!
 BURST=16 burst "faults flipping during a burst"
 wait "$flipper"
 faults ""
-t_check "after the flipping: /healthz 200" health_becomes 200 10
+t_check "after the flipping: /readyz 200" health_becomes 200 10
 burst "after the flipping" all200
 
 # The demo signs with session copies of the CA key ([hsm] session_keys = true).
@@ -175,27 +177,27 @@ t_start "$D" || { t_fail "signerd starts on SoftHSM"; t_done; exit 1; }
 burst "token directory in place" all200
 mv "$D/hsm/tokens" "$D/hsm/tokens.away"
 burst "token directory moved away" all503
-t_check "token directory away: /healthz 503" test "$(health)" = 503
-t_check "token directory away: /healthz has a reason" test -n "$(jq -r '.detail // empty' "$T_TMP/health.json")"
+t_check "token directory away: /readyz 503" test "$(health)" = 503
+t_check "token directory away: /readyz has a reason" test -n "$(jq -r '.detail // empty' "$T_TMP/health.json")"
 mv "$D/hsm/tokens.away" "$D/hsm/tokens"
-t_check "token directory back: /healthz 200 without a restart" health_becomes 200 10
+t_check "token directory back: /readyz 200 without a restart" health_becomes 200 10
 burst "token directory back" all200
 t_stop
 t_check "signerd stops cleanly after the token came back" test "$T_RC" -eq 0
 
 # With session copies the key lives in the open sessions: signing may go on
-# until /healthz finds the token gone; from then on 503 until it is back.
+# until /readyz finds the token gone; from then on 503 until it is back.
 cp "$T_TMP/plain.conf" "$D/signerd.conf"
 t_start "$D" || { t_fail "signerd starts on SoftHSM (session keys)"; t_done; exit 1; }
 burst "session keys: token directory in place" all200
 mv "$D/hsm/tokens" "$D/hsm/tokens.away"
 burst "session keys: token directory moved away"
-t_check "session keys: token directory away: /healthz 503" test "$(health)" = 503
-# Whichever notices first (a signature or /healthz's C_GetTokenInfo) names the reason.
-t_check "session keys: token directory away: /healthz has a reason" test -n "$(jq -r '.detail // empty' "$T_TMP/health.json")"
-burst "session keys: token directory away, after /healthz noticed" all503
+t_check "session keys: token directory away: /readyz 503" test "$(health)" = 503
+# Whichever notices first (a signature or /readyz's C_GetTokenInfo) names the reason.
+t_check "session keys: token directory away: /readyz has a reason" test -n "$(jq -r '.detail // empty' "$T_TMP/health.json")"
+burst "session keys: token directory away, after /readyz noticed" all503
 mv "$D/hsm/tokens.away" "$D/hsm/tokens"
-t_check "session keys: token directory back: /healthz 200 without a restart" health_becomes 200 10
+t_check "session keys: token directory back: /readyz 200 without a restart" health_becomes 200 10
 burst "session keys: token directory back" all200
 t_check "session keys: log: HSM unavailable, then recovered" \
 	bash -c "grep -q 'HSM unavailable: token signerd-demo: ' '$T_TMP/signerd.log' && grep -q 'HSM recovered' '$T_TMP/signerd.log'"

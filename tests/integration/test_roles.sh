@@ -24,6 +24,8 @@ done
 matrix="POST /v1/sign 401 200 403 403
 GET /v1/ca 200 200 200 200
 GET /healthz 200 200 200 200
+GET /readyz 200 200 200 200
+GET /metrics 401 403 200 200
 GET /v1/audit/checkpoint 401 403 200 403
 GET /v1/audit/records?from=1&limit=5 401 403 200 403
 GET /v1/audit/proof?serial=$serial 401 403 200 403"
