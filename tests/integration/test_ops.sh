@@ -109,4 +109,33 @@ t_check "quota refusals are journaled one by one (under refusals_per_minute)" te
 "$BUILD/signerctl" -c "$d/signerd.conf" audit show "$(head -n 1 <<<"$refusals")" >"$T_TMP/show.txt" 2>&1
 t_check "a journaled refusal names the reason and the client" \
 	bash -c "grep -qE '^reason +quota-exceeded' '$T_TMP/show.txt' && grep -q 'CN=issuer' '$T_TMP/show.txt'"
+
+# SIGTERM under load: the front stops accepting, the requests in flight finish (within its 10 s bound),
+# the signer journals its stop and a last checkpoint, and exits 0. Every certificate released is journaled.
+sed -i -e '/^quota_per_minute = 60$/d' -e '/^quota_burst = 3$/d' "$d/signerd.conf"
+if t_start "$d"; then
+	T_BURST_MAX_TIME=30 t_burst "$T_TMP/stop" 32 "$T_TMP/a.json" &
+	burst=$!
+	# Stop once the first answers are in: the rest are in flight or not yet accepted.
+	for _ in $(seq 1 100); do
+		[ "$(cat "$T_TMP"/stop/*.code 2>/dev/null | grep -c 200)" -ge 2 ] && break
+		sleep 0.05
+	done
+	t_stop
+	wait "$burst"
+	t_check "SIGTERM under load: signerd exits 0" test "$T_RC" = 0
+	served=0 missing=0
+	for f in "$T_TMP"/stop/*.code; do
+		[ "$(cat "$f")" = 200 ] || continue
+		served=$((served + 1))
+		serial=$(jq -r .serial_number "${f%.code}.body")
+		"$BUILD/signerctl" -c "$d/signerd.conf" audit find --serial "$serial" >/dev/null 2>&1 || missing=$((missing + 1))
+	done
+	t_check "SIGTERM under load: each of the $served certificates released is journaled" test "$missing" = 0
+	t_check "SIGTERM under load: some requests were served before the stop" test "$served" -ge 2
+	"$BUILD/signerctl" -c "$d/signerd.conf" audit export >"$T_TMP/export2.jsonl" 2>/dev/null
+	t_check "SIGTERM: the stop record, then a last checkpoint that covers it" \
+		test "$(tail -n 2 "$T_TMP/export2.jsonl" | jq -r .type | tr '\n' ' ')" = "service checkpoint "
+	t_check "SIGTERM: the journal verifies" "$BUILD/signerctl" -c "$d/signerd.conf" audit verify --pubkey "$d/audit.pem"
+fi
 t_done

@@ -99,7 +99,7 @@ else
 	sed -i "s|^user = .*|user = no-such-user-signerd|" "$u/signerd.conf"
 	timeout 20 "$BUILD/signerd" -c "$u/signerd.conf" --port 0 >"$T_TMP/nouser.out" 2>&1
 	t_check "an unknown [process] user: refused at start (exit 1)" test $? = 1
-	t_check "and said so" grep -q 'user "no-such-user-signerd": no such user' "$T_TMP/nouser.out"
+	t_check "and said so" grep -qF 'user \"no-such-user-signerd\": no such user' "$T_TMP/nouser.out"
 	chmod 700 "$T_TMP"
 fi
 t_done
