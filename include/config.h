@@ -202,6 +202,15 @@ SD_WUR int sd_config_parse(const char *path, const char *text, size_t len, struc
 void sd_config_free(struct sd_config *cfg);
 
 /*
+ * Whether a running signerd can swap cfg for next (a SIGHUP reload): every
+ * key of the fixed sections that is not reloadable (sd_config_key()) has the
+ * same value in both. [profile] and [client] sections may change at will.
+ * Errors: SD_E_CONFIG, naming the first key that changed ("[hsm] module
+ * changed: only a restart applies it").
+ */
+SD_WUR int sd_config_reload_check(const struct sd_config *cfg, const struct sd_config *next);
+
+/*
  * Export each [hsm] environment entry (e.g. SOFTHSM2_CONF=...) into the
  * process environment; call before hsm_open(). Errors: SD_E_CONFIG.
  */

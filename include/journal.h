@@ -44,6 +44,7 @@ enum journal_record_type {
 enum journal_service_event {
 	JOURNAL_SERVICE_START = 1,
 	JOURNAL_SERVICE_STOP = 2,
+	JOURNAL_SERVICE_RELOAD = 3,	/* SIGHUP: the configuration now in force (its hash) */
 };
 
 enum journal_ceremony_phase {

@@ -107,14 +107,14 @@ config_field(const struct config_entry *e, void *obj)
 	return (char *)obj + e->offset;
 }
 
-static size_t *
+size_t *
 config_count(const struct config_entry *e, void *obj)
 {
 	return (size_t *)(void *)((char *)obj + e->count_offset);
 }
 
 /* What e's field holds: its type, or for CONFIG_SPECIAL the type whose storage it shares. */
-static enum config_type
+enum config_type
 config_storage(const struct config_entry *e)
 {
 	return e->type == CONFIG_SPECIAL ? e->special->storage : e->type;

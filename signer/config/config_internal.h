@@ -165,6 +165,10 @@ extern const size_t config_n_keys, config_n_profile_keys, config_n_client_keys;
 
 /* e's field in obj (struct sd_config, config_profile or config_client). */
 void *config_field(const struct config_entry *e, void *obj);
+/* The count of a CONFIG_LIST or CONFIG_IP_RANGES field in obj. */
+size_t *config_count(const struct config_entry *e, void *obj);
+/* What e's field holds: its type, or for CONFIG_SPECIAL the type whose storage it shares. */
+enum config_type config_storage(const struct config_entry *e);
 /*
  * One line "key = value" in a section whose keys are in table: 1 when it is
  * stored, 0 after config_fail(), -1 when table has no such key. seen is the

@@ -1,5 +1,6 @@
 /* The signer's counters (signer_counters.h). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "hsm.h"
 #include "signer_counters.h"
@@ -103,4 +104,53 @@ signer_counters_hsm_text(const struct hsm_stats *hs, struct sd_metrics_text *t)
 	sd_metrics_printf(t, "signerd_hsm_sessions{state=\"closed\"} %u\n", hs->closed);
 	sd_metrics_family(t, "signerd_hsm_up", "gauge", "1 while the HSM token is usable, 0 while it is marked down.");
 	sd_metrics_printf(t, "signerd_hsm_up %d\n", hs->available ? 1 : 0);
+}
+
+static void
+counters_copy_histogram(struct sd_histogram *to, const struct sd_histogram *from)
+{
+	size_t i;
+
+	for (i = 0; i <= SD_HISTOGRAM_BOUNDS; i++)
+		atomic_store(&to->le[i], atomic_load(&from->le[i]));
+	atomic_store(&to->sum_us, atomic_load(&from->sum_us));
+}
+
+/* Index of name among n clients (n: none), or of "-" (n) when name is NULL. */
+static size_t
+counters_client(const struct sd_config *cfg, const char *name)
+{
+	size_t k;
+
+	for (k = 0; name != NULL && k < cfg->n_clients && strcmp(cfg->clients[k].name, name) != 0; k++)
+		;
+	return name == NULL ? cfg->n_clients : k;
+}
+
+void
+signer_counters_carry(struct signer_counters *to, const struct signer_counters *from)
+{
+	const struct sd_config *a = to->cfg, *b = from->cfg;
+	size_t p, q, k, j;
+	int e;
+
+	counters_copy_histogram(&to->issue, &from->issue);
+	counters_copy_histogram(&to->hsm_sign, &from->hsm_sign);
+	counters_copy_histogram(&to->journal_commit, &from->journal_commit);
+	for (e = 0; e < SD_ERROR_COUNT; e++)
+		atomic_store(&to->refused[e], atomic_load(&from->refused[e]));
+	/* Counts of a profile or client the new file no longer has are dropped with it. */
+	for (q = 0; q < b->n_profiles; q++) {
+		for (p = 0; p < a->n_profiles && strcmp(a->profiles[p].name, b->profiles[q].name) != 0; p++)
+			;
+		if (p == a->n_profiles)
+			continue;
+		for (j = 0; j <= b->n_clients; j++) {
+			k = counters_client(a, j < b->n_clients ? b->clients[j].name : NULL);
+			if (k > a->n_clients || (k == a->n_clients && j < b->n_clients))
+				continue;
+			atomic_store(&to->issued[p * (a->n_clients + 1) + k],
+			    atomic_load(&from->issued[q * (b->n_clients + 1) + j]));
+		}
+	}
 }

@@ -35,6 +35,9 @@ void signer_counters_failed(struct signer_counters *c, int err);
 struct hsm_stats;
 void signer_counters_hsm_text(const struct hsm_stats *hs, struct sd_metrics_text *t);
 
+/* After a reload: to (for the new configuration) takes over from's counts, matched by profile and client name. */
+void signer_counters_carry(struct signer_counters *to, const struct signer_counters *from);
+
 /* The families above into t. */
 void signer_counters_text(const struct signer_counters *c, struct sd_metrics_text *t);
 

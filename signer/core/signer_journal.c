@@ -33,7 +33,9 @@ struct sj_reason {
 };
 
 struct signer_journal {
-	const struct sd_config *cfg;
+	const struct sd_config *cfg;		/* read under lock: a reload swaps it (signer_journal_config_set()) */
+	char *origin;				/* [journal] origin and checkpoint_file: never reloaded */
+	char *cp_file;
 	struct journal *j;
 	struct hsm_key *audit;			/* NULL: no checkpoints */
 	uint8_t audit_pub[CHECKPOINT_ED25519_LEN];
@@ -91,12 +93,22 @@ signer_journal_open(const struct sd_config *cfg, struct hsm *hsm, struct signer_
 	if ((sj = calloc(1, sizeof(*sj))) == NULL)
 		return SD_E_NOMEM;
 	sj->cfg = cfg;
+	if ((cfg->journal_origin != NULL && (sj->origin = strdup(cfg->journal_origin)) == NULL) ||
+	    (cfg->journal_checkpoint_file != NULL && (sj->cp_file = strdup(cfg->journal_checkpoint_file)) == NULL)) {
+		free(sj->origin);
+		free(sj);
+		return SD_E_NOMEM;
+	}
 	if (pthread_mutex_init(&sj->lock, NULL) != 0) {
+		free(sj->origin);
+		free(sj->cp_file);
 		free(sj);
 		return sd_error_set(SD_E_INTERNAL, "cannot create a mutex");
 	}
 	if (pthread_cond_init(&sj->wake, NULL) != 0) {
 		pthread_mutex_destroy(&sj->lock);
+		free(sj->origin);
+		free(sj->cp_file);
 		free(sj);
 		return sd_error_set(SD_E_INTERNAL, "cannot create a condition");
 	}
@@ -149,6 +161,8 @@ signer_journal_close(struct signer_journal *sj)
 		pthread_cond_destroy(&sj->wake);
 		pthread_mutex_destroy(&sj->lock);
 	}
+	free(sj->origin);
+	free(sj->cp_file);
 	free(sj);
 }
 
@@ -156,6 +170,14 @@ struct journal *
 signer_journal_peek(struct signer_journal *sj)
 {
 	return sj != NULL ? sj->j : NULL;
+}
+
+void
+signer_journal_config_set(struct signer_journal *sj, const struct sd_config *cfg)
+{
+	sj_lock(sj);
+	sj->cfg = cfg;
+	sj_unlock(sj);
 }
 
 void
@@ -428,14 +450,14 @@ sj_sign_note(void *ctx, uint64_t size, const uint8_t root[JOURNAL_HASH_LEN], int
 	int rc;
 
 	*note = NULL;
-	if ((rc = checkpoint_body(sj->cfg->journal_origin, size, root, time_ms, body, sizeof(body), &body_len)) != 0)
+	if ((rc = checkpoint_body(sj->origin, size, root, time_ms, body, sizeof(body), &body_len)) != 0)
 		return rc;
 	if ((rc = hsm_sign(sj->audit, HSM_MECH_EDDSA, HSM_HASH_SHA512, (const uint8_t *)body, body_len, sig,
 	    &sig_len)) != 0)
 		return rc;
 	if (sig_len != CHECKPOINT_SIG_LEN)
 		return sd_error_set(SD_E_HSM, "audit key made a %zu-byte signature", sig_len);
-	return checkpoint_note_assemble(body, body_len, sj->cfg->journal_origin, sj->audit_id, sig, note);
+	return checkpoint_note_assemble(body, body_len, sj->origin, sj->audit_id, sig, note);
 }
 
 /* Append note to [journal] checkpoint_file, durably. */
@@ -479,8 +501,8 @@ signer_journal_checkpoint(struct signer_journal *sj, uint64_t *seq)
 	sj->cp_size = *seq;
 	sj->cp_time_ms = now;
 	sj_unlock(sj);
-	if (sj->cfg->journal_checkpoint_file != NULL)
-		rc = sj_export(sj->cfg->journal_checkpoint_file, note);
+	if (sj->cp_file != NULL)
+		rc = sj_export(sj->cp_file, note);
 	free(note);
 	return rc;
 }
@@ -516,7 +538,7 @@ sj_thread(void *arg)
 {
 	struct signer_journal *sj = arg;
 	struct timespec until;
-	uint64_t last = 0, seq;
+	uint64_t last = 0, seq, every, interval;
 	int64_t now;
 	bool due;
 	int rc;
@@ -532,12 +554,13 @@ sj_thread(void *arg)
 		now = sj_now_ms();
 		if (sj->window_start_ms != 0 && now - sj->window_start_ms >= SJ_WINDOW_MS && sj->suppressed > 0)
 			sj_flush_window(sj, now);
+		every = sj->cfg->journal_checkpoint_every;
+		interval = sj->cfg->journal_checkpoint_interval;
 		sj_unlock(sj);
 		sj_check_fill(sj);
 		due = false;
 		if (sj->audit != NULL && journal_last_seq(sj->j, &last) == 0 && last > sj->cp_size)
-			due = last - sj->cp_size >= sj->cfg->journal_checkpoint_every ||
-			    now - sj->cp_time_ms >= (int64_t)sj->cfg->journal_checkpoint_interval * 1000;
+			due = last - sj->cp_size >= every || now - sj->cp_time_ms >= (int64_t)interval * 1000;
 		if (due && (rc = signer_journal_checkpoint(sj, &seq)) != 0)
 			sd_log(SD_LOG_ERROR, "checkpoint failed: %s", sd_error_detail(rc));
 		sj_lock(sj);

@@ -38,6 +38,9 @@ struct signer_journal_who {
 SD_WUR int signer_journal_open(const struct sd_config *cfg, struct hsm *hsm, struct signer_journal **out);
 void signer_journal_close(struct signer_journal *sj);
 
+/* A reload's configuration: checkpoint_every, checkpoint_interval, refusals_per_minute. cfg outlives sj's use. */
+void signer_journal_config_set(struct signer_journal *sj, const struct sd_config *cfg);
+
 /* Time intent and result commits and the HSM signature into c (NULL: stop). */
 struct signer_counters;
 void signer_journal_counters_set(struct signer_journal *sj, struct signer_counters *c);

@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "signer_quota.h"
 
@@ -151,5 +152,31 @@ signer_quota_text(const struct signer_quota *q, struct sd_metrics_text *t)
 		sd_metrics_label(t, q->cfg->clients[i].name);
 		sd_metrics_printf(t, "\"} %llu\n",
 		    (unsigned long long)atomic_load_explicit(&q->clients[i].refused, memory_order_relaxed));
+	}
+}
+
+void
+signer_quota_carry(struct signer_quota *to, struct signer_quota *from)
+{
+	struct quota_client *a, *b;
+	size_t i, j;
+
+	for (i = 0; i < to->n; i++) {
+		for (j = 0; j < from->n && strcmp(from->cfg->clients[j].name, to->cfg->clients[i].name) != 0; j++)
+			;
+		if (j == from->n)
+			continue;
+		a = &to->clients[i];
+		b = &from->clients[j];
+		pthread_mutex_lock(&b->lock);
+		/* A bucket keeps what is left of it, within its new size. */
+		a->tokens = b->refilled_ms < 0 ? a->tokens : b->tokens;
+		if (a->tokens > (double)to->cfg->clients[i].quota_burst)
+			a->tokens = (double)to->cfg->clients[i].quota_burst;
+		a->refilled_ms = b->refilled_ms;
+		a->day = b->day;
+		a->day_count = b->day_count;
+		pthread_mutex_unlock(&b->lock);
+		atomic_store(&a->refused, atomic_load(&b->refused));
 	}
 }

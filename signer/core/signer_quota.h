@@ -29,6 +29,12 @@ void signer_quota_free(struct signer_quota *q);
  */
 SD_WUR int signer_quota_take(struct signer_quota *q, const struct config_client *client, int64_t now_ms);
 
+/*
+ * After a reload: each client of to that from also has (by name) keeps its
+ * bucket, its day's count and its refusals. Neither may be in use.
+ */
+void signer_quota_carry(struct signer_quota *to, struct signer_quota *from);
+
 /* Requests of client refused by its quota since start. */
 uint64_t signer_quota_refused(const struct signer_quota *q, const struct config_client *client);
 

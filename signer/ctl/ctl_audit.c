@@ -562,7 +562,8 @@ ca_show(const struct journal_record *rec)
 	if (rec->type == JOURNAL_REC_REFUSAL_SUMMARY)
 		printf("%-18s %" PRIu64 " since %" PRId64 "\n", "suppressed", rec->count, rec->window_start_ms);
 	if (rec->type == JOURNAL_REC_SERVICE) {
-		printf("%-18s %s\n", "event", rec->event == JOURNAL_SERVICE_START ? "start" : "stop");
+		printf("%-18s %s\n", "event", rec->event == JOURNAL_SERVICE_START ? "start" :
+		    rec->event == JOURNAL_SERVICE_STOP ? "stop" : "reload");
 		ca_show_hex("config_sha256", rec->config_sha256, JOURNAL_HASH_LEN);
 	}
 	if (rec->detail != NULL && rec->detail[0] != '\0')

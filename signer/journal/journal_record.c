@@ -87,7 +87,7 @@ static const struct jr_field jr_ceremony[] = {
 };
 
 static const struct jr_field jr_service[] = {
-	JR_F("event", JR_U8, JOURNAL_SERVICE_START, JOURNAL_SERVICE_STOP, event),
+	JR_F("event", JR_U8, JOURNAL_SERVICE_START, JOURNAL_SERVICE_RELOAD, event),
 	JR_F("config_sha256", JR_HASH, 0, 0, config_sha256),
 	JR_F("detail", JR_TEXT, 0, 512, detail),
 };
