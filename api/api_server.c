@@ -50,6 +50,8 @@ struct api_server {
 	size_t tls_key_len;
 	uint8_t *client_ca;
 	size_t client_ca_len;
+	uint8_t *client_crl;		/* NULL: no [api] client_crl */
+	size_t client_crl_len;
 	struct sockaddr_storage addr;
 	uint16_t port;
 	atomic_uint in_flight;
@@ -502,6 +504,11 @@ api_server_read_tls(const struct sd_config *cfg, struct api_server *srv)
 		rc = api_server_file_error(rc, "[api] client CA");
 		goto out;
 	}
+	if (cfg->api_client_crl != NULL && (rc = sd_file_read(cfg->api_client_crl, API_TLS_FILE_MAX, &srv->client_crl,
+	    &srv->client_crl_len)) != 0) {
+		rc = api_server_file_error(rc, "[api] client CRL");
+		goto out;
+	}
 	if (srv->tls_cert_len > UINT32_MAX || srv->tls_key_len > UINT32_MAX) {
 		rc = sd_error_set(SD_E_CONFIG, "[api] TLS files too large");
 		goto out;
@@ -552,6 +559,23 @@ api_server_address(const struct sd_config *cfg, struct api_server *srv, bool *ip
 	return sd_error_set(SD_E_CONFIG, "[api] listen \"%s\" is not an IPv4 or IPv6 address", cfg->api_listen);
 }
 
+/* The client trust list from the files api_server_read_tls() read. */
+static int
+api_server_auth(const struct sd_config *cfg, struct api_server *srv)
+{
+	struct api_auth_material m = {
+		.ca_pem = srv->client_ca,
+		.ca_len = srv->client_ca_len,
+		.ca_name = cfg->api_client_ca,
+		.crl = srv->client_crl,
+		.crl_len = srv->client_crl_len,
+		.crl_name = cfg->api_client_crl,
+		.require_client_auth_eku = cfg->api_require_client_auth_eku,
+	};
+
+	return api_auth_new(&m, &srv->auth);
+}
+
 static void
 api_server_free(struct api_server *srv)
 {
@@ -561,6 +585,7 @@ api_server_free(struct api_server *srv)
 	api_guard_free(srv->guard);
 	free(srv->tls_cert);
 	free(srv->client_ca);
+	free(srv->client_crl);
 	if (srv->tls_key != NULL) {
 		gnutls_memset(srv->tls_key, 0, srv->tls_key_len);
 		free(srv->tls_key);
@@ -593,7 +618,7 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 	}
 	if ((rc = api_server_address(cfg, srv, &ipv6)) != 0 ||
 	    (rc = api_server_read_tls(cfg, srv)) != 0 ||
-	    (rc = api_auth_new(srv->client_ca, srv->client_ca_len, cfg->api_client_ca, &srv->auth)) != 0)
+	    (rc = api_server_auth(cfg, srv)) != 0)
 		goto out;
 	srv->ctx.cfg = cfg;
 	srv->ctx.signer = s;

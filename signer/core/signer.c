@@ -363,25 +363,25 @@ signer_service_stop(struct signer *s)
 	return signer_journal_stop(s->sj);
 }
 
-/* The auditor's name (client_cn) was checked by the caller; signerd's separated signer checks it again. */
+/* The auditor's name (client) was checked by the caller; signerd's separated signer checks it again. */
 int
-signer_audit_records(struct signer *s, const char *client_cn, uint64_t from, size_t limit,
+signer_audit_records(struct signer *s, const char *client, uint64_t from, size_t limit,
     struct signer_audit_records **out)
 {
-	(void)client_cn;
+	(void)client;
 	return signer_journal_audit_records(s != NULL ? s->sj : NULL, from, limit, out);
 }
 
 int
-signer_audit_checkpoint(struct signer *s, const char *client_cn, char **note, uint64_t *seq)
+signer_audit_checkpoint(struct signer *s, const char *client, char **note, uint64_t *seq)
 {
-	(void)client_cn;
+	(void)client;
 	return signer_journal_audit_checkpoint(s != NULL ? s->sj : NULL, note, seq);
 }
 
 int
-signer_audit_proof(struct signer *s, const char *client_cn, const char *serial_hex, struct signer_audit_proof **out)
+signer_audit_proof(struct signer *s, const char *client, const char *serial_hex, struct signer_audit_proof **out)
 {
-	(void)client_cn;
+	(void)client;
 	return signer_journal_audit_proof(s != NULL ? s->sj : NULL, serial_hex, out);
 }

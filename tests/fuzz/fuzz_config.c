@@ -36,8 +36,14 @@ fuzz_client(const struct sd_config *cfg, const struct config_client *cl)
 {
 	size_t i;
 
-	FUZZ_CHECK(cl->name != NULL && cl->subject_cn != NULL && cl->roles != 0);
-	FUZZ_CHECK(sd_config_client_by_cn(cfg, cl->subject_cn) == cl);
+	FUZZ_CHECK(cl->name != NULL && cl->roles != 0);
+	FUZZ_CHECK(cl->subject_cn != NULL || cl->n_spki_sha256 > 0 || cl->n_sans > 0);
+	FUZZ_CHECK(sd_config_client_by_name(cfg, cl->name) == cl);
+	FUZZ_CHECK(cl->n_spki_sha256 <= CONFIG_LIST_MAX && cl->n_sans <= CONFIG_LIST_MAX);
+	for (i = 0; i < cl->n_spki_sha256; i++)
+		FUZZ_CHECK(strlen(cl->spki_sha256[i]) == 64);
+	for (i = 0; i < cl->n_sans; i++)
+		FUZZ_CHECK(strncmp(cl->sans[i], "URI:", 4) == 0 || strncmp(cl->sans[i], "DNS:", 4) == 0);
 	FUZZ_CHECK(cl->n_profiles <= CONFIG_LIST_MAX);
 	for (i = 0; i < cl->n_profiles; i++) {
 		FUZZ_CHECK(sd_config_profile(cfg, cl->profiles[i]) != NULL);
