@@ -126,22 +126,25 @@ api_exchange_guard(const struct api_exchange *x)
 }
 
 /*
- * One line per request: method, path, client CN, status, then the serial
- * or why it failed, and the source address. Refusals of unauthenticated
+ * One line per request: method, path, the [client] matched, status, then
+ * the serial or why it failed, the source address and the certificate's CN
+ * (a pinned client's CN says little; a refused one's says who tried). Refusals of unauthenticated
  * requests are logged in full only for a source's first few in an
  * interval; the guard summarises the rest.
  */
 static void
 api_log_request(const struct api_exchange *x, const struct api_response *resp)
 {
-	char method[16], path[API_LOG_FIELD], cn[API_LOG_FIELD], note[256], extra[300], line[900];
+	char method[16], path[API_LOG_FIELD], client[API_LOG_FIELD], cn[API_LOG_FIELD], note[256], extra[300];
+	char line[1024];
 	size_t len, at;
 	ssize_t w;
 	int n = 0;
 
 	api_log_clean(method, sizeof(method), x->call.method);
 	api_log_clean(path, sizeof(path), x->call.path);
-	api_log_clean(cn, sizeof(cn), x->call.authenticated ? x->call.id.cn : NULL);
+	api_log_clean(client, sizeof(client), x->call.client != NULL ? x->call.client->name : NULL);
+	api_log_clean(cn, sizeof(cn), x->call.authenticated && x->call.id.cn[0] != '\0' ? x->call.id.cn : NULL);
 	extra[0] = '\0';
 	if (resp->serial[0] != '\0') {
 		api_log_clean(note, sizeof(note), resp->serial);
@@ -153,8 +156,8 @@ api_log_request(const struct api_exchange *x, const struct api_response *resp)
 	if (n < 0 || (size_t)n >= sizeof(extra))
 		extra[0] = '\0';
 	/* One write(2) per line: no stdio lock, and lines of concurrent requests never interleave. */
-	n = snprintf(line, sizeof(line), "signerd: api: %s %s client=%s status=%u%s source=%s\n", method, path, cn,
-	    resp->status, extra, api_guard_conn_source(api_exchange_guard(x)));
+	n = snprintf(line, sizeof(line), "signerd: api: %s %s client=%s status=%u%s source=%s cn=%s\n", method, path,
+	    client, resp->status, extra, api_guard_conn_source(api_exchange_guard(x)), cn);
 	if (n < 0)
 		return;
 	len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
