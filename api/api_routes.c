@@ -122,6 +122,8 @@ api_route_client(const struct api_ctx *ctx, struct api_call *call, struct api_re
 	struct api_problem p;
 	size_t i;
 
+	if (call->id.n_sans > API_AUTH_SAN_MAX)
+		abort();	/* api_auth bounds it */
 	for (i = 0; i < call->id.n_sans; i++)
 		sans[i] = call->id.sans[i];
 	cid.cn = call->id.cn[0] != '\0' ? call->id.cn : NULL;

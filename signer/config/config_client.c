@@ -1,6 +1,7 @@
 /*
- * [client NAME]: the table of client keys, and the checks of each client
- * against the profiles it is granted.
+ * [client NAME]: the table of client keys, the checks of each client
+ * against the profiles it is granted and against the other clients, and
+ * which client a verified certificate is (both processes ask).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -44,11 +45,12 @@ static int
 config_add_client_san(struct config_parse *p, const char *key, const char *item, void *ctx)
 {
 	char san[CONFIG_CLIENT_SAN_MAX + 1];
-	const char *c, *v = item + 4;
+	const char *c, *v;
 	size_t n = strlen(item), i;
 
 	if (n > CONFIG_CLIENT_SAN_MAX)
 		return config_fail(p, "'%s': '%.32s...' is longer than %d bytes", key, item, CONFIG_CLIENT_SAN_MAX);
+	v = n >= 4 ? item + 4 : item + n;
 	if (strncmp(item, "URI:", 4) == 0) {
 		if (strstr(v, "://") == NULL || strstr(v, "://") == v)
 			return config_fail(p, "'%s': '%s' is not URI:scheme://...", key, item);
