@@ -139,8 +139,9 @@ api_route_client(const struct api_ctx *ctx, struct api_call *call, struct api_re
 		return false;
 	}
 	if (call->client == NULL) {
-		api_problem_set(&p, API_P_FORBIDDEN, "no client is configured for this certificate (CN \"%s\"; "
-		    "subject_cn, spki_sha256 and san are compared)", call->id.cn);
+		api_problem_set(&p, API_P_FORBIDDEN, "no client is configured for this certificate (%s%s%s; "
+		    "subject_cn, spki_sha256 and san are compared)", call->id.cn[0] != '\0' ? "CN \"" : "no CN",
+		    call->id.cn, call->id.cn[0] != '\0' ? "\"" : "");
 		api_response_refusal(resp, &p);
 		return false;
 	}

@@ -111,7 +111,7 @@ expect "attack: another key with the issuer's CN and SPIFFE ID is nobody" \
 	"$(as thief-issuer-san sign "${ATTACKER[@]}")" 403 "no client is configured"
 expect "attack: another key with the auditor's CN reads no journal" \
 	"$(as thief-auditor "$REC" "${ATTACKER[@]}")" 403 "no client is configured"
-expect "attack: a certificate without a CN is nobody" "$(as thief-noncn "$REC" "${ATTACKER[@]}")" 403
+expect "attack: a certificate without a CN is nobody" "$(as thief-noncn "$REC" "${ATTACKER[@]}")" 403 "(no CN;"
 t_check "the log names the attacker's CN and source, and no client" \
 	grep -q 'POST /v1/sign client=- status=403 error="forbidden: no client .* source=127.0.0.2 cn=issuer$' "$T_TMP/signerd.log"
 expect "the issuer's key without its SPIFFE ID is not the issuer (every selector must match)" \
