@@ -1,4 +1,5 @@
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -6,46 +7,157 @@
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
+#include <gnutls/x509-ext.h>
 
 #include "api_auth.h"
+#include "sd_log.h"
 
 struct api_auth {
 	gnutls_x509_trust_list_t trust;
+	bool require_client_auth_eku;
 };
 
+/* Import a CRL written as PEM or DER. */
+static int
+api_auth_crl_import(gnutls_x509_crl_t crl, const gnutls_datum_t *d, const char *name)
+{
+	int g;
+
+	if ((g = gnutls_x509_crl_import(crl, d, GNUTLS_X509_FMT_PEM)) >= 0 ||
+	    (g = gnutls_x509_crl_import(crl, d, GNUTLS_X509_FMT_DER)) >= 0)
+		return 0;
+	if (g == GNUTLS_E_MEMORY_ERROR)
+		return SD_E_NOMEM;
+	return sd_error_set(SD_E_CONFIG, "client CRL %s: neither a PEM nor a DER CRL: %s", name, gnutls_strerror(g));
+}
+
+/*
+ * Check the CRL against the client CA bundle before trusting its list: a
+ * CRL GnuTLS cannot verify would otherwise be ignored without a word. One
+ * past its nextUpdate still names certificates that are revoked, so it is
+ * used, with a warning: refusing to start would leave no CRL at all.
+ */
+static int
+api_auth_crl_check(gnutls_x509_crl_t crl, const struct api_auth_material *m)
+{
+	gnutls_x509_crt_t *cas = NULL;
+	gnutls_datum_t d = { (unsigned char *)m->ca_pem, (unsigned)m->ca_len };
+	unsigned n = 0, i, status = 0;
+	int g, rc;
+
+	if ((g = gnutls_x509_crt_list_import2(&cas, &n, &d, GNUTLS_X509_FMT_PEM, 0)) < 0) {
+		cas = NULL;
+		n = 0;
+		rc = g == GNUTLS_E_MEMORY_ERROR ? SD_E_NOMEM :
+		    sd_error_set(SD_E_CONFIG, "client CA %s: %s", m->ca_name, gnutls_strerror(g));
+		goto out;
+	}
+	if ((g = gnutls_x509_crl_verify(crl, cas, n, 0, &status)) < 0) {
+		rc = g == GNUTLS_E_MEMORY_ERROR ? SD_E_NOMEM :
+		    sd_error_set(SD_E_CONFIG, "client CRL %s: cannot verify: %s", m->crl_name, gnutls_strerror(g));
+		goto out;
+	}
+	if (status & GNUTLS_CERT_SIGNER_NOT_FOUND) {
+		rc = sd_error_set(SD_E_CONFIG, "client CRL %s: not issued by a certificate of the client CA %s",
+		    m->crl_name, m->ca_name);
+		goto out;
+	}
+	if (status & GNUTLS_CERT_SIGNATURE_FAILURE) {
+		rc = sd_error_set(SD_E_CONFIG, "client CRL %s: its signature does not verify with the client CA %s",
+		    m->crl_name, m->ca_name);
+		goto out;
+	}
+	if (status & GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE) {
+		rc = sd_error_set(SD_E_CONFIG, "client CRL %s: thisUpdate is in the future", m->crl_name);
+		goto out;
+	}
+	if (status & ~(unsigned)(GNUTLS_CERT_INVALID | GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED)) {
+		rc = sd_error_set(SD_E_CONFIG, "client CRL %s: does not verify with the client CA %s (status 0x%x)",
+		    m->crl_name, m->ca_name, status);
+		goto out;
+	}
+	if (status & GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED)
+		sd_log(SD_LOG_WARN, "api: client CRL %s is past its nextUpdate; its revocations still apply: "
+		    "install a fresh one", m->crl_name);
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(cas[i]);
+	gnutls_free(cas);
+	return rc;
+}
+
+/* Verify m's CRL and hand it to the trust list, which owns it from then on. */
+static int
+api_auth_add_crl(struct api_auth *auth, const struct api_auth_material *m)
+{
+	gnutls_x509_crl_t crl = NULL;
+	gnutls_datum_t d;
+	int g, rc;
+
+	if (m->crl_len == 0 || m->crl_len > UINT32_MAX) {
+		rc = sd_error_set(SD_E_CONFIG, "client CRL %s: empty or too large", m->crl_name);
+		goto out;
+	}
+	if (gnutls_x509_crl_init(&crl) < 0) {
+		crl = NULL;
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	d.data = (unsigned char *)m->crl;
+	d.size = (unsigned)m->crl_len;
+	if ((rc = api_auth_crl_import(crl, &d, m->crl_name)) != 0 || (rc = api_auth_crl_check(crl, m)) != 0)
+		goto out;
+	if ((g = gnutls_x509_trust_list_add_crls(auth->trust, &crl, 1, 0, 0)) != 1) {
+		rc = g == GNUTLS_E_MEMORY_ERROR ? SD_E_NOMEM :
+		    sd_error_set(SD_E_CONFIG, "client CRL %s: not accepted: %s", m->crl_name,
+		    g < 0 ? gnutls_strerror(g) : "no issuer in the client CA");
+		goto out;
+	}
+	crl = NULL;
+	rc = 0;
+out:
+	if (crl != NULL)
+		gnutls_x509_crl_deinit(crl);
+	return rc;
+}
+
 int
-api_auth_new(const uint8_t *pem, size_t len, const char *name, struct api_auth **out)
+api_auth_new(const struct api_auth_material *m, struct api_auth **out)
 {
 	struct api_auth *auth = NULL;
 	gnutls_datum_t d;
 	int rc, n;
 
 	*out = NULL;
-	if (len > UINT32_MAX) {
-		rc = sd_error_set(SD_E_CONFIG, "client CA %s: too large", name);
+	if (m->ca_len > UINT32_MAX) {
+		rc = sd_error_set(SD_E_CONFIG, "client CA %s: too large", m->ca_name);
 		goto out;
 	}
 	if ((auth = calloc(1, sizeof(*auth))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
+	auth->require_client_auth_eku = m->require_client_auth_eku;
 	if (gnutls_x509_trust_list_init(&auth->trust, 0) < 0) {
 		auth->trust = NULL;
 		rc = SD_E_NOMEM;
 		goto out;
 	}
-	d.data = (unsigned char *)pem;
-	d.size = (unsigned)len;
+	d.data = (unsigned char *)m->ca_pem;
+	d.size = (unsigned)m->ca_len;
 	n = gnutls_x509_trust_list_add_trust_mem(auth->trust, &d, NULL, GNUTLS_X509_FMT_PEM, 0, 0);
 	if (n < 0) {
 		rc = n == GNUTLS_E_MEMORY_ERROR ? SD_E_NOMEM :
-		    sd_error_set(SD_E_CONFIG, "client CA %s: %s", name, gnutls_strerror(n));
+		    sd_error_set(SD_E_CONFIG, "client CA %s: %s", m->ca_name, gnutls_strerror(n));
 		goto out;
 	}
 	if (n == 0) {
-		rc = sd_error_set(SD_E_CONFIG, "client CA %s: no PEM certificate found", name);
+		rc = sd_error_set(SD_E_CONFIG, "client CA %s: no PEM certificate found", m->ca_name);
 		goto out;
 	}
+	if (m->crl != NULL && (rc = api_auth_add_crl(auth, m)) != 0)
+		goto out;
 	*out = auth;
 	auth = NULL;
 	rc = 0;
@@ -91,6 +203,8 @@ api_auth_chain_verify(const struct api_auth *auth, gnutls_x509_crt_t *chain, uns
 		return api_auth_gnutls_error(g, "client certificate verification");
 	if (status == 0)
 		return 0;
+	if (status & GNUTLS_CERT_REVOKED)
+		return sd_error_set(SD_E_INVAL, "client certificate is revoked ([api] client_crl lists its serial)");
 	if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0) < 0) {
 		rc = sd_error_set(SD_E_INVAL, "client certificate not trusted");
 	} else {
@@ -101,6 +215,110 @@ api_auth_chain_verify(const struct api_auth *auth, gnutls_x509_crt_t *chain, uns
 		gnutls_free(why.data);
 	}
 	return rc;
+}
+
+/*
+ * The leaf's URI and DNS subjectAltNames into id, as "URI:..." and "DNS:...".
+ * A name longer than a [client] san can be is left out: it could never
+ * equal one, so leaving it out only narrows what the certificate matches.
+ */
+static int
+api_auth_sans(gnutls_x509_crt_t leaf, struct api_identity *id)
+{
+	gnutls_subject_alt_names_t names = NULL;
+	gnutls_datum_t ext = { NULL, 0 }, v, oid;
+	unsigned critical, type, i;
+	const char *prefix;
+	int g, rc;
+
+	id->n_sans = 0;
+	g = gnutls_x509_crt_get_extension_by_oid2(leaf, GNUTLS_X509EXT_OID_SAN, 0, &ext, &critical);
+	if (g == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		return 0;
+	if (g < 0)
+		return sd_error_set(SD_E_INVAL, "client certificate subjectAltName unreadable: %s", gnutls_strerror(g));
+	if ((g = gnutls_subject_alt_names_init(&names)) < 0) {
+		names = NULL;
+		rc = api_auth_gnutls_error(g, "subjectAltName");
+		goto out;
+	}
+	if ((g = gnutls_x509_ext_import_subject_alt_names(&ext, names, 0)) < 0) {
+		rc = g == GNUTLS_E_MEMORY_ERROR ? SD_E_NOMEM :
+		    sd_error_set(SD_E_INVAL, "client certificate subjectAltName malformed: %s", gnutls_strerror(g));
+		goto out;
+	}
+	for (i = 0;; i++) {
+		g = gnutls_subject_alt_names_get(names, i, &type, &v, &oid);
+		if (g == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (g < 0) {
+			rc = sd_error_set(SD_E_INVAL, "client certificate subjectAltName %u unreadable: %s", i,
+			    gnutls_strerror(g));
+			goto out;
+		}
+		if (i >= API_AUTH_SAN_SCAN_MAX) {
+			rc = sd_error_set(SD_E_INVAL, "client certificate has more than %d subjectAltNames",
+			    API_AUTH_SAN_SCAN_MAX);
+			goto out;
+		}
+		if (type == GNUTLS_SAN_URI)
+			prefix = "URI:";
+		else if (type == GNUTLS_SAN_DNSNAME)
+			prefix = "DNS:";
+		else
+			continue;
+		if (v.size > CONFIG_CLIENT_SAN_MAX - 4 || memchr(v.data, '\0', v.size) != NULL)
+			continue;
+		if (id->n_sans >= API_AUTH_SAN_MAX) {
+			rc = sd_error_set(SD_E_INVAL, "client certificate has more than %d URI and DNS subjectAltNames",
+			    API_AUTH_SAN_MAX);
+			goto out;
+		}
+		memcpy(id->sans[id->n_sans], prefix, 4);
+		memcpy(id->sans[id->n_sans] + 4, v.data, v.size);
+		id->sans[id->n_sans][4 + v.size] = '\0';
+		id->n_sans++;
+	}
+	rc = 0;
+out:
+	if (names != NULL)
+		gnutls_subject_alt_names_deinit(names);
+	gnutls_free(ext.data);
+	if (rc != 0)
+		id->n_sans = 0;
+	return rc;
+}
+
+#define API_AUTH_EKU_MAX 32	/* key purposes looked at */
+
+/*
+ * [api] require_client_auth_eku: GnuTLS refuses a leaf whose extendedKeyUsage
+ * lacks clientAuth, but accepts one without the extension (RFC 5280: any
+ * use); this refuses that too.
+ */
+static int
+api_auth_eku(gnutls_x509_crt_t leaf)
+{
+	char oid[128];
+	size_t size;
+	unsigned i;
+	int g;
+
+	for (i = 0; i < API_AUTH_EKU_MAX; i++) {
+		size = sizeof(oid);
+		g = gnutls_x509_crt_get_key_purpose_oid(leaf, i, oid, &size, NULL);
+		if (g == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (g < 0)
+			return sd_error_set(SD_E_INVAL, "client certificate extendedKeyUsage unreadable: %s",
+			    gnutls_strerror(g));
+		if (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0)
+			return 0;
+	}
+	if (i == 0)
+		return sd_error_set(SD_E_INVAL, "client certificate has no extendedKeyUsage extension, and "
+		    "[api] require_client_auth_eku is true");
+	return sd_error_set(SD_E_INVAL, "client certificate extendedKeyUsage lacks clientAuth");
 }
 
 static int
@@ -125,18 +343,17 @@ api_auth_identity(gnutls_x509_crt_t leaf, struct api_identity *id)
 
 	size = sizeof(id->cn);
 	g = gnutls_x509_crt_get_dn_by_oid(leaf, GNUTLS_OID_X520_COMMON_NAME, 0, 0, id->cn, &size);
+	/* No CN: only a client pinned by spki_sha256 or san, without subject_cn, can match it. */
 	if (g == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
-		rc = sd_error_set(SD_E_INVAL, "client certificate subject has no CN");
-		goto out;
-	}
-	if (g < 0 || size >= sizeof(id->cn) || strlen(id->cn) != size || size == 0) {
+		id->cn[0] = '\0';
+	} else if (g < 0 || size >= sizeof(id->cn) || strlen(id->cn) != size || size == 0) {
 		rc = sd_error_set(SD_E_INVAL, "client certificate CN is empty, too long or malformed");
 		goto out;
 	}
-	/* Authorisation is by CN: a subject with two of them names nobody in particular. */
+	/* Authorisation may be by CN: a subject with two of them names nobody in particular. */
 	size = sizeof(extra);
 	g = gnutls_x509_crt_get_dn_by_oid(leaf, GNUTLS_OID_X520_COMMON_NAME, 1, 0, extra, &size);
-	if (g != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+	if (id->cn[0] != '\0' && g != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
 		rc = sd_error_set(SD_E_INVAL, "client certificate subject has more than one CN");
 		goto out;
 	}
@@ -155,7 +372,7 @@ api_auth_identity(gnutls_x509_crt_t leaf, struct api_identity *id)
 		rc = api_auth_gnutls_error(g, "SHA-256");
 		goto out;
 	}
-	rc = 0;
+	rc = api_auth_sans(leaf, id);
 out:
 	gnutls_free(dn.data);
 	gnutls_free(spki.data);
@@ -202,6 +419,8 @@ api_auth_verify_peers(const struct api_auth *auth, const gnutls_datum_t *peers, 
 		}
 	}
 	if ((rc = api_auth_chain_verify(auth, chain, n)) != 0)
+		goto out;
+	if (auth->require_client_auth_eku && (rc = api_auth_eku(chain[0])) != 0)
 		goto out;
 	if ((rc = api_auth_identity(chain[0], id)) != 0)
 		goto out;

@@ -13,11 +13,14 @@
 
 #include <gnutls/gnutls.h>
 
+#include "config.h"
 #include "sd_error.h"
 
 #define API_AUTH_CHAIN_MAX 8		/* certificates accepted from a client */
 #define API_AUTH_SUBJECT_MAX 1024	/* bytes of an RFC 4514 subject, NUL included */
 #define API_AUTH_CN_MAX 256		/* bytes of a CN (UTF-8), NUL included */
+#define API_AUTH_SAN_MAX 16		/* URI and DNS subjectAltNames of a client certificate */
+#define API_AUTH_SAN_SCAN_MAX 64	/* subjectAltNames of any type looked at */
 #define API_AUTH_CACHE_SECONDS 60	/* a connection's chain is verified again after this */
 
 /* Trust anchors for client certificates; read-only once loaded, shared by all threads. */
@@ -26,17 +29,34 @@ struct api_auth;
 /* A verified client. */
 struct api_identity {
 	char subject[API_AUTH_SUBJECT_MAX];	/* RFC 4514 string */
-	char cn[API_AUTH_CN_MAX];		/* the one CN of the subject */
+	char cn[API_AUTH_CN_MAX];		/* the one CN of the subject, or "" when it has none */
 	uint8_t spki_sha256[32];		/* SHA-256 of the leaf's DER SubjectPublicKeyInfo */
+	/* The leaf's URI and DNS names, "URI:..." and "DNS:..." as [client] san writes them. */
+	char sans[API_AUTH_SAN_MAX][CONFIG_CLIENT_SAN_MAX + 1];
+	size_t n_sans;
+};
+
+/* What api_auth_new() builds a trust list from; every pointer is only read during the call. */
+struct api_auth_material {
+	const uint8_t *ca_pem;		/* PEM client CA bundle, at least one certificate */
+	size_t ca_len;
+	const char *ca_name;		/* the file it came from, for messages */
+	const uint8_t *crl;		/* PEM or DER CRL issued by a certificate of the bundle, or NULL */
+	size_t crl_len;
+	const char *crl_name;
+	bool require_client_auth_eku;	/* refuse a leaf without an extendedKeyUsage holding clientAuth */
 };
 
 /*
- * Build the trust list from a PEM client CA bundle (at least one
- * certificate); name is the file it came from, for messages. pem is only
- * read during the call. On success *out (free with api_auth_free()) is set.
- * Errors: SD_E_CONFIG (no certificate or unparsable; detail names the file), SD_E_NOMEM.
+ * Build the trust list from m. Called again (e.g. at a reload) it builds an
+ * independent new one. A CRL must verify against the bundle; one past its
+ * nextUpdate is still used (its revocations stay true), with a warning on
+ * stderr. On success *out (free with api_auth_free()) is set.
+ * Errors: SD_E_CONFIG (no CA certificate, unparsable CA or CRL, CRL not
+ * issued by the CA or with a bad signature; the detail names the file),
+ * SD_E_NOMEM.
  */
-SD_WUR int api_auth_new(const uint8_t *pem, size_t len, const char *name, struct api_auth **out);
+SD_WUR int api_auth_new(const struct api_auth_material *m, struct api_auth **out);
 void api_auth_free(struct api_auth *auth);
 
 /*
@@ -44,7 +64,9 @@ void api_auth_free(struct api_auth *auth);
  * Thread-safe: auth is only read.
  * Errors (detail through sd_error_detail()): SD_E_INVAL when there is no
  * certificate, the chain does not verify (untrusted, expired, not for TLS
- * client use, ...), or the subject has no single usable CN; SD_E_NOMEM;
+ * client use, revoked by the CRL, no clientAuth extendedKeyUsage when it
+ * is required, ...), the subject has several CNs or an unusable one, or the
+ * leaf has more than API_AUTH_SAN_MAX URI and DNS names; SD_E_NOMEM;
  * SD_E_CRYPTO when GnuTLS fails for another reason.
  */
 SD_WUR int api_auth_verify(const struct api_auth *auth, gnutls_session_t session, struct api_identity *id);

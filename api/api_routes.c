@@ -138,6 +138,42 @@ api_response_text(struct api_response *resp, unsigned status, const char *conten
 	resp->body_len = len;
 }
 
+/* Which [client] the verified certificate is: exactly one, or 403. */
+static bool
+api_route_client(const struct api_ctx *ctx, struct api_call *call, struct api_response *resp)
+{
+	const char *sans[API_AUTH_SAN_MAX];
+	struct config_client_identity cid;
+	const struct config_client *also;
+	struct api_problem p;
+	size_t i;
+
+	if (call->id.n_sans > API_AUTH_SAN_MAX)
+		abort();	/* api_auth bounds it */
+	for (i = 0; i < call->id.n_sans; i++)
+		sans[i] = call->id.sans[i];
+	cid.cn = call->id.cn[0] != '\0' ? call->id.cn : NULL;
+	cid.spki_sha256 = call->id.spki_sha256;
+	cid.sans = sans;
+	cid.n_sans = call->id.n_sans;
+	call->client = sd_config_client_match(ctx->cfg, &cid, &also);
+	if (call->client != NULL && also != NULL) {
+		api_problem_set(&p, API_P_FORBIDDEN, "the client certificate matches both client \"%s\" and client "
+		    "\"%s\": ambiguous, refused", call->client->name, also->name);
+		call->client = NULL;
+		api_response_refusal(resp, &p);
+		return false;
+	}
+	if (call->client == NULL) {
+		api_problem_set(&p, API_P_FORBIDDEN, "no client is configured for this certificate (%s%s%s; "
+		    "subject_cn, spki_sha256 and san are compared)", call->id.cn[0] != '\0' ? "CN \"" : "no CN",
+		    call->id.cn, call->id.cn[0] != '\0' ? "\"" : "");
+		api_response_refusal(resp, &p);
+		return false;
+	}
+	return true;
+}
+
 bool
 api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct api_call *call,
     struct api_response *resp)
@@ -157,11 +193,8 @@ api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct
 			return false;
 		}
 		call->authenticated = true;
-		if ((call->client = sd_config_client_by_cn(ctx->cfg, call->id.cn)) == NULL) {
-			api_problem_set(&p, API_P_FORBIDDEN, "no client is configured for CN \"%s\"", call->id.cn);
-			api_response_refusal(resp, &p);
+		if (!api_route_client(ctx, call, resp))
 			return false;
-		}
 		if (route->roles != 0 && (call->client->roles & route->roles) == 0) {
 			api_problem_set(&p, API_P_FORBIDDEN, "client \"%s\" lacks the role for %s %s",
 			    call->client->name, route->method, route->path);
@@ -229,7 +262,7 @@ api_route_sign(const struct api_ctx *ctx, const struct api_call *call, struct ap
 	sreq.ttl = req->ttl;
 	sreq.sans = req->n_sans > 0 ? req->sans : NULL;
 	sreq.n_sans = req->n_sans;
-	sreq.client_cn = call->id.cn;
+	sreq.client = call->client->name;
 	sreq.client_subject = call->id.subject;
 	memcpy(sreq.client_spki_sha256, call->id.spki_sha256, sizeof(sreq.client_spki_sha256));
 	if ((rc = signer_issue(ctx->signer, &sreq, &res)) != 0) {
@@ -364,9 +397,9 @@ api_route_metrics(const struct api_ctx *ctx, const struct api_call *call, struct
 	size_t len = 0;
 	int rc;
 
-	if (!call->authenticated)
+	if (!call->authenticated || call->client == NULL)
 		abort();	/* the permit table requires API_ROUTE_AUTH here */
-	if ((rc = signer_metrics(ctx->signer, call->id.cn, &signer_text)) != 0) {
+	if ((rc = signer_metrics(ctx->signer, call->client->name, &signer_text)) != 0) {
 		api_response_error(resp, rc);
 		return;
 	}
@@ -389,9 +422,9 @@ api_route_audit_checkpoint(const struct api_ctx *ctx, const struct api_call *cal
 	char *note = NULL;
 	int rc;
 
-	if (!call->authenticated)
+	if (!call->authenticated || call->client == NULL)
 		abort();	/* the permit table requires API_ROUTE_AUTH here */
-	if ((rc = signer_audit_checkpoint(ctx->signer, call->id.cn, &note, &seq)) != 0) {
+	if ((rc = signer_audit_checkpoint(ctx->signer, call->client->name, &note, &seq)) != 0) {
 		api_response_error(resp, rc);
 		return;
 	}
@@ -409,7 +442,7 @@ api_route_audit_records(const struct api_ctx *ctx, const struct api_call *call, 
 	size_t len = 0;
 	int rc;
 
-	if (!call->authenticated)
+	if (!call->authenticated || call->client == NULL)
 		abort();
 	if (api_query_u64("from", call->query_from, 1, INT64_MAX, 1, &from, &p) != 0 ||
 	    api_query_u64("limit", call->query_limit, 1, SIGNER_AUDIT_RECORDS_MAX, SIGNER_AUDIT_RECORDS_MAX, &limit,
@@ -417,7 +450,7 @@ api_route_audit_records(const struct api_ctx *ctx, const struct api_call *call, 
 		api_response_problem(resp, &p);
 		return;
 	}
-	if ((rc = signer_audit_records(ctx->signer, call->id.cn, from, (size_t)limit, &r)) != 0 ||
+	if ((rc = signer_audit_records(ctx->signer, call->client->name, from, (size_t)limit, &r)) != 0 ||
 	    (rc = api_audit_records_json(r, &body, &len)) != 0)
 		api_response_error(resp, rc);
 	else
@@ -435,14 +468,14 @@ api_route_audit_proof(const struct api_ctx *ctx, const struct api_call *call, st
 	size_t len = 0;
 	int rc;
 
-	if (!call->authenticated)
+	if (!call->authenticated || call->client == NULL)
 		abort();
 	if (call->query_serial == NULL || strlen(call->query_serial) > 40) {
 		api_problem_set(&p, API_P_BAD_REQUEST, "query parameter serial (1..20 bytes of hex) is required");
 		api_response_problem(resp, &p);
 		return;
 	}
-	if ((rc = signer_audit_proof(ctx->signer, call->id.cn, call->query_serial, &pr)) != 0 ||
+	if ((rc = signer_audit_proof(ctx->signer, call->client->name, call->query_serial, &pr)) != 0 ||
 	    (rc = api_audit_proof_json(pr, call->query_serial, &body, &len)) != 0)
 		api_response_error(resp, rc);
 	else

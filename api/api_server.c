@@ -57,6 +57,8 @@ struct api_server {
 	size_t tls_key_len;
 	uint8_t *client_ca;
 	size_t client_ca_len;
+	uint8_t *client_crl;		/* NULL: no [api] client_crl */
+	size_t client_crl_len;
 	struct sockaddr_storage addr;
 	uint16_t port;
 	atomic_uint in_flight;
@@ -131,21 +133,22 @@ api_exchange_guard(const struct api_exchange *x)
 
 /*
  * One JSON line per request: its id (also the X-Request-Id header), method,
- * path, client CN, status, then the serial or why it failed, the source
- * address and how long it took. Refusals of unauthenticated requests are
- * logged in full only for a source's first few in an interval; the guard
- * summarises the rest. Never the body.
+ * path, the [client] matched, status, then the serial or why it failed, the
+ * source address, how long it took and the certificate's CN (a pinned
+ * client's CN says little; a refused one's says who tried). Refusals of
+ * unauthenticated requests are logged in full only for a source's first few
+ * in an interval; the guard summarises the rest. Never the body.
  */
 static void
 api_log_request(const struct api_exchange *x, const struct api_response *resp, uint64_t duration_us)
 {
-	struct sd_log_field f[9];
+	struct sd_log_field f[10];
 	size_t n = 0;
 
 	f[n++] = SD_LOG_STR("request_id", x->request_id);
 	f[n++] = SD_LOG_STR("method", x->call.method);
 	f[n++] = SD_LOG_STR("path", x->call.path);
-	f[n++] = SD_LOG_STR("client", x->call.authenticated ? x->call.id.cn : "-");
+	f[n++] = SD_LOG_STR("client", x->call.client != NULL ? x->call.client->name : "-");
 	f[n++] = SD_LOG_NUM("status", resp->status);
 	if (resp->serial[0] != '\0')
 		f[n++] = SD_LOG_STR("serial", resp->serial);
@@ -153,6 +156,7 @@ api_log_request(const struct api_exchange *x, const struct api_response *resp, u
 		f[n++] = SD_LOG_STR("error", resp->log_detail);
 	f[n++] = SD_LOG_STR("source", api_guard_conn_source(api_exchange_guard(x)));
 	f[n++] = SD_LOG_NUM("duration_us", duration_us);
+	f[n++] = SD_LOG_STR("cn", x->call.authenticated && x->call.id.cn[0] != '\0' ? x->call.id.cn : "-");
 	sd_log_fields(SD_LOG_INFO, "request", f, n);
 }
 
@@ -497,6 +501,11 @@ api_server_read_tls(const struct sd_config *cfg, struct api_server *srv)
 		rc = api_server_file_error(rc, "[api] client CA");
 		goto out;
 	}
+	if (cfg->api_client_crl != NULL && (rc = sd_file_read(cfg->api_client_crl, API_TLS_FILE_MAX, &srv->client_crl,
+	    &srv->client_crl_len)) != 0) {
+		rc = api_server_file_error(rc, "[api] client CRL");
+		goto out;
+	}
 	if (srv->tls_cert_len > UINT32_MAX || srv->tls_key_len > UINT32_MAX) {
 		rc = sd_error_set(SD_E_CONFIG, "[api] TLS files too large");
 		goto out;
@@ -547,6 +556,23 @@ api_server_address(const struct sd_config *cfg, struct api_server *srv, bool *ip
 	return sd_error_set(SD_E_CONFIG, "[api] listen \"%s\" is not an IPv4 or IPv6 address", cfg->api_listen);
 }
 
+/* The client trust list from the files api_server_read_tls() read. */
+static int
+api_server_auth(const struct sd_config *cfg, struct api_server *srv)
+{
+	struct api_auth_material m = {
+		.ca_pem = srv->client_ca,
+		.ca_len = srv->client_ca_len,
+		.ca_name = cfg->api_client_ca,
+		.crl = srv->client_crl,
+		.crl_len = srv->client_crl_len,
+		.crl_name = cfg->api_client_crl,
+		.require_client_auth_eku = cfg->api_require_client_auth_eku,
+	};
+
+	return api_auth_new(&m, &srv->auth);
+}
+
 static void
 api_server_free(struct api_server *srv)
 {
@@ -557,6 +583,7 @@ api_server_free(struct api_server *srv)
 	api_metrics_free(srv->metrics);
 	free(srv->tls_cert);
 	free(srv->client_ca);
+	free(srv->client_crl);
 	if (srv->tls_key != NULL) {
 		gnutls_memset(srv->tls_key, 0, srv->tls_key_len);
 		free(srv->tls_key);
@@ -589,7 +616,7 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 	}
 	if ((rc = api_server_address(cfg, srv, &ipv6)) != 0 ||
 	    (rc = api_server_read_tls(cfg, srv)) != 0 ||
-	    (rc = api_auth_new(srv->client_ca, srv->client_ca_len, cfg->api_client_ca, &srv->auth)) != 0)
+	    (rc = api_server_auth(cfg, srv)) != 0)
 		goto out;
 	if ((rc = api_metrics_new(&srv->metrics)) != 0)
 		goto out;

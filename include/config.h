@@ -60,6 +60,7 @@ enum config_role {
 	CONFIG_ROLE_ISSUER = 1 << 0,	/* may request certificates (for its profiles) */
 	CONFIG_ROLE_AUDITOR = 1 << 1,	/* may read the journal */
 	CONFIG_ROLE_ADMIN = 1 << 2,	/* may be granted CA profiles (ca = true) */
+	CONFIG_ROLE_REVOKER = 1 << 3,	/* may revoke certificates (no route yet); implies no other role */
 };
 
 struct config_ip_range {
@@ -115,9 +116,22 @@ struct config_profile {
 	uint64_t keys_seen;		/* parser bookkeeping: bit i set once key i of the profile table is given */
 };
 
+#define CONFIG_CLIENT_SAN_MAX 255	/* bytes of one san selector, "URI:" or "DNS:" included */
+
+/*
+ * One [client NAME] section. A certificate (verified against [api]
+ * client_ca) is this client when every selector the client has matches it:
+ * subject_cn (its one CN), spki_sha256 (one of the pins is the SHA-256 of
+ * its SubjectPublicKeyInfo) and san (it carries each listed name). With
+ * neither spki_sha256 nor san nor subject_cn, subject_cn is the section name.
+ */
 struct config_client {
 	char *name;			/* section name */
-	char *subject_cn;		/* CN of the client certificate (verified against the client CA) */
+	char *subject_cn;		/* CN of the client certificate, or NULL: the CN is not consulted */
+	char *spki_sha256[CONFIG_LIST_MAX];	/* pins: 64 lower-case hex digits each */
+	size_t n_spki_sha256;
+	char *sans[CONFIG_LIST_MAX];	/* "URI:..." (exact) or "DNS:name" (lower case) */
+	size_t n_sans;
 	unsigned roles;			/* enum config_role bits */
 	char *profiles[CONFIG_LIST_MAX];	/* profiles an issuer may use */
 	size_t n_profiles;
@@ -168,6 +182,8 @@ struct sd_config {
 	char *api_tls_certificate;
 	char *api_tls_key;
 	char *api_client_ca;
+	char *api_client_crl;		/* PEM or DER CRL of the client CA, or NULL */
+	bool api_require_client_auth_eku;	/* refuse client certificates without clientAuth in an EKU */
 	unsigned api_workers;
 	size_t api_max_body;		/* bytes */
 	/* Denial of service: limits on connections before they authenticate (see api_guard.h). */
@@ -218,7 +234,27 @@ SD_WUR int sd_config_apply_environment(const struct sd_config *cfg);
 
 /* Borrowed lookups; NULL when absent. */
 const struct config_profile *sd_config_profile(const struct sd_config *cfg, const char *name);
-const struct config_client *sd_config_client_by_cn(const struct sd_config *cfg, const char *cn);
+const struct config_client *sd_config_client_by_name(const struct sd_config *cfg, const char *name);
+
+/* What a verified client certificate shows for matching; every pointer is borrowed. */
+struct config_client_identity {
+	const char *cn;			/* its one CN, or NULL when it has none */
+	const uint8_t *spki_sha256;	/* 32 bytes: SHA-256 of its DER SubjectPublicKeyInfo */
+	const char *const *sans;	/* its URI and DNS names as "URI:..." and "DNS:..." */
+	size_t n_sans;
+};
+
+/*
+ * The client that the certificate described by id is (struct config_client
+ * says when a client matches). Returns the first matching client, or NULL;
+ * *also is set to a second matching client, or NULL: when it is set the
+ * certificate is ambiguous and must be refused.
+ */
+const struct config_client *sd_config_client_match(const struct sd_config *cfg,
+    const struct config_client_identity *id, const struct config_client **also);
+
+/* Whether pin (32 bytes) is one of client's spki_sha256 pins; true when it has none. */
+bool sd_config_client_pinned_to(const struct config_client *client, const uint8_t *pin);
 bool sd_config_client_may_use(const struct config_client *client, const char *profile);
 
 /*

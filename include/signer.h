@@ -8,7 +8,8 @@
  * Requests and results are plain data with no foreign types: signerd
  * runs the signer as its own process, and signerd-front implements these
  * calls by sending them there (include/privsep.h). Calls made for a client
- * name it (its certificate's CN), so that the signer process can check the
+ * name it (the [client NAME] section its certificate matched, see
+ * sd_config_client_match()), so that the signer process can check the
  * authorisation again; the signer core itself ignores it.
  */
 #ifndef SIGNER_H
@@ -48,7 +49,7 @@ struct signer_request {
 	size_t csr_pem_len;
 	const char *profile;
 	uint64_t ttl;			/* seconds; 0 means the profile's default */
-	const char *client_cn;		/* CN of the client certificate: its [client] section */
+	const char *client;		/* the [client NAME] section the certificate matched */
 	const char *client_subject;	/* RFC 4514 subject of the client certificate */
 	uint8_t client_spki_sha256[32];
 	/*
@@ -102,9 +103,9 @@ SD_WUR int signer_health(struct signer *s);
  * SD_METRICS_TEXT_MAX bytes): issuances by profile and client, failures by
  * reason, quota refusals, issuance, HSM signature and journal commit
  * latency, HSM sessions, journal size and fill, last checkpoint age.
- * client_cn is the auditor or admin asking. Errors: SD_E_NOMEM, SD_E_TOO_LARGE.
+ * client is the auditor or admin asking (its [client] name). Errors: SD_E_NOMEM, SD_E_TOO_LARGE.
  */
-SD_WUR int signer_metrics(struct signer *s, const char *client_cn, char **text);
+SD_WUR int signer_metrics(struct signer *s, const char *client, char **text);
 
 /*
  * signerd's lifecycle in the journal: a start record with the SHA-256 of
@@ -116,7 +117,10 @@ SD_WUR int signer_metrics(struct signer *s, const char *client_cn, char **text);
 SD_WUR int signer_service_start(struct signer *s, const void *config, size_t len);
 SD_WUR int signer_service_stop(struct signer *s);
 
-/* The auditor role's view of the journal: plain data, thread-safe. client_cn is the auditor asking. */
+/*
+ * The auditor role's view of the journal: plain data, thread-safe. client
+ * is the auditor's [client NAME] section.
+ */
 #define SIGNER_AUDIT_RECORDS_MAX 100	/* records in one answer */
 #define SIGNER_AUDIT_PROOF_MAX 128
 
@@ -139,11 +143,11 @@ struct signer_audit_records {
  * At most limit (<= SIGNER_AUDIT_RECORDS_MAX) records from seq from on.
  * Errors: SD_E_INVAL (limit), SD_E_JOURNAL, SD_E_NOMEM.
  */
-SD_WUR int signer_audit_records(struct signer *s, const char *client_cn, uint64_t from, size_t limit, struct signer_audit_records **out);
+SD_WUR int signer_audit_records(struct signer *s, const char *client, uint64_t from, size_t limit, struct signer_audit_records **out);
 void signer_audit_records_free(struct signer_audit_records *r);
 
 /* The latest signed checkpoint (C2SP text, new string) and its record seq. Errors: SD_E_NOT_FOUND, SD_E_JOURNAL. */
-SD_WUR int signer_audit_checkpoint(struct signer *s, const char *client_cn, char **note, uint64_t *seq);
+SD_WUR int signer_audit_checkpoint(struct signer *s, const char *client, char **note, uint64_t *seq);
 
 struct signer_audit_proof {
 	uint64_t intent_seq;
@@ -162,7 +166,7 @@ struct signer_audit_proof {
  * latest checkpoint. Errors: SD_E_INVAL (not hex), SD_E_NOT_FOUND (unknown
  * serial, or not yet covered by a checkpoint), SD_E_JOURNAL, SD_E_NOMEM.
  */
-SD_WUR int signer_audit_proof(struct signer *s, const char *client_cn, const char *serial_hex, struct signer_audit_proof **out);
+SD_WUR int signer_audit_proof(struct signer *s, const char *client, const char *serial_hex, struct signer_audit_proof **out);
 void signer_audit_proof_free(struct signer_audit_proof *p);
 
 #endif

@@ -111,17 +111,55 @@ subject_attributes = CN, O, OU, C
 permitted_dns = example.com
 excluded_ip = 0.0.0.0/0, ::/0
 
+CONF
+}
+
+DEMO_SPIFFE=spiffe://signerd.demo/issuer	# the URI SAN of the demo issuer's certificate
+
+# SHA-256 of a certificate's DER SubjectPublicKeyInfo: what [client] spki_sha256 pins.
+spki_pin() {
+	openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1
+}
+
+# The [client] sections, pinned to the keys of the certificates under clients/:
+# another certificate the client CA issues with the same CN is nobody.
+write_clients() {
+	cat >>"$CONF" <<CONF
+# Pinned by key (README, "Client identities"): re-issuing a client's
+# certificate with the same CN but another key grants nothing. The issuer is
+# also pinned by the SPIFFE ID in its certificate.
 [client issuer]
+spki_sha256 = $(spki_pin "$D/clients/issuer.pem")
+san = URI:$DEMO_SPIFFE
 roles = issuer
 profiles = server, client, spiffe-workload
 
 [client admin]
+spki_sha256 = $(spki_pin "$D/clients/admin.pem")
 roles = issuer, admin
 profiles = subordinate-ca
 
 [client auditor]
+spki_sha256 = $(spki_pin "$D/clients/auditor.pem")
 roles = auditor
+
+[client revoker]
+spki_sha256 = $(spki_pin "$D/clients/revoker.pem")
+roles = revoker
 CONF
+}
+
+# A client certificate for the demo client WHO (run in tls/): clientAuth, and the issuer's SPIFFE ID.
+client_cert() { # who
+	local ext
+	ext=$(printf '%s
+' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
+		'extendedKeyUsage=clientAuth')
+	[ "$1" != issuer ] || ext=$(printf '%s
+%s
+' "$ext" "subjectAltName=URI:$DEMO_SPIFFE")
+	tls_cert "../clients/$1" "$1" client-ca "$ext"
+	rm -f ./*.srl
 }
 
 # A file-key certificate for the API's TLS layer (not an HSM key).
@@ -145,10 +183,32 @@ tls_ca() { # name cn
 
 # A state made before signerd changed user has no [process] section, and
 # the default user (signerd) may not exist here: name whoever runs the demo.
-upgrade() {
+upgrade_process() {
 	grep -q '^\[process\]' "$CONF" && return 0
 	sed -i "/^\[api\]\$/i [process]\nuser = $(id -un)\nseccomp = kill\n" "$CONF"
 	echo "demo: added [process] user = $(id -un) to $CONF"
+}
+
+# A state made before clients were pinned: add the revoker, give the issuer
+# its SPIFFE ID (a new certificate), and write the [client] sections again,
+# pinned. The demo's own config ends with its [client] sections.
+upgrade_clients() {
+	grep -q '^\[client revoker\]' "$CONF" && return 0
+	(
+		umask 077
+		cd "$D/tls"
+		[ -f ../clients/revoker.pem ] || client_cert revoker
+		openssl x509 -in ../clients/issuer.pem -noout -ext subjectAltName 2>/dev/null | grep -qF "$DEMO_SPIFFE" ||
+			client_cert issuer
+	)
+	sed -i '/^\[client /,$d' "$CONF"
+	write_clients
+	echo "demo: added client revoker and pinned the demo clients by key in $CONF"
+}
+
+upgrade() {
+	upgrade_process
+	upgrade_clients
 }
 
 init() {
@@ -196,13 +256,12 @@ SOFTHSM
 			'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
 			'extendedKeyUsage=serverAuth' 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1')"
 		tls_ca client-ca "signerd demo API client CA"
-		for who in issuer auditor admin; do
-			tls_cert "../clients/$who" "$who" client-ca "$(printf '%s\n' \
-				'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
-				'extendedKeyUsage=clientAuth')"
+		for who in issuer auditor admin revoker; do
+			client_cert "$who"
 		done
 		rm -f ./*.srl
 	)
+	write_clients
 	touch "$D/.complete"
 	echo "demo: ready"
 }

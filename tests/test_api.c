@@ -597,12 +597,21 @@ test_content_length(void)
 	CU_ASSERT_EQUAL(api_content_length_parse("0x10", &v), SD_E_INVAL);
 }
 
+/* api_auth_new() of a CA bundle alone. */
+static int
+auth_new(const char *pem, size_t len, const char *name, struct api_auth **out)
+{
+	struct api_auth_material m = { .ca_pem = (const uint8_t *)pem, .ca_len = len, .ca_name = name };
+
+	return api_auth_new(&m, out);
+}
+
 static void
 test_auth_ca_load(void)
 {
 	struct api_auth *auth = NULL;
 
-	CU_ASSERT_EQUAL(api_auth_new((const uint8_t *)test_ca_pem, strlen(test_ca_pem), "ca.pem", &auth), 0);
+	CU_ASSERT_EQUAL(auth_new(test_ca_pem, strlen(test_ca_pem), "ca.pem", &auth), 0);
 	CU_ASSERT_PTR_NOT_NULL(auth);
 	api_auth_free(auth);
 	api_auth_free(NULL);
@@ -615,12 +624,37 @@ test_auth_ca_refused(void)
 	static const char broken[] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
 	struct api_auth *auth = (struct api_auth *)1;
 
-	CU_ASSERT_EQUAL(api_auth_new((const uint8_t *)junk, strlen(junk), "junk.pem", &auth), SD_E_CONFIG);
+	CU_ASSERT_EQUAL(auth_new(junk, strlen(junk), "junk.pem", &auth), SD_E_CONFIG);
 	CU_ASSERT_PTR_NULL(auth);
 	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "junk.pem"));
-	CU_ASSERT_EQUAL(api_auth_new((const uint8_t *)broken, strlen(broken), "broken.pem", &auth), SD_E_CONFIG);
+	CU_ASSERT_EQUAL(auth_new(broken, strlen(broken), "broken.pem", &auth), SD_E_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "broken.pem"));
-	CU_ASSERT_EQUAL(api_auth_new((const uint8_t *)"", 0, "empty.pem", &auth), SD_E_CONFIG);
+	CU_ASSERT_EQUAL(auth_new("", 0, "empty.pem", &auth), SD_E_CONFIG);
+	CU_ASSERT_PTR_NULL(auth);
+}
+
+/* A client CRL that is no CRL, or none at all, is a configuration error naming its file. */
+static void
+test_auth_crl_refused(void)
+{
+	static const char junk[] = "not a CRL\n";
+	static const char broken[] = "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n";
+	struct api_auth_material m = { .ca_pem = (const uint8_t *)test_ca_pem, .ca_len = strlen(test_ca_pem),
+	    .ca_name = "ca.pem", .crl_name = "client.crl" };
+	struct api_auth *auth = (struct api_auth *)1;
+
+	m.crl = (const uint8_t *)junk;
+	m.crl_len = strlen(junk);
+	CU_ASSERT_EQUAL(api_auth_new(&m, &auth), SD_E_CONFIG);
+	CU_ASSERT_PTR_NULL(auth);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "client CRL client.crl: neither a PEM nor a DER CRL"));
+	m.crl = (const uint8_t *)broken;
+	m.crl_len = strlen(broken);
+	CU_ASSERT_EQUAL(api_auth_new(&m, &auth), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "client.crl"));
+	m.crl_len = 0;
+	CU_ASSERT_EQUAL(api_auth_new(&m, &auth), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "client CRL client.crl: empty"));
 	CU_ASSERT_PTR_NULL(auth);
 }
 
@@ -630,7 +664,7 @@ test_auth_no_session(void)
 	struct api_auth *auth = NULL;
 	struct api_identity id;
 
-	CU_ASSERT_EQUAL_FATAL(api_auth_new((const uint8_t *)test_ca_pem, strlen(test_ca_pem), "ca.pem", &auth), 0);
+	CU_ASSERT_EQUAL_FATAL(auth_new(test_ca_pem, strlen(test_ca_pem), "ca.pem", &auth), 0);
 	memset(&id, 'x', sizeof(id));
 	CU_ASSERT_EQUAL(api_auth_verify(auth, NULL, &id), SD_E_INVAL);
 	CU_ASSERT_STRING_EQUAL(sd_error_detail(SD_E_INVAL), "no client certificate presented");
@@ -781,7 +815,7 @@ test_cache_no_session(void)
 	struct api_identity id;
 	gnutls_datum_t peers[2];
 
-	CU_ASSERT_EQUAL_FATAL(api_auth_new((const uint8_t *)test_ca_pem, strlen(test_ca_pem), "ca.pem", &auth), 0);
+	CU_ASSERT_EQUAL_FATAL(auth_new(test_ca_pem, strlen(test_ca_pem), "ca.pem", &auth), 0);
 	/* A connection whose peer no longer presents a certificate gets no cached identity, and loses it. */
 	cache_fill(&c, peers);
 	memset(&id, 'x', sizeof(id));
@@ -920,6 +954,7 @@ main(void)
 	static const struct sd_test_case auth[] = {
 		{ "client CA loads", test_auth_ca_load },
 		{ "client CA refused", test_auth_ca_refused },
+		{ "client CRL refused", test_auth_crl_refused },
 		{ "no TLS session", test_auth_no_session },
 	};
 	static const struct sd_test_case cache[] = {

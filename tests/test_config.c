@@ -108,13 +108,15 @@ test_load_full(void)
 	CU_ASSERT_EQUAL(prof->ip_ranges[1].family, AF_INET6);
 	CU_ASSERT_PTR_NULL(sd_config_profile(cfg, "client"));
 
-	cl = sd_config_client_by_cn(cfg, "issuer");
+	cl = sd_config_client_by_name(cfg, "issuer");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
 	CU_ASSERT_TRUE(sd_config_client_may_use(cl, "server"));
 	CU_ASSERT_FALSE(sd_config_client_may_use(cl, "client"));
-	CU_ASSERT_PTR_NULL(sd_config_client_by_cn(cfg, "auditor"));
-	cl = sd_config_client_by_cn(cfg, "audit-team");
+	CU_ASSERT_STRING_EQUAL(cl->subject_cn, "issuer");
+	CU_ASSERT_PTR_NULL(sd_config_client_by_name(cfg, "audit-team"));
+	cl = sd_config_client_by_name(cfg, "auditor");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
+	CU_ASSERT_STRING_EQUAL(cl->subject_cn, "audit-team");
 	CU_ASSERT_EQUAL(cl->roles, CONFIG_ROLE_AUDITOR);
 	CU_ASSERT_FALSE(sd_config_client_may_use(cl, "server"));
 
@@ -163,10 +165,134 @@ test_refusals(void)
 	expect_refused("[client c2]\nroles = issuer\nprofiles = nosuch", "unknown profile nosuch");
 	expect_refused("[client c2]\nroles = auditor\nprofiles = server", "lacks the issuer role");
 	expect_refused("[client c2]\nroles = root", "unknown value 'root'");
-	expect_refused("[client c2]\nsubject_cn = issuer\nroles = issuer", "same subject_cn");
+	expect_refused("[client c2]\nsubject_cn = issuer\nroles = issuer", "have the same subject_cn, spki_sha256 and san");
 	expect_refused("[client c2]\nprofiles = server", "has no roles");
 	expect_refused("[ca]\nkey = pkcs11:object=again", "set twice");
 	expect_refused("not a key value line", "syntax error");
+}
+
+#define PIN_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define PIN_B "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+
+/* The client that id matches in cfg, its name, or "none"; "ambiguous" when two do. */
+static const char *
+match_name(const struct sd_config *cfg, const char *cn, uint8_t spki_byte, const char *const *sans, size_t n)
+{
+	uint8_t spki[32];
+	struct config_client_identity id = { cn, spki, sans, n };
+	const struct config_client *cl, *also;
+
+	memset(spki, spki_byte, sizeof(spki));
+	cl = sd_config_client_match(cfg, &id, &also);
+	if (cl != NULL && also != NULL)
+		return "ambiguous";
+	return cl != NULL ? cl->name : "none";
+}
+
+/* [client] spki_sha256 and san: parsing, defaults, the refusals. */
+static void
+test_client_selectors(void)
+{
+	struct sd_config *cfg = NULL;
+	const struct config_client *cl;
+
+	CU_ASSERT_EQUAL_FATAL(load_with("[client pinned]\nspki_sha256 = " PIN_A ", " PIN_B "\nsan = URI:spiffe://x.test/a, "
+	    "DNS:Host.Example\nsan = DNS:other.example\nroles = issuer, revoker\nprofiles = server\n"
+	    "[client both]\nsubject_cn = issuer\nspki_sha256 = " PIN_A "\nroles = revoker", &cfg), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cl = sd_config_client_by_name(cfg, "pinned"));
+	/* Pinned: the CN is not consulted unless the file says so. */
+	CU_ASSERT_PTR_NULL(cl->subject_cn);
+	CU_ASSERT_EQUAL_FATAL(cl->n_spki_sha256, 2);
+	CU_ASSERT_STRING_EQUAL(cl->spki_sha256[1], "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+	CU_ASSERT_EQUAL_FATAL(cl->n_sans, 3);
+	CU_ASSERT_STRING_EQUAL(cl->sans[0], "URI:spiffe://x.test/a");
+	CU_ASSERT_STRING_EQUAL(cl->sans[1], "DNS:host.example");
+	CU_ASSERT_EQUAL(cl->roles, CONFIG_ROLE_ISSUER | CONFIG_ROLE_REVOKER);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cl = sd_config_client_by_name(cfg, "both"));
+	CU_ASSERT_STRING_EQUAL(cl->subject_cn, "issuer");
+	CU_ASSERT_EQUAL(cl->roles, CONFIG_ROLE_REVOKER);
+	sd_config_free(cfg);
+
+	expect_refused("[client c2]\nspki_sha256 = abc\nroles = issuer", "is not 64 hex digits");
+	expect_refused("[client c2]\nspki_sha256 = " PIN_A "0\nroles = issuer", "is not 64 hex digits");
+	expect_refused("[client c2]\nspki_sha256 = " "g" PIN_A "\nroles = issuer", "is not 64 hex digits");
+	expect_refused("[client c2]\nspki_sha256 = " PIN_A ", aa" PIN_A "\nroles = issuer", "not 64 hex");
+	/* The same pin in two cases is the same pin. */
+	expect_refused("[client c2]\nspki_sha256 = " PIN_B ", bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n"
+	    "roles = issuer", "twice");
+	expect_refused("[client c2]\nsan = spiffe://x.test/a\nroles = issuer", "must start with URI: or DNS:");
+	expect_refused("[client c2]\nsan = URI:not a uri\nroles = issuer", "is not URI:scheme://");
+	expect_refused("[client c2]\nsan = URI:spiffe://x.test/a b\nroles = issuer", "a space or a non-ASCII");
+	expect_refused("[client c2]\nsan = DNS:-bad.example\nroles = issuer", "is not a DNS name");
+	expect_refused("[client c2]\nsan = DNS:a_b.example\nroles = issuer", "is not a DNS name");
+	expect_refused("[client c2]\nsan = DNS:\nroles = issuer", "is not a DNS name");
+	/* Two clients no certificate could tell apart, whatever the order or case of their selectors. */
+	expect_refused("[client c2]\nspki_sha256 = " PIN_A ", " PIN_B "\nroles = issuer\n"
+	    "[client c3]\nspki_sha256 = " PIN_B ", " PIN_A "\nroles = auditor", "clients c2 and c3 have the same");
+	expect_refused("[client c2]\nsan = DNS:a.example\nroles = issuer\n"
+	    "[client c3]\nsan = DNS:A.example\nroles = auditor", "clients c2 and c3 have the same");
+	/* Same pin, different CN: they can be told apart. */
+	CU_ASSERT_EQUAL(load_with("[client c2]\nsubject_cn = x\nspki_sha256 = " PIN_A "\nroles = issuer\n"
+	    "[client c3]\nsubject_cn = y\nspki_sha256 = " PIN_A "\nroles = auditor", &cfg), 0);
+	sd_config_free(cfg);
+}
+
+/* sd_config_client_match(): every selector a client has must match; two matches are ambiguous. */
+static void
+test_client_match(void)
+{
+	static const char *const spiffe[] = { "DNS:unrelated.example", "URI:spiffe://x.test/a" };
+	static const char *const spiffe_upper[] = { "URI:SPIFFE://x.test/a" };
+	static const char *const dns_mixed[] = { "DNS:HOST.example" };
+	static const char *const dns_as_uri[] = { "URI:host.example" };
+	static const char *const all[] = { "URI:spiffe://x.test/a", "DNS:Host.Example" };
+	struct sd_config *cfg = NULL;
+	uint8_t a = 0xaa;
+
+	CU_ASSERT_EQUAL_FATAL(load_with("[client pinned]\nspki_sha256 = " PIN_A "\nroles = issuer\n"
+	    "[client spiffe]\nsan = URI:spiffe://x.test/a\nroles = auditor\n"
+	    "[client dns]\nsan = DNS:host.example\nroles = auditor\n"
+	    "[client strict]\nsubject_cn = strict\nspki_sha256 = " PIN_B "\nsan = URI:spiffe://x.test/a, DNS:host.example\n"
+	    "roles = admin", &cfg), 0);
+	/* CN only, as before. */
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, "issuer", 0x01, NULL, 0), "issuer");
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, "audit-team", 0x01, NULL, 0), "auditor");
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, "auditor", 0x01, NULL, 0), "none");
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, NULL, 0x01, NULL, 0), "none");
+	/* A pinned client: its key, whatever the CN; the CN "pinned" with another key is nobody. */
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, "anything", a, NULL, 0), "pinned");
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, NULL, a, NULL, 0), "pinned");
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, "pinned", 0x01, NULL, 0), "none");
+	/* SANs: URIs exactly, DNS names in any case, types not mixed. */
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, NULL, 0x01, spiffe, 2), "spiffe");
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, NULL, 0x01, spiffe_upper, 1), "none");
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, NULL, 0x01, dns_mixed, 1), "dns");
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, NULL, 0x01, dns_as_uri, 1), "none");
+	/* Both SANs: spiffe and dns both match. */
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, NULL, 0x01, all, 2), "ambiguous");
+	/* CN issuer with the pinned key: issuer (by CN) and pinned (by key). */
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, "issuer", a, NULL, 0), "ambiguous");
+	/* strict needs all three of its selectors; with them, spiffe and dns match too. */
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, "strict", 0xbb, spiffe, 2), "spiffe");
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, "strict", 0xbb, all, 2), "ambiguous");
+	CU_ASSERT_STRING_EQUAL(match_name(cfg, "strict", 0x01, all, 2), "ambiguous");
+	CU_ASSERT_FALSE(sd_config_client_pinned_to(sd_config_client_by_name(cfg, "pinned"), (const uint8_t *)"x"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+	CU_ASSERT_TRUE(sd_config_client_pinned_to(sd_config_client_by_name(cfg, "issuer"), (const uint8_t *)"x"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+	sd_config_free(cfg);
+
+	/* [api] client_crl and require_client_auth_eku. */
+	CU_ASSERT_EQUAL_FATAL(load_with("", &cfg), 0);
+	CU_ASSERT_PTR_NULL(cfg->api_client_crl);
+	CU_ASSERT_FALSE(cfg->api_require_client_auth_eku);
+	sd_config_free(cfg);
+	CU_ASSERT_EQUAL_FATAL(load_with("[api]\nclient_crl = tls/client.crl\nrequire_client_auth_eku = true", &cfg), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cfg->api_client_crl, "/tls/client.crl"));
+	CU_ASSERT_TRUE(cfg->api_require_client_auth_eku);
+	sd_config_free(cfg);
+	expect_refused("[api]\nrequire_client_auth_eku = yes", "'require_client_auth_eku': 'yes' is not true or false");
+	expect_refused("[api]\nclient_crl = a\nclient_crl = b", "set twice");
 }
 
 /* A leaf profile section with the given extra lines (one name source and an EKU already set). */
@@ -219,7 +345,7 @@ test_profile_keys(void)
 	CU_ASSERT_EQUAL(p->n_permitted_ip, 1);
 	CU_ASSERT_EQUAL(p->excluded_ip[0].prefix, 16);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cfg->ca_key_blocklist, "/blocked.txt"));
-	CU_ASSERT_TRUE(sd_config_client_may_use(sd_config_client_by_cn(cfg, "admin"), "sub"));
+	CU_ASSERT_TRUE(sd_config_client_may_use(sd_config_client_by_name(cfg, "admin"), "sub"));
 	sd_config_free(cfg);
 
 	/* Defaults of a leaf profile. */
@@ -253,9 +379,9 @@ test_example_config(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p = sd_config_profile(cfg, "subordinate-ca"));
 	CU_ASSERT_TRUE(p->ca);
 	CU_ASSERT_EQUAL(p->path_len, 0);
-	CU_ASSERT_TRUE(sd_config_client_may_use(sd_config_client_by_cn(cfg, "issuer"), "spiffe-workload"));
-	CU_ASSERT_FALSE(sd_config_client_may_use(sd_config_client_by_cn(cfg, "issuer"), "subordinate-ca"));
-	CU_ASSERT_TRUE(sd_config_client_may_use(sd_config_client_by_cn(cfg, "admin"), "subordinate-ca"));
+	CU_ASSERT_TRUE(sd_config_client_may_use(sd_config_client_by_name(cfg, "issuer"), "spiffe-workload"));
+	CU_ASSERT_FALSE(sd_config_client_may_use(sd_config_client_by_name(cfg, "issuer"), "subordinate-ca"));
+	CU_ASSERT_TRUE(sd_config_client_may_use(sd_config_client_by_name(cfg, "admin"), "subordinate-ca"));
 	sd_config_free(cfg);
 }
 
@@ -532,7 +658,7 @@ static const char *const reloadable_keys[] = {
 	"ca key_blocklist", "journal checkpoint_every", "journal checkpoint_interval", "journal refusals_per_minute",
 	"api max_body", "api max_connections", "api max_connections_per_source", "api handshake_timeout",
 	"api header_timeout", "api request_timeout", "api idle_timeout", "api unauthenticated_rate",
-	"api unauthenticated_burst",
+	"api unauthenticated_burst", "api client_crl", "api require_client_auth_eku",
 };
 static const char *const secret_keys[] = { "hsm pin_file", "api tls_key" };
 
@@ -595,9 +721,9 @@ test_key_table(void)
 	}
 	CU_ASSERT_EQUAL(n_reloadable, sizeof(reloadable_keys) / sizeof(reloadable_keys[0]));
 	CU_ASSERT_EQUAL(n_secret, sizeof(secret_keys) / sizeof(secret_keys[0]));
-	CU_ASSERT_EQUAL(i, 37 + 24 + 6);
+	CU_ASSERT_EQUAL(i, 39 + 24 + 8);
 	CU_ASSERT_EQUAL(n_profile, 24);
-	CU_ASSERT_EQUAL(n_client, 6);
+	CU_ASSERT_EQUAL(n_client, 8);
 	CU_ASSERT_FALSE(sd_config_key(i, &k));
 	CU_ASSERT_FALSE(sd_config_key((size_t)-1, &k));
 }
@@ -643,6 +769,11 @@ test_key_types(void)
 	expect_key("profile", "crl_url", "URL", "none");
 	expect_key("client", "roles", "names", NULL);
 	expect_key("client", "profiles", "list", "none");
+	expect_key("client", "spki_sha256", "list", "none");
+	expect_key("client", "san", "list", "none");
+	expect_key("client", "subject_cn", "string", "the section name, unless spki_sha256 or san is set");
+	expect_key("api", "client_crl", "path", "none");
+	expect_key("api", "require_client_auth_eku", "bool", "false");
 }
 
 /* [client] quota_per_minute, quota_burst (derived), quota_per_day. */
@@ -655,19 +786,19 @@ test_client_quotas(void)
 	CU_ASSERT_EQUAL_FATAL(load_with("[client q1]\nroles = issuer\nprofiles = server\nquota_per_minute = 60\n"
 	    "[client q2]\nroles = issuer\nquota_per_minute = 5\nquota_per_day = 1000\n"
 	    "[client q3]\nroles = issuer\nquota_per_minute = 600\nquota_burst = 7\n", &cfg), 0);
-	cl = sd_config_client_by_cn(cfg, "q1");
+	cl = sd_config_client_by_name(cfg, "q1");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
 	CU_ASSERT_EQUAL(cl->quota_per_minute, 60);
 	CU_ASSERT_EQUAL(cl->quota_burst, 10);		/* ten seconds' worth */
 	CU_ASSERT_EQUAL(cl->quota_per_day, 0);
-	cl = sd_config_client_by_cn(cfg, "q2");
+	cl = sd_config_client_by_name(cfg, "q2");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
 	CU_ASSERT_EQUAL(cl->quota_burst, 1);		/* at least one */
 	CU_ASSERT_EQUAL(cl->quota_per_day, 1000);
-	cl = sd_config_client_by_cn(cfg, "q3");
+	cl = sd_config_client_by_name(cfg, "q3");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
 	CU_ASSERT_EQUAL(cl->quota_burst, 7);
-	cl = sd_config_client_by_cn(cfg, "issuer");
+	cl = sd_config_client_by_name(cfg, "issuer");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
 	CU_ASSERT_EQUAL(cl->quota_per_minute, 0);	/* none unless set */
 	CU_ASSERT_EQUAL(cl->quota_burst, 0);
@@ -685,6 +816,8 @@ main(void)
 	static const struct sd_test_case load[] = {
 		{ "full file", test_load_full },
 		{ "refusals name the problem", test_refusals },
+		{ "client selectors: spki_sha256, san, revoker", test_client_selectors },
+		{ "client matching and ambiguity", test_client_match },
 		{ "profile keys: types, subject, SANs, CA, URLs", test_profile_keys },
 		{ "profile key refusals", test_profile_key_refusals },
 		{ "packaging/signerd.conf.example", test_example_config },

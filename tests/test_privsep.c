@@ -159,7 +159,7 @@ test_issue_round_trip(void)
 	ps_issue_encode(&o, "issuer", &req);
 	CU_ASSERT_FATAL(!ps_out_failed(&o));
 	CU_ASSERT_EQUAL_FATAL(ps_issue_decode(o.data, o.len, m), 0);
-	CU_ASSERT_STRING_EQUAL(m->client_cn, "issuer");
+	CU_ASSERT_STRING_EQUAL(m->client, "issuer");
 	CU_ASSERT_STRING_EQUAL(m->req.profile, "server");
 	CU_ASSERT_STRING_EQUAL(m->req.client_subject, "CN=issuer,O=Example");
 	CU_ASSERT_EQUAL(m->req.ttl, 3600);
@@ -249,7 +249,7 @@ test_audit_and_config(void)
 	ps_out_init(&o);
 	ps_audit_encode(&o, PS_AUDIT_RECORDS, &a);
 	CU_ASSERT_EQUAL(ps_audit_decode(PS_AUDIT_RECORDS, o.data, o.len, &got), 0);
-	CU_ASSERT_TRUE(got.from == 5 && got.limit == 100 && strcmp(got.client_cn, "auditor") == 0);
+	CU_ASSERT_TRUE(got.from == 5 && got.limit == 100 && strcmp(got.client, "auditor") == 0);
 	/* The same bytes are no proof request, and no other type decodes. */
 	CU_ASSERT_EQUAL(ps_audit_decode(PS_AUDIT_PROOF, o.data, o.len, &got), SD_E_INVAL);
 	CU_ASSERT_EQUAL(ps_audit_decode(PS_ISSUE, o.data, o.len, &got), SD_E_INVAL);
@@ -322,7 +322,11 @@ static const char *config_text =
     "profiles = server\n"
     "[client auditor]\n"
     "subject_cn = audit-team\n"
-    "roles = auditor\n";
+    "roles = auditor\n"
+    "[client pinned]\n"
+    "spki_sha256 = 2222222222222222222222222222222222222222222222222222222222222222\n"
+    "roles = issuer\n"
+    "profiles = server\n";
 
 /* Start privsep-evil in mode against a signer with no HSM behind it (every refusal comes first). */
 static struct privsep_front *
@@ -384,6 +388,8 @@ static void test_refuse_no_role(void) { expect_refused("no-role"); }
 static void test_refuse_wrong_profile(void) { expect_refused("wrong-profile"); }
 static void test_refuse_unknown_client(void) { expect_refused("unknown-client"); }
 static void test_refuse_issuer_reads_journal(void) { expect_refused("issuer-reads-journal"); }
+static void test_refuse_cn_as_name(void) { expect_refused("cn-as-name"); }
+static void test_refuse_wrong_pin(void) { expect_refused("wrong-pin"); }
 
 int
 main(void)
@@ -407,6 +413,8 @@ main(void)
 		{ "issue with a profile not granted", test_refuse_wrong_profile },
 		{ "issue for an unknown client", test_refuse_unknown_client },
 		{ "journal read by an issuer", test_refuse_issuer_reads_journal },
+		{ "client named by its CN, not its section", test_refuse_cn_as_name },
+		{ "issue for a pinned client with another key", test_refuse_wrong_pin },
 	};
 	char exe[PATH_MAX], *slash;
 	ssize_t n;

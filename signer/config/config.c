@@ -242,6 +242,13 @@ const struct config_entry config_keys[] = {
 	{ "api", "tls_key", CONFIG_PATH, CONFIG_REQUIRED | CONFIG_ONCE | CONFIG_SECRET, CFG(api_tls_key) },
 	{ "api", "client_ca", CONFIG_PATH, CONFIG_REQUIRED | CONFIG_ONCE, CFG(api_client_ca) },
 	/*
+	 * Built into the client trust list with the CA; api_auth_new() builds a
+	 * new list from the CA's and the CRL's bytes, so a reload can swap both.
+	 */
+	{ "api", "client_crl", CONFIG_PATH, CONFIG_ONCE | CONFIG_RELOADABLE, CFG(api_client_crl), .def = config_none },
+	{ "api", "require_client_auth_eku", CONFIG_BOOL, CONFIG_RELOADABLE, CFG(api_require_client_auth_eku),
+	    .def = "false" },
+	/*
 	 * Requests block in signer_issue() until their journal commit: more in
 	 * flight lets one durable commit carry more of them (measured: P-256 and
 	 * RSA-2048 at concurrency 16 about 1.7x the issuances/s of 4 workers on 2

@@ -114,13 +114,13 @@ signer_chain_pem(const struct signer *s, size_t i)
 }
 
 int
-signer_metrics(struct signer *s, const char *client_cn, char **text)
+signer_metrics(struct signer *s, const char *client, char **text)
 {
 	struct sd_metrics_text t = { NULL, 0, 0, false };
 	struct hsm_stats hs;
 	size_t len;
 
-	(void)client_cn;
+	(void)client;
 	*text = NULL;
 	if (s == NULL)
 		return sd_error_set(SD_E_INTERNAL, "no signer");
@@ -284,8 +284,8 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 		goto out;
 	}
 	/* Before any work: a client over its quota costs a lookup, not a CSR parse or a signature. */
-	if (req->client_cn != NULL)
-		client = sd_config_client_by_cn(s->cfg, req->client_cn);
+	if (req->client != NULL)
+		client = sd_config_client_by_name(s->cfg, req->client);
 	if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
 		rc = sd_error_set(SD_E_INTERNAL, "clock_gettime failed");
 		goto out;
@@ -410,25 +410,25 @@ signer_service_stop(struct signer *s)
 	return signer_journal_stop(s->sj);
 }
 
-/* The auditor's name (client_cn) was checked by the caller; signerd's separated signer checks it again. */
+/* The auditor's name (client) was checked by the caller; signerd's separated signer checks it again. */
 int
-signer_audit_records(struct signer *s, const char *client_cn, uint64_t from, size_t limit,
+signer_audit_records(struct signer *s, const char *client, uint64_t from, size_t limit,
     struct signer_audit_records **out)
 {
-	(void)client_cn;
+	(void)client;
 	return signer_journal_audit_records(s != NULL ? s->sj : NULL, from, limit, out);
 }
 
 int
-signer_audit_checkpoint(struct signer *s, const char *client_cn, char **note, uint64_t *seq)
+signer_audit_checkpoint(struct signer *s, const char *client, char **note, uint64_t *seq)
 {
-	(void)client_cn;
+	(void)client;
 	return signer_journal_audit_checkpoint(s != NULL ? s->sj : NULL, note, seq);
 }
 
 int
-signer_audit_proof(struct signer *s, const char *client_cn, const char *serial_hex, struct signer_audit_proof **out)
+signer_audit_proof(struct signer *s, const char *client, const char *serial_hex, struct signer_audit_proof **out)
 {
-	(void)client_cn;
+	(void)client;
 	return signer_journal_audit_proof(s != NULL ? s->sj : NULL, serial_hex, out);
 }

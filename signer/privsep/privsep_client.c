@@ -222,7 +222,7 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 
 	*out = NULL;
 	ps_out_init(&msg);
-	ps_issue_encode(&msg, req->client_cn, req);
+	ps_issue_encode(&msg, req->client, req);
 	if ((rc = ps_call(s, PS_ISSUE, &msg, &reply, &in, &rc_call)) != 0 || (rc = rc_call) != 0)
 		goto out;
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
@@ -272,12 +272,12 @@ signer_health(struct signer *s)
 }
 
 int
-signer_audit_records(struct signer *s, const char *client_cn, uint64_t from, size_t limit,
+signer_audit_records(struct signer *s, const char *client, uint64_t from, size_t limit,
     struct signer_audit_records **out)
 {
 	struct signer_audit_records *r = NULL;
 	struct signer_audit_record *x;
-	struct ps_audit a = { .client_cn = client_cn, .from = from, .limit = (uint32_t)limit };
+	struct ps_audit a = { .client = client, .from = from, .limit = (uint32_t)limit };
 	struct ps_out msg;
 	struct ps_in in;
 	uint8_t *reply = NULL;
@@ -342,9 +342,9 @@ signer_audit_records_free(struct signer_audit_records *r)
 }
 
 int
-signer_metrics(struct signer *s, const char *client_cn, char **text)
+signer_metrics(struct signer *s, const char *client, char **text)
 {
-	struct ps_audit a = { .client_cn = client_cn };
+	struct ps_audit a = { .client = client };
 	struct ps_out msg;
 	struct ps_in in;
 	uint8_t *reply = NULL;
@@ -371,9 +371,9 @@ out:
 }
 
 int
-signer_audit_checkpoint(struct signer *s, const char *client_cn, char **note, uint64_t *seq)
+signer_audit_checkpoint(struct signer *s, const char *client, char **note, uint64_t *seq)
 {
-	struct ps_audit a = { .client_cn = client_cn };
+	struct ps_audit a = { .client = client };
 	struct ps_out msg;
 	struct ps_in in;
 	uint8_t *reply = NULL;
@@ -403,10 +403,10 @@ out:
 }
 
 int
-signer_audit_proof(struct signer *s, const char *client_cn, const char *serial_hex, struct signer_audit_proof **out)
+signer_audit_proof(struct signer *s, const char *client, const char *serial_hex, struct signer_audit_proof **out)
 {
 	struct signer_audit_proof *p = NULL;
-	struct ps_audit a = { .client_cn = client_cn, .serial_hex = serial_hex };
+	struct ps_audit a = { .client = client, .serial_hex = serial_hex };
 	struct ps_out msg;
 	struct ps_in in;
 	uint8_t *reply = NULL;

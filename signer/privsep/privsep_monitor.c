@@ -37,16 +37,24 @@ struct ps_channel {
 	unsigned index;
 };
 
-/* Check again what the front decided: the client exists and holds role. */
+/*
+ * Check again what the front decided: the client it names exists and holds
+ * role (and may use profile); for an issuance (spki non-NULL) the client
+ * certificate's key is one of the client's pins, if it has any.
+ */
 static int
-ps_client_check(const struct privsep_front *f, const char *cn, unsigned role, const char *profile)
+ps_client_check(const struct privsep_front *f, const char *name, unsigned role, const char *profile,
+    const uint8_t *spki)
 {
-	const struct config_client *c = sd_config_client_by_cn(f->cfg, cn);
+	const struct config_client *c = sd_config_client_by_name(f->cfg, name);
 
-	if (c == NULL || (c->roles & role) == 0 || (profile != NULL && !sd_config_client_may_use(c, profile))) {
-		sd_log(SD_LOG_ERROR, "privsep: the front asked for client CN \"%.64s\"%s%.64s%s, which the "
-		    "configuration does not allow; refused", cn, profile != NULL ? " with profile \"" : "",
-		    profile != NULL ? profile : "", profile != NULL ? "\"" : "");
+	if (c == NULL || (c->roles & role) == 0 || (profile != NULL && !sd_config_client_may_use(c, profile)) ||
+	    (spki != NULL && !sd_config_client_pinned_to(c, spki))) {
+		sd_log(SD_LOG_ERROR, "privsep: the front asked for client \"%.64s\"%s%.64s%s%s, which the "
+		    "configuration does not allow; refused", name, profile != NULL ? " with profile \"" : "",
+		    profile != NULL ? profile : "", profile != NULL ? "\"" : "",
+		    c != NULL && spki != NULL && !sd_config_client_pinned_to(c, spki) ?
+		    " and a key it is not pinned to" : "");
 		return sd_error_set(SD_E_INTERNAL, "the signer refused a request the front had authorised");
 	}
 	return 0;
@@ -82,8 +90,8 @@ ps_serve_issue(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_
 		return SD_E_NOMEM;
 	if ((rc = ps_issue_decode(p, len, m)) != 0)
 		goto out;
-	m->req.client_cn = m->client_cn;
-	if ((rc = ps_client_check(f, m->client_cn, CONFIG_ROLE_ISSUER, m->req.profile)) == 0)
+	m->req.client = m->client;
+	if ((rc = ps_client_check(f, m->client, CONFIG_ROLE_ISSUER, m->req.profile, m->req.client_spki_sha256)) == 0)
 		rc = signer_issue(f->signer, &m->req, &r);
 	ps_status_encode(reply, rc, sd_error_detail(rc));
 	if (rc == 0)
@@ -119,13 +127,13 @@ ps_serve_audit(struct privsep_front *f, uint32_t type, const uint8_t *p, size_t 
 
 	if ((rc = ps_audit_decode(type, p, len, &a)) != 0)
 		return rc;
-	if ((rc = ps_client_check(f, a.client_cn, CONFIG_ROLE_AUDITOR, NULL)) == 0) {
+	if ((rc = ps_client_check(f, a.client, CONFIG_ROLE_AUDITOR, NULL, NULL)) == 0) {
 		if (type == PS_AUDIT_RECORDS)
-			rc = signer_audit_records(f->signer, a.client_cn, a.from, a.limit, &records);
+			rc = signer_audit_records(f->signer, a.client, a.from, a.limit, &records);
 		else if (type == PS_AUDIT_CHECKPOINT)
-			rc = signer_audit_checkpoint(f->signer, a.client_cn, &note, &seq);
+			rc = signer_audit_checkpoint(f->signer, a.client, &note, &seq);
 		else
-			rc = signer_audit_proof(f->signer, a.client_cn, a.serial_hex, &proof);
+			rc = signer_audit_proof(f->signer, a.client, a.serial_hex, &proof);
 	}
 	ps_status_encode(reply, rc, sd_error_detail(rc));
 	if (rc == 0 && records != NULL)
@@ -149,8 +157,8 @@ ps_serve_metrics(struct privsep_front *f, const uint8_t *p, size_t len, struct p
 
 	if ((rc = ps_audit_decode(PS_METRICS, p, len, &a)) != 0)
 		return rc;
-	if ((rc = ps_client_check(f, a.client_cn, CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, NULL)) == 0)
-		rc = signer_metrics(f->signer, a.client_cn, &text);
+	if ((rc = ps_client_check(f, a.client, CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, NULL, NULL)) == 0)
+		rc = signer_metrics(f->signer, a.client, &text);
 	ps_status_encode(reply, rc, sd_error_detail(rc));
 	if (rc == 0)
 		ps_out_str(reply, text);

@@ -34,11 +34,11 @@ ps_config_decode(const uint8_t *p, size_t len, struct ps_config *out)
 }
 
 void
-ps_issue_encode(struct ps_out *out, const char *client_cn, const struct signer_request *req)
+ps_issue_encode(struct ps_out *out, const char *client, const struct signer_request *req)
 {
 	size_t i;
 
-	ps_out_str(out, client_cn);
+	ps_out_str(out, client);
 	ps_out_str(out, req->client_subject);
 	ps_out_bytes(out, req->client_spki_sha256, sizeof(req->client_spki_sha256));
 	ps_out_str(out, req->profile);
@@ -65,7 +65,7 @@ ps_issue_decode(const uint8_t *p, size_t len, struct ps_issue *out)
 
 	memset(out, 0, sizeof(*out));
 	ps_in_init(&in, p, len);
-	out->client_cn = ps_in_str(&in, PS_NAME_MAX);
+	out->client = ps_in_str(&in, PS_NAME_MAX);
 	out->req.client_subject = ps_in_str(&in, PS_NAME_MAX);
 	spki = ps_in_bytes(&in, sizeof(out->req.client_spki_sha256), &spki_len);
 	if (spki != NULL && spki_len == sizeof(out->req.client_spki_sha256))
@@ -85,7 +85,7 @@ ps_issue_decode(const uint8_t *p, size_t len, struct ps_issue *out)
 		out->sans[i].type = (enum signer_san_type)type;
 		out->sans[i].value = (const char *)ps_in_bytes(&in, SIGNER_SAN_VALUE_MAX, &out->sans[i].len);
 	}
-	if (!ps_in_done(&in) || out->client_cn[0] == '\0' || out->req.profile[0] == '\0')
+	if (!ps_in_done(&in) || out->client[0] == '\0' || out->req.profile[0] == '\0')
 		return sd_error_set(SD_E_INVAL, "malformed issue request");
 	out->req.sans = n > 0 ? out->sans : NULL;
 	out->req.n_sans = n;
@@ -95,7 +95,7 @@ ps_issue_decode(const uint8_t *p, size_t len, struct ps_issue *out)
 void
 ps_audit_encode(struct ps_out *out, uint32_t type, const struct ps_audit *a)
 {
-	ps_out_str(out, a->client_cn);
+	ps_out_str(out, a->client);
 	if (type == PS_AUDIT_RECORDS) {
 		ps_out_u64(out, a->from);
 		ps_out_u32(out, a->limit);
@@ -111,7 +111,7 @@ ps_audit_decode(uint32_t type, const uint8_t *p, size_t len, struct ps_audit *ou
 
 	memset(out, 0, sizeof(*out));
 	ps_in_init(&in, p, len);
-	out->client_cn = ps_in_str(&in, PS_NAME_MAX);
+	out->client = ps_in_str(&in, PS_NAME_MAX);
 	if (type == PS_AUDIT_RECORDS) {
 		out->from = ps_in_u64(&in);
 		out->limit = ps_in_u32(&in);
@@ -122,7 +122,7 @@ ps_audit_decode(uint32_t type, const uint8_t *p, size_t len, struct ps_audit *ou
 	} else if (type != PS_AUDIT_CHECKPOINT && type != PS_METRICS) {
 		in.failed = true;
 	}
-	if (!ps_in_done(&in) || out->client_cn[0] == '\0')
+	if (!ps_in_done(&in) || out->client[0] == '\0')
 		return sd_error_set(SD_E_INVAL, "malformed audit request");
 	return 0;
 }

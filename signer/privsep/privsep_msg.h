@@ -45,14 +45,14 @@ struct ps_config {
 
 /* PS_ISSUE, as the signer reads it: the request and who the front says sent it. */
 struct ps_issue {
-	const char *client_cn;
+	const char *client;
 	struct signer_request req;
 	struct signer_san sans[SIGNER_SAN_MAX];
 };
 
 /* PS_AUDIT_*: who asks, and the arguments of the one call. */
 struct ps_audit {
-	const char *client_cn;
+	const char *client;
 	uint64_t from;			/* PS_AUDIT_RECORDS */
 	uint32_t limit;			/* PS_AUDIT_RECORDS, 1 .. SIGNER_AUDIT_RECORDS_MAX */
 	const char *serial_hex;		/* PS_AUDIT_PROOF, at most 40 characters */
@@ -60,7 +60,7 @@ struct ps_audit {
 
 /* Encoders: the payload goes to out (check ps_out_failed()). */
 void ps_config_encode(struct ps_out *out, const struct ps_config *c);
-void ps_issue_encode(struct ps_out *out, const char *client_cn, const struct signer_request *req);
+void ps_issue_encode(struct ps_out *out, const char *client, const struct signer_request *req);
 void ps_audit_encode(struct ps_out *out, uint32_t type, const struct ps_audit *a);
 /* Every reply starts with the call's result: 0 or an error and its detail. */
 void ps_status_encode(struct ps_out *out, int rc, const char *detail);

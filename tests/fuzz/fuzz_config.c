@@ -6,6 +6,7 @@
  *
  * fuzz-options: -max_len=16384 (four times the shipped example)
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,13 +32,44 @@ fuzz_profile(const struct sd_config *cfg, const struct config_profile *p)
 	    p->n_permitted_ip <= CONFIG_LIST_MAX && p->n_excluded_ip <= CONFIG_LIST_MAX);
 }
 
+/* A certificate showing exactly cl's selectors is cl, or ambiguous: never nobody, never another alone. */
+static void
+fuzz_client_match(const struct sd_config *cfg, const struct config_client *cl)
+{
+	struct config_client_identity id;
+	const struct config_client *got, *also;
+	uint8_t spki[32];
+	unsigned v;
+	size_t i;
+
+	memset(spki, 0, sizeof(spki));
+	for (i = 0; cl->n_spki_sha256 > 0 && i < sizeof(spki); i++) {
+		FUZZ_CHECK(sscanf(cl->spki_sha256[0] + 2 * i, "%2x", &v) == 1);
+		spki[i] = (uint8_t)v;
+	}
+	id.cn = cl->subject_cn;
+	id.spki_sha256 = spki;
+	id.sans = (const char *const *)cl->sans;
+	id.n_sans = cl->n_sans;
+	got = sd_config_client_match(cfg, &id, &also);
+	FUZZ_CHECK(got != NULL);
+	FUZZ_CHECK(also != NULL || got == cl);
+}
+
 static void
 fuzz_client(const struct sd_config *cfg, const struct config_client *cl)
 {
 	size_t i;
 
-	FUZZ_CHECK(cl->name != NULL && cl->subject_cn != NULL && cl->roles != 0);
-	FUZZ_CHECK(sd_config_client_by_cn(cfg, cl->subject_cn) == cl);
+	FUZZ_CHECK(cl->name != NULL && cl->roles != 0);
+	FUZZ_CHECK(cl->subject_cn != NULL || cl->n_spki_sha256 > 0 || cl->n_sans > 0);
+	FUZZ_CHECK(sd_config_client_by_name(cfg, cl->name) == cl);
+	FUZZ_CHECK(cl->n_spki_sha256 <= CONFIG_LIST_MAX && cl->n_sans <= CONFIG_LIST_MAX);
+	for (i = 0; i < cl->n_spki_sha256; i++)
+		FUZZ_CHECK(strlen(cl->spki_sha256[i]) == 64);
+	for (i = 0; i < cl->n_sans; i++)
+		FUZZ_CHECK(strncmp(cl->sans[i], "URI:", 4) == 0 || strncmp(cl->sans[i], "DNS:", 4) == 0);
+	fuzz_client_match(cfg, cl);
 	FUZZ_CHECK(cl->n_profiles <= CONFIG_LIST_MAX);
 	for (i = 0; i < cl->n_profiles; i++) {
 		FUZZ_CHECK(sd_config_profile(cfg, cl->profiles[i]) != NULL);

@@ -25,12 +25,12 @@ fuzz_issue(const uint8_t *data, size_t size)
 	if (ps_issue_decode(data, size, &m) != 0)
 		return;
 	FUZZ_CHECK(m.req.n_sans <= SIGNER_SAN_MAX && m.req.csr_pem_len <= SIGNER_CSR_MAX);
-	FUZZ_CHECK(m.client_cn[0] != '\0' && m.req.profile[0] != '\0');
+	FUZZ_CHECK(m.client[0] != '\0' && m.req.profile[0] != '\0');
 	for (i = 0; i < m.req.n_sans; i++)
 		FUZZ_CHECK(m.req.sans[i].type >= SIGNER_SAN_DNS && m.req.sans[i].type <= SIGNER_SAN_EMAIL &&
 		    m.req.sans[i].len <= SIGNER_SAN_VALUE_MAX);
 	ps_out_init(&o);
-	ps_issue_encode(&o, m.client_cn, &m.req);
+	ps_issue_encode(&o, m.client, &m.req);
 	FUZZ_CHECK(!ps_out_failed(&o) && o.len == size && memcmp(o.data, data, size) == 0);
 	ps_out_free(&o);
 }
@@ -43,7 +43,7 @@ fuzz_audit(uint32_t type, const uint8_t *data, size_t size)
 
 	if (ps_audit_decode(type, data, size, &a) != 0)
 		return;
-	FUZZ_CHECK(a.client_cn[0] != '\0');
+	FUZZ_CHECK(a.client[0] != '\0');
 	FUZZ_CHECK(type != PS_AUDIT_RECORDS || (a.limit >= 1 && a.limit <= SIGNER_AUDIT_RECORDS_MAX));
 	FUZZ_CHECK(type != PS_AUDIT_PROOF || strlen(a.serial_hex) <= 40);
 	ps_out_init(&o);

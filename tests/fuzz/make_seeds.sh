@@ -93,6 +93,8 @@ port = 0
 tls_certificate = tls/server.pem
 tls_key = tls/server.key
 client_ca = tls/client-ca.pem
+client_crl = tls/client-ca.crl
+require_client_auth_eku = true
 
 [profile spiffe]
 ext_key_usage = serverAuth, clientAuth
@@ -104,5 +106,10 @@ email_domains = example.com
 subject_cn = issuer
 roles = issuer, auditor
 profiles = spiffe
+
+[client pinned]
+spki_sha256 = 0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef
+san = URI:spiffe://example.com/pinned, DNS:Pinned.Example.com
+roles = revoker
 CONF
 du -sh "$out"

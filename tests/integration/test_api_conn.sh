@@ -97,18 +97,20 @@ t_check "other CA: refusals logged as unauthenticated" \
 
 # A client certificate that expires while its connection is open: the
 # first request is served, the one after the expiry refused (401), on the
-# same connection and well within API_AUTH_CACHE_SECONDS.
+# same connection and well within API_AUTH_CACHE_SECONDS. It is the demo
+# issuer's key and SPIFFE ID, which the demo's [client issuer] is pinned to.
 cat >"$T_TMP/short.tmpl" <<TMPL
 cn = "issuer"
 organization = "signerd demo"
+uri = "spiffe://signerd.demo/issuer"
 serial = 4242
 activation_date = "$(date -u -d '-1 min' '+%Y-%m-%d %H:%M:%S') UTC"
 expiration_date = "$(date -u -d '+3 sec' '+%Y-%m-%d %H:%M:%S') UTC"
 tls_www_client
 signing_key
 TMPL
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T_TMP/short.key" \
-	-out "$T_TMP/short.csr" -subj "/O=signerd demo/CN=issuer" 2>/dev/null
+cp "$d/clients/issuer.key" "$T_TMP/short.key"
+openssl req -new -key "$T_TMP/short.key" -out "$T_TMP/short.csr" -subj "/O=signerd demo/CN=issuer" 2>/dev/null
 certtool --generate-certificate --load-request "$T_TMP/short.csr" --load-ca-certificate "$d/tls/client-ca.pem" \
 	--load-ca-privkey "$d/tls/client-ca.key" --template "$T_TMP/short.tmpl" --outfile "$T_TMP/short.pem" \
 	>"$T_TMP/certtool.log" 2>&1

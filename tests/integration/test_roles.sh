@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every route × every identity (no certificate, issuer, auditor, admin),
+# Every route × every identity (no certificate, issuer, auditor, admin, revoker),
 # as a table: allowed → success, a missing role or profile → 403
 # forbidden, no certificate where one is needed → 401 unauthenticated, each
 # refusal a problem document. A route in the permit table (api/api_routes.c)
@@ -20,25 +20,26 @@ for _ in $(seq 1 200); do
 	sleep 0.1
 done
 
-# METHOD PATH  none issuer auditor admin   (admin holds issuer and admin, for profile subordinate-ca only)
-matrix="POST /v1/sign 401 200 403 403
-GET /v1/ca 200 200 200 200
-GET /healthz 200 200 200 200
-GET /readyz 200 200 200 200
-GET /metrics 401 403 200 200
-GET /v1/audit/checkpoint 401 403 200 403
-GET /v1/audit/records?from=1&limit=5 401 403 200 403
-GET /v1/audit/proof?serial=$serial 401 403 200 403"
+# METHOD PATH  none issuer auditor admin revoker   (admin holds issuer and admin, for profile
+# subordinate-ca only; revoker holds revoker alone, which no route uses yet and which implies no other role)
+matrix="POST /v1/sign 401 200 403 403 403
+GET /v1/ca 200 200 200 200 200
+GET /healthz 200 200 200 200 200
+GET /readyz 200 200 200 200 200
+GET /metrics 401 403 200 200 403
+GET /v1/audit/checkpoint 401 403 200 403 403
+GET /v1/audit/records?from=1&limit=5 401 403 200 403 403
+GET /v1/audit/proof?serial=$serial 401 403 200 403 403"
 
 # Every route of the permit table has a row, and every row is a route.
 sed -nE 's/^[[:space:]]*\{ "(\/[^"]*)", "([A-Z]+)",.*/\2 \1/p' "$here/api/api_routes.c" | sort >"$T_TMP/routes"
 awk '{ sub(/\?.*/, "", $2); print $1 " " $2 }' <<<"$matrix" | sort >"$T_TMP/rows"
 t_check "the table has a row for each route of the permit table, and no other" diff -u "$T_TMP/routes" "$T_TMP/rows"
 
-whos=(none issuer auditor admin)
-while read -r method path want_none want_issuer want_auditor want_admin; do
-	wants=("$want_none" "$want_issuer" "$want_auditor" "$want_admin")
-	for i in 0 1 2 3; do
+whos=(none issuer auditor admin revoker)
+while read -r method path want_none want_issuer want_auditor want_admin want_revoker; do
+	wants=("$want_none" "$want_issuer" "$want_auditor" "$want_admin" "$want_revoker")
+	for i in 0 1 2 3 4; do
 		who=${whos[$i]} want=${wants[$i]}
 		if [ "$method" = POST ]; then got=$(t_sign "$who" "$T_TMP/a.json"); else got=$(t_get "$who" "$path"); fi
 		case "$want" in

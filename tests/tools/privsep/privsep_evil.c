@@ -73,7 +73,19 @@ main(void)
 		/* Well-formed requests the configuration does not allow. */
 		if (strcmp(mode, "no-role") == 0) {
 			req.profile = "server";
-			ps_issue_encode(&o, "audit-team", &req);
+			ps_issue_encode(&o, "auditor", &req);
+			ok = refused(PS_ISSUE, &o);
+		} else if (strcmp(mode, "cn-as-name") == 0) {
+			/* The auditor's CN, not its section name: clients are named by section. */
+			memset(&a, 0, sizeof(a));
+			a.client = "audit-team";
+			ps_audit_encode(&o, PS_AUDIT_CHECKPOINT, &a);
+			ok = refused(PS_AUDIT_CHECKPOINT, &o);
+		} else if (strcmp(mode, "wrong-pin") == 0) {
+			/* A pinned client, asked for with a certificate key it is not pinned to. */
+			req.profile = "server";
+			memset(req.client_spki_sha256, 0x11, sizeof(req.client_spki_sha256));
+			ps_issue_encode(&o, "pinned", &req);
 			ok = refused(PS_ISSUE, &o);
 		} else if (strcmp(mode, "wrong-profile") == 0) {
 			req.profile = "internal";
@@ -85,7 +97,7 @@ main(void)
 			ok = refused(PS_ISSUE, &o);
 		} else if (strcmp(mode, "issuer-reads-journal") == 0) {
 			memset(&a, 0, sizeof(a));
-			a.client_cn = "issuer";
+			a.client = "issuer";
 			a.from = 1;
 			a.limit = 10;
 			ps_audit_encode(&o, PS_AUDIT_RECORDS, &a);
