@@ -1,3 +1,4 @@
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,10 @@
 struct api_auth {
 	gnutls_x509_trust_list_t trust;
 	bool require_client_auth_eku;
+	uint64_t generation;		/* unique per trust list: a connection's cache is bound to one */
 };
+
+static atomic_uint_fast64_t api_auth_generations;
 
 /* Import a CRL written as PEM or DER. */
 static int
@@ -158,6 +162,7 @@ api_auth_new(const struct api_auth_material *m, struct api_auth **out)
 	}
 	if (m->crl != NULL && (rc = api_auth_add_crl(auth, m)) != 0)
 		goto out;
+	auth->generation = atomic_fetch_add(&api_auth_generations, 1) + 1;
 	*out = auth;
 	auth = NULL;
 	rc = 0;
@@ -544,7 +549,9 @@ api_auth_verify_cached(const struct api_auth *auth, gnutls_session_t session, st
 		return rc;
 	}
 	mono = api_auth_mono_seconds();
-	if (mono >= 0 && api_auth_cache_match(cache, peers, n, mono, (int64_t)time(NULL))) {
+	/* A reload's trust list (a new CRL) verifies every connection again. */
+	if (mono >= 0 && cache->generation == auth->generation &&
+	    api_auth_cache_match(cache, peers, n, mono, (int64_t)time(NULL))) {
 		*id = cache->id;
 		return 0;
 	}
@@ -554,5 +561,6 @@ api_auth_verify_cached(const struct api_auth *auth, gnutls_session_t session, st
 	/* Not remembered (no clock, no memory): the next request verifies again. */
 	if (mono >= 0 && api_auth_cache_store(cache, peers, n, id, not_after, mono) != 0)
 		sd_error_clear();
+	cache->generation = auth->generation;
 	return 0;
 }

@@ -84,6 +84,7 @@ struct api_auth_cache {
 	unsigned n;				/* certificates; 0: nothing cached */
 	int64_t verified_at;			/* CLOCK_MONOTONIC seconds of the verification */
 	int64_t not_after;			/* earliest notAfter of the presented chain, Unix seconds */
+	uint64_t generation;			/* of the trust list it verified against (a reload makes a new one) */
 	struct api_identity id;
 };
 

@@ -118,6 +118,23 @@ SD_WUR int signer_service_start(struct signer *s, const void *config, size_t len
 SD_WUR int signer_service_stop(struct signer *s);
 
 /*
+ * A live reload (SIGHUP), in two steps so that nothing can fail once the
+ * front has applied the new file: prepare builds what next needs (quota
+ * and counters, carried over by client and profile name; the key
+ * blocklist, read again); commit swaps it in and cannot fail, and no other
+ * call of s may run during it; abort drops it. next has passed
+ * sd_config_reload_check() and must outlive s, or the next reload's commit.
+ * Then signer_service_reload() journals the new file's SHA-256 (config,
+ * len: its bytes). Errors: SD_E_NOMEM, SD_E_CONFIG (blocklist), SD_E_IO;
+ * signer_service_reload: as signer_service_start().
+ */
+struct signer_reload;
+SD_WUR int signer_reload_prepare(struct signer *s, const struct sd_config *next, struct signer_reload **out);
+void signer_reload_commit(struct signer *s, struct signer_reload *r);
+void signer_reload_abort(struct signer_reload *r);
+SD_WUR int signer_service_reload(struct signer *s, const void *config, size_t len);
+
+/*
  * The auditor role's view of the journal: plain data, thread-safe. client
  * is the auditor's [client NAME] section.
  */

@@ -402,6 +402,75 @@ signer_service_start(struct signer *s, const void *config, size_t len)
 	return signer_journal_start(s->sj, config, len);
 }
 
+struct signer_reload {
+	const struct sd_config *cfg;
+	struct signer_quota *quota;
+	struct signer_counters *counters;
+	struct weakkey_blocklist *blocklist;
+};
+
+void
+signer_reload_abort(struct signer_reload *r)
+{
+	if (r == NULL)
+		return;
+	signer_quota_free(r->quota);
+	signer_counters_free(r->counters);
+	weakkey_blocklist_free(r->blocklist);
+	free(r);
+}
+
+int
+signer_reload_prepare(struct signer *s, const struct sd_config *next, struct signer_reload **out)
+{
+	struct signer_reload *r;
+	int rc;
+
+	*out = NULL;
+	if (s == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return SD_E_NOMEM;
+	r->cfg = next;
+	if ((rc = signer_quota_new(next, &r->quota)) != 0 || (rc = signer_counters_new(next, &r->counters)) != 0 ||
+	    (next->ca_key_blocklist != NULL && (rc = weakkey_blocklist_load(next->ca_key_blocklist, &r->blocklist)) != 0)) {
+		signer_reload_abort(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void
+signer_reload_commit(struct signer *s, struct signer_reload *r)
+{
+	struct signer_quota *old_quota = s->quota;
+	struct signer_counters *old_counters = s->counters;
+	struct weakkey_blocklist *old_blocklist = s->blocklist;
+
+	/* No request runs now: what the old state counted is carried over, then it goes. */
+	signer_quota_carry(r->quota, s->quota);
+	signer_counters_carry(r->counters, s->counters);
+	s->cfg = r->cfg;
+	s->quota = r->quota;
+	s->counters = r->counters;
+	s->blocklist = r->blocklist;
+	signer_journal_counters_set(s->sj, s->counters);
+	signer_journal_config_set(s->sj, s->cfg);
+	signer_quota_free(old_quota);
+	signer_counters_free(old_counters);
+	weakkey_blocklist_free(old_blocklist);
+	free(r);
+}
+
+int
+signer_service_reload(struct signer *s, const void *config, size_t len)
+{
+	if (s == NULL || config == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	return signer_journal_reload(s->sj, config, len);
+}
+
 int
 signer_service_stop(struct signer *s)
 {

@@ -604,6 +604,23 @@ signer_journal_start(struct signer_journal *sj, const void *config, size_t len)
 }
 
 int
+signer_journal_reload(struct signer_journal *sj, const void *config, size_t len)
+{
+	uint8_t hash[JOURNAL_HASH_LEN];
+	int rc;
+
+	if (EVP_Digest(config, len, hash, NULL, EVP_sha256(), NULL) != 1)
+		return sd_error_set(SD_E_CRYPTO, "SHA-256 of the configuration failed");
+	if ((rc = sj_service(sj, JOURNAL_SERVICE_RELOAD, hash)) != 0)
+		return rc;
+	/* The stop record names the file in force then. */
+	sj_lock(sj);
+	memcpy(sj->config_sha256, hash, JOURNAL_HASH_LEN);
+	sj_unlock(sj);
+	return 0;
+}
+
+int
 signer_journal_stop(struct signer_journal *sj)
 {
 	uint64_t seq;

@@ -83,6 +83,8 @@ void signer_journal_refusal(struct signer_journal *sj, const struct signer_journ
  */
 SD_WUR int signer_journal_start(struct signer_journal *sj, const void *config, size_t len);
 SD_WUR int signer_journal_stop(struct signer_journal *sj);
+/* A reload record with the SHA-256 of config (len bytes), which later stop records name too. */
+SD_WUR int signer_journal_reload(struct signer_journal *sj, const void *config, size_t len);
 
 /* Make a checkpoint now. Errors: SD_E_CONFIG (no audit key), HSM and journal errors. */
 SD_WUR int signer_journal_checkpoint(struct signer_journal *sj, uint64_t *seq);

@@ -18,19 +18,9 @@
 #include <unistd.h>
 
 #include "privsep.h"
+#include "privsep_front.h"
 #include "privsep_msg.h"
 #include "sd_log.h"
-
-struct privsep_front {
-	pid_t pid;
-	int control;
-	int *fds;			/* the signer's ends of the request channels */
-	pthread_t *threads;
-	unsigned n, started;
-	const struct sd_config *cfg;
-	struct signer *signer;
-	atomic_bool refused;		/* the front broke the permit table */
-};
 
 struct ps_channel {
 	struct privsep_front *f;
@@ -225,6 +215,24 @@ ps_front_refuse(struct privsep_front *f, unsigned channel, const char *what)
 	}
 }
 
+/* The configuration lock, writers first. */
+static int
+ps_lock_init(struct privsep_front *f)
+{
+	pthread_rwlockattr_t attr;
+	int err;
+
+	if ((err = pthread_rwlockattr_init(&attr)) != 0)
+		return sd_error_set(SD_E_IO, "rwlock attributes: %s", strerror(err));
+	(void)pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	err = pthread_rwlock_init(&f->lock, &attr);
+	(void)pthread_rwlockattr_destroy(&attr);
+	if (err != 0)
+		return sd_error_set(SD_E_IO, "rwlock: %s", strerror(err));
+	f->lock_ready = true;
+	return 0;
+}
+
 static void *
 ps_channel_main(void *arg)
 {
@@ -256,7 +264,9 @@ ps_channel_main(void *arg)
 			break;
 		}
 		ps_out_init(&reply);
+		(void)pthread_rwlock_rdlock(&f->lock);
 		rc = permit->serve(f, payload, len, &reply);
+		(void)pthread_rwlock_unlock(&f->lock);
 		free(payload);
 		payload = NULL;
 		if (rc == 0 && ps_out_failed(&reply)) {
@@ -314,6 +324,8 @@ privsep_front_spawn(const char *path, const struct sd_config *cfg, const char *t
 	f->pid = -1;
 	f->control = -1;
 	f->n = n;
+	if ((rc = ps_lock_init(f)) != 0)
+		goto out;
 	for (i = 0; i < n; i++)
 		f->fds[i] = child[i] = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
@@ -534,6 +546,8 @@ privsep_front_stop(struct privsep_front *f)
 		close(f->control);
 	free(f->threads);
 	free(f->fds);
+	if (f->lock_ready)
+		(void)pthread_rwlock_destroy(&f->lock);
 	free(f);
 	return rc;
 }
