@@ -424,6 +424,14 @@ guard_watchdog(void *arg)
 	return NULL;
 }
 
+void
+api_guard_limits_set(struct api_guard *g, const struct api_guard_limits *lim)
+{
+	pthread_mutex_lock(&g->lock);
+	g->lim = *lim;
+	pthread_mutex_unlock(&g->lock);
+}
+
 int
 api_guard_new(const struct api_guard_limits *lim, struct api_guard **out)
 {

@@ -67,6 +67,9 @@ struct api_guard_conn;
  */
 SD_WUR int api_guard_new(const struct api_guard_limits *lim, struct api_guard **out);
 
+/* New limits (a reload), for the connections and requests to come; lim is copied. */
+void api_guard_limits_set(struct api_guard *g, const struct api_guard_limits *lim);
+
 /* Stop the watchdog and free; every connection must be closed. NULL is a no-op. */
 void api_guard_free(struct api_guard *g);
 

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "api_json.h"
 #include "api_metrics.h"
 #include "api_routes.h"
+#include "api_view.h"
 #include "sd_file.h"
 #include "sd_log.h"
 #include "sd_metrics.h"
@@ -45,7 +47,12 @@
 struct api_server {
 	struct MHD_Daemon *daemon;
 	struct api_ctx ctx;
-	struct api_auth *auth;
+	/* The configuration requests read now (api_view.h); a reload replaces it. */
+	pthread_mutex_t view_lock;
+	bool view_lock_ready;
+	struct api_view *view;
+	unsigned start_max_connections;		/* libmicrohttpd's limit and timeout are set from these */
+	uint64_t start_backstop;
 	struct api_guard *guard;
 	struct api_metrics *metrics;
 	uint32_t request_id_prefix;		/* random per process: ids of two runs differ */
@@ -57,8 +64,6 @@ struct api_server {
 	size_t tls_key_len;
 	uint8_t *client_ca;
 	size_t client_ca_len;
-	uint8_t *client_crl;		/* NULL: no [api] client_crl */
-	size_t client_crl_len;
 	struct sockaddr_storage addr;
 	uint16_t port;
 	atomic_uint in_flight;
@@ -73,6 +78,8 @@ struct api_exchange {
 	size_t body_cap;
 	bool responded;
 	struct api_conn *conn;		/* the connection's state, or NULL */
+	struct api_view *view;		/* the configuration this request reads, from start to end */
+	struct api_ctx ctx;		/* the server's, with the view's configuration and trust list */
 	uint64_t start_us;		/* headers complete (CLOCK_MONOTONIC) */
 	char request_id[API_REQUEST_ID_LEN + 1];
 };
@@ -291,7 +298,7 @@ api_server_begin(struct api_server *srv, struct MHD_Connection *conn, struct api
 	x->call.query_from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
 	x->call.query_limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
 	x->call.query_serial = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "serial");
-	if (!api_route_admit(&srv->ctx, x->route, &x->call, &resp))
+	if (!api_route_admit(&x->ctx, x->route, &x->call, &resp))
 		return api_server_refuse(srv, conn, x, NULL, &resp);
 	if (x->call.authenticated)
 		api_guard_authenticated(srv->guard, api_exchange_guard(x));
@@ -325,6 +332,12 @@ api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const
 			return MHD_NO;
 		*con_cls = x;
 		x->start_us = sd_monotonic_us();
+		pthread_mutex_lock(&srv->view_lock);
+		x->view = api_view_ref(srv->view);
+		pthread_mutex_unlock(&srv->view_lock);
+		x->ctx = srv->ctx;
+		x->ctx.cfg = x->view->cfg;
+		x->ctx.auth = x->view->auth;
 		api_request_id(srv, x->request_id);
 		atomic_fetch_add(&srv->in_flight, 1);
 		x->conn = info != NULL ? info->socket_context : NULL;
@@ -337,7 +350,7 @@ api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const
 	if (*upload_data_size != 0) {
 		/* Only routes with a body get here (api_server_begin() refused the others' bodies). */
 		if (!(x->route->flags & API_ROUTE_BODY) ||
-		    !api_exchange_append(x, srv->ctx.cfg->api_max_body, upload_data, *upload_data_size))
+		    !api_exchange_append(x, x->ctx.cfg->api_max_body, upload_data, *upload_data_size))
 			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -347,7 +360,7 @@ api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const
 	api_guard_request_body_done(srv->guard, api_exchange_guard(x));
 	x->call.body = x->body != NULL ? x->body : "";
 	x->call.body_len = x->body_len;
-	x->route->handler(&srv->ctx, &x->call, &resp);
+	x->route->handler(&x->ctx, &x->call, &resp);
 	return api_server_respond(srv, conn, x, &resp);
 }
 
@@ -363,6 +376,7 @@ api_server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (x == NULL)
 		return;
 	api_guard_request_done(srv->guard, api_exchange_guard(x));
+	api_view_put(x->view);
 	free(x->body);
 	free(x);
 	*con_cls = NULL;
@@ -501,11 +515,6 @@ api_server_read_tls(const struct sd_config *cfg, struct api_server *srv)
 		rc = api_server_file_error(rc, "[api] client CA");
 		goto out;
 	}
-	if (cfg->api_client_crl != NULL && (rc = sd_file_read(cfg->api_client_crl, API_TLS_FILE_MAX, &srv->client_crl,
-	    &srv->client_crl_len)) != 0) {
-		rc = api_server_file_error(rc, "[api] client CRL");
-		goto out;
-	}
 	if (srv->tls_cert_len > UINT32_MAX || srv->tls_key_len > UINT32_MAX) {
 		rc = sd_error_set(SD_E_CONFIG, "[api] TLS files too large");
 		goto out;
@@ -556,21 +565,48 @@ api_server_address(const struct sd_config *cfg, struct api_server *srv, bool *ip
 	return sd_error_set(SD_E_CONFIG, "[api] listen \"%s\" is not an IPv4 or IPv6 address", cfg->api_listen);
 }
 
-/* The client trust list from the files api_server_read_tls() read. */
-static int
-api_server_auth(const struct sd_config *cfg, struct api_server *srv)
+/* The guard's limits from [api]. */
+static void
+api_server_limits(const struct sd_config *cfg, struct api_guard_limits *lim)
 {
-	struct api_auth_material m = {
-		.ca_pem = srv->client_ca,
-		.ca_len = srv->client_ca_len,
-		.ca_name = cfg->api_client_ca,
-		.crl = srv->client_crl,
-		.crl_len = srv->client_crl_len,
-		.crl_name = cfg->api_client_crl,
-		.require_client_auth_eku = cfg->api_require_client_auth_eku,
-	};
+	memset(lim, 0, sizeof(*lim));
+	lim->max_connections = cfg->api_max_connections;
+	lim->max_per_source = cfg->api_max_connections_per_source;
+	lim->handshake_ms = (unsigned)(cfg->api_handshake_timeout * 1000);
+	lim->header_ms = (unsigned)(cfg->api_header_timeout * 1000);
+	lim->request_ms = (unsigned)(cfg->api_request_timeout * 1000);
+	lim->idle_ms = (unsigned)(cfg->api_idle_timeout * 1000);
+	lim->unauth_rate = cfg->api_unauthenticated_rate;
+	lim->unauth_burst = cfg->api_unauthenticated_burst;
+}
 
-	return api_auth_new(&m, &srv->auth);
+int
+api_server_reload(struct api_server *srv, struct sd_config *next)
+{
+	struct api_guard_limits lim;
+	struct api_view *view = NULL, *old;
+	int rc;
+
+	if ((rc = sd_config_reload_check(srv->view->cfg, next)) != 0)
+		return rc;
+	/* libmicrohttpd's connection limit and timeout were set at start: a reload may only stay under them. */
+	if (next->api_max_connections > srv->start_max_connections)
+		return sd_error_set(SD_E_CONFIG, "%s: [api] max_connections may only be lowered by a reload "
+		    "(%u at start): a restart raises it", next->path, srv->start_max_connections);
+	if (next->api_idle_timeout + next->api_request_timeout > srv->start_backstop)
+		return sd_error_set(SD_E_CONFIG, "%s: [api] request_timeout + idle_timeout may not grow past %llu s "
+		    "by a reload: a restart raises them", next->path, (unsigned long long)srv->start_backstop);
+	if ((rc = api_view_new(next, next, &view)) != 0)
+		return rc;
+	api_server_limits(next, &lim);
+	api_guard_limits_set(srv->guard, &lim);
+	pthread_mutex_lock(&srv->view_lock);
+	old = srv->view;
+	srv->view = view;
+	pthread_mutex_unlock(&srv->view_lock);
+	/* Requests that started before keep the old view until they end. */
+	api_view_put(old);
+	return 0;
 }
 
 static void
@@ -578,12 +614,13 @@ api_server_free(struct api_server *srv)
 {
 	if (srv == NULL)
 		return;
-	api_auth_free(srv->auth);
+	api_view_put(srv->view);
+	if (srv->view_lock_ready)
+		pthread_mutex_destroy(&srv->view_lock);
 	api_guard_free(srv->guard);
 	api_metrics_free(srv->metrics);
 	free(srv->tls_cert);
 	free(srv->client_ca);
-	free(srv->client_crl);
 	if (srv->tls_key != NULL) {
 		gnutls_memset(srv->tls_key, 0, srv->tls_key_len);
 		free(srv->tls_key);
@@ -616,8 +653,15 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 	}
 	if ((rc = api_server_address(cfg, srv, &ipv6)) != 0 ||
 	    (rc = api_server_read_tls(cfg, srv)) != 0 ||
-	    (rc = api_server_auth(cfg, srv)) != 0)
+	    (rc = api_view_new(cfg, NULL, &srv->view)) != 0)
 		goto out;
+	if (pthread_mutex_init(&srv->view_lock, NULL) != 0) {
+		rc = sd_error_set(SD_E_INTERNAL, "cannot create a mutex");
+		goto out;
+	}
+	srv->view_lock_ready = true;
+	srv->start_max_connections = cfg->api_max_connections;
+	srv->start_backstop = cfg->api_idle_timeout + cfg->api_request_timeout;
 	if ((rc = api_metrics_new(&srv->metrics)) != 0)
 		goto out;
 	if (getrandom(&srv->request_id_prefix, sizeof(srv->request_id_prefix), 0) !=
@@ -625,19 +669,9 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 		rc = sd_error_set(SD_E_INTERNAL, "getrandom failed");
 		goto out;
 	}
-	srv->ctx.cfg = cfg;
 	srv->ctx.signer = s;
-	srv->ctx.auth = srv->auth;
 	srv->ctx.metrics = srv->metrics;
-	memset(&lim, 0, sizeof(lim));
-	lim.max_connections = cfg->api_max_connections;
-	lim.max_per_source = cfg->api_max_connections_per_source;
-	lim.handshake_ms = (unsigned)(cfg->api_handshake_timeout * 1000);
-	lim.header_ms = (unsigned)(cfg->api_header_timeout * 1000);
-	lim.request_ms = (unsigned)(cfg->api_request_timeout * 1000);
-	lim.idle_ms = (unsigned)(cfg->api_idle_timeout * 1000);
-	lim.unauth_rate = cfg->api_unauthenticated_rate;
-	lim.unauth_burst = cfg->api_unauthenticated_burst;
+	api_server_limits(cfg, &lim);
 	if ((rc = api_guard_new(&lim, &srv->guard)) != 0)
 		goto out;
 	/*

@@ -22,6 +22,17 @@ struct api_server;
  */
 SD_WUR int api_server_start(const struct sd_config *cfg, struct signer *s, struct api_server **out);
 
+/*
+ * Apply a reloaded configuration: next (which passed sd_config_reload_check()
+ * against the one in force) with the client CA and CRL read again, the
+ * clients and profiles, and the guard's limits (lowered only, for
+ * max_connections and the request and idle timeouts). Requests already
+ * started finish with the configuration they started with. On success the
+ * server owns next. Errors: SD_E_CONFIG (what a reload cannot change, a
+ * client CA or CRL that does not load; detail names it), SD_E_NOMEM.
+ */
+SD_WUR int api_server_reload(struct api_server *srv, struct sd_config *next);
+
 /* The bound port (useful when cfg->api_port is 0). */
 uint16_t api_server_port(const struct api_server *srv);
 

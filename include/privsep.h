@@ -88,4 +88,27 @@ SD_WUR int privsep_signer_open(int first_fd, unsigned n, struct signer **out);
 /* Tell the signer that the front serves on port. Errors: SD_E_IO. */
 SD_WUR int privsep_ready_send(int fd, uint16_t port);
 
+/*
+ * Wait on the control channel fd for the signer's next message: a reload,
+ * whose configuration is parsed into *next; answer it with
+ * privsep_reload_answer(fd, rc of applying it). Errors: SD_E_NOT_FOUND
+ * (signerd closed the channel: stop), SD_E_IO (a message the front does not
+ * know: stop), SD_E_CONFIG (the text does not parse: answer it), SD_E_NOMEM.
+ */
+SD_WUR int privsep_control_receive(int fd, struct sd_config **next);
+SD_WUR int privsep_reload_answer(int fd, int rc);
+
+/* --- Reload, the signer's side --- */
+
+/*
+ * Apply next (passed sd_config_reload_check(); text, len: its bytes) in both
+ * processes: the signer prepares (signer_reload_prepare()), the front
+ * applies it and answers (within 30 s), then the signer swaps it in while
+ * no request is served. On failure nothing changed in the signer, and the
+ * detail says what the front refused. next must outlive f, or the next
+ * reload. Errors: SD_E_CONFIG (refused; detail names why), SD_E_IO (the
+ * front did not answer), SD_E_NOMEM.
+ */
+SD_WUR int privsep_front_reload(struct privsep_front *f, const struct sd_config *next, const char *text, size_t len);
+
 #endif

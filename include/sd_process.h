@@ -8,7 +8,7 @@
 #include "sd_error.h"
 
 /*
- * What signerd's processes do first: block SIGINT and SIGTERM in every
+ * What signerd's processes do first: block SIGINT, SIGTERM and SIGHUP in every
  * thread to come and return a signalfd (*sigfd) that receives them, ignore
  * SIGPIPE, share 8 malloc arenas. Errors: SD_E_INTERNAL.
  */

@@ -76,7 +76,48 @@ front_path_find(char *path, size_t cap)
 	return 0;
 }
 
-/* Wait for a stop signal or the end of the front. Returns the signal, or 0 when the front ended. */
+/*
+ * SIGHUP: read the file at path again and apply it in both processes if a
+ * reload can (sd_config_reload_check()); otherwise say why, and the
+ * configuration in force stays. *current is the one in force; start, the
+ * one read at start, lives until exit.
+ */
+static void
+reload(const char *path, int port, struct privsep_front *front, struct signer *signer, struct sd_config **current,
+    struct sd_config *start)
+{
+	struct sd_config *next = NULL;
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = sd_path_private(path, "configuration")) != 0 ||
+	    (rc = sd_file_read(path, SIGNERD_CONFIG_MAX, &text, &len)) != 0 ||
+	    (rc = sd_config_parse(path, (const char *)text, len, &next)) != 0)
+		goto out;
+	if (port >= 0)
+		next->api_port = (uint16_t)port;	/* --port, as at start */
+	if ((rc = sd_config_reload_check(*current, next)) != 0 ||
+	    (rc = privsep_front_reload(front, next, (const char *)text, len)) != 0)
+		goto out;
+	if (*current != start)
+		sd_config_free(*current);
+	*current = next;
+	next = NULL;
+	if ((rc = signer_service_reload(signer, text, len)) != 0)
+		sd_log(SD_LOG_ERROR, "reloaded %s, but the reload is not journaled: %s", path, sd_error_detail(rc));
+	else
+		sd_log(SD_LOG_INFO, "reloaded %s: %zu profiles, %zu clients", path, (*current)->n_profiles,
+		    (*current)->n_clients);
+	rc = 0;
+out:
+	if (rc != 0)
+		sd_log(SD_LOG_ERROR, "reload refused, the configuration in force stays: %s", sd_error_detail(rc));
+	sd_config_free(next);
+	free(text);
+}
+
+/* Wait for a signal (SIGINT, SIGTERM: stop; SIGHUP: reload) or the end of the front. Returns the signal, or 0 when the front ended. */
 static int
 wait_for_stop(int sigfd, int front_fd)
 {
@@ -118,6 +159,7 @@ main(int argc, char **argv)
 	long port = -1;
 	char *end;
 	int opt, sig, rc, rc2, sigfd = -1;
+	struct sd_config *current = NULL;
 	bool started = false;
 
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
@@ -178,7 +220,10 @@ main(int argc, char **argv)
 	if (ready_file != NULL && (rc = write_ready_file(ready_file, bound)) != 0)
 		goto out;
 
-	if ((sig = wait_for_stop(sigfd, privsep_front_fd(front))) == 0) {
+	current = cfg;
+	while ((sig = wait_for_stop(sigfd, privsep_front_fd(front))) == SIGHUP)
+		reload(config_path, (int)port, front, signer, &current, cfg);
+	if (sig == 0) {
 		/* Only this process stops the front: on its own it has failed, whatever its status. */
 		rc = privsep_front_stop(front);
 		front = NULL;
@@ -202,6 +247,8 @@ out:
 		rc = rc2;
 	}
 	signer_close(signer);
+	if (current != cfg)
+		sd_config_free(current);
 	sd_config_free(cfg);
 	free(text);
 	if (sigfd >= 0)

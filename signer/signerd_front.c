@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +22,42 @@
 #include "signer.h"
 #include "sd_log.h"
 
-/* Until signerd asks (SIGTERM) or goes away (its end of the control channel closes). */
+/*
+ * Until signerd asks (SIGTERM) or goes away (its end of the control channel
+ * closes), apply the reloads it sends. A SIGHUP sent to the front itself is
+ * ignored: reloading is signerd's to start, in both processes.
+ */
 static void
-front_wait(int sigfd)
+front_serve(int sigfd, struct api_server *api)
 {
-	struct signalfd_siginfo si;
 	struct pollfd fds[2] = { { sigfd, POLLIN, 0 }, { PRIVSEP_CONTROL_FD, POLLIN, 0 } };
+	struct signalfd_siginfo si;
+	struct sd_config *next;
+	int rc;
 
 	for (;;) {
-		if (poll(fds, 2, -1) < 0 && errno == EINTR)
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (fds[0].revents & POLLIN) {
+			if (read(sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si) || si.ssi_signo != SIGHUP)
+				return;
 			continue;
-		if ((fds[0].revents & POLLIN) && read(sigfd, &si, sizeof(si)) < 0)
-			return;	/* the signal is consumed either way: stop */
-		return;
+		}
+		if (fds[1].revents == 0)
+			continue;
+		if ((rc = privsep_control_receive(PRIVSEP_CONTROL_FD, &next)) == SD_E_NOT_FOUND)
+			return;
+		if (rc == SD_E_IO) {
+			sd_log(SD_LOG_ERROR, "%s", sd_error_detail(rc));
+			return;
+		}
+		if (rc == 0 && (rc = api_server_reload(api, next)) != 0)
+			sd_config_free(next);
+		if (privsep_reload_answer(PRIVSEP_CONTROL_FD, rc) != 0)
+			return;
 	}
 }
 
@@ -69,7 +93,7 @@ main(int argc, char **argv)
 	    (rc = sd_process_sandbox(SD_SANDBOX_FRONT, cfg->process_seccomp)) != 0 ||
 	    (rc = privsep_ready_send(PRIVSEP_CONTROL_FD, api_server_port(api))) != 0)
 		goto out;
-	front_wait(sigfd);
+	front_serve(sigfd, api);
 	rc = 0;
 out:
 	if (rc != 0)

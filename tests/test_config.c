@@ -810,6 +810,35 @@ test_client_quotas(void)
 	expect_refused("[client q]\nroles = issuer\nquota_per_day = lots", "'quota_per_day'");
 }
 
+/* What a reload may change: policy and reloadable keys yes, the rest no, naming the first key that differs. */
+static void
+test_reload_check(void)
+{
+	struct sd_config *a = NULL, *b = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load_with("", &a), 0);
+	CU_ASSERT_EQUAL_FATAL(load_with("[client newbie]\nroles = auditor\n[journal]\nrefusals_per_minute = 5", &b), 0);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), 0);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, a), 0);
+	sd_config_free(b);
+	b = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[hsm]\nsession_keys = true", &b), 0);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "[hsm] session_keys changed: only a restart applies it"));
+	sd_config_free(b);
+	b = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[hsm]\nenvironment = EXTRA=1", &b), 0);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "[hsm] environment changed"));
+	sd_config_free(b);
+	b = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[api]\nport = 4443", &b), 0);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "[api] port changed"));
+	sd_config_free(b);
+	sd_config_free(a);
+}
+
 int
 main(void)
 {
@@ -832,6 +861,7 @@ main(void)
 	static const struct sd_test_case table[] = {
 		{ "defaults, duplicates, reloadable and secret flags", test_key_table },
 		{ "types and defaults of some keys", test_key_types },
+		{ "what a reload may change", test_reload_check },
 	};
 	static const struct sd_test_case values[] = {
 		{ "durations", test_duration },

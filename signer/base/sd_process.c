@@ -21,6 +21,7 @@ sd_process_start(int *sigfd)
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
 	if (pthread_sigmask(SIG_BLOCK, &stop, NULL) != 0 || (*sigfd = signalfd(-1, &stop, SFD_CLOEXEC)) < 0)
 		return sd_error_set(SD_E_INTERNAL, "cannot block the stop signals: %s", strerror(errno));
 	/* A peer gone mid-write is an error where the write is, not a signal. */

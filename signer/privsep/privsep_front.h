@@ -19,6 +19,7 @@ struct privsep_front {
 	int *fds;			/* the signer's ends of the request channels */
 	pthread_t *threads;
 	unsigned n, started;
+	int port;			/* --port (-1: the configured one), sent again with each reload */
 	/*
 	 * Held shared while a request is served, exclusively while a reload
 	 * swaps the configuration (writers first: a reload is not starved).

@@ -324,6 +324,7 @@ privsep_front_spawn(const char *path, const struct sd_config *cfg, const char *t
 	f->pid = -1;
 	f->control = -1;
 	f->n = n;
+	f->port = port;
 	if ((rc = ps_lock_init(f)) != 0)
 		goto out;
 	for (i = 0; i < n; i++)

@@ -16,6 +16,7 @@
 enum ps_type {
 	PS_CONFIG = 1,			/* signer -> front, control channel, once: the configuration */
 	PS_READY = 2,			/* front -> signer, control channel, once: serving on a port */
+	PS_RELOAD = 3,			/* signer -> front, control channel: a new configuration (as PS_CONFIG) */
 	PS_CHAIN = 16,			/* front -> signer, and the replies below */
 	PS_ISSUE = 17,
 	PS_HEALTH = 18,

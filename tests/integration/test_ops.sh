@@ -118,7 +118,7 @@ if t_start "$d"; then
 	burst=$!
 	# Stop once the first answers are in: the rest are in flight or not yet accepted.
 	for _ in $(seq 1 100); do
-		[ "$(cat "$T_TMP"/stop/*.code 2>/dev/null | grep -c 200)" -ge 2 ] && break
+		[ "$(grep -lx 200 "$T_TMP"/stop/*.code 2>/dev/null | wc -l)" -ge 2 ] && break
 		sleep 0.05
 	done
 	t_stop
