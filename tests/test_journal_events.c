@@ -155,9 +155,9 @@ test_events_rules(void)
 	r.type = JOURNAL_REC_CHECKPOINT;
 	CU_ASSERT_EQUAL(journal_append(j, &r, &seq), SD_E_INVAL);
 	r.type = JOURNAL_REC_SERVICE;
-	r.event = 3;
+	r.event = 4;	/* 1 start, 2 stop, 3 reload */
 	CU_ASSERT_EQUAL(journal_append(j, &r, &seq), SD_E_INVAL);
-	CU_ASSERT(detail_has(SD_E_INVAL, "event is 3, must be 1..2"));
+	CU_ASSERT(detail_has(SD_E_INVAL, "event is 4, must be 1..3"));
 	CU_ASSERT_EQUAL(journal_verify_full(j, NULL, &rep), 0);
 	CU_ASSERT_EQUAL(rep.open_intents, 0);
 	CU_ASSERT_EQUAL(rep.count, 2);
