@@ -24,6 +24,12 @@ t_check "the API's problem types ($(wc -l <"$T_TMP/api-slugs")) are all in the d
 t_check "the document names no problem type the code cannot make" \
 	bash -c "test -z \"\$(comm -23 '$T_TMP/doc-slugs' <(sort -u '$T_TMP/api-slugs' '$T_TMP/err-slugs'))\""
 
+# Examples against the schemas beside them (a broken example fails here).
+check=$here/tests/integration/openapi_check.py
+t_check "every example in the document validates against its schema" /usr/bin/python3 "$check" "$doc" examples
+sed 's/^              ttl: 3600$/              ttl: soon/' "$doc" >"$T_TMP/broken.yaml"
+t_check "and a broken one would not" bash -c "! /usr/bin/python3 '$check' '$T_TMP/broken.yaml' examples"
+
 # The running service against the document.
 d=$T_TMP/demo
 if ! t_demo "$d" p256 || ! t_start "$d"; then t_fail "signerd starts"; t_done; exit; fi
@@ -33,6 +39,8 @@ t_request "$T_TMP/a.csr" >"$T_TMP/a.json"
 t_check "POST /v1/sign: 200" test "$(t_sign issuer "$T_TMP/a.json")" = 200
 t_check "its answer has SignResponse's required fields" \
 	jq -e 'has("serial_number") and has("certificate") and has("ca_chain") and has("not_after") and has("journal_seq")' "$T_TMP/body"
+t_check "its answer validates against the document's SignResponse" \
+	/usr/bin/python3 "$check" "$doc" answer POST /v1/sign 200 "$T_TMP/body"
 for case in "none:unauthenticated" "auditor:forbidden"; do
 	t_sign "${case%%:*}" "$T_TMP/a.json" >/dev/null
 	t_check "POST /v1/sign as ${case%%:*}: $(t_problem_type) is in the document" in_doc "$(t_problem_type)"
@@ -45,6 +53,15 @@ t_sign issuer "$T_TMP/nope.json" >/dev/null
 t_check "an unknown profile: $(t_problem_type) is in the document" in_doc "$(t_problem_type)"
 t_check "GET /v1/audit/records: 200" test "$(t_get auditor '/v1/audit/records?from=1&limit=2')" = 200
 t_check "its answer has AuditRecords's required fields" jq -e 'has("records") and has("last_seq") and has("next")' "$T_TMP/body"
+t_check "its answer validates against the document's AuditRecords" \
+	/usr/bin/python3 "$check" "$doc" answer GET /v1/audit/records 200 "$T_TMP/body"
+for case in "none:unauthenticated" "auditor:forbidden"; do
+	t_sign "${case%%:*}" "$T_TMP/a.json" >/dev/null
+	t_check "POST /v1/sign as ${case%%:*}: the problem validates against the document's Problem" \
+		/usr/bin/python3 "$check" "$doc" answer POST /v1/sign "$(jq -r .status "$T_TMP/body")" "$T_TMP/body"
+done
+t_check "GET /readyz: 200 and a Status" bash -c "test \"\$(curl -sS --cacert '$d/tls/ca.pem' -o '$T_TMP/ready.json' \
+	-w '%{http_code}' '$T_URL/readyz')\" = 200 && /usr/bin/python3 '$check' '$doc' answer GET /readyz 200 '$T_TMP/ready.json'"
 t_check "GET /healthz: 200" test "$(t_get none /healthz)" = 200
 t_check "its answer is {status: ok}" jq -e '.status == "ok"' "$T_TMP/body"
 t_stop
