@@ -27,7 +27,7 @@ api_auth_crl_import(gnutls_x509_crl_t crl, const gnutls_datum_t *d, const char *
 {
 	int g;
 
-	if ((g = gnutls_x509_crl_import(crl, d, GNUTLS_X509_FMT_PEM)) >= 0 ||
+	if (gnutls_x509_crl_import(crl, d, GNUTLS_X509_FMT_PEM) >= 0 ||
 	    (g = gnutls_x509_crl_import(crl, d, GNUTLS_X509_FMT_DER)) >= 0)
 		return 0;
 	if (g == GNUTLS_E_MEMORY_ERROR)

@@ -129,7 +129,7 @@ SD_WUR int signer_service_stop(struct signer *s);
  * signer_service_reload: as signer_service_start().
  */
 struct signer_reload;
-SD_WUR int signer_reload_prepare(struct signer *s, const struct sd_config *next, struct signer_reload **out);
+SD_WUR int signer_reload_prepare(const struct signer *s, const struct sd_config *next, struct signer_reload **out);
 void signer_reload_commit(struct signer *s, struct signer_reload *r);
 void signer_reload_abort(struct signer_reload *r);
 SD_WUR int signer_service_reload(struct signer *s, const void *config, size_t len);

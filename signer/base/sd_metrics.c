@@ -101,7 +101,7 @@ sd_metrics_text_take(struct sd_metrics_text *t, char **out, size_t *len)
 	*len = 0;
 	if (!t->failed && t->p == NULL)
 		(void)sd_metrics_reserve(t, 0);
-	if (t->failed) {
+	if (t->failed || t->p == NULL) {
 		bool big = t->p != NULL && t->len + 4096 >= SD_METRICS_TEXT_MAX;
 
 		sd_metrics_text_clear(t);

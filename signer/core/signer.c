@@ -421,7 +421,7 @@ signer_reload_abort(struct signer_reload *r)
 }
 
 int
-signer_reload_prepare(struct signer *s, const struct sd_config *next, struct signer_reload **out)
+signer_reload_prepare(const struct signer *s, const struct sd_config *next, struct signer_reload **out)
 {
 	struct signer_reload *r;
 	int rc;

@@ -59,7 +59,7 @@ privsep_control_receive(int fd, struct sd_config **next)
 		return rc == SD_E_NOT_FOUND ? rc : sd_error_set(SD_E_IO, "control channel: %s", sd_error_detail(rc));
 	if (type != PS_RELOAD)
 		rc = sd_error_set(SD_E_IO, "signerd sent message type %u on the control channel", type);
-	else if ((rc = ps_config_decode(payload, len, &c)) != 0)
+	else if (ps_config_decode(payload, len, &c) != 0)
 		rc = sd_error_set(SD_E_IO, "signerd sent a malformed reload");
 	else if ((rc = sd_config_parse(c.path, c.text, c.text_len, next)) == 0 && c.port >= 0)
 		(*next)->api_port = (uint16_t)c.port;	/* --port, as at start */

@@ -55,7 +55,7 @@ privsep_front_reload(struct privsep_front *f, const struct sd_config *next, cons
 	ps_config_encode(&o, &msg);
 	if (ps_out_failed(&o))
 		rc = SD_E_NOMEM;
-	else if ((rc = ps_frame_send(f->control, PS_RELOAD, o.data, o.len)) != 0)
+	else if (ps_frame_send(f->control, PS_RELOAD, o.data, o.len) != 0)
 		rc = sd_error_set(SD_E_IO, "cannot send the reload to signerd-front");
 	else
 		rc = ps_reload_answer(f);

@@ -39,12 +39,15 @@ fuzz_client_match(const struct sd_config *cfg, const struct config_client *cl)
 	struct config_client_identity id;
 	const struct config_client *got, *also;
 	uint8_t spki[32];
-	unsigned v;
+	char pair[3] = { 0, 0, 0 }, *end;
+	unsigned long v;
 	size_t i;
 
 	memset(spki, 0, sizeof(spki));
 	for (i = 0; cl->n_spki_sha256 > 0 && i < sizeof(spki); i++) {
-		FUZZ_CHECK(sscanf(cl->spki_sha256[0] + 2 * i, "%2x", &v) == 1);
+		memcpy(pair, cl->spki_sha256[0] + 2 * i, 2);
+		v = strtoul(pair, &end, 16);
+		FUZZ_CHECK(end == pair + 2);
 		spki[i] = (uint8_t)v;
 	}
 	id.cn = cl->subject_cn;
