@@ -17,6 +17,7 @@
 
 #include <lmdb.h>
 
+#include "inventory.h"
 #include "journal.h"
 #include "merkle.h"
 
@@ -58,6 +59,7 @@ struct journal {
 	MDB_dbi results;		/* be64 intent seq -> be64 result seq */
 	MDB_dbi nodes;			/* be64 last leaf seq || level -> Merkle subtree hash (MDB_APPEND) */
 	MDB_dbi checkpoints;		/* be64 seq -> be64 tree size (MDB_APPEND) */
+	struct inv_dbs inv;		/* the certificate index (inventory.h) */
 	bool readonly;
 	bool ready;			/* mutexes initialised */
 	/*
