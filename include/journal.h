@@ -395,6 +395,7 @@ struct journal_cert_query {
 	const char *cursor;		/* next_cursor of the previous page, or NULL */
 	size_t limit;			/* 1 .. JOURNAL_CERTS_LIMIT_MAX */
 	size_t scan_max;		/* 0: JOURNAL_CERTS_SCAN_MAX; at most that */
+	size_t bytes_max;		/* 0: none; else end the page once its entries reach this size */
 };
 
 struct journal_cert_page {

@@ -415,6 +415,20 @@ test_bounded_scan(void)
 	CU_ASSERT_EQUAL(p->n, 1);
 	CU_ASSERT_EQUAL(p->scanned, 25);
 	journal_cert_page_free(p);
+	/* A page ends once what it keeps reaches bytes_max, its cursor after its last item. */
+	memset(&q, 0, sizeof(q));
+	q.limit = 10;
+	q.bytes_max = 1;
+	p = list(j, &q);
+	CU_ASSERT_EQUAL(p->n, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p->next_cursor);
+	(void)snprintf(cursor, sizeof(cursor), "%s", p->next_cursor);
+	journal_cert_page_free(p);
+	q.cursor = cursor;
+	p = list(j, &q);
+	CU_ASSERT_EQUAL_FATAL(p->n, 1);
+	CU_ASSERT_EQUAL(p->items[0]->serial[7], 2);
+	journal_cert_page_free(p);
 	journal_close(j);
 	sd_test_rmtree(dir);
 }

@@ -241,19 +241,21 @@ inv_cursor_encode(const struct inv_walk *w, const uint8_t *key, char **out)
 	return 0;
 }
 
-/* The entry a driving index's value (a serial) points to. */
+/* The entry a driving index's value (a serial) points to; *size: its stored bytes. */
 static int
-inv_entry_get(struct journal *j, MDB_txn *txn, const MDB_val *serial, struct journal_cert **out)
+inv_entry_get(struct journal *j, MDB_txn *txn, const MDB_val *serial, struct journal_cert **out, size_t *size)
 {
 	MDB_val v;
 	int mrc;
 
 	*out = NULL;
+	*size = 0;
 	mrc = mdb_get(txn, j->inv.certs, (MDB_val *)(uintptr_t)serial, &v);
 	if (mrc == MDB_NOTFOUND)
 		return sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: an entry points to a serial it lacks");
 	if (mrc != 0)
 		return journal_mdb_error(j, mrc, "reading the certificate index");
+	*size = v.mv_size + serial->mv_size;
 	return inv_entry_decode(serial->mv_data, serial->mv_size, v.mv_data, v.mv_size, out);
 }
 
@@ -263,9 +265,12 @@ inv_walk_run(struct journal *j, MDB_txn *txn, struct inv_walk *w, struct journal
 	const struct journal_cert_query *q = w->q;
 	size_t scan_max = q->scan_max == 0 || q->scan_max > JOURNAL_CERTS_SCAN_MAX ? JOURNAL_CERTS_SCAN_MAX : q->scan_max;
 	uint8_t last[INV_KEY_MAX], ckey[INV_KEY_MAX];
+	size_t size;
 	struct journal_cert *c = NULL;
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
+	size_t bytes = 0;
+	bool full = false;
 	int rc, mrc;
 
 	if ((mrc = mdb_cursor_open(txn, w->db, &cur)) != 0)
@@ -291,17 +296,20 @@ inv_walk_run(struct journal *j, MDB_txn *txn, struct inv_walk *w, struct journal
 	}
 	for (; mrc == 0 && inv_in_range(w, &k); mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		/* A full page, or a full scan, with more to come: stop here and say where. */
-		if (p->n == q->limit || p->scanned == scan_max) {
+		if (p->n == q->limit || p->scanned == scan_max || full) {
 			rc = inv_cursor_encode(w, last, &p->next_cursor);
 			goto out;
 		}
 		p->scanned++;
 		memcpy(last, k.mv_data, w->key_len);
-		if ((rc = inv_entry_get(j, txn, &v, &c)) != 0)
+		if ((rc = inv_entry_get(j, txn, &v, &c, &size)) != 0)
 			goto out;
 		if (inv_matches(q, c)) {
 			p->items[p->n++] = c;
 			c = NULL;
+			/* A page must fit the reply that carries it. */
+			bytes += size;
+			full = q->bytes_max != 0 && bytes >= q->bytes_max;
 		}
 		journal_cert_free(c);
 		c = NULL;
@@ -350,6 +358,7 @@ journal_cert_get(struct journal *j, const uint8_t *serial, size_t len, struct jo
 	struct journal_cert *c = NULL;
 	MDB_txn *txn = NULL;
 	MDB_val k;
+	size_t size;
 	int rc;
 
 	if (out != NULL)
@@ -364,7 +373,7 @@ journal_cert_get(struct journal *j, const uint8_t *serial, size_t len, struct jo
 		goto out;
 	k.mv_size = len;
 	k.mv_data = (void *)(uintptr_t)serial;
-	if ((rc = inv_entry_get(j, txn, &k, &c)) == SD_E_JOURNAL_CORRUPT && mdb_get(txn, j->inv.certs, &k,
+	if ((rc = inv_entry_get(j, txn, &k, &c, &size)) == SD_E_JOURNAL_CORRUPT && mdb_get(txn, j->inv.certs, &k,
 	    &(MDB_val){ 0, NULL }) == MDB_NOTFOUND) {
 		rc = sd_error_set(SD_E_NOT_FOUND, "no certificate has this serial");
 		goto out;
