@@ -57,7 +57,7 @@ sd_time_parse(const char *text, int64_t *out)
 	int64_t t, off = 0;
 
 	*out = 0;
-	if (text == NULL || strnlen(text, 64) < 20 || strnlen(text, 64) >= 64)
+	if (text == NULL || strnlen(text, 64) < 19 || strnlen(text, 64) >= 64)
 		return sd_error_set(SD_E_INVAL, "not an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ)");
 	if (!sd_digits(text, 4, &y) || text[4] != '-' || !sd_digits(text + 5, 2, &mo) || text[7] != '-' ||
 	    !sd_digits(text + 8, 2, &d))

@@ -208,11 +208,11 @@ static int
 inv_cursor_decode(const struct inv_walk *w, const char *cursor, uint8_t key[INV_KEY_MAX])
 {
 	uint8_t raw[1 + INV_FILTER_HASH_LEN + INV_KEY_MAX];
-	size_t n = strlen(cursor), i;
+	size_t n = strnlen(cursor, sizeof(raw) * 2 + 1), i;
 	int hi, lo;
 
-	if (n != 2 * (1 + INV_FILTER_HASH_LEN + w->key_len))
-		return sd_error_set(SD_E_INVAL, "cursor is not one this query returned (length %zu)", n);
+	if (n % 2 != 0 || n > sizeof(raw) * 2 || n < 2 * (1 + INV_FILTER_HASH_LEN))
+		return sd_error_set(SD_E_INVAL, "cursor is not one this service returned (length %zu)", n);
 	for (i = 0; i < n / 2; i++) {
 		if ((hi = inv_hexval(cursor[2 * i])) < 0 || (lo = inv_hexval(cursor[2 * i + 1])) < 0)
 			return sd_error_set(SD_E_INVAL, "cursor is not lower-case hex");
@@ -220,6 +220,8 @@ inv_cursor_decode(const struct inv_walk *w, const char *cursor, uint8_t key[INV_
 	}
 	if (raw[0] != w->driver || memcmp(raw + 1, w->fhash, INV_FILTER_HASH_LEN) != 0)
 		return sd_error_set(SD_E_INVAL, "cursor was made for other filters");
+	if (n != 2 * (1 + INV_FILTER_HASH_LEN + w->key_len))
+		return sd_error_set(SD_E_INVAL, "cursor is not one this service returned (length %zu)", n);
 	memcpy(key, raw + 1 + INV_FILTER_HASH_LEN, w->key_len);
 	if (w->driver == INV_DRIVE_ATTR && memcmp(key, w->prefix, sizeof(w->prefix)) != 0)
 		return sd_error_set(SD_E_INVAL, "cursor was made for other filters");
