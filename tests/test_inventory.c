@@ -490,7 +490,7 @@ test_reindex(void)
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	uint64_t n = 0, seq = 0;
-	const char *names[] = { "inv_certs", "inv_seq", "inv_expiry", "inv_attr", "inv_meta" };
+	const char *names[] = { "inv_certs", "inv_expiry", "inv_attr", "inv_meta" };
 	size_t i;
 
 	fill10(j);
@@ -510,7 +510,7 @@ test_reindex(void)
 
 	/* A journal from before the index: the databases do not exist. */
 	raw_open(dir, &env, &txn);
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		CU_ASSERT_EQUAL_FATAL(mdb_dbi_open(txn, names[i], 0, &dbi), 0);
 		CU_ASSERT_EQUAL(mdb_drop(txn, dbi, 1), 0);
 	}
@@ -588,19 +588,19 @@ test_verify_tampered(void)
 	char dir[PATH_MAX];
 	struct journal *j = fresh(dir);
 	struct journal_cert *c = NULL;
-	uint8_t serial[8], other[8], skey[8], *entry, ekey[16];
+	uint8_t serial[8], skey[8], *entry, ekey[16], akey[41], one = 1;
 	size_t len;
 
 	fill10(j);
 	be64_put(serial, 4);
-	be64_put(other, 5);
 	CU_ASSERT_EQUAL_FATAL(journal_cert_get(j, serial, 8, &c), 0);
 	journal_close(j);
+	be64_put(skey, c->seq);
 	{
 		MDB_env *env;
 		MDB_txn *txn;
 		MDB_dbi dbi;
-		MDB_val k = { 8, serial }, v;
+		MDB_val k = { 8, skey }, v;
 
 		raw_open(dir, &env, &txn);
 		CU_ASSERT_EQUAL_FATAL(mdb_dbi_open(txn, "inv_certs", 0, &dbi), 0);
@@ -612,21 +612,25 @@ test_verify_tampered(void)
 		mdb_txn_abort(txn);
 		mdb_env_close(env);
 	}
-	/* not_after is bytes 34..41 of the entry. */
-	entry[41] ^= 1;
-	tamper_expect(dir, "inv_certs", serial, 8, entry, len, "differs in not_after");
-	entry[41] ^= 1;
+	/* not_after ends at byte 50: version, flags, serial length, 8-byte serial, then five be64. */
+	entry[50] ^= 1;
+	tamper_expect(dir, "inv_certs", skey, 8, entry, len, "differs in not_after");
+	entry[50] ^= 1;
 	entry[len - 1] ^= 1;	/* the last SAN's last byte */
-	tamper_expect(dir, "inv_certs", serial, 8, entry, len, "differs in the SANs");
+	tamper_expect(dir, "inv_certs", skey, 8, entry, len, "differs in the SANs");
 	entry[len - 1] ^= 1;
-	tamper_expect(dir, "inv_certs", serial, 8, NULL, 0, "serial 0000000000000004");
-	be64_put(skey, c->seq);
-	tamper_expect(dir, "inv_seq", skey, 8, other, 8, "names another serial");
-	be64_put(skey, 1000);
-	tamper_expect(dir, "inv_seq", skey, 8, other, 8, "stray entries");
+	entry[10] ^= 1;		/* the serial's last byte */
+	tamper_expect(dir, "inv_certs", skey, 8, entry, len, "differs in the serial");
+	entry[10] ^= 1;
+	tamper_expect(dir, "inv_certs", skey, 8, NULL, 0, "serial 0000000000000004");
 	be64_put(ekey, (uint64_t)c->not_after ^ (UINT64_C(1) << 63));
 	be64_put(ekey + 8, c->seq);
 	tamper_expect(dir, "inv_expiry", ekey, 16, NULL, 0, "expiry entry of serial 0000000000000004");
+	tamper_expect(dir, "inv_expiry", ekey, 16, &one, 1, "unexpected bytes");
+	memset(akey, 's', sizeof(akey));
+	tamper_expect(dir, "inv_attr", akey, sizeof(akey), "", 0, "stray entries");
+	be64_put(skey, 1000);
+	tamper_expect(dir, "inv_certs", skey, 8, entry, len, "stray entries");
 	free(entry);
 	journal_cert_free(c);
 	/* Put back exactly: verify holds again. */

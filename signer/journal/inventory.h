@@ -5,15 +5,19 @@
  *
  * Databases (README "Certificate index"), all written in the transaction
  * of the record they index:
- *   inv_certs   serial -> entry (below)
- *   inv_seq     be64 result seq -> serial
- *   inv_expiry  be64 (not_after ^ 2^63) || be64 seq -> serial (parsed certificates only)
- *   inv_attr    kind (1) || SHA-256(value) || be64 seq -> serial, kind 'p' profile,
+ *   inv_certs   be64 seq of the result (or legacy issuance) -> entry (below), MDB_APPEND
+ *   inv_expiry  be64 (not_after ^ 2^63) || be64 seq -> empty (parsed certificates only)
+ *   inv_attr    kind (1) || SHA-256(value) || be64 seq -> empty, kind 'p' profile,
  *               'c' client subject, 's' SAN value (each distinct value once)
  *   inv_meta    "version" -> 1 byte: the index is complete up to the records
- * Entry: u8 version 1, u8 flags (bit 0: parsed), be64 seq, be64 intent seq,
- * be64 issued_ms, be64 not_before, be64 not_after, 32 client SPKI hash,
- * u32+profile, u32+client subject, u32 n, n x (u8 type, u32+value).
+ * A serial is found through the journal's own serials and results indexes.
+ * Keys that grow with seq (inv_certs, and within one value inv_attr and
+ * mostly inv_expiry) keep the pages an append dirties few: only SAN values
+ * land on pages at random.
+ * Entry: u8 version 1, u8 flags (bit 0: parsed), u8 serial length, serial,
+ * be64 seq, be64 intent seq, be64 issued_ms, be64 not_before, be64
+ * not_after, 32 client SPKI hash, u32+profile, u32+client subject, u32 n,
+ * n x (u8 type, u32+value).
  */
 #ifndef JOURNAL_INVENTORY_H
 #define JOURNAL_INVENTORY_H
@@ -36,7 +40,7 @@
 /* The index handles; the journal holds one (j->inv). */
 struct inv_dbs {
 	bool ready;			/* the databases exist (a read-only open of an old journal: false) */
-	MDB_dbi certs, seq, expiry, attr, meta;
+	MDB_dbi certs, expiry, attr, meta;
 };
 
 /*
@@ -56,12 +60,18 @@ SD_WUR int inv_cert_parse(const uint8_t *der, size_t len, struct journal_cert *c
 SD_WUR int inv_entry_from(const struct journal_record *res, uint64_t seq, const struct journal_record *intent,
     struct journal_cert **out);
 
+/*
+ * The entry's own fields without parsing the certificate: serial, seqs,
+ * times, profile and client (c->parsed false, no SANs). Errors: SD_E_INVAL, SD_E_NOMEM.
+ */
+SD_WUR int inv_entry_base(const struct journal_record *res, uint64_t seq, const struct journal_record *intent,
+    struct journal_cert **out);
+
 /* Encode c as an inv_certs value into a new buffer. Errors: SD_E_NOMEM, SD_E_TOO_LARGE. */
 SD_WUR int inv_entry_encode(const struct journal_cert *c, uint8_t **out, size_t *len);
 
-/* Decode an inv_certs value stored under serial. Errors: SD_E_JOURNAL_CORRUPT, SD_E_NOMEM. */
-SD_WUR int inv_entry_decode(const uint8_t *serial, size_t serial_len, const uint8_t *buf, size_t len,
-    struct journal_cert **out);
+/* Decode an inv_certs value. Errors: SD_E_JOURNAL_CORRUPT, SD_E_NOMEM. */
+SD_WUR int inv_entry_decode(const uint8_t *buf, size_t len, struct journal_cert **out);
 
 /* The inv_attr key of (kind, value) for seq. Errors: SD_E_CRYPTO. */
 SD_WUR int inv_attr_key(uint8_t kind, const char *value, uint64_t seq, uint8_t key[INV_ATTR_KEY_LEN]);
@@ -80,12 +90,27 @@ SD_WUR int inv_dbs_open(struct journal *j, MDB_txn *txn, bool create, struct inv
 SD_WUR int inv_complete(struct journal *j, MDB_txn *txn, bool *complete);
 
 /*
+ * What can be derived from a result (or legacy issuance) before the writer
+ * lock: the certificate's validity and SANs and the SAN keys' hashes, so
+ * that the committing thread, which every appender waits for, does little.
+ */
+struct inv_pre {
+	struct journal_cert *cert;	/* parsed, validity and SANs only */
+	uint8_t (*san_hash)[JOURNAL_HASH_LEN];	/* SHA-256 of each SAN value */
+};
+
+/* Build *out for rec (NULL for other types). Errors: SD_E_NOMEM, SD_E_CRYPTO. */
+SD_WUR int inv_pre_new(const struct journal_record *rec, struct inv_pre **out);
+void inv_pre_free(struct inv_pre *p);
+
+/*
  * Index record rec stored under seq: a result with its intent, or a legacy
- * issuance with intent NULL. Errors: SD_E_INTERNAL (serial already
+ * issuance with intent NULL; pre (optional, borrowed) is what
+ * inv_pre_new() made of rec. Errors: SD_E_INTERNAL (serial already
  * indexed), SD_E_JOURNAL_FULL, SD_E_JOURNAL, SD_E_NOMEM, SD_E_CRYPTO.
  */
 SD_WUR int inv_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq,
-    const struct journal_record *intent);
+    const struct journal_record *intent, const struct inv_pre *pre);
 
 /* Empty the index and build it again from every record in txn. Errors: as inv_put(), SD_E_JOURNAL_CORRUPT. */
 SD_WUR int inv_rebuild(struct journal *j, MDB_txn *txn, uint64_t *count);
@@ -96,9 +121,9 @@ SD_WUR int inv_rebuild(struct journal *j, MDB_txn *txn, uint64_t *count);
  * seq, expiry, attr) add up what the records imply. Errors:
  * SD_E_JOURNAL_CORRUPT (detail names the serial and what differs), SD_E_JOURNAL, SD_E_NOMEM, SD_E_CRYPTO.
  */
-SD_WUR int inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t counts[4]);
+SD_WUR int inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t counts[3]);
 
 /* No index database holds more than counts. Errors: SD_E_JOURNAL_CORRUPT (stray entries), SD_E_JOURNAL. */
-SD_WUR int inv_verify_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[4]);
+SD_WUR int inv_verify_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[3]);
 
 #endif

@@ -10,7 +10,7 @@
 #include "journal_internal.h"
 
 #define INV_FLAG_PARSED 0x01
-#define INV_FIXED_LEN (2 + 5 * 8 + JOURNAL_HASH_LEN)
+#define INV_FIXED_LEN (3 + JOURNAL_SERIAL_MAX + 5 * 8 + JOURNAL_HASH_LEN)
 
 void
 journal_cert_free(struct journal_cert *c)
@@ -37,11 +37,10 @@ journal_cert_status(const struct journal_cert *c, int64_t now)
 }
 
 int
-inv_entry_from(const struct journal_record *res, uint64_t seq, const struct journal_record *intent,
+inv_entry_base(const struct journal_record *res, uint64_t seq, const struct journal_record *intent,
     struct journal_cert **out)
 {
 	struct journal_cert *c;
-	int rc;
 
 	*out = NULL;
 	if (res->serial_len == 0 || res->serial_len > JOURNAL_SERIAL_MAX)
@@ -58,15 +57,70 @@ inv_entry_from(const struct journal_record *res, uint64_t seq, const struct jour
 	memcpy(c->client_spki_sha256, intent->client_spki_sha256, JOURNAL_HASH_LEN);
 	if ((c->profile = strdup(intent->profile != NULL ? intent->profile : "")) == NULL ||
 	    (c->client_subject = strdup(intent->client_subject != NULL ? intent->client_subject : "")) == NULL) {
+		journal_cert_free(c);
+		return SD_E_NOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+int
+inv_entry_from(const struct journal_record *res, uint64_t seq, const struct journal_record *intent,
+    struct journal_cert **out)
+{
+	struct journal_cert *c = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = inv_entry_base(res, seq, intent, &c)) != 0)
+		return rc;
+	if ((rc = inv_cert_parse(res->cert_der, res->cert_der_len, c)) != 0) {
+		journal_cert_free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+inv_pre_free(struct inv_pre *p)
+{
+	if (p == NULL)
+		return;
+	journal_cert_free(p->cert);
+	free(p->san_hash);
+	free(p);
+}
+
+int
+inv_pre_new(const struct journal_record *rec, struct inv_pre **out)
+{
+	struct inv_pre *p;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (rec->type != JOURNAL_REC_RESULT && rec->type != JOURNAL_REC_ISSUANCE)
+		return 0;
+	if ((p = calloc(1, sizeof(*p))) == NULL || (p->cert = calloc(1, sizeof(*p->cert))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
-	if ((rc = inv_cert_parse(res->cert_der, res->cert_der_len, c)) != 0)
+	if ((rc = inv_cert_parse(rec->cert_der, rec->cert_der_len, p->cert)) != 0)
 		goto out;
-	*out = c;
-	c = NULL;
+	if (p->cert->n_sans > 0 && (p->san_hash = calloc(p->cert->n_sans, JOURNAL_HASH_LEN)) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < p->cert->n_sans; i++)
+		if ((rc = journal_hash((const uint8_t *)p->cert->sans[i].value, strlen(p->cert->sans[i].value),
+		    p->san_hash[i])) != 0)
+			goto out;
+	*out = p;
+	p = NULL;
+	rc = 0;
 out:
-	journal_cert_free(c);
+	inv_pre_free(p);
 	return rc;
 }
 
@@ -114,10 +168,12 @@ inv_entry_encode(const struct journal_cert *c, uint8_t **out, size_t *len)
 {
 	struct inv_w w = { NULL, 0, 0 };
 	size_t i, need = INV_FIXED_LEN + 12, pl = strlen(c->profile), sl = strlen(c->client_subject), vl;
-	uint8_t hdr[2] = { INV_VERSION, c->parsed ? INV_FLAG_PARSED : 0 };
+	uint8_t hdr[2] = { INV_VERSION, c->parsed ? INV_FLAG_PARSED : 0 }, slen;
 
 	*out = NULL;
 	*len = 0;
+	if (c->serial_len == 0 || c->serial_len > JOURNAL_SERIAL_MAX)
+		return sd_error_set(SD_E_INVAL, "certificate index: serial of %zu bytes", c->serial_len);
 	/* Every piece is bounded by the record it came from (64 KiB certificate, 4 KiB texts). */
 	if (pl > JOURNAL_TEXT_MAX || sl > JOURNAL_TEXT_MAX || c->n_sans > JOURNAL_CERT_MAX)
 		return sd_error_set(SD_E_TOO_LARGE, "certificate index: entry too large");
@@ -132,6 +188,9 @@ inv_entry_encode(const struct journal_cert *c, uint8_t **out, size_t *len)
 		return SD_E_NOMEM;
 	w.cap = need;
 	inv_w_bytes(&w, hdr, 2);
+	slen = (uint8_t)c->serial_len;
+	inv_w_bytes(&w, &slen, 1);
+	inv_w_bytes(&w, c->serial, c->serial_len);
 	inv_w_u64(&w, c->seq);
 	inv_w_u64(&w, c->intent_seq);
 	inv_w_u64(&w, (uint64_t)c->issued_ms);
@@ -215,7 +274,7 @@ inv_r_str(struct inv_r *r, size_t max, bool *nomem)
 }
 
 int
-inv_entry_decode(const uint8_t *serial, size_t serial_len, const uint8_t *buf, size_t len, struct journal_cert **out)
+inv_entry_decode(const uint8_t *buf, size_t len, struct journal_cert **out)
 {
 	struct inv_r r = { buf, 0, len, false };
 	struct journal_cert *c = NULL;
@@ -225,22 +284,20 @@ inv_entry_decode(const uint8_t *serial, size_t serial_len, const uint8_t *buf, s
 	int rc;
 
 	*out = NULL;
-	if (serial_len == 0 || serial_len > JOURNAL_SERIAL_MAX) {
-		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: a serial of %zu bytes", serial_len);
-		goto out;
-	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
-	memcpy(c->serial, serial, serial_len);
-	c->serial_len = serial_len;
-	p = inv_r_take(&r, 2);
-	if (p == NULL || p[0] != INV_VERSION || (p[1] & ~INV_FLAG_PARSED) != 0) {
+	p = inv_r_take(&r, 3);
+	if (p == NULL || p[0] != INV_VERSION || (p[1] & ~INV_FLAG_PARSED) != 0 || p[2] == 0 ||
+	    p[2] > JOURNAL_SERIAL_MAX) {
 		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: entry of another version");
 		goto out;
 	}
 	c->parsed = (p[1] & INV_FLAG_PARSED) != 0;
+	c->serial_len = p[2];
+	if ((p = inv_r_take(&r, c->serial_len)) != NULL)
+		memcpy(c->serial, p, c->serial_len);
 	c->seq = inv_r_u64(&r);
 	c->intent_seq = inv_r_u64(&r);
 	c->issued_ms = (int64_t)inv_r_u64(&r);

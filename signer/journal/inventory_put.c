@@ -21,7 +21,6 @@ inv_dbs_open(struct journal *j, MDB_txn *txn, bool create, struct inv_dbs *d)
 
 	d->ready = false;
 	if ((mrc = mdb_dbi_open(txn, "inv_certs", fl, &d->certs)) != 0 ||
-	    (mrc = mdb_dbi_open(txn, "inv_seq", fl, &d->seq)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "inv_expiry", fl, &d->expiry)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "inv_attr", fl, &d->attr)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "inv_meta", fl, &d->meta)) != 0)
@@ -48,24 +47,23 @@ inv_complete(struct journal *j, MDB_txn *txn, bool *complete)
 	return 0;
 }
 
+/* One key of a driving index (the seq is its last 8 bytes); the value is empty. */
 static int
-inv_put1(struct journal *j, MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, const void *val, size_t vlen,
-    unsigned flags)
+inv_put_key(struct journal *j, MDB_txn *txn, MDB_dbi db, const uint8_t *key, size_t klen)
 {
-	MDB_val k = { klen, (void *)(uintptr_t)key }, v = { vlen, (void *)(uintptr_t)val };
+	MDB_val k = { klen, (void *)(uintptr_t)key }, v = { 0, NULL };
 	int mrc;
 
-	if ((mrc = mdb_put(txn, db, &k, &v, flags)) == MDB_KEYEXIST)
+	if ((mrc = mdb_put(txn, db, &k, &v, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
 		return sd_error_set(SD_E_INTERNAL, "certificate index: record %llu is indexed already",
-		    (unsigned long long)journal_be64_get((const uint8_t *)key + klen - 8));
+		    (unsigned long long)journal_be64_get(key + klen - 8));
 	return mrc == 0 ? 0 : journal_mdb_error(j, mrc, "writing the certificate index");
 }
 
 int
 inv_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq,
-    const struct journal_record *intent)
+    const struct journal_record *intent, const struct inv_pre *pre)
 {
-	char hex[2 * JOURNAL_SERIAL_MAX + 1];
 	uint8_t skey[JOURNAL_SEQ_LEN], ekey[INV_EXPIRY_KEY_LEN], akey[INV_ATTR_KEY_LEN];
 	struct journal_cert *c = NULL;
 	uint8_t *buf = NULL;
@@ -75,44 +73,60 @@ inv_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint6
 
 	if (!j->inv.ready)
 		return sd_error_set(SD_E_JOURNAL, "certificate index: not open");
-	if ((rc = inv_entry_from(rec, seq, intent, &c)) != 0 || (rc = inv_entry_encode(c, &buf, &len)) != 0)
-		goto out;
-	k.mv_size = c->serial_len;
-	k.mv_data = c->serial;
-	v.mv_size = len;
-	v.mv_data = buf;
-	if ((mrc = mdb_put(txn, j->inv.certs, &k, &v, MDB_NOOVERWRITE)) != 0) {
-		sd_hex_encode(c->serial, c->serial_len, hex);
-		rc = mrc == MDB_KEYEXIST ? sd_error_set(SD_E_INTERNAL, "certificate index: serial %s is indexed already",
-		    hex) : journal_mdb_error(j, mrc, "writing the certificate index");
+	if (pre != NULL) {
+		/* Borrow the parse made before the writer lock (given back below, before c is freed). */
+		if ((rc = inv_entry_base(rec, seq, intent, &c)) != 0)
+			goto out;
+		c->parsed = pre->cert->parsed;
+		c->not_before = pre->cert->not_before;
+		c->not_after = pre->cert->not_after;
+		c->sans = pre->cert->sans;
+		c->n_sans = pre->cert->n_sans;
+	} else if ((rc = inv_entry_from(rec, seq, intent, &c)) != 0) {
 		goto out;
 	}
-	/* Seqs only grow: appending keeps the pages full and the writes cheap. */
-	journal_be64_put(skey, c->seq);
-	if ((rc = inv_put1(j, txn, j->inv.seq, skey, sizeof(skey), c->serial, c->serial_len, MDB_APPEND)) != 0)
+	if ((rc = inv_entry_encode(c, &buf, &len)) != 0)
 		goto out;
+	/* Seqs only grow: appending keeps the pages full and the writes few. */
+	journal_key(skey, c->seq, &k);
+	v.mv_size = len;
+	v.mv_data = buf;
+	if ((mrc = mdb_put(txn, j->inv.certs, &k, &v, MDB_APPEND)) != 0) {
+		rc = mrc == MDB_KEYEXIST ? sd_error_set(SD_E_INTERNAL, "certificate index: record %llu is indexed "
+		    "already, or out of order", (unsigned long long)c->seq) :
+		    journal_mdb_error(j, mrc, "writing the certificate index");
+		goto out;
+	}
 	if (c->parsed) {
 		inv_expiry_key(c->not_after, c->seq, ekey);
-		if ((rc = inv_put1(j, txn, j->inv.expiry, ekey, sizeof(ekey), c->serial, c->serial_len,
-		    MDB_NOOVERWRITE)) != 0)
+		if ((rc = inv_put_key(j, txn, j->inv.expiry, ekey, sizeof(ekey))) != 0)
 			goto out;
 	}
 	if ((rc = inv_attr_key(INV_KIND_PROFILE, c->profile, c->seq, akey)) != 0 ||
-	    (rc = inv_put1(j, txn, j->inv.attr, akey, sizeof(akey), c->serial, c->serial_len, MDB_NOOVERWRITE)) != 0 ||
+	    (rc = inv_put_key(j, txn, j->inv.attr, akey, sizeof(akey))) != 0 ||
 	    (rc = inv_attr_key(INV_KIND_CLIENT, c->client_subject, c->seq, akey)) != 0 ||
-	    (rc = inv_put1(j, txn, j->inv.attr, akey, sizeof(akey), c->serial, c->serial_len, MDB_NOOVERWRITE)) != 0)
+	    (rc = inv_put_key(j, txn, j->inv.attr, akey, sizeof(akey))) != 0)
 		goto out;
 	for (i = 0; i < c->n_sans; i++) {
 		if (inv_san_repeats(c, i))
 			continue;
-		if ((rc = inv_attr_key(INV_KIND_SAN, c->sans[i].value, c->seq, akey)) != 0 ||
-		    (rc = inv_put1(j, txn, j->inv.attr, akey, sizeof(akey), c->serial, c->serial_len,
-		    MDB_NOOVERWRITE)) != 0)
+		if (pre != NULL) {
+			akey[0] = INV_KIND_SAN;
+			memcpy(akey + 1, pre->san_hash[i], JOURNAL_HASH_LEN);
+			journal_be64_put(akey + 1 + JOURNAL_HASH_LEN, c->seq);
+		} else if ((rc = inv_attr_key(INV_KIND_SAN, c->sans[i].value, c->seq, akey)) != 0) {
+			goto out;
+		}
+		if ((rc = inv_put_key(j, txn, j->inv.attr, akey, sizeof(akey))) != 0)
 			goto out;
 	}
 	rc = 0;
 out:
 	free(buf);
+	if (c != NULL && pre != NULL) {
+		c->sans = NULL;
+		c->n_sans = 0;
+	}
 	journal_cert_free(c);
 	return rc;
 }
@@ -125,13 +139,13 @@ inv_rebuild_one(struct journal *j, MDB_txn *txn, const struct journal_record *re
 	int rc;
 
 	if (rec->type == JOURNAL_REC_ISSUANCE) {
-		rc = inv_put(j, txn, rec, rec->seq, NULL);
+		rc = inv_put(j, txn, rec, rec->seq, NULL, NULL);
 	} else if (rec->type == JOURNAL_REC_RESULT) {
 		if ((rc = journal_txn_get_hash(j, txn, rec->intent_seq, false, &intent)) != 0)
 			return rc == SD_E_NOT_FOUND ? sd_error_set(SD_E_JOURNAL_CORRUPT,
 			    "result %llu: its intent %llu is missing", (unsigned long long)rec->seq,
 			    (unsigned long long)rec->intent_seq) : rc;
-		rc = inv_put(j, txn, rec, rec->seq, intent);
+		rc = inv_put(j, txn, rec, rec->seq, intent, NULL);
 		journal_record_free(intent);
 	} else {
 		return 0;
@@ -144,7 +158,7 @@ inv_rebuild_one(struct journal *j, MDB_txn *txn, const struct journal_record *re
 int
 inv_rebuild(struct journal *j, MDB_txn *txn, uint64_t *count)
 {
-	MDB_dbi dbs[5] = { j->inv.certs, j->inv.seq, j->inv.expiry, j->inv.attr, j->inv.meta };
+	MDB_dbi dbs[4] = { j->inv.certs, j->inv.expiry, j->inv.attr, j->inv.meta };
 	MDB_val mk = { sizeof(inv_meta_key) - 1, (void *)(uintptr_t)inv_meta_key }, mv;
 	struct journal_record *rec = NULL;
 	MDB_cursor *cur = NULL;
@@ -156,7 +170,7 @@ inv_rebuild(struct journal *j, MDB_txn *txn, uint64_t *count)
 	*count = 0;
 	if (!j->inv.ready)
 		return sd_error_set(SD_E_JOURNAL, "certificate index: not open");
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 4; i++)
 		if ((mrc = mdb_drop(txn, dbs[i], 0)) != 0)
 			return journal_mdb_error(j, mrc, "emptying the certificate index");
 	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0)

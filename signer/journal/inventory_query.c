@@ -12,7 +12,7 @@
 #include "sd_file.h"
 
 enum inv_driver {
-	INV_DRIVE_SEQ = 1,		/* inv_seq: journal order */
+	INV_DRIVE_SEQ = 1,		/* inv_certs: journal order */
 	INV_DRIVE_EXPIRY = 2,		/* inv_expiry: not_after order */
 	INV_DRIVE_ATTR = 3,		/* inv_attr: one value, journal order */
 };
@@ -147,7 +147,7 @@ inv_walk_init(struct journal *j, const struct journal_cert_query *q, struct inv_
 		}
 	} else {
 		w->driver = INV_DRIVE_SEQ;
-		w->db = j->inv.seq;
+		w->db = j->inv.certs;
 		w->key_len = JOURNAL_SEQ_LEN;
 	}
 	return 0;
@@ -243,22 +243,25 @@ inv_cursor_encode(const struct inv_walk *w, const uint8_t *key, char **out)
 	return 0;
 }
 
-/* The entry a driving index's value (a serial) points to; *size: its stored bytes. */
+/* The entry of the certificate whose result is record seq; *size: its stored bytes. */
 static int
-inv_entry_get(struct journal *j, MDB_txn *txn, const MDB_val *serial, struct journal_cert **out, size_t *size)
+inv_entry_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_cert **out, size_t *size)
 {
-	MDB_val v;
+	uint8_t key[JOURNAL_SEQ_LEN];
+	MDB_val k, v;
 	int mrc;
 
 	*out = NULL;
 	*size = 0;
-	mrc = mdb_get(txn, j->inv.certs, (MDB_val *)(uintptr_t)serial, &v);
+	journal_key(key, seq, &k);
+	mrc = mdb_get(txn, j->inv.certs, &k, &v);
 	if (mrc == MDB_NOTFOUND)
-		return sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: an entry points to a serial it lacks");
+		return sd_error_set(SD_E_NOT_FOUND, "certificate index: no entry for record %llu",
+		    (unsigned long long)seq);
 	if (mrc != 0)
 		return journal_mdb_error(j, mrc, "reading the certificate index");
-	*size = v.mv_size + serial->mv_size;
-	return inv_entry_decode(serial->mv_data, serial->mv_size, v.mv_data, v.mv_size, out);
+	*size = v.mv_size;
+	return inv_entry_decode(v.mv_data, v.mv_size, out);
 }
 
 static int
@@ -304,7 +307,17 @@ inv_walk_run(struct journal *j, MDB_txn *txn, struct inv_walk *w, struct journal
 		}
 		p->scanned++;
 		memcpy(last, k.mv_data, w->key_len);
-		if ((rc = inv_entry_get(j, txn, &v, &c, &size)) != 0)
+		/* Every driving key ends with the seq; inv_certs's value is the entry itself. */
+		if (w->driver == INV_DRIVE_SEQ) {
+			size = v.mv_size;
+			rc = inv_entry_decode(v.mv_data, v.mv_size, &c);
+		} else {
+			rc = inv_entry_get(j, txn, journal_be64_get((const uint8_t *)k.mv_data + w->key_len - 8), &c,
+			    &size);
+			if (rc == SD_E_NOT_FOUND)
+				rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s", sd_error_detail(rc));
+		}
+		if (rc != 0)
 			goto out;
 		if (inv_matches(q, c)) {
 			p->items[p->n++] = c;
@@ -353,13 +366,38 @@ out:
 	return rc;
 }
 
+/* The seq of serial's certificate entry: its legacy issuance, or the result of its intent. */
+static int
+inv_serial_seq(struct journal *j, MDB_txn *txn, const uint8_t *serial, size_t len, uint64_t *seq)
+{
+	uint8_t key[JOURNAL_SEQ_LEN];
+	MDB_val k = { len, (void *)(uintptr_t)serial }, v;
+	int mrc;
+
+	*seq = 0;
+	if ((mrc = mdb_get(txn, j->serials, &k, &v)) == 0 && v.mv_size == JOURNAL_SEQ_LEN) {
+		*seq = journal_be64_get(v.mv_data);
+		journal_key(key, *seq, &k);
+		if ((mrc = mdb_get(txn, j->inv.certs, &k, &v)) == 0)
+			return 0;
+		if (mrc == MDB_NOTFOUND && (mrc = mdb_get(txn, j->results, &k, &v)) == 0 &&
+		    v.mv_size == JOURNAL_SEQ_LEN) {
+			*seq = journal_be64_get(v.mv_data);
+			return 0;
+		}
+	}
+	if (mrc == 0 || mrc == MDB_NOTFOUND)
+		return sd_error_set(SD_E_NOT_FOUND, "no certificate has this serial");
+	return journal_mdb_error(j, mrc, "reading the serial index");
+}
+
 int
 journal_cert_get(struct journal *j, const uint8_t *serial, size_t len, struct journal_cert **out)
 {
 	struct journal_record *rec = NULL;
 	struct journal_cert *c = NULL;
 	MDB_txn *txn = NULL;
-	MDB_val k;
+	uint64_t seq;
 	size_t size;
 	int rc;
 
@@ -371,21 +409,17 @@ journal_cert_get(struct journal *j, const uint8_t *serial, size_t len, struct jo
 		return sd_error_set(SD_E_NOT_FOUND, "no certificate has a serial of %zu bytes", len);
 	if ((rc = journal_read_begin(j, &txn)) != 0)
 		return rc;
-	if ((rc = inv_ready(j, txn)) != 0)
+	if ((rc = inv_ready(j, txn)) != 0 || (rc = inv_serial_seq(j, txn, serial, len, &seq)) != 0)
 		goto out;
-	k.mv_size = len;
-	k.mv_data = (void *)(uintptr_t)serial;
-	if ((rc = inv_entry_get(j, txn, &k, &c, &size)) == SD_E_JOURNAL_CORRUPT && mdb_get(txn, j->inv.certs, &k,
-	    &(MDB_val){ 0, NULL }) == MDB_NOTFOUND) {
-		rc = sd_error_set(SD_E_NOT_FOUND, "no certificate has this serial");
+	if ((rc = inv_entry_get(j, txn, seq, &c, &size)) != 0) {
+		if (rc == SD_E_NOT_FOUND)
+			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s", sd_error_detail(rc));
 		goto out;
 	}
-	if (rc != 0)
-		goto out;
 	if ((rc = journal_txn_get_hash(j, txn, c->seq, false, &rec)) != 0)
 		goto out;
 	if (rec->cert_der == NULL || rec->cert_der_len == 0 || rec->serial_len != len ||
-	    memcmp(rec->serial, serial, len) != 0) {
+	    memcmp(rec->serial, serial, len) != 0 || c->serial_len != len || memcmp(c->serial, serial, len) != 0) {
 		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: record %llu is not this certificate's",
 		    (unsigned long long)c->seq);
 		goto out;

@@ -12,7 +12,7 @@
 #include "journal_internal.h"
 #include "sd_file.h"
 
-/* key must be in db, mapping to the serial of c. */
+/* key must be in db, with an empty value. */
 static int
 inv_key_check(struct journal *j, MDB_txn *txn, MDB_dbi db, const void *key, size_t klen,
     const struct journal_cert *c, const char *hex, const char *what)
@@ -26,10 +26,10 @@ inv_key_check(struct journal *j, MDB_txn *txn, MDB_dbi db, const void *key, size
 	if (mrc == MDB_NOTFOUND)
 		return sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: %s entry of serial %s (record %llu) is missing",
 		    what, hex, (unsigned long long)c->seq);
-	if (v.mv_size != c->serial_len || memcmp(v.mv_data, c->serial, c->serial_len) != 0)
+	if (v.mv_size != 0)
 		return sd_error_set(SD_E_JOURNAL_CORRUPT,
-		    "certificate index: %s entry of record %llu names another serial than %s", what,
-		    (unsigned long long)c->seq, hex);
+		    "certificate index: %s entry of serial %s (record %llu) carries %zu unexpected bytes", what, hex,
+		    (unsigned long long)c->seq, v.mv_size);
 	return 0;
 }
 
@@ -42,10 +42,12 @@ inv_entry_differs(const struct journal_cert *want, const uint8_t *buf, size_t le
 	size_t i;
 	int rc;
 
-	if ((rc = inv_entry_decode(want->serial, want->serial_len, buf, len, &got)) != 0) {
+	if ((rc = inv_entry_decode(buf, len, &got)) != 0) {
 		if (rc != SD_E_JOURNAL_CORRUPT)
 			return rc;
 		field = "its encoding (it does not decode)";
+	} else if (got->serial_len != want->serial_len || memcmp(got->serial, want->serial, want->serial_len) != 0) {
+		field = "the serial";
 	} else if (got->seq != want->seq) {
 		field = "the result seq";
 	} else if (got->intent_seq != want->intent_seq) {
@@ -75,7 +77,7 @@ inv_entry_differs(const struct journal_cert *want, const uint8_t *buf, size_t le
 }
 
 int
-inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t counts[4])
+inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t counts[3])
 {
 	char hex[2 * JOURNAL_SERIAL_MAX + 1];
 	uint8_t skey[JOURNAL_SEQ_LEN], ekey[INV_EXPIRY_KEY_LEN], akey[INV_ATTR_KEY_LEN];
@@ -101,8 +103,7 @@ inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *
 	if ((rc = inv_entry_from(rec, rec->seq, intent, &c)) != 0 || (rc = inv_entry_encode(c, &buf, &len)) != 0)
 		goto out;
 	sd_hex_encode(c->serial, c->serial_len, hex);
-	k.mv_size = c->serial_len;
-	k.mv_data = c->serial;
+	journal_key(skey, c->seq, &k);
 	mrc = mdb_get(txn, j->inv.certs, &k, &v);
 	if (mrc == MDB_NOTFOUND) {
 		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: serial %s (record %llu) is not indexed", hex,
@@ -118,29 +119,25 @@ inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *
 		goto out;
 	}
 	counts[0]++;
-	journal_be64_put(skey, c->seq);
-	if ((rc = inv_key_check(j, txn, j->inv.seq, skey, sizeof(skey), c, hex, "journal order")) != 0)
-		goto out;
-	counts[1]++;
 	if (c->parsed) {
 		inv_expiry_key(c->not_after, c->seq, ekey);
 		if ((rc = inv_key_check(j, txn, j->inv.expiry, ekey, sizeof(ekey), c, hex, "expiry")) != 0)
 			goto out;
-		counts[2]++;
+		counts[1]++;
 	}
 	if ((rc = inv_attr_key(INV_KIND_PROFILE, c->profile, c->seq, akey)) != 0 ||
 	    (rc = inv_key_check(j, txn, j->inv.attr, akey, sizeof(akey), c, hex, "profile")) != 0 ||
 	    (rc = inv_attr_key(INV_KIND_CLIENT, c->client_subject, c->seq, akey)) != 0 ||
 	    (rc = inv_key_check(j, txn, j->inv.attr, akey, sizeof(akey), c, hex, "client")) != 0)
 		goto out;
-	counts[3] += 2;
+	counts[2] += 2;
 	for (i = 0; i < c->n_sans; i++) {
 		if (inv_san_repeats(c, i))
 			continue;
 		if ((rc = inv_attr_key(INV_KIND_SAN, c->sans[i].value, c->seq, akey)) != 0 ||
 		    (rc = inv_key_check(j, txn, j->inv.attr, akey, sizeof(akey), c, hex, "SAN")) != 0)
 			goto out;
-		counts[3]++;
+		counts[2]++;
 	}
 	rc = 0;
 out:
@@ -151,10 +148,10 @@ out:
 }
 
 int
-inv_verify_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[4])
+inv_verify_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[3])
 {
-	static const char *names[4] = { "serial", "journal order", "expiry", "attribute" };
-	MDB_dbi dbs[4];
+	static const char *names[3] = { "certificate", "expiry", "attribute" };
+	MDB_dbi dbs[3];
 	MDB_stat st;
 	bool complete;
 	int i, rc, mrc;
@@ -165,10 +162,9 @@ inv_verify_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[4])
 		return sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: missing (signerctl certs reindex builds it)");
 	}
 	dbs[0] = j->inv.certs;
-	dbs[1] = j->inv.seq;
-	dbs[2] = j->inv.expiry;
-	dbs[3] = j->inv.attr;
-	for (i = 0; i < 4; i++) {
+	dbs[1] = j->inv.expiry;
+	dbs[2] = j->inv.attr;
+	for (i = 0; i < 3; i++) {
 		if ((mrc = mdb_stat(txn, dbs[i], &st)) != 0)
 			return journal_mdb_error(j, mrc, "reading the certificate index");
 		if (st.ms_entries != counts[i])

@@ -41,6 +41,7 @@ struct journal_waiter;
 /* One append waiting for the committer. */
 struct journal_entry {
 	const struct journal_record *rec;	/* borrowed; NULL for a checkpoint */
+	struct inv_pre *inv;			/* owned: the certificate index's part, derived before the lock */
 	journal_checkpoint_sign_fn sign;
 	void *sign_ctx;
 	int64_t cp_time_ms;

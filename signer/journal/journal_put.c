@@ -35,7 +35,8 @@ journal_serial_put(struct journal *j, MDB_txn *txn, const struct journal_record 
 
 /* A result must complete an earlier intent of its serial that has no result yet. */
 static int
-journal_result_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq)
+journal_result_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq,
+    const struct inv_pre *pre)
 {
 	struct journal_record *intent = NULL;
 	uint8_t ikey[JOURNAL_SEQ_LEN], rkey[JOURNAL_SEQ_LEN];
@@ -72,7 +73,7 @@ journal_result_put(struct journal *j, MDB_txn *txn, const struct journal_record 
 		goto out;
 	}
 	/* The inventory, in this same transaction: index and journal never disagree. */
-	rc = inv_put(j, txn, rec, seq, intent);
+	rc = inv_put(j, txn, rec, seq, intent, pre);
 out:
 	journal_record_free(intent);
 	return rc;
@@ -161,13 +162,13 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 	switch (rec->type) {
 	case JOURNAL_REC_ISSUANCE:
 		if ((rc = journal_serial_put(j, w, rec, seq)) == 0)
-			rc = inv_put(j, w, rec, seq, NULL);
+			rc = inv_put(j, w, rec, seq, NULL, e->inv);
 		break;
 	case JOURNAL_REC_INTENT:
 		rc = journal_serial_put(j, w, rec, seq);
 		break;
 	case JOURNAL_REC_RESULT:
-		rc = journal_result_put(j, w, rec, seq);
+		rc = journal_result_put(j, w, rec, seq, e->inv);
 		break;
 	case JOURNAL_REC_CHECKPOINT:
 		journal_key(key, seq, &k);

@@ -481,7 +481,7 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 	MDB_cursor *cur = NULL, *nodes = NULL;
 	MDB_txn *txn = NULL;
 	MDB_val k, v;
-	uint64_t seq, counts[4] = { 0, 0, 0, 0 }, inv_counts[4] = { 0, 0, 0, 0 }, idx_bad = 0;
+	uint64_t seq, counts[4] = { 0, 0, 0, 0 }, inv_counts[3] = { 0, 0, 0 }, idx_bad = 0;
 	char idx_detail[256] = "";
 	unsigned n;
 	int rc, mrc, idx_rc = 0;
