@@ -146,19 +146,19 @@ t_check "certs reindex: six certificates" bash -c "'$BUILD/signerctl' -c '$d/sig
 t_check "certs list after reindex: the same" bash -c "'$BUILD/signerctl' -c '$d/signerd.conf' certs list | cmp -s - '$T_TMP/list.out'"
 t_check "audit verify: clean" t_audit verify --pubkey "$d/audit.pem"
 
-# Tamper the index offline: swap the serials of the first two journal-order entries.
+# Tamper the index offline: swap the entries of the first two certificates.
 j=$(sed -n 's/^path *= *//p' "$d/signerd.conf" | head -n 1)
 case "$j" in /*) ;; *) j=$d/$j ;; esac
-mdb_dump -s inv_seq "$j" >"$T_TMP/inv_seq.dump"
+mdb_dump -s inv_certs "$j" >"$T_TMP/inv_certs.dump"
 awk 'BEGIN { n = 0 } /^ / { v[n++] = $0; next } { hdr = hdr $0 "\n" }
-	END { printf "%s", hdr; print v[0]; print v[3]; print v[2]; print v[1] }' "$T_TMP/inv_seq.dump" |
-	grep -v '^DATA=END$' >"$T_TMP/inv_seq.bad"
-echo DATA=END >>"$T_TMP/inv_seq.bad"
-mdb_load -s inv_seq -f "$T_TMP/inv_seq.bad" "$j" 2>"$T_TMP/load.err"
+	END { printf "%s", hdr; print v[0]; print v[3]; print v[2]; print v[1] }' "$T_TMP/inv_certs.dump" |
+	grep -v '^DATA=END$' >"$T_TMP/inv_certs.bad"
+echo DATA=END >>"$T_TMP/inv_certs.bad"
+mdb_load -s inv_certs -f "$T_TMP/inv_certs.bad" "$j" 2>"$T_TMP/load.err"
 t_audit verify --pubkey "$d/audit.pem" >"$T_TMP/verify.out" 2>&1
 rc=$?
 t_check "audit verify of a tampered index: exit 1 naming it" bash -c "test $rc = 1 &&
-	grep -q 'certificate index: journal order entry of record [0-9]* names another serial' '$T_TMP/verify.out'" \
+	grep -q 'certificate index: entry of serial [0-9a-f]* (record [0-9]*) differs in the serial' '$T_TMP/verify.out'" \
 	"$(cat "$T_TMP/verify.out" "$T_TMP/load.err")"
 t_check "certs reindex repairs it" bash -c "'$BUILD/signerctl' -c '$d/signerd.conf' certs reindex >/dev/null"
 t_check "audit verify: clean again" t_audit verify --pubkey "$d/audit.pem"
