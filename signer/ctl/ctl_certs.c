@@ -187,7 +187,9 @@ cc_list(struct journal *j, struct cc_opts *o)
 	o->q.limit = JOURNAL_CERTS_LIMIT_MAX;
 	for (;;) {
 		o->q.cursor = cursor[0] != '\0' ? cursor : NULL;
-		if ((rc = journal_certs_list(j, &o->q, &p)) != 0)
+		rc = journal_certs_list(j, &o->q, &p);
+		o->q.cursor = NULL;	/* it pointed at this frame's buffer */
+		if (rc != 0)
 			return cc_fail(rc, "certs list");
 		for (i = 0; i < p->n && (o->limit == 0 || shown < o->limit); i++, shown++)
 			cc_line(p->items[i], now);

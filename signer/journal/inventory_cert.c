@@ -162,8 +162,10 @@ inv_cert_read(const uint8_t *der, size_t len, struct journal_cert *c)
 	if (der_read(q, qa, &na) != 0 || na.tlv_len != qa || !inv_time(&nb, &c->not_before) ||
 	    !inv_time(&na, &c->not_after))
 		return 1;
-	/* subject, subjectPublicKeyInfo, then optional [1] [2] [3]. */
-	if (der_next(&p, &avail, DER_TAG_SEQUENCE, &t) != 0 || der_next(&p, &avail, DER_TAG_SEQUENCE, &t) != 0)
+	/* subject, then subjectPublicKeyInfo, then optional [1] [2] [3]. */
+	if (der_next(&p, &avail, DER_TAG_SEQUENCE, &t) != 0)
+		return 1;
+	if (der_next(&p, &avail, DER_TAG_SEQUENCE, &t) != 0)
 		return 1;
 	while (avail > 0) {
 		if (der_read(p, avail, &t) != 0)

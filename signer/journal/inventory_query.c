@@ -207,7 +207,7 @@ inv_hexval(char ch)
 static int
 inv_cursor_decode(const struct inv_walk *w, const char *cursor, uint8_t key[INV_KEY_MAX])
 {
-	uint8_t raw[1 + INV_FILTER_HASH_LEN + INV_KEY_MAX];
+	uint8_t raw[1 + INV_FILTER_HASH_LEN + INV_KEY_MAX] = { 0 };
 	size_t n = strnlen(cursor, sizeof(raw) * 2 + 1), i;
 	int hi, lo;
 
@@ -295,7 +295,7 @@ inv_walk_run(struct journal *j, MDB_txn *txn, struct inv_walk *w, struct journal
 	} else {
 		mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	}
-	if ((p->items = calloc(q->limit, sizeof(*p->items))) == NULL) {
+	if ((p->items = calloc(q->limit, sizeof(struct journal_cert *))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
@@ -319,6 +319,8 @@ inv_walk_run(struct journal *j, MDB_txn *txn, struct inv_walk *w, struct journal
 		}
 		if (rc != 0)
 			goto out;
+		if (c == NULL)
+			abort();	/* a decoder that succeeds sets its entry */
 		if (inv_matches(q, c)) {
 			p->items[p->n++] = c;
 			c = NULL;
@@ -416,6 +418,8 @@ journal_cert_get(struct journal *j, const uint8_t *serial, size_t len, struct jo
 			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s", sd_error_detail(rc));
 		goto out;
 	}
+	if (c == NULL)
+		abort();	/* a decoder that succeeds sets its entry */
 	if ((rc = journal_txn_get_hash(j, txn, c->seq, false, &rec)) != 0)
 		goto out;
 	if (rec->cert_der == NULL || rec->cert_der_len == 0 || rec->serial_len != len ||
