@@ -132,8 +132,9 @@ struct journal_options {
  * (an LMDB rule): auditor tools run in their own process.
  *
  * Open (creating if needed) the journal environment in directory path,
- * verify the hash chain of its tail, and bring the Merkle node index up to
- * date (a journal written before it existed is indexed once).
+ * verify the hash chain of its tail, and bring the Merkle node index and
+ * the certificate index up to date (a journal written before either
+ * existed is indexed once, in the open's transaction).
  * Errors: SD_E_INVAL, SD_E_JOURNAL (cannot open/create), SD_E_JOURNAL_CORRUPT
  * (tail does not chain), SD_E_JOURNAL_FULL (no room to index), SD_E_NOMEM.
  */
@@ -248,7 +249,8 @@ struct journal_verify_report {
  * result and checkpoint indexes and the stored Merkle nodes match the
  * records, every result completes an earlier intent of the same serial, every
  * checkpoint's root is the root of the tree it names (and its signature
- * verifies with key when given). Intents without a result are counted, not
+ * verifies with key when given), and the certificate index holds exactly
+ * what the results imply (a journal with results and no index fails). Intents without a result are counted, not
  * errors. On SD_E_JOURNAL_CORRUPT, r->bad_seq names the first bad sequence
  * number and sd_error_detail() says what is wrong (modified, missing,
  * reordered, ...).
