@@ -191,6 +191,38 @@ test_entry_fields(void)
 	CU_ASSERT_PTR_NULL(c);
 	CU_ASSERT_EQUAL(journal_cert_get(j, serial, 21, &c), SD_E_NOT_FOUND);
 	expect_verify(j, 2);
+	{
+		/* A SAN past INV_SAN_TEXT_MAX is keyed by its hash, and still found exactly. */
+		struct journal_cert_query q = { .limit = 10 };
+		struct journal_cert_page *p;
+		char conf[400], uri[340];
+
+		memset(uri, 'a', sizeof(uri) - 1);
+		uri[sizeof(uri) - 1] = '\0';
+		memcpy(uri, "https://example.com/", 20);
+		(void)snprintf(conf, sizeof(conf), "DNS:example.com,URI:%s", uri);
+		(void)issue(j, 9, "server", "CN=bob", T0, T0 + DAY, conf);
+		q.san = uri;
+		p = list(j, &q);
+		CU_ASSERT_EQUAL_FATAL(p->n, 1);
+		CU_ASSERT_EQUAL(p->items[0]->serial[7], 9);
+		journal_cert_page_free(p);
+		uri[300] = 'b';
+		p = list(j, &q);
+		CU_ASSERT_EQUAL(p->n, 0);
+		journal_cert_page_free(p);
+		/* A bare domain and its names: reversed labels keep them apart. */
+		q.san = "example.com";
+		p = list(j, &q);
+		CU_ASSERT_EQUAL_FATAL(p->n, 1);
+		CU_ASSERT_EQUAL(p->items[0]->serial[7], 9);
+		journal_cert_page_free(p);
+		q.san = "com.example";
+		p = list(j, &q);
+		CU_ASSERT_EQUAL(p->n, 0);
+		journal_cert_page_free(p);
+		expect_verify(j, 4);
+	}
 	journal_close(j);
 	sd_test_rmtree(dir);
 }
@@ -627,7 +659,7 @@ test_verify_tampered(void)
 	be64_put(ekey + 8, c->seq);
 	tamper_expect(dir, "inv_expiry", ekey, 16, NULL, 0, "expiry entry of serial 0000000000000004");
 	tamper_expect(dir, "inv_expiry", ekey, 16, &one, 1, "unexpected bytes");
-	memset(akey, 's', sizeof(akey));
+	memset(akey, 's', sizeof(akey));	/* an 's' 's' ... key: no SAN has it */
 	tamper_expect(dir, "inv_attr", akey, sizeof(akey), "", 0, "stray entries");
 	be64_put(skey, 1000);
 	tamper_expect(dir, "inv_certs", skey, 8, entry, len, "stray entries");

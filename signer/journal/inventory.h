@@ -7,13 +7,17 @@
  * of the record they index:
  *   inv_certs   be64 seq of the result (or legacy issuance) -> entry (below), MDB_APPEND
  *   inv_expiry  be64 (not_after ^ 2^63) || be64 seq -> empty (parsed certificates only)
- *   inv_attr    kind (1) || SHA-256(value) || be64 seq -> empty, kind 'p' profile,
- *               'c' client subject, 's' SAN value (each distinct value once)
+ *   inv_attr    prefix || be64 seq -> empty; the prefix is 'p' || SHA-256(profile),
+ *               'c' || SHA-256(client subject), or for each distinct SAN value
+ *               's' 'T' || its text (dot-separated labels reversed when it holds
+ *               no ':', '/' or '@') || 0x00 when at most INV_SAN_TEXT_MAX bytes,
+ *               else 's' 'H' || SHA-256(value)
  *   inv_meta    "version" -> 1 byte: the index is complete up to the records
  * A serial is found through the journal's own serials and results indexes.
  * Keys that grow with seq (inv_certs, and within one value inv_attr and
- * mostly inv_expiry) keep the pages an append dirties few: only SAN values
- * land on pages at random.
+ * mostly inv_expiry) keep the pages an append dirties few; SAN keys in text
+ * order (com.example.www) put the names of one domain on the same pages,
+ * where hashed keys would scatter every certificate's over the tree.
  * Entry: u8 version 1, u8 flags (bit 0: parsed), u8 serial length, serial,
  * be64 seq, be64 intent seq, be64 issued_ms, be64 not_before, be64
  * not_after, 32 client SPKI hash, u32+profile, u32+client subject, u32 n,
@@ -34,7 +38,10 @@
 #define INV_KIND_PROFILE 'p'
 #define INV_KIND_CLIENT 'c'
 #define INV_KIND_SAN 's'
-#define INV_ATTR_KEY_LEN (1 + JOURNAL_HASH_LEN + 8)
+#define INV_SAN_TEXT_MAX 255
+/* The longest inv_attr prefix ('s' 'T' text 0x00) and key (and its seq). */
+#define INV_PREFIX_MAX (2 + INV_SAN_TEXT_MAX + 1)
+#define INV_KEY_MAX (INV_PREFIX_MAX + 8)
 #define INV_EXPIRY_KEY_LEN 16
 
 /* The index handles; the journal holds one (j->inv). */
@@ -73,8 +80,8 @@ SD_WUR int inv_entry_encode(const struct journal_cert *c, uint8_t **out, size_t 
 /* Decode an inv_certs value. Errors: SD_E_JOURNAL_CORRUPT, SD_E_NOMEM. */
 SD_WUR int inv_entry_decode(const uint8_t *buf, size_t len, struct journal_cert **out);
 
-/* The inv_attr key of (kind, value) for seq. Errors: SD_E_CRYPTO. */
-SD_WUR int inv_attr_key(uint8_t kind, const char *value, uint64_t seq, uint8_t key[INV_ATTR_KEY_LEN]);
+/* The inv_attr prefix of (kind, value) in out; *len its length. Errors: SD_E_CRYPTO. */
+SD_WUR int inv_attr_prefix(uint8_t kind, const char *value, uint8_t out[INV_PREFIX_MAX], size_t *len);
 void inv_expiry_key(int64_t not_after, uint64_t seq, uint8_t key[INV_EXPIRY_KEY_LEN]);
 
 /* Whether SAN i of c repeats an earlier SAN value (indexed once). */
@@ -91,12 +98,16 @@ SD_WUR int inv_complete(struct journal *j, MDB_txn *txn, bool *complete);
 
 /*
  * What can be derived from a result (or legacy issuance) before the writer
- * lock: the certificate's validity and SANs and the SAN keys' hashes, so
+ * lock: the certificate's validity and SANs and the SAN keys' prefixes, so
  * that the committing thread, which every appender waits for, does little.
  */
+struct inv_prefix {
+	uint8_t key[INV_PREFIX_MAX];
+	size_t len;
+};
 struct inv_pre {
 	struct journal_cert *cert;	/* parsed, validity and SANs only */
-	uint8_t (*san_hash)[JOURNAL_HASH_LEN];	/* SHA-256 of each SAN value */
+	struct inv_prefix *san;		/* the inv_attr prefix of each SAN */
 };
 
 /* Build *out for rec (NULL for other types). Errors: SD_E_NOMEM, SD_E_CRYPTO. */

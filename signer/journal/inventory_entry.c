@@ -88,7 +88,7 @@ inv_pre_free(struct inv_pre *p)
 	if (p == NULL)
 		return;
 	journal_cert_free(p->cert);
-	free(p->san_hash);
+	free(p->san);
 	free(p);
 }
 
@@ -108,13 +108,12 @@ inv_pre_new(const struct journal_record *rec, struct inv_pre **out)
 	}
 	if ((rc = inv_cert_parse(rec->cert_der, rec->cert_der_len, p->cert)) != 0)
 		goto out;
-	if (p->cert->n_sans > 0 && (p->san_hash = calloc(p->cert->n_sans, JOURNAL_HASH_LEN)) == NULL) {
+	if (p->cert->n_sans > 0 && (p->san = calloc(p->cert->n_sans, sizeof(*p->san))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
 	for (i = 0; i < p->cert->n_sans; i++)
-		if ((rc = journal_hash((const uint8_t *)p->cert->sans[i].value, strlen(p->cert->sans[i].value),
-		    p->san_hash[i])) != 0)
+		if ((rc = inv_attr_prefix(INV_KIND_SAN, p->cert->sans[i].value, p->san[i].key, &p->san[i].len)) != 0)
 			goto out;
 	*out = p;
 	p = NULL;
@@ -337,15 +336,57 @@ out:
 	return rc;
 }
 
-int
-inv_attr_key(uint8_t kind, const char *value, uint64_t seq, uint8_t key[INV_ATTR_KEY_LEN])
+/* Whether a SAN value is kept as text in reversed labels: a name, not a URI, e-mail or IPv6 address. */
+static bool
+inv_reversible(const char *v, size_t n)
 {
+	return memchr(v, ':', n) == NULL && memchr(v, '/', n) == NULL && memchr(v, '@', n) == NULL;
+}
+
+/* v's dot-separated labels in reverse order into out (n bytes): "www.example.com" -> "com.example.www". */
+static void
+inv_reverse_labels(const char *v, size_t n, uint8_t *out)
+{
+	size_t end = n, start, at = 0;
+
+	for (;;) {
+		for (start = end; start > 0 && v[start - 1] != '.'; start--)
+			;
+		memcpy(out + at, v + start, end - start);
+		at += end - start;
+		if (start == 0)
+			break;
+		out[at++] = '.';
+		end = start - 1;
+	}
+}
+
+int
+inv_attr_prefix(uint8_t kind, const char *value, uint8_t out[INV_PREFIX_MAX], size_t *len)
+{
+	size_t n = strlen(value);
 	int rc;
 
-	key[0] = kind;
-	if ((rc = journal_hash((const uint8_t *)value, strlen(value), key + 1)) != 0)
+	out[0] = kind;
+	if (kind == INV_KIND_SAN && n <= INV_SAN_TEXT_MAX) {
+		out[1] = 'T';
+		if (inv_reversible(value, n))
+			inv_reverse_labels(value, n, out + 2);
+		else
+			memcpy(out + 2, value, n);
+		/* SAN values hold no NUL: the terminator ends the text unambiguously. */
+		out[2 + n] = 0;
+		*len = 3 + n;
+		return 0;
+	}
+	if (kind == INV_KIND_SAN) {
+		out[1] = 'H';
+		*len = 2 + JOURNAL_HASH_LEN;
+	} else {
+		*len = 1 + JOURNAL_HASH_LEN;
+	}
+	if ((rc = journal_hash((const uint8_t *)value, n, out + *len - JOURNAL_HASH_LEN)) != 0)
 		return rc;
-	journal_be64_put(key + 1 + JOURNAL_HASH_LEN, seq);
 	return 0;
 }
 

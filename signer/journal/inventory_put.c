@@ -51,6 +51,8 @@ inv_complete(struct journal *j, MDB_txn *txn, bool *complete)
 static int
 inv_put_key(struct journal *j, MDB_txn *txn, MDB_dbi db, const uint8_t *key, size_t klen)
 {
+	if (klen < 8)
+		abort();	/* every key ends with its seq */
 	MDB_val k = { klen, (void *)(uintptr_t)key }, v = { 0, NULL };
 	int mrc;
 
@@ -64,11 +66,11 @@ int
 inv_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq,
     const struct journal_record *intent, const struct inv_pre *pre)
 {
-	uint8_t skey[JOURNAL_SEQ_LEN], ekey[INV_EXPIRY_KEY_LEN], akey[INV_ATTR_KEY_LEN];
+	uint8_t skey[JOURNAL_SEQ_LEN], ekey[INV_EXPIRY_KEY_LEN], akey[INV_KEY_MAX];
 	struct journal_cert *c = NULL;
 	uint8_t *buf = NULL;
 	MDB_val k, v;
-	size_t len, i;
+	size_t len, i, alen;
 	int rc, mrc;
 
 	if (!j->inv.ready)
@@ -102,22 +104,27 @@ inv_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint6
 		if ((rc = inv_put_key(j, txn, j->inv.expiry, ekey, sizeof(ekey))) != 0)
 			goto out;
 	}
-	if ((rc = inv_attr_key(INV_KIND_PROFILE, c->profile, c->seq, akey)) != 0 ||
-	    (rc = inv_put_key(j, txn, j->inv.attr, akey, sizeof(akey))) != 0 ||
-	    (rc = inv_attr_key(INV_KIND_CLIENT, c->client_subject, c->seq, akey)) != 0 ||
-	    (rc = inv_put_key(j, txn, j->inv.attr, akey, sizeof(akey))) != 0)
+	if ((rc = inv_attr_prefix(INV_KIND_PROFILE, c->profile, akey, &alen)) != 0)
+		goto out;
+	journal_be64_put(akey + alen, c->seq);
+	if ((rc = inv_put_key(j, txn, j->inv.attr, akey, alen + 8)) != 0)
+		goto out;
+	if ((rc = inv_attr_prefix(INV_KIND_CLIENT, c->client_subject, akey, &alen)) != 0)
+		goto out;
+	journal_be64_put(akey + alen, c->seq);
+	if ((rc = inv_put_key(j, txn, j->inv.attr, akey, alen + 8)) != 0)
 		goto out;
 	for (i = 0; i < c->n_sans; i++) {
 		if (inv_san_repeats(c, i))
 			continue;
 		if (pre != NULL) {
-			akey[0] = INV_KIND_SAN;
-			memcpy(akey + 1, pre->san_hash[i], JOURNAL_HASH_LEN);
-			journal_be64_put(akey + 1 + JOURNAL_HASH_LEN, c->seq);
-		} else if ((rc = inv_attr_key(INV_KIND_SAN, c->sans[i].value, c->seq, akey)) != 0) {
+			alen = pre->san[i].len;
+			memcpy(akey, pre->san[i].key, alen);
+		} else if ((rc = inv_attr_prefix(INV_KIND_SAN, c->sans[i].value, akey, &alen)) != 0) {
 			goto out;
 		}
-		if ((rc = inv_put_key(j, txn, j->inv.attr, akey, sizeof(akey))) != 0)
+		journal_be64_put(akey + alen, c->seq);
+		if ((rc = inv_put_key(j, txn, j->inv.attr, akey, alen + 8)) != 0)
 			goto out;
 	}
 	rc = 0;

@@ -18,16 +18,18 @@ enum inv_driver {
 };
 
 #define INV_FILTER_HASH_LEN 8
-#define INV_KEY_MAX INV_ATTR_KEY_LEN
+/* A cursor holds the end of the last key: the prefix comes from the filters it is bound to. */
+#define INV_TAIL_MAX INV_EXPIRY_KEY_LEN
 
 /* The query being walked. */
 struct inv_walk {
 	const struct journal_cert_query *q;
 	enum inv_driver driver;
 	MDB_dbi db;
-	uint8_t prefix[1 + JOURNAL_HASH_LEN];	/* INV_DRIVE_ATTR: kind || SHA-256(value) */
+	uint8_t prefix[INV_PREFIX_MAX];	/* INV_DRIVE_ATTR: inv_attr_prefix() of the value */
+	size_t prefix_len;		/* 0 for the other drivers */
 	uint8_t start[INV_KEY_MAX];
-	size_t start_len, key_len;
+	size_t start_len, key_len, tail_len;	/* key_len = prefix_len + tail_len */
 	uint8_t fhash[INV_FILTER_HASH_LEN];	/* binds a cursor to its filters */
 };
 
@@ -130,16 +132,15 @@ inv_walk_init(struct journal *j, const struct journal_cert_query *q, struct inv_
 	if (v != NULL) {
 		w->driver = INV_DRIVE_ATTR;
 		w->db = j->inv.attr;
-		w->key_len = INV_ATTR_KEY_LEN;
-		w->prefix[0] = kind;
-		if ((rc = journal_hash((const uint8_t *)v, strlen(v), w->prefix + 1)) != 0)
+		if ((rc = inv_attr_prefix(kind, v, w->prefix, &w->prefix_len)) != 0)
 			return rc;
-		memcpy(w->start, w->prefix, sizeof(w->prefix));
-		w->start_len = sizeof(w->prefix);
+		w->tail_len = JOURNAL_SEQ_LEN;
+		memcpy(w->start, w->prefix, w->prefix_len);
+		w->start_len = w->prefix_len;
 	} else if (q->has_valid_at || q->has_expires_before) {
 		w->driver = INV_DRIVE_EXPIRY;
 		w->db = j->inv.expiry;
-		w->key_len = INV_EXPIRY_KEY_LEN;
+		w->tail_len = INV_EXPIRY_KEY_LEN;
 		/* Certificates valid at t expire at t or later: start there. */
 		if (q->has_valid_at) {
 			inv_expiry_key(q->valid_at, 0, w->start);
@@ -148,8 +149,9 @@ inv_walk_init(struct journal *j, const struct journal_cert_query *q, struct inv_
 	} else {
 		w->driver = INV_DRIVE_SEQ;
 		w->db = j->inv.certs;
-		w->key_len = JOURNAL_SEQ_LEN;
+		w->tail_len = JOURNAL_SEQ_LEN;
 	}
+	w->key_len = w->prefix_len + w->tail_len;
 	return 0;
 }
 
@@ -162,7 +164,7 @@ inv_in_range(const struct inv_walk *w, const MDB_val *k)
 	if (k->mv_size != w->key_len)
 		return false;
 	if (w->driver == INV_DRIVE_ATTR)
-		return memcmp(k->mv_data, w->prefix, sizeof(w->prefix)) == 0;
+		return memcmp(k->mv_data, w->prefix, w->prefix_len) == 0;
 	if (w->driver == INV_DRIVE_EXPIRY && w->q->has_expires_before) {
 		inv_expiry_key(w->q->expires_before, 0, end);
 		return memcmp(k->mv_data, end, INV_EXPIRY_KEY_LEN) < 0;
@@ -203,11 +205,11 @@ inv_hexval(char ch)
 	return -1;
 }
 
-/* The cursor's key, checked against the walk: its driver, its filters, its key's shape. */
+/* The cursor's key, checked against the walk: its driver, its filters, its tail's length. */
 static int
 inv_cursor_decode(const struct inv_walk *w, const char *cursor, uint8_t key[INV_KEY_MAX])
 {
-	uint8_t raw[1 + INV_FILTER_HASH_LEN + INV_KEY_MAX] = { 0 };
+	uint8_t raw[1 + INV_FILTER_HASH_LEN + INV_TAIL_MAX] = { 0 };
 	size_t n = strnlen(cursor, sizeof(raw) * 2 + 1), i;
 	int hi, lo;
 
@@ -220,23 +222,23 @@ inv_cursor_decode(const struct inv_walk *w, const char *cursor, uint8_t key[INV_
 	}
 	if (raw[0] != w->driver || memcmp(raw + 1, w->fhash, INV_FILTER_HASH_LEN) != 0)
 		return sd_error_set(SD_E_INVAL, "cursor was made for other filters");
-	if (n != 2 * (1 + INV_FILTER_HASH_LEN + w->key_len))
+	if (n != 2 * (1 + INV_FILTER_HASH_LEN + w->tail_len))
 		return sd_error_set(SD_E_INVAL, "cursor is not one this service returned (length %zu)", n);
-	memcpy(key, raw + 1 + INV_FILTER_HASH_LEN, w->key_len);
-	if (w->driver == INV_DRIVE_ATTR && memcmp(key, w->prefix, sizeof(w->prefix)) != 0)
-		return sd_error_set(SD_E_INVAL, "cursor was made for other filters");
+	memcpy(key, w->prefix, w->prefix_len);
+	memcpy(key + w->prefix_len, raw + 1 + INV_FILTER_HASH_LEN, w->tail_len);
 	return 0;
 }
 
+/* A cursor after key: the driver, the filters' hash, the key past its prefix. */
 static int
 inv_cursor_encode(const struct inv_walk *w, const uint8_t *key, char **out)
 {
-	uint8_t raw[1 + INV_FILTER_HASH_LEN + INV_KEY_MAX];
-	size_t n = 1 + INV_FILTER_HASH_LEN + w->key_len;
+	uint8_t raw[1 + INV_FILTER_HASH_LEN + INV_TAIL_MAX];
+	size_t n = 1 + INV_FILTER_HASH_LEN + w->tail_len;
 
 	raw[0] = (uint8_t)w->driver;
 	memcpy(raw + 1, w->fhash, INV_FILTER_HASH_LEN);
-	memcpy(raw + 1 + INV_FILTER_HASH_LEN, key, w->key_len);
+	memcpy(raw + 1 + INV_FILTER_HASH_LEN, key + w->prefix_len, w->tail_len);
 	if ((*out = malloc(2 * n + 1)) == NULL)
 		return SD_E_NOMEM;
 	sd_hex_encode(raw, n, *out);

@@ -33,6 +33,21 @@ inv_key_check(struct journal *j, MDB_txn *txn, MDB_dbi db, const void *key, size
 	return 0;
 }
 
+/* The inv_attr key of (kind, value) for c must be there. */
+static int
+inv_attr_check(struct journal *j, MDB_txn *txn, uint8_t kind, const char *value, const struct journal_cert *c,
+    const char *hex, const char *what)
+{
+	uint8_t key[INV_KEY_MAX];
+	size_t len;
+	int rc;
+
+	if ((rc = inv_attr_prefix(kind, value, key, &len)) != 0)
+		return rc;
+	journal_be64_put(key + len, c->seq);
+	return inv_key_check(j, txn, j->inv.attr, key, len + 8, c, hex, what);
+}
+
 /* Name the first field of the stored entry that differs from the one derived from the records. */
 static int
 inv_entry_differs(const struct journal_cert *want, const uint8_t *buf, size_t len, const char *hex)
@@ -80,7 +95,7 @@ int
 inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t counts[3])
 {
 	char hex[2 * JOURNAL_SERIAL_MAX + 1];
-	uint8_t skey[JOURNAL_SEQ_LEN], ekey[INV_EXPIRY_KEY_LEN], akey[INV_ATTR_KEY_LEN];
+	uint8_t skey[JOURNAL_SEQ_LEN], ekey[INV_EXPIRY_KEY_LEN];
 	struct journal_record *intent = NULL;
 	struct journal_cert *c = NULL;
 	uint8_t *buf = NULL;
@@ -125,17 +140,14 @@ inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *
 			goto out;
 		counts[1]++;
 	}
-	if ((rc = inv_attr_key(INV_KIND_PROFILE, c->profile, c->seq, akey)) != 0 ||
-	    (rc = inv_key_check(j, txn, j->inv.attr, akey, sizeof(akey), c, hex, "profile")) != 0 ||
-	    (rc = inv_attr_key(INV_KIND_CLIENT, c->client_subject, c->seq, akey)) != 0 ||
-	    (rc = inv_key_check(j, txn, j->inv.attr, akey, sizeof(akey), c, hex, "client")) != 0)
+	if ((rc = inv_attr_check(j, txn, INV_KIND_PROFILE, c->profile, c, hex, "profile")) != 0 ||
+	    (rc = inv_attr_check(j, txn, INV_KIND_CLIENT, c->client_subject, c, hex, "client")) != 0)
 		goto out;
 	counts[2] += 2;
 	for (i = 0; i < c->n_sans; i++) {
 		if (inv_san_repeats(c, i))
 			continue;
-		if ((rc = inv_attr_key(INV_KIND_SAN, c->sans[i].value, c->seq, akey)) != 0 ||
-		    (rc = inv_key_check(j, txn, j->inv.attr, akey, sizeof(akey), c, hex, "SAN")) != 0)
+		if ((rc = inv_attr_check(j, txn, INV_KIND_SAN, c->sans[i].value, c, hex, "SAN")) != 0)
 			goto out;
 		counts[2]++;
 	}
