@@ -522,7 +522,7 @@ test_reindex(void)
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	uint64_t n = 0, seq = 0;
-	const char *names[] = { "inv_certs", "inv_expiry", "inv_attr", "inv_meta" };
+	const char *names[] = { "inventory", "inv_meta" };
 	size_t i;
 
 	fill10(j);
@@ -614,28 +614,40 @@ tamper_expect(const char *dir, const char *db, const uint8_t *key, size_t klen, 
 	raw_close(env, txn);
 }
 
+/* A key of the "inventory" database: kind, then up to two be64 values. */
+static size_t
+inv_key(uint8_t *key, uint8_t kind, uint64_t a, uint64_t b, bool two)
+{
+	key[0] = kind;
+	be64_put(key + 1, a);
+	if (!two)
+		return 9;
+	be64_put(key + 9, b);
+	return 17;
+}
+
 static void
 test_verify_tampered(void)
 {
 	char dir[PATH_MAX];
 	struct journal *j = fresh(dir);
 	struct journal_cert *c = NULL;
-	uint8_t serial[8], skey[8], *entry, ekey[16], akey[41], one = 1;
+	uint8_t serial[8], ckey[9], *entry, ekey[17], akey[41], one = 1;
 	size_t len;
 
 	fill10(j);
 	be64_put(serial, 4);
 	CU_ASSERT_EQUAL_FATAL(journal_cert_get(j, serial, 8, &c), 0);
 	journal_close(j);
-	be64_put(skey, c->seq);
+	(void)inv_key(ckey, 'C', c->seq, 0, false);
 	{
 		MDB_env *env;
 		MDB_txn *txn;
 		MDB_dbi dbi;
-		MDB_val k = { 8, skey }, v;
+		MDB_val k = { sizeof(ckey), ckey }, v;
 
 		raw_open(dir, &env, &txn);
-		CU_ASSERT_EQUAL_FATAL(mdb_dbi_open(txn, "inv_certs", 0, &dbi), 0);
+		CU_ASSERT_EQUAL_FATAL(mdb_dbi_open(txn, "inventory", 0, &dbi), 0);
 		CU_ASSERT_EQUAL_FATAL(mdb_get(txn, dbi, &k, &v), 0);
 		len = v.mv_size;
 		entry = malloc(len);
@@ -646,23 +658,22 @@ test_verify_tampered(void)
 	}
 	/* not_after ends at byte 50: version, flags, serial length, 8-byte serial, then five be64. */
 	entry[50] ^= 1;
-	tamper_expect(dir, "inv_certs", skey, 8, entry, len, "differs in not_after");
+	tamper_expect(dir, "inventory", ckey, sizeof(ckey), entry, len, "differs in not_after");
 	entry[50] ^= 1;
 	entry[len - 1] ^= 1;	/* the last SAN's last byte */
-	tamper_expect(dir, "inv_certs", skey, 8, entry, len, "differs in the SANs");
+	tamper_expect(dir, "inventory", ckey, sizeof(ckey), entry, len, "differs in the SANs");
 	entry[len - 1] ^= 1;
 	entry[10] ^= 1;		/* the serial's last byte */
-	tamper_expect(dir, "inv_certs", skey, 8, entry, len, "differs in the serial");
+	tamper_expect(dir, "inventory", ckey, sizeof(ckey), entry, len, "differs in the serial");
 	entry[10] ^= 1;
-	tamper_expect(dir, "inv_certs", skey, 8, NULL, 0, "serial 0000000000000004");
-	be64_put(ekey, (uint64_t)c->not_after ^ (UINT64_C(1) << 63));
-	be64_put(ekey + 8, c->seq);
-	tamper_expect(dir, "inv_expiry", ekey, 16, NULL, 0, "expiry entry of serial 0000000000000004");
-	tamper_expect(dir, "inv_expiry", ekey, 16, &one, 1, "unexpected bytes");
+	tamper_expect(dir, "inventory", ckey, sizeof(ckey), NULL, 0, "serial 0000000000000004");
+	(void)inv_key(ekey, 'E', (uint64_t)c->not_after ^ (UINT64_C(1) << 63), c->seq, true);
+	tamper_expect(dir, "inventory", ekey, sizeof(ekey), NULL, 0, "expiry entry of serial 0000000000000004");
+	tamper_expect(dir, "inventory", ekey, sizeof(ekey), &one, 1, "unexpected bytes");
 	memset(akey, 's', sizeof(akey));	/* an 's' 's' ... key: no SAN has it */
-	tamper_expect(dir, "inv_attr", akey, sizeof(akey), "", 0, "stray entries");
-	be64_put(skey, 1000);
-	tamper_expect(dir, "inv_certs", skey, 8, entry, len, "stray entries");
+	tamper_expect(dir, "inventory", akey, sizeof(akey), "", 0, "stray entries");
+	(void)inv_key(ckey, 'C', 1000, 0, false);
+	tamper_expect(dir, "inventory", ckey, sizeof(ckey), entry, len, "stray entries");
 	free(entry);
 	journal_cert_free(c);
 	/* Put back exactly: verify holds again. */

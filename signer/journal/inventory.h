@@ -3,19 +3,20 @@
  * the journal room: how an entry is derived from journal records, encoded
  * and keyed. Nothing outside signer/journal/ includes this header.
  *
- * Databases (README "Certificate index"), all written in the transaction
- * of the record they index:
- *   inv_certs   be64 seq of the result (or legacy issuance) -> entry (below), MDB_APPEND
- *   inv_expiry  be64 (not_after ^ 2^63) || be64 seq -> empty (parsed certificates only)
- *   inv_attr    prefix || be64 seq -> empty; the prefix is 'p' || SHA-256(profile),
+ * Two databases (README "Certificate index"): "inventory", written in the
+ * transaction of the record it indexes, holds three kinds of keys, one
+ * tree so that a commit dirties one root and branch path, not three:
+ *   certs   'C' || be64 seq of the result (or legacy issuance) -> entry (below)
+ *   expiry  'E' || be64 (not_after ^ 2^63) || be64 seq -> empty (parsed certificates only)
+ *   attr    prefix || be64 seq -> empty; the prefix is 'p' || SHA-256(profile),
  *               'c' || SHA-256(client subject), or for each distinct SAN value
  *               's' 'T' || its text (dot-separated labels reversed when it holds
  *               no ':', '/' or '@') || 0x00 when at most INV_SAN_TEXT_MAX bytes,
  *               else 's' 'H' || SHA-256(value)
- *   inv_meta    "version" -> 1 byte: the index is complete up to the records
+ * and "inv_meta": "version" -> 1 byte, the index is complete up to the records.
  * A serial is found through the journal's own serials and results indexes.
- * Keys that grow with seq (inv_certs, and within one value inv_attr and
- * mostly inv_expiry) keep the pages an append dirties few; SAN keys in text
+ * Keys that grow with seq (certs, and within one value attr and mostly
+ * expiry) keep the pages an append dirties few; SAN keys in text
  * order (com.example.www) put the names of one domain on the same pages,
  * where hashed keys would scatter every certificate's over the tree.
  * Entry: u8 version 1, u8 flags (bit 0: parsed), u8 serial length, serial,
@@ -42,12 +43,15 @@
 /* The longest inv_attr prefix ('s' 'T' text 0x00) and key (and its seq). */
 #define INV_PREFIX_MAX (2 + INV_SAN_TEXT_MAX + 1)
 #define INV_KEY_MAX (INV_PREFIX_MAX + 8)
-#define INV_EXPIRY_KEY_LEN 16
+#define INV_CERT_KEY_LEN 9
+#define INV_EXPIRY_KEY_LEN 17
+#define INV_KIND_CERT 'C'
+#define INV_KIND_EXPIRY 'E'
 
 /* The index handles; the journal holds one (j->inv). */
 struct inv_dbs {
 	bool ready;			/* the databases exist (a read-only open of an old journal: false) */
-	MDB_dbi certs, expiry, attr, meta;
+	MDB_dbi idx, meta;		/* "inventory" and "inv_meta" */
 };
 
 /*
@@ -83,6 +87,7 @@ SD_WUR int inv_entry_decode(const uint8_t *buf, size_t len, struct journal_cert 
 /* The inv_attr prefix of (kind, value) in out; *len its length. Errors: SD_E_CRYPTO. */
 SD_WUR int inv_attr_prefix(uint8_t kind, const char *value, uint8_t out[INV_PREFIX_MAX], size_t *len);
 void inv_expiry_key(int64_t not_after, uint64_t seq, uint8_t key[INV_EXPIRY_KEY_LEN]);
+void inv_cert_key(uint64_t seq, uint8_t key[INV_CERT_KEY_LEN]);
 
 /* Whether SAN i of c repeats an earlier SAN value (indexed once). */
 bool inv_san_repeats(const struct journal_cert *c, size_t i);
@@ -134,7 +139,7 @@ SD_WUR int inv_rebuild(struct journal *j, MDB_txn *txn, uint64_t *count);
  */
 SD_WUR int inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t counts[3]);
 
-/* No index database holds more than counts. Errors: SD_E_JOURNAL_CORRUPT (stray entries), SD_E_JOURNAL. */
+/* The index holds no more keys than counts. Errors: SD_E_JOURNAL_CORRUPT (stray entries), SD_E_JOURNAL. */
 SD_WUR int inv_verify_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[3]);
 
 #endif

@@ -393,9 +393,17 @@ inv_attr_prefix(uint8_t kind, const char *value, uint8_t out[INV_PREFIX_MAX], si
 void
 inv_expiry_key(int64_t not_after, uint64_t seq, uint8_t key[INV_EXPIRY_KEY_LEN])
 {
+	key[0] = INV_KIND_EXPIRY;
 	/* Flipping the sign bit makes byte order the numeric order of signed values. */
-	journal_be64_put(key, (uint64_t)not_after ^ (UINT64_C(1) << 63));
-	journal_be64_put(key + 8, seq);
+	journal_be64_put(key + 1, (uint64_t)not_after ^ (UINT64_C(1) << 63));
+	journal_be64_put(key + 9, seq);
+}
+
+void
+inv_cert_key(uint64_t seq, uint8_t key[INV_CERT_KEY_LEN])
+{
+	key[0] = INV_KIND_CERT;
+	journal_be64_put(key + 1, seq);
 }
 
 bool

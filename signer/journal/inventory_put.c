@@ -20,9 +20,7 @@ inv_dbs_open(struct journal *j, MDB_txn *txn, bool create, struct inv_dbs *d)
 	int mrc;
 
 	d->ready = false;
-	if ((mrc = mdb_dbi_open(txn, "inv_certs", fl, &d->certs)) != 0 ||
-	    (mrc = mdb_dbi_open(txn, "inv_expiry", fl, &d->expiry)) != 0 ||
-	    (mrc = mdb_dbi_open(txn, "inv_attr", fl, &d->attr)) != 0 ||
+	if ((mrc = mdb_dbi_open(txn, "inventory", fl, &d->idx)) != 0 ||
 	    (mrc = mdb_dbi_open(txn, "inv_meta", fl, &d->meta)) != 0)
 		return mrc == MDB_NOTFOUND && !create ? 0 : journal_mdb_error(j, mrc, "opening the certificate index");
 	d->ready = true;
@@ -66,7 +64,7 @@ int
 inv_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq,
     const struct journal_record *intent, const struct inv_pre *pre)
 {
-	uint8_t skey[JOURNAL_SEQ_LEN], ekey[INV_EXPIRY_KEY_LEN], akey[INV_KEY_MAX];
+	uint8_t ckey[INV_CERT_KEY_LEN], ekey[INV_EXPIRY_KEY_LEN], akey[INV_KEY_MAX];
 	struct journal_cert *c = NULL;
 	uint8_t *buf = NULL;
 	MDB_val k, v;
@@ -89,30 +87,32 @@ inv_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint6
 	}
 	if ((rc = inv_entry_encode(c, &buf, &len)) != 0)
 		goto out;
-	/* Seqs only grow: appending keeps the pages full and the writes few. */
-	journal_key(skey, c->seq, &k);
+	/* Seqs only grow: each entry lands at the end of the 'C' keys, on the page the last one filled. */
+	inv_cert_key(c->seq, ckey);
+	k.mv_size = sizeof(ckey);
+	k.mv_data = ckey;
 	v.mv_size = len;
 	v.mv_data = buf;
-	if ((mrc = mdb_put(txn, j->inv.certs, &k, &v, MDB_APPEND)) != 0) {
+	if ((mrc = mdb_put(txn, j->inv.idx, &k, &v, MDB_NOOVERWRITE)) != 0) {
 		rc = mrc == MDB_KEYEXIST ? sd_error_set(SD_E_INTERNAL, "certificate index: record %llu is indexed "
-		    "already, or out of order", (unsigned long long)c->seq) :
+		    "already", (unsigned long long)c->seq) :
 		    journal_mdb_error(j, mrc, "writing the certificate index");
 		goto out;
 	}
 	if (c->parsed) {
 		inv_expiry_key(c->not_after, c->seq, ekey);
-		if ((rc = inv_put_key(j, txn, j->inv.expiry, ekey, sizeof(ekey))) != 0)
+		if ((rc = inv_put_key(j, txn, j->inv.idx, ekey, sizeof(ekey))) != 0)
 			goto out;
 	}
 	if ((rc = inv_attr_prefix(INV_KIND_PROFILE, c->profile, akey, &alen)) != 0)
 		goto out;
 	journal_be64_put(akey + alen, c->seq);
-	if ((rc = inv_put_key(j, txn, j->inv.attr, akey, alen + 8)) != 0)
+	if ((rc = inv_put_key(j, txn, j->inv.idx, akey, alen + 8)) != 0)
 		goto out;
 	if ((rc = inv_attr_prefix(INV_KIND_CLIENT, c->client_subject, akey, &alen)) != 0)
 		goto out;
 	journal_be64_put(akey + alen, c->seq);
-	if ((rc = inv_put_key(j, txn, j->inv.attr, akey, alen + 8)) != 0)
+	if ((rc = inv_put_key(j, txn, j->inv.idx, akey, alen + 8)) != 0)
 		goto out;
 	for (i = 0; i < c->n_sans; i++) {
 		if (inv_san_repeats(c, i))
@@ -124,7 +124,7 @@ inv_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint6
 			goto out;
 		}
 		journal_be64_put(akey + alen, c->seq);
-		if ((rc = inv_put_key(j, txn, j->inv.attr, akey, alen + 8)) != 0)
+		if ((rc = inv_put_key(j, txn, j->inv.idx, akey, alen + 8)) != 0)
 			goto out;
 	}
 	rc = 0;
@@ -165,7 +165,7 @@ inv_rebuild_one(struct journal *j, MDB_txn *txn, const struct journal_record *re
 int
 inv_rebuild(struct journal *j, MDB_txn *txn, uint64_t *count)
 {
-	MDB_dbi dbs[4] = { j->inv.certs, j->inv.expiry, j->inv.attr, j->inv.meta };
+	MDB_dbi dbs[2] = { j->inv.idx, j->inv.meta };
 	MDB_val mk = { sizeof(inv_meta_key) - 1, (void *)(uintptr_t)inv_meta_key }, mv;
 	struct journal_record *rec = NULL;
 	MDB_cursor *cur = NULL;
@@ -177,7 +177,7 @@ inv_rebuild(struct journal *j, MDB_txn *txn, uint64_t *count)
 	*count = 0;
 	if (!j->inv.ready)
 		return sd_error_set(SD_E_JOURNAL, "certificate index: not open");
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 2; i++)
 		if ((mrc = mdb_drop(txn, dbs[i], 0)) != 0)
 			return journal_mdb_error(j, mrc, "emptying the certificate index");
 	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0)

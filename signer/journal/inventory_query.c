@@ -12,22 +12,21 @@
 #include "sd_file.h"
 
 enum inv_driver {
-	INV_DRIVE_SEQ = 1,		/* inv_certs: journal order */
-	INV_DRIVE_EXPIRY = 2,		/* inv_expiry: not_after order */
-	INV_DRIVE_ATTR = 3,		/* inv_attr: one value, journal order */
+	INV_DRIVE_SEQ = 1,		/* the 'C' keys: journal order */
+	INV_DRIVE_EXPIRY = 2,		/* the 'E' keys: not_after order */
+	INV_DRIVE_ATTR = 3,		/* one value's attr keys: journal order */
 };
 
 #define INV_FILTER_HASH_LEN 8
 /* A cursor holds the end of the last key: the prefix comes from the filters it is bound to. */
-#define INV_TAIL_MAX INV_EXPIRY_KEY_LEN
+#define INV_TAIL_MAX (INV_EXPIRY_KEY_LEN - 1)
 
 /* The query being walked. */
 struct inv_walk {
 	const struct journal_cert_query *q;
 	enum inv_driver driver;
-	MDB_dbi db;
-	uint8_t prefix[INV_PREFIX_MAX];	/* INV_DRIVE_ATTR: inv_attr_prefix() of the value */
-	size_t prefix_len;		/* 0 for the other drivers */
+	uint8_t prefix[INV_PREFIX_MAX];	/* 'C', 'E', or inv_attr_prefix() of the value */
+	size_t prefix_len;
 	uint8_t start[INV_KEY_MAX];
 	size_t start_len, key_len, tail_len;	/* key_len = prefix_len + tail_len */
 	uint8_t fhash[INV_FILTER_HASH_LEN];	/* binds a cursor to its filters */
@@ -103,7 +102,7 @@ inv_filter_hash(const struct journal_cert_query *q, uint8_t out[INV_FILTER_HASH_
 }
 
 static int
-inv_walk_init(struct journal *j, const struct journal_cert_query *q, struct inv_walk *w)
+inv_walk_init(const struct journal_cert_query *q, struct inv_walk *w)
 {
 	const char *v = NULL;
 	uint8_t kind = 0;
@@ -131,7 +130,6 @@ inv_walk_init(struct journal *j, const struct journal_cert_query *q, struct inv_
 	}
 	if (v != NULL) {
 		w->driver = INV_DRIVE_ATTR;
-		w->db = j->inv.attr;
 		if ((rc = inv_attr_prefix(kind, v, w->prefix, &w->prefix_len)) != 0)
 			return rc;
 		w->tail_len = JOURNAL_SEQ_LEN;
@@ -139,8 +137,11 @@ inv_walk_init(struct journal *j, const struct journal_cert_query *q, struct inv_
 		w->start_len = w->prefix_len;
 	} else if (q->has_valid_at || q->has_expires_before) {
 		w->driver = INV_DRIVE_EXPIRY;
-		w->db = j->inv.expiry;
-		w->tail_len = INV_EXPIRY_KEY_LEN;
+		w->prefix[0] = INV_KIND_EXPIRY;
+		w->prefix_len = 1;
+		w->tail_len = INV_EXPIRY_KEY_LEN - 1;
+		w->start[0] = INV_KIND_EXPIRY;
+		w->start_len = 1;
 		/* Certificates valid at t expire at t or later: start there. */
 		if (q->has_valid_at) {
 			inv_expiry_key(q->valid_at, 0, w->start);
@@ -148,8 +149,11 @@ inv_walk_init(struct journal *j, const struct journal_cert_query *q, struct inv_
 		}
 	} else {
 		w->driver = INV_DRIVE_SEQ;
-		w->db = j->inv.certs;
+		w->prefix[0] = INV_KIND_CERT;
+		w->prefix_len = 1;
 		w->tail_len = JOURNAL_SEQ_LEN;
+		w->start[0] = INV_KIND_CERT;
+		w->start_len = 1;
 	}
 	w->key_len = w->prefix_len + w->tail_len;
 	return 0;
@@ -161,10 +165,8 @@ inv_in_range(const struct inv_walk *w, const MDB_val *k)
 {
 	uint8_t end[INV_EXPIRY_KEY_LEN];
 
-	if (k->mv_size != w->key_len)
+	if (k->mv_size != w->key_len || memcmp(k->mv_data, w->prefix, w->prefix_len) != 0)
 		return false;
-	if (w->driver == INV_DRIVE_ATTR)
-		return memcmp(k->mv_data, w->prefix, w->prefix_len) == 0;
 	if (w->driver == INV_DRIVE_EXPIRY && w->q->has_expires_before) {
 		inv_expiry_key(w->q->expires_before, 0, end);
 		return memcmp(k->mv_data, end, INV_EXPIRY_KEY_LEN) < 0;
@@ -249,14 +251,14 @@ inv_cursor_encode(const struct inv_walk *w, const uint8_t *key, char **out)
 static int
 inv_entry_get(struct journal *j, MDB_txn *txn, uint64_t seq, struct journal_cert **out, size_t *size)
 {
-	uint8_t key[JOURNAL_SEQ_LEN];
-	MDB_val k, v;
+	uint8_t key[INV_CERT_KEY_LEN];
+	MDB_val k = { sizeof(key), key }, v;
 	int mrc;
 
 	*out = NULL;
 	*size = 0;
-	journal_key(key, seq, &k);
-	mrc = mdb_get(txn, j->inv.certs, &k, &v);
+	inv_cert_key(seq, key);
+	mrc = mdb_get(txn, j->inv.idx, &k, &v);
 	if (mrc == MDB_NOTFOUND)
 		return sd_error_set(SD_E_NOT_FOUND, "certificate index: no entry for record %llu",
 		    (unsigned long long)seq);
@@ -280,7 +282,7 @@ inv_walk_run(struct journal *j, MDB_txn *txn, struct inv_walk *w, struct journal
 	bool full = false;
 	int rc, mrc;
 
-	if ((mrc = mdb_cursor_open(txn, w->db, &cur)) != 0)
+	if ((mrc = mdb_cursor_open(txn, j->inv.idx, &cur)) != 0)
 		return journal_mdb_error(j, mrc, "opening a cursor");
 	if (q->cursor != NULL) {
 		if ((rc = inv_cursor_decode(w, q->cursor, ckey)) != 0)
@@ -290,12 +292,10 @@ inv_walk_run(struct journal *j, MDB_txn *txn, struct inv_walk *w, struct journal
 		mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 		if (mrc == 0 && k.mv_size == w->key_len && memcmp(k.mv_data, ckey, w->key_len) == 0)
 			mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	} else if (w->start_len > 0) {
+	} else {
 		k.mv_size = w->start_len;
 		k.mv_data = w->start;
 		mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	} else {
-		mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	}
 	if ((p->items = calloc(q->limit, sizeof(struct journal_cert *))) == NULL) {
 		rc = SD_E_NOMEM;
@@ -354,7 +354,7 @@ journal_certs_list(struct journal *j, const struct journal_cert_query *q, struct
 		return sd_error_set(SD_E_INVAL, "journal_certs_list: NULL argument");
 	if ((rc = journal_read_begin(j, &txn)) != 0)
 		return rc;
-	if ((rc = inv_ready(j, txn)) != 0 || (rc = inv_walk_init(j, q, &w)) != 0)
+	if ((rc = inv_ready(j, txn)) != 0 || (rc = inv_walk_init(q, &w)) != 0)
 		goto out;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		rc = SD_E_NOMEM;
@@ -374,16 +374,19 @@ out:
 static int
 inv_serial_seq(struct journal *j, MDB_txn *txn, const uint8_t *serial, size_t len, uint64_t *seq)
 {
-	uint8_t key[JOURNAL_SEQ_LEN];
+	uint8_t key[INV_CERT_KEY_LEN];
 	MDB_val k = { len, (void *)(uintptr_t)serial }, v;
 	int mrc;
 
 	*seq = 0;
 	if ((mrc = mdb_get(txn, j->serials, &k, &v)) == 0 && v.mv_size == JOURNAL_SEQ_LEN) {
 		*seq = journal_be64_get(v.mv_data);
-		journal_key(key, *seq, &k);
-		if ((mrc = mdb_get(txn, j->inv.certs, &k, &v)) == 0)
+		inv_cert_key(*seq, key);
+		k.mv_size = sizeof(key);
+		k.mv_data = key;
+		if ((mrc = mdb_get(txn, j->inv.idx, &k, &v)) == 0)
 			return 0;
+		journal_key(key, *seq, &k);
 		if (mrc == MDB_NOTFOUND && (mrc = mdb_get(txn, j->results, &k, &v)) == 0 &&
 		    v.mv_size == JOURNAL_SEQ_LEN) {
 			*seq = journal_be64_get(v.mv_data);

@@ -45,7 +45,7 @@ inv_attr_check(struct journal *j, MDB_txn *txn, uint8_t kind, const char *value,
 	if ((rc = inv_attr_prefix(kind, value, key, &len)) != 0)
 		return rc;
 	journal_be64_put(key + len, c->seq);
-	return inv_key_check(j, txn, j->inv.attr, key, len + 8, c, hex, what);
+	return inv_key_check(j, txn, j->inv.idx, key, len + 8, c, hex, what);
 }
 
 /* Name the first field of the stored entry that differs from the one derived from the records. */
@@ -95,7 +95,7 @@ int
 inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t counts[3])
 {
 	char hex[2 * JOURNAL_SERIAL_MAX + 1];
-	uint8_t skey[JOURNAL_SEQ_LEN], ekey[INV_EXPIRY_KEY_LEN];
+	uint8_t ckey[INV_CERT_KEY_LEN], ekey[INV_EXPIRY_KEY_LEN];
 	struct journal_record *intent = NULL;
 	struct journal_cert *c = NULL;
 	uint8_t *buf = NULL;
@@ -118,8 +118,10 @@ inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *
 	if ((rc = inv_entry_from(rec, rec->seq, intent, &c)) != 0 || (rc = inv_entry_encode(c, &buf, &len)) != 0)
 		goto out;
 	sd_hex_encode(c->serial, c->serial_len, hex);
-	journal_key(skey, c->seq, &k);
-	mrc = mdb_get(txn, j->inv.certs, &k, &v);
+	inv_cert_key(c->seq, ckey);
+	k.mv_size = sizeof(ckey);
+	k.mv_data = ckey;
+	mrc = mdb_get(txn, j->inv.idx, &k, &v);
 	if (mrc == MDB_NOTFOUND) {
 		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: serial %s (record %llu) is not indexed", hex,
 		    (unsigned long long)c->seq);
@@ -136,7 +138,7 @@ inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *
 	counts[0]++;
 	if (c->parsed) {
 		inv_expiry_key(c->not_after, c->seq, ekey);
-		if ((rc = inv_key_check(j, txn, j->inv.expiry, ekey, sizeof(ekey), c, hex, "expiry")) != 0)
+		if ((rc = inv_key_check(j, txn, j->inv.idx, ekey, sizeof(ekey), c, hex, "expiry")) != 0)
 			goto out;
 		counts[1]++;
 	}
@@ -162,28 +164,22 @@ out:
 int
 inv_verify_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[3])
 {
-	static const char *names[3] = { "certificate", "expiry", "attribute" };
-	MDB_dbi dbs[3];
+	uint64_t want = counts[0] + counts[1] + counts[2];
 	MDB_stat st;
 	bool complete;
-	int i, rc, mrc;
+	int rc, mrc;
 
 	if (!j->inv.ready) {
 		if (counts[0] == 0)
 			return 0;
 		return sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: missing (signerctl certs reindex builds it)");
 	}
-	dbs[0] = j->inv.certs;
-	dbs[1] = j->inv.expiry;
-	dbs[2] = j->inv.attr;
-	for (i = 0; i < 3; i++) {
-		if ((mrc = mdb_stat(txn, dbs[i], &st)) != 0)
-			return journal_mdb_error(j, mrc, "reading the certificate index");
-		if (st.ms_entries != counts[i])
-			return sd_error_set(SD_E_JOURNAL_CORRUPT,
-			    "certificate index: the %s index holds %zu entries for %llu certificates' %llu (stray entries)",
-			    names[i], st.ms_entries, (unsigned long long)counts[0], (unsigned long long)counts[i]);
-	}
+	if ((mrc = mdb_stat(txn, j->inv.idx, &st)) != 0)
+		return journal_mdb_error(j, mrc, "reading the certificate index");
+	if (st.ms_entries != want)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT,
+		    "certificate index: %zu keys where %llu certificates make %llu (stray entries)", st.ms_entries,
+		    (unsigned long long)counts[0], (unsigned long long)want);
 	if ((rc = inv_complete(j, txn, &complete)) != 0)
 		return rc;
 	if (!complete)

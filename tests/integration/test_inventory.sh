@@ -146,15 +146,15 @@ t_check "certs reindex: six certificates" bash -c "'$BUILD/signerctl' -c '$d/sig
 t_check "certs list after reindex: the same" bash -c "'$BUILD/signerctl' -c '$d/signerd.conf' certs list | cmp -s - '$T_TMP/list.out'"
 t_check "audit verify: clean" t_audit verify --pubkey "$d/audit.pem"
 
-# Tamper the index offline: swap the entries of the first two certificates.
+# Tamper the index offline: swap the entries of the first two certificates (the first 'C' keys).
 j=$(sed -n 's/^path *= *//p' "$d/signerd.conf" | head -n 1)
 case "$j" in /*) ;; *) j=$d/$j ;; esac
-mdb_dump -s inv_certs "$j" >"$T_TMP/inv_certs.dump"
+mdb_dump -s inventory "$j" >"$T_TMP/inv_certs.dump"
 awk 'BEGIN { n = 0 } /^ / { v[n++] = $0; next } { hdr = hdr $0 "\n" }
 	END { printf "%s", hdr; print v[0]; print v[3]; print v[2]; print v[1] }' "$T_TMP/inv_certs.dump" |
 	grep -v '^DATA=END$' >"$T_TMP/inv_certs.bad"
 echo DATA=END >>"$T_TMP/inv_certs.bad"
-mdb_load -s inv_certs -f "$T_TMP/inv_certs.bad" "$j" 2>"$T_TMP/load.err"
+mdb_load -s inventory -f "$T_TMP/inv_certs.bad" "$j" 2>"$T_TMP/load.err"
 t_audit verify --pubkey "$d/audit.pem" >"$T_TMP/verify.out" 2>&1
 rc=$?
 t_check "audit verify of a tampered index: exit 1 naming it" bash -c "test $rc = 1 &&
