@@ -132,6 +132,17 @@ SD_WUR int api_audit_records_json(const struct signer_audit_records *r, char **o
 SD_WUR int api_audit_proof_json(const struct signer_audit_proof *p, const char *serial_hex, char **out, size_t *len);
 
 /*
+ * The certificate inventory's answers (api_certs_json.c). A page:
+ * {"items": [{"serial", "profile", "client", "not_before", "not_after",
+ * "sans": [{"type", "value"}], "status", "journal_seq"}], "next_cursor"
+ * (absent at the end)}; one certificate: the same fields and
+ * "certificate" (PEM), "client_spki_sha256", "requested_at", "intent_seq".
+ * On success *out (free()) and *len are set. Errors: SD_E_NOMEM, SD_E_INTERNAL.
+ */
+SD_WUR int api_certs_json(const struct signer_certs *certs, char **out, size_t *len);
+SD_WUR int api_cert_json(const struct signer_cert *c, char **out, size_t *len);
+
+/*
  * A query parameter as a decimal number in min..max; NULL gives def.
  * Errors: SD_E_INVAL with prob filled (bad-request naming the parameter).
  */

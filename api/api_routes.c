@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api_metrics.h"
+#include "api_certs.h"
 #include "api_routes.h"
 #include "sd_metrics.h"
 
@@ -35,6 +36,8 @@ static const struct api_route api_routes[] = {
 	{ "/v1/audit/checkpoint", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_checkpoint },
 	{ "/v1/audit/records", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_records },
 	{ "/v1/audit/proof", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_proof },
+	{ "/v1/certificates", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_certs },
+	{ "/v1/certificates/{serial}", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_cert },
 };
 
 size_t
@@ -57,8 +60,32 @@ api_route_index(const struct api_route *route)
 	return (size_t)(route - api_routes);
 }
 
+/*
+ * Whether path matches the route's pattern: equal, or, for a pattern ending
+ * in "{name}", equal up to it and then one non-empty segment (no '/', at
+ * most API_ROUTE_PARAM_MAX bytes), which *param then points at.
+ */
+static bool
+api_route_match(const char *pattern, const char *path, const char **param)
+{
+	const char *brace = strchr(pattern, '{');
+	size_t prefix, n;
+
+	*param = NULL;
+	if (brace == NULL)
+		return strcmp(pattern, path) == 0;
+	prefix = (size_t)(brace - pattern);
+	if (strncmp(pattern, path, prefix) != 0)
+		return false;
+	n = strnlen(path + prefix, API_ROUTE_PARAM_MAX + 1);
+	if (n == 0 || n > API_ROUTE_PARAM_MAX || memchr(path + prefix, '/', n) != NULL)
+		return false;
+	*param = path + prefix;
+	return true;
+}
+
 const struct api_route *
-api_route_find(const char *path, const char *method, const char **allow)
+api_route_find(const char *path, const char *method, const char **allow, const char **param)
 {
 	size_t i;
 
@@ -66,7 +93,7 @@ api_route_find(const char *path, const char *method, const char **allow)
 
 	*allow = NULL;
 	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
-		if (strcmp(api_routes[i].path, path) != 0)
+		if (!api_route_match(api_routes[i].path, path, param))
 			continue;
 		/* HEAD is GET without the body (libmicrohttpd leaves the body out). */
 		if (strcmp(api_routes[i].method, method) == 0 || (head && strcmp(api_routes[i].method, "GET") == 0))
@@ -97,6 +124,16 @@ api_response_problem(struct api_response *resp, const struct api_problem *p)
 		resp->body = NULL;
 		resp->body_len = 0;
 	}
+}
+
+void
+api_response_json(struct api_response *resp, char *body, size_t len)
+{
+	free(resp->body);
+	resp->status = 200;
+	resp->content_type = API_CT_JSON;
+	resp->body = body;
+	resp->body_len = len;
 }
 
 /* A refusal: the problem goes to the client and its detail to the request log. */

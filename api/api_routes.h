@@ -38,6 +38,13 @@ struct api_call {
 	const char *query_from;			/* ?from=, ?limit=, ?serial= (auditor routes) or NULL */
 	const char *query_limit;
 	const char *query_serial;
+	const char *query_profile;		/* ?profile=, ?client=, ... (GET /v1/certificates) or NULL */
+	const char *query_client;
+	const char *query_san;
+	const char *query_valid_at;
+	const char *query_expires_before;
+	const char *query_cursor;
+	const char *path_param;			/* the {name} segment of a route's path, or NULL */
 	const char *body;			/* complete body (routes with API_ROUTE_BODY) */
 	size_t body_len;
 	/* Set by api_route_admit() for routes with API_ROUTE_AUTH. */
@@ -65,7 +72,7 @@ enum api_route_flags {
 };
 
 struct api_route {
-	const char *path;
+	const char *path;			/* may end in one "{name}" segment: any non-empty segment */
 	const char *method;
 	const char *allow;			/* every method this path accepts */
 	unsigned flags;				/* enum api_route_flags */
@@ -81,8 +88,14 @@ size_t api_route_index(const struct api_route *route);
 /*
  * The route for path and method. NULL when there is none: then *allow is
  * the path's Allow value if only the method is wrong (405), else NULL (404).
+ * *param is the segment a "{name}" in the route's path matched (borrowed
+ * from path), else NULL.
  */
-const struct api_route *api_route_find(const char *path, const char *method, const char **allow);
+const struct api_route *api_route_find(const char *path, const char *method, const char **allow,
+    const char **param);
+
+/* The longest segment a "{name}" matches (a serial is 40 hex digits; a few more give a precise 400). */
+#define API_ROUTE_PARAM_MAX 64
 
 /*
  * Decide, before any body is read, whether call may proceed on route:
@@ -98,6 +111,9 @@ void api_response_problem(struct api_response *resp, const struct api_problem *p
 
 /* Fill resp for a signerd error code (api_problem_from_error()), keeping the detail for the log. */
 void api_response_error(struct api_response *resp, int err);
+
+/* A 200 application/json answer; resp takes body (malloc'ed). */
+void api_response_json(struct api_response *resp, char *body, size_t len);
 
 /* Free what resp owns and zero it. */
 void api_response_clear(struct api_response *resp);

@@ -279,7 +279,7 @@ api_server_begin(struct api_server *srv, struct MHD_Connection *conn, struct api
 	x->call.path = url;
 	if (!api_http_check(conn, url, version, &frame, &p))
 		return api_server_refuse(srv, conn, x, &p, &resp);
-	if ((x->route = api_route_find(url, method, &allow)) == NULL) {
+	if ((x->route = api_route_find(url, method, &allow, &x->call.path_param)) == NULL) {
 		if (allow != NULL) {
 			api_problem_set(&p, API_P_METHOD_NOT_ALLOWED, "%s is not allowed on %s; use %s", method, url,
 			    allow);
@@ -298,6 +298,12 @@ api_server_begin(struct api_server *srv, struct MHD_Connection *conn, struct api
 	x->call.query_from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
 	x->call.query_limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
 	x->call.query_serial = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "serial");
+	x->call.query_profile = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "profile");
+	x->call.query_client = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "client");
+	x->call.query_san = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "san");
+	x->call.query_valid_at = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "valid_at");
+	x->call.query_expires_before = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "expires_before");
+	x->call.query_cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor");
 	if (!api_route_admit(&x->ctx, x->route, &x->call, &resp))
 		return api_server_refuse(srv, conn, x, NULL, &resp);
 	if (x->call.authenticated)

@@ -133,8 +133,9 @@ struct journal_options {
  * (an LMDB rule): auditor tools run in their own process.
  *
  * Open (creating if needed) the journal environment in directory path,
- * verify the hash chain of its tail, and bring the Merkle node index up to
- * date (a journal written before it existed is indexed once).
+ * verify the hash chain of its tail, and bring the Merkle node index and
+ * the certificate index up to date (a journal written before either
+ * existed is indexed once, in the open's transaction).
  * Errors: SD_E_INVAL, SD_E_JOURNAL (cannot open/create), SD_E_JOURNAL_CORRUPT
  * (tail does not chain), SD_E_JOURNAL_FULL (no room to index), SD_E_NOMEM.
  */
@@ -249,7 +250,8 @@ struct journal_verify_report {
  * result and checkpoint indexes and the stored Merkle nodes match the
  * records, every result completes an earlier intent of the same serial, every
  * checkpoint's root is the root of the tree it names (and its signature
- * verifies with key when given). Intents without a result are counted, not
+ * verifies with key when given), and the certificate index holds exactly
+ * what the results imply (a journal with results and no index fails). Intents without a result are counted, not
  * errors. On SD_E_JOURNAL_CORRUPT, r->bad_seq names the first bad sequence
  * number and sd_error_detail() says what is wrong (modified, missing,
  * reordered, ...).
@@ -340,5 +342,104 @@ typedef int (*journal_checkpoint_sign_fn)(void *ctx, uint64_t size, const uint8_
     int64_t time_ms, char **note);
 SD_WUR int journal_append_checkpoint(struct journal *j, int64_t time_ms, journal_checkpoint_sign_fn sign,
     void *ctx, uint64_t *seq_out, char **note_out);
+
+/*
+ * The certificate inventory: indexes beside the journal (README "Journal
+ * format", "Certificate index"), derived data and not part of the
+ * tamper-evident log. Each result (and legacy issuance) record is indexed
+ * in the same write transaction that appends it, from the record's
+ * certificate and its intent alone, so the index can always be rebuilt.
+ */
+enum journal_san_type {
+	JOURNAL_SAN_DNS = 1,
+	JOURNAL_SAN_IP = 2,		/* textual, as inet_ntop() writes it */
+	JOURNAL_SAN_URI = 3,
+	JOURNAL_SAN_EMAIL = 4,
+};
+
+struct journal_san {
+	uint8_t type;			/* enum journal_san_type */
+	char *value;
+};
+
+/* One indexed certificate; journal_cert_free() frees it. */
+struct journal_cert {
+	uint8_t serial[JOURNAL_SERIAL_MAX];
+	size_t serial_len;
+	uint64_t seq;			/* its result (or legacy issuance) record */
+	uint64_t intent_seq;		/* = seq for a legacy issuance */
+	int64_t issued_ms;		/* the result record's time */
+	bool parsed;			/* false: the DER did not parse; no validity, no SANs */
+	int64_t not_before, not_after;	/* Unix seconds */
+	uint8_t client_spki_sha256[JOURNAL_HASH_LEN];
+	char *profile;
+	char *client_subject;
+	struct journal_san *sans;
+	size_t n_sans;
+	uint8_t *cert_der;		/* journal_cert_get() only; else NULL */
+	size_t cert_der_len;
+};
+void journal_cert_free(struct journal_cert *c);
+
+/* "valid", "expired" (now past not_after) or "unknown" (not parsed). Revocation will add "revoked". */
+const char *journal_cert_status(const struct journal_cert *c, int64_t now);
+
+#define JOURNAL_CERTS_LIMIT_MAX 1000	/* items in one page */
+#define JOURNAL_CERTS_SCAN_MAX 10000	/* index entries one page looks at */
+#define JOURNAL_CURSOR_MAX 128		/* characters of a cursor, NUL excluded */
+
+/* What to list; every filter is optional and all given ones must hold. Borrowed. */
+struct journal_cert_query {
+	const char *profile;		/* exact profile name */
+	const char *client;		/* exact client subject as journaled */
+	const char *san;		/* exact SAN value, any type */
+	bool has_valid_at;
+	int64_t valid_at;		/* not_before <= valid_at <= not_after (Unix seconds) */
+	bool has_expires_before;
+	int64_t expires_before;		/* not_after < expires_before */
+	const char *cursor;		/* next_cursor of the previous page, or NULL */
+	size_t limit;			/* 1 .. JOURNAL_CERTS_LIMIT_MAX */
+	size_t scan_max;		/* 0: JOURNAL_CERTS_SCAN_MAX; at most that */
+	size_t bytes_max;		/* 0: none; else end the page once its entries reach this size */
+};
+
+struct journal_cert_page {
+	struct journal_cert **items;
+	size_t n;
+	char *next_cursor;		/* NULL at the end */
+	size_t scanned;			/* index entries looked at */
+};
+void journal_cert_page_free(struct journal_cert_page *p);
+
+/*
+ * One page of certificates matching q, in the order of the index that
+ * drives the query: a SAN, client or profile filter (in that preference)
+ * gives journal order within that value; otherwise a time filter gives
+ * not_after order; otherwise journal order. At most scan_max index entries
+ * are looked at: a page may hold fewer than limit items and still carry a
+ * cursor. A cursor is bound to the filters that made it.
+ * Errors: SD_E_INVAL (limit, a malformed cursor or one from other filters),
+ * SD_E_NOT_FOUND (the journal has no certificate index: signerctl certs
+ * reindex), SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT (an index entry does not
+ * decode), SD_E_NOMEM.
+ */
+SD_WUR int journal_certs_list(struct journal *j, const struct journal_cert_query *q, struct journal_cert_page **out);
+
+/*
+ * The indexed certificate of serial, with its DER from the result record.
+ * Errors: SD_E_NOT_FOUND (unknown serial, or no index), SD_E_JOURNAL,
+ * SD_E_JOURNAL_CORRUPT, SD_E_NOMEM.
+ */
+SD_WUR int journal_cert_get(struct journal *j, const uint8_t *serial, size_t len, struct journal_cert **out);
+
+/*
+ * Rebuild the certificate index from the records in one write transaction
+ * (readers see the old index or the new one, never a mix); *count (optional)
+ * is the number of certificates indexed. A writer's open builds it once when
+ * the journal has none.
+ * Errors: SD_E_JOURNAL (also on a read-only handle), SD_E_JOURNAL_FULL,
+ * SD_E_JOURNAL_CORRUPT, SD_E_NOMEM, SD_E_CRYPTO.
+ */
+SD_WUR int journal_certs_reindex(struct journal *j, uint64_t *count);
 
 #endif

@@ -40,4 +40,11 @@ SD_WUR int sd_file_write(const char *path, const void *data, size_t len, unsigne
 /* Lower-case hex of in into out (2*len+1 bytes). */
 void sd_hex_encode(const uint8_t *in, size_t len, char *out);
 
+/*
+ * Hex (either case, an even number of digits, at least two) into out (cap
+ * bytes); *len is the byte count. Errors: SD_E_INVAL (empty, odd, not hex,
+ * longer than cap bytes).
+ */
+SD_WUR int sd_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *len);
+
 #endif

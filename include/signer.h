@@ -15,6 +15,7 @@
 #ifndef SIGNER_H
 #define SIGNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -185,5 +186,92 @@ struct signer_audit_proof {
  */
 SD_WUR int signer_audit_proof(struct signer *s, const char *client, const char *serial_hex, struct signer_audit_proof **out);
 void signer_audit_proof_free(struct signer_audit_proof *p);
+
+/*
+ * The certificate inventory (README "Certificate index"): the index beside
+ * the journal, as plain data; thread-safe. Times are Unix seconds in
+ * queries and RFC 3339 (UTC) in answers.
+ */
+#define SIGNER_CERTS_LIMIT_DEFAULT 100
+#define SIGNER_CERTS_LIMIT_MAX 1000	/* items in one page */
+#define SIGNER_CERTS_SCAN_MAX 10000	/* index entries one page looks at */
+#define SIGNER_CERTS_CURSOR_MAX 128	/* characters of a cursor */
+#define SIGNER_CERTS_FILTER_MAX 1024	/* bytes of one filter value */
+#define SIGNER_CERTS_PAGE_BYTES (4u * 1024 * 1024)	/* a page ends early past this much index data */
+
+struct signer_cert_san {
+	enum signer_san_type type;
+	char *value;			/* textual (an IP as inet_ntop() writes it) */
+};
+
+struct signer_cert {
+	char serial_hex[41];		/* lower-case hex */
+	char *profile;
+	char *client;			/* the requester's certificate subject, as journaled */
+	char client_spki_sha256_hex[65];
+	char issued[32];		/* RFC 3339: when its result was journaled */
+	char not_before[32];		/* RFC 3339, "" when the certificate did not parse */
+	char not_after[32];
+	const char *status;		/* static: "valid", "expired", "unknown" (revocation will add "revoked") */
+	uint64_t journal_seq;		/* its result record */
+	uint64_t intent_seq;
+	struct signer_cert_san *sans;
+	size_t n_sans;
+	char *cert_pem;			/* signer_cert_get() only; else NULL */
+};
+
+struct signer_certs_query {
+	const char *profile;		/* NULL: any; else at most SIGNER_CERTS_FILTER_MAX bytes */
+	const char *client;		/* the requester's subject as journaled (RFC 4514) */
+	const char *san;		/* exact SAN value, any type */
+	bool has_valid_at;
+	int64_t valid_at;		/* not_before <= valid_at <= not_after */
+	bool has_expires_before;
+	int64_t expires_before;		/* not_after < expires_before */
+	const char *cursor;		/* the previous page's next_cursor, or NULL */
+	size_t limit;			/* 1 .. SIGNER_CERTS_LIMIT_MAX */
+};
+
+struct signer_certs {
+	struct signer_cert *items;
+	size_t n;
+	char *next_cursor;		/* NULL at the end */
+};
+
+/*
+ * One page of certificates (at most SIGNER_CERTS_SCAN_MAX index entries
+ * looked at, about SIGNER_CERTS_PAGE_BYTES of them kept: a page may hold
+ * fewer than limit and still have a cursor).
+ * client is the caller's [client] section name (the signer re-checks its
+ * role: auditor or admin).
+ * Errors: SD_E_INVAL (limit, a filter too long, a cursor not from these
+ * filters), SD_E_NOT_FOUND (no certificate index yet), SD_E_JOURNAL,
+ * SD_E_JOURNAL_CORRUPT, SD_E_NOMEM.
+ */
+SD_WUR int signer_certs_list(struct signer *s, const char *client, const struct signer_certs_query *q,
+    struct signer_certs **out);
+void signer_certs_free(struct signer_certs *c);
+
+/* Who asks for one certificate. */
+struct signer_caller {
+	const char *client;		/* the caller's [client] section name (the signer re-checks its role) */
+	const char *subject;		/* RFC 4514 subject of the caller's certificate */
+	uint8_t spki_sha256[32];	/* SHA-256 of its SubjectPublicKeyInfo */
+};
+
+/*
+ * The certificate with serial serial_hex, as PEM with who requested it.
+ * An auditor or admin reads any; an issuer only one it requested (the
+ * journaled client subject and key hash are its own): any other is
+ * SD_E_NOT_FOUND, exactly as an unknown serial, so that serials of other
+ * clients are not disclosed. The signer decides this from its own
+ * configuration.
+ * Errors: SD_E_INVAL (not 1..20 bytes of hex), SD_E_NOT_FOUND, SD_E_INTERNAL
+ * (the caller holds none of the three roles), SD_E_JOURNAL,
+ * SD_E_JOURNAL_CORRUPT, SD_E_NOMEM.
+ */
+SD_WUR int signer_cert_get(struct signer *s, const struct signer_caller *caller, const char *serial_hex,
+    struct signer_cert **out);
+void signer_cert_free(struct signer_cert *c);
 
 #endif

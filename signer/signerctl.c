@@ -16,6 +16,7 @@
 #include "ceremony.h"
 #include "config.h"
 #include "ctl/ctl_audit.h"
+#include "ctl/ctl_certs.h"
 #include "ctl/ctl_hsm.h"
 #include "hsm.h"
 #include "journal.h"
@@ -52,6 +53,9 @@ usage_to(FILE *out, int code)
 	    "  journal verify [--journal DIR]\n"
 	    "  journal backup DEST [--journal DIR]\n"
 	    "  audit verify|export|show|find|prove|consistency|pubkey ...  (signerctl audit help)\n"
+	    "  certs list [--profile P] [--client SUBJECT] [--san VALUE] [--valid-at T] [--expires-before T] [--limit N]\n"
+	    "  certs show SERIAL | certs expiring --within 7d | certs reindex   [--journal DIR]\n"
+	    "      the certificate index beside the journal (T: RFC 3339, e.g. 2027-01-01T00:00:00Z)\n"
 	    "  config keys\n"
 	    "      every configuration key: section, type, default, reloadable, secret (a\n"
 	    "      Markdown table; the README's reference is this output)\n");
@@ -523,6 +527,8 @@ main(int argc, char **argv)
 		return cmd_config_keys();
 	if (strcmp(cmd, "hsm") == 0 && argc == first + 2)
 		return cmd_hsm(argv[first + 1]);
+	if (strcmp(cmd, "certs") == 0 && argc > first + 1)
+		return ctl_certs_main(ctl_config_path, argc - first - 1, argv + first + 1);
 	if (strcmp(cmd, "audit") == 0 && argc > first + 1)
 		return ctl_audit_main(ctl_config_path, argc - first - 1, argv + first + 1);
 	if (strcmp(cmd, "journal") == 0 && argc > first + 1 && strcmp(argv[first + 1], "backup") == 0)

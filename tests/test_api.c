@@ -13,6 +13,7 @@
 
 #include "api_auth.h"
 #include "api_json.h"
+#include "api_routes.h"
 #include "sd_test.h"
 
 /* A throwaway self-signed CA certificate (public only). */
@@ -909,6 +910,95 @@ test_audit_json(void)
 	signer_audit_proof_free(pr);
 }
 
+/* The permit table's path parameter: one non-empty segment, bounded, never across a '/'. */
+static void
+test_route_param(void)
+{
+	const struct api_route *r;
+	const char *allow, *param;
+	char longp[128];
+
+	r = api_route_find("/v1/certificates/0a0b", "GET", &allow, &param);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_STRING_EQUAL(r->path, "/v1/certificates/{serial}");
+	CU_ASSERT_STRING_EQUAL(param, "0a0b");
+	r = api_route_find("/v1/certificates/0a0b", "HEAD", &allow, &param);
+	CU_ASSERT_PTR_NOT_NULL(r);
+	r = api_route_find("/v1/certificates", "GET", &allow, &param);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_STRING_EQUAL(r->path, "/v1/certificates");
+	CU_ASSERT_PTR_NULL(param);
+	CU_ASSERT_PTR_NULL(api_route_find("/v1/certificates/", "GET", &allow, &param));
+	CU_ASSERT_PTR_NULL(allow);
+	CU_ASSERT_PTR_NULL(api_route_find("/v1/certificates/0a/b", "GET", &allow, &param));
+	CU_ASSERT_PTR_NULL(api_route_find("/v1/certificatesX", "GET", &allow, &param));
+	memset(longp, 'a', sizeof(longp));
+	memcpy(longp, "/v1/certificates/", 17);
+	longp[17 + API_ROUTE_PARAM_MAX] = '\0';
+	CU_ASSERT_PTR_NOT_NULL(api_route_find(longp, "GET", &allow, &param));
+	longp[17 + API_ROUTE_PARAM_MAX] = 'a';
+	longp[17 + API_ROUTE_PARAM_MAX + 1] = '\0';
+	CU_ASSERT_PTR_NULL(api_route_find(longp, "GET", &allow, &param));
+	CU_ASSERT_PTR_NULL(api_route_find("/v1/certificates/0a0b", "POST", &allow, &param));
+	CU_ASSERT_STRING_EQUAL(allow, "GET, HEAD");
+}
+
+/* A page and one certificate as JSON: every field, null validity for an unparsed certificate, the cursor. */
+static void
+test_certs_json(void)
+{
+	struct signer_cert_san sans[2] = { { SIGNER_SAN_DNS, "a.example.com" }, { SIGNER_SAN_IP, "10.0.0.1" } };
+	struct signer_cert items[2];
+	struct signer_certs page = { items, 2, "01ab" };
+	json_t *doc;
+	char *out = NULL;
+	size_t len = 0;
+
+	memset(items, 0, sizeof(items));
+	(void)snprintf(items[0].serial_hex, sizeof(items[0].serial_hex), "0a0b");
+	items[0].profile = "server";
+	items[0].client = "CN=issuer,O=Example";
+	(void)snprintf(items[0].not_before, sizeof(items[0].not_before), "2026-01-01T00:00:00Z");
+	(void)snprintf(items[0].not_after, sizeof(items[0].not_after), "2026-01-02T00:00:00Z");
+	items[0].status = "valid";
+	items[0].journal_seq = 42;
+	items[0].sans = sans;
+	items[0].n_sans = 2;
+	items[1] = items[0];
+	items[1].not_before[0] = items[1].not_after[0] = '\0';
+	items[1].status = "unknown";
+	items[1].n_sans = 0;
+	CU_ASSERT_EQUAL_FATAL(api_certs_json(&page, &out, &len), 0);
+	doc = json_loads(out, 0, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "next_cursor")), "01ab");
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(doc, "items")), 2);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(json_object_get(json_array_get(
+	    json_object_get(doc, "items"), 0), "sans"), 1), "type")), "ip");
+	CU_ASSERT(json_is_null(json_object_get(json_array_get(json_object_get(doc, "items"), 1), "not_after")));
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(json_object_get(doc, "items"), 0),
+	    "journal_seq")), 42);
+	json_decref(doc);
+	free(out);
+	page.next_cursor = NULL;
+	page.n = 0;
+	CU_ASSERT_EQUAL_FATAL(api_certs_json(&page, &out, &len), 0);
+	CU_ASSERT_STRING_EQUAL(out, "{\"items\":[]}");
+	free(out);
+	/* One certificate needs its PEM. */
+	CU_ASSERT_EQUAL(api_cert_json(&items[0], &out, &len), SD_E_INTERNAL);
+	items[0].cert_pem = "-----BEGIN CERTIFICATE-----\n";
+	(void)snprintf(items[0].issued, sizeof(items[0].issued), "2026-01-01T00:00:01Z");
+	CU_ASSERT_EQUAL_FATAL(api_cert_json(&items[0], &out, &len), 0);
+	doc = json_loads(out, 0, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "requested_at")), "2026-01-01T00:00:01Z");
+	CU_ASSERT_PTR_NOT_NULL(json_object_get(doc, "certificate"));
+	CU_ASSERT_PTR_NOT_NULL(json_object_get(doc, "client_spki_sha256"));
+	json_decref(doc);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -951,6 +1041,10 @@ main(void)
 		{ "query numbers are bounded", test_audit_query },
 		{ "records and proof JSON", test_audit_json },
 	};
+	static const struct sd_test_case certs[] = {
+		{ "a path parameter in the permit table", test_route_param },
+		{ "page and certificate JSON", test_certs_json },
+	};
 	static const struct sd_test_case auth[] = {
 		{ "client CA loads", test_auth_ca_load },
 		{ "client CA refused", test_auth_ca_refused },
@@ -974,5 +1068,6 @@ main(void)
 	SD_TEST_SUITE("api_auth", auth);
 	SD_TEST_SUITE("api_auth_cache", cache);
 	SD_TEST_SUITE("api_audit", audit);
+	SD_TEST_SUITE("api_certs", certs);
 	return sd_test_run("test_api");
 }

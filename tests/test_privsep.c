@@ -378,6 +378,64 @@ expect_refused(const char *mode)
 	sd_config_free(cfg);
 }
 
+/* The inventory's requests: round trips, every truncation refused, each bound kept. */
+static void
+test_certs_messages(void)
+{
+	struct signer_certs_query q = { "server", "CN=issuer,O=Example", "www.example.com", true, 1700000000, true,
+	    -5, "01ab", 1000 };
+	struct signer_caller c = { "issuer", "CN=issuer,O=Example", { 7 } };
+	struct ps_certs_list lgot;
+	struct ps_cert_get ggot;
+	struct ps_out o;
+	size_t cut;
+
+	ps_out_init(&o);
+	ps_certs_list_encode(&o, "auditor", &q);
+	CU_ASSERT_EQUAL_FATAL(ps_certs_list_decode(o.data, o.len, &lgot), 0);
+	CU_ASSERT_TRUE(strcmp(lgot.client, "auditor") == 0 && strcmp(lgot.q.profile, "server") == 0 &&
+	    strcmp(lgot.q.client, q.client) == 0 && strcmp(lgot.q.san, q.san) == 0 && lgot.q.has_valid_at &&
+	    lgot.q.valid_at == 1700000000 && lgot.q.has_expires_before && lgot.q.expires_before == -5 &&
+	    strcmp(lgot.q.cursor, "01ab") == 0 && lgot.q.limit == 1000);
+	for (cut = 0; cut < o.len; cut++)
+		CU_ASSERT_EQUAL(ps_certs_list_decode(o.data, cut, &lgot), SD_E_INVAL);
+	ps_out_free(&o);
+	/* Absent filters stay absent. */
+	memset(&q, 0, sizeof(q));
+	q.limit = 1;
+	ps_out_init(&o);
+	ps_certs_list_encode(&o, "auditor", &q);
+	CU_ASSERT_EQUAL(ps_certs_list_decode(o.data, o.len, &lgot), 0);
+	CU_ASSERT_TRUE(lgot.q.profile == NULL && lgot.q.client == NULL && lgot.q.san == NULL && lgot.q.cursor == NULL &&
+	    !lgot.q.has_valid_at && !lgot.q.has_expires_before);
+	ps_out_free(&o);
+	q.limit = SIGNER_CERTS_LIMIT_MAX + 1;
+	ps_out_init(&o);
+	ps_certs_list_encode(&o, "auditor", &q);
+	CU_ASSERT_EQUAL(ps_certs_list_decode(o.data, o.len, &lgot), SD_E_INVAL);
+	ps_out_free(&o);
+	q.limit = 1;
+	q.cursor = "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890";	/* 131 characters */
+	ps_out_init(&o);
+	ps_certs_list_encode(&o, "auditor", &q);
+	CU_ASSERT_EQUAL(ps_certs_list_decode(o.data, o.len, &lgot), SD_E_INVAL);
+	ps_out_free(&o);
+
+	ps_out_init(&o);
+	ps_cert_get_encode(&o, &c, "0a0b");
+	CU_ASSERT_EQUAL_FATAL(ps_cert_get_decode(o.data, o.len, &ggot), 0);
+	CU_ASSERT_TRUE(strcmp(ggot.caller.client, "issuer") == 0 && strcmp(ggot.caller.subject, c.subject) == 0 &&
+	    ggot.caller.spki_sha256[0] == 7 && strcmp(ggot.serial_hex, "0a0b") == 0);
+	for (cut = 0; cut < o.len; cut++)
+		CU_ASSERT_EQUAL(ps_cert_get_decode(o.data, cut, &ggot), SD_E_INVAL);
+	ps_out_free(&o);
+	ps_out_init(&o);
+	ps_cert_get_encode(&o, &c, "00112233445566778899aabbccddeeff001122330");	/* 41 digits */
+	CU_ASSERT_EQUAL(ps_cert_get_decode(o.data, o.len, &ggot), SD_E_INVAL);
+	ps_out_free(&o);
+}
+
 static void test_kill_forbidden_type(void) { expect_killed("forbidden-type"); }
 static void test_kill_config_on_channel(void) { expect_killed("config-on-channel"); }
 static void test_kill_reply_type(void) { expect_killed("reply-type"); }
@@ -390,6 +448,9 @@ static void test_refuse_unknown_client(void) { expect_refused("unknown-client");
 static void test_refuse_issuer_reads_journal(void) { expect_refused("issuer-reads-journal"); }
 static void test_refuse_cn_as_name(void) { expect_refused("cn-as-name"); }
 static void test_refuse_wrong_pin(void) { expect_refused("wrong-pin"); }
+static void test_refuse_issuer_lists_certs(void) { expect_refused("issuer-lists-certs"); }
+static void test_refuse_unknown_reads_cert(void) { expect_refused("unknown-reads-cert"); }
+static void test_kill_malformed_certs(void) { expect_killed("malformed-certs"); }
 
 int
 main(void)
@@ -401,6 +462,7 @@ main(void)
 		{ "issue round trip, every truncation refused", test_issue_round_trip },
 		{ "issue out of bounds refused", test_issue_refused },
 		{ "audit and config messages", test_audit_and_config },
+		{ "certificate list and certificate messages", test_certs_messages },
 	};
 	static const struct sd_test_case attacks[] = {
 		{ "type outside the permit table", test_kill_forbidden_type },
@@ -415,6 +477,9 @@ main(void)
 		{ "journal read by an issuer", test_refuse_issuer_reads_journal },
 		{ "client named by its CN, not its section", test_refuse_cn_as_name },
 		{ "issue for a pinned client with another key", test_refuse_wrong_pin },
+		{ "certificate list asked for by an issuer", test_refuse_issuer_lists_certs },
+		{ "a certificate asked for by an unknown client", test_refuse_unknown_reads_cert },
+		{ "malformed certificate list request", test_kill_malformed_certs },
 	};
 	char exe[PATH_MAX], *slash;
 	ssize_t n;

@@ -222,3 +222,34 @@ sd_hex_encode(const uint8_t *in, size_t len, char *out)
 	}
 	out[2 * len] = '\0';
 }
+
+static int
+sd_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+sd_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t n = strnlen(hex, 2 * cap + 1), i;
+	int hi, lo;
+
+	*len = 0;
+	if (n == 0 || n % 2 != 0 || n / 2 > cap)
+		return sd_error_set(SD_E_INVAL, "not 1 to %zu bytes of hex", cap);
+	for (i = 0; i < n / 2; i++) {
+		if ((hi = sd_hex_digit(hex[2 * i])) < 0 || (lo = sd_hex_digit(hex[2 * i + 1])) < 0)
+			return sd_error_set(SD_E_INVAL, "not hex: '%c' at %zu", hi < 0 ? hex[2 * i] : hex[2 * i + 1],
+			    hi < 0 ? 2 * i : 2 * i + 1);
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	return 0;
+}

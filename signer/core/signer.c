@@ -20,6 +20,7 @@
 #include "signer.h"
 #include "sd_metrics.h"
 #include "signer_counters.h"
+#include "signer_certs.h"
 #include "signer_journal.h"
 #include "signer_quota.h"
 #include "x509/ca.h"
@@ -500,4 +501,26 @@ signer_audit_proof(struct signer *s, const char *client, const char *serial_hex,
 {
 	(void)client;
 	return signer_journal_audit_proof(s != NULL ? s->sj : NULL, serial_hex, out);
+}
+
+/* The auditor's or admin's name (client) was checked by the caller; signerd's separated signer checks it again. */
+int
+signer_certs_list(struct signer *s, const char *client, const struct signer_certs_query *q, struct signer_certs **out)
+{
+	(void)client;
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || out == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	return signer_certs_list_journal(s->journal, q, out);
+}
+
+int
+signer_cert_get(struct signer *s, const struct signer_caller *caller, const char *serial_hex, struct signer_cert **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || out == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	return signer_cert_get_journal(s->journal, s->cfg, caller, serial_hex, out);
 }

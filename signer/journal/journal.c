@@ -25,7 +25,7 @@
 #include "journal.h"
 #include "journal_internal.h"
 
-#define JOURNAL_MAX_DBS 8
+#define JOURNAL_MAX_DBS 16
 
 void
 journal_mutex_lock(pthread_mutex_t *m)
@@ -105,6 +105,8 @@ journal_env_open(const char *path, bool readonly, const struct journal_options *
 	MDB_envinfo info;
 	struct stat st;
 	unsigned dbflags = readonly ? 0 : MDB_CREATE;
+	uint64_t indexed = 0;
+	bool complete = false;
 	int rc, mrc;
 
 	*out = NULL;
@@ -189,6 +191,13 @@ journal_env_open(const char *path, bool readonly, const struct journal_options *
 	}
 	if (!readonly && ((rc = journal_tail_read(j, txn, &j->last_seq, j->last_hash)) != 0 ||
 	    (rc = journal_tree_load(j, txn, j->last_seq, &j->tree)) != 0))
+		goto out;
+	if ((rc = inv_dbs_open(j, txn, !readonly, &j->inv)) != 0)
+		goto out;
+	/* A journal from before the certificate index gets one, once (README "Certificate index"). */
+	if (!readonly && (rc = inv_complete(j, txn, &complete)) == 0 && !complete)
+		rc = inv_rebuild(j, txn, &indexed);
+	if (rc != 0)
 		goto out;
 	/* Committing (even read-only) keeps the dbi handles for the environment. */
 	mrc = mdb_txn_commit(txn);

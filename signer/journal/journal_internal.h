@@ -17,6 +17,7 @@
 
 #include <lmdb.h>
 
+#include "inventory.h"
 #include "journal.h"
 #include "merkle.h"
 
@@ -40,6 +41,7 @@ struct journal_waiter;
 /* One append waiting for the committer. */
 struct journal_entry {
 	const struct journal_record *rec;	/* borrowed; NULL for a checkpoint */
+	struct inv_pre *inv;			/* owned: the certificate index's part, derived before the lock */
 	journal_checkpoint_sign_fn sign;
 	void *sign_ctx;
 	int64_t cp_time_ms;
@@ -58,6 +60,7 @@ struct journal {
 	MDB_dbi results;		/* be64 intent seq -> be64 result seq */
 	MDB_dbi nodes;			/* be64 last leaf seq || level -> Merkle subtree hash (MDB_APPEND) */
 	MDB_dbi checkpoints;		/* be64 seq -> be64 tree size (MDB_APPEND) */
+	struct inv_dbs inv;		/* the certificate index (inventory.h) */
 	bool readonly;
 	bool ready;			/* mutexes initialised */
 	/*

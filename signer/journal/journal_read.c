@@ -481,7 +481,7 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 	MDB_cursor *cur = NULL, *nodes = NULL;
 	MDB_txn *txn = NULL;
 	MDB_val k, v;
-	uint64_t seq, counts[4] = { 0, 0, 0, 0 }, idx_bad = 0;
+	uint64_t seq, counts[4] = { 0, 0, 0, 0 }, inv_counts[3] = { 0, 0, 0 }, idx_bad = 0;
 	char idx_detail[256] = "";
 	unsigned n;
 	int rc, mrc, idx_rc = 0;
@@ -517,7 +517,8 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 			goto out;
 		journal_stream_nodes(s, &done, &n);
 		/* Index faults are reported only if the records themselves hold. */
-		if (idx_rc == 0 && (idx_rc = journal_record_indexes(j, txn, nodes, rec, done, n, counts)) != 0) {
+		if (idx_rc == 0 && ((idx_rc = journal_record_indexes(j, txn, nodes, rec, done, n, counts)) != 0 ||
+		    (idx_rc = inv_verify_record(j, txn, rec, inv_counts)) != 0)) {
 			if (idx_rc != SD_E_JOURNAL_CORRUPT) {
 				rc = idx_rc;
 				goto out;
@@ -541,7 +542,8 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 		r->bad_seq = idx_bad;
 		goto done;
 	}
-	if ((rc = journal_index_counts(j, txn, counts, &idx_bad)) != 0) {
+	if ((rc = journal_index_counts(j, txn, counts, &idx_bad)) != 0 ||
+	    (rc = inv_verify_counts(j, txn, inv_counts)) != 0) {
 		journal_stream_report(s, r);
 		r->bad_seq = idx_bad;
 		goto done;

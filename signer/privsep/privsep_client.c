@@ -457,3 +457,173 @@ signer_audit_proof_free(struct signer_audit_proof *p)
 	free(p->checkpoint);
 	free(p);
 }
+
+/* A status the signer may send, as the static string signer.h promises; NULL for any other. */
+static const char *
+ps_cert_status(const char *s)
+{
+	static const char *const known[] = { "valid", "expired", "unknown", "revoked" };
+	size_t i;
+
+	for (i = 0; s != NULL && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(s, known[i]) == 0)
+			return known[i];
+	return NULL;
+}
+
+static void
+ps_cert_clear(struct signer_cert *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_sans; i++)
+		free(c->sans[i].value);
+	free(c->sans);
+	free(c->profile);
+	free(c->client);
+	free(c->cert_pem);
+	memset(c, 0, sizeof(*c));
+}
+
+/* One certificate of a reply into c (zeroed); a fault sets in->failed. */
+static void
+ps_cert_decode(struct ps_in *in, struct signer_cert *c)
+{
+	uint32_t n;
+	uint8_t type, pem;
+
+	ps_in_str_copy(in, c->serial_hex, sizeof(c->serial_hex));
+	c->profile = ps_in_str_dup(in, PS_NAME_MAX * 4);
+	c->client = ps_in_str_dup(in, PS_NAME_MAX * 4);
+	ps_in_str_copy(in, c->client_spki_sha256_hex, sizeof(c->client_spki_sha256_hex));
+	ps_in_str_copy(in, c->issued, sizeof(c->issued));
+	ps_in_str_copy(in, c->not_before, sizeof(c->not_before));
+	ps_in_str_copy(in, c->not_after, sizeof(c->not_after));
+	if ((c->status = ps_cert_status(ps_in_str(in, 16))) == NULL)
+		in->failed = true;
+	c->journal_seq = ps_in_u64(in);
+	c->intent_seq = ps_in_u64(in);
+	n = ps_in_u32(in);
+	/* Each SAN takes at least 5 bytes of the reply. */
+	if (n > PS_FRAME_MAX / 5)
+		in->failed = true;
+	if (!in->failed && n > 0 && (c->sans = calloc(n, sizeof(*c->sans))) == NULL)
+		in->failed = true;
+	for (; c->n_sans < n && !in->failed; c->n_sans++) {
+		type = ps_in_u8(in);
+		if (type < SIGNER_SAN_DNS || type > SIGNER_SAN_EMAIL)
+			in->failed = true;
+		c->sans[c->n_sans].type = (enum signer_san_type)type;
+		c->sans[c->n_sans].value = ps_in_str_dup(in, PS_PEM_MAX);
+	}
+	pem = ps_in_u8(in);
+	if (pem > 1)
+		in->failed = true;
+	if (pem == 1)
+		c->cert_pem = ps_in_str_dup(in, PS_PEM_MAX * 2);
+}
+
+int
+signer_certs_list(struct signer *s, const char *client, const struct signer_certs_query *q, struct signer_certs **out)
+{
+	struct signer_certs *r = NULL;
+	struct ps_out msg;
+	struct ps_in in;
+	uint8_t *reply = NULL, more;
+	uint32_t n;
+	int rc, rc_call;
+
+	*out = NULL;
+	if (q->limit == 0 || q->limit > SIGNER_CERTS_LIMIT_MAX)
+		return sd_error_set(SD_E_INVAL, "limit %zu is outside 1 .. %d", q->limit, SIGNER_CERTS_LIMIT_MAX);
+	ps_out_init(&msg);
+	ps_certs_list_encode(&msg, client, q);
+	if ((rc = ps_call(s, PS_CERTS_LIST, &msg, &reply, &in, &rc_call)) != 0 || (rc = rc_call) != 0)
+		goto out;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	n = ps_in_u32(&in);
+	if (n > q->limit)
+		in.failed = true;
+	if (!in.failed && n > 0 && (r->items = calloc(n, sizeof(*r->items))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	for (; r->n < n && !in.failed; r->n++)
+		ps_cert_decode(&in, &r->items[r->n]);
+	more = ps_in_u8(&in);
+	if (more > 1)
+		in.failed = true;
+	if (more == 1)
+		r->next_cursor = ps_in_str_dup(&in, SIGNER_CERTS_CURSOR_MAX);
+	if (!ps_in_done(&in)) {
+		rc = sd_error_set(SD_E_INTERNAL, "malformed certificate list from the signer");
+		goto out;
+	}
+	*out = r;
+	r = NULL;
+out:
+	signer_certs_free(r);
+	free(reply);
+	ps_out_free(&msg);
+	return rc;
+}
+
+void
+signer_certs_free(struct signer_certs *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++)
+		ps_cert_clear(&c->items[i]);
+	free(c->items);
+	free(c->next_cursor);
+	free(c);
+}
+
+int
+signer_cert_get(struct signer *s, const struct signer_caller *caller, const char *serial_hex, struct signer_cert **out)
+{
+	struct signer_cert *c = NULL;
+	struct ps_out msg;
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	int rc, rc_call;
+
+	*out = NULL;
+	if (strlen(serial_hex) > 40)
+		return sd_error_set(SD_E_INVAL, "serial is longer than 40 hex digits");
+	ps_out_init(&msg);
+	ps_cert_get_encode(&msg, caller, serial_hex);
+	if ((rc = ps_call(s, PS_CERT_GET, &msg, &reply, &in, &rc_call)) != 0 || (rc = rc_call) != 0)
+		goto out;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	ps_cert_decode(&in, c);
+	if (!ps_in_done(&in) || c->cert_pem == NULL) {
+		rc = sd_error_set(SD_E_INTERNAL, "malformed certificate from the signer");
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+out:
+	signer_cert_free(c);
+	free(reply);
+	ps_out_free(&msg);
+	return rc;
+}
+
+void
+signer_cert_free(struct signer_cert *c)
+{
+	if (c == NULL)
+		return;
+	ps_cert_clear(c);
+	free(c);
+}

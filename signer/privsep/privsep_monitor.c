@@ -174,6 +174,44 @@ ps_serve_audit_proof(struct privsep_front *f, const uint8_t *p, size_t len, stru
 	return ps_serve_audit(f, PS_AUDIT_PROOF, p, len, reply);
 }
 
+/* The inventory: auditors and admins list; an issuer may also read one certificate, its own (the core checks). */
+static int
+ps_serve_certs_list(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	struct signer_certs *certs = NULL;
+	struct ps_certs_list m;
+	int rc;
+
+	if ((rc = ps_certs_list_decode(p, len, &m)) != 0)
+		return rc;
+	if ((rc = ps_client_check(f, m.client, CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, NULL, NULL)) == 0)
+		rc = signer_certs_list(f->signer, m.client, &m.q, &certs);
+	ps_status_encode(reply, rc, sd_error_detail(rc));
+	if (rc == 0)
+		ps_certs_encode(reply, certs);
+	signer_certs_free(certs);
+	return 0;
+}
+
+static int
+ps_serve_cert_get(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	struct signer_cert *cert = NULL;
+	struct ps_cert_get m;
+	int rc;
+
+	if ((rc = ps_cert_get_decode(p, len, &m)) != 0)
+		return rc;
+	if ((rc = ps_client_check(f, m.caller.client, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN,
+	    NULL, NULL)) == 0)
+		rc = signer_cert_get(f->signer, &m.caller, m.serial_hex, &cert);
+	ps_status_encode(reply, rc, sd_error_detail(rc));
+	if (rc == 0)
+		ps_cert_encode(reply, cert);
+	signer_cert_free(cert);
+	return 0;
+}
+
 /*
  * The permit table: every request the front may make on a request channel
  * and its largest payload. A handler returns non-zero only for a request
@@ -192,6 +230,10 @@ static const struct ps_permit {
 	{ PS_AUDIT_RECORDS, "audit records", 2048, ps_serve_audit_records },
 	{ PS_AUDIT_CHECKPOINT, "audit checkpoint", 2048, ps_serve_audit_checkpoint },
 	{ PS_AUDIT_PROOF, "audit proof", 2048, ps_serve_audit_proof },
+	/* A client name, three filters, a cursor: 5 KiB at most. */
+	{ PS_CERTS_LIST, "certificate list", 8192, ps_serve_certs_list },
+	/* A client name and subject, a key hash, a serial. */
+	{ PS_CERT_GET, "certificate", 4096, ps_serve_cert_get },
 };
 
 static const struct ps_permit *

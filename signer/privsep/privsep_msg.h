@@ -23,7 +23,9 @@ enum ps_type {
 	PS_AUDIT_RECORDS = 19,
 	PS_AUDIT_CHECKPOINT = 20,
 	PS_AUDIT_PROOF = 21,
-	PS_METRICS = 22,		/* payload as PS_AUDIT_CHECKPOINT: who asks */
+	PS_CERTS_LIST = 22,
+	PS_CERT_GET = 23,
+	PS_METRICS = 24,		/* payload as PS_AUDIT_CHECKPOINT: who asks */
 };
 #define PS_REPLY 0x80000000u		/* a reply's type is its request's with this bit */
 
@@ -59,6 +61,18 @@ struct ps_audit {
 	const char *serial_hex;		/* PS_AUDIT_PROOF, at most 40 characters */
 };
 
+/* PS_CERTS_LIST, as the signer reads it. */
+struct ps_certs_list {
+	const char *client;
+	struct signer_certs_query q;
+};
+
+/* PS_CERT_GET, as the signer reads it. */
+struct ps_cert_get {
+	struct signer_caller caller;
+	const char *serial_hex;		/* at most 40 characters */
+};
+
 /* Encoders: the payload goes to out (check ps_out_failed()). */
 void ps_config_encode(struct ps_out *out, const struct ps_config *c);
 void ps_issue_encode(struct ps_out *out, const char *client, const struct signer_request *req);
@@ -70,6 +84,11 @@ void ps_chain_encode(struct ps_out *out, const char *const *pems, size_t n);
 void ps_records_encode(struct ps_out *out, const struct signer_audit_records *r);
 void ps_checkpoint_encode(struct ps_out *out, const char *note, uint64_t seq);
 void ps_proof_encode(struct ps_out *out, const struct signer_audit_proof *p);
+void ps_certs_list_encode(struct ps_out *out, const char *client, const struct signer_certs_query *q);
+void ps_cert_get_encode(struct ps_out *out, const struct signer_caller *c, const char *serial_hex);
+/* Replies: a page (items, then the cursor) and one certificate (with its PEM). */
+void ps_certs_encode(struct ps_out *out, const struct signer_certs *c);
+void ps_cert_encode(struct ps_out *out, const struct signer_cert *c);
 
 /*
  * Decoders of requests (the signer's side). Strings in *out are borrowed
@@ -78,6 +97,8 @@ void ps_proof_encode(struct ps_out *out, const struct signer_audit_proof *p);
 SD_WUR int ps_config_decode(const uint8_t *p, size_t len, struct ps_config *out);
 SD_WUR int ps_issue_decode(const uint8_t *p, size_t len, struct ps_issue *out);
 SD_WUR int ps_audit_decode(uint32_t type, const uint8_t *p, size_t len, struct ps_audit *out);
+SD_WUR int ps_certs_list_decode(const uint8_t *p, size_t len, struct ps_certs_list *out);
+SD_WUR int ps_cert_get_decode(const uint8_t *p, size_t len, struct ps_cert_get *out);
 
 /*
  * The reply's status, at the start of every reply: 0, or an error whose

@@ -62,6 +62,18 @@ for case in "none:unauthenticated" "auditor:forbidden"; do
 done
 t_check "GET /readyz: 200 and a Status" bash -c "test \"\$(curl -sS --cacert '$d/tls/ca.pem' -o '$T_TMP/ready.json' \
 	-w '%{http_code}' '$T_URL/readyz')\" = 200 && /usr/bin/python3 '$check' '$doc' answer GET /readyz 200 '$T_TMP/ready.json'"
+t_check "GET /v1/certificates: 200" test "$(t_get auditor '/v1/certificates?limit=1')" = 200
+t_check "its answer has CertificatePage's and CertificateItem's required fields" jq -e '(.items | length) == 1 and
+	(.items[0] | has("serial") and has("profile") and has("client") and has("not_before") and has("not_after")
+	and has("sans") and has("status") and has("journal_seq"))' "$T_TMP/body"
+serial=$(jq -r '.items[0].serial' "$T_TMP/body")
+t_check "GET /v1/certificates/{serial}: 200" test "$(t_get issuer "/v1/certificates/$serial")" = 200
+t_check "its answer has Certificate's required fields" jq -e 'has("certificate") and has("client_spki_sha256")
+	and has("requested_at") and has("intent_seq") and has("serial") and has("status")' "$T_TMP/body"
+t_get auditor '/v1/certificates?valid_at=yesterday' >/dev/null
+t_check "a bad time filter: $(t_problem_type) is in the document" in_doc "$(t_problem_type)"
+t_get auditor '/v1/certificates/00ff' >/dev/null
+t_check "an unknown serial: $(t_problem_type) is in the document" in_doc "$(t_problem_type)"
 t_check "GET /healthz: 200" test "$(t_get none /healthz)" = 200
 t_check "its answer is {status: ok}" jq -e '.status == "ok"' "$T_TMP/body"
 t_stop

@@ -29,11 +29,15 @@ GET /readyz 200 200 200 200 200
 GET /metrics 401 403 200 200 403
 GET /v1/audit/checkpoint 401 403 200 403 403
 GET /v1/audit/records?from=1&limit=5 401 403 200 403 403
-GET /v1/audit/proof?serial=$serial 401 403 200 403 403"
+GET /v1/audit/proof?serial=$serial 401 403 200 403 403
+GET /v1/certificates?limit=5 401 403 200 200 403
+GET /v1/certificates/$serial 401 200 200 200 403"
 
 # Every route of the permit table has a row, and every row is a route.
 sed -nE 's/^[[:space:]]*\{ "(\/[^"]*)", "([A-Z]+)",.*/\2 \1/p' "$here/api/api_routes.c" | sort >"$T_TMP/routes"
-awk '{ sub(/\?.*/, "", $2); print $1 " " $2 }' <<<"$matrix" | sort >"$T_TMP/rows"
+# A path parameter's row names a real value: the serial stands for {serial}.
+awk -v serial="$serial" '{ sub(/\?.*/, "", $2); sub("/" serial "$", "/{serial}", $2); print $1 " " $2 }' <<<"$matrix" |
+	sort >"$T_TMP/rows"
 t_check "the table has a row for each route of the permit table, and no other" diff -u "$T_TMP/routes" "$T_TMP/rows"
 
 whos=(none issuer auditor admin revoker)

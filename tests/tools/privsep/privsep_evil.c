@@ -41,6 +41,8 @@ main(void)
 	const char *mode = getenv("PRIVSEP_EVIL");
 	struct signer_request req;
 	struct ps_audit a;
+	struct signer_certs_query q;
+	struct signer_caller c;
 	struct ps_out o;
 	uint8_t head[8] = { 0 };
 	int ok = 0, sent = 0;
@@ -69,6 +71,11 @@ main(void)
 		sent = ps_frame_send(CHANNEL, PS_ISSUE, "0123456789", 10);
 	} else if (strcmp(mode, "health-with-body") == 0) {
 		sent = ps_frame_send(CHANNEL, PS_HEALTH, "x", 1);
+	} else if (strcmp(mode, "malformed-certs") == 0) {
+		memset(&q, 0, sizeof(q));
+		q.limit = 0;	/* no page has no items */
+		ps_certs_list_encode(&o, "auditor", &q);
+		sent = ps_out_failed(&o) ? -1 : ps_frame_send(CHANNEL, PS_CERTS_LIST, o.data, o.len);
 	} else {
 		/* Well-formed requests the configuration does not allow. */
 		if (strcmp(mode, "no-role") == 0) {
@@ -102,6 +109,17 @@ main(void)
 			a.limit = 10;
 			ps_audit_encode(&o, PS_AUDIT_RECORDS, &a);
 			ok = refused(PS_AUDIT_RECORDS, &o);
+		} else if (strcmp(mode, "issuer-lists-certs") == 0) {
+			memset(&q, 0, sizeof(q));
+			q.limit = 10;
+			ps_certs_list_encode(&o, "issuer", &q);
+			ok = refused(PS_CERTS_LIST, &o);
+		} else if (strcmp(mode, "unknown-reads-cert") == 0) {
+			memset(&c, 0, sizeof(c));
+			c.client = "mallory";
+			c.subject = "CN=mallory";
+			ps_cert_get_encode(&o, &c, "0a0b");
+			ok = refused(PS_CERT_GET, &o);
 		} else {
 			return 2;
 		}

@@ -1,0 +1,145 @@
+/*
+ * The certificate index (include/journal.h "certificate inventory"), inside
+ * the journal room: how an entry is derived from journal records, encoded
+ * and keyed. Nothing outside signer/journal/ includes this header.
+ *
+ * Two databases (README "Certificate index"): "inventory", written in the
+ * transaction of the record it indexes, holds three kinds of keys, one
+ * tree so that a commit dirties one root and branch path, not three:
+ *   certs   'C' || be64 seq of the result (or legacy issuance) -> entry (below)
+ *   expiry  'E' || be64 (not_after ^ 2^63) || be64 seq -> empty (parsed certificates only)
+ *   attr    prefix || be64 seq -> empty; the prefix is 'p' || SHA-256(profile),
+ *               'c' || SHA-256(client subject), or for each distinct SAN value
+ *               's' 'T' || its text (dot-separated labels reversed when it holds
+ *               no ':', '/' or '@') || 0x00 when at most INV_SAN_TEXT_MAX bytes,
+ *               else 's' 'H' || SHA-256(value)
+ * and "inv_meta": "version" -> 1 byte, the index is complete up to the records.
+ * A serial is found through the journal's own serials and results indexes.
+ * Keys that grow with seq (certs, and within one value attr and mostly
+ * expiry) keep the pages an append dirties few; SAN keys in text
+ * order (com.example.www) put the names of one domain on the same pages,
+ * where hashed keys would scatter every certificate's over the tree.
+ * Entry: u8 version 1, u8 flags (bit 0: parsed), u8 serial length, serial,
+ * be64 seq, be64 intent seq, be64 issued_ms, be64 not_before, be64
+ * not_after, 32 client SPKI hash, u32+profile, u32+client subject, u32 n,
+ * n x (u8 type, u32+value).
+ */
+#ifndef JOURNAL_INVENTORY_H
+#define JOURNAL_INVENTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "journal.h"
+
+#define INV_VERSION 1
+#define INV_KIND_PROFILE 'p'
+#define INV_KIND_CLIENT 'c'
+#define INV_KIND_SAN 's'
+#define INV_SAN_TEXT_MAX 255
+/* The longest inv_attr prefix ('s' 'T' text 0x00) and key (and its seq). */
+#define INV_PREFIX_MAX (2 + INV_SAN_TEXT_MAX + 1)
+#define INV_KEY_MAX (INV_PREFIX_MAX + 8)
+#define INV_CERT_KEY_LEN 9
+#define INV_EXPIRY_KEY_LEN 17
+#define INV_KIND_CERT 'C'
+#define INV_KIND_EXPIRY 'E'
+
+/* The index handles; the journal holds one (j->inv). */
+struct inv_dbs {
+	bool ready;			/* the databases exist (a read-only open of an old journal: false) */
+	MDB_dbi idx, meta;		/* "inventory" and "inv_meta" */
+};
+
+/*
+ * Validity and SANs of a certificate DER, read with the strict DER reader:
+ * c->parsed stays false for DER that does not read as a certificate
+ * (nothing else is an error then). SANs of other kinds (otherName,
+ * directoryName, ...) and IP addresses of other lengths are left out.
+ * Errors: SD_E_NOMEM.
+ */
+SD_WUR int inv_cert_parse(const uint8_t *der, size_t len, struct journal_cert *c);
+
+/*
+ * The entry for result record res stored under seq (its own seq field may
+ * not be set yet) whose intent is intent, or for a legacy issuance when
+ * intent is NULL. Errors: SD_E_INVAL, SD_E_NOMEM.
+ */
+SD_WUR int inv_entry_from(const struct journal_record *res, uint64_t seq, const struct journal_record *intent,
+    struct journal_cert **out);
+
+/*
+ * The entry's own fields without parsing the certificate: serial, seqs,
+ * times, profile and client (c->parsed false, no SANs). Errors: SD_E_INVAL, SD_E_NOMEM.
+ */
+SD_WUR int inv_entry_base(const struct journal_record *res, uint64_t seq, const struct journal_record *intent,
+    struct journal_cert **out);
+
+/* Encode c as an inv_certs value into a new buffer. Errors: SD_E_NOMEM, SD_E_TOO_LARGE. */
+SD_WUR int inv_entry_encode(const struct journal_cert *c, uint8_t **out, size_t *len);
+
+/* Decode an inv_certs value. Errors: SD_E_JOURNAL_CORRUPT, SD_E_NOMEM. */
+SD_WUR int inv_entry_decode(const uint8_t *buf, size_t len, struct journal_cert **out);
+
+/* The inv_attr prefix of (kind, value) in out; *len its length. Errors: SD_E_CRYPTO. */
+SD_WUR int inv_attr_prefix(uint8_t kind, const char *value, uint8_t out[INV_PREFIX_MAX], size_t *len);
+void inv_expiry_key(int64_t not_after, uint64_t seq, uint8_t key[INV_EXPIRY_KEY_LEN]);
+void inv_cert_key(uint64_t seq, uint8_t key[INV_CERT_KEY_LEN]);
+
+/* Whether SAN i of c repeats an earlier SAN value (indexed once). */
+bool inv_san_repeats(const struct journal_cert *c, size_t i);
+
+/*
+ * Open the index databases in txn; with create, make them. Without,
+ * absent databases leave d->ready false. Errors: SD_E_JOURNAL.
+ */
+SD_WUR int inv_dbs_open(struct journal *j, MDB_txn *txn, bool create, struct inv_dbs *d);
+
+/* Whether the index is complete (its meta entry is there). Errors: SD_E_JOURNAL. */
+SD_WUR int inv_complete(struct journal *j, MDB_txn *txn, bool *complete);
+
+/*
+ * What can be derived from a result (or legacy issuance) before the writer
+ * lock: the certificate's validity and SANs and the SAN keys' prefixes, so
+ * that the committing thread, which every appender waits for, does little.
+ */
+struct inv_prefix {
+	uint8_t key[INV_PREFIX_MAX];
+	size_t len;
+};
+struct inv_pre {
+	struct journal_cert *cert;	/* parsed, validity and SANs only */
+	struct inv_prefix *san;		/* the inv_attr prefix of each SAN */
+};
+
+/* Build *out for rec (NULL for other types). Errors: SD_E_NOMEM, SD_E_CRYPTO. */
+SD_WUR int inv_pre_new(const struct journal_record *rec, struct inv_pre **out);
+void inv_pre_free(struct inv_pre *p);
+
+/*
+ * Index record rec stored under seq: a result with its intent, or a legacy
+ * issuance with intent NULL; pre (optional, borrowed) is what
+ * inv_pre_new() made of rec. Errors: SD_E_INTERNAL (serial already
+ * indexed), SD_E_JOURNAL_FULL, SD_E_JOURNAL, SD_E_NOMEM, SD_E_CRYPTO.
+ */
+SD_WUR int inv_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq,
+    const struct journal_record *intent, const struct inv_pre *pre);
+
+/* Empty the index and build it again from every record in txn. Errors: as inv_put(), SD_E_JOURNAL_CORRUPT. */
+SD_WUR int inv_rebuild(struct journal *j, MDB_txn *txn, uint64_t *count);
+
+/*
+ * journal_verify_full()'s part: the entries record rec (a result or legacy
+ * issuance) should have are all there with its data; counts[0..3] (certs,
+ * seq, expiry, attr) add up what the records imply. Errors:
+ * SD_E_JOURNAL_CORRUPT (detail names the serial and what differs), SD_E_JOURNAL, SD_E_NOMEM, SD_E_CRYPTO.
+ */
+SD_WUR int inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t counts[3]);
+
+/* The index holds no more keys than counts. Errors: SD_E_JOURNAL_CORRUPT (stray entries), SD_E_JOURNAL. */
+SD_WUR int inv_verify_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[3]);
+
+#endif
