@@ -442,4 +442,12 @@ SD_WUR int journal_cert_get(struct journal *j, const uint8_t *serial, size_t len
  */
 SD_WUR int journal_certs_reindex(struct journal *j, uint64_t *count);
 
+/*
+ * Certificates whose notAfter is in [from, until) (Unix seconds), counted
+ * from the index up to max (*more set when there are more).
+ * Errors: SD_E_INVAL, SD_E_NOT_FOUND (no index yet), SD_E_JOURNAL.
+ */
+SD_WUR int journal_certs_expiring(struct journal *j, int64_t from, int64_t until, uint64_t max, uint64_t *count,
+    bool *more);
+
 #endif

@@ -25,6 +25,7 @@
 #define SJ_WINDOW_MS 60000
 #define SJ_FILL_WARN 0.8			/* of the map's maximum: warn, the journal is filling */
 #define SJ_FILL_CLEAR 0.75
+#define SJ_EXPIRING_MAX 1000000			/* index entries one scrape counts, per window */
 #define SJ_REASONS 8
 
 struct sj_reason {
@@ -186,6 +187,31 @@ signer_journal_counters_set(struct signer_journal *sj, struct signer_counters *c
 	sj->counters = c;
 }
 
+/* Valid certificates expiring within 7 and 30 days, from the certificate index (when there is one). */
+static void
+sj_metrics_expiring(struct signer_journal *sj, struct sd_metrics_text *t)
+{
+	static const struct {
+		const char *label;
+		int64_t seconds;
+	} windows[] = { { "7d", 7 * 86400 }, { "30d", 30 * 86400 } };
+	int64_t now = sj_now_ms() / 1000;
+	uint64_t n[2];
+	bool more[2];
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (journal_certs_expiring(sj->j, now, now + windows[i].seconds, SJ_EXPIRING_MAX, &n[i], &more[i]) != 0) {
+			sd_error_clear();
+			return;
+		}
+	sd_metrics_family(t, "signerd_certificates_expiring", "gauge",
+	    "Certificates still valid that expire within the window, from the certificate index (counted up to 1000000).");
+	for (i = 0; i < 2; i++)
+		sd_metrics_printf(t, "signerd_certificates_expiring{within=\"%s\"} %llu\n", windows[i].label,
+		    (unsigned long long)n[i]);
+}
+
 void
 signer_journal_metrics_text(struct signer_journal *sj, struct sd_metrics_text *t)
 {
@@ -221,6 +247,7 @@ signer_journal_metrics_text(struct signer_journal *sj, struct sd_metrics_text *t
 	    st.map_max != 0 && (double)st.used_bytes >= SJ_FILL_WARN * (double)st.map_max ? 1 : 0);
 	sd_metrics_family(t, "signerd_journal_commits_total", "counter", "Durable LMDB commits since start.");
 	sd_metrics_printf(t, "signerd_journal_commits_total %llu\n", (unsigned long long)st.commits);
+	sj_metrics_expiring(sj, t);
 	if (cp_ms >= 0) {
 		sd_metrics_family(t, "signerd_checkpoint_age_seconds", "gauge",
 		    "Seconds since the last signed checkpoint was journaled.");

@@ -76,7 +76,8 @@ fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read
 need = ["signerd_http_requests", "signerd_http_request_duration_seconds", "signerd_issued",
         "signerd_issue_failures", "signerd_quota_refusals", "signerd_issue_duration_seconds",
         "signerd_hsm_sign_duration_seconds", "signerd_journal_commit_duration_seconds", "signerd_hsm_sessions",
-        "signerd_hsm_up", "signerd_journal_records", "signerd_journal_fill_ratio", "signerd_journal_used_bytes"]
+        "signerd_hsm_up", "signerd_journal_records", "signerd_journal_fill_ratio", "signerd_journal_used_bytes",
+        "signerd_certificates_expiring"]
 missing = [n for n in need if n not in fams]
 if missing:
     sys.exit("missing families: %s" % missing)
@@ -95,6 +96,9 @@ t_check "signerd_hsm_up 1" test "$(metric signerd_hsm_up)" = 1
 t_check "HSM sign latency histogram counted every signature" \
 	test "$(metric signerd_hsm_sign_duration_seconds_count)" = $((n200 + 2))
 t_check "journal fill below the warning" test "$(metric signerd_journal_fill_warning)" = 0
+t_check "certificates expiring within 7 days: each one issued (the server profile's are short)" \
+	test "$(metric 'signerd_certificates_expiring{within="7d"}')" = $((n200 + 2))
+t_check "and within 30 days" test "$(metric 'signerd_certificates_expiring{within="30d"}')" = $((n200 + 2))
 
 t_stop
 t_check "signerd stopped cleanly" test "$T_RC" = 0
