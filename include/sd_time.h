@@ -22,4 +22,7 @@ SD_WUR int sd_time_parse(const char *text, int64_t *out);
 /* Write t as "YYYY-MM-DDTHH:MM:SSZ" (years 0..9999). Errors: SD_E_INVAL (out of range). */
 SD_WUR int sd_time_format(int64_t t, char out[SD_TIME_RFC3339_LEN]);
 
+/* Days from 1970-01-01 to y-m-d (m 1..12, d 1..31), proleptic Gregorian (H. Hinnant's days_from_civil). */
+int64_t sd_days_from_civil(int64_t y, unsigned m, unsigned d);
+
 #endif

@@ -12,7 +12,7 @@
 #define SD_TIME_MIN (-62167219200LL)	/* 0000-01-01T00:00:00Z */
 #define SD_TIME_MAX 253402300799LL	/* 9999-12-31T23:59:59Z */
 
-static int64_t
+int64_t
 sd_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	int64_t era, yoe, doy, doe;

@@ -107,27 +107,6 @@ signer_journal_audit_checkpoint(struct signer_journal *sj, char **note, uint64_t
 	return 0;
 }
 
-static int
-sa_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *len)
-{
-	size_t n = strlen(hex), i;
-	int hi, lo;
-
-	if (n == 0 || n % 2 != 0 || n / 2 > cap)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		hi = hex[2 * i] >= '0' && hex[2 * i] <= '9' ? hex[2 * i] - '0' :
-		    (hex[2 * i] | 0x20) >= 'a' && (hex[2 * i] | 0x20) <= 'f' ? (hex[2 * i] | 0x20) - 'a' + 10 : -1;
-		lo = hex[2 * i + 1] >= '0' && hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' :
-		    (hex[2 * i + 1] | 0x20) >= 'a' && (hex[2 * i + 1] | 0x20) <= 'f' ? (hex[2 * i + 1] | 0x20) - 'a' + 10 : -1;
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*len = n / 2;
-	return 0;
-}
-
 void
 signer_audit_proof_free(struct signer_audit_proof *p)
 {
@@ -152,7 +131,7 @@ signer_journal_audit_proof(struct signer_journal *sj, const char *serial_hex, st
 	if (sj == NULL || serial_hex == NULL)
 		return sd_error_set(SD_E_INTERNAL, "no signer");
 	j = signer_journal_peek(sj);
-	if (sa_hex_decode(serial_hex, serial, sizeof(serial), &len) != 0)
+	if (sd_hex_decode(serial_hex, serial, sizeof(serial), &len) != 0)
 		return sd_error_set(SD_E_INVAL, "serial must be 1..%d bytes of hex", JOURNAL_SERIAL_MAX);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return SD_E_NOMEM;

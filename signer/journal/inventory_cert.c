@@ -10,6 +10,7 @@
 
 #include "base/der.h"
 #include "inventory.h"
+#include "sd_time.h"
 
 #define DER_TAG_UTCTIME 0x17
 #define DER_TAG_GENTIME 0x18
@@ -17,20 +18,6 @@
 
 /* 2.5.29.17 subjectAltName */
 static const uint8_t inv_oid_san[] = { 0x55, 0x1d, 0x11 };
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
-static int64_t
-inv_days(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
 
 static bool
 inv_digits(const uint8_t *p, size_t n, unsigned *out)
@@ -68,7 +55,7 @@ inv_time(const struct der_tlv *t, int64_t *out)
 		y += y < 50 ? 2000 : 1900;
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59)
 		return false;
-	*out = inv_days((int64_t)y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + (int64_t)s;
+	*out = sd_days_from_civil((int64_t)y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + (int64_t)s;
 	return true;
 }
 

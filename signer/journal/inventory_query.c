@@ -197,31 +197,17 @@ inv_matches(const struct journal_cert_query *q, const struct journal_cert *c)
 	return true;
 }
 
-static int
-inv_hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 /* The cursor's key, checked against the walk: its driver, its filters, its tail's length. */
 static int
 inv_cursor_decode(const struct inv_walk *w, const char *cursor, uint8_t key[INV_KEY_MAX])
 {
 	uint8_t raw[1 + INV_FILTER_HASH_LEN + INV_TAIL_MAX] = { 0 };
-	size_t n = strnlen(cursor, sizeof(raw) * 2 + 1), i;
-	int hi, lo;
+	size_t n = strnlen(cursor, sizeof(raw) * 2 + 1), got;
 
 	if (n % 2 != 0 || n > sizeof(raw) * 2 || n < 2 * (1 + INV_FILTER_HASH_LEN))
 		return sd_error_set(SD_E_INVAL, "cursor is not one this service returned (length %zu)", n);
-	for (i = 0; i < n / 2; i++) {
-		if ((hi = inv_hexval(cursor[2 * i])) < 0 || (lo = inv_hexval(cursor[2 * i + 1])) < 0)
-			return sd_error_set(SD_E_INVAL, "cursor is not lower-case hex");
-		raw[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (sd_hex_decode(cursor, raw, sizeof(raw), &got) != 0)
+		return sd_error_set(SD_E_INVAL, "cursor is not hex");
 	if (raw[0] != w->driver || memcmp(raw + 1, w->fhash, INV_FILTER_HASH_LEN) != 0)
 		return sd_error_set(SD_E_INVAL, "cursor was made for other filters");
 	if (n != 2 * (1 + INV_FILTER_HASH_LEN + w->tail_len))
