@@ -136,8 +136,7 @@ api_response_json(struct api_response *resp, char *body, size_t len)
 	resp->body_len = len;
 }
 
-/* A refusal: the problem goes to the client and its detail to the request log. */
-static void
+void
 api_response_refusal(struct api_response *resp, const struct api_problem *p)
 {
 	int n;

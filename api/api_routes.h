@@ -109,6 +109,9 @@ bool api_route_admit(const struct api_ctx *ctx, const struct api_route *route, s
 /* Fill resp with a problem document (falls back to a static body when out of memory). */
 void api_response_problem(struct api_response *resp, const struct api_problem *p);
 
+/* A refusal: the problem goes to the client and its slug and detail to the request log. */
+void api_response_refusal(struct api_response *resp, const struct api_problem *p);
+
 /* Fill resp for a signerd error code (api_problem_from_error()), keeping the detail for the log. */
 void api_response_error(struct api_response *resp, int err);
 

@@ -221,14 +221,8 @@ static enum MHD_Result
 api_server_refuse(struct api_server *srv, struct MHD_Connection *conn, struct api_exchange *x,
     const struct api_problem *p, struct api_response *resp)
 {
-	int n;
-
-	if (p != NULL) {
-		n = snprintf(resp->log_detail, sizeof(resp->log_detail), "%s: %s", p->slug, p->detail);
-		if (n < 0)
-			resp->log_detail[0] = '\0';
-		api_response_problem(resp, p);
-	}
+	if (p != NULL)
+		api_response_refusal(resp, p);
 	resp->close = true;
 	return api_server_respond(srv, conn, x, resp);
 }

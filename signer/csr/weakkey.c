@@ -196,27 +196,16 @@ weakkey_hash_cmp(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
-static int
-weakkey_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 weakkey_blocklist_load(const char *path, struct weakkey_blocklist **out)
 {
 	struct weakkey_blocklist *bl = NULL;
 	uint8_t *text = NULL;
 	const char *line, *end;
-	size_t len = 0, cap = 0, lineno = 0, i, w;
+	size_t len = 0, cap = 0, lineno = 0, i, w, got;
+	char digits[65];
 	void *grown;
-	int hi, lo, rc;
+	int rc;
 
 	*out = NULL;
 	if ((rc = sd_file_read(path, WEAKKEY_BLOCKLIST_FILE_MAX, &text, &len)) != 0)
@@ -250,14 +239,11 @@ weakkey_blocklist_load(const char *path, struct weakkey_blocklist **out)
 			bl->hashes = grown;
 			cap = w;
 		}
-		for (i = 0; i < 32; i++) {
-			hi = weakkey_hex(line[2 * i]);
-			lo = weakkey_hex(line[2 * i + 1]);
-			if (hi < 0 || lo < 0) {
-				rc = sd_error_set(SD_E_CONFIG, "%s:%zu: not a SHA-256 hash (64 hex digits)", path, lineno);
-				goto out;
-			}
-			bl->hashes[bl->n][i] = (uint8_t)(hi << 4 | lo);
+		memcpy(digits, line, 64);
+		digits[64] = '\0';
+		if (sd_hex_decode(digits, bl->hashes[bl->n], 32, &got) != 0 || got != 32) {
+			rc = sd_error_set(SD_E_CONFIG, "%s:%zu: not a SHA-256 hash (64 hex digits)", path, lineno);
+			goto out;
 		}
 		bl->n++;
 	}
