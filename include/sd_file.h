@@ -47,4 +47,7 @@ void sd_hex_encode(const uint8_t *in, size_t len, char *out);
  */
 SD_WUR int sd_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *len);
 
+/* The value of one hexadecimal digit (either case), or -1. */
+int sd_hex_digit(char c);
+
 #endif

@@ -223,7 +223,7 @@ sd_hex_encode(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int
+int
 sd_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')

@@ -579,36 +579,6 @@ ca_show(const struct journal_record *rec)
 		ca_show_hex("output", rec->output, rec->output_len);
 }
 
-/* The value of one hexadecimal digit, or -1. */
-static int
-ca_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-ca_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *len)
-{
-	size_t n = strlen(hex), i;
-	int hi, lo;
-
-	if (n == 0 || n % 2 != 0 || n / 2 > cap)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		if ((hi = ca_hex_digit(hex[2 * i])) < 0 || (lo = ca_hex_digit(hex[2 * i + 1])) < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);	/* both 0..15 */
-	}
-	*len = n / 2;
-	return 0;
-}
-
 static int
 ca_prove(struct journal *j, const char *serial_hex)
 {
@@ -619,7 +589,7 @@ ca_prove(struct journal *j, const char *serial_hex)
 	size_t len, n, i;
 	int rc;
 
-	if (ca_hex_decode(serial_hex, serial, sizeof(serial), &len) != 0)
+	if (sd_hex_decode(serial_hex, serial, sizeof(serial), &len) != 0)
 		return sd_error_set(SD_E_INVAL, "--serial must be 1..20 bytes of hex");
 	if ((rc = journal_find_serial(j, serial, len, &intent, &result)) != 0)
 		return rc;
@@ -762,7 +732,7 @@ ctl_audit_main(const char *config_path, int argc, char **argv)
 		else if ((rc = journal_get(j, seq, &rec)) == 0)
 			ca_show(rec);
 	} else if (strcmp(action, "find") == 0) {
-		if (ca_hex_decode(o.serial, serial, sizeof(serial), &len) != 0)
+		if (sd_hex_decode(o.serial, serial, sizeof(serial), &len) != 0)
 			rc = sd_error_set(SD_E_INVAL, "--serial must be 1..20 bytes of hex");
 		else if ((rc = journal_find_serial(j, serial, len, &intent, &result)) == 0)
 			printf("serial %s: intent record %" PRIu64 ", result record %" PRIu64 "%s\n", o.serial, intent,

@@ -8,6 +8,7 @@
 
 #include "profile_check.h"
 #include "x509/x509_ext.h"
+#include "sd_file.h"
 
 /* A DNS name as shown in details: printable ASCII kept, anything else as \xNN, truncated. */
 #define PROFILE_SHOW_MAX 300
@@ -307,18 +308,6 @@ profile_uri_char(unsigned char c)
 	    (c != '\0' && strchr("-._~:/?#[]@!$&'()*+,;=%", c) != NULL);
 }
 
-static int
-profile_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 profile_check_uri(const struct config_profile *profile, const char *uri, size_t len)
 {
@@ -339,8 +328,8 @@ profile_check_uri(const struct config_profile *profile, const char *uri, size_t 
 			return sd_error_set(SD_E_NAME_REFUSED, "URI \"%s\" has byte 0x%02x at offset %zu (not an RFC 3986 "
 			    "character)", show, (unsigned char)uri[i], i);
 		if (uri[i] == '%') {
-			if (i + 2 >= len || profile_hexval((unsigned char)uri[i + 1]) < 0 ||
-			    profile_hexval((unsigned char)uri[i + 2]) < 0)
+			if (i + 2 >= len || sd_hex_digit(uri[i + 1]) < 0 ||
+			    sd_hex_digit(uri[i + 2]) < 0)
 				return sd_error_set(SD_E_NAME_REFUSED, "URI \"%s\" has a bad percent-encoding at offset %zu",
 				    show, i);
 			/* An encoded dot could hide a dot-segment from the prefix check. */
