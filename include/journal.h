@@ -126,6 +126,7 @@ struct journal_options {
 	uint64_t map_size;		/* initial LMDB map size in bytes */
 	uint64_t map_max;		/* grow the map up to this many bytes; 0 or <= map_size: never grow */
 	bool no_sync;			/* MDB_NOSYNC: benchmarks and test fixtures only, never signerd */
+	unsigned index_interval_ms;	/* 1..60000: a thread indexes certificates this often; 0: no thread */
 };
 
 /*
@@ -135,7 +136,8 @@ struct journal_options {
  * Open (creating if needed) the journal environment in directory path,
  * verify the hash chain of its tail, and bring the Merkle node index and
  * the certificate index up to date (a journal written before either
- * existed is indexed once, in the open's transaction).
+ * existed is indexed once, in the open's transaction; records a crash
+ * left unindexed are indexed after it).
  * Errors: SD_E_INVAL, SD_E_JOURNAL (cannot open/create), SD_E_JOURNAL_CORRUPT
  * (tail does not chain), SD_E_JOURNAL_FULL (no room to index), SD_E_NOMEM.
  */
@@ -275,6 +277,10 @@ struct journal_stats {
 	uint64_t grows;			/* times the map was grown */
 	uint64_t map_max;		/* bytes the map may grow to */
 	uint64_t used_bytes;		/* pages in use (the last page number), in bytes */
+	uint64_t last_seq;		/* the last record (writer handles) */
+	uint64_t indexed_through;	/* the certificate index covers the records up to this one */
+	uint64_t index_batches;		/* certificate index batches written by this handle */
+	uint64_t index_failures;	/* batches of the indexing thread that failed (tried again) */
 };
 void journal_stats_get(struct journal *j, struct journal_stats *out);
 
@@ -347,8 +353,12 @@ SD_WUR int journal_append_checkpoint(struct journal *j, int64_t time_ms, journal
  * The certificate inventory: indexes beside the journal (README "Journal
  * format", "Certificate index"), derived data and not part of the
  * tamper-evident log. Each result (and legacy issuance) record is indexed
- * in the same write transaction that appends it, from the record's
- * certificate and its intent alone, so the index can always be rebuilt.
+ * from its certificate and its intent alone, so the index can always be
+ * rebuilt. The index trails the journal: records are indexed in batches
+ * of their own, off the appenders' commits (journal_index_sync(), or the
+ * thread of journal_options.index_interval_ms). Queries on a writer
+ * handle catch up first; a read-only handle sees what its writer indexed
+ * (journal_certs_indexed()).
  */
 enum journal_san_type {
 	JOURNAL_SAN_DNS = 1,
@@ -383,6 +393,20 @@ void journal_cert_free(struct journal_cert *c);
 
 /* "valid", "expired" (now past not_after) or "unknown" (not parsed). Revocation will add "revoked". */
 const char *journal_cert_status(const struct journal_cert *c, int64_t now);
+
+/*
+ * Index every record committed so far that the certificate index lacks
+ * (nothing on a read-only handle). Thread-safe.
+ * Errors: SD_E_JOURNAL, SD_E_JOURNAL_FULL, SD_E_JOURNAL_CORRUPT, SD_E_INTERNAL, SD_E_NOMEM, SD_E_CRYPTO.
+ */
+SD_WUR int journal_index_sync(struct journal *j);
+
+/*
+ * How far the certificate index reaches: *through, the last record it
+ * covers, and *last, the last record (0 when empty).
+ * Errors: SD_E_NOT_FOUND (no index), SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT.
+ */
+SD_WUR int journal_certs_indexed(struct journal *j, uint64_t *through, uint64_t *last);
 
 #define JOURNAL_CERTS_LIMIT_MAX 1000	/* items in one page */
 #define JOURNAL_CERTS_SCAN_MAX 10000	/* index entries one page looks at */

@@ -340,7 +340,7 @@ cc_checkpoint_run(void *arg)
 static void
 test_commit_concurrent(void)
 {
-	struct journal_options o = { 256 * 1024, 64 * 1024 * 1024, false };
+	struct journal_options o = { 256 * 1024, 64 * 1024 * 1024, false, 0 };
 	static struct cc_worker w[CC_THREADS];
 	static uint64_t want_serial[CC_RECORDS + 1];
 	static uint8_t want_type[CC_RECORDS + 1];
@@ -436,7 +436,7 @@ test_commit_concurrent(void)
 static void
 test_commit_map_grow(void)
 {
-	struct journal_options o = { 256 * 1024, 2 * 1024 * 1024, false };
+	struct journal_options o = { 256 * 1024, 2 * 1024 * 1024, false, 0 };
 	struct journal_stats st;
 	struct journal *j = NULL;
 	char dir[PATH_MAX];

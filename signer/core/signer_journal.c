@@ -27,6 +27,7 @@
 #define SJ_FILL_CLEAR 0.75
 #define SJ_EXPIRING_MAX 1000000			/* index entries one scrape counts, per window */
 #define SJ_REASONS 8
+#define SJ_INDEX_INTERVAL_MS 100		/* the certificate index trails the journal by about this much */
 
 struct sj_reason {
 	int err;
@@ -84,7 +85,7 @@ sj_unlock(struct signer_journal *sj)
 int
 signer_journal_open(const struct sd_config *cfg, struct hsm *hsm, struct signer_journal **out)
 {
-	struct journal_options o = { cfg->journal_map_size, cfg->journal_map_max, false };
+	struct journal_options o = { cfg->journal_map_size, cfg->journal_map_max, false, SJ_INDEX_INTERVAL_MS };
 	struct signer_journal *sj = NULL;
 	const uint8_t *spki;
 	size_t spki_len;
@@ -247,6 +248,13 @@ signer_journal_metrics_text(struct signer_journal *sj, struct sd_metrics_text *t
 	    st.map_max != 0 && (double)st.used_bytes >= SJ_FILL_WARN * (double)st.map_max ? 1 : 0);
 	sd_metrics_family(t, "signerd_journal_commits_total", "counter", "Durable LMDB commits since start.");
 	sd_metrics_printf(t, "signerd_journal_commits_total %llu\n", (unsigned long long)st.commits);
+	sd_metrics_family(t, "signerd_certificate_index_lag_records", "gauge",
+	    "Journal records the certificate index does not cover yet (it trails by one batch).");
+	sd_metrics_printf(t, "signerd_certificate_index_lag_records %llu\n",
+	    (unsigned long long)(st.last_seq > st.indexed_through ? st.last_seq - st.indexed_through : 0));
+	sd_metrics_family(t, "signerd_certificate_index_failures_total", "counter",
+	    "Certificate index batches that failed (each is tried again).");
+	sd_metrics_printf(t, "signerd_certificate_index_failures_total %llu\n", (unsigned long long)st.index_failures);
 	sj_metrics_expiring(sj, t);
 	if (cp_ms >= 0) {
 		sd_metrics_family(t, "signerd_checkpoint_age_seconds", "gauge",

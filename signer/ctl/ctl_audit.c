@@ -782,7 +782,7 @@ int
 ctl_ceremony_begin(const struct sd_config *cfg, const char *operation, const char *key_uri, const char *detail,
     struct ctl_ceremony **out)
 {
-	struct journal_options opts = { cfg->journal_map_size, cfg->journal_map_max, false };
+	struct journal_options opts = { cfg->journal_map_size, cfg->journal_map_max, false, 0 };
 	struct ctl_ceremony *c = NULL;
 	struct journal_record rec;
 	struct passwd pwd, *pw = NULL;

@@ -116,7 +116,7 @@ static int
 cc_journal(const char *config_path, const struct cc_opts *o, bool writer, struct journal **j)
 {
 	/* With --journal and no configuration: the map as the file has it, grown (reindex) up to 16 GiB. */
-	struct journal_options jo = { (uint64_t)1 << 20, (uint64_t)16 << 30, false };
+	struct journal_options jo = { (uint64_t)1 << 20, (uint64_t)16 << 30, false, 0 };
 	struct sd_config *cfg = NULL;
 	const char *path = o->journal;
 	int rc;

@@ -3,9 +3,9 @@
  * the journal room: how an entry is derived from journal records, encoded
  * and keyed. Nothing outside signer/journal/ includes this header.
  *
- * Two databases (README "Certificate index"): "inventory", written in the
- * transaction of the record it indexes, holds three kinds of keys, one
- * tree so that a commit dirties one root and branch path, not three:
+ * Two databases (README "Certificate index"): "inventory" holds three
+ * kinds of keys, one tree so that a batch dirties one root and branch
+ * path, not three:
  *   certs   'C' || be64 seq of the result (or legacy issuance) -> entry (below)
  *   expiry  'E' || be64 (not_after ^ 2^63) || be64 seq -> empty (parsed certificates only)
  *   attr    prefix || be64 seq -> empty; the prefix is 'p' || SHA-256(profile),
@@ -13,10 +13,15 @@
  *               's' 'T' || its text (dot-separated labels reversed when it holds
  *               no ':', '/' or '@') || 0x00 when at most INV_SAN_TEXT_MAX bytes,
  *               else 's' 'H' || SHA-256(value)
- * and "inv_meta": "version" -> 1 byte, the index is complete up to the records.
+ * and "inv_meta": "version" -> 1 byte, present once the index exists, and
+ * "through" -> be64 seq: every record up to it is indexed, none after it.
+ * The index trails the journal: appends write no entries, a batch
+ * (inventory_batch.c) indexes the records after "through" in a write
+ * transaction of its own. Version 1 (entries written in the append's own
+ * transaction) has no "through" and is complete up to the last record.
  * A serial is found through the journal's own serials and results indexes.
  * Keys that grow with seq (certs, and within one value attr and mostly
- * expiry) keep the pages an append dirties few; SAN keys in text
+ * expiry) keep the pages a batch dirties few; SAN keys in text
  * order (com.example.www) put the names of one domain on the same pages,
  * where hashed keys would scatter every certificate's over the tree.
  * Entry: u8 version 1, u8 flags (bit 0: parsed), u8 serial length, serial,
@@ -35,7 +40,8 @@
 
 #include "journal.h"
 
-#define INV_VERSION 1
+#define INV_VERSION 2
+#define INV_VERSION_INLINE 1	/* indexed in the append's transaction: complete up to the tail */
 #define INV_KIND_PROFILE 'p'
 #define INV_KIND_CLIENT 'c'
 #define INV_KIND_SAN 's'
@@ -92,54 +98,81 @@ void inv_cert_key(uint64_t seq, uint8_t key[INV_CERT_KEY_LEN]);
 /* Whether SAN i of c repeats an earlier SAN value (indexed once). */
 bool inv_san_repeats(const struct journal_cert *c, size_t i);
 
+/* A key the entry of c is found under besides its 'C' key; what names its kind in messages. */
+struct inv_key {
+	uint8_t key[INV_KEY_MAX];
+	size_t len;
+	const char *what;
+};
+
+/*
+ * The keys of c besides its 'C' key (expiry when parsed, profile, client,
+ * each distinct SAN) into a new array of *n (free()). Errors: SD_E_NOMEM, SD_E_CRYPTO.
+ */
+SD_WUR int inv_entry_keys(const struct journal_cert *c, struct inv_key **keys, size_t *n);
+
+/*
+ * The entry of record rec of txn (a result, with its intent read from txn,
+ * or a legacy issuance); *out stays NULL for other types.
+ * Errors: SD_E_JOURNAL_CORRUPT (the intent is missing), SD_E_INVAL, SD_E_JOURNAL, SD_E_NOMEM.
+ */
+SD_WUR int inv_record_entry(struct journal *j, MDB_txn *txn, const struct journal_record *rec,
+    struct journal_cert **out);
+
+/*
+ * Begin a read of the index; with sync, a writer handle catches up first
+ * (journal_index_sync()). *through is the last record the index covers.
+ * End it with journal_read_end(). Errors: SD_E_NOT_FOUND (no index), those
+ * of journal_index_sync(), SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT.
+ */
+SD_WUR int inv_read_begin(struct journal *j, bool sync, MDB_txn **txn, uint64_t *through);
+
 /*
  * Open the index databases in txn; with create, make them. Without,
  * absent databases leave d->ready false. Errors: SD_E_JOURNAL.
  */
 SD_WUR int inv_dbs_open(struct journal *j, MDB_txn *txn, bool create, struct inv_dbs *d);
 
-/* Whether the index is complete (its meta entry is there). Errors: SD_E_JOURNAL. */
-SD_WUR int inv_complete(struct journal *j, MDB_txn *txn, bool *complete);
-
 /*
- * What can be derived from a result (or legacy issuance) before the writer
- * lock: the certificate's validity and SANs and the SAN keys' prefixes, so
- * that the committing thread, which every appender waits for, does little.
+ * Whether the index exists in txn and the last record it covers: every
+ * result and issuance up to *through is indexed, none after.
+ * Errors: SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT (a malformed meta entry).
  */
-struct inv_prefix {
-	uint8_t key[INV_PREFIX_MAX];
-	size_t len;
-};
-struct inv_pre {
-	struct journal_cert *cert;	/* parsed, validity and SANs only */
-	struct inv_prefix *san;		/* the inv_attr prefix of each SAN */
-};
+SD_WUR int inv_through(struct journal *j, MDB_txn *txn, bool *complete, uint64_t *through);
 
-/* Build *out for rec (NULL for other types). Errors: SD_E_NOMEM, SD_E_CRYPTO. */
-SD_WUR int inv_pre_new(const struct journal_record *rec, struct inv_pre **out);
-void inv_pre_free(struct inv_pre *p);
+/* Mark the index (version INV_VERSION) complete up to record through. Errors: SD_E_JOURNAL_FULL, SD_E_JOURNAL. */
+SD_WUR int inv_through_put(struct journal *j, MDB_txn *txn, uint64_t through);
 
 /*
- * Index record rec stored under seq: a result with its intent, or a legacy
- * issuance with intent NULL; pre (optional, borrowed) is what
- * inv_pre_new() made of rec. Errors: SD_E_INTERNAL (serial already
+ * Index c in txn: its entry and every key. Errors: SD_E_INTERNAL (already
  * indexed), SD_E_JOURNAL_FULL, SD_E_JOURNAL, SD_E_NOMEM, SD_E_CRYPTO.
  */
-SD_WUR int inv_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq,
-    const struct journal_record *intent, const struct inv_pre *pre);
+SD_WUR int inv_put(struct journal *j, MDB_txn *txn, const struct journal_cert *c);
 
 /* Empty the index and build it again from every record in txn. Errors: as inv_put(), SD_E_JOURNAL_CORRUPT. */
 SD_WUR int inv_rebuild(struct journal *j, MDB_txn *txn, uint64_t *count);
 
 /*
  * journal_verify_full()'s part: the entries record rec (a result or legacy
- * issuance) should have are all there with its data; counts[0..3] (certs,
- * seq, expiry, attr) add up what the records imply. Errors:
+ * issuance) should have are all there with its data, when it is at most
+ * through (later records are not indexed yet); counts[0..2] (certs,
+ * expiry, attr) add up what the records imply. Errors:
  * SD_E_JOURNAL_CORRUPT (detail names the serial and what differs), SD_E_JOURNAL, SD_E_NOMEM, SD_E_CRYPTO.
  */
-SD_WUR int inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t counts[3]);
+SD_WUR int inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t through,
+    uint64_t counts[3]);
 
-/* The index holds no more keys than counts. Errors: SD_E_JOURNAL_CORRUPT (stray entries), SD_E_JOURNAL. */
-SD_WUR int inv_verify_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[3]);
+/*
+ * The index holds no more keys than counts and covers no record past last.
+ * Errors: SD_E_JOURNAL_CORRUPT (stray entries), SD_E_JOURNAL.
+ */
+SD_WUR int inv_verify_counts(struct journal *j, MDB_txn *txn, uint64_t last, const uint64_t counts[3]);
+
+/*
+ * The indexing thread of a writer handle (inventory_batch.c): a batch
+ * every interval_ms. Errors: SD_E_INTERNAL.
+ */
+SD_WUR int inv_indexer_start(struct journal *j, unsigned interval_ms);
+void inv_indexer_stop(struct journal *j);
 
 #endif

@@ -14,8 +14,7 @@ journal_certs_expiring(struct journal *j, int64_t from, int64_t until, uint64_t 
 	MDB_cursor *cur = NULL;
 	MDB_txn *txn = NULL;
 	MDB_val k, v;
-	bool complete = false;
-	uint64_t n = 0;
+	uint64_t n = 0, through;
 	int mrc, rc;
 
 	*count = 0;
@@ -24,14 +23,8 @@ journal_certs_expiring(struct journal *j, int64_t from, int64_t until, uint64_t 
 		return sd_error_set(SD_E_INVAL, "journal_certs_expiring: bad window");
 	inv_expiry_key(from, 0, start);
 	inv_expiry_key(until, 0, end);
-	if ((rc = journal_read_begin(j, &txn)) != 0)
+	if ((rc = inv_read_begin(j, false, &txn, &through)) != 0)
 		return rc;
-	if ((rc = inv_complete(j, txn, &complete)) != 0)
-		goto out;
-	if (!complete) {
-		rc = sd_error_set(SD_E_NOT_FOUND, "journal: no certificate index (signerctl certs reindex builds it)");
-		goto out;
-	}
 	if ((mrc = mdb_cursor_open(txn, j->inv.idx, &cur)) != 0) {
 		rc = journal_mdb_error(j, mrc, "opening the certificate index");
 		goto out;

@@ -9,6 +9,7 @@
 #include "inventory.h"
 #include "journal_internal.h"
 
+#define INV_ENTRY_VERSION 1
 #define INV_FLAG_PARSED 0x01
 #define INV_FIXED_LEN (3 + JOURNAL_SERIAL_MAX + 5 * 8 + JOURNAL_HASH_LEN)
 
@@ -82,44 +83,23 @@ inv_entry_from(const struct journal_record *res, uint64_t seq, const struct jour
 	return 0;
 }
 
-void
-inv_pre_free(struct inv_pre *p)
-{
-	if (p == NULL)
-		return;
-	journal_cert_free(p->cert);
-	free(p->san);
-	free(p);
-}
-
 int
-inv_pre_new(const struct journal_record *rec, struct inv_pre **out)
+inv_record_entry(struct journal *j, MDB_txn *txn, const struct journal_record *rec, struct journal_cert **out)
 {
-	struct inv_pre *p;
-	size_t i;
+	struct journal_record *intent = NULL;
 	int rc;
 
 	*out = NULL;
-	if (rec->type != JOURNAL_REC_RESULT && rec->type != JOURNAL_REC_ISSUANCE)
+	if (rec->type == JOURNAL_REC_ISSUANCE)
+		return inv_entry_from(rec, rec->seq, NULL, out);
+	if (rec->type != JOURNAL_REC_RESULT)
 		return 0;
-	if ((p = calloc(1, sizeof(*p))) == NULL || (p->cert = calloc(1, sizeof(*p->cert))) == NULL) {
-		rc = SD_E_NOMEM;
-		goto out;
-	}
-	if ((rc = inv_cert_parse(rec->cert_der, rec->cert_der_len, p->cert)) != 0)
-		goto out;
-	if (p->cert->n_sans > 0 && (p->san = calloc(p->cert->n_sans, sizeof(*p->san))) == NULL) {
-		rc = SD_E_NOMEM;
-		goto out;
-	}
-	for (i = 0; i < p->cert->n_sans; i++)
-		if ((rc = inv_attr_prefix(INV_KIND_SAN, p->cert->sans[i].value, p->san[i].key, &p->san[i].len)) != 0)
-			goto out;
-	*out = p;
-	p = NULL;
-	rc = 0;
-out:
-	inv_pre_free(p);
+	/* Only its fields are read: no need to hash it. */
+	if ((rc = journal_txn_get_hash(j, txn, rec->intent_seq, false, &intent)) != 0)
+		return rc == SD_E_NOT_FOUND ? sd_error_set(SD_E_JOURNAL_CORRUPT, "result %llu: its intent %llu is missing",
+		    (unsigned long long)rec->seq, (unsigned long long)rec->intent_seq) : rc;
+	rc = inv_entry_from(rec, rec->seq, intent, out);
+	journal_record_free(intent);
 	return rc;
 }
 
@@ -167,7 +147,7 @@ inv_entry_encode(const struct journal_cert *c, uint8_t **out, size_t *len)
 {
 	struct inv_w w = { NULL, 0, 0 };
 	size_t i, need = INV_FIXED_LEN + 12, pl = strlen(c->profile), sl = strlen(c->client_subject), vl;
-	uint8_t hdr[2] = { INV_VERSION, c->parsed ? INV_FLAG_PARSED : 0 }, slen;
+	uint8_t hdr[2] = { INV_ENTRY_VERSION, c->parsed ? INV_FLAG_PARSED : 0 }, slen;
 
 	*out = NULL;
 	*len = 0;
@@ -288,7 +268,7 @@ inv_entry_decode(const uint8_t *buf, size_t len, struct journal_cert **out)
 		goto out;
 	}
 	p = inv_r_take(&r, 3);
-	if (p == NULL || p[0] != INV_VERSION || (p[1] & ~INV_FLAG_PARSED) != 0 || p[2] == 0 ||
+	if (p == NULL || p[0] != INV_ENTRY_VERSION || (p[1] & ~INV_FLAG_PARSED) != 0 || p[2] == 0 ||
 	    p[2] > JOURNAL_SERIAL_MAX) {
 		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: entry of another version");
 		goto out;
@@ -415,4 +395,49 @@ inv_san_repeats(const struct journal_cert *c, size_t i)
 		if (strcmp(c->sans[k].value, c->sans[i].value) == 0)
 			return true;
 	return false;
+}
+
+/* The attr key of (kind, value) for c->seq in *k. */
+static int
+inv_attr_key(const struct journal_cert *c, uint8_t kind, const char *value, const char *what, struct inv_key *k)
+{
+	int rc;
+
+	if ((rc = inv_attr_prefix(kind, value, k->key, &k->len)) != 0)
+		return rc;
+	journal_be64_put(k->key + k->len, c->seq);
+	k->len += 8;
+	k->what = what;
+	return 0;
+}
+
+int
+inv_entry_keys(const struct journal_cert *c, struct inv_key **keys, size_t *n)
+{
+	struct inv_key *k;
+	size_t i, at = 0;
+	int rc;
+
+	*keys = NULL;
+	*n = 0;
+	if (c->n_sans > SIZE_MAX / sizeof(*k) - 3 || (k = calloc(3 + c->n_sans, sizeof(*k))) == NULL)
+		return SD_E_NOMEM;
+	if (c->parsed) {
+		inv_expiry_key(c->not_after, c->seq, k[at].key);
+		k[at].len = INV_EXPIRY_KEY_LEN;
+		k[at++].what = "expiry";
+	}
+	if ((rc = inv_attr_key(c, INV_KIND_PROFILE, c->profile, "profile", &k[at++])) != 0 ||
+	    (rc = inv_attr_key(c, INV_KIND_CLIENT, c->client_subject, "client", &k[at++])) != 0)
+		goto fail;
+	for (i = 0; i < c->n_sans; i++) {
+		if (!inv_san_repeats(c, i) && (rc = inv_attr_key(c, INV_KIND_SAN, c->sans[i].value, "SAN", &k[at++])) != 0)
+			goto fail;
+	}
+	*keys = k;
+	*n = at;
+	return 0;
+fail:
+	free(k);
+	return rc;
 }

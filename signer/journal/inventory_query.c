@@ -46,17 +46,43 @@ journal_cert_page_free(struct journal_cert_page *p)
 	free(p);
 }
 
-static int
-inv_ready(struct journal *j, MDB_txn *txn)
+int
+inv_read_begin(struct journal *j, bool sync, MDB_txn **txn, uint64_t *through)
 {
 	bool complete = false;
 	int rc;
 
-	if ((rc = inv_complete(j, txn, &complete)) != 0)
+	*txn = NULL;
+	if (sync && (rc = journal_index_sync(j)) != 0)
 		return rc;
-	if (!complete)
-		return sd_error_set(SD_E_NOT_FOUND, "journal: no certificate index (signerctl certs reindex builds it)");
-	return 0;
+	if ((rc = journal_read_begin(j, txn)) != 0)
+		return rc;
+	if ((rc = inv_through(j, *txn, &complete, through)) == 0 && !complete)
+		rc = sd_error_set(SD_E_NOT_FOUND, "journal: no certificate index (signerctl certs reindex builds it)");
+	if (rc != 0) {
+		journal_read_end(j, *txn);
+		*txn = NULL;
+	}
+	return rc;
+}
+
+int
+journal_certs_indexed(struct journal *j, uint64_t *through, uint64_t *last)
+{
+	MDB_txn *txn = NULL;
+	int rc;
+
+	if (through != NULL)
+		*through = 0;
+	if (last != NULL)
+		*last = 0;
+	if (j == NULL || through == NULL || last == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_certs_indexed: NULL argument");
+	if ((rc = inv_read_begin(j, false, &txn, through)) != 0)
+		return rc;
+	rc = journal_db_last_seq(j, txn, j->records, JOURNAL_SEQ_LEN, "records", last);
+	journal_read_end(j, txn);
+	return rc;
 }
 
 static size_t
@@ -332,16 +358,15 @@ journal_certs_list(struct journal *j, const struct journal_cert_query *q, struct
 	struct journal_cert_page *p = NULL;
 	struct inv_walk w;
 	MDB_txn *txn = NULL;
+	uint64_t through;
 	int rc;
 
 	if (out != NULL)
 		*out = NULL;
 	if (j == NULL || q == NULL || out == NULL)
 		return sd_error_set(SD_E_INVAL, "journal_certs_list: NULL argument");
-	if ((rc = journal_read_begin(j, &txn)) != 0)
+	if ((rc = inv_walk_init(q, &w)) != 0 || (rc = inv_read_begin(j, true, &txn, &through)) != 0)
 		return rc;
-	if ((rc = inv_ready(j, txn)) != 0 || (rc = inv_walk_init(q, &w)) != 0)
-		goto out;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
@@ -356,29 +381,39 @@ out:
 	return rc;
 }
 
-/* The seq of serial's certificate entry: its legacy issuance, or the result of its intent. */
+/*
+ * The record of serial's certificate: the result of its intent, or its
+ * legacy issuance. Errors: SD_E_NOT_FOUND (unknown serial, or an intent
+ * without a result), SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT, SD_E_NOMEM.
+ */
 static int
-inv_serial_seq(struct journal *j, MDB_txn *txn, const uint8_t *serial, size_t len, uint64_t *seq)
+inv_serial_record(struct journal *j, MDB_txn *txn, const uint8_t *serial, size_t len, struct journal_record **out)
 {
-	uint8_t key[INV_CERT_KEY_LEN];
+	uint8_t key[JOURNAL_SEQ_LEN];
 	MDB_val k = { len, (void *)(uintptr_t)serial }, v;
-	int mrc;
+	uint64_t seq;
+	int rc, mrc;
 
-	*seq = 0;
-	if ((mrc = mdb_get(txn, j->serials, &k, &v)) == 0 && v.mv_size == JOURNAL_SEQ_LEN) {
-		*seq = journal_be64_get(v.mv_data);
-		inv_cert_key(*seq, key);
-		k.mv_size = sizeof(key);
-		k.mv_data = key;
-		if ((mrc = mdb_get(txn, j->inv.idx, &k, &v)) == 0)
-			return 0;
-		journal_key(key, *seq, &k);
-		if (mrc == MDB_NOTFOUND && (mrc = mdb_get(txn, j->results, &k, &v)) == 0 &&
-		    v.mv_size == JOURNAL_SEQ_LEN) {
-			*seq = journal_be64_get(v.mv_data);
-			return 0;
-		}
+	*out = NULL;
+	if ((mrc = mdb_get(txn, j->serials, &k, &v)) != 0 || v.mv_size != JOURNAL_SEQ_LEN)
+		goto missing;
+	seq = journal_be64_get(v.mv_data);
+	journal_key(key, seq, &k);
+	if ((mrc = mdb_get(txn, j->results, &k, &v)) == 0 && v.mv_size == JOURNAL_SEQ_LEN)
+		seq = journal_be64_get(v.mv_data);
+	else if (mrc != MDB_NOTFOUND)
+		goto missing;
+	if ((rc = journal_txn_get_hash(j, txn, seq, false, out)) != 0)
+		return rc == SD_E_NOT_FOUND ? sd_error_set(SD_E_JOURNAL_CORRUPT, "serial index: record %llu is missing",
+		    (unsigned long long)seq) : rc;
+	/* An intent whose result never came: nothing was issued. */
+	if ((*out)->type != JOURNAL_REC_RESULT && (*out)->type != JOURNAL_REC_ISSUANCE) {
+		journal_record_free(*out);
+		*out = NULL;
+		return sd_error_set(SD_E_NOT_FOUND, "no certificate has this serial");
 	}
+	return 0;
+missing:
 	if (mrc == 0 || mrc == MDB_NOTFOUND)
 		return sd_error_set(SD_E_NOT_FOUND, "no certificate has this serial");
 	return journal_mdb_error(j, mrc, "reading the serial index");
@@ -390,7 +425,7 @@ journal_cert_get(struct journal *j, const uint8_t *serial, size_t len, struct jo
 	struct journal_record *rec = NULL;
 	struct journal_cert *c = NULL;
 	MDB_txn *txn = NULL;
-	uint64_t seq;
+	uint64_t through;
 	size_t size;
 	int rc;
 
@@ -400,23 +435,24 @@ journal_cert_get(struct journal *j, const uint8_t *serial, size_t len, struct jo
 		return sd_error_set(SD_E_INVAL, "journal_cert_get: NULL argument");
 	if (len == 0 || len > JOURNAL_SERIAL_MAX)
 		return sd_error_set(SD_E_NOT_FOUND, "no certificate has a serial of %zu bytes", len);
-	if ((rc = journal_read_begin(j, &txn)) != 0)
+	/* No catching up: a certificate the index does not cover yet is derived from its records. */
+	if ((rc = inv_read_begin(j, false, &txn, &through)) != 0)
 		return rc;
-	if ((rc = inv_ready(j, txn)) != 0 || (rc = inv_serial_seq(j, txn, serial, len, &seq)) != 0)
+	if ((rc = inv_serial_record(j, txn, serial, len, &rec)) != 0)
 		goto out;
-	if ((rc = inv_entry_get(j, txn, seq, &c, &size)) != 0) {
-		if (rc == SD_E_NOT_FOUND)
-			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s", sd_error_detail(rc));
+	if (rec->seq > through)
+		rc = inv_record_entry(j, txn, rec, &c);
+	else if ((rc = inv_entry_get(j, txn, rec->seq, &c, &size)) == SD_E_NOT_FOUND)
+		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s", sd_error_detail(rc));
+	if (rc != 0)
 		goto out;
-	}
 	if (c == NULL)
-		abort();	/* a decoder that succeeds sets its entry */
-	if ((rc = journal_txn_get_hash(j, txn, c->seq, false, &rec)) != 0)
-		goto out;
+		abort();	/* a result or issuance always has an entry */
 	if (rec->cert_der == NULL || rec->cert_der_len == 0 || rec->serial_len != len ||
-	    memcmp(rec->serial, serial, len) != 0 || c->serial_len != len || memcmp(c->serial, serial, len) != 0) {
+	    memcmp(rec->serial, serial, len) != 0 || c->serial_len != len || memcmp(c->serial, serial, len) != 0 ||
+	    c->seq != rec->seq) {
 		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: record %llu is not this certificate's",
-		    (unsigned long long)c->seq);
+		    (unsigned long long)rec->seq);
 		goto out;
 	}
 	c->cert_der = rec->cert_der;
@@ -445,9 +481,11 @@ journal_certs_reindex(struct journal *j, uint64_t *count)
 		return sd_error_set(SD_E_INVAL, "journal_certs_reindex: NULL argument");
 	if (j->readonly)
 		return sd_error_set(SD_E_JOURNAL, "journal: opened read-only");
+	/* Not while a batch runs: it would find its "through" gone and derive again. */
+	journal_mutex_lock(&j->index_lock);
 	for (;;) {
 		if ((rc = journal_txn_begin(j, 0, &txn)) != 0)
-			return rc;
+			break;
 		if ((rc = inv_rebuild(j, txn, &n)) == 0) {
 			mrc = mdb_txn_commit(txn);
 			txn = NULL;
@@ -461,6 +499,11 @@ journal_certs_reindex(struct journal *j, uint64_t *count)
 		if (rc != SD_E_JOURNAL_FULL || journal_grow(j) != 0)
 			break;
 	}
+	/* Unknown until the next batch reads it back from the index. */
+	journal_mutex_lock(&j->queue_lock);
+	j->indexed_through = 0;
+	journal_mutex_unlock(&j->queue_lock);
+	journal_mutex_unlock(&j->index_lock);
 	if (rc == 0 && count != NULL)
 		*count = n;
 	return rc;

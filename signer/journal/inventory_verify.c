@@ -1,7 +1,8 @@
 /*
  * journal_verify_full()'s check of the certificate index: every result
- * (and legacy issuance) has exactly the entries its records imply, with
- * the same bytes, and no index database holds more. The index is derived
+ * (and legacy issuance) up to the last record the index covers has exactly
+ * the entries its records imply, with the same bytes, and the index holds
+ * no more (none of a later record). The index is derived
  * data: a mismatch is reported like a broken index of the journal, naming
  * the serial and the record.
  */
@@ -31,21 +32,6 @@ inv_key_check(struct journal *j, MDB_txn *txn, MDB_dbi db, const void *key, size
 		    "certificate index: %s entry of serial %s (record %llu) carries %zu unexpected bytes", what, hex,
 		    (unsigned long long)c->seq, v.mv_size);
 	return 0;
-}
-
-/* The inv_attr key of (kind, value) for c must be there. */
-static int
-inv_attr_check(struct journal *j, MDB_txn *txn, uint8_t kind, const char *value, const struct journal_cert *c,
-    const char *hex, const char *what)
-{
-	uint8_t key[INV_KEY_MAX];
-	size_t len;
-	int rc;
-
-	if ((rc = inv_attr_prefix(kind, value, key, &len)) != 0)
-		return rc;
-	journal_be64_put(key + len, c->seq);
-	return inv_key_check(j, txn, j->inv.idx, key, len + 8, c, hex, what);
 }
 
 /* Name the first field of the stored entry that differs from the one derived from the records. */
@@ -92,30 +78,25 @@ inv_entry_differs(const struct journal_cert *want, const uint8_t *buf, size_t le
 }
 
 int
-inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t counts[3])
+inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t through,
+    uint64_t counts[3])
 {
 	char hex[2 * JOURNAL_SERIAL_MAX + 1];
-	uint8_t ckey[INV_CERT_KEY_LEN], ekey[INV_EXPIRY_KEY_LEN];
-	struct journal_record *intent = NULL;
+	uint8_t ckey[INV_CERT_KEY_LEN];
 	struct journal_cert *c = NULL;
+	struct inv_key *keys = NULL;
 	uint8_t *buf = NULL;
 	MDB_val k, v;
-	size_t len, i;
+	size_t len, n, i;
 	int rc, mrc;
 
-	if (rec->type != JOURNAL_REC_RESULT && rec->type != JOURNAL_REC_ISSUANCE)
+	if ((rec->type != JOURNAL_REC_RESULT && rec->type != JOURNAL_REC_ISSUANCE) || rec->seq > through)
 		return 0;
 	if (!j->inv.ready)
 		return sd_error_set(SD_E_JOURNAL_CORRUPT,
 		    "certificate index: missing (signerctl certs reindex builds it)");
-	if (rec->type == JOURNAL_REC_RESULT &&
-	    (rc = journal_txn_get_hash(j, txn, rec->intent_seq, false, &intent)) != 0) {
-		if (rc == SD_E_NOT_FOUND)
-			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "result %llu: intent %llu is missing",
-			    (unsigned long long)rec->seq, (unsigned long long)rec->intent_seq);
-		goto out;
-	}
-	if ((rc = inv_entry_from(rec, rec->seq, intent, &c)) != 0 || (rc = inv_entry_encode(c, &buf, &len)) != 0)
+	if ((rc = inv_record_entry(j, txn, rec, &c)) != 0 || (rc = inv_entry_encode(c, &buf, &len)) != 0 ||
+	    (rc = inv_entry_keys(c, &keys, &n)) != 0)
 		goto out;
 	sd_hex_encode(c->serial, c->serial_len, hex);
 	inv_cert_key(c->seq, ckey);
@@ -136,35 +117,23 @@ inv_verify_record(struct journal *j, MDB_txn *txn, const struct journal_record *
 		goto out;
 	}
 	counts[0]++;
-	if (c->parsed) {
-		inv_expiry_key(c->not_after, c->seq, ekey);
-		if ((rc = inv_key_check(j, txn, j->inv.idx, ekey, sizeof(ekey), c, hex, "expiry")) != 0)
+	for (i = 0; i < n; i++) {
+		if ((rc = inv_key_check(j, txn, j->inv.idx, keys[i].key, keys[i].len, c, hex, keys[i].what)) != 0)
 			goto out;
-		counts[1]++;
-	}
-	if ((rc = inv_attr_check(j, txn, INV_KIND_PROFILE, c->profile, c, hex, "profile")) != 0 ||
-	    (rc = inv_attr_check(j, txn, INV_KIND_CLIENT, c->client_subject, c, hex, "client")) != 0)
-		goto out;
-	counts[2] += 2;
-	for (i = 0; i < c->n_sans; i++) {
-		if (inv_san_repeats(c, i))
-			continue;
-		if ((rc = inv_attr_check(j, txn, INV_KIND_SAN, c->sans[i].value, c, hex, "SAN")) != 0)
-			goto out;
-		counts[2]++;
+		counts[keys[i].key[0] == INV_KIND_EXPIRY ? 1 : 2]++;
 	}
 	rc = 0;
 out:
+	free(keys);
 	free(buf);
 	journal_cert_free(c);
-	journal_record_free(intent);
 	return rc;
 }
 
 int
-inv_verify_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[3])
+inv_verify_counts(struct journal *j, MDB_txn *txn, uint64_t last, const uint64_t counts[3])
 {
-	uint64_t want = counts[0] + counts[1] + counts[2];
+	uint64_t want = counts[0] + counts[1] + counts[2], through;
 	MDB_stat st;
 	bool complete;
 	int rc, mrc;
@@ -180,9 +149,12 @@ inv_verify_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[3])
 		return sd_error_set(SD_E_JOURNAL_CORRUPT,
 		    "certificate index: %zu keys where %llu certificates make %llu (stray entries)", st.ms_entries,
 		    (unsigned long long)counts[0], (unsigned long long)want);
-	if ((rc = inv_complete(j, txn, &complete)) != 0)
+	if ((rc = inv_through(j, txn, &complete, &through)) != 0)
 		return rc;
 	if (!complete)
 		return sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: not marked complete (interrupted rebuild?)");
+	if (through > last)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "certificate index: covers record %llu, past the last (%llu)",
+		    (unsigned long long)through, (unsigned long long)last);
 	return 0;
 }

@@ -105,7 +105,7 @@ journal_env_open(const char *path, bool readonly, const struct journal_options *
 	MDB_envinfo info;
 	struct stat st;
 	unsigned dbflags = readonly ? 0 : MDB_CREATE;
-	uint64_t indexed = 0;
+	uint64_t indexed = 0, through = 0;
 	bool complete = false;
 	int rc, mrc;
 
@@ -141,6 +141,12 @@ journal_env_open(const char *path, bool readonly, const struct journal_options *
 		goto out;
 	}
 	if (pthread_mutex_init(&j->queue_lock, NULL) != 0) {
+		pthread_rwlock_destroy(&j->map_lock);
+		rc = sd_error_set(SD_E_INTERNAL, "journal: cannot create a mutex");
+		goto out;
+	}
+	if (pthread_mutex_init(&j->index_lock, NULL) != 0) {
+		pthread_mutex_destroy(&j->queue_lock);
 		pthread_rwlock_destroy(&j->map_lock);
 		rc = sd_error_set(SD_E_INTERNAL, "journal: cannot create a mutex");
 		goto out;
@@ -195,7 +201,7 @@ journal_env_open(const char *path, bool readonly, const struct journal_options *
 	if ((rc = inv_dbs_open(j, txn, !readonly, &j->inv)) != 0)
 		goto out;
 	/* A journal from before the certificate index gets one, once (README "Certificate index"). */
-	if (!readonly && (rc = inv_complete(j, txn, &complete)) == 0 && !complete)
+	if (!readonly && (rc = inv_through(j, txn, &complete, &through)) == 0 && !complete)
 		rc = inv_rebuild(j, txn, &indexed);
 	if (rc != 0)
 		goto out;
@@ -207,6 +213,17 @@ journal_env_open(const char *path, bool readonly, const struct journal_options *
 		rc = journal_mdb_error(j, mrc, "committing the open transaction");
 		goto out;
 	}
+	/*
+	 * What a crash left unindexed, then the thread that keeps the index
+	 * close behind. A map at its maximum leaves the index behind until it
+	 * is given room; the journal itself is whole.
+	 */
+	if (!readonly && (rc = journal_index_sync(j)) == SD_E_JOURNAL_FULL)
+		rc = 0;
+	if (!readonly && rc == 0 && opts->index_interval_ms != 0)
+		rc = inv_indexer_start(j, opts->index_interval_ms);
+	if (rc != 0)
+		goto out;
 	*out = j;
 	j = NULL;
 	rc = 0;
@@ -233,7 +250,7 @@ journal_open_opts(const char *path, const struct journal_options *opts, struct j
 int
 journal_open(const char *path, uint64_t map_size, struct journal **out)
 {
-	struct journal_options o = { map_size, 0, false };
+	struct journal_options o = { map_size, 0, false, 0 };
 
 	return journal_open_opts(path, &o, out);
 }
@@ -241,7 +258,7 @@ journal_open(const char *path, uint64_t map_size, struct journal **out)
 int
 journal_open_readonly(const char *path, struct journal **out)
 {
-	struct journal_options o = { 0, 0, false };
+	struct journal_options o = { 0, 0, false, 0 };
 
 	if (out == NULL)
 		return sd_error_set(SD_E_INVAL, "journal_open_readonly: NULL argument");
@@ -253,9 +270,16 @@ journal_close(struct journal *j)
 {
 	if (j == NULL)
 		return;
+	if (j->ready) {
+		inv_indexer_stop(j);
+		/* Best effort: what is left unindexed now, the next writer's open indexes. */
+		if (j->env != NULL && !j->readonly && j->inv.ready && journal_index_sync(j) != 0)
+			j->stats.index_failures++;
+	}
 	if (j->env != NULL)
 		mdb_env_close(j->env);
 	if (j->ready) {
+		pthread_mutex_destroy(&j->index_lock);
 		pthread_mutex_destroy(&j->queue_lock);
 		pthread_rwlock_destroy(&j->map_lock);
 	}
@@ -275,6 +299,8 @@ journal_stats_get(struct journal *j, struct journal_stats *out)
 	*out = j->stats;
 	out->map_size = j->map_size;
 	out->map_max = j->map_max > j->map_size ? j->map_max : j->map_size;
+	out->last_seq = j->last_seq;
+	out->indexed_through = j->indexed_through;
 	journal_mutex_unlock(&j->queue_lock);
 	/* The last committed meta page: a read, no transaction. */
 	if (mdb_env_info(j->env, &info) == 0 && mdb_env_stat(j->env, &st) == 0)

@@ -262,8 +262,6 @@ journal_append_batch(struct journal *j, const struct journal_record *const *recs
 	for (i = 0; i < n; i++) {
 		es[i].rec = recs[i];
 		es[i].next = i + 1 < n ? &es[i + 1] : NULL;
-		if ((rc = inv_pre_new(recs[i], &es[i].inv)) != 0)
-			goto out;
 	}
 	journal_submit_chain(j, &es[0], &es[n - 1]);
 	rc = 0;
@@ -275,9 +273,6 @@ journal_append_batch(struct journal *j, const struct journal_record *const *recs
 	}
 	if (rc == 0)
 		*first_seq = es[0].seq;
-out:
-	for (i = 0; i < n; i++)
-		inv_pre_free(es[i].inv);
 	free(es);
 	return rc;
 }
@@ -299,12 +294,7 @@ journal_append(struct journal *j, const struct journal_record *rec, uint64_t *se
 		return rc;
 	memset(&e, 0, sizeof(e));
 	e.rec = rec;
-	/* The certificate index's parsing and hashing, here in the caller's thread rather than the committer's. */
-	if ((rc = inv_pre_new(rec, &e.inv)) != 0)
-		return rc;
-	rc = journal_submit(j, &e, seq_out);
-	inv_pre_free(e.inv);
-	return rc;
+	return journal_submit(j, &e, seq_out);
 }
 
 int

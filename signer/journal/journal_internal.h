@@ -41,7 +41,6 @@ struct journal_waiter;
 /* One append waiting for the committer. */
 struct journal_entry {
 	const struct journal_record *rec;	/* borrowed; NULL for a checkpoint */
-	struct inv_pre *inv;			/* owned: the certificate index's part, derived before the lock */
 	journal_checkpoint_sign_fn sign;
 	void *sign_ctx;
 	int64_t cp_time_ms;
@@ -82,6 +81,18 @@ struct journal {
 	struct merkle_frontier tree;		/* of the last_seq records */
 	uint64_t map_size, map_max;
 	struct journal_stats stats;
+	/*
+	 * The certificate index (inventory_batch.c): index_lock lets one batch
+	 * run at a time; indexed_through (under queue_lock) is the last record
+	 * it covers; the indexer thread runs while indexer_running.
+	 */
+	pthread_mutex_t index_lock;
+	uint64_t indexed_through;
+	bool indexer_running, indexer_stop;
+	unsigned indexer_interval_ms;
+	pthread_t indexer;
+	pthread_mutex_t indexer_mutex;
+	pthread_cond_t indexer_cond;
 };
 
 /* pthread_mutex_lock() and _unlock(), aborting if they fail. */

@@ -35,8 +35,7 @@ journal_serial_put(struct journal *j, MDB_txn *txn, const struct journal_record 
 
 /* A result must complete an earlier intent of its serial that has no result yet. */
 static int
-journal_result_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq,
-    const struct inv_pre *pre)
+journal_result_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq)
 {
 	struct journal_record *intent = NULL;
 	uint8_t ikey[JOURNAL_SEQ_LEN], rkey[JOURNAL_SEQ_LEN];
@@ -68,12 +67,7 @@ journal_result_put(struct journal *j, MDB_txn *txn, const struct journal_record 
 		    v.mv_size == JOURNAL_SEQ_LEN ? (unsigned long long)journal_be64_get(v.mv_data) : 0ULL);
 		goto out;
 	}
-	if (mrc != 0) {
-		rc = journal_mdb_error(j, mrc, "indexing a result");
-		goto out;
-	}
-	/* The inventory, in this same transaction: index and journal never disagree. */
-	rc = inv_put(j, txn, rec, seq, intent, pre);
+	rc = mrc == 0 ? 0 : journal_mdb_error(j, mrc, "indexing a result");
 out:
 	journal_record_free(intent);
 	return rc;
@@ -161,14 +155,11 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 	}
 	switch (rec->type) {
 	case JOURNAL_REC_ISSUANCE:
-		if ((rc = journal_serial_put(j, w, rec, seq)) == 0)
-			rc = inv_put(j, w, rec, seq, NULL, e->inv);
-		break;
 	case JOURNAL_REC_INTENT:
 		rc = journal_serial_put(j, w, rec, seq);
 		break;
 	case JOURNAL_REC_RESULT:
-		rc = journal_result_put(j, w, rec, seq, e->inv);
+		rc = journal_result_put(j, w, rec, seq);
 		break;
 	case JOURNAL_REC_CHECKPOINT:
 		journal_key(key, seq, &k);

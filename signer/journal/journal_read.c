@@ -481,8 +481,9 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 	MDB_cursor *cur = NULL, *nodes = NULL;
 	MDB_txn *txn = NULL;
 	MDB_val k, v;
-	uint64_t seq, counts[4] = { 0, 0, 0, 0 }, inv_counts[3] = { 0, 0, 0 }, idx_bad = 0;
+	uint64_t seq = 0, counts[4] = { 0, 0, 0, 0 }, inv_counts[3] = { 0, 0, 0 }, idx_bad = 0, through = 0;
 	char idx_detail[256] = "";
+	bool indexed;
 	unsigned n;
 	int rc, mrc, idx_rc = 0;
 
@@ -502,6 +503,11 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 	}
 	if ((rc = journal_read_begin(j, &txn)) != 0)
 		goto out;
+	/* The certificate index trails the journal: records past the last it covers are not checked against it. */
+	if ((rc = inv_through(j, txn, &indexed, &through)) != 0)
+		goto out;
+	if (!indexed)
+		through = UINT64_MAX;
 	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0 || (mrc = mdb_cursor_open(txn, j->nodes, &nodes)) != 0) {
 		rc = journal_mdb_error(j, mrc, "opening a cursor");
 		goto out;
@@ -518,7 +524,7 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 		journal_stream_nodes(s, &done, &n);
 		/* Index faults are reported only if the records themselves hold. */
 		if (idx_rc == 0 && ((idx_rc = journal_record_indexes(j, txn, nodes, rec, done, n, counts)) != 0 ||
-		    (idx_rc = inv_verify_record(j, txn, rec, inv_counts)) != 0)) {
+		    (idx_rc = inv_verify_record(j, txn, rec, through, inv_counts)) != 0)) {
 			if (idx_rc != SD_E_JOURNAL_CORRUPT) {
 				rc = idx_rc;
 				goto out;
@@ -543,7 +549,7 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 		goto done;
 	}
 	if ((rc = journal_index_counts(j, txn, counts, &idx_bad)) != 0 ||
-	    (rc = inv_verify_counts(j, txn, inv_counts)) != 0) {
+	    (rc = inv_verify_counts(j, txn, seq, inv_counts)) != 0) {
 		journal_stream_report(s, r);
 		r->bad_seq = idx_bad;
 		goto done;

@@ -93,7 +93,7 @@ bench_secs(const struct timeval *tv)
 int
 main(int argc, char **argv)
 {
-	struct journal_options o = { (uint64_t)4 << 30, 0, false };
+	struct journal_options o = { (uint64_t)4 << 30, 0, false, 0 };
 	static struct bench_worker w[BENCH_THREADS_MAX];
 	pthread_t tid[BENCH_THREADS_MAX];
 	struct rusage ru0, ru1;

@@ -64,7 +64,7 @@ fill_sign(void *ctx, uint64_t size, const uint8_t root[32], int64_t time_ms, cha
 int
 main(int argc, char **argv)
 {
-	struct journal_options o = { (uint64_t)64 << 30, 0, true };
+	struct journal_options o = { (uint64_t)64 << 30, 0, true, 0 };
 	struct journal_record recs[FILL_BATCH], *ptrs[FILL_BATCH];
 	static uint8_t serials[FILL_BATCH][16];
 	uint8_t cert[600];

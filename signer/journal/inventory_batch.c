@@ -1,0 +1,329 @@
+/*
+ * The certificate index trails the journal (inventory.h): appends write no
+ * index entries, and a batch here indexes every record after "through" up
+ * to the tail in a write transaction of its own, so that the appenders'
+ * commits carry only the journal's own pages. A batch derives its entries
+ * in a read transaction and sorts their keys first: the write transaction,
+ * during which appenders wait for LMDB's writer lock, only puts keys.
+ *
+ * A writer handle may run an indexing thread (a batch every interval);
+ * its queries catch up first, its open catches up after a crash, and its
+ * close indexes what is left.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "inventory.h"
+#include "journal_internal.h"
+
+#define INV_BATCH_RECORDS 4096	/* records per write transaction */
+
+/* One key of a batch and its value (empty but for 'C' keys), in one allocation. */
+struct inv_item {
+	uint8_t *key;
+	size_t klen, vlen;
+};
+
+struct inv_batch {
+	struct inv_item *items;
+	size_t n, cap;
+	uint64_t from, to;	/* "through" when derived, and the last record the batch covers */
+};
+
+static void
+inv_batch_clear(struct inv_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		free(b->items[i].key);
+	b->n = 0;
+}
+
+static int
+inv_batch_add(struct inv_batch *b, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct inv_item *grown;
+	size_t cap;
+
+	if (b->n == b->cap) {
+		cap = b->cap != 0 ? 2 * b->cap : 256;
+		if (cap > SIZE_MAX / sizeof(*grown) || (grown = realloc(b->items, cap * sizeof(*grown))) == NULL)
+			return SD_E_NOMEM;
+		b->items = grown;
+		b->cap = cap;
+	}
+	if ((b->items[b->n].key = malloc(klen + vlen)) == NULL)
+		return SD_E_NOMEM;
+	memcpy(b->items[b->n].key, key, klen);
+	if (vlen > 0)
+		memcpy(b->items[b->n].key + klen, val, vlen);
+	b->items[b->n].klen = klen;
+	b->items[b->n].vlen = vlen;
+	b->n++;
+	return 0;
+}
+
+/* Every key of c's entry. */
+static int
+inv_batch_add_cert(struct inv_batch *b, const struct journal_cert *c)
+{
+	uint8_t ckey[INV_CERT_KEY_LEN];
+	struct inv_key *keys = NULL;
+	uint8_t *buf = NULL;
+	size_t len, n, i;
+	int rc;
+
+	if ((rc = inv_entry_encode(c, &buf, &len)) != 0 || (rc = inv_entry_keys(c, &keys, &n)) != 0)
+		goto out;
+	inv_cert_key(c->seq, ckey);
+	if ((rc = inv_batch_add(b, ckey, sizeof(ckey), buf, len)) != 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if ((rc = inv_batch_add(b, keys[i].key, keys[i].len, NULL, 0)) != 0)
+			goto out;
+out:
+	free(keys);
+	free(buf);
+	return rc;
+}
+
+/* Derive the entries of up to INV_BATCH_RECORDS records after "through" (*complete false: no index). */
+static int
+inv_batch_derive(struct journal *j, struct inv_batch *b, bool *complete)
+{
+	struct journal_record *rec = NULL;
+	struct journal_cert *c = NULL;
+	uint8_t start[JOURNAL_SEQ_LEN];
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	uint64_t seq;
+	size_t n = 0;
+	int rc, mrc;
+
+	inv_batch_clear(b);
+	if ((rc = journal_read_begin(j, &txn)) != 0)
+		return rc;
+	if ((rc = inv_through(j, txn, complete, &b->from)) != 0 || !*complete)
+		goto out;
+	b->to = b->from;
+	if (b->from == UINT64_MAX)
+		goto out;
+	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0) {
+		rc = journal_mdb_error(j, mrc, "opening a cursor");
+		goto out;
+	}
+	journal_key(start, b->from + 1, &k);
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && n < INV_BATCH_RECORDS;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+		if ((rc = journal_key_seq(&k, &seq)) != 0)
+			goto out;
+		/* Only results and issuances are indexed: the type byte at offset 5 says which, without decoding. */
+		if (v.mv_size <= 5 || ((const uint8_t *)v.mv_data)[5] == JOURNAL_REC_RESULT ||
+		    ((const uint8_t *)v.mv_data)[5] == JOURNAL_REC_ISSUANCE) {
+			if ((rc = journal_record_decode_nohash(v.mv_data, v.mv_size, &rec)) != 0 ||
+			    (rc = inv_record_entry(j, txn, rec, &c)) != 0 || (c != NULL && (rc = inv_batch_add_cert(b, c)) != 0))
+				goto out;
+			journal_cert_free(c);
+			c = NULL;
+			journal_record_free(rec);
+			rec = NULL;
+		}
+		b->to = seq;
+	}
+	rc = mrc == 0 || mrc == MDB_NOTFOUND ? 0 : journal_mdb_error(j, mrc, "walking the records");
+out:
+	journal_cert_free(c);
+	journal_record_free(rec);
+	mdb_cursor_close(cur);
+	journal_read_end(j, txn);
+	return rc;
+}
+
+/* LMDB's default key order: bytes, then length. */
+static int
+inv_item_cmp(const void *pa, const void *pb)
+{
+	const struct inv_item *a = pa, *b = pb;
+	int d = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
+
+	return d != 0 ? d : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+/*
+ * Write b in one transaction, unless the index moved since it was derived
+ * (*raced: a reindex, or a writer of another process); grows the map when full.
+ */
+static int
+inv_batch_write(struct journal *j, struct inv_batch *b, bool *raced)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	uint64_t through;
+	bool complete;
+	size_t i;
+	int rc, mrc;
+
+	*raced = false;
+	qsort(b->items, b->n, sizeof(*b->items), inv_item_cmp);
+	for (;;) {
+		if ((rc = journal_txn_begin(j, 0, &txn)) != 0)
+			return rc;
+		if ((rc = inv_through(j, txn, &complete, &through)) == 0 && (!complete || through != b->from))
+			*raced = true;
+		for (i = 0; rc == 0 && !*raced && i < b->n; i++) {
+			k.mv_size = b->items[i].klen;
+			k.mv_data = b->items[i].key;
+			v.mv_size = b->items[i].vlen;
+			v.mv_data = b->items[i].key + b->items[i].klen;
+			if ((mrc = mdb_put(txn, j->inv.idx, &k, &v, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
+				rc = sd_error_set(SD_E_INTERNAL, "certificate index: record %llu is indexed already",
+				    (unsigned long long)journal_be64_get(b->items[i].key + b->items[i].klen - 8));
+			else if (mrc != 0)
+				rc = journal_mdb_error(j, mrc, "writing the certificate index");
+		}
+		if (rc == 0 && !*raced && (rc = inv_through_put(j, txn, b->to)) == 0) {
+			mrc = mdb_txn_commit(txn);
+			txn = NULL;
+			rc = mrc == 0 ? 0 : journal_mdb_error(j, mrc, "committing the certificate index");
+		}
+		if (txn != NULL)
+			mdb_txn_abort(txn);
+		txn = NULL;
+		journal_map_unlock(j);
+		if (rc != SD_E_JOURNAL_FULL || (rc = journal_grow(j)) != 0)
+			return rc;
+	}
+}
+
+int
+journal_index_sync(struct journal *j)
+{
+	struct inv_batch b = { NULL, 0, 0, 0, 0 };
+	uint64_t target;
+	bool complete, raced;
+	int rc = 0;
+
+	if (j == NULL)
+		return sd_error_set(SD_E_INVAL, "journal_index_sync: NULL argument");
+	if (j->readonly)
+		return 0;
+	journal_mutex_lock(&j->queue_lock);
+	target = j->last_seq;
+	complete = j->indexed_through >= target;
+	journal_mutex_unlock(&j->queue_lock);
+	if (complete)
+		return 0;
+	journal_mutex_lock(&j->index_lock);
+	for (;;) {
+		if ((rc = inv_batch_derive(j, &b, &complete)) != 0 || !complete)
+			break;
+		if (b.to != b.from) {
+			if ((rc = inv_batch_write(j, &b, &raced)) != 0)
+				break;
+			if (raced)
+				continue;
+		}
+		journal_mutex_lock(&j->queue_lock);
+		j->indexed_through = b.to;
+		j->stats.index_batches += b.to != b.from;
+		journal_mutex_unlock(&j->queue_lock);
+		if (b.to >= target || b.to == b.from)
+			break;
+	}
+	journal_mutex_unlock(&j->index_lock);
+	inv_batch_clear(&b);
+	free(b.items);
+	return rc;
+}
+
+static void *
+inv_indexer_main(void *arg)
+{
+	struct journal *j = arg;
+	struct timespec at;
+	int err;
+
+	journal_mutex_lock(&j->indexer_mutex);
+	while (!j->indexer_stop) {
+		if (clock_gettime(CLOCK_MONOTONIC, &at) != 0)
+			abort();
+		at.tv_nsec += (long)(j->indexer_interval_ms % 1000) * 1000000L;
+		at.tv_sec += (time_t)(j->indexer_interval_ms / 1000) + at.tv_nsec / 1000000000L;
+		at.tv_nsec %= 1000000000L;
+		err = 0;
+		while (!j->indexer_stop && err != ETIMEDOUT)
+			if ((err = pthread_cond_timedwait(&j->indexer_cond, &j->indexer_mutex, &at)) != 0 &&
+			    err != ETIMEDOUT)
+				abort();
+		if (j->indexer_stop)
+			break;
+		journal_mutex_unlock(&j->indexer_mutex);
+		/* A failed batch is counted and tried again next time: the journal holds everything it needs. */
+		if (journal_index_sync(j) != 0) {
+			journal_mutex_lock(&j->queue_lock);
+			j->stats.index_failures++;
+			journal_mutex_unlock(&j->queue_lock);
+		}
+		journal_mutex_lock(&j->indexer_mutex);
+	}
+	journal_mutex_unlock(&j->indexer_mutex);
+	return NULL;
+}
+
+int
+inv_indexer_start(struct journal *j, unsigned interval_ms)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	int err;
+
+	if (interval_ms == 0 || interval_ms > 60000)
+		return sd_error_set(SD_E_INVAL, "journal: an index interval of %u ms is out of range", interval_ms);
+	if (pthread_condattr_init(&ca) != 0)
+		return sd_error_set(SD_E_INTERNAL, "journal: cannot create a condition");
+	err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (err == 0 && (err = pthread_cond_init(&j->indexer_cond, &ca)) == 0 &&
+	    (err = pthread_mutex_init(&j->indexer_mutex, NULL)) != 0)
+		pthread_cond_destroy(&j->indexer_cond);
+	pthread_condattr_destroy(&ca);
+	if (err != 0)
+		return sd_error_set(SD_E_INTERNAL, "journal: cannot create the indexer's condition");
+	j->indexer_interval_ms = interval_ms;
+	j->indexer_stop = false;
+	/* Signals are the process's business: the thread takes none. */
+	sigfillset(&all);
+	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+		abort();
+	err = pthread_create(&j->indexer, NULL, inv_indexer_main, j);
+	if (pthread_sigmask(SIG_SETMASK, &old, NULL) != 0)
+		abort();
+	if (err != 0) {
+		pthread_mutex_destroy(&j->indexer_mutex);
+		pthread_cond_destroy(&j->indexer_cond);
+		return sd_error_set(SD_E_INTERNAL, "journal: cannot start the indexer: %s", strerror(err));
+	}
+	j->indexer_running = true;
+	return 0;
+}
+
+void
+inv_indexer_stop(struct journal *j)
+{
+	if (!j->indexer_running)
+		return;
+	journal_mutex_lock(&j->indexer_mutex);
+	j->indexer_stop = true;
+	if (pthread_cond_signal(&j->indexer_cond) != 0)
+		abort();
+	journal_mutex_unlock(&j->indexer_mutex);
+	if (pthread_join(j->indexer, NULL) != 0)
+		abort();
+	pthread_mutex_destroy(&j->indexer_mutex);
+	pthread_cond_destroy(&j->indexer_cond);
+	j->indexer_running = false;
+}
