@@ -2,8 +2,8 @@
  * The certificate index (include/journal.h "certificate inventory") on a
  * real LMDB environment: entries derived from real certificates, each
  * filter, pagination with cursors, the bounded scan, the rebuild giving the
- * same index, a journal without an index, and journal_verify_full()
- * catching a tampered index.
+ * same index, a journal without an index, journal_verify_full()
+ * catching a tampered index, and an index that trails the journal.
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <CUnit/CUnit.h>
 #include <lmdb.h>
@@ -683,6 +685,157 @@ test_verify_tampered(void)
 	sd_test_rmtree(dir);
 }
 
+/* through and last of the index (fatal on error). */
+static void
+indexed(struct journal *j, uint64_t *through, uint64_t *last)
+{
+	CU_ASSERT_EQUAL_FATAL(journal_certs_indexed(j, through, last), 0);
+}
+
+/* Set inv_meta's "through" (or delete it with NULL) and its "version" behind the journal's back. */
+static void
+meta_set(const char *dir, const uint64_t *through, uint8_t version)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t b[8];
+	MDB_val tk = { 7, (void *)(uintptr_t)"through" }, vk = { 7, (void *)(uintptr_t)"version" };
+	MDB_val tv = { 8, b }, vv = { 1, &version };
+
+	raw_open(dir, &env, &txn);
+	CU_ASSERT_EQUAL_FATAL(mdb_dbi_open(txn, "inv_meta", 0, &dbi), 0);
+	if (through != NULL) {
+		be64_put(b, *through);
+		CU_ASSERT_EQUAL(mdb_put(txn, dbi, &tk, &tv, 0), 0);
+	} else {
+		CU_ASSERT_EQUAL(mdb_del(txn, dbi, &tk, NULL), 0);
+	}
+	CU_ASSERT_EQUAL(mdb_put(txn, dbi, &vk, &vv, 0), 0);
+	raw_close(env, txn);
+}
+
+static void
+test_trailing(void)
+{
+	char dir[PATH_MAX], *before, *after;
+	struct journal_options o = { MAP_DEFAULT, 0, false, 20 };
+	struct journal_cert_query q = { .limit = 100 };
+	struct journal_verify_report r;
+	struct journal_cert_page *p;
+	struct journal_cert *c = NULL, *d = NULL;
+	struct journal_stats st;
+	struct journal *j = fresh(dir);
+	uint8_t serial[8];
+	uint64_t through, last, at;
+	pid_t pid;
+	int status, i;
+
+	/* Appends leave the index behind; get by serial derives what it lacks. */
+	fill10(j);
+	indexed(j, &through, &last);
+	CU_ASSERT_EQUAL(through, 0);
+	CU_ASSERT_EQUAL(last, 20);
+	be64_put(serial, 7);
+	CU_ASSERT_EQUAL_FATAL(journal_cert_get(j, serial, 8, &c), 0);
+	CU_ASSERT_EQUAL(c->seq, 14);
+	CU_ASSERT_EQUAL(c->n_sans, 3);
+	CU_ASSERT_PTR_NOT_NULL(c->cert_der);
+	/* A query catches up first: all ten, and the same entry from the index. */
+	p = list(j, &q);
+	CU_ASSERT_EQUAL(p->n, 10);
+	journal_cert_page_free(p);
+	indexed(j, &through, &last);
+	CU_ASSERT_EQUAL(through, 20);
+	CU_ASSERT_EQUAL_FATAL(journal_cert_get(j, serial, 8, &d), 0);
+	CU_ASSERT_EQUAL(d->not_after, c->not_after);
+	CU_ASSERT_STRING_EQUAL(d->sans[1].value, c->sans[1].value);
+	CU_ASSERT_EQUAL(d->cert_der_len, c->cert_der_len);
+	journal_cert_free(c);
+	journal_cert_free(d);
+	before = dump(j);
+	journal_close(j);
+
+	/* A crash between appends and the next batch: the index trails, verify holds, the next open catches up. */
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		j = NULL;
+		if (journal_open(dir, MAP_DEFAULT, &j) != 0)
+			_exit(2);
+		(void)issue(j, 11, "server", "CN=d", T0, T0 + DAY, "DNS:late.example.com");
+		_exit(0);	/* no close: nothing indexes it */
+	}
+	CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_FATAL(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CU_ASSERT_EQUAL_FATAL(journal_open_readonly(dir, &j), 0);
+	indexed(j, &through, &last);
+	CU_ASSERT_EQUAL(through, 20);
+	CU_ASSERT_EQUAL(last, 22);
+	CU_ASSERT_EQUAL(journal_verify_full(j, NULL, &r), 0);
+	p = list(j, &q);
+	CU_ASSERT_EQUAL(p->n, 10);	/* a reader sees what was indexed */
+	journal_cert_page_free(p);
+	journal_close(j);
+	CU_ASSERT_EQUAL_FATAL(journal_open(dir, MAP_DEFAULT, &j), 0);
+	indexed(j, &through, &last);
+	CU_ASSERT_EQUAL(through, 22);
+	expect_verify(j, 22);
+	journal_close(j);
+
+	/* The indexing thread catches up on its own. */
+	CU_ASSERT_EQUAL_FATAL(journal_open_opts(dir, &o, &j), 0);
+	(void)issue(j, 12, "server", "CN=d", T0, T0 + DAY, "DNS:later.example.com");
+	for (i = 0, at = 0; i < 200 && at < 24; i++) {
+		indexed(j, &at, &last);
+		if (at < 24)
+			sd_test_sleep_ms(10);
+	}
+	CU_ASSERT_EQUAL(at, 24);
+	journal_stats_get(j, &st);
+	CU_ASSERT(st.index_batches >= 1);
+	CU_ASSERT_EQUAL(st.indexed_through, 24);
+	CU_ASSERT_EQUAL(st.index_failures, 0);
+	journal_close(j);
+
+	/* An index of version 1 (no "through") is complete up to the last record. */
+	meta_set(dir, NULL, 1);
+	CU_ASSERT_EQUAL_FATAL(journal_open_readonly(dir, &j), 0);
+	indexed(j, &through, &last);
+	CU_ASSERT_EQUAL(through, 24);
+	CU_ASSERT_EQUAL(journal_verify_full(j, NULL, &r), 0);
+	journal_close(j);
+	/* "through" short of entries that exist: they are stray; past the journal: refused. */
+	through = 22;
+	meta_set(dir, &through, 2);
+	CU_ASSERT_EQUAL_FATAL(journal_open_readonly(dir, &j), 0);
+	CU_ASSERT_EQUAL(journal_verify_full(j, NULL, &r), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "stray entries"));
+	journal_close(j);
+	through = 30;
+	meta_set(dir, &through, 2);
+	CU_ASSERT_EQUAL_FATAL(journal_open_readonly(dir, &j), 0);
+	CU_ASSERT_EQUAL(journal_verify_full(j, NULL, &r), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "past the last"));
+	journal_close(j);
+	/* A version this build does not know: readers find no index, a writer's open rebuilds it. */
+	through = 24;
+	meta_set(dir, &through, 9);
+	CU_ASSERT_EQUAL_FATAL(journal_open_readonly(dir, &j), 0);
+	CU_ASSERT_EQUAL(journal_certs_list(j, &q, &p), SD_E_NOT_FOUND);
+	journal_close(j);
+	CU_ASSERT_EQUAL_FATAL(journal_open(dir, MAP_DEFAULT, &j), 0);
+	indexed(j, &through, &last);
+	CU_ASSERT_EQUAL(through, 24);
+	after = dump(j);
+	CU_ASSERT(strncmp(after, before, strlen(before)) == 0);	/* the first ten as before, then the two later */
+	expect_verify(j, 24);
+	free(after);
+	free(before);
+	journal_close(j);
+	sd_test_rmtree(dir);
+}
+
 int
 main(void)
 {
@@ -698,6 +851,7 @@ main(void)
 	static const struct sd_test_case rebuild[] = {
 		{ "reindex gives the same index; an old journal gets one at a writer's open", test_reindex },
 		{ "verify names a tampered, missing or stray index entry", test_verify_tampered },
+		{ "the index trails the journal: batches, a crash, the thread, older and newer versions", test_trailing },
 	};
 	int rc;
 
