@@ -181,10 +181,14 @@ cc_list(struct journal *j, struct cc_opts *o)
 	struct journal_cert_page *p = NULL;
 	char cursor[JOURNAL_CURSOR_MAX + 1] = "";
 	int64_t now = (int64_t)time(NULL);
-	uint64_t shown = 0;
+	uint64_t shown = 0, through, last;
 	size_t i;
 	int rc;
 
+	/* The index trails the journal: say so when the newest records are not in it yet. */
+	if ((rc = journal_certs_indexed(j, &through, &last)) == 0 && through < last)
+		fprintf(stderr, "signerctl: the certificate index covers records up to %" PRIu64 " of %" PRIu64
+		    "; signerd indexes the rest while it runs (or: signerctl certs reindex)\n", through, last);
 	o->q.limit = JOURNAL_CERTS_LIMIT_MAX;
 	for (;;) {
 		o->q.cursor = cursor[0] != '\0' ? cursor : NULL;

@@ -175,4 +175,7 @@ SD_WUR int inv_verify_counts(struct journal *j, MDB_txn *txn, uint64_t last, con
 SD_WUR int inv_indexer_start(struct journal *j, unsigned interval_ms);
 void inv_indexer_stop(struct journal *j);
 
+/* Count a journal_index_sync() whose failure is not reported to anyone (journal_stats.index_failures). */
+void inv_sync_failed(struct journal *j);
+
 #endif

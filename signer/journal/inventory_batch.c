@@ -241,6 +241,14 @@ journal_index_sync(struct journal *j)
 	return rc;
 }
 
+void
+inv_sync_failed(struct journal *j)
+{
+	journal_mutex_lock(&j->queue_lock);
+	j->stats.index_failures++;
+	journal_mutex_unlock(&j->queue_lock);
+}
+
 static void *
 inv_indexer_main(void *arg)
 {
@@ -264,11 +272,8 @@ inv_indexer_main(void *arg)
 			break;
 		journal_mutex_unlock(&j->indexer_mutex);
 		/* A failed batch is counted and tried again next time: the journal holds everything it needs. */
-		if (journal_index_sync(j) != 0) {
-			journal_mutex_lock(&j->queue_lock);
-			j->stats.index_failures++;
-			journal_mutex_unlock(&j->queue_lock);
-		}
+		if (journal_index_sync(j) != 0)
+			inv_sync_failed(j);
 		journal_mutex_lock(&j->indexer_mutex);
 	}
 	journal_mutex_unlock(&j->indexer_mutex);

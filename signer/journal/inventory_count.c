@@ -23,6 +23,9 @@ journal_certs_expiring(struct journal *j, int64_t from, int64_t until, uint64_t 
 		return sd_error_set(SD_E_INVAL, "journal_certs_expiring: bad window");
 	inv_expiry_key(from, 0, start);
 	inv_expiry_key(until, 0, end);
+	/* Up to date like every query, but a gauge is not refused because a batch could not be written. */
+	if (journal_index_sync(j) != 0)
+		inv_sync_failed(j);
 	if ((rc = inv_read_begin(j, false, &txn, &through)) != 0)
 		return rc;
 	if ((mrc = mdb_cursor_open(txn, j->inv.idx, &cur)) != 0) {

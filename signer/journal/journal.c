@@ -274,7 +274,7 @@ journal_close(struct journal *j)
 		inv_indexer_stop(j);
 		/* Best effort: what is left unindexed now, the next writer's open indexes. */
 		if (j->env != NULL && !j->readonly && j->inv.ready && journal_index_sync(j) != 0)
-			j->stats.index_failures++;
+			inv_sync_failed(j);
 	}
 	if (j->env != NULL)
 		mdb_env_close(j->env);

@@ -77,7 +77,8 @@ need = ["signerd_http_requests", "signerd_http_request_duration_seconds", "signe
         "signerd_issue_failures", "signerd_quota_refusals", "signerd_issue_duration_seconds",
         "signerd_hsm_sign_duration_seconds", "signerd_journal_commit_duration_seconds", "signerd_hsm_sessions",
         "signerd_hsm_up", "signerd_journal_records", "signerd_journal_fill_ratio", "signerd_journal_used_bytes",
-        "signerd_certificates_expiring"]
+        "signerd_certificates_expiring", "signerd_certificate_index_lag_records",
+        "signerd_certificate_index_failures"]
 missing = [n for n in need if n not in fams]
 if missing:
     sys.exit("missing families: %s" % missing)
@@ -99,6 +100,7 @@ t_check "journal fill below the warning" test "$(metric signerd_journal_fill_war
 t_check "certificates expiring within 7 days: each one issued (the server profile's are short)" \
 	test "$(metric 'signerd_certificates_expiring{within="7d"}')" = $((n200 + 2))
 t_check "and within 30 days" test "$(metric 'signerd_certificates_expiring{within="30d"}')" = $((n200 + 2))
+t_check "no certificate index batch failed" test "$(metric signerd_certificate_index_failures_total)" = 0
 
 t_stop
 t_check "signerd stopped cleanly" test "$T_RC" = 0
