@@ -12,7 +12,8 @@
  * (intent seq -> result seq, MDB_NOOVERWRITE), nodes (be64 seq || level ->
  * hash of the complete Merkle subtree that record seq completes,
  * MDB_APPEND), checkpoints (be64 seq -> tree size, MDB_APPEND). All are
- * written in the same transaction as the record.
+ * written in the same transaction as the record. The certificate index
+ * (inventory.h) trails them, in transactions of its own.
  */
 #include <errno.h>
 #include <stdbool.h>

@@ -4,7 +4,8 @@
  * growth; journal_tail.c: checked reads and the tail check; journal_nodes.c:
  * the Merkle node index; journal_put.c: what one entry writes;
  * journal_commit.c: appending with group commit; journal_read.c: the read
- * side; journal_stream.c: the auditor's walk). Nothing outside
+ * side; journal_stream.c: the auditor's walk; inventory_*.c: the
+ * certificate index). Nothing outside
  * signer/journal/ includes this header.
  */
 #ifndef JOURNAL_INTERNAL_H
