@@ -280,6 +280,7 @@ struct journal_stats {
 	uint64_t last_seq;		/* the last record (writer handles) */
 	uint64_t indexed_through;	/* the certificate index covers the records up to this one */
 	uint64_t index_batches;		/* certificate index batches written by this handle */
+	uint64_t index_shared;		/* of them, batches that rode on a group commit */
 	uint64_t index_failures;	/* batches of the indexing thread that failed (tried again) */
 };
 void journal_stats_get(struct journal *j, struct journal_stats *out);

@@ -52,15 +52,19 @@ test_commit_threads(void)
 {
 	static struct worker w[THREADS];
 	static bool seen[THREADS * PER_THREAD + 1];
+	struct journal_options o = { MAP_DEFAULT, 0, false, 5 };
+	struct journal_stats st;
 	pthread_t tid[THREADS];
 	struct journal *j = NULL;
+	uint64_t through, last;
 	char dir[PATH_MAX];
 	unsigned i;
 	size_t k;
 	int dup = 0;
 
 	sd_test_tmpdir(dir, "journal");
-	CU_ASSERT_EQUAL_FATAL(journal_open(dir, MAP_DEFAULT, &j), 0);
+	/* With the indexing thread: its batches ride on the appenders' commits. */
+	CU_ASSERT_EQUAL_FATAL(journal_open_opts(dir, &o, &j), 0);
 	memset(seen, 0, sizeof(seen));
 	for (i = 0; i < THREADS; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
@@ -85,6 +89,13 @@ test_commit_threads(void)
 		}
 	}
 	CU_ASSERT_EQUAL(dup, 0);
+	expect_verify(j, THREADS * PER_THREAD);
+	journal_stats_get(j, &st);
+	CU_ASSERT(st.index_shared >= 1);
+	CU_ASSERT_EQUAL(st.index_failures, 0);
+	CU_ASSERT_EQUAL(journal_index_sync(j), 0);
+	CU_ASSERT_EQUAL(journal_certs_indexed(j, &through, &last), 0);
+	CU_ASSERT_EQUAL(through, THREADS * PER_THREAD);
 	expect_verify(j, THREADS * PER_THREAD);
 	journal_close(j);
 	sd_test_rmtree(dir);
@@ -476,7 +487,7 @@ int
 main(void)
 {
 	static const struct sd_test_case commit[] = {
-		{ "4 threads x 250 appends", test_commit_threads },
+		{ "4 threads x 250 appends, the certificate index riding on their commits", test_commit_threads },
 		{ "16 appenders share durable commits", test_commit_group },
 		{ "a batch keeps the records the store does not refuse", test_commit_batch_refused },
 		{ "32 threads: appends, batches, checkpoints, map growth", test_commit_concurrent },

@@ -175,6 +175,17 @@ SD_WUR int inv_verify_counts(struct journal *j, MDB_txn *txn, uint64_t last, con
 SD_WUR int inv_indexer_start(struct journal *j, unsigned interval_ms);
 void inv_indexer_stop(struct journal *j);
 
+/*
+ * A group commit's part (journal_commit.c): take the pending batch (NULL
+ * when there is none), put it into the commit's transaction txn (false:
+ * it was dropped, the records commit without it), and after the commit
+ * (committed: it is durable) let it go.
+ */
+struct inv_batch;
+struct inv_batch *inv_piggyback_take(struct journal *j);
+bool inv_piggyback_put(struct journal *j, MDB_txn *txn, struct inv_batch *b);
+void inv_piggyback_done(struct journal *j, struct inv_batch *b, bool committed);
+
 /* Count a journal_index_sync() whose failure is not reported to anyone (journal_stats.index_failures). */
 void inv_sync_failed(struct journal *j);
 

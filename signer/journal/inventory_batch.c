@@ -1,14 +1,17 @@
 /*
  * The certificate index trails the journal (inventory.h): appends write no
- * index entries, and a batch here indexes every record after "through" up
- * to the tail in a write transaction of its own, so that the appenders'
- * commits carry only the journal's own pages. A batch derives its entries
- * in a read transaction and sorts their keys first: the write transaction,
- * during which appenders wait for LMDB's writer lock, only puts keys.
+ * index entries; a batch indexes the records after "through". A batch
+ * derives its entries in a read transaction and sorts their keys there,
+ * outside every lock, so that writing it only puts keys.
  *
- * A writer handle may run an indexing thread (a batch every interval);
- * its queries catch up first, its open catches up after a crash, and its
- * close indexes what is left.
+ * A writer handle may run an indexing thread. Every interval it derives a
+ * batch and leaves it pending; the next group commit takes it and writes
+ * it in a child of its own write transaction, so that the index shares the
+ * journal's durable commit instead of adding one (journal_commit.c). A
+ * batch no commit took by the next interval (an idle journal), a larger
+ * backlog, and journal_index_sync() (queries, open, close) write their own
+ * transaction. Each write checks "through" first: a batch derived from an
+ * index that has moved since is dropped and derived again.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,7 +22,8 @@
 #include "inventory.h"
 #include "journal_internal.h"
 
-#define INV_BATCH_RECORDS 4096	/* records per write transaction */
+#define INV_BATCH_RECORDS 4096	/* records per write transaction of its own */
+#define INV_PENDING_RECORDS 1024	/* at most this many ride on a group commit */
 
 /* One key of a batch and its value (empty but for 'C' keys), in one allocation. */
 struct inv_item {
@@ -91,9 +95,19 @@ out:
 	return rc;
 }
 
-/* Derive the entries of up to INV_BATCH_RECORDS records after "through" (*complete false: no index). */
+/* LMDB's default key order: bytes, then length. */
 static int
-inv_batch_derive(struct journal *j, struct inv_batch *b, bool *complete)
+inv_item_cmp(const void *pa, const void *pb)
+{
+	const struct inv_item *a = pa, *b = pb;
+	int d = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
+
+	return d != 0 ? d : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+/* Derive and sort the entries of up to max records after "through" (*complete false: no index). */
+static int
+inv_batch_derive(struct journal *j, struct inv_batch *b, size_t max, bool *complete)
 {
 	struct journal_record *rec = NULL;
 	struct journal_cert *c = NULL;
@@ -118,7 +132,7 @@ inv_batch_derive(struct journal *j, struct inv_batch *b, bool *complete)
 		goto out;
 	}
 	journal_key(start, b->from + 1, &k);
-	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && n < INV_BATCH_RECORDS;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && n < max;
 	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
 		if ((rc = journal_key_seq(&k, &seq)) != 0)
 			goto out;
@@ -136,6 +150,8 @@ inv_batch_derive(struct journal *j, struct inv_batch *b, bool *complete)
 		b->to = seq;
 	}
 	rc = mrc == 0 || mrc == MDB_NOTFOUND ? 0 : journal_mdb_error(j, mrc, "walking the records");
+	if (rc == 0)
+		qsort(b->items, b->n, sizeof(*b->items), inv_item_cmp);
 out:
 	journal_cert_free(c);
 	journal_record_free(rec);
@@ -144,24 +160,13 @@ out:
 	return rc;
 }
 
-/* LMDB's default key order: bytes, then length. */
-static int
-inv_item_cmp(const void *pa, const void *pb)
-{
-	const struct inv_item *a = pa, *b = pb;
-	int d = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
-
-	return d != 0 ? d : (a->klen > b->klen) - (a->klen < b->klen);
-}
-
 /*
- * Write b in one transaction, unless the index moved since it was derived
- * (*raced: a reindex, or a writer of another process); grows the map when full.
+ * Put b into txn, unless the index moved since b was derived (*raced: a
+ * reindex, a batch written meanwhile, a writer of another process).
  */
 static int
-inv_batch_write(struct journal *j, struct inv_batch *b, bool *raced)
+inv_batch_put(struct journal *j, MDB_txn *txn, const struct inv_batch *b, bool *raced)
 {
-	MDB_txn *txn = NULL;
 	MDB_val k, v;
 	uint64_t through;
 	bool complete;
@@ -169,24 +174,37 @@ inv_batch_write(struct journal *j, struct inv_batch *b, bool *raced)
 	int rc, mrc;
 
 	*raced = false;
-	qsort(b->items, b->n, sizeof(*b->items), inv_item_cmp);
+	if ((rc = inv_through(j, txn, &complete, &through)) != 0)
+		return rc;
+	if (!complete || through != b->from) {
+		*raced = true;
+		return 0;
+	}
+	for (i = 0; i < b->n; i++) {
+		k.mv_size = b->items[i].klen;
+		k.mv_data = b->items[i].key;
+		v.mv_size = b->items[i].vlen;
+		v.mv_data = b->items[i].key + b->items[i].klen;
+		if ((mrc = mdb_put(txn, j->inv.idx, &k, &v, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
+			return sd_error_set(SD_E_INTERNAL, "certificate index: record %llu is indexed already",
+			    (unsigned long long)journal_be64_get(b->items[i].key + b->items[i].klen - 8));
+		if (mrc != 0)
+			return journal_mdb_error(j, mrc, "writing the certificate index");
+	}
+	return inv_through_put(j, txn, b->to);
+}
+
+/* Write b in a transaction of its own, growing the map when it is full. */
+static int
+inv_batch_write(struct journal *j, struct inv_batch *b, bool *raced)
+{
+	MDB_txn *txn = NULL;
+	int rc, mrc;
+
 	for (;;) {
 		if ((rc = journal_txn_begin(j, 0, &txn)) != 0)
 			return rc;
-		if ((rc = inv_through(j, txn, &complete, &through)) == 0 && (!complete || through != b->from))
-			*raced = true;
-		for (i = 0; rc == 0 && !*raced && i < b->n; i++) {
-			k.mv_size = b->items[i].klen;
-			k.mv_data = b->items[i].key;
-			v.mv_size = b->items[i].vlen;
-			v.mv_data = b->items[i].key + b->items[i].klen;
-			if ((mrc = mdb_put(txn, j->inv.idx, &k, &v, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
-				rc = sd_error_set(SD_E_INTERNAL, "certificate index: record %llu is indexed already",
-				    (unsigned long long)journal_be64_get(b->items[i].key + b->items[i].klen - 8));
-			else if (mrc != 0)
-				rc = journal_mdb_error(j, mrc, "writing the certificate index");
-		}
-		if (rc == 0 && !*raced && (rc = inv_through_put(j, txn, b->to)) == 0) {
+		if ((rc = inv_batch_put(j, txn, b, raced)) == 0 && !*raced) {
 			mrc = mdb_txn_commit(txn);
 			txn = NULL;
 			rc = mrc == 0 ? 0 : journal_mdb_error(j, mrc, "committing the certificate index");
@@ -198,6 +216,84 @@ inv_batch_write(struct journal *j, struct inv_batch *b, bool *raced)
 		if (rc != SD_E_JOURNAL_FULL || (rc = journal_grow(j)) != 0)
 			return rc;
 	}
+}
+
+/* b is in the index now. */
+static void
+inv_batch_done(struct journal *j, const struct inv_batch *b)
+{
+	journal_mutex_lock(&j->queue_lock);
+	j->indexed_through = b->to;
+	j->stats.index_batches += b->to != b->from;
+	journal_mutex_unlock(&j->queue_lock);
+}
+
+static void
+inv_batch_free(struct inv_batch *b)
+{
+	if (b == NULL)
+		return;
+	inv_batch_clear(b);
+	free(b->items);
+	free(b);
+}
+
+/* The pending batch, taken back from the committers (NULL when there is none). */
+static struct inv_batch *
+inv_pending_take(struct journal *j)
+{
+	struct inv_batch *b;
+
+	journal_mutex_lock(&j->queue_lock);
+	b = j->index_pending;
+	j->index_pending = NULL;
+	journal_mutex_unlock(&j->queue_lock);
+	return b;
+}
+
+struct inv_batch *
+inv_piggyback_take(struct journal *j)
+{
+	struct inv_batch *b;
+
+	journal_mutex_lock(&j->queue_lock);
+	b = j->index_pending;
+	j->index_pending = NULL;
+	j->index_inflight = b != NULL;
+	journal_mutex_unlock(&j->queue_lock);
+	return b;
+}
+
+bool
+inv_piggyback_put(struct journal *j, MDB_txn *txn, struct inv_batch *b)
+{
+	MDB_txn *child = NULL;
+	bool raced = false;
+	int rc;
+
+	/* A child transaction: if the batch fails, the journal's records are committed without it. */
+	if (mdb_txn_begin(j->env, txn, 0, &child) != 0)
+		return false;
+	if ((rc = inv_batch_put(j, child, b, &raced)) != 0 || raced || mdb_txn_commit(child) != 0) {
+		if (rc != 0 || raced)
+			mdb_txn_abort(child);
+		return false;
+	}
+	return true;
+}
+
+void
+inv_piggyback_done(struct journal *j, struct inv_batch *b, bool committed)
+{
+	if (b == NULL)
+		return;
+	if (committed)
+		inv_batch_done(j, b);
+	journal_mutex_lock(&j->queue_lock);
+	j->stats.index_shared += committed;
+	j->index_inflight = false;
+	journal_mutex_unlock(&j->queue_lock);
+	inv_batch_free(b);
 }
 
 int
@@ -219,8 +315,10 @@ journal_index_sync(struct journal *j)
 	if (complete)
 		return 0;
 	journal_mutex_lock(&j->index_lock);
+	/* Derived again below, with whatever came since. */
+	inv_batch_free(inv_pending_take(j));
 	for (;;) {
-		if ((rc = inv_batch_derive(j, &b, &complete)) != 0 || !complete)
+		if ((rc = inv_batch_derive(j, &b, INV_BATCH_RECORDS, &complete)) != 0 || !complete)
 			break;
 		if (b.to != b.from) {
 			if ((rc = inv_batch_write(j, &b, &raced)) != 0)
@@ -228,10 +326,7 @@ journal_index_sync(struct journal *j)
 			if (raced)
 				continue;
 		}
-		journal_mutex_lock(&j->queue_lock);
-		j->indexed_through = b.to;
-		j->stats.index_batches += b.to != b.from;
-		journal_mutex_unlock(&j->queue_lock);
+		inv_batch_done(j, &b);
 		if (b.to >= target || b.to == b.from)
 			break;
 	}
@@ -247,6 +342,53 @@ inv_sync_failed(struct journal *j)
 	journal_mutex_lock(&j->queue_lock);
 	j->stats.index_failures++;
 	journal_mutex_unlock(&j->queue_lock);
+}
+
+/*
+ * One interval of the indexing thread: a pending batch no commit took is
+ * written in its own transaction; then the records since are derived and
+ * left pending for the next group commit (a larger backlog is written at
+ * once, in batches of its own).
+ */
+static int
+inv_indexer_tick(struct journal *j)
+{
+	struct inv_batch *b, *idle;
+	bool complete, raced, busy;
+	int rc = 0;
+
+	journal_mutex_lock(&j->index_lock);
+	if ((idle = inv_pending_take(j)) != NULL) {
+		if ((rc = inv_batch_write(j, idle, &raced)) == 0 && !raced)
+			inv_batch_done(j, idle);
+		inv_batch_free(idle);
+		goto out;
+	}
+	journal_mutex_lock(&j->queue_lock);
+	/* A commit is writing the last batch: derived now, this one would only repeat it. */
+	busy = j->index_inflight || j->indexed_through >= j->last_seq;
+	journal_mutex_unlock(&j->queue_lock);
+	if (busy)
+		goto out;
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if ((rc = inv_batch_derive(j, b, INV_PENDING_RECORDS, &complete)) != 0 || !complete || b->to == b->from) {
+		inv_batch_free(b);
+		goto out;
+	}
+	if (b->to - b->from >= INV_PENDING_RECORDS) {
+		inv_batch_free(b);
+		journal_mutex_unlock(&j->index_lock);
+		return journal_index_sync(j);
+	}
+	journal_mutex_lock(&j->queue_lock);
+	j->index_pending = b;
+	journal_mutex_unlock(&j->queue_lock);
+out:
+	journal_mutex_unlock(&j->index_lock);
+	return rc;
 }
 
 static void *
@@ -272,7 +414,7 @@ inv_indexer_main(void *arg)
 			break;
 		journal_mutex_unlock(&j->indexer_mutex);
 		/* A failed batch is counted and tried again next time: the journal holds everything it needs. */
-		if (journal_index_sync(j) != 0)
+		if (inv_indexer_tick(j) != 0)
 			inv_sync_failed(j);
 		journal_mutex_lock(&j->indexer_mutex);
 	}
@@ -328,6 +470,7 @@ inv_indexer_stop(struct journal *j)
 	journal_mutex_unlock(&j->indexer_mutex);
 	if (pthread_join(j->indexer, NULL) != 0)
 		abort();
+	inv_batch_free(inv_pending_take(j));
 	pthread_mutex_destroy(&j->indexer_mutex);
 	pthread_cond_destroy(&j->indexer_cond);
 	j->indexer_running = false;

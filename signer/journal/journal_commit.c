@@ -4,7 +4,8 @@
  *
  * Group commit: an appender queues its entry; if no committer is running it
  * becomes the committer, takes every queued entry, writes them in one write
- * transaction and commits once. If one entry is refused part-way, the batch
+ * transaction (with the certificate index's pending batch, if there is
+ * one) and commits once. If one entry is refused part-way, the batch
  * is written again with each entry in a nested transaction, so that the
  * refused one does not spoil the others. Each caller returns only when its
  * own entry is durable or refused.
@@ -45,6 +46,21 @@ journal_entry_fail(struct journal_entry *e, int rc)
 	e->seq = 0;
 	if (snprintf(e->detail, sizeof(e->detail), "%s", sd_error_detail(rc)) < 0)
 		e->detail[0] = '\0';
+}
+
+/*
+ * Commit txn, and with it the certificate index's pending batch, if any:
+ * the index shares this durable commit instead of adding one of its own.
+ */
+static int
+journal_txn_commit_with_index(struct journal *j, MDB_txn *txn)
+{
+	struct inv_batch *b = inv_piggyback_take(j);
+	bool put = b != NULL && inv_piggyback_put(j, txn, b);
+	int mrc = mdb_txn_commit(txn);
+
+	inv_piggyback_done(j, b, put && mrc == 0);
+	return mrc;
 }
 
 /* Write and commit one batch (the caller is the committer, outside queue_lock). */
@@ -91,7 +107,7 @@ journal_batch_commit(struct journal *j, struct journal_entry *batch, struct jour
 		}
 		if (full || spoiled) {
 			mdb_txn_abort(txn);
-		} else if ((mrc = mdb_txn_commit(txn)) != 0) {
+		} else if ((mrc = journal_txn_commit_with_index(j, txn)) != 0) {
 			/*
 			 * A failed commit writes no new meta page, so nothing is
 			 * committed; if LMDB cannot tell, it marks the environment

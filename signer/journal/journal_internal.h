@@ -84,11 +84,14 @@ struct journal {
 	struct journal_stats stats;
 	/*
 	 * The certificate index (inventory_batch.c): index_lock lets one batch
-	 * run at a time; indexed_through (under queue_lock) is the last record
-	 * it covers; the indexer thread runs while indexer_running.
+	 * be derived or written at a time (but for one riding on a commit);
+	 * indexed_through (under queue_lock) is the last record it covers; the
+	 * indexer thread runs while indexer_running.
 	 */
 	pthread_mutex_t index_lock;
 	uint64_t indexed_through;
+	struct inv_batch *index_pending;	/* under queue_lock: for the next group commit */
+	bool index_inflight;			/* under queue_lock: a commit took it */
 	bool indexer_running, indexer_stop;
 	unsigned indexer_interval_ms;
 	pthread_t indexer;
