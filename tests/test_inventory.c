@@ -571,13 +571,24 @@ test_reindex(void)
 	sd_test_rmtree(dir);
 }
 
+/* A read-only verify of the journal in dir fails, naming needle. */
+static void
+verify_fails(const char *dir, const char *needle)
+{
+	struct journal_verify_report r;
+	struct journal *j = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(journal_open_readonly(dir, &j), 0);
+	CU_ASSERT_EQUAL(journal_verify_full(j, NULL, &r), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, needle));
+	journal_close(j);
+}
+
 /* Change the index behind the journal's back, expect verify to name it, and put it back. */
 static void
 tamper_expect(const char *dir, const char *db, const uint8_t *key, size_t klen, const void *val, size_t vlen,
     const char *needle)
 {
-	struct journal_verify_report r;
-	struct journal *j = NULL;
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
@@ -602,10 +613,7 @@ tamper_expect(const char *dir, const char *db, const uint8_t *key, size_t klen, 
 		CU_ASSERT_EQUAL(mdb_put(txn, dbi, &k, &v, 0), 0);
 	}
 	raw_close(env, txn);
-	CU_ASSERT_EQUAL_FATAL(journal_open_readonly(dir, &j), 0);
-	CU_ASSERT_EQUAL(journal_verify_full(j, NULL, &r), SD_E_JOURNAL_CORRUPT);
-	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, needle));
-	journal_close(j);
+	verify_fails(dir, needle);
 	raw_open(dir, &env, &txn);
 	CU_ASSERT_EQUAL_FATAL(mdb_dbi_open(txn, db, 0, &dbi), 0);
 	if (had) {
@@ -808,16 +816,10 @@ test_trailing(void)
 	/* "through" short of entries that exist: they are stray; past the journal: refused. */
 	through = 22;
 	meta_set(dir, &through, 2);
-	CU_ASSERT_EQUAL_FATAL(journal_open_readonly(dir, &j), 0);
-	CU_ASSERT_EQUAL(journal_verify_full(j, NULL, &r), SD_E_JOURNAL_CORRUPT);
-	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "stray entries"));
-	journal_close(j);
+	verify_fails(dir, "stray entries");
 	through = 30;
 	meta_set(dir, &through, 2);
-	CU_ASSERT_EQUAL_FATAL(journal_open_readonly(dir, &j), 0);
-	CU_ASSERT_EQUAL(journal_verify_full(j, NULL, &r), SD_E_JOURNAL_CORRUPT);
-	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "past the last"));
-	journal_close(j);
+	verify_fails(dir, "past the last");
 	/* A version this build does not know: readers find no index, a writer's open rebuilds it. */
 	through = 24;
 	meta_set(dir, &through, 9);

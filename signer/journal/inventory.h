@@ -149,6 +149,14 @@ SD_WUR int inv_through_put(struct journal *j, MDB_txn *txn, uint64_t through);
  */
 SD_WUR int inv_put(struct journal *j, MDB_txn *txn, const struct journal_cert *c);
 
+/*
+ * Run fn in a write transaction of its own and commit it unless fn clears
+ * *commit; when the map is full, grow it and run fn again.
+ * Errors: fn's, SD_E_JOURNAL_FULL, SD_E_JOURNAL.
+ */
+typedef int (*inv_txn_fn)(struct journal *j, MDB_txn *txn, void *ctx, bool *commit);
+SD_WUR int inv_write_txn(struct journal *j, inv_txn_fn fn, void *ctx);
+
 /* Empty the index and build it again from every record in txn. Errors: as inv_put(), SD_E_JOURNAL_CORRUPT. */
 SD_WUR int inv_rebuild(struct journal *j, MDB_txn *txn, uint64_t *count);
 

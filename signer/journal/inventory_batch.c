@@ -194,28 +194,30 @@ inv_batch_put(struct journal *j, MDB_txn *txn, const struct inv_batch *b, bool *
 	return inv_through_put(j, txn, b->to);
 }
 
-/* Write b in a transaction of its own, growing the map when it is full. */
+struct inv_write {
+	struct inv_batch *b;
+	bool raced;
+};
+
+static int
+inv_batch_write_fn(struct journal *j, MDB_txn *txn, void *ctx, bool *commit)
+{
+	struct inv_write *w = ctx;
+	int rc = inv_batch_put(j, txn, w->b, &w->raced);
+
+	*commit = !w->raced;
+	return rc;
+}
+
+/* Write b in a transaction of its own. */
 static int
 inv_batch_write(struct journal *j, struct inv_batch *b, bool *raced)
 {
-	MDB_txn *txn = NULL;
-	int rc, mrc;
+	struct inv_write w = { b, false };
+	int rc = inv_write_txn(j, inv_batch_write_fn, &w);
 
-	for (;;) {
-		if ((rc = journal_txn_begin(j, 0, &txn)) != 0)
-			return rc;
-		if ((rc = inv_batch_put(j, txn, b, raced)) == 0 && !*raced) {
-			mrc = mdb_txn_commit(txn);
-			txn = NULL;
-			rc = mrc == 0 ? 0 : journal_mdb_error(j, mrc, "committing the certificate index");
-		}
-		if (txn != NULL)
-			mdb_txn_abort(txn);
-		txn = NULL;
-		journal_map_unlock(j);
-		if (rc != SD_E_JOURNAL_FULL || (rc = journal_grow(j)) != 0)
-			return rc;
-	}
+	*raced = w.raced;
+	return rc;
 }
 
 /* b is in the index now. */

@@ -1,7 +1,8 @@
 /*
  * Writing the certificate index: its databases and meta entries, one
- * certificate's entries, and the rebuild from the records (signerctl certs
- * reindex, or a writer's open of a journal that has no index yet).
+ * certificate's entries, the rebuild from the records (signerctl certs
+ * reindex, or a writer's open of a journal that has no index yet), and a
+ * write transaction of the index's own.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -178,4 +179,30 @@ out:
 	journal_record_free(rec);
 	mdb_cursor_close(cur);
 	return rc;
+}
+
+int
+inv_write_txn(struct journal *j, inv_txn_fn fn, void *ctx)
+{
+	MDB_txn *txn = NULL;
+	bool commit;
+	int rc, mrc;
+
+	for (;;) {
+		if ((rc = journal_txn_begin(j, 0, &txn)) != 0)
+			return rc;
+		commit = true;
+		if ((rc = fn(j, txn, ctx, &commit)) == 0 && commit) {
+			mrc = mdb_txn_commit(txn);
+			txn = NULL;
+			rc = mrc == 0 ? 0 : journal_mdb_error(j, mrc, "committing the certificate index");
+		}
+		if (txn != NULL)
+			mdb_txn_abort(txn);
+		txn = NULL;
+		journal_map_unlock(j);
+		/* The map is too small: grow it and start again (the old index's pages are free only after a commit). */
+		if (rc != SD_E_JOURNAL_FULL || (rc = journal_grow(j)) != 0)
+			return rc;
+	}
 }

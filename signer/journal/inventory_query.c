@@ -468,12 +468,18 @@ out:
 	return rc;
 }
 
+static int
+inv_reindex_fn(struct journal *j, MDB_txn *txn, void *ctx, bool *commit)
+{
+	*commit = true;
+	return inv_rebuild(j, txn, ctx);
+}
+
 int
 journal_certs_reindex(struct journal *j, uint64_t *count)
 {
-	MDB_txn *txn = NULL;
 	uint64_t n = 0;
-	int rc, mrc;
+	int rc;
 
 	if (count != NULL)
 		*count = 0;
@@ -481,24 +487,9 @@ journal_certs_reindex(struct journal *j, uint64_t *count)
 		return sd_error_set(SD_E_INVAL, "journal_certs_reindex: NULL argument");
 	if (j->readonly)
 		return sd_error_set(SD_E_JOURNAL, "journal: opened read-only");
-	/* Not while a batch runs: it would find its "through" gone and derive again. */
+	/* Not while a batch is written: it would find its "through" gone and derive again. One transaction for all. */
 	journal_mutex_lock(&j->index_lock);
-	for (;;) {
-		if ((rc = journal_txn_begin(j, 0, &txn)) != 0)
-			break;
-		if ((rc = inv_rebuild(j, txn, &n)) == 0) {
-			mrc = mdb_txn_commit(txn);
-			txn = NULL;
-			rc = mrc == 0 ? 0 : journal_mdb_error(j, mrc, "committing the certificate index");
-		}
-		if (txn != NULL)
-			mdb_txn_abort(txn);
-		txn = NULL;
-		journal_map_unlock(j);
-		/* One transaction for the whole index: when the map is too small, grow it and start again. */
-		if (rc != SD_E_JOURNAL_FULL || journal_grow(j) != 0)
-			break;
-	}
+	rc = inv_write_txn(j, inv_reindex_fn, &n);
 	/* Unknown until the next batch reads it back from the index. */
 	journal_mutex_lock(&j->queue_lock);
 	j->indexed_through = 0;
