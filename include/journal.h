@@ -38,8 +38,24 @@ enum journal_record_type {
 	JOURNAL_REC_SERVICE = 7,	/* signerd start and stop */
 	JOURNAL_REC_RELOAD = 8,		/* configuration reload: reserved, not yet decodable */
 	JOURNAL_REC_CHECKPOINT = 9,	/* a signed tree head */
+	JOURNAL_REC_REVOCATION = 10,	/* a certificate revoked */
 };
-#define JOURNAL_REC_TYPE_MAX 9
+#define JOURNAL_REC_TYPE_MAX 10
+
+/* RFC 5280 CRLReason codes (5.3.1); 7 is unassigned and refused. */
+enum journal_crl_reason {
+	JOURNAL_CRL_UNSPECIFIED = 0,
+	JOURNAL_CRL_KEY_COMPROMISE = 1,
+	JOURNAL_CRL_CA_COMPROMISE = 2,
+	JOURNAL_CRL_AFFILIATION_CHANGED = 3,
+	JOURNAL_CRL_SUPERSEDED = 4,
+	JOURNAL_CRL_CESSATION_OF_OPERATION = 5,
+	JOURNAL_CRL_CERTIFICATE_HOLD = 6,
+	JOURNAL_CRL_REMOVE_FROM_CRL = 8,
+	JOURNAL_CRL_PRIVILEGE_WITHDRAWN = 9,
+	JOURNAL_CRL_AA_COMPROMISE = 10,
+};
+#define JOURNAL_CRL_REASON_MAX 10
 
 enum journal_service_event {
 	JOURNAL_SERVICE_START = 1,
@@ -79,12 +95,12 @@ struct journal_record {
 	uint8_t prev_hash[JOURNAL_HASH_LEN];
 	uint8_t hash[JOURNAL_HASH_LEN];		/* SHA-256 of the whole encoded record */
 	uint8_t leaf_hash[JOURNAL_HASH_LEN];	/* SHA-256(0x00 || encoded record) */
-	/* issuance, intent, refusal */
+	/* issuance, intent, refusal, revocation */
 	char *client_subject;
 	uint8_t client_spki_sha256[JOURNAL_HASH_LEN];
 	char *profile;
 	uint8_t csr_sha256[JOURNAL_HASH_LEN];
-	/* issuance, intent, result */
+	/* issuance, intent, result, revocation */
 	uint8_t *serial;
 	size_t serial_len;
 	/* issuance, result */
@@ -96,7 +112,7 @@ struct journal_record {
 	uint64_t intent_seq;
 	/* refusal: error slug; ceremony: operation ("keygen", "root", "intermediate") */
 	char *reason;
-	/* refusal, summary, ceremony, service: free text */
+	/* refusal, summary, ceremony, service, revocation: free text */
 	char *detail;
 	/* summary: refusals counted and not journaled one by one since window_start_ms */
 	uint64_t count;
@@ -114,6 +130,8 @@ struct journal_record {
 	uint64_t tree_size;
 	uint8_t root_hash[JOURNAL_HASH_LEN];
 	char *note;			/* the signed checkpoint text */
+	/* revocation: enum journal_crl_reason (the text field reason is the refusal's and ceremony's) */
+	uint8_t revocation_reason;
 };
 
 /* Limits enforced by encode and decode. */
@@ -159,11 +177,13 @@ void journal_close(struct journal *j);
  * returns only after its own record is durable or refused.
  * Intents and legacy issuances index their serial (a serial is journaled at
  * most once); a result must name an earlier intent of the same serial that
- * has no result yet; a checkpoint's tree_size must not exceed the records
- * before it.
+ * has no result yet; a revocation (journal_revoke()) must name a serial
+ * with a certificate and not revoked yet; a checkpoint's tree_size must
+ * not exceed the records before it.
  * Errors: SD_E_INVAL (a field over its limit, bad type, result without its
  * intent), SD_E_JOURNAL_FULL (nothing written; the map is at its maximum),
  * SD_E_INTERNAL (duplicate serial or second result; nothing written),
+ * SD_E_NOT_FOUND and SD_E_INVAL for a revocation (journal_revoke()),
  * SD_E_JOURNAL (also on a read-only handle), SD_E_NOMEM.
  */
 SD_WUR int journal_append(struct journal *j, const struct journal_record *rec, uint64_t *seq_out);
@@ -207,6 +227,42 @@ SD_WUR int journal_foreach_raw(struct journal *j, uint64_t from, journal_visit_r
 SD_WUR int journal_find_serial(struct journal *j, const uint8_t *serial, size_t len, uint64_t *intent_seq,
     uint64_t *result_seq);
 
+/* What a revocation says (a revocation record, type 10); all fields borrowed. */
+struct journal_revocation {
+	int64_t time_ms;			/* revocation time, Unix milliseconds */
+	const uint8_t *serial;			/* the certificate's serial, as in its intent */
+	size_t serial_len;
+	uint8_t reason;				/* enum journal_crl_reason: 0..10 but 7 */
+	const char *client_subject;		/* who asked: the authenticated client, or signerctl's operator */
+	uint8_t client_spki_sha256[JOURNAL_HASH_LEN];	/* the client's key; zeros for signerctl */
+	const char *detail;			/* free text, at most 512 bytes; NULL: none */
+};
+
+/*
+ * Journal the revocation of the certificate with in's serial, durably (as
+ * journal_append()); *seq_out is the new record's seq. In the append's own
+ * transaction, the serial must have a certificate in the journal (the
+ * result of its intent, or a legacy issuance: an intent without a result is
+ * none) and must not be revoked yet: a serial is revoked at most once.
+ * When it is, nothing is written and *existing (optional) receives the
+ * earlier revocation record (journal_record_free()), so that a caller can
+ * answer idempotently with its time and reason; *existing is set only then.
+ * Errors: SD_E_INVAL (a field over its limit, a reason that is not an RFC
+ * 5280 code; or the serial is revoked already, with *existing set),
+ * SD_E_NOT_FOUND (no certificate has this serial; nothing written),
+ * SD_E_JOURNAL_FULL, SD_E_JOURNAL (also on a read-only handle),
+ * SD_E_JOURNAL_CORRUPT, SD_E_NOMEM.
+ */
+SD_WUR int journal_revoke(struct journal *j, const struct journal_revocation *in, uint64_t *seq_out,
+    struct journal_record **existing);
+
+/*
+ * The revocation record of serial (journal_record_free()).
+ * Errors: SD_E_NOT_FOUND (not revoked), SD_E_INVAL, SD_E_JOURNAL,
+ * SD_E_JOURNAL_CORRUPT (the index names a record that is not its revocation), SD_E_NOMEM.
+ */
+SD_WUR int journal_revocation_get(struct journal *j, const uint8_t *serial, size_t len, struct journal_record **out);
+
 /* Seq of the latest checkpoint record (0 when none). Errors: SD_E_JOURNAL. */
 SD_WUR int journal_last_checkpoint(struct journal *j, uint64_t *seq_out);
 
@@ -249,8 +305,9 @@ struct journal_verify_report {
 /*
  * Check every record: it decodes, its key equals its seq, seqs are 1..n
  * without gaps, each prev_hash equals the previous record's hash, the serial,
- * result and checkpoint indexes and the stored Merkle nodes match the
- * records, every result completes an earlier intent of the same serial, every
+ * result, revocation and checkpoint indexes and the stored Merkle nodes
+ * match the records, every result completes an earlier intent of the same
+ * serial, every revocation names a certificate earlier in the journal, every
  * checkpoint's root is the root of the tree it names (and its signature
  * verifies with key when given), and the certificate index holds exactly
  * what the results imply (a journal with results and no index fails). Intents without a result are counted, not
@@ -301,6 +358,9 @@ void journal_record_free(struct journal_record *rec);
 
 /* Stable lower-case name of a record type ("intent"), or "unknown". */
 const char *journal_record_type_name(uint8_t type);
+
+/* RFC 5280's name of a CRLReason code ("keyCompromise"), or NULL for 7 and above 10. */
+const char *journal_crl_reason_name(uint8_t reason);
 
 /*
  * The auditor's walk, without LMDB: feed encoded records in order (from a
@@ -389,10 +449,14 @@ struct journal_cert {
 	size_t n_sans;
 	uint8_t *cert_der;		/* journal_cert_get() only; else NULL */
 	size_t cert_der_len;
+	/* From the journal's revocations index at query time, not from the certificate index. */
+	bool revoked;
+	int64_t revoked_ms;		/* the revocation record's time */
+	uint8_t revocation_reason;	/* enum journal_crl_reason */
 };
 void journal_cert_free(struct journal_cert *c);
 
-/* "valid", "expired" (now past not_after) or "unknown" (not parsed). Revocation will add "revoked". */
+/* "revoked", else "unknown" (not parsed), "expired" (now past not_after) or "valid". */
 const char *journal_cert_status(const struct journal_cert *c, int64_t now);
 
 /*

@@ -212,7 +212,7 @@ struct signer_cert {
 	char issued[32];		/* RFC 3339: when its result was journaled */
 	char not_before[32];		/* RFC 3339, "" when the certificate did not parse */
 	char not_after[32];
-	const char *status;		/* static: "valid", "expired", "unknown" (revocation will add "revoked") */
+	const char *status;		/* static: "valid", "expired", "unknown" or "revoked" */
 	uint64_t journal_seq;		/* its result record */
 	uint64_t intent_seq;
 	struct signer_cert_san *sans;

@@ -491,6 +491,8 @@ ca_export_one(uint64_t key, const uint8_t *raw, size_t len, void *ctx)
 		ca_json_hex("serial", rec->serial, rec->serial_len);
 	if (rec->type == JOURNAL_REC_RESULT)
 		printf(",\"intent_seq\":%" PRIu64, rec->intent_seq);
+	if (rec->type == JOURNAL_REC_REVOCATION)
+		printf(",\"crl_reason\":%u", (unsigned)rec->revocation_reason);
 	if (rec->type == JOURNAL_REC_CHECKPOINT) {
 		printf(",\"tree_size\":%" PRIu64, rec->tree_size);
 		ca_json_hex("root_hash", rec->root_hash, JOURNAL_HASH_LEN);
@@ -561,6 +563,9 @@ ca_show(const struct journal_record *rec)
 		    "actor", rec->actor, "key", rec->key_uri);
 	if (rec->type == JOURNAL_REC_REFUSAL_SUMMARY)
 		printf("%-18s %" PRIu64 " since %" PRId64 "\n", "suppressed", rec->count, rec->window_start_ms);
+	if (rec->type == JOURNAL_REC_REVOCATION)
+		printf("%-18s %s (%u)\n", "crl_reason", journal_crl_reason_name(rec->revocation_reason),
+		    (unsigned)rec->revocation_reason);
 	if (rec->type == JOURNAL_REC_SERVICE) {
 		printf("%-18s %s\n", "event", rec->event == JOURNAL_SERVICE_START ? "start" :
 		    rec->event == JOURNAL_SERVICE_STOP ? "stop" : "reload");

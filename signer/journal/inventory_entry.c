@@ -32,6 +32,8 @@ journal_cert_free(struct journal_cert *c)
 const char *
 journal_cert_status(const struct journal_cert *c, int64_t now)
 {
+	if (c->revoked)
+		return "revoked";
 	if (!c->parsed)
 		return "unknown";
 	return now > c->not_after ? "expired" : "valid";

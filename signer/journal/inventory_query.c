@@ -336,6 +336,9 @@ inv_walk_run(struct journal *j, MDB_txn *txn, struct inv_walk *w, struct journal
 		if (c == NULL)
 			abort();	/* a decoder that succeeds sets its entry */
 		if (inv_matches(q, c)) {
+			/* Revocations are journal state, read now: the index only trails the records. */
+			if ((rc = journal_revocation_fill(j, txn, c)) != 0)
+				goto out;
 			p->items[p->n++] = c;
 			c = NULL;
 			/* A page must fit the reply that carries it. */
@@ -455,6 +458,8 @@ journal_cert_get(struct journal *j, const uint8_t *serial, size_t len, struct jo
 		    (unsigned long long)rec->seq);
 		goto out;
 	}
+	if ((rc = journal_revocation_fill(j, txn, c)) != 0)
+		goto out;
 	c->cert_der = rec->cert_der;
 	c->cert_der_len = rec->cert_der_len;
 	rec->cert_der = NULL;

@@ -11,7 +11,8 @@
  * MDB_APPEND), serials (serial -> intent seq, MDB_NOOVERWRITE), results
  * (intent seq -> result seq, MDB_NOOVERWRITE), nodes (be64 seq || level ->
  * hash of the complete Merkle subtree that record seq completes,
- * MDB_APPEND), checkpoints (be64 seq -> tree size, MDB_APPEND). All are
+ * MDB_APPEND), checkpoints (be64 seq -> tree size, MDB_APPEND),
+ * revocations (serial -> seq of its revocation, MDB_NOOVERWRITE). All are
  * written in the same transaction as the record. The certificate index
  * (inventory.h) trails them, in transactions of its own.
  */
@@ -196,6 +197,13 @@ journal_env_open(const char *path, bool readonly, const struct journal_options *
 			rc = journal_mdb_error(j, mrc, "opening the databases");
 		goto out;
 	}
+	/* A journal from before revocations gets the database at a writer's open; readers see none. */
+	mrc = mdb_dbi_open(txn, "revocations", dbflags, &j->revocations);
+	if (mrc != 0 && !(readonly && mrc == MDB_NOTFOUND)) {
+		rc = journal_mdb_error(j, mrc, "opening the revocations database");
+		goto out;
+	}
+	j->has_revocations = mrc == 0;
 	if (!readonly && ((rc = journal_tail_read(j, txn, &j->last_seq, j->last_hash)) != 0 ||
 	    (rc = journal_tree_load(j, txn, j->last_seq, &j->tree)) != 0))
 		goto out;

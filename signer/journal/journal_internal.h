@@ -4,7 +4,8 @@
  * growth; journal_tail.c: checked reads and the tail check; journal_nodes.c:
  * the Merkle node index; journal_put.c: what one entry writes;
  * journal_commit.c: appending with group commit; journal_read.c: the read
- * side; journal_stream.c: the auditor's walk; inventory_*.c: the
+ * side; journal_revoke.c: revocations; journal_stream.c: the auditor's
+ * walk; inventory_*.c: the
  * certificate index). Nothing outside
  * signer/journal/ includes this header.
  */
@@ -60,6 +61,8 @@ struct journal {
 	MDB_dbi results;		/* be64 intent seq -> be64 result seq */
 	MDB_dbi nodes;			/* be64 last leaf seq || level -> Merkle subtree hash (MDB_APPEND) */
 	MDB_dbi checkpoints;		/* be64 seq -> be64 tree size (MDB_APPEND) */
+	MDB_dbi revocations;		/* serial -> be64 seq of its revocation record */
+	bool has_revocations;		/* false: a read-only open of a journal from before revocations */
 	struct inv_dbs inv;		/* the certificate index (inventory.h) */
 	bool readonly;
 	bool ready;			/* mutexes initialised */
@@ -202,6 +205,34 @@ SD_WUR int journal_nodes_put(struct journal *j, MDB_txn *txn, uint64_t seq, cons
  * Errors: SD_E_JOURNAL_CORRUPT, SD_E_JOURNAL_FULL, SD_E_JOURNAL, SD_E_INVAL, SD_E_TOO_LARGE, SD_E_CRYPTO.
  */
 SD_WUR int journal_tree_load(struct journal *j, MDB_txn *txn, uint64_t last, struct merkle_frontier *tree);
+
+/*
+ * The seq of serial's certificate in txn: the result of its intent, or its
+ * legacy issuance. Errors: SD_E_NOT_FOUND (unknown serial, or an intent
+ * without a result; the detail names the serial), SD_E_JOURNAL,
+ * SD_E_JOURNAL_CORRUPT (an index entry that is not a seq).
+ */
+SD_WUR int journal_cert_seq(struct journal *j, MDB_txn *txn, const uint8_t *serial, size_t len, uint64_t *seq);
+
+/*
+ * journal_entry_put()'s part for a revocation record rec at seq: serial's
+ * certificate exists and the revocations index gains serial -> seq.
+ * Errors: SD_E_NOT_FOUND (no certificate), SD_E_INVAL (revoked already; the
+ * detail names the serial and the record), SD_E_JOURNAL_FULL, SD_E_JOURNAL,
+ * SD_E_JOURNAL_CORRUPT.
+ */
+SD_WUR int journal_revocation_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq);
+
+/*
+ * The revocation of serial in txn: *seq (optional) its record's seq, and
+ * *out (optional) the record, checked to be serial's revocation.
+ * Errors: SD_E_NOT_FOUND (not revoked), SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT, SD_E_NOMEM.
+ */
+SD_WUR int journal_revocation_txn_get(struct journal *j, MDB_txn *txn, const uint8_t *serial, size_t len,
+    uint64_t *seq, struct journal_record **out);
+
+/* Set c's revoked, revoked_ms and revocation_reason from txn. Errors: as journal_revocation_txn_get() but NOT_FOUND. */
+SD_WUR int journal_revocation_fill(struct journal *j, MDB_txn *txn, struct journal_cert *c);
 
 void journal_be64_put(uint8_t out[8], uint64_t v);
 uint64_t journal_be64_get(const uint8_t in[8]);

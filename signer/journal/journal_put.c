@@ -1,8 +1,8 @@
 /*
  * What one entry of a batch writes into the write transaction: its record
  * under the next seq, chained to the tail; its index entry (serials,
- * results or checkpoints), refused when the store disagrees with the
- * signer; and the Merkle nodes it completes. A checkpoint's record is built
+ * results, revocations or checkpoints), refused when the store disagrees
+ * with the signer; and the Merkle nodes it completes. A checkpoint's record is built
  * and signed here, under the writer lock, so that nothing slips in between.
  */
 #include <stdbool.h>
@@ -160,6 +160,9 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 		break;
 	case JOURNAL_REC_RESULT:
 		rc = journal_result_put(j, w, rec, seq);
+		break;
+	case JOURNAL_REC_REVOCATION:
+		rc = journal_revocation_put(j, w, rec, seq);
 		break;
 	case JOURNAL_REC_CHECKPOINT:
 		journal_key(key, seq, &k);

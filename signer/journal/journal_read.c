@@ -352,10 +352,41 @@ journal_index_check(struct journal *j, MDB_txn *txn, MDB_dbi db, const void *key
 	return 0;
 }
 
+/*
+ * A revocation record: its serial has a certificate earlier in the journal
+ * (the serial and result indexes are checked against their own records as
+ * the walk passes them), and the revocation index maps the serial to it.
+ */
+static int
+journal_revocation_indexes(struct journal *j, MDB_txn *txn, const struct journal_record *rec)
+{
+	char what[80], hex[2 * JOURNAL_SERIAL_MAX + 1];
+	uint64_t cert = 0;
+	int rc;
+
+	sd_hex_encode(rec->serial, rec->serial_len, hex);
+	rc = journal_cert_seq(j, txn, rec->serial, rec->serial_len, &cert);
+	if (rc != 0 && rc != SD_E_NOT_FOUND)
+		return rc;
+	if (rc == SD_E_NOT_FOUND || cert >= rec->seq)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT,
+		    "revocation record %llu: serial %s has no certificate earlier in the journal",
+		    (unsigned long long)rec->seq, hex);
+	if (!j->has_revocations)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT,
+		    "revocation index: missing, yet record %llu revokes serial %s", (unsigned long long)rec->seq, hex);
+	if (snprintf(what, sizeof(what), "revocation index: entry for serial %s", hex) < 0)
+		what[0] = '\0';
+	return journal_index_check(j, txn, j->revocations, rec->serial, rec->serial_len, rec->seq, what, rec->seq);
+}
+
+/* The indexes verify counts: serials, results, checkpoints, Merkle nodes, revocations. */
+#define JOURNAL_INDEXES 5
+
 /* The index entries for rec, and the Merkle nodes it completed. */
 static int
 journal_record_indexes(struct journal *j, MDB_txn *txn, MDB_cursor *nodes, const struct journal_record *rec,
-    const uint8_t (*done)[JOURNAL_HASH_LEN], unsigned n, uint64_t counts[4])
+    const uint8_t (*done)[JOURNAL_HASH_LEN], unsigned n, uint64_t counts[JOURNAL_INDEXES])
 {
 	char what[80], hex[2 * JOURNAL_SERIAL_MAX + 1];
 	uint8_t key[JOURNAL_SEQ_LEN];
@@ -383,6 +414,10 @@ journal_record_indexes(struct journal *j, MDB_txn *txn, MDB_cursor *nodes, const
 		rc = journal_index_check(j, txn, j->checkpoints, key, JOURNAL_SEQ_LEN, rec->tree_size,
 		    "checkpoint index: entry", rec->seq);
 		counts[2]++;
+		break;
+	case JOURNAL_REC_REVOCATION:
+		rc = journal_revocation_indexes(j, txn, rec);
+		counts[4]++;
 		break;
 	default:
 		break;
@@ -451,19 +486,66 @@ out:
 	return rc;
 }
 
+/*
+ * Every revocation record has its entry, yet the revocation index holds
+ * more: name the first stray one and the record it points to.
+ */
+static int
+journal_revocation_stray(struct journal *j, MDB_txn *txn, uint64_t *bad_seq)
+{
+	char hex[2 * JOURNAL_SERIAL_MAX + 1];
+	struct journal_record *rec = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint64_t seq = 0;
+	int rc, mrc;
+
+	if ((mrc = mdb_cursor_open(txn, j->revocations, &cur)) != 0)
+		return journal_mdb_error(j, mrc, "opening a cursor");
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		sd_hex_encode(k.mv_data, k.mv_size > JOURNAL_SERIAL_MAX ? JOURNAL_SERIAL_MAX : k.mv_size, hex);
+		if ((rc = journal_seq_of(&v, &seq)) != 0)
+			goto out;
+		rc = journal_txn_get(j, txn, seq, &rec);
+		if (rc != 0 && rc != SD_E_NOT_FOUND)
+			goto out;
+		if (rc == SD_E_NOT_FOUND || rec->type != JOURNAL_REC_REVOCATION || rec->serial_len != k.mv_size ||
+		    memcmp(rec->serial, k.mv_data, k.mv_size) != 0) {
+			*bad_seq = seq;
+			rc = sd_error_set(SD_E_JOURNAL_CORRUPT,
+			    "revocation index: serial %s points to record %llu, which does not revoke it (stray entry)",
+			    hex, (unsigned long long)seq);
+			goto out;
+		}
+		journal_record_free(rec);
+		rec = NULL;
+	}
+	rc = mrc == MDB_NOTFOUND ? 0 : journal_mdb_error(j, mrc, "walking the revocation index");
+out:
+	journal_record_free(rec);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
 /* Every record is indexed; now no index may hold more than its records. */
 static int
-journal_index_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[4], uint64_t *bad_seq)
+journal_index_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[JOURNAL_INDEXES], uint64_t *bad_seq)
 {
-	static const char *names[4] = { "serial index", "result index", "checkpoint index", "Merkle node index" };
-	MDB_dbi dbs[4] = { j->serials, j->results, j->checkpoints, j->nodes };
+	static const char *names[JOURNAL_INDEXES] = { "serial index", "result index", "checkpoint index",
+	    "Merkle node index", "revocation index" };
+	MDB_dbi dbs[JOURNAL_INDEXES] = { j->serials, j->results, j->checkpoints, j->nodes, j->revocations };
 	MDB_stat st;
 	int i, mrc;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < JOURNAL_INDEXES; i++) {
+		/* A journal from before revocations, opened read-only: no database, and no records need it. */
+		if (i == 4 && !j->has_revocations)
+			continue;
 		if ((mrc = mdb_stat(txn, dbs[i], &st)) != 0)
 			return journal_mdb_error(j, mrc, "reading an index");
 		if (st.ms_entries != counts[i] && i == 0 && journal_serial_stray(j, txn, bad_seq) != 0)
+			return SD_E_JOURNAL_CORRUPT;
+		if (st.ms_entries != counts[i] && i == 4 && journal_revocation_stray(j, txn, bad_seq) != 0)
 			return SD_E_JOURNAL_CORRUPT;
 		if (st.ms_entries != counts[i])
 			return sd_error_set(SD_E_JOURNAL_CORRUPT, "%s holds %zu entries for %llu records (stray entries)",
@@ -481,7 +563,8 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 	MDB_cursor *cur = NULL, *nodes = NULL;
 	MDB_txn *txn = NULL;
 	MDB_val k, v;
-	uint64_t seq = 0, counts[4] = { 0, 0, 0, 0 }, inv_counts[3] = { 0, 0, 0 }, idx_bad = 0, through = 0;
+	uint64_t seq = 0, counts[JOURNAL_INDEXES] = { 0, 0, 0, 0, 0 }, inv_counts[3] = { 0, 0, 0 }, idx_bad = 0;
+	uint64_t through = 0;
 	char idx_detail[256] = "";
 	bool indexed;
 	unsigned n;

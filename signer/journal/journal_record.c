@@ -32,11 +32,14 @@ struct jr_field {
 	size_t max;
 	size_t off;		/* of the value in struct journal_record */
 	size_t len_off;		/* JR_BYTES: of its size_t length */
+	uint32_t holes;		/* JR_U8: bit v set refuses value v inside min..max */
 };
 
-#define JR_F(n, k, lo, hi, field) { n, k, lo, hi, offsetof(struct journal_record, field), 0 }
+#define JR_F(n, k, lo, hi, field) { n, k, lo, hi, offsetof(struct journal_record, field), 0, 0 }
 #define JR_B(n, lo, hi, field, len) \
-	{ n, JR_BYTES, lo, hi, offsetof(struct journal_record, field), offsetof(struct journal_record, len) }
+	{ n, JR_BYTES, lo, hi, offsetof(struct journal_record, field), offsetof(struct journal_record, len), 0 }
+#define JR_U8_HOLES(n, lo, hi, holes, field) \
+	{ n, JR_U8, lo, hi, offsetof(struct journal_record, field), 0, holes }
 
 static const struct jr_field jr_issuance[] = {
 	JR_F("client_subject", JR_TEXT, 1, JOURNAL_TEXT_MAX, client_subject),
@@ -98,6 +101,15 @@ static const struct jr_field jr_checkpoint[] = {
 	JR_F("note", JR_TEXT, 1, JOURNAL_TEXT_MAX, note),
 };
 
+/* RFC 5280 CRLReason: 0..10, 7 unassigned (a CRL may not carry it). */
+static const struct jr_field jr_revocation[] = {
+	JR_B("serial", 1, JOURNAL_SERIAL_MAX, serial, serial_len),
+	JR_U8_HOLES("reason", JOURNAL_CRL_UNSPECIFIED, JOURNAL_CRL_REASON_MAX, 1u << 7, revocation_reason),
+	JR_F("client_subject", JR_TEXT, 1, JOURNAL_TEXT_MAX, client_subject),
+	JR_F("client_spki_sha256", JR_HASH, 0, 0, client_spki_sha256),
+	JR_F("detail", JR_TEXT, 0, 512, detail),
+};
+
 #define JR_FIELDS_MAX 6
 
 struct jr_type {
@@ -117,6 +129,7 @@ static const struct jr_type jr_types[JOURNAL_REC_TYPE_MAX + 1] = {
 	[JOURNAL_REC_SERVICE] = JR_T("service", jr_service),
 	[JOURNAL_REC_RELOAD] = { "reload", NULL, 0 },
 	[JOURNAL_REC_CHECKPOINT] = JR_T("checkpoint", jr_checkpoint),
+	[JOURNAL_REC_REVOCATION] = JR_T("revocation", jr_revocation),
 };
 
 struct jr_span {
@@ -264,6 +277,9 @@ jr_field_check(const struct jr_field *f, const struct jr_span *s, const char *wh
 		if (v < f->min || v > f->max)
 			return sd_error_set(err, "%s: %s is %llu, must be %zu..%llu", where, f->name,
 			    (unsigned long long)v, f->min, (unsigned long long)f->max);
+		if (v < 32 && (f->holes >> v & 1) != 0)
+			return sd_error_set(err, "%s: %s %llu is not an assigned value", where, f->name,
+			    (unsigned long long)v);
 		return 0;
 	}
 	if (f->kind != JR_TEXT || s->len == 0)
@@ -289,6 +305,25 @@ journal_record_type_name(uint8_t type)
 	if (type > JOURNAL_REC_TYPE_MAX || jr_types[type].name == NULL)
 		return "unknown";
 	return jr_types[type].name;
+}
+
+const char *
+journal_crl_reason_name(uint8_t reason)
+{
+	static const char *const names[JOURNAL_CRL_REASON_MAX + 1] = {
+		[JOURNAL_CRL_UNSPECIFIED] = "unspecified",
+		[JOURNAL_CRL_KEY_COMPROMISE] = "keyCompromise",
+		[JOURNAL_CRL_CA_COMPROMISE] = "cACompromise",
+		[JOURNAL_CRL_AFFILIATION_CHANGED] = "affiliationChanged",
+		[JOURNAL_CRL_SUPERSEDED] = "superseded",
+		[JOURNAL_CRL_CESSATION_OF_OPERATION] = "cessationOfOperation",
+		[JOURNAL_CRL_CERTIFICATE_HOLD] = "certificateHold",
+		[JOURNAL_CRL_REMOVE_FROM_CRL] = "removeFromCRL",
+		[JOURNAL_CRL_PRIVILEGE_WITHDRAWN] = "privilegeWithdrawn",
+		[JOURNAL_CRL_AA_COMPROMISE] = "aACompromise",
+	};
+
+	return reason > JOURNAL_CRL_REASON_MAX ? NULL : names[reason];
 }
 
 /* The field table of a type that can be written and read, or an error with err. */
