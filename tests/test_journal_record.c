@@ -228,8 +228,10 @@ test_record_decode_rejects(void)
 	CU_ASSERT_EQUAL(decode_mutated(&s, 4, 0, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 0, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 0"));
-	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 10, false, 0), SD_E_JOURNAL_CORRUPT);
-	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 10"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 11, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 11"));
+	/* Nor do they make a revocation. */
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, JOURNAL_REC_REVOCATION, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 8, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "type 8 (configuration reload) is reserved"));
 	/* An issuance record's fields do not make an intent. */
@@ -374,7 +376,7 @@ test_record_encode_rejects(void)
 	ENC_REJECT(cert_der_len, 0);
 	ENC_REJECT(cert_der, NULL);
 	ENC_REJECT(version, 2);
-	ENC_REJECT(type, 10);
+	ENC_REJECT(type, 11);
 	ENC_REJECT(type, JOURNAL_REC_RELOAD);
 	ENC_REJECT(seq, 0);
 	CU_ASSERT_EQUAL(journal_record_encode(NULL, &enc, &len), SD_E_INVAL);
@@ -382,6 +384,124 @@ test_record_encode_rejects(void)
 #undef ENC_ACCEPT
 	free(big_text);
 	free(big);
+}
+
+/* A revocation record of the given reason, borrowing serial. */
+static void
+revocation_init(struct journal_record *rec, uint8_t *serial, size_t serial_len, uint8_t reason)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->version = JOURNAL_FORMAT_VERSION;
+	rec->type = JOURNAL_REC_REVOCATION;
+	rec->seq = 9;
+	rec->time_ms = 1800000000123LL;
+	memset(rec->prev_hash, 0x5e, JOURNAL_HASH_LEN);
+	rec->serial = serial;
+	rec->serial_len = serial_len;
+	rec->revocation_reason = reason;
+	rec->client_subject = "CN=admin,O=Example";
+	memset(rec->client_spki_sha256, 0x44, JOURNAL_HASH_LEN);
+	rec->detail = "key left on a laptop";
+}
+
+static void
+test_record_revocation(void)
+{
+	static const uint8_t head[] = { 'S', 'D', 'J', 'R', 1, 10 };
+	struct journal_record rec, *dec = NULL;
+	uint8_t serial[JOURNAL_SERIAL_MAX + 1] = { 0x01, 0x02, 0x03 }, *enc = NULL, *enc2 = NULL;
+	char big[514];
+	size_t len = 0, len2 = 0, off;
+	unsigned r;
+
+	revocation_init(&rec, serial, 3, JOURNAL_CRL_KEY_COMPROMISE);
+	CU_ASSERT_EQUAL_FATAL(journal_record_encode(&rec, &enc, &len), 0);
+	/* The layout README gives: header, then serial, reason, client_subject, client_spki_sha256, detail. */
+	CU_ASSERT_EQUAL_FATAL(len, 54 + 4 + 3 + 4 + 1 + 4 + strlen(rec.client_subject) + 4 + 32 + 4 +
+	    strlen(rec.detail));
+	CU_ASSERT(memcmp(enc, head, sizeof(head)) == 0);
+	CU_ASSERT(memcmp(enc + 54, "\0\0\0\3\x01\x02\x03\0\0\0\1\x01", 12) == 0);
+	off = 54 + 12;
+	CU_ASSERT(enc[off + 3] == strlen(rec.client_subject));
+	CU_ASSERT(memcmp(enc + off + 4, rec.client_subject, strlen(rec.client_subject)) == 0);
+	CU_ASSERT_EQUAL_FATAL(journal_record_decode(enc, len, &dec), 0);
+	CU_ASSERT_EQUAL(dec->type, JOURNAL_REC_REVOCATION);
+	CU_ASSERT_EQUAL(dec->seq, 9);
+	CU_ASSERT_EQUAL(dec->time_ms, 1800000000123LL);
+	CU_ASSERT(dec->serial_len == 3 && memcmp(dec->serial, serial, 3) == 0);
+	CU_ASSERT_EQUAL(dec->revocation_reason, JOURNAL_CRL_KEY_COMPROMISE);
+	CU_ASSERT_STRING_EQUAL(dec->client_subject, "CN=admin,O=Example");
+	CU_ASSERT(memcmp(dec->client_spki_sha256, rec.client_spki_sha256, JOURNAL_HASH_LEN) == 0);
+	CU_ASSERT_STRING_EQUAL(dec->detail, "key left on a laptop");
+	CU_ASSERT_STRING_EQUAL(journal_record_type_name(JOURNAL_REC_REVOCATION), "revocation");
+	/* Deterministic. */
+	CU_ASSERT_EQUAL_FATAL(journal_record_encode(dec, &enc2, &len2), 0);
+	CU_ASSERT(len2 == len && memcmp(enc, enc2, len) == 0);
+	journal_record_free(dec);
+	dec = NULL;
+	free(enc2);
+	enc2 = NULL;
+
+	/* The decoder holds the reason to RFC 5280 too. */
+	enc[54 + 11] = 7;
+	CU_ASSERT_EQUAL(journal_record_decode(enc, len, &dec), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "record 9: reason 7 is not an assigned value"));
+	enc[54 + 11] = 11;
+	CU_ASSERT_EQUAL(journal_record_decode(enc, len, &dec), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "reason is 11, must be 0..10"));
+	CU_ASSERT_PTR_NULL(dec);
+	free(enc);
+	enc = NULL;
+
+	/* Every assigned code is accepted, 7 and anything above 10 refused. */
+	for (r = 0; r <= 255; r++) {
+		revocation_init(&rec, serial, 3, (uint8_t)r);
+		if (r <= 10 && r != 7) {
+			CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), 0);
+			CU_ASSERT_PTR_NOT_NULL(journal_crl_reason_name((uint8_t)r));
+		} else {
+			CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), SD_E_INVAL);
+			CU_ASSERT_PTR_NULL(journal_crl_reason_name((uint8_t)r));
+		}
+		free(enc);
+		enc = NULL;
+	}
+	revocation_init(&rec, serial, 3, 7);
+	CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), SD_E_INVAL);
+	CU_ASSERT(detail_has(SD_E_INVAL, "revocation: reason 7 is not an assigned value"));
+	CU_ASSERT_STRING_EQUAL(journal_crl_reason_name(JOURNAL_CRL_AA_COMPROMISE), "aACompromise");
+
+	/* Limits: serial 1..20, subject 1..4096, detail 0..512. */
+	memset(big, 'd', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	revocation_init(&rec, serial, JOURNAL_SERIAL_MAX + 1, 0);
+	CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), SD_E_INVAL);
+	CU_ASSERT(detail_has(SD_E_INVAL, "serial is 21 bytes, must be 1..20"));
+	revocation_init(&rec, serial, JOURNAL_SERIAL_MAX, 0);
+	CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), 0);
+	free(enc);
+	enc = NULL;
+	revocation_init(&rec, serial, 0, 0);
+	CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), SD_E_INVAL);
+	revocation_init(&rec, serial, 3, 0);
+	rec.client_subject = "";
+	CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), SD_E_INVAL);
+	rec.client_subject = NULL;
+	CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), SD_E_INVAL);
+	revocation_init(&rec, serial, 3, 0);
+	rec.detail = big;
+	CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), SD_E_INVAL);
+	CU_ASSERT(detail_has(SD_E_INVAL, "detail is 513 bytes, must be 0..512"));
+	rec.detail = big + 1;
+	CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), 0);
+	free(enc);
+	enc = NULL;
+	rec.detail = NULL;	/* no detail: an empty field */
+	CU_ASSERT_EQUAL(journal_record_encode(&rec, &enc, &len), 0);
+	CU_ASSERT_EQUAL_FATAL(journal_record_decode(enc, len, &dec), 0);
+	CU_ASSERT_STRING_EQUAL(dec->detail, "");
+	journal_record_free(dec);
+	free(enc);
 }
 
 int
@@ -393,6 +513,7 @@ main(void)
 		{ "decode rejects malformed records", test_record_decode_rejects },
 		{ "text must be strict UTF-8", test_record_utf8 },
 		{ "encode rejects fields over limits", test_record_encode_rejects },
+		{ "revocation: layout, round trip, reason codes and limits", test_record_revocation },
 	};
 
 	SD_TEST_SUITE("journal_record", record);
