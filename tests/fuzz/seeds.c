@@ -176,6 +176,17 @@ main(int argc, char **argv)
 	put(argv[1], "checkpoint", "size7.txt", text, strlen(text));
 	free(text);
 
+	/* After the checkpoint, so that the tree of size7.txt stays the first seven records. */
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_REVOCATION;
+	rec.serial = serial;
+	rec.serial_len = sizeof(serial);
+	rec.revocation_reason = JOURNAL_CRL_KEY_COMPROMISE;
+	rec.client_subject = "CN=admin";
+	memset(rec.client_spki_sha256, 0x66, sizeof(rec.client_spki_sha256));
+	rec.detail = "key found in a public repository";
+	record(argv[1], &rec, &seq, prev);
+
 	text = note(0, root, 0);
 	put(argv[1], "checkpoint", "empty.txt", text, strlen(text));
 	free(text);
