@@ -739,9 +739,16 @@ ctl_audit_main(const char *config_path, int argc, char **argv)
 	} else if (strcmp(action, "find") == 0) {
 		if (sd_hex_decode(o.serial, serial, sizeof(serial), &len) != 0)
 			rc = sd_error_set(SD_E_INVAL, "--serial must be 1..20 bytes of hex");
-		else if ((rc = journal_find_serial(j, serial, len, &intent, &result)) == 0)
+		else if ((rc = journal_find_serial(j, serial, len, &intent, &result)) == 0) {
 			printf("serial %s: intent record %" PRIu64 ", result record %" PRIu64 "%s\n", o.serial, intent,
 			    result, result == 0 ? " (none: no certificate was released)" : "");
+			/* A second line only for a revoked serial, so that the first stays as scripts read it. */
+			if ((rc = journal_revocation_get(j, serial, len, &rec)) == 0)
+				printf("serial %s: revoked by record %" PRIu64 " (%s)\n", o.serial, rec->seq,
+				    journal_crl_reason_name(rec->revocation_reason));
+			else if (rc == SD_E_NOT_FOUND)
+				rc = 0;
+		}
 	} else if (strcmp(action, "prove") == 0) {
 		rc = ca_prove(j, o.serial);
 	} else {
