@@ -15,7 +15,8 @@
 #include "x509_sigalg.h"
 
 /*
- * Certificate ::= SEQUENCE { tbs, algid, BIT STRING (0 unused bits) sig }.
+ * Certificate ::= SEQUENCE { tbs, algid, BIT STRING (0 unused bits) sig }
+ * (a CertificateList has the same shape).
  * tbs and algid are complete DER TLVs; sig is the BIT STRING's content.
  * *der (free with free()) and *len are set on success only.
  * Errors: SD_E_INVAL (missing part), SD_E_TOO_LARGE, SD_E_NOMEM.
