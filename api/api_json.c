@@ -50,6 +50,7 @@ static const struct {
 	[-SD_E_JOURNAL_FULL] = { 503, 5 },
 	[-SD_E_NOT_FOUND] = { 404, 0 },
 	[-SD_E_QUOTA] = { 429, 1 },	/* at least: sd_error_retry_after() says how long */
+	[-SD_E_FORBIDDEN] = { 403, 0 },
 };
 
 void
@@ -200,7 +201,7 @@ api_strndup(const char *s, size_t len)
 }
 
 /* A required, non-empty string field of at most max bytes. */
-static int
+int
 api_field_string(const json_t *root, const char *name, size_t max, const char **value, size_t *len,
     struct api_problem *prob)
 {
@@ -292,42 +293,66 @@ api_field_sans(const json_t *root, struct api_sign_request *req, struct api_prob
 }
 
 int
+api_json_object_parse(const char *body, size_t len, const char *const *fields, json_t **out,
+    struct api_problem *prob)
+{
+	char expected[256];
+	json_error_t jerr;
+	const char *key;
+	json_t *root, *v;
+	size_t i, at = 0;
+	bool known;
+	int n;
+
+	*out = NULL;
+	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)) == NULL) {
+		if (json_error_code(&jerr) == json_error_out_of_memory)
+			return SD_E_NOMEM;
+		api_problem_set(prob, API_P_BAD_JSON, "invalid JSON at line %d, column %d: %s",
+		    jerr.line, jerr.column, jerr.text);
+		return SD_E_INVAL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		api_problem_set(prob, API_P_BAD_REQUEST, "request body must be a JSON object");
+		return SD_E_INVAL;
+	}
+	json_object_foreach(root, key, v) {
+		for (i = 0, known = false; fields[i] != NULL && !known; i++)
+			known = strcmp(key, fields[i]) == 0;
+		if (known)
+			continue;
+		expected[0] = '\0';
+		for (i = 0; fields[i] != NULL; i++) {
+			n = snprintf(expected + at, sizeof(expected) - at, "%s\"%s\"", i > 0 ? ", " : "", fields[i]);
+			if (n < 0 || (size_t)n >= sizeof(expected) - at)
+				break;
+			at += (size_t)n;
+		}
+		api_problem_set(prob, API_P_BAD_REQUEST, "unknown field \"%.*s\" (expected %s)",
+		    (int)strnlen(key, API_FIELD_SHOWN), key, expected);
+		json_decref(root);
+		return SD_E_INVAL;
+	}
+	*out = root;
+	return 0;
+}
+
+static const char *const api_sign_fields[] = { "csr", "profile", "ttl", "sans", NULL };
+
+int
 api_sign_request_parse(const char *body, size_t len, struct api_sign_request **out,
     struct api_problem *prob)
 {
 	struct api_sign_request *req = NULL;
 	json_t *root = NULL, *v;
-	json_error_t jerr;
-	const char *key, *csr, *profile;
+	const char *csr, *profile;
 	size_t csr_len, profile_len;
 	int rc;
 
 	*out = NULL;
-	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)) == NULL) {
-		if (json_error_code(&jerr) == json_error_out_of_memory) {
-			rc = SD_E_NOMEM;
-			goto out;
-		}
-		api_problem_set(prob, API_P_BAD_JSON, "invalid JSON at line %d, column %d: %s",
-		    jerr.line, jerr.column, jerr.text);
-		rc = SD_E_INVAL;
+	if ((rc = api_json_object_parse(body, len, api_sign_fields, &root, prob)) != 0)
 		goto out;
-	}
-	if (!json_is_object(root)) {
-		api_problem_set(prob, API_P_BAD_REQUEST, "request body must be a JSON object");
-		rc = SD_E_INVAL;
-		goto out;
-	}
-	json_object_foreach(root, key, v) {
-		if (strcmp(key, "csr") != 0 && strcmp(key, "profile") != 0 && strcmp(key, "ttl") != 0 &&
-		    strcmp(key, "sans") != 0) {
-			api_problem_set(prob, API_P_BAD_REQUEST,
-			    "unknown field \"%.*s\" (expected \"csr\", \"profile\", \"ttl\", \"sans\")",
-			    (int)strnlen(key, API_FIELD_SHOWN), key);
-			rc = SD_E_INVAL;
-			goto out;
-		}
-	}
 	if ((rc = api_field_string(root, "csr", SIGNER_CSR_MAX, &csr, &csr_len, prob)) != 0 ||
 	    (rc = api_field_string(root, "profile", API_PROFILE_MAX, &profile, &profile_len, prob)) != 0)
 		goto out;

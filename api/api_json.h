@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "sd_error.h"
 #include "signer.h"
 
@@ -93,6 +95,19 @@ SD_WUR int api_problem_json(const struct api_problem *p, char **out, size_t *len
  * Errors: SD_E_INVAL with prob filled (bad-json with jansson's line and
  * column, or bad-request naming the field), SD_E_NOMEM.
  */
+/*
+ * Parse body as one JSON object (duplicate keys refused) whose keys are all
+ * in fields (NULL-terminated); *out (json_decref()) on success.
+ * Errors: SD_E_INVAL with prob set (bad JSON, not an object, an unknown
+ * field, naming the expected ones), SD_E_NOMEM.
+ */
+SD_WUR int api_json_object_parse(const char *body, size_t len, const char *const *fields, json_t **out,
+    struct api_problem *prob);
+
+/* Field name of root: a string of 1..max bytes, borrowed into *value. Errors: SD_E_INVAL with prob set. */
+SD_WUR int api_field_string(const json_t *root, const char *name, size_t max, const char **value, size_t *len,
+    struct api_problem *prob);
+
 SD_WUR int api_sign_request_parse(const char *body, size_t len, struct api_sign_request **out,
     struct api_problem *prob);
 void api_sign_request_free(struct api_sign_request *req);

@@ -5,6 +5,7 @@
 
 #include "api_metrics.h"
 #include "api_certs.h"
+#include "api_revoke.h"
 #include "api_routes.h"
 #include "sd_metrics.h"
 
@@ -38,6 +39,8 @@ static const struct api_route api_routes[] = {
 	{ "/v1/audit/proof", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_proof },
 	{ "/v1/certificates", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_certs },
 	{ "/v1/certificates/{serial}", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_cert },
+	/* Any role: a revoker or admin revokes any certificate, every other client one of its own key (the signer decides). */
+	{ "/v1/revoke", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN | CONFIG_ROLE_REVOKER, api_route_revoke },
 };
 
 size_t

@@ -274,4 +274,32 @@ SD_WUR int signer_cert_get(struct signer *s, const struct signer_caller *caller,
     struct signer_cert **out);
 void signer_cert_free(struct signer_cert *c);
 
+#define SIGNER_REVOKE_DETAIL_MAX 512	/* bytes of a revocation's free text */
+
+/* What a revocation answers. */
+struct signer_revocation {
+	char serial_hex[41];		/* lower-case hex */
+	char revoked_at[32];		/* RFC 3339 */
+	uint8_t reason;			/* RFC 5280 CRLReason (enum journal_crl_reason) */
+	bool already;			/* revoked before this request: the original time and reason */
+	uint64_t journal_seq;		/* its revocation record */
+};
+
+/*
+ * Revoke the certificate with serial serial_hex for reason, journaled
+ * durably before it answers. A revoker or admin revokes any certificate;
+ * any other client only one whose key is its own (it authenticated with
+ * that key: self-revocation); for anyone else the answer is the same
+ * whether the serial exists or not. A certificate revoked before is
+ * answered with the original time and reason (out->already), nothing new
+ * journaled. certificateHold (6) and removeFromCRL (8) are refused: a
+ * revocation here is final. detail (optional, at most
+ * SIGNER_REVOKE_DETAIL_MAX bytes) is journaled with it.
+ * Errors: SD_E_INVAL (serial not 1..20 bytes of hex, reason), SD_E_FORBIDDEN,
+ * SD_E_NOT_FOUND (no certificate has this serial), SD_E_JOURNAL,
+ * SD_E_JOURNAL_FULL, SD_E_NOMEM.
+ */
+SD_WUR int signer_revoke(struct signer *s, const struct signer_caller *caller, const char *serial_hex, uint8_t reason,
+    const char *detail, struct signer_revocation *out);
+
 #endif

@@ -18,6 +18,7 @@
 #include "ctl/ctl_audit.h"
 #include "ctl/ctl_certs.h"
 #include "ctl/ctl_hsm.h"
+#include "ctl/ctl_revoke.h"
 #include "hsm.h"
 #include "journal.h"
 #include "sd_error.h"
@@ -56,6 +57,8 @@ usage_to(FILE *out, int code)
 	    "  certs list [--profile P] [--client SUBJECT] [--san VALUE] [--valid-at T] [--expires-before T] [--limit N]\n"
 	    "  certs show SERIAL | certs expiring --within 7d | certs reindex   [--journal DIR]\n"
 	    "      the certificate index beside the journal (T: RFC 3339, e.g. 2027-01-01T00:00:00Z)\n"
+	    "  revoke SERIAL [--reason NAME] [--detail TEXT] [--journal DIR]\n"
+	    "      journal a revocation (NAME: unspecified, keyCompromise, superseded, ...; final)\n"
 	    "  config keys\n"
 	    "      every configuration key: section, type, default, reloadable, secret (a\n"
 	    "      Markdown table; the README's reference is this output)\n");
@@ -529,6 +532,8 @@ main(int argc, char **argv)
 		return cmd_hsm(argv[first + 1]);
 	if (strcmp(cmd, "certs") == 0 && argc > first + 1)
 		return ctl_certs_main(ctl_config_path, argc - first - 1, argv + first + 1);
+	if (strcmp(cmd, "revoke") == 0)
+		return ctl_revoke_main(ctl_config_path, argc - first, argv + first);
 	if (strcmp(cmd, "audit") == 0 && argc > first + 1)
 		return ctl_audit_main(ctl_config_path, argc - first - 1, argv + first + 1);
 	if (strcmp(cmd, "journal") == 0 && argc > first + 1 && strcmp(argv[first + 1], "backup") == 0)

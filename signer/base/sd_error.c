@@ -36,6 +36,7 @@ static const struct {
 	[-SD_E_NOT_FOUND] = { "not-found", "requested item does not exist" },
 	[-SD_E_INTERNAL] = { "internal", "internal check failed" },
 	[-SD_E_QUOTA] = { "quota-exceeded", "the client's issuance quota is used up for now" },
+	[-SD_E_FORBIDDEN] = { "forbidden", "the client may not do this" },
 };
 
 static _Thread_local int sd_error_last;

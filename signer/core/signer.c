@@ -21,6 +21,7 @@
 #include "sd_metrics.h"
 #include "signer_counters.h"
 #include "signer_certs.h"
+#include "signer_revoke.h"
 #include "signer_journal.h"
 #include "signer_quota.h"
 #include "x509/ca.h"
@@ -523,4 +524,13 @@ signer_cert_get(struct signer *s, const struct signer_caller *caller, const char
 	if (s == NULL || out == NULL)
 		return sd_error_set(SD_E_INTERNAL, "no signer");
 	return signer_cert_get_journal(s->journal, s->cfg, caller, serial_hex, out);
+}
+
+int
+signer_revoke(struct signer *s, const struct signer_caller *caller, const char *serial_hex, uint8_t reason,
+    const char *detail, struct signer_revocation *out)
+{
+	if (s == NULL || out == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	return signer_revoke_journal(s->journal, s->cfg, caller, serial_hex, reason, detail, out);
 }

@@ -790,6 +790,19 @@ struct ctl_ceremony {
 	char actor[256];
 };
 
+void
+ctl_actor(char *out, size_t len)
+{
+	struct passwd pwd, *pw = NULL;
+	char pwbuf[1024];
+
+	if (getpwuid_r(geteuid(), &pwd, pwbuf, sizeof(pwbuf), &pw) != 0)
+		pw = NULL;
+	if (snprintf(out, len, "%s (uid %ld) pid %ld", pw != NULL ? pw->pw_name : "?", (long)geteuid(),
+	    (long)getpid()) < 0 && len > 0)
+		out[0] = '\0';
+}
+
 int
 ctl_ceremony_begin(const struct sd_config *cfg, const char *operation, const char *key_uri, const char *detail,
     struct ctl_ceremony **out)
@@ -797,8 +810,6 @@ ctl_ceremony_begin(const struct sd_config *cfg, const char *operation, const cha
 	struct journal_options opts = { cfg->journal_map_size, cfg->journal_map_max, false, 0 };
 	struct ctl_ceremony *c = NULL;
 	struct journal_record rec;
-	struct passwd pwd, *pw = NULL;
-	char pwbuf[1024];
 	struct timespec ts;
 	uint64_t seq;
 	int rc;
@@ -810,11 +821,7 @@ ctl_ceremony_begin(const struct sd_config *cfg, const char *operation, const cha
 		goto out;
 	}
 	c->operation = operation;
-	if (getpwuid_r(geteuid(), &pwd, pwbuf, sizeof(pwbuf), &pw) != 0)
-		pw = NULL;
-	if (snprintf(c->actor, sizeof(c->actor), "%s (uid %ld) pid %ld", pw != NULL ? pw->pw_name : "?",
-	    (long)geteuid(), (long)getpid()) < 0)
-		c->actor[0] = '?';
+	ctl_actor(c->actor, sizeof(c->actor));
 	if ((rc = journal_open_opts(cfg->journal_path, &opts, &c->j)) != 0)
 		goto out;
 	memset(&rec, 0, sizeof(rec));

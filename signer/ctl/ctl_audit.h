@@ -30,6 +30,9 @@ int ctl_journal_backup(const char *config_path, int argc, char **argv);
  * itself (LMDB serialises it with a running signerd).
  * Errors: those of journal_open_opts() and journal_append().
  */
+/* Who runs signerctl, as journal records name an operator: "user (uid N) pid P". */
+void ctl_actor(char *out, size_t len);
+
 struct ctl_ceremony;
 SD_WUR int ctl_ceremony_begin(const struct sd_config *cfg, const char *operation, const char *key_uri,
     const char *detail, struct ctl_ceremony **out);

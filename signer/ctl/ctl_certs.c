@@ -112,13 +112,13 @@ cc_parse(int argc, char **argv, struct cc_opts *o)
 	return 0;
 }
 
-static int
-cc_journal(const char *config_path, const struct cc_opts *o, bool writer, struct journal **j)
+int
+ctl_certs_journal(const char *config_path, const char *journal_dir, bool writer, struct journal **j)
 {
 	/* With --journal and no configuration: the map as the file has it, grown (reindex) up to 16 GiB. */
 	struct journal_options jo = { (uint64_t)1 << 20, (uint64_t)16 << 30, false, 0 };
 	struct sd_config *cfg = NULL;
-	const char *path = o->journal;
+	const char *path = journal_dir;
 	int rc;
 
 	*j = NULL;
@@ -276,7 +276,7 @@ ctl_certs_main(const char *config_path, int argc, char **argv)
 	if (cc_parse(argc, argv, &o) != 0)
 		return cc_usage();
 	if (strcmp(action, "list") == 0 && o.nargs == 0 && !o.has_within) {
-		if ((rc = cc_journal(config_path, &o, false, &j)) != 0)
+		if ((rc = ctl_certs_journal(config_path, o.journal, false, &j)) != 0)
 			return rc;
 		rc = cc_list(j, &o);
 	} else if (strcmp(action, "expiring") == 0 && o.nargs == 0 && o.has_within && o.q.profile == NULL &&
@@ -287,15 +287,15 @@ ctl_certs_main(const char *config_path, int argc, char **argv)
 		o.q.valid_at = now;
 		o.q.has_expires_before = true;
 		o.q.expires_before = now + (int64_t)o.within + 1;
-		if ((rc = cc_journal(config_path, &o, false, &j)) != 0)
+		if ((rc = ctl_certs_journal(config_path, o.journal, false, &j)) != 0)
 			return rc;
 		rc = cc_list(j, &o);
 	} else if (strcmp(action, "show") == 0 && o.nargs == 1) {
-		if ((rc = cc_journal(config_path, &o, false, &j)) != 0)
+		if ((rc = ctl_certs_journal(config_path, o.journal, false, &j)) != 0)
 			return rc;
 		rc = cc_show(j, o.args[0]);
 	} else if (strcmp(action, "reindex") == 0 && o.nargs == 0) {
-		if ((rc = cc_journal(config_path, &o, true, &j)) != 0)
+		if ((rc = ctl_certs_journal(config_path, o.journal, true, &j)) != 0)
 			return rc;
 		if ((rc = journal_certs_reindex(j, &n)) != 0)
 			rc = cc_fail(rc, "certs reindex");

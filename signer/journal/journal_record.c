@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "journal_internal.h"
 #include "merkle.h"
+#include "sd_crl_reason.h"
 
 enum jr_kind {
 	JR_TEXT,	/* UTF-8 without NUL; decoded NUL-terminated */
@@ -310,20 +311,7 @@ journal_record_type_name(uint8_t type)
 const char *
 journal_crl_reason_name(uint8_t reason)
 {
-	static const char *const names[JOURNAL_CRL_REASON_MAX + 1] = {
-		[JOURNAL_CRL_UNSPECIFIED] = "unspecified",
-		[JOURNAL_CRL_KEY_COMPROMISE] = "keyCompromise",
-		[JOURNAL_CRL_CA_COMPROMISE] = "cACompromise",
-		[JOURNAL_CRL_AFFILIATION_CHANGED] = "affiliationChanged",
-		[JOURNAL_CRL_SUPERSEDED] = "superseded",
-		[JOURNAL_CRL_CESSATION_OF_OPERATION] = "cessationOfOperation",
-		[JOURNAL_CRL_CERTIFICATE_HOLD] = "certificateHold",
-		[JOURNAL_CRL_REMOVE_FROM_CRL] = "removeFromCRL",
-		[JOURNAL_CRL_PRIVILEGE_WITHDRAWN] = "privilegeWithdrawn",
-		[JOURNAL_CRL_AA_COMPROMISE] = "aACompromise",
-	};
-
-	return reason > JOURNAL_CRL_REASON_MAX ? NULL : names[reason];
+	return sd_crl_reason_name(reason);
 }
 
 /* The field table of a type that can be written and read, or an error with err. */

@@ -627,3 +627,26 @@ signer_cert_free(struct signer_cert *c)
 	ps_cert_clear(c);
 	free(c);
 }
+
+int
+signer_revoke(struct signer *s, const struct signer_caller *caller, const char *serial_hex, uint8_t reason,
+    const char *detail, struct signer_revocation *out)
+{
+	struct ps_out msg;
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	int rc, rc_call;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(serial_hex) > 40)
+		return sd_error_set(SD_E_INVAL, "serial is longer than 40 hex digits");
+	if (detail != NULL && strlen(detail) > SIGNER_REVOKE_DETAIL_MAX)
+		return sd_error_set(SD_E_INVAL, "detail is longer than %d bytes", SIGNER_REVOKE_DETAIL_MAX);
+	ps_out_init(&msg);
+	ps_revoke_encode(&msg, caller, serial_hex, reason, detail);
+	if ((rc = ps_call(s, PS_REVOKE, &msg, &reply, &in, &rc_call)) == 0 && (rc = rc_call) == 0)
+		rc = ps_revocation_decode(&in, out);
+	free(reply);
+	ps_out_free(&msg);
+	return rc;
+}

@@ -212,6 +212,25 @@ ps_serve_cert_get(struct privsep_front *f, const uint8_t *p, size_t len, struct 
 	return 0;
 }
 
+/* Any configured client may ask: the signer decides who may revoke what (self-revocation). */
+static int
+ps_serve_revoke(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	struct signer_revocation r;
+	struct ps_revoke m;
+	int rc;
+
+	if ((rc = ps_revoke_decode(p, len, &m)) != 0)
+		return rc;
+	if ((rc = ps_client_check(f, m.caller.client, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN |
+	    CONFIG_ROLE_REVOKER, NULL, NULL)) == 0)
+		rc = signer_revoke(f->signer, &m.caller, m.serial_hex, m.reason, m.detail, &r);
+	ps_status_encode(reply, rc, sd_error_detail(rc));
+	if (rc == 0)
+		ps_revocation_encode(reply, &r);
+	return 0;
+}
+
 /*
  * The permit table: every request the front may make on a request channel
  * and its largest payload. A handler returns non-zero only for a request
@@ -234,6 +253,8 @@ static const struct ps_permit {
 	{ PS_CERTS_LIST, "certificate list", 8192, ps_serve_certs_list },
 	/* A client name and subject, a key hash, a serial. */
 	{ PS_CERT_GET, "certificate", 4096, ps_serve_cert_get },
+	/* A client name and subject, a key hash, a serial, a reason, a detail. */
+	{ PS_REVOKE, "revoke", 4096, ps_serve_revoke },
 };
 
 static const struct ps_permit *

@@ -26,6 +26,7 @@ enum ps_type {
 	PS_CERTS_LIST = 22,
 	PS_CERT_GET = 23,
 	PS_METRICS = 24,		/* payload as PS_AUDIT_CHECKPOINT: who asks */
+	PS_REVOKE = 25,
 };
 #define PS_REPLY 0x80000000u		/* a reply's type is its request's with this bit */
 
@@ -73,6 +74,14 @@ struct ps_cert_get {
 	const char *serial_hex;		/* at most 40 characters */
 };
 
+/* PS_REVOKE, as the signer reads it. */
+struct ps_revoke {
+	struct signer_caller caller;
+	const char *serial_hex;		/* at most 40 characters */
+	uint8_t reason;
+	const char *detail;		/* NULL: none */
+};
+
 /* Encoders: the payload goes to out (check ps_out_failed()). */
 void ps_config_encode(struct ps_out *out, const struct ps_config *c);
 void ps_issue_encode(struct ps_out *out, const char *client, const struct signer_request *req);
@@ -89,6 +98,9 @@ void ps_cert_get_encode(struct ps_out *out, const struct signer_caller *c, const
 /* Replies: a page (items, then the cursor) and one certificate (with its PEM). */
 void ps_certs_encode(struct ps_out *out, const struct signer_certs *c);
 void ps_cert_encode(struct ps_out *out, const struct signer_cert *c);
+void ps_revoke_encode(struct ps_out *out, const struct signer_caller *c, const char *serial_hex, uint8_t reason,
+    const char *detail);
+void ps_revocation_encode(struct ps_out *out, const struct signer_revocation *r);
 
 /*
  * Decoders of requests (the signer's side). Strings in *out are borrowed
@@ -99,6 +111,10 @@ SD_WUR int ps_issue_decode(const uint8_t *p, size_t len, struct ps_issue *out);
 SD_WUR int ps_audit_decode(uint32_t type, const uint8_t *p, size_t len, struct ps_audit *out);
 SD_WUR int ps_certs_list_decode(const uint8_t *p, size_t len, struct ps_certs_list *out);
 SD_WUR int ps_cert_get_decode(const uint8_t *p, size_t len, struct ps_cert_get *out);
+SD_WUR int ps_revoke_decode(const uint8_t *p, size_t len, struct ps_revoke *out);
+
+/* The revocation reply after its status (the front's side). Errors: SD_E_INTERNAL (malformed). */
+SD_WUR int ps_revocation_decode(struct ps_in *in, struct signer_revocation *out);
 
 /*
  * The reply's status, at the start of every reply: 0, or an error whose

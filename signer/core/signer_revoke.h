@@ -1,0 +1,15 @@
+/*
+ * Revocation behind signer_revoke() (signer.h), on the signer's journal.
+ */
+#ifndef SIGNER_CORE_REVOKE_H
+#define SIGNER_CORE_REVOKE_H
+
+#include "config.h"
+#include "journal.h"
+#include "signer.h"
+
+/* signer_revoke() on journal j, deciding with cfg who may revoke what. Same contract. */
+SD_WUR int signer_revoke_journal(struct journal *j, const struct sd_config *cfg, const struct signer_caller *caller,
+    const char *serial_hex, uint8_t reason, const char *detail, struct signer_revocation *out);
+
+#endif
