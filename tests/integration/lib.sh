@@ -73,19 +73,25 @@ t_curl() {
 	curl -sS --max-time 30 --cacert "$T_DIR/tls/ca.pem" -o "$out" -w '%{http_code}' "$@" 2>"$T_TMP/curl.err" || true
 }
 
-# t_sign WHO JSONFILE [extra curl args]: POST /v1/sign as client WHO
+# t_post WHO PATH JSONFILE [extra curl args]: POST PATH as client WHO
 # with Content-Type $T_CONTENT_TYPE (default application/json)
 # (a name under $T_DIR/clients, or a path prefix to a .pem/.key pair, or
 # "none"); body in $T_TMP/body, status printed.
-t_sign() {
-	local who=$1 json=$2; shift 2
+t_post() {
+	local who=$1 path=$2 json=$3; shift 3
 	local id=()
 	case "$who" in
 	none) ;;
 	/*) id=(--cert "$who.pem" --key "$who.key") ;;
 	*) id=(--cert "$T_DIR/clients/$who.pem" --key "$T_DIR/clients/$who.key") ;;
 	esac
-	t_curl "$T_TMP/body" "${id[@]}" -H "Content-Type: ${T_CONTENT_TYPE:-application/json}" --data-binary "@$json" "$@" "$T_URL/v1/sign"
+	t_curl "$T_TMP/body" "${id[@]}" -H "Content-Type: ${T_CONTENT_TYPE:-application/json}" --data-binary "@$json" "$@" "$T_URL$path"
+}
+
+# t_sign WHO JSONFILE [extra curl args]: t_post WHO /v1/sign JSONFILE.
+t_sign() {
+	local who=$1 json=$2; shift 2
+	t_post "$who" /v1/sign "$json" "$@"
 }
 
 # A JSON sign request for CSR file $1 and profile $2 (default server), extra jq args after.
