@@ -186,7 +186,7 @@ cc_list(struct journal *j, struct cc_opts *o)
 	int rc;
 
 	/* The index trails the journal: say so when the newest records are not in it yet. */
-	if ((rc = journal_certs_indexed(j, &through, &last)) == 0 && through < last)
+	if (journal_certs_indexed(j, &through, &last) == 0 && through < last)
 		fprintf(stderr, "signerctl: the certificate index covers records up to %" PRIu64 " of %" PRIu64
 		    "; signerd indexes the rest while it runs (or: signerctl certs reindex)\n", through, last);
 	o->q.limit = JOURNAL_CERTS_LIMIT_MAX;

@@ -443,6 +443,8 @@ journal_cert_get(struct journal *j, const uint8_t *serial, size_t len, struct jo
 		return rc;
 	if ((rc = inv_serial_record(j, txn, serial, len, &rec)) != 0)
 		goto out;
+	if (rec == NULL)
+		abort();	/* set on success */
 	if (rec->seq > through)
 		rc = inv_record_entry(j, txn, rec, &c);
 	else if ((rc = inv_entry_get(j, txn, rec->seq, &c, &size)) == SD_E_NOT_FOUND)
