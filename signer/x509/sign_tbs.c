@@ -4,8 +4,7 @@
 #include "x509_cert.h"
 #include "x509_sigalg.h"
 
-/* alg, or the default for key's type; alg must fit the key. */
-static int
+int
 x509_sign_alg(struct hsm_key *key, const struct x509_sigalg *alg, const struct x509_sigalg **out)
 {
 	*out = NULL;

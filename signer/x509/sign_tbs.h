@@ -17,6 +17,9 @@
 #include "x509_sigalg.h"
 #include "x509_tbs.h"
 
+/* *out: alg, or the default for key's type when alg is NULL. Errors: SD_E_INVAL (alg is for another key type), SD_E_UNSUPPORTED. */
+SD_WUR int x509_sign_alg(struct hsm_key *key, const struct x509_sigalg *alg, const struct x509_sigalg **out);
+
 /*
  * Hash and format tbs for algorithm alg (NULL: the default for key's type,
  * x509_sigalg_for(); alg must fit key's type), sign it in the HSM and return
