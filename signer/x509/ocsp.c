@@ -354,6 +354,9 @@ ocsp_check_single(const struct ocsp_single *s, size_t i)
 	return 0;
 }
 
+/* 9999-12-31T23:59:59Z: OpenSSL would write a five-digit year after it. */
+#define OCSP_TIME_MAX INT64_C(253402300799)
+
 /* A GeneralizedTime (RFC 6960 uses it throughout, with seconds and Z). */
 static int
 ocsp_time(int64_t t, unsigned char **der, size_t *len)
@@ -362,7 +365,7 @@ ocsp_time(int64_t t, unsigned char **der, size_t *len)
 	int rc;
 
 	*len = 0;
-	if (t < 0 || (gt = ASN1_GENERALIZEDTIME_set(NULL, (time_t)t)) == NULL) {
+	if (t < 0 || t > OCSP_TIME_MAX || (gt = ASN1_GENERALIZEDTIME_set(NULL, (time_t)t)) == NULL) {
 		rc = sd_error_set(SD_E_INVAL, "OCSP: time %lld cannot be a GeneralizedTime", (long long)t);
 		goto out;
 	}
