@@ -95,8 +95,8 @@ ocsp_certid_from(OCSP_CERTID *cid, int idx, struct ocsp_certid *out)
 	if ((h = ocsp_hash_by_nid(OBJ_obj2nid(md))) == NULL) {
 		if (OBJ_obj2txt(oid, sizeof(oid), md, 1) <= 0)
 			(void)snprintf(oid, sizeof(oid), "(unprintable)");
-		rc = sd_error_set(SD_E_UNSUPPORTED, "OCSP CertID %d: hash algorithm %s is not SHA-1, SHA-256, SHA-384 or "
-		    "SHA-512", idx, oid);
+		rc = sd_error_set(SD_E_UNSUPPORTED, "OCSP CertID %d: hash algorithm %s (only SHA-1 and SHA-2)", idx,
+		    oid);
 		goto out;
 	}
 	if ((size_t)ASN1_STRING_length(name_hash) != h->len || (size_t)ASN1_STRING_length(key_hash) != h->len) {
@@ -303,6 +303,7 @@ ocsp_certid_is_issued_by(const struct ocsp_certid *id, X509 *ca, bool *match)
 	unsigned char *name = NULL;
 	uint8_t name_md[EVP_MAX_MD_SIZE], key_md[EVP_MAX_MD_SIZE];
 	unsigned int name_md_len = 0, key_md_len = 0;
+	size_t key_len;
 	int n, rc;
 
 	*match = false;
@@ -314,10 +315,11 @@ ocsp_certid_is_issued_by(const struct ocsp_certid *id, X509 *ca, bool *match)
 		rc = sd_error_set(SD_E_CRYPTO, "OCSP CertID: cannot encode the CA's subject or key");
 		goto out;
 	}
+	key_len = (size_t)ASN1_STRING_length(key);
 	/* RFC 6960 4.1.1: the key hash excludes the BIT STRING's tag, length and unused-bits octet. */
 	if (EVP_Digest(name, (size_t)n, name_md, &name_md_len, h->md(), NULL) != 1 ||
-	    EVP_Digest(ASN1_STRING_get0_data(key), (size_t)ASN1_STRING_length(key), key_md, &key_md_len, h->md(),
-	    NULL) != 1 || name_md_len != h->len || key_md_len != h->len) {
+	    EVP_Digest(ASN1_STRING_get0_data(key), key_len, key_md, &key_md_len, h->md(), NULL) != 1 ||
+	    name_md_len != h->len || key_md_len != h->len) {
 		rc = sd_error_set(SD_E_CRYPTO, "OCSP CertID: %s of the CA's subject or key failed", OBJ_nid2sn(h->nid));
 		goto out;
 	}
