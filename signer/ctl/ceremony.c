@@ -94,9 +94,10 @@ out:
 	return rc;
 }
 
+/* A CA's extensions, or (responder) those of a delegated OCSP responder, which signs nothing else. */
 static int
-ceremony_extensions(const struct ceremony_ca *req, const uint8_t *ski, const uint8_t *aki, size_t aki_len,
-    STACK_OF(X509_EXTENSION) **out)
+ceremony_extensions(const struct ceremony_ca *req, bool responder, const uint8_t *ski, const uint8_t *aki,
+    size_t aki_len, STACK_OF(X509_EXTENSION) **out)
 {
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	int rc;
@@ -106,8 +107,19 @@ ceremony_extensions(const struct ceremony_ca *req, const uint8_t *ski, const uin
 		rc = SD_E_NOMEM;
 		goto out;
 	}
-	if ((rc = x509_ext_add_basic_constraints(exts, true, req->path_len)) != 0 ||
-	    (rc = x509_ext_add_key_usage(exts, CONFIG_KU_KEY_CERT_SIGN | CONFIG_KU_CRL_SIGN)) != 0 ||
+	if (responder)
+		rc = x509_ext_add_basic_constraints(exts, false, -1);
+	else
+		rc = x509_ext_add_basic_constraints(exts, true, req->path_len);
+	if (rc != 0)
+		goto out;
+	if (responder)
+		rc = x509_ext_add_key_usage(exts, CONFIG_KU_DIGITAL_SIGNATURE);
+	else
+		rc = x509_ext_add_key_usage(exts, CONFIG_KU_KEY_CERT_SIGN | CONFIG_KU_CRL_SIGN);
+	if (rc != 0)
+		goto out;
+	if ((responder && (rc = x509_ext_add_ocsp_signing(exts)) != 0) ||
 	    (rc = x509_ext_add_ski(exts, ski, X509_KEYID_LEN)) != 0 ||
 	    (rc = x509_ext_add_aki(exts, aki, aki_len)) != 0)
 		goto out;
@@ -121,13 +133,14 @@ out:
 
 /*
  * Build, sign with signing_key and check against verify_key the CA
- * certificate for subject_key. issuer NULL: self-signed (issuer = subject,
- * AKI = SKI). not_after_cap 0: no cap.
+ * certificate (responder: the OCSP responder certificate) for subject_key.
+ * issuer NULL: self-signed (issuer = subject, AKI = SKI). not_after_cap 0:
+ * no cap.
  */
 static int
 ceremony_issue(struct hsm_key *signing_key, EVP_PKEY *verify_key, const uint8_t *issuer, size_t issuer_len,
     const uint8_t *aki, size_t aki_len, time_t not_after_cap, struct hsm_key *subject_key,
-    const struct ceremony_ca *req, bool pss, char **pem)
+    const struct ceremony_ca *req, bool responder, bool pss, char **pem)
 {
 	X509_NAME *subject = NULL;
 	STACK_OF(X509_EXTENSION) *exts = NULL;
@@ -176,7 +189,7 @@ ceremony_issue(struct hsm_key *signing_key, EVP_PKEY *verify_key, const uint8_t 
 		}
 		verify_key = self_key;
 	}
-	if ((rc = ceremony_extensions(req, ski, aki, aki_len, &exts)) != 0)
+	if ((rc = ceremony_extensions(req, responder, ski, aki, aki_len, &exts)) != 0)
 		goto out;
 	if ((rc = x509_tbs_serial_random(serial)) != 0)
 		goto out;
@@ -234,7 +247,7 @@ ceremony_root_sig(struct hsm_key *key, const struct ceremony_ca *req, bool pss, 
 	*pem = NULL;
 	if (key == NULL)
 		return sd_error_set(SD_E_INVAL, "no key");
-	return ceremony_issue(key, NULL, NULL, 0, NULL, 0, 0, key, req, pss, pem);
+	return ceremony_issue(key, NULL, NULL, 0, NULL, 0, 0, key, req, false, pss, pem);
 }
 
 int
@@ -264,8 +277,44 @@ ceremony_intermediate_sig(struct hsm_key *issuer_key, const char *issuer_pem, si
 		goto out;
 	}
 	rc = ceremony_issue(issuer_key, ca->pubkey, ca->issuer, ca->issuer_len, ca->keyid, ca->keyid_len,
-	    ca->not_after, subject_key, req, pss, pem);
+	    ca->not_after, subject_key, req, false, pss, pem);
 out:
+	ca_free(ca);
+	return rc;
+}
+
+int
+ceremony_ocsp_responder(struct hsm_key *issuer_key, const char *issuer_pem, size_t issuer_pem_len,
+    struct hsm_key *responder_key, const char *subject, uint64_t days, char **pem)
+{
+	struct ceremony_ca req = { subject, days, -1 };
+	struct ca *ca = NULL;
+	unsigned char *ca_spki = NULL;
+	const uint8_t *spki;
+	size_t spki_len = 0;
+	int n, rc;
+
+	*pem = NULL;
+	if (issuer_key == NULL || responder_key == NULL) {
+		rc = sd_error_set(SD_E_INVAL, "no issuer key or responder key");
+		goto out;
+	}
+	if ((rc = ca_from_pem(issuer_key, "(issuer key)", issuer_pem, issuer_pem_len, "(issuer PEM)", &ca)) != 0)
+		goto out;
+	/* A CA answers with its own key without any certificate: delegating to itself is a mistake. */
+	if ((n = i2d_PUBKEY(ca->pubkey, &ca_spki)) <= 0) {
+		rc = sd_error_set(SD_E_CRYPTO, "cannot encode the issuer's public key");
+		goto out;
+	}
+	if ((spki = hsm_key_spki_peek(responder_key, &spki_len)) != NULL && spki_len == (size_t)n &&
+	    memcmp(spki, ca_spki, spki_len) == 0) {
+		rc = sd_error_set(SD_E_INVAL, "the responder key is the issuer's own key");
+		goto out;
+	}
+	rc = ceremony_issue(issuer_key, ca->pubkey, ca->issuer, ca->issuer_len, ca->keyid, ca->keyid_len,
+	    ca->not_after, responder_key, &req, true, false, pem);
+out:
+	OPENSSL_free(ca_spki);
 	ca_free(ca);
 	return rc;
 }

@@ -145,6 +145,37 @@ out:
 	return rc;
 }
 
+int
+x509_ext_add_ocsp_signing(STACK_OF(X509_EXTENSION) *exts)
+{
+	EXTENDED_KEY_USAGE *list = NULL;
+	ASN1_NULL *nocheck = NULL;
+	ASN1_OBJECT *obj;
+	int rc;
+
+	if ((list = sk_ASN1_OBJECT_new_null()) == NULL || (nocheck = ASN1_NULL_new()) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if ((obj = OBJ_nid2obj(NID_OCSP_sign)) == NULL) {
+		rc = sd_error_set(SD_E_CRYPTO, "unknown purpose OCSPSigning");
+		goto out;
+	}
+	/* A built-in object is static: pop_free below leaves it alone. */
+	if (sk_ASN1_OBJECT_push(list, obj) <= 0) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	if ((rc = x509_ext_push(exts, NID_ext_key_usage, false, list)) != 0)
+		goto out;
+	/* Relying parties need not ask whether the responder's own certificate is revoked (RFC 6960 4.2.2.2.1). */
+	rc = x509_ext_push(exts, NID_id_pkix_OCSP_noCheck, false, nocheck);
+out:
+	ASN1_NULL_free(nocheck);
+	sk_ASN1_OBJECT_pop_free(list, ASN1_OBJECT_free);
+	return rc;
+}
+
 static int
 x509_ext_octets(const uint8_t *data, size_t len, ASN1_OCTET_STRING **out)
 {

@@ -55,6 +55,12 @@ SD_WUR int x509_ext_add_key_usage(STACK_OF(X509_EXTENSION) *exts, unsigned ku);
 /* extendedKeyUsage, not critical, from enum config_ext_key_usage bits (at least one). */
 SD_WUR int x509_ext_add_ext_key_usage(STACK_OF(X509_EXTENSION) *exts, unsigned eku);
 
+/*
+ * The two marks of a delegated OCSP responder (RFC 6960 4.2.2.2): extendedKeyUsage
+ * with id-kp-OCSPSigning alone, and id-pkix-ocsp-nocheck (NULL), both not critical.
+ */
+SD_WUR int x509_ext_add_ocsp_signing(STACK_OF(X509_EXTENSION) *exts);
+
 /* subjectKeyIdentifier, not critical. */
 SD_WUR int x509_ext_add_ski(STACK_OF(X509_EXTENSION) *exts, const uint8_t *keyid, size_t len);
 
