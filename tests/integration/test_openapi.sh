@@ -74,6 +74,12 @@ t_get auditor '/v1/certificates?valid_at=yesterday' >/dev/null
 t_check "a bad time filter: $(t_problem_type) is in the document" in_doc "$(t_problem_type)"
 t_get auditor '/v1/certificates/00ff' >/dev/null
 t_check "an unknown serial: $(t_problem_type) is in the document" in_doc "$(t_problem_type)"
+printf '{"serial_number":"%s","reason":"keyCompromise"}' "$serial" >"$T_TMP/revoke.json"
+t_check "POST /v1/revoke: 200" test "$(t_post revoker /v1/revoke "$T_TMP/revoke.json")" = 200
+t_check "its answer validates against the document's Revocation" \
+	/usr/bin/python3 "$check" "$doc" answer POST /v1/revoke 200 "$T_TMP/body"
+t_post issuer /v1/revoke "$T_TMP/revoke.json" >/dev/null
+t_check "another client's certificate: $(t_problem_type) is in the document" in_doc "$(t_problem_type)"
 t_check "GET /healthz: 200" test "$(t_get none /healthz)" = 200
 t_check "its answer is {status: ok}" jq -e '.status == "ok"' "$T_TMP/body"
 t_stop

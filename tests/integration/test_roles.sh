@@ -15,13 +15,16 @@ t_csr "$T_TMP/a.csr" ec:P-256 "/CN=a.example.com" "DNS:a.example.com"
 t_request "$T_TMP/a.csr" server >"$T_TMP/a.json"
 t_check "a first certificate (its serial for the proof route)" test "$(t_sign issuer "$T_TMP/a.json")" = 200
 serial=$(jq -r .serial_number "$T_TMP/body")
+printf '{"serial_number":"%s","reason":"superseded"}' "$serial" >"$T_TMP/revoke.json"
 for _ in $(seq 1 200); do
 	[ "$(t_get auditor "/v1/audit/proof?serial=$serial")" = 200 ] && break
 	sleep 0.1
 done
 
 # METHOD PATH  none issuer auditor admin revoker   (admin holds issuer and admin, for profile
-# subordinate-ca only; revoker holds revoker alone, which no route uses yet and which implies no other role)
+# subordinate-ca only; revoker holds revoker alone, which implies no other role). /v1/revoke
+# revokes the first certificate: its issuer and the auditor may not (not their key), the
+# admin does, and the revoker then gets the same answer (a repeat); it comes last.
 matrix="POST /v1/sign 401 200 403 403 403
 GET /v1/ca 200 200 200 200 200
 GET /healthz 200 200 200 200 200
@@ -31,7 +34,8 @@ GET /v1/audit/checkpoint 401 403 200 403 403
 GET /v1/audit/records?from=1&limit=5 401 403 200 403 403
 GET /v1/audit/proof?serial=$serial 401 403 200 403 403
 GET /v1/certificates?limit=5 401 403 200 200 403
-GET /v1/certificates/$serial 401 200 200 200 403"
+GET /v1/certificates/$serial 401 200 200 200 403
+POST /v1/revoke 401 403 403 200 200"
 
 # Every route of the permit table has a row, and every row is a route.
 sed -nE 's/^[[:space:]]*\{ "(\/[^"]*)", "([A-Z]+)",.*/\2 \1/p' "$here/api/api_routes.c" | sort >"$T_TMP/routes"
@@ -45,7 +49,11 @@ while read -r method path want_none want_issuer want_auditor want_admin want_rev
 	wants=("$want_none" "$want_issuer" "$want_auditor" "$want_admin" "$want_revoker")
 	for i in 0 1 2 3 4; do
 		who=${whos[$i]} want=${wants[$i]}
-		if [ "$method" = POST ]; then got=$(t_sign "$who" "$T_TMP/a.json"); else got=$(t_get "$who" "$path"); fi
+		case "$method $path" in
+		"POST /v1/revoke") got=$(t_post "$who" "$path" "$T_TMP/revoke.json") ;;
+		POST*) got=$(t_sign "$who" "$T_TMP/a.json") ;;
+		*) got=$(t_get "$who" "$path") ;;
+		esac
 		case "$want" in
 		401) type=unauthenticated ;;
 		403) type=forbidden ;;
