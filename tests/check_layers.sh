@@ -11,7 +11,7 @@ cd "$root" || exit 2
 
 # Room of each public header in include/.
 declare -A header_room=(
-	[sd_error.h]=base [sd_file.h]=base [sd_process.h]=base [sd_log.h]=base [sd_metrics.h]=base [sd_time.h]=base [config.h]=config [journal.h]=journal
+	[sd_error.h]=base [sd_file.h]=base [sd_process.h]=base [sd_log.h]=base [sd_metrics.h]=base [sd_time.h]=base [sd_crl_reason.h]=base [config.h]=config [journal.h]=journal
 	[hsm.h]=pkcs11 [ceremony.h]=ctl [signer.h]=interface [api.h]=api [privsep.h]=privsep
 )
 # What each room may include, besides itself. "interface" is include/signer.h,

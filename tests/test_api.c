@@ -456,6 +456,7 @@ test_status_table(void)
 		{ SD_E_NOT_FOUND, 404, 0 },	/* auditor lookups: unknown serial, no checkpoint yet */
 		{ SD_E_INTERNAL, 500, 0 },
 		{ SD_E_QUOTA, 429, 1 },	/* at least; the quota says how long (sd_error_retry_after()) */
+		{ SD_E_FORBIDDEN, 403, 0 },	/* a revocation of a certificate not of the caller's key */
 	};
 	struct api_problem p;
 	unsigned retry;
