@@ -285,6 +285,24 @@ test_crl_ed25519(void)
 	crl_for(HSM_KEY_ED25519, false, "ed25519");
 }
 
+/* crl_sign() of p with its first entry replaced by e (serial length and reason set) is refused, naming needle. */
+static void
+refuse_entry(struct hsm_key *k, const struct crl_params *p, EVP_PKEY *pub, struct crl_entry e, size_t serial_len,
+    uint8_t reason, const char *needle)
+{
+	struct crl_params q = *p;
+	uint8_t *der = NULL;
+	size_t len = 0;
+
+	e.serial_len = serial_len;
+	e.reason = reason;
+	q.entries = &e;
+	q.n_entries = 1;
+	CU_ASSERT_EQUAL(crl_sign(k, NULL, &q, pub, &der, &len), SD_E_INVAL);
+	CU_ASSERT_PTR_NULL(der);
+	CU_ASSERT(strstr(sd_error_detail(SD_E_INVAL), needle) != NULL);
+}
+
 /* Every bad parameter is refused with a precise error, before the HSM signs. */
 static void
 test_crl_refusals(void)
@@ -293,7 +311,7 @@ test_crl_refusals(void)
 	X509 *root = make_ca(rk, "refusals", NULL, NULL, NULL), *bare = X509_new();
 	EVP_PKEY *pub = X509_get0_pubkey(root);
 	const struct x509_sigalg *rsa = NULL;
-	struct crl_entry e[2];
+	struct crl_entry e[1];
 	struct crl_params p;
 	uint8_t *der = NULL;
 	size_t len = 0;
@@ -305,26 +323,24 @@ test_crl_refusals(void)
 	e[0].serial[0] = 5;
 	e[0].serial_len = 1;
 	e[0].reason = 1;
-	e[1] = e[0];
 	p = (struct crl_params){ root, 1, (int64_t)now, (int64_t)now + 60, e, 1, false, 0 };
-	for (i = 0; i < sizeof(bad_reasons); i++) {
-		e[0].reason = bad_reasons[i];
-		CU_ASSERT_EQUAL(crl_sign(rk, NULL, &p, pub, &der, &len), SD_E_INVAL);
-		CU_ASSERT_PTR_NULL(der);
-	}
-	e[0].reason = 1;
-	e[0].serial_len = 0;
-	CU_ASSERT_EQUAL(crl_sign(rk, NULL, &p, pub, &der, &len), SD_E_INVAL);
-	e[0].serial_len = 21;
-	CU_ASSERT_EQUAL(crl_sign(rk, NULL, &p, pub, &der, &len), SD_E_INVAL);
-	e[0].serial_len = 1;
+	for (i = 0; i < sizeof(bad_reasons); i++)
+		refuse_entry(rk, &p, pub, e[0], 1, bad_reasons[i], "reason code");
+	refuse_entry(rk, &p, pub, e[0], 0, 1, "a serial of 0 bytes");
+	refuse_entry(rk, &p, pub, e[0], 21, 1, "a serial of 21 bytes");
 	/* The same serial twice, once with a leading zero byte. */
-	e[1].serial[0] = 0;
-	e[1].serial[1] = 5;
-	e[1].serial_len = 2;
-	p.n_entries = 2;
-	CU_ASSERT_EQUAL(crl_sign(rk, NULL, &p, pub, &der, &len), SD_E_INVAL);
-	CU_ASSERT(strstr(sd_error_detail(SD_E_INVAL), "twice") != NULL);
+	{
+		struct crl_entry dup[2] = { e[0], e[0] };
+		struct crl_params q = p;
+
+		dup[1].serial[0] = 0;
+		dup[1].serial[1] = 5;
+		dup[1].serial_len = 2;
+		q.entries = dup;
+		q.n_entries = 2;
+		CU_ASSERT_EQUAL(crl_sign(rk, NULL, &q, pub, &der, &len), SD_E_INVAL);
+		CU_ASSERT(strstr(sd_error_detail(SD_E_INVAL), "twice") != NULL);
+	}
 	p.n_entries = 1;
 	p.next_update = p.this_update;
 	CU_ASSERT_EQUAL(crl_sign(rk, NULL, &p, pub, &der, &len), SD_E_INVAL);

@@ -148,6 +148,8 @@ journal_revocation_fill(struct journal *j, MDB_txn *txn, struct journal_cert *c)
 		return 0;
 	if (rc != 0)
 		return rc;
+	if (rec == NULL)
+		abort();	/* set on success */
 	c->revoked = true;
 	c->revoked_ms = rec->time_ms;
 	c->revocation_reason = rec->revocation_reason;
@@ -192,6 +194,8 @@ journal_revoke(struct journal *j, const struct journal_revocation *in, uint64_t 
 	if (erc != 0)
 		return erc == SD_E_NOT_FOUND ? sd_error_set(SD_E_INTERNAL,
 		    "journal: a revocation was refused as a repeat, yet the serial is not revoked") : erc;
+	if (*existing == NULL)
+		abort();	/* set on success */
 	sd_hex_encode(in->serial, in->serial_len, hex);
 	return sd_error_set(SD_E_INVAL, "serial %s is already revoked (record %llu)", hex,
 	    (unsigned long long)(*existing)->seq);
