@@ -22,6 +22,7 @@
 #include "ceremony.h"
 #include "hsm.h"
 #include "sd_test.h"
+#include "hsm_ca_fixture.h"
 #include "softhsm_fixture.h"
 #include "x509/crl.h"
 #include "x509/x509_sigalg.h"
@@ -29,62 +30,10 @@
 static struct sd_test_softhsm fx;
 static struct hsm *g_hsm;
 
-static struct hsm_key *
-key(const char *label, enum hsm_key_type type)
-{
-	struct hsm_key *k = NULL;
-	char uri[128];
-
-	CU_ASSERT_FATAL(snprintf(uri, sizeof(uri), "pkcs11:object=%s", label) < (int)sizeof(uri));
-	if (hsm_key_find(g_hsm, uri, false, &k) == 0)
-		return k;
-	CU_ASSERT_EQUAL_FATAL(hsm_keygen(g_hsm, uri, type), 0);
-	CU_ASSERT_EQUAL_FATAL(hsm_key_find(g_hsm, uri, false, &k), 0);
-	return k;
-}
-
-static X509 *
-pem_cert(const char *pem)
-{
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	X509 *x = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-
-	BIO_free(bio);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
-	return x;
-}
-
 static void
 test_setup(void)
 {
-	struct hsm_config cfg;
-
-	CU_ASSERT_EQUAL_FATAL(sd_test_softhsm_new("crl-test", &fx), 0);
-	cfg = (struct hsm_config){ fx.module, fx.token_uri, fx.pin_file, 2 };
-	CU_ASSERT_EQUAL_FATAL(hsm_open(&cfg, &g_hsm), 0);
-}
-
-/* A CA: a root for key, or (issuer given) a sub-CA of it; its PEM in *pem when asked. */
-static X509 *
-make_ca(struct hsm_key *k, const char *cn, struct hsm_key *issuer, const char *issuer_pem, char **pem_out)
-{
-	char subject[128], *pem = NULL;
-	struct ceremony_ca req;
-	X509 *x;
-
-	(void)snprintf(subject, sizeof(subject), "/O=signerd test/CN=%s", cn);
-	req = (struct ceremony_ca){ subject, 30, -1 };
-	if (issuer == NULL) {
-		CU_ASSERT_EQUAL_FATAL(ceremony_root(k, &req, &pem), 0);
-	} else {
-		CU_ASSERT_EQUAL_FATAL(ceremony_intermediate(issuer, issuer_pem, strlen(issuer_pem), k, &req, &pem), 0);
-	}
-	x = pem_cert(pem);
-	if (pem_out != NULL)
-		*pem_out = pem;
-	else
-		free(pem);
-	return x;
+	g_hsm = hsm_ca_open("crl-test", &fx);
 }
 
 /* serial of x as big-endian bytes into e. */
@@ -175,14 +124,14 @@ crl_for(enum hsm_key_type type, bool pss, const char *label)
 	int crit = -1;
 
 	(void)snprintf(name, sizeof(name), "%s-root", label);
-	rk = key(name, type);
+	rk = hsm_ca_key(g_hsm, name, type);
 	(void)snprintf(name, sizeof(name), "%s-a", label);
-	ak = key(name, HSM_KEY_P256);
+	ak = hsm_ca_key(g_hsm, name, HSM_KEY_P256);
 	(void)snprintf(name, sizeof(name), "%s-b", label);
-	bk = key(name, HSM_KEY_P256);
-	root = make_ca(rk, label, NULL, NULL, &root_pem);
-	a = make_ca(ak, "sub A", rk, root_pem, NULL);
-	b = make_ca(bk, "sub B", rk, root_pem, NULL);
+	bk = hsm_ca_key(g_hsm, name, HSM_KEY_P256);
+	root = hsm_ca_make(rk, label, NULL, NULL, &root_pem);
+	a = hsm_ca_make(ak, "sub A", rk, root_pem, NULL);
+	b = hsm_ca_make(bk, "sub B", rk, root_pem, NULL);
 	pub = X509_get0_pubkey(root);
 	CU_ASSERT_EQUAL_FATAL(x509_sigalg_for_scheme(type, pss, &alg), 0);
 
@@ -307,8 +256,8 @@ refuse_entry(struct hsm_key *k, const struct crl_params *p, EVP_PKEY *pub, struc
 static void
 test_crl_refusals(void)
 {
-	struct hsm_key *rk = key("refusals-root", HSM_KEY_P256);
-	X509 *root = make_ca(rk, "refusals", NULL, NULL, NULL), *bare = X509_new();
+	struct hsm_key *rk = hsm_ca_key(g_hsm, "refusals-root", HSM_KEY_P256);
+	X509 *root = hsm_ca_make(rk, "refusals", NULL, NULL, NULL), *bare = X509_new();
 	EVP_PKEY *pub = X509_get0_pubkey(root);
 	const struct x509_sigalg *rsa = NULL;
 	struct crl_entry e[1];
@@ -360,8 +309,8 @@ test_crl_refusals(void)
 	CU_ASSERT_EQUAL(crl_sign(rk, rsa, &p, pub, &der, &len), SD_E_INVAL);
 	/* A verify key that is not the signer's: the check refuses what was signed. */
 	{
-		struct hsm_key *ok = key("refusals-other", HSM_KEY_P256);
-		X509 *other = make_ca(ok, "other", NULL, NULL, NULL);
+		struct hsm_key *ok = hsm_ca_key(g_hsm, "refusals-other", HSM_KEY_P256);
+		X509 *other = hsm_ca_make(ok, "other", NULL, NULL, NULL);
 
 		CU_ASSERT_EQUAL(crl_sign(rk, NULL, &p, X509_get0_pubkey(other), &der, &len), SD_E_INTERNAL);
 		CU_ASSERT_PTR_NULL(der);

@@ -25,6 +25,7 @@
 #include "ceremony.h"
 #include "hsm.h"
 #include "sd_test.h"
+#include "hsm_ca_fixture.h"
 #include "softhsm_fixture.h"
 #include "x509/ocsp.h"
 #include "x509/x509_sigalg.h"
@@ -32,62 +33,10 @@
 static struct sd_test_softhsm fx;
 static struct hsm *g_hsm;
 
-static struct hsm_key *
-key(const char *label, enum hsm_key_type type)
-{
-	struct hsm_key *k = NULL;
-	char uri[128];
-
-	CU_ASSERT_FATAL(snprintf(uri, sizeof(uri), "pkcs11:object=%s", label) < (int)sizeof(uri));
-	if (hsm_key_find(g_hsm, uri, false, &k) == 0)
-		return k;
-	CU_ASSERT_EQUAL_FATAL(hsm_keygen(g_hsm, uri, type), 0);
-	CU_ASSERT_EQUAL_FATAL(hsm_key_find(g_hsm, uri, false, &k), 0);
-	return k;
-}
-
-static X509 *
-pem_cert(const char *pem)
-{
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	X509 *x = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-
-	BIO_free(bio);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
-	return x;
-}
-
 static void
 test_setup(void)
 {
-	struct hsm_config cfg;
-
-	CU_ASSERT_EQUAL_FATAL(sd_test_softhsm_new("ocsp-test", &fx), 0);
-	cfg = (struct hsm_config){ fx.module, fx.token_uri, fx.pin_file, 2 };
-	CU_ASSERT_EQUAL_FATAL(hsm_open(&cfg, &g_hsm), 0);
-}
-
-/* A CA: a root for k, or (issuer given) a sub-CA of it; its PEM in *pem_out when asked. */
-static X509 *
-make_ca(struct hsm_key *k, const char *cn, struct hsm_key *issuer, const char *issuer_pem, char **pem_out)
-{
-	char subject[128], *pem = NULL;
-	struct ceremony_ca req;
-	X509 *x;
-
-	(void)snprintf(subject, sizeof(subject), "/O=signerd test/CN=%s", cn);
-	req = (struct ceremony_ca){ subject, 30, -1 };
-	if (issuer == NULL) {
-		CU_ASSERT_EQUAL_FATAL(ceremony_root(k, &req, &pem), 0);
-	} else {
-		CU_ASSERT_EQUAL_FATAL(ceremony_intermediate(issuer, issuer_pem, strlen(issuer_pem), k, &req, &pem), 0);
-	}
-	x = pem_cert(pem);
-	if (pem_out != NULL)
-		*pem_out = pem;
-	else
-		free(pem);
-	return x;
+	g_hsm = hsm_ca_open("ocsp-test", &fx);
 }
 
 /* The delegated responder of the root rk (certificate root_pem) for key resk. */
@@ -99,7 +48,7 @@ make_responder(struct hsm_key *rk, const char *root_pem, struct hsm_key *resk, u
 
 	CU_ASSERT_EQUAL_FATAL(ceremony_ocsp_responder(rk, root_pem, strlen(root_pem), resk,
 	    "/O=signerd test/CN=OCSP responder", days, &pem), 0);
-	x = pem_cert(pem);
+	x = hsm_ca_pem_cert(pem);
 	free(pem);
 	return x;
 }
@@ -216,16 +165,16 @@ ocsp_for(enum hsm_key_type type, const char *label)
 	bool match = false;
 
 	(void)snprintf(name, sizeof(name), "%s-root", label);
-	rk = key(name, type);
+	rk = hsm_ca_key(g_hsm, name, type);
 	(void)snprintf(name, sizeof(name), "%s-a", label);
-	ak = key(name, HSM_KEY_P256);
+	ak = hsm_ca_key(g_hsm, name, HSM_KEY_P256);
 	(void)snprintf(name, sizeof(name), "%s-b", label);
-	bk = key(name, HSM_KEY_P256);
+	bk = hsm_ca_key(g_hsm, name, HSM_KEY_P256);
 	(void)snprintf(name, sizeof(name), "%s-responder", label);
-	resk = key(name, type);
-	root = make_ca(rk, label, NULL, NULL, &root_pem);
-	a = make_ca(ak, "sub A", rk, root_pem, NULL);
-	b = make_ca(bk, "sub B", rk, root_pem, NULL);
+	resk = hsm_ca_key(g_hsm, name, type);
+	root = hsm_ca_make(rk, label, NULL, NULL, &root_pem);
+	a = hsm_ca_make(ak, "sub A", rk, root_pem, NULL);
+	b = hsm_ca_make(bk, "sub B", rk, root_pem, NULL);
 	responder = make_responder(rk, root_pem, resk, 7);
 
 	/* The responder certificate: an OCSP signer and nothing else. */
@@ -392,9 +341,9 @@ test_ocsp_ed25519(void)
 static void
 test_ocsp_responder_cert(void)
 {
-	struct hsm_key *rk = key("cert-root", HSM_KEY_P256), *resk = key("cert-responder", HSM_KEY_P256);
+	struct hsm_key *rk = hsm_ca_key(g_hsm, "cert-root", HSM_KEY_P256), *resk = hsm_ca_key(g_hsm, "cert-responder", HSM_KEY_P256);
 	char *root_pem = NULL, *pem = NULL;
-	X509 *root = make_ca(rk, "cert root", NULL, NULL, &root_pem), *responder;
+	X509 *root = hsm_ca_make(rk, "cert root", NULL, NULL, &root_pem), *responder;
 
 	responder = make_responder(rk, root_pem, resk, 36500);
 	CU_ASSERT_EQUAL(ASN1_TIME_compare(X509_get0_notAfter(responder), X509_get0_notAfter(root)), 0);
@@ -416,8 +365,8 @@ test_ocsp_responder_cert(void)
 static void
 test_ocsp_request_refusals(void)
 {
-	struct hsm_key *rk = key("req-root", HSM_KEY_P256), *ok = key("req-other", HSM_KEY_P256);
-	X509 *root = make_ca(rk, "req root", NULL, NULL, NULL), *other = make_ca(ok, "other root", NULL, NULL, NULL);
+	struct hsm_key *rk = hsm_ca_key(g_hsm, "req-root", HSM_KEY_P256), *ok = hsm_ca_key(g_hsm, "req-other", HSM_KEY_P256);
+	X509 *root = hsm_ca_make(rk, "req root", NULL, NULL, NULL), *other = hsm_ca_make(ok, "other root", NULL, NULL, NULL);
 	X509 *certs[9];
 	struct ocsp_request *req = NULL;
 	OCSP_REQUEST *oreq;
@@ -553,9 +502,9 @@ test_ocsp_request_refusals(void)
 static void
 test_ocsp_response_refusals(void)
 {
-	struct hsm_key *rk = key("resp-root", HSM_KEY_P256), *resk = key("resp-responder", HSM_KEY_P256);
+	struct hsm_key *rk = hsm_ca_key(g_hsm, "resp-root", HSM_KEY_P256), *resk = hsm_ca_key(g_hsm, "resp-responder", HSM_KEY_P256);
 	char *root_pem = NULL;
-	X509 *root = make_ca(rk, "resp root", NULL, NULL, &root_pem), *responder = make_responder(rk, root_pem, resk, 7);
+	X509 *root = hsm_ca_make(rk, "resp root", NULL, NULL, &root_pem), *responder = make_responder(rk, root_pem, resk, 7);
 	EVP_PKEY *pub = X509_get0_pubkey(responder);
 	const struct x509_sigalg *rsa = NULL;
 	struct ocsp_single s[OCSP_REQUEST_IDS_MAX + 1];

@@ -68,11 +68,32 @@ ps_certs_list_decode(const uint8_t *p, size_t len, struct ps_certs_list *out)
 }
 
 void
-ps_cert_get_encode(struct ps_out *out, const struct signer_caller *c, const char *serial_hex)
+ps_caller_encode(struct ps_out *out, const struct signer_caller *c)
 {
 	ps_out_str(out, c->client);
 	ps_out_str(out, c->subject);
 	ps_out_bytes(out, c->spki_sha256, sizeof(c->spki_sha256));
+}
+
+void
+ps_caller_decode(struct ps_in *in, struct signer_caller *c)
+{
+	const uint8_t *spki;
+	size_t spki_len = 0;
+
+	c->client = ps_in_str(in, PS_NAME_MAX);
+	c->subject = ps_in_str(in, PS_NAME_MAX);
+	spki = ps_in_bytes(in, sizeof(c->spki_sha256), &spki_len);
+	if (spki != NULL && spki_len == sizeof(c->spki_sha256))
+		memcpy(c->spki_sha256, spki, spki_len);
+	else
+		in->failed = true;
+}
+
+void
+ps_cert_get_encode(struct ps_out *out, const struct signer_caller *c, const char *serial_hex)
+{
+	ps_caller_encode(out, c);
 	ps_out_str(out, serial_hex);
 }
 
@@ -80,18 +101,10 @@ int
 ps_cert_get_decode(const uint8_t *p, size_t len, struct ps_cert_get *out)
 {
 	struct ps_in in;
-	const uint8_t *spki;
-	size_t spki_len = 0;
 
 	memset(out, 0, sizeof(*out));
 	ps_in_init(&in, p, len);
-	out->caller.client = ps_in_str(&in, PS_NAME_MAX);
-	out->caller.subject = ps_in_str(&in, PS_NAME_MAX);
-	spki = ps_in_bytes(&in, sizeof(out->caller.spki_sha256), &spki_len);
-	if (spki != NULL && spki_len == sizeof(out->caller.spki_sha256))
-		memcpy(out->caller.spki_sha256, spki, spki_len);
-	else
-		in.failed = true;
+	ps_caller_decode(&in, &out->caller);
 	out->serial_hex = ps_in_str(&in, 40);
 	if (!ps_in_done(&in) || out->caller.client[0] == '\0')
 		return sd_error_set(SD_E_INVAL, "malformed certificate request");

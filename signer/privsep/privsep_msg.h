@@ -82,6 +82,10 @@ struct ps_revoke {
 	const char *detail;		/* NULL: none */
 };
 
+/* Who asks (client, subject, key hash): the head of PS_CERT_GET and PS_REVOKE; the decoder lends from in. */
+void ps_caller_encode(struct ps_out *out, const struct signer_caller *c);
+void ps_caller_decode(struct ps_in *in, struct signer_caller *c);
+
 /* Encoders: the payload goes to out (check ps_out_failed()). */
 void ps_config_encode(struct ps_out *out, const struct ps_config *c);
 void ps_issue_encode(struct ps_out *out, const char *client, const struct signer_request *req);

@@ -12,9 +12,7 @@ void
 ps_revoke_encode(struct ps_out *out, const struct signer_caller *c, const char *serial_hex, uint8_t reason,
     const char *detail)
 {
-	ps_out_str(out, c->client);
-	ps_out_str(out, c->subject);
-	ps_out_bytes(out, c->spki_sha256, sizeof(c->spki_sha256));
+	ps_caller_encode(out, c);
 	ps_out_str(out, serial_hex);
 	ps_out_u8(out, reason);
 	ps_out_str(out, detail != NULL ? detail : "");
@@ -24,18 +22,10 @@ int
 ps_revoke_decode(const uint8_t *p, size_t len, struct ps_revoke *out)
 {
 	struct ps_in in;
-	const uint8_t *spki;
-	size_t spki_len = 0;
 
 	memset(out, 0, sizeof(*out));
 	ps_in_init(&in, p, len);
-	out->caller.client = ps_in_str(&in, PS_NAME_MAX);
-	out->caller.subject = ps_in_str(&in, PS_NAME_MAX);
-	spki = ps_in_bytes(&in, sizeof(out->caller.spki_sha256), &spki_len);
-	if (spki != NULL && spki_len == sizeof(out->caller.spki_sha256))
-		memcpy(out->caller.spki_sha256, spki, spki_len);
-	else
-		in.failed = true;
+	ps_caller_decode(&in, &out->caller);
 	out->serial_hex = ps_in_str(&in, 40);
 	out->reason = ps_in_u8(&in);
 	out->detail = ps_in_str(&in, SIGNER_REVOKE_DETAIL_MAX);
