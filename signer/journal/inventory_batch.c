@@ -150,7 +150,8 @@ inv_batch_derive(struct journal *j, struct inv_batch *b, size_t max, bool *compl
 		b->to = seq;
 	}
 	rc = mrc == 0 || mrc == MDB_NOTFOUND ? 0 : journal_mdb_error(j, mrc, "walking the records");
-	if (rc == 0)
+	/* An empty batch has no array: qsort() may not be handed NULL, even for nothing. */
+	if (rc == 0 && b->n > 1)
 		qsort(b->items, b->n, sizeof(*b->items), inv_item_cmp);
 out:
 	journal_cert_free(c);
