@@ -81,6 +81,8 @@ ocsp_certid_from(OCSP_CERTID *cid, int idx, struct ocsp_certid *out)
 	ASN1_OBJECT *md = NULL;
 	ASN1_INTEGER *serial = NULL;
 	const struct ocsp_hash_alg *h;
+	OCSP_CERTID *back = NULL;
+	const unsigned char *q;
 	unsigned char *p;
 	BIGNUM *bn = NULL;
 	char oid[80];
@@ -127,6 +129,13 @@ ocsp_certid_from(OCSP_CERTID *cid, int idx, struct ocsp_certid *out)
 		rc = sd_error_set(SD_E_CRYPTO, "OCSP CertID %d: DER encoding failed", idx);
 		goto out;
 	}
+	/* OpenSSL re-encodes odd input (a parameter of a made-up tag) into bytes that need not decode: refuse, not echo. */
+	q = out->der;
+	back = d2i_OCSP_CERTID(NULL, &q, n);
+	if (back == NULL || q != out->der + n) {
+		rc = sd_error_set(SD_E_INVAL, "OCSP CertID %d does not encode back as one CertID", idx);
+		goto out;
+	}
 	out->der_len = (size_t)n;
 	out->hash = h->hash;
 	out->hash_len = h->len;
@@ -137,6 +146,7 @@ ocsp_certid_from(OCSP_CERTID *cid, int idx, struct ocsp_certid *out)
 out:
 	if (rc != 0)
 		memset(out, 0, sizeof(*out));
+	OCSP_CERTID_free(back);
 	BN_free(bn);
 	return rc;
 }
