@@ -392,34 +392,22 @@ out:
 static int
 inv_serial_record(struct journal *j, MDB_txn *txn, const uint8_t *serial, size_t len, struct journal_record **out)
 {
-	uint8_t key[JOURNAL_SEQ_LEN];
-	MDB_val k = { len, (void *)(uintptr_t)serial }, v;
 	uint64_t seq;
-	int rc, mrc;
+	int rc;
 
 	*out = NULL;
-	if ((mrc = mdb_get(txn, j->serials, &k, &v)) != 0 || v.mv_size != JOURNAL_SEQ_LEN)
-		goto missing;
-	seq = journal_be64_get(v.mv_data);
-	journal_key(key, seq, &k);
-	if ((mrc = mdb_get(txn, j->results, &k, &v)) == 0 && v.mv_size == JOURNAL_SEQ_LEN)
-		seq = journal_be64_get(v.mv_data);
-	else if (mrc != MDB_NOTFOUND)
-		goto missing;
+	if ((rc = journal_cert_seq(j, txn, serial, len, &seq)) != 0)
+		return rc == SD_E_NOT_FOUND ? sd_error_set(SD_E_NOT_FOUND, "no certificate has this serial") : rc;
 	if ((rc = journal_txn_get_hash(j, txn, seq, false, out)) != 0)
 		return rc == SD_E_NOT_FOUND ? sd_error_set(SD_E_JOURNAL_CORRUPT, "serial index: record %llu is missing",
 		    (unsigned long long)seq) : rc;
-	/* An intent whose result never came: nothing was issued. */
 	if ((*out)->type != JOURNAL_REC_RESULT && (*out)->type != JOURNAL_REC_ISSUANCE) {
 		journal_record_free(*out);
 		*out = NULL;
-		return sd_error_set(SD_E_NOT_FOUND, "no certificate has this serial");
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "result index: record %llu is not a certificate",
+		    (unsigned long long)seq);
 	}
 	return 0;
-missing:
-	if (mrc == 0 || mrc == MDB_NOTFOUND)
-		return sd_error_set(SD_E_NOT_FOUND, "no certificate has this serial");
-	return journal_mdb_error(j, mrc, "reading the serial index");
 }
 
 int
