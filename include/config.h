@@ -160,6 +160,16 @@ struct sd_config {
 	char *ca_chain;			/* issuing certificate then its issuers up to the root (PEM) */
 	char *ca_key_blocklist;		/* optional: hex SHA-256 of refused SubjectPublicKeyInfo DER, one per line */
 	bool ca_signature_pss;		/* signature = pss: RSASSA-PSS (RSA keys only); default pkcs1 */
+	/* Revocation (README "Revocation"): CRLs and OCSP answers, signed in the HSM. */
+	char *ca_name;			/* the CA in URLs: /v1/ca/NAME/crl (default "issuing") */
+	uint64_t ca_crl_validity;	/* s: nextUpdate - thisUpdate of each CRL (default 1d) */
+	uint64_t ca_crl_delay;		/* s: a new CRL this long after a revocation, gathering others (default 2s) */
+	char *ca_ocsp_key;		/* PKCS#11 URI of the delegated OCSP signing key, or NULL: no OCSP */
+	char *ca_ocsp_certificate;	/* its certificate (PEM; id-kp-OCSPSigning, ocsp-nocheck), with ocsp_key */
+	uint64_t ca_ocsp_validity;	/* s: nextUpdate - thisUpdate of each OCSP answer (default 4h) */
+	unsigned ca_ocsp_signatures_per_second;	/* fresh OCSP signatures (nonces, cache misses); past it: tryLater */
+	uint64_t ca_short_lived;	/* s: a certificate valid this long or less is short-lived (0: none is) */
+	bool ca_ocsp_short_lived;	/* OCSP answers for short-lived certificates (default false: "unknown") */
 
 	/* [journal] */
 	char *journal_path;		/* LMDB environment directory */
@@ -179,6 +189,8 @@ struct sd_config {
 	/* [api] */
 	char *api_listen;		/* IPv4 or IPv6 literal */
 	uint16_t api_port;		/* 0: ephemeral */
+	char *api_public_listen;	/* plain-HTTP listener for CRLs, OCSP, CA certificates; NULL: none */
+	uint16_t api_public_port;	/* 0: ephemeral */
 	char *api_tls_certificate;
 	char *api_tls_key;
 	char *api_client_ca;

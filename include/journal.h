@@ -39,8 +39,9 @@ enum journal_record_type {
 	JOURNAL_REC_RELOAD = 8,		/* configuration reload: reserved, not yet decodable */
 	JOURNAL_REC_CHECKPOINT = 9,	/* a signed tree head */
 	JOURNAL_REC_REVOCATION = 10,	/* a certificate revoked */
+	JOURNAL_REC_CRL = 11,		/* a CRL signed: its number, times, entries and SHA-256 */
 };
-#define JOURNAL_REC_TYPE_MAX 10
+#define JOURNAL_REC_TYPE_MAX 11
 
 /* RFC 5280 CRLReason codes (5.3.1); 7 is unassigned and refused. */
 enum journal_crl_reason {
@@ -132,6 +133,12 @@ struct journal_record {
 	char *note;			/* the signed checkpoint text */
 	/* revocation: enum journal_crl_reason (the text field reason is the refusal's and ceremony's) */
 	uint8_t revocation_reason;
+	/* crl (journal_crl_append()) */
+	uint64_t crl_number;		/* cRLNumber */
+	uint64_t crl_base_number;	/* a delta CRL: the complete CRL it is a delta of; 0: a complete CRL */
+	int64_t crl_this_update, crl_next_update;	/* Unix seconds */
+	uint64_t crl_entries;		/* revoked certificates listed */
+	uint8_t crl_sha256[JOURNAL_HASH_LEN];	/* of the CRL's DER */
 };
 
 /* Limits enforced by encode and decode. */
@@ -262,6 +269,63 @@ SD_WUR int journal_revoke(struct journal *j, const struct journal_revocation *in
  * SD_E_JOURNAL_CORRUPT (the index names a record that is not its revocation), SD_E_NOMEM.
  */
 SD_WUR int journal_revocation_get(struct journal *j, const uint8_t *serial, size_t len, struct journal_record **out);
+
+/* What a CRL record (type 11) says: one CRL signed, so that an auditor can match a CRL to the journal. */
+struct journal_crl {
+	uint64_t number;			/* cRLNumber, 1 or more */
+	uint64_t base_number;			/* a delta CRL: the complete CRL's number (< number); 0: complete */
+	int64_t this_update, next_update;	/* Unix seconds; next_update > this_update */
+	uint64_t entries;			/* revoked certificates it lists */
+	uint8_t sha256[JOURNAL_HASH_LEN];	/* SHA-256 of its DER */
+};
+
+/*
+ * Journal a CRL, durably (as journal_append()), before it is published.
+ * In the append's own transaction its number must be greater than that of
+ * every earlier CRL record, so that cRLNumber grows across restarts and
+ * writers. Errors: SD_E_INVAL (a bad field, or a number not greater than
+ * the last one: nothing written), SD_E_JOURNAL_FULL, SD_E_JOURNAL (also on
+ * a read-only handle), SD_E_NOMEM.
+ */
+SD_WUR int journal_crl_append(struct journal *j, const struct journal_crl *in, uint64_t *seq_out);
+
+/*
+ * The number and seq of the last CRL record; both 0 when there is none.
+ * Errors: SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT.
+ */
+SD_WUR int journal_crl_last(struct journal *j, uint64_t *number, uint64_t *seq);
+
+/* What the journal knows of one serial (journal_serial_state()). */
+struct journal_serial_state {
+	bool parsed;			/* false: the certificate's DER did not parse; no validity */
+	int64_t not_before, not_after;	/* Unix seconds */
+	bool revoked;
+	int64_t revoked_ms;		/* the revocation record's time */
+	uint8_t revocation_reason;	/* enum journal_crl_reason */
+};
+
+/*
+ * The state of the certificate with serial: its validity, read from the
+ * certificate in its result (or legacy issuance) record, and its
+ * revocation. Cheap enough for every OCSP query: no index is consulted
+ * but serials and revocations. Thread-safe.
+ * Errors: SD_E_NOT_FOUND (no certificate has this serial; an intent
+ * without a result is none), SD_E_INVAL, SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT,
+ * SD_E_NOMEM.
+ */
+SD_WUR int journal_serial_state(struct journal *j, const uint8_t *serial, size_t len,
+    struct journal_serial_state *out);
+
+/*
+ * Call fn for each revoked certificate, in the order of the revocations
+ * index (serial bytes), with its serial and state (borrowed for the call),
+ * until fn returns non-zero (which is returned). Everything is read in one
+ * read transaction: a consistent view.
+ * Errors: SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT, SD_E_NOMEM, or fn's.
+ */
+typedef int (*journal_revoked_fn)(const uint8_t *serial, size_t len, const struct journal_serial_state *st,
+    void *ctx);
+SD_WUR int journal_revoked_foreach(struct journal *j, journal_revoked_fn fn, void *ctx);
 
 /* Seq of the latest checkpoint record (0 when none). Errors: SD_E_JOURNAL. */
 SD_WUR int journal_last_checkpoint(struct journal *j, uint64_t *seq_out);

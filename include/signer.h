@@ -136,6 +136,53 @@ void signer_reload_abort(struct signer_reload *r);
 SD_WUR int signer_service_reload(struct signer *s, const void *config, size_t len);
 
 /*
+ * Revocation status for relying parties (README "Revocation"): public,
+ * no client named. Thread-safe.
+ */
+#define SIGNER_CRL_MAX (16u * 1024 * 1024)	/* bytes of a CRL */
+#define SIGNER_OCSP_REQUEST_MAX 8192		/* bytes of a DER OCSPRequest */
+#define SIGNER_OCSP_RESPONSE_MAX (64 * 1024)	/* bytes of a DER OCSPResponse */
+
+struct signer_crl {
+	uint8_t *der;
+	size_t len;
+	uint64_t number;			/* its cRLNumber */
+	int64_t this_update, next_update;	/* Unix seconds */
+};
+
+/*
+ * The issuing CA's current complete CRL, signed in the HSM and journaled
+ * (a CRL record) before it is first returned; it is signed again after
+ * revocations ([ca] crl_delay) and once half its validity has passed.
+ * Errors: SD_E_HSM_UNAVAILABLE, SD_E_HSM (no CRL could be signed yet),
+ * SD_E_JOURNAL, SD_E_JOURNAL_FULL, SD_E_NOMEM.
+ */
+SD_WUR int signer_crl(struct signer *s, struct signer_crl **out);
+void signer_crl_free(struct signer_crl *c);
+
+struct signer_ocsp {
+	uint8_t *der;				/* a DER OCSPResponse: successful or an error status */
+	size_t len;
+	bool successful;			/* responseStatus successful (a signed answer) */
+	int64_t this_update, next_update;	/* successful: of its answers (the earliest next_update) */
+	bool has_nonce;				/* successful: it echoes the request's nonce (not cacheable) */
+};
+
+/*
+ * Answer the DER OCSPRequest req (len <= SIGNER_OCSP_REQUEST_MAX bytes)
+ * for the issuing CA: good, revoked or unknown for each CertID, signed by
+ * the delegated responder key in the HSM ([ca] ocsp_key). Answers without
+ * a nonce come from a cache of pre-signed responses refreshed ahead of
+ * expiry; fresh signatures (a nonce, a miss) are limited to [ca]
+ * ocsp_signatures_per_second, past which the answer is tryLater. Every
+ * refusal is an OCSPResponse too: malformedRequest, unauthorized (no
+ * responder, or a CertID of another issuer), tryLater (the HSM is away or
+ * the budget spent), internalError. Errors (no answer at all): SD_E_NOMEM.
+ */
+SD_WUR int signer_ocsp(struct signer *s, const uint8_t *req, size_t len, struct signer_ocsp **out);
+void signer_ocsp_free(struct signer_ocsp *o);
+
+/*
  * The auditor role's view of the journal: plain data, thread-safe. client
  * is the auditor's [client NAME] section.
  */

@@ -6,6 +6,7 @@
  * keys, what the fields own, and sd_config_key().
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +128,7 @@ config_parse_listen(struct config_parse *p, const struct config_entry *e, void *
 	unsigned char probe[16];
 
 	if (inet_pton(AF_INET, value, probe) != 1 && inet_pton(AF_INET6, value, probe) != 1)
-		return config_fail(p, "'listen': '%s' is not an IPv4 or IPv6 address", value);
+		return config_fail(p, "'%s': '%s' is not an IPv4 or IPv6 address", e->key, value);
 	return config_set_string(p, config_field(e, obj), e->key, value, false);
 }
 
@@ -179,9 +180,24 @@ config_parse_seccomp(struct config_parse *p, const struct config_entry *e, void 
 	return 1;
 }
 
+/* [ca] name: one path segment of a URL, so letters, digits, '-', '_' and '.' (not "." or ".."). */
+static int
+config_parse_ca_name(struct config_parse *p, const struct config_entry *e, void *obj, const char *value)
+{
+	size_t i, n = strlen(value);
+
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)value[i]) && strchr("-_.", value[i]) == NULL)
+			break;
+	if (n == 0 || n > 64 || i < n || strcmp(value, ".") == 0 || strcmp(value, "..") == 0)
+		return config_fail(p, "'name': '%s' is not 1 to 64 letters, digits, '-', '_' or '.'", value);
+	return config_set_string(p, config_field(e, obj), e->key, value, false);
+}
+
 static const struct config_special config_listen = { "IP address", CONFIG_STRING, config_parse_listen };
 static const struct config_special config_environment = { "NAME=value", CONFIG_LIST, config_parse_environment };
 static const struct config_special config_signature = { "pkcs1 or pss", CONFIG_BOOL, config_parse_signature };
+static const struct config_special config_ca_name = { "name", CONFIG_STRING, config_parse_ca_name };
 static const struct config_special config_seccomp = { "kill, log or off", CONFIG_COUNT, config_parse_seccomp };
 
 #define CFG(f) CONFIG_FIELD(sd_config, f)
@@ -206,6 +222,22 @@ const struct config_entry config_keys[] = {
 	{ "ca", "key_blocklist", CONFIG_PATH, CONFIG_ONCE | CONFIG_RELOADABLE, CFG(ca_key_blocklist),
 	    .def = config_none },
 	{ "ca", "signature", CONFIG_SPECIAL, 0, CFG(ca_signature_pss), .def = "pkcs1", .special = &config_signature },
+	/* Revocation: the CRL and OCSP keys and their timings are fixed at start. */
+	{ "ca", "name", CONFIG_SPECIAL, CONFIG_ONCE, CFG(ca_name), .def = "issuing", .special = &config_ca_name },
+	{ "ca", "crl_validity", CONFIG_DURATION, CONFIG_ONCE, CFG(ca_crl_validity), .min = 60,
+	    .max = 366 * 86400, .def = "1d" },
+	{ "ca", "crl_delay", CONFIG_DURATION, CONFIG_ONCE, CFG(ca_crl_delay), .min = 0,
+	    .max = 3600, .def = "2s" },
+	{ "ca", "ocsp_key", CONFIG_PKCS11_URI, CONFIG_ONCE, CFG(ca_ocsp_key), .def = config_none },
+	{ "ca", "ocsp_certificate", CONFIG_PATH, CONFIG_ONCE, CFG(ca_ocsp_certificate), .def = config_none },
+	{ "ca", "ocsp_validity", CONFIG_DURATION, CONFIG_ONCE, CFG(ca_ocsp_validity), .min = 60,
+	    .max = 7 * 86400, .def = "4h" },
+	{ "ca", "ocsp_signatures_per_second", CONFIG_COUNT, CONFIG_ONCE,
+	    CFG(ca_ocsp_signatures_per_second), .min = 1, .max = 100000, .def = "50" },
+	{ "ca", "short_lived", CONFIG_DURATION, CONFIG_ONCE, CFG(ca_short_lived), .min = 0,
+	    .max = CONFIG_DURATION_MAX, .def = "7d" },
+	{ "ca", "ocsp_short_lived", CONFIG_BOOL, CONFIG_ONCE, CFG(ca_ocsp_short_lived),
+	    .def = "false" },
 
 	/* The LMDB environment, its map and the checkpoint key and origin are fixed when the journal opens. */
 	{ "journal", "path", CONFIG_PATH, CONFIG_REQUIRED | CONFIG_ONCE, CFG(journal_path) },
@@ -238,6 +270,10 @@ const struct config_entry config_keys[] = {
 	{ "api", "listen", CONFIG_SPECIAL, CONFIG_ONCE, CFG(api_listen), .def = "127.0.0.1",
 	    .special = &config_listen },
 	{ "api", "port", CONFIG_COUNT, 0, CFG(api_port), .min = 0, .max = 65535, .def = "0" },
+	/* Plain HTTP for relying parties (README "Revocation"): CRLs, OCSP and CA certificates only. */
+	{ "api", "public_listen", CONFIG_SPECIAL, CONFIG_ONCE, CFG(api_public_listen), .def = config_none,
+	    .special = &config_listen },
+	{ "api", "public_port", CONFIG_COUNT, CONFIG_ONCE, CFG(api_public_port), .min = 0, .max = 65535, .def = "0" },
 	{ "api", "tls_certificate", CONFIG_PATH, CONFIG_REQUIRED | CONFIG_ONCE, CFG(api_tls_certificate) },
 	{ "api", "tls_key", CONFIG_PATH, CONFIG_REQUIRED | CONFIG_ONCE | CONFIG_SECRET, CFG(api_tls_key) },
 	{ "api", "client_ca", CONFIG_PATH, CONFIG_REQUIRED | CONFIG_ONCE, CFG(api_client_ca) },
@@ -407,6 +443,10 @@ config_table_finish(struct config_parse *p)
 		cfg->api_max_connections = cfg->api_workers * 4 > 256 ? cfg->api_workers * 4 : 256;
 	if (cfg->journal_map_max < cfg->journal_map_size)
 		cfg->journal_map_max = cfg->journal_map_size;
+	if ((cfg->ca_ocsp_key == NULL) != (cfg->ca_ocsp_certificate == NULL))
+		return sd_error_set(SD_E_CONFIG, "%s: [ca] ocsp_key and ocsp_certificate go together", cfg->path);
+	if (cfg->api_public_listen == NULL && cfg->api_public_port != 0)
+		return sd_error_set(SD_E_CONFIG, "%s: [api] public_port needs public_listen", cfg->path);
 	return 0;
 }
 
