@@ -295,6 +295,14 @@ struct config_key_info {
 };
 bool sd_config_key(size_t i, struct config_key_info *out);
 
+/*
+ * Whether a certificate valid for validity seconds (notAfter - notBefore)
+ * is short-lived: [ca] short_lived is set and validity is at most that.
+ * Short lifetime replaces revocation: such a certificate carries no CRL or
+ * OCSP pointer and no CRL lists it.
+ */
+bool sd_config_short_lived(const struct sd_config *cfg, int64_t validity);
+
 /* Parse a duration: "90", "90s", "15m", "12h", "30d". Errors: SD_E_CONFIG. */
 SD_WUR int sd_config_parse_duration(const char *text, uint64_t *seconds);
 

@@ -25,8 +25,9 @@ declare -A may_use=(
 	[x509]="base config interface pkcs11"
 	[csr]="base config interface x509"
 	[policy]="base config interface x509 csr"
-	[core]="base config interface pkcs11 journal x509 csr policy"
-	[ctl]="base config pkcs11 journal x509"
+	[core]="base config interface pkcs11 journal x509 csr policy revocation"
+	[revocation]="base config interface pkcs11 journal x509"
+	[ctl]="base config pkcs11 journal x509 revocation"
 	[api]="base config interface"
 	[privsep]="base config interface"
 	[programs]="base config interface pkcs11 journal ctl api privsep"
@@ -38,7 +39,7 @@ declare -A foreign=(
 	['<seccomp\.h>']="base"
 	['<idn2\.h>']="policy"
 	['<(p11-kit/[^>]*|pkcs11\.h)>']="pkcs11"
-	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs"
+	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs revocation"
 )
 
 # room_of PATH: the room of a source file or header, in ROOM ("" outside the rules).

@@ -245,6 +245,12 @@ sd_config_free(struct sd_config *cfg)
 	free(cfg);
 }
 
+bool
+sd_config_short_lived(const struct sd_config *cfg, int64_t validity)
+{
+	return cfg->ca_short_lived > 0 && validity >= 0 && (uint64_t)validity <= cfg->ca_short_lived;
+}
+
 int
 sd_config_apply_environment(const struct sd_config *cfg)
 {

@@ -21,6 +21,7 @@
 #include "sd_metrics.h"
 #include "signer_counters.h"
 #include "signer_certs.h"
+#include "revocation/revocation.h"
 #include "signer_revoke.h"
 #include "signer_journal.h"
 #include "signer_quota.h"
@@ -40,6 +41,7 @@ struct signer {
 	struct weakkey_blocklist *blocklist;	/* [ca] key_blocklist, or NULL */
 	struct signer_quota *quota;
 	struct signer_counters *counters;
+	struct revocation *rev;		/* CRLs and OCSP answers */
 };
 
 int
@@ -80,6 +82,8 @@ signer_open(const struct sd_config *cfg, struct signer **out)
 	signer_journal_counters_set(s->sj, s->counters);
 	if (cfg->ca_key_blocklist != NULL && (rc = weakkey_blocklist_load(cfg->ca_key_blocklist, &s->blocklist)) != 0)
 		goto out;
+	if ((rc = revocation_open(cfg, s->hsm, s->journal, s->key, s->ca, &s->rev)) != 0)
+		goto out;
 	*out = s;
 	s = NULL;
 	rc = 0;
@@ -93,6 +97,7 @@ signer_close(struct signer *s)
 {
 	if (s == NULL)
 		return;
+	revocation_close(s->rev);
 	signer_journal_close(s->sj);
 	signer_quota_free(s->quota);
 	signer_counters_free(s->counters);
@@ -329,7 +334,7 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	if ((rc = signer_validity(s, profile, ttl, ts.tv_sec, &not_before, &not_after)) != 0)
 		goto out;
 	if ((rc = policy_extensions(profile, csr, ku, s->ca->keyid, s->ca->keyid_len, sans, n_sans, empty_subject,
-	    &exts)) != 0)
+	    sd_config_short_lived(s->cfg, (int64_t)(not_after - not_before)), &exts)) != 0)
 		goto out;
 	tmpl = (struct x509_tbs_template){
 		.serial = serial,
@@ -530,7 +535,33 @@ int
 signer_revoke(struct signer *s, const struct signer_caller *caller, const char *serial_hex, uint8_t reason,
     const char *detail, struct signer_revocation *out)
 {
+	uint8_t serial[JOURNAL_SERIAL_MAX];
+	size_t len;
+	int rc;
+
 	if (s == NULL || out == NULL)
 		return sd_error_set(SD_E_INTERNAL, "no signer");
-	return signer_revoke_journal(s->journal, s->cfg, caller, serial_hex, reason, detail, out);
+	if ((rc = signer_revoke_journal(s->journal, s->cfg, caller, serial_hex, reason, detail, out)) != 0)
+		return rc;
+	if (!out->already && sd_hex_decode(out->serial_hex, serial, sizeof(serial), &len) == 0)
+		revocation_revoked(s->rev, serial, len);
+	return 0;
+}
+
+int
+signer_crl(struct signer *s, struct signer_crl **out)
+{
+	*out = NULL;
+	if (s == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	return revocation_crl(s->rev, out);
+}
+
+int
+signer_ocsp(struct signer *s, const uint8_t *req, size_t len, struct signer_ocsp **out)
+{
+	*out = NULL;
+	if (s == NULL || (req == NULL && len > 0))
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	return revocation_ocsp(s->rev, req, len, out);
 }

@@ -264,8 +264,10 @@ policy_subtrees(const struct config_profile *p, struct x509_subtree *perm, size_
 
 int
 policy_extensions(const struct config_profile *profile, const struct csr *csr, unsigned ku, const uint8_t *ca_keyid,
-    size_t ca_keyid_len, const struct x509_san *sans, size_t n, bool empty_subject, STACK_OF(X509_EXTENSION) **out)
+    size_t ca_keyid_len, const struct x509_san *sans, size_t n, bool empty_subject, bool short_lived,
+    STACK_OF(X509_EXTENSION) **out)
 {
+	const char *ocsp_url;
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	struct x509_subtree *perm = NULL, *excl = NULL;
 	uint8_t keyid[X509_KEYID_LEN];
@@ -299,10 +301,12 @@ policy_extensions(const struct config_profile *profile, const struct csr *csr, u
 		if ((rc = x509_ext_add_name_constraints(exts, perm, np, excl, nx)) != 0)
 			goto out;
 	}
-	if (profile->crl_url != NULL && (rc = x509_ext_add_crl_dp(exts, profile->crl_url)) != 0)
+	/* Short lifetime replaces revocation: nothing points at a CRL or a responder that will not list it. */
+	ocsp_url = short_lived ? NULL : profile->ocsp_url;
+	if (!short_lived && profile->crl_url != NULL && (rc = x509_ext_add_crl_dp(exts, profile->crl_url)) != 0)
 		goto out;
-	if ((profile->ocsp_url != NULL || profile->ca_issuers_url != NULL) &&
-	    (rc = x509_ext_add_aia(exts, profile->ocsp_url, profile->ca_issuers_url)) != 0)
+	if ((ocsp_url != NULL || profile->ca_issuers_url != NULL) &&
+	    (rc = x509_ext_add_aia(exts, ocsp_url, profile->ca_issuers_url)) != 0)
 		goto out;
 	*out = exts;
 	exts = NULL;

@@ -58,12 +58,14 @@ SD_WUR int policy_subject(const struct config_profile *profile, const struct csr
  * profile), keyUsage ku (critical), extendedKeyUsage (if any), SKI, AKI
  * (ca_keyid), subjectAltName (when n > 0; critical iff the subject is
  * empty), nameConstraints (CA profiles with constraints; critical), CRL
- * distribution point and AIA (when configured).
+ * distribution point and AIA (when configured; a short-lived certificate,
+ * sd_config_short_lived(), has neither a CRL nor an OCSP pointer, only
+ * caIssuers).
  * Errors: SD_E_INVAL, SD_E_CRYPTO, SD_E_NOMEM.
  */
 SD_WUR int policy_extensions(const struct config_profile *profile, const struct csr *csr, unsigned ku,
     const uint8_t *ca_keyid, size_t ca_keyid_len, const struct x509_san *sans, size_t n, bool empty_subject,
-    STACK_OF(X509_EXTENSION) **out);
+    bool short_lived, STACK_OF(X509_EXTENSION) **out);
 
 /*
  * A CA profile can be issued under ca: the issuing certificate's

@@ -264,7 +264,7 @@ fuzz_policy(const struct config_profile *profile, const struct csr *csr)
 		FUZZ_CHECK(rc == SD_E_NAME_REFUSED);
 		goto out;
 	}
-	rc = policy_extensions(profile, csr, ku, fuzz.ca.keyid, fuzz.ca.keyid_len, sans, n, empty, &exts);
+	rc = policy_extensions(profile, csr, ku, fuzz.ca.keyid, fuzz.ca.keyid_len, sans, n, empty, n % 2 == 0, &exts);
 	if (rc != 0)
 		fprintf(stderr, "fuzz_csr: profile %s: policy_extensions: %s\n", profile->name, sd_error_detail(rc));
 	FUZZ_CHECK(rc == 0);
