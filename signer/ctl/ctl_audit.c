@@ -24,6 +24,7 @@
 #include "journal/checkpoint_note.h"
 #include "journal/merkle.h"
 #include "sd_file.h"
+#include "sd_time.h"
 
 #define CA_EXPORT_LINE_MAX (256 * 1024)
 #define CA_CHECKPOINT_FILE_MAX (4 * 1024 * 1024)
@@ -468,10 +469,30 @@ ca_json_hex(const char *name, const uint8_t *p, size_t len)
 	printf(",\"%s\":\"%s\"", name, hex);
 }
 
+/*
+ * A CRL record's times in RFC 3339; a time sd_time_format() cannot write
+ * (past year 9999) as "@" and its Unix seconds, which cannot pass for one.
+ */
+static void
+ca_crl_times(const struct journal_record *rec, char this_update[40], char next_update[40])
+{
+	char t[SD_TIME_RFC3339_LEN];
+
+	if (sd_time_format(rec->crl_this_update, t) == 0)
+		(void)snprintf(this_update, 40, "%s", t);
+	else
+		(void)snprintf(this_update, 40, "@%" PRId64, rec->crl_this_update);
+	if (sd_time_format(rec->crl_next_update, t) == 0)
+		(void)snprintf(next_update, 40, "%s", t);
+	else
+		(void)snprintf(next_update, 40, "@%" PRId64, rec->crl_next_update);
+}
+
 static int
 ca_export_one(uint64_t key, const uint8_t *raw, size_t len, void *ctx)
 {
 	struct journal_record *rec = NULL;
+	char this_update[40], next_update[40];
 	char *b64;
 	int rc;
 
@@ -493,6 +514,13 @@ ca_export_one(uint64_t key, const uint8_t *raw, size_t len, void *ctx)
 		printf(",\"intent_seq\":%" PRIu64, rec->intent_seq);
 	if (rec->type == JOURNAL_REC_REVOCATION)
 		printf(",\"crl_reason\":%u", (unsigned)rec->revocation_reason);
+	if (rec->type == JOURNAL_REC_CRL) {
+		ca_crl_times(rec, this_update, next_update);
+		printf(",\"crl_number\":%" PRIu64 ",\"crl_base_number\":%" PRIu64 ",\"this_update\":\"%s\""
+		    ",\"next_update\":\"%s\",\"crl_entries\":%" PRIu64, rec->crl_number, rec->crl_base_number,
+		    this_update, next_update, rec->crl_entries);
+		ca_json_hex("crl_sha256", rec->crl_sha256, JOURNAL_HASH_LEN);
+	}
 	if (rec->type == JOURNAL_REC_CHECKPOINT) {
 		printf(",\"tree_size\":%" PRIu64, rec->tree_size);
 		ca_json_hex("root_hash", rec->root_hash, JOURNAL_HASH_LEN);
@@ -533,7 +561,7 @@ static void
 ca_show(const struct journal_record *rec)
 {
 	static const uint8_t zero[JOURNAL_HASH_LEN];
-	char when[40];
+	char when[40], this_update[40], next_update[40];
 
 	ca_time(rec->time_ms, when);
 	printf("%-18s %" PRIu64 "\n%-18s %s (%u)\n%-18s %s (%" PRId64 ")\n", "seq", rec->seq, "type",
@@ -566,6 +594,15 @@ ca_show(const struct journal_record *rec)
 	if (rec->type == JOURNAL_REC_REVOCATION)
 		printf("%-18s %s (%u)\n", "crl_reason", journal_crl_reason_name(rec->revocation_reason),
 		    (unsigned)rec->revocation_reason);
+	if (rec->type == JOURNAL_REC_CRL) {
+		ca_crl_times(rec, this_update, next_update);
+		printf("%-18s %" PRIu64 "\n%-18s %" PRIu64 "%s\n%-18s %s (%" PRId64 ")\n%-18s %s (%" PRId64 ")\n"
+		    "%-18s %" PRIu64 "\n", "crl_number", rec->crl_number, "crl_base_number", rec->crl_base_number,
+		    rec->crl_base_number == 0 ? " (a complete CRL)" : " (a delta CRL)", "this_update", this_update,
+		    rec->crl_this_update, "next_update", next_update, rec->crl_next_update, "crl_entries",
+		    rec->crl_entries);
+		ca_show_hex("crl_sha256", rec->crl_sha256, JOURNAL_HASH_LEN);
+	}
 	if (rec->type == JOURNAL_REC_SERVICE) {
 		printf("%-18s %s\n", "event", rec->event == JOURNAL_SERVICE_START ? "start" :
 		    rec->event == JOURNAL_SERVICE_STOP ? "stop" : "reload");
