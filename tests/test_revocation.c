@@ -210,7 +210,7 @@ test_crl(void)
 
 	crl = current_crl(r, &n1);
 	CU_ASSERT_EQUAL(n1, 1);
-	CU_ASSERT_EQUAL(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 0);
+	CU_ASSERT_PTR_NULL(X509_CRL_get_REVOKED(crl));
 	X509_CRL_free(crl);
 	/* Asked again, the same CRL: nothing changed. */
 	crl = current_crl(r, &n2);
@@ -221,8 +221,9 @@ test_crl(void)
 	revoke(j, r, b, 0);		/* unspecified: no reasonCode */
 	revoke(j, r, brief, 4);
 	revoke(j, r, old, 4);
+	/* With crl_delay 0 the thread may have made CRLs between the revocations: the number only grows. */
 	crl = current_crl(r, &n3);
-	CU_ASSERT_EQUAL(n3, 2);
+	CU_ASSERT(n3 >= 2);
 	CU_ASSERT_EQUAL(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
 	CU_ASSERT(crl_lists(crl, a, &reason) && reason == 1);
 	CU_ASSERT(crl_lists(crl, b, &reason) && reason == -1);
@@ -231,14 +232,14 @@ test_crl(void)
 	CU_ASSERT(!crl_lists(crl, kept, &reason));
 	X509_CRL_free(crl);
 	CU_ASSERT_EQUAL(journal_crl_last(j, &last, &seq), 0);
-	CU_ASSERT_EQUAL(last, 2);
+	CU_ASSERT_EQUAL(last, n3);
 	CU_ASSERT(seq > 0);
 	revocation_close(r);
 
 	/* A restart numbers on from the journal. */
 	CU_ASSERT_EQUAL_FATAL(revocation_open(&g_cfg, g_hsm, j, g_ca_key, g_ca, &r), 0);
 	crl = current_crl(r, &n1);
-	CU_ASSERT_EQUAL(n1, 3);
+	CU_ASSERT_EQUAL(n1, n3 + 1);
 	CU_ASSERT(crl_lists(crl, a, &reason));
 	X509_CRL_free(crl);
 	revocation_close(r);
