@@ -33,6 +33,7 @@
 #include "journal.h"
 #include "revocation/revocation.h"
 #include "revocation/revocation_ocsp.h"
+#include "sd_metrics.h"
 #include "sd_test.h"
 #include "softhsm_fixture.h"
 #include "x509/ca.h"
@@ -443,6 +444,19 @@ test_ocsp_budget(void)
 	}
 	CU_ASSERT(signed_n <= 4);
 	CU_ASSERT(later >= 16);
+	{
+		struct sd_metrics_text t = { NULL, 0, 0, false };
+		char *text = NULL, want[96];
+		size_t len = 0;
+
+		revocation_metrics_text(r, &t);
+		CU_ASSERT_EQUAL_FATAL(sd_metrics_text_take(&t, &text, &len), 0);
+		(void)snprintf(want, sizeof(want), "signerd_ocsp_answers_total{answer=\"try_later\"} %d\n", later);
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, "signerd_ocsp_cached_answers 1\n"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, "signerd_crl_number 0\n"));
+		free(text);
+	}
 	/* The cached answer still comes back, and so does a nonced request, without its nonce. */
 	CU_ASSERT_EQUAL(ask(r, g_root, good, false, &status, &reason, NULL), OCSP_RESPONSE_STATUS_SUCCESSFUL);
 	CU_ASSERT_EQUAL(status, V_OCSP_CERTSTATUS_GOOD);

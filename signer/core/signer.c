@@ -136,6 +136,7 @@ signer_metrics(struct signer *s, const char *client, char **text)
 	hsm_stats_get(s->hsm, &hs);
 	signer_counters_hsm_text(&hs, &t);
 	signer_journal_metrics_text(s->sj, &t);
+	revocation_metrics_text(s->rev, &t);
 	return sd_metrics_text_take(&t, text, &len);
 }
 

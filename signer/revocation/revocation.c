@@ -8,6 +8,7 @@
 #include "revocation_crl.h"
 #include "revocation_ocsp.h"
 #include "sd_log.h"
+#include "sd_metrics.h"
 
 #define REVOCATION_RETRY 10		/* s between attempts once making a CRL failed */
 
@@ -21,6 +22,7 @@ struct revocation {
 	struct signer_crl *crl;		/* the current one, or NULL before the first */
 	int64_t due;			/* a new CRL is due at this time; 0: none */
 	int64_t failed;			/* the last failed attempt; 0: none */
+	uint64_t failures;		/* attempts that failed */
 	pthread_mutex_t lock;		/* stop, wake */
 	pthread_cond_t wake;
 	bool stop;
@@ -72,6 +74,7 @@ revocation_crl_renew(struct revocation *r, int64_t now)
 
 	if ((rc = revocation_crl_make(r->j, r->cfg, r->key, r->ca, now, &c)) != 0) {
 		r->failed = now;
+		r->failures++;
 		sd_log(SD_LOG_WARN, "no new CRL: %s", sd_error_detail(rc));
 		return rc;
 	}
@@ -105,6 +108,32 @@ int
 revocation_ocsp(struct revocation *r, const uint8_t *req, size_t len, struct signer_ocsp **out)
 {
 	return revocation_ocsp_answer(r->ocsp, req, len, revocation_now(), out);
+}
+
+void
+revocation_metrics_text(struct revocation *r, struct sd_metrics_text *t)
+{
+	uint64_t number = 0, failures;
+	int64_t left = 0;
+	bool any;
+
+	pthread_mutex_lock(&r->make);
+	if ((any = r->crl != NULL)) {
+		number = r->crl->number;
+		left = r->crl->next_update - revocation_now();
+	}
+	failures = r->failures;
+	pthread_mutex_unlock(&r->make);
+	sd_metrics_family(t, "signerd_crl_number", "gauge", "cRLNumber of the CRL served now (0: none made since start).");
+	sd_metrics_printf(t, "signerd_crl_number %llu\n", (unsigned long long)number);
+	if (any) {
+		sd_metrics_family(t, "signerd_crl_next_update_seconds", "gauge",
+		    "Seconds until the served CRL's nextUpdate.");
+		sd_metrics_printf(t, "signerd_crl_next_update_seconds %lld\n", (long long)left);
+	}
+	sd_metrics_family(t, "signerd_crl_failures_total", "counter", "Attempts to make a CRL that failed.");
+	sd_metrics_printf(t, "signerd_crl_failures_total %llu\n", (unsigned long long)failures);
+	revocation_ocsp_metrics_text(r->ocsp, t);
 }
 
 void

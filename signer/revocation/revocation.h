@@ -36,6 +36,10 @@ SD_WUR int revocation_crl(struct revocation *r, struct signer_crl **out);
 /* signer_ocsp(). */
 SD_WUR int revocation_ocsp(struct revocation *r, const uint8_t *req, size_t len, struct signer_ocsp **out);
 
+/* Gauges and counters for GET /metrics: the current CRL's number and time to nextUpdate, failures, OCSP's. */
+struct sd_metrics_text;
+void revocation_metrics_text(struct revocation *r, struct sd_metrics_text *t);
+
 /* The certificate with serial was just revoked: OCSP forgets it, and a new CRL is due after [ca] crl_delay. */
 void revocation_revoked(struct revocation *r, const uint8_t *serial, size_t len);
 

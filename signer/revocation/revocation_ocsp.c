@@ -1,5 +1,6 @@
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,25 @@
 #include "revocation_ocsp.h"
 #include "sd_file.h"
 #include "sd_log.h"
+#include "sd_metrics.h"
 #include "x509/ocsp.h"
 
 #define OCSP_BUCKETS 4096		/* hash chains of the cache */
 #define OCSP_REFRESH_MAX 256		/* answers signed again in one refresh */
 #define OCSP_CERT_FILE_MAX (64 * 1024)
+
+/* How an answer was made, for the metrics. */
+enum ocsp_answer_kind {
+	OCSP_ANSWER_CACHED = 0,
+	OCSP_ANSWER_SIGNED = 1,
+	OCSP_ANSWER_TRY_LATER = 2,
+	OCSP_ANSWER_UNAUTHORIZED = 3,
+	OCSP_ANSWER_MALFORMED = 4,
+	OCSP_ANSWER_KINDS = 5,
+};
+static const char *const ocsp_answer_names[OCSP_ANSWER_KINDS] = {
+	"cached", "signed", "try_later", "unauthorized", "malformed",
+};
 
 /* One pre-signed answer: a single CertID, no nonce, good or revoked. */
 struct ocsp_cached {
@@ -41,6 +56,7 @@ struct revocation_ocsp {
 	uint64_t generation;		/* bumped by every revocation: an answer made across one is not kept */
 	double tokens;			/* fresh signatures left this second (a token bucket) */
 	int64_t refilled;
+	atomic_uint_fast64_t answers[OCSP_ANSWER_KINDS];	/* by enum ocsp_answer_kind */
 };
 
 static int
@@ -323,6 +339,15 @@ revocation_ocsp_lookup(struct revocation_ocsp *r, const struct ocsp_certid *id, 
 	return rc;
 }
 
+/* Count an answer of kind; returns rc. */
+static int
+revocation_ocsp_count(struct revocation_ocsp *r, enum ocsp_answer_kind kind, int rc)
+{
+	if (rc == 0)
+		atomic_fetch_add_explicit(&r->answers[kind], 1, memory_order_relaxed);
+	return rc;
+}
+
 /* Answer the parsed request q into o. */
 static int
 revocation_ocsp_serve(struct revocation_ocsp *r, const struct ocsp_request *q, int64_t now, struct signer_ocsp *o)
@@ -335,19 +360,23 @@ revocation_ocsp_serve(struct revocation_ocsp *r, const struct ocsp_request *q, i
 	int rc;
 
 	for (i = 0; i < q->n_ids; i++)
-		if (ocsp_certid_is_issued_by(&q->ids[i], r->ca->cert, &match) != 0 || !match)
+		if (ocsp_certid_is_issued_by(&q->ids[i], r->ca->cert, &match) != 0 || !match) {
+			atomic_fetch_add_explicit(&r->answers[OCSP_ANSWER_UNAUTHORIZED], 1, memory_order_relaxed);
 			return revocation_ocsp_refuse(o, OCSP_UNAUTHORIZED);
+		}
 	/* One CertID: the cache may answer (without the nonce, as RFC 5019 2.1 allows when signing is dear). */
 	if (q->n_ids == 1 && (rc = revocation_ocsp_lookup(r, &q->ids[0], now, o)) != 0)
 		return rc;
 	if (o->der != NULL && q->nonce_len == 0)
-		return 0;
+		return revocation_ocsp_count(r, OCSP_ANSWER_CACHED, 0);
 	pthread_mutex_lock(&r->lock);
 	spend = revocation_ocsp_spend(r, now);
 	generation = r->generation;
 	pthread_mutex_unlock(&r->lock);
+	if (!spend && o->der != NULL)
+		return revocation_ocsp_count(r, OCSP_ANSWER_CACHED, 0);
 	if (!spend)
-		return o->der != NULL ? 0 : revocation_ocsp_refuse(o, OCSP_TRY_LATER);
+		return revocation_ocsp_count(r, OCSP_ANSWER_TRY_LATER, revocation_ocsp_refuse(o, OCSP_TRY_LATER));
 	memset(&fresh, 0, sizeof(fresh));
 	rc = revocation_ocsp_sign(r, q->ids, q->n_ids, q->nonce, q->nonce_len, now, &fresh, &status);
 	if (rc == SD_E_NOMEM) {
@@ -358,13 +387,15 @@ revocation_ocsp_serve(struct revocation_ocsp *r, const struct ocsp_request *q, i
 		free(fresh.der);
 		sd_log(SD_LOG_WARN, "OCSP answer not signed: %s", sd_error_detail(rc));
 		/* The HSM or the journal is away: the client asks again later, or keeps a cached answer. */
-		return o->der != NULL ? 0 : revocation_ocsp_refuse(o, OCSP_TRY_LATER);
+		if (o->der != NULL)
+			return revocation_ocsp_count(r, OCSP_ANSWER_CACHED, 0);
+		return revocation_ocsp_count(r, OCSP_ANSWER_TRY_LATER, revocation_ocsp_refuse(o, OCSP_TRY_LATER));
 	}
 	if (q->n_ids == 1 && q->nonce_len == 0 && status != OCSP_CERT_UNKNOWN)
 		revocation_ocsp_keep(r, &q->ids[0], &fresh, generation, now);
 	free(o->der);
 	*o = fresh;
-	return 0;
+	return revocation_ocsp_count(r, OCSP_ANSWER_SIGNED, 0);
 }
 
 int
@@ -381,7 +412,7 @@ revocation_ocsp_answer(struct revocation_ocsp *r, const uint8_t *req, size_t len
 	if (r == NULL) {
 		rc = revocation_ocsp_refuse(o, OCSP_UNAUTHORIZED);
 	} else if ((rc = ocsp_request_parse(req, len, &q)) != 0 && rc != SD_E_NOMEM) {
-		rc = revocation_ocsp_refuse(o, OCSP_MALFORMED_REQUEST);
+		rc = revocation_ocsp_count(r, OCSP_ANSWER_MALFORMED, revocation_ocsp_refuse(o, OCSP_MALFORMED_REQUEST));
 	} else if (rc == 0) {
 		rc = revocation_ocsp_serve(r, q, now, o);
 	}
@@ -460,6 +491,25 @@ revocation_ocsp_refresh(struct revocation_ocsp *r, int64_t now)
 		free(fresh.der);
 	}
 	free(due);
+}
+
+void
+revocation_ocsp_metrics_text(struct revocation_ocsp *r, struct sd_metrics_text *t)
+{
+	size_t i, n;
+
+	if (r == NULL)
+		return;
+	sd_metrics_family(t, "signerd_ocsp_answers_total", "counter",
+	    "OCSP answers by how they were made: cached, signed, try_later, unauthorized, malformed.");
+	for (i = 0; i < OCSP_ANSWER_KINDS; i++)
+		sd_metrics_printf(t, "signerd_ocsp_answers_total{answer=\"%s\"} %llu\n", ocsp_answer_names[i],
+		    (unsigned long long)atomic_load_explicit(&r->answers[i], memory_order_relaxed));
+	pthread_mutex_lock(&r->lock);
+	n = r->n_cached;
+	pthread_mutex_unlock(&r->lock);
+	sd_metrics_family(t, "signerd_ocsp_cached_answers", "gauge", "Pre-signed OCSP answers kept.");
+	sd_metrics_printf(t, "signerd_ocsp_cached_answers %zu\n", n);
 }
 
 void

@@ -46,6 +46,10 @@ SD_WUR int revocation_ocsp_answer(struct revocation_ocsp *r, const uint8_t *req,
 /* The certificate with serial was revoked: its cached answers go. */
 void revocation_ocsp_forget(struct revocation_ocsp *r, const uint8_t *serial, size_t len);
 
+/* Its counters for GET /metrics: answers by how they were made, answers kept. */
+struct sd_metrics_text;
+void revocation_ocsp_metrics_text(struct revocation_ocsp *r, struct sd_metrics_text *t);
+
 /* Sign again the cached answers past half their validity that were asked for; drop the others. */
 void revocation_ocsp_refresh(struct revocation_ocsp *r, int64_t now);
 

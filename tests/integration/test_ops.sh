@@ -78,7 +78,7 @@ need = ["signerd_http_requests", "signerd_http_request_duration_seconds", "signe
         "signerd_hsm_sign_duration_seconds", "signerd_journal_commit_duration_seconds", "signerd_hsm_sessions",
         "signerd_hsm_up", "signerd_journal_records", "signerd_journal_fill_ratio", "signerd_journal_used_bytes",
         "signerd_certificates_expiring", "signerd_certificate_index_lag_records",
-        "signerd_certificate_index_failures"]
+        "signerd_certificate_index_failures", "signerd_crl_number", "signerd_crl_failures"]
 missing = [n for n in need if n not in fams]
 if missing:
     sys.exit("missing families: %s" % missing)
