@@ -228,8 +228,9 @@ test_record_decode_rejects(void)
 	CU_ASSERT_EQUAL(decode_mutated(&s, 4, 0, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 0, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 0"));
-	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 11, false, 0), SD_E_JOURNAL_CORRUPT);
-	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 11"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 12, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 12"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, JOURNAL_REC_CRL, false, 0), SD_E_JOURNAL_CORRUPT);
 	/* Nor do they make a revocation. */
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, JOURNAL_REC_REVOCATION, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 8, false, 0), SD_E_JOURNAL_CORRUPT);
@@ -504,6 +505,133 @@ test_record_revocation(void)
 	free(enc);
 }
 
+/* A CRL record: number 5, a delta of 3, a week, 2 entries. */
+static void
+crl_init(struct journal_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->version = JOURNAL_FORMAT_VERSION;
+	rec->type = JOURNAL_REC_CRL;
+	rec->seq = 12;
+	rec->time_ms = 1800000000456LL;
+	memset(rec->prev_hash, 0x6c, JOURNAL_HASH_LEN);
+	rec->crl_number = 5;
+	rec->crl_base_number = 3;
+	rec->crl_this_update = 1800000000;
+	rec->crl_next_update = 1800000000 + 7 * 86400;
+	rec->crl_entries = 2;
+	memset(rec->crl_sha256, 0xc7, JOURNAL_HASH_LEN);
+}
+
+/* rec must encode to SD_E_INVAL with needle in the detail. */
+static void
+crl_refused(const struct journal_record *rec, const char *needle)
+{
+	uint8_t *enc = NULL;
+	size_t len = 0;
+
+	CU_ASSERT_EQUAL(journal_record_encode(rec, &enc, &len), SD_E_INVAL);
+	CU_ASSERT(detail_has(SD_E_INVAL, needle));
+	CU_ASSERT_PTR_NULL(enc);
+}
+
+/* Overwrite the 8-byte field value at off of enc with v, then decoding must fail naming needle. */
+static void
+crl_decode_refused(uint8_t *enc, size_t len, size_t off, uint64_t v, const char *needle)
+{
+	struct journal_record *dec = NULL;
+	uint8_t save[8];
+
+	memcpy(save, enc + off, 8);
+	be64_put(enc + off, v);
+	CU_ASSERT_EQUAL(journal_record_decode(enc, len, &dec), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, needle));
+	CU_ASSERT_PTR_NULL(dec);
+	memcpy(enc + off, save, 8);
+}
+
+static void
+test_record_crl(void)
+{
+	static const uint8_t head[] = { 'S', 'D', 'J', 'R', 1, 11 };
+	static const uint8_t fields[] = {
+		0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 5,
+		0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 3,
+		0, 0, 0, 8, 0, 0, 0, 0, 0x6b, 0x49, 0xd2, 0x00,
+		0, 0, 0, 8, 0, 0, 0, 0, 0x6b, 0x53, 0x0c, 0x80,
+		0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 2,
+		0, 0, 0, 32,
+	};
+	struct journal_record rec, *dec = NULL;
+	uint8_t *enc = NULL, *enc2 = NULL;
+	size_t len = 0, len2 = 0;
+
+	crl_init(&rec);
+	CU_ASSERT_EQUAL_FATAL(journal_record_encode(&rec, &enc, &len), 0);
+	/* README's layout: header, then number, base_number, this_update, next_update, entries, sha256. */
+	CU_ASSERT_EQUAL_FATAL(len, 54 + 5 * 12 + 4 + 32);
+	CU_ASSERT(memcmp(enc, head, sizeof(head)) == 0);
+	CU_ASSERT(memcmp(enc + 54, fields, sizeof(fields)) == 0);
+	CU_ASSERT(enc[len - 1] == 0xc7 && enc[len - 32] == 0xc7);
+	CU_ASSERT_EQUAL_FATAL(journal_record_decode(enc, len, &dec), 0);
+	CU_ASSERT_EQUAL(dec->type, JOURNAL_REC_CRL);
+	CU_ASSERT_EQUAL(dec->seq, 12);
+	CU_ASSERT_EQUAL(dec->time_ms, 1800000000456LL);
+	CU_ASSERT_EQUAL(dec->crl_number, 5);
+	CU_ASSERT_EQUAL(dec->crl_base_number, 3);
+	CU_ASSERT_EQUAL(dec->crl_this_update, 1800000000);
+	CU_ASSERT_EQUAL(dec->crl_next_update, 1800000000 + 7 * 86400);
+	CU_ASSERT_EQUAL(dec->crl_entries, 2);
+	CU_ASSERT(memcmp(dec->crl_sha256, rec.crl_sha256, JOURNAL_HASH_LEN) == 0);
+	CU_ASSERT_STRING_EQUAL(journal_record_type_name(JOURNAL_REC_CRL), "crl");
+	CU_ASSERT_EQUAL_FATAL(journal_record_encode(dec, &enc2, &len2), 0);
+	CU_ASSERT(len2 == len && memcmp(enc, enc2, len) == 0);
+	journal_record_free(dec);
+	dec = NULL;
+	free(enc2);
+	enc2 = NULL;
+
+	/* The decoder holds the same limits: number 0, base not below number, next not after this. */
+	crl_decode_refused(enc, len, 54 + 4, 0, "record 12: number is 0, must be 1..");
+	crl_decode_refused(enc, len, 54 + 16, 5, "record 12: base_number 5 is not below number 5");
+	crl_decode_refused(enc, len, 54 + 16, 9, "base_number 9 is not below number 5");
+	crl_decode_refused(enc, len, 54 + 40, 1800000000, "record 12: next_update 1800000000 is not after this_update");
+	crl_decode_refused(enc, len, 54 + 40, (uint64_t)-1, "next_update -1 is not after this_update 1800000000");
+	/* A truncated digest. */
+	enc[54 + 60 + 3] = 31;
+	CU_ASSERT_EQUAL(journal_record_decode(enc, len, &dec), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "sha256 is 31 bytes, must be 32"));
+	free(enc);
+	enc = NULL;
+
+	/* A complete CRL (base 0), times before 1970, a huge number: all fine. */
+	crl_init(&rec);
+	rec.crl_base_number = 0;
+	rec.crl_this_update = -86400;
+	rec.crl_next_update = -1;
+	rec.crl_number = UINT64_MAX;
+	rec.crl_entries = 0;
+	CU_ASSERT_EQUAL_FATAL(journal_record_encode(&rec, &enc, &len), 0);
+	CU_ASSERT_EQUAL_FATAL(journal_record_decode(enc, len, &dec), 0);
+	CU_ASSERT(dec->crl_this_update == -86400 && dec->crl_next_update == -1 && dec->crl_number == UINT64_MAX);
+	journal_record_free(dec);
+	free(enc);
+	enc = NULL;
+
+	crl_init(&rec);
+	rec.crl_number = 0;
+	rec.crl_base_number = 0;
+	crl_refused(&rec, "crl: number is 0, must be 1..");
+	crl_init(&rec);
+	rec.crl_base_number = 5;
+	crl_refused(&rec, "crl: base_number 5 is not below number 5");
+	crl_init(&rec);
+	rec.crl_next_update = rec.crl_this_update;
+	crl_refused(&rec, "crl: next_update 1800000000 is not after this_update 1800000000");
+	rec.crl_next_update = rec.crl_this_update - 1;
+	crl_refused(&rec, "is not after this_update");
+}
+
 int
 main(void)
 {
@@ -514,6 +642,7 @@ main(void)
 		{ "text must be strict UTF-8", test_record_utf8 },
 		{ "encode rejects fields over limits", test_record_encode_rejects },
 		{ "revocation: layout, round trip, reason codes and limits", test_record_revocation },
+		{ "crl: layout, round trip and limits on both sides", test_record_crl },
 	};
 
 	SD_TEST_SUITE("journal_record", record);

@@ -70,6 +70,12 @@ struct inv_dbs {
 SD_WUR int inv_cert_parse(const uint8_t *der, size_t len, struct journal_cert *c);
 
 /*
+ * inv_cert_parse()'s validity alone, nothing allocated (OCSP's path): false,
+ * with both times 0, for DER that does not read as a certificate.
+ */
+bool inv_cert_validity(const uint8_t *der, size_t len, int64_t *not_before, int64_t *not_after);
+
+/*
  * The entry for result record res stored under seq (its own seq field may
  * not be set yet) whose intent is intent, or for a legacy issuance when
  * intent is NULL. Errors: SD_E_INVAL, SD_E_NOMEM.

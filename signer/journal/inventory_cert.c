@@ -89,7 +89,7 @@ inv_san_add(struct journal_cert *c, uint8_t type, const uint8_t *v, size_t len)
 	return 0;
 }
 
-/* GeneralNames in the extension's OCTET STRING. */
+/* GeneralNames in the extension's OCTET STRING; with c NULL, only checked. */
 static int
 inv_sans(const uint8_t *p, size_t avail, struct journal_cert *c)
 {
@@ -113,15 +113,19 @@ inv_sans(const uint8_t *p, size_t avail, struct journal_cert *c)
 		case 0x87: type = JOURNAL_SAN_IP; break;
 		default: continue;
 		}
-		if ((rc = inv_san_add(c, type, gn.val, gn.len)) != 0)
+		if (c != NULL && (rc = inv_san_add(c, type, gn.val, gn.len)) != 0)
 			return rc;
 	}
 	return 0;
 }
 
-/* Returns 0, SD_E_NOMEM, or 1 for DER that is not a certificate. */
+/*
+ * Returns 0, SD_E_NOMEM, or 1 for DER that is not a certificate. Without
+ * sans, the SANs are checked but not kept (nothing is allocated), so that
+ * both readers call the same DER a certificate.
+ */
 static int
-inv_cert_read(const uint8_t *der, size_t len, struct journal_cert *c)
+inv_cert_read(const uint8_t *der, size_t len, struct journal_cert *c, bool sans)
 {
 	struct der_tlv cert, tbs, t, validity, nb, na, exts, ext, oid, val;
 	const uint8_t *p = der, *q, *e;
@@ -179,7 +183,7 @@ inv_cert_read(const uint8_t *der, size_t len, struct journal_cert *c)
 			if (der_next(&q, &qa, DER_TAG_OCTET, &val) != 0 || qa != 0)
 				return 1;
 			if (oid.len == sizeof(inv_oid_san) && memcmp(oid.val, inv_oid_san, oid.len) == 0)
-				return inv_sans(val.val, val.len, c);
+				return inv_sans(val.val, val.len, sans ? c : NULL);
 		}
 	}
 	return 0;
@@ -193,7 +197,7 @@ inv_cert_parse(const uint8_t *der, size_t len, struct journal_cert *c)
 
 	c->parsed = false;
 	c->not_before = c->not_after = 0;
-	rc = der != NULL ? inv_cert_read(der, len, c) : 1;
+	rc = der != NULL ? inv_cert_read(der, len, c, true) : 1;
 	if (rc == 0) {
 		c->parsed = true;
 		return 0;
@@ -206,4 +210,18 @@ inv_cert_parse(const uint8_t *der, size_t len, struct journal_cert *c)
 	c->n_sans = 0;
 	c->not_before = c->not_after = 0;
 	return rc == SD_E_NOMEM ? SD_E_NOMEM : 0;
+}
+
+bool
+inv_cert_validity(const uint8_t *der, size_t len, int64_t *not_before, int64_t *not_after)
+{
+	struct journal_cert c;
+
+	memset(&c, 0, sizeof(c));
+	*not_before = *not_after = 0;
+	if (der == NULL || inv_cert_read(der, len, &c, false) != 0)
+		return false;
+	*not_before = c.not_before;
+	*not_after = c.not_after;
+	return true;
 }

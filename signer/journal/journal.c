@@ -12,7 +12,8 @@
  * (intent seq -> result seq, MDB_NOOVERWRITE), nodes (be64 seq || level ->
  * hash of the complete Merkle subtree that record seq completes,
  * MDB_APPEND), checkpoints (be64 seq -> tree size, MDB_APPEND),
- * revocations (serial -> seq of its revocation, MDB_NOOVERWRITE). All are
+ * revocations (serial -> seq of its revocation, MDB_NOOVERWRITE), crls
+ * (be64 seq of a CRL record -> be64 its number, MDB_APPEND). All are
  * written in the same transaction as the record. The certificate index
  * (inventory.h) trails them, in transactions of its own.
  */
@@ -204,6 +205,13 @@ journal_env_open(const char *path, bool readonly, const struct journal_options *
 		goto out;
 	}
 	j->has_revocations = mrc == 0;
+	/* Likewise the CRL index: a journal from before CRL records has none, so "no CRL yet" is right. */
+	mrc = mdb_dbi_open(txn, "crls", dbflags, &j->crls);
+	if (mrc != 0 && !(readonly && mrc == MDB_NOTFOUND)) {
+		rc = journal_mdb_error(j, mrc, "opening the crls database");
+		goto out;
+	}
+	j->has_crls = mrc == 0;
 	if (!readonly && ((rc = journal_tail_read(j, txn, &j->last_seq, j->last_hash)) != 0 ||
 	    (rc = journal_tree_load(j, txn, j->last_seq, &j->tree)) != 0))
 		goto out;

@@ -4,7 +4,8 @@
  * growth; journal_tail.c: checked reads and the tail check; journal_nodes.c:
  * the Merkle node index; journal_put.c: what one entry writes;
  * journal_commit.c: appending with group commit; journal_read.c: the read
- * side; journal_revoke.c: revocations; journal_stream.c: the auditor's
+ * side; journal_revoke.c: revocations; journal_crl.c: CRL records;
+ * journal_state.c: a serial's validity and revocation; journal_stream.c: the auditor's
  * walk; inventory_*.c: the
  * certificate index). Nothing outside
  * signer/journal/ includes this header.
@@ -63,6 +64,8 @@ struct journal {
 	MDB_dbi checkpoints;		/* be64 seq -> be64 tree size (MDB_APPEND) */
 	MDB_dbi revocations;		/* serial -> be64 seq of its revocation record */
 	bool has_revocations;		/* false: a read-only open of a journal from before revocations */
+	MDB_dbi crls;			/* be64 seq of a CRL record -> be64 its number (MDB_APPEND) */
+	bool has_crls;			/* false: a read-only open of a journal from before CRL records */
 	struct inv_dbs inv;		/* the certificate index (inventory.h) */
 	bool readonly;
 	bool ready;			/* mutexes initialised */
@@ -233,6 +236,21 @@ SD_WUR int journal_revocation_txn_get(struct journal *j, MDB_txn *txn, const uin
 
 /* Set c's revoked, revoked_ms and revocation_reason from txn. Errors: as journal_revocation_txn_get() but NOT_FOUND. */
 SD_WUR int journal_revocation_fill(struct journal *j, MDB_txn *txn, struct journal_cert *c);
+
+/*
+ * journal_entry_put()'s part for a CRL record rec at seq: its number is
+ * greater than the last CRL's in txn, and the crls index gains seq -> number.
+ * Errors: SD_E_INVAL (not greater; the detail names both numbers and the
+ * earlier record), SD_E_JOURNAL_FULL, SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT.
+ */
+SD_WUR int journal_crl_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq);
+
+/*
+ * The last CRL in txn's crls index: its number and seq (both 0 when none,
+ * or when a read-only handle's journal predates the index).
+ * Errors: SD_E_JOURNAL_CORRUPT (an entry that is not a seq and a number), SD_E_JOURNAL.
+ */
+SD_WUR int journal_crl_txn_last(struct journal *j, MDB_txn *txn, uint64_t *number, uint64_t *seq);
 
 void journal_be64_put(uint8_t out[8], uint64_t v);
 uint64_t journal_be64_get(const uint8_t in[8]);

@@ -1,7 +1,7 @@
 /*
  * What one entry of a batch writes into the write transaction: its record
  * under the next seq, chained to the tail; its index entry (serials,
- * results, revocations or checkpoints), refused when the store disagrees
+ * results, revocations, crls or checkpoints), refused when the store disagrees
  * with the signer; and the Merkle nodes it completes. A checkpoint's record is built
  * and signed here, under the writer lock, so that nothing slips in between.
  */
@@ -163,6 +163,9 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 		break;
 	case JOURNAL_REC_REVOCATION:
 		rc = journal_revocation_put(j, w, rec, seq);
+		break;
+	case JOURNAL_REC_CRL:
+		rc = journal_crl_put(j, w, rec, seq);
 		break;
 	case JOURNAL_REC_CHECKPOINT:
 		journal_key(key, seq, &k);

@@ -380,8 +380,54 @@ journal_revocation_indexes(struct journal *j, MDB_txn *txn, const struct journal
 	return journal_index_check(j, txn, j->revocations, rec->serial, rec->serial_len, rec->seq, what, rec->seq);
 }
 
-/* The indexes verify counts: serials, results, checkpoints, Merkle nodes, revocations. */
-#define JOURNAL_INDEXES 5
+/* A CRL record: the crls index maps its seq to its number. */
+static int
+journal_crl_index(struct journal *j, MDB_txn *txn, const struct journal_record *rec)
+{
+	uint8_t key[JOURNAL_SEQ_LEN];
+	MDB_val k, v;
+	int mrc;
+
+	if (!j->has_crls)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "crls index: missing, yet record %llu is a CRL",
+		    (unsigned long long)rec->seq);
+	journal_key(key, rec->seq, &k);
+	mrc = mdb_get(txn, j->crls, &k, &v);
+	if (mrc != 0 && mrc != MDB_NOTFOUND)
+		return journal_mdb_error(j, mrc, "reading the crls index");
+	if (mrc == MDB_NOTFOUND)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT, "crls index: entry of record %llu is missing",
+		    (unsigned long long)rec->seq);
+	if (v.mv_size != JOURNAL_SEQ_LEN || journal_be64_get(v.mv_data) != rec->crl_number)
+		return sd_error_set(SD_E_JOURNAL_CORRUPT,
+		    "crls index: entry of record %llu does not hold its CRL number %llu", (unsigned long long)rec->seq,
+		    (unsigned long long)rec->crl_number);
+	return 0;
+}
+
+/*
+ * The last CRL number the index keeps (what the next CRL is checked
+ * against) must be that of the last CRL record, crl_seq (0: none).
+ */
+static int
+journal_crl_last_check(struct journal *j, MDB_txn *txn, uint64_t crl_seq, uint64_t crl_number, uint64_t *bad_seq)
+{
+	uint64_t number = 0, seq = 0;
+	int rc;
+
+	if ((rc = journal_crl_txn_last(j, txn, &number, &seq)) != 0)
+		return rc;
+	if (seq == crl_seq && number == crl_number)
+		return 0;
+	*bad_seq = seq > crl_seq ? seq : crl_seq;
+	return sd_error_set(SD_E_JOURNAL_CORRUPT,
+	    "crls index: the last CRL number is %llu (record %llu), but the last CRL record is %llu (record %llu)",
+	    (unsigned long long)number, (unsigned long long)seq, (unsigned long long)crl_number,
+	    (unsigned long long)crl_seq);
+}
+
+/* The indexes verify counts: serials, results, checkpoints, Merkle nodes, revocations, crls. */
+#define JOURNAL_INDEXES 6
 
 /* The index entries for rec, and the Merkle nodes it completed. */
 static int
@@ -418,6 +464,10 @@ journal_record_indexes(struct journal *j, MDB_txn *txn, MDB_cursor *nodes, const
 	case JOURNAL_REC_REVOCATION:
 		rc = journal_revocation_indexes(j, txn, rec);
 		counts[4]++;
+		break;
+	case JOURNAL_REC_CRL:
+		rc = journal_crl_index(j, txn, rec);
+		counts[5]++;
 		break;
 	default:
 		break;
@@ -532,14 +582,14 @@ static int
 journal_index_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[JOURNAL_INDEXES], uint64_t *bad_seq)
 {
 	static const char *names[JOURNAL_INDEXES] = { "serial index", "result index", "checkpoint index",
-	    "Merkle node index", "revocation index" };
-	MDB_dbi dbs[JOURNAL_INDEXES] = { j->serials, j->results, j->checkpoints, j->nodes, j->revocations };
+	    "Merkle node index", "revocation index", "crls index" };
+	MDB_dbi dbs[JOURNAL_INDEXES] = { j->serials, j->results, j->checkpoints, j->nodes, j->revocations, j->crls };
 	MDB_stat st;
 	int i, mrc;
 
 	for (i = 0; i < JOURNAL_INDEXES; i++) {
 		/* A journal from before revocations, opened read-only: no database, and no records need it. */
-		if (i == 4 && !j->has_revocations)
+		if ((i == 4 && !j->has_revocations) || (i == 5 && !j->has_crls))
 			continue;
 		if ((mrc = mdb_stat(txn, dbs[i], &st)) != 0)
 			return journal_mdb_error(j, mrc, "reading an index");
@@ -563,8 +613,8 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 	MDB_cursor *cur = NULL, *nodes = NULL;
 	MDB_txn *txn = NULL;
 	MDB_val k, v;
-	uint64_t seq = 0, counts[JOURNAL_INDEXES] = { 0, 0, 0, 0, 0 }, inv_counts[3] = { 0, 0, 0 }, idx_bad = 0;
-	uint64_t through = 0;
+	uint64_t seq = 0, counts[JOURNAL_INDEXES] = { 0, 0, 0, 0, 0, 0 }, inv_counts[3] = { 0, 0, 0 }, idx_bad = 0;
+	uint64_t through = 0, crl_seq = 0, crl_number = 0;
 	char idx_detail[256] = "";
 	bool indexed;
 	unsigned n;
@@ -605,6 +655,10 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 		if ((rc = journal_stream_add(s, seq, v.mv_data, v.mv_size, &rec)) != 0)
 			goto out;
 		journal_stream_nodes(s, &done, &n);
+		if (rec->type == JOURNAL_REC_CRL) {
+			crl_seq = rec->seq;
+			crl_number = rec->crl_number;
+		}
 		/* Index faults are reported only if the records themselves hold. */
 		if (idx_rc == 0 && ((idx_rc = journal_record_indexes(j, txn, nodes, rec, done, n, counts)) != 0 ||
 		    (idx_rc = inv_verify_record(j, txn, rec, through, inv_counts)) != 0)) {
@@ -631,7 +685,8 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 		r->bad_seq = idx_bad;
 		goto done;
 	}
-	if ((rc = journal_index_counts(j, txn, counts, &idx_bad)) != 0 ||
+	if ((rc = journal_crl_last_check(j, txn, crl_seq, crl_number, &idx_bad)) != 0 ||
+	    (rc = journal_index_counts(j, txn, counts, &idx_bad)) != 0 ||
 	    (rc = inv_verify_counts(j, txn, seq, inv_counts)) != 0) {
 		journal_stream_report(s, r);
 		r->bad_seq = idx_bad;

@@ -111,6 +111,16 @@ static const struct jr_field jr_revocation[] = {
 	JR_F("detail", JR_TEXT, 0, 512, detail),
 };
 
+/* Beside the table, jr_crl_check() holds base_number < number and this_update < next_update. */
+static const struct jr_field jr_crl[] = {
+	JR_F("number", JR_U64, 1, UINT64_MAX, crl_number),
+	JR_F("base_number", JR_U64, 0, UINT64_MAX, crl_base_number),
+	JR_F("this_update", JR_I64, 0, 0, crl_this_update),
+	JR_F("next_update", JR_I64, 0, 0, crl_next_update),
+	JR_F("entries", JR_U64, 0, UINT64_MAX, crl_entries),
+	JR_F("sha256", JR_HASH, 0, 0, crl_sha256),
+};
+
 #define JR_FIELDS_MAX 6
 
 struct jr_type {
@@ -131,6 +141,7 @@ static const struct jr_type jr_types[JOURNAL_REC_TYPE_MAX + 1] = {
 	[JOURNAL_REC_RELOAD] = { "reload", NULL, 0 },
 	[JOURNAL_REC_CHECKPOINT] = JR_T("checkpoint", jr_checkpoint),
 	[JOURNAL_REC_REVOCATION] = JR_T("revocation", jr_revocation),
+	[JOURNAL_REC_CRL] = JR_T("crl", jr_crl),
 };
 
 struct jr_span {
@@ -314,6 +325,24 @@ journal_crl_reason_name(uint8_t reason)
 	return sd_crl_reason_name(reason);
 }
 
+/*
+ * What a field table cannot say: the limits between the fields of one
+ * record. Checked on encode and decode, so a stored record holds them too.
+ */
+static int
+jr_record_relations(const struct journal_record *rec, const char *where, int err)
+{
+	if (rec->type != JOURNAL_REC_CRL)
+		return 0;
+	if (rec->crl_base_number >= rec->crl_number)
+		return sd_error_set(err, "%s: base_number %llu is not below number %llu", where,
+		    (unsigned long long)rec->crl_base_number, (unsigned long long)rec->crl_number);
+	if (rec->crl_next_update <= rec->crl_this_update)
+		return sd_error_set(err, "%s: next_update %lld is not after this_update %lld", where,
+		    (long long)rec->crl_next_update, (long long)rec->crl_this_update);
+	return 0;
+}
+
 /* The field table of a type that can be written and read, or an error with err. */
 static int
 jr_type_get(uint8_t type, int err, const struct jr_type **out)
@@ -367,7 +396,7 @@ jr_spans(const struct journal_record *rec, const struct jr_type *t, struct jr_sp
 		if ((rc = jr_field_check(d, &f[i], t->name, SD_E_INVAL)) != 0)
 			return rc;
 	}
-	return 0;
+	return jr_record_relations(rec, t->name, SD_E_INVAL);
 }
 
 int
@@ -591,6 +620,8 @@ journal_record_decode_nohash(const uint8_t *buf, size_t len, struct journal_reco
 		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "%s: %zu trailing bytes", where, len - off);
 		goto out;
 	}
+	if ((rc = jr_record_relations(rec, where, SD_E_JOURNAL_CORRUPT)) != 0)
+		goto out;
 	*out = rec;
 	rec = NULL;
 	rc = 0;

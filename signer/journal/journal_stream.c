@@ -1,7 +1,7 @@
 /*
  * The auditor's walk over encoded records (README "Journal format",
  * "Auditing"): decode, sequence, hash chain, Merkle tree, checkpoints and
- * their signatures, intent/result pairing. No LMDB: the same code checks a
+ * their signatures, intent/result pairing, CRL numbers that only grow. No LMDB: the same code checks a
  * live journal (journal_read.c feeds it) and a JSON-lines export (signerctl).
  */
 #include <stdbool.h>
@@ -39,6 +39,8 @@ struct journal_stream {
 	uint64_t want_size;
 	bool have_want;
 	uint8_t want_root[JOURNAL_HASH_LEN];
+	/* The last CRL record so far (0: none): each CRL's number must exceed it. */
+	uint64_t crl_seq, crl_number;
 	/* Intents without a result so far, in seq order. */
 	struct js_intent *open;
 	size_t n_open, cap_open;
@@ -254,6 +256,20 @@ js_checkpoint(struct journal_stream *s, const struct journal_record *rec)
 	return 0;
 }
 
+static int
+js_crl(struct journal_stream *s, const struct journal_record *rec)
+{
+	if (rec->crl_number <= s->crl_number) {
+		sd_error_set(SD_E_JOURNAL_CORRUPT, "record %llu: CRL number %llu is not greater than %llu of record %llu",
+		    (unsigned long long)rec->seq, (unsigned long long)rec->crl_number,
+		    (unsigned long long)s->crl_number, (unsigned long long)s->crl_seq);
+		return js_fail(s, rec->seq);
+	}
+	s->crl_seq = rec->seq;
+	s->crl_number = rec->crl_number;
+	return 0;
+}
+
 int
 journal_stream_add(struct journal_stream *s, uint64_t key, const uint8_t *raw, size_t len,
     struct journal_record **rec_out)
@@ -329,6 +345,9 @@ journal_stream_add(struct journal_stream *s, uint64_t key, const uint8_t *raw, s
 		break;
 	case JOURNAL_REC_CHECKPOINT:
 		rc = js_checkpoint(s, rec);
+		break;
+	case JOURNAL_REC_CRL:
+		rc = js_crl(s, rec);
 		break;
 	default:
 		rc = 0;
