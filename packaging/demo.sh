@@ -9,7 +9,8 @@
 # Environment: DEMO_DIR (default ./demo), PORT (8443), CA_KEY_TYPE (p256),
 # BUILD (build dir holding signerd and signerctl), SOFTHSM_MODULE.
 # CRLs, OCSP and the CA certificate are served over plain HTTP on PORT+1
-# (PUBLIC_PORT; 0 when PORT is 0, as the tests run it).
+# (PUBLIC_PORT); with PORT=0 (an ephemeral port, as the tests run it) no
+# port can be named in advance: no public listener and no URLs then.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,11 +49,13 @@ CONF
 
 # The plain-HTTP listener for CRLs, OCSP and the CA certificate (no TLS: all are signed).
 api_public() {
+	[ "$PUBLIC_PORT" != 0 ] || return 0
 	printf 'public_listen = 127.0.0.1\npublic_port = %s\n' "$PUBLIC_PORT"
 }
 
 # Where a relying party finds the CRL, the OCSP responder and the issuing CA's certificate.
 profile_urls() {
+	[ "$PUBLIC_PORT" != 0 ] || return 0
 	printf 'crl_url = %s\nocsp_url = %s\nca_issuers_url = %s\n' "$PUBLIC_URL/v1/ca/issuing/crl" \
 		"$PUBLIC_URL/ocsp" "$PUBLIC_URL/v1/ca/issuing/certificate"
 }
@@ -291,8 +294,8 @@ upgrade_revocation() {
 		{ print }
 		/^\[/ { section = $0 }
 		section == "[ca]" && /^chain = / { print ca }
-		section == "[api]" && /^port = / { print api }
-		/^\[profile (server|client)\]$/ { print urls }
+		section == "[api]" && /^port = / && api != "" { print api }
+		/^\[profile (server|client)\]$/ && urls != "" { print urls }
 	' "$CONF" >"$tmp" && mv "$tmp" "$CONF"
 	echo "demo: added the OCSP responder, the public listener on port $PUBLIC_PORT and the CRL and OCSP URLs to $CONF"
 }
