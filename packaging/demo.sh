@@ -289,6 +289,7 @@ upgrade_revocation() {
 		echo "demo: made the OCSP responder's key and certificate ($D/ca/ocsp-responder.pem)"
 	fi
 	grep -q '^ocsp_key' "$CONF" && return 0
+	# The config stays as private as it was (signerd refuses one others can read).
 	local tmp="$CONF.new"
 	awk -v ca="$(ca_revocation)" -v api="$(api_public)" -v urls="$(profile_urls)" '
 		{ print }
@@ -296,7 +297,7 @@ upgrade_revocation() {
 		section == "[ca]" && /^chain = / { print ca }
 		section == "[api]" && /^port = / && api != "" { print api }
 		/^\[profile (server|client)\]$/ && urls != "" { print urls }
-	' "$CONF" >"$tmp" && mv "$tmp" "$CONF"
+	' "$CONF" >"$tmp" && chmod --reference="$CONF" "$tmp" && mv "$tmp" "$CONF"
 	echo "demo: added the OCSP responder, the public listener on port $PUBLIC_PORT and the CRL and OCSP URLs to $CONF"
 }
 
