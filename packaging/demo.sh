@@ -8,6 +8,9 @@
 #
 # Environment: DEMO_DIR (default ./demo), PORT (8443), CA_KEY_TYPE (p256),
 # BUILD (build dir holding signerd and signerctl), SOFTHSM_MODULE.
+# CRLs, OCSP and the CA certificate are served over plain HTTP on PORT+1
+# (PUBLIC_PORT); with PORT=0 (an ephemeral port, as the tests run it) no
+# port can be named in advance: no public listener and no URLs then.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,11 +21,44 @@ PORT=${PORT:-8443}
 CA_KEY_TYPE=${CA_KEY_TYPE:-p256}
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 TOKEN=signerd-demo
+if [ -z "${PUBLIC_PORT:-}" ]; then
+	if [ "$PORT" = 0 ]; then PUBLIC_PORT=0; else PUBLIC_PORT=$((PORT + 1)); fi
+fi
+PUBLIC_URL=http://127.0.0.1:$PUBLIC_PORT
+OCSP_KEY="pkcs11:token=$TOKEN;object=ocsp-responder"
 
 mkdir -p "$DEMO_DIR"
 D=$(cd "$DEMO_DIR" && pwd)
 CONF="$D/signerd.conf"
 ctl() { "$BUILD/signerctl" -c "$CONF" "$@"; }
+
+# The [ca] lines for revocation publishing (also added to an older state's config).
+ca_revocation() {
+	cat <<CONF
+# Revocation: CRLs signed by the CA key, OCSP answers by a delegated
+# responder key in the same token. short_lived = 2h: spiffe-workload
+# certificates (1h) carry no CRL or OCSP pointer and are never listed,
+# while server and client certificates (12h) are revocable.
+ocsp_key = $OCSP_KEY
+ocsp_certificate = ca/ocsp-responder.pem
+crl_validity = 1d
+crl_delay = 1s
+short_lived = 2h
+CONF
+}
+
+# The plain-HTTP listener for CRLs, OCSP and the CA certificate (no TLS: all are signed).
+api_public() {
+	[ "$PUBLIC_PORT" != 0 ] || return 0
+	printf 'public_listen = 127.0.0.1\npublic_port = %s\n' "$PUBLIC_PORT"
+}
+
+# Where a relying party finds the CRL, the OCSP responder and the issuing CA's certificate.
+profile_urls() {
+	[ "$PUBLIC_PORT" != 0 ] || return 0
+	printf 'crl_url = %s\nocsp_url = %s\nca_issuers_url = %s\n' "$PUBLIC_URL/v1/ca/issuing/crl" \
+		"$PUBLIC_URL/ocsp" "$PUBLIC_URL/v1/ca/issuing/certificate"
+}
 
 write_config() {
 	cat >"$CONF" <<CONF
@@ -40,6 +76,7 @@ session_keys = true
 key = pkcs11:token=$TOKEN;object=intermediate-ca
 certificate = ca/intermediate.pem
 chain = ca/chain.pem
+$(ca_revocation)
 
 [journal]
 path = journal
@@ -64,6 +101,7 @@ tls_certificate = tls/server.pem
 tls_key = tls/server.key
 client_ca = tls/client-ca.pem
 workers = 16
+$(api_public)
 
 # TLS servers. keyEncipherment is certified only for RSA keys (EC and
 # Ed25519 keys get digitalSignature alone).
@@ -74,6 +112,7 @@ backdate = 60s
 key_types = rsa, p256, p384, p521, ed25519
 key_usage = digitalSignature, keyEncipherment
 ext_key_usage = serverAuth
+$(profile_urls)
 dns_suffixes = example.com, localhost
 ip_ranges = 127.0.0.0/8, ::1/128
 wildcards = false
@@ -85,6 +124,7 @@ max_ttl = 7d
 backdate = 60s
 key_usage = digitalSignature
 ext_key_usage = clientAuth
+$(profile_urls)
 dns_suffixes = example.com, localhost
 ip_ranges = 127.0.0.0/8, ::1/128
 email_domains = example.com
@@ -206,9 +246,65 @@ upgrade_clients() {
 	echo "demo: added client revoker and pinned the demo clients by key in $CONF"
 }
 
+# The CA key's type (signerctl keygen's name) from the issuing certificate.
+ca_key_type() {
+	local text
+	text=$(openssl x509 -in "$D/ca/intermediate.pem" -noout -text)
+	case "$text" in
+	*"ED25519"*) echo ed25519 ;;
+	*"prime256v1"* | *"P-256"*) echo p256 ;;
+	*"secp384r1"* | *"P-384"*) echo p384 ;;
+	*"secp521r1"* | *"P-521"*) echo p521 ;;
+	*"rsaEncryption"*) echo "rsa$(printf '%s\n' "$text" | sed -n 's/.*Public-Key: (\([0-9]*\) bit).*/\1/p' | head -n1)" ;;
+	*) echo "demo: cannot tell the CA key's type from $D/ca/intermediate.pem" >&2; return 1 ;;
+	esac
+}
+
+# The delegated OCSP responder: a key of the CA key's type in the token,
+# certified by the intermediate (EKU OCSPSigning, ocsp-nocheck).
+ocsp_responder() { # key type
+	ctl keygen --type "$1" --key "$OCSP_KEY"
+	ctl ocsp-responder --key "$OCSP_KEY" --issuer-key "pkcs11:token=$TOKEN;object=intermediate-ca" \
+		--issuer-cert "$D/ca/intermediate.pem" --subject "/O=signerd demo/CN=signerd demo OCSP responder" \
+		--days 825 --out "$D/ca/ocsp-responder.pem"
+	chmod 644 "$D/ca/ocsp-responder.pem"
+}
+
+# A state made before revocation was published: the responder's key and
+# certificate, its [ca] lines, the public listener and the profiles' URLs.
+upgrade_revocation() {
+	local type
+	if [ ! -s "$D/ca/ocsp-responder.pem" ]; then
+		type=$(ca_key_type)
+		# A key left by an interrupted upgrade is certified as it is.
+		if "$BUILD/signerctl" -c "$CONF" hsm keys 2>/dev/null | grep -q '^ocsp-responder[[:space:]]'; then
+			ctl ocsp-responder --key "$OCSP_KEY" --issuer-key "pkcs11:token=$TOKEN;object=intermediate-ca" \
+				--issuer-cert "$D/ca/intermediate.pem" \
+				--subject "/O=signerd demo/CN=signerd demo OCSP responder" --days 825 \
+				--out "$D/ca/ocsp-responder.pem"
+			chmod 644 "$D/ca/ocsp-responder.pem"
+		else
+			ocsp_responder "$type"
+		fi
+		echo "demo: made the OCSP responder's key and certificate ($D/ca/ocsp-responder.pem)"
+	fi
+	grep -q '^ocsp_key' "$CONF" && return 0
+	# The config stays as private as it was (signerd refuses one others can read).
+	local tmp="$CONF.new"
+	awk -v ca="$(ca_revocation)" -v api="$(api_public)" -v urls="$(profile_urls)" '
+		{ print }
+		/^\[/ { section = $0 }
+		section == "[ca]" && /^chain = / { print ca }
+		section == "[api]" && /^port = / && api != "" { print api }
+		/^\[profile (server|client)\]$/ && urls != "" { print urls }
+	' "$CONF" >"$tmp" && chmod --reference="$CONF" "$tmp" && mv "$tmp" "$CONF"
+	echo "demo: added the OCSP responder, the public listener on port $PUBLIC_PORT and the CRL and OCSP URLs to $CONF"
+}
+
 upgrade() {
 	upgrade_process
 	upgrade_clients
+	upgrade_revocation
 }
 
 init() {
@@ -246,6 +342,7 @@ SOFTHSM
 	cat "$D/ca/intermediate.pem" "$D/ca/root.pem" >"$D/ca/chain.pem"
 	# The journal's checkpoint key: Ed25519, in the HSM, never a CA key.
 	ctl keygen --type ed25519 --key "pkcs11:token=$TOKEN;object=audit-key"
+	ocsp_responder "$CA_KEY_TYPE"
 	ctl audit pubkey >"$D/audit.pem"
 	chmod 644 "$D/ca/"*.pem "$D/audit.pem"
 
@@ -283,6 +380,20 @@ Get a certificate for a fresh key, in another shell:
   jq -r .certificate response.json >demo.pem
   openssl verify -CAfile $D/ca/root.pem -untrusted $D/ca/chain.pem demo.pem
   openssl x509 -in demo.pem -noout -subject -ext subjectAltName -enddate
+
+Then, in the same directory, check it against the CRL (plain HTTP on port $PUBLIC_PORT), revoke it
+as the revoker, and see the next CRL and the OCSP responder say so:
+
+  curl -sS --fail $PUBLIC_URL/v1/ca/issuing/crl -o crl.der && openssl crl -inform DER -in crl.der -out crl.pem
+  openssl verify -crl_check -CAfile $D/ca/chain.pem -CRLfile crl.pem demo.pem
+  jq -n --arg serial "\$(jq -r .serial_number response.json)" '{serial_number: \$serial, reason: "keyCompromise"}' |
+    curl -sS --fail-with-body --cacert $D/tls/ca.pem \\
+      --cert $D/clients/revoker.pem --key $D/clients/revoker.key \\
+      -H 'Content-Type: application/json' --data-binary @- $url/v1/revoke
+  echo; sleep 2   # the next CRL is signed [ca] crl_delay (1s) after a revocation
+  curl -sS --fail $PUBLIC_URL/v1/ca/issuing/crl -o crl.der && openssl crl -inform DER -in crl.der -out crl.pem
+  openssl verify -crl_check -CAfile $D/ca/chain.pem -CRLfile crl.pem demo.pem || echo "refused, as it should be"
+  openssl ocsp -issuer $D/ca/intermediate.pem -cert demo.pem -url $PUBLIC_URL/ocsp -CAfile $D/ca/chain.pem -resp_text
 
 Journal: $BUILD/signerctl -c $D/signerd.conf journal list
 Audit:   $BUILD/signerctl -c $D/signerd.conf audit verify --pubkey $D/audit.pem --checkpoint $D/checkpoints.txt

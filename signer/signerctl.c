@@ -17,6 +17,7 @@
 #include "config.h"
 #include "ctl/ctl_audit.h"
 #include "ctl/ctl_certs.h"
+#include "ctl/ctl_crl.h"
 #include "ctl/ctl_hsm.h"
 #include "ctl/ctl_revoke.h"
 #include "hsm.h"
@@ -47,6 +48,10 @@ usage_to(FILE *out, int code)
 	    "      --days N --out FILE [--path-len N] [--signature pkcs1|pss]\n"
 	    "      make an intermediate certificate signed by an HSM root key\n"
 	    "      (--signature pss: RSASSA-PSS by an RSA signing key; default pkcs1)\n"
+	    "  ocsp-responder --key URI --issuer-key URI --issuer-cert FILE --subject S\n"
+	    "      [--days N] --out FILE\n"
+	    "      make a delegated OCSP responder certificate (OCSPSigning, ocsp-nocheck)\n"
+	    "      for an HSM key, signed by the issuing CA's HSM key (default 365 days)\n"
 	    "  hsm info | slots | keys\n"
 	    "      the module and token mechanisms, every slot and token with its flags,\n"
 	    "      or the token's private keys with their security attributes\n"
@@ -59,6 +64,9 @@ usage_to(FILE *out, int code)
 	    "      the certificate index beside the journal (T: RFC 3339, e.g. 2027-01-01T00:00:00Z)\n"
 	    "  revoke SERIAL [--reason NAME] [--detail TEXT] [--journal DIR]\n"
 	    "      journal a revocation (NAME: unspecified, keyCompromise, superseded, ...; final)\n"
+	    "  crl [--out FILE] [--pem] [--journal DIR]\n"
+	    "      sign and journal the issuing CA's complete CRL now (DER, or PEM; stdout\n"
+	    "      without --out); its number, entries and nextUpdate on stderr\n"
 	    "  config keys\n"
 	    "      every configuration key: section, type, default, reloadable, secret (a\n"
 	    "      Markdown table; the README's reference is this output)\n");
@@ -377,6 +385,57 @@ cmd_intermediate(const struct ctl_opts *o)
 	return 0;
 }
 
+/* A year unless --days says otherwise: a responder certificate is renewed like any other leaf. */
+#define CTL_OCSP_RESPONDER_DAYS 365
+
+static int
+cmd_ocsp_responder(const struct ctl_opts *o)
+{
+	struct sd_config *cfg;
+	struct hsm *hsm;
+	struct hsm_key *key, *issuer;
+	uint8_t *issuer_pem = NULL, *der = NULL;
+	size_t issuer_len, der_len = 0;
+	struct ctl_ceremony *cer;
+	uint64_t days = o->days != 0 ? o->days : CTL_OCSP_RESPONDER_DAYS;
+	char detail[2048];
+	char *pem = NULL;
+	int rc;
+
+	ctl_require(o->key, "--key");
+	ctl_require(o->issuer_key, "--issuer-key");
+	ctl_require(o->issuer_cert, "--issuer-cert");
+	ctl_require(o->subject, "--subject");
+	ctl_require(o->out, "--out");
+	if (o->path_len != -1 || o->pss) {
+		fprintf(stderr, "signerctl: ocsp-responder takes neither --path-len nor --signature\n");
+		return 2;
+	}
+	if ((rc = sd_file_read(o->issuer_cert, CTL_PEM_MAX, &issuer_pem, &issuer_len)) != 0)
+		ctl_fail(rc, "issuer certificate");
+	cfg = ctl_config();
+	hsm = ctl_hsm(cfg);
+	key = ctl_key(hsm, o->key);
+	issuer = ctl_key(hsm, o->issuer_key);
+	(void)snprintf(detail, sizeof(detail), "subject=%s days=%llu issuer_key=%s out=%s", o->subject,
+	    (unsigned long long)days, o->issuer_key, o->out);
+	/* As for intermediate: the record names the certified key, the detail the signing one. */
+	cer = ctl_ceremony(cfg, "ocsp-responder", o->key, detail);
+	rc = ceremony_ocsp_responder(issuer, (const char *)issuer_pem, issuer_len, key, o->subject, days, &pem);
+	if (rc == 0)
+		rc = ctl_pem_cert_der(pem, &der, &der_len);
+	ctl_ceremony_done(cer, rc, der, der_len, "OCSP responder certificate");
+	free(der);
+	ctl_write_pem(o->out, pem);
+	free(pem);
+	free(issuer_pem);
+	hsm_key_free(issuer);
+	hsm_key_free(key);
+	hsm_close(hsm);
+	sd_config_free(cfg);
+	return 0;
+}
+
 static int
 cmd_hsm(const char *action)
 {
@@ -526,6 +585,12 @@ main(int argc, char **argv)
 		ctl_parse(argc - first, argv + first, &o);
 		return cmd_intermediate(&o);
 	}
+	if (strcmp(cmd, "ocsp-responder") == 0) {
+		ctl_parse(argc - first, argv + first, &o);
+		return cmd_ocsp_responder(&o);
+	}
+	if (strcmp(cmd, "crl") == 0)
+		return ctl_crl_main(ctl_config_path, argc - first, argv + first);
 	if (strcmp(cmd, "config") == 0 && argc == first + 2 && strcmp(argv[first + 1], "keys") == 0)
 		return cmd_config_keys();
 	if (strcmp(cmd, "hsm") == 0 && argc == first + 2)
