@@ -465,6 +465,64 @@ test_ocsp_budget(void)
 	journal_close(j);
 }
 
+/* How many answers r keeps, from its metrics. */
+static long
+cached_answers(struct revocation_ocsp *r)
+{
+	struct sd_metrics_text t = { NULL, 0, 0, false };
+	char *text = NULL, *at;
+	size_t len = 0;
+	long n = -1;
+
+	revocation_ocsp_metrics_text(r, &t);
+	CU_ASSERT_EQUAL_FATAL(sd_metrics_text_take(&t, &text, &len), 0);
+	if ((at = strstr(text, "\nsignerd_ocsp_cached_answers ")) != NULL)
+		n = strtol(at + strlen("\nsignerd_ocsp_cached_answers "), NULL, 10);
+	free(text);
+	return n;
+}
+
+static void
+test_ocsp_refresh(void)
+{
+	struct journal *j = open_journal("refresh");
+	struct revocation_ocsp *r = NULL;
+	struct signer_ocsp *a = NULL, *b = NULL, *c = NULL;
+	unsigned char *req = NULL;
+	uint8_t good[16];
+	int64_t t0 = (int64_t)time(NULL), half = (int64_t)g_cfg.ca_ocsp_validity / 2;
+	size_t len;
+
+	issue(j, -60, 30 * DAY, good);
+	CU_ASSERT_EQUAL_FATAL(revocation_ocsp_open(&g_cfg, g_hsm, j, g_ca, &r), 0);
+	len = ocsp_request(g_root, good, 16, false, &req);
+	CU_ASSERT_EQUAL_FATAL(revocation_ocsp_answer(r, req, len, t0, &a), 0);
+	CU_ASSERT_EQUAL(a->this_update, t0);
+	/* Asked again later: served from the cache, and marked as wanted. */
+	CU_ASSERT_EQUAL_FATAL(revocation_ocsp_answer(r, req, len, t0 + 10, &b), 0);
+	CU_ASSERT(same_bytes(a, b));
+	/* Before half its validity a refresh leaves it; past it, signs it again. */
+	revocation_ocsp_refresh(r, t0 + half - 1);
+	signer_ocsp_free(b);
+	CU_ASSERT_EQUAL_FATAL(revocation_ocsp_answer(r, req, len, t0 + half - 1, &b), 0);
+	CU_ASSERT(same_bytes(a, b));
+	revocation_ocsp_refresh(r, t0 + half + 1);
+	CU_ASSERT_EQUAL(cached_answers(r), 1);
+	CU_ASSERT_EQUAL_FATAL(revocation_ocsp_answer(r, req, len, t0 + half + 1, &c), 0);
+	CU_ASSERT(!same_bytes(a, c));
+	CU_ASSERT_EQUAL(c->this_update, t0 + half + 1);
+	CU_ASSERT_EQUAL(c->next_update, t0 + half + 1 + 2 * half);
+	/* Refreshed and not asked for since (the answer above came in its signing second): it goes. */
+	revocation_ocsp_refresh(r, t0 + 3 * half + 2);
+	CU_ASSERT_EQUAL(cached_answers(r), 0);
+	signer_ocsp_free(a);
+	signer_ocsp_free(b);
+	signer_ocsp_free(c);
+	OPENSSL_free(req);
+	revocation_ocsp_close(r);
+	journal_close(j);
+}
+
 static void
 test_responder_checks(void)
 {
@@ -526,6 +584,8 @@ main(void)
 		    test_ocsp },
 		{ "OCSP: a scan of unknown serials spends the budget, then tryLater; cached answers still served",
 		    test_ocsp_budget },
+		{ "OCSP: cached answers asked for are signed again past half their validity, others dropped",
+		    test_ocsp_refresh },
 		{ "OCSP: responder certificate checks; no responder configured", test_responder_checks },
 		{ "tear down", test_teardown },
 	};

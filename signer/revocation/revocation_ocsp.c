@@ -468,19 +468,16 @@ revocation_ocsp_refresh(struct revocation_ocsp *r, int64_t now)
 	for (b = 0; b < OCSP_BUCKETS; b++)
 		for (pe = &r->buckets[b]; *pe != NULL;) {
 			e = *pe;
-			if (now < e->this_update + half) {
-				pe = &e->next;
-			} else if (e->used > e->this_update && now < e->next_update && n < OCSP_REFRESH_MAX) {
-				due[n++] = e->id;
-				pe = &e->next;
-			} else if (e->used <= e->this_update || now >= e->next_update) {
-				/* Nobody asked since it was signed: it goes rather than cost a signature. */
+			/* Past half its validity and nobody asked since it was signed: it goes rather than cost a signature. */
+			if (now >= e->this_update + half && (e->used <= e->this_update || now >= e->next_update)) {
 				*pe = e->next;
 				revocation_ocsp_cached_free(e);
 				r->n_cached--;
-			} else {
-				pe = &e->next;
+				continue;
 			}
+			if (now >= e->this_update + half && n < OCSP_REFRESH_MAX)
+				due[n++] = e->id;
+			pe = &e->next;
 		}
 	pthread_mutex_unlock(&r->lock);
 	for (i = 0; i < n; i++) {
