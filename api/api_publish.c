@@ -245,17 +245,17 @@ void
 api_route_ocsp_get(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
 {
 	uint8_t der[SIGNER_OCSP_REQUEST_MAX];
-	size_t len;
+	size_t len, n = sizeof(api_ocsp_malformed);
 	char *body;
 
 	if (call->path_param == NULL || api_ocsp_get_decode(call->path_param, der, sizeof(der), &len) != 0) {
 		/* Not a request at all: the protocol's answer is malformedRequest, not an HTTP error. */
-		if ((body = malloc(sizeof(api_ocsp_malformed))) == NULL) {
+		if ((body = malloc(n)) == NULL) {
 			api_response_error(resp, SD_E_NOMEM);
 			return;
 		}
-		memcpy(body, api_ocsp_malformed, sizeof(api_ocsp_malformed));
-		api_response_bytes(resp, API_CT_OCSP_RESPONSE, body, sizeof(api_ocsp_malformed));
+		memcpy(body, api_ocsp_malformed, n);
+		api_response_bytes(resp, API_CT_OCSP_RESPONSE, body, n);
 		return;
 	}
 	api_publish_ocsp(ctx, der, len, resp);
