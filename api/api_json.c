@@ -452,8 +452,13 @@ api_health_ok_json(void)
 bool
 api_content_type_is_json(const char *value)
 {
-	static const char want[] = "application/json";
-	size_t n = sizeof(want) - 1;
+	return api_content_type_is(value, "application/json");
+}
+
+bool
+api_content_type_is(const char *value, const char *want)
+{
+	size_t n = strlen(want);
 
 	if (value == NULL)
 		return false;

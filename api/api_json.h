@@ -126,6 +126,8 @@ SD_WUR int api_sign_response_json(const struct signer_result *r, const char *con
  * parameters such as "; charset=utf-8").
  */
 bool api_content_type_is_json(const char *value);
+/* Whether a Content-Type value is the media type want (any case, parameters allowed). */
+bool api_content_type_is(const char *value, const char *want);
 
 /*
  * Parse a Content-Length value (decimal digits only, no sign, no spaces).

@@ -5,6 +5,7 @@
 
 #include "api_metrics.h"
 #include "api_certs.h"
+#include "api_publish.h"
 #include "api_revoke.h"
 #include "api_routes.h"
 #include "sd_metrics.h"
@@ -29,18 +30,27 @@ static void api_route_audit_proof(const struct api_ctx *ctx, const struct api_ca
  * API_ROUTE_AUTH and CONFIG_ROLE_AUDITOR.
  */
 static const struct api_route api_routes[] = {
-	{ "/v1/sign", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER, api_route_sign },
-	{ "/v1/ca", "GET", "GET, HEAD", 0, 0, api_route_ca },
-	{ "/healthz", "GET", "GET, HEAD", 0, 0, api_route_health },
-	{ "/readyz", "GET", "GET, HEAD", 0, 0, api_route_ready },
-	{ "/metrics", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_metrics },
-	{ "/v1/audit/checkpoint", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_checkpoint },
-	{ "/v1/audit/records", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_records },
-	{ "/v1/audit/proof", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_proof },
-	{ "/v1/certificates", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_certs },
-	{ "/v1/certificates/{serial}", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_cert },
+	{ "/v1/sign", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER, api_route_sign, API_LISTENER_TLS, NULL, 0 },
+	{ "/v1/ca", "GET", "GET, HEAD", 0, 0, api_route_ca, API_LISTENER_TLS, NULL, 0 },
+	{ "/healthz", "GET", "GET, HEAD", 0, 0, api_route_health, API_LISTENER_TLS, NULL, 0 },
+	{ "/readyz", "GET", "GET, HEAD", 0, 0, api_route_ready, API_LISTENER_TLS, NULL, 0 },
+	{ "/metrics", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_metrics, API_LISTENER_TLS, NULL, 0 },
+	{ "/v1/audit/checkpoint", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_checkpoint, API_LISTENER_TLS, NULL, 0 },
+	{ "/v1/audit/records", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_records, API_LISTENER_TLS, NULL, 0 },
+	{ "/v1/audit/proof", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR, api_route_audit_proof, API_LISTENER_TLS, NULL, 0 },
+	{ "/v1/certificates", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_certs, API_LISTENER_TLS, NULL, 0 },
+	{ "/v1/certificates/{serial}", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_cert, API_LISTENER_TLS, NULL, 0 },
 	/* Any role: a revoker or admin revokes any certificate, every other client one of its own key (the signer decides). */
-	{ "/v1/revoke", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN | CONFIG_ROLE_REVOKER, api_route_revoke },
+	{ "/v1/revoke", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN | CONFIG_ROLE_REVOKER, api_route_revoke, API_LISTENER_TLS, NULL, 0 },
+	/* Revocation status is public (RFC 5280, RFC 6960): on both listeners, nobody authenticates. */
+	{ "/v1/crl", "GET", "GET, HEAD", 0, 0, api_route_crl, API_LISTENER_TLS | API_LISTENER_PUBLIC, NULL, 0 },
+	{ "/v1/ca/{name}/crl", "GET", "GET, HEAD", 0, 0, api_route_crl, API_LISTENER_TLS | API_LISTENER_PUBLIC, NULL, 0 },
+	/* Plain HTTP only: what relying parties fetch from AIA and CRL distribution point URLs. */
+	{ "/v1/ca/{name}/certificate", "GET", "GET, HEAD", 0, 0, api_route_ca_certificate, API_LISTENER_PUBLIC, NULL, 0 },
+	{ "/ocsp", "POST", "POST", API_ROUTE_BODY, 0, api_route_ocsp_post, API_LISTENER_PUBLIC, API_CT_OCSP_REQUEST, SIGNER_OCSP_REQUEST_MAX },
+	{ "/ocsp/", "POST", "POST", API_ROUTE_BODY, 0, api_route_ocsp_post, API_LISTENER_PUBLIC, API_CT_OCSP_REQUEST, SIGNER_OCSP_REQUEST_MAX },
+	/* RFC 6960 A.1: the base64 request, whose '/' may come unencoded. */
+	{ "/ocsp/{request}", "GET", "GET, HEAD", API_ROUTE_TAIL, 0, api_route_ocsp_get, API_LISTENER_PUBLIC, NULL, 0 },
 };
 
 size_t
@@ -64,46 +74,69 @@ api_route_index(const struct api_route *route)
 }
 
 /*
- * Whether path matches the route's pattern: equal, or, for a pattern ending
- * in "{name}", equal up to it and then one non-empty segment (no '/', at
- * most API_ROUTE_PARAM_MAX bytes), which *param then points at.
+ * Whether path matches the route's pattern: equal, or equal up to a
+ * "{name}", then one non-empty segment (no '/', at most API_ROUTE_PARAM_MAX
+ * bytes; with tail, the rest of the path, at most API_ROUTE_TAIL_MAX), then
+ * equal to what follows the "{name}". *param then points at the segment
+ * (borrowed from path; it runs on to the end of path).
  */
 static bool
-api_route_match(const char *pattern, const char *path, const char **param)
+api_route_match(const char *pattern, const char *path, bool tail, const char **param)
 {
-	const char *brace = strchr(pattern, '{');
-	size_t prefix, n;
+	const char *brace = strchr(pattern, '{'), *close, *seg;
+	size_t prefix, n, max = tail ? API_ROUTE_TAIL_MAX : API_ROUTE_PARAM_MAX;
 
 	*param = NULL;
 	if (brace == NULL)
 		return strcmp(pattern, path) == 0;
+	if ((close = strchr(brace, '}')) == NULL)
+		abort();	/* the permit table's patterns are well formed */
 	prefix = (size_t)(brace - pattern);
 	if (strncmp(pattern, path, prefix) != 0)
 		return false;
-	n = strnlen(path + prefix, API_ROUTE_PARAM_MAX + 1);
-	if (n == 0 || n > API_ROUTE_PARAM_MAX || memchr(path + prefix, '/', n) != NULL)
+	seg = path + prefix;
+	n = strnlen(seg, max + 1);
+	if (!tail && (seg = memchr(path + prefix, '/', n)) != NULL)
+		n = (size_t)(seg - (path + prefix));
+	if (n == 0 || n > max || strcmp(path + prefix + n, close + 1) != 0)
 		return false;
 	*param = path + prefix;
 	return true;
 }
 
 const struct api_route *
-api_route_find(const char *path, const char *method, const char **allow, const char **param)
+api_route_find_on(unsigned listener, const char *path, const char *method, const char **allow, const char **param)
 {
+	const struct api_route *r;
+	bool head = strcmp(method, "HEAD") == 0;
 	size_t i;
 
-	bool head = strcmp(method, "HEAD") == 0;
-
 	*allow = NULL;
+	*param = NULL;
 	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
-		if (!api_route_match(api_routes[i].path, path, param))
+		r = &api_routes[i];
+		if (((r->listeners != 0 ? r->listeners : API_LISTENER_TLS) & listener) == 0 ||
+		    !api_route_match(r->path, path, (r->flags & API_ROUTE_TAIL) != 0, param))
 			continue;
 		/* HEAD is GET without the body (libmicrohttpd leaves the body out). */
-		if (strcmp(api_routes[i].method, method) == 0 || (head && strcmp(api_routes[i].method, "GET") == 0))
-			return &api_routes[i];
-		*allow = api_routes[i].allow;
+		if (strcmp(r->method, method) == 0 || (head && strcmp(r->method, "GET") == 0))
+			return r;
+		*allow = r->allow;
 	}
+	*param = NULL;
 	return NULL;
+}
+
+const struct api_route *
+api_route_find(const char *path, const char *method, const char **allow, const char **param)
+{
+	return api_route_find_on(API_LISTENER_TLS, path, method, allow, param);
+}
+
+size_t
+api_route_body_max(const struct api_ctx *ctx, const struct api_route *route)
+{
+	return route->body_max != 0 ? route->body_max : ctx->cfg->api_max_body;
 }
 
 void
@@ -166,6 +199,25 @@ api_response_error(struct api_response *resp, int err)
 	api_response_problem(resp, &p);
 }
 
+void
+api_response_unavailable(struct api_response *resp, int err, unsigned retry)
+{
+	struct api_problem p;
+	int n;
+
+	api_problem_from_error(&p, err);
+	p.status = 503;
+	p.retry_after = sd_error_retry_after(err) != 0 ? sd_error_retry_after(err) : retry;
+	p.title = sd_strerror(err);
+	n = snprintf(p.detail, sizeof(p.detail), "%s", sd_error_detail(err));
+	if (n < 0)
+		p.detail[0] = '\0';
+	n = snprintf(resp->log_detail, sizeof(resp->log_detail), "%s: %s", sd_error_name(err), sd_error_detail(err));
+	if (n < 0)
+		resp->log_detail[0] = '\0';
+	api_response_problem(resp, &p);
+}
+
 static void
 api_response_text(struct api_response *resp, unsigned status, const char *content_type, char *body,
     size_t len)
@@ -175,6 +227,12 @@ api_response_text(struct api_response *resp, unsigned status, const char *conten
 	resp->content_type = content_type;
 	resp->body = body;
 	resp->body_len = len;
+}
+
+void
+api_response_bytes(struct api_response *resp, const char *content_type, char *body, size_t len)
+{
+	api_response_text(resp, 200, content_type, body, len);
 }
 
 /* Which [client] the verified certificate is: exactly one, or 403. */
@@ -218,6 +276,7 @@ api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct
     struct api_response *resp)
 {
 	struct api_problem p;
+	const char *want;
 	uint64_t declared;
 	int rc;
 
@@ -242,17 +301,17 @@ api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct
 		}
 	}
 	if (route->flags & API_ROUTE_BODY) {
-		if (!api_content_type_is_json(call->content_type)) {
-			api_problem_set(&p, API_P_UNSUPPORTED_MEDIA_TYPE,
-			    "Content-Type must be application/json");
+		want = route->body_type != NULL ? route->body_type : API_CT_JSON;
+		if (!api_content_type_is(call->content_type, want)) {
+			api_problem_set(&p, API_P_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be %s", want);
 			api_response_problem(resp, &p);
 			return false;
 		}
 		if (call->content_length != NULL &&
 		    api_content_length_parse(call->content_length, &declared) == 0 &&
-		    declared > ctx->cfg->api_max_body) {
+		    declared > api_route_body_max(ctx, route)) {
 			api_problem_set(&p, API_P_BODY_TOO_LARGE, "request body is %llu bytes; the limit is %zu",
-			    (unsigned long long)declared, ctx->cfg->api_max_body);
+			    (unsigned long long)declared, api_route_body_max(ctx, route));
 			api_response_problem(resp, &p);
 			return false;
 		}
@@ -396,26 +455,14 @@ api_route_health(const struct api_ctx *ctx, const struct api_call *call, struct 
 static void
 api_route_ready(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
 {
-	struct api_problem p;
 	char *body;
 	size_t len;
-	int rc, n;
+	int rc;
 
 	(void)call;
 	if ((rc = signer_health(ctx->signer)) != 0) {
-		api_problem_from_error(&p, rc);
 		/* Not ready is not a server fault: always 503, with the signer's reason. */
-		p.status = 503;
-		p.retry_after = 5;
-		p.title = sd_strerror(rc);
-		n = snprintf(p.detail, sizeof(p.detail), "%s", sd_error_detail(rc));
-		if (n < 0)
-			p.detail[0] = '\0';
-		n = snprintf(resp->log_detail, sizeof(resp->log_detail), "%s: %s", sd_error_name(rc),
-		    sd_error_detail(rc));
-		if (n < 0)
-			resp->log_detail[0] = '\0';
-		api_response_problem(resp, &p);
+		api_response_unavailable(resp, rc, 5);
 		return;
 	}
 	len = strlen(api_health_ok_json());

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <gnutls/gnutls.h>
 
@@ -23,6 +24,8 @@ struct api_ctx {
 	struct signer *signer;
 	const struct api_auth *auth;
 	const struct api_metrics *metrics;	/* the front's request counters, or NULL */
+	const uint8_t *ca_der;			/* the issuing CA certificate in DER (public listener), or NULL */
+	size_t ca_der_len;
 };
 
 struct api_metrics;
@@ -44,6 +47,7 @@ struct api_call {
 	const char *query_valid_at;
 	const char *query_expires_before;
 	const char *query_cursor;
+	const char *if_modified_since;		/* header value or NULL */
 	const char *path_param;			/* the {name} segment of a route's path, or NULL */
 	const char *body;			/* complete body (routes with API_ROUTE_BODY) */
 	size_t body_len;
@@ -53,7 +57,7 @@ struct api_call {
 	const struct config_client *client;
 };
 
-/* One response. The server adds Cache-Control: no-store to every one. */
+/* One response. The server adds Cache-Control: no-store unless cache_control is set. */
 struct api_response {
 	unsigned status;
 	const char *content_type;		/* static */
@@ -64,11 +68,21 @@ struct api_response {
 	bool close;				/* "Connection: close": a refusal ends the connection */
 	char serial[41];			/* issued serial, for the request log */
 	char log_detail[256];			/* why a 401/403 was refused or a 5xx failed, for the log */
+	char cache_control[96];			/* "" : no-store */
+	char last_modified[32];			/* HTTP-dates, or "" */
+	char expires[32];
 };
 
 enum api_route_flags {
 	API_ROUTE_AUTH = 1 << 0,		/* verified client certificate and a known client */
-	API_ROUTE_BODY = 1 << 1,		/* JSON body, size-limited */
+	API_ROUTE_BODY = 1 << 1,		/* a body, size-limited: JSON unless the route names body_type */
+	API_ROUTE_TAIL = 1 << 2,		/* the "{name}" at the end takes the rest of the path, '/' too */
+};
+
+/* Which listener a route is served on (api_route.listeners; 0 is the HTTPS API only). */
+enum api_listener {
+	API_LISTENER_TLS = 1 << 0,		/* the HTTPS API (mutual TLS) */
+	API_LISTENER_PUBLIC = 1 << 1,		/* the plain-HTTP public listener ([api] public_listen) */
 };
 
 struct api_route {
@@ -78,6 +92,9 @@ struct api_route {
 	unsigned flags;				/* enum api_route_flags */
 	unsigned roles;				/* enum config_role bits required (any of) */
 	void (*handler)(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
+	unsigned listeners;			/* enum api_listener bits; 0: API_LISTENER_TLS */
+	const char *body_type;			/* API_ROUTE_BODY: the media type; NULL: application/json */
+	size_t body_max;			/* API_ROUTE_BODY: bytes; 0: [api] max_body */
 };
 
 /* The permit table's routes: how many, the i-th (NULL past the end), and a route's index. */
@@ -93,9 +110,17 @@ size_t api_route_index(const struct api_route *route);
  */
 const struct api_route *api_route_find(const char *path, const char *method, const char **allow,
     const char **param);
+/* The same among the routes of listener (enum api_listener). */
+const struct api_route *api_route_find_on(unsigned listener, const char *path, const char *method,
+    const char **allow, const char **param);
+
+/* The largest body route accepts. */
+size_t api_route_body_max(const struct api_ctx *ctx, const struct api_route *route);
 
 /* The longest segment a "{name}" matches (a serial is 40 hex digits; a few more give a precise 400). */
 #define API_ROUTE_PARAM_MAX 64
+/* The longest tail (API_ROUTE_TAIL): an OCSP request in base64, every character percent-encoded. */
+#define API_ROUTE_TAIL_MAX (3 * 4 * ((SIGNER_OCSP_REQUEST_MAX + 2) / 3))
 
 /*
  * Decide, before any body is read, whether call may proceed on route:
@@ -117,6 +142,15 @@ void api_response_error(struct api_response *resp, int err);
 
 /* A 200 application/json answer; resp takes body (malloc'ed). */
 void api_response_json(struct api_response *resp, char *body, size_t len);
+
+/*
+ * A 503 for signerd error err, with its detail for the client and the log,
+ * and Retry-After: the error's own, else retry seconds.
+ */
+void api_response_unavailable(struct api_response *resp, int err, unsigned retry);
+
+/* A 200 answer of content_type (static); resp takes body (malloc'ed, len bytes). */
+void api_response_bytes(struct api_response *resp, const char *content_type, char *body, size_t len);
 
 /* Free what resp owns and zero it. */
 void api_response_clear(struct api_response *resp);

@@ -22,6 +22,7 @@
 #include "api_http.h"
 #include "api_json.h"
 #include "api_metrics.h"
+#include "api_public.h"
 #include "api_routes.h"
 #include "api_view.h"
 #include "sd_file.h"
@@ -46,6 +47,9 @@
 
 struct api_server {
 	struct MHD_Daemon *daemon;
+	unsigned listener;			/* enum api_listener: which routes it serves, TLS or not */
+	const char *name;			/* static: "https" or "public", in log lines */
+	uint8_t *ca_der;			/* the public listener's CA certificate (ctx.ca_der) */
 	struct api_ctx ctx;
 	/* The configuration requests read now (api_view.h); a reload replaces it. */
 	pthread_mutex_t view_lock;
@@ -80,6 +84,7 @@ struct api_exchange {
 	struct api_conn *conn;		/* the connection's state, or NULL */
 	struct api_view *view;		/* the configuration this request reads, from start to end */
 	struct api_ctx ctx;		/* the server's, with the view's configuration and trust list */
+	const char *listener;		/* the server's name, for the log */
 	uint64_t start_us;		/* headers complete (CLOCK_MONOTONIC) */
 	char request_id[API_REQUEST_ID_LEN + 1];
 };
@@ -149,10 +154,11 @@ api_exchange_guard(const struct api_exchange *x)
 static void
 api_log_request(const struct api_exchange *x, const struct api_response *resp, uint64_t duration_us)
 {
-	struct sd_log_field f[10];
+	struct sd_log_field f[11];
 	size_t n = 0;
 
 	f[n++] = SD_LOG_STR("request_id", x->request_id);
+	f[n++] = SD_LOG_STR("listener", x->listener);
 	f[n++] = SD_LOG_STR("method", x->call.method);
 	f[n++] = SD_LOG_STR("path", x->call.path);
 	f[n++] = SD_LOG_STR("client", x->call.client != NULL ? x->call.client->name : "-");
@@ -199,7 +205,11 @@ api_server_respond(struct api_server *srv, struct MHD_Connection *conn, struct a
 	}
 	if ((resp->content_type != NULL &&
 	    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type) != MHD_YES) ||
-	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    resp->cache_control[0] != '\0' ? resp->cache_control : "no-store") != MHD_YES ||
+	    (resp->last_modified[0] != '\0' &&
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, resp->last_modified) != MHD_YES) ||
+	    (resp->expires[0] != '\0' && MHD_add_response_header(r, MHD_HTTP_HEADER_EXPIRES, resp->expires) != MHD_YES) ||
 	    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") != MHD_YES ||
 	    (resp->close && MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) ||
 	    MHD_add_response_header(r, "X-Request-Id", x->request_id) != MHD_YES ||
@@ -273,7 +283,7 @@ api_server_begin(struct api_server *srv, struct MHD_Connection *conn, struct api
 	x->call.path = url;
 	if (!api_http_check(conn, url, version, &frame, &p))
 		return api_server_refuse(srv, conn, x, &p, &resp);
-	if ((x->route = api_route_find(url, method, &allow, &x->call.path_param)) == NULL) {
+	if ((x->route = api_route_find_on(srv->listener, url, method, &allow, &x->call.path_param)) == NULL) {
 		if (allow != NULL) {
 			api_problem_set(&p, API_P_METHOD_NOT_ALLOWED, "%s is not allowed on %s; use %s", method, url,
 			    allow);
@@ -298,6 +308,8 @@ api_server_begin(struct api_server *srv, struct MHD_Connection *conn, struct api
 	x->call.query_valid_at = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "valid_at");
 	x->call.query_expires_before = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "expires_before");
 	x->call.query_cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor");
+	x->call.if_modified_since = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
 	if (!api_route_admit(&x->ctx, x->route, &x->call, &resp))
 		return api_server_refuse(srv, conn, x, NULL, &resp);
 	if (x->call.authenticated)
@@ -338,6 +350,7 @@ api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const
 		x->ctx = srv->ctx;
 		x->ctx.cfg = x->view->cfg;
 		x->ctx.auth = x->view->auth;
+		x->listener = srv->name;
 		api_request_id(srv, x->request_id);
 		atomic_fetch_add(&srv->in_flight, 1);
 		x->conn = info != NULL ? info->socket_context : NULL;
@@ -350,7 +363,7 @@ api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const
 	if (*upload_data_size != 0) {
 		/* Only routes with a body get here (api_server_begin() refused the others' bodies). */
 		if (!(x->route->flags & API_ROUTE_BODY) ||
-		    !api_exchange_append(x, x->ctx.cfg->api_max_body, upload_data, *upload_data_size))
+		    !api_exchange_append(x, api_route_body_max(&x->ctx, x->route), upload_data, *upload_data_size))
 			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -460,6 +473,8 @@ api_server_connection(void *cls, struct MHD_Connection *conn, void **socket_cont
 		if (tls != NULL && tls->tls_session != NULL)
 			gnutls_handshake_set_hook_function((gnutls_session_t)tls->tls_session, GNUTLS_HANDSHAKE_ANY,
 			    GNUTLS_HOOK_BOTH, api_server_tls_hook);
+		else if (!(srv->listener & API_LISTENER_TLS))
+			api_guard_handshake_done(srv->guard, c->guard);	/* plain HTTP: no handshake stage */
 		*socket_context = c;
 		return;
 	}
@@ -542,27 +557,27 @@ out:
 }
 
 static int
-api_server_address(const struct sd_config *cfg, struct api_server *srv, bool *ipv6)
+api_server_address(const struct api_listen_spec *spec, struct api_server *srv, bool *ipv6)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&srv->addr;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&srv->addr;
 
 	memset(&srv->addr, 0, sizeof(srv->addr));
 	*ipv6 = false;
-	if (cfg->api_listen == NULL)
-		return sd_error_set(SD_E_CONFIG, "[api] listen is not set");
-	if (inet_pton(AF_INET, cfg->api_listen, &in4->sin_addr) == 1) {
+	if (spec->address == NULL)
+		return sd_error_set(SD_E_CONFIG, "[api] %s is not set", spec->key);
+	if (inet_pton(AF_INET, spec->address, &in4->sin_addr) == 1) {
 		in4->sin_family = AF_INET;
-		in4->sin_port = htons(cfg->api_port);
+		in4->sin_port = htons(spec->port);
 		return 0;
 	}
-	if (inet_pton(AF_INET6, cfg->api_listen, &in6->sin6_addr) == 1) {
+	if (inet_pton(AF_INET6, spec->address, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(cfg->api_port);
+		in6->sin6_port = htons(spec->port);
 		*ipv6 = true;
 		return 0;
 	}
-	return sd_error_set(SD_E_CONFIG, "[api] listen \"%s\" is not an IPv4 or IPv6 address", cfg->api_listen);
+	return sd_error_set(SD_E_CONFIG, "[api] %s \"%s\" is not an IPv4 or IPv6 address", spec->key, spec->address);
 }
 
 /* The guard's limits from [api]. */
@@ -619,6 +634,7 @@ api_server_free(struct api_server *srv)
 		pthread_mutex_destroy(&srv->view_lock);
 	api_guard_free(srv->guard);
 	api_metrics_free(srv->metrics);
+	free(srv->ca_der);
 	free(srv->tls_cert);
 	free(srv->client_ca);
 	if (srv->tls_key != NULL) {
@@ -629,13 +645,15 @@ api_server_free(struct api_server *srv)
 }
 
 int
-api_server_start(const struct sd_config *cfg, struct signer *s, struct api_server **out)
+api_server_listen(const struct sd_config *cfg, struct signer *s, struct api_listen_spec *spec,
+    struct api_server **out)
 {
 	struct api_server *srv = NULL;
 	const union MHD_DaemonInfo *info;
 	struct api_guard_limits lim;
+	struct MHD_OptionItem tls[5];
 	unsigned flags, limit;
-	bool ipv6;
+	bool ipv6, use_tls = (spec->listener & API_LISTENER_TLS) != 0;
 	int rc;
 
 	*out = NULL;
@@ -646,13 +664,19 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 		goto out;
 	}
 	atomic_init(&srv->in_flight, 0);
+	srv->listener = spec->listener;
+	srv->name = use_tls ? "https" : "public";
+	srv->ca_der = spec->ca_der;
+	srv->ctx.ca_der = spec->ca_der;
+	srv->ctx.ca_der_len = spec->ca_der_len;
+	spec->ca_der = NULL;
 	if (cfg->api_max_body == 0 || cfg->api_max_body > API_BODY_HARD_MAX) {
 		rc = sd_error_set(SD_E_CONFIG, "[api] max body %zu is outside 1 .. %d bytes", cfg->api_max_body,
 		    API_BODY_HARD_MAX);
 		goto out;
 	}
-	if ((rc = api_server_address(cfg, srv, &ipv6)) != 0 ||
-	    (rc = api_server_read_tls(cfg, srv)) != 0 ||
+	if ((rc = api_server_address(spec, srv, &ipv6)) != 0 ||
+	    (use_tls && (rc = api_server_read_tls(cfg, srv)) != 0) ||
 	    (rc = api_view_new(cfg, NULL, &srv->view)) != 0)
 		goto out;
 	if (pthread_mutex_init(&srv->view_lock, NULL) != 0) {
@@ -685,13 +709,25 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 	 * thread would stall every connection it owns), and all waiting issuances
 	 * can share one journal commit. Small stacks keep 256 threads cheap.
 	 */
-	flags = MHD_USE_TLS | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (use_tls)
+		flags |= MHD_USE_TLS;
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
+	memset(tls, 0, sizeof(tls));
+	tls[0].option = MHD_OPTION_END;
+	if (use_tls) {
+		tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key };
+		tls[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert };
+		/* Given a trust list, libmicrohttpd requests (not requires) a client certificate. */
+		tls[2] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, srv->client_ca };
+		tls[3] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)API_TLS_PRIORITIES };
+		tls[4] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	}
 	api_mhd_last[0] = '\0';
 	/* The port argument is ignored when MHD_OPTION_SOCK_ADDR is given. */
-	srv->daemon = MHD_start_daemon(flags, cfg->api_port, api_server_accept, srv, api_server_access, srv,
+	srv->daemon = MHD_start_daemon(flags, spec->port, api_server_accept, srv, api_server_access, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, api_server_completed, srv,
 	    MHD_OPTION_NOTIFY_CONNECTION, api_server_connection, srv,
@@ -705,20 +741,17 @@ api_server_start(const struct sd_config *cfg, struct signer *s, struct api_serve
 	    MHD_OPTION_STRICT_FOR_CLIENT, 0,
 	    /* Routes match the path as sent: "/v1/%73ign" is not "/v1/sign". */
 	    MHD_OPTION_UNESCAPE_CALLBACK, api_http_unescape_none, NULL,
-	    MHD_OPTION_HTTPS_MEM_KEY, (const char *)srv->tls_key,
-	    MHD_OPTION_HTTPS_MEM_CERT, (const char *)srv->tls_cert,
-	    /* Given a trust list, libmicrohttpd requests (not requires) a client certificate. */
-	    MHD_OPTION_HTTPS_MEM_TRUST, (const char *)srv->client_ca,
-	    MHD_OPTION_HTTPS_PRIORITIES, API_TLS_PRIORITIES,
+	    /* The TLS identity and trust list (the HTTPS listener), or nothing. */
+	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_END);
 	if (srv->daemon == NULL) {
-		rc = sd_error_set(SD_E_IO, "cannot serve on %s%s%s:%u: %s", ipv6 ? "[" : "", cfg->api_listen,
-		    ipv6 ? "]" : "", (unsigned)cfg->api_port,
+		rc = sd_error_set(SD_E_IO, "cannot serve %s on %s%s%s:%u: %s", srv->name, ipv6 ? "[" : "",
+		    spec->address, ipv6 ? "]" : "", (unsigned)spec->port,
 		    api_mhd_last[0] != '\0' ? api_mhd_last : "libmicrohttpd failed to start");
 		goto out;
 	}
 	if ((info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT)) == NULL || info->port == 0) {
-		rc = sd_error_set(SD_E_IO, "cannot tell which port %s is bound to", cfg->api_listen);
+		rc = sd_error_set(SD_E_IO, "cannot tell which port %s is bound to", spec->address);
 		goto out;
 	}
 	srv->port = info->port;
@@ -730,6 +763,14 @@ out:
 		MHD_stop_daemon(srv->daemon);
 	api_server_free(srv);
 	return rc;
+}
+
+int
+api_server_start(const struct sd_config *cfg, struct signer *s, struct api_server **out)
+{
+	struct api_listen_spec spec = { API_LISTENER_TLS, "listen", cfg->api_listen, cfg->api_port, NULL, 0 };
+
+	return api_server_listen(cfg, s, &spec, out);
 }
 
 uint16_t

@@ -39,4 +39,16 @@ uint16_t api_server_port(const struct api_server *srv);
 /* Stop accepting, finish in-flight requests, free. NULL is a no-op. */
 void api_server_stop(struct api_server *srv);
 
+/*
+ * The plain-HTTP public listener on cfg->api_public_listen:api_public_port:
+ * GET /v1/crl, /v1/ca/NAME/crl, /v1/ca/NAME/certificate and OCSP (POST
+ * /ocsp, GET /ocsp/REQUEST), nothing else, with the HTTPS listener's
+ * connection limits, deadlines, framing checks and access log. *out is
+ * NULL when public_listen is not set. A reload leaves it alone (its keys
+ * are restart-only). Stop it with api_server_stop(); api_server_port()
+ * tells its port. Errors: SD_E_CONFIG (address, the CA certificate),
+ * SD_E_IO (cannot bind), SD_E_NOMEM.
+ */
+SD_WUR int api_public_start(const struct sd_config *cfg, struct signer *s, struct api_server **out);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * signerd-front: the network-facing process of signerd (include/privsep.h).
  * Started by signerd with its channels on fds 3 (control) and 4 on; it
- * serves the HTTPS API and reaches the signer only through those channels.
+ * serves the HTTPS API (and the plain-HTTP public listener, when
+ * configured) and reaches the signer only through those channels.
  * It never loads the PKCS#11 module, never sees the PIN and cannot write
  * the journal.
  */
@@ -66,7 +67,7 @@ main(int argc, char **argv)
 {
 	struct sd_config *cfg = NULL;
 	struct signer *signer = NULL;
-	struct api_server *api = NULL;
+	struct api_server *api = NULL, *pub = NULL;
 	unsigned channels = 0;
 	int port = -1, rc, sigfd;
 
@@ -89,6 +90,7 @@ main(int argc, char **argv)
 		cfg->api_port = (uint16_t)port;
 	if ((rc = privsep_signer_open(PRIVSEP_CONTROL_FD + 1, channels, &signer)) != 0 ||
 	    (rc = api_server_start(cfg, signer, &api)) != 0 ||
+	    (rc = api_public_start(cfg, signer, &pub)) != 0 ||
 	    (rc = sd_process_become_user(cfg->process_user)) != 0 ||
 	    (rc = sd_process_sandbox(SD_SANDBOX_FRONT, cfg->process_seccomp)) != 0 ||
 	    (rc = privsep_ready_send(PRIVSEP_CONTROL_FD, api_server_port(api))) != 0)
@@ -98,6 +100,7 @@ main(int argc, char **argv)
 out:
 	if (rc != 0)
 		sd_log(SD_LOG_ERROR, "%s", sd_error_detail(rc));
+	api_server_stop(pub);
 	api_server_stop(api);
 	signer_close(signer);
 	sd_config_free(cfg);

@@ -13,6 +13,7 @@
 
 #include "api_auth.h"
 #include "api_json.h"
+#include "api_publish.h"
 #include "api_routes.h"
 #include "sd_test.h"
 
@@ -912,6 +913,63 @@ test_audit_json(void)
 }
 
 /* The permit table's path parameter: one non-empty segment, bounded, never across a '/'. */
+
+/* The public routes: per listener, "{name}" in the middle, the OCSP tail; the GET request and HTTP-date codecs. */
+static void
+test_route_public(void)
+{
+	const struct api_route *r;
+	const char *allow, *param;
+	uint8_t der[8];
+	size_t len;
+	int64_t t;
+	char date[32];
+
+	r = api_route_find_on(API_LISTENER_PUBLIC, "/v1/ca/issuing/crl", "GET", &allow, &param);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_STRING_EQUAL(r->path, "/v1/ca/{name}/crl");
+	CU_ASSERT_STRING_EQUAL(param, "issuing/crl");
+	CU_ASSERT_PTR_NOT_NULL(api_route_find("/v1/ca/issuing/crl", "GET", &allow, &param));
+	CU_ASSERT_PTR_NULL(api_route_find_on(API_LISTENER_PUBLIC, "/v1/ca/issuing/crlx", "GET", &allow, &param));
+	CU_ASSERT_PTR_NULL(api_route_find_on(API_LISTENER_PUBLIC, "/v1/ca//crl", "GET", &allow, &param));
+	CU_ASSERT_PTR_NULL(api_route_find_on(API_LISTENER_PUBLIC, "/v1/ca/a/b/crl", "GET", &allow, &param));
+	/* The HTTPS API's routes are not on the public listener, nor the public-only ones on HTTPS. */
+	CU_ASSERT_PTR_NULL(api_route_find_on(API_LISTENER_PUBLIC, "/v1/sign", "POST", &allow, &param));
+	CU_ASSERT_PTR_NULL(allow);
+	CU_ASSERT_PTR_NULL(api_route_find("/v1/ca/issuing/certificate", "GET", &allow, &param));
+	CU_ASSERT_PTR_NULL(api_route_find("/ocsp", "POST", &allow, &param));
+	CU_ASSERT_PTR_NULL(allow);
+	CU_ASSERT_PTR_NULL(api_route_find_on(API_LISTENER_PUBLIC, "/ocsp", "GET", &allow, &param));
+	CU_ASSERT_STRING_EQUAL(allow, "POST");
+	r = api_route_find_on(API_LISTENER_PUBLIC, "/ocsp/MAo/wCDAGMAQ=", "GET", &allow, &param);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_STRING_EQUAL(param, "MAo/wCDAGMAQ=");
+
+	CU_ASSERT_EQUAL(api_ocsp_get_decode("MAM%2BCgEB", der, sizeof(der), &len), 0);
+	CU_ASSERT_EQUAL(len, 6);
+	CU_ASSERT_EQUAL(der[3], 0x0a);
+	CU_ASSERT_EQUAL(api_ocsp_get_decode("MAM-CgEB", der, sizeof(der), &len), 0);
+	CU_ASSERT_EQUAL(der[2], 0x3e);
+	CU_ASSERT_EQUAL(api_ocsp_get_decode("MAM=", der, sizeof(der), &len), 0);
+	CU_ASSERT_EQUAL(len, 2);
+	CU_ASSERT_EQUAL(api_ocsp_get_decode("MAM%3D", der, sizeof(der), &len), 0);
+	CU_ASSERT_EQUAL(api_ocsp_get_decode("MAM", der, sizeof(der), &len), 0);
+	CU_ASSERT_EQUAL(api_ocsp_get_decode("M", der, sizeof(der), &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_ocsp_get_decode("MA=M", der, sizeof(der), &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_ocsp_get_decode("MA*M", der, sizeof(der), &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_ocsp_get_decode("MA%2", der, sizeof(der), &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_ocsp_get_decode("", der, sizeof(der), &len), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_ocsp_get_decode("AAAAAAAAAAAA", der, sizeof(der), &len), SD_E_INVAL);	/* 9 > 8 bytes */
+
+	api_http_date(784111777, date);
+	CU_ASSERT_STRING_EQUAL(date, "Sun, 06 Nov 1994 08:49:37 GMT");
+	CU_ASSERT_EQUAL(api_http_date_parse(date, &t), 0);
+	CU_ASSERT_EQUAL(t, 784111777);
+	CU_ASSERT_EQUAL(api_http_date_parse("Sunday, 06-Nov-94 08:49:37 GMT", &t), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_http_date_parse("Sun, 06 Nov 1994 08:49:37 UTC", &t), SD_E_INVAL);
+	CU_ASSERT_EQUAL(api_http_date_parse("Sun, 06 Xyz 1994 08:49:37 GMT", &t), SD_E_INVAL);
+}
+
 static void
 test_route_param(void)
 {
@@ -1044,6 +1102,7 @@ main(void)
 	};
 	static const struct sd_test_case certs[] = {
 		{ "a path parameter in the permit table", test_route_param },
+		{ "public routes, OCSP GET decoding, HTTP-dates", test_route_public },
 		{ "page and certificate JSON", test_certs_json },
 	};
 	static const struct sd_test_case auth[] = {

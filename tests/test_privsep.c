@@ -452,6 +452,86 @@ static void test_refuse_issuer_lists_certs(void) { expect_refused("issuer-lists-
 static void test_refuse_unknown_reads_cert(void) { expect_refused("unknown-reads-cert"); }
 static void test_kill_malformed_certs(void) { expect_killed("malformed-certs"); }
 
+
+/* PS_CRL and PS_OCSP: round trips, every truncation refused, bounds on both sides. */
+static void
+test_publish_messages(void)
+{
+	static uint8_t der[64], big[SIGNER_OCSP_REQUEST_MAX + 1];
+	struct signer_crl crl = { der, sizeof(der), 7, 1700000000, 1700086400 }, *crl_got = NULL;
+	struct signer_ocsp o = { der, 5, false, 0, 0, false }, *o_got = NULL;
+	struct ps_ocsp_request req;
+	struct ps_out out;
+	struct ps_in in;
+	size_t cut;
+
+	memset(der, 0x30, sizeof(der));
+	ps_out_init(&out);
+	ps_crl_encode(&out, &crl);
+	CU_ASSERT_FALSE(ps_out_failed(&out));
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL(ps_crl_decode(&in, &crl_got), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(crl_got);
+	CU_ASSERT_EQUAL(crl_got->len, sizeof(der));
+	CU_ASSERT_EQUAL(crl_got->number, 7);
+	CU_ASSERT_EQUAL(crl_got->next_update, 1700086400);
+	CU_ASSERT_EQUAL(memcmp(crl_got->der, der, sizeof(der)), 0);
+	signer_crl_free(crl_got);
+	for (cut = 0; cut < out.len; cut++) {
+		ps_in_init(&in, out.data, cut);
+		CU_ASSERT_EQUAL(ps_crl_decode(&in, &crl_got), SD_E_INTERNAL);
+		CU_ASSERT_PTR_NULL(crl_got);
+	}
+	ps_out_free(&out);
+	/* A CRL that would not fit the frame is not encoded. */
+	crl.len = (size_t)PS_CRL_DER_MAX + 1;
+	ps_out_init(&out);
+	ps_crl_encode(&out, &crl);
+	CU_ASSERT_TRUE(ps_out_failed(&out));
+	ps_out_free(&out);
+
+	ps_out_init(&out);
+	ps_ocsp_encode(&out, &o);
+	CU_ASSERT_FALSE(ps_out_failed(&out));
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL(ps_ocsp_decode(&in, &o_got), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o_got);
+	CU_ASSERT_EQUAL(o_got->len, 5);
+	CU_ASSERT_FALSE(o_got->successful);
+	signer_ocsp_free(o_got);
+	for (cut = 0; cut < out.len; cut++) {
+		ps_in_init(&in, out.data, cut);
+		CU_ASSERT_EQUAL(ps_ocsp_decode(&in, &o_got), SD_E_INTERNAL);
+	}
+	/* A flag other than 0 or 1 is malformed. */
+	out.data[out.len - 1] = 2;
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL(ps_ocsp_decode(&in, &o_got), SD_E_INTERNAL);
+	ps_out_free(&out);
+	o.len = SIGNER_OCSP_RESPONSE_MAX + 1;
+	ps_out_init(&out);
+	ps_ocsp_encode(&out, &o);
+	CU_ASSERT_TRUE(ps_out_failed(&out));
+	ps_out_free(&out);
+
+	/* The request: at most SIGNER_OCSP_REQUEST_MAX bytes, nothing after it. */
+	ps_out_init(&out);
+	ps_ocsp_request_encode(&out, big, SIGNER_OCSP_REQUEST_MAX);
+	CU_ASSERT_TRUE(out.len <= PS_OCSP_MSG_MAX);
+	CU_ASSERT_EQUAL(ps_ocsp_request_decode(out.data, out.len, &req), 0);
+	CU_ASSERT_EQUAL(req.len, SIGNER_OCSP_REQUEST_MAX);
+	ps_out_free(&out);
+	ps_out_init(&out);
+	ps_ocsp_request_encode(&out, big, sizeof(big));
+	CU_ASSERT_EQUAL(ps_ocsp_request_decode(out.data, out.len, &req), SD_E_INVAL);
+	ps_out_free(&out);
+	ps_out_init(&out);
+	ps_ocsp_request_encode(&out, big, 10);
+	ps_out_u8(&out, 0);
+	CU_ASSERT_EQUAL(ps_ocsp_request_decode(out.data, out.len, &req), SD_E_INVAL);
+	ps_out_free(&out);
+}
+
 int
 main(void)
 {
@@ -463,6 +543,7 @@ main(void)
 		{ "issue out of bounds refused", test_issue_refused },
 		{ "audit and config messages", test_audit_and_config },
 		{ "certificate list and certificate messages", test_certs_messages },
+		{ "CRL and OCSP messages", test_publish_messages },
 	};
 	static const struct sd_test_case attacks[] = {
 		{ "type outside the permit table", test_kill_forbidden_type },

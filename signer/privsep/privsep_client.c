@@ -650,3 +650,56 @@ signer_revoke(struct signer *s, const struct signer_caller *caller, const char *
 	ps_out_free(&msg);
 	return rc;
 }
+
+int
+signer_crl(struct signer *s, struct signer_crl **out)
+{
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	int rc, rc_call;
+
+	*out = NULL;
+	if ((rc = ps_call(s, PS_CRL, NULL, &reply, &in, &rc_call)) == 0 && (rc = rc_call) == 0)
+		rc = ps_crl_decode(&in, out);
+	free(reply);
+	return rc;
+}
+
+void
+signer_crl_free(struct signer_crl *c)
+{
+	if (c == NULL)
+		return;
+	free(c->der);
+	free(c);
+}
+
+int
+signer_ocsp(struct signer *s, const uint8_t *req, size_t len, struct signer_ocsp **out)
+{
+	struct ps_out msg;
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	int rc, rc_call;
+
+	*out = NULL;
+	if (len > SIGNER_OCSP_REQUEST_MAX)
+		return sd_error_set(SD_E_TOO_LARGE, "OCSP request of %zu bytes; the limit is %d", len,
+		    SIGNER_OCSP_REQUEST_MAX);
+	ps_out_init(&msg);
+	ps_ocsp_request_encode(&msg, req, len);
+	if ((rc = ps_call(s, PS_OCSP, &msg, &reply, &in, &rc_call)) == 0 && (rc = rc_call) == 0)
+		rc = ps_ocsp_decode(&in, out);
+	free(reply);
+	ps_out_free(&msg);
+	return rc;
+}
+
+void
+signer_ocsp_free(struct signer_ocsp *o)
+{
+	if (o == NULL)
+		return;
+	free(o->der);
+	free(o);
+}

@@ -231,6 +231,44 @@ ps_serve_revoke(struct privsep_front *f, const uint8_t *p, size_t len, struct ps
 	return 0;
 }
 
+/* Revocation status is public: no client is named, none is checked. */
+static int
+ps_serve_crl(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	struct signer_crl *c = NULL;
+	int rc;
+
+	(void)p;
+	(void)len;
+	rc = signer_crl(f->signer, &c);
+	if (rc == 0 && (c->len == 0 || c->len > PS_CRL_DER_MAX))
+		rc = sd_error_set(SD_E_INTERNAL, "a CRL of %zu bytes does not fit a privsep frame", c->len);
+	ps_status_encode(reply, rc, sd_error_detail(rc));
+	if (rc == 0)
+		ps_crl_encode(reply, c);
+	signer_crl_free(c);
+	return 0;
+}
+
+static int
+ps_serve_ocsp(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	struct signer_ocsp *o = NULL;
+	struct ps_ocsp_request m;
+	int rc;
+
+	if ((rc = ps_ocsp_request_decode(p, len, &m)) != 0)
+		return rc;
+	rc = signer_ocsp(f->signer, m.der, m.len, &o);
+	if (rc == 0 && (o->len == 0 || o->len > SIGNER_OCSP_RESPONSE_MAX))
+		rc = sd_error_set(SD_E_INTERNAL, "an OCSP response of %zu bytes is over the limit", o->len);
+	ps_status_encode(reply, rc, sd_error_detail(rc));
+	if (rc == 0)
+		ps_ocsp_encode(reply, o);
+	signer_ocsp_free(o);
+	return 0;
+}
+
 /*
  * The permit table: every request the front may make on a request channel
  * and its largest payload. A handler returns non-zero only for a request
@@ -255,6 +293,9 @@ static const struct ps_permit {
 	{ PS_CERT_GET, "certificate", 4096, ps_serve_cert_get },
 	/* A client name and subject, a key hash, a serial, a reason, a detail. */
 	{ PS_REVOKE, "revoke", 4096, ps_serve_revoke },
+	{ PS_CRL, "crl", 0, ps_serve_crl },
+	/* The DER request and its length prefix. */
+	{ PS_OCSP, "ocsp", PS_OCSP_MSG_MAX, ps_serve_ocsp },
 };
 
 static const struct ps_permit *

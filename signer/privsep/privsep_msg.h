@@ -27,6 +27,8 @@ enum ps_type {
 	PS_CERT_GET = 23,
 	PS_METRICS = 24,		/* payload as PS_AUDIT_CHECKPOINT: who asks */
 	PS_REVOKE = 25,
+	PS_CRL = 26,			/* no payload: the CRL is public */
+	PS_OCSP = 27,			/* the DER OCSPRequest */
 };
 #define PS_REPLY 0x80000000u		/* a reply's type is its request's with this bit */
 
@@ -37,6 +39,14 @@ enum ps_type {
 #define PS_PATH_MAX 4096
 #define PS_CHANNELS_MAX 256		/* request channels (privsep_channels()) */
 #define PS_RETRY_MAX (2 * 86400)	/* seconds of a reply's retry-after (a daily quota: at most a day) */
+/*
+ * A CRL reply is its status, the DER and three numbers in one frame: the DER
+ * leaves 4 KiB of PS_FRAME_MAX for the rest (SIGNER_CRL_MAX is the frame's
+ * size itself, so the smaller bound is the one that holds here).
+ */
+#define PS_CRL_DER_MAX (PS_FRAME_MAX - 4096u < SIGNER_CRL_MAX ? PS_FRAME_MAX - 4096u : SIGNER_CRL_MAX)
+/* PS_OCSP's payload: the request as one length-prefixed string. */
+#define PS_OCSP_MSG_MAX (SIGNER_OCSP_REQUEST_MAX + 4)
 
 /* PS_CONFIG: what the front needs to start. */
 struct ps_config {
@@ -82,6 +92,12 @@ struct ps_revoke {
 	const char *detail;		/* NULL: none */
 };
 
+/* PS_OCSP, as the signer reads it: the DER request, borrowed. */
+struct ps_ocsp_request {
+	const uint8_t *der;
+	size_t len;			/* at most SIGNER_OCSP_REQUEST_MAX */
+};
+
 /* Who asks (client, subject, key hash): the head of PS_CERT_GET and PS_REVOKE; the decoder lends from in. */
 void ps_caller_encode(struct ps_out *out, const struct signer_caller *c);
 void ps_caller_decode(struct ps_in *in, struct signer_caller *c);
@@ -105,6 +121,10 @@ void ps_cert_encode(struct ps_out *out, const struct signer_cert *c);
 void ps_revoke_encode(struct ps_out *out, const struct signer_caller *c, const char *serial_hex, uint8_t reason,
     const char *detail);
 void ps_revocation_encode(struct ps_out *out, const struct signer_revocation *r);
+void ps_ocsp_request_encode(struct ps_out *out, const uint8_t *req, size_t len);
+/* Replies: a CRL of more than PS_CRL_DER_MAX or an OCSP answer of more than SIGNER_OCSP_RESPONSE_MAX fails out. */
+void ps_crl_encode(struct ps_out *out, const struct signer_crl *c);
+void ps_ocsp_encode(struct ps_out *out, const struct signer_ocsp *o);
 
 /*
  * Decoders of requests (the signer's side). Strings in *out are borrowed
@@ -116,9 +136,18 @@ SD_WUR int ps_audit_decode(uint32_t type, const uint8_t *p, size_t len, struct p
 SD_WUR int ps_certs_list_decode(const uint8_t *p, size_t len, struct ps_certs_list *out);
 SD_WUR int ps_cert_get_decode(const uint8_t *p, size_t len, struct ps_cert_get *out);
 SD_WUR int ps_revoke_decode(const uint8_t *p, size_t len, struct ps_revoke *out);
+SD_WUR int ps_ocsp_request_decode(const uint8_t *p, size_t len, struct ps_ocsp_request *out);
 
 /* The revocation reply after its status (the front's side). Errors: SD_E_INTERNAL (malformed). */
 SD_WUR int ps_revocation_decode(struct ps_in *in, struct signer_revocation *out);
+
+/*
+ * The CRL and OCSP replies after their status (the front's side): a new
+ * struct with a copy of the DER (signer_crl_free(), signer_ocsp_free()).
+ * Errors: SD_E_INTERNAL (malformed, over its bound), SD_E_NOMEM.
+ */
+SD_WUR int ps_crl_decode(struct ps_in *in, struct signer_crl **out);
+SD_WUR int ps_ocsp_decode(struct ps_in *in, struct signer_ocsp **out);
 
 /*
  * The reply's status, at the start of every reply: 0, or an error whose
