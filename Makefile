@@ -50,9 +50,6 @@ PROGRAMS := signerd signerd-front signerctl
 # privsep_client.c is signer.h over the channels: only signerd-front links it, in place of signer/core.
 FRONT_SRCS := signer/privsep/privsep_client.c
 LIB_SRCS := $(filter-out $(FRONT_SRCS),$(wildcard signer/*/*.c pkcs11/*.c api/*.c))
-# PLACEHOLDER until the core's signer_crl()/signer_ocsp() land: delete the file and this note then
-# (the wildcard above picks it up; it answers SD_E_UNSUPPORTED).
-PUBLISH_STUB := signer/core/signer_publish_stub.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
