@@ -35,12 +35,17 @@ GET /v1/audit/records?from=1&limit=5 401 403 200 403 403
 GET /v1/audit/proof?serial=$serial 401 403 200 403 403
 GET /v1/certificates?limit=5 401 403 200 200 403
 GET /v1/certificates/$serial 401 200 200 200 403
+GET /v1/crl 200 200 200 200 200
+GET /v1/ca/issuing/crl 200 200 200 200 200
 POST /v1/revoke 401 403 403 200 200"
 
-# Every route of the permit table has a row, and every row is a route.
-sed -nE 's/^[[:space:]]*\{ "(\/[^"]*)", "([A-Z]+)",.*/\2 \1/p' "$here/api/api_routes.c" | sort >"$T_TMP/routes"
-# A path parameter's row names a real value: the serial stands for {serial}.
-awk -v serial="$serial" '{ sub(/\?.*/, "", $2); sub("/" serial "$", "/{serial}", $2); print $1 " " $2 }' <<<"$matrix" |
+# Every route of the permit table on the HTTPS listener has a row, and every row is a route
+# (the public listener's own routes are test_public's).
+grep -E 'API_LISTENER_TLS' "$here/api/api_routes.c" |
+	sed -nE 's/^[[:space:]]*\{ "(\/[^"]*)", "([A-Z]+)",.*/\2 \1/p' | sort >"$T_TMP/routes"
+# A path parameter's row names a real value: the serial stands for {serial}, issuing for {name}.
+awk -v serial="$serial" '{ sub(/\?.*/, "", $2); sub("/" serial "$", "/{serial}", $2); sub("^/v1/ca/issuing/", "/v1/ca/{name}/", $2)
+	print $1 " " $2 }' <<<"$matrix" |
 	sort >"$T_TMP/rows"
 t_check "the table has a row for each route of the permit table, and no other" diff -u "$T_TMP/routes" "$T_TMP/rows"
 
