@@ -118,7 +118,8 @@ revocation_metrics_text(struct revocation *r, struct sd_metrics_text *t)
 	bool any;
 
 	pthread_mutex_lock(&r->make);
-	if ((any = r->crl != NULL)) {
+	any = r->crl != NULL;
+	if (any) {
 		number = r->crl->number;
 		left = r->crl->next_update - revocation_now();
 	}
