@@ -147,6 +147,7 @@ struct signer_crl {
 	uint8_t *der;
 	size_t len;
 	uint64_t number;			/* its cRLNumber */
+	uint64_t base_number;			/* a delta CRL: the complete CRL it completes; 0: complete */
 	int64_t this_update, next_update;	/* Unix seconds */
 };
 
@@ -159,6 +160,15 @@ struct signer_crl {
  */
 SD_WUR int signer_crl(struct signer *s, struct signer_crl **out);
 void signer_crl_free(struct signer_crl *c);
+
+/*
+ * The current delta CRL ([ca] delta_crl_validity set): the revocations since
+ * the current complete CRL (its base), numbered in the same sequence, made
+ * again after revocations ([ca] crl_delay), with every new complete CRL,
+ * and once half its validity has passed. Errors: SD_E_NOT_FOUND (delta CRLs
+ * are off), those of signer_crl().
+ */
+SD_WUR int signer_crl_delta(struct signer *s, struct signer_crl **out);
 
 struct signer_ocsp {
 	uint8_t *der;				/* a DER OCSPResponse: successful or an error status */
