@@ -164,6 +164,8 @@ struct sd_config {
 	char *ca_name;			/* the CA in URLs: /v1/ca/NAME/crl (default "issuing") */
 	uint64_t ca_crl_validity;	/* s: nextUpdate - thisUpdate of each CRL (default 1d) */
 	uint64_t ca_crl_delay;		/* s: a new CRL this long after a revocation, gathering others (default 2s) */
+	uint64_t ca_delta_crl_validity;	/* s: nextUpdate - thisUpdate of delta CRLs; 0: no delta CRLs (default) */
+	char *ca_delta_crl_url;		/* freshestCRL of complete CRLs: where the deltas are, or NULL */
 	char *ca_ocsp_key;		/* PKCS#11 URI of the delegated OCSP signing key, or NULL: no OCSP */
 	char *ca_ocsp_certificate;	/* its certificate (PEM; id-kp-OCSPSigning, ocsp-nocheck), with ocsp_key */
 	uint64_t ca_ocsp_validity;	/* s: nextUpdate - thisUpdate of each OCSP answer (default 4h) */

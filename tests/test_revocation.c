@@ -283,6 +283,93 @@ test_crl_delay(void)
 	journal_close(j);
 }
 
+/* The delta CRL r publishes now, checked with the CA key; its number and base (X509_CRL_free()). */
+static X509_CRL *
+current_delta(struct revocation *r, uint64_t *number, uint64_t *base)
+{
+	struct signer_crl *c = NULL;
+	const unsigned char *p;
+	ASN1_INTEGER *num, *b;
+	X509_CRL *crl;
+	int crit = -1;
+
+	CU_ASSERT_EQUAL_FATAL(revocation_crl_delta(r, &c), 0);
+	p = c->der;
+	crl = d2i_X509_CRL(NULL, &p, (long)c->len);
+	CU_ASSERT_FATAL(crl != NULL && p == c->der + c->len);
+	CU_ASSERT_EQUAL(X509_CRL_verify(crl, g_ca->pubkey), 1);
+	num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	b = X509_CRL_get_ext_d2i(crl, NID_delta_crl, &crit, NULL);
+	CU_ASSERT_FATAL(num != NULL && b != NULL);
+	CU_ASSERT_EQUAL(crit, 1);
+	*number = (uint64_t)ASN1_INTEGER_get(num);
+	*base = (uint64_t)ASN1_INTEGER_get(b);
+	CU_ASSERT_EQUAL(*number, c->number);
+	CU_ASSERT_EQUAL(*base, c->base_number);
+	CU_ASSERT_EQUAL(c->next_update - c->this_update, 3600);
+	ASN1_INTEGER_free(num);
+	ASN1_INTEGER_free(b);
+	signer_crl_free(c);
+	return crl;
+}
+
+static void
+test_crl_delta(void)
+{
+	struct sd_config cfg = g_cfg;
+	struct journal *j = open_journal("deltas");
+	struct revocation *r = NULL;
+	struct signer_crl *none = NULL;
+	uint8_t a[16], b[16];
+	uint64_t complete = 0, n = 0, base = 0, again = 0;
+	CRL_DIST_POINTS *fresh;
+	GENERAL_NAME *gn;
+	X509_CRL *crl;
+	int reason;
+
+	/* Off: no delta. */
+	CU_ASSERT_EQUAL_FATAL(revocation_open(&cfg, g_hsm, j, g_ca_key, g_ca, &r), 0);
+	CU_ASSERT_EQUAL(revocation_crl_delta(r, &none), SD_E_NOT_FOUND);
+	CU_ASSERT_PTR_NULL(none);
+	revocation_close(r);
+
+	cfg.ca_delta_crl_validity = 3600;
+	cfg.ca_delta_crl_url = (char *)"http://crl.example.com/delta.crl";
+	CU_ASSERT_EQUAL_FATAL(revocation_open(&cfg, g_hsm, j, g_ca_key, g_ca, &r), 0);
+	issue(j, -60, 30 * DAY, a);
+	issue(j, -60, 30 * DAY, b);
+	revoke(j, r, a, 1);
+	/* The complete CRL says where its deltas are. */
+	crl = current_crl(r, &complete);
+	fresh = X509_CRL_get_ext_d2i(crl, NID_freshest_crl, NULL, NULL);
+	CU_ASSERT_FATAL(fresh != NULL && sk_DIST_POINT_num(fresh) == 1);
+	gn = sk_GENERAL_NAME_value(sk_DIST_POINT_value(fresh, 0)->distpoint->name.fullname, 0);
+	CU_ASSERT(gn->type == GEN_URI &&
+	    strcmp((const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier), cfg.ca_delta_crl_url) == 0);
+	CRL_DIST_POINTS_free(fresh);
+	CU_ASSERT(crl_lists(crl, a, &reason));
+	X509_CRL_free(crl);
+	/* Its first delta: numbered next, over it; a was revoked within the margin before the base, so it is there too. */
+	crl = current_delta(r, &n, &base);
+	CU_ASSERT_EQUAL(n, complete + 1);
+	CU_ASSERT_EQUAL(base, complete);
+	CU_ASSERT_PTR_NULL(X509_CRL_get_ext_d2i(crl, NID_freshest_crl, NULL, NULL));
+	X509_CRL_free(crl);
+	/* A revocation makes a new delta, not a new complete CRL. */
+	revoke(j, r, b, 3);
+	crl = current_delta(r, &again, &base);
+	CU_ASSERT(again > n);
+	CU_ASSERT_EQUAL(base, complete);
+	CU_ASSERT(crl_lists(crl, b, &reason) && reason == 3);
+	X509_CRL_free(crl);
+	crl = current_crl(r, &n);
+	CU_ASSERT_EQUAL(n, complete);
+	CU_ASSERT(!crl_lists(crl, b, &reason));
+	X509_CRL_free(crl);
+	revocation_close(r);
+	journal_close(j);
+}
+
 /* DER of a request for serial issued by issuer (SHA-1 CertID), with a nonce when asked. */
 static size_t
 ocsp_request(X509 *issuer, const uint8_t *serial, size_t len, bool nonce, unsigned char **der)
@@ -580,6 +667,8 @@ main(void)
 		{ "CRL: numbered from the journal, made again after revocations, short-lived and expired left out",
 		    test_crl },
 		{ "CRL: revocations within crl_delay share one new CRL, made unasked", test_crl_delay },
+		{ "delta CRLs: off by default; over the complete CRL, with freshestCRL; revocations make deltas",
+		    test_crl_delta },
 		{ "OCSP: good, revoked, unknown; cached repeats, nonces, other issuers, garbage, short-lived",
 		    test_ocsp },
 		{ "OCSP: a scan of unknown serials spends the budget, then tryLater; cached answers still served",

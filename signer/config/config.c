@@ -228,6 +228,9 @@ const struct config_entry config_keys[] = {
 	    .max = 366 * 86400, .def = "1d" },
 	{ "ca", "crl_delay", CONFIG_DURATION, CONFIG_ONCE, CFG(ca_crl_delay), .min = 0,
 	    .max = 3600, .def = "2s" },
+	{ "ca", "delta_crl_validity", CONFIG_DURATION, CONFIG_ONCE, CFG(ca_delta_crl_validity), .min = 0,
+	    .max = 366 * 86400, .def = "0" },
+	{ "ca", "delta_crl_url", CONFIG_URL, CONFIG_ONCE, CFG(ca_delta_crl_url), .def = config_none },
 	{ "ca", "ocsp_key", CONFIG_PKCS11_URI, CONFIG_ONCE, CFG(ca_ocsp_key), .def = config_none },
 	{ "ca", "ocsp_certificate", CONFIG_PATH, CONFIG_ONCE, CFG(ca_ocsp_certificate), .def = config_none },
 	{ "ca", "ocsp_validity", CONFIG_DURATION, CONFIG_ONCE, CFG(ca_ocsp_validity), .min = 60,
@@ -443,6 +446,8 @@ config_table_finish(struct config_parse *p)
 		cfg->api_max_connections = cfg->api_workers * 4 > 256 ? cfg->api_workers * 4 : 256;
 	if (cfg->journal_map_max < cfg->journal_map_size)
 		cfg->journal_map_max = cfg->journal_map_size;
+	if (cfg->ca_delta_crl_url != NULL && cfg->ca_delta_crl_validity == 0)
+		return sd_error_set(SD_E_CONFIG, "%s: [ca] delta_crl_url needs delta_crl_validity", cfg->path);
 	if ((cfg->ca_ocsp_key == NULL) != (cfg->ca_ocsp_certificate == NULL))
 		return sd_error_set(SD_E_CONFIG, "%s: [ca] ocsp_key and ocsp_certificate go together", cfg->path);
 	if (cfg->api_public_listen == NULL && cfg->api_public_port != 0)

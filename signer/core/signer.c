@@ -559,6 +559,15 @@ signer_crl(struct signer *s, struct signer_crl **out)
 }
 
 int
+signer_crl_delta(struct signer *s, struct signer_crl **out)
+{
+	*out = NULL;
+	if (s == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	return revocation_crl_delta(s->rev, out);
+}
+
+int
 signer_ocsp(struct signer *s, const uint8_t *req, size_t len, struct signer_ocsp **out)
 {
 	*out = NULL;

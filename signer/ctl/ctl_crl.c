@@ -164,7 +164,7 @@ ctl_crl_main(const char *config_path, int argc, char **argv)
 	/* A writer beside a running signerd: LMDB serialises the two, the journal keeps CRL numbers unique. */
 	if ((rc = ctl_certs_journal(config_path, journal_dir, true, &j)) != 0)
 		goto out;
-	if ((rc = revocation_crl_make(j, cfg, key, ca, (int64_t)time(NULL), &c)) != 0) {
+	if ((rc = revocation_crl_make(j, cfg, key, ca, (int64_t)time(NULL), NULL, &c)) != 0) {
 		rc = ccrl_fail(rc, "CRL");
 		goto out;
 	}

@@ -12,15 +12,20 @@
 
 #define REVOCATION_RETRY 10		/* s between attempts once making a CRL failed */
 
+/* One kind of CRL as published. */
+struct revocation_list {
+	struct signer_crl *crl;		/* the current one, or NULL before the first */
+	int64_t due;			/* a new one is due at this time; 0: none */
+};
+
 struct revocation {
 	const struct sd_config *cfg;
 	struct journal *j;
 	struct hsm_key *key;
 	const struct ca *ca;
 	struct revocation_ocsp *ocsp;	/* NULL: no responder configured */
-	pthread_mutex_t make;		/* one CRL made at a time; held around crl and due */
-	struct signer_crl *crl;		/* the current one, or NULL before the first */
-	int64_t due;			/* a new CRL is due at this time; 0: none */
+	pthread_mutex_t make;		/* one CRL made at a time; held around the lists, failed and failures */
+	struct revocation_list complete, delta;
 	int64_t failed;			/* the last failed attempt; 0: none */
 	uint64_t failures;		/* attempts that failed */
 	pthread_mutex_t lock;		/* stop, wake */
@@ -48,59 +53,91 @@ revocation_crl_copy(const struct signer_crl *from, struct signer_crl **out)
 	memcpy(c->der, from->der, from->len);
 	c->len = from->len;
 	c->number = from->number;
+	c->base_number = from->base_number;
 	c->this_update = from->this_update;
 	c->next_update = from->next_update;
 	*out = c;
 	return 0;
 }
 
-/* Whether the current CRL should be made again at now; r->make held. */
+/* Whether list should be made again at now (a delta also when its base is not the current complete CRL); r->make held. */
 static bool
-revocation_crl_due(const struct revocation *r, int64_t now)
+revocation_list_due(const struct revocation *r, const struct revocation_list *list, int64_t now)
 {
-	if (r->crl == NULL)
+	const struct signer_crl *c = list->crl;
+
+	if (c == NULL || (list->due != 0 && now >= list->due))
 		return true;
-	if (r->due != 0 && now >= r->due)
+	if (list == &r->delta && (r->complete.crl == NULL || c->base_number != r->complete.crl->number))
 		return true;
-	return now >= r->crl->this_update + (r->crl->next_update - r->crl->this_update) / 2;
+	return now >= c->this_update + (c->next_update - c->this_update) / 2;
 }
 
-/* Make the CRL of now into r->crl; r->make held. */
+/* Make list's CRL of now (a delta over the current complete CRL); r->make held. */
 static int
-revocation_crl_renew(struct revocation *r, int64_t now)
+revocation_list_renew(struct revocation *r, struct revocation_list *list, int64_t now)
 {
+	const struct signer_crl *base = list == &r->delta ? r->complete.crl : NULL;
 	struct signer_crl *c = NULL;
 	int rc;
 
-	if ((rc = revocation_crl_make(r->j, r->cfg, r->key, r->ca, now, &c)) != 0) {
+	if (list == &r->delta && base == NULL)
+		return sd_error_set(SD_E_INTERNAL, "a delta CRL without a complete one");
+	if ((rc = revocation_crl_make(r->j, r->cfg, r->key, r->ca, now, base, &c)) != 0) {
 		r->failed = now;
 		r->failures++;
-		sd_log(SD_LOG_WARN, "no new CRL: %s", sd_error_detail(rc));
+		sd_log(SD_LOG_WARN, "no new %s: %s", base != NULL ? "delta CRL" : "CRL", sd_error_detail(rc));
 		return rc;
 	}
-	signer_crl_free(r->crl);
-	r->crl = c;
-	r->due = 0;
+	signer_crl_free(list->crl);
+	list->crl = c;
+	list->due = 0;
 	r->failed = 0;
 	return 0;
+}
+
+/* A copy of list's CRL, made again first when due; r->make held. */
+static int
+revocation_list_get(struct revocation *r, struct revocation_list *list, int64_t now, struct signer_crl **out)
+{
+	int rc = 0;
+
+	if (revocation_list_due(r, list, now))
+		rc = revocation_list_renew(r, list, now);
+	/* A CRL that could not be made again still stands until its nextUpdate. */
+	if (list->crl != NULL && now < list->crl->next_update)
+		return revocation_crl_copy(list->crl, out);
+	return rc != 0 ? rc : sd_error_set(SD_E_INTERNAL, "no current CRL");
 }
 
 int
 revocation_crl(struct revocation *r, struct signer_crl **out)
 {
-	int64_t now = revocation_now();
-	int rc = 0;
+	int rc;
 
 	*out = NULL;
 	pthread_mutex_lock(&r->make);
-	if (revocation_crl_due(r, now))
-		rc = revocation_crl_renew(r, now);
-	/* A CRL that could not be made again still stands until its nextUpdate. */
-	if (r->crl != NULL && now < r->crl->next_update)
-		rc = revocation_crl_copy(r->crl, out);
-	else if (rc == 0)
-		rc = sd_error_set(SD_E_INTERNAL, "no current CRL");
+	rc = revocation_list_get(r, &r->complete, revocation_now(), out);
 	pthread_mutex_unlock(&r->make);
+	return rc;
+}
+
+int
+revocation_crl_delta(struct revocation *r, struct signer_crl **out)
+{
+	struct signer_crl *complete = NULL;
+	int64_t now = revocation_now();
+	int rc;
+
+	*out = NULL;
+	if (r->cfg->ca_delta_crl_validity == 0)
+		return sd_error_set(SD_E_NOT_FOUND, "delta CRLs are off ([ca] delta_crl_validity)");
+	pthread_mutex_lock(&r->make);
+	/* The base first: a delta is made over the complete CRL being served. */
+	if ((rc = revocation_list_get(r, &r->complete, now, &complete)) == 0)
+		rc = revocation_list_get(r, &r->delta, now, out);
+	pthread_mutex_unlock(&r->make);
+	signer_crl_free(complete);
 	return rc;
 }
 
@@ -118,10 +155,10 @@ revocation_metrics_text(struct revocation *r, struct sd_metrics_text *t)
 	bool any;
 
 	pthread_mutex_lock(&r->make);
-	any = r->crl != NULL;
+	any = r->complete.crl != NULL;
 	if (any) {
-		number = r->crl->number;
-		left = r->crl->next_update - revocation_now();
+		number = r->complete.crl->number;
+		left = r->complete.crl->next_update - revocation_now();
 	}
 	failures = r->failures;
 	pthread_mutex_unlock(&r->make);
@@ -142,11 +179,15 @@ revocation_revoked(struct revocation *r, const uint8_t *serial, size_t len)
 {
 	int64_t now = revocation_now();
 
+	struct revocation_list *list;
+
 	revocation_ocsp_forget(r->ocsp, serial, len);
 	pthread_mutex_lock(&r->make);
+	/* With delta CRLs a revocation makes a delta; the complete CRL waits for half its validity. */
+	list = r->delta.crl != NULL ? &r->delta : &r->complete;
 	/* The first revocation sets the time; those within crl_delay of it join the same CRL. */
-	if (r->crl != NULL && r->due == 0)
-		r->due = now + (int64_t)r->cfg->ca_crl_delay;
+	if (list->crl != NULL && list->due == 0)
+		list->due = now + (int64_t)r->cfg->ca_crl_delay;
 	pthread_mutex_unlock(&r->make);
 	pthread_mutex_lock(&r->lock);
 	pthread_cond_signal(&r->wake);
@@ -175,8 +216,13 @@ revocation_thread(void *arg)
 			return NULL;
 		now = revocation_now();
 		pthread_mutex_lock(&r->make);
-		if (r->crl != NULL && revocation_crl_due(r, now) && (r->failed == 0 || now >= r->failed + REVOCATION_RETRY))
-			(void)revocation_crl_renew(r, now);
+		/* Only what someone asked for since the start is kept fresh; the delta after its base. */
+		if (r->failed == 0 || now >= r->failed + REVOCATION_RETRY) {
+			if (r->complete.crl != NULL && revocation_list_due(r, &r->complete, now))
+				(void)revocation_list_renew(r, &r->complete, now);
+			if (r->delta.crl != NULL && r->complete.crl != NULL && revocation_list_due(r, &r->delta, now))
+				(void)revocation_list_renew(r, &r->delta, now);
+		}
 		pthread_mutex_unlock(&r->make);
 		revocation_ocsp_refresh(r->ocsp, now);
 	}
@@ -227,7 +273,8 @@ revocation_close(struct revocation *r)
 		(void)pthread_join(r->thread, NULL);
 	}
 	revocation_ocsp_close(r->ocsp);
-	signer_crl_free(r->crl);
+	signer_crl_free(r->complete.crl);
+	signer_crl_free(r->delta.crl);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->make);

@@ -1,8 +1,10 @@
 /*
  * Revocation status for relying parties, as the signer core serves it
- * (signer_crl(), signer_ocsp()): the current CRL, made again after
- * revocations ([ca] crl_delay gathers a burst into one) and once half its
- * validity has passed, and the OCSP responder. A thread wakes every second
+ * (signer_crl(), signer_crl_delta(), signer_ocsp()): the current CRL,
+ * made again after revocations ([ca] crl_delay gathers a burst into one)
+ * and once half its validity has passed; with delta CRLs on, revocations
+ * make a new delta instead, and the complete CRL waits for half its
+ * validity; and the OCSP responder. A thread wakes every second
  * for both; nothing here runs on the issuance path.
  */
 #ifndef SIGNER_REVOCATION_H
@@ -32,6 +34,9 @@ void revocation_close(struct revocation *r);
 
 /* signer_crl(): a copy of the current CRL, made first when there is none or it is due. */
 SD_WUR int revocation_crl(struct revocation *r, struct signer_crl **out);
+
+/* signer_crl_delta(): a copy of the current delta CRL, made first (its base too) when there is none or it is due. */
+SD_WUR int revocation_crl_delta(struct revocation *r, struct signer_crl **out);
 
 /* signer_ocsp(). */
 SD_WUR int revocation_ocsp(struct revocation *r, const uint8_t *req, size_t len, struct signer_ocsp **out);

@@ -9,6 +9,7 @@
 #include "crl.h"
 #include "sign_tbs.h"
 #include "x509_cert.h"
+#include "x509_ext.h"
 
 /* An INTEGER of the big-endian magnitude bytes (new). */
 static ASN1_INTEGER *
@@ -154,7 +155,11 @@ out:
 	return rc;
 }
 
-/* crlExtensions: [0] EXPLICIT { authorityKeyIdentifier, cRLNumber, deltaCRLIndicator (critical) for a delta }. */
+/*
+ * crlExtensions: [0] EXPLICIT { authorityKeyIdentifier, cRLNumber,
+ * deltaCRLIndicator (critical) for a delta, freshestCRL for a complete CRL
+ * with a delta URL }.
+ */
 static int
 crl_extensions_der(const struct crl_params *p, uint8_t **der, size_t *len)
 {
@@ -176,6 +181,8 @@ crl_extensions_der(const struct crl_params *p, uint8_t **der, size_t *len)
 		rc = sd_error_set(SD_E_CRYPTO, "CRL: cannot build its extensions");
 		goto out;
 	}
+	if (!p->delta && p->freshest_url != NULL && (rc = x509_ext_add_freshest_crl(exts, p->freshest_url)) != 0)
+		goto out;
 	if ((rc = CRL_I2D(i2d_X509_EXTENSIONS, exts, &seq, &seq_len)) != 0)
 		goto out;
 	piece = (struct der_piece){ seq, seq_len };

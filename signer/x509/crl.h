@@ -39,6 +39,7 @@ struct crl_params {
 	size_t n_entries;
 	bool delta;				/* a delta CRL over the complete CRL numbered base_number */
 	uint64_t base_number;
+	const char *freshest_url;		/* a complete CRL: where its deltas are (freshestCRL); NULL: none */
 };
 
 /*
@@ -47,7 +48,8 @@ struct crl_params {
  * thisUpdate, nextUpdate, the entries in serial order (reasonCode
  * extension unless CRL_ENTRY_NO_REASON; unspecified (0) is written as none, as
  * RFC 5280 5.3.1 asks), authorityKeyIdentifier (the issuer's
- * subjectKeyIdentifier), cRLNumber, and deltaCRLIndicator for a delta.
+ * subjectKeyIdentifier), cRLNumber, deltaCRLIndicator for a delta, and
+ * freshestCRL for a complete CRL with freshest_url.
  * The result is parsed back and its signature verified with verify_key
  * (the public key of key). *der (free()) is set on success only.
  * Errors: SD_E_INVAL (a bad field: reason, serial, times, no issuer key

@@ -426,8 +426,9 @@ out:
 	return rc;
 }
 
-int
-x509_ext_add_crl_dp(STACK_OF(X509_EXTENSION) *exts, const char *url)
+/* One distributionPoint fullName URI, under nid: cRLDistributionPoints or freshestCRL (the same syntax). */
+static int
+x509_ext_add_dist_point(STACK_OF(X509_EXTENSION) *exts, int nid, const char *url)
 {
 	CRL_DIST_POINTS *dps = NULL;
 	DIST_POINT *dp = NULL;
@@ -457,12 +458,24 @@ x509_ext_add_crl_dp(STACK_OF(X509_EXTENSION) *exts, const char *url)
 		goto out;
 	}
 	dp = NULL;
-	rc = x509_ext_push(exts, NID_crl_distribution_points, false, dps);
+	rc = x509_ext_push(exts, nid, false, dps);
 out:
 	GENERAL_NAME_free(gn);
 	DIST_POINT_free(dp);
 	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
 	return rc;
+}
+
+int
+x509_ext_add_crl_dp(STACK_OF(X509_EXTENSION) *exts, const char *url)
+{
+	return x509_ext_add_dist_point(exts, NID_crl_distribution_points, url);
+}
+
+int
+x509_ext_add_freshest_crl(STACK_OF(X509_EXTENSION) *exts, const char *url)
+{
+	return x509_ext_add_dist_point(exts, NID_freshest_crl, url);
 }
 
 static int

@@ -86,6 +86,9 @@ SD_WUR int x509_ext_add_name_constraints(STACK_OF(X509_EXTENSION) *exts, const s
 /* cRLDistributionPoints with one distributionPoint fullName URI, not critical. */
 SD_WUR int x509_ext_add_crl_dp(STACK_OF(X509_EXTENSION) *exts, const char *url);
 
+/* freshestCRL (RFC 5280 5.2.6: where the delta CRLs are), one fullName URI, not critical. */
+SD_WUR int x509_ext_add_freshest_crl(STACK_OF(X509_EXTENSION) *exts, const char *url);
+
 /* authorityInfoAccess with ocsp and/or caIssuers URIs (either NULL, not both), not critical. */
 SD_WUR int x509_ext_add_aia(STACK_OF(X509_EXTENSION) *exts, const char *ocsp_url, const char *ca_issuers_url);
 
