@@ -141,6 +141,40 @@ expect_refused(const char *extra, const char *needle)
 	sd_config_free(cfg);
 }
 
+/* The revocation keys' defaults, and which certificates are short-lived. */
+static void
+test_revocation_defaults(void)
+{
+	struct sd_config *cfg = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load_with("", &cfg), 0);
+	CU_ASSERT_STRING_EQUAL(cfg->ca_name, "issuing");
+	CU_ASSERT_EQUAL(cfg->ca_crl_validity, 86400);
+	CU_ASSERT_EQUAL(cfg->ca_crl_delay, 2);
+	CU_ASSERT_EQUAL(cfg->ca_delta_crl_validity, 0);
+	CU_ASSERT_PTR_NULL(cfg->ca_delta_crl_url);
+	CU_ASSERT_PTR_NULL(cfg->ca_ocsp_key);
+	CU_ASSERT_EQUAL(cfg->ca_ocsp_validity, 4 * 3600);
+	CU_ASSERT_EQUAL(cfg->ca_ocsp_signatures_per_second, 50);
+	CU_ASSERT_EQUAL(cfg->ca_short_lived, 7 * 86400);
+	CU_ASSERT_FALSE(cfg->ca_ocsp_short_lived);
+	CU_ASSERT_PTR_NULL(cfg->api_public_listen);
+	CU_ASSERT_TRUE(sd_config_short_lived(cfg, 7 * 86400));
+	CU_ASSERT_FALSE(sd_config_short_lived(cfg, 7 * 86400 + 1));
+	CU_ASSERT_FALSE(sd_config_short_lived(cfg, -1));
+	cfg->ca_short_lived = 0;
+	CU_ASSERT_FALSE(sd_config_short_lived(cfg, 60));
+	sd_config_free(cfg);
+	CU_ASSERT_EQUAL_FATAL(load_with("[ca]\nname = sub-2.example\nshort_lived = 0\ndelta_crl_validity = 1h\n"
+	    "delta_crl_url = http://127.0.0.1:8444/v1/crl/delta\n[api]\npublic_listen = ::1\npublic_port = 8444", &cfg), 0);
+	CU_ASSERT_STRING_EQUAL(cfg->ca_name, "sub-2.example");
+	CU_ASSERT_EQUAL(cfg->ca_short_lived, 0);
+	CU_ASSERT_EQUAL(cfg->ca_delta_crl_validity, 3600);
+	CU_ASSERT_STRING_EQUAL(cfg->api_public_listen, "::1");
+	CU_ASSERT_EQUAL(cfg->api_public_port, 8444);
+	sd_config_free(cfg);
+}
+
 static void
 test_refusals(void)
 {
@@ -151,6 +185,17 @@ test_refusals(void)
 	expect_refused("[api]\nport = 12ab", "'port'");
 	expect_refused("[api]\nlisten = localhost", "not an IPv4 or IPv6 address");
 	expect_refused("[api]\nbogus = 1", "unknown key 'bogus' in [api]");
+	/* Revocation publishing. */
+	expect_refused("[api]\npublic_listen = pki.example.com", "'public_listen': 'pki.example.com' is not an IPv4");
+	expect_refused("[api]\npublic_port = 8444", "public_port needs public_listen");
+	expect_refused("[ca]\nocsp_key = pkcs11:object=ocsp", "ocsp_key and ocsp_certificate go together");
+	expect_refused("[ca]\nocsp_certificate = ocsp.pem", "ocsp_key and ocsp_certificate go together");
+	expect_refused("[ca]\ndelta_crl_url = http://crl.example.com/delta", "delta_crl_url needs delta_crl_validity");
+	expect_refused("[ca]\ndelta_crl_url = ldap://crl.example.com/", "not an http:// or https:// URL");
+	expect_refused("[ca]\nname = a/b", "'name': 'a/b' is not 1 to 64 letters");
+	expect_refused("[ca]\nname = ..", "'name': '..' is not");
+	expect_refused("[ca]\ncrl_validity = 30s", "'crl_validity'");
+	expect_refused("[ca]\nshort_lived = 7d\nshort_lived = 1d", "set twice");
 	expect_refused("[profile p2]\nmax_ttl = 1h\ndns_suffixes = a.b\nkey_usage = sign", "unknown value 'sign'");
 	expect_refused("[profile p2]\nmax_ttl = forever\ndns_suffixes = a.b", "bad duration 'forever'");
 	expect_refused("[profile p2]\nip_ranges = 10.1.2.3/8", "host bits set");
@@ -845,6 +890,7 @@ main(void)
 	static const struct sd_test_case load[] = {
 		{ "full file", test_load_full },
 		{ "refusals name the problem", test_refusals },
+		{ "revocation keys: defaults, short-lived, values", test_revocation_defaults },
 		{ "client selectors: spki_sha256, san, revoker", test_client_selectors },
 		{ "client matching and ambiguity", test_client_match },
 		{ "profile keys: types, subject, SANs, CA, URLs", test_profile_keys },

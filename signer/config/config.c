@@ -358,7 +358,8 @@ config_unset(const struct config_entry *e, void *obj, bool given)
 {
 	static const unsigned char zero[sizeof(uint64_t)];
 
-	if (config_storage(e) == CONFIG_BOOL)
+	/* A value given is set, 0 too: "short_lived = 0" means none, not the default. */
+	if (given || config_storage(e) == CONFIG_BOOL)
 		return !given;
 	if (e->size > sizeof(zero))
 		abort();	/* a list has no default but "none" */
