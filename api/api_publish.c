@@ -158,16 +158,25 @@ api_until(int64_t t)
 	return t > now ? (long long)(t - now) : 0;
 }
 
-void
-api_route_crl(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
+/* The complete CRL or the delta: the same headers, the same conditional GET. */
+static void
+api_publish_crl(const struct api_ctx *ctx, const struct api_call *call, bool delta, struct api_response *resp)
 {
 	struct signer_crl *c = NULL;
+	struct api_problem p;
 	int64_t since;
 	int rc, n;
 
 	if (!api_publish_ca_name(ctx, call, resp))
 		return;
-	if ((rc = signer_crl(ctx->signer, &c)) != 0) {
+	rc = delta ? signer_crl_delta(ctx->signer, &c) : signer_crl(ctx->signer, &c);
+	if (delta && rc == SD_E_NOT_FOUND) {
+		/* Not a fault to retry: this CA publishes no delta until its configuration says so. */
+		api_problem_set(&p, API_P_NOT_FOUND, "delta CRLs are off: [ca] delta_crl_validity");
+		api_response_refusal(resp, &p);
+		return;
+	}
+	if (rc != 0) {
 		api_response_unavailable(resp, rc, API_PUBLISH_RETRY);
 		return;
 	}
@@ -187,6 +196,18 @@ api_route_crl(const struct api_ctx *ctx, const struct api_call *call, struct api
 	api_response_bytes(resp, API_CT_CRL, (char *)c->der, c->len);
 	c->der = NULL;
 	signer_crl_free(c);
+}
+
+void
+api_route_crl(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
+{
+	api_publish_crl(ctx, call, false, resp);
+}
+
+void
+api_route_crl_delta(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
+{
+	api_publish_crl(ctx, call, true, resp);
 }
 
 void

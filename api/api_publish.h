@@ -1,6 +1,6 @@
 /*
- * The revocation-status and CA routes (README "Revocation"): the CRL on
- * both listeners, the CA certificate and OCSP on the public one. One
+ * The revocation-status and CA routes (README "Revocation"): the CRL and
+ * its delta on both listeners, the CA certificate and OCSP on the public one. One
  * handler per route, shared by both listeners; they reach the signer only
  * through signer.h and fill the response's caching headers themselves.
  */
@@ -20,6 +20,8 @@
 
 /* GET /v1/crl and /v1/ca/{name}/crl ({name} is [ca] name, else 404). */
 void api_route_crl(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
+/* GET /v1/crl/delta and /v1/ca/{name}/delta-crl: as api_route_crl(); 404 when delta CRLs are off. */
+void api_route_crl_delta(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
 /* GET /v1/ca/{name}/certificate: ctx->ca_der. */
 void api_route_ca_certificate(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp);
 /* POST /ocsp (and /ocsp/): the DER request is the body. */

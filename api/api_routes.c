@@ -45,6 +45,8 @@ static const struct api_route api_routes[] = {
 	/* Revocation status is public (RFC 5280, RFC 6960): on both listeners, nobody authenticates. */
 	{ "/v1/crl", "GET", "GET, HEAD", 0, 0, api_route_crl, API_LISTENER_TLS | API_LISTENER_PUBLIC, NULL, 0 },
 	{ "/v1/ca/{name}/crl", "GET", "GET, HEAD", 0, 0, api_route_crl, API_LISTENER_TLS | API_LISTENER_PUBLIC, NULL, 0 },
+	{ "/v1/crl/delta", "GET", "GET, HEAD", 0, 0, api_route_crl_delta, API_LISTENER_TLS | API_LISTENER_PUBLIC, NULL, 0 },
+	{ "/v1/ca/{name}/delta-crl", "GET", "GET, HEAD", 0, 0, api_route_crl_delta, API_LISTENER_TLS | API_LISTENER_PUBLIC, NULL, 0 },
 	/* Plain HTTP only: what relying parties fetch from AIA and CRL distribution point URLs. */
 	{ "/v1/ca/{name}/certificate", "GET", "GET, HEAD", 0, 0, api_route_ca_certificate, API_LISTENER_PUBLIC, NULL, 0 },
 	{ "/ocsp", "POST", "POST", API_ROUTE_BODY, 0, api_route_ocsp_post, API_LISTENER_PUBLIC, API_CT_OCSP_REQUEST, SIGNER_OCSP_REQUEST_MAX },

@@ -933,6 +933,19 @@ test_route_public(void)
 	CU_ASSERT_PTR_NULL(api_route_find_on(API_LISTENER_PUBLIC, "/v1/ca/issuing/crlx", "GET", &allow, &param));
 	CU_ASSERT_PTR_NULL(api_route_find_on(API_LISTENER_PUBLIC, "/v1/ca//crl", "GET", &allow, &param));
 	CU_ASSERT_PTR_NULL(api_route_find_on(API_LISTENER_PUBLIC, "/v1/ca/a/b/crl", "GET", &allow, &param));
+	/* The delta CRL: both listeners, GET and HEAD. */
+	r = api_route_find_on(API_LISTENER_PUBLIC, "/v1/ca/issuing/delta-crl", "HEAD", &allow, &param);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_STRING_EQUAL(r->path, "/v1/ca/{name}/delta-crl");
+	CU_ASSERT_STRING_EQUAL(param, "issuing/delta-crl");
+	CU_ASSERT_PTR_NOT_NULL(api_route_find("/v1/ca/issuing/delta-crl", "GET", &allow, &param));
+	r = api_route_find("/v1/crl/delta", "GET", &allow, &param);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_TRUE(r->handler == api_route_crl_delta && (r->flags & API_ROUTE_AUTH) == 0);
+	CU_ASSERT_PTR_NOT_NULL(api_route_find_on(API_LISTENER_PUBLIC, "/v1/crl/delta", "GET", &allow, &param));
+	CU_ASSERT_PTR_NULL(api_route_find_on(API_LISTENER_PUBLIC, "/v1/crl/delta", "POST", &allow, &param));
+	CU_ASSERT_STRING_EQUAL(allow, "GET, HEAD");
+	CU_ASSERT_PTR_NULL(api_route_find_on(API_LISTENER_PUBLIC, "/v1/crl/deltax", "GET", &allow, &param));
 	/* The HTTPS API's routes are not on the public listener, nor the public-only ones on HTTPS. */
 	CU_ASSERT_PTR_NULL(api_route_find_on(API_LISTENER_PUBLIC, "/v1/sign", "POST", &allow, &param));
 	CU_ASSERT_PTR_NULL(allow);

@@ -442,6 +442,7 @@ static void test_kill_reply_type(void) { expect_killed("reply-type"); }
 static void test_kill_oversize(void) { expect_killed("oversize"); }
 static void test_kill_malformed(void) { expect_killed("malformed"); }
 static void test_kill_health_with_body(void) { expect_killed("health-with-body"); }
+static void test_kill_crl_delta_with_body(void) { expect_killed("crl-delta-with-body"); }
 static void test_refuse_no_role(void) { expect_refused("no-role"); }
 static void test_refuse_wrong_profile(void) { expect_refused("wrong-profile"); }
 static void test_refuse_unknown_client(void) { expect_refused("unknown-client"); }
@@ -453,12 +454,13 @@ static void test_refuse_unknown_reads_cert(void) { expect_refused("unknown-reads
 static void test_kill_malformed_certs(void) { expect_killed("malformed-certs"); }
 
 
-/* PS_CRL and PS_OCSP: round trips, every truncation refused, bounds on both sides. */
+/* PS_CRL, PS_CRL_DELTA and PS_OCSP: round trips, every truncation refused, bounds on both sides. */
 static void
 test_publish_messages(void)
 {
 	static uint8_t der[64], big[SIGNER_OCSP_REQUEST_MAX + 1];
-	struct signer_crl crl = { der, sizeof(der), 7, 1700000000, 1700086400 }, *crl_got = NULL;
+	struct signer_crl crl = { .der = der, .len = sizeof(der), .number = 7, .this_update = 1700000000,
+	    .next_update = 1700086400 }, *crl_got = NULL;
 	struct signer_ocsp o = { der, 5, false, 0, 0, false }, *o_got = NULL;
 	struct ps_ocsp_request req;
 	struct ps_out out;
@@ -474,6 +476,8 @@ test_publish_messages(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(crl_got);
 	CU_ASSERT_EQUAL(crl_got->len, sizeof(der));
 	CU_ASSERT_EQUAL(crl_got->number, 7);
+	CU_ASSERT_EQUAL(crl_got->base_number, 0);
+	CU_ASSERT_EQUAL(crl_got->this_update, 1700000000);
 	CU_ASSERT_EQUAL(crl_got->next_update, 1700086400);
 	CU_ASSERT_EQUAL(memcmp(crl_got->der, der, sizeof(der)), 0);
 	signer_crl_free(crl_got);
@@ -483,6 +487,66 @@ test_publish_messages(void)
 		CU_ASSERT_PTR_NULL(crl_got);
 	}
 	ps_out_free(&out);
+	/* A delta: its base (an earlier number) travels too, and every truncation is refused. */
+	crl.number = 9;
+	crl.base_number = 8;
+	ps_out_init(&out);
+	ps_crl_encode(&out, &crl);
+	CU_ASSERT_FALSE(ps_out_failed(&out));
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL(ps_crl_decode(&in, &crl_got), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(crl_got);
+	CU_ASSERT_EQUAL(crl_got->number, 9);
+	CU_ASSERT_EQUAL(crl_got->base_number, 8);
+	CU_ASSERT_EQUAL(crl_got->this_update, 1700000000);
+	signer_crl_free(crl_got);
+	for (cut = 0; cut < out.len; cut++) {
+		ps_in_init(&in, out.data, cut);
+		CU_ASSERT_EQUAL(ps_crl_decode(&in, &crl_got), SD_E_INTERNAL);
+		CU_ASSERT_PTR_NULL(crl_got);
+	}
+	/* One byte more after it is refused. */
+	ps_out_u8(&out, 0);
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL(ps_crl_decode(&in, &crl_got), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NULL(crl_got);
+	ps_out_free(&out);
+	/* A base at or above its own number is neither sent nor accepted. */
+	crl.base_number = 9;
+	ps_out_init(&out);
+	ps_crl_encode(&out, &crl);
+	CU_ASSERT_TRUE(ps_out_failed(&out));
+	ps_out_free(&out);
+	crl.base_number = 10;
+	ps_out_init(&out);
+	ps_crl_encode(&out, &crl);
+	CU_ASSERT_TRUE(ps_out_failed(&out));
+	ps_out_free(&out);
+	ps_out_init(&out);
+	ps_out_bytes(&out, der, sizeof(der));
+	ps_out_u64(&out, 9);
+	ps_out_u64(&out, 9);	/* base == number */
+	ps_out_u64(&out, 1700000000);
+	ps_out_u64(&out, 1700086400);
+	CU_ASSERT_FALSE_FATAL(ps_out_failed(&out));
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL(ps_crl_decode(&in, &crl_got), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NULL(crl_got);
+	ps_out_free(&out);
+	ps_out_init(&out);
+	ps_out_bytes(&out, der, sizeof(der));
+	ps_out_u64(&out, 9);
+	ps_out_u64(&out, UINT64_MAX);	/* base above number */
+	ps_out_u64(&out, 1700000000);
+	ps_out_u64(&out, 1700086400);
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL(ps_crl_decode(&in, &crl_got), SD_E_INTERNAL);
+	CU_ASSERT_PTR_NULL(crl_got);
+	ps_out_free(&out);
+	/* The delta's request is its own type, outside every earlier one, with no payload. */
+	CU_ASSERT_EQUAL(PS_CRL_DELTA, 28);
+	crl.number = 7;
+	crl.base_number = 0;
 	/* A CRL that would not fit the frame is not encoded. */
 	crl.len = (size_t)PS_CRL_DER_MAX + 1;
 	ps_out_init(&out);
@@ -552,6 +616,7 @@ main(void)
 		{ "over the type's size limit", test_kill_oversize },
 		{ "malformed issue request", test_kill_malformed },
 		{ "health request with a body", test_kill_health_with_body },
+		{ "delta CRL request with a body", test_kill_crl_delta_with_body },
 		{ "issue for a client without the issuer role", test_refuse_no_role },
 		{ "issue with a profile not granted", test_refuse_wrong_profile },
 		{ "issue for an unknown client", test_refuse_unknown_client },

@@ -651,18 +651,42 @@ signer_revoke(struct signer *s, const struct signer_caller *caller, const char *
 	return rc;
 }
 
-int
-signer_crl(struct signer *s, struct signer_crl **out)
+/* PS_CRL or PS_CRL_DELTA: the same reply; the kind is checked by its base. */
+static int
+ps_crl_call(struct signer *s, uint32_t type, struct signer_crl **out)
 {
+	struct signer_crl *c = NULL;
 	struct ps_in in;
 	uint8_t *reply = NULL;
 	int rc, rc_call;
 
 	*out = NULL;
-	if ((rc = ps_call(s, PS_CRL, NULL, &reply, &in, &rc_call)) == 0 && (rc = rc_call) == 0)
-		rc = ps_crl_decode(&in, out);
+	if ((rc = ps_call(s, type, NULL, &reply, &in, &rc_call)) != 0 || (rc = rc_call) != 0 ||
+	    (rc = ps_crl_decode(&in, &c)) != 0)
+		goto out;
+	if ((type == PS_CRL_DELTA) != (c->base_number != 0)) {
+		rc = sd_error_set(SD_E_INTERNAL, "the signer sent a %s CRL for a %s one",
+		    c->base_number != 0 ? "delta" : "complete", type == PS_CRL_DELTA ? "delta" : "complete");
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+out:
+	signer_crl_free(c);
 	free(reply);
 	return rc;
+}
+
+int
+signer_crl(struct signer *s, struct signer_crl **out)
+{
+	return ps_crl_call(s, PS_CRL, out);
+}
+
+int
+signer_crl_delta(struct signer *s, struct signer_crl **out)
+{
+	return ps_crl_call(s, PS_CRL_DELTA, out);
 }
 
 void

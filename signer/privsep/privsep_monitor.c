@@ -231,23 +231,43 @@ ps_serve_revoke(struct privsep_front *f, const uint8_t *p, size_t len, struct ps
 	return 0;
 }
 
-/* Revocation status is public: no client is named, none is checked. */
+/*
+ * Revocation status is public: no client is named, none is checked. A
+ * delta's SD_E_NOT_FOUND (delta CRLs are off) goes back as any error does.
+ */
 static int
-ps_serve_crl(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+ps_serve_crl_of(struct privsep_front *f, bool delta, struct ps_out *reply)
 {
 	struct signer_crl *c = NULL;
 	int rc;
 
-	(void)p;
-	(void)len;
-	rc = signer_crl(f->signer, &c);
+	rc = delta ? signer_crl_delta(f->signer, &c) : signer_crl(f->signer, &c);
 	if (rc == 0 && (c->len == 0 || c->len > PS_CRL_DER_MAX))
 		rc = sd_error_set(SD_E_INTERNAL, "a CRL of %zu bytes does not fit a privsep frame", c->len);
+	if (rc == 0 && (delta ? c->base_number == 0 || c->base_number >= c->number : c->base_number != 0))
+		rc = sd_error_set(SD_E_INTERNAL, "CRL %llu has base %llu, which its kind does not allow",
+		    (unsigned long long)c->number, (unsigned long long)c->base_number);
 	ps_status_encode(reply, rc, sd_error_detail(rc));
 	if (rc == 0)
 		ps_crl_encode(reply, c);
 	signer_crl_free(c);
 	return 0;
+}
+
+static int
+ps_serve_crl(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	(void)p;
+	(void)len;
+	return ps_serve_crl_of(f, false, reply);
+}
+
+static int
+ps_serve_crl_delta(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	(void)p;
+	(void)len;
+	return ps_serve_crl_of(f, true, reply);
 }
 
 static int
@@ -294,6 +314,7 @@ static const struct ps_permit {
 	/* A client name and subject, a key hash, a serial, a reason, a detail. */
 	{ PS_REVOKE, "revoke", 4096, ps_serve_revoke },
 	{ PS_CRL, "crl", 0, ps_serve_crl },
+	{ PS_CRL_DELTA, "delta crl", 0, ps_serve_crl_delta },
 	/* The DER request and its length prefix. */
 	{ PS_OCSP, "ocsp", PS_OCSP_MSG_MAX, ps_serve_ocsp },
 };

@@ -29,6 +29,7 @@ enum ps_type {
 	PS_REVOKE = 25,
 	PS_CRL = 26,			/* no payload: the CRL is public */
 	PS_OCSP = 27,			/* the DER OCSPRequest */
+	PS_CRL_DELTA = 28,		/* no payload; the reply as PS_CRL's */
 };
 #define PS_REPLY 0x80000000u		/* a reply's type is its request's with this bit */
 
@@ -40,7 +41,7 @@ enum ps_type {
 #define PS_CHANNELS_MAX 256		/* request channels (privsep_channels()) */
 #define PS_RETRY_MAX (2 * 86400)	/* seconds of a reply's retry-after (a daily quota: at most a day) */
 /*
- * A CRL reply is its status, the DER and three numbers in one frame: the DER
+ * A CRL reply is its status, the DER and four numbers in one frame: the DER
  * leaves 4 KiB of PS_FRAME_MAX for the rest (SIGNER_CRL_MAX is the frame's
  * size itself, so the smaller bound is the one that holds here).
  */
@@ -122,7 +123,11 @@ void ps_revoke_encode(struct ps_out *out, const struct signer_caller *c, const c
     const char *detail);
 void ps_revocation_encode(struct ps_out *out, const struct signer_revocation *r);
 void ps_ocsp_request_encode(struct ps_out *out, const uint8_t *req, size_t len);
-/* Replies: a CRL of more than PS_CRL_DER_MAX or an OCSP answer of more than SIGNER_OCSP_RESPONSE_MAX fails out. */
+/*
+ * Replies: a CRL (complete or delta: PS_CRL, PS_CRL_DELTA) of more than
+ * PS_CRL_DER_MAX, or whose base_number is not below its number, or an OCSP
+ * answer of more than SIGNER_OCSP_RESPONSE_MAX fails out.
+ */
 void ps_crl_encode(struct ps_out *out, const struct signer_crl *c);
 void ps_ocsp_encode(struct ps_out *out, const struct signer_ocsp *o);
 
@@ -142,9 +147,10 @@ SD_WUR int ps_ocsp_request_decode(const uint8_t *p, size_t len, struct ps_ocsp_r
 SD_WUR int ps_revocation_decode(struct ps_in *in, struct signer_revocation *out);
 
 /*
- * The CRL and OCSP replies after their status (the front's side): a new
- * struct with a copy of the DER (signer_crl_free(), signer_ocsp_free()).
- * Errors: SD_E_INTERNAL (malformed, over its bound), SD_E_NOMEM.
+ * The CRL (PS_CRL, PS_CRL_DELTA) and OCSP replies after their status (the
+ * front's side): a new struct with a copy of the DER (signer_crl_free(),
+ * signer_ocsp_free()). Errors: SD_E_INTERNAL (malformed, over its bound, a
+ * base_number not 0 and not below number), SD_E_NOMEM.
  */
 SD_WUR int ps_crl_decode(struct ps_in *in, struct signer_crl **out);
 SD_WUR int ps_ocsp_decode(struct ps_in *in, struct signer_ocsp **out);

@@ -1,5 +1,5 @@
 /*
- * The revocation-status messages (PS_CRL, PS_OCSP) and their replies:
+ * The revocation-status messages (PS_CRL, PS_CRL_DELTA, PS_OCSP) and their replies:
  * encoders for both sides, the request decoder the signer runs and the
  * reply decoders the front runs. Every length is bounded on both sides: the
  * signer never sends, and the front never accepts, more than signer.h allows.
@@ -31,13 +31,17 @@ ps_ocsp_request_decode(const uint8_t *p, size_t len, struct ps_ocsp_request *out
 void
 ps_crl_encode(struct ps_out *out, const struct signer_crl *c)
 {
-	/* Over the frame's room it could not be read back: fail the reply (an error status instead). */
-	if (c->len == 0 || c->len > PS_CRL_DER_MAX) {
+	/*
+	 * Over the frame's room, or a delta whose base is not an earlier CRL, it
+	 * could not be read back: fail the reply (an error status instead).
+	 */
+	if (c->len == 0 || c->len > PS_CRL_DER_MAX || (c->base_number != 0 && c->base_number >= c->number)) {
 		out->failed = true;
 		return;
 	}
 	ps_out_bytes(out, c->der, c->len);
 	ps_out_u64(out, c->number);
+	ps_out_u64(out, c->base_number);
 	ps_out_u64(out, (uint64_t)c->this_update);
 	ps_out_u64(out, (uint64_t)c->next_update);
 }
@@ -57,9 +61,12 @@ ps_crl_decode(struct ps_in *in, struct signer_crl **out)
 		goto out;
 	}
 	c->number = ps_in_u64(in);
+	c->base_number = ps_in_u64(in);
 	c->this_update = (int64_t)ps_in_u64(in);
 	c->next_update = (int64_t)ps_in_u64(in);
-	if (!ps_in_done(in) || der == NULL || len == 0 || c->next_update < c->this_update) {
+	/* A delta completes an earlier complete CRL of the same sequence. */
+	if (!ps_in_done(in) || der == NULL || len == 0 || c->next_update < c->this_update ||
+	    (c->base_number != 0 && c->base_number >= c->number)) {
 		rc = sd_error_set(SD_E_INTERNAL, "malformed CRL from the signer");
 		goto out;
 	}

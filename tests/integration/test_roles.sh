@@ -24,7 +24,8 @@ done
 # METHOD PATH  none issuer auditor admin revoker   (admin holds issuer and admin, for profile
 # subordinate-ca only; revoker holds revoker alone, which implies no other role). /v1/revoke
 # revokes the first certificate: its issuer and the auditor may not (not their key), the
-# admin does, and the revoker then gets the same answer (a repeat); it comes last.
+# admin does, and the revoker then gets the same answer (a repeat); it comes last. The demo's
+# configuration sets no [ca] delta_crl_validity: the delta CRL routes are a 404 problem for everyone.
 matrix="POST /v1/sign 401 200 403 403 403
 GET /v1/ca 200 200 200 200 200
 GET /healthz 200 200 200 200 200
@@ -37,6 +38,8 @@ GET /v1/certificates?limit=5 401 403 200 200 403
 GET /v1/certificates/$serial 401 200 200 200 403
 GET /v1/crl 200 200 200 200 200
 GET /v1/ca/issuing/crl 200 200 200 200 200
+GET /v1/crl/delta 404 404 404 404 404
+GET /v1/ca/issuing/delta-crl 404 404 404 404 404
 POST /v1/revoke 401 403 403 200 200"
 
 # Every route of the permit table on the HTTPS listener has a row, and every row is a route
@@ -62,6 +65,7 @@ while read -r method path want_none want_issuer want_auditor want_admin want_rev
 		case "$want" in
 		401) type=unauthenticated ;;
 		403) type=forbidden ;;
+		404) type=not-found ;;
 		*) type= ;;
 		esac
 		if [ -n "$type" ]; then

@@ -71,6 +71,9 @@ main(void)
 		sent = ps_frame_send(CHANNEL, PS_ISSUE, "0123456789", 10);
 	} else if (strcmp(mode, "health-with-body") == 0) {
 		sent = ps_frame_send(CHANNEL, PS_HEALTH, "x", 1);
+	} else if (strcmp(mode, "crl-delta-with-body") == 0) {
+		/* PS_CRL_DELTA's limit is 0 bytes, as PS_CRL's. */
+		sent = ps_frame_send(CHANNEL, PS_CRL_DELTA, "x", 1);
 	} else if (strcmp(mode, "malformed-certs") == 0) {
 		memset(&q, 0, sizeof(q));
 		q.limit = 0;	/* no page has no items */
