@@ -7,22 +7,13 @@
 #include <string.h>
 
 #include "api_certs.h"
+#include "sd_file.h"
 #include "sd_time.h"
 
 /* One decoded query value: SIGNER_CERTS_FILTER_MAX bytes and its NUL. */
 struct api_certs_buf {
 	char text[SIGNER_CERTS_FILTER_MAX + 1];
 };
-
-static int
-api_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-		return (c | 0x20) - 'a' + 10;
-	return -1;
-}
 
 /*
  * A text query value: absent, or 1..SIGNER_CERTS_FILTER_MAX bytes once
@@ -46,7 +37,7 @@ api_certs_text(const char *name, const char *value, struct api_certs_buf *buf, c
 			buf->text[n++] = value[i];
 			continue;
 		}
-		if ((hi = api_hex_digit(value[i + 1])) < 0 || (lo = api_hex_digit(value[i + 2])) < 0 ||
+		if ((hi = sd_hex_digit(value[i + 1])) < 0 || (lo = sd_hex_digit(value[i + 2])) < 0 ||
 		    (hi == 0 && lo == 0)) {
 			api_problem_set(p, API_P_BAD_REQUEST, "query parameter %s has a bad percent-escape at %zu", name,
 			    i);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "api_publish.h"
+#include "sd_file.h"
 #include "sd_time.h"
 
 /* RFC 6960 4.2.1: OCSPResponse { responseStatus malformedRequest (1) }, no responseBytes. */
@@ -72,18 +73,6 @@ api_http_date_parse(const char *text, int64_t *out)
 	return 0;
 }
 
-static int
-api_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 api_ocsp_get_decode(const char *param, uint8_t *out, size_t cap, size_t *len)
 {
@@ -96,7 +85,7 @@ api_ocsp_get_decode(const char *param, uint8_t *out, size_t cap, size_t *len)
 	for (; *param != '\0'; param++) {
 		c = *param;
 		if (c == '%') {
-			if ((hi = api_hex(param[1])) < 0 || (lo = api_hex(param[2])) < 0)
+			if ((hi = sd_hex_digit(param[1])) < 0 || (lo = sd_hex_digit(param[2])) < 0)
 				return sd_error_set(SD_E_INVAL, "bad percent-encoding");
 			c = (char)(hi * 16 + lo);
 			param += 2;

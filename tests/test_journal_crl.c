@@ -28,36 +28,6 @@
 #define REVOKED_MS 1800000500000LL
 #define RACE_ROUNDS 25
 
-static EVP_PKEY *test_key;
-
-/* A self-signed certificate with serial, valid [nb, na], as DER (OPENSSL_free()). */
-static uint8_t *
-make_cert(uint64_t serial, int64_t nb, int64_t na, size_t *len)
-{
-	X509 *x = X509_new();
-	uint8_t *der = NULL;
-	int n;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
-	if (test_key == NULL)
-		test_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(test_key);
-	CU_ASSERT_FATAL(X509_set_version(x, 2) == 1);
-	CU_ASSERT_FATAL(ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), serial) == 1);
-	CU_ASSERT_FATAL(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) != NULL);
-	CU_ASSERT_FATAL(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) != NULL);
-	CU_ASSERT_FATAL(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-	    (const unsigned char *)"t", -1, -1, 0) == 1);
-	CU_ASSERT_FATAL(X509_set_issuer_name(x, X509_get_subject_name(x)) == 1);
-	CU_ASSERT_FATAL(X509_set_pubkey(x, test_key) == 1);
-	CU_ASSERT_FATAL(X509_sign(x, test_key, EVP_sha256()) > 0);
-	n = i2d_X509(x, &der);
-	CU_ASSERT_FATAL(n > 0);
-	X509_free(x);
-	*len = (size_t)n;
-	return der;
-}
-
 /* Journal an intent and, when with_result, its result valid [T0 - id days, T0 + 365 days]. */
 static uint64_t
 issue(struct journal *j, uint64_t id, bool with_result)
@@ -71,7 +41,7 @@ issue(struct journal *j, uint64_t id, bool with_result)
 	CU_ASSERT_EQUAL_FATAL(journal_append(j, &r, &in), 0);
 	if (!with_result)
 		return in;
-	cert = make_cert(id, T0 - (int64_t)id * DAY, T0 + 365 * DAY, &len);
+	cert = tcert_der(id, T0 - (int64_t)id * DAY, T0 + 365 * DAY, &len);
 	rec_result(&r, serial, in, cert, len);
 	CU_ASSERT_EQUAL_FATAL(journal_append(j, &r, &out), 0);
 	OPENSSL_free(cert);
@@ -734,6 +704,6 @@ main(void)
 	SD_TEST_SUITE("journal_crl", crl);
 	SD_TEST_SUITE("journal_serial_state", state);
 	rc = sd_test_run("test_journal_crl");
-	EVP_PKEY_free(test_key);
+	tcert_cleanup();
 	return rc;
 }

@@ -9,10 +9,47 @@
 
 #include <CUnit/CUnit.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "journal.h"
 #include "journal/checkpoint_note.h"
 #include "journal_fixture.h"
+
+static EVP_PKEY *tcert_key;
+
+uint8_t *
+tcert_der(uint64_t serial, int64_t nb, int64_t na, size_t *len)
+{
+	X509 *x = X509_new();
+	uint8_t *der = NULL;
+	int n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	if (tcert_key == NULL)
+		tcert_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tcert_key);
+	CU_ASSERT_FATAL(X509_set_version(x, 2) == 1);
+	CU_ASSERT_FATAL(ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), serial) == 1);
+	CU_ASSERT_FATAL(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) != NULL);
+	CU_ASSERT_FATAL(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) != NULL);
+	CU_ASSERT_FATAL(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	    (const unsigned char *)"t", -1, -1, 0) == 1);
+	CU_ASSERT_FATAL(X509_set_issuer_name(x, X509_get_subject_name(x)) == 1);
+	CU_ASSERT_FATAL(X509_set_pubkey(x, tcert_key) == 1);
+	CU_ASSERT_FATAL(X509_sign(x, tcert_key, EVP_sha256()) > 0);
+	n = i2d_X509(x, &der);
+	CU_ASSERT_FATAL(n > 0);
+	X509_free(x);
+	*len = (size_t)n;
+	return der;
+}
+
+void
+tcert_cleanup(void)
+{
+	EVP_PKEY_free(tcert_key);
+	tcert_key = NULL;
+}
 
 void
 be64_put(uint8_t out[8], uint64_t v)

@@ -30,6 +30,14 @@ struct tiss {
 void tiss_init(struct tiss *t, uint64_t id, size_t cert_len);
 void tiss_free(struct tiss *t);
 
+/*
+ * A self-signed P-256 certificate with serial, valid [nb, na] (Unix
+ * seconds), as DER (OPENSSL_free()): what a result record carries.
+ * tcert_cleanup() frees the key they share.
+ */
+uint8_t *tcert_der(uint64_t serial, int64_t nb, int64_t na, size_t *len);
+void tcert_cleanup(void);
+
 /* 8-byte big-endian v. */
 void be64_put(uint8_t out[8], uint64_t v);
 
