@@ -339,41 +339,39 @@ cmd_root(const struct ctl_opts *o)
 	return 0;
 }
 
+/* What a certificate signed by an issuer key in the HSM is made by: intermediate or ocsp-responder. */
+typedef int (*ctl_issue_fn)(const struct ctl_opts *o, struct hsm_key *issuer, const char *issuer_pem,
+    size_t issuer_len, struct hsm_key *key, char **pem);
+
+/*
+ * The ceremony of a certificate for o->key signed by o->issuer_key (whose
+ * certificate is o->issuer_cert): journaled as op with detail, made by make,
+ * written to o->out. The record names the certified key; the detail, the
+ * signing one.
+ */
 static int
-cmd_intermediate(const struct ctl_opts *o)
+ctl_issue_ceremony(const struct ctl_opts *o, const char *op, const char *detail, const char *what, ctl_issue_fn make)
 {
-	struct ceremony_ca req = { o->subject, o->days, o->path_len };
 	struct sd_config *cfg;
 	struct hsm *hsm;
 	struct hsm_key *key, *issuer;
 	uint8_t *issuer_pem = NULL, *der = NULL;
 	size_t issuer_len, der_len = 0;
 	struct ctl_ceremony *cer;
-	char detail[2048];
 	char *pem = NULL;
 	int rc;
 
-	ctl_require(o->key, "--key");
-	ctl_require(o->issuer_key, "--issuer-key");
-	ctl_require(o->issuer_cert, "--issuer-cert");
-	ctl_require(o->subject, "--subject");
-	ctl_require(o->out, "--out");
-	if (o->days == 0)
-		ctl_require(NULL, "--days (at least 1)");
 	if ((rc = sd_file_read(o->issuer_cert, CTL_PEM_MAX, &issuer_pem, &issuer_len)) != 0)
 		ctl_fail(rc, "issuer certificate");
 	cfg = ctl_config();
 	hsm = ctl_hsm(cfg);
 	key = ctl_key(hsm, o->key);
 	issuer = ctl_key(hsm, o->issuer_key);
-	(void)snprintf(detail, sizeof(detail), "subject=%s days=%llu path_len=%d issuer_key=%s out=%s", o->subject,
-	    (unsigned long long)o->days, o->path_len, o->issuer_key, o->out);
-	/* The record names the signing key (the issuer's); the detail names the certified one. */
-	cer = ctl_ceremony(cfg, "intermediate", o->key, detail);
-	rc = ceremony_intermediate_sig(issuer, (const char *)issuer_pem, issuer_len, key, &req, o->pss, &pem);
+	cer = ctl_ceremony(cfg, op, o->key, detail);
+	rc = make(o, issuer, (const char *)issuer_pem, issuer_len, key, &pem);
 	if (rc == 0)
 		rc = ctl_pem_cert_der(pem, &der, &der_len);
-	ctl_ceremony_done(cer, rc, der, der_len, "intermediate certificate");
+	ctl_ceremony_done(cer, rc, der, der_len, what);
 	free(der);
 	ctl_write_pem(o->out, pem);
 	free(pem);
@@ -385,22 +383,52 @@ cmd_intermediate(const struct ctl_opts *o)
 	return 0;
 }
 
+static int
+ctl_make_intermediate(const struct ctl_opts *o, struct hsm_key *issuer, const char *issuer_pem, size_t issuer_len,
+    struct hsm_key *key, char **pem)
+{
+	struct ceremony_ca req = { o->subject, o->days, o->path_len };
+
+	return ceremony_intermediate_sig(issuer, issuer_pem, issuer_len, key, &req, o->pss, pem);
+}
+
+static int
+cmd_intermediate(const struct ctl_opts *o)
+{
+	char detail[2048];
+
+	ctl_require(o->key, "--key");
+	ctl_require(o->issuer_key, "--issuer-key");
+	ctl_require(o->issuer_cert, "--issuer-cert");
+	ctl_require(o->subject, "--subject");
+	ctl_require(o->out, "--out");
+	if (o->days == 0)
+		ctl_require(NULL, "--days (at least 1)");
+	(void)snprintf(detail, sizeof(detail), "subject=%s days=%llu path_len=%d issuer_key=%s out=%s", o->subject,
+	    (unsigned long long)o->days, o->path_len, o->issuer_key, o->out);
+	return ctl_issue_ceremony(o, "intermediate", detail, "intermediate certificate", ctl_make_intermediate);
+}
+
 /* A year unless --days says otherwise: a responder certificate is renewed like any other leaf. */
 #define CTL_OCSP_RESPONDER_DAYS 365
+
+static uint64_t
+ctl_ocsp_responder_days(const struct ctl_opts *o)
+{
+	return o->days != 0 ? o->days : CTL_OCSP_RESPONDER_DAYS;
+}
+
+static int
+ctl_make_ocsp_responder(const struct ctl_opts *o, struct hsm_key *issuer, const char *issuer_pem,
+    size_t issuer_len, struct hsm_key *key, char **pem)
+{
+	return ceremony_ocsp_responder(issuer, issuer_pem, issuer_len, key, o->subject, ctl_ocsp_responder_days(o), pem);
+}
 
 static int
 cmd_ocsp_responder(const struct ctl_opts *o)
 {
-	struct sd_config *cfg;
-	struct hsm *hsm;
-	struct hsm_key *key, *issuer;
-	uint8_t *issuer_pem = NULL, *der = NULL;
-	size_t issuer_len, der_len = 0;
-	struct ctl_ceremony *cer;
-	uint64_t days = o->days != 0 ? o->days : CTL_OCSP_RESPONDER_DAYS;
 	char detail[2048];
-	char *pem = NULL;
-	int rc;
 
 	ctl_require(o->key, "--key");
 	ctl_require(o->issuer_key, "--issuer-key");
@@ -411,29 +439,9 @@ cmd_ocsp_responder(const struct ctl_opts *o)
 		fprintf(stderr, "signerctl: ocsp-responder takes neither --path-len nor --signature\n");
 		return 2;
 	}
-	if ((rc = sd_file_read(o->issuer_cert, CTL_PEM_MAX, &issuer_pem, &issuer_len)) != 0)
-		ctl_fail(rc, "issuer certificate");
-	cfg = ctl_config();
-	hsm = ctl_hsm(cfg);
-	key = ctl_key(hsm, o->key);
-	issuer = ctl_key(hsm, o->issuer_key);
 	(void)snprintf(detail, sizeof(detail), "subject=%s days=%llu issuer_key=%s out=%s", o->subject,
-	    (unsigned long long)days, o->issuer_key, o->out);
-	/* As for intermediate: the record names the certified key, the detail the signing one. */
-	cer = ctl_ceremony(cfg, "ocsp-responder", o->key, detail);
-	rc = ceremony_ocsp_responder(issuer, (const char *)issuer_pem, issuer_len, key, o->subject, days, &pem);
-	if (rc == 0)
-		rc = ctl_pem_cert_der(pem, &der, &der_len);
-	ctl_ceremony_done(cer, rc, der, der_len, "OCSP responder certificate");
-	free(der);
-	ctl_write_pem(o->out, pem);
-	free(pem);
-	free(issuer_pem);
-	hsm_key_free(issuer);
-	hsm_key_free(key);
-	hsm_close(hsm);
-	sd_config_free(cfg);
-	return 0;
+	    (unsigned long long)ctl_ocsp_responder_days(o), o->issuer_key, o->out);
+	return ctl_issue_ceremony(o, "ocsp-responder", detail, "OCSP responder certificate", ctl_make_ocsp_responder);
 }
 
 static int
