@@ -147,7 +147,8 @@ crl_for(enum hsm_key_type type, bool pss, const char *label)
 	entries[2].serial_len = 1;
 	entries[2].reason = 0;
 	entries[2].revoked_at = (int64_t)now - 90;
-	p = (struct crl_params){ root, 42, (int64_t)now, (int64_t)now + 86400, entries, 3, false, 0 };
+	p = (struct crl_params){ .issuer = root, .number = 42, .this_update = (int64_t)now,
+	    .next_update = (int64_t)now + 86400, .entries = entries, .n_entries = 3 };
 	CU_ASSERT_EQUAL_FATAL(crl_sign(rk, alg, &p, pub, &der, &len), 0);
 	crl = parse_crl(der, len);
 	CU_ASSERT_EQUAL(X509_CRL_get_version(crl), X509_CRL_VERSION_2);
@@ -180,7 +181,8 @@ crl_for(enum hsm_key_type type, bool pss, const char *label)
 	free(der);
 
 	/* A delta over CRL 42, and an empty complete CRL: B and A both verify then. */
-	p = (struct crl_params){ root, 43, (int64_t)now, (int64_t)now + 3600, entries + 1, 1, true, 42 };
+	p = (struct crl_params){ .issuer = root, .number = 43, .this_update = (int64_t)now,
+	    .next_update = (int64_t)now + 3600, .entries = entries + 1, .n_entries = 1, .delta = true, .base_number = 42 };
 	CU_ASSERT_EQUAL_FATAL(crl_sign(rk, alg, &p, pub, &der, &len), 0);
 	crl = parse_crl(der, len);
 	CU_ASSERT_EQUAL(crl_ext_u64(crl, NID_delta_crl, &crit), 42);
@@ -188,11 +190,25 @@ crl_for(enum hsm_key_type type, bool pss, const char *label)
 	CU_ASSERT_EQUAL(crl_ext_u64(crl, NID_crl_number, &crit), 43);
 	X509_CRL_free(crl);
 	free(der);
-	p = (struct crl_params){ root, 44, (int64_t)now, (int64_t)now + 3600, NULL, 0, false, 0 };
+	p = (struct crl_params){ .issuer = root, .number = 44, .this_update = (int64_t)now,
+	    .next_update = (int64_t)now + 3600, .freshest_url = "http://crl.example.com/delta.crl" };
 	CU_ASSERT_EQUAL_FATAL(crl_sign(rk, NULL, &p, pub, &der, &len), 0);
 	crl = parse_crl(der, len);
 	CU_ASSERT_PTR_NULL(X509_CRL_get_REVOKED(crl));
 	CU_ASSERT_EQUAL(verify_with_crl(root, a, crl), X509_V_OK);
+	/* freshestCRL: where the deltas are, one fullName URI, not critical. */
+	{
+		CRL_DIST_POINTS *fresh = X509_CRL_get_ext_d2i(crl, NID_freshest_crl, &crit, NULL);
+		const GENERAL_NAME *gn;
+
+		CU_ASSERT_FATAL(fresh != NULL && sk_DIST_POINT_num(fresh) == 1);
+		CU_ASSERT_EQUAL(crit, 0);
+		gn = sk_GENERAL_NAME_value(sk_DIST_POINT_value(fresh, 0)->distpoint->name.fullname, 0);
+		CU_ASSERT(gn != NULL && gn->type == GEN_URI &&
+		    strcmp((const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier),
+		    "http://crl.example.com/delta.crl") == 0);
+		CRL_DIST_POINTS_free(fresh);
+	}
 	X509_CRL_free(crl);
 	free(der);
 	X509_free(a);
@@ -272,7 +288,8 @@ test_crl_refusals(void)
 	e[0].serial[0] = 5;
 	e[0].serial_len = 1;
 	e[0].reason = 1;
-	p = (struct crl_params){ root, 1, (int64_t)now, (int64_t)now + 60, e, 1, false, 0 };
+	p = (struct crl_params){ .issuer = root, .number = 1, .this_update = (int64_t)now, .next_update = (int64_t)now + 60,
+	    .entries = e, .n_entries = 1 };
 	for (i = 0; i < sizeof(bad_reasons); i++)
 		refuse_entry(rk, &p, pub, e[0], 1, bad_reasons[i], "reason code");
 	refuse_entry(rk, &p, pub, e[0], 0, 1, "a serial of 0 bytes");

@@ -214,6 +214,7 @@ t_check "HTTPS still serves after all this" test "$(t_get none /healthz)" = 200
 serial=$(openssl x509 -in "$T_TMP/leaf.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
 printf '{"serial_number":"%s","reason":"keyCompromise"}' "$serial" >"$T_TMP/revoke.json"
 t_check "the revoker revokes the leaf" test "$(t_post revoker /v1/revoke "$T_TMP/revoke.json")" = 200
+revoked_at=$(jq -r .revoked_at "$T_TMP/body")
 t_stop
 t_check "signerd stopped cleanly" test "${T_RC:-1}" = 0
 if ! t_start "$d"; then t_fail "signerd starts again"; t_done; exit 1; fi
@@ -228,6 +229,14 @@ t_check "openssl verify -crl_check rejects the leaf" bash -c \
 t_check "openssl ocsp says revoked, keyCompromise" bash -c "openssl ocsp -issuer '$T_TMP/ca.pem' -cert '$T_TMP/leaf.pem' \
 	-url '$PUB/ocsp' -CAfile '$T_TMP/chain.pem' 2>&1 | tee '$T_TMP/ocsp-revoked.txt' | grep -q ': revoked' &&
 	grep -q 'Reason: keyCompromise' '$T_TMP/ocsp-revoked.txt'"
+t_check "and its revocation time is the one POST /v1/revoke answered ($revoked_at)" python3 - "$T_TMP/ocsp-revoked.txt" "$revoked_at" <<'PY'
+import datetime, re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r"Revocation Time: (.+ GMT)", text)
+got = datetime.datetime.strptime(" ".join(m.group(1).split()), "%b %d %H:%M:%S %Y GMT") if m else None
+want = datetime.datetime.strptime(sys.argv[2], "%Y-%m-%dT%H:%M:%SZ")
+sys.exit(0 if got == want else "OCSP says %s, the revocation %s" % (got, want))
+PY
 t_stop
 t_check "signerd stopped cleanly again" test "${T_RC:-1}" = 0
 
