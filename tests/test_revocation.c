@@ -542,6 +542,13 @@ test_ocsp_budget(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
 		CU_ASSERT_PTR_NOT_NULL(strstr(text, "signerd_ocsp_cached_answers 1\n"));
 		CU_ASSERT_PTR_NOT_NULL(strstr(text, "signerd_crl_number 0\n"));
+		/* The responder certificate was made for 30 days. */
+		{
+			const char *at = strstr(text, "\nsignerd_ocsp_responder_expiry_seconds ");
+			long long left = at != NULL ? strtoll(at + strlen("\nsignerd_ocsp_responder_expiry_seconds "), NULL, 10) : -1;
+
+			CU_ASSERT(left > 29 * DAY && left <= 30 * DAY);
+		}
 		free(text);
 	}
 	/* The cached answer still comes back, and so does a nonced request, without its nonce. */

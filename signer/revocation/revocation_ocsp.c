@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/pem.h>
@@ -19,6 +20,7 @@
 #define OCSP_BUCKETS 4096		/* hash chains of the cache */
 #define OCSP_REFRESH_MAX 256		/* answers signed again in one refresh */
 #define OCSP_CERT_FILE_MAX (64 * 1024)
+#define OCSP_RESPONDER_WARN (14 * 86400)	/* s before the responder certificate expires: warned at start */
 
 /* How an answer was made, for the metrics. */
 enum ocsp_answer_kind {
@@ -49,6 +51,7 @@ struct revocation_ocsp {
 	const struct ca *ca;
 	struct hsm_key *key;
 	X509 *cert;			/* the responder's: in every answer */
+	int64_t cert_not_after;		/* its notAfter, Unix seconds: answers past it do not verify */
 	EVP_PKEY *cert_key;		/* its public key, borrowed from cert: checks every answer */
 	pthread_mutex_t lock;		/* everything below */
 	struct ocsp_cached *buckets[OCSP_BUCKETS];
@@ -89,6 +92,7 @@ revocation_ocsp_check(struct revocation_ocsp *r, const char *path)
 	const uint8_t *spki, *p;
 	EVP_PKEY *hsm_pub = NULL;
 	size_t spki_len = 0;
+	struct tm tm;
 	int rc = 0;
 
 	if ((r->cert_key = X509_get0_pubkey(r->cert)) == NULL)
@@ -98,6 +102,12 @@ revocation_ocsp_check(struct revocation_ocsp *r, const char *path)
 	if ((X509_get_extension_flags(r->cert) & EXFLAG_XKUSAGE) == 0 ||
 	    (X509_get_extended_key_usage(r->cert) & XKU_OCSP_SIGN) == 0)
 		return sd_error_set(SD_E_CONFIG, "[ca] ocsp_certificate %s lacks id-kp-OCSPSigning", path);
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(r->cert), &tm) != 1)
+		return sd_error_set(SD_E_CONFIG, "[ca] ocsp_certificate %s: its notAfter does not parse", path);
+	r->cert_not_after = (int64_t)timegm(&tm);
+	if (r->cert_not_after - (int64_t)time(NULL) < OCSP_RESPONDER_WARN)
+		sd_log(SD_LOG_WARN, "[ca] ocsp_certificate %s expires in less than %d days: make a new one "
+		    "(signerctl ocsp-responder)", path, OCSP_RESPONDER_WARN / 86400);
 	if ((spki = hsm_key_spki_peek(r->key, &spki_len)) == NULL || spki_len == 0 || spki_len > LONG_MAX)
 		return sd_error_set(SD_E_CONFIG, "[ca] ocsp_key has no public key");
 	p = spki;
@@ -507,6 +517,10 @@ revocation_ocsp_metrics_text(struct revocation_ocsp *r, struct sd_metrics_text *
 	pthread_mutex_unlock(&r->lock);
 	sd_metrics_family(t, "signerd_ocsp_cached_answers", "gauge", "Pre-signed OCSP answers kept.");
 	sd_metrics_printf(t, "signerd_ocsp_cached_answers %zu\n", n);
+	sd_metrics_family(t, "signerd_ocsp_responder_expiry_seconds", "gauge",
+	    "Seconds until the OCSP responder certificate expires (negative: expired; its answers no longer verify).");
+	sd_metrics_printf(t, "signerd_ocsp_responder_expiry_seconds %lld\n",
+	    (long long)(r->cert_not_after - (int64_t)time(NULL)));
 }
 
 void
