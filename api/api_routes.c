@@ -5,6 +5,7 @@
 
 #include "api_metrics.h"
 #include "api_certs.h"
+#include "api_est.h"
 #include "api_publish.h"
 #include "api_revoke.h"
 #include "api_routes.h"
@@ -42,6 +43,14 @@ static const struct api_route api_routes[] = {
 	{ "/v1/certificates/{serial}", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_cert, API_LISTENER_TLS, NULL, 0 },
 	/* Any role: a revoker or admin revokes any certificate, every other client one of its own key (the signer decides). */
 	{ "/v1/revoke", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN | CONFIG_ROLE_REVOKER, api_route_revoke, API_LISTENER_TLS, NULL, 0 },
+	/* EST (RFC 7030): the label is a profile; enrolment is admitted as /v1/sign is. */
+	{ "/.well-known/est/cacerts", "GET", "GET, HEAD", 0, 0, api_route_est_cacerts, API_LISTENER_TLS, NULL, 0 },
+	{ "/.well-known/est/{label}/cacerts", "GET", "GET, HEAD", 0, 0, api_route_est_cacerts, API_LISTENER_TLS, NULL, 0 },
+	{ "/.well-known/est/{label}/simpleenroll", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER, api_route_est_enroll, API_LISTENER_TLS, API_CT_PKCS10, API_EST_BODY_MAX },
+	{ "/.well-known/est/{label}/simplereenroll", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER, api_route_est_enroll, API_LISTENER_TLS, API_CT_PKCS10, API_EST_BODY_MAX },
+	{ "/.well-known/est/{label}/csrattrs", "GET", "GET, HEAD", 0, 0, api_route_est_csrattrs, API_LISTENER_TLS, NULL, 0 },
+	/* Refused to everyone, after the body (a client sends one). */
+	{ "/.well-known/est/{label}/serverkeygen", "POST", "POST", API_ROUTE_BODY, 0, api_route_est_serverkeygen, API_LISTENER_TLS, API_CT_PKCS10, API_EST_BODY_MAX },
 	/* Revocation status is public (RFC 5280, RFC 6960): on both listeners, nobody authenticates. */
 	{ "/v1/crl", "GET", "GET, HEAD", 0, 0, api_route_crl, API_LISTENER_TLS | API_LISTENER_PUBLIC, NULL, 0 },
 	{ "/v1/ca/{name}/crl", "GET", "GET, HEAD", 0, 0, api_route_crl, API_LISTENER_TLS | API_LISTENER_PUBLIC, NULL, 0 },
@@ -321,6 +330,34 @@ api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct
 	return true;
 }
 
+bool
+api_route_profile_admit(const struct api_call *call, const char *profile, struct api_response *resp)
+{
+	struct api_problem p;
+
+	if (!call->authenticated || call->client == NULL)
+		abort();	/* only routes with API_ROUTE_AUTH issue */
+	if (sd_config_client_may_use(call->client, profile))
+		return true;
+	api_problem_set(&p, API_P_FORBIDDEN, "client \"%s\" may not use profile \"%s\"", call->client->name,
+	    profile);
+	api_response_refusal(resp, &p);
+	return false;
+}
+
+void
+api_route_signer_request(const struct api_call *call, const char *profile, const char *csr_pem, size_t csr_pem_len,
+    struct signer_request *sreq)
+{
+	memset(sreq, 0, sizeof(*sreq));
+	sreq->csr_pem = csr_pem;
+	sreq->csr_pem_len = csr_pem_len;
+	sreq->profile = profile;
+	sreq->client = call->client->name;
+	sreq->client_subject = call->id.subject;
+	memcpy(sreq->client_spki_sha256, call->id.spki_sha256, sizeof(sreq->client_spki_sha256));
+}
+
 /* POST /v1/sign: the caller is an authenticated issuer and the body is complete. */
 static void
 api_route_sign(const struct api_ctx *ctx, const struct api_call *call, struct api_response *resp)
@@ -349,22 +386,12 @@ api_route_sign(const struct api_ctx *ctx, const struct api_call *call, struct ap
 		    req->profile));
 		goto out;
 	}
-	if (!sd_config_client_may_use(call->client, req->profile)) {
-		api_problem_set(&p, API_P_FORBIDDEN, "client \"%s\" may not use profile \"%s\"",
-		    call->client->name, req->profile);
-		api_response_refusal(resp, &p);
+	if (!api_route_profile_admit(call, req->profile, resp))
 		goto out;
-	}
-	memset(&sreq, 0, sizeof(sreq));
-	sreq.csr_pem = req->csr_pem;
-	sreq.csr_pem_len = req->csr_pem_len;
-	sreq.profile = req->profile;
+	api_route_signer_request(call, req->profile, req->csr_pem, req->csr_pem_len, &sreq);
 	sreq.ttl = req->ttl;
 	sreq.sans = req->n_sans > 0 ? req->sans : NULL;
 	sreq.n_sans = req->n_sans;
-	sreq.client = call->client->name;
-	sreq.client_subject = call->id.subject;
-	memcpy(sreq.client_spki_sha256, call->id.spki_sha256, sizeof(sreq.client_spki_sha256));
 	if ((rc = signer_issue(ctx->signer, &sreq, &res)) != 0) {
 		api_response_error(resp, rc);
 		goto out;

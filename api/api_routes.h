@@ -71,6 +71,7 @@ struct api_response {
 	char cache_control[96];			/* "" : no-store */
 	char last_modified[32];			/* HTTP-dates, or "" */
 	char expires[32];
+	const char *transfer_encoding;		/* static "Content-Transfer-Encoding" value (EST) or NULL */
 };
 
 enum api_route_flags {
@@ -130,6 +131,17 @@ size_t api_route_body_max(const struct api_ctx *ctx, const struct api_route *rou
  */
 bool api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct api_call *call,
     struct api_response *resp);
+
+/*
+ * Whether the admitted client of call may issue with profile (which
+ * exists): true, or false with resp the 403. Every issuing route asks it
+ * before signer_issue(), which checks again in the signer process.
+ */
+bool api_route_profile_admit(const struct api_call *call, const char *profile, struct api_response *resp);
+
+/* A signer_request for the admitted client of call: csr_pem and profile borrowed, no ttl, the CSR's names. */
+void api_route_signer_request(const struct api_call *call, const char *profile, const char *csr_pem,
+    size_t csr_pem_len, struct signer_request *sreq);
 
 /* Fill resp with a problem document (falls back to a static body when out of memory). */
 void api_response_problem(struct api_response *resp, const struct api_problem *p);

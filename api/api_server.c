@@ -214,7 +214,9 @@ api_server_respond(struct api_server *srv, struct MHD_Connection *conn, struct a
 	    (resp->close && MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) ||
 	    MHD_add_response_header(r, "X-Request-Id", x->request_id) != MHD_YES ||
 	    (resp->retry_after != 0 && MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry) != MHD_YES) ||
-	    (resp->allow != NULL && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow) != MHD_YES)) {
+	    (resp->allow != NULL && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow) != MHD_YES) ||
+	    (resp->transfer_encoding != NULL &&
+	    MHD_add_response_header(r, "Content-Transfer-Encoding", resp->transfer_encoding) != MHD_YES)) {
 		MHD_destroy_response(r);
 		api_response_clear(resp);
 		return MHD_NO;
