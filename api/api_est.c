@@ -122,6 +122,7 @@ out:
 int
 api_est_pkcs7(const char *const *pems, size_t n, char **out, size_t *len)
 {
+	gnutls_x509_crt_t crt = NULL;
 	gnutls_pkcs7_t p7 = NULL;
 	gnutls_datum_t pem, der = { NULL, 0 }, p7der = { NULL, 0 }, b64 = { NULL, 0 };
 	size_t i, plen, lines;
@@ -144,10 +145,17 @@ api_est_pkcs7(const char *const *pems, size_t n, char **out, size_t *len)
 			rc = sd_error_set(SD_E_INVAL, "certificate %zu is not PEM", i);
 			goto out;
 		}
-		if (gnutls_pkcs7_set_crt_raw(p7, &der) < 0) {
+		/* Parsed first: gnutls_pkcs7_set_crt_raw() would take any bytes. */
+		if (gnutls_x509_crt_init(&crt) < 0) {
+			rc = SD_E_NOMEM;
+			goto out;
+		}
+		if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) < 0 || gnutls_pkcs7_set_crt(p7, crt) < 0) {
 			rc = sd_error_set(SD_E_INVAL, "certificate %zu does not parse", i);
 			goto out;
 		}
+		gnutls_x509_crt_deinit(crt);
+		crt = NULL;
 		gnutls_free(der.data);
 		der.data = NULL;
 	}
@@ -174,6 +182,8 @@ out:
 	gnutls_free(der.data);
 	gnutls_free(p7der.data);
 	gnutls_free(b64.data);
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
 	gnutls_pkcs7_deinit(p7);
 	return rc;
 }

@@ -15,6 +15,8 @@ t_csr "$T_TMP/a.csr" ec:P-256 "/CN=a.example.com" "DNS:a.example.com"
 t_request "$T_TMP/a.csr" server >"$T_TMP/a.json"
 t_check "a first certificate (its serial for the proof route)" test "$(t_sign issuer "$T_TMP/a.json")" = 200
 serial=$(jq -r .serial_number "$T_TMP/body")
+# EST's CSR: the same request, base64 DER (RFC 7030 4.2.1).
+openssl req -in "$T_TMP/a.csr" -outform DER | openssl base64 >"$T_TMP/a.b64"
 printf '{"serial_number":"%s","reason":"superseded"}' "$serial" >"$T_TMP/revoke.json"
 for _ in $(seq 1 200); do
 	[ "$(t_get auditor "/v1/audit/proof?serial=$serial")" = 200 ] && break
@@ -26,6 +28,7 @@ done
 # revokes the first certificate: its issuer and the auditor may not (not their key), the
 # admin does, and the revoker then gets the same answer (a repeat); it comes last. The demo's
 # configuration sets no [ca] delta_crl_validity: the delta CRL routes are a 404 problem for everyone.
+# EST's label is the server profile; serverkeygen is refused to everyone (501).
 matrix="POST /v1/sign 401 200 403 403 403
 GET /v1/ca 200 200 200 200 200
 GET /healthz 200 200 200 200 200
@@ -40,6 +43,12 @@ GET /v1/crl 200 200 200 200 200
 GET /v1/ca/issuing/crl 200 200 200 200 200
 GET /v1/crl/delta 404 404 404 404 404
 GET /v1/ca/issuing/delta-crl 404 404 404 404 404
+GET /.well-known/est/cacerts 200 200 200 200 200
+GET /.well-known/est/server/cacerts 200 200 200 200 200
+POST /.well-known/est/server/simpleenroll 401 200 403 403 403
+POST /.well-known/est/server/simplereenroll 401 200 403 403 403
+GET /.well-known/est/server/csrattrs 204 204 204 204 204
+POST /.well-known/est/server/serverkeygen 501 501 501 501 501
 POST /v1/revoke 401 403 403 200 200"
 
 # Every route of the permit table on the HTTPS listener has a row, and every row is a route
@@ -48,6 +57,7 @@ grep -E 'API_LISTENER_TLS' "$here/api/api_routes.c" |
 	sed -nE 's/^[[:space:]]*\{ "(\/[^"]*)", "([A-Z]+)",.*/\2 \1/p' | sort >"$T_TMP/routes"
 # A path parameter's row names a real value: the serial stands for {serial}, issuing for {name}.
 awk -v serial="$serial" '{ sub(/\?.*/, "", $2); sub("/" serial "$", "/{serial}", $2); sub("^/v1/ca/issuing/", "/v1/ca/{name}/", $2)
+	sub("^/[.]well-known/est/server/", "/.well-known/est/{label}/", $2)
 	print $1 " " $2 }' <<<"$matrix" |
 	sort >"$T_TMP/rows"
 t_check "the table has a row for each route of the permit table, and no other" diff -u "$T_TMP/routes" "$T_TMP/rows"
@@ -59,6 +69,7 @@ while read -r method path want_none want_issuer want_auditor want_admin want_rev
 		who=${whos[$i]} want=${wants[$i]}
 		case "$method $path" in
 		"POST /v1/revoke") got=$(t_post "$who" "$path" "$T_TMP/revoke.json") ;;
+		"POST /.well-known/est/"*) got=$(T_CONTENT_TYPE=application/pkcs10 t_post "$who" "$path" "$T_TMP/a.b64") ;;
 		POST*) got=$(t_sign "$who" "$T_TMP/a.json") ;;
 		*) got=$(t_get "$who" "$path") ;;
 		esac
