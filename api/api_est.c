@@ -159,8 +159,7 @@ api_est_pkcs7(const char *const *pems, size_t n, char **out, size_t *len)
 		gnutls_free(der.data);
 		der.data = NULL;
 	}
-	if (gnutls_pkcs7_export2(p7, GNUTLS_X509_FMT_DER, &p7der) < 0 ||
-	    gnutls_base64_encode2(&p7der, &b64) < 0) {
+	if (gnutls_pkcs7_export2(p7, GNUTLS_X509_FMT_DER, &p7der) < 0 || gnutls_base64_encode2(&p7der, &b64) < 0) {
 		rc = sd_error_set(SD_E_CRYPTO, "GnuTLS could not encode the PKCS#7");
 		goto out;
 	}
@@ -226,7 +225,8 @@ api_est_certs(struct api_response *resp, const char *const *pems, size_t n)
 	int rc;
 
 	if ((rc = api_est_pkcs7(pems, n, &body, &len)) != 0) {
-		api_response_error(resp, rc == SD_E_INVAL ? sd_error_set(SD_E_INTERNAL, "%s", sd_error_detail(rc)) : rc);
+		api_response_error(resp,
+		    rc == SD_E_INVAL ? sd_error_set(SD_E_INTERNAL, "%s", sd_error_detail(rc)) : rc);
 		return;
 	}
 	api_response_bytes(resp, API_CT_PKCS7_CERTS, body, len);
