@@ -25,8 +25,10 @@ declare -A may_use=(
 	[x509]="base config interface pkcs11"
 	[csr]="base config interface x509"
 	[policy]="base config interface x509 csr"
-	[core]="base config interface pkcs11 journal x509 csr policy revocation"
+	[core]="base config interface pkcs11 journal x509 csr policy revocation acme"
 	[revocation]="base config interface pkcs11 journal x509"
+	# ACME runs in the signer: it issues and revokes through signer.h, as the front would.
+	[acme]="base config interface journal x509"
 	[ctl]="base config pkcs11 journal x509 revocation"
 	[api]="base config interface"
 	[privsep]="base config interface"
@@ -34,12 +36,12 @@ declare -A may_use=(
 )
 # Foreign headers and the rooms allowed to include them (extended regexes).
 declare -A foreign=(
-	['<lmdb\.h>']="journal"
+	['<lmdb\.h>']="journal acme"
 	['<microhttpd\.h>']="api"
 	['<seccomp\.h>']="base"
 	['<idn2\.h>']="policy"
 	['<(p11-kit/[^>]*|pkcs11\.h)>']="pkcs11"
-	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs revocation"
+	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs revocation acme"
 )
 
 # room_of PATH: the room of a source file or header, in ROOM ("" outside the rules).
