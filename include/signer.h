@@ -359,4 +359,92 @@ struct signer_revocation {
 SD_WUR int signer_revoke(struct signer *s, const struct signer_caller *caller, const char *serial_hex, uint8_t reason,
     const char *detail, struct signer_revocation *out);
 
+/*
+ * ACME (RFC 8555, renewal information RFC 9773; README "ACME and EST").
+ * The protocol runs here, in the signer: the JWS of every request is
+ * verified, nonces and state are kept, and certificates are issued with
+ * signer_issue()'s policy, lints and journal. The front carries requests
+ * and answers unchanged and runs the challenge validations the answers
+ * ask for (it holds the network). Thread-safe.
+ */
+#define SIGNER_ACME_BODY_MAX (64 * 1024)	/* bytes of a request's JWS */
+#define SIGNER_ACME_BASE_MAX 512		/* bytes of "https://host[:port]" */
+#define SIGNER_ACME_PARAM_MAX 256		/* bytes of a path's {id} (ids, certIDs) */
+#define SIGNER_ACME_URL_MAX 1024		/* bytes of a URL in an answer's headers */
+#define SIGNER_ACME_LINKS_MAX 4
+#define SIGNER_ACME_ANSWER_MAX (256 * 1024)	/* bytes of an answer's body (a certificate chain) */
+
+/* What the request's path names: /acme/{profile}/... */
+enum signer_acme_op {
+	SIGNER_ACME_DIRECTORY = 1,		/* GET directory */
+	SIGNER_ACME_NEW_NONCE = 2,		/* HEAD or GET new-nonce */
+	SIGNER_ACME_NEW_ACCOUNT = 3,		/* POST new-account */
+	SIGNER_ACME_ACCOUNT = 4,		/* POST acct/{id} */
+	SIGNER_ACME_KEY_CHANGE = 5,		/* POST key-change */
+	SIGNER_ACME_NEW_ORDER = 6,		/* POST new-order */
+	SIGNER_ACME_ORDER = 7,			/* POST order/{id} */
+	SIGNER_ACME_FINALIZE = 8,		/* POST order/{id}/finalize */
+	SIGNER_ACME_AUTHZ = 9,			/* POST authz/{id} */
+	SIGNER_ACME_CHALLENGE = 10,		/* POST chall/{id} */
+	SIGNER_ACME_CERT = 11,			/* POST cert/{id} */
+	SIGNER_ACME_REVOKE = 12,		/* POST revoke-cert */
+	SIGNER_ACME_RENEWAL_INFO = 13,		/* GET renewal-info/{certID} */
+};
+#define SIGNER_ACME_OP_MAX 13
+
+struct signer_acme_request {
+	enum signer_acme_op op;
+	const char *profile;			/* the directory's profile */
+	const char *base;			/* "https://host[:port]" as the client addressed signerd (Host) */
+	const char *id;				/* the path's {id}, or NULL */
+	bool head;				/* HEAD: the answer's body is not sent */
+	const uint8_t *body;			/* POST: the flattened JWS; else NULL */
+	size_t body_len;
+};
+
+#define SIGNER_ACME_NAME_MAX 253		/* a DNS identifier */
+#define SIGNER_ACME_TOKEN_MAX 64
+#define SIGNER_ACME_KEYAUTH_MAX 128
+
+/* A challenge the front must validate, then report with signer_acme_validated(). */
+struct signer_acme_validation {
+	char challenge[SIGNER_ACME_PARAM_MAX + 1];	/* its id */
+	char type[16];					/* "http-01" or "tls-alpn-01" */
+	char name[SIGNER_ACME_NAME_MAX + 1];		/* the DNS identifier */
+	char token[SIGNER_ACME_TOKEN_MAX + 1];
+	char key_authorization[SIGNER_ACME_KEYAUTH_MAX + 1];
+};
+
+struct signer_acme_answer {
+	unsigned status;			/* HTTP status */
+	const char *content_type;		/* static; NULL: no body */
+	char *body;
+	size_t body_len;
+	char location[SIGNER_ACME_URL_MAX + 1];	/* "" : none */
+	char links[SIGNER_ACME_LINKS_MAX][SIGNER_ACME_URL_MAX + 32];	/* whole Link values: <url>;rel="index" */
+	size_t n_links;
+	char nonce[64];				/* Replay-Nonce, "" : none */
+	unsigned retry_after;			/* seconds, 0: none */
+	bool validate;				/* the front runs validation, then signer_acme_validated() */
+	struct signer_acme_validation validation;
+};
+
+/*
+ * Serve one ACME request. Every outcome, refusals included, is an answer
+ * (an RFC 8555 problem document for errors), so only a failure to answer
+ * at all is an error. Errors: SD_E_NOMEM, SD_E_INVAL (req out of bounds).
+ */
+SD_WUR int signer_acme(struct signer *s, const struct signer_acme_request *req, struct signer_acme_answer **out);
+void signer_acme_answer_free(struct signer_acme_answer *a);
+
+/*
+ * The outcome of a validation an answer asked for: error_type NULL when it
+ * succeeded, else the ACME problem type's last part ("connection",
+ * "incorrectResponse", "tls", "dns") and a detail (at most 512 bytes).
+ * Errors: SD_E_NOT_FOUND (no such challenge being validated), SD_E_JOURNAL,
+ * SD_E_JOURNAL_FULL, SD_E_NOMEM.
+ */
+SD_WUR int signer_acme_validated(struct signer *s, const char *profile, const char *challenge,
+    const char *error_type, const char *detail);
+
 #endif

@@ -28,7 +28,7 @@ declare -A may_use=(
 	[core]="base config interface pkcs11 journal x509 csr policy revocation acme"
 	[revocation]="base config interface pkcs11 journal x509"
 	# ACME runs in the signer: it issues and revokes through signer.h, as the front would.
-	[acme]="base config interface journal x509"
+	[acme]="base config interface journal x509 policy"
 	[ctl]="base config pkcs11 journal x509 revocation"
 	[api]="base config interface"
 	[privsep]="base config interface"
