@@ -89,6 +89,21 @@ jwk_of(const EVP_PKEY *key)
 	return j;
 }
 
+/* "a.b" (free()): a JWS signing input. */
+static char *
+dot_join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 2);
+
+	if (s == NULL)
+		abort();
+	memcpy(s, a, la);
+	s[la] = '.';
+	memcpy(s + la + 1, b, lb + 1);
+	return s;
+}
+
 /* A JWS signature over input with key, as the JWS alg spells it (ECDSA as r||s). */
 static uint8_t *
 sign(EVP_PKEY *key, const char *alg, const char *input, size_t *sig_len)
@@ -141,11 +156,7 @@ body_with(EVP_PKEY *key, const char *alg, json_t *header, const char *payload, b
 		abort();
 	ph = b64u(h, strlen(h));
 	pp = b64u(payload, strlen(payload));
-	if ((input = malloc(strlen(ph) + strlen(pp) + 2)) == NULL)
-		abort();
-	strcpy(input, ph);
-	strcat(input, ".");
-	strcat(input, pp);
+	input = dot_join(ph, pp);
 	sig = sign(key, alg, input, &sig_len);
 	if (flip)
 		sig[sig_len / 2] ^= 0x01;
@@ -396,7 +407,7 @@ test_parse_refused(void)
 		at = (size_t)(strchr(sig + 13, '"') - body);
 		memcpy(big, body, at);
 		big[at] = '=';
-		strcpy(big + at + 1, body + at);
+		memcpy(big + at + 1, body + at, strlen(body + at) + 1);
 		expect_parse(big, SD_E_INVAL, ACME_P_MALFORMED);
 	}
 	free(big);
@@ -526,11 +537,7 @@ eab_with(const char *alg, json_t *header, json_t *payload_jwk, const uint8_t *ke
 		abort();
 	ph = b64u(h, strlen(h));
 	pp = b64u(p, strlen(p));
-	if ((input = malloc(strlen(ph) + strlen(pp) + 2)) == NULL)
-		abort();
-	strcpy(input, ph);
-	strcat(input, ".");
-	strcat(input, pp);
+	input = dot_join(ph, pp);
 	if (EVP_Q_mac(NULL, "HMAC", NULL, md, NULL, key, key_len, (const uint8_t *)input, strlen(input), mac,
 	        sizeof(mac), &mac_len) == NULL)
 		abort();
@@ -684,6 +691,7 @@ main(void)
 	static const struct sd_test_case problem[] = {
 		{ "types and statuses", test_problem },
 	};
+	int rc;
 
 	if ((k_p256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
 	    (k_p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384")) == NULL ||
@@ -696,5 +704,11 @@ main(void)
 	SD_TEST_SUITE("acme_jwk_key and acme_jwk_thumbprint", jwk);
 	SD_TEST_SUITE("acme_eab_parse and acme_eab_verify", eab);
 	SD_TEST_SUITE("acme_problem", problem);
-	return sd_test_run("test_acme_jws");
+	rc = sd_test_run("test_acme_jws");
+	EVP_PKEY_free(k_p256);
+	EVP_PKEY_free(k_p384);
+	EVP_PKEY_free(k_rsa);
+	EVP_PKEY_free(k_rsa1024);
+	EVP_PKEY_free(k_ed25519);
+	return rc;
 }

@@ -358,7 +358,7 @@ acme_jwk_bytes(const json_t *jwk, const char *name, size_t want, size_t max, uin
 		*out = NULL;
 		*out_len = 0;
 		return acme_refuse(problem, ACME_P_BAD_PUBLIC_KEY,
-		    sd_error_set(SD_E_KEY_REFUSED, "JWK: \"%s\" has the wrong length", name));
+		    sd_error_set(SD_E_KEY_REFUSED, "JWK: \"%s\" has the wrong length or a leading zero octet", name));
 	}
 	return 0;
 }
@@ -570,7 +570,7 @@ acme_jwk_thumbprint(const json_t *jwk, char out[ACME_THUMBPRINT_LEN + 1])
 
 	out[0] = '\0';
 	if ((rc = acme_jwk_key(jwk, &key, &problem)) != 0) {
-		if (rc != SD_E_NOMEM)
+		if (rc != SD_E_NOMEM && rc != SD_E_CRYPTO)
 			rc = sd_error_set(SD_E_INVAL, "JWK thumbprint: %s", sd_error_detail(rc));
 		goto out;
 	}
