@@ -113,6 +113,12 @@ struct config_profile {
 	char *crl_url;
 	char *ocsp_url;
 	char *ca_issuers_url;
+	/* ACME (RFC 8555): a directory at /acme/NAME/directory issues from this profile (a leaf one). */
+	bool acme;			/* serve the directory (default false) */
+	bool acme_eab;			/* newAccount needs External Account Binding, RFC 8555 7.3.4 (default true) */
+	/* ACME Renewal Information (RFC 9773): percent of the lifetime, START < END (default 33-66). */
+	unsigned renewal_window_start;
+	unsigned renewal_window_end;
 	uint64_t keys_seen;		/* parser bookkeeping: bit i set once key i of the profile table is given */
 };
 
@@ -139,6 +145,12 @@ struct config_client {
 	uint64_t quota_burst;		/* the bucket's size (quota_per_minute set) */
 	uint64_t quota_per_day;		/* issuance requests per UTC day; 0: no limit */
 	uint64_t keys_seen;		/* parser bookkeeping: bit i set once key i of the client table is given */
+};
+
+/* One [acme] hosts entry: validation connects to address instead of resolving name. */
+struct config_acme_host {
+	char *name;			/* lower-case DNS name */
+	char *address;			/* IPv4 or IPv6 literal */
 };
 
 struct sd_config {
@@ -209,6 +221,23 @@ struct sd_config {
 	uint64_t api_idle_timeout;		/* s: keep-alive, response sent to next headers complete (default 30) */
 	unsigned api_unauthenticated_rate;	/* unauthenticated connections per second per source (default 20) */
 	unsigned api_unauthenticated_burst;	/* and the burst allowed above that rate (default 64) */
+
+	/* [acme]: the ACME server (RFC 8555), fixed at start. */
+	char *acme_path;		/* LMDB environment of the ACME state (default: [journal] path + "/acme") */
+	uint64_t acme_map_size;		/* bytes (default 256 MiB) */
+	uint16_t acme_http_port;	/* http-01 validation connects here (default 80) */
+	uint16_t acme_tls_port;		/* tls-alpn-01 validation connects here (default 443) */
+	struct config_acme_host acme_hosts[CONFIG_LIST_MAX];	/* consulted before resolving; none by default */
+	size_t n_acme_hosts;
+	uint64_t acme_validation_timeout;	/* s: one whole validation (default 10) */
+	unsigned acme_validations;	/* validations run at once (default 8) */
+	unsigned acme_nonces;		/* outstanding nonces kept (default 65536) */
+	uint64_t acme_nonce_lifetime;	/* s: a nonce is accepted this long after it is given (default 1h) */
+	uint64_t acme_order_lifetime;	/* s: an order and its pending authorizations expire after it (default 1d) */
+	uint64_t acme_authorization_lifetime;	/* s: a valid authorization may be reused this long (default 1d) */
+	unsigned acme_orders_per_hour;	/* new orders per account and hour; 0: no limit (default 300) */
+	unsigned acme_pending_authorizations;	/* pending authorizations per account (default 100) */
+	unsigned acme_identifiers_per_order;	/* (default 100) */
 
 	struct config_profile *profiles;
 	size_t n_profiles;
@@ -282,8 +311,9 @@ unsigned sd_config_key_usage_allowed(unsigned key_type);
 /*
  * Key i (0, 1, ...) of the parser's table of keys, for documentation and a
  * future reload; false past the last. section is "hsm", "ca", "journal",
- * "api", "profile" or "client"; default_text is the default as written in
- * the file, a rule (e.g. "= [api] workers"), or "none"; NULL when required.
+ * "process", "api", "acme", "profile" or "client"; default_text is the
+ * default as written in the file, a rule (e.g. "= [api] workers"), or
+ * "none"; NULL when required.
  * The strings are static.
  */
 struct config_key_info {

@@ -175,6 +175,190 @@ test_revocation_defaults(void)
 	sd_config_free(cfg);
 }
 
+/* [acme]: every key's default when the section is absent, then every key given. */
+static void
+test_acme_keys(void)
+{
+	struct sd_config *cfg = NULL;
+	char want[PATH_MAX * 2];
+
+	CU_ASSERT_EQUAL_FATAL(load_with("", &cfg), 0);
+	(void)snprintf(want, sizeof(want), "%s/acme", cfg->journal_path);
+	CU_ASSERT_STRING_EQUAL(cfg->acme_path, want);
+	(void)snprintf(want, sizeof(want), "%s/journal/acme", tmp);
+	CU_ASSERT_STRING_EQUAL(cfg->acme_path, want);
+	CU_ASSERT_EQUAL(cfg->acme_map_size, 256 * 1024 * 1024);
+	CU_ASSERT_EQUAL(cfg->acme_http_port, 80);
+	CU_ASSERT_EQUAL(cfg->acme_tls_port, 443);
+	CU_ASSERT_EQUAL(cfg->n_acme_hosts, 0);
+	CU_ASSERT_EQUAL(cfg->acme_validation_timeout, 10);
+	CU_ASSERT_EQUAL(cfg->acme_validations, 8);
+	CU_ASSERT_EQUAL(cfg->acme_nonces, 65536);
+	CU_ASSERT_EQUAL(cfg->acme_nonce_lifetime, 3600);
+	CU_ASSERT_EQUAL(cfg->acme_order_lifetime, 86400);
+	CU_ASSERT_EQUAL(cfg->acme_authorization_lifetime, 86400);
+	CU_ASSERT_EQUAL(cfg->acme_orders_per_hour, 300);
+	CU_ASSERT_EQUAL(cfg->acme_pending_authorizations, 100);
+	CU_ASSERT_EQUAL(cfg->acme_identifiers_per_order, 100);
+	sd_config_free(cfg);
+
+	CU_ASSERT_EQUAL_FATAL(load_with("[acme]\npath = acme-state\nmap_size_mb = 1\nhttp_port = 5002\n"
+	    "tls_port = 5001\nhosts = a.example=127.0.0.1, b-2.test=::1\nvalidation_timeout = 1s\n"
+	    "validations = 1\nnonces = 16\nnonce_lifetime = 60\norder_lifetime = 1m\n"
+	    "authorization_lifetime = 60s\norders_per_hour = 1000000\npending_authorizations = 100000\n"
+	    "identifiers_per_order = 100", &cfg), 0);
+	(void)snprintf(want, sizeof(want), "%s/acme-state", tmp);
+	CU_ASSERT_STRING_EQUAL(cfg->acme_path, want);
+	CU_ASSERT_EQUAL(cfg->acme_map_size, 1024 * 1024);
+	CU_ASSERT_EQUAL(cfg->acme_http_port, 5002);
+	CU_ASSERT_EQUAL(cfg->acme_tls_port, 5001);
+	CU_ASSERT_EQUAL_FATAL(cfg->n_acme_hosts, 2);
+	CU_ASSERT_STRING_EQUAL(cfg->acme_hosts[0].name, "a.example");
+	CU_ASSERT_STRING_EQUAL(cfg->acme_hosts[0].address, "127.0.0.1");
+	CU_ASSERT_STRING_EQUAL(cfg->acme_hosts[1].name, "b-2.test");
+	CU_ASSERT_STRING_EQUAL(cfg->acme_hosts[1].address, "::1");
+	CU_ASSERT_EQUAL(cfg->acme_validation_timeout, 1);
+	CU_ASSERT_EQUAL(cfg->acme_validations, 1);
+	CU_ASSERT_EQUAL(cfg->acme_nonces, 16);
+	CU_ASSERT_EQUAL(cfg->acme_nonce_lifetime, 60);
+	CU_ASSERT_EQUAL(cfg->acme_order_lifetime, 60);
+	CU_ASSERT_EQUAL(cfg->acme_authorization_lifetime, 60);
+	CU_ASSERT_EQUAL(cfg->acme_orders_per_hour, 1000000);
+	CU_ASSERT_EQUAL(cfg->acme_pending_authorizations, 100000);
+	CU_ASSERT_EQUAL(cfg->acme_identifiers_per_order, 100);
+	sd_config_free(cfg);
+	cfg = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[acme]\npath = /var/lib/acme\nhosts = a.example=127.0.0.1, b-2.test=::1, "
+	    "c.example=192.0.2.7\nvalidation_timeout = 60s\nvalidations = 64\nnonces = 1048576\n"
+	    "nonce_lifetime = 5m\norder_lifetime = 2h\nauthorization_lifetime = 30d\norders_per_hour = 0\n"
+	    "pending_authorizations = 1\nidentifiers_per_order = 1", &cfg), 0);
+	CU_ASSERT_STRING_EQUAL(cfg->acme_path, "/var/lib/acme");
+	CU_ASSERT_EQUAL_FATAL(cfg->n_acme_hosts, 3);
+	CU_ASSERT_STRING_EQUAL(cfg->acme_hosts[2].name, "c.example");
+	CU_ASSERT_STRING_EQUAL(cfg->acme_hosts[2].address, "192.0.2.7");
+	CU_ASSERT_EQUAL(cfg->acme_validation_timeout, 60);
+	CU_ASSERT_EQUAL(cfg->acme_validations, 64);
+	CU_ASSERT_EQUAL(cfg->acme_nonces, 1048576);
+	CU_ASSERT_EQUAL(cfg->acme_nonce_lifetime, 300);
+	CU_ASSERT_EQUAL(cfg->acme_order_lifetime, 7200);
+	CU_ASSERT_EQUAL(cfg->acme_authorization_lifetime, 30 * 86400);
+	CU_ASSERT_EQUAL(cfg->acme_orders_per_hour, 0);	/* given as 0: no limit, not the default */
+	CU_ASSERT_EQUAL(cfg->acme_pending_authorizations, 1);
+	CU_ASSERT_EQUAL(cfg->acme_identifiers_per_order, 1);
+	sd_config_free(cfg);
+}
+
+/* [acme]: each bound, the hosts entries, a second line. */
+static void
+test_acme_refusals(void)
+{
+	struct sd_config *cfg = NULL;
+	char text[CONFIG_LIST_MAX * 32 + 64];
+	size_t i, n;
+
+	expect_refused("[acme]\nmap_size_mb = 0", "key 'map_size_mb': '0' is not a number in 1..1048576");
+	expect_refused("[acme]\nhttp_port = 0", "key 'http_port': '0' is not a number in 1..65535");
+	expect_refused("[acme]\nhttp_port = 65536", "key 'http_port': '65536' is not a number in 1..65535");
+	expect_refused("[acme]\ntls_port = 0", "key 'tls_port': '0' is not a number in 1..65535");
+	expect_refused("[acme]\nvalidation_timeout = 0", "key 'validation_timeout': '0' is outside 1s..60s");
+	expect_refused("[acme]\nvalidation_timeout = 61s", "key 'validation_timeout': '61s' is outside 1s..60s");
+	expect_refused("[acme]\nvalidation_timeout = soon", "key 'validation_timeout': bad duration 'soon'");
+	expect_refused("[acme]\nvalidations = 0", "key 'validations': '0' is not a number in 1..64");
+	expect_refused("[acme]\nvalidations = 65", "key 'validations': '65' is not a number in 1..64");
+	expect_refused("[acme]\nnonces = 15", "key 'nonces': '15' is not a number in 16..1048576");
+	expect_refused("[acme]\nnonces = 1048577", "key 'nonces': '1048577' is not a number in 16..1048576");
+	expect_refused("[acme]\nnonce_lifetime = 59s", "key 'nonce_lifetime': '59s' is outside 60s..86400s");
+	expect_refused("[acme]\nnonce_lifetime = 2d", "key 'nonce_lifetime': '2d' is outside 60s..86400s");
+	expect_refused("[acme]\norder_lifetime = 0", "key 'order_lifetime': '0' is outside 60s..2592000s");
+	expect_refused("[acme]\norder_lifetime = 31d", "key 'order_lifetime': '31d' is outside 60s..2592000s");
+	expect_refused("[acme]\nauthorization_lifetime = 31d",
+	    "key 'authorization_lifetime': '31d' is outside 60s..2592000s");
+	expect_refused("[acme]\norders_per_hour = 1000001",
+	    "key 'orders_per_hour': '1000001' is not a number in 0..1000000");
+	expect_refused("[acme]\npending_authorizations = 0",
+	    "key 'pending_authorizations': '0' is not a number in 1..100000");
+	expect_refused("[acme]\nidentifiers_per_order = 0",
+	    "key 'identifiers_per_order': '0' is not a number in 1..100");
+	expect_refused("[acme]\nidentifiers_per_order = 101",
+	    "key 'identifiers_per_order': '101' is not a number in 1..100");
+	expect_refused("[acme]\npath =", "key 'path' is empty");
+	expect_refused("[acme]\nnonces = 64\nnonces = 128", "key 'nonces' is set twice");
+	expect_refused("[acme]\nbogus = 1", "unknown key 'bogus' in [acme]");
+	/* hosts entries. */
+	expect_refused("[acme]\nhosts = a.example", "'hosts': 'a.example' is not name=address");
+	expect_refused("[acme]\nhosts = a.example=localhost", "'hosts': 'localhost' is not an IPv4 or IPv6 address");
+	expect_refused("[acme]\nhosts = a.example=10.0.0.1/8", "'hosts': '10.0.0.1/8' is not an IPv4 or IPv6 address");
+	expect_refused("[acme]\nhosts = a.example=", "'hosts': '' is not an IPv4 or IPv6 address");
+	/* config_list() trims each item, not the sides of its '='. */
+	expect_refused("[acme]\nhosts = c.example = 192.0.2.7", "'hosts': 'c.example ' is not a lower-case DNS name");
+	expect_refused("[acme]\nhosts = A.example=127.0.0.1", "'hosts': 'A.example' is not a lower-case DNS name");
+	expect_refused("[acme]\nhosts = a..example=127.0.0.1", "'hosts': 'a..example' is not a lower-case DNS name");
+	expect_refused("[acme]\nhosts = -a.example=127.0.0.1", "'hosts': '-a.example' is not a lower-case DNS name");
+	expect_refused("[acme]\nhosts = a.example.=127.0.0.1", "'hosts': 'a.example.' is not a lower-case DNS name");
+	expect_refused("[acme]\nhosts = *.example=127.0.0.1", "'hosts': '*.example' is not a lower-case DNS name");
+	expect_refused("[acme]\nhosts = =127.0.0.1", "'hosts': '=127.0.0.1' does not start with a DNS name");
+	expect_refused("[acme]\nhosts = a.example=127.0.0.1, a.example=::1", "'hosts' lists 'a.example' twice");
+	/* Each line adds entries (an inih line holds a few): CONFIG_LIST_MAX of them, not one more. */
+	n = (size_t)snprintf(text, sizeof(text), "[acme]");
+	for (i = 0; i <= CONFIG_LIST_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%shost%zu.test=10.0.0.1",
+		    i % 4 ? ", " : "\nhosts = ", i);
+	CU_ASSERT_FATAL(n < sizeof(text));
+	expect_refused(text, "'hosts' has more than 64 entries");
+	*strrchr(text, '\n') = '\0';	/* the last line holds host64 alone */
+	CU_ASSERT_EQUAL_FATAL(load_with(text, &cfg), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg->n_acme_hosts, CONFIG_LIST_MAX);
+	CU_ASSERT_STRING_EQUAL(cfg->acme_hosts[63].name, "host63.test");
+	sd_config_free(cfg);
+}
+
+/* [profile NAME] acme, acme_eab and renewal_window. */
+static void
+test_acme_profile(void)
+{
+	struct sd_config *cfg = NULL;
+	const struct config_profile *prof;
+
+	CU_ASSERT_EQUAL_FATAL(load_with("[profile acme]\nacme = true\nacme_eab = false\nrenewal_window = 0-100\n"
+	    "ext_key_usage = serverAuth\ndns_suffixes = example.com", &cfg), 0);
+	prof = sd_config_profile(cfg, "server");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(prof);
+	CU_ASSERT_FALSE(prof->acme);
+	CU_ASSERT_TRUE(prof->acme_eab);
+	CU_ASSERT_EQUAL(prof->renewal_window_start, 33);
+	CU_ASSERT_EQUAL(prof->renewal_window_end, 66);
+	prof = sd_config_profile(cfg, "acme");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(prof);
+	CU_ASSERT_TRUE(prof->acme);
+	CU_ASSERT_FALSE(prof->acme_eab);
+	CU_ASSERT_EQUAL(prof->renewal_window_start, 0);
+	CU_ASSERT_EQUAL(prof->renewal_window_end, 100);
+	sd_config_free(cfg);
+	cfg = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[profile a2]\nrenewal_window = 50-51\next_key_usage = serverAuth\n"
+	    "dns_suffixes = example.com", &cfg), 0);
+	prof = sd_config_profile(cfg, "a2");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(prof);
+	CU_ASSERT_EQUAL(prof->renewal_window_start, 50);
+	CU_ASSERT_EQUAL(prof->renewal_window_end, 51);
+	sd_config_free(cfg);
+
+	expect_refused("[profile a2]\nrenewal_window = 66-33", "key 'renewal_window': '66-33' is not START-END with "
+	    "0 <= START < END <= 100");
+	expect_refused("[profile a2]\nrenewal_window = 0-101", "key 'renewal_window': '0-101' is not START-END");
+	expect_refused("[profile a2]\nrenewal_window = 50", "key 'renewal_window': '50' is not START-END");
+	expect_refused("[profile a2]\nrenewal_window = a-b", "key 'renewal_window': 'a-b' is not START-END");
+	expect_refused("[profile a2]\nrenewal_window = 50-50", "key 'renewal_window': '50-50' is not START-END");
+	expect_refused("[profile a2]\nrenewal_window = -5-10", "key 'renewal_window': '-5-10' is not START-END");
+	expect_refused("[profile a2]\nrenewal_window = 10-", "key 'renewal_window': '10-' is not START-END");
+	expect_refused("[profile a2]\nrenewal_window = 0010-20", "key 'renewal_window': '0010-20' is not START-END");
+	expect_refused("[profile a2]\nrenewal_window = 10-20\nrenewal_window = 20-30", "key 'renewal_window' is set twice");
+	expect_refused("[profile a2]\nacme = yes", "key 'acme': 'yes' is not true or false");
+	expect_refused("[profile a2]\nacme_eab = 1", "key 'acme_eab': '1' is not true or false");
+	expect_refused("[profile sub]\nca = true\nacme = true\ncn_must_be_san = false",
+	    "profile sub: acme = true is for leaf profiles only");
+}
+
 static void
 test_refusals(void)
 {
@@ -725,7 +909,8 @@ listed(const char *const *list, size_t n, const struct config_key_info *k)
 static void
 test_key_table(void)
 {
-	static const char *const sections[] = { "hsm", "ca", "journal", "process", "api", "profile", "client" };
+	static const char *const sections[] = { "hsm", "ca", "journal", "process", "api", "acme", "profile",
+		"client" };
 	struct config_key_info k, other;
 	size_t i, j, n_reloadable = 0, n_secret = 0, n_profile = 0, n_client = 0;
 	bool section_ok, policy;
@@ -766,8 +951,8 @@ test_key_table(void)
 	}
 	CU_ASSERT_EQUAL(n_reloadable, sizeof(reloadable_keys) / sizeof(reloadable_keys[0]));
 	CU_ASSERT_EQUAL(n_secret, sizeof(secret_keys) / sizeof(secret_keys[0]));
-	CU_ASSERT_EQUAL(i, 52 + 24 + 8);
-	CU_ASSERT_EQUAL(n_profile, 24);
+	CU_ASSERT_EQUAL(i, 66 + 27 + 8);
+	CU_ASSERT_EQUAL(n_profile, 27);
 	CU_ASSERT_EQUAL(n_client, 8);
 	CU_ASSERT_FALSE(sd_config_key(i, &k));
 	CU_ASSERT_FALSE(sd_config_key((size_t)-1, &k));
@@ -819,6 +1004,13 @@ test_key_types(void)
 	expect_key("client", "subject_cn", "string", "the section name, unless spki_sha256 or san is set");
 	expect_key("api", "client_crl", "path", "none");
 	expect_key("api", "require_client_auth_eku", "bool", "false");
+	expect_key("acme", "path", "path", "= [journal] path/acme");
+	expect_key("acme", "map_size_mb", "size in MB", "256");
+	expect_key("acme", "hosts", "name=address list", "none");
+	expect_key("acme", "validation_timeout", "duration", "10s");
+	expect_key("profile", "acme", "bool", "false");
+	expect_key("profile", "acme_eab", "bool", "true");
+	expect_key("profile", "renewal_window", "percentages START-END", "33-66");
 }
 
 /* [client] quota_per_minute, quota_burst (derived), quota_per_day. */
@@ -881,6 +1073,42 @@ test_reload_check(void)
 	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), SD_E_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "[api] port changed"));
 	sd_config_free(b);
+	b = NULL;
+	/* [acme]: every key is restart-only, the hosts map entry by entry. */
+	CU_ASSERT_EQUAL_FATAL(load_with("[acme]\nnonces = 1024", &b), 0);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "[acme] nonces changed: only a restart applies it"));
+	sd_config_free(b);
+	b = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[acme]\npath = /srv/acme", &b), 0);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "[acme] path changed"));
+	sd_config_free(b);
+	b = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[acme]\nhosts = a.example=127.0.0.1", &b), 0);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "[acme] hosts changed"));
+	sd_config_free(a);
+	a = b;
+	b = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[acme]\nhosts = a.example=127.0.0.2", &b), 0);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "[acme] hosts changed"));
+	sd_config_free(b);
+	b = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[acme]\nhosts = a.example=127.0.0.1", &b), 0);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), 0);
+	sd_config_free(b);
+	b = NULL;
+	/* A profile's ACME keys are policy: a reload may change them. */
+	sd_config_free(a);
+	a = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[profile a2]\nacme = true\next_key_usage = serverAuth\n"
+	    "dns_suffixes = example.com", &a), 0);
+	CU_ASSERT_EQUAL_FATAL(load_with("[profile a2]\nacme = false\nacme_eab = false\nrenewal_window = 10-20\n"
+	    "ext_key_usage = serverAuth\ndns_suffixes = example.com", &b), 0);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), 0);
+	sd_config_free(b);
 	sd_config_free(a);
 }
 
@@ -903,6 +1131,9 @@ main(void)
 		{ "environment, signature, listen", test_special_keys },
 		{ "every required key is named when missing", test_required_keys },
 		{ "[client] quotas", test_client_quotas },
+		{ "[acme] keys: defaults and values", test_acme_keys },
+		{ "[acme] refusals: bounds and hosts", test_acme_refusals },
+		{ "profile acme, acme_eab, renewal_window", test_acme_profile },
 	};
 	static const struct sd_test_case table[] = {
 		{ "defaults, duplicates, reloadable and secret flags", test_key_table },

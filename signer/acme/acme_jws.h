@@ -63,14 +63,16 @@ void acme_jws_free(struct acme_jws *jws);
  * The public key of jwk: EC P-256 or P-384 ("kty":"EC"), RSA 2048..8192 bits
  * with an odd exponent >= 3 ("RSA"), Ed25519 ("OKP", "crv":"Ed25519").
  * Private members ("d", "p", ...) or any other key: badPublicKey.
- * Errors: SD_E_KEY_REFUSED (badPublicKey), SD_E_INVAL (malformed), SD_E_NOMEM.
+ * Errors: SD_E_KEY_REFUSED (badPublicKey), SD_E_INVAL (malformed), SD_E_NOMEM,
+ * SD_E_CRYPTO (OpenSSL could not set up the key type: serverInternal).
  */
 SD_WUR int acme_jwk_key(const json_t *jwk, EVP_PKEY **out, enum acme_problem *problem);
 
 /*
  * RFC 7638 thumbprint of jwk (its required members only, in lexicographic
  * order, no whitespace): base64url(SHA-256), ACME_THUMBPRINT_LEN characters
- * and a NUL. Errors: SD_E_INVAL (not a key acme_jwk_key() accepts), SD_E_NOMEM.
+ * and a NUL. Errors: SD_E_INVAL (not a key acme_jwk_key() accepts), SD_E_NOMEM,
+ * SD_E_CRYPTO (SHA-256 failed).
  */
 SD_WUR int acme_jwk_thumbprint(const json_t *jwk, char out[ACME_THUMBPRINT_LEN + 1]);
 
@@ -78,7 +80,8 @@ SD_WUR int acme_jwk_thumbprint(const json_t *jwk, char out[ACME_THUMBPRINT_LEN +
  * Verify jws's signature with key. The algorithm must fit the key (ES256 and
  * P-256, ES384 and P-384, RS256 and RSA, EdDSA and Ed25519), else
  * badSignatureAlgorithm; a signature that does not verify is malformed
- * ("JWS signature invalid"). Errors: SD_E_INVAL, SD_E_CRYPTO.
+ * ("JWS signature invalid"). Errors: SD_E_INVAL, SD_E_CRYPTO and SD_E_NOMEM
+ * (serverInternal).
  */
 SD_WUR int acme_jws_verify(const struct acme_jws *jws, EVP_PKEY *key, enum acme_problem *problem);
 
@@ -94,7 +97,11 @@ SD_WUR int acme_jws_verify(const struct acme_jws *jws, EVP_PKEY *key, enum acme_
 struct acme_eab;
 SD_WUR int acme_eab_parse(const json_t *eab, const json_t *outer_jwk, const char *url, struct acme_eab **out,
     const char **kid, enum acme_problem *problem);
-/* The HMAC over the EAB's signing input with key, compared in constant time. Errors: SD_E_INVAL (unauthorized). */
+/*
+ * The HMAC over the EAB's signing input with key (1..ACME_EAB_KEY_MAX bytes),
+ * compared in constant time. Errors: SD_E_INVAL (unauthorized), SD_E_CRYPTO
+ * (serverInternal).
+ */
 SD_WUR int acme_eab_verify(const struct acme_eab *eab, const uint8_t *key, size_t key_len, enum acme_problem *problem);
 void acme_eab_free(struct acme_eab *eab);
 

@@ -48,7 +48,8 @@ struct acme_txn;
 
 /*
  * Open (creating: mode 0700 directory, 0600 files) the environment in
- * directory path. Errors: SD_E_INVAL (options), SD_E_IO, SD_E_JOURNAL
+ * directory path; a directory group or others may write to is refused
+ * (SD_E_IO). Errors: SD_E_INVAL (options), SD_E_IO, SD_E_JOURNAL
  * (LMDB failed; detail says how), SD_E_NOMEM.
  */
 SD_WUR int acme_store_open(const char *path, const struct acme_store_options *o, struct acme_store **out);
@@ -85,11 +86,13 @@ void acme_store_abort(struct acme_txn *txn);
 SD_WUR int acme_store_get(struct acme_txn *txn, enum acme_table t, const char *key, json_t **out);
 
 /*
- * Store value (compact JSON, at most ACME_VALUE_MAX bytes) under key in a
- * write transaction, replacing any. expires (Unix seconds, 0: never) lets
+ * Store value (a JSON object or array; compact JSON, at most ACME_VALUE_MAX
+ * bytes) under key in a write transaction, replacing any. expires (Unix
+ * seconds, 0: never, negative: SD_E_INVAL) lets
  * acme_store_sweep() delete it later; a put replaces the expiry too.
  * add: only when key is absent, else SD_E_INVAL with detail "exists".
- * Errors: SD_E_INVAL (key, read-only txn), SD_E_TOO_LARGE, SD_E_JOURNAL, SD_E_JOURNAL_FULL, SD_E_NOMEM.
+ * Errors: SD_E_INVAL (table, key, value, expires, read-only txn),
+ * SD_E_TOO_LARGE, SD_E_JOURNAL, SD_E_JOURNAL_FULL, SD_E_NOMEM.
  */
 SD_WUR int acme_store_put(struct acme_txn *txn, enum acme_table t, const char *key, const json_t *value,
     int64_t expires);
@@ -100,7 +103,7 @@ SD_WUR int acme_store_del(struct acme_txn *txn, enum acme_table t, const char *k
 
 /*
  * Call fn for each object of t in key order from key from (NULL: the first)
- * until it returns non-zero (returned) or max objects were seen. For
+ * until it returns non-zero (returned) or max objects were seen (0: none). For
  * listings (an account's orders, EAB keys) and tests.
  * Errors: those of fn, SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT, SD_E_NOMEM.
  */

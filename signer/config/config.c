@@ -1,13 +1,14 @@
 /*
  * The configuration's keys, one table of typed entries as in Redis's
- * config.c: the table of the fixed sections [hsm], [ca], [journal], [api]
- * with the three parsers of their own (listen, environment, signature); the
+ * config.c: the table of the fixed sections [hsm], [ca], [journal],
+ * [process], [api], [acme] with the parsers of their own (listen, environment, signature); the
  * typed setters every entry of every table goes through; defaults, required
  * keys, what the fields own, and sd_config_key().
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ static const char *const config_type_names[] = {
 	[CONFIG_FLAGS] = "names",
 	[CONFIG_LIST] = "list",
 	[CONFIG_IP_RANGES] = "IP ranges",
+	[CONFIG_HOSTS] = "name=address list",
 };
 
 /* The default of an optional key that stays unset (NULL, an empty list). */
@@ -52,6 +54,7 @@ config_store(struct config_parse *p, const struct config_entry *e, void *obj, co
 	void *field = (char *)obj + e->offset;
 	struct config_strlist list;
 	struct config_ranges ranges;
+	struct config_hosts hosts;
 	uint64_t n;
 
 	switch (e->type) {
@@ -96,6 +99,9 @@ config_store(struct config_parse *p, const struct config_entry *e, void *obj, co
 	case CONFIG_IP_RANGES:
 		ranges = (struct config_ranges){ field, (size_t *)(void *)((char *)obj + e->count_offset) };
 		return config_list(p, e->key, value, config_add_range, &ranges);
+	case CONFIG_HOSTS:
+		hosts = (struct config_hosts){ field, config_count(e, obj) };
+		return config_list(p, e->key, value, config_add_host, &hosts);
 	case CONFIG_SPECIAL:
 		return e->special->parse(p, e, obj, value);
 	}
@@ -202,7 +208,7 @@ static const struct config_special config_seccomp = { "kill, log or off", CONFIG
 
 #define CFG(f) CONFIG_FIELD(sd_config, f)
 
-/* The fixed sections: [hsm], [ca], [journal], [process], [api]. */
+/* The fixed sections: [hsm], [ca], [journal], [process], [api], [acme]. */
 const struct config_entry config_keys[] = {
 	/* The module, the token and the session pool live from start to exit. */
 	{ "hsm", "module", CONFIG_PATH, CONFIG_REQUIRED | CONFIG_ONCE, CFG(hsm_module) },
@@ -320,11 +326,46 @@ const struct config_entry config_keys[] = {
 	    CFG(api_unauthenticated_rate), .min = 1, .max = 100000, .def = "20" },
 	{ "api", "unauthenticated_burst", CONFIG_COUNT, CONFIG_ONCE | CONFIG_RELOADABLE,
 	    CFG(api_unauthenticated_burst), .min = 1, .max = 100000, .def = "64" },
+
+	/*
+	 * The ACME server (RFC 8555): its LMDB environment, its validators and
+	 * their limits are set up once at start.
+	 */
+	{ "acme", "path", CONFIG_PATH, CONFIG_ONCE | CONFIG_DERIVED, CFG(acme_path), .def = "= [journal] path/acme" },
+	{ "acme", "map_size_mb", CONFIG_SIZE_MB, CONFIG_ONCE, CFG(acme_map_size), .min = 1, .max = 1024 * 1024,
+	    .def = "256" },
+	{ "acme", "http_port", CONFIG_COUNT, CONFIG_ONCE, CFG(acme_http_port), .min = 1, .max = 65535, .def = "80" },
+	{ "acme", "tls_port", CONFIG_COUNT, CONFIG_ONCE, CFG(acme_tls_port), .min = 1, .max = 65535, .def = "443" },
+	/*
+	 * For tests and closed networks, as Pebble does: a name listed here is
+	 * not resolved. Not CONFIG_ONCE, so that each line adds entries: inih
+	 * reads at most 200 bytes a line, fewer than CONFIG_LIST_MAX entries.
+	 * Restart-only all the same.
+	 */
+	{ "acme", "hosts", CONFIG_HOSTS, 0, CONFIG_ARRAY(sd_config, acme_hosts), .def = config_none },
+	{ "acme", "validation_timeout", CONFIG_DURATION, CONFIG_ONCE, CFG(acme_validation_timeout), .min = 1, .max = 60,
+	    .def = "10s" },
+	{ "acme", "validations", CONFIG_COUNT, CONFIG_ONCE, CFG(acme_validations), .min = 1, .max = 64, .def = "8" },
+	{ "acme", "nonces", CONFIG_COUNT, CONFIG_ONCE, CFG(acme_nonces), .min = 16, .max = 1048576, .def = "65536" },
+	{ "acme", "nonce_lifetime", CONFIG_DURATION, CONFIG_ONCE, CFG(acme_nonce_lifetime), .min = 60, .max = 86400,
+	    .def = "1h" },
+	{ "acme", "order_lifetime", CONFIG_DURATION, CONFIG_ONCE, CFG(acme_order_lifetime), .min = 60,
+	    .max = 30 * 86400, .def = "1d" },
+	{ "acme", "authorization_lifetime", CONFIG_DURATION, CONFIG_ONCE, CFG(acme_authorization_lifetime), .min = 60,
+	    .max = 30 * 86400, .def = "1d" },
+	/* Per account: what one key pair may ask of the HSM and the state store. */
+	{ "acme", "orders_per_hour", CONFIG_COUNT, CONFIG_ONCE, CFG(acme_orders_per_hour), .min = 0, .max = 1000000,
+	    .def = "300" },
+	{ "acme", "pending_authorizations", CONFIG_COUNT, CONFIG_ONCE, CFG(acme_pending_authorizations), .min = 1,
+	    .max = 100000, .def = "100" },
+	{ "acme", "identifiers_per_order", CONFIG_COUNT, CONFIG_ONCE, CFG(acme_identifiers_per_order), .min = 1,
+	    .max = 100, .def = "100" },
 };
 const size_t config_n_keys = sizeof(config_keys) / sizeof(config_keys[0]);
 
-/* Which keys were given is a 64-bit mask per section object. */
-_Static_assert(sizeof(config_keys) / sizeof(config_keys[0]) <= 64, "config_keys outgrows its 64-bit mask");
+/* Which keys were given is a mask of 64-bit words per section object. */
+_Static_assert(sizeof(config_keys) / sizeof(config_keys[0]) <= 64 * CONFIG_SEEN_WORDS,
+    "config_keys outgrows config_parse.seen");
 
 int
 config_table_line(struct config_parse *p, const struct config_entry *table, size_t n, const char *section,
@@ -338,8 +379,8 @@ config_table_line(struct config_parse *p, const struct config_entry *table, size
 		e = &table[i];
 		if (strcmp(e->section, section) != 0 || strcmp(e->key, key) != 0)
 			continue;
-		again = (*seen >> i) & 1;
-		*seen |= UINT64_C(1) << i;
+		again = config_seen(seen, i);
+		seen[i / 64] |= UINT64_C(1) << (i % 64);
 		/*
 		 * A special checks its value first; a string one then refuses a
 		 * second line in config_set_string(), the order its messages
@@ -367,7 +408,7 @@ config_unset(const struct config_entry *e, void *obj, bool given)
 }
 
 int
-config_defaults(struct sd_config *cfg, const struct config_entry *table, size_t n, void *obj, uint64_t seen)
+config_defaults(struct sd_config *cfg, const struct config_entry *table, size_t n, void *obj, const uint64_t *seen)
 {
 	struct config_parse p;
 	const struct config_entry *e;
@@ -378,7 +419,7 @@ config_defaults(struct sd_config *cfg, const struct config_entry *table, size_t 
 	for (i = 0; i < n; i++) {
 		e = &table[i];
 		if (e->def == NULL || e->def == config_none || (e->flags & CONFIG_DERIVED) ||
-		    !config_unset(e, obj, (seen >> i) & 1))
+		    !config_unset(e, obj, config_seen(seen, i)))
 			continue;
 		if (!config_store(&p, e, obj, e->def)) {
 			if (p.rc == SD_E_NOMEM)
@@ -393,6 +434,7 @@ void
 config_free_fields(const struct config_entry *table, size_t n, void *obj)
 {
 	const struct config_entry *e;
+	struct config_acme_host *hosts;
 	char **items;
 	size_t i, j;
 
@@ -409,6 +451,13 @@ config_free_fields(const struct config_entry *table, size_t n, void *obj)
 			items = config_field(e, obj);
 			for (j = 0; j < *config_count(e, obj); j++)
 				free(items[j]);
+			break;
+		case CONFIG_HOSTS:
+			hosts = config_field(e, obj);
+			for (j = 0; j < *config_count(e, obj); j++) {
+				free(hosts[j].name);
+				free(hosts[j].address);
+			}
 			break;
 		default:
 			break;
@@ -431,16 +480,23 @@ int
 config_table_finish(struct config_parse *p)
 {
 	struct sd_config *cfg = p->cfg;
-	size_t i;
+	size_t i, n;
 	int rc;
 
 	for (i = 0; i < config_n_keys; i++)
-		if ((config_keys[i].flags & CONFIG_REQUIRED) && config_unset(&config_keys[i], cfg, (p->seen >> i) & 1))
+		if ((config_keys[i].flags & CONFIG_REQUIRED) &&
+		    config_unset(&config_keys[i], cfg, config_seen(p->seen, i)))
 			return sd_error_set(SD_E_CONFIG, "%s: missing [%s] %s", cfg->path, config_keys[i].section,
 			    config_keys[i].key);
 	if ((rc = config_defaults(cfg, config_keys, config_n_keys, cfg, p->seen)) != 0)
 		return rc;
 	/* The CONFIG_DERIVED defaults. */
+	if (cfg->acme_path == NULL) {
+		n = strlen(cfg->journal_path) + sizeof("/acme");
+		if ((cfg->acme_path = malloc(n)) == NULL)
+			return SD_E_NOMEM;
+		(void)snprintf(cfg->acme_path, n, "%s/acme", cfg->journal_path);
+	}
 	if (cfg->hsm_sessions == 0)
 		cfg->hsm_sessions = cfg->api_workers;
 	if (cfg->api_max_connections == 0)

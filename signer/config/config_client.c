@@ -135,7 +135,7 @@ config_finish_clients(struct sd_config *cfg)
 	for (i = 0; i < cfg->n_clients; i++) {
 		struct config_client *cl = &cfg->clients[i];
 
-		if ((rc = config_defaults(cfg, config_client_keys, config_n_client_keys, cl, cl->keys_seen)) != 0)
+		if ((rc = config_defaults(cfg, config_client_keys, config_n_client_keys, cl, &cl->keys_seen)) != 0)
 			return rc;
 		/* A pinned client is not named by its CN unless the file says so. */
 		if (cl->subject_cn == NULL && cl->n_spki_sha256 == 0 && cl->n_sans == 0 &&

@@ -17,6 +17,7 @@
 #include "config.h"
 
 #define CONFIG_DURATION_MAX UINT64_C(3153600000)	/* 100 years: anything longer is a typo */
+#define CONFIG_SEEN_WORDS 2	/* of struct config_parse's mask: the fixed sections have up to 128 keys */
 
 /* Parser state handed to inih; the first error stops the parse. */
 struct config_parse {
@@ -24,8 +25,16 @@ struct config_parse {
 	int rc;
 	char detail[256];
 	char last_section[128];
-	uint64_t seen;	/* keys of the fixed sections already given: bit i is config_keys[i] */
+	/* Keys of the fixed sections already given: bit i % 64 of word i / 64 is config_keys[i]. */
+	uint64_t seen[CONFIG_SEEN_WORDS];
 };
+
+/* Whether bit i of a mask of given keys (words of 64) is set. */
+static inline bool
+config_seen(const uint64_t *seen, size_t i)
+{
+	return (seen[i / 64] >> (i % 64)) & 1;
+}
 
 /* Record the first error of the parse (SD_E_CONFIG and its detail); returns 0. */
 int config_fail(struct config_parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -59,6 +68,14 @@ int config_list(struct config_parse *p, const char *key, const char *value, conf
 config_item_fn config_add_string, config_add_dns_suffix, config_add_uri_prefix;
 /* Items of a struct config_ranges: CIDR ranges (sd_config_parse_ip_range()). */
 config_item_fn config_add_range;
+
+struct config_hosts {
+	struct config_acme_host *items;
+	size_t *n;
+};
+
+/* Items of a struct config_hosts: "name=address", a lower-case DNS name and an IP literal. */
+config_item_fn config_add_host;
 /* OR the names of a comma-separated list into *bits; an empty list is refused. */
 int config_flags(struct config_parse *p, const char *key, const char *value, const struct config_flag *table,
     unsigned *bits);
@@ -89,6 +106,7 @@ enum config_type {
 	CONFIG_FLAGS,		/* unsigned: comma-separated names of e->names, ORed; not empty */
 	CONFIG_LIST,		/* char *[CONFIG_LIST_MAX] and its count: each line adds items through e->add */
 	CONFIG_IP_RANGES,	/* struct config_ip_range[CONFIG_LIST_MAX] and its count; each line adds */
+	CONFIG_HOSTS,		/* struct config_acme_host[CONFIG_LIST_MAX] and its count: "name=address" items */
 	CONFIG_SPECIAL,		/* e->special parses and stores it */
 };
 
@@ -136,7 +154,7 @@ struct config_special {
 };
 
 struct config_entry {
-	const char *section;		/* "hsm", "ca", "journal", "api", "profile", "client" */
+	const char *section;		/* "hsm", "ca", ..., "acme", "profile", "client" */
 	const char *key;
 	enum config_type type;
 	unsigned flags;			/* CONFIG_REQUIRED, CONFIG_ONCE, ... */
@@ -149,7 +167,7 @@ struct config_entry {
 	 * CONFIG_REQUIRED. With CONFIG_DERIVED a description of the rule.
 	 */
 	const char *def;
-	size_t count_offset;		/* CONFIG_LIST, CONFIG_IP_RANGES: of the size_t count */
+	size_t count_offset;		/* CONFIG_LIST, CONFIG_IP_RANGES, CONFIG_HOSTS: of the size_t count */
 	config_item_fn *add;		/* CONFIG_LIST: checks and adds one item */
 	const struct config_flag *names;	/* CONFIG_FLAGS */
 	const struct config_special *special;	/* CONFIG_SPECIAL */
@@ -165,14 +183,15 @@ extern const size_t config_n_keys, config_n_profile_keys, config_n_client_keys;
 
 /* e's field in obj (struct sd_config, config_profile or config_client). */
 void *config_field(const struct config_entry *e, void *obj);
-/* The count of a CONFIG_LIST or CONFIG_IP_RANGES field in obj. */
+/* The count of a CONFIG_LIST, CONFIG_IP_RANGES or CONFIG_HOSTS field in obj. */
 size_t *config_count(const struct config_entry *e, void *obj);
 /* What e's field holds: its type, or for CONFIG_SPECIAL the type whose storage it shares. */
 enum config_type config_storage(const struct config_entry *e);
 /*
  * One line "key = value" in a section whose keys are in table: 1 when it is
  * stored, 0 after config_fail(), -1 when table has no such key. seen is the
- * mask of the keys of this section (object) already given.
+ * mask of the keys of this section (object) already given, in words of 64
+ * bits (config_seen()): one word for a table of up to 64 keys.
  */
 int config_table_line(struct config_parse *p, const struct config_entry *table, size_t n, const char *section,
     void *obj, uint64_t *seen, const char *key, const char *value);
@@ -185,7 +204,7 @@ bool config_fixed_section(const char *section);
  * Errors: SD_E_NOMEM; a default that does not parse is a broken table and aborts.
  */
 SD_WUR int config_defaults(struct sd_config *cfg, const struct config_entry *table, size_t n, void *obj,
-    uint64_t seen);
+    const uint64_t *seen);
 /* The fixed sections once the file is read: required keys, then defaults. Errors: SD_E_CONFIG, SD_E_NOMEM. */
 SD_WUR int config_table_finish(struct config_parse *p);
 /* Free what the fields of obj described by table own. */

@@ -108,7 +108,7 @@ config_handler(void *user, const char *section, const char *key, const char *val
 	if (p->rc != 0)
 		return 0;
 	if (config_fixed_section(section)) {
-		ok = config_table_line(p, config_keys, config_n_keys, section, p->cfg, &p->seen, key, value);
+		ok = config_table_line(p, config_keys, config_n_keys, section, p->cfg, p->seen, key, value);
 		if (ok < 0)
 			ok = config_fail(p, "unknown key '%s' in [%s]", key, section);
 	} else if (strncmp(section, "profile ", 8) == 0) {

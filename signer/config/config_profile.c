@@ -63,6 +63,46 @@ config_parse_trust_domain(struct config_parse *p, const struct config_entry *e, 
 static const struct config_special config_trust_domain = { "SPIFFE trust domain", CONFIG_STRING,
 	config_parse_trust_domain };
 
+/* One percentage of a renewal window: 1 to 3 digits, at most 100. */
+static bool
+config_percent(const char *text, size_t n, unsigned *out)
+{
+	unsigned v = 0;
+	size_t i;
+
+	if (n == 0 || n > 3)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)text[i]))
+			return false;
+		v = v * 10 + (unsigned)(text[i] - '0');
+	}
+	*out = v;
+	return v <= 100;
+}
+
+/* renewal_window: "START-END", percentages of a certificate's lifetime, 0 <= START < END <= 100. */
+static int
+config_parse_renewal_window(struct config_parse *p, const struct config_entry *e, void *obj, const char *value)
+{
+	struct config_profile *prof = obj;
+	const char *dash = strchr(value, '-');
+	unsigned start, end;
+
+	/* A parsed window has END > 0, and defaults come after the file: a second line. */
+	if (prof->renewal_window_end != 0)
+		return config_fail(p, "key '%s' is set twice", e->key);
+	if (dash == NULL || !config_percent(value, (size_t)(dash - value), &start) ||
+	    !config_percent(dash + 1, strlen(dash + 1), &end) || start >= end)
+		return config_fail(p, "key '%s': '%s' is not START-END with 0 <= START < END <= 100", e->key, value);
+	prof->renewal_window_start = start;
+	prof->renewal_window_end = end;
+	return 1;
+}
+
+static const struct config_special config_renewal_window = { "percentages START-END", CONFIG_COUNT,
+	config_parse_renewal_window };
+
 #define PROF(f) CONFIG_FIELD(config_profile, f)
 #define PROF_LIST(f) CONFIG_ARRAY(config_profile, f)
 
@@ -113,6 +153,12 @@ const struct config_entry config_profile_keys[] = {
 	{ "profile", "ocsp_url", CONFIG_URL, CONFIG_ONCE | CONFIG_RELOADABLE, PROF(ocsp_url), .def = config_none },
 	{ "profile", "ca_issuers_url", CONFIG_URL, CONFIG_ONCE | CONFIG_RELOADABLE, PROF(ca_issuers_url),
 	    .def = config_none },
+	/* ACME (RFC 8555) from this profile: /acme/NAME/directory, end-entity certificates only. */
+	{ "profile", "acme", CONFIG_BOOL, CONFIG_ONCE | CONFIG_RELOADABLE, PROF(acme), .def = "false" },
+	{ "profile", "acme_eab", CONFIG_BOOL, CONFIG_ONCE | CONFIG_RELOADABLE, PROF(acme_eab), .def = "true" },
+	/* The field is the window's start; the parser sets its end too. */
+	{ "profile", "renewal_window", CONFIG_SPECIAL, CONFIG_ONCE | CONFIG_RELOADABLE, PROF(renewal_window_start),
+	    .def = "33-66", .special = &config_renewal_window },
 };
 const size_t config_n_profile_keys = sizeof(config_profile_keys) / sizeof(config_profile_keys[0]);
 _Static_assert(sizeof(config_profile_keys) / sizeof(config_profile_keys[0]) <= 64,
@@ -158,7 +204,7 @@ config_finish_profile(struct sd_config *cfg, struct config_profile *prof)
 	unsigned t;
 	int rc;
 
-	if ((rc = config_defaults(cfg, config_profile_keys, config_n_profile_keys, prof, prof->keys_seen)) != 0)
+	if ((rc = config_defaults(cfg, config_profile_keys, config_n_profile_keys, prof, &prof->keys_seen)) != 0)
 		return rc;
 	/* The CONFIG_DERIVED defaults. */
 	if (!path_len_given)
@@ -182,6 +228,9 @@ config_finish_profile(struct sd_config *cfg, struct config_profile *prof)
 		if (prof->wildcards)
 			return sd_error_set(SD_E_CONFIG, "%s: profile %s: wildcards are for leaf profiles only",
 			    cfg->path, prof->name);
+		if (prof->acme)
+			return sd_error_set(SD_E_CONFIG, "%s: profile %s: acme = true is for leaf profiles only "
+			    "(ACME issues end-entity certificates, not CAs)", cfg->path, prof->name);
 	} else {
 		if (prof->key_usage & ca_bits)
 			return sd_error_set(SD_E_CONFIG, "%s: profile %s: keyCertSign and cRLSign need ca = true",

@@ -18,6 +18,7 @@ config_same_string(const char *a, const char *b)
 static bool
 config_same_field(const struct config_entry *e, struct sd_config *a, struct sd_config *b)
 {
+	const struct config_acme_host *ha, *hb;
 	char **la, **lb;
 	size_t i, n;
 
@@ -40,6 +41,16 @@ config_same_field(const struct config_entry *e, struct sd_config *a, struct sd_c
 		n = *config_count(e, a);
 		return n == *config_count(e, b) &&
 		    memcmp(config_field(e, a), config_field(e, b), n * sizeof(struct config_ip_range)) == 0;
+	case CONFIG_HOSTS:
+		if ((n = *config_count(e, a)) != *config_count(e, b))
+			return false;
+		ha = config_field(e, a);
+		hb = config_field(e, b);
+		for (i = 0; i < n; i++)
+			if (!config_same_string(ha[i].name, hb[i].name) ||
+			    !config_same_string(ha[i].address, hb[i].address))
+				return false;
+		return true;
 	default:
 		/* Numbers and bools: the bytes of the field. */
 		return memcmp(config_field(e, a), config_field(e, b), e->size) == 0;

@@ -286,6 +286,50 @@ config_add_uri_prefix(struct config_parse *p, const char *key, const char *item,
 	return config_add_string(p, key, item, ctx);
 }
 
+/*
+ * An [acme] hosts item, "name=address": a lower-case DNS name (labels of
+ * a-z, 0-9 and inner '-', at most 253 characters) and an IPv4 or IPv6
+ * literal, each name once.
+ */
+int
+config_add_host(struct config_parse *p, const char *key, const char *item, void *ctx)
+{
+	struct config_hosts *h = ctx;
+	unsigned char probe[16];
+	const char *eq = strchr(item, '='), *c, *label;
+	size_t n, i;
+
+	if (*h->n >= CONFIG_LIST_MAX)
+		return config_fail(p, "'%s' has more than %d entries", key, CONFIG_LIST_MAX);
+	if (eq == NULL)
+		return config_fail(p, "'%s': '%s' is not name=address", key, item);
+	n = (size_t)(eq - item);
+	if (n == 0 || n > 253)
+		return config_fail(p, "'%s': '%s' does not start with a DNS name", key, item);
+	for (c = label = item; c <= eq; c++) {
+		if (c < eq && (islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '-'))
+			continue;
+		if (c < eq && *c != '.')
+			return config_fail(p, "'%s': '%.*s' is not a lower-case DNS name", key, (int)n, item);
+		if (c == label || c - label > 63 || *label == '-' || c[-1] == '-')
+			return config_fail(p, "'%s': '%.*s' is not a lower-case DNS name", key, (int)n, item);
+		label = c + 1;
+	}
+	if (inet_pton(AF_INET, eq + 1, probe) != 1 && inet_pton(AF_INET6, eq + 1, probe) != 1)
+		return config_fail(p, "'%s': '%s' is not an IPv4 or IPv6 address", key, eq + 1);
+	for (i = 0; i < *h->n; i++)
+		if (strlen(h->items[i].name) == n && strncmp(h->items[i].name, item, n) == 0)
+			return config_fail(p, "'%s' lists '%.*s' twice", key, (int)n, item);
+	if ((h->items[*h->n].name = strndup(item, n)) == NULL || (h->items[*h->n].address = strdup(eq + 1)) == NULL) {
+		free(h->items[*h->n].name);
+		h->items[*h->n].name = NULL;
+		p->rc = SD_E_NOMEM;
+		return 0;
+	}
+	(*h->n)++;
+	return 1;
+}
+
 int
 config_add_range(struct config_parse *p, const char *key, const char *item, void *ctx)
 {
