@@ -29,12 +29,18 @@ struct acme_validate_options {
 	uint16_t tls_port;			/* tls-alpn-01 connects here (443 unless pinned) */
 	const struct acme_validate_host *hosts;	/* consulted first; a name not in it is resolved (getaddrinfo) */
 	size_t n_hosts;
-	unsigned timeout_ms;			/* the whole validation: connect, send, read */
+	unsigned timeout_ms;			/* the whole validation: connect, send, read, TLS handshake
+						 * (name resolution has the resolver's own timeouts) */
 };
 
-/* What a failed validation tells the client: an ACME problem type suffix and a detail. */
+/*
+ * What a failed validation tells the client: an ACME problem type suffix and
+ * a detail (untrusted bytes escaped; a detail too long for the buffer is cut).
+ * Set on every error; "serverInternal" only with SD_E_NOMEM or SD_E_CRYPTO.
+ */
 struct acme_validate_error {
-	const char *type;			/* static: "connection", "incorrectResponse", "tls", "dns", "malformed" */
+	const char *type;			/* static: "connection", "incorrectResponse", "tls", "dns", "malformed",
+						 * "serverInternal" */
 	char detail[ACME_VALIDATE_DETAIL_MAX];
 };
 
@@ -42,8 +48,11 @@ struct acme_validate_error {
  * http-01: GET http://NAME:http_port/.well-known/acme-challenge/TOKEN with
  * Host NAME, no redirects followed, at most 8 KiB of answer; status 200 and
  * a body that is key_authorization (trailing whitespace allowed, RFC 8555
- * 8.3). name is a DNS identifier, token base64url (at most 64 characters).
- * Errors: SD_E_INVAL (*err says why the challenge failed).
+ * 8.3). name is a DNS identifier ([a-z0-9.-], at most 253), token base64url
+ * (at most 64 characters), key_authorization at most ACME_VALIDATE_KEYAUTH_MAX.
+ * The body may come with Content-Length, chunked, or run to the close.
+ * Thread-safe. Errors: SD_E_INVAL (*err says why the challenge failed),
+ * SD_E_NOMEM.
  */
 SD_WUR int acme_validate_http01(const char *name, const char *token, const char *key_authorization,
     const struct acme_validate_options *o, struct acme_validate_error *err);
@@ -54,7 +63,8 @@ SD_WUR int acme_validate_http01(const char *name, const char *token, const char 
  * with exactly one subjectAltName, the dNSName NAME, and a critical
  * id-pe-acmeIdentifier (1.3.6.1.5.5.7.1.31) extension holding the
  * SHA-256 of key_authorization as an OCTET STRING. The certificate is not
- * otherwise trusted (RFC 8737 3). Errors: SD_E_INVAL (*err says why).
+ * otherwise trusted (RFC 8737 3). Thread-safe. Errors: SD_E_INVAL (*err
+ * says why), SD_E_NOMEM, SD_E_CRYPTO (TLS session setup or hashing failed).
  */
 SD_WUR int acme_validate_tls_alpn01(const char *name, const char *key_authorization,
     const struct acme_validate_options *o, struct acme_validate_error *err);
