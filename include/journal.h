@@ -40,8 +40,9 @@ enum journal_record_type {
 	JOURNAL_REC_CHECKPOINT = 9,	/* a signed tree head */
 	JOURNAL_REC_REVOCATION = 10,	/* a certificate revoked */
 	JOURNAL_REC_CRL = 11,		/* a CRL signed: its number, times, entries and SHA-256 */
+	JOURNAL_REC_ACME = 12,		/* an ACME account, EAB key or authorization event */
 };
-#define JOURNAL_REC_TYPE_MAX 11
+#define JOURNAL_REC_TYPE_MAX 12
 
 /* RFC 5280 CRLReason codes (5.3.1); 7 is unassigned and refused. */
 enum journal_crl_reason {
@@ -63,6 +64,18 @@ enum journal_service_event {
 	JOURNAL_SERVICE_STOP = 2,
 	JOURNAL_SERVICE_RELOAD = 3,	/* SIGHUP: the configuration now in force (its hash) */
 };
+
+/* What an ACME record (type 12) journals; other values are refused. */
+enum journal_acme_event {
+	JOURNAL_ACME_ACCOUNT_CREATED = 1,
+	JOURNAL_ACME_ACCOUNT_DEACTIVATED = 2,
+	JOURNAL_ACME_ACCOUNT_KEY_CHANGED = 3,
+	JOURNAL_ACME_EAB_ADDED = 4,		/* signerctl acme eab add */
+	JOURNAL_ACME_AUTHZ_VALID = 5,
+	JOURNAL_ACME_AUTHZ_INVALID = 6,
+	JOURNAL_ACME_EAB_REMOVED = 7,
+};
+#define JOURNAL_ACME_EVENT_MAX 7
 
 enum journal_ceremony_phase {
 	JOURNAL_CEREMONY_BEGIN = 1,	/* before the HSM is asked */
@@ -113,14 +126,14 @@ struct journal_record {
 	uint64_t intent_seq;
 	/* refusal: error slug; ceremony: operation ("keygen", "root", "intermediate") */
 	char *reason;
-	/* refusal, summary, ceremony, service, revocation: free text */
+	/* refusal, summary, ceremony, service, revocation, acme: free text */
 	char *detail;
 	/* summary: refusals counted and not journaled one by one since window_start_ms */
 	uint64_t count;
 	int64_t window_start_ms;
 	/* ceremony */
 	uint8_t phase;
-	char *actor;			/* operator: user name and uid */
+	char *actor;			/* operator: user name and uid (ceremony, acme) */
 	char *key_uri;
 	uint8_t *output;		/* SPKI or certificate DER; may be empty */
 	size_t output_len;
@@ -139,6 +152,11 @@ struct journal_record {
 	int64_t crl_this_update, crl_next_update;	/* Unix seconds */
 	uint64_t crl_entries;		/* revoked certificates listed */
 	uint8_t crl_sha256[JOURNAL_HASH_LEN];	/* of the CRL's DER */
+	/* acme (journal_acme_append()); also profile, actor and detail */
+	uint8_t acme_event;		/* enum journal_acme_event */
+	char *acme_account;		/* the ACME account id (base64url); empty for EAB events */
+	uint8_t acme_key_sha256[JOURNAL_HASH_LEN];	/* RFC 7638 thumbprint of the account key; EAB events: zeros */
+	char *acme_eab_kid;		/* the EAB key id; empty when none */
 };
 
 /* Limits enforced by encode and decode. */
@@ -288,6 +306,30 @@ struct journal_crl {
  * a read-only handle), SD_E_NOMEM.
  */
 SD_WUR int journal_crl_append(struct journal *j, const struct journal_crl *in, uint64_t *seq_out);
+
+/* What an ACME record (type 12) says; all fields borrowed, NULL texts are empty. */
+struct journal_acme {
+	int64_t time_ms;			/* when it happened, Unix milliseconds */
+	uint8_t event;				/* enum journal_acme_event */
+	const char *account;			/* the account id, 0..64 bytes; required but for EAB events */
+	uint8_t key_sha256[JOURNAL_HASH_LEN];	/* RFC 7638 JWK thumbprint of the account key; zeros for EAB events */
+	const char *eab_kid;			/* 0..64 bytes; EAB events, and an account bound with EAB */
+	const char *profile;			/* the ACME directory's profile, 0..64 bytes */
+	const char *actor;			/* EAB events: the operator as ctl_actor() writes it, 1..256 bytes */
+	const char *detail;			/* 0..4096 bytes (README, "Record encoding", type 12) */
+};
+
+/*
+ * Journal an ACME event, durably (as journal_append()): the record is
+ * committed before this returns, so that the caller acts on an event only
+ * once it is journaled. Nothing is indexed. Events 1, 2, 3, 5 and 6 need an
+ * account; events 4 and 7 (EAB keys) need eab_kid and actor.
+ * Errors: SD_E_INVAL (a NULL argument, an unknown event, a text over its
+ * limit or not UTF-8, a missing account, eab_kid or actor: nothing
+ * written), SD_E_JOURNAL_FULL, SD_E_JOURNAL (also on a read-only handle),
+ * SD_E_NOMEM.
+ */
+SD_WUR int journal_acme_append(struct journal *j, const struct journal_acme *a, uint64_t *seq);
 
 /*
  * The number and seq of the last CRL record; both 0 when there is none.

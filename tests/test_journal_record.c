@@ -228,9 +228,10 @@ test_record_decode_rejects(void)
 	CU_ASSERT_EQUAL(decode_mutated(&s, 4, 0, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 0, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 0"));
-	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 12, false, 0), SD_E_JOURNAL_CORRUPT);
-	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 12"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 13, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 13"));
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, JOURNAL_REC_CRL, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, JOURNAL_REC_ACME, false, 0), SD_E_JOURNAL_CORRUPT);
 	/* Nor do they make a revocation. */
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, JOURNAL_REC_REVOCATION, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 8, false, 0), SD_E_JOURNAL_CORRUPT);

@@ -187,6 +187,17 @@ main(int argc, char **argv)
 	rec.detail = "key found in a public repository";
 	record(argv[1], &rec, &seq, prev);
 
+	/* After the revocation, so that the seeds before it stay as they were. */
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_ACME;
+	rec.acme_event = JOURNAL_ACME_ACCOUNT_CREATED;
+	rec.acme_account = "evOfKhNU60wg";
+	memset(rec.acme_key_sha256, 0x77, sizeof(rec.acme_key_sha256));
+	rec.acme_eab_kid = "kid-1";
+	rec.profile = "tls-server";
+	rec.detail = "mailto:ops@example.com";
+	record(argv[1], &rec, &seq, prev);
+
 	text = note(0, root, 0);
 	put(argv[1], "checkpoint", "empty.txt", text, strlen(text));
 	free(text);
