@@ -11,6 +11,9 @@
 # CRLs, OCSP and the CA certificate are served over plain HTTP on PORT+1
 # (PUBLIC_PORT); with PORT=0 (an ephemeral port, as the tests run it) no
 # port can be named in advance: no public listener and no URLs then.
+# ACME (profile server): http-01 is validated on port ACME_HTTP_PORT
+# (PORT+2) and tls-alpn-01 on ACME_TLS_PORT (PORT+3), of 127.0.0.1 for the
+# names of ACME_HOSTS (acme.example.com): a closed network's pinned map.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +28,11 @@ if [ -z "${PUBLIC_PORT:-}" ]; then
 	if [ "$PORT" = 0 ]; then PUBLIC_PORT=0; else PUBLIC_PORT=$((PORT + 1)); fi
 fi
 PUBLIC_URL=http://127.0.0.1:$PUBLIC_PORT
+if [ "$PORT" != 0 ]; then
+	ACME_HTTP_PORT=${ACME_HTTP_PORT:-$((PORT + 2))}
+	ACME_TLS_PORT=${ACME_TLS_PORT:-$((PORT + 3))}
+fi
+ACME_HOSTS=${ACME_HOSTS:-acme.example.com}
 OCSP_KEY="pkcs11:token=$TOKEN;object=ocsp-responder"
 
 mkdir -p "$DEMO_DIR"
@@ -58,6 +66,15 @@ profile_urls() {
 	[ "$PUBLIC_PORT" != 0 ] || return 0
 	printf 'crl_url = %s\nocsp_url = %s\nca_issuers_url = %s\n' "$PUBLIC_URL/v1/ca/issuing/crl" \
 		"$PUBLIC_URL/ocsp" "$PUBLIC_URL/v1/ca/issuing/certificate"
+}
+
+# [acme]: where validation connects. Names map to 127.0.0.1, never to DNS.
+acme_section() {
+	local h
+	printf '[acme]\n'
+	[ -z "${ACME_HTTP_PORT:-}" ] || printf 'http_port = %s\n' "$ACME_HTTP_PORT"
+	[ -z "${ACME_TLS_PORT:-}" ] || printf 'tls_port = %s\n' "$ACME_TLS_PORT"
+	for h in $ACME_HOSTS; do printf 'hosts = %s=127.0.0.1\n' "$h"; done
 }
 
 write_config() {
@@ -94,6 +111,8 @@ checkpoint_file = checkpoints.txt
 user = $(id -un)
 seccomp = kill
 
+$(acme_section)
+
 [api]
 listen = 127.0.0.1
 port = $PORT
@@ -116,6 +135,8 @@ $(profile_urls)
 dns_suffixes = example.com, localhost
 ip_ranges = 127.0.0.0/8, ::1/128
 wildcards = false
+# ACME at /acme/server/directory, for accounts bound to an EAB key (signerctl acme eab add).
+acme = true
 
 # TLS clients: the same DNS names as server, plus e-mail addresses.
 [profile client]
@@ -301,10 +322,24 @@ upgrade_revocation() {
 	echo "demo: added the OCSP responder, the public listener on port $PUBLIC_PORT and the CRL and OCSP URLs to $CONF"
 }
 
+# A state made before ACME: the [acme] section, and ACME on profile server.
+upgrade_acme() {
+	grep -q '^\[acme\]' "$CONF" && return 0
+	local tmp="$CONF.new"
+	awk -v acme="$(acme_section)" '
+		/^\[api\]$/ { print acme; print "" }
+		{ print }
+		/^\[/ { section = $0 }
+		section == "[profile server]" && /^wildcards = / { print "acme = true" }
+	' "$CONF" >"$tmp" && chmod --reference="$CONF" "$tmp" && mv "$tmp" "$CONF"
+	echo "demo: added [acme] and ACME on profile server to $CONF"
+}
+
 upgrade() {
 	upgrade_process
 	upgrade_clients
 	upgrade_revocation
+	upgrade_acme
 }
 
 init() {
@@ -363,8 +398,16 @@ SOFTHSM
 	echo "demo: ready"
 }
 
+# The demo's EAB key for ACME (made once, kept in $D/acme-eab.txt: an EAB key is shown only when made).
+acme_eab() {
+	[ -s "$D/acme-eab.txt" ] && return 0
+	(umask 077 && ctl acme eab add --profile server --dns-suffix example.com >"$D/acme-eab.txt")
+}
+
 recipe() {
-	local url="https://127.0.0.1:$PORT"
+	local url="https://127.0.0.1:$PORT" kid key
+	kid=$(sed -n 's/^kid: //p' "$D/acme-eab.txt")
+	key=$(sed -n 's/^hmac_key: //p' "$D/acme-eab.txt")
 	cat <<RECIPE
 
 signerd demo: $url   (state in $D)
@@ -395,6 +438,16 @@ as the revoker, and see the next CRL and the OCSP responder say so:
   openssl verify -crl_check -CAfile $D/ca/chain.pem -CRLfile crl.pem demo.pem || echo "refused, as it should be"
   openssl ocsp -issuer $D/ca/intermediate.pem -cert demo.pem -url $PUBLIC_URL/ocsp -CAfile $D/ca/chain.pem -resp_text
 
+With ACME: certbot (Debian's package) gets a certificate for acme.example.com, which the demo's
+[acme] hosts map to 127.0.0.1; certbot answers http-01 on port $ACME_HTTP_PORT:
+
+  REQUESTS_CA_BUNDLE=$D/tls/ca.pem certbot certonly --standalone --non-interactive --agree-tos \\
+    -m ops@example.com --server $url/acme/server/directory \\
+    --eab-kid $kid --eab-hmac-key $key \\
+    --http-01-port $ACME_HTTP_PORT -d acme.example.com \\
+    --config-dir certbot --work-dir certbot --logs-dir certbot
+  openssl verify -CAfile $D/ca/root.pem -untrusted $D/ca/chain.pem certbot/live/acme.example.com/cert.pem
+
 Journal: $BUILD/signerctl -c $D/signerd.conf journal list
 Audit:   $BUILD/signerctl -c $D/signerd.conf audit verify --pubkey $D/audit.pem --checkpoint $D/checkpoints.txt
 Stop with Ctrl-C.
@@ -406,6 +459,7 @@ case "${1:-run}" in
 init) init ;;
 run)
 	init
+	acme_eab
 	recipe
 	exec "$BUILD/signerd" -c "$CONF" --port "$PORT"
 	;;

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# ACME (RFC 8555) with the stock clients Debian ships: certbot, lego and
+# uacme each get a certificate from a real signerd over HTTPS (http-01,
+# and tls-alpn-01 with lego), renew it and revoke it; every certificate
+# chains to the demo root and is in the journal. Then the requests stock
+# clients never send (acme_client.py), each refused with its ACME error and
+# nothing issued, and renewal information (RFC 9773).
+source "$(dirname "$0")/lib.sh"
+
+for tool in certbot lego uacme; do
+	command -v "$tool" >/dev/null || { t_fail "$tool is installed (make deps)"; t_done; exit; }
+done
+free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+http_port=$(free_port)
+tls_port=$(free_port)
+names="certbot.example.com lego.example.com lego-tls.example.com uacme.example.com neg.example.com"
+d=$T_TMP/demo
+if ! ACME_HTTP_PORT=$http_port ACME_TLS_PORT=$tls_port ACME_HOSTS=$names t_demo "$d" p256; then
+	t_fail "demo state created"; t_done; exit
+fi
+if ! t_start "$d"; then t_fail "signerd starts" "$(tail -n 3 "$T_TMP/signerd.log")"; t_done; exit; fi
+dir=$T_URL/acme/server/directory
+ca=$d/tls/ca.pem
+client=$(dirname "$0")/acme_client.py
+
+# eab [--dns-suffix S]: a new EAB key for profile server; sets kid and key.
+eab() {
+	"$BUILD/signerctl" -c "$d/signerd.conf" acme eab add --profile server "$@" >"$T_TMP/eab.txt" 2>&1 || return 1
+	kid=$(sed -n 's/^kid: //p' "$T_TMP/eab.txt")
+	key=$(sed -n 's/^hmac_key: //p' "$T_TMP/eab.txt")
+	[ -n "$kid" ] && [ -n "$key" ]
+}
+# auditor GET of the certificate in PEM file $1: its JSON in $T_TMP/cert.json, status printed.
+journaled() {
+	local serial
+	serial=$(openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')
+	curl -sS --cacert "$ca" --cert "$d/clients/auditor.pem" --key "$d/clients/auditor.key" \
+		-o "$T_TMP/cert.json" -w '%{http_code}' "$T_URL/v1/certificates/$serial"
+}
+issued_count() {
+	curl -sS --cacert "$ca" --cert "$d/clients/auditor.pem" --key "$d/clients/auditor.key" \
+		"$T_URL/v1/certificates?profile=server&limit=1000" | jq '.items | length'
+}
+# check_cert NAME PEM: chains to the root, names NAME, journaled under profile server by an ACME account.
+check_cert() {
+	t_check "$1: the certificate chains to the demo root" \
+		openssl verify -CAfile "$d/ca/root.pem" -untrusted "$d/ca/chain.pem" "$2"
+	t_check "$1: it names $3" bash -c "openssl x509 -in '$2' -noout -ext subjectAltName | grep -q 'DNS:$3'"
+	t_check "$1: it is in the journal, profile server, requested by an ACME account" \
+		bash -c "test \"\$(journaled '$2')\" = 200 && jq -e '.profile == \"server\" and (.client | startswith(\"acme:server/\"))' '$T_TMP/cert.json' >/dev/null"
+}
+export -f journaled
+export ca d T_URL T_TMP
+
+t_check "GET the directory: 200, with the six resources" \
+	bash -c "curl -sS --cacert '$ca' '$dir' | jq -e '.newNonce and .newAccount and .newOrder and .revokeCert and .keyChange and .renewalInfo and .meta.externalAccountRequired == true' >/dev/null"
+
+# certbot: http-01 (standalone), renewal, revocation.
+cb=$T_TMP/certbot
+certbot_run() {
+	REQUESTS_CA_BUNDLE=$ca certbot --non-interactive --config-dir "$cb" --work-dir "$cb" --logs-dir "$cb" \
+		--server "$dir" "$@" >>"$T_TMP/certbot.log" 2>&1
+}
+eab
+t_check "certbot certonly --standalone (http-01, EAB): a certificate" \
+	certbot_run certonly --standalone --agree-tos -m ops@example.com --eab-kid "$kid" --eab-hmac-key "$key" \
+	--http-01-port "$http_port" --http-01-address 127.0.0.1 --key-type ecdsa -d certbot.example.com
+check_cert certbot "$cb/live/certbot.example.com/cert.pem" certbot.example.com
+cp "$cb/live/certbot.example.com/cert.pem" "$T_TMP/certbot-1.pem"
+t_check "certbot renew --force-renewal: a new certificate" \
+	certbot_run renew --force-renewal --http-01-port "$http_port" --http-01-address 127.0.0.1
+t_check "certbot: the renewed certificate is another one" \
+	bash -c "! cmp -s '$T_TMP/certbot-1.pem' '$cb/live/certbot.example.com/cert.pem'"
+check_cert "certbot renewed" "$cb/live/certbot.example.com/cert.pem" certbot.example.com
+t_check "certbot revoke: accepted" \
+	certbot_run revoke --cert-path "$cb/live/certbot.example.com/cert.pem" --reason keycompromise --no-delete-after-revoke
+t_check "certbot: the journal holds it revoked" \
+	bash -c "journaled '$cb/live/certbot.example.com/cert.pem' >/dev/null && jq -e '.status == \"revoked\"' '$T_TMP/cert.json' >/dev/null"
+
+# lego: http-01 and tls-alpn-01, renewal, revocation.
+lg=$T_TMP/lego
+lego_run() {
+	LEGO_CA_CERTIFICATES=$ca lego --server "$dir" --path "$lg" --accept-tos -m ops@example.com \
+		--eab --kid "$kid" --hmac "$key" --key-type ec256 "$@" >>"$T_TMP/lego.log" 2>&1
+}
+eab
+t_check "lego run --http (http-01, EAB): a certificate" \
+	lego_run --domains lego.example.com --http --http.port "127.0.0.1:$http_port" run
+check_cert lego "$lg/certificates/lego.example.com.crt" lego.example.com
+cp "$lg/certificates/lego.example.com.crt" "$T_TMP/lego-1.pem"
+t_check "lego renew --days 999: a new certificate" \
+	lego_run --domains lego.example.com --http --http.port "127.0.0.1:$http_port" renew --days 999 --no-random-sleep
+t_check "lego: the renewed certificate is another one" \
+	bash -c "! cmp -s '$T_TMP/lego-1.pem' '$lg/certificates/lego.example.com.crt'"
+t_check "lego run --tls (tls-alpn-01): a certificate" \
+	lego_run --domains lego-tls.example.com --tls --tls.port "127.0.0.1:$tls_port" run
+check_cert "lego tls-alpn-01" "$lg/certificates/lego-tls.example.com.crt" lego-tls.example.com
+t_check "lego revoke: accepted" lego_run --domains lego.example.com revoke
+t_check "lego: the journal holds it revoked" \
+	bash -c "journaled '$lg/certificates/lego.example.com.crt' >/dev/null && jq -e '.status == \"revoked\"' '$T_TMP/cert.json' >/dev/null"
+
+# uacme: http-01 through its hook, which serves the key authorization itself.
+ua=$T_TMP/uacme
+mkdir -p "$ua/www/.well-known/acme-challenge"
+cat >"$ua/hook.sh" <<HOOK
+#!/bin/sh
+# uacme hook: METHOD TYPE IDENT TOKEN AUTH
+[ "\$2" = http-01 ] || exit 1
+case "\$1" in
+begin) printf '%s' "\$5" >"$ua/www/.well-known/acme-challenge/\$4" ;;
+done|failed) rm -f "$ua/www/.well-known/acme-challenge/\$4" ;;
+esac
+HOOK
+chmod +x "$ua/hook.sh"
+/usr/bin/python3 -m http.server --bind 127.0.0.1 --directory "$ua/www" "$http_port" >/dev/null 2>&1 &
+web=$!
+# libcurl-gnutls reads the system bundle only: uacme sees the demo's TLS CA in a bundle mounted over it.
+cat /etc/ssl/certs/ca-certificates.crt "$ca" >"$ua/bundle.pem" 2>/dev/null || cp "$ca" "$ua/bundle.pem"
+uacme_run() {
+	unshare -m sh -c "mount --bind '$ua/bundle.pem' /etc/ssl/certs/ca-certificates.crt &&
+		exec uacme -y -v -c '$ua/conf' -a '$dir' -h '$ua/hook.sh' $*" >>"$T_TMP/uacme.log" 2>&1
+}
+eab
+sleep 0.3
+t_check "uacme new (EAB): an account" uacme_run -e "$kid:$key" new ops@example.com
+t_check "uacme issue (http-01): a certificate" uacme_run -t EC issue uacme.example.com
+check_cert uacme "$ua/conf/uacme.example.com/cert.pem" uacme.example.com
+t_check "uacme revoke: accepted" uacme_run revoke "$ua/conf/uacme.example.com/cert.pem"
+kill "$web" 2>/dev/null; wait "$web" 2>/dev/null
+
+# What stock clients never send: each refused with its ACME error, nothing issued.
+before=$(issued_count)
+neg() { # SCENARIO [EAB ARGS] -- [SCENARIO ARGS]
+	local s=$1; shift
+	eab "$@" || return 1
+	/usr/bin/python3 "$client" "$s" "$dir" "$ca" "$kid" "$key" neg.example.com "$http_port" 2>>"$T_TMP/neg.log"
+}
+t_check "a JWS whose signature does not verify: malformed" neg bad-signature
+t_check "a nonce used twice: badNonce" neg replayed-nonce
+t_check "a JWS url that is not the request's: unauthorized" neg url-mismatch
+t_check "a name outside the EAB key's suffixes: rejectedIdentifier" neg outside-eab --dns-suffix other.example.com
+t_check "a challenge answered with the wrong key authorization: incorrectResponse, order invalid" \
+	neg wrong-key-authorization
+t_check "account keys of a refused type (P-521, RSA-1024): badSignatureAlgorithm, badPublicKey" neg refused-key-types
+t_check "nothing was issued by the refused requests" test "$(issued_count)" = "$before"
+
+# Renewal information (RFC 9773): the middle third of a current certificate's lifetime, the past once revoked.
+t_check "renewalInfo of lego's tls-alpn-01 certificate: the middle third, with Retry-After" \
+	/usr/bin/python3 "$client" renewal-info "$dir" "$ca" "$lg/certificates/lego-tls.example.com.crt" middle-third
+t_check "renewalInfo of certbot's revoked certificate: a window in the past" \
+	/usr/bin/python3 "$client" renewal-info "$dir" "$ca" "$cb/live/certbot.example.com/cert.pem" past
+
+t_check "the journal verifies" t_audit verify --pubkey "$d/audit.pem"
+t_stop
+t_check "signerd stopped cleanly" test "$T_RC" = 0
+for f in certbot lego uacme neg; do
+	[ "$T_FAILED" = 0 ] || { echo "--- $f.log"; tail -n 20 "$T_TMP/$f.log" 2>/dev/null; }
+done
+t_done
