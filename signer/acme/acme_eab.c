@@ -103,6 +103,7 @@ acme_eab_journal(struct journal *j, uint8_t event, const char *kid, const char *
     const char *detail, int64_t now)
 {
 	struct journal_acme e;
+	uint64_t seq = 0;
 
 	memset(&e, 0, sizeof(e));
 	e.time_ms = now * 1000;
@@ -112,7 +113,7 @@ acme_eab_journal(struct journal *j, uint8_t event, const char *kid, const char *
 	e.profile = profile;
 	e.actor = actor;
 	e.detail = detail;
-	return journal_acme_append(j, &e, NULL);
+	return journal_acme_append(j, &e, &seq);
 }
 
 static json_t *
