@@ -285,17 +285,17 @@ test_new_account(void)
 	expect(new_account(k1,
 	           json_pack("{s:o}", "externalAccountBinding",
 	               eab_obj(k1, eab_kid, key2, BASE "/acme/" P "/new-account"))),
-	    401, "unauthorized");
+	    403, "unauthorized");
 	/* An unknown kid; an EAB for another profile. */
 	expect(new_account(k1,
 	           json_pack("{s:o}", "externalAccountBinding",
 	               eab_obj(k1, "nope", key2, BASE "/acme/" P "/new-account"))),
-	    401, "unauthorized");
+	    403, "unauthorized");
 	CU_ASSERT_EQUAL_FATAL(acme_eab_add(cfg, jr, "for-other", other, 1, NULL, 0, "tester", kid2, key2), 0);
 	expect(new_account(k1,
 	           json_pack("{s:o}", "externalAccountBinding",
 	               eab_obj(k1, "for-other", key2, BASE "/acme/" P "/new-account"))),
-	    401, "unauthorized");
+	    403, "unauthorized");
 	/* Bad contacts. */
 	expect(new_account(k1,
 	           json_pack("{s:[s], s:o}", "contact", "tel:+1555", "externalAccountBinding",
@@ -324,7 +324,7 @@ test_new_account(void)
 	expect(new_account(k2,
 	           json_pack("{s:o}", "externalAccountBinding",
 	               eab_obj(k2, eab_kid, eab_key, BASE "/acme/" P "/new-account"))),
-	    401, "unauthorized");
+	    403, "unauthorized");
 	/* Nonce replay, url mismatch, bad signature. */
 	n = nonce();
 	body = request(k2, NULL, BASE "/acme/" P "/new-account", "{}", n, false);
@@ -333,7 +333,7 @@ test_new_account(void)
 	free(body);
 	free(n);
 	body = request(k2, NULL, BASE "/acme/" P "/new-order", "{}", NULL, false);
-	expect(serve(SIGNER_ACME_NEW_ACCOUNT, NULL, body), 401, "unauthorized");
+	expect(serve(SIGNER_ACME_NEW_ACCOUNT, NULL, body), 403, "unauthorized");
 	free(body);
 	body = request(k2, NULL, BASE "/acme/" P "/new-account", "{}", NULL, true);
 	expect(serve(SIGNER_ACME_NEW_ACCOUNT, NULL, body), 400, "malformed");
@@ -437,7 +437,7 @@ test_key_change(void)
 	free(body);
 	CU_ASSERT_EQUAL(last_event(), JOURNAL_ACME_ACCOUNT_DEACTIVATED);
 	body = request(k3, acct3, acct3, "", NULL, false);
-	expect(serve(SIGNER_ACME_ACCOUNT, id_of(acct3), body), 401, "unauthorized");
+	expect(serve(SIGNER_ACME_ACCOUNT, id_of(acct3), body), 403, "unauthorized");
 	free(body);
 }
 

@@ -117,15 +117,16 @@ static char *
 acme_contacts_text(const json_t *contact)
 {
 	const json_t *v;
-	size_t i, len = 1, at = 0;
+	size_t i, n = json_array_size(contact), len = 1, at = 0;
 	char *s;
 
-	json_array_foreach(contact, i, v) len += json_string_length(v) + 1;
+	for (i = 0; i < n; i++)
+		len += json_string_length(json_array_get(contact, i)) + 1;
 	if ((s = malloc(len)) == NULL)
 		return NULL;
-	json_array_foreach(contact, i, v)
-	{
-		if (at != 0)
+	for (i = 0; i < n; i++) {
+		v = json_array_get(contact, i);
+		if (i != 0)
 			s[at++] = ' ';
 		memcpy(s + at, json_string_value(v), json_string_length(v));
 		at += json_string_length(v);
@@ -259,7 +260,7 @@ acme_op_new_account(struct acme_call *c)
 		/* RFC 8555 7.3.1: the key's account, whatever else the request asks. */
 		existing = acme_json_str(found, "account");
 		if (existing == NULL || strlen(existing) != ACME_ID_LEN ||
-		    (rc = acme_store_get(txn, ACME_T_ACCOUNT, existing, &account)) != 0) {
+		    acme_store_get(txn, ACME_T_ACCOUNT, existing, &account) != 0) {
 			rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "account key %s: its account", key_name);
 			goto out;
 		}

@@ -307,7 +307,7 @@ acme_eab_list(const struct sd_config *cfg, int (*fn)(const struct acme_eab_info 
 
 	if ((rc = acme_eab_store(cfg, &st)) != 0 || (rc = acme_store_begin(st, false, &txn)) != 0)
 		goto out;
-	rc = acme_store_foreach(txn, ACME_T_EAB, NULL, 0, acme_eab_visit, &w);
+	rc = acme_store_foreach(txn, ACME_T_EAB, NULL, SIZE_MAX, acme_eab_visit, &w);
 out:
 	acme_store_abort(txn);
 	acme_store_close(st);
