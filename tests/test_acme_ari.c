@@ -176,13 +176,18 @@ struct ca {
 };
 
 struct revoke_call {
+	int answer; /* 0: revoked now, 1: revoked before, 2: SD_E_NOT_FOUND */
 	int calls;
 	char serial_hex[41];
 	uint8_t reason;
 	char who[256];
 };
 
+static const uint8_t serial_known[] = { 0x00, 0x87, 0x65, 0x43, 0x21 };
 static struct ca test_ca, other_ca;
+static uint8_t *known_der; /* the certificate of serial_known, DER */
+static size_t known_der_len;
+static uint8_t known_spki[32]; /* SHA-256 of its SubjectPublicKeyInfo */
 static struct revoke_call revoked_calls;
 static char tmp[PATH_MAX];
 
@@ -228,7 +233,7 @@ make_cert(EVP_PKEY *key, const struct ca *issuer, const uint8_t *serial, size_t 
 static void
 ca_init(struct ca *ca)
 {
-	BIO *bio = BIO_new(BIO_s_mem());
+	BIO *bio;
 	char *data = NULL;
 	long n;
 	uint8_t serial[1] = { 1 };
@@ -238,6 +243,7 @@ ca_init(struct ca *ca)
 	ca->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ca->key);
 	ca->cert = make_cert(ca->key, NULL, serial, 1, 0, 4000000000LL);
+	bio = BIO_new(BIO_s_mem());
 	CU_ASSERT_FATAL(bio != NULL && PEM_write_bio_X509(bio, ca->cert) == 1);
 	n = BIO_get_mem_data(bio, &data);
 	CU_ASSERT_FATAL(n > 0);
@@ -277,7 +283,11 @@ ops_revoke(void *ctx, const char *serial_hex, uint8_t reason, const char *who, s
 	revoked_calls.reason = reason;
 	(void)snprintf(revoked_calls.who, sizeof(revoked_calls.who), "%s", who);
 	memset(out, 0, sizeof(*out));
+	if (revoked_calls.answer == 2)
+		return sd_error_set(SD_E_NOT_FOUND, "no certificate has serial %s", serial_hex);
 	(void)snprintf(out->serial_hex, sizeof(out->serial_hex), "%s", serial_hex);
+	(void)snprintf(out->revoked_at, sizeof(out->revoked_at), "2027-01-15T08:00:00Z");
+	out->already = revoked_calls.answer == 1;
 	return 0;
 }
 
@@ -297,6 +307,17 @@ journal_issue(struct journal *j, const struct ca *issuer, const uint8_t *serial,
 	x = make_cert(key, issuer, serial, serial_len, nb, na);
 	n = i2d_X509(x, &der);
 	CU_ASSERT_FATAL(n > 0);
+	if (serial_len == sizeof(serial_known) && memcmp(serial, serial_known, serial_len) == 0) {
+		unsigned char *spki = NULL;
+		int m = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+
+		CU_ASSERT_FATAL(m > 0);
+		sha256(spki, (size_t)m, known_spki);
+		OPENSSL_free(spki);
+		OPENSSL_free(known_der);
+		known_der = OPENSSL_memdup(der, (size_t)n);
+		known_der_len = (size_t)n;
+	}
 	/* The journal keys serials without DER's leading 0x00, as the certificate index reads them back. */
 	if (serial[0] == 0x00) {
 		serial++;
@@ -353,7 +374,6 @@ static const char *config_text = "[hsm]\n"
                                  "dns_suffixes = example.com\n"
                                  "renewal_window = 10-20\n";
 
-static const uint8_t serial_known[] = { 0x00, 0x87, 0x65, 0x43, 0x21 };
 static const uint8_t serial_revoked[] = { 0x12, 0x34, 0x56 };
 static const uint8_t serial_short[] = { 0x22 };
 static const uint8_t serial_gone[] = { 0x33 };
@@ -653,6 +673,158 @@ test_revoke_authorised(void)
 	json_decref(issued);
 }
 
+/* --- acme_op_revoke, from a verified request on (the JWS is the integration test's) --- */
+
+struct revoke_env {
+	struct ari_env env;
+	struct signer_acme_request req;
+	struct signer_acme_answer ans;
+	struct acme_call c;
+};
+
+static void
+revoke_open(struct revoke_env *r)
+{
+	env_open(&r->env);
+	memset(&r->req, 0, sizeof(r->req));
+	r->req.op = SIGNER_ACME_REVOKE;
+	r->req.profile = "web";
+	r->req.base = "https://acme.test";
+	put_cert(r->env.a, "87654321", ACCOUNT_A, "web", NULL);
+	memset(&revoked_calls, 0, sizeof(revoked_calls));
+}
+
+/* Serve revokeCert for a payload of der and reason (-1: none), by account (NULL: signed by key). */
+static void
+revoke_call(struct revoke_env *r, const uint8_t *der, size_t len, int reason, const char *account,
+    const uint8_t key[32])
+{
+	char *b64 = malloc(len / 3 * 4 + 8);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b64);
+	(void)acme_b64url_encode(der, len, b64);
+	free(r->ans.body);
+	memset(&r->ans, 0, sizeof(r->ans));
+	memset(&r->c, 0, sizeof(r->c));
+	r->c.a = r->env.a;
+	r->c.req = &r->req;
+	r->c.ans = &r->ans;
+	r->c.profile = sd_config_profile(r->env.cfg, "web");
+	r->c.payload = reason < 0 ? json_pack("{s:s}", "certificate", b64) :
+	                            json_pack("{s:s, s:i}", "certificate", b64, "reason", reason);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r->c.payload);
+	if (account != NULL)
+		memcpy(r->c.account_id, account, ACME_ID_LEN + 1);
+	memcpy(r->c.spki_sha256, key, 32);
+	CU_ASSERT_EQUAL(acme_op_revoke(&r->c), 0);
+	json_decref(r->c.payload);
+	free(b64);
+}
+
+static void
+revoke_close(struct revoke_env *r)
+{
+	free(r->ans.body);
+	env_close(&r->env);
+}
+
+static void
+revoke_expect_problem(struct revoke_env *r, unsigned status, const char *type)
+{
+	expect_problem(&r->ans, status, type);
+	CU_ASSERT_EQUAL(revoked_calls.calls, 0);
+}
+
+static void
+test_revoke_handler(void)
+{
+	struct revoke_env r;
+	uint8_t other[32];
+
+	memset(other, 0x5a, sizeof(other));
+	memset(&r, 0, sizeof(r));
+	revoke_open(&r);
+	/* The issuing account, default reason. */
+	revoke_call(&r, known_der, known_der_len, -1, ACCOUNT_A, other);
+	CU_ASSERT_EQUAL(r.ans.status, 200);
+	CU_ASSERT_PTR_NULL(r.ans.body);
+	CU_ASSERT_PTR_NULL(r.ans.content_type);
+	CU_ASSERT_EQUAL(revoked_calls.calls, 1);
+	CU_ASSERT_STRING_EQUAL(revoked_calls.serial_hex, "87654321");
+	CU_ASSERT_EQUAL(revoked_calls.reason, 0);
+	CU_ASSERT_STRING_EQUAL(revoked_calls.who, "acme:web/" ACCOUNT_A);
+	/* The certificate's own key (jwk), keyCompromise. */
+	memset(&revoked_calls, 0, sizeof(revoked_calls));
+	revoke_call(&r, known_der, known_der_len, 1, NULL, known_spki);
+	CU_ASSERT_EQUAL(r.ans.status, 200);
+	CU_ASSERT_EQUAL(revoked_calls.reason, 1);
+	CU_ASSERT_STRING_EQUAL(revoked_calls.who, "acme:web certificate key");
+	/* Revoked before: alreadyRevoked, with the original time. */
+	memset(&revoked_calls, 0, sizeof(revoked_calls));
+	revoked_calls.answer = 1;
+	revoke_call(&r, known_der, known_der_len, -1, ACCOUNT_A, other);
+	expect_problem(&r.ans, 400, "urn:ietf:params:acme:error:alreadyRevoked");
+	CU_ASSERT(strstr(r.ans.body, "2027-01-15T08:00:00Z") != NULL);
+	/* Signed by this CA yet unknown to the journal: nothing to be authorised for. */
+	memset(&revoked_calls, 0, sizeof(revoked_calls));
+	revoked_calls.answer = 2;
+	revoke_call(&r, known_der, known_der_len, -1, NULL, known_spki);
+	expect_problem(&r.ans, 403, "urn:ietf:params:acme:error:unauthorized");
+	revoke_close(&r);
+}
+
+static void
+test_revoke_refused(void)
+{
+	struct revoke_env r;
+	uint8_t other[32], junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	unsigned char *der = NULL;
+	uint8_t serial[] = { 0x42 };
+	X509 *foreign;
+	int n;
+
+	memset(other, 0x5a, sizeof(other));
+	memset(&r, 0, sizeof(r));
+	revoke_open(&r);
+	/* Another account; a key that is not the certificate's. */
+	revoke_call(&r, known_der, known_der_len, -1, ACCOUNT_B, known_spki);
+	revoke_expect_problem(&r, 403, "urn:ietf:params:acme:error:unauthorized");
+	revoke_call(&r, known_der, known_der_len, -1, NULL, other);
+	revoke_expect_problem(&r, 403, "urn:ietf:params:acme:error:unauthorized");
+	/* Reasons a final revocation cannot carry. */
+	revoke_call(&r, known_der, known_der_len, 6, ACCOUNT_A, other);
+	revoke_expect_problem(&r, 400, "urn:ietf:params:acme:error:badRevocationReason");
+	revoke_call(&r, known_der, known_der_len, 7, ACCOUNT_A, other);
+	revoke_expect_problem(&r, 400, "urn:ietf:params:acme:error:badRevocationReason");
+	revoke_call(&r, known_der, known_der_len, 8, ACCOUNT_A, other);
+	revoke_expect_problem(&r, 400, "urn:ietf:params:acme:error:badRevocationReason");
+	revoke_call(&r, known_der, known_der_len, 256, ACCOUNT_A, other);
+	revoke_expect_problem(&r, 400, "urn:ietf:params:acme:error:badRevocationReason");
+	/* Not a certificate; trailing bytes after one. */
+	revoke_call(&r, junk, sizeof(junk), -1, ACCOUNT_A, other);
+	revoke_expect_problem(&r, 400, "urn:ietf:params:acme:error:malformed");
+	{
+		uint8_t *longer = malloc(known_der_len + 1);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(longer);
+		memcpy(longer, known_der, known_der_len);
+		longer[known_der_len] = 0;
+		revoke_call(&r, longer, known_der_len + 1, -1, ACCOUNT_A, other);
+		revoke_expect_problem(&r, 400, "urn:ietf:params:acme:error:malformed");
+		free(longer);
+	}
+	/* Another CA's certificate, even with its own key. */
+	foreign = make_cert(other_ca.key, &other_ca, serial, sizeof(serial), NB, NA);
+	n = i2d_X509(foreign, &der);
+	CU_ASSERT_FATAL(n > 0);
+	revoke_call(&r, der, (size_t)n, -1, NULL, other);
+	revoke_expect_problem(&r, 403, "urn:ietf:params:acme:error:unauthorized");
+	CU_ASSERT(strstr(r.ans.body, "not issued by this CA") != NULL);
+	OPENSSL_free(der);
+	X509_free(foreign);
+	revoke_close(&r);
+}
+
 int
 main(void)
 {
@@ -673,6 +845,8 @@ main(void)
 	};
 	static const struct sd_test_case revoke[] = {
 		{ "authorised", test_revoke_authorised },
+		{ "acme_op_revoke", test_revoke_handler },
+		{ "acme_op_revoke refusals", test_revoke_refused },
 	};
 	int rc;
 
@@ -682,6 +856,7 @@ main(void)
 	SD_TEST_SUITE("acme_ari_replaces", replaces);
 	SD_TEST_SUITE("acme_revoke_authorised", revoke);
 	rc = sd_test_run("test_acme_ari");
+	OPENSSL_free(known_der);
 	ca_free(&test_ca);
 	ca_free(&other_ca);
 	return rc;

@@ -252,6 +252,7 @@ acme_ari_replaces(struct acme_call *c, const char *cert_id, char serial_hex[41],
 	struct acme_txn *txn = NULL;
 	struct acme_ari_id id;
 	json_t *issued = NULL;
+	const json_t *replaced_by;
 	const char *account, *profile;
 	bool ours = false;
 	int rc;
@@ -280,7 +281,7 @@ acme_ari_replaces(struct acme_call *c, const char *cert_id, char serial_hex[41],
 		rc = sd_error_set(SD_E_INVAL, "the certificate to replace is not one this account was issued");
 		goto out;
 	}
-	if (!json_is_null(json_object_get(issued, "replaced_by")) && json_object_get(issued, "replaced_by") != NULL) {
+	if ((replaced_by = json_object_get(issued, "replaced_by")) != NULL && !json_is_null(replaced_by)) {
 		*problem = ACME_P_ALREADY_REPLACED;
 		rc = sd_error_set(SD_E_INVAL, "certificate %s is already replaced by order %.32s", id.serial_hex,
 		    acme_json_str(issued, "replaced_by") != NULL ? acme_json_str(issued, "replaced_by") : "?");
