@@ -17,6 +17,7 @@
 #include "config.h"
 #include "ctl/ctl_audit.h"
 #include "ctl/ctl_certs.h"
+#include "ctl/ctl_acme.h"
 #include "ctl/ctl_crl.h"
 #include "ctl/ctl_hsm.h"
 #include "ctl/ctl_revoke.h"
@@ -67,6 +68,11 @@ usage_to(FILE *out, int code)
 	    "  crl [--out FILE] [--pem] [--journal DIR]\n"
 	    "      sign and journal the issuing CA's complete CRL now (DER, or PEM; stdout\n"
 	    "      without --out); its number, entries and nextUpdate on stderr\n"
+	    "  acme eab add --profile P [--profile Q ...] [--dns-suffix S ...] [--kid K]\n"
+	    "      add an External Account Binding key for ACME directories; prints its kid\n"
+	    "      and HMAC key (base64url, shown once)\n"
+	    "  acme eab list | acme eab remove KID\n"
+	    "      the EAB keys (never their HMAC keys), or remove one (its account stays)\n"
 	    "  config keys\n"
 	    "      every configuration key: section, type, default, reloadable, secret (a\n"
 	    "      Markdown table; the README's reference is this output)\n");
@@ -607,6 +613,8 @@ main(int argc, char **argv)
 		return ctl_certs_main(ctl_config_path, argc - first - 1, argv + first + 1);
 	if (strcmp(cmd, "revoke") == 0)
 		return ctl_revoke_main(ctl_config_path, argc - first, argv + first);
+	if (strcmp(cmd, "acme") == 0)
+		return ctl_acme_main(ctl_config_path, argc - first, argv + first);
 	if (strcmp(cmd, "audit") == 0 && argc > first + 1)
 		return ctl_audit_main(ctl_config_path, argc - first - 1, argv + first + 1);
 	if (strcmp(cmd, "journal") == 0 && argc > first + 1 && strcmp(argv[first + 1], "backup") == 0)

@@ -29,7 +29,7 @@ declare -A may_use=(
 	[revocation]="base config interface pkcs11 journal x509"
 	# ACME runs in the signer: it issues and revokes through signer.h, as the front would.
 	[acme]="base config interface journal x509 policy"
-	[ctl]="base config pkcs11 journal x509 revocation"
+	[ctl]="base config pkcs11 journal x509 revocation acme"
 	[api]="base config interface"
 	[privsep]="base config interface"
 	[programs]="base config interface pkcs11 journal ctl api privsep"

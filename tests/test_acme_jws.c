@@ -648,6 +648,37 @@ test_eab_refused(void)
 	json_decref(outer);
 }
 
+/* keyChange's inner JWS: no nonce, a jwk and never a kid. */
+static void
+test_parse_inner(void)
+{
+	struct acme_jws *jws = NULL;
+	enum acme_problem p = ACME_P_NONE;
+	char *body;
+
+	body = body_with(k_p256, "ES256", json_pack("{s:s, s:s, s:o}", "alg", "ES256", "url", URL, "jwk", jwk_of(k_p256)),
+	    "{}", false);
+	CU_ASSERT_EQUAL_FATAL(acme_jws_parse_inner(body, strlen(body), &jws, &p), 0);
+	CU_ASSERT_PTR_NULL(jws->nonce);
+	CU_ASSERT_PTR_NOT_NULL(jws->jwk);
+	acme_jws_free(jws);
+	/* The outer parser refuses it: it has no nonce. */
+	CU_ASSERT_EQUAL(acme_jws_parse(body, strlen(body), &jws, &p), SD_E_INVAL);
+	CU_ASSERT_EQUAL(p, ACME_P_BAD_NONCE);
+	free(body);
+	body = body_jwk(k_p256, "ES256", false);
+	CU_ASSERT_EQUAL(acme_jws_parse_inner(body, strlen(body), &jws, &p), SD_E_INVAL);
+	CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
+	CU_ASSERT_PTR_NULL(jws);
+	free(body);
+	body = body_with(k_p256, "ES256", json_pack("{s:s, s:s, s:s}", "alg", "ES256", "url", URL, "kid", "k"), "{}",
+	    false);
+	CU_ASSERT_EQUAL(acme_jws_parse_inner(body, strlen(body), &jws, &p), SD_E_INVAL);
+	CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
+	CU_ASSERT_PTR_NULL(jws);
+	free(body);
+}
+
 static void
 test_problem(void)
 {
@@ -679,6 +710,7 @@ main(void)
 		{ "kid request fields, POST-as-GET", test_parse_fields },
 		{ "refused: bad signature, alg and key mismatch", test_verify_refused },
 		{ "refused: alg, nonce, url, jwk/kid, crit, body shape, padding, size", test_parse_refused },
+		{ "keyChange inner JWS: no nonce, jwk only", test_parse_inner },
 	};
 	static const struct sd_test_case jwk[] = {
 		{ "refused: size, curve, point, private members", test_jwk_refused },

@@ -209,8 +209,9 @@ out:
 	return rc;
 }
 
-int
-acme_jws_parse(const char *body, size_t len, struct acme_jws **out, enum acme_problem *problem)
+/* inner: a keyChange's inner JWS (RFC 8555 7.3.5): no nonce, a "jwk" and never a "kid". */
+static int
+acme_jws_parse_any(const char *body, size_t len, bool inner, struct acme_jws **out, enum acme_problem *problem)
 {
 	struct acme_jws *jws = NULL;
 	json_t *root = NULL;
@@ -270,7 +271,13 @@ acme_jws_parse(const char *body, size_t len, struct acme_jws **out, enum acme_pr
 		goto out;
 	}
 	v = json_object_get(jws->header, "nonce");
-	if (!json_is_string(v)) {
+	if (inner && v != NULL) {
+		/* The inner JWS is no request of its own: a nonce would let it be mistaken for one. */
+		rc = acme_refuse(problem, ACME_P_MALFORMED,
+		    sd_error_set(SD_E_INVAL, "inner JWS: \"nonce\" is not allowed"));
+		goto out;
+	}
+	if (!inner && !json_is_string(v)) {
 		rc = acme_refuse(problem, ACME_P_BAD_NONCE, sd_error_set(SD_E_INVAL, "JWS: \"nonce\" missing"));
 		goto out;
 	}
@@ -296,6 +303,11 @@ acme_jws_parse(const char *body, size_t len, struct acme_jws **out, enum acme_pr
 		rc = acme_refuse(problem, ACME_P_MALFORMED, sd_error_set(SD_E_INVAL, "JWS: \"kid\" is not a string"));
 		goto out;
 	}
+	if (inner && jwk == NULL) {
+		rc = acme_refuse(problem, ACME_P_MALFORMED,
+		    sd_error_set(SD_E_INVAL, "inner JWS: the new key (\"jwk\") is required"));
+		goto out;
+	}
 	jws->jwk = jwk;
 	jws->kid = kid != NULL ? json_string_value(kid) : NULL;
 	if ((rc = acme_b64url_decode(json_string_value(payload), json_string_length(payload), ACME_JWS_MAX,
@@ -318,6 +330,18 @@ out:
 	acme_jws_free(jws);
 	json_decref(root);
 	return rc;
+}
+
+int
+acme_jws_parse(const char *body, size_t len, struct acme_jws **out, enum acme_problem *problem)
+{
+	return acme_jws_parse_any(body, len, false, out, problem);
+}
+
+int
+acme_jws_parse_inner(const char *body, size_t len, struct acme_jws **out, enum acme_problem *problem)
+{
+	return acme_jws_parse_any(body, len, true, out, problem);
 }
 
 void

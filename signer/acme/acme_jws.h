@@ -35,7 +35,7 @@ enum acme_jws_alg {
 struct acme_jws {
 	json_t *header;				/* the decoded protected header (object) */
 	enum acme_jws_alg alg;
-	const char *nonce;			/* borrowed from header; never NULL after parse */
+	const char *nonce;			/* borrowed from header; never NULL after acme_jws_parse() */
 	const char *url;			/* borrowed from header; never NULL after parse */
 	const char *kid;			/* borrowed; exactly one of kid and jwk is set */
 	const json_t *jwk;			/* borrowed from header */
@@ -57,6 +57,12 @@ struct acme_jws {
  * Errors: SD_E_INVAL (malformed, badSignatureAlgorithm, badNonce), SD_E_TOO_LARGE, SD_E_NOMEM.
  */
 SD_WUR int acme_jws_parse(const char *body, size_t len, struct acme_jws **out, enum acme_problem *problem);
+/*
+ * The inner JWS of a keyChange (RFC 8555 7.3.5), as acme_jws_parse() but:
+ * a "nonce" is refused (malformed) and jws->nonce is NULL; "jwk" is
+ * required, a "kid" refused (malformed). The same errors.
+ */
+SD_WUR int acme_jws_parse_inner(const char *body, size_t len, struct acme_jws **out, enum acme_problem *problem);
 void acme_jws_free(struct acme_jws *jws);
 
 /*

@@ -34,6 +34,8 @@ static const struct {
 	[ACME_P_INVALID_CONTACT] = { "urn:ietf:params:acme:error:invalidContact", 400 },
 	[ACME_P_SERVER_INTERNAL] = { "urn:ietf:params:acme:error:serverInternal", 500 },
 	[ACME_P_NOT_FOUND] = { "about:blank", 404 },
+	/* 409 as Boulder sends it: the order conflicts with the one that replaced the certificate first. */
+	[ACME_P_ALREADY_REPLACED] = { "urn:ietf:params:acme:error:alreadyReplaced", 409 },
 };
 
 /* An out-of-range value is a bug in the engine, but the client still gets an answer: serverInternal. */

@@ -29,11 +29,12 @@ enum acme_problem {
 	ACME_P_INVALID_CONTACT,		/* invalidContact */
 	ACME_P_SERVER_INTERNAL,		/* serverInternal */
 	ACME_P_NOT_FOUND,		/* no ACME type: a plain 404 problem */
+	ACME_P_ALREADY_REPLACED,	/* alreadyReplaced (RFC 9773) */
 };
 
 /* "urn:ietf:params:acme:error:malformed", ...; static. */
 const char *acme_problem_type(enum acme_problem p);
-/* The HTTP status RFC 8555 and common practice pair with p (400, 401, 403, 404, 429, 500). */
+/* The HTTP status RFC 8555 and common practice pair with p (400, 401, 403, 404, 409, 429, 500). */
 int acme_problem_status(enum acme_problem p);
 
 #endif

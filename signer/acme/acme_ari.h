@@ -1,0 +1,88 @@
+/*
+ * ACME Renewal Information (RFC 9773) and revocation (RFC 8555 7.6): the
+ * certID that names a certificate, the suggested renewal window, the
+ * issuing CA both are checked against, and who may revoke.
+ */
+#ifndef ACME_ARI_H
+#define ACME_ARI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/x509.h>
+
+#include "journal.h"
+#include "sd_error.h"
+
+#define ACME_ARI_AKI_MAX 64 /* bytes of an AKI keyIdentifier we accept */
+#define ACME_ARI_SERIAL_MAX (JOURNAL_SERIAL_MAX + 1) /* DER INTEGER content: a leading 0x00 and 20 bytes */
+#define ACME_ARI_RETRY_AFTER 21600 /* s: how often clients should ask again (RFC 9773 4.3.3) */
+#define ACME_ARI_DEFAULT_START 33 /* percent of the lifetime, when the profile is gone */
+#define ACME_ARI_DEFAULT_END 66
+
+struct acme;
+
+/* A parsed certID. */
+struct acme_ari_id {
+	uint8_t aki[ACME_ARI_AKI_MAX];
+	size_t aki_len;
+	uint8_t serial[JOURNAL_SERIAL_MAX]; /* the serial as the journal keys it: no leading 0x00 */
+	size_t serial_len;
+	char serial_hex[2 * JOURNAL_SERIAL_MAX + 1]; /* lower-case, as signerd writes serials */
+};
+
+/*
+ * The certID (RFC 9773 4.1) of aki (the AKI keyIdentifier, 1..ACME_ARI_AKI_MAX
+ * bytes) and serial (the serial's DER INTEGER content bytes, leading 0x00
+ * included, 1..ACME_ARI_SERIAL_MAX bytes): base64url(aki) "." base64url(serial),
+ * no padding, into out (cap bytes, NUL included).
+ * Errors: SD_E_INVAL (a length out of range), SD_E_TOO_LARGE (cap too small).
+ */
+SD_WUR int acme_ari_cert_id(const uint8_t *aki, size_t aki_len, const uint8_t *serial, size_t serial_len, char *out,
+    size_t cap);
+
+/*
+ * Parse cert_id into *out: two non-empty base64url parts without padding,
+ * the serial a positive, minimally encoded DER INTEGER content of at most
+ * ACME_ARI_SERIAL_MAX bytes. Errors: SD_E_INVAL (malformed; the detail says how).
+ */
+SD_WUR int acme_ari_id_parse(const char *cert_id, struct acme_ari_id *out);
+
+/*
+ * The suggested renewal window of a certificate valid [not_before,
+ * not_after]: start_pct and end_pct percent (0..100) into its lifetime; for
+ * a revoked one [now - 2 h, now - 1 h], so that clients replace it at once
+ * (RFC 9773 4.2). Pure arithmetic, no overflow for any input.
+ */
+void acme_ari_window(int64_t not_before, int64_t not_after, unsigned start_pct, unsigned end_pct, bool revoked,
+    int64_t now, int64_t *start, int64_t *end);
+
+/*
+ * The issuing CA's certificate (ops.chain_pem(ctx, 0)), parsed: a new
+ * reference (X509_free()). Errors: SD_E_CONFIG (no chain, or it does not
+ * parse), SD_E_NOMEM.
+ */
+SD_WUR int acme_ca_get(struct acme *a, X509 **out);
+
+/* Who authorised a revocation (RFC 8555 7.6). */
+enum acme_revoke_by {
+	ACME_REVOKE_REFUSED = 0,
+	ACME_REVOKE_BY_ACCOUNT, /* the account the certificate was issued to */
+	ACME_REVOKE_BY_KEY, /* the certificate's own key signed the request */
+};
+
+/*
+ * Whether a revocation request may revoke a certificate. issued is its
+ * ACME_T_CERT object (NULL: not issued through ACME); account_id the "kid"
+ * request's account (NULL: a "jwk" request); profile the directory's;
+ * key_spki_sha256 the SHA-256 of the JWS key's SubjectPublicKeyInfo and
+ * cert_spki_sha256 that of the certificate's. A "kid" request revokes only
+ * what its account was issued in this directory; a "jwk" request only a
+ * certificate of its own key.
+ */
+enum acme_revoke_by acme_revoke_authorised(const json_t *issued, const char *profile, const char *account_id,
+    const uint8_t key_spki_sha256[32], const uint8_t cert_spki_sha256[32]);
+
+#endif
