@@ -209,6 +209,7 @@ acme_journal(struct acme *a, uint8_t event, const char *account_id, const char *
 {
 	struct journal_acme e;
 	uint8_t *raw = NULL;
+	uint64_t seq = 0;
 	size_t len = 0;
 	int rc;
 
@@ -231,7 +232,8 @@ acme_journal(struct acme *a, uint8_t event, const char *account_id, const char *
 		memcpy(e.key_sha256, raw, len);
 		free(raw);
 	}
-	return journal_acme_append(a->journal, &e, NULL);
+	/* journal_acme_append() refuses a NULL seq. */
+	return journal_acme_append(a->journal, &e, &seq);
 }
 
 /* --- Requests --- */
