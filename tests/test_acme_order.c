@@ -80,6 +80,7 @@ static struct tacct alice, bob, carol, rate, busy;
 static uint64_t next_serial = 0x1000;
 static int issue_calls;
 static char issued_serial[41];
+static int issue_fail; /* test_issue() fails with this when non-zero */
 
 /* The other engine files are not in this tree yet: weak stand-ins that a real definition replaces. */
 __attribute__((weak)) int
@@ -122,6 +123,8 @@ test_issue(void *ctx, const struct signer_request *req, struct signer_result **o
 
 	*out = NULL;
 	issue_calls++;
+	if (issue_fail != 0)
+		return sd_error_set(issue_fail, "refused by the test");
 	CU_ASSERT_STRING_EQUAL(req->profile, PROFILE);
 	CU_ASSERT_PTR_NULL(req->client);
 	CU_ASSERT_EQUAL(strncmp(req->client_subject, "acme:" PROFILE "/", 9), 0);
@@ -399,7 +402,7 @@ suite_clean(void)
 
 /* --- newOrder --- */
 
-static char order_id[64], authz_a[64], authz_b[64], order_bad[64];
+static char order_id[64], authz_a[64], authz_b[64], order_bad[64], order_again[64];
 
 static void
 test_new_order_good(void)
@@ -761,7 +764,53 @@ test_reuse(void)
 	url_id(json_string_value(json_array_get(json_object_get(o, "authorizations"), 0)), id, sizeof(id));
 	CU_ASSERT_STRING_EQUAL(id, authz_b);
 	json_decref(o);
+	url_id(ans->location, order_again, sizeof(order_again));
 	signer_acme_answer_free(ans);
+}
+
+/* The core's refusals: retryable ones leave the order ready, the request's own make it invalid. */
+static void
+test_finalize_refused(void)
+{
+	struct signer_acme_answer *ans;
+	char payload[4096], *csr;
+	json_t *o;
+
+	csr = csr_make("a.example.com", "b.example.com,a.example.com");
+	(void)snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	free(csr);
+	issue_fail = SD_E_HSM_UNAVAILABLE;
+	ans = post(&alice, SIGNER_ACME_FINALIZE, NULL, order_again, payload);
+	CU_ASSERT_EQUAL(ans->retry_after, 5);
+	expect_problem(ans, 500, "serverInternal", "refused by the test");
+	ans = post(&alice, SIGNER_ACME_ORDER, "order", order_again, NULL);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "ready");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	issue_fail = SD_E_NAME_REFUSED;
+	expect_problem(post(&alice, SIGNER_ACME_FINALIZE, NULL, order_again, payload), 400, "badCSR",
+	    "refused by the test");
+	issue_fail = 0;
+	ans = post(&alice, SIGNER_ACME_ORDER, "order", order_again, NULL);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "invalid");
+	CU_ASSERT_STRING_EQUAL(acme_json_str(json_object_get(o, "error"), "type"), "urn:ietf:params:acme:error:badCSR");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	expect_problem(post(&alice, SIGNER_ACME_FINALIZE, NULL, order_again, payload), 403, "orderNotReady", "invalid");
+}
+
+/* "replaces" goes through acme_ari_replaces(): a certID it refuses is refused. */
+static void
+test_new_order_replaces(void)
+{
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"}],\"replaces\":\"bogus\"}"),
+	    400, "malformed", "replaces");
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"}],\"replaces\":5}"),
+	    400, "malformed", "certID");
 }
 
 int
@@ -779,6 +828,8 @@ main(void)
 		{ "finalize", test_finalize },
 		{ "certificate", test_cert },
 		{ "authorization reuse", test_reuse },
+		{ "finalize refused by the core", test_finalize_refused },
+		{ "newOrder replaces", test_new_order_replaces },
 	};
 	CU_pSuite s;
 

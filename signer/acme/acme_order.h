@@ -1,6 +1,6 @@
 /*
- * What acme_order.c (newOrder, order, finalize, cert) and acme_authz.c
- * (authz, challenge, the validation outcome) share.
+ * What acme_order.c (newOrder, order), acme_finalize.c (finalize, cert)
+ * and acme_authz.c (authz, challenge, the validation outcome) share.
  *
  * Additions to the stored shapes of acme_internal.h:
  *
@@ -51,6 +51,21 @@ SD_WUR int acme_order_refresh(struct acme_txn *txn, json_t *order, int64_t now, 
  * Errors: SD_E_CRYPTO, SD_E_NOMEM, those of acme_store_add().
  */
 SD_WUR int acme_authz_new(struct acme_call *c, struct acme_txn *txn, const char *value, char id[ACME_ID_LEN + 1]);
+
+/* Mark order invalid with problem (taken; NULL: SD_E_NOMEM). Errors: SD_E_NOMEM. */
+SD_WUR int acme_order_fail(json_t *order, json_t *problem);
+
+/*
+ * The order c->req->id of c's account in *out, refreshed
+ * (acme_order_refresh()) and stored again when that changed it, in a write
+ * transaction *txn left open for the caller (acme_store_abort() it also on
+ * failure). An unknown or foreign order is answered 404 (returns 0).
+ * Errors: those of the store and of acme_order_refresh().
+ */
+SD_WUR int acme_order_load(struct acme_call *c, struct acme_txn **txn, json_t **out);
+
+/* Answer status with the answer form of order id and its Location. Errors: SD_E_NOMEM, SD_E_INVAL, SD_E_TOO_LARGE. */
+SD_WUR int acme_order_answer(struct acme_call *c, unsigned status, const char *id, const json_t *order);
 
 /* t as RFC 3339 into o's member name. Errors: SD_E_INVAL, SD_E_NOMEM. */
 SD_WUR int acme_json_set_time(json_t *o, const char *name, int64_t t);
