@@ -1,0 +1,73 @@
+/*
+ * What acme_order.c (newOrder, order), acme_finalize.c (finalize, cert)
+ * and acme_authz.c (authz, challenge, the validation outcome) share.
+ *
+ * Additions to the stored shapes of acme_internal.h:
+ *
+ * ACME_T_ACCOUNT gains "authzs": [authz id, ...]: the account's most
+ *   recent authorizations, newest first, at most ACME_ORDER_AUTHZS_MAX,
+ *   so that newOrder can reuse a valid (or pending) authorization for the
+ *   same name without a table indexed by name.
+ * ACME_T_ORDER gains "replaces_serial": serial hex | null: the serial of
+ *   the certificate "replaces" names (acme_ari_replaces()), whose
+ *   ACME_T_CERT entry gets "replaced_by" once this order is valid.
+ */
+#ifndef ACME_ORDER_H
+#define ACME_ORDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "acme_internal.h"
+
+#define ACME_ORDER_AUTHZS_MAX 200 /* account "authzs" entries kept */
+#define ACME_TOKEN_LEN 43 /* base64url of 32 random bytes */
+
+/*
+ * The authorization id of c's account: a new reference in *out. A foreign
+ * or unknown one is SD_E_NOT_FOUND, the same answer, so that ids of other
+ * accounts are not disclosed. Errors: SD_E_NOT_FOUND, those of acme_store_get().
+ */
+SD_WUR int acme_authz_get(struct acme_txn *txn, const struct acme_call *c, const char *id, json_t **out);
+
+/* The status an authorization has at now: a pending or valid one past "expires" is "expired". */
+const char *acme_authz_status(const json_t *authz, int64_t now);
+
+/*
+ * Update order's status lazily at now: pending or ready past "expires",
+ * or pending with an authorization invalid, deactivated or expired, becomes
+ * invalid (with an error); pending with every authorization valid becomes
+ * ready. *changed tells whether order was modified (store it then).
+ * Errors: SD_E_NOMEM, those of acme_store_get() but SD_E_NOT_FOUND (a
+ * swept authorization counts as expired).
+ */
+SD_WUR int acme_order_refresh(struct acme_txn *txn, json_t *order, int64_t now, bool *changed);
+
+/*
+ * A new pending authorization of c's account for the DNS name value (no
+ * wildcard), stored with its expiry; its id in id.
+ * Errors: SD_E_CRYPTO, SD_E_NOMEM, those of acme_store_add().
+ */
+SD_WUR int acme_authz_new(struct acme_call *c, struct acme_txn *txn, const char *value, char id[ACME_ID_LEN + 1]);
+
+/* Mark order invalid with problem (taken; NULL: SD_E_NOMEM). Errors: SD_E_NOMEM. */
+SD_WUR int acme_order_fail(json_t *order, json_t *problem);
+
+/*
+ * The order c->req->id of c's account in *out, refreshed
+ * (acme_order_refresh()) and stored again when that changed it, in a write
+ * transaction *txn left open for the caller (acme_store_abort() it also on
+ * failure). An unknown or foreign order is answered 404 (returns 0).
+ * Errors: those of the store and of acme_order_refresh().
+ */
+SD_WUR int acme_order_load(struct acme_call *c, struct acme_txn **txn, json_t **out);
+
+/* Answer status with the answer form of order id and its Location. Errors: SD_E_NOMEM, SD_E_INVAL, SD_E_TOO_LARGE. */
+SD_WUR int acme_order_answer(struct acme_call *c, unsigned status, const char *id, const json_t *order);
+
+/* t as RFC 3339 into o's member name. Errors: SD_E_INVAL, SD_E_NOMEM. */
+SD_WUR int acme_json_set_time(json_t *o, const char *name, int64_t t);
+
+#endif

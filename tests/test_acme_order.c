@@ -1,0 +1,845 @@
+/*
+ * Unit tests of ACME orders, authorizations and challenges
+ * (signer/acme/acme_order.c, acme_authz.c), through acme_open() and
+ * acme_serve() with a loaded config, a real journal and a real store. The
+ * accounts are written to the store directly; requests are "kid" JWS
+ * signed here with Ed25519. Issuance is a test operation that checks the
+ * request and journals a self-signed certificate under a serial of its own.
+ */
+#define _GNU_SOURCE /* asprintf */
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <CUnit/CUnit.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "acme/acme_internal.h"
+#include "config.h"
+#include "journal.h"
+#include "journal_fixture.h"
+#include "sd_error.h"
+#include "sd_test.h"
+
+#define BASE "https://acme.test"
+#define PROFILE "web"
+#define CHAIN_PEM "-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n"
+
+static const char *config_text = "[hsm]\n"
+                                 "module = /usr/lib/softhsm/libsofthsm2.so\n"
+                                 "token = pkcs11:token=t\n"
+                                 "pin_file = pin\n"
+                                 "[ca]\n"
+                                 "key = pkcs11:token=t;object=ica\n"
+                                 "certificate = ca/ica.pem\n"
+                                 "chain = /abs/chain.pem\n"
+                                 "[journal]\n"
+                                 "path = journal\n"
+                                 "map_size_mb = 16\n"
+                                 "[api]\n"
+                                 "port = 0\n"
+                                 "tls_certificate = tls/server.pem\n"
+                                 "tls_key = tls/server.key\n"
+                                 "client_ca = tls/client-ca.pem\n"
+                                 "[acme]\n"
+                                 "map_size_mb = 16\n"
+                                 "orders_per_hour = 60\n"
+                                 "pending_authorizations = 4\n"
+                                 "identifiers_per_order = 3\n"
+                                 "[profile " PROFILE "]\n"
+                                 "default_ttl = 2h\n"
+                                 "max_ttl = 1d\n"
+                                 "key_usage = digitalSignature\n"
+                                 "ext_key_usage = serverAuth\n"
+                                 "dns_suffixes = example.com\n"
+                                 "wildcards = true\n"
+                                 "acme = true\n"
+                                 "acme_eab = false\n";
+
+/* One account: its key, id and "kid" URL. */
+struct tacct {
+	EVP_PKEY *key;
+	char id[ACME_ID_LEN + 1];
+	char kid[256];
+	char thumbprint[ACME_THUMBPRINT_LEN + 1];
+};
+
+static char tmp[PATH_MAX];
+static struct sd_config *cfg;
+static struct journal *tjournal;
+static struct acme *engine;
+static char nonce[64];
+static struct tacct alice, bob, carol, rate, busy;
+static uint64_t next_serial = 0x1000;
+static int issue_calls;
+static char issued_serial[41];
+static int issue_fail; /* test_issue() fails with this when non-zero */
+
+/* The other engine files are not in this tree yet: weak stand-ins that a real definition replaces. */
+__attribute__((weak)) int
+acme_op_new_account(struct acme_call *c)
+{
+	return acme_answer_problem(c, ACME_P_MALFORMED, "not in this test");
+}
+__attribute__((weak)) int
+acme_op_account(struct acme_call *c)
+{
+	return acme_answer_problem(c, ACME_P_MALFORMED, "not in this test");
+}
+__attribute__((weak)) int
+acme_op_key_change(struct acme_call *c)
+{
+	return acme_answer_problem(c, ACME_P_MALFORMED, "not in this test");
+}
+__attribute__((weak)) int
+acme_op_revoke(struct acme_call *c)
+{
+	return acme_answer_problem(c, ACME_P_MALFORMED, "not in this test");
+}
+__attribute__((weak)) int
+acme_op_renewal_info(struct acme_call *c)
+{
+	return acme_answer_problem(c, ACME_P_MALFORMED, "not in this test");
+}
+
+/* ops.issue: check what the engine asks, then journal a certificate under a new serial. */
+static int
+test_issue(void *ctx, const struct signer_request *req, struct signer_result **out)
+{
+	struct journal_record r;
+	struct signer_result *res;
+	uint8_t serial[8], *der;
+	uint64_t seq = 0, id = next_serial++;
+	size_t len = 0;
+	time_t now = time(NULL);
+	(void)ctx;
+
+	*out = NULL;
+	issue_calls++;
+	if (issue_fail != 0)
+		return sd_error_set(issue_fail, "refused by the test");
+	CU_ASSERT_STRING_EQUAL(req->profile, PROFILE);
+	CU_ASSERT_PTR_NULL(req->client);
+	CU_ASSERT_EQUAL(strncmp(req->client_subject, "acme:" PROFILE "/", 9), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(req->csr_pem, "-----BEGIN CERTIFICATE REQUEST-----\n"));
+	CU_ASSERT_EQUAL(req->csr_pem_len, strlen(req->csr_pem));
+	CU_ASSERT_EQUAL_FATAL(req->n_sans, 2);
+	CU_ASSERT_EQUAL(req->sans[0].type, SIGNER_SAN_DNS);
+	CU_ASSERT_EQUAL(req->sans[0].len, strlen("a.example.com"));
+	CU_ASSERT_EQUAL(memcmp(req->sans[0].value, "a.example.com", req->sans[0].len), 0);
+	CU_ASSERT_EQUAL(memcmp(req->sans[1].value, "b.example.com", req->sans[1].len), 0);
+	CU_ASSERT_EQUAL(req->ttl, 0);
+	rec_intent(&r, serial, id);
+	CU_ASSERT_EQUAL_FATAL(journal_append(tjournal, &r, &seq), 0);
+	der = tcert_der(id, (int64_t)now - 60, (int64_t)now + 3600, &len);
+	rec_result(&r, serial, seq, der, len);
+	CU_ASSERT_EQUAL_FATAL(journal_append(tjournal, &r, &seq), 0);
+	OPENSSL_free(der);
+	res = calloc(1, sizeof(*res));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+	(void)snprintf(res->serial_hex, sizeof(res->serial_hex), "%016llx", (unsigned long long)id);
+	res->cert_pem = strdup("unused");
+	memcpy(issued_serial, res->serial_hex, sizeof(issued_serial));
+	*out = res;
+	return 0;
+}
+
+static size_t
+test_chain_count(void *ctx)
+{
+	(void)ctx;
+	return 1;
+}
+
+static const char *
+test_chain_pem(void *ctx, size_t i)
+{
+	(void)ctx;
+	(void)i;
+	return CHAIN_PEM;
+}
+
+static char *
+b64url(const void *in, size_t len)
+{
+	char *out = malloc(4 * ((len + 2) / 3) + 1);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	(void)acme_b64url_encode(in, len, out);
+	return out;
+}
+
+/* An Ed25519 account in the store; suffixes is a JSON array text. */
+static void
+account_make(struct tacct *t, const char *suffixes, int64_t tokens)
+{
+	uint8_t raw[32];
+	size_t rawlen = sizeof(raw);
+	struct acme_txn *txn = NULL;
+	json_t *jwk, *acct;
+	char *x;
+
+	t->key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t->key);
+	CU_ASSERT_FATAL(EVP_PKEY_get_raw_public_key(t->key, raw, &rawlen) == 1);
+	x = b64url(raw, rawlen);
+	jwk = json_pack("{s:s, s:s, s:s}", "kty", "OKP", "crv", "Ed25519", "x", x);
+	free(x);
+	CU_ASSERT_EQUAL_FATAL(acme_jwk_thumbprint(jwk, t->thumbprint), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_id_new(t->id), 0);
+	(void)snprintf(t->kid, sizeof(t->kid), BASE "/acme/" PROFILE "/acct/%s", t->id);
+	acct = json_pack("{s:s, s:s, s:o, s:s, s:s, s:[], s:I, s:n, s:o, s:[]}", "profile", PROFILE, "status", "valid",
+	    "jwk", jwk, "thumbprint", t->thumbprint, "spki_sha256", "", "contact", "created", (json_int_t)time(NULL),
+	    "eab", "dns_suffixes", json_loads(suffixes, 0, NULL), "pending");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(acct);
+	if (tokens >= 0) {
+		CU_ASSERT_EQUAL(json_object_set_new(acct, "orders_tokens", json_integer(tokens)), 0);
+		CU_ASSERT_EQUAL(json_object_set_new(acct, "orders_at", json_integer(time(NULL))), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(acme_store_begin(engine->store, true, &txn), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_put(txn, ACME_T_ACCOUNT, t->id, acct, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_commit(txn), 0);
+	json_decref(acct);
+}
+
+/* Serve one request; the answer's nonce is kept for the next. */
+static struct signer_acme_answer *
+serve(enum signer_acme_op op, const char *id, const uint8_t *body, size_t len)
+{
+	struct signer_acme_request req;
+	struct signer_acme_answer *ans = NULL;
+
+	memset(&req, 0, sizeof(req));
+	req.op = op;
+	req.profile = PROFILE;
+	req.base = BASE;
+	req.id = id;
+	req.body = body;
+	req.body_len = len;
+	CU_ASSERT_EQUAL_FATAL(acme_serve(engine, &req, &ans), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ans);
+	CU_ASSERT_FATAL(ans->nonce[0] != '\0');
+	memcpy(nonce, ans->nonce, sizeof(nonce));
+	return ans;
+}
+
+/* POST payload (NULL: POST-as-GET) to kind/id as t. */
+static struct signer_acme_answer *
+post(const struct tacct *t, enum signer_acme_op op, const char *kind, const char *id, const char *payload)
+{
+	char url[1024], *prot, *pay, *sig, *input, *body;
+	uint8_t sigbuf[64];
+	size_t siglen = sizeof(sigbuf);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct signer_acme_answer *ans;
+	json_t *h;
+	char *htext;
+
+	if (nonce[0] == '\0')
+		signer_acme_answer_free(serve(SIGNER_ACME_NEW_NONCE, NULL, NULL, 0));
+	if (op == SIGNER_ACME_FINALIZE)
+		(void)snprintf(url, sizeof(url), BASE "/acme/" PROFILE "/order/%s/finalize", id);
+	else
+		(void)snprintf(url, sizeof(url), BASE "/acme/" PROFILE "/%s%s%s", kind, id != NULL ? "/" : "",
+		    id != NULL ? id : "");
+	h = json_pack("{s:s, s:s, s:s, s:s}", "alg", "EdDSA", "nonce", nonce, "url", url, "kid", t->kid);
+	htext = json_dumps(h, JSON_COMPACT);
+	json_decref(h);
+	prot = b64url(htext, strlen(htext));
+	free(htext);
+	pay = b64url(payload != NULL ? payload : "", payload != NULL ? strlen(payload) : 0);
+	CU_ASSERT_FATAL(asprintf(&input, "%s.%s", prot, pay) > 0);
+	CU_ASSERT_FATAL(EVP_DigestSignInit(md, NULL, NULL, NULL, t->key) == 1);
+	CU_ASSERT_FATAL(EVP_DigestSign(md, sigbuf, &siglen, (const uint8_t *)input, strlen(input)) == 1);
+	EVP_MD_CTX_free(md);
+	sig = b64url(sigbuf, siglen);
+	CU_ASSERT_FATAL(
+	    asprintf(&body, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}", prot, pay, sig) > 0);
+	ans = serve(op, id, (const uint8_t *)body, strlen(body));
+	free(prot);
+	free(pay);
+	free(sig);
+	free(input);
+	free(body);
+	return ans;
+}
+
+static json_t *
+answer_json(const struct signer_acme_answer *ans)
+{
+	json_t *o = json_loadb(ans->body, ans->body_len, 0, NULL);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	return o;
+}
+
+/* The answer must be the problem type (last part) with status; its detail must hold needle. */
+static void
+expect_problem(struct signer_acme_answer *ans, unsigned status, const char *type, const char *needle)
+{
+	char want[128];
+	json_t *o = answer_json(ans);
+
+	(void)snprintf(want, sizeof(want), "urn:ietf:params:acme:error:%s", type);
+	CU_ASSERT_EQUAL(ans->status, status);
+	CU_ASSERT_STRING_EQUAL(ans->content_type, "application/problem+json");
+	if (strcmp(type, "-") != 0)
+		CU_ASSERT_STRING_EQUAL(acme_json_str(o, "type"), want);
+	if (needle != NULL && strstr(acme_json_str(o, "detail"), needle) == NULL) {
+		printf("\n  detail \"%s\" lacks \"%s\"\n", acme_json_str(o, "detail"), needle);
+		CU_FAIL("detail");
+	}
+	json_decref(o);
+	signer_acme_answer_free(ans);
+}
+
+/* The last path part of url into out. */
+static void
+url_id(const char *url, char *out, size_t cap)
+{
+	const char *p = strrchr(url, '/');
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	(void)snprintf(out, cap, "%s", p + 1);
+}
+
+/* A DER CSR of a new P-256 key with CN cn (NULL: none) and DNS SANs names (comma-separated), base64url. */
+static char *
+csr_make(const char *cn, const char *names)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509_REQ *r = X509_REQ_new();
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509_EXTENSION *ext;
+	char san[512] = "", *copy = strdup(names), *tok, *save = NULL, *out;
+	unsigned char *der = NULL;
+	int n;
+
+	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+		(void)snprintf(san + strlen(san), sizeof(san) - strlen(san), "%sDNS:%s", san[0] ? "," : "", tok);
+	free(copy);
+	CU_ASSERT_FATAL(X509_REQ_set_pubkey(r, k) == 1);
+	if (cn != NULL)
+		CU_ASSERT_FATAL(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN", MBSTRING_ASC,
+		                    (const unsigned char *)cn, -1, -1, 0) == 1);
+	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ext);
+	CU_ASSERT_FATAL(sk_X509_EXTENSION_push(exts, ext) > 0);
+	CU_ASSERT_FATAL(X509_REQ_add_extensions(r, exts) == 1);
+	CU_ASSERT_FATAL(X509_REQ_sign(r, k, EVP_sha256()) > 0);
+	n = i2d_X509_REQ(r, &der);
+	CU_ASSERT_FATAL(n > 0);
+	out = b64url(der, (size_t)n);
+	OPENSSL_free(der);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(r);
+	EVP_PKEY_free(k);
+	return out;
+}
+
+/* An ACME event record of type event for account id must be in the journal. */
+static bool
+journal_has_event(uint8_t event, const char *account, const char *detail)
+{
+	struct journal_record *r = NULL;
+	uint64_t seq;
+	bool found = false;
+
+	for (seq = 1; !found && journal_get(tjournal, seq, &r) == 0; seq++) {
+		if (r->type == JOURNAL_REC_ACME && r->acme_event == event && strcmp(r->acme_account, account) == 0 &&
+		    (detail == NULL || strstr(r->detail, detail) != NULL))
+			found = true;
+		journal_record_free(r);
+		r = NULL;
+	}
+	sd_error_clear();
+	return found;
+}
+
+/* --- Fixture --- */
+
+static int
+suite_init(void)
+{
+	struct acme_ops ops = { .issue = test_issue, .chain_count = test_chain_count, .chain_pem = test_chain_pem };
+	char path[PATH_MAX], jpath[PATH_MAX + 16];
+
+	sd_test_tmpdir(tmp, "acme_order");
+	sd_test_write(tmp, "signerd.conf", config_text, 0600, path);
+	if (sd_config_load(path, &cfg) != 0) {
+		printf("config: %s\n", sd_error_detail(SD_E_CONFIG));
+		return -1;
+	}
+	(void)snprintf(jpath, sizeof(jpath), "%s/journal", tmp);
+	if (journal_open(jpath, MAP_DEFAULT, &tjournal) != 0 || acme_open(cfg, tjournal, &ops, &engine) != 0 ||
+	    engine == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+suite_clean(void)
+{
+	acme_close(engine);
+	journal_close(tjournal);
+	sd_config_free(cfg);
+	EVP_PKEY_free(alice.key);
+	EVP_PKEY_free(bob.key);
+	EVP_PKEY_free(carol.key);
+	EVP_PKEY_free(rate.key);
+	EVP_PKEY_free(busy.key);
+	tcert_cleanup();
+	sd_test_rmtree(tmp);
+	return 0;
+}
+
+/* --- newOrder --- */
+
+static char order_id[64], authz_a[64], authz_b[64], order_bad[64], order_again[64];
+
+static void
+test_new_order_good(void)
+{
+	struct signer_acme_answer *ans;
+	json_t *o, *authzs;
+	char want[512];
+
+	account_make(&alice, "[]", -1);
+	account_make(&bob, "[]", -1);
+	account_make(&carol, "[\"sub.example.com\"]", -1);
+	account_make(&rate, "[]", 0);
+	account_make(&busy, "[]", -1);
+	ans = post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"A.example.com\"},{\"type\":\"dns\",\"value\":"
+	    "\"b.example.com\"},{\"type\":\"dns\",\"value\":\"a.example.com\"}]}");
+	CU_ASSERT_EQUAL_FATAL(ans->status, 201);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "pending");
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(o, "identifiers")), 2);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(json_array_get(json_object_get(o, "identifiers"), 0), "value"),
+	    "a.example.com");
+	authzs = json_object_get(o, "authorizations");
+	CU_ASSERT_EQUAL_FATAL(json_array_size(authzs), 2);
+	url_id(ans->location, order_id, sizeof(order_id));
+	CU_ASSERT_EQUAL(strlen(order_id), ACME_ID_LEN);
+	(void)snprintf(want, sizeof(want), BASE "/acme/" PROFILE "/order/%s/finalize", order_id);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "finalize"), want);
+	CU_ASSERT_PTR_NULL(json_object_get(o, "certificate"));
+	CU_ASSERT_EQUAL(strlen(acme_json_str(o, "expires")), 20);
+	url_id(json_string_value(json_array_get(authzs, 0)), authz_a, sizeof(authz_a));
+	url_id(json_string_value(json_array_get(authzs, 1)), authz_b, sizeof(authz_b));
+	json_decref(o);
+	signer_acme_answer_free(ans);
+}
+
+static void
+test_new_order_refused(void)
+{
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.example.org\"}]}"),
+	    400, "rejectedIdentifier", "www.example.org is not allowed by profile web");
+	expect_problem(post(&carol, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.example.com\"}]}"),
+	    400, "rejectedIdentifier", "outside the names its External Account Binding allows");
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.example.com\"}]}"),
+	    400, "rejectedIdentifier", "wildcards need dns-01");
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"ip\",\"value\":\"10.0.0.1\"}]}"),
+	    400, "unsupportedIdentifier", "\"ip\"");
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a..example.com\"}]}"),
+	    400, "rejectedIdentifier", "not a valid DNS name");
+	expect_problem(
+	    post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	        "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"},{\"type\":\"dns\",\"value\":"
+	        "\"b.example.com\"},{\"type\":\"dns\",\"value\":\"c.example.com\"},{\"type\":\"dns\",\"value\":"
+	        "\"d.example.com\"}]}"),
+	    400, "malformed", "more than 3 identifiers");
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL, "{\"identifiers\":[]}"), 400, "malformed",
+	    "non-empty");
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"}],\"notBefore\":"
+	                   "\"2030-01-01T00:00:00Z\"}"),
+	    400, "malformed", "notBefore is not supported");
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"}],\"notAfter\":"
+	                   "\"yesterday\"}"),
+	    400, "malformed", "notAfter");
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL, NULL), 400, "malformed", "payload");
+}
+
+static void
+test_new_order_rate(void)
+{
+	struct signer_acme_answer *ans;
+
+	ans = post(&rate, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"r.example.com\"}]}");
+	CU_ASSERT(ans->retry_after >= 1 && ans->retry_after <= 60);
+	expect_problem(ans, 429, "rateLimited", "at most 60 new orders an hour");
+}
+
+static void
+test_new_order_pending_limit(void)
+{
+	struct signer_acme_answer *ans;
+
+	ans = post(&busy, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"p1.example.com\"},{\"type\":\"dns\",\"value\":"
+	    "\"p2.example.com\"},{\"type\":\"dns\",\"value\":\"p3.example.com\"}]}");
+	CU_ASSERT_EQUAL(ans->status, 201);
+	signer_acme_answer_free(ans);
+	/* p1 reuses the pending authorization; p4 and p5 make five. */
+	expect_problem(post(&busy, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"p1.example.com\"},{\"type\":\"dns\","
+	                   "\"value\":"
+	                   "\"p4.example.com\"},{\"type\":\"dns\",\"value\":\"p5.example.com\"}]}"),
+	    429, "rateLimited", "5 pending authorizations, more than 4");
+	ans = post(&busy, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"p1.example.com\"},{\"type\":\"dns\",\"value\":"
+	    "\"p4.example.com\"}]}");
+	CU_ASSERT_EQUAL(ans->status, 201);
+	signer_acme_answer_free(ans);
+}
+
+/* --- authz, challenge, validation --- */
+
+static char chall_id[64];
+
+static void
+test_authz_get(void)
+{
+	struct signer_acme_answer *ans = post(&alice, SIGNER_ACME_AUTHZ, "authz", authz_a, NULL);
+	json_t *o, *ch;
+
+	CU_ASSERT_EQUAL_FATAL(ans->status, 200);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "pending");
+	CU_ASSERT_STRING_EQUAL(acme_json_str(json_object_get(o, "identifier"), "value"), "a.example.com");
+	CU_ASSERT_EQUAL_FATAL(json_array_size(json_object_get(o, "challenges")), 2);
+	ch = json_array_get(json_object_get(o, "challenges"), 0);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(ch, "type"), "http-01");
+	CU_ASSERT_STRING_EQUAL(acme_json_str(json_array_get(json_object_get(o, "challenges"), 1), "type"),
+	    "tls-alpn-01");
+	CU_ASSERT_EQUAL(strlen(acme_json_str(ch, "token")), 43);
+	CU_ASSERT_PTR_NULL(json_object_get(o, "wildcard"));
+	url_id(acme_json_str(ch, "url"), chall_id, sizeof(chall_id));
+	CU_ASSERT_EQUAL(strlen(chall_id), ACME_ID_LEN + 2);
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	expect_problem(post(&bob, SIGNER_ACME_AUTHZ, "authz", authz_a, NULL), 404, "-", "no such authorization");
+	expect_problem(post(&alice, SIGNER_ACME_AUTHZ, "authz", "nope", NULL), 404, "-", NULL);
+}
+
+/* POST {} to the challenge: processing, the validation asked of the front. */
+static void
+challenge_start(const char *authz, char *cid, size_t cap, const char **token_out)
+{
+	static char token[64];
+	struct signer_acme_answer *ans;
+	char want[256];
+	json_t *o;
+
+	(void)snprintf(cid, cap, "%s.0", authz);
+	ans = post(&alice, SIGNER_ACME_CHALLENGE, "chall", cid, "{}");
+	CU_ASSERT_EQUAL_FATAL(ans->status, 200);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "processing");
+	CU_ASSERT_FATAL(ans->validate);
+	CU_ASSERT_STRING_EQUAL(ans->validation.challenge, cid);
+	CU_ASSERT_STRING_EQUAL(ans->validation.type, "http-01");
+	CU_ASSERT_STRING_EQUAL(ans->validation.token, acme_json_str(o, "token"));
+	(void)snprintf(want, sizeof(want), "%s.%s", acme_json_str(o, "token"), alice.thumbprint);
+	CU_ASSERT_STRING_EQUAL(ans->validation.key_authorization, want);
+	(void)snprintf(want, sizeof(want), "<" BASE "/acme/" PROFILE "/authz/%s>;rel=\"up\"", authz);
+	CU_ASSERT_STRING_EQUAL(ans->links[0], want);
+	(void)snprintf(token, sizeof(token), "%s", acme_json_str(o, "token"));
+	*token_out = token;
+	json_decref(o);
+	signer_acme_answer_free(ans);
+}
+
+static void
+test_challenge_and_validation(void)
+{
+	struct signer_acme_answer *ans;
+	const char *token;
+	char cid[64];
+	json_t *o;
+
+	/* Finalize before ready. */
+	expect_problem(post(&alice, SIGNER_ACME_FINALIZE, NULL, order_id, "{\"csr\":\"AA\"}"), 403, "orderNotReady",
+	    "pending");
+	/* POST-as-GET only reads. */
+	ans = post(&alice, SIGNER_ACME_CHALLENGE, "chall", chall_id, NULL);
+	CU_ASSERT_EQUAL(ans->status, 200);
+	CU_ASSERT_FALSE(ans->validate);
+	signer_acme_answer_free(ans);
+	challenge_start(authz_a, cid, sizeof(cid), &token);
+	CU_ASSERT_STRING_EQUAL(alice.kid + strlen(alice.kid) - ACME_ID_LEN, alice.id);
+	CU_ASSERT_EQUAL(strlen(token), 43);
+	/* A second POST does not validate again. */
+	ans = post(&alice, SIGNER_ACME_CHALLENGE, "chall", cid, "{}");
+	CU_ASSERT_EQUAL(ans->status, 200);
+	CU_ASSERT_FALSE(ans->validate);
+	signer_acme_answer_free(ans);
+	/* Foreign challenge, unknown challenge. */
+	expect_problem(post(&bob, SIGNER_ACME_CHALLENGE, "chall", cid, "{}"), 404, "-", NULL);
+	expect_problem(post(&alice, SIGNER_ACME_CHALLENGE, "chall", "x.0", "{}"), 404, "-", NULL);
+
+	CU_ASSERT_EQUAL(acme_challenge_validated(engine, PROFILE, cid, NULL, NULL, time(NULL)), 0);
+	CU_ASSERT_EQUAL(acme_challenge_validated(engine, PROFILE, cid, NULL, NULL, time(NULL)), SD_E_NOT_FOUND);
+	CU_ASSERT_TRUE(journal_has_event(JOURNAL_ACME_AUTHZ_VALID, alice.id, "dns:a.example.com http-01"));
+	ans = post(&alice, SIGNER_ACME_AUTHZ, "authz", authz_a, NULL);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "valid");
+	CU_ASSERT_STRING_EQUAL(acme_json_str(json_array_get(json_object_get(o, "challenges"), 0), "status"), "valid");
+	CU_ASSERT_PTR_NOT_NULL(acme_json_str(json_array_get(json_object_get(o, "challenges"), 0), "validated"));
+	json_decref(o);
+	signer_acme_answer_free(ans);
+
+	/* One of two valid: still pending. */
+	ans = post(&alice, SIGNER_ACME_ORDER, "order", order_id, NULL);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "pending");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+
+	challenge_start(authz_b, cid, sizeof(cid), &token);
+	CU_ASSERT_EQUAL(acme_validated(engine, PROFILE, cid, NULL, NULL), 0);
+	ans = post(&alice, SIGNER_ACME_ORDER, "order", order_id, NULL);
+	CU_ASSERT_EQUAL(ans->status, 200);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "ready");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	expect_problem(post(&bob, SIGNER_ACME_ORDER, "order", order_id, NULL), 404, "-", "no such order");
+}
+
+static void
+test_validation_failure(void)
+{
+	struct signer_acme_answer *ans;
+	const char *token;
+	char cid[64], authz[64];
+	json_t *o;
+
+	ans = post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"c.example.com\"}]}");
+	CU_ASSERT_EQUAL_FATAL(ans->status, 201);
+	url_id(ans->location, order_bad, sizeof(order_bad));
+	o = answer_json(ans);
+	url_id(json_string_value(json_array_get(json_object_get(o, "authorizations"), 0)), authz, sizeof(authz));
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	challenge_start(authz, cid, sizeof(cid), &token);
+	CU_ASSERT_EQUAL(acme_challenge_validated(engine, PROFILE, cid, "urn:x", "d", time(NULL)), SD_E_INVAL);
+	CU_ASSERT_EQUAL(acme_challenge_validated(engine, "other", cid, "connection", "d", time(NULL)), SD_E_NOT_FOUND);
+	CU_ASSERT_EQUAL(acme_challenge_validated(engine, PROFILE, cid, "connection", "refused", time(NULL)), 0);
+	CU_ASSERT_TRUE(journal_has_event(JOURNAL_ACME_AUTHZ_INVALID, alice.id, "connection: refused"));
+	ans = post(&alice, SIGNER_ACME_AUTHZ, "authz", authz, NULL);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "invalid");
+	CU_ASSERT_STRING_EQUAL(acme_json_str(json_object_get(json_array_get(json_object_get(o, "challenges"), 0),
+	                                         "error"),
+	                           "type"),
+	    "urn:ietf:params:acme:error:connection");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	ans = post(&alice, SIGNER_ACME_ORDER, "order", order_bad, NULL);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "invalid");
+	CU_ASSERT_STRING_EQUAL(acme_json_str(json_object_get(o, "error"), "type"),
+	    "urn:ietf:params:acme:error:connection");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	expect_problem(post(&alice, SIGNER_ACME_FINALIZE, NULL, order_bad, "{\"csr\":\"AA\"}"), 403, "orderNotReady",
+	    "invalid");
+}
+
+static void
+test_authz_deactivate(void)
+{
+	struct signer_acme_answer *ans;
+	char authz[64];
+	json_t *o;
+
+	ans = post(&bob, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"d.example.com\"}]}");
+	CU_ASSERT_EQUAL_FATAL(ans->status, 201);
+	o = answer_json(ans);
+	url_id(json_string_value(json_array_get(json_object_get(o, "authorizations"), 0)), authz, sizeof(authz));
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	expect_problem(post(&bob, SIGNER_ACME_AUTHZ, "authz", authz, "{\"status\":\"valid\"}"), 400, "malformed",
+	    "deactivated");
+	expect_problem(post(&alice, SIGNER_ACME_AUTHZ, "authz", authz, "{\"status\":\"deactivated\"}"), 404, "-", NULL);
+	ans = post(&bob, SIGNER_ACME_AUTHZ, "authz", authz, "{\"status\":\"deactivated\"}");
+	CU_ASSERT_EQUAL(ans->status, 200);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "deactivated");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+}
+
+/* --- finalize, certificate --- */
+
+static void
+test_finalize(void)
+{
+	struct signer_acme_answer *ans;
+	char payload[4096], *csr, want[512];
+	json_t *o;
+
+	csr = csr_make("a.example.com", "a.example.com,c.example.com");
+	(void)snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	free(csr);
+	expect_problem(post(&alice, SIGNER_ACME_FINALIZE, NULL, order_id, payload), 400, "badCSR", "b.example.com");
+	csr = csr_make("x.example.com", "a.example.com,B.example.com");
+	(void)snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	free(csr);
+	expect_problem(post(&alice, SIGNER_ACME_FINALIZE, NULL, order_id, payload), 400, "badCSR",
+	    "x.example.com, not in the order");
+	expect_problem(post(&alice, SIGNER_ACME_FINALIZE, NULL, order_id, "{\"csr\":\"AAAA\"}"), 400, "badCSR", NULL);
+	expect_problem(post(&bob, SIGNER_ACME_FINALIZE, NULL, order_id, "{\"csr\":\"AAAA\"}"), 404, "-", NULL);
+	CU_ASSERT_EQUAL(issue_calls, 0);
+
+	csr = csr_make(NULL, "a.example.com,B.example.com");
+	(void)snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	free(csr);
+	ans = post(&alice, SIGNER_ACME_FINALIZE, NULL, order_id, payload);
+	CU_ASSERT_EQUAL_FATAL(ans->status, 200);
+	CU_ASSERT_EQUAL(issue_calls, 1);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "valid");
+	(void)snprintf(want, sizeof(want), BASE "/acme/" PROFILE "/cert/%s", issued_serial);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "certificate"), want);
+	(void)snprintf(want, sizeof(want), BASE "/acme/" PROFILE "/order/%s", order_id);
+	CU_ASSERT_STRING_EQUAL(ans->location, want);
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	/* Valid: no second issuance. */
+	expect_problem(post(&alice, SIGNER_ACME_FINALIZE, NULL, order_id, payload), 403, "orderNotReady", "valid");
+	CU_ASSERT_EQUAL(issue_calls, 1);
+}
+
+static void
+test_cert(void)
+{
+	struct signer_acme_answer *ans;
+
+	ans = post(&alice, SIGNER_ACME_CERT, "cert", issued_serial, NULL);
+	CU_ASSERT_EQUAL_FATAL(ans->status, 200);
+	CU_ASSERT_STRING_EQUAL(ans->content_type, "application/pem-certificate-chain");
+	CU_ASSERT_EQUAL(strncmp(ans->body, "-----BEGIN CERTIFICATE-----\n", 28), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ans->body, "-----END CERTIFICATE-----\n" CHAIN_PEM));
+	signer_acme_answer_free(ans);
+	expect_problem(post(&bob, SIGNER_ACME_CERT, "cert", issued_serial, NULL), 404, "-", "no such certificate");
+	expect_problem(post(&alice, SIGNER_ACME_CERT, "cert", "00ff", NULL), 404, "-", NULL);
+	expect_problem(post(&alice, SIGNER_ACME_CERT, "cert", "zz", NULL), 404, "-", NULL);
+	expect_problem(post(&alice, SIGNER_ACME_CERT, "cert", "ABCD", NULL), 404, "-", NULL);
+}
+
+/* A second order for the same names reuses the valid authorizations: ready at once. */
+static void
+test_reuse(void)
+{
+	struct signer_acme_answer *ans = post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"b.example.com\"},{\"type\":\"dns\",\"value\":"
+	    "\"a.example.com\"}]}");
+	char id[64];
+	json_t *o;
+
+	CU_ASSERT_EQUAL_FATAL(ans->status, 201);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "ready");
+	url_id(json_string_value(json_array_get(json_object_get(o, "authorizations"), 0)), id, sizeof(id));
+	CU_ASSERT_STRING_EQUAL(id, authz_b);
+	json_decref(o);
+	url_id(ans->location, order_again, sizeof(order_again));
+	signer_acme_answer_free(ans);
+}
+
+/* The core's refusals: retryable ones leave the order ready, the request's own make it invalid. */
+static void
+test_finalize_refused(void)
+{
+	struct signer_acme_answer *ans;
+	char payload[4096], *csr;
+	json_t *o;
+
+	csr = csr_make("a.example.com", "b.example.com,a.example.com");
+	(void)snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	free(csr);
+	issue_fail = SD_E_HSM_UNAVAILABLE;
+	ans = post(&alice, SIGNER_ACME_FINALIZE, NULL, order_again, payload);
+	CU_ASSERT_EQUAL(ans->retry_after, 5);
+	expect_problem(ans, 500, "serverInternal", "refused by the test");
+	ans = post(&alice, SIGNER_ACME_ORDER, "order", order_again, NULL);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "ready");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	issue_fail = SD_E_NAME_REFUSED;
+	expect_problem(post(&alice, SIGNER_ACME_FINALIZE, NULL, order_again, payload), 400, "badCSR",
+	    "refused by the test");
+	issue_fail = 0;
+	ans = post(&alice, SIGNER_ACME_ORDER, "order", order_again, NULL);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "invalid");
+	CU_ASSERT_STRING_EQUAL(acme_json_str(json_object_get(o, "error"), "type"), "urn:ietf:params:acme:error:badCSR");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	expect_problem(post(&alice, SIGNER_ACME_FINALIZE, NULL, order_again, payload), 403, "orderNotReady", "invalid");
+}
+
+/* "replaces" goes through acme_ari_replaces(): a certID it refuses is refused. */
+static void
+test_new_order_replaces(void)
+{
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"}],\"replaces\":\"bogus\"}"),
+	    400, "malformed", "replaces");
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"}],\"replaces\":5}"),
+	    400, "malformed", "certID");
+}
+
+int
+main(void)
+{
+	static const struct sd_test_case cases[] = {
+		{ "newOrder", test_new_order_good },
+		{ "newOrder refusals", test_new_order_refused },
+		{ "newOrder rate limit", test_new_order_rate },
+		{ "newOrder pending authorizations limit", test_new_order_pending_limit },
+		{ "authz POST-as-GET", test_authz_get },
+		{ "challenge and validation", test_challenge_and_validation },
+		{ "validation failure", test_validation_failure },
+		{ "authz deactivation", test_authz_deactivate },
+		{ "finalize", test_finalize },
+		{ "certificate", test_cert },
+		{ "authorization reuse", test_reuse },
+		{ "finalize refused by the core", test_finalize_refused },
+		{ "newOrder replaces", test_new_order_replaces },
+	};
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("acme_order", suite_init, suite_clean);
+	if (s == NULL)
+		return 2;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (CU_add_test(s, cases[i].name, cases[i].fn) == NULL)
+			return 2;
+	return sd_test_run("test_acme_order");
+}
