@@ -27,7 +27,11 @@ SD_WUR int acme_validator_new(const struct sd_config *cfg, struct signer *s, str
  */
 void acme_validator_submit(struct acme_validator *p, const char *profile, const struct signer_acme_validation *v);
 
-/* Stop: queued jobs are dropped (their challenges stay "processing" until they expire), running ones finish; join, free. NULL is a no-op. */
+/*
+ * Stop: queued jobs are dropped (their challenges stay "processing" until
+ * they expire), running ones finish; join the threads and free. NULL is a
+ * no-op.
+ */
 void acme_validator_free(struct acme_validator *p);
 
 #endif
