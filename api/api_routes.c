@@ -5,6 +5,7 @@
 
 #include "api_metrics.h"
 #include "api_certs.h"
+#include "api_acme.h"
 #include "api_est.h"
 #include "api_publish.h"
 #include "api_revoke.h"
@@ -62,6 +63,13 @@ static const struct api_route api_routes[] = {
 	{ "/ocsp/", "POST", "POST", API_ROUTE_BODY, 0, api_route_ocsp_post, API_LISTENER_PUBLIC, API_CT_OCSP_REQUEST, SIGNER_OCSP_REQUEST_MAX },
 	/* RFC 6960 A.1: the base64 request, whose '/' may come unencoded. */
 	{ "/ocsp/{request}", "GET", "GET, HEAD", API_ROUTE_TAIL, 0, api_route_ocsp_get, API_LISTENER_PUBLIC, NULL, 0 },
+	/*
+	 * ACME (RFC 8555): no client certificate and no role, since a client
+	 * authenticates by the JWS the signer verifies. The handler decides
+	 * which resource takes which method.
+	 */
+	{ "/acme/{path}", "GET", "GET, HEAD, POST", API_ROUTE_TAIL, 0, api_route_acme, API_LISTENER_TLS, NULL, 0 },
+	{ "/acme/{path}", "POST", "GET, HEAD, POST", API_ROUTE_TAIL | API_ROUTE_BODY, 0, api_route_acme, API_LISTENER_TLS, API_CT_JOSE, SIGNER_ACME_BODY_MAX },
 };
 
 size_t

@@ -24,11 +24,13 @@ struct api_ctx {
 	struct signer *signer;
 	const struct api_auth *auth;
 	const struct api_metrics *metrics;	/* the front's request counters, or NULL */
+	struct acme_validator *acme_validator;	/* ACME challenge validations (HTTPS listener), or NULL */
 	const uint8_t *ca_der;			/* the issuing CA certificate in DER (public listener), or NULL */
 	size_t ca_der_len;
 };
 
 struct api_metrics;
+struct acme_validator;
 
 /* One request, as the handlers see it. Strings are borrowed from the server. */
 struct api_call {
@@ -48,6 +50,7 @@ struct api_call {
 	const char *query_expires_before;
 	const char *query_cursor;
 	const char *if_modified_since;		/* header value or NULL */
+	const char *host;			/* the Host header or NULL */
 	const char *path_param;			/* the {name} segment of a route's path, or NULL */
 	const char *body;			/* complete body (routes with API_ROUTE_BODY) */
 	size_t body_len;
@@ -72,6 +75,13 @@ struct api_response {
 	char last_modified[32];			/* HTTP-dates, or "" */
 	char expires[32];
 	const char *transfer_encoding;		/* static "Content-Transfer-Encoding" value (EST) or NULL */
+	/* ACME (RFC 8555): "" or none when empty. */
+	char location[SIGNER_ACME_URL_MAX + 1];	/* "Location" */
+	char links[SIGNER_ACME_LINKS_MAX][SIGNER_ACME_URL_MAX + 32];	/* one "Link" header each */
+	size_t n_links;
+	char replay_nonce[64];			/* "Replay-Nonce" */
+	/* The handler authenticated the client itself (an ACME JWS): the guard treats it as an mTLS client. */
+	bool authenticated;
 };
 
 enum api_route_flags {

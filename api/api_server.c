@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "api_auth.h"
+#include "acme_validator.h"
 #include "api_guard.h"
 #include "api_http.h"
 #include "api_json.h"
@@ -181,6 +182,7 @@ api_server_respond(struct api_server *srv, struct MHD_Connection *conn, struct a
 	enum MHD_Result ret;
 	char retry[24];
 	uint64_t took;
+	size_t i;
 	bool log = true;
 
 	x->responded = true;
@@ -216,10 +218,19 @@ api_server_respond(struct api_server *srv, struct MHD_Connection *conn, struct a
 	    (resp->retry_after != 0 && MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry) != MHD_YES) ||
 	    (resp->allow != NULL && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow) != MHD_YES) ||
 	    (resp->transfer_encoding != NULL &&
-	    MHD_add_response_header(r, "Content-Transfer-Encoding", resp->transfer_encoding) != MHD_YES)) {
+	    MHD_add_response_header(r, "Content-Transfer-Encoding", resp->transfer_encoding) != MHD_YES) ||
+	    (resp->location[0] != '\0' && MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location) != MHD_YES) ||
+	    (resp->replay_nonce[0] != '\0' && MHD_add_response_header(r, "Replay-Nonce", resp->replay_nonce) != MHD_YES)) {
 		MHD_destroy_response(r);
 		api_response_clear(resp);
 		return MHD_NO;
+	}
+	for (i = 0; i < resp->n_links && i < SIGNER_ACME_LINKS_MAX; i++) {
+		if (MHD_add_response_header(r, MHD_HTTP_HEADER_LINK, resp->links[i]) != MHD_YES) {
+			MHD_destroy_response(r);
+			api_response_clear(resp);
+			return MHD_NO;
+		}
 	}
 	ret = MHD_queue_response(conn, resp->status, r);
 	MHD_destroy_response(r);
@@ -312,6 +323,7 @@ api_server_begin(struct api_server *srv, struct MHD_Connection *conn, struct api
 	x->call.query_cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor");
 	x->call.if_modified_since = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+	x->call.host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	if (!api_route_admit(&x->ctx, x->route, &x->call, &resp))
 		return api_server_refuse(srv, conn, x, NULL, &resp);
 	if (x->call.authenticated)
@@ -376,6 +388,9 @@ api_server_access(void *cls, struct MHD_Connection *conn, const char *url, const
 	x->call.body = x->body != NULL ? x->body : "";
 	x->call.body_len = x->body_len;
 	x->route->handler(&x->ctx, &x->call, &resp);
+	/* The handler verified the client itself (an ACME JWS): it leaves the unauthenticated budget. */
+	if (resp.authenticated)
+		api_guard_authenticated(srv->guard, api_exchange_guard(x));
 	return api_server_respond(srv, conn, x, &resp);
 }
 
@@ -634,6 +649,7 @@ api_server_free(struct api_server *srv)
 	api_view_put(srv->view);
 	if (srv->view_lock_ready)
 		pthread_mutex_destroy(&srv->view_lock);
+	acme_validator_free(srv->ctx.acme_validator);
 	api_guard_free(srv->guard);
 	api_metrics_free(srv->metrics);
 	free(srv->ca_der);
@@ -644,6 +660,17 @@ api_server_free(struct api_server *srv)
 		free(srv->tls_key);
 	}
 	free(srv);
+}
+
+static bool
+api_server_acme_on(const struct sd_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_profiles; i++)
+		if (cfg->profiles[i].acme)
+			return true;
+	return false;
 }
 
 int
@@ -697,6 +724,9 @@ api_server_listen(const struct sd_config *cfg, struct signer *s, struct api_list
 	}
 	srv->ctx.signer = s;
 	srv->ctx.metrics = srv->metrics;
+	/* ACME validations belong to the HTTPS listener, which serves /acme/ (none when no profile has acme). */
+	if (use_tls && api_server_acme_on(cfg) && (rc = acme_validator_new(cfg, s, &srv->ctx.acme_validator)) != 0)
+		goto out;
 	api_server_limits(cfg, &lim);
 	if ((rc = api_guard_new(&lim, &srv->guard)) != 0)
 		goto out;

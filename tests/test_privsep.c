@@ -596,6 +596,259 @@ test_publish_messages(void)
 	ps_out_free(&out);
 }
 
+/* PS_ACME and its answer: round trips, every truncation refused, bounds and the content-type table. */
+static void
+test_acme_messages(void)
+{
+	static uint8_t body[SIGNER_ACME_BODY_MAX + 1];
+	static char big[SIGNER_ACME_ANSWER_MAX + 1];
+	struct signer_acme_request r = { SIGNER_ACME_FINALIZE, "server", "https://127.0.0.1:8443", "abc", false,
+	    body, 10 }, got;
+	struct signer_acme_answer a, *ag = NULL;
+	char longid[SIGNER_ACME_PARAM_MAX + 2];
+	struct ps_out out;
+	struct ps_in in;
+	size_t cut;
+
+	memset(body, '{', sizeof(body));
+	ps_out_init(&out);
+	ps_acme_request_encode(&out, &r);
+	CU_ASSERT_FALSE_FATAL(ps_out_failed(&out));
+	CU_ASSERT_EQUAL_FATAL(ps_acme_request_decode(out.data, out.len, &got), 0);
+	CU_ASSERT_EQUAL(got.op, SIGNER_ACME_FINALIZE);
+	CU_ASSERT_STRING_EQUAL(got.profile, "server");
+	CU_ASSERT_STRING_EQUAL(got.base, "https://127.0.0.1:8443");
+	CU_ASSERT_STRING_EQUAL(got.id, "abc");
+	CU_ASSERT_FALSE(got.head);
+	CU_ASSERT_EQUAL(got.body_len, 10);
+	CU_ASSERT_EQUAL(memcmp(got.body, body, 10), 0);
+	for (cut = 0; cut < out.len; cut++)
+		CU_ASSERT_EQUAL(ps_acme_request_decode(out.data, cut, &got), SD_E_INVAL);
+	ps_out_u8(&out, 0);
+	CU_ASSERT_EQUAL(ps_acme_request_decode(out.data, out.len, &got), SD_E_INVAL);
+	ps_out_free(&out);
+	/* No id and no body decode as NULL; HEAD travels. */
+	r = (struct signer_acme_request){ SIGNER_ACME_NEW_NONCE, "server", "https://h", NULL, true, NULL, 0 };
+	ps_out_init(&out);
+	ps_acme_request_encode(&out, &r);
+	CU_ASSERT_EQUAL_FATAL(ps_acme_request_decode(out.data, out.len, &got), 0);
+	CU_ASSERT_PTR_NULL(got.id);
+	CU_ASSERT_PTR_NULL(got.body);
+	CU_ASSERT_TRUE(got.head);
+	ps_out_free(&out);
+	/* The largest body fits the permit row; one byte more is neither sent nor accepted. */
+	r = (struct signer_acme_request){ SIGNER_ACME_NEW_ORDER, "server", "https://h", NULL, false, body,
+	    SIGNER_ACME_BODY_MAX };
+	ps_out_init(&out);
+	ps_acme_request_encode(&out, &r);
+	CU_ASSERT_FALSE(ps_out_failed(&out));
+	CU_ASSERT_TRUE(out.len <= PS_ACME_MSG_MAX);
+	ps_out_free(&out);
+	r.body_len = SIGNER_ACME_BODY_MAX + 1;
+	ps_out_init(&out);
+	ps_acme_request_encode(&out, &r);
+	CU_ASSERT_TRUE(ps_out_failed(&out));
+	ps_out_free(&out);
+	ps_out_init(&out);
+	ps_out_u32(&out, SIGNER_ACME_NEW_ORDER);
+	ps_out_u8(&out, 0);
+	ps_out_str(&out, "server");
+	ps_out_str(&out, "https://h");
+	ps_out_str(&out, "");
+	ps_out_bytes(&out, body, SIGNER_ACME_BODY_MAX + 1);
+	CU_ASSERT_EQUAL(ps_acme_request_decode(out.data, out.len, &got), SD_E_INVAL);
+	ps_out_free(&out);
+	/* An op outside the enum, a head flag other than 0 or 1, an id over its bound. */
+	memset(longid, 'a', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	r = (struct signer_acme_request){ SIGNER_ACME_ORDER, "server", "https://h", longid, false, NULL, 0 };
+	ps_out_init(&out);
+	ps_acme_request_encode(&out, &r);
+	CU_ASSERT_TRUE(ps_out_failed(&out));
+	ps_out_free(&out);
+	{
+		static const uint32_t ops[] = { 0, SIGNER_ACME_OP_MAX + 1, UINT32_MAX };
+		size_t i;
+
+		for (i = 0; i < 3; i++) {
+			ps_out_init(&out);
+			ps_out_u32(&out, ops[i]);
+			ps_out_u8(&out, 0);
+			ps_out_str(&out, "server");
+			ps_out_str(&out, "https://h");
+			ps_out_str(&out, "");
+			ps_out_bytes(&out, NULL, 0);
+			CU_ASSERT_EQUAL(ps_acme_request_decode(out.data, out.len, &got), SD_E_INVAL);
+			ps_out_free(&out);
+		}
+		ps_out_init(&out);
+		ps_out_u32(&out, SIGNER_ACME_DIRECTORY);
+		ps_out_u8(&out, 2);
+		ps_out_str(&out, "server");
+		ps_out_str(&out, "https://h");
+		ps_out_str(&out, "");
+		ps_out_bytes(&out, NULL, 0);
+		CU_ASSERT_EQUAL(ps_acme_request_decode(out.data, out.len, &got), SD_E_INVAL);
+		ps_out_free(&out);
+	}
+
+	/* The answer: every field back, the content type as the static string. */
+	memset(&a, 0, sizeof(a));
+	a.status = 201;
+	a.content_type = "application/json";
+	a.body = (char *)"{\"status\":\"pending\"}";
+	a.body_len = strlen(a.body);
+	(void)snprintf(a.location, sizeof(a.location), "https://h/acme/server/order/X");
+	(void)snprintf(a.links[0], sizeof(a.links[0]), "<https://h/acme/server/directory>;rel=\"index\"");
+	(void)snprintf(a.links[1], sizeof(a.links[1]), "<https://h/acme/server/cert/1/1>;rel=\"alternate\"");
+	a.n_links = 2;
+	(void)snprintf(a.nonce, sizeof(a.nonce), "NONCE123");
+	a.retry_after = 5;
+	a.validate = true;
+	(void)snprintf(a.validation.challenge, sizeof(a.validation.challenge), "AUTHZ.0");
+	(void)snprintf(a.validation.type, sizeof(a.validation.type), "http-01");
+	(void)snprintf(a.validation.name, sizeof(a.validation.name), "www.example.test");
+	(void)snprintf(a.validation.token, sizeof(a.validation.token), "tok");
+	(void)snprintf(a.validation.key_authorization, sizeof(a.validation.key_authorization), "tok.thumb");
+	ps_out_init(&out);
+	ps_acme_answer_encode(&out, &a);
+	CU_ASSERT_FALSE_FATAL(ps_out_failed(&out));
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL_FATAL(ps_acme_answer_decode(&in, &ag), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ag);
+	CU_ASSERT_EQUAL(ag->status, 201);
+	CU_ASSERT_STRING_EQUAL(ag->content_type, "application/json");
+	CU_ASSERT_EQUAL(ag->body_len, a.body_len);
+	CU_ASSERT_EQUAL(memcmp(ag->body, a.body, a.body_len), 0);
+	CU_ASSERT_STRING_EQUAL(ag->location, a.location);
+	CU_ASSERT_EQUAL(ag->n_links, 2);
+	CU_ASSERT_STRING_EQUAL(ag->links[1], a.links[1]);
+	CU_ASSERT_STRING_EQUAL(ag->nonce, "NONCE123");
+	CU_ASSERT_EQUAL(ag->retry_after, 5);
+	CU_ASSERT_TRUE(ag->validate);
+	CU_ASSERT_STRING_EQUAL(ag->validation.challenge, "AUTHZ.0");
+	CU_ASSERT_STRING_EQUAL(ag->validation.type, "http-01");
+	CU_ASSERT_STRING_EQUAL(ag->validation.name, "www.example.test");
+	CU_ASSERT_STRING_EQUAL(ag->validation.token, "tok");
+	CU_ASSERT_STRING_EQUAL(ag->validation.key_authorization, "tok.thumb");
+	signer_acme_answer_free(ag);
+	ag = NULL;
+	for (cut = 0; cut < out.len; cut++) {
+		ps_in_init(&in, out.data, cut);
+		CU_ASSERT_EQUAL(ps_acme_answer_decode(&in, &ag), SD_E_INTERNAL);
+		CU_ASSERT_PTR_NULL(ag);
+	}
+	ps_out_u8(&out, 0);
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL(ps_acme_answer_decode(&in, &ag), SD_E_INTERNAL);
+	ps_out_free(&out);
+	/* A content type not in the table is not sent; an index past it is not accepted. */
+	a.content_type = "text/html";
+	ps_out_init(&out);
+	ps_acme_answer_encode(&out, &a);
+	CU_ASSERT_TRUE(ps_out_failed(&out));
+	ps_out_free(&out);
+	a.content_type = "application/pem-certificate-chain";
+	a.validate = false;
+	ps_out_init(&out);
+	ps_acme_answer_encode(&out, &a);
+	CU_ASSERT_FALSE_FATAL(ps_out_failed(&out));
+	CU_ASSERT_EQUAL(out.data[4], 3);
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL_FATAL(ps_acme_answer_decode(&in, &ag), 0);
+	CU_ASSERT_STRING_EQUAL(ag->content_type, "application/pem-certificate-chain");
+	signer_acme_answer_free(ag);
+	ag = NULL;
+	out.data[4] = 4;
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL(ps_acme_answer_decode(&in, &ag), SD_E_INTERNAL);
+	/* A body without a type is refused. */
+	out.data[4] = 0;
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL(ps_acme_answer_decode(&in, &ag), SD_E_INTERNAL);
+	ps_out_free(&out);
+	/* The largest body fits a frame; one byte more, or too many links, is not sent. */
+	memset(big, 'A', sizeof(big));
+	a.body = big;
+	a.body_len = SIGNER_ACME_ANSWER_MAX;
+	ps_out_init(&out);
+	ps_acme_answer_encode(&out, &a);
+	CU_ASSERT_FALSE(ps_out_failed(&out));
+	CU_ASSERT_TRUE(out.len <= PS_FRAME_MAX);
+	ps_out_free(&out);
+	a.body_len = SIGNER_ACME_ANSWER_MAX + 1;
+	ps_out_init(&out);
+	ps_acme_answer_encode(&out, &a);
+	CU_ASSERT_TRUE(ps_out_failed(&out));
+	ps_out_free(&out);
+	a.body_len = 1;
+	a.n_links = SIGNER_ACME_LINKS_MAX + 1;
+	ps_out_init(&out);
+	ps_acme_answer_encode(&out, &a);
+	CU_ASSERT_TRUE(ps_out_failed(&out));
+	ps_out_free(&out);
+	/* A status outside HTTP's is refused. */
+	a.n_links = 0;
+	a.status = 600;
+	ps_out_init(&out);
+	ps_acme_answer_encode(&out, &a);
+	CU_ASSERT_TRUE(ps_out_failed(&out));
+	ps_out_free(&out);
+}
+
+/* PS_ACME_VALIDATED: round trip, the empty type is success, bounds. */
+static void
+test_acme_validated_messages(void)
+{
+	struct ps_acme_validated v = { "server", "AUTHZ.0", "connection", "refused" }, got;
+	char detail[PS_ACME_DETAIL_MAX + 2];
+	struct ps_out out;
+	size_t cut;
+
+	ps_out_init(&out);
+	ps_acme_validated_encode(&out, &v);
+	CU_ASSERT_FALSE_FATAL(ps_out_failed(&out));
+	CU_ASSERT_TRUE(out.len <= PS_ACME_VALIDATED_MSG_MAX);
+	CU_ASSERT_EQUAL_FATAL(ps_acme_validated_decode(out.data, out.len, &got), 0);
+	CU_ASSERT_STRING_EQUAL(got.profile, "server");
+	CU_ASSERT_STRING_EQUAL(got.challenge, "AUTHZ.0");
+	CU_ASSERT_STRING_EQUAL(got.error_type, "connection");
+	CU_ASSERT_STRING_EQUAL(got.detail, "refused");
+	for (cut = 0; cut < out.len; cut++)
+		CU_ASSERT_EQUAL(ps_acme_validated_decode(out.data, cut, &got), SD_E_INVAL);
+	ps_out_free(&out);
+	v.error_type = NULL;
+	ps_out_init(&out);
+	ps_acme_validated_encode(&out, &v);
+	CU_ASSERT_EQUAL_FATAL(ps_acme_validated_decode(out.data, out.len, &got), 0);
+	CU_ASSERT_PTR_NULL(got.error_type);
+	ps_out_free(&out);
+	memset(detail, 'd', sizeof(detail) - 1);
+	detail[sizeof(detail) - 1] = '\0';
+	v.detail = detail;
+	ps_out_init(&out);
+	ps_acme_validated_encode(&out, &v);
+	CU_ASSERT_TRUE(ps_out_failed(&out));
+	ps_out_free(&out);
+	ps_out_init(&out);
+	ps_out_str(&out, "server");
+	ps_out_str(&out, "AUTHZ.0");
+	ps_out_str(&out, "");
+	ps_out_str(&out, detail);
+	CU_ASSERT_EQUAL(ps_acme_validated_decode(out.data, out.len, &got), SD_E_INVAL);
+	ps_out_free(&out);
+	/* A challenge is always named. */
+	ps_out_init(&out);
+	ps_out_str(&out, "server");
+	ps_out_str(&out, "");
+	ps_out_str(&out, "");
+	ps_out_str(&out, "");
+	CU_ASSERT_EQUAL(ps_acme_validated_decode(out.data, out.len, &got), SD_E_INVAL);
+	ps_out_free(&out);
+	CU_ASSERT_EQUAL(PS_ACME, 29);
+	CU_ASSERT_EQUAL(PS_ACME_VALIDATED, 30);
+}
+
 int
 main(void)
 {
@@ -608,6 +861,8 @@ main(void)
 		{ "audit and config messages", test_audit_and_config },
 		{ "certificate list and certificate messages", test_certs_messages },
 		{ "CRL and OCSP messages", test_publish_messages },
+		{ "ACME request and answer messages", test_acme_messages },
+		{ "ACME validation messages", test_acme_validated_messages },
 	};
 	static const struct sd_test_case attacks[] = {
 		{ "type outside the permit table", test_kill_forbidden_type },

@@ -18,6 +18,7 @@
 #include "policy/profile_check.h"
 #include "sd_file.h"
 #include "signer.h"
+#include "signer_acme.h"
 #include "sd_metrics.h"
 #include "signer_counters.h"
 #include "signer_certs.h"
@@ -42,6 +43,7 @@ struct signer {
 	struct signer_quota *quota;
 	struct signer_counters *counters;
 	struct revocation *rev;		/* CRLs and OCSP answers */
+	struct acme *acme;		/* the ACME engine; NULL when no profile serves ACME */
 };
 
 int
@@ -84,6 +86,9 @@ signer_open(const struct sd_config *cfg, struct signer **out)
 		goto out;
 	if ((rc = revocation_open(cfg, s->hsm, s->journal, s->key, s->ca, &s->rev)) != 0)
 		goto out;
+	/* After the journal and the CA: the engine issues and revokes through them. */
+	if ((rc = signer_acme_open(s, cfg, s->journal, &s->acme)) != 0)
+		goto out;
 	*out = s;
 	s = NULL;
 	rc = 0;
@@ -97,6 +102,7 @@ signer_close(struct signer *s)
 {
 	if (s == NULL)
 		return;
+	acme_close(s->acme);
 	revocation_close(s->rev);
 	signer_journal_close(s->sj);
 	signer_quota_free(s->quota);
@@ -532,21 +538,49 @@ signer_cert_get(struct signer *s, const struct signer_caller *caller, const char
 	return signer_cert_get_journal(s->journal, s->cfg, caller, serial_hex, out);
 }
 
+/* Tell the publishers of a new revocation (not a repeat): the next CRL and OCSP answers carry it. */
+static void
+signer_revoke_publish(struct signer *s, const struct signer_revocation *r)
+{
+	uint8_t serial[JOURNAL_SERIAL_MAX];
+	size_t len;
+
+	if (!r->already && sd_hex_decode(r->serial_hex, serial, sizeof(serial), &len) == 0)
+		revocation_revoked(s->rev, serial, len);
+}
+
 int
 signer_revoke(struct signer *s, const struct signer_caller *caller, const char *serial_hex, uint8_t reason,
     const char *detail, struct signer_revocation *out)
 {
-	uint8_t serial[JOURNAL_SERIAL_MAX];
-	size_t len;
 	int rc;
 
 	if (s == NULL || out == NULL)
 		return sd_error_set(SD_E_INTERNAL, "no signer");
 	if ((rc = signer_revoke_journal(s->journal, s->cfg, caller, serial_hex, reason, detail, out)) != 0)
 		return rc;
-	if (!out->already && sd_hex_decode(out->serial_hex, serial, sizeof(serial), &len) == 0)
-		revocation_revoked(s->rev, serial, len);
+	signer_revoke_publish(s, out);
 	return 0;
+}
+
+int
+signer_revoke_as(struct signer *s, const char *serial_hex, uint8_t reason, const char *who,
+    struct signer_revocation *out)
+{
+	int rc;
+
+	if (s == NULL || out == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	if ((rc = signer_revoke_journal_as(s->journal, serial_hex, reason, who, out)) != 0)
+		return rc;
+	signer_revoke_publish(s, out);
+	return 0;
+}
+
+struct acme *
+signer_acme_peek(const struct signer *s)
+{
+	return s != NULL ? s->acme : NULL;
 }
 
 int

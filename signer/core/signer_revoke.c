@@ -47,11 +47,16 @@ signer_revoke_answer(const struct journal_record *rec, const char *serial_hex, b
 	out->journal_seq = rec->seq;
 }
 
-int
-signer_revoke_journal(struct journal *j, const struct sd_config *cfg, const struct signer_caller *caller,
-    const char *serial_hex, uint8_t reason, const char *detail, struct signer_revocation *out)
+/*
+ * The revocation of serial_hex on j, journaled with who and who_spki as the
+ * requester. holder non-NULL: only a certificate of the key whose SPKI
+ * hashes to it may be revoked (client names the requester in the refusal).
+ */
+static int
+signer_revoke_run(struct journal *j, const char *serial_hex, uint8_t reason, const char *detail, const char *who,
+    const uint8_t who_spki[JOURNAL_HASH_LEN], const uint8_t *holder, const char *client,
+    struct signer_revocation *out)
 {
-	const struct config_client *cl;
 	struct journal_record *existing = NULL;
 	struct journal_revocation in;
 	struct journal_cert *jc = NULL;
@@ -60,15 +65,8 @@ signer_revoke_journal(struct journal *j, const struct sd_config *cfg, const stru
 	size_t len;
 	struct timespec now;
 	uint64_t seq = 0;
-	bool any;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (j == NULL || cfg == NULL || caller == NULL || caller->client == NULL || serial_hex == NULL)
-		return sd_error_set(SD_E_INTERNAL, "signer_revoke: NULL argument");
-	if ((cl = sd_config_client_by_name(cfg, caller->client)) == NULL)
-		return sd_error_set(SD_E_INTERNAL, "client \"%.64s\" is not configured", caller->client);
-	any = (cl->roles & (CONFIG_ROLE_REVOKER | CONFIG_ROLE_ADMIN)) != 0;
 	if (sd_hex_decode(serial_hex, serial, sizeof(serial), &len) != 0)
 		return sd_error_set(SD_E_INVAL, "serial \"%.48s\" is not 1..%d bytes of hex", serial_hex, JOURNAL_SERIAL_MAX);
 	if ((rc = sd_crl_reason_final(reason)) != 0)
@@ -77,9 +75,9 @@ signer_revoke_journal(struct journal *j, const struct sd_config *cfg, const stru
 	if ((rc = journal_cert_get(j, serial, len, &jc)) != 0 && rc != SD_E_NOT_FOUND)
 		return rc;
 	/* Someone else's certificate and an unknown serial look the same to a client without the role. */
-	if (!any && (rc != 0 || !signer_revoke_holder(jc->cert_der, jc->cert_der_len, caller->spki_sha256))) {
+	if (holder != NULL && (rc != 0 || !signer_revoke_holder(jc->cert_der, jc->cert_der_len, holder))) {
 		rc = sd_error_set(SD_E_FORBIDDEN, "client \"%.64s\" may revoke only a certificate of its own key "
-		    "(the revoker or admin role revokes any)", caller->client);
+		    "(the revoker or admin role revokes any)", client);
 		goto out;
 	}
 	if (rc != 0) {
@@ -95,8 +93,8 @@ signer_revoke_journal(struct journal *j, const struct sd_config *cfg, const stru
 	in.serial = serial;
 	in.serial_len = len;
 	in.reason = reason;
-	in.client_subject = caller->subject != NULL ? caller->subject : caller->client;
-	memcpy(in.client_spki_sha256, caller->spki_sha256, JOURNAL_HASH_LEN);
+	in.client_subject = who;
+	memcpy(in.client_spki_sha256, who_spki, JOURNAL_HASH_LEN);
 	in.detail = detail;
 	rc = journal_revoke(j, &in, &seq, &existing);
 	if (rc != 0 && existing != NULL) {
@@ -116,4 +114,35 @@ out:
 	journal_record_free(existing);
 	journal_cert_free(jc);
 	return rc;
+}
+
+int
+signer_revoke_journal(struct journal *j, const struct sd_config *cfg, const struct signer_caller *caller,
+    const char *serial_hex, uint8_t reason, const char *detail, struct signer_revocation *out)
+{
+	const struct config_client *cl;
+	bool any;
+
+	memset(out, 0, sizeof(*out));
+	if (j == NULL || cfg == NULL || caller == NULL || caller->client == NULL || serial_hex == NULL)
+		return sd_error_set(SD_E_INTERNAL, "signer_revoke: NULL argument");
+	if ((cl = sd_config_client_by_name(cfg, caller->client)) == NULL)
+		return sd_error_set(SD_E_INTERNAL, "client \"%.64s\" is not configured", caller->client);
+	any = (cl->roles & (CONFIG_ROLE_REVOKER | CONFIG_ROLE_ADMIN)) != 0;
+	return signer_revoke_run(j, serial_hex, reason, detail,
+	    caller->subject != NULL ? caller->subject : caller->client, caller->spki_sha256,
+	    any ? NULL : caller->spki_sha256, caller->client, out);
+}
+
+int
+signer_revoke_journal_as(struct journal *j, const char *serial_hex, uint8_t reason, const char *who,
+    struct signer_revocation *out)
+{
+	/* No client certificate stands behind who: its key hash is journaled as zeros. */
+	static const uint8_t none[JOURNAL_HASH_LEN];
+
+	memset(out, 0, sizeof(*out));
+	if (j == NULL || serial_hex == NULL || who == NULL)
+		return sd_error_set(SD_E_INTERNAL, "signer_revoke_journal_as: NULL argument");
+	return signer_revoke_run(j, serial_hex, reason, NULL, who, none, NULL, who, out);
 }

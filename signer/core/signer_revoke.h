@@ -12,4 +12,12 @@
 SD_WUR int signer_revoke_journal(struct journal *j, const struct sd_config *cfg, const struct signer_caller *caller,
     const char *serial_hex, uint8_t reason, const char *detail, struct signer_revocation *out);
 
+/*
+ * The same revocation, already authorised by the caller (the ACME engine):
+ * who is journaled as the requester, with a zero key hash. Errors: those of
+ * signer_revoke() but SD_E_FORBIDDEN.
+ */
+SD_WUR int signer_revoke_journal_as(struct journal *j, const char *serial_hex, uint8_t reason, const char *who,
+    struct signer_revocation *out);
+
 #endif

@@ -727,3 +727,65 @@ signer_ocsp_free(struct signer_ocsp *o)
 	free(o->der);
 	free(o);
 }
+
+int
+signer_acme(struct signer *s, const struct signer_acme_request *req, struct signer_acme_answer **out)
+{
+	struct ps_out msg;
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	int rc, rc_call;
+
+	*out = NULL;
+	if (req == NULL || req->profile == NULL || req->base == NULL || req->op < SIGNER_ACME_DIRECTORY ||
+	    req->op > SIGNER_ACME_OP_MAX || strlen(req->profile) > PS_NAME_MAX ||
+	    strlen(req->base) > SIGNER_ACME_BASE_MAX || (req->id != NULL && strlen(req->id) > SIGNER_ACME_PARAM_MAX) ||
+	    req->body_len > SIGNER_ACME_BODY_MAX)
+		return sd_error_set(SD_E_INVAL, "ACME request out of bounds");
+	ps_out_init(&msg);
+	ps_acme_request_encode(&msg, req);
+	if ((rc = ps_call(s, PS_ACME, &msg, &reply, &in, &rc_call)) == 0 && (rc = rc_call) == 0)
+		rc = ps_acme_answer_decode(&in, out);
+	free(reply);
+	ps_out_free(&msg);
+	return rc;
+}
+
+/* The front's copy: signer/acme, which defines it in the signer, is not linked here. */
+void
+signer_acme_answer_free(struct signer_acme_answer *a)
+{
+	if (a == NULL)
+		return;
+	free(a->body);
+	free(a);
+}
+
+int
+signer_acme_validated(struct signer *s, const char *profile, const char *challenge, const char *error_type,
+    const char *detail)
+{
+	struct ps_acme_validated v = { profile, challenge, error_type, detail };
+	char cut[PS_ACME_DETAIL_MAX + 1];
+	struct ps_out msg;
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	int rc, rc_call;
+
+	if (profile == NULL || challenge == NULL || strlen(profile) > PS_NAME_MAX ||
+	    strlen(challenge) > SIGNER_ACME_PARAM_MAX || (error_type != NULL && strlen(error_type) > PS_ACME_TYPE_MAX))
+		return sd_error_set(SD_E_INVAL, "ACME validation report out of bounds");
+	/* The signer takes at most PS_ACME_DETAIL_MAX bytes of detail: a longer one is cut, not refused. */
+	if (detail != NULL && strlen(detail) > PS_ACME_DETAIL_MAX) {
+		memcpy(cut, detail, PS_ACME_DETAIL_MAX);
+		cut[PS_ACME_DETAIL_MAX] = '\0';
+		v.detail = cut;
+	}
+	ps_out_init(&msg);
+	ps_acme_validated_encode(&msg, &v);
+	if ((rc = ps_call(s, PS_ACME_VALIDATED, &msg, &reply, &in, &rc_call)) == 0)
+		rc = rc_call;
+	free(reply);
+	ps_out_free(&msg);
+	return rc;
+}

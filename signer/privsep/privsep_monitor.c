@@ -290,6 +290,40 @@ ps_serve_ocsp(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_o
 }
 
 /*
+ * ACME requests name no client: the engine authenticates each by its JWS,
+ * and an answer goes back whatever it says (refusals are answers too).
+ */
+static int
+ps_serve_acme(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	struct signer_acme_answer *a = NULL;
+	struct signer_acme_request req;
+	int rc;
+
+	if ((rc = ps_acme_request_decode(p, len, &req)) != 0)
+		return rc;
+	rc = signer_acme(f->signer, &req, &a);
+	ps_status_encode(reply, rc, sd_error_detail(rc));
+	if (rc == 0)
+		ps_acme_answer_encode(reply, a);
+	signer_acme_answer_free(a);
+	return 0;
+}
+
+static int
+ps_serve_acme_validated(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	struct ps_acme_validated v;
+	int rc;
+
+	if ((rc = ps_acme_validated_decode(p, len, &v)) != 0)
+		return rc;
+	rc = signer_acme_validated(f->signer, v.profile, v.challenge, v.error_type, v.detail);
+	ps_status_encode(reply, rc, sd_error_detail(rc));
+	return 0;
+}
+
+/*
  * The permit table: every request the front may make on a request channel
  * and its largest payload. A handler returns non-zero only for a request
  * that does not decode: like a type missing here, that ends the front.
@@ -317,6 +351,10 @@ static const struct ps_permit {
 	{ PS_CRL_DELTA, "delta crl", 0, ps_serve_crl_delta },
 	/* The DER request and its length prefix. */
 	{ PS_OCSP, "ocsp", PS_OCSP_MSG_MAX, ps_serve_ocsp },
+	/* An op, a profile, the Host's base, an id and the JWS. */
+	{ PS_ACME, "acme", PS_ACME_MSG_MAX, ps_serve_acme },
+	/* A profile, a challenge id, a problem type and a detail. */
+	{ PS_ACME_VALIDATED, "acme validated", PS_ACME_VALIDATED_MSG_MAX, ps_serve_acme_validated },
 };
 
 static const struct ps_permit *

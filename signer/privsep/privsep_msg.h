@@ -30,6 +30,8 @@ enum ps_type {
 	PS_CRL = 26,			/* no payload: the CRL is public */
 	PS_OCSP = 27,			/* the DER OCSPRequest */
 	PS_CRL_DELTA = 28,		/* no payload; the reply as PS_CRL's */
+	PS_ACME = 29,			/* one ACME request (signer_acme()) */
+	PS_ACME_VALIDATED = 30,		/* a validation's outcome (signer_acme_validated()) */
 };
 #define PS_REPLY 0x80000000u		/* a reply's type is its request's with this bit */
 
@@ -48,6 +50,16 @@ enum ps_type {
 #define PS_CRL_DER_MAX (PS_FRAME_MAX - 4096u < SIGNER_CRL_MAX ? PS_FRAME_MAX - 4096u : SIGNER_CRL_MAX)
 /* PS_OCSP's payload: the request as one length-prefixed string. */
 #define PS_OCSP_MSG_MAX (SIGNER_OCSP_REQUEST_MAX + 4)
+
+/*
+ * PS_ACME's payload: op, head, then profile, base, id and the body with
+ * their length prefixes and NULs; 4 KiB covers the fixed fields and strings.
+ */
+#define PS_ACME_MSG_MAX (SIGNER_ACME_BODY_MAX + 4096)
+/* PS_ACME_VALIDATED's: profile, challenge id, problem type, detail. */
+#define PS_ACME_VALIDATED_MSG_MAX 4096
+#define PS_ACME_TYPE_MAX 32		/* an ACME problem type's last part */
+#define PS_ACME_DETAIL_MAX 512		/* a validation's detail (signer_acme_validated()) */
 
 /* PS_CONFIG: what the front needs to start. */
 struct ps_config {
@@ -97,6 +109,14 @@ struct ps_revoke {
 struct ps_ocsp_request {
 	const uint8_t *der;
 	size_t len;			/* at most SIGNER_OCSP_REQUEST_MAX */
+};
+
+/* PS_ACME_VALIDATED, as the signer reads it: error_type NULL when the validation succeeded. */
+struct ps_acme_validated {
+	const char *profile;
+	const char *challenge;
+	const char *error_type;
+	const char *detail;
 };
 
 /* Who asks (client, subject, key hash): the head of PS_CERT_GET and PS_REVOKE; the decoder lends from in. */
@@ -154,6 +174,29 @@ SD_WUR int ps_revocation_decode(struct ps_in *in, struct signer_revocation *out)
  */
 SD_WUR int ps_crl_decode(struct ps_in *in, struct signer_crl **out);
 SD_WUR int ps_ocsp_decode(struct ps_in *in, struct signer_ocsp **out);
+
+/*
+ * ACME (privsep_acme.c). A request out of signer.h's bounds, or an answer
+ * whose content type is not one of the few the signer may send, or whose
+ * parts are over their bounds, fails out.
+ */
+void ps_acme_request_encode(struct ps_out *out, const struct signer_acme_request *r);
+void ps_acme_answer_encode(struct ps_out *out, const struct signer_acme_answer *a);
+void ps_acme_validated_encode(struct ps_out *out, const struct ps_acme_validated *v);
+/*
+ * The signer's side: strings and the body borrowed from p; an empty id is
+ * NULL, an empty body NULL. Errors: SD_E_INVAL (malformed, out of bounds,
+ * trailing bytes).
+ */
+SD_WUR int ps_acme_request_decode(const uint8_t *p, size_t len, struct signer_acme_request *out);
+SD_WUR int ps_acme_validated_decode(const uint8_t *p, size_t len, struct ps_acme_validated *out);
+/*
+ * The answer after its status (the front's side): a new answer
+ * (signer_acme_answer_free()) with its content type mapped back to the
+ * static string. Errors: SD_E_INTERNAL (malformed, over a bound, a content
+ * type not in the table), SD_E_NOMEM.
+ */
+SD_WUR int ps_acme_answer_decode(struct ps_in *in, struct signer_acme_answer **out);
 
 /*
  * The reply's status, at the start of every reply: 0, or an error whose

@@ -29,6 +29,8 @@ done
 # admin does, and the revoker then gets the same answer (a repeat); it comes last. The demo's
 # configuration sets no [ca] delta_crl_validity: the delta CRL routes are a 404 problem for everyone.
 # EST's label is the server profile; serverkeygen is refused to everyone (501).
+# ACME takes no client certificate (its JWS authenticates): the front's method rules answer
+# every identity alike, 405 for a GET of a POST-only resource and a POST of a GET-only one.
 matrix="POST /v1/sign 401 200 403 403 403
 GET /v1/ca 200 200 200 200 200
 GET /healthz 200 200 200 200 200
@@ -49,6 +51,8 @@ POST /.well-known/est/server/simpleenroll 401 200 403 403 403
 POST /.well-known/est/server/simplereenroll 401 200 403 403 403
 GET /.well-known/est/server/csrattrs 204 204 204 204 204
 POST /.well-known/est/server/serverkeygen 501 501 501 501 501
+GET /acme/server/new-account 405 405 405 405 405
+POST /acme/server/directory 405 405 405 405 405
 POST /v1/revoke 401 403 403 200 200"
 
 # Every route of the permit table on the HTTPS listener has a row, and every row is a route
@@ -57,7 +61,7 @@ grep -E 'API_LISTENER_TLS' "$here/api/api_routes.c" |
 	sed -nE 's/^[[:space:]]*\{ "(\/[^"]*)", "([A-Z]+)",.*/\2 \1/p' | sort >"$T_TMP/routes"
 # A path parameter's row names a real value: the serial stands for {serial}, issuing for {name}.
 awk -v serial="$serial" '{ sub(/\?.*/, "", $2); sub("/" serial "$", "/{serial}", $2); sub("^/v1/ca/issuing/", "/v1/ca/{name}/", $2)
-	sub("^/[.]well-known/est/server/", "/.well-known/est/{label}/", $2)
+	sub("^/[.]well-known/est/server/", "/.well-known/est/{label}/", $2); sub("^/acme/server/.*", "/acme/{path}", $2)
 	print $1 " " $2 }' <<<"$matrix" |
 	sort >"$T_TMP/rows"
 t_check "the table has a row for each route of the permit table, and no other" diff -u "$T_TMP/routes" "$T_TMP/rows"
@@ -69,6 +73,7 @@ while read -r method path want_none want_issuer want_auditor want_admin want_rev
 		who=${whos[$i]} want=${wants[$i]}
 		case "$method $path" in
 		"POST /v1/revoke") got=$(t_post "$who" "$path" "$T_TMP/revoke.json") ;;
+		"POST /acme/"*) got=$(T_CONTENT_TYPE=application/jose+json t_post "$who" "$path" "$T_TMP/a.json") ;;
 		"POST /.well-known/est/"*) got=$(T_CONTENT_TYPE=application/pkcs10 t_post "$who" "$path" "$T_TMP/a.b64") ;;
 		POST*) got=$(t_sign "$who" "$T_TMP/a.json") ;;
 		*) got=$(t_get "$who" "$path") ;;
