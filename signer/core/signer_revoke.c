@@ -15,9 +15,8 @@
 #include "sd_time.h"
 #include "signer_revoke.h"
 
-/* Whether the certificate der holds the key whose SubjectPublicKeyInfo hashes to spki_sha256. */
-static bool
-signer_revoke_holder(const uint8_t *der, size_t len, const uint8_t spki_sha256[32])
+bool
+signer_cert_holds_key(const uint8_t *der, size_t len, const uint8_t spki_sha256[32])
 {
 	const unsigned char *p = der;
 	X509 *x = d2i_X509(NULL, &p, (long)len);
@@ -77,7 +76,7 @@ signer_revoke_journal(struct journal *j, const struct sd_config *cfg, const stru
 	if ((rc = journal_cert_get(j, serial, len, &jc)) != 0 && rc != SD_E_NOT_FOUND)
 		return rc;
 	/* Someone else's certificate and an unknown serial look the same to a client without the role. */
-	if (!any && (rc != 0 || !signer_revoke_holder(jc->cert_der, jc->cert_der_len, caller->spki_sha256))) {
+	if (!any && (rc != 0 || !signer_cert_holds_key(jc->cert_der, jc->cert_der_len, caller->spki_sha256))) {
 		rc = sd_error_set(SD_E_FORBIDDEN, "client \"%.64s\" may revoke only a certificate of its own key "
 		    "(the revoker or admin role revokes any)", caller->client);
 		goto out;

@@ -4,6 +4,10 @@
 #ifndef SIGNER_CORE_REVOKE_H
 #define SIGNER_CORE_REVOKE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "config.h"
 #include "journal.h"
 #include "signer.h"
@@ -11,5 +15,8 @@
 /* signer_revoke() on journal j, deciding with cfg who may revoke what. Same contract. */
 SD_WUR int signer_revoke_journal(struct journal *j, const struct sd_config *cfg, const struct signer_caller *caller,
     const char *serial_hex, uint8_t reason, const char *detail, struct signer_revocation *out);
+
+/* Whether the certificate der holds the key whose SubjectPublicKeyInfo hashes to spki_sha256. */
+bool signer_cert_holds_key(const uint8_t *der, size_t len, const uint8_t spki_sha256[32]);
 
 #endif
