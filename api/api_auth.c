@@ -16,6 +16,7 @@
 struct api_auth {
 	gnutls_x509_trust_list_t trust;
 	bool require_client_auth_eku;
+	bool any_purpose;		/* holders: no clientAuth purpose required */
 	uint64_t generation;		/* unique per trust list: a connection's cache is bound to one */
 };
 
@@ -143,6 +144,7 @@ api_auth_new(const struct api_auth_material *m, struct api_auth **out)
 		goto out;
 	}
 	auth->require_client_auth_eku = m->require_client_auth_eku;
+	auth->any_purpose = m->any_purpose;
 	if (gnutls_x509_trust_list_init(&auth->trust, 0) < 0) {
 		auth->trust = NULL;
 		rc = SD_E_NOMEM;
@@ -203,7 +205,8 @@ api_auth_chain_verify(const struct api_auth *auth, gnutls_x509_crt_t *chain, uns
 	int g, rc;
 
 	/* Default flags check validity times; the purpose restricts to clientAuth. */
-	g = gnutls_x509_trust_list_verify_crt2(auth->trust, chain, n, &purpose, 1, 0, &status, NULL);
+	g = gnutls_x509_trust_list_verify_crt2(auth->trust, chain, n, auth->any_purpose ? NULL : &purpose,
+	    auth->any_purpose ? 0 : 1, 0, &status, NULL);
 	if (g < 0)
 		return api_auth_gnutls_error(g, "client certificate verification");
 	if (status == 0)
@@ -326,6 +329,28 @@ api_auth_eku(gnutls_x509_crt_t leaf)
 	return sd_error_set(SD_E_INVAL, "client certificate extendedKeyUsage lacks clientAuth");
 }
 
+/* The leaf's serial in lower-case hex, without leading zero bytes (as the signer writes serials). */
+static int
+api_auth_serial(gnutls_x509_crt_t leaf, struct api_identity *id)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char serial[32];
+	size_t size = sizeof(serial), i = 0, k;
+
+	if (gnutls_x509_crt_get_serial(leaf, serial, &size) < 0 || size == 0 || size > sizeof(serial))
+		return sd_error_set(SD_E_INVAL, "client certificate serial unreadable");
+	while (i + 1 < size && serial[i] == 0)
+		i++;
+	if (size - i > (sizeof(id->serial_hex) - 1) / 2)
+		return sd_error_set(SD_E_INVAL, "client certificate serial is longer than 20 bytes");
+	for (k = 0; i < size; i++) {
+		id->serial_hex[k++] = hex[serial[i] >> 4];
+		id->serial_hex[k++] = hex[serial[i] & 15];
+	}
+	id->serial_hex[k] = '\0';
+	return 0;
+}
+
 static int
 api_auth_identity(gnutls_x509_crt_t leaf, struct api_identity *id)
 {
@@ -377,6 +402,8 @@ api_auth_identity(gnutls_x509_crt_t leaf, struct api_identity *id)
 		rc = api_auth_gnutls_error(g, "SHA-256");
 		goto out;
 	}
+	if ((rc = api_auth_serial(leaf, id)) != 0)
+		goto out;
 	rc = api_auth_sans(leaf, id);
 out:
 	gnutls_free(dn.data);

@@ -34,6 +34,7 @@ struct api_identity {
 	/* The leaf's URI and DNS names, "URI:..." and "DNS:..." as [client] san writes them. */
 	char sans[API_AUTH_SAN_MAX][CONFIG_CLIENT_SAN_MAX + 1];
 	size_t n_sans;
+	char serial_hex[41];			/* the leaf's serial, lower-case hex (at most 20 bytes) */
 };
 
 /* What api_auth_new() builds a trust list from; every pointer is only read during the call. */
@@ -45,6 +46,12 @@ struct api_auth_material {
 	size_t crl_len;
 	const char *crl_name;
 	bool require_client_auth_eku;	/* refuse a leaf without an extendedKeyUsage holding clientAuth */
+	/*
+	 * Any key purpose: the holders of certificates signerd issued (EST
+	 * re-enrollment), whose certificates need not be for TLS clients; what
+	 * such an identity may do, the signer decides.
+	 */
+	bool any_purpose;
 };
 
 /*

@@ -11,63 +11,17 @@
 #include <gnutls/pkcs7.h>
 #include <gnutls/x509.h>
 
+#include "api_base64.h"
 #include "api_est.h"
 
 #define API_EST_LABEL_MAX API_ROUTE_PARAM_MAX
 #define API_EST_B64_LINE 64
 
-static int
-api_est_sextet(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int
 api_est_base64_decode(const char *text, size_t len, uint8_t *out, size_t cap, size_t *out_len)
 {
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t i, sextets = 0, pad = 0;
-	int v;
-	char c;
-
-	*out_len = 0;
-	for (i = 0; i < len; i++) {
-		c = text[i];
-		/* RFC 7030 bodies are base64 per RFC 2045: line breaks (and stray blanks) carry nothing. */
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			continue;
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		if (pad != 0)
-			return sd_error_set(SD_E_INVAL, "data after base64 padding");
-		if ((v = api_est_sextet(c)) < 0)
-			return sd_error_set(SD_E_INVAL, "not base64 (byte %zu)", i);
-		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
-		bits += 6;
-		sextets++;
-		if (bits >= 8) {
-			bits -= 8;
-			if (*out_len >= cap)
-				return sd_error_set(SD_E_INVAL, "more than %zu bytes", cap);
-			out[(*out_len)++] = (uint8_t)(acc >> bits);
-		}
-	}
-	if (sextets == 0 || (sextets + pad) % 4 != 0 || pad > 2 || sextets % 4 == 1)
-		return sd_error_set(SD_E_INVAL, "not base64 (length)");
-	return 0;
+	/* RFC 7030 bodies are base64 per RFC 2045: line breaks (and stray blanks) carry nothing. */
+	return api_base64_decode(text, len, API_BASE64_BLANKS | API_BASE64_PADDED, out, cap, out_len);
 }
 
 int
@@ -267,9 +221,10 @@ api_route_est_enroll(const struct api_ctx *ctx, const struct api_call *call, str
 	size_t pem_len = 0;
 	int rc;
 
-	if (!call->authenticated || call->client == NULL)
+	if (!call->authenticated || (call->client == NULL) != call->holder)
 		abort();	/* the permit table requires API_ROUTE_AUTH here */
-	if (!api_est_label(ctx, call, label, resp) || !api_route_profile_admit(call, label, resp))
+	/* A holder (simplereenroll only) is no client: the signer checks the certificate it renews. */
+	if (!api_est_label(ctx, call, label, resp) || (!call->holder && !api_route_profile_admit(call, label, resp)))
 		goto out;
 	if ((rc = api_est_csr_pem(call->body, call->body_len, &pem, &pem_len)) != 0) {
 		if (rc != SD_E_INVAL) {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_base64.h"
 #include "api_publish.h"
 #include "sd_file.h"
 #include "sd_time.h"
@@ -76,51 +77,8 @@ api_http_date_parse(const char *text, int64_t *out)
 int
 api_ocsp_get_decode(const char *param, uint8_t *out, size_t cap, size_t *len)
 {
-	uint32_t acc = 0;
-	unsigned bits = 0, sextets = 0, pad = 0;
-	int v, hi, lo;
-	char c;
-
-	*len = 0;
-	for (; *param != '\0'; param++) {
-		c = *param;
-		if (c == '%') {
-			if ((hi = sd_hex_digit(param[1])) < 0 || (lo = sd_hex_digit(param[2])) < 0)
-				return sd_error_set(SD_E_INVAL, "bad percent-encoding");
-			c = (char)(hi * 16 + lo);
-			param += 2;
-		}
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		if (pad != 0)
-			return sd_error_set(SD_E_INVAL, "data after base64 padding");
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+' || c == '-')
-			v = 62;
-		else if (c == '/' || c == '_')
-			v = 63;
-		else
-			return sd_error_set(SD_E_INVAL, "not base64");
-		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
-		bits += 6;
-		sextets++;
-		if (bits >= 8) {
-			bits -= 8;
-			if (*len >= cap)
-				return sd_error_set(SD_E_INVAL, "more than %zu bytes", cap);
-			out[(*len)++] = (uint8_t)(acc >> bits);
-		}
-	}
-	if (sextets % 4 == 1 || pad > 2 || (pad != 0 && (sextets + pad) % 4 != 0) || *len == 0)
-		return sd_error_set(SD_E_INVAL, "not base64");
-	return 0;
+	/* RFC 6960 A.1: the path's own percent-encoding; clients send base64url and drop the padding too. */
+	return api_base64_decode(param, strlen(param), API_BASE64_PERCENT | API_BASE64_URL, out, cap, len);
 }
 
 /* The {name} of a /v1/ca/{name}/... route is the CA's; else resp is the 404 and false. */

@@ -44,11 +44,14 @@ static const struct api_route api_routes[] = {
 	{ "/v1/certificates/{serial}", "GET", "GET, HEAD", API_ROUTE_AUTH, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN, api_route_cert, API_LISTENER_TLS, NULL, 0 },
 	/* Any role: a revoker or admin revokes any certificate, every other client one of its own key (the signer decides). */
 	{ "/v1/revoke", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER | CONFIG_ROLE_AUDITOR | CONFIG_ROLE_ADMIN | CONFIG_ROLE_REVOKER, api_route_revoke, API_LISTENER_TLS, NULL, 0 },
-	/* EST (RFC 7030): the label is a profile; enrolment is admitted as /v1/sign is. */
+	/*
+	 * EST (RFC 7030): the label is a profile; enrolment is admitted as
+	 * /v1/sign is, re-enrolment also for the holder of the certificate renewed.
+	 */
 	{ "/.well-known/est/cacerts", "GET", "GET, HEAD", 0, 0, api_route_est_cacerts, API_LISTENER_TLS, NULL, 0 },
 	{ "/.well-known/est/{label}/cacerts", "GET", "GET, HEAD", 0, 0, api_route_est_cacerts, API_LISTENER_TLS, NULL, 0 },
 	{ "/.well-known/est/{label}/simpleenroll", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER, api_route_est_enroll, API_LISTENER_TLS, API_CT_PKCS10, API_EST_BODY_MAX },
-	{ "/.well-known/est/{label}/simplereenroll", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY, CONFIG_ROLE_ISSUER, api_route_est_enroll, API_LISTENER_TLS, API_CT_PKCS10, API_EST_BODY_MAX },
+	{ "/.well-known/est/{label}/simplereenroll", "POST", "POST", API_ROUTE_AUTH | API_ROUTE_BODY | API_ROUTE_HOLDER, CONFIG_ROLE_ISSUER, api_route_est_enroll, API_LISTENER_TLS, API_CT_PKCS10, API_EST_BODY_MAX },
 	{ "/.well-known/est/{label}/csrattrs", "GET", "GET, HEAD", 0, 0, api_route_est_csrattrs, API_LISTENER_TLS, NULL, 0 },
 	/* Refused to everyone, after the body (a client sends one). */
 	{ "/.well-known/est/{label}/serverkeygen", "POST", "POST", API_ROUTE_BODY, 0, api_route_est_serverkeygen, API_LISTENER_TLS, API_CT_PKCS10, API_EST_BODY_MAX },
@@ -290,6 +293,35 @@ api_route_client(const struct api_ctx *ctx, struct api_call *call, struct api_re
 	return true;
 }
 
+/*
+ * A holder route's second chance: the certificate verifies against the
+ * issuing CA. Returns 1 with call->holder set; 0 when it is no holder (the
+ * route takes none, or the certificate does not verify: resp untouched);
+ * -1 when verifying failed (resp is the error).
+ */
+static int
+api_route_holder(const struct api_ctx *ctx, const struct api_route *route, struct api_call *call,
+    struct api_response *resp)
+{
+	struct api_identity id;
+	int rc;
+
+	if (!(route->flags & API_ROUTE_HOLDER) || ctx->holder_auth == NULL || call->tls == NULL)
+		return 0;
+	if ((rc = api_auth_verify(ctx->holder_auth, call->tls, &id)) != 0) {
+		if (rc == SD_E_INVAL)
+			return 0;
+		api_response_error(resp, rc);
+		return -1;
+	}
+	api_response_clear(resp);
+	call->id = id;
+	call->client = NULL;
+	call->authenticated = true;
+	call->holder = true;
+	return 1;
+}
+
 bool
 api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct api_call *call,
     struct api_response *resp)
@@ -297,7 +329,7 @@ api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct
 	struct api_problem p;
 	const char *want;
 	uint64_t declared;
-	int rc;
+	int rc, h;
 
 	if (route->flags & API_ROUTE_AUTH) {
 		if ((rc = api_auth_verify_cached(ctx->auth, call->tls, call->auth_cache, &call->id)) != 0) {
@@ -305,13 +337,16 @@ api_route_admit(const struct api_ctx *ctx, const struct api_route *route, struct
 				api_response_error(resp, rc);
 				return false;
 			}
+			if ((h = api_route_holder(ctx, route, call, resp)) != 0)
+				return h > 0;
 			api_problem_set(&p, API_P_UNAUTHENTICATED, "%s", sd_error_detail(rc));
 			api_response_refusal(resp, &p);
 			return false;
 		}
 		call->authenticated = true;
+		/* No client: a holder after all (the refusal written is cleared), or that refusal stands. */
 		if (!api_route_client(ctx, call, resp))
-			return false;
+			return api_route_holder(ctx, route, call, resp) > 0;
 		if (route->roles != 0 && (call->client->roles & route->roles) == 0) {
 			api_problem_set(&p, API_P_FORBIDDEN, "client \"%s\" lacks the role for %s %s",
 			    call->client->name, route->method, route->path);
@@ -361,7 +396,8 @@ api_route_signer_request(const struct api_call *call, const char *profile, const
 	sreq->csr_pem = csr_pem;
 	sreq->csr_pem_len = csr_pem_len;
 	sreq->profile = profile;
-	sreq->client = call->client->name;
+	sreq->client = call->client != NULL ? call->client->name : NULL;
+	sreq->reenroll_serial = call->holder ? call->id.serial_hex : NULL;
 	sreq->client_subject = call->id.subject;
 	memcpy(sreq->client_spki_sha256, call->id.spki_sha256, sizeof(sreq->client_spki_sha256));
 }

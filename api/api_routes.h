@@ -23,6 +23,7 @@ struct api_ctx {
 	const struct sd_config *cfg;
 	struct signer *signer;
 	const struct api_auth *auth;
+	const struct api_auth *holder_auth;	/* the issuing CA as trust anchor (API_ROUTE_HOLDER), or NULL */
 	const struct api_metrics *metrics;	/* the front's request counters, or NULL */
 	struct acme_validator *acme_validator;	/* ACME challenge validations (HTTPS listener), or NULL */
 	const uint8_t *ca_der;			/* the issuing CA certificate in DER (public listener), or NULL */
@@ -58,6 +59,8 @@ struct api_call {
 	bool authenticated;
 	struct api_identity id;
 	const struct config_client *client;
+	/* API_ROUTE_HOLDER: no client matched, the certificate is one the CA issued (id.serial_hex names it). */
+	bool holder;
 };
 
 /* One response. The server adds Cache-Control: no-store unless cache_control is set. */
@@ -88,6 +91,13 @@ enum api_route_flags {
 	API_ROUTE_AUTH = 1 << 0,		/* verified client certificate and a known client */
 	API_ROUTE_BODY = 1 << 1,		/* a body, size-limited: JSON unless the route names body_type */
 	API_ROUTE_TAIL = 1 << 2,		/* the "{name}" at the end takes the rest of the path, '/' too */
+	/*
+	 * With API_ROUTE_AUTH: a certificate that matches no client but was
+	 * issued by the CA (ctx->holder_auth) is admitted as its holder
+	 * (call->holder), whatever the route's roles; the signer decides what
+	 * a holder may do (EST re-enrollment, RFC 7030 4.2.2).
+	 */
+	API_ROUTE_HOLDER = 1 << 3,
 };
 
 /* Which listener a route is served on (api_route.listeners; 0 is the HTTPS API only). */

@@ -51,6 +51,7 @@ struct api_server {
 	unsigned listener;			/* enum api_listener: which routes it serves, TLS or not */
 	const char *name;			/* static: "https" or "public", in log lines */
 	uint8_t *ca_der;			/* the public listener's CA certificate (ctx.ca_der) */
+	struct api_auth *holder_auth;		/* ctx.holder_auth: the issuing CA (HTTPS listener) */
 	struct api_ctx ctx;
 	/* The configuration requests read now (api_view.h); a reload replaces it. */
 	pthread_mutex_t view_lock;
@@ -653,6 +654,7 @@ api_server_free(struct api_server *srv)
 	api_guard_free(srv->guard);
 	api_metrics_free(srv->metrics);
 	free(srv->ca_der);
+	api_auth_free(srv->holder_auth);
 	free(srv->tls_cert);
 	free(srv->client_ca);
 	if (srv->tls_key != NULL) {
@@ -671,6 +673,27 @@ api_server_acme_on(const struct sd_config *cfg)
 		if (cfg->profiles[i].acme)
 			return true;
 	return false;
+}
+
+/*
+ * The holders' trust anchor: the issuing CA alone, so that only what it
+ * issued verifies (not what a sibling CA under the same root issued).
+ */
+static int
+api_server_holder_auth(struct signer *s, struct api_auth **out)
+{
+	const char *pem = signer_chain_count(s) > 0 ? signer_chain_pem(s, 0) : NULL;
+	struct api_auth_material m;
+
+	*out = NULL;
+	if (pem == NULL)
+		return sd_error_set(SD_E_INTERNAL, "the signer has no issuing CA certificate");
+	memset(&m, 0, sizeof(m));
+	m.ca_pem = (const uint8_t *)pem;
+	m.ca_len = strlen(pem);
+	m.ca_name = "the issuing CA certificate";
+	m.any_purpose = true;
+	return api_auth_new(&m, out);
 }
 
 int
@@ -727,6 +750,9 @@ api_server_listen(const struct sd_config *cfg, struct signer *s, struct api_list
 	/* ACME validations belong to the HTTPS listener, which serves /acme/ (none when no profile has acme). */
 	if (use_tls && api_server_acme_on(cfg) && (rc = acme_validator_new(cfg, s, &srv->ctx.acme_validator)) != 0)
 		goto out;
+	if (use_tls && (rc = api_server_holder_auth(s, &srv->holder_auth)) != 0)
+		goto out;
+	srv->ctx.holder_auth = srv->holder_auth;
 	api_server_limits(cfg, &lim);
 	if ((rc = api_guard_new(&lim, &srv->guard)) != 0)
 		goto out;

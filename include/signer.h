@@ -60,6 +60,14 @@ struct signer_request {
 	 */
 	const struct signer_san *sans;
 	size_t n_sans;
+	/*
+	 * EST simplereenroll by a holder (RFC 7030 4.2.2): the serial (hex) of
+	 * the signerd certificate the client authenticated with, client NULL.
+	 * The signer issues only when that certificate is its own, current, of
+	 * the same profile, held by the key client_spki_sha256 names, and the
+	 * new certificate carries exactly its subject and subjectAltNames.
+	 */
+	const char *reenroll_serial;
 };
 
 struct signer_result {
@@ -85,8 +93,11 @@ void signer_close(struct signer *s);
  * Errors (with sd_error_detail()): SD_E_PROFILE_UNKNOWN, SD_E_CSR,
  * SD_E_CSR_SIGNATURE (also a SHA-1 or weaker CSR signature), SD_E_TOO_LARGE,
  * SD_E_KEY_REFUSED (type, size, weak or blocklisted key, a CA key),
- * SD_E_NAME_REFUSED (a SAN or subject attribute outside the profile),
- * SD_E_TTL, SD_E_HSM, SD_E_HSM_UNAVAILABLE, SD_E_JOURNAL, SD_E_JOURNAL_FULL,
+ * SD_E_NAME_REFUSED (a SAN or subject attribute outside the profile; for a
+ * reenroll_serial, a subject or name set not the renewed certificate's),
+ * SD_E_TTL, SD_E_FORBIDDEN (reenroll_serial: not a current signerd
+ * certificate of this profile held by the client's key), SD_E_HSM,
+ * SD_E_HSM_UNAVAILABLE, SD_E_JOURNAL, SD_E_JOURNAL_FULL,
  * SD_E_INTERNAL (also a failed pre-issuance lint, "lint <name>: ..."), SD_E_NOMEM.
  */
 SD_WUR int signer_issue(struct signer *s, const struct signer_request *req, struct signer_result **out);

@@ -160,6 +160,7 @@ test_issue_round_trip(void)
 	CU_ASSERT_FATAL(!ps_out_failed(&o));
 	CU_ASSERT_EQUAL_FATAL(ps_issue_decode(o.data, o.len, m), 0);
 	CU_ASSERT_STRING_EQUAL(m->client, "issuer");
+	CU_ASSERT_PTR_NULL(m->req.reenroll_serial);
 	CU_ASSERT_STRING_EQUAL(m->req.profile, "server");
 	CU_ASSERT_STRING_EQUAL(m->req.client_subject, "CN=issuer,O=Example");
 	CU_ASSERT_EQUAL(m->req.ttl, 3600);
@@ -209,6 +210,13 @@ test_issue_refused(void)
 
 	issue_request(&req);
 	CU_ASSERT_EQUAL(issue_decode_of("", &req), SD_E_INVAL);
+	/* A holder's re-enrollment names the certificate instead of a client: one or the other. */
+	req.reenroll_serial = "7f0102";
+	CU_ASSERT_EQUAL(issue_decode_of("", &req), 0);
+	CU_ASSERT_EQUAL(issue_decode_of("issuer", &req), SD_E_INVAL);
+	req.reenroll_serial = "7f01020304050607080910111213141516171819a";	/* 41 characters */
+	CU_ASSERT_EQUAL(issue_decode_of("", &req), SD_E_INVAL);
+	req.reenroll_serial = NULL;
 	req.profile = "";
 	CU_ASSERT_EQUAL(issue_decode_of("issuer", &req), SD_E_INVAL);
 	issue_request(&req);

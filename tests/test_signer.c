@@ -631,6 +631,82 @@ test_issue_refusals(void)
 	EVP_PKEY_free(k);
 }
 
+/* SHA-256 of k's DER SubjectPublicKeyInfo. */
+static void
+spki_sha256(EVP_PKEY *k, uint8_t out[32])
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(k, &der);
+
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT_FATAL(EVP_Digest(der, (size_t)n, out, NULL, EVP_sha256(), NULL) == 1);
+	OPENSSL_free(der);
+}
+
+/* signer_issue() as the holder of key spki renewing the certificate with serial serial_hex. */
+static int
+reenroll(const char *csr, const char *profile, const char *serial_hex, const uint8_t spki[32],
+    struct signer_result **out)
+{
+	struct signer_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.csr_pem = csr;
+	req.csr_pem_len = strlen(csr);
+	req.profile = profile;
+	req.client_subject = "CN=r.example.com";
+	memcpy(req.client_spki_sha256, spki, sizeof(req.client_spki_sha256));
+	req.reenroll_serial = serial_hex;
+	return signer_issue(g_signer, &req, out);
+}
+
+static void
+test_issue_reenroll(void)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *k2 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	char *csr = make_csr(k, "r.example.com", "DNS:r.example.com,DNS:s.example.com");
+	char *same = make_csr(k2, "r.example.com", "DNS:s.example.com,DNS:r.example.com");
+	char *fewer = make_csr(k2, "r.example.com", "DNS:r.example.com");
+	char *other_cn = make_csr(k2, "s.example.com", "DNS:r.example.com,DNS:s.example.com");
+	struct signer_result *a = NULL, *r = NULL;
+	uint8_t spki[32], wrong[32];
+	X509 *x;
+
+	CU_ASSERT_EQUAL_FATAL(issue(csr, "web", 0, &a), 0);
+	spki_sha256(k, spki);
+	memset(wrong, 0x42, sizeof(wrong));
+
+	/* A new key, the same subject and names (in another order): renewed. */
+	CU_ASSERT_EQUAL_FATAL(reenroll(same, "web", a->serial_hex, spki, &r), 0);
+	x = verify_chain(r->cert_pem, X509_PURPOSE_SSL_SERVER);
+	CU_ASSERT_EQUAL(EVP_PKEY_eq(X509_get0_pubkey(x), k2), 1);
+	X509_free(x);
+	signer_result_free(r);
+	r = NULL;
+
+	CU_ASSERT_EQUAL(reenroll(fewer, "web", a->serial_hex, spki, &r), SD_E_NAME_REFUSED);
+	CU_ASSERT_TRUE(detail_has(SD_E_NAME_REFUSED, "RFC 7030"));
+	CU_ASSERT_EQUAL(reenroll(other_cn, "web", a->serial_hex, spki, &r), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(reenroll(same, "web", a->serial_hex, wrong, &r), SD_E_FORBIDDEN);
+	CU_ASSERT_TRUE(detail_has(SD_E_FORBIDDEN, "not the key"));
+	CU_ASSERT_EQUAL(reenroll(same, "long", a->serial_hex, spki, &r), SD_E_FORBIDDEN);
+	CU_ASSERT_TRUE(detail_has(SD_E_FORBIDDEN, "issued under profile"));
+	CU_ASSERT_EQUAL(reenroll(same, "web", "7f0102", spki, &r), SD_E_FORBIDDEN);
+	CU_ASSERT_TRUE(detail_has(SD_E_FORBIDDEN, "not one this CA issued"));
+	CU_ASSERT_EQUAL(reenroll(same, "web", "not hex", spki, &r), SD_E_FORBIDDEN);
+	/* The lookup comes first: a CSR that does not even parse is not looked at. */
+	CU_ASSERT_EQUAL(reenroll("garbage", "web", "7f0102", spki, &r), SD_E_FORBIDDEN);
+	CU_ASSERT_PTR_NULL(r);
+	signer_result_free(a);
+	free(csr);
+	free(same);
+	free(fewer);
+	free(other_cn);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(k2);
+}
+
 /* The SANs of x as "DNS:a,IP:b,URI:c,email:d" text (OpenSSL's names). */
 static void
 san_text(X509 *x, char *out, size_t cap, int *crit)
@@ -971,6 +1047,7 @@ main(void)
 		{ "issue P-256 leaf under a P-384 intermediate", test_issue_p256 },
 		{ "subject only from a matching CN; RSA and Ed25519 keys", test_issue_subjects },
 		{ "refusals journal nothing", test_issue_refusals },
+		{ "a holder's re-enrollment renews only its own current certificate, same names", test_issue_reenroll },
 		{ "SANs from the body; key usage per key type; key_types", test_issue_body_sans },
 		{ "SPIFFE IDs and e-mail addresses", test_issue_spiffe_email },
 		{ "blocklist, CA keys, CA profile under pathLen 0", test_signer_reopen_policies },

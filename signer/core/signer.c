@@ -23,6 +23,7 @@
 #include "signer_counters.h"
 #include "signer_certs.h"
 #include "revocation/revocation.h"
+#include "signer_reenroll.h"
 #include "signer_revoke.h"
 #include "signer_journal.h"
 #include "signer_quota.h"
@@ -275,6 +276,7 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	struct csr *csr = NULL;
 	struct x509_san *sans = NULL;
 	X509_NAME *subject = NULL;
+	X509 *renewed = NULL;		/* a holder's re-enrollment: the certificate renewed */
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	struct x509_tbs_template tmpl;
 	struct signer_journal_who who;
@@ -311,6 +313,10 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 		rc = sd_error_set(SD_E_PROFILE_UNKNOWN, "no profile \"%s\"", show);
 		goto out;
 	}
+	/* A holder that renews no current certificate of its own costs a lookup, not a CSR parse. */
+	if (req->reenroll_serial != NULL && (rc = signer_reenroll_holder(s->journal, req->reenroll_serial,
+	    req->client_spki_sha256, profile->name, ts.tv_sec, &renewed)) != 0)
+		goto out;
 	if ((rc = csr_parse(req->csr_pem, req->csr_pem_len, profile->rsa_min_bits, &csr)) != 0)
 		goto out;
 	if ((rc = policy_check_ca_profile(profile, s->ca)) != 0 ||
@@ -342,6 +348,8 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 		goto out;
 	if ((rc = policy_extensions(profile, csr, ku, s->ca->keyid, s->ca->keyid_len, sans, n_sans, empty_subject,
 	    sd_config_short_lived(s->cfg, (int64_t)(not_after - not_before)), &exts)) != 0)
+		goto out;
+	if (renewed != NULL && (rc = signer_reenroll_same(renewed, subject, exts)) != 0)
 		goto out;
 	tmpl = (struct x509_tbs_template){
 		.serial = serial,
@@ -403,6 +411,7 @@ out:
 	free(linted);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_NAME_free(subject);
+	X509_free(renewed);
 	free(sans);
 	csr_free(csr);
 	return rc;

@@ -15,9 +15,8 @@
 #include "sd_time.h"
 #include "signer_revoke.h"
 
-/* Whether the certificate der holds the key whose SubjectPublicKeyInfo hashes to spki_sha256. */
-static bool
-signer_revoke_holder(const uint8_t *der, size_t len, const uint8_t spki_sha256[32])
+bool
+signer_cert_holds_key(const uint8_t *der, size_t len, const uint8_t spki_sha256[32])
 {
 	const unsigned char *p = der;
 	X509 *x = d2i_X509(NULL, &p, (long)len);
@@ -75,7 +74,7 @@ signer_revoke_run(struct journal *j, const char *serial_hex, uint8_t reason, con
 	if ((rc = journal_cert_get(j, serial, len, &jc)) != 0 && rc != SD_E_NOT_FOUND)
 		return rc;
 	/* Someone else's certificate and an unknown serial look the same to a client without the role. */
-	if (holder != NULL && (rc != 0 || !signer_revoke_holder(jc->cert_der, jc->cert_der_len, holder))) {
+	if (holder != NULL && (rc != 0 || !signer_cert_holds_key(jc->cert_der, jc->cert_der_len, holder))) {
 		rc = sd_error_set(SD_E_FORBIDDEN, "client \"%.64s\" may revoke only a certificate of its own key "
 		    "(the revoker or admin role revokes any)", client);
 		goto out;

@@ -4,6 +4,10 @@
 #ifndef SIGNER_CORE_REVOKE_H
 #define SIGNER_CORE_REVOKE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "config.h"
 #include "journal.h"
 #include "signer.h"
@@ -19,5 +23,8 @@ SD_WUR int signer_revoke_journal(struct journal *j, const struct sd_config *cfg,
  */
 SD_WUR int signer_revoke_journal_as(struct journal *j, const char *serial_hex, uint8_t reason, const char *who,
     struct signer_revocation *out);
+
+/* Whether the certificate der holds the key whose SubjectPublicKeyInfo hashes to spki_sha256. */
+bool signer_cert_holds_key(const uint8_t *der, size_t len, const uint8_t spki_sha256[32]);
 
 #endif

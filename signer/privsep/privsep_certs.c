@@ -105,7 +105,7 @@ ps_cert_get_decode(const uint8_t *p, size_t len, struct ps_cert_get *out)
 	memset(out, 0, sizeof(*out));
 	ps_in_init(&in, p, len);
 	ps_caller_decode(&in, &out->caller);
-	out->serial_hex = ps_in_str(&in, 40);
+	out->serial_hex = ps_in_str(&in, PS_SERIAL_HEX_MAX);
 	if (!ps_in_done(&in) || out->caller.client[0] == '\0')
 		return sd_error_set(SD_E_INVAL, "malformed certificate request");
 	return 0;

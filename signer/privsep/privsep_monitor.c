@@ -80,8 +80,10 @@ ps_serve_issue(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_
 		return SD_E_NOMEM;
 	if ((rc = ps_issue_decode(p, len, m)) != 0)
 		goto out;
-	m->req.client = m->client;
-	if ((rc = ps_client_check(f, m->client, CONFIG_ROLE_ISSUER, m->req.profile, m->req.client_spki_sha256)) == 0)
+	/* A holder's re-enrollment names no client: signer_issue() checks the certificate it names instead. */
+	m->req.client = m->client[0] != '\0' ? m->client : NULL;
+	if (m->req.client == NULL ||
+	    (rc = ps_client_check(f, m->client, CONFIG_ROLE_ISSUER, m->req.profile, m->req.client_spki_sha256)) == 0)
 		rc = signer_issue(f->signer, &m->req, &r);
 	ps_status_encode(reply, rc, sd_error_detail(rc));
 	if (rc == 0)

@@ -53,6 +53,7 @@ ps_issue_encode(struct ps_out *out, const char *client, const struct signer_requ
 		ps_out_u8(out, (uint8_t)req->sans[i].type);
 		ps_out_bytes(out, req->sans[i].value, req->sans[i].len);
 	}
+	ps_out_str(out, req->reenroll_serial != NULL ? req->reenroll_serial : "");
 }
 
 int
@@ -60,6 +61,7 @@ ps_issue_decode(const uint8_t *p, size_t len, struct ps_issue *out)
 {
 	struct ps_in in;
 	const uint8_t *spki;
+	const char *reenroll;
 	size_t n, i, spki_len;
 	uint8_t type;
 
@@ -85,10 +87,13 @@ ps_issue_decode(const uint8_t *p, size_t len, struct ps_issue *out)
 		out->sans[i].type = (enum signer_san_type)type;
 		out->sans[i].value = (const char *)ps_in_bytes(&in, SIGNER_SAN_VALUE_MAX, &out->sans[i].len);
 	}
-	if (!ps_in_done(&in) || out->client[0] == '\0' || out->req.profile[0] == '\0')
+	reenroll = ps_in_str(&in, PS_SERIAL_HEX_MAX);
+	/* No client only for a holder's re-enrollment, which names the certificate instead. */
+	if (!ps_in_done(&in) || (out->client[0] == '\0') == (reenroll[0] == '\0') || out->req.profile[0] == '\0')
 		return sd_error_set(SD_E_INVAL, "malformed issue request");
 	out->req.sans = n > 0 ? out->sans : NULL;
 	out->req.n_sans = n;
+	out->req.reenroll_serial = reenroll[0] != '\0' ? reenroll : NULL;
 	return 0;
 }
 
@@ -118,7 +123,7 @@ ps_audit_decode(uint32_t type, const uint8_t *p, size_t len, struct ps_audit *ou
 		if (out->limit == 0 || out->limit > SIGNER_AUDIT_RECORDS_MAX)
 			in.failed = true;
 	} else if (type == PS_AUDIT_PROOF) {
-		out->serial_hex = ps_in_str(&in, 40);
+		out->serial_hex = ps_in_str(&in, PS_SERIAL_HEX_MAX);
 	} else if (type != PS_AUDIT_CHECKPOINT && type != PS_METRICS) {
 		in.failed = true;
 	}

@@ -40,6 +40,7 @@ enum ps_type {
 #define PS_RECORD_B64_MAX (1024 * 1024)	/* one encoded journal record */
 #define PS_CONFIG_MAX (1024 * 1024)	/* the configuration file (as config_load.c) */
 #define PS_PATH_MAX 4096
+#define PS_SERIAL_HEX_MAX 40		/* characters of a serial in hex (20 bytes) */
 #define PS_CHANNELS_MAX 256		/* request channels (privsep_channels()) */
 #define PS_RETRY_MAX (2 * 86400)	/* seconds of a reply's retry-after (a daily quota: at most a day) */
 /*

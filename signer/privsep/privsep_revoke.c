@@ -26,7 +26,7 @@ ps_revoke_decode(const uint8_t *p, size_t len, struct ps_revoke *out)
 	memset(out, 0, sizeof(*out));
 	ps_in_init(&in, p, len);
 	ps_caller_decode(&in, &out->caller);
-	out->serial_hex = ps_in_str(&in, 40);
+	out->serial_hex = ps_in_str(&in, PS_SERIAL_HEX_MAX);
 	out->reason = ps_in_u8(&in);
 	out->detail = ps_in_str(&in, SIGNER_REVOKE_DETAIL_MAX);
 	if (!ps_in_done(&in) || out->caller.client[0] == '\0')

@@ -8,10 +8,14 @@ if ! t_demo "$d" p256; then t_fail "demo state created"; t_done; exit; fi
 if ! t_start "$d"; then t_fail "signerd starts" "$(tail -n 3 "$T_TMP/signerd.log")"; t_done; exit; fi
 est=/.well-known/est
 
-# t_est WHO PATH [BODYFILE [CONTENT-TYPE]]: status printed, body in $T_TMP/body, headers in $T_TMP/hdr.
+# t_est WHO PATH [BODYFILE [CONTENT-TYPE]] (WHO: a client's name, a /path/prefix of a .pem/.key pair, or none): status printed, body in $T_TMP/body, headers in $T_TMP/hdr.
 t_est() {
 	local who=$1 path=$2 body=${3:-} ct=${4:-application/pkcs10} id=()
-	[ "$who" = none ] || id=(--cert "$T_DIR/clients/$who.pem" --key "$T_DIR/clients/$who.key")
+	case "$who" in
+	none) ;;
+	/*) id=(--cert "$who.pem" --key "$who.key") ;;
+	*) id=(--cert "$T_DIR/clients/$who.pem" --key "$T_DIR/clients/$who.key") ;;
+	esac
 	if [ -n "$body" ]; then
 		t_curl "$T_TMP/body" "${id[@]}" -D "$T_TMP/hdr" -H "Content-Type: $ct" --data-binary "@$body" "$T_URL$path"
 	else
@@ -79,6 +83,51 @@ t_check "POST $est/server/simplereenroll as issuer: 200" test "$(t_est issuer "$
 t_check "its answer parses as PKCS#7, a certificate for the new key" \
 	bash -c "openssl base64 -d -in '$T_TMP/body' | openssl pkcs7 -inform DER -print_certs -out '$T_TMP/device2.pem' && test \"\$(openssl x509 -in '$T_TMP/device2.pem' -noout -pubkey)\" = \"\$(openssl pkey -in '$T_TMP/device2.key' -pubout)\""
 
+# simplereenroll by the holder (RFC 7030 4.2.2): the certificate being renewed is the TLS identity.
+cp "$T_TMP/device.key" "$T_TMP/holder.key"
+cp "$T_TMP/device.pem" "$T_TMP/holder.pem"
+holder=$T_TMP/holder
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T_TMP/device3.key" \
+	-subj "/CN=device.example.com" -addext "subjectAltName=DNS:device.example.com" -outform DER 2>/dev/null |
+	openssl base64 >"$T_TMP/device3.b64"
+t_check "POST $est/server/simplereenroll as the holder of the certificate: 200" \
+	test "$(t_est "$holder" "$est/server/simplereenroll" "$T_TMP/device3.b64")" = 200
+t_check "its answer is a certificate for the new key, with the renewed one's subject and names" \
+	bash -c "openssl base64 -d -in '$T_TMP/body' | openssl pkcs7 -inform DER -print_certs -out '$T_TMP/device3.pem' &&
+		test \"\$(openssl x509 -in '$T_TMP/device3.pem' -noout -pubkey)\" = \"\$(openssl pkey -in '$T_TMP/device3.key' -pubout)\" &&
+		test \"\$(openssl x509 -in '$T_TMP/device3.pem' -noout -subject -ext subjectAltName)\" = \"\$(openssl x509 -in '$T_TMP/holder.pem' -noout -subject -ext subjectAltName)\""
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T_TMP/other.key" \
+	-subj "/CN=other.example.com" -addext "subjectAltName=DNS:other.example.com" -outform DER 2>/dev/null |
+	openssl base64 >"$T_TMP/other.b64"
+got=$(t_est "$holder" "$est/server/simplereenroll" "$T_TMP/other.b64")
+t_check "the holder asking for other names: 400 name-refused" \
+	bash -c "test '$got' = 400 && test \"\$(jq -r .type '$T_TMP/body')\" = urn:signerd:problem:name-refused"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T_TMP/more.key" \
+	-subj "/CN=device.example.com" -addext "subjectAltName=DNS:device.example.com,DNS:more.example.com" \
+	-outform DER 2>/dev/null | openssl base64 >"$T_TMP/more.b64"
+got=$(t_est "$holder" "$est/server/simplereenroll" "$T_TMP/more.b64")
+t_check "the holder adding a name: 400 name-refused" \
+	bash -c "test '$got' = 400 && test \"\$(jq -r .type '$T_TMP/body')\" = urn:signerd:problem:name-refused"
+got=$(t_est "$holder" "$est/client/simplereenroll" "$T_TMP/device3.b64")
+t_check "the holder under another label (profile): 403 forbidden" \
+	bash -c "test '$got' = 403 && test \"\$(jq -r .type '$T_TMP/body')\" = urn:signerd:problem:forbidden"
+got=$(t_est "$holder" "$est/server/simpleenroll" "$T_TMP/device3.b64")
+t_check "the holder on simpleenroll (configured issuers only): 401 unauthenticated" \
+	bash -c "test '$got' = 401 && test \"\$(jq -r .type '$T_TMP/body')\" = urn:signerd:problem:unauthenticated"
+# A certificate of a CA other than signerd's: no holder.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T_TMP/stranger.key" \
+	-subj "/CN=device.example.com" -addext "subjectAltName=DNS:device.example.com" -days 1 \
+	-out "$T_TMP/stranger.pem" 2>/dev/null
+got=$(t_est "$T_TMP/stranger" "$est/server/simplereenroll" "$T_TMP/device3.b64")
+t_check "a self-signed certificate with the same names: 401 unauthenticated" \
+	bash -c "test '$got' = 401 && test \"\$(jq -r .type '$T_TMP/body')\" = urn:signerd:problem:unauthenticated"
+hserial=$(openssl x509 -in "$T_TMP/holder.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')
+printf '{"serial_number":"%s","reason":"superseded"}' "$hserial" >"$T_TMP/revoke.json"
+t_check "admin revokes the holder's certificate: 200" test "$(t_post admin /v1/revoke "$T_TMP/revoke.json")" = 200
+got=$(t_est "$holder" "$est/server/simplereenroll" "$T_TMP/device3.b64")
+t_check "the holder of a revoked certificate: 403 forbidden" \
+	bash -c "test '$got' = 403 && test \"\$(jq -r .type '$T_TMP/body')\" = urn:signerd:problem:forbidden && jq -r .detail '$T_TMP/body' | grep -q revoked"
+
 # csrattrs: nothing asked for. serverkeygen: refused.
 t_check "GET $est/server/csrattrs: 204" test "$(t_est none "$est/server/csrattrs")" = 204
 got=$(t_est issuer "$est/server/serverkeygen" "$T_TMP/device.b64")
@@ -103,8 +152,8 @@ got=$(t_est issuer "$est/server/simpleenroll" "$T_TMP/garbage"); refused "simple
 printf 'aGVsbG8gd29ybGQ=\n' >"$T_TMP/hello.b64"
 got=$(t_est issuer "$est/server/simpleenroll" "$T_TMP/hello.b64"); refused "simpleenroll with base64 that is not a CSR" 400 bad-request
 got=$(t_est issuer "$est/server/simpleenroll" "$T_TMP/device.b64" application/json); refused "simpleenroll as application/json" 415 unsupported-media-type
-t_check "no other certificate was journaled by the refusals (3 issued)" \
-	bash -c "test \"\$(curl -sS --cacert '$T_DIR/tls/ca.pem' --cert '$T_DIR/clients/auditor.pem' --key '$T_DIR/clients/auditor.key' '$T_URL/v1/certificates?profile=server&limit=50' | jq '.items | length')\" = 3"
+t_check "no other certificate was journaled by the refusals (4 issued)" \
+	bash -c "test \"\$(curl -sS --cacert '$T_DIR/tls/ca.pem' --cert '$T_DIR/clients/auditor.pem' --key '$T_DIR/clients/auditor.key' '$T_URL/v1/certificates?profile=server&limit=50' | jq '.items | length')\" = 4"
 got=$(t_est issuer "$est/simpleenroll" "$T_TMP/device.b64"); refused "simpleenroll without a label" 404 not-found
 
 t_stop
