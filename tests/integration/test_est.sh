@@ -67,7 +67,7 @@ t_check "the certificate is for the CSR's key" \
 	bash -c "test \"\$(openssl x509 -in '$T_TMP/device.pem' -noout -pubkey)\" = \"\$(openssl pkey -in '$T_TMP/device.key' -pubout)\""
 t_check "the certificate chains to the demo's root" \
 	openssl verify -CAfile "$T_TMP/chain.pem" "$T_TMP/device.pem"
-serial=$(openssl x509 -in "$T_TMP/device.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')
+serial=$(openssl x509 -in "$T_TMP/device.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
 t_check "the certificate is in the journal (GET /v1/certificates/{serial} as auditor)" \
 	bash -c "test \"\$(curl -sS --cacert '$T_DIR/tls/ca.pem' --cert '$T_DIR/clients/auditor.pem' --key '$T_DIR/clients/auditor.key' -o '$T_TMP/cert.json' -w '%{http_code}' '$T_URL/v1/certificates/$serial')\" = 200 && test \"\$(jq -r .profile '$T_TMP/cert.json')\" = server"
 
@@ -121,7 +121,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T
 got=$(t_est "$T_TMP/stranger" "$est/server/simplereenroll" "$T_TMP/device3.b64")
 t_check "a self-signed certificate with the same names: 401 unauthenticated" \
 	bash -c "test '$got' = 401 && test \"\$(jq -r .type '$T_TMP/body')\" = urn:signerd:problem:unauthenticated"
-hserial=$(openssl x509 -in "$T_TMP/holder.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')
+hserial=$(openssl x509 -in "$T_TMP/holder.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
 printf '{"serial_number":"%s","reason":"superseded"}' "$hserial" >"$T_TMP/revoke.json"
 t_check "admin revokes the holder's certificate: 200" test "$(t_post admin /v1/revoke "$T_TMP/revoke.json")" = 200
 got=$(t_est "$holder" "$est/server/simplereenroll" "$T_TMP/device3.b64")
