@@ -520,7 +520,8 @@ out:
 
 /* Drive the handshake of a non-blocking session until deadline. */
 SD_WUR static int
-av_tls_handshake(gnutls_session_t s, int fd, uint64_t deadline, const char *name, struct acme_validate_error *err)
+av_tls_handshake(gnutls_session_t s, int fd, uint64_t deadline, const char *name, struct acme_validate_error *err,
+    int *gerr)
 {
 	int r;
 
@@ -528,6 +529,7 @@ av_tls_handshake(gnutls_session_t s, int fd, uint64_t deadline, const char *name
 		r = gnutls_handshake(s);
 		if (r == GNUTLS_E_SUCCESS)
 			return 0;
+		*gerr = r;
 		if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED)
 			return av_fail(err, "tls", "handshake with %s failed: %s", name, gnutls_strerror(r));
 		if (av_wait(fd, gnutls_record_get_direction(s) == 0 ? POLLIN : POLLOUT, deadline) != 1)
@@ -586,23 +588,19 @@ av_tls_check_cert(gnutls_x509_crt_t crt, const char *name, const char *ka, struc
 	return 0;
 }
 
-int
-acme_validate_tls_alpn01(const char *name, const char *key_authorization, const struct acme_validate_options *o,
-    struct acme_validate_error *err)
+/* One connection and handshake with priorities prio; *gerr is the handshake's GnuTLS error when it failed. */
+SD_WUR static int
+av_tls_alpn_once(const char *name, const char *key_authorization, const struct acme_validate_options *o,
+    uint64_t deadline, const char *prio, struct acme_validate_error *err, int *gerr)
 {
 	gnutls_certificate_credentials_t cred = NULL;
 	gnutls_session_t s = NULL;
 	gnutls_x509_crt_t crt = NULL;
 	gnutls_datum_t proto = { (unsigned char *)AV_ALPN, sizeof(AV_ALPN) - 1 }, sel;
 	const gnutls_datum_t *peers;
-	uint64_t deadline = av_now_ms() + o->timeout_ms;
 	unsigned npeers = 0;
 	int fd = -1, rc, r;
 
-	err->type = NULL;
-	err->detail[0] = '\0';
-	if ((rc = av_check_name(name, err)) != 0 || (rc = av_check_keyauth(key_authorization, err)) != 0)
-		goto out;
 	/*
 	 * No trust anchors and no verification call: RFC 8737 3 says the
 	 * certificate is self-signed; what proves control is its content.
@@ -612,7 +610,7 @@ acme_validate_tls_alpn01(const char *name, const char *key_authorization, const 
 		rc = av_internal(err, SD_E_NOMEM, "no memory for a TLS session");
 		goto out;
 	}
-	if ((r = gnutls_set_default_priority_append(s, "-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", NULL, 0)) != 0 ||
+	if ((r = gnutls_set_default_priority_append(s, prio, NULL, 0)) != 0 ||
 	    (r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred)) != 0 ||
 	    (r = gnutls_server_name_set(s, GNUTLS_NAME_DNS, name, strlen(name))) != 0 ||
 	    (r = gnutls_alpn_set_protocols(s, &proto, 1, GNUTLS_ALPN_MANDATORY)) != 0) {
@@ -622,7 +620,7 @@ acme_validate_tls_alpn01(const char *name, const char *key_authorization, const 
 	if ((rc = av_connect(name, o->tls_port, o, deadline, err, &fd)) != 0)
 		goto out;
 	gnutls_transport_set_int(s, fd);
-	if ((rc = av_tls_handshake(s, fd, deadline, name, err)) != 0)
+	if ((rc = av_tls_handshake(s, fd, deadline, name, err, gerr)) != 0)
 		goto out;
 	if (gnutls_alpn_get_selected_protocol(s, &sel) != 0 || sel.size != proto.size ||
 	    memcmp(sel.data, proto.data, proto.size) != 0) {
@@ -648,5 +646,33 @@ out:
 		gnutls_certificate_free_credentials(cred);
 	if (fd != -1)
 		(void)close(fd);
+	return rc;
+}
+
+int
+acme_validate_tls_alpn01(const char *name, const char *key_authorization, const struct acme_validate_options *o,
+    struct acme_validate_error *err)
+{
+	uint64_t deadline = av_now_ms() + o->timeout_ms;
+	int rc, gerr = 0;
+
+	err->type = NULL;
+	err->detail[0] = '\0';
+	if ((rc = av_check_name(name, err)) != 0 || (rc = av_check_keyauth(key_authorization, err)) != 0)
+		return rc;
+	rc = av_tls_alpn_once(name, key_authorization, o, deadline, "-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", err, &gerr);
+	/*
+	 * A challenge certificate whose keyUsage allows encipherment only (lego
+	 * makes RSA ones so) cannot sign a handshake, and GnuTLS ends it: its
+	 * keyUsage is not ours to judge (RFC 8737 asks nothing of it), so the
+	 * server is asked again for a TLS 1.2 handshake with RSA key transport,
+	 * which proves the key as fully.
+	 */
+	if (rc != 0 && gerr == GNUTLS_E_KEY_USAGE_VIOLATION) {
+		err->type = NULL;
+		err->detail[0] = '\0';
+		rc = av_tls_alpn_once(name, key_authorization, o, deadline, "-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+RSA", err,
+		    &gerr);
+	}
 	return rc;
 }

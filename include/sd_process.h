@@ -56,6 +56,7 @@ enum sd_seccomp {
 enum sd_sandbox {
 	SD_SANDBOX_SIGNER,		/* the HSM module, the journal (LMDB), checkpoint files */
 	SD_SANDBOX_FRONT,		/* sockets, threads, TLS: no file is opened for writing */
+	SD_SANDBOX_FRONT_ACME,		/* the front, validating ACME challenges: it also resolves and connects out */
 };
 
 /*

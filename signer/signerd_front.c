@@ -6,6 +6,7 @@
  * It never loads the PKCS#11 module, never sees the PIN and cannot write
  * the journal.
  */
+#include <stdbool.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,6 +29,18 @@
  * closes), apply the reloads it sends. A SIGHUP sent to the front itself is
  * ignored: reloading is signerd's to start, in both processes.
  */
+/* Whether ACME is served, so that the front validates challenges and must reach the network. */
+static bool
+front_acme(const struct sd_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_profiles; i++)
+		if (cfg->profiles[i].acme)
+			return true;
+	return false;
+}
+
 static void
 front_serve(int sigfd, struct api_server *api)
 {
@@ -89,10 +102,10 @@ main(int argc, char **argv)
 	if (port >= 0)
 		cfg->api_port = (uint16_t)port;
 	if ((rc = privsep_signer_open(PRIVSEP_CONTROL_FD + 1, channels, &signer)) != 0 ||
-	    (rc = api_server_start(cfg, signer, &api)) != 0 ||
-	    (rc = api_public_start(cfg, signer, &pub)) != 0 ||
+	    (rc = api_server_start(cfg, signer, &api)) != 0 || (rc = api_public_start(cfg, signer, &pub)) != 0 ||
 	    (rc = sd_process_become_user(cfg->process_user)) != 0 ||
-	    (rc = sd_process_sandbox(SD_SANDBOX_FRONT, cfg->process_seccomp)) != 0 ||
+	    (rc = sd_process_sandbox(front_acme(cfg) ? SD_SANDBOX_FRONT_ACME : SD_SANDBOX_FRONT,
+	         cfg->process_seccomp)) != 0 ||
 	    (rc = privsep_ready_send(PRIVSEP_CONTROL_FD, api_server_port(api))) != 0)
 		goto out;
 	front_serve(sigfd, api);

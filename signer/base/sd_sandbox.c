@@ -46,6 +46,11 @@ static const char *const sd_sandbox_front[] = {
 	"accept", "accept4", "pipe2", "eventfd2",
 };
 
+/* signerd-front with ACME: resolve a name, connect to it (the name service reads files and asks the kernel). */
+static const char *const sd_sandbox_outbound[] = {
+	"connect", "bind", "uname", "stat", "access", "faccessat", "faccessat2",
+};
+
 #if defined(__SANITIZE_ADDRESS__)
 /* An ASan build's runtime: the leak check at exit stops the threads with ptrace and reads /proc (read-only). */
 static const char *const sd_sandbox_sanitizer[] = {
@@ -117,6 +122,18 @@ sd_process_sandbox(enum sd_sandbox sandbox, enum sd_seccomp mode)
 		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)) != 0))
 			rc = sd_error_set(SD_E_INTERNAL, "seccomp: cannot allow reading files");
+		/*
+		 * ACME validation (api/acme_validate.c) connects to the identifier's
+		 * address, and getaddrinfo(3) asks DNS (UDP or TCP) and the
+		 * kernel's addresses (netlink); nothing else opens a socket.
+		 */
+		if (rc == 0 && sandbox == SD_SANDBOX_FRONT_ACME && (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
+		    1, SCMP_A0(SCMP_CMP_EQ, AF_INET, 0)) != 0 || seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0)) != 0 || seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0)) != 0 || seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)) != 0 || sd_sandbox_add(ctx, sd_sandbox_outbound,
+		    sizeof(sd_sandbox_outbound) / sizeof(sd_sandbox_outbound[0])) != 0))
+			rc = sd_error_set(SD_E_INTERNAL, "seccomp: cannot allow ACME validation's sockets");
 	}
 	if (rc != 0)
 		goto out;

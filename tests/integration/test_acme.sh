@@ -33,7 +33,7 @@ eab() {
 # auditor GET of the certificate in PEM file $1: its JSON in $T_TMP/cert.json, status printed.
 journaled() {
 	local serial
-	serial=$(openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')
+	serial=$(openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
 	curl -sS --cacert "$ca" --cert "$d/clients/auditor.pem" --key "$d/clients/auditor.key" \
 		-o "$T_TMP/cert.json" -w '%{http_code}' "$T_URL/v1/certificates/$serial"
 }
@@ -95,7 +95,7 @@ t_check "lego: the renewed certificate is another one" \
 t_check "lego run --tls (tls-alpn-01): a certificate" \
 	lego_run --domains lego-tls.example.com --tls --tls.port "127.0.0.1:$tls_port" run
 check_cert "lego tls-alpn-01" "$lg/certificates/lego-tls.example.com.crt" lego-tls.example.com
-t_check "lego revoke: accepted" lego_run --domains lego.example.com revoke
+t_check "lego revoke: accepted" lego_run --domains lego.example.com revoke --keep
 t_check "lego: the journal holds it revoked" \
 	bash -c "journaled '$lg/certificates/lego.example.com.crt' >/dev/null && jq -e '.status == \"revoked\"' '$T_TMP/cert.json' >/dev/null"
 
@@ -153,7 +153,7 @@ t_check "renewalInfo of certbot's revoked certificate: a window in the past" \
 t_check "the journal verifies" t_audit verify --pubkey "$d/audit.pem"
 t_stop
 t_check "signerd stopped cleanly" test "$T_RC" = 0
-for f in certbot lego uacme neg; do
+for f in signerd certbot lego uacme neg; do
 	[ "$T_FAILED" = 0 ] || { echo "--- $f.log"; tail -n 20 "$T_TMP/$f.log" 2>/dev/null; }
 done
 t_done
