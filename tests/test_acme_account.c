@@ -28,32 +28,6 @@ static struct acme *eng;
 static EVP_PKEY *k1, *k2, *k3;
 static char eab_kid[ACME_EAB_KID_MAX + 1], eab_key[ACME_EAB_KEY_B64_LEN + 1];
 
-/* No order, authorization or revocation is served here: acme_order.c and acme_ari.c define them. */
-#define STUB(name) \
-	int name(struct acme_call *c) __attribute__((weak)); \
-	int name(struct acme_call *c) \
-	{ \
-		(void)c; \
-		return SD_E_INTERNAL; \
-	}
-STUB(acme_op_new_order)
-STUB(acme_op_order)
-STUB(acme_op_finalize)
-STUB(acme_op_authz)
-STUB(acme_op_challenge)
-STUB(acme_op_cert)
-STUB(acme_op_revoke)
-STUB(acme_op_renewal_info)
-int acme_challenge_validated(struct acme *a, const char *profile, const char *challenge, const char *error_type,
-    const char *detail, int64_t now) __attribute__((weak));
-int
-acme_challenge_validated(struct acme *a, const char *profile, const char *challenge, const char *error_type,
-    const char *detail, int64_t now)
-{
-	(void)a, (void)profile, (void)challenge, (void)error_type, (void)detail, (void)now;
-	return SD_E_INTERNAL;
-}
-
 static char *
 b64u(const void *in, size_t len)
 {

@@ -30,35 +30,6 @@
 #include "sd_test.h"
 #include "sd_time.h"
 
-/*
- * The engine's other handlers are written in files of their own; these
- * weak stand-ins let this program link without them and give way to them
- * once they are in the library.
- */
-#define ARI_STUB(name) \
-	__attribute__((weak)) int name(struct acme_call *c) \
-	{ \
-		(void)c; \
-		return SD_E_UNSUPPORTED; \
-	}
-ARI_STUB(acme_op_new_account)
-ARI_STUB(acme_op_account)
-ARI_STUB(acme_op_key_change)
-ARI_STUB(acme_op_new_order)
-ARI_STUB(acme_op_order)
-ARI_STUB(acme_op_finalize)
-ARI_STUB(acme_op_authz)
-ARI_STUB(acme_op_challenge)
-ARI_STUB(acme_op_cert)
-
-__attribute__((weak)) int
-acme_challenge_validated(struct acme *a, const char *profile, const char *challenge, const char *error_type,
-    const char *detail, int64_t now)
-{
-	(void)a, (void)profile, (void)challenge, (void)error_type, (void)detail, (void)now;
-	return SD_E_UNSUPPORTED;
-}
-
 /* RFC 9773 4.1's example. */
 static const uint8_t rfc_aki[] = { 0x69, 0x88, 0x5B, 0x6B, 0x87, 0x46, 0x40, 0x41, 0xE1, 0xB3, 0x7B, 0x84, 0x7B, 0xA0,
 	0xAE, 0x2C, 0xDE, 0x01, 0xC8, 0xD4 };

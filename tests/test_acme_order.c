@@ -82,33 +82,6 @@ static int issue_calls;
 static char issued_serial[41];
 static int issue_fail; /* test_issue() fails with this when non-zero */
 
-/* The other engine files are not in this tree yet: weak stand-ins that a real definition replaces. */
-__attribute__((weak)) int
-acme_op_new_account(struct acme_call *c)
-{
-	return acme_answer_problem(c, ACME_P_MALFORMED, "not in this test");
-}
-__attribute__((weak)) int
-acme_op_account(struct acme_call *c)
-{
-	return acme_answer_problem(c, ACME_P_MALFORMED, "not in this test");
-}
-__attribute__((weak)) int
-acme_op_key_change(struct acme_call *c)
-{
-	return acme_answer_problem(c, ACME_P_MALFORMED, "not in this test");
-}
-__attribute__((weak)) int
-acme_op_revoke(struct acme_call *c)
-{
-	return acme_answer_problem(c, ACME_P_MALFORMED, "not in this test");
-}
-__attribute__((weak)) int
-acme_op_renewal_info(struct acme_call *c)
-{
-	return acme_answer_problem(c, ACME_P_MALFORMED, "not in this test");
-}
-
 /* ops.issue: check what the engine asks, then journal a certificate under a new serial. */
 static int
 test_issue(void *ctx, const struct signer_request *req, struct signer_result **out)
