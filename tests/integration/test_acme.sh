@@ -125,7 +125,16 @@ sleep 0.3
 t_check "uacme new (EAB): an account" uacme_run -e "$kid:$key" new ops@example.com
 t_check "uacme issue (http-01): a certificate" uacme_run -t EC issue uacme.example.com
 check_cert uacme "$ua/conf/uacme.example.com/cert.pem" uacme.example.com
+cp "$ua/conf/uacme.example.com/cert.pem" "$T_TMP/uacme-1.pem"
+t_check "uacme issue --force: renewed" uacme_run -f -t EC issue uacme.example.com
+t_check "uacme: the renewed certificate is another one" \
+	bash -c "! cmp -s '$T_TMP/uacme-1.pem' '$ua/conf/uacme.example.com/cert.pem'"
+check_cert "uacme renewed" "$ua/conf/uacme.example.com/cert.pem" uacme.example.com
+# uacme renames a certificate it revoked: its copy is what the journal is asked about.
+cp "$ua/conf/uacme.example.com/cert.pem" "$T_TMP/uacme-2.pem"
 t_check "uacme revoke: accepted" uacme_run revoke "$ua/conf/uacme.example.com/cert.pem"
+t_check "uacme: the journal holds it revoked" \
+	bash -c "journaled '$T_TMP/uacme-2.pem' >/dev/null && jq -e '.status == \"revoked\"' '$T_TMP/cert.json' >/dev/null"
 kill "$web" 2>/dev/null; wait "$web" 2>/dev/null
 
 # What stock clients never send: each refused with its ACME error, nothing issued.
