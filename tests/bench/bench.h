@@ -238,7 +238,7 @@ SD_WUR int bench_load_step(const struct bench_load *load, unsigned conc, double 
 
 /* ---- bench_acme.c: ACME issuance (RFC 8555) ---- */
 
-#define BENCH_ACME_CONC 16		/* workers in the ACME step */
+#define BENCH_ACME_CONC 16u		/* workers in the ACME step */
 
 struct bench_acme_opts {
 	struct bench_tls *tls;		/* verifies the server; no client certificate */

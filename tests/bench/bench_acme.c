@@ -39,23 +39,23 @@
 
 #define BENCH_ACME_URL_MAX 512
 #define BENCH_ACME_NONCE_MAX 128
-#define BENCH_ACME_KEY_MAX 128		/* EAB HMAC key bytes */
-#define BENCH_ACME_WAIT_S 30		/* longest wait for one order to change state */
-#define BENCH_ACME_POLL_MS 2		/* pause between polls of a processing order */
-#define BENCH_ACME_VALIDATE_POLL_MS 20	/* pause between polls of a pending order */
-#define BENCH_ACME_HTTP_REQ_MAX 2048	/* an http-01 request from the validator */
+#define BENCH_ACME_KEY_MAX 128 /* EAB HMAC key bytes */
+#define BENCH_ACME_WAIT_S 30 /* longest wait for one order to change state */
+#define BENCH_ACME_POLL_MS 2 /* pause between polls of a processing order */
+#define BENCH_ACME_VALIDATE_POLL_MS 20 /* pause between polls of a pending order */
+#define BENCH_ACME_HTTP_REQ_MAX 2048 /* an http-01 request from the validator */
 #define BENCH_ACME_PROBLEM "urn:ietf:params:acme:error:"
 
 struct bench_acme {
 	const struct bench_acme_opts *o;
-	EVP_PKEY *key;			/* the account key, P-256 */
-	char jwk[256];			/* canonical JWK (RFC 7638 member order) */
-	char thumb[64];			/* base64url SHA-256 of jwk */
-	char authority[64];		/* Host: 127.0.0.1:port */
+	EVP_PKEY *key; /* the account key, P-256 */
+	char jwk[256]; /* canonical JWK (RFC 7638 member order) */
+	char thumb[64]; /* base64url SHA-256 of jwk */
+	char authority[64]; /* Host: 127.0.0.1:port */
 	char new_nonce[BENCH_ACME_URL_MAX];
 	char new_account[BENCH_ACME_URL_MAX];
 	char new_order[BENCH_ACME_URL_MAX];
-	char kid[BENCH_ACME_URL_MAX];	/* the account URL */
+	char kid[BENCH_ACME_URL_MAX]; /* the account URL */
 	atomic_uint_fast64_t validations;
 	atomic_bool stop;
 };
@@ -66,8 +66,8 @@ struct bench_acme_worker {
 	pthread_barrier_t *ready, *go;
 	struct bench_conn *conn;
 	char name[64];
-	char *csr;			/* base64url DER */
-	char nonce[BENCH_ACME_NONCE_MAX];	/* empty: none held */
+	char *csr; /* base64url DER */
+	char nonce[BENCH_ACME_NONCE_MAX]; /* empty: none held */
 	double seconds, last_done;
 	uint64_t orders, errors, bad_nonces, polls, connects;
 	double first_error_at;
@@ -80,7 +80,7 @@ struct bench_acme_answer {
 	int status;
 	char location[BENCH_ACME_URL_MAX];
 	json_t *doc;
-	char *text;			/* the body as text when it is not JSON (a certificate chain) */
+	char *text; /* the body as text when it is not JSON (a certificate chain) */
 };
 
 static void
@@ -245,7 +245,7 @@ bench_acme_jws(EVP_PKEY *key, const char *protected, const char *payload, char *
 		rc = SD_E_NOMEM;
 		goto out;
 	}
-	cap = strlen(p64) + strlen(b64) + 256;	/* the signature and the JSON around it */
+	cap = strlen(p64) + strlen(b64) + 256; /* the signature and the JSON around it */
 	if ((input = malloc(cap)) == NULL || (jws = malloc(cap)) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
@@ -311,8 +311,10 @@ bench_acme_http(const struct bench_acme *a, struct bench_conn *conn, const char 
 		goto out;
 	}
 	if (body != NULL)
-		n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/jose+json\r\n"
-		    "Content-Length: %zu\r\n\r\n%s", method, path, a->authority, body_len, body);
+		n = snprintf(req, cap,
+		    "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/jose+json\r\n"
+		    "Content-Length: %zu\r\n\r\n%s",
+		    method, path, a->authority, body_len, body);
 	else
 		n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: %s\r\n\r\n", method, path, a->authority);
 	if (n < 0 || (size_t)n >= cap) {
@@ -368,7 +370,7 @@ bench_acme_fresh_nonce(const struct bench_acme *a, struct bench_conn *conn, char
 	int rc;
 
 	if ((rc = bench_acme_http(a, conn, "GET", bench_acme_path(a, a->new_nonce), NULL, nonce, &ans, detail,
-	    detail_cap)) != 0)
+	         detail_cap)) != 0)
 		return rc;
 	if ((ans.status != 200 && ans.status != 204) || nonce[0] == '\0') {
 		(void)snprintf(detail, detail_cap, "newNonce: status %d, nonce %s", ans.status,
@@ -385,8 +387,8 @@ bench_acme_fresh_nonce(const struct bench_acme *a, struct bench_conn *conn, char
  * answer's; a badNonce answer is retried once with the nonce it carried.
  */
 static int
-bench_acme_post(const struct bench_acme *a, struct bench_conn *conn, char *nonce, uint64_t *bad_nonces,
-    const char *url, const char *payload, bool kid, struct bench_acme_answer *ans, char *detail, size_t detail_cap)
+bench_acme_post(const struct bench_acme *a, struct bench_conn *conn, char *nonce, uint64_t *bad_nonces, const char *url,
+    const char *payload, bool kid, struct bench_acme_answer *ans, char *detail, size_t detail_cap)
 {
 	char protected[3 * BENCH_ACME_URL_MAX + 512], *jws = NULL;
 	const char *path = bench_acme_path(a, url);
@@ -406,7 +408,7 @@ bench_acme_post(const struct bench_acme *a, struct bench_conn *conn, char *nonce
 		else
 			n = snprintf(protected, sizeof(protected),
 			    "{\"alg\":\"ES256\",\"jwk\":%s,\"nonce\":\"%s\",\"url\":\"%s\"}", a->jwk, nonce, url);
-		nonce[0] = '\0';	/* spent */
+		nonce[0] = '\0'; /* spent */
 		if (n < 0 || (size_t)n >= sizeof(protected)) {
 			(void)snprintf(detail, detail_cap, "JWS header does not fit");
 			return SD_E_INTERNAL;
@@ -498,11 +500,14 @@ bench_acme_respond(struct bench_acme *a, int fd)
 			n = snprintf(body, sizeof(body), "%.*s.%s", (int)tlen, t, a->thumb);
 	}
 	if (tlen > 0 && n > 0 && (size_t)n < sizeof(body)) {
-		n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-		    "Content-Length: %d\r\nConnection: close\r\n\r\n%s", n, body);
+		n = snprintf(out, sizeof(out),
+		    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+		    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+		    n, body);
 		atomic_fetch_add(&a->validations, 1);
 	} else {
-		n = snprintf(out, sizeof(out), "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+		n = snprintf(out, sizeof(out),
+		    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
 	}
 	/* A short write is the validator's failure to count, not ours. */
 	if (n > 0 && (size_t)n < sizeof(out) && write(fd, out, (size_t)n) != n)
@@ -584,7 +589,7 @@ bench_acme_eab_read(const char *path, char *kid, size_t kid_cap, unsigned char *
 			have_key = bench_b64u_decode(line + 10, key, BENCH_ACME_KEY_MAX, key_len) && *key_len > 0;
 	}
 	OPENSSL_cleanse(line, sizeof(line));
-	(void)fclose(f);	/* read only */
+	(void)fclose(f); /* read only */
 	rc = have_kid && have_key ? 0 : sd_error_set(SD_E_INVAL, "EAB file %s lacks a kid: or hmac_key: line", path);
 	return rc;
 }
@@ -611,7 +616,7 @@ bench_acme_eab(const struct bench_acme *a, const char *kid, const unsigned char 
 		rc = SD_E_NOMEM;
 		goto out;
 	}
-	cap = strlen(p64) + strlen(b64) + 256;	/* the signature and the JSON around it */
+	cap = strlen(p64) + strlen(b64) + 256; /* the signature and the JSON around it */
 	if ((input = malloc(cap)) == NULL || (*out = malloc(cap)) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
@@ -655,7 +660,7 @@ bench_acme_account(struct bench_acme *a, struct bench_conn *conn)
 		rc = sd_error_set(SD_E_INVAL, "profile name too long");
 		goto out;
 	}
-	if ((rc = bench_acme_http(a, conn, "GET", path, NULL, NULL, &ans, detail, sizeof(detail))) != 0) {
+	if (bench_acme_http(a, conn, "GET", path, NULL, NULL, &ans, detail, sizeof(detail)) != 0) {
 		rc = sd_error_set(SD_E_IO, "ACME directory: %s", detail);
 		goto out;
 	}
@@ -665,11 +670,11 @@ bench_acme_account(struct bench_acme *a, struct bench_conn *conn)
 		goto out;
 	}
 	if ((rc = bench_acme_copy(a->new_nonce, sizeof(a->new_nonce),
-	    json_string_value(json_object_get(ans.doc, "newNonce")), "directory newNonce")) != 0 ||
+	         json_string_value(json_object_get(ans.doc, "newNonce")), "directory newNonce")) != 0 ||
 	    (rc = bench_acme_copy(a->new_account, sizeof(a->new_account),
-	    json_string_value(json_object_get(ans.doc, "newAccount")), "directory newAccount")) != 0 ||
+	         json_string_value(json_object_get(ans.doc, "newAccount")), "directory newAccount")) != 0 ||
 	    (rc = bench_acme_copy(a->new_order, sizeof(a->new_order),
-	    json_string_value(json_object_get(ans.doc, "newOrder")), "directory newOrder")) != 0)
+	         json_string_value(json_object_get(ans.doc, "newOrder")), "directory newOrder")) != 0)
 		goto out;
 	bench_acme_answer_clear(&ans);
 	if ((rc = bench_acme_eab_read(a->o->eab_file, eab_kid, sizeof(eab_kid), key, &key_len)) != 0 ||
@@ -680,14 +685,15 @@ bench_acme_account(struct bench_acme *a, struct bench_conn *conn)
 		rc = SD_E_NOMEM;
 		goto out;
 	}
-	n = snprintf(payload, cap, "{\"termsOfServiceAgreed\":true,\"contact\":[\"mailto:bench@example.com\"],"
-	    "\"externalAccountBinding\":%s}", eab);
+	n = snprintf(payload, cap,
+	    "{\"termsOfServiceAgreed\":true,\"contact\":[\"mailto:bench@example.com\"],"
+	    "\"externalAccountBinding\":%s}",
+	    eab);
 	if (n < 0 || (size_t)n >= cap) {
 		rc = sd_error_set(SD_E_INTERNAL, "newAccount payload does not fit");
 		goto out;
 	}
-	if ((rc = bench_acme_post(a, conn, nonce, &bad, a->new_account, payload, false, &ans, detail,
-	    sizeof(detail))) != 0) {
+	if (bench_acme_post(a, conn, nonce, &bad, a->new_account, payload, false, &ans, detail, sizeof(detail)) != 0) {
 		rc = sd_error_set(SD_E_IO, "newAccount: %s", detail);
 		goto out;
 	}
@@ -709,8 +715,8 @@ out:
 
 /* POST-as-GET url until its status is none of the waiting ones. */
 static int
-bench_acme_wait(struct bench_acme_worker *w, const char *url, const char *waiting, const char *other,
-    unsigned pause_ms, struct bench_acme_answer *ans, char *detail, size_t cap)
+bench_acme_wait(struct bench_acme_worker *w, const char *url, const char *waiting, const char *other, unsigned pause_ms,
+    struct bench_acme_answer *ans, char *detail, size_t cap)
 {
 	double deadline = bench_now() + BENCH_ACME_WAIT_S;
 	const char *st;
@@ -718,7 +724,8 @@ bench_acme_wait(struct bench_acme_worker *w, const char *url, const char *waitin
 
 	for (;;) {
 		bench_acme_answer_clear(ans);
-		if ((rc = bench_acme_post(w->a, w->conn, w->nonce, &w->bad_nonces, url, "", true, ans, detail, cap)) != 0)
+		if ((rc = bench_acme_post(w->a, w->conn, w->nonce, &w->bad_nonces, url, "", true, ans, detail, cap)) !=
+		    0)
 			return rc;
 		w->polls++;
 		if (ans->status != 200) {
@@ -738,8 +745,8 @@ bench_acme_wait(struct bench_acme_worker *w, const char *url, const char *waitin
 
 /* Validate the (first) authorization of a pending order over http-01; *order is polled until not pending. */
 static int
-bench_acme_validate(struct bench_acme_worker *w, const char *order_url, struct bench_acme_answer *order,
-    char *detail, size_t cap)
+bench_acme_validate(struct bench_acme_worker *w, const char *order_url, struct bench_acme_answer *order, char *detail,
+    size_t cap)
 {
 	struct bench_acme_answer ans = { 0 };
 	const char *authz = json_string_value(json_array_get(json_object_get(order->doc, "authorizations"), 0));
@@ -760,10 +767,9 @@ bench_acme_validate(struct bench_acme_worker *w, const char *order_url, struct b
 		goto out;
 	}
 	if (strcmp(bench_acme_status(&ans), "pending") == 0) {
-		json_array_foreach(json_object_get(ans.doc, "challenges"), i, c)
-			if (bench_acme_is(json_object_get(c, "type"), "http-01"))
-				(void)bench_acme_copy(chall, sizeof(chall), json_string_value(json_object_get(c, "url")),
-				    "challenge url");
+		json_array_foreach(json_object_get(ans.doc, "challenges"), i,
+		    c) if (bench_acme_is(json_object_get(c, "type"), "http-01"))(void) bench_acme_copy(chall,
+		    sizeof(chall), json_string_value(json_object_get(c, "url")), "challenge url");
 		if (chall[0] == '\0') {
 			(void)snprintf(detail, cap, "no http-01 challenge");
 			rc = SD_E_INVAL;
@@ -771,7 +777,7 @@ bench_acme_validate(struct bench_acme_worker *w, const char *order_url, struct b
 		}
 		bench_acme_answer_clear(&ans);
 		if ((rc = bench_acme_post(w->a, w->conn, w->nonce, &w->bad_nonces, chall, "{}", true, &ans, detail,
-		    cap)) != 0)
+		         cap)) != 0)
 			goto out;
 		if (ans.status != 200) {
 			bench_acme_unexpected(&ans, "challenge", detail, cap);
@@ -826,8 +832,8 @@ bench_acme_order(struct bench_acme_worker *w, const char *new_order, char *detai
 		(void)snprintf(detail, cap, "newOrder payload does not fit");
 		return SD_E_INTERNAL;
 	}
-	if ((rc = bench_acme_post(w->a, w->conn, w->nonce, &w->bad_nonces, new_order, body, true, &ans, detail,
-	    cap)) != 0)
+	if ((rc = bench_acme_post(w->a, w->conn, w->nonce, &w->bad_nonces, new_order, body, true, &ans, detail, cap)) !=
+	    0)
 		goto out;
 	if (ans.status != 201 || bench_acme_copy(order_url, sizeof(order_url), ans.location, "order URL") != 0) {
 		bench_acme_unexpected(&ans, "newOrder", detail, cap);
@@ -839,7 +845,7 @@ bench_acme_order(struct bench_acme_worker *w, const char *new_order, char *detai
 		goto out;
 	if (strcmp(bench_acme_status(&ans), "ready") != 0 ||
 	    bench_acme_copy(finalize, sizeof(finalize), json_string_value(json_object_get(ans.doc, "finalize")),
-	    "finalize URL") != 0) {
+	        "finalize URL") != 0) {
 		bench_acme_unexpected(&ans, "order before finalize", detail, cap);
 		rc = SD_E_INVAL;
 		goto out;
@@ -851,8 +857,8 @@ bench_acme_order(struct bench_acme_worker *w, const char *new_order, char *detai
 		rc = SD_E_INTERNAL;
 		goto out;
 	}
-	if ((rc = bench_acme_post(w->a, w->conn, w->nonce, &w->bad_nonces, finalize, body, true, &ans, detail,
-	    cap)) != 0)
+	if ((rc = bench_acme_post(w->a, w->conn, w->nonce, &w->bad_nonces, finalize, body, true, &ans, detail, cap)) !=
+	    0)
 		goto out;
 	if (ans.status != 200) {
 		bench_acme_unexpected(&ans, "finalize", detail, cap);
@@ -862,12 +868,12 @@ bench_acme_order(struct bench_acme_worker *w, const char *new_order, char *detai
 	st = bench_acme_status(&ans);
 	if (strcmp(st, "processing") == 0 || strcmp(st, "ready") == 0) {
 		if ((rc = bench_acme_wait(w, order_url, "processing", "ready", BENCH_ACME_POLL_MS, &ans, detail,
-		    cap)) != 0)
+		         cap)) != 0)
 			goto out;
 	}
 	if (strcmp(bench_acme_status(&ans), "valid") != 0 ||
 	    bench_acme_copy(cert, sizeof(cert), json_string_value(json_object_get(ans.doc, "certificate")),
-	    "certificate URL") != 0) {
+	        "certificate URL") != 0) {
 		bench_acme_unexpected(&ans, "order after finalize", detail, cap);
 		rc = SD_E_INVAL;
 		goto out;
@@ -990,8 +996,8 @@ bench_acme_run(const struct bench_acme_opts *o, struct bench_acme_result *res)
 		goto out;
 	}
 	for (t = 0; t < o->conc; t++) {
-		w[t] = (struct bench_acme_worker){ .a = &a, .idx = t, .ready = &ready, .go = &go,
-			.seconds = o->seconds };
+		w[t] =
+		    (struct bench_acme_worker){ .a = &a, .idx = t, .ready = &ready, .go = &go, .seconds = o->seconds };
 		n = snprintf(w[t].name, sizeof(w[t].name), "bench-%u.example.com", t);
 		if (n < 0 || (size_t)n >= sizeof(w[t].name)) {
 			rc = sd_error_set(SD_E_INTERNAL, "name does not fit");
@@ -1012,7 +1018,7 @@ bench_acme_run(const struct bench_acme_opts *o, struct bench_acme_result *res)
 	barriers = true;
 	for (t = 0; t < o->conc; t++) {
 		if (pthread_create(&tid[t], NULL, bench_acme_worker_main, &w[t]) != 0)
-			abort();	/* the barriers would never open; a benchmark may stop here */
+			abort(); /* the barriers would never open; a benchmark may stop here */
 		started++;
 	}
 	(void)pthread_barrier_wait(&ready);
