@@ -6,7 +6,8 @@
  * bench_csr.c (pre-generated request pool), bench_conn.c (one keep-alive
  * HTTPS connection with mutual TLS), bench_load.c (one concurrency step),
  * bench_server.c (the server's RSS, CPU time and journal commits),
- * bench_stats.c (percentiles), bench_main.c (options, sweep, output).
+ * bench_stats.c (percentiles), bench_acme.c (ACME orders end to end),
+ * bench_main.c (options, sweep, output).
  * Functions return 0 or a negative SD_E_* code with sd_error_set().
  */
 #ifndef BENCH_H
@@ -80,6 +81,12 @@ struct bench_pool {
 SD_WUR int bench_pool_new(size_t n, const char *profile, struct bench_pool **out);
 void bench_pool_free(struct bench_pool *pool);
 
+/*
+ * One P-256 CSR for bench-<i>.example.com as PEM in *out (new, the caller
+ * frees it with free()). Errors: SD_E_CRYPTO, SD_E_INVAL, SD_E_NOMEM.
+ */
+SD_WUR int bench_csr_pem(size_t i, char **out);
+
 /* ---- bench_conn.c: one client connection ---- */
 
 struct bench_tls;			/* shared client TLS context */
@@ -87,7 +94,7 @@ struct bench_conn;
 
 struct bench_tls_files {
 	const char *ca;			/* verifies the server */
-	const char *cert;		/* client certificate */
+	const char *cert;		/* client certificate; NULL: none (ACME) */
 	const char *key;		/* its key */
 };
 
@@ -129,6 +136,30 @@ struct bench_reply {
 	enum bench_fail fail;		/* meaningful when bench_conn_sign() failed */
 	char detail[BENCH_ERROR_TEXT];	/* why it failed */
 };
+
+/*
+ * The value of header name (case-insensitive) in hdr, a status line and
+ * header lines each ending in CRLF, NUL-terminated; truncated to cap - 1
+ * bytes. False if absent.
+ */
+bool bench_http_header(const char *hdr, const char *name, char *out, size_t cap);
+
+/* A response in the connection's buffer, valid until its next exchange. */
+struct bench_response {
+	const char *hdr;		/* status line and headers, as bench_http_header() reads them */
+	const char *body;		/* NUL-terminated */
+	size_t body_len;
+};
+
+/*
+ * Send req (a whole HTTP/1.1 request), read the whole response into resp,
+ * any status. On a failed exchange or a "Connection: close" answer the
+ * connection is closed so that the next bench_conn_ensure() reconnects.
+ * Errors: SD_E_IO (connection), SD_E_INVAL (malformed HTTP; reply->fail
+ * and reply->detail say which).
+ */
+SD_WUR int bench_conn_exchange(struct bench_conn *c, const char *req, size_t req_len, struct bench_reply *reply,
+    struct bench_response *resp);
 
 /*
  * Send one request, read the whole response, check it (status 200, JSON
@@ -204,6 +235,44 @@ struct bench_load {
  * SD_E_NOMEM, SD_E_INTERNAL.
  */
 SD_WUR int bench_load_step(const struct bench_load *load, unsigned conc, double seconds, struct bench_step *step);
+
+/* ---- bench_acme.c: ACME issuance (RFC 8555) ---- */
+
+#define BENCH_ACME_CONC 16u		/* workers in the ACME step */
+
+struct bench_acme_opts {
+	struct bench_tls *tls;		/* verifies the server; no client certificate */
+	uint16_t port;			/* signerd's HTTPS listener on 127.0.0.1 */
+	const char *profile;		/* /acme/<profile>/directory */
+	const char *eab_file;		/* "kid: " and "hmac_key: " lines of signerctl acme eab add */
+	uint16_t http_port;		/* [acme] http_port: the http-01 responder listens there */
+	unsigned conc;
+	double seconds;
+};
+
+struct bench_acme_result {
+	unsigned conc;
+	double seconds;			/* measured: first request to last certificate */
+	uint64_t orders;		/* finalized, certificate downloaded and parsed */
+	uint64_t errors;		/* orders that failed, any step */
+	uint64_t validations;		/* http-01 answers the responder gave */
+	uint64_t bad_nonces;		/* badNonce answers retried */
+	uint64_t polls;			/* POST-as-GET of an order or authorization while waiting */
+	uint64_t reconnects;
+	double rate;			/* orders per second */
+	char first_error[BENCH_ERROR_TEXT];
+};
+
+/*
+ * One ACME account (P-256, bound with the EAB key of o->eab_file), then
+ * o->conc workers, each on its own keep-alive connection with its own
+ * name bench-<i>.example.com, looping newOrder, (the first time) http-01,
+ * finalize, poll, certificate download for o->seconds.
+ * Errors: SD_E_IO (the responder port, the directory, the account),
+ * SD_E_INVAL (bad options, an unreadable EAB file), SD_E_CRYPTO, SD_E_NOMEM,
+ * SD_E_INTERNAL.
+ */
+SD_WUR int bench_acme_run(const struct bench_acme_opts *o, struct bench_acme_result *res);
 
 /* ---- bench_stats.c ---- */
 

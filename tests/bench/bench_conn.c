@@ -69,9 +69,9 @@ bench_tls_new(const struct bench_tls_files *files, struct bench_tls **out)
 		rc = sd_error_set(SD_E_CRYPTO, "cannot load the server CA %s", files->ca);
 		goto out;
 	}
-	if (SSL_CTX_use_certificate_chain_file(tls->ctx, files->cert) != 1 ||
+	if (files->cert != NULL && (SSL_CTX_use_certificate_chain_file(tls->ctx, files->cert) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(tls->ctx, files->key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(tls->ctx) != 1) {
+	    SSL_CTX_check_private_key(tls->ctx) != 1)) {
 		rc = sd_error_set(SD_E_CRYPTO, "cannot load the client identity %s / %s", files->cert, files->key);
 		goto out;
 	}
@@ -236,9 +236,8 @@ bench_fail(struct bench_reply *reply, enum bench_fail fail, int rc, const char *
 	return rc;
 }
 
-/* Value of header name in the header block hdr (NUL-terminated), copied to out; false if absent. */
-static bool
-bench_header(const char *hdr, const char *name, char *out, size_t cap)
+bool
+bench_http_header(const char *hdr, const char *name, char *out, size_t cap)
 {
 	size_t nlen = strlen(name), vlen;
 	const char *line, *end, *v;
@@ -386,18 +385,21 @@ bench_read_response(struct bench_conn *c, struct bench_reply *reply, size_t *hdr
 				hdr_end[2] = '\r';
 				return bench_fail(reply, BENCH_FAIL_HTTP, SD_E_INVAL, "bad status line");
 			}
-			if (bench_header(c->buf, "Transfer-Encoding", value, sizeof(value))) {
+			if (bench_http_header(c->buf, "Transfer-Encoding", value, sizeof(value))) {
 				hdr_end[2] = '\r';
 				return bench_fail(reply, BENCH_FAIL_HTTP, SD_E_INVAL, "Transfer-Encoding %s not expected",
 				    value);
 			}
-			if (!bench_header(c->buf, "Content-Length", value, sizeof(value)) ||
+			/* A 204 has no body and need not say so (RFC 9110 8.6). */
+			if (!bench_http_header(c->buf, "Content-Length", value, sizeof(value)))
+				(void)snprintf(value, sizeof(value), "%s", reply->status == 204 ? "0" : "");
+			if (value[0] == '\0' ||
 			    (errno = 0, clen = strtoull(value, &end, 10), errno != 0 || *end != '\0' ||
 			    clen > BENCH_RESPONSE_MAX)) {
 				hdr_end[2] = '\r';
 				return bench_fail(reply, BENCH_FAIL_HTTP, SD_E_INVAL, "no usable Content-Length");
 			}
-			*close_after = bench_header(c->buf, "Connection", value, sizeof(value)) &&
+			*close_after = bench_http_header(c->buf, "Connection", value, sizeof(value)) &&
 			    strcasecmp(value, "close") == 0;
 			hdr_end[2] = '\r';
 			*body_len = (size_t)clen;
@@ -444,6 +446,41 @@ bench_conn_sign(struct bench_conn *c, const struct bench_request *req, double *l
 out:
 	if ((rc != 0 && reply->fail != BENCH_FAIL_STATUS && reply->fail != BENCH_FAIL_BODY &&
 	    reply->fail != BENCH_FAIL_CERT) || close_after)
+		bench_conn_close(c);
+	return rc;
+}
+
+int
+bench_conn_exchange(struct bench_conn *c, const char *req, size_t req_len, struct bench_reply *reply,
+    struct bench_response *resp)
+{
+	char why[BENCH_ERROR_TEXT];
+	size_t hdr_len, body_len;
+	bool close_after = false;
+	int rc;
+
+	memset(reply, 0, sizeof(*reply));
+	memset(resp, 0, sizeof(*resp));
+	if (c->ssl == NULL || req_len > INT32_MAX) {
+		rc = bench_fail(reply, BENCH_FAIL_CONNECT, SD_E_IO, "not connected");
+		goto out;
+	}
+	errno = 0;
+	if (SSL_write(c->ssl, req, (int)req_len) != (int)req_len) {
+		bench_ssl_reason(why, sizeof(why));
+		rc = bench_fail(reply, BENCH_FAIL_IO, SD_E_IO, "write failed: %s", why);
+		goto out;
+	}
+	if ((rc = bench_read_response(c, reply, &hdr_len, &body_len, &close_after)) != 0)
+		goto out;
+	/* The header block ends at its last line's CRLF, as bench_http_header() wants it. */
+	c->buf[hdr_len - 2] = '\0';
+	resp->hdr = c->buf;
+	resp->body = c->buf + hdr_len;
+	resp->body_len = body_len;
+	rc = 0;
+out:
+	if (rc != 0 || close_after)
 		bench_conn_close(c);
 	return rc;
 }

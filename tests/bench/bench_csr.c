@@ -18,8 +18,7 @@
 #define BENCH_POOL_MAX 65536
 #define BENCH_NAME_MAX 64
 
-/* One CSR as PEM (new, free with free()). */
-static int
+int
 bench_csr_pem(size_t i, char **out)
 {
 	EVP_PKEY *pkey = NULL;

@@ -5,9 +5,14 @@
  *
  *   signerd-bench --demo DIR --pid PID --port PORT [--key NAME]
  *       [--seconds N] [--conc 1,2,4,16,64] [--csrs N] [--startup-ms MS]
+ *       [--acme-eab FILE --acme-http-port PORT]
  *
  * DIR is a packaging/demo.sh state (signerd.conf, clients/issuer.*,
- * tls/ca.pem) that the signerd with PID serves on 127.0.0.1:PORT.
+ * tls/ca.pem) that the signerd with PID serves on 127.0.0.1:PORT. With
+ * --acme-eab (signerctl acme eab add's output: the HMAC key stays out of
+ * argv), the sweep is followed by BENCH_ACME_CONC ACME workers on profile
+ * server, compared with /v1/sign at the same concurrency (run if the sweep
+ * has no such step); signerd validates http-01 on --acme-http-port.
  * Exit: 0 all requests succeeded, 1 the run failed, 2 usage,
  * 3 the run completed but some requests failed (all shown).
  */
@@ -35,6 +40,8 @@ struct bench_opts {
 	size_t n_conc;
 	size_t csrs;
 	double startup_ms;		/* < 0: not measured */
+	const char *acme_eab;		/* NULL: no ACME step */
+	uint16_t acme_http_port;
 };
 
 static const char *const bench_fail_names[BENCH_FAIL_COUNT] = {
@@ -45,7 +52,8 @@ static void
 bench_usage(void)
 {
 	fprintf(stderr, "usage: signerd-bench --demo DIR --pid PID --port PORT [--key NAME] [--seconds N]\n"
-	    "           [--conc 1,2,4,16,64] [--csrs N] [--startup-ms MS]\n");
+	    "           [--conc 1,2,4,16,64] [--csrs N] [--startup-ms MS]\n"
+	    "           [--acme-eab FILE --acme-http-port PORT]\n");
 }
 
 static bool
@@ -90,6 +98,8 @@ bench_parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "conc", required_argument, NULL, 'c' },
 		{ "csrs", required_argument, NULL, 'n' },
 		{ "startup-ms", required_argument, NULL, 'S' },
+		{ "acme-eab", required_argument, NULL, 'E' },
+		{ "acme-http-port", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -103,6 +113,12 @@ bench_parse_args(int argc, char **argv, struct bench_opts *o)
 		switch (ch) {
 		case 'd': o->demo = optarg; break;
 		case 'k': o->key = optarg; break;
+		case 'E': o->acme_eab = optarg; break;
+		case 'H':
+			if (!bench_parse_ul(optarg, 65535, &v) || v == 0)
+				return -1;
+			o->acme_http_port = (uint16_t)v;
+			break;
 		case 'p':
 			if (!bench_parse_ul(optarg, INT_MAX, &v) || v == 0)
 				return -1;
@@ -137,6 +153,8 @@ bench_parse_args(int argc, char **argv, struct bench_opts *o)
 			return -1;
 		}
 	}
+	if (o->acme_eab != NULL && o->acme_http_port == 0)
+		return -1;
 	return optind == argc && o->demo != NULL && o->pid != 0 && o->port != 0 ? 0 : -1;
 }
 
@@ -219,7 +237,11 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 	struct bench_tls *tls = NULL;
 	struct bench_server *srv = NULL;
 	struct bench_hsm_result r1, r2, rw;
-	struct bench_step steps[BENCH_STEPS_MAX];
+	struct bench_step steps[BENCH_STEPS_MAX + 1];	/* + the ACME comparison */
+	struct bench_tls *acme_tls = NULL;
+	struct bench_acme_result acme;
+	struct bench_acme_opts acme_opts;
+	size_t n_steps = 0, sign_step = 0;
 	struct bench_tls_files files;
 	struct bench_load load;
 	char conf[PATH_MAX], ca[PATH_MAX], cert[PATH_MAX], keyf[PATH_MAX];
@@ -290,6 +312,38 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 			goto out;
 		*errors += steps[i].errors;
 		bench_print_row(&steps[i], rw.rate);
+		n_steps++;
+	}
+	if (o->acme_eab != NULL) {
+		for (sign_step = 0; sign_step < n_steps && steps[sign_step].conc != BENCH_ACME_CONC; sign_step++)
+			;
+		if (sign_step == n_steps) {	/* the ACME line compares with /v1/sign at its concurrency */
+			if ((rc = bench_load_step(&load, BENCH_ACME_CONC, o->seconds, &steps[n_steps])) != 0)
+				goto out;
+			*errors += steps[n_steps].errors;
+			bench_print_row(&steps[n_steps], rw.rate);
+			n_steps++;
+		}
+		files = (struct bench_tls_files){ .ca = ca };
+		if ((rc = bench_tls_new(&files, &acme_tls)) != 0)
+			goto out;
+		acme_opts = (struct bench_acme_opts){ .tls = acme_tls, .port = o->port, .profile = "server",
+			.eab_file = o->acme_eab, .http_port = o->acme_http_port, .conc = BENCH_ACME_CONC,
+			.seconds = o->seconds };
+		printf("\nACME: %u workers, one account, newOrder + finalize + poll + certificate download per order;\n"
+		    "the first order of each name is validated over http-01 (responder on 127.0.0.1:%u), later\n"
+		    "orders reuse that valid authorization\n", BENCH_ACME_CONC, (unsigned)o->acme_http_port);
+		(void)fflush(stdout);	/* progress; the final flush is checked */
+		if ((rc = bench_acme_run(&acme_opts, &acme)) != 0)
+			goto out;
+		*errors += acme.errors;
+		printf("  %.1f orders/s (/v1/sign at %u: %.1f/s), %llu errors, %llu http-01 answers, %llu badNonce "
+		    "retries, %.2f polls per order, %llu reconnects\n", acme.rate, BENCH_ACME_CONC,
+		    steps[sign_step].rate, (unsigned long long)acme.errors, (unsigned long long)acme.validations,
+		    (unsigned long long)acme.bad_nonces, acme.orders > 0 ? (double)acme.polls / (double)acme.orders : 0,
+		    (unsigned long long)acme.reconnects);
+		if (acme.errors > 0)
+			printf("      first error: %s\n", acme.first_error);
 	}
 	printf("\n");
 	printf("bench-raw key=%s threads=1 rate=%.1f\n", key, r1.rate);
@@ -297,13 +351,21 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 	if (workers > 2)
 		printf("bench-raw key=%s threads=%u rate=%.1f scaling=%.2f\n", key, rw.threads, rw.rate,
 		    r1.rate > 0 ? rw.rate / r1.rate : 0);
-	for (i = 0; i < o->n_conc; i++)
+	for (i = 0; i < n_steps; i++)
 		bench_print_line(key, &steps[i], rw.rate, workers, o->seconds, o->startup_ms);
+	if (o->acme_eab != NULL)
+		printf("bench-acme key=%s conc=%u orders_per_s=%.1f sign_rate=%.1f ratio_to_sign=%.3f errors=%llu "
+		    "seconds=%.0f validations=%llu bad_nonces=%llu polls=%llu reconnects=%llu\n", key, acme.conc,
+		    acme.rate, steps[sign_step].rate, steps[sign_step].rate > 0 ? acme.rate / steps[sign_step].rate : 0,
+		    (unsigned long long)acme.errors, o->seconds, (unsigned long long)acme.validations,
+		    (unsigned long long)acme.bad_nonces, (unsigned long long)acme.polls,
+		    (unsigned long long)acme.reconnects);
 	rc = 0;
 out:
 	if (fflush(stdout) != 0 && rc == 0)
 		rc = sd_error_set(SD_E_IO, "writing the report failed");
 	bench_server_close(srv);
+	bench_tls_free(acme_tls);
 	bench_tls_free(tls);
 	bench_pool_free(pool);
 	bench_hsm_close(bh);

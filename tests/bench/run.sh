@@ -10,7 +10,9 @@
 # BENCH_STARTS (5 timed starts), BENCH_CSRS (256), BENCH_KEEP_JOURNAL (0:
 # each run starts from an empty journal; 1: keep it), BENCH_WRAP (a command
 # signerd runs under, as a unit's CPUAffinity= or Nice= would: e.g.
-# "nice -n -5" or "taskset -c 1"; the bench client keeps the default).
+# "nice -n -5" or "taskset -c 1"; the bench client keeps the default),
+# BENCH_ACME (1: after the sweep, ACME orders at concurrency 16 on the same
+# signerd, compared with /v1/sign at 16; 0: skip).
 # Output under $BUILD/bench/: <key>/bench.txt (full output), <key>/plot.dat,
 # bench-<key>.png, results.txt (the machine-readable lines of this run).
 set -euo pipefail
@@ -24,6 +26,8 @@ BENCH_CONC=${BENCH_CONC:-1,2,4,16,64}
 BENCH_STARTS=${BENCH_STARTS:-5}
 BENCH_CSRS=${BENCH_CSRS:-256}
 BENCH_KEEP_JOURNAL=${BENCH_KEEP_JOURNAL:-0}
+BENCH_ACME=${BENCH_ACME:-1}
+ACME_CONC=16 # BENCH_ACME_CONC in bench.h: workers bench-0 .. bench-15.example.com
 read -r -a WRAP <<<"${BENCH_WRAP:-}"
 OUT=$BUILD/bench
 BIN=$BUILD/tests/bench/signerd-bench
@@ -36,6 +40,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 [[ $BENCH_CONC =~ ^[1-9][0-9]{0,2}(,[1-9][0-9]{0,2})*$ ]] || die "BENCH_CONC=$BENCH_CONC: want e.g. 1,2,4,16,64"
 [[ $BENCH_STARTS =~ ^[1-9][0-9]?$ ]] || die "BENCH_STARTS=$BENCH_STARTS: want 1 to 99"
 [[ $BENCH_CSRS =~ ^[1-9][0-9]{0,4}$ ]] || die "BENCH_CSRS=$BENCH_CSRS: want 1 to 65536"
+[[ $BENCH_ACME =~ ^[01]$ ]] || die "BENCH_ACME=$BENCH_ACME: want 0 or 1"
 IFS=, read -r -a KEYS <<<"$BENCH_KEY"
 [ "${#KEYS[@]}" -gt 0 ] || die "BENCH_KEY is empty"
 for key in "${KEYS[@]}"; do
@@ -89,6 +94,25 @@ start_signerd() {
 	STARTUP_US=$((t1 - t0))
 }
 
+# A TCP port free on 127.0.0.1 now (for signerd's http-01 validation: the bench answers there).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# set_acme CONF PORT: [acme] of the bench's demo config validates the bench
+# names on 127.0.0.1:PORT, and one account may order without the hourly limit.
+set_acme() {
+	local conf=$1 port=$2 tmp="$1.new" i
+	awk -v port="$port" -v conc="$ACME_CONC" '
+		/^\[/ { acme = ($0 == "[acme]") }
+		acme && /^(http_port|hosts|orders_per_hour) *=/ { next }
+		{ print }
+		$0 == "[acme]" {
+			printf "http_port = %s\norders_per_hour = 0\n", port
+			for (i = 0; i < conc; i++) printf "hosts = bench-%d.example.com=127.0.0.1\n", i
+		}
+	' "$conf" >"$tmp" && chmod --reference="$conf" "$tmp" && mv "$tmp" "$conf"
+	grep -q "^http_port = $port\$" "$conf" || die "$conf: no [acme] section to point at port $port"
+}
+
 # The median of integers given as arguments.
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -106,9 +130,21 @@ for key in "${KEYS[@]}"; do
 		echo "bench: creating the $key demo state in $demo (once; CA keygen may take a while)"
 	fi
 	# Also on a cached state: demo.sh brings an older one up to date.
-	DEMO_DIR="$demo" CA_KEY_TYPE="$key" PORT=0 BUILD="$BUILD" bash "$here/packaging/demo.sh" init \
-		>"$dir/demo.log" 2>&1 || { cat "$dir/demo.log" >&2; die "demo init for $key failed"; }
+	acme_port=$(free_port)
+	acme_hosts=$(seq -f 'bench-%g.example.com' 0 $((ACME_CONC - 1)) | tr '\n' ' ')
+	DEMO_DIR="$demo" CA_KEY_TYPE="$key" PORT=0 BUILD="$BUILD" ACME_HTTP_PORT="$acme_port" ACME_HOSTS="$acme_hosts" \
+		bash "$here/packaging/demo.sh" init >"$dir/demo.log" 2>&1 ||
+		{ cat "$dir/demo.log" >&2; die "demo init for $key failed"; }
 	[ "$BENCH_KEEP_JOURNAL" = 1 ] || rm -rf "$demo/journal"
+	acme_args=()
+	if [ "$BENCH_ACME" = 1 ]; then
+		# A cached state keeps the port it was made with: point it at this run's.
+		set_acme "$demo/signerd.conf" "$acme_port"
+		# The ACME store lives under the journal: a fresh EAB key each run (0600; the key stays out of argv).
+		(umask 077 && "$BUILD/signerctl" -c "$demo/signerd.conf" acme eab add --profile server \
+			--dns-suffix example.com >"$dir/acme-eab.txt") || die "signerctl acme eab add failed"
+		acme_args=(--acme-eab "$dir/acme-eab.txt" --acme-http-port "$acme_port")
+	fi
 
 	# Startup to ready on a warm token: one untimed start, then BENCH_STARTS timed ones.
 	times=()
@@ -125,7 +161,8 @@ for key in "${KEYS[@]}"; do
 	start_signerd "$demo" "$dir/ready"
 	set +e
 	"$BIN" --demo "$demo" --pid "$PID" --port "$PORT" --key "$key" --seconds "$BENCH_SECONDS" \
-		--conc "$BENCH_CONC" --csrs "$BENCH_CSRS" --startup-ms "$startup_ms" | tee "$dir/bench.txt"
+		--conc "$BENCH_CONC" --csrs "$BENCH_CSRS" --startup-ms "$startup_ms" ${acme_args[@]+"${acme_args[@]}"} |
+		tee "$dir/bench.txt"
 	rc=${PIPESTATUS[0]}
 	set -e
 	stop_signerd
@@ -148,7 +185,7 @@ for key in "${KEYS[@]}"; do
 		status=1
 	fi
 
-	grep -E '^bench(-raw|-journal)? ' "$dir/bench.txt" >>"$OUT/results.txt" || true
+	grep -E '^bench(-raw|-journal|-acme)? ' "$dir/bench.txt" >>"$OUT/results.txt" || true
 	raw=$(sed -n 's/^bench key=.* raw=\([0-9.]*\) .*/\1/p' "$dir/bench.txt" | head -n 1)
 	sed -n 's/^bench key=[^ ]* conc=\([0-9]*\) rate=\([0-9.]*\) .* p99_ms=\([0-9.]*\) .*/\1 \2 \3/p' \
 		"$dir/bench.txt" >"$dir/plot.dat"
