@@ -33,6 +33,7 @@
 #include <lmdb.h>
 #include <openssl/rand.h>
 
+#include "acme_jws.h"
 #include "acme_store.h"
 #include "sd_error.h"
 
@@ -70,8 +71,6 @@ static const char *const acme_store_table_names[ACME_T_COUNT] = {
 
 static const char acme_store_nonce_next_key[] = "nonce_next";
 
-static const char acme_store_b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 static void
 acme_store_be64_put(uint8_t out[8], uint64_t v)
 {
@@ -94,71 +93,39 @@ acme_store_be64_get(const uint8_t in[8])
 	return v;
 }
 
-/*
- * A local base64url (no padding) of the 16 random bytes behind ids and
- * nonces; out holds ACME_ID_LEN characters and a NUL.
- */
+/* The 16 random bytes behind ids and nonces in base64url; out holds ACME_ID_LEN characters and a NUL. */
 static void
 acme_store_b64url_encode16(const uint8_t in[ACME_STORE_RAW_LEN], char out[ACME_ID_LEN + 1])
 {
-	size_t i, o = 0;
-	uint32_t v;
+	char buf[4 * ((ACME_STORE_RAW_LEN + 2) / 3) + 1];
 
-	for (i = 0; i + 3 <= ACME_STORE_RAW_LEN; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = acme_store_b64url_alphabet[(v >> 18) & 63];
-		out[o++] = acme_store_b64url_alphabet[(v >> 12) & 63];
-		out[o++] = acme_store_b64url_alphabet[(v >> 6) & 63];
-		out[o++] = acme_store_b64url_alphabet[v & 63];
-	}
-	/* 16 = 5 * 3 + 1: one byte left, two characters. */
-	v = (uint32_t)in[i] << 16;
-	out[o++] = acme_store_b64url_alphabet[(v >> 18) & 63];
-	out[o++] = acme_store_b64url_alphabet[(v >> 12) & 63];
-	out[o] = '\0';
-}
-
-static int
-acme_store_b64url_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
+	if (acme_b64url_encode(in, ACME_STORE_RAW_LEN, buf) != ACME_ID_LEN)
+		abort();	/* 16 bytes are always 22 characters */
+	memcpy(out, buf, ACME_ID_LEN + 1);
 }
 
 /*
  * The inverse of acme_store_b64url_encode16(): false unless s is exactly
- * ACME_NONCE_LEN base64url characters in canonical form (the unused low
- * bits of the last one zero), so that one nonce has one spelling.
+ * ACME_NONCE_LEN base64url characters in canonical form (acme_b64url_decode()
+ * refuses other spellings), so that one nonce has one spelling.
  */
 static bool
 acme_store_b64url_decode16(const char *s, uint8_t out[ACME_STORE_RAW_LEN])
 {
-	uint32_t acc = 0;
-	size_t i, o = 0;
-	int bits = 0, d;
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	bool ok;
 
-	if (strnlen(s, ACME_NONCE_LEN + 1) != ACME_NONCE_LEN)
+	if (strnlen(s, ACME_NONCE_LEN + 1) != ACME_NONCE_LEN ||
+	    acme_b64url_decode(s, ACME_NONCE_LEN, ACME_STORE_RAW_LEN, &raw, &len) != 0) {
+		sd_error_clear();
 		return false;
-	for (i = 0; i < ACME_NONCE_LEN; i++) {
-		if ((d = acme_store_b64url_value(s[i])) < 0)
-			return false;
-		acc = (acc << 6 | (uint32_t)d) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
 	}
-	return o == ACME_STORE_RAW_LEN && (acc & ((1U << bits) - 1)) == 0;
+	ok = len == ACME_STORE_RAW_LEN;
+	if (ok)
+		memcpy(out, raw, len);
+	free(raw);
+	return ok;
 }
 
 static int
