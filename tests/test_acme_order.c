@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "acme/acme_internal.h"
+#include "acme/acme_order.h"
 #include "config.h"
 #include "journal.h"
 #include "journal_fixture.h"
@@ -512,6 +513,53 @@ test_authz_get(void)
 	expect_problem(post(&alice, SIGNER_ACME_AUTHZ, "authz", "nope", NULL), 404, "-", NULL);
 }
 
+/* Mark order id processing since seconds ago, as a finalize under way (or lost) leaves it. */
+static void
+order_processing(const char *id, int64_t seconds)
+{
+	struct acme_txn *txn = NULL;
+	json_t *o = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(acme_store_begin(engine->store, true, &txn), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_get(txn, ACME_T_ORDER, id, &o), 0);
+	CU_ASSERT_EQUAL(json_object_set_new(o, "status", json_string("processing")), 0);
+	CU_ASSERT_EQUAL(json_object_set_new(o, "processing_at", json_integer(time(NULL) - seconds)), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_put(txn, ACME_T_ORDER, id, o, acme_json_int(o, "expires", 0)), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_commit(txn), 0);
+	json_decref(o);
+}
+
+/* The status alice's order id answers with (static). */
+static const char *
+order_status(const char *id)
+{
+	static char status[32];
+	struct signer_acme_answer *ans = post(&alice, SIGNER_ACME_ORDER, "order", id, NULL);
+	json_t *o = answer_json(ans);
+
+	(void)snprintf(status, sizeof(status), "%s", acme_json_str(o, "status") != NULL ? acme_json_str(o, "status") : "");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	return status;
+}
+
+/* Move challenge i of authorization authz's start seconds into the past, as a lost validation's. */
+static void
+challenge_age(const char *authz, size_t i, int64_t seconds)
+{
+	struct acme_txn *txn = NULL;
+	json_t *a = NULL, *ch;
+
+	CU_ASSERT_EQUAL_FATAL(acme_store_begin(engine->store, true, &txn), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_get(txn, ACME_T_AUTHZ, authz, &a), 0);
+	ch = json_array_get(json_object_get(a, "challenges"), i);
+	CU_ASSERT_FATAL(ch != NULL);
+	CU_ASSERT_EQUAL(json_object_set_new(ch, "processing_at", json_integer(time(NULL) - seconds)), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_put(txn, ACME_T_AUTHZ, authz, a, acme_json_int(a, "expires", 0)), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_commit(txn), 0);
+	json_decref(a);
+}
+
 /* POST {} to the challenge: processing, the validation asked of the front. */
 static void
 challenge_start(const char *authz, char *cid, size_t cap, const char **token_out)
@@ -564,6 +612,16 @@ test_challenge_and_validation(void)
 	CU_ASSERT_EQUAL(ans->status, 200);
 	CU_ASSERT_FALSE(ans->validate);
 	signer_acme_answer_free(ans);
+	/* A validation never reported (the front restarted): once it is old, a POST starts it again. */
+	challenge_age(authz_a, 0, 3600);
+	ans = post(&alice, SIGNER_ACME_CHALLENGE, "chall", cid, "{}");
+	CU_ASSERT_EQUAL(ans->status, 200);
+	CU_ASSERT_TRUE(ans->validate);
+	CU_ASSERT_STRING_EQUAL(ans->validation.challenge, cid);
+	signer_acme_answer_free(ans);
+	ans = post(&alice, SIGNER_ACME_CHALLENGE, "chall", cid, "{}");
+	CU_ASSERT_FALSE(ans->validate);
+	signer_acme_answer_free(ans);
 	/* Foreign challenge, unknown challenge. */
 	expect_problem(post(&bob, SIGNER_ACME_CHALLENGE, "chall", cid, "{}"), 404, "-", NULL);
 	expect_problem(post(&alice, SIGNER_ACME_CHALLENGE, "chall", "x.0", "{}"), 404, "-", NULL);
@@ -595,6 +653,14 @@ test_challenge_and_validation(void)
 	json_decref(o);
 	signer_acme_answer_free(ans);
 	expect_problem(post(&bob, SIGNER_ACME_ORDER, "order", order_id, NULL), 404, "-", "no such order");
+
+	/* A finalize under way stays processing; one the signer never finished is ready again. */
+	order_processing(order_id, 10);
+	CU_ASSERT_STRING_EQUAL(order_status(order_id), "processing");
+	expect_problem(post(&alice, SIGNER_ACME_FINALIZE, NULL, order_id, "{\"csr\":\"AA\"}"), 403, "orderNotReady",
+	    NULL);
+	order_processing(order_id, ACME_ORDER_LOST_SECONDS + 1);
+	CU_ASSERT_STRING_EQUAL(order_status(order_id), "ready");
 }
 
 static void

@@ -247,20 +247,30 @@ acme_challenge_id(const char *id, char authz[ACME_ID_LEN + 1], size_t *index)
 	return 0;
 }
 
+/*
+ * Whether challenge ch is being validated now: "processing" since less
+ * than lost_after seconds. A validation the front never reported (it was
+ * restarted, its queue was lost) must not hold the authorization forever:
+ * past that, a new POST starts the challenge again.
+ */
+static bool
+acme_challenge_busy(const json_t *ch, int64_t now, int64_t lost_after)
+{
+	const char *s = acme_json_str(ch, "status");
+
+	return s != NULL && strcmp(s, "processing") == 0 && now - acme_json_int(ch, "processing_at", 0) < lost_after;
+}
+
 /* Whether any challenge of authz is being validated: one validation at a time per authorization. */
 static bool
-acme_authz_processing(const json_t *authz)
+acme_authz_processing(const json_t *authz, int64_t now, int64_t lost_after)
 {
-	const json_t *ch;
-	const char *s;
+	const json_t *challenges = json_object_get(authz, "challenges");
 	size_t i;
 
-	json_array_foreach(json_object_get(authz, "challenges"), i, ch)
-	{
-		s = acme_json_str(ch, "status");
-		if (s != NULL && strcmp(s, "processing") == 0)
+	for (i = 0; i < json_array_size(challenges); i++)
+		if (acme_challenge_busy(json_array_get(challenges, i), now, lost_after))
 			return true;
-	}
 	return false;
 }
 
@@ -291,7 +301,9 @@ acme_op_challenge(struct acme_call *c)
 	char aid[ACME_ID_LEN + 1], up[SIGNER_ACME_URL_MAX + 1];
 	struct acme_txn *txn = NULL;
 	json_t *authz = NULL, *ch, *body;
-	const char *type, *token, *name;
+	const char *type, *token, *name, *status;
+	/* Longer than a validation may take, queued behind a full pool. */
+	int64_t lost_after = (int64_t)c->a->cfg->acme_validation_timeout * 4 + 60;
 	size_t index = 0;
 	bool start = false;
 	int rc;
@@ -315,10 +327,12 @@ acme_op_challenge(struct acme_call *c)
 		rc = sd_error_set(SD_E_JOURNAL_CORRUPT, "authorization %s: its challenge %zu", aid, index);
 		goto out;
 	}
+	status = acme_json_str(ch, "status") != NULL ? acme_json_str(ch, "status") : "";
 	if (c->payload != NULL && strcmp(acme_authz_status(authz, c->now), "pending") == 0 &&
-	    strcmp(acme_json_str(ch, "status") != NULL ? acme_json_str(ch, "status") : "", "pending") == 0 &&
-	    !acme_authz_processing(authz)) {
-		if (json_object_set_new(ch, "status", json_string("processing")) != 0) {
+	    (strcmp(status, "pending") == 0 || strcmp(status, "processing") == 0) &&
+	    !acme_authz_processing(authz, c->now, lost_after)) {
+		if (json_object_set_new(ch, "status", json_string("processing")) != 0 ||
+		    json_object_set_new(ch, "processing_at", json_integer(c->now)) != 0) {
 			rc = SD_E_NOMEM;
 			goto out;
 		}

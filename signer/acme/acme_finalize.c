@@ -277,7 +277,8 @@ acme_op_finalize(struct acme_call *c)
 		n++;
 	}
 	/* Processing before the core is asked: a second finalize meanwhile gets orderNotReady. */
-	if (json_object_set_new(order, "status", json_string("processing")) != 0) {
+	if (json_object_set_new(order, "status", json_string("processing")) != 0 ||
+	    json_object_set_new(order, "processing_at", json_integer(c->now)) != 0) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}

@@ -52,6 +52,17 @@ acme_order_refresh(struct acme_txn *txn, json_t *order, int64_t now, bool *chang
 	int rc = 0;
 
 	*changed = false;
+	/*
+	 * A finalize that never finished (the signer stopped between marking the
+	 * order and the core's answer) leaves it processing: after
+	 * ACME_ORDER_LOST_SECONDS it is ready again, so that the client can
+	 * finalize once more rather than hold an order nothing will finish.
+	 */
+	if (status != NULL && strcmp(status, "processing") == 0 &&
+	    now - acme_json_int(order, "processing_at", 0) >= ACME_ORDER_LOST_SECONDS) {
+		*changed = true;
+		return json_object_set_new(order, "status", json_string("ready")) == 0 ? 0 : SD_E_NOMEM;
+	}
 	if (status == NULL || (strcmp(status, "pending") != 0 && strcmp(status, "ready") != 0))
 		return 0;
 	if (acme_json_int(order, "expires", 0) <= now) {

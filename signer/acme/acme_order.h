@@ -24,6 +24,7 @@
 
 #define ACME_ORDER_AUTHZS_MAX 200 /* account "authzs" entries kept */
 #define ACME_TOKEN_LEN 43 /* base64url of 32 random bytes */
+#define ACME_ORDER_LOST_SECONDS 300 /* a finalize still processing after this never finishes */
 
 /*
  * The authorization id of c's account: a new reference in *out. A foreign
