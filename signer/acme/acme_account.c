@@ -43,8 +43,8 @@ acme_account_view(const struct acme_call *c, const char *id, const json_t *accou
 		return sd_error_set(SD_E_TOO_LARGE, "account id too long");
 	if ((rc = acme_url(c, url, sizeof(url), "acct", orders)) != 0)
 		return rc;
-	v = json_pack("{s:s, s:O, s:s}", "status", status != NULL ? status : "valid", "contact",
-	    json_is_array(contact) ? contact : json_array(), "orders", url);
+	v = json_pack("{s:s, s:o, s:s}", "status", status != NULL ? status : "valid", "contact",
+	    json_is_array(contact) ? json_incref((json_t *)(uintptr_t)contact) : json_array(), "orders", url);
 	if (v == NULL)
 		return SD_E_NOMEM;
 	*out = v;
@@ -222,11 +222,14 @@ acme_account_new_object(const struct acme_call *c, const json_t *contact, const 
 	char spki[2 * sizeof(c->spki_sha256) + 1];
 	const json_t *suffixes = json_object_get(eab_obj, "dns_suffixes");
 
+	/* "o" takes a reference: the borrowed arrays get one, new empty ones are handed over. */
+	json_t *contacts = contact != NULL ? json_incref((json_t *)(uintptr_t)contact) : json_array();
+	json_t *names = json_is_array(suffixes) ? json_incref((json_t *)(uintptr_t)suffixes) : json_array();
+
 	sd_hex_encode(c->spki_sha256, sizeof(c->spki_sha256), spki);
-	return json_pack("{s:s, s:s, s:O, s:s, s:s, s:O, s:I, s:s?, s:O, s:I, s:I, s:[]}", "profile", c->profile->name,
+	return json_pack("{s:s, s:s, s:O, s:s, s:s, s:o, s:I, s:s?, s:o, s:I, s:I, s:[]}", "profile", c->profile->name,
 	    "status", "valid", "jwk", c->jws->jwk, "thumbprint", c->thumbprint, "spki_sha256", spki, "contact",
-	    contact != NULL ? contact : json_array(), "created", (json_int_t)c->now, "eab", eab_kid, "dns_suffixes",
-	    json_is_array(suffixes) ? suffixes : json_array(), "orders_tokens",
+	    contacts, "created", (json_int_t)c->now, "eab", eab_kid, "dns_suffixes", names, "orders_tokens",
 	    (json_int_t)c->a->cfg->acme_orders_per_hour, "orders_at", (json_int_t)c->now, "pending");
 }
 
