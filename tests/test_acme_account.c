@@ -16,6 +16,7 @@
 #include "acme/acme.h"
 #include "acme/acme_eab.h"
 #include "acme/acme_internal.h"
+#include "acme_fixture.h"
 #include "sd_test.h"
 
 #define BASE "https://ca.example"
@@ -27,85 +28,6 @@ static struct journal *jr;
 static struct acme *eng;
 static EVP_PKEY *k1, *k2, *k3;
 static char eab_kid[ACME_EAB_KID_MAX + 1], eab_key[ACME_EAB_KEY_B64_LEN + 1];
-
-static char *
-b64u(const void *in, size_t len)
-{
-	char *out = malloc(4 * ((len + 2) / 3) + 1);
-
-	if (out == NULL)
-		abort();
-	acme_b64url_encode(in, len, out);
-	return out;
-}
-
-static char *
-b64u_bn(const EVP_PKEY *key, const char *name)
-{
-	BIGNUM *bn = NULL;
-	uint8_t buf[32];
-	char *s;
-
-	if (EVP_PKEY_get_bn_param(key, name, &bn) != 1 || BN_bn2binpad(bn, buf, 32) != 32)
-		abort();
-	s = b64u(buf, 32);
-	BN_free(bn);
-	return s;
-}
-
-/* The public JWK of a P-256 key (new reference). */
-static json_t *
-jwk_of(const EVP_PKEY *key)
-{
-	char *x = b64u_bn(key, OSSL_PKEY_PARAM_EC_PUB_X), *y = b64u_bn(key, OSSL_PKEY_PARAM_EC_PUB_Y);
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x, "y", y);
-
-	if (j == NULL)
-		abort();
-	free(x);
-	free(y);
-	return j;
-}
-
-/* The flattened JWS (a JSON object, new reference) of header (stolen) and payload, ES256 by key. */
-static json_t *
-jws_obj(EVP_PKEY *key, json_t *header, const char *payload, bool flip)
-{
-	char *h = json_dumps(header, JSON_COMPACT), *ph, *pp, *ps, *input;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t der[80], rs[64];
-	const uint8_t *d = der;
-	size_t len = sizeof(der);
-	ECDSA_SIG *es;
-	json_t *out;
-
-	if (h == NULL || ctx == NULL)
-		abort();
-	ph = b64u(h, strlen(h));
-	pp = b64u(payload, strlen(payload));
-	if ((input = malloc(strlen(ph) + strlen(pp) + 2)) == NULL)
-		abort();
-	(void)snprintf(input, strlen(ph) + strlen(pp) + 2, "%s.%s", ph, pp);
-	if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) != 1 ||
-	    EVP_DigestSign(ctx, der, &len, (const uint8_t *)input, strlen(input)) != 1 ||
-	    (es = d2i_ECDSA_SIG(NULL, &d, (long)len)) == NULL || BN_bn2binpad(ECDSA_SIG_get0_r(es), rs, 32) != 32 ||
-	    BN_bn2binpad(ECDSA_SIG_get0_s(es), rs + 32, 32) != 32)
-		abort();
-	if (flip)
-		rs[10] ^= 1;
-	ps = b64u(rs, 64);
-	if ((out = json_pack("{s:s, s:s, s:s}", "protected", ph, "payload", pp, "signature", ps)) == NULL)
-		abort();
-	ECDSA_SIG_free(es);
-	EVP_MD_CTX_free(ctx);
-	json_decref(header);
-	free(h);
-	free(ph);
-	free(pp);
-	free(ps);
-	free(input);
-	return out;
-}
 
 static struct signer_acme_answer *
 serve(enum signer_acme_op op, const char *id, const char *body)
@@ -145,8 +67,8 @@ request(EVP_PKEY *key, const char *kid, const char *url, const char *payload, co
 	json_t *h = kid != NULL ?
 	    json_pack("{s:s, s:s, s:s, s:s}", "alg", "ES256", "nonce", n != NULL ? n : fresh, "url", url, "kid", kid) :
 	    json_pack("{s:s, s:s, s:s, s:o}", "alg", "ES256", "nonce", n != NULL ? n : fresh, "url", url, "jwk",
-	        jwk_of(key));
-	json_t *o = jws_obj(key, h, payload, flip);
+	        acme_fx_jwk(key));
+	json_t *o = acme_fx_jws(key, "ES256", h, payload, flip);
 
 	if ((s = json_dumps(o, JSON_COMPACT)) == NULL)
 		abort();
@@ -159,22 +81,22 @@ request(EVP_PKEY *key, const char *kid, const char *url, const char *payload, co
 static json_t *
 eab_obj(EVP_PKEY *key, const char *kid, const char *b64, const char *url)
 {
-	json_t *h = json_pack("{s:s, s:s, s:s}", "alg", "HS256", "kid", kid, "url", url), *jwk = jwk_of(key), *out;
+	json_t *h = json_pack("{s:s, s:s, s:s}", "alg", "HS256", "kid", kid, "url", url), *jwk = acme_fx_jwk(key), *out;
 	char *hs = json_dumps(h, JSON_COMPACT), *js = json_dumps(jwk, JSON_COMPACT), *ph, *pp, *input, *ps;
 	uint8_t *k = NULL, mac[32];
 	size_t klen = 0, mlen = 0;
 
 	if (hs == NULL || js == NULL || acme_b64url_decode(b64, strlen(b64), 64, &k, &klen) != 0)
 		abort();
-	ph = b64u(hs, strlen(hs));
-	pp = b64u(js, strlen(js));
+	ph = acme_fx_b64url(hs, strlen(hs));
+	pp = acme_fx_b64url(js, strlen(js));
 	if ((input = malloc(strlen(ph) + strlen(pp) + 2)) == NULL)
 		abort();
 	(void)snprintf(input, strlen(ph) + strlen(pp) + 2, "%s.%s", ph, pp);
 	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k, klen, (const uint8_t *)input, strlen(input), mac,
 	        sizeof(mac), &mlen) == NULL)
 		abort();
-	ps = b64u(mac, mlen);
+	ps = acme_fx_b64url(mac, mlen);
 	if ((out = json_pack("{s:s, s:s, s:s}", "protected", ph, "payload", pp, "signature", ps)) == NULL)
 		abort();
 	json_decref(h);
@@ -255,7 +177,7 @@ test_new_account(void)
 	/* onlyReturnExisting for an unknown key. */
 	expect(new_account(k1, json_pack("{s:b}", "onlyReturnExisting", 1)), 400, "accountDoesNotExist");
 	/* A wrong HMAC key: key2's, kid of the first. */
-	CU_ASSERT_EQUAL_FATAL(acme_eab_add(cfg, jr, NULL, profiles, 1, NULL, 0, "tester", kid2, key2), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_eab_add(cfg, eng->store, jr, NULL, profiles, 1, NULL, 0, "tester", kid2, key2), 0);
 	expect(new_account(k1,
 	           json_pack("{s:o}", "externalAccountBinding",
 	               eab_obj(k1, eab_kid, key2, BASE "/acme/" P "/new-account"))),
@@ -265,7 +187,7 @@ test_new_account(void)
 	           json_pack("{s:o}", "externalAccountBinding",
 	               eab_obj(k1, "nope", key2, BASE "/acme/" P "/new-account"))),
 	    403, "unauthorized");
-	CU_ASSERT_EQUAL_FATAL(acme_eab_add(cfg, jr, "for-other", other, 1, NULL, 0, "tester", kid2, key2), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_eab_add(cfg, eng->store, jr, "for-other", other, 1, NULL, 0, "tester", kid2, key2), 0);
 	expect(new_account(k1,
 	           json_pack("{s:o}", "externalAccountBinding",
 	               eab_obj(k1, "for-other", key2, BASE "/acme/" P "/new-account"))),
@@ -354,13 +276,13 @@ static struct signer_acme_answer *
 key_change(EVP_PKEY *old, const char *acct, EVP_PKEY *new_key, const char *inner_nonce)
 {
 	const char *url = BASE "/acme/" P "/key-change";
-	json_t *payload = json_pack("{s:s, s:o}", "account", acct, "oldKey", jwk_of(old));
+	json_t *payload = json_pack("{s:s, s:o}", "account", acct, "oldKey", acme_fx_jwk(old));
 	char *ps = json_dumps(payload, JSON_COMPACT), *is, *body;
 	json_t *h = inner_nonce != NULL ?
 	    json_pack("{s:s, s:s, s:s, s:o}", "alg", "ES256", "url", url, "nonce", inner_nonce, "jwk",
-	        jwk_of(new_key)) :
-	    json_pack("{s:s, s:s, s:o}", "alg", "ES256", "url", url, "jwk", jwk_of(new_key));
-	json_t *inner = jws_obj(new_key, h, ps, false);
+	        acme_fx_jwk(new_key)) :
+	    json_pack("{s:s, s:s, s:o}", "alg", "ES256", "url", url, "jwk", acme_fx_jwk(new_key));
+	json_t *inner = acme_fx_jws(new_key, "ES256", h, ps, false);
 	struct signer_acme_answer *a;
 
 	is = json_dumps(inner, JSON_COMPACT);
@@ -395,7 +317,7 @@ test_key_change(void)
 	expect(serve(SIGNER_ACME_ACCOUNT, id_of(acct1), body), 200, NULL);
 	free(body);
 	/* A second account (k3), then k3's account wants k2: 409 with the first account's Location. */
-	CU_ASSERT_EQUAL_FATAL(acme_eab_add(cfg, jr, "third", profiles, 1, NULL, 0, "tester", kid3, key3), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_eab_add(cfg, eng->store, jr, "third", profiles, 1, NULL, 0, "tester", kid3, key3), 0);
 	a = new_account(k3,
 	    json_pack("{s:o}", "externalAccountBinding", eab_obj(k3, kid3, key3, BASE "/acme/" P "/new-account")));
 	CU_ASSERT_EQUAL_FATAL(a->status, 201);
@@ -438,19 +360,19 @@ test_eab_ops(void)
 	char kid[ACME_EAB_KID_MAX + 1], key[ACME_EAB_KEY_B64_LEN + 1];
 	struct seen s = { 0, false };
 
-	CU_ASSERT_EQUAL(acme_eab_add(cfg, jr, "third", profiles, 1, NULL, 0, "tester", kid, key), SD_E_INVAL);
-	CU_ASSERT_EQUAL(acme_eab_add(cfg, jr, NULL, bad, 1, NULL, 0, "tester", kid, key), SD_E_CONFIG);
-	CU_ASSERT_EQUAL(acme_eab_add(cfg, jr, NULL, profiles, 1, out, 1, "tester", kid, key), SD_E_NAME_REFUSED);
-	CU_ASSERT_EQUAL(acme_eab_add(cfg, jr, "bad kid", profiles, 1, NULL, 0, "tester", kid, key), SD_E_INVAL);
-	CU_ASSERT_EQUAL_FATAL(acme_eab_add(cfg, jr, "limited", profiles, 1, in, 1, "tester", kid, key), 0);
+	CU_ASSERT_EQUAL(acme_eab_add(cfg, eng->store, jr, "third", profiles, 1, NULL, 0, "tester", kid, key), SD_E_INVAL);
+	CU_ASSERT_EQUAL(acme_eab_add(cfg, eng->store, jr, NULL, bad, 1, NULL, 0, "tester", kid, key), SD_E_CONFIG);
+	CU_ASSERT_EQUAL(acme_eab_add(cfg, eng->store, jr, NULL, profiles, 1, out, 1, "tester", kid, key), SD_E_NAME_REFUSED);
+	CU_ASSERT_EQUAL(acme_eab_add(cfg, eng->store, jr, "bad kid", profiles, 1, NULL, 0, "tester", kid, key), SD_E_INVAL);
+	CU_ASSERT_EQUAL_FATAL(acme_eab_add(cfg, eng->store, jr, "limited", profiles, 1, in, 1, "tester", kid, key), 0);
 	CU_ASSERT_EQUAL(strlen(key), ACME_EAB_KEY_B64_LEN);
 	CU_ASSERT_EQUAL(last_event(), JOURNAL_ACME_EAB_ADDED);
-	CU_ASSERT_EQUAL(acme_eab_list(cfg, count_eab, &s), 0);
+	CU_ASSERT_EQUAL(acme_eab_list(eng->store, count_eab, &s), 0);
 	CU_ASSERT(s.n >= 5);
 	CU_ASSERT(s.bound);
-	CU_ASSERT_EQUAL(acme_eab_remove(cfg, jr, "limited", "tester"), 0);
+	CU_ASSERT_EQUAL(acme_eab_remove(eng->store, jr, "limited", "tester"), 0);
 	CU_ASSERT_EQUAL(last_event(), JOURNAL_ACME_EAB_REMOVED);
-	CU_ASSERT_EQUAL(acme_eab_remove(cfg, jr, "limited", "tester"), SD_E_NOT_FOUND);
+	CU_ASSERT_EQUAL(acme_eab_remove(eng->store, jr, "limited", "tester"), SD_E_NOT_FOUND);
 }
 
 static int
@@ -518,7 +440,7 @@ main(void)
 	if ((k1 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
 	    (k2 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
 	    (k3 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
-	    (rc = acme_eab_add(cfg, jr, NULL, profiles, 1, NULL, 0, "tester", eab_kid, eab_key)) != 0) {
+	    (rc = acme_eab_add(cfg, eng->store, jr, NULL, profiles, 1, NULL, 0, "tester", eab_kid, eab_key)) != 0) {
 		fprintf(stderr, "setup: %s\n", sd_error_detail(rc));
 		return 1;
 	}

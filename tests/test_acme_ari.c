@@ -23,6 +23,7 @@
 
 #include "acme/acme_ari.h"
 #include "acme/acme_internal.h"
+#include "acme_fixture.h"
 #include "config.h"
 #include "journal.h"
 #include "journal_fixture.h"
@@ -232,19 +233,6 @@ ca_free(struct ca *ca)
 	memset(ca, 0, sizeof(*ca));
 }
 
-static size_t
-ops_chain_count(void *ctx)
-{
-	(void)ctx;
-	return 1;
-}
-
-static const char *
-ops_chain_pem(void *ctx, size_t i)
-{
-	return i == 0 ? ((const struct ca *)ctx)->pem : NULL;
-}
-
 static int
 ops_revoke(void *ctx, const char *serial_hex, uint8_t reason, const char *who, struct signer_revocation *out)
 {
@@ -361,10 +349,9 @@ struct ari_env {
 static void
 env_open(struct ari_env *env)
 {
-	struct acme_ops ops = { .ctx = &test_ca,
-		.revoke = ops_revoke,
-		.chain_count = ops_chain_count,
-		.chain_pem = ops_chain_pem };
+	struct acme_ops ops = { .revoke = ops_revoke,
+		.chain_count = acme_fx_chain_count,
+		.chain_pem = acme_fx_chain_pem };
 	struct journal_revocation rv;
 	char path[PATH_MAX], jdir[PATH_MAX + 16];
 	uint64_t seq = 0;
@@ -374,6 +361,7 @@ env_open(struct ari_env *env)
 	/* Made under a running suite: its assertions need one. */
 	ca_init(&test_ca);
 	ca_init(&other_ca);
+	ops.ctx = test_ca.pem;
 	sd_test_tmpdir(tmp, "acme-ari");
 	sd_test_write(tmp, "signerd.conf", config_text, 0600, path);
 	rc = sd_config_load(path, &env->cfg);

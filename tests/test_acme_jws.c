@@ -17,173 +17,22 @@
 
 #include "acme/acme_jws.h"
 #include "acme/acme_problem.h"
+#include "acme_fixture.h"
 #include "sd_test.h"
 
 #define URL "https://ca.example/acme/new-account"
 
 static EVP_PKEY *k_p256, *k_p384, *k_rsa, *k_ed25519, *k_rsa1024;
 
-static char *
-b64u(const void *in, size_t len)
-{
-	char *out = malloc(4 * ((len + 2) / 3) + 1);
-
-	if (out == NULL)
-		abort();
-	acme_b64url_encode(in, len, out);
-	return out;
-}
-
-static char *
-b64u_bn(const EVP_PKEY *key, const char *name, int width)
-{
-	BIGNUM *bn = NULL;
-	uint8_t buf[1024];
-	int n;
-	char *s;
-
-	if (EVP_PKEY_get_bn_param(key, name, &bn) != 1)
-		abort();
-	n = width != 0 ? BN_bn2binpad(bn, buf, width) : BN_bn2bin(bn, buf);
-	if (n <= 0)
-		abort();
-	s = b64u(buf, (size_t)n);
-	BN_free(bn);
-	return s;
-}
-
-/* The public JWK of key (new reference). */
-static json_t *
-jwk_of(const EVP_PKEY *key)
-{
-	json_t *j;
-	char *a, *b;
-	uint8_t raw[32];
-	size_t raw_len = sizeof(raw);
-	char group[32];
-
-	if (EVP_PKEY_is_a(key, "RSA")) {
-		a = b64u_bn(key, OSSL_PKEY_PARAM_RSA_N, 0);
-		b = b64u_bn(key, OSSL_PKEY_PARAM_RSA_E, 0);
-		j = json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", a, "e", b);
-	} else if (EVP_PKEY_is_a(key, "ED25519")) {
-		if (EVP_PKEY_get_raw_public_key(key, raw, &raw_len) != 1)
-			abort();
-		a = b64u(raw, raw_len);
-		b = NULL;
-		j = json_pack("{s:s, s:s, s:s}", "kty", "OKP", "crv", "Ed25519", "x", a);
-	} else {
-		int w;
-
-		if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) != 1)
-			abort();
-		w = strcmp(group, "prime256v1") == 0 ? 32 : 48;
-		a = b64u_bn(key, OSSL_PKEY_PARAM_EC_PUB_X, w);
-		b = b64u_bn(key, OSSL_PKEY_PARAM_EC_PUB_Y, w);
-		j = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", w == 32 ? "P-256" : "P-384", "x", a, "y", b);
-	}
-	if (j == NULL)
-		abort();
-	free(a);
-	free(b);
-	return j;
-}
-
-/* "a.b" (free()): a JWS signing input. */
-static char *
-dot_join(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *s = malloc(la + lb + 2);
-
-	if (s == NULL)
-		abort();
-	memcpy(s, a, la);
-	s[la] = '.';
-	memcpy(s + la + 1, b, lb + 1);
-	return s;
-}
-
-/* A JWS signature over input with key, as the JWS alg spells it (ECDSA as r||s). */
-static uint8_t *
-sign(EVP_PKEY *key, const char *alg, const char *input, size_t *sig_len)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	const EVP_MD *md = NULL;
-	uint8_t *sig, *rs;
-	size_t len = 0, half = 0;
-
-	if (strcmp(alg, "ES256") == 0 || strcmp(alg, "RS256") == 0)
-		md = EVP_sha256();
-	else if (strcmp(alg, "ES384") == 0)
-		md = EVP_sha384();
-	if (strcmp(alg, "ES256") == 0)
-		half = 32;
-	else if (strcmp(alg, "ES384") == 0)
-		half = 48;
-	if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, md, NULL, key) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &len, (const uint8_t *)input, strlen(input)) != 1 ||
-	    (sig = malloc(len)) == NULL || EVP_DigestSign(ctx, sig, &len, (const uint8_t *)input, strlen(input)) != 1)
-		abort();
-	EVP_MD_CTX_free(ctx);
-	if (half != 0) {
-		const uint8_t *p = sig;
-		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)len);
-
-		if (es == NULL || (rs = malloc(2 * half)) == NULL ||
-		    BN_bn2binpad(ECDSA_SIG_get0_r(es), rs, (int)half) != (int)half ||
-		    BN_bn2binpad(ECDSA_SIG_get0_s(es), rs + half, (int)half) != (int)half)
-			abort();
-		ECDSA_SIG_free(es);
-		free(sig);
-		sig = rs;
-		len = 2 * half;
-	}
-	*sig_len = len;
-	return sig;
-}
-
-/* The flattened JWS of header (stolen) and payload, signed with key under alg; flip: corrupt the signature. */
-static char *
-body_with(EVP_PKEY *key, const char *alg, json_t *header, const char *payload, bool flip)
-{
-	char *h = json_dumps(header, JSON_COMPACT), *ph, *pp, *ps, *input, *out;
-	uint8_t *sig;
-	size_t sig_len;
-	json_t *root;
-
-	if (h == NULL)
-		abort();
-	ph = b64u(h, strlen(h));
-	pp = b64u(payload, strlen(payload));
-	input = dot_join(ph, pp);
-	sig = sign(key, alg, input, &sig_len);
-	if (flip)
-		sig[sig_len / 2] ^= 0x01;
-	ps = b64u(sig, sig_len);
-	root = json_pack("{s:s, s:s, s:s}", "protected", ph, "payload", pp, "signature", ps);
-	if (root == NULL || (out = json_dumps(root, JSON_COMPACT)) == NULL)
-		abort();
-	json_decref(root);
-	json_decref(header);
-	free(h);
-	free(ph);
-	free(pp);
-	free(ps);
-	free(input);
-	free(sig);
-	return out;
-}
-
 /* A newAccount-like request signed by key with its jwk in the header. */
 static char *
 body_jwk(EVP_PKEY *key, const char *alg, bool flip)
 {
-	json_t *h = json_pack("{s:s, s:s, s:s, s:o}", "alg", alg, "nonce", "n0nce", "url", URL, "jwk", jwk_of(key));
+	json_t *h = json_pack("{s:s, s:s, s:s, s:o}", "alg", alg, "nonce", "n0nce", "url", URL, "jwk", acme_fx_jwk(key));
 
 	if (h == NULL)
 		abort();
-	return body_with(key, alg, h, "{\"termsOfServiceAgreed\":true}", flip);
+	return acme_fx_jws_text(key, alg, h, "{\"termsOfServiceAgreed\":true}", flip);
 }
 
 /* Parse body; expect rc and problem. */
@@ -281,7 +130,7 @@ test_parse_fields(void)
 	struct acme_jws *jws = NULL;
 	enum acme_problem p;
 	json_t *h = json_pack("{s:s, s:s, s:s, s:s}", "alg", "ES256", "nonce", "abc", "url", URL, "kid", "acct/1");
-	char *body = body_with(k_p256, "ES256", h, "", false);
+	char *body = acme_fx_jws_text(k_p256, "ES256", h, "", false);
 
 	CU_ASSERT_EQUAL_FATAL(acme_jws_parse(body, strlen(body), &jws, &p), 0);
 	CU_ASSERT_EQUAL(jws->alg, ACME_JWS_ES256);
@@ -320,8 +169,8 @@ test_verify_refused(void)
 	CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
 	free(body);
 	/* ES384 in the header, a P-256 key in the jwk (signed with SHA-384 over P-256: still refused). */
-	h = json_pack("{s:s, s:s, s:s, s:o}", "alg", "ES384", "nonce", "n", "url", URL, "jwk", jwk_of(k_p256));
-	body = body_with(k_p256, "ES256", h, "{}", false);
+	h = json_pack("{s:s, s:s, s:s, s:o}", "alg", "ES384", "nonce", "n", "url", URL, "jwk", acme_fx_jwk(k_p256));
+	body = acme_fx_jws_text(k_p256, "ES256", h, "{}", false);
 	CU_ASSERT_EQUAL(parse_verify(body, NULL, &p), SD_E_INVAL);
 	CU_ASSERT_EQUAL(p, ACME_P_BAD_SIGNATURE_ALGORITHM);
 	free(body);
@@ -336,7 +185,7 @@ test_verify_refused(void)
 	free(body);
 	/* An ES256 signature of the wrong length (an RSA signature under an ES256 header). */
 	h = json_pack("{s:s, s:s, s:s, s:s}", "alg", "ES256", "nonce", "n", "url", URL, "kid", "k");
-	body = body_with(k_rsa, "RS256", h, "{}", false);
+	body = acme_fx_jws_text(k_rsa, "RS256", h, "{}", false);
 	CU_ASSERT_EQUAL(parse_verify(body, k_p256, &p), SD_E_INVAL);
 	CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
 	free(body);
@@ -349,7 +198,7 @@ expect_header(json_t *h, int rc, enum acme_problem p)
 	char *body;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-	body = body_with(k_p256, "ES256", h, "{}", false);
+	body = acme_fx_jws_text(k_p256, "ES256", h, "{}", false);
 	expect_parse(body, rc, p);
 	free(body);
 }
@@ -372,7 +221,7 @@ test_parse_refused(void)
 	expect_header(json_pack("{s:s, s:s, s:s}", "alg", "ES256", "nonce", "n", "kid", "k"), SD_E_INVAL,
 	    ACME_P_MALFORMED);
 	expect_header(json_pack("{s:s, s:s, s:s, s:s, s:o}", "alg", "ES256", "nonce", "n", "url", URL, "kid", "k",
-	                  "jwk", jwk_of(k_p256)),
+	                  "jwk", acme_fx_jwk(k_p256)),
 	    SD_E_INVAL, ACME_P_MALFORMED);
 	expect_header(json_pack("{s:s, s:s, s:s}", "alg", "ES256", "nonce", "n", "url", URL), SD_E_INVAL,
 	    ACME_P_MALFORMED);
@@ -447,11 +296,11 @@ test_jwk_refused(void)
 	char *s66, *s32;
 
 	/* RSA 1024. */
-	expect_jwk(jwk_of(k_rsa1024), SD_E_KEY_REFUSED, ACME_P_BAD_PUBLIC_KEY);
+	expect_jwk(acme_fx_jwk(k_rsa1024), SD_E_KEY_REFUSED, ACME_P_BAD_PUBLIC_KEY);
 	/* Curves we do not take: secp256k1, P-521 (a correct-length P-521 coordinate). */
 	memset(raw, 0x01, sizeof(raw));
-	s66 = b64u(raw, 66);
-	s32 = b64u(raw, 32);
+	s66 = acme_fx_b64url(raw, 66);
+	s32 = acme_fx_b64url(raw, 32);
 	expect_jwk(json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "secp256k1", "x", s32, "y", s32),
 	    SD_E_KEY_REFUSED, ACME_P_BAD_PUBLIC_KEY);
 	expect_jwk(json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-521", "x", s66, "y", s66), SD_E_KEY_REFUSED,
@@ -470,15 +319,15 @@ test_jwk_refused(void)
 	expect_jwk(json_pack("{s:s, s:s, s:s}", "kty", "OKP", "crv", "Ed25519", "x", "AA=="), SD_E_INVAL,
 	    ACME_P_MALFORMED);
 	/* RSA exponent 1 and an even one. */
-	j = jwk_of(k_rsa);
+	j = acme_fx_jwk(k_rsa);
 	json_object_set_new(j, "e", json_string("AQ"));
 	expect_jwk(j, SD_E_KEY_REFUSED, ACME_P_BAD_PUBLIC_KEY);
-	j = jwk_of(k_rsa);
+	j = acme_fx_jwk(k_rsa);
 	json_object_set_new(j, "e", json_string("AQAC"));
 	expect_jwk(j, SD_E_KEY_REFUSED, ACME_P_BAD_PUBLIC_KEY);
 	/* Every private member, on an otherwise good key. */
 	for (i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++) {
-		j = jwk_of(i % 2 == 0 ? k_p256 : k_rsa);
+		j = acme_fx_jwk(i % 2 == 0 ? k_p256 : k_rsa);
 		json_object_set_new(j, private_members[i], json_string(s32));
 		expect_jwk(j, SD_E_KEY_REFUSED, ACME_P_BAD_PUBLIC_KEY);
 	}
@@ -506,14 +355,14 @@ test_thumbprint(void)
 	CU_ASSERT_STRING_EQUAL(tp, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
 	json_decref(j);
 	/* Optional members do not change it; each key type has one. */
-	k = jwk_of(k_p384);
+	k = acme_fx_jwk(k_p384);
 	CU_ASSERT_EQUAL(acme_jwk_thumbprint(k, tp), 0);
 	json_object_set_new(k, "use", json_string("sig"));
 	CU_ASSERT_EQUAL(acme_jwk_thumbprint(k, tp2), 0);
 	CU_ASSERT_STRING_EQUAL(tp, tp2);
 	CU_ASSERT_EQUAL(strlen(tp), ACME_THUMBPRINT_LEN);
 	json_decref(k);
-	k = jwk_of(k_ed25519);
+	k = acme_fx_jwk(k_ed25519);
 	CU_ASSERT_EQUAL(acme_jwk_thumbprint(k, tp2), 0);
 	CU_ASSERT_STRING_NOT_EQUAL(tp, tp2);
 	json_decref(k);
@@ -535,13 +384,13 @@ eab_with(const char *alg, json_t *header, json_t *payload_jwk, const uint8_t *ke
 
 	if (h == NULL || p == NULL)
 		abort();
-	ph = b64u(h, strlen(h));
-	pp = b64u(p, strlen(p));
-	input = dot_join(ph, pp);
+	ph = acme_fx_b64url(h, strlen(h));
+	pp = acme_fx_b64url(p, strlen(p));
+	input = acme_fx_join(ph, pp);
 	if (EVP_Q_mac(NULL, "HMAC", NULL, md, NULL, key, key_len, (const uint8_t *)input, strlen(input), mac,
 	        sizeof(mac), &mac_len) == NULL)
 		abort();
-	ps = b64u(mac, mac_len);
+	ps = acme_fx_b64url(mac, mac_len);
 	out = json_pack("{s:s, s:s, s:s}", "protected", ph, "payload", pp, "signature", ps);
 	if (out == NULL)
 		abort();
@@ -570,14 +419,14 @@ static void
 test_eab(void)
 {
 	static const char *const algs[] = { "HS256", "HS384", "HS512" };
-	json_t *outer = jwk_of(k_p256), *eab;
+	json_t *outer = acme_fx_jwk(k_p256), *eab;
 	struct acme_eab *e = NULL;
 	const char *kid = NULL;
 	enum acme_problem p;
 	size_t i;
 
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-		eab = eab_with(algs[i], eab_header(algs[i], URL), jwk_of(k_p256), eab_key, sizeof(eab_key));
+		eab = eab_with(algs[i], eab_header(algs[i], URL), acme_fx_jwk(k_p256), eab_key, sizeof(eab_key));
 		CU_ASSERT_EQUAL_FATAL(acme_eab_parse(eab, outer, URL, &e, &kid, &p), 0);
 		CU_ASSERT_EQUAL(p, ACME_P_NONE);
 		CU_ASSERT_STRING_EQUAL(kid, "eab-1");
@@ -615,33 +464,33 @@ expect_eab(json_t *eab, const json_t *outer, int rc, enum acme_problem p)
 static void
 test_eab_refused(void)
 {
-	json_t *outer = jwk_of(k_p256), *h;
+	json_t *outer = acme_fx_jwk(k_p256), *h;
 
 	/* The url of another request. */
-	expect_eab(eab_with("HS256", eab_header("HS256", "https://ca.example/acme/new-order"), jwk_of(k_p256), eab_key,
+	expect_eab(eab_with("HS256", eab_header("HS256", "https://ca.example/acme/new-order"), acme_fx_jwk(k_p256), eab_key,
 	               sizeof(eab_key)),
 	    outer, SD_E_INVAL, ACME_P_MALFORMED);
 	/* Binds another key than the account's. */
-	expect_eab(eab_with("HS256", eab_header("HS256", URL), jwk_of(k_p384), eab_key, sizeof(eab_key)), outer,
+	expect_eab(eab_with("HS256", eab_header("HS256", URL), acme_fx_jwk(k_p384), eab_key, sizeof(eab_key)), outer,
 	    SD_E_INVAL, ACME_P_MALFORMED);
 	/* A nonce (RFC 8555 7.3.4: MUST NOT). */
 	h = eab_header("HS256", URL);
 	json_object_set_new(h, "nonce", json_string("n0nce"));
-	expect_eab(eab_with("HS256", h, jwk_of(k_p256), eab_key, sizeof(eab_key)), outer, SD_E_INVAL, ACME_P_MALFORMED);
+	expect_eab(eab_with("HS256", h, acme_fx_jwk(k_p256), eab_key, sizeof(eab_key)), outer, SD_E_INVAL, ACME_P_MALFORMED);
 	/* No kid. */
 	h = eab_header("HS256", URL);
 	json_object_del(h, "kid");
-	expect_eab(eab_with("HS256", h, jwk_of(k_p256), eab_key, sizeof(eab_key)), outer, SD_E_INVAL, ACME_P_MALFORMED);
+	expect_eab(eab_with("HS256", h, acme_fx_jwk(k_p256), eab_key, sizeof(eab_key)), outer, SD_E_INVAL, ACME_P_MALFORMED);
 	/* Not an HMAC. */
-	expect_eab(eab_with("HS256", eab_header("ES256", URL), jwk_of(k_p256), eab_key, sizeof(eab_key)), outer,
+	expect_eab(eab_with("HS256", eab_header("ES256", URL), acme_fx_jwk(k_p256), eab_key, sizeof(eab_key)), outer,
 	    SD_E_INVAL, ACME_P_BAD_SIGNATURE_ALGORITHM);
-	expect_eab(eab_with("HS256", eab_header("none", URL), jwk_of(k_p256), eab_key, sizeof(eab_key)), outer,
+	expect_eab(eab_with("HS256", eab_header("none", URL), acme_fx_jwk(k_p256), eab_key, sizeof(eab_key)), outer,
 	    SD_E_INVAL, ACME_P_BAD_SIGNATURE_ALGORITHM);
 	/* Payload not a JWK; an extra member. */
 	expect_eab(eab_with("HS256", eab_header("HS256", URL), json_pack("{s:b}", "termsOfServiceAgreed", 1), eab_key,
 	               sizeof(eab_key)),
 	    outer, SD_E_INVAL, ACME_P_MALFORMED);
-	h = eab_with("HS256", eab_header("HS256", URL), jwk_of(k_p256), eab_key, sizeof(eab_key));
+	h = eab_with("HS256", eab_header("HS256", URL), acme_fx_jwk(k_p256), eab_key, sizeof(eab_key));
 	json_object_set_new(h, "header", json_object());
 	expect_eab(h, outer, SD_E_INVAL, ACME_P_MALFORMED);
 	expect_eab(json_string("eab"), outer, SD_E_INVAL, ACME_P_MALFORMED);
@@ -656,7 +505,7 @@ test_parse_inner(void)
 	enum acme_problem p = ACME_P_NONE;
 	char *body;
 
-	body = body_with(k_p256, "ES256", json_pack("{s:s, s:s, s:o}", "alg", "ES256", "url", URL, "jwk", jwk_of(k_p256)),
+	body = acme_fx_jws_text(k_p256, "ES256", json_pack("{s:s, s:s, s:o}", "alg", "ES256", "url", URL, "jwk", acme_fx_jwk(k_p256)),
 	    "{}", false);
 	CU_ASSERT_EQUAL_FATAL(acme_jws_parse_inner(body, strlen(body), &jws, &p), 0);
 	CU_ASSERT_PTR_NULL(jws->nonce);
@@ -671,7 +520,7 @@ test_parse_inner(void)
 	CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
 	CU_ASSERT_PTR_NULL(jws);
 	free(body);
-	body = body_with(k_p256, "ES256", json_pack("{s:s, s:s, s:s}", "alg", "ES256", "url", URL, "kid", "k"), "{}",
+	body = acme_fx_jws_text(k_p256, "ES256", json_pack("{s:s, s:s, s:s}", "alg", "ES256", "url", URL, "kid", "k"), "{}",
 	    false);
 	CU_ASSERT_EQUAL(acme_jws_parse_inner(body, strlen(body), &jws, &p), SD_E_INVAL);
 	CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);

@@ -6,7 +6,6 @@
  * signed here with Ed25519. Issuance is a test operation that checks the
  * request and journals a self-signed certificate under a serial of its own.
  */
-#define _GNU_SOURCE /* asprintf */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +22,7 @@
 
 #include "acme/acme_internal.h"
 #include "acme/acme_order.h"
+#include "acme_fixture.h"
 #include "config.h"
 #include "journal.h"
 #include "journal_fixture.h"
@@ -125,47 +125,16 @@ test_issue(void *ctx, const struct signer_request *req, struct signer_result **o
 	return 0;
 }
 
-static size_t
-test_chain_count(void *ctx)
-{
-	(void)ctx;
-	return 1;
-}
-
-static const char *
-test_chain_pem(void *ctx, size_t i)
-{
-	(void)ctx;
-	(void)i;
-	return CHAIN_PEM;
-}
-
-static char *
-b64url(const void *in, size_t len)
-{
-	char *out = malloc(4 * ((len + 2) / 3) + 1);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
-	(void)acme_b64url_encode(in, len, out);
-	return out;
-}
-
 /* An Ed25519 account in the store; suffixes is a JSON array text. */
 static void
 account_make(struct tacct *t, const char *suffixes, int64_t tokens)
 {
-	uint8_t raw[32];
-	size_t rawlen = sizeof(raw);
 	struct acme_txn *txn = NULL;
 	json_t *jwk, *acct;
-	char *x;
 
 	t->key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t->key);
-	CU_ASSERT_FATAL(EVP_PKEY_get_raw_public_key(t->key, raw, &rawlen) == 1);
-	x = b64url(raw, rawlen);
-	jwk = json_pack("{s:s, s:s, s:s}", "kty", "OKP", "crv", "Ed25519", "x", x);
-	free(x);
+	jwk = acme_fx_jwk(t->key);
 	CU_ASSERT_EQUAL_FATAL(acme_jwk_thumbprint(jwk, t->thumbprint), 0);
 	CU_ASSERT_EQUAL_FATAL(acme_store_id_new(t->id), 0);
 	(void)snprintf(t->kid, sizeof(t->kid), BASE "/acme/" PROFILE "/acct/%s", t->id);
@@ -208,13 +177,9 @@ serve(enum signer_acme_op op, const char *id, const uint8_t *body, size_t len)
 static struct signer_acme_answer *
 post(const struct tacct *t, enum signer_acme_op op, const char *kind, const char *id, const char *payload)
 {
-	char url[1024], *prot, *pay, *sig, *input, *body;
-	uint8_t sigbuf[64];
-	size_t siglen = sizeof(sigbuf);
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	char url[1024], *body;
 	struct signer_acme_answer *ans;
 	json_t *h;
-	char *htext;
 
 	if (nonce[0] == '\0')
 		signer_acme_answer_free(serve(SIGNER_ACME_NEW_NONCE, NULL, NULL, 0));
@@ -224,23 +189,9 @@ post(const struct tacct *t, enum signer_acme_op op, const char *kind, const char
 		(void)snprintf(url, sizeof(url), BASE "/acme/" PROFILE "/%s%s%s", kind, id != NULL ? "/" : "",
 		    id != NULL ? id : "");
 	h = json_pack("{s:s, s:s, s:s, s:s}", "alg", "EdDSA", "nonce", nonce, "url", url, "kid", t->kid);
-	htext = json_dumps(h, JSON_COMPACT);
-	json_decref(h);
-	prot = b64url(htext, strlen(htext));
-	free(htext);
-	pay = b64url(payload != NULL ? payload : "", payload != NULL ? strlen(payload) : 0);
-	CU_ASSERT_FATAL(asprintf(&input, "%s.%s", prot, pay) > 0);
-	CU_ASSERT_FATAL(EVP_DigestSignInit(md, NULL, NULL, NULL, t->key) == 1);
-	CU_ASSERT_FATAL(EVP_DigestSign(md, sigbuf, &siglen, (const uint8_t *)input, strlen(input)) == 1);
-	EVP_MD_CTX_free(md);
-	sig = b64url(sigbuf, siglen);
-	CU_ASSERT_FATAL(
-	    asprintf(&body, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}", prot, pay, sig) > 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	body = acme_fx_jws_text(t->key, "EdDSA", h, payload != NULL ? payload : "", false);
 	ans = serve(op, id, (const uint8_t *)body, strlen(body));
-	free(prot);
-	free(pay);
-	free(sig);
-	free(input);
 	free(body);
 	return ans;
 }
@@ -310,7 +261,7 @@ csr_make(const char *cn, const char *names)
 	CU_ASSERT_FATAL(X509_REQ_sign(r, k, EVP_sha256()) > 0);
 	n = i2d_X509_REQ(r, &der);
 	CU_ASSERT_FATAL(n > 0);
-	out = b64url(der, (size_t)n);
+	out = acme_fx_b64url(der, (size_t)n);
 	OPENSSL_free(der);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_REQ_free(r);
@@ -342,7 +293,10 @@ journal_has_event(uint8_t event, const char *account, const char *detail)
 static int
 suite_init(void)
 {
-	struct acme_ops ops = { .issue = test_issue, .chain_count = test_chain_count, .chain_pem = test_chain_pem };
+	struct acme_ops ops = { .ctx = (void *)CHAIN_PEM,
+		.issue = test_issue,
+		.chain_count = acme_fx_chain_count,
+		.chain_pem = acme_fx_chain_pem };
 	char path[PATH_MAX], jpath[PATH_MAX + 16];
 
 	sd_test_tmpdir(tmp, "acme_order");

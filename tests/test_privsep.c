@@ -460,6 +460,10 @@ static void test_refuse_wrong_pin(void) { expect_refused("wrong-pin"); }
 static void test_refuse_issuer_lists_certs(void) { expect_refused("issuer-lists-certs"); }
 static void test_refuse_unknown_reads_cert(void) { expect_refused("unknown-reads-cert"); }
 static void test_kill_malformed_certs(void) { expect_killed("malformed-certs"); }
+static void test_kill_acme_unknown_op(void) { expect_killed("acme-unknown-op"); }
+static void test_kill_acme_oversize(void) { expect_killed("acme-oversize"); }
+static void test_kill_acme_validated_no_challenge(void) { expect_killed("acme-validated-no-challenge"); }
+static void test_kill_acme_validated_trailing(void) { expect_killed("acme-validated-trailing"); }
 
 
 /* PS_CRL, PS_CRL_DELTA and PS_OCSP: round trips, every truncation refused, bounds on both sides. */
@@ -889,6 +893,10 @@ main(void)
 		{ "certificate list asked for by an issuer", test_refuse_issuer_lists_certs },
 		{ "a certificate asked for by an unknown client", test_refuse_unknown_reads_cert },
 		{ "malformed certificate list request", test_kill_malformed_certs },
+		{ "ACME request of an unknown operation", test_kill_acme_unknown_op },
+		{ "ACME request over its bound", test_kill_acme_oversize },
+		{ "ACME validation naming no challenge", test_kill_acme_validated_no_challenge },
+		{ "ACME validation with trailing bytes", test_kill_acme_validated_trailing },
 	};
 	char exe[PATH_MAX], *slash;
 	ssize_t n;

@@ -46,9 +46,23 @@ acme_any_profile(const struct sd_config *cfg)
 }
 
 int
-acme_open(const struct sd_config *cfg, struct journal *j, const struct acme_ops *ops, struct acme **out)
+acme_store_open_config(const struct sd_config *cfg, struct acme_store **out)
 {
 	struct acme_store_options o;
+
+	*out = NULL;
+	if (cfg->acme_path == NULL)
+		return sd_error_set(SD_E_CONFIG, "no [acme] path");
+	memset(&o, 0, sizeof(o));
+	o.map_size = cfg->acme_map_size;
+	o.nonce_max = cfg->acme_nonces;
+	o.nonce_lifetime = (uint32_t)cfg->acme_nonce_lifetime;
+	return acme_store_open(cfg->acme_path, &o, out);
+}
+
+int
+acme_open(const struct sd_config *cfg, struct journal *j, const struct acme_ops *ops, struct acme **out)
+{
 	struct acme *a = NULL;
 	int rc;
 
@@ -64,11 +78,7 @@ acme_open(const struct sd_config *cfg, struct journal *j, const struct acme_ops 
 		free(a);
 		return sd_error_set(SD_E_INTERNAL, "cannot create a mutex");
 	}
-	memset(&o, 0, sizeof(o));
-	o.map_size = cfg->acme_map_size;
-	o.nonce_max = cfg->acme_nonces;
-	o.nonce_lifetime = (uint32_t)cfg->acme_nonce_lifetime;
-	if ((rc = acme_store_open(cfg->acme_path, &o, &a->store)) != 0) {
+	if ((rc = acme_store_open_config(cfg, &a->store)) != 0) {
 		acme_close(a);
 		return rc;
 	}

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "acme_store.h"
 #include "config.h"
 #include "journal.h"
 #include "sd_error.h"
@@ -34,6 +35,13 @@ struct acme_ops {
 	size_t (*chain_count)(void *ctx);
 	const char *(*chain_pem)(void *ctx, size_t i);
 };
+
+/*
+ * Open the ACME state store as cfg's [acme] section sets it: the engine's,
+ * and signerctl's while signerd runs. Errors: SD_E_CONFIG (no path), those
+ * of acme_store_open().
+ */
+SD_WUR int acme_store_open_config(const struct sd_config *cfg, struct acme_store **out);
 
 /*
  * Open the engine for cfg (its [acme] section and the profiles with acme =

@@ -17,20 +17,6 @@
 #include "acme_store.h"
 #include "policy/profile_check.h"
 
-static int
-acme_eab_store(const struct sd_config *cfg, struct acme_store **out)
-{
-	struct acme_store_options o;
-
-	memset(&o, 0, sizeof(o));
-	o.map_size = cfg->acme_map_size;
-	o.nonce_max = cfg->acme_nonces;
-	o.nonce_lifetime = (uint32_t)cfg->acme_nonce_lifetime;
-	if (cfg->acme_path == NULL)
-		return sd_error_set(SD_E_CONFIG, "no [acme] path");
-	return acme_store_open(cfg->acme_path, &o, out);
-}
-
 /* A kid is printed, journaled and typed into clients: a short, plain token. */
 static int
 acme_eab_kid_check(const char *kid)
@@ -131,11 +117,11 @@ acme_eab_array(const char *const *names, size_t n)
 }
 
 int
-acme_eab_add(const struct sd_config *cfg, struct journal *j, const char *kid, const char *const *profiles,
+acme_eab_add(const struct sd_config *cfg, struct acme_store *st, struct journal *j, const char *kid,
+    const char *const *profiles,
     size_t n_profiles, const char *const *dns_suffixes, size_t n_suffixes, const char *actor,
     char kid_out[ACME_EAB_KID_MAX + 1], char key_out[ACME_EAB_KEY_B64_LEN + 1])
 {
-	struct acme_store *st = NULL;
 	struct acme_txn *txn = NULL;
 	uint8_t key[ACME_EAB_KEY_LEN];
 	char b64[ACME_EAB_KEY_B64_LEN + 2], id[ACME_ID_LEN + 1];
@@ -189,8 +175,7 @@ acme_eab_add(const struct sd_config *cfg, struct journal *j, const char *kid, co
 		rc = SD_E_NOMEM;
 		goto out;
 	}
-	if ((rc = acme_eab_store(cfg, &st)) != 0 || (rc = acme_store_begin(st, true, &txn)) != 0 ||
-	    (rc = acme_store_add(txn, ACME_T_EAB, kid, o, 0)) != 0)
+	if ((rc = acme_store_begin(st, true, &txn)) != 0 || (rc = acme_store_add(txn, ACME_T_EAB, kid, o, 0)) != 0)
 		goto out;
 	/* Journal, then commit (as acme_account.c): never a usable key the journal has not heard of. */
 	if ((rc = acme_eab_journal(j, JOURNAL_ACME_EAB_ADDED, kid, profiles[0], actor, detail, now)) != 0)
@@ -203,7 +188,6 @@ acme_eab_add(const struct sd_config *cfg, struct journal *j, const char *kid, co
 	memcpy(key_out, b64, ACME_EAB_KEY_B64_LEN + 1);
 out:
 	acme_store_abort(txn);
-	acme_store_close(st);
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(b64, sizeof(b64));
 	json_decref(o);
@@ -214,9 +198,8 @@ out:
 }
 
 int
-acme_eab_remove(const struct sd_config *cfg, struct journal *j, const char *kid, const char *actor)
+acme_eab_remove(struct acme_store *st, struct journal *j, const char *kid, const char *actor)
 {
-	struct acme_store *st = NULL;
 	struct acme_txn *txn = NULL;
 	json_t *o = NULL, *v;
 	const char *profile = "", *account;
@@ -230,7 +213,7 @@ acme_eab_remove(const struct sd_config *cfg, struct journal *j, const char *kid,
 		rc = sd_error_set(SD_E_INVAL, "an EAB key needs its actor");
 		goto out;
 	}
-	if ((rc = acme_eab_store(cfg, &st)) != 0 || (rc = acme_store_begin(st, true, &txn)) != 0)
+	if ((rc = acme_store_begin(st, true, &txn)) != 0)
 		goto out;
 	if ((rc = acme_store_get(txn, ACME_T_EAB, kid, &o)) != 0) {
 		if (rc == SD_E_NOT_FOUND)
@@ -248,7 +231,6 @@ acme_eab_remove(const struct sd_config *cfg, struct journal *j, const char *kid,
 	txn = NULL;
 out:
 	acme_store_abort(txn);
-	acme_store_close(st);
 	json_decref(o);
 	return rc;
 }
@@ -298,18 +280,16 @@ out:
 }
 
 int
-acme_eab_list(const struct sd_config *cfg, int (*fn)(const struct acme_eab_info *info, void *arg), void *arg)
+acme_eab_list(struct acme_store *st, int (*fn)(const struct acme_eab_info *info, void *arg), void *arg)
 {
 	struct acme_eab_walk w = { fn, arg };
-	struct acme_store *st = NULL;
 	struct acme_txn *txn = NULL;
 	int rc;
 
-	if ((rc = acme_eab_store(cfg, &st)) != 0 || (rc = acme_store_begin(st, false, &txn)) != 0)
+	if ((rc = acme_store_begin(st, false, &txn)) != 0)
 		goto out;
 	rc = acme_store_foreach(txn, ACME_T_EAB, NULL, SIZE_MAX, acme_eab_visit, &w);
 out:
 	acme_store_abort(txn);
-	acme_store_close(st);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * External Account Binding keys (RFC 8555 7.3.4), the operator's side:
- * signerctl adds, lists and removes them in the ACME state store while
- * signerd may be running (LMDB lets two processes share the environment).
+ * signerctl adds, lists and removes them in the ACME state store st
+ * (acme_store_open_config()) while signerd may be running (LMDB lets two
+ * processes share the environment).
  * Each key is journaled (journal.h, ACME events 4 and 7) before its store
  * transaction commits.
  */
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acme_store.h"
 #include "config.h"
 #include "journal.h"
 #include "sd_error.h"
@@ -32,19 +34,19 @@
  * the kid and key_out its key in base64url, which is shown to the operator
  * once and never again (the caller wipes key_out).
  * Errors: SD_E_INVAL (also "exists": the kid is taken), SD_E_CONFIG,
- * SD_E_NAME_REFUSED, SD_E_CRYPTO, those of acme_store_open() and
- * journal_acme_append(), SD_E_JOURNAL, SD_E_NOMEM.
+ * SD_E_NAME_REFUSED, SD_E_CRYPTO, those of journal_acme_append(),
+ * SD_E_JOURNAL, SD_E_NOMEM.
  */
-SD_WUR int acme_eab_add(const struct sd_config *cfg, struct journal *j, const char *kid, const char *const *profiles,
-    size_t n_profiles, const char *const *dns_suffixes, size_t n_suffixes, const char *actor,
+SD_WUR int acme_eab_add(const struct sd_config *cfg, struct acme_store *st, struct journal *j, const char *kid,
+    const char *const *profiles, size_t n_profiles, const char *const *dns_suffixes, size_t n_suffixes, const char *actor,
     char kid_out[ACME_EAB_KID_MAX + 1], char key_out[ACME_EAB_KEY_B64_LEN + 1]);
 
 /*
  * Remove the EAB key kid, journaled (JOURNAL_ACME_EAB_REMOVED) first. An
  * account it made stays. Errors: SD_E_NOT_FOUND, SD_E_INVAL (kid), those of
- * acme_store_open() and journal_acme_append(), SD_E_JOURNAL, SD_E_NOMEM.
+ * journal_acme_append(), SD_E_JOURNAL, SD_E_NOMEM.
  */
-SD_WUR int acme_eab_remove(const struct sd_config *cfg, struct journal *j, const char *kid, const char *actor);
+SD_WUR int acme_eab_remove(struct acme_store *st, struct journal *j, const char *kid, const char *actor);
 
 /* One EAB key as acme_eab_list() shows it; every field borrowed for the callback's duration. */
 struct acme_eab_info {
@@ -58,10 +60,10 @@ struct acme_eab_info {
 
 /*
  * Call fn for each EAB key in kid order (never its HMAC key) until it
- * returns non-zero (returned). Errors: those of fn, of acme_store_open(),
- * SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT, SD_E_NOMEM.
+ * returns non-zero (returned). Errors: those of fn, SD_E_JOURNAL,
+ * SD_E_JOURNAL_CORRUPT, SD_E_NOMEM.
  */
-SD_WUR int acme_eab_list(const struct sd_config *cfg, int (*fn)(const struct acme_eab_info *info, void *arg),
+SD_WUR int acme_eab_list(struct acme_store *st, int (*fn)(const struct acme_eab_info *info, void *arg),
     void *arg);
 
 #endif

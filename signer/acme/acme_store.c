@@ -490,18 +490,15 @@ int
 acme_store_commit(struct acme_txn *txn)
 {
 	struct acme_store *st = txn->st;
-	int rc = 0, mrc;
+	bool write = txn->write;
+	int mrc;
 
 	mrc = mdb_txn_commit(txn->txn);
 	free(txn);
-	if (mrc != 0) {
-		rc = acme_store_mdb_error(st, mrc, "committing");
-		goto out;
-	}
+	if (mrc != 0)
+		return acme_store_mdb_error(st, mrc, "committing");
 	/* A read-only commit changed nothing that a flush would keep. */
-	rc = acme_store_sync(st);
-out:
-	return rc;
+	return write ? acme_store_sync(st) : 0;
 }
 
 void

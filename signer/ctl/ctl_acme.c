@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>
 
+#include "acme/acme.h"
 #include "acme/acme_eab.h"
 #include "config.h"
 #include "ctl_acme.h"
@@ -44,7 +45,7 @@ ca_print(const struct acme_eab_info *info, void *arg)
 }
 
 static int
-ca_add(const struct sd_config *cfg, struct journal *j, int argc, char **argv)
+ca_add(const struct sd_config *cfg, struct acme_store *st, struct journal *j, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "profile", required_argument, NULL, 'p' },
@@ -77,7 +78,7 @@ ca_add(const struct sd_config *cfg, struct journal *j, int argc, char **argv)
 	if (optind != argc || n_profiles == 0)
 		return ca_usage();
 	ctl_actor(actor, sizeof(actor));
-	rc = acme_eab_add(cfg, j, kid, profiles, n_profiles, suffixes, n_suffixes, actor, kid_out, key);
+	rc = acme_eab_add(cfg, st, j, kid, profiles, n_profiles, suffixes, n_suffixes, actor, kid_out, key);
 	if (rc != 0)
 		return ca_fail(rc, "add");
 	/* The key is shown this once: certbot takes it as --eab-hmac-key. */
@@ -90,6 +91,7 @@ int
 ctl_acme_main(const char *config_path, int argc, char **argv)
 {
 	struct sd_config *cfg = NULL;
+	struct acme_store *st = NULL;
 	struct journal *j = NULL;
 	struct journal_options jo;
 	char actor[256];
@@ -105,8 +107,12 @@ ctl_acme_main(const char *config_path, int argc, char **argv)
 		rc = ca_fail(rc, "configuration");
 		goto out;
 	}
+	if ((rc = acme_store_open_config(cfg, &st)) != 0) {
+		rc = ca_fail(rc, "ACME state");
+		goto out;
+	}
 	if (strcmp(argv[2], "list") == 0) {
-		if ((rc = acme_eab_list(cfg, ca_print, NULL)) != 0)
+		if ((rc = acme_eab_list(st, ca_print, NULL)) != 0)
 			rc = ca_fail(rc, "list");
 		goto out;
 	}
@@ -118,16 +124,17 @@ ctl_acme_main(const char *config_path, int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(argv[2], "add") == 0) {
-		rc = ca_add(cfg, j, argc - 2, argv + 2);
+		rc = ca_add(cfg, st, j, argc - 2, argv + 2);
 		goto out;
 	}
 	ctl_actor(actor, sizeof(actor));
-	if ((rc = acme_eab_remove(cfg, j, argv[3], actor)) != 0)
+	if ((rc = acme_eab_remove(st, j, argv[3], actor)) != 0)
 		rc = ca_fail(rc, "remove");
 	else
 		printf("removed %s\n", argv[3]);
 out:
 	journal_close(j);
+	acme_store_close(st);
 	sd_config_free(cfg);
 	return rc;
 }

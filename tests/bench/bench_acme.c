@@ -35,6 +35,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "acme_fixture.h"
 #include "bench.h"
 
 #define BENCH_ACME_URL_MAX 512
@@ -100,24 +101,6 @@ bench_acme_sleep_ms(unsigned ms)
 }
 
 /* base64url without padding of len bytes, new (free()). */
-static char *
-bench_b64u(const unsigned char *in, size_t len)
-{
-	char *out;
-	size_t i, n;
-	int w;
-
-	if (len > INT32_MAX / 2 || (out = malloc(4 * ((len + 2) / 3) + 1)) == NULL)
-		return NULL;
-	w = EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-	for (n = (size_t)w; n > 0 && out[n - 1] == '='; n--)
-		;
-	out[n] = '\0';
-	for (i = 0; i < n; i++)
-		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-	return out;
-}
-
 /* Decode base64url (padding optional) into out[cap]; false if malformed or too long. */
 static bool
 bench_b64u_decode(const char *in, unsigned char *out, size_t cap, size_t *out_len)
@@ -177,14 +160,14 @@ bench_acme_key_new(struct bench_acme *a)
 		rc = sd_error_set(SD_E_CRYPTO, "cannot make the P-256 account key");
 		goto out;
 	}
-	if ((xs = bench_b64u(xb, sizeof(xb))) == NULL || (ys = bench_b64u(yb, sizeof(yb))) == NULL) {
+	if ((xs = acme_fx_b64url(xb, sizeof(xb))) == NULL || (ys = acme_fx_b64url(yb, sizeof(yb))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
 	n = snprintf(a->jwk, sizeof(a->jwk), "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", xs, ys);
 	if (n < 0 || (size_t)n >= sizeof(a->jwk) ||
 	    EVP_Digest(a->jwk, (size_t)n, digest, NULL, EVP_sha256(), NULL) != 1 ||
-	    (th = bench_b64u(digest, sizeof(digest))) == NULL || strlen(th) >= sizeof(a->thumb)) {
+	    (th = acme_fx_b64url(digest, sizeof(digest))) == NULL || strlen(th) >= sizeof(a->thumb)) {
 		rc = sd_error_set(SD_E_CRYPTO, "cannot encode the account JWK");
 		goto out;
 	}
@@ -200,48 +183,18 @@ out:
 }
 
 /* ES256 over msg: r || s, 64 bytes, base64url in *out (new). */
-static int
-bench_acme_es256(EVP_PKEY *key, const char *msg, size_t len, char **out)
-{
-	EVP_MD_CTX *md = NULL;
-	ECDSA_SIG *sig = NULL;
-	const BIGNUM *r, *s;
-	unsigned char der[80], raw[64];
-	const unsigned char *p = der;
-	size_t der_len = sizeof(der);
-	int rc;
-
-	*out = NULL;
-	if ((md = EVP_MD_CTX_new()) == NULL || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-	    EVP_DigestSign(md, der, &der_len, (const unsigned char *)msg, len) != 1 ||
-	    (sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) == NULL) {
-		rc = sd_error_set(SD_E_CRYPTO, "ES256 signing failed");
-		goto out;
-	}
-	ECDSA_SIG_get0(sig, &r, &s);
-	if (BN_bn2binpad(r, raw, 32) != 32 || BN_bn2binpad(s, raw + 32, 32) != 32) {
-		rc = sd_error_set(SD_E_CRYPTO, "ES256 signature out of range");
-		goto out;
-	}
-	rc = (*out = bench_b64u(raw, sizeof(raw))) == NULL ? SD_E_NOMEM : 0;
-out:
-	ECDSA_SIG_free(sig);
-	EVP_MD_CTX_free(md);
-	ERR_clear_error();
-	return rc;
-}
-
 /* A flattened JWS of protected (JSON) and payload (JSON, or "" for POST-as-GET), new in *out. */
 static int
 bench_acme_jws(EVP_PKEY *key, const char *protected, const char *payload, char **out)
 {
 	char *p64 = NULL, *b64 = NULL, *input = NULL, *sig = NULL, *jws = NULL;
-	size_t cap;
+	uint8_t *raw = NULL;
+	size_t cap, raw_len;
 	int n, rc;
 
 	*out = NULL;
-	if ((p64 = bench_b64u((const unsigned char *)protected, strlen(protected))) == NULL ||
-	    (b64 = bench_b64u((const unsigned char *)payload, strlen(payload))) == NULL) {
+	if ((p64 = acme_fx_b64url((const unsigned char *)protected, strlen(protected))) == NULL ||
+	    (b64 = acme_fx_b64url((const unsigned char *)payload, strlen(payload))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
@@ -255,8 +208,8 @@ bench_acme_jws(EVP_PKEY *key, const char *protected, const char *payload, char *
 		rc = sd_error_set(SD_E_INTERNAL, "JWS signing input does not fit");
 		goto out;
 	}
-	if ((rc = bench_acme_es256(key, input, (size_t)n, &sig)) != 0)
-		goto out;
+	raw = acme_fx_sign(key, "ES256", input, &raw_len);
+	sig = acme_fx_b64url(raw, raw_len);
 	n = snprintf(jws, cap, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}", p64, b64, sig);
 	if (n < 0 || (size_t)n >= cap) {
 		rc = sd_error_set(SD_E_INTERNAL, "JWS does not fit");
@@ -268,6 +221,7 @@ bench_acme_jws(EVP_PKEY *key, const char *protected, const char *payload, char *
 out:
 	free(jws);
 	free(sig);
+	free(raw);
 	free(input);
 	free(b64);
 	free(p64);
@@ -611,8 +565,8 @@ bench_acme_eab(const struct bench_acme *a, const char *kid, const unsigned char 
 		rc = sd_error_set(SD_E_INVAL, "EAB header does not fit");
 		goto out;
 	}
-	if ((p64 = bench_b64u((const unsigned char *)protected, (size_t)n)) == NULL ||
-	    (b64 = bench_b64u((const unsigned char *)a->jwk, strlen(a->jwk))) == NULL) {
+	if ((p64 = acme_fx_b64url((const unsigned char *)protected, (size_t)n)) == NULL ||
+	    (b64 = acme_fx_b64url((const unsigned char *)a->jwk, strlen(a->jwk))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
@@ -624,7 +578,7 @@ bench_acme_eab(const struct bench_acme *a, const char *kid, const unsigned char 
 	n = snprintf(input, cap, "%s.%s", p64, b64);
 	if (n < 0 || (size_t)n >= cap || key_len > INT32_MAX ||
 	    HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)input, (size_t)n, mac, &mac_len) == NULL ||
-	    (mac64 = bench_b64u(mac, mac_len)) == NULL) {
+	    (mac64 = acme_fx_b64url(mac, mac_len)) == NULL) {
 		rc = sd_error_set(SD_E_CRYPTO, "EAB HMAC failed");
 		goto out;
 	}
@@ -949,7 +903,7 @@ bench_acme_worker_csr(struct bench_acme_worker *w)
 		rc = sd_error_set(SD_E_CRYPTO, "cannot encode CSR %u", w->idx);
 		goto out;
 	}
-	rc = (w->csr = bench_b64u(der, (size_t)len)) == NULL ? SD_E_NOMEM : 0;
+	rc = (w->csr = acme_fx_b64url(der, (size_t)len)) == NULL ? SD_E_NOMEM : 0;
 out:
 	OPENSSL_free(der);
 	X509_REQ_free(req);

@@ -43,6 +43,7 @@ main(void)
 	struct ps_audit a;
 	struct signer_certs_query q;
 	struct signer_caller c;
+	struct ps_acme_validated v;
 	struct ps_out o;
 	uint8_t head[8] = { 0 };
 	int ok = 0, sent = 0;
@@ -74,6 +75,38 @@ main(void)
 	} else if (strcmp(mode, "crl-delta-with-body") == 0) {
 		/* PS_CRL_DELTA's limit is 0 bytes, as PS_CRL's. */
 		sent = ps_frame_send(CHANNEL, PS_CRL_DELTA, "x", 1);
+	} else if (strcmp(mode, "acme-unknown-op") == 0) {
+		/* Framed as the encoder would, but an operation the signer does not have. */
+		ps_out_u32(&o, SIGNER_ACME_OP_MAX + 1);
+		ps_out_u8(&o, 0);
+		ps_out_str(&o, "server");
+		ps_out_str(&o, "https://ca.example");
+		ps_out_str(&o, "");
+		ps_out_bytes(&o, "", 0);
+		sent = ps_out_failed(&o) ? -1 : ps_frame_send(CHANNEL, PS_ACME, o.data, o.len);
+	} else if (strcmp(mode, "acme-oversize") == 0) {
+		/* A header announcing one byte more than an ACME request may carry; the body never comes. */
+		head[3] = PS_ACME;
+		head[4] = (uint8_t)((PS_ACME_MSG_MAX + 1) >> 24);
+		head[5] = (uint8_t)((PS_ACME_MSG_MAX + 1) >> 16);
+		head[6] = (uint8_t)((PS_ACME_MSG_MAX + 1) >> 8);
+		head[7] = (uint8_t)(PS_ACME_MSG_MAX + 1);
+		sent = write(CHANNEL, head, sizeof(head)) == (ssize_t)sizeof(head) ? 0 : -1;
+	} else if (strcmp(mode, "acme-validated-no-challenge") == 0) {
+		/* A validation outcome naming no challenge: nothing a real front would send. */
+		memset(&v, 0, sizeof(v));
+		v.profile = "server";
+		v.challenge = "";
+		ps_acme_validated_encode(&o, &v);
+		sent = ps_out_failed(&o) ? -1 : ps_frame_send(CHANNEL, PS_ACME_VALIDATED, o.data, o.len);
+	} else if (strcmp(mode, "acme-validated-trailing") == 0) {
+		/* A well-formed outcome with bytes after it. */
+		memset(&v, 0, sizeof(v));
+		v.profile = "server";
+		v.challenge = "AAAAAAAAAAAAAAAAAAAAAA.0";
+		ps_acme_validated_encode(&o, &v);
+		ps_out_u8(&o, 0);
+		sent = ps_out_failed(&o) ? -1 : ps_frame_send(CHANNEL, PS_ACME_VALIDATED, o.data, o.len);
 	} else if (strcmp(mode, "malformed-certs") == 0) {
 		memset(&q, 0, sizeof(q));
 		q.limit = 0;	/* no page has no items */
