@@ -74,7 +74,12 @@ acme_orders_cursor_key(const char *account_id, const char *cursor, char key[ACME
 	           cursor + ACME_ORDERS_HEX + 1) == ACME_ORDERS_KEY_LEN;
 }
 
-/* acme_store_foreach() callback: 1 stops the walk (the account's entries ended, or the page is full). */
+/*
+ * acme_store_foreach() callback: 1 stops the walk (the account's entries
+ * ended, or the page is full). A page is full once a listed order follows
+ * it, so that a Link rel="next" never leads to an empty page but when
+ * ACME_ORDERS_SCAN entries of unlisted orders were read.
+ */
 static int
 acme_orders_each(const char *key, const json_t *value, void *arg)
 {
@@ -88,7 +93,7 @@ acme_orders_each(const char *key, const json_t *value, void *arg)
 	(void)value;
 	if (strncmp(key, w->prefix, strlen(w->prefix)) != 0)
 		return 1;
-	if (json_array_size(w->urls) >= w->c->a->orders_page || w->seen >= ACME_ORDERS_SCAN) {
+	if (w->seen >= ACME_ORDERS_SCAN) {
 		(void)snprintf(w->next, sizeof(w->next), "%s", key);
 		return 1;
 	}
@@ -114,6 +119,11 @@ acme_orders_each(const char *key, const json_t *value, void *arg)
 	status = acme_json_str(order, "status");
 	if (status == NULL || strcmp(status, "invalid") == 0)
 		goto out;
+	if (json_array_size(w->urls) >= w->c->a->orders_page) {
+		(void)snprintf(w->next, sizeof(w->next), "%s", key);
+		rc = 1;
+		goto out;
+	}
 	if ((rc = acme_url(w->c, url, sizeof(url), "order", id)) != 0)
 		goto out;
 	if (json_array_append_new(w->urls, json_string(url)) != 0)
