@@ -89,7 +89,8 @@ api_acme_path_parse(const char *tail, struct api_acme_path *out)
 				n = strlen(out->id);
 				if (n + 1 >= sizeof(out->id) ||
 				    !api_acme_segment(&p, out->id + n + 1, sizeof(out->id) - n - 2))
-					return sd_error_set(SD_E_NOT_FOUND, "an account's orders page needs a valid cursor");
+					return sd_error_set(SD_E_NOT_FOUND,
+					    "an account's orders page needs a valid cursor");
 				out->id[n] = '/';
 			}
 		}

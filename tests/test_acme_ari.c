@@ -901,8 +901,9 @@ test_revoke_by_authorization(void)
 	put_authz(r.env.a, "authz-e", ACCOUNT_B, "web", "e.example.com", false, now - 10);
 	put_authz(r.env.a, "authz-s", ACCOUNT_B, "short", "s.example.com", false, now + 3600);
 	put_authz(r.env.a, "authz-f", ACCOUNT_A, "web", "f.example.com", false, now + 3600);
-	put_account(r.env.a, ACCOUNT_B, "[\"authz-gone\", \"authz-a\", \"authz-w\", \"authz-v\", \"authz-e\", "
-	                                "\"authz-s\", \"authz-f\"]");
+	put_account(r.env.a, ACCOUNT_B,
+	    "[\"authz-gone\", \"authz-a\", \"authz-w\", \"authz-v\", \"authz-e\", "
+	    "\"authz-s\", \"authz-f\"]");
 
 	/* Every name covered, compared without case: revoked, journaled as by authorization. */
 	der = san_cert(0x51, "A.EXAMPLE.com", "DNS:a.Example.COM,DNS:*.W.example.com", &len);
@@ -932,8 +933,7 @@ test_revoke_by_authorization(void)
 	revoke_by_b_refused(&r, 0x57, NULL, "DNS:f.example.com", "covers f.example.com");
 	/* Identifiers no authorization can cover. */
 	revoke_by_b_refused(&r, 0x58, NULL, "DNS:a.example.com,IP:192.0.2.1", "IP address 192.0.2.1");
-	revoke_by_b_refused(&r, 0x59, NULL, "DNS:a.example.com,email:ops@example.com",
-	    "email address ops@example.com");
+	revoke_by_b_refused(&r, 0x59, NULL, "DNS:a.example.com,email:ops@example.com", "email address ops@example.com");
 	revoke_by_b_refused(&r, 0x5a, "x.example.com", "DNS:a.example.com", "subject CN x.example.com");
 	revoke_by_b_refused(&r, 0x5b, "a.example.com", NULL, "subject CN a.example.com");
 	revoke_by_b_refused(&r, 0x5c, NULL, NULL, "no DNS identifier");

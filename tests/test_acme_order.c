@@ -968,7 +968,7 @@ test_orders_list(void)
 static void
 test_orders_pages(void)
 {
-	char next[128], next2[128], last[128];
+	char cur2[128], cur3[128], none[128], next[128];
 	json_t *p1, *p2, *p3;
 
 	/* Pages of one: newest first, g a second after f, each with the next page's Link. */
@@ -976,16 +976,16 @@ test_orders_pages(void)
 	sleep(1);
 	order_new(&alice, "g.example.com", order_g, sizeof(order_g));
 	engine->orders_page = 1;
-	p1 = orders_page(&alice, NULL, next, sizeof(next));
+	p1 = orders_page(&alice, NULL, cur2, sizeof(cur2));
 	CU_ASSERT_EQUAL(json_array_size(p1), 1);
 	CU_ASSERT_TRUE(ids_have(p1, order_g));
-	CU_ASSERT_NOT_EQUAL_FATAL(next[0], '\0');
-	p2 = orders_page(&alice, next, next2, sizeof(next2));
+	CU_ASSERT_NOT_EQUAL_FATAL(cur2[0], '\0');
+	p2 = orders_page(&alice, cur2, cur3, sizeof(cur3));
 	CU_ASSERT_EQUAL(json_array_size(p2), 1);
-	CU_ASSERT_NOT_EQUAL_FATAL(next2[0], '\0');
-	p3 = orders_page(&alice, next2, last, sizeof(last));
+	CU_ASSERT_NOT_EQUAL_FATAL(cur3[0], '\0');
+	p3 = orders_page(&alice, cur3, none, sizeof(none));
 	CU_ASSERT_EQUAL(json_array_size(p3), 1);
-	CU_ASSERT_STRING_EQUAL(last, "");
+	CU_ASSERT_STRING_EQUAL(none, "");
 	/* f is older than g; order_id may share f's second, so the two follow in either order. */
 	CU_ASSERT_TRUE(ids_have(p2, order_f) || ids_have(p3, order_f));
 	CU_ASSERT_TRUE(ids_have(p2, order_id) || ids_have(p3, order_id));

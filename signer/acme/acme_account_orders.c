@@ -18,15 +18,14 @@
 struct acme_orders_walk {
 	struct acme_call *c;
 	struct acme_txn *txn;
-	char prefix[ACME_ID_LEN + 2];		/* ID "/" */
+	char prefix[ACME_ID_LEN + 2]; /* ID "/" */
 	json_t *urls;
-	size_t seen;				/* index entries read */
-	char next[ACME_ORDERS_KEY_LEN + 1];	/* the next page's first key, "" : none */
+	size_t seen; /* index entries read */
+	char next[ACME_ORDERS_KEY_LEN + 1]; /* the next page's first key, "" : none */
 };
 
 int
-acme_account_order_add(struct acme_txn *txn, const char *account_id, int64_t created, const char *id,
-    int64_t expires)
+acme_account_order_add(struct acme_txn *txn, const char *account_id, int64_t created, const char *id, int64_t expires)
 {
 	char key[ACME_ORDERS_KEY_LEN + 1];
 	json_t *ref;
@@ -151,7 +150,8 @@ acme_op_orders(struct acme_call *c)
 		goto out;
 	}
 	if (c->payload != NULL) {
-		rc = acme_answer_problem(c, ACME_P_MALFORMED, "the orders list is read by a POST-as-GET (an empty payload)");
+		rc = acme_answer_problem(c, ACME_P_MALFORMED,
+		    "the orders list is read by a POST-as-GET (an empty payload)");
 		goto out;
 	}
 	(void)snprintf(w.prefix, sizeof(w.prefix), "%s/", c->account_id);

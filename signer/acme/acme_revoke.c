@@ -261,7 +261,7 @@ acme_revoke_authz_covers(const json_t *authz, const char *profile, int64_t now, 
 {
 	const json_t *ident = json_object_get(authz, "identifier");
 	const char *type = acme_json_str(ident, "type"), *value = acme_json_str(ident, "value"),
-		   *in = acme_json_str(authz, "profile");
+	           *in = acme_json_str(authz, "profile");
 	bool wildcard = json_is_true(json_object_get(authz, "wildcard"));
 
 	if (type == NULL || value == NULL || in == NULL || strcmp(type, "dns") != 0 || strcmp(in, profile) != 0 ||
@@ -314,8 +314,9 @@ acme_revoke_covered(struct acme_call *c, X509 *cert, const char *hex)
 			goto out;
 		owner = acme_json_str(authz, "account");
 		for (j = 0; owner != NULL && strcmp(owner, c->account_id) == 0 && j < json_array_size(names); j++) {
-			if (!covered[j] && acme_revoke_authz_covers(authz, c->profile->name, c->now,
-			                       json_string_value(json_array_get(names, j)))) {
+			if (!covered[j] &&
+			    acme_revoke_authz_covers(authz, c->profile->name, c->now,
+			        json_string_value(json_array_get(names, j)))) {
 				covered[j] = true;
 				left--;
 			}
@@ -390,8 +391,8 @@ acme_op_revoke(struct acme_call *c)
 		by = ACME_REVOKE_BY_AUTHORIZATION;
 	}
 	if (by == ACME_REVOKE_REFUSED) {
-		rc = acme_answer_problem(c, ACME_P_UNAUTHORIZED, "the request is not signed by the key of certificate %s",
-		    hex);
+		rc = acme_answer_problem(c, ACME_P_UNAUTHORIZED,
+		    "the request is not signed by the key of certificate %s", hex);
 		goto out;
 	}
 	if (by == ACME_REVOKE_BY_ACCOUNT)
