@@ -56,7 +56,7 @@ api_acme_path_parse(const char *tail, struct api_acme_path *out)
 {
 	char name[16], extra[16];
 	const char *p = tail;
-	size_t i;
+	size_t i, n;
 
 	memset(out, 0, sizeof(*out));
 	if (tail == NULL || !api_acme_segment(&p, out->profile, API_ACME_PROFILE_MAX) || *p++ != '/')
@@ -72,12 +72,27 @@ api_acme_path_parse(const char *tail, struct api_acme_path *out)
 	if (api_acme_resources[i].with_id) {
 		if (*p++ != '/' || !api_acme_segment(&p, out->id, SIGNER_ACME_PARAM_MAX))
 			return sd_error_set(SD_E_NOT_FOUND, "ACME resource \"%s\" needs a valid id", name);
-		/* order/ID/finalize is the one resource below an id. */
+		/* order/ID/finalize and acct/ID/orders[/CURSOR] are the resources below an id. */
 		if (out->op == SIGNER_ACME_ORDER && *p == '/') {
 			p++;
 			if (!api_acme_segment(&p, extra, sizeof(extra) - 1) || strcmp(extra, "finalize") != 0)
 				return sd_error_set(SD_E_NOT_FOUND, "no such ACME resource below an order");
 			out->op = SIGNER_ACME_FINALIZE;
+		} else if (out->op == SIGNER_ACME_ACCOUNT && *p == '/') {
+			p++;
+			if (!api_acme_segment(&p, extra, sizeof(extra) - 1) || strcmp(extra, "orders") != 0)
+				return sd_error_set(SD_E_NOT_FOUND, "no such ACME resource below an account");
+			out->op = SIGNER_ACME_ORDERS;
+			/* A page's cursor travels in the id after a '/', as in the URL: the engine splits it. */
+			if (*p == '/') {
+				p++;
+				n = strlen(out->id);
+				if (n + 1 >= sizeof(out->id) ||
+				    !api_acme_segment(&p, out->id + n + 1, sizeof(out->id) - n - 2))
+					return sd_error_set(SD_E_NOT_FOUND,
+					    "an account's orders page needs a valid cursor");
+				out->id[n] = '/';
+			}
 		}
 	}
 	if (*p != '\0')

@@ -400,8 +400,9 @@ enum signer_acme_op {
 	SIGNER_ACME_CERT = 11,			/* POST cert/{id} */
 	SIGNER_ACME_REVOKE = 12,		/* POST revoke-cert */
 	SIGNER_ACME_RENEWAL_INFO = 13,		/* GET renewal-info/{certID} */
+	SIGNER_ACME_ORDERS = 14,		/* POST acct/{id}/orders[/{cursor}]: the id is "{id}[/{cursor}]" */
 };
-#define SIGNER_ACME_OP_MAX 13
+#define SIGNER_ACME_OP_MAX 14
 
 struct signer_acme_request {
 	enum signer_acme_op op;

@@ -3,7 +3,9 @@
  * certIDs made and parsed (RFC 9773's own example, every refusal), the
  * window arithmetic, renewal-info end to end through acme_serve() with a
  * loaded config, a real journal and an issuing CA made here, and who may
- * revoke (the JWS path of revokeCert is left to the integration test).
+ * revoke: the issuing account, the certificate's key, and an account with
+ * valid authorizations for every name (the JWS path of revokeCert is left
+ * to the integration test).
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -674,6 +676,7 @@ revoke_call(struct revoke_env *r, const uint8_t *der, size_t len, int reason, co
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r->c.payload);
 	if (account != NULL)
 		memcpy(r->c.account_id, account, ACME_ID_LEN + 1);
+	r->c.now = (int64_t)time(NULL);
 	memcpy(r->c.spki_sha256, key, 32);
 	CU_ASSERT_EQUAL(acme_op_revoke(&r->c), 0);
 	json_decref(r->c.payload);
@@ -784,6 +787,153 @@ test_revoke_refused(void)
 	revoke_close(&r);
 }
 
+/* --- the third way: valid authorizations for every name --- */
+
+/* An authorization of account for name (wildcard: "*." name) in profile, status valid, expiring at expires. */
+static void
+put_authz(struct acme *a, const char *id, const char *account, const char *profile, const char *name, bool wildcard,
+    int64_t expires)
+{
+	struct acme_txn *txn = NULL;
+	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:b, s:s, s:I, s:[]}", "account", account, "profile", profile,
+	    "identifier", "type", "dns", "value", name, "wildcard", wildcard, "status", "valid", "expires",
+	    (json_int_t)expires, "challenges");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT_EQUAL_FATAL(acme_store_begin(a->store, true, &txn), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_put(txn, ACME_T_AUTHZ, id, o, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_commit(txn), 0);
+	json_decref(o);
+}
+
+/* Account id in the store holding authzs (a JSON array text), newest first. */
+static void
+put_account(struct acme *a, const char *id, const char *authzs)
+{
+	struct acme_txn *txn = NULL;
+	json_t *o = json_pack("{s:s, s:s, s:o, s:[]}", "profile", "web", "status", "valid", "authzs",
+	    json_loads(authzs, 0, NULL), "pending");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT_EQUAL_FATAL(acme_store_begin(a->store, true, &txn), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_put(txn, ACME_T_ACCOUNT, id, o, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_commit(txn), 0);
+	json_decref(o);
+}
+
+/* A certificate of test_ca with serial byte, subject CN cn (NULL: none) and subjectAltName san (NULL: none); DER. */
+static uint8_t *
+san_cert(uint8_t serial, const char *cn, const char *san, size_t *len)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	unsigned char *der = NULL;
+	ASN1_INTEGER *sn = X509_get_serialNumber(x);
+	int n;
+
+	CU_ASSERT_FATAL(key != NULL && x != NULL);
+	CU_ASSERT_FATAL(X509_set_version(x, 2) == 1 && ASN1_INTEGER_set(sn, serial) == 1);
+	CU_ASSERT_FATAL(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)NB) != NULL);
+	CU_ASSERT_FATAL(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)NA) != NULL);
+	if (cn != NULL)
+		CU_ASSERT_FATAL(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+		                    (const unsigned char *)cn, -1, -1, 0) == 1);
+	CU_ASSERT_FATAL(X509_set_issuer_name(x, X509_get_subject_name(test_ca.cert)) == 1);
+	CU_ASSERT_FATAL(X509_set_pubkey(x, key) == 1);
+	add_ext(x, test_ca.cert, NID_authority_key_identifier, "keyid:always");
+	if (san != NULL)
+		add_ext(x, test_ca.cert, NID_subject_alt_name, san);
+	CU_ASSERT_FATAL(X509_sign(x, test_ca.key, EVP_sha256()) > 0);
+	n = i2d_X509(x, &der);
+	CU_ASSERT_FATAL(n > 0);
+	*len = (size_t)n;
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return der;
+}
+
+/* revokeCert of a certificate of cn and san by account B: refused unauthorized, the detail holding needle. */
+static void
+revoke_by_b_refused(struct revoke_env *r, uint8_t serial, const char *cn, const char *san, const char *needle)
+{
+	uint8_t other[32];
+	size_t len = 0;
+	uint8_t *der = san_cert(serial, cn, san, &len);
+
+	memset(other, 0x5a, sizeof(other));
+	memset(&revoked_calls, 0, sizeof(revoked_calls));
+	revoke_call(r, der, len, -1, ACCOUNT_B, other);
+	revoke_expect_problem(r, 403, "urn:ietf:params:acme:error:unauthorized");
+	if (r->ans.body == NULL || strstr(r->ans.body, needle) == NULL) {
+		printf("\n  %s lacks \"%s\"\n", r->ans.body != NULL ? r->ans.body : "(no body)", needle);
+		CU_FAIL("detail");
+	}
+	OPENSSL_free(der);
+}
+
+static void
+test_revoke_by_authorization(void)
+{
+	struct revoke_env r;
+	int64_t now = (int64_t)time(NULL);
+	uint8_t other[32], *der;
+	size_t len = 0;
+
+	memset(other, 0x5a, sizeof(other));
+	memset(&r, 0, sizeof(r));
+	revoke_open(&r);
+	/* B: a and *.w valid; v only without a wildcard; e expired; s in another directory; f is A's. */
+	put_authz(r.env.a, "authz-a", ACCOUNT_B, "web", "a.example.com", false, now + 3600);
+	put_authz(r.env.a, "authz-w", ACCOUNT_B, "web", "w.example.com", true, now + 3600);
+	put_authz(r.env.a, "authz-v", ACCOUNT_B, "web", "v.example.com", false, now + 3600);
+	put_authz(r.env.a, "authz-e", ACCOUNT_B, "web", "e.example.com", false, now - 10);
+	put_authz(r.env.a, "authz-s", ACCOUNT_B, "short", "s.example.com", false, now + 3600);
+	put_authz(r.env.a, "authz-f", ACCOUNT_A, "web", "f.example.com", false, now + 3600);
+	put_account(r.env.a, ACCOUNT_B,
+	    "[\"authz-gone\", \"authz-a\", \"authz-w\", \"authz-v\", \"authz-e\", "
+	    "\"authz-s\", \"authz-f\"]");
+
+	/* Every name covered, compared without case: revoked, journaled as by authorization. */
+	der = san_cert(0x51, "A.EXAMPLE.com", "DNS:a.Example.COM,DNS:*.W.example.com", &len);
+	revoke_call(&r, der, len, 4, ACCOUNT_B, other);
+	CU_ASSERT_EQUAL(r.ans.status, 200);
+	CU_ASSERT_PTR_NULL(r.ans.body);
+	CU_ASSERT_EQUAL(revoked_calls.calls, 1);
+	CU_ASSERT_STRING_EQUAL(revoked_calls.serial_hex, "51");
+	CU_ASSERT_EQUAL(revoked_calls.reason, 4);
+	CU_ASSERT_STRING_EQUAL(revoked_calls.who, "acme:web/" ACCOUNT_B " by authorization");
+	OPENSSL_free(der);
+	/* The issuing account still revokes as itself. */
+	memset(&revoked_calls, 0, sizeof(revoked_calls));
+	revoke_call(&r, known_der, known_der_len, -1, ACCOUNT_A, other);
+	CU_ASSERT_EQUAL(r.ans.status, 200);
+	CU_ASSERT_STRING_EQUAL(revoked_calls.who, "acme:web/" ACCOUNT_A);
+
+	/* One name uncovered, named; the first one when several are. */
+	revoke_by_b_refused(&r, 0x52, NULL, "DNS:a.example.com,DNS:b.example.com,DNS:c.example.com",
+	    "no valid authorization of this account covers b.example.com");
+	/* A wildcard name needs a wildcard authorization; a plain name a plain one. */
+	revoke_by_b_refused(&r, 0x53, NULL, "DNS:*.v.example.com", "covers *.v.example.com");
+	revoke_by_b_refused(&r, 0x54, NULL, "DNS:w.example.com", "covers w.example.com");
+	/* Expired, another directory's, another account's. */
+	revoke_by_b_refused(&r, 0x55, NULL, "DNS:a.example.com,DNS:e.example.com", "covers e.example.com");
+	revoke_by_b_refused(&r, 0x56, NULL, "DNS:s.example.com", "covers s.example.com");
+	revoke_by_b_refused(&r, 0x57, NULL, "DNS:f.example.com", "covers f.example.com");
+	/* Identifiers no authorization can cover. */
+	revoke_by_b_refused(&r, 0x58, NULL, "DNS:a.example.com,IP:192.0.2.1", "IP address 192.0.2.1");
+	revoke_by_b_refused(&r, 0x59, NULL, "DNS:a.example.com,email:ops@example.com", "email address ops@example.com");
+	revoke_by_b_refused(&r, 0x5a, "x.example.com", "DNS:a.example.com", "subject CN x.example.com");
+	revoke_by_b_refused(&r, 0x5b, "a.example.com", NULL, "subject CN a.example.com");
+	revoke_by_b_refused(&r, 0x5c, NULL, NULL, "no DNS identifier");
+	/* An account the store does not hold has no authorizations. */
+	der = san_cert(0x5d, NULL, "DNS:a.example.com", &len);
+	memset(&revoked_calls, 0, sizeof(revoked_calls));
+	revoke_call(&r, der, len, -1, "CCCCCCCCCCCCCCCCCCCCCC", other);
+	revoke_expect_problem(&r, 403, "urn:ietf:params:acme:error:unauthorized");
+	OPENSSL_free(der);
+	revoke_close(&r);
+}
+
 int
 main(void)
 {
@@ -806,6 +956,7 @@ main(void)
 		{ "authorised", test_revoke_authorised },
 		{ "acme_op_revoke", test_revoke_handler },
 		{ "acme_op_revoke refusals", test_revoke_refused },
+		{ "acme_op_revoke by authorization", test_revoke_by_authorization },
 	};
 	int rc;
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <CUnit/CUnit.h>
 #include <jansson.h>
@@ -185,6 +186,9 @@ post(const struct tacct *t, enum signer_acme_op op, const char *kind, const char
 		signer_acme_answer_free(serve(SIGNER_ACME_NEW_NONCE, NULL, NULL, 0));
 	if (op == SIGNER_ACME_FINALIZE)
 		(void)snprintf(url, sizeof(url), BASE "/acme/" PROFILE "/order/%s/finalize", id);
+	else if (op == SIGNER_ACME_ORDERS) /* id: ACCOUNT[/CURSOR] */
+		(void)snprintf(url, sizeof(url), BASE "/acme/" PROFILE "/acct/%.*s/orders%s", (int)strcspn(id, "/"), id,
+		    id + strcspn(id, "/"));
 	else
 		(void)snprintf(url, sizeof(url), BASE "/acme/" PROFILE "/%s%s%s", kind, id != NULL ? "/" : "",
 		    id != NULL ? id : "");
@@ -806,6 +810,195 @@ test_new_order_replaces(void)
 	    400, "malformed", "certID");
 }
 
+/* --- the account's orders list --- */
+
+static char order_f[64], order_g[64];
+
+/* A new order of t for name; its id into out. */
+static void
+order_new(const struct tacct *t, const char *name, char *out, size_t cap)
+{
+	char payload[256];
+	struct signer_acme_answer *ans;
+
+	(void)snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"%s\"}]}", name);
+	ans = post(t, SIGNER_ACME_NEW_ORDER, "new-order", NULL, payload);
+	CU_ASSERT_EQUAL_FATAL(ans->status, 201);
+	url_id(ans->location, out, cap);
+	signer_acme_answer_free(ans);
+}
+
+/*
+ * One page of t's orders list from cursor (NULL: the first): its order ids
+ * into ids (a new array); the next page's cursor into next ("" : none).
+ */
+static json_t *
+orders_page(const struct tacct *t, const char *cursor, char *next, size_t cap)
+{
+	char id[256], want[256], order[64];
+	struct signer_acme_answer *ans;
+	json_t *o, *ids = json_array(), *v;
+	const char *link = NULL;
+	size_t i;
+
+	(void)snprintf(id, sizeof(id), "%s%s%s", t->id, cursor != NULL ? "/" : "", cursor != NULL ? cursor : "");
+	ans = post(t, SIGNER_ACME_ORDERS, "acct", id, NULL);
+	CU_ASSERT_EQUAL_FATAL(ans->status, 200);
+	CU_ASSERT_STRING_EQUAL(ans->content_type, "application/json");
+	o = answer_json(ans);
+	CU_ASSERT_EQUAL(json_object_size(o), 1);
+	json_array_foreach(json_object_get(o, "orders"), i, v)
+	{
+		(void)snprintf(want, sizeof(want), BASE "/acme/" PROFILE "/order/");
+		CU_ASSERT_EQUAL(strncmp(json_string_value(v), want, strlen(want)), 0);
+		url_id(json_string_value(v), order, sizeof(order));
+		CU_ASSERT_EQUAL(json_array_append_new(ids, json_string(order)), 0);
+	}
+	next[0] = '\0';
+	for (i = 0; i < ans->n_links; i++)
+		if (strstr(ans->links[i], ";rel=\"next\"") != NULL)
+			link = ans->links[i];
+	if (link != NULL) {
+		(void)snprintf(want, sizeof(want), "<" BASE "/acme/" PROFILE "/acct/%s/orders/", t->id);
+		CU_ASSERT_EQUAL_FATAL(strncmp(link, want, strlen(want)), 0);
+		(void)snprintf(next, cap, "%.*s", (int)strcspn(link + strlen(want), ">"), link + strlen(want));
+	}
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	return ids;
+}
+
+/* Whether ids (an array of strings) holds id. */
+static bool
+ids_have(const json_t *ids, const char *id)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(ids, i, v)
+	{
+		if (strcmp(json_string_value(v), id) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+test_orders_list(void)
+{
+	char next[128], id[256], order_e[64];
+	json_t *ids;
+
+	/* Alice: her valid order; the invalid ones (a failed challenge, a refused CSR) are left out. */
+	ids = orders_page(&alice, NULL, next, sizeof(next));
+	CU_ASSERT_EQUAL(json_array_size(ids), 1);
+	CU_ASSERT_TRUE(ids_have(ids, order_id));
+	CU_ASSERT_FALSE(ids_have(ids, order_bad));
+	CU_ASSERT_FALSE(ids_have(ids, order_again));
+	CU_ASSERT_STRING_EQUAL(next, "");
+	json_decref(ids);
+	/* Bob: his pending order only (his other one's authorization was deactivated). */
+	order_new(&bob, "e.example.com", order_e, sizeof(order_e));
+	ids = orders_page(&bob, NULL, next, sizeof(next));
+	CU_ASSERT_EQUAL(json_array_size(ids), 1);
+	CU_ASSERT_TRUE(ids_have(ids, order_e));
+	json_decref(ids);
+	/* Another account's list; a POST with a payload. */
+	expect_problem(post(&bob, SIGNER_ACME_ORDERS, "acct", alice.id, NULL), 403, "unauthorized", "its own");
+	(void)snprintf(id, sizeof(id), "%s/%s", alice.id, "0000000000000000.AAAAAAAAAAAAAAAAAAAAAA");
+	expect_problem(post(&bob, SIGNER_ACME_ORDERS, "acct", id, NULL), 403, "unauthorized", "its own");
+	expect_problem(post(&alice, SIGNER_ACME_ORDERS, "acct", alice.id, "{}"), 400, "malformed", "POST-as-GET");
+	/* Malformed cursors. */
+	(void)snprintf(id, sizeof(id), "%s/zz", alice.id);
+	expect_problem(post(&alice, SIGNER_ACME_ORDERS, "acct", id, NULL), 400, "malformed", "cursor");
+	(void)snprintf(id, sizeof(id), "%s/000000000000000G.AAAAAAAAAAAAAAAAAAAAAA", alice.id);
+	expect_problem(post(&alice, SIGNER_ACME_ORDERS, "acct", id, NULL), 400, "malformed", "cursor");
+	(void)snprintf(id, sizeof(id), "%s/0000000000000000.AAAAAAAAAAAAAAAAAAAAA.", alice.id);
+	expect_problem(post(&alice, SIGNER_ACME_ORDERS, "acct", id, NULL), 400, "malformed", "cursor");
+	(void)snprintf(id, sizeof(id), "%s/0000000000000000-AAAAAAAAAAAAAAAAAAAAAA", alice.id);
+	expect_problem(post(&alice, SIGNER_ACME_ORDERS, "acct", id, NULL), 400, "malformed", "cursor");
+}
+
+static void
+test_orders_pages(void)
+{
+	char cur2[128], cur3[128], none[128], next[128];
+	json_t *p1, *p2, *p3;
+
+	/* Pages of one: newest first, g a second after f, each with the next page's Link. */
+	order_new(&alice, "f.example.com", order_f, sizeof(order_f));
+	sleep(1);
+	order_new(&alice, "g.example.com", order_g, sizeof(order_g));
+	engine->orders_page = 1;
+	p1 = orders_page(&alice, NULL, cur2, sizeof(cur2));
+	CU_ASSERT_EQUAL(json_array_size(p1), 1);
+	CU_ASSERT_TRUE(ids_have(p1, order_g));
+	CU_ASSERT_NOT_EQUAL_FATAL(cur2[0], '\0');
+	p2 = orders_page(&alice, cur2, cur3, sizeof(cur3));
+	CU_ASSERT_EQUAL(json_array_size(p2), 1);
+	CU_ASSERT_NOT_EQUAL_FATAL(cur3[0], '\0');
+	p3 = orders_page(&alice, cur3, none, sizeof(none));
+	CU_ASSERT_EQUAL(json_array_size(p3), 1);
+	CU_ASSERT_STRING_EQUAL(none, "");
+	/* f is older than g; order_id may share f's second, so the two follow in either order. */
+	CU_ASSERT_TRUE(ids_have(p2, order_f) || ids_have(p3, order_f));
+	CU_ASSERT_TRUE(ids_have(p2, order_id) || ids_have(p3, order_id));
+	json_decref(p1);
+	json_decref(p2);
+	json_decref(p3);
+	/* A whole page at once. */
+	engine->orders_page = ACME_ORDERS_PAGE;
+	p1 = orders_page(&alice, NULL, next, sizeof(next));
+	CU_ASSERT_EQUAL(json_array_size(p1), 3);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(p1, 0)), order_g);
+	CU_ASSERT_STRING_EQUAL(next, "");
+	json_decref(p1);
+}
+
+struct prefixed {
+	const char *prefix;
+	size_t count;
+};
+
+/* acme_store_foreach() callback: count the entries under a prefix. */
+static int
+count_prefixed(const char *key, const json_t *value, void *arg)
+{
+	struct prefixed *p = arg;
+
+	(void)value;
+	if (strncmp(key, p->prefix, strlen(p->prefix)) == 0)
+		p->count++;
+	return 0;
+}
+
+/* Once the sweep deleted the expired orders, their index entries are gone with them. */
+static void
+test_orders_swept(void)
+{
+	struct acme_txn *txn = NULL;
+	char prefix[ACME_ID_LEN + 2], next[128];
+	json_t *order = NULL, *ids;
+	struct prefixed p = { prefix, 0 };
+	size_t deleted = 0;
+
+	(void)snprintf(prefix, sizeof(prefix), "%s/", alice.id);
+	CU_ASSERT_EQUAL_FATAL(acme_store_begin(engine->store, false, &txn), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_get(txn, ACME_T_ORDER, order_g, &order), 0);
+	acme_store_abort(txn);
+	/* Past g's expiry (the newest order's): every order of alice expired. */
+	CU_ASSERT_EQUAL(acme_store_sweep(engine->store, acme_json_int(order, "expires", 0) + 1, 10000, &deleted), 0);
+	CU_ASSERT(deleted >= 6);
+	json_decref(order);
+	ids = orders_page(&alice, NULL, next, sizeof(next));
+	CU_ASSERT_EQUAL(json_array_size(ids), 0);
+	json_decref(ids);
+	CU_ASSERT_EQUAL_FATAL(acme_store_begin(engine->store, false, &txn), 0);
+	CU_ASSERT_EQUAL(acme_store_foreach(txn, ACME_T_ACCOUNT_ORDER, NULL, 100000, count_prefixed, &p), 0);
+	acme_store_abort(txn);
+	CU_ASSERT_EQUAL(p.count, 0);
+}
+
 int
 main(void)
 {
@@ -823,6 +1016,9 @@ main(void)
 		{ "authorization reuse", test_reuse },
 		{ "finalize refused by the core", test_finalize_refused },
 		{ "newOrder replaces", test_new_order_replaces },
+		{ "orders list", test_orders_list },
+		{ "orders list pages", test_orders_pages },
+		{ "orders list after the sweep", test_orders_swept },
 	};
 	CU_pSuite s;
 

@@ -38,6 +38,9 @@ test_path_resources(void)
 	expect_path("server/authz/Z", SIGNER_ACME_AUTHZ, "Z");
 	expect_path("server/chall/Z.0", SIGNER_ACME_CHALLENGE, "Z.0");
 	expect_path("server/cert/0A1B", SIGNER_ACME_CERT, "0A1B");
+	/* The orders list's cursor travels in the id after a '/'. */
+	expect_path("server/acct/A1/orders", SIGNER_ACME_ORDERS, "A1");
+	expect_path("server/acct/A1/orders/7f.O-1", SIGNER_ACME_ORDERS, "A1/7f.O-1");
 }
 
 static void
@@ -53,6 +56,14 @@ test_path_bounds(void)
 	CU_ASSERT_EQUAL(api_acme_path_parse(tail, &p), 0);
 	CU_ASSERT_EQUAL(strlen(p.id), SIGNER_ACME_PARAM_MAX);
 	n = snprintf(tail, sizeof(tail), "server/acct/%0*d", SIGNER_ACME_PARAM_MAX + 1, 0);
+	CU_ASSERT_TRUE_FATAL(n > 0 && (size_t)n < sizeof(tail));
+	CU_ASSERT_EQUAL(api_acme_path_parse(tail, &p), SD_E_NOT_FOUND);
+	/* An orders page's id and cursor share the id's bound. */
+	n = snprintf(tail, sizeof(tail), "server/acct/%0*d/orders/c", SIGNER_ACME_PARAM_MAX - 2, 0);
+	CU_ASSERT_TRUE_FATAL(n > 0 && (size_t)n < sizeof(tail));
+	CU_ASSERT_EQUAL(api_acme_path_parse(tail, &p), 0);
+	CU_ASSERT_EQUAL(strlen(p.id), SIGNER_ACME_PARAM_MAX);
+	n = snprintf(tail, sizeof(tail), "server/acct/%0*d/orders/c", SIGNER_ACME_PARAM_MAX - 1, 0);
 	CU_ASSERT_TRUE_FATAL(n > 0 && (size_t)n < sizeof(tail));
 	CU_ASSERT_EQUAL(api_acme_path_parse(tail, &p), SD_E_NOT_FOUND);
 	memset(profile, 'p', API_ACME_PROFILE_MAX);
@@ -83,6 +94,11 @@ test_path_refused(void)
 		"server/acct",
 		"server/acct/",
 		"server/acct/A/B",
+		"server/acct/A/orders/",
+		"server/acct/A/orders/c/d",
+		"server/acct/A/orders/c:d",
+		"server/acct/A/Orders",
+		"server/order/O/orders",
 		"server/order/O/finalize/x",
 		"server/order/O/cancel",
 		"server/authz/Z/finalize",

@@ -32,6 +32,7 @@ static const char *const acme_paths[SIGNER_ACME_OP_MAX + 1] = {
 	[SIGNER_ACME_CERT] = "cert",
 	[SIGNER_ACME_REVOKE] = "revoke-cert",
 	[SIGNER_ACME_RENEWAL_INFO] = "renewal-info",
+	[SIGNER_ACME_ORDERS] = "acct",
 };
 
 static bool
@@ -74,6 +75,7 @@ acme_open(const struct sd_config *cfg, struct journal *j, const struct acme_ops 
 	a->cfg = cfg;
 	a->journal = j;
 	a->ops = *ops;
+	a->orders_page = ACME_ORDERS_PAGE;
 	if (pthread_mutex_init(&a->sweep_lock, NULL) != 0) {
 		free(a);
 		return sd_error_set(SD_E_INTERNAL, "cannot create a mutex");
@@ -254,10 +256,20 @@ acme_request_url(struct acme_call *c)
 {
 	const struct signer_acme_request *r = c->req;
 	char id[SIGNER_ACME_PARAM_MAX + 16];
+	const char *cursor;
 	int n;
 
 	if (r->op == SIGNER_ACME_FINALIZE) {
 		n = snprintf(id, sizeof(id), "%s/finalize", r->id != NULL ? r->id : "");
+		if (n < 0 || (size_t)n >= sizeof(id))
+			return sd_error_set(SD_E_INVAL, "id too long");
+		return acme_url(c, c->url, sizeof(c->url), acme_paths[r->op], id);
+	}
+	/* acct/ID/orders[/CURSOR]: the request's id is "ID[/CURSOR]". */
+	if (r->op == SIGNER_ACME_ORDERS) {
+		cursor = strchr(r->id, '/');
+		n = cursor == NULL ? snprintf(id, sizeof(id), "%s/orders", r->id) :
+		                     snprintf(id, sizeof(id), "%.*s/orders%s", (int)(cursor - r->id), r->id, cursor);
 		if (n < 0 || (size_t)n >= sizeof(id))
 			return sd_error_set(SD_E_INVAL, "id too long");
 		return acme_url(c, c->url, sizeof(c->url), acme_paths[r->op], id);
@@ -270,7 +282,7 @@ acme_op_takes_id(enum signer_acme_op op)
 {
 	return op == SIGNER_ACME_ACCOUNT || op == SIGNER_ACME_ORDER || op == SIGNER_ACME_FINALIZE ||
 	    op == SIGNER_ACME_AUTHZ || op == SIGNER_ACME_CHALLENGE || op == SIGNER_ACME_CERT ||
-	    op == SIGNER_ACME_RENEWAL_INFO;
+	    op == SIGNER_ACME_RENEWAL_INFO || op == SIGNER_ACME_ORDERS;
 }
 
 /* The account a "kid" names: base "/acme/" P "/acct/" ID, status valid; its key. */
@@ -454,6 +466,7 @@ acme_dispatch(struct acme_call *c)
 	case SIGNER_ACME_CHALLENGE: return acme_op_challenge(c);
 	case SIGNER_ACME_CERT: return acme_op_cert(c);
 	case SIGNER_ACME_REVOKE: return acme_op_revoke(c);
+	case SIGNER_ACME_ORDERS: return acme_op_orders(c);
 	default: abort(); /* acme_serve() checked the range */
 	}
 }

@@ -37,7 +37,7 @@ acme_account_view(const struct acme_call *c, const char *id, const json_t *accou
 	int n, rc;
 
 	*out = NULL;
-	/* RFC 8555 7.1.2 requires "orders"; the URL is given though listing it is not served yet. */
+	/* RFC 8555 7.1.2 requires "orders": acme_op_orders() serves it. */
 	n = snprintf(orders, sizeof(orders), "%s/orders", id);
 	if (n < 0 || (size_t)n >= sizeof(orders))
 		return sd_error_set(SD_E_TOO_LARGE, "account id too long");

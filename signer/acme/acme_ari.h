@@ -71,6 +71,7 @@ enum acme_revoke_by {
 	ACME_REVOKE_REFUSED = 0,
 	ACME_REVOKE_BY_ACCOUNT, /* the account the certificate was issued to */
 	ACME_REVOKE_BY_KEY, /* the certificate's own key signed the request */
+	ACME_REVOKE_BY_AUTHORIZATION, /* an account with valid authorizations for all its names */
 };
 
 /*
@@ -80,7 +81,9 @@ enum acme_revoke_by {
  * key_spki_sha256 the SHA-256 of the JWS key's SubjectPublicKeyInfo and
  * cert_spki_sha256 that of the certificate's. A "kid" request revokes only
  * what its account was issued in this directory; a "jwk" request only a
- * certificate of its own key.
+ * certificate of its own key. The third way, an account holding valid
+ * authorizations for every identifier (ACME_REVOKE_BY_AUTHORIZATION),
+ * needs the store: acme_op_revoke() tries it when this refuses a "kid" request.
  */
 enum acme_revoke_by acme_revoke_authorised(const json_t *issued, const char *profile, const char *account_id,
     const uint8_t key_spki_sha256[32], const uint8_t cert_spki_sha256[32]);

@@ -27,10 +27,17 @@
  *   {"key": base64url, "profiles": [P, ...], "dns_suffixes": [...], "created": t,
  *    "actor": text, "account": id | null (bound once: an EAB key makes one account)}
  * ACME_T_CERT, serial hex -> {"account": id, "order": id, "profile": P, "replaced_by": order id | null}
+ * ACME_T_ACCOUNT_ORDER, account id "/" 16 hex "/" order id -> {"order": id}
+ *   The account's orders list (RFC 8555 7.1.2.1), newest first: the hex is
+ *   INT64_MAX minus the order's creation time, so that key order is
+ *   newest first. Written with the order, in its transaction and with its
+ *   expiry, so that the sweep deletes both.
  *
  * URLs: base "/acme/" P "/" then directory, new-nonce, new-account,
  * new-order, revoke-cert, key-change, renewal-info/CERTID, acct/ID,
- * order/ID, order/ID/finalize, authz/ID, chall/ID, cert/SERIAL.
+ * acct/ID/orders, acct/ID/orders/CURSOR (the page from CURSOR on: the
+ * index key's 16 hex "." order id), order/ID, order/ID/finalize, authz/ID,
+ * chall/ID, cert/SERIAL.
  */
 #ifndef ACME_INTERNAL_H
 #define ACME_INTERNAL_H
@@ -54,6 +61,7 @@ struct acme {
 	struct acme_store *store;
 	pthread_mutex_t sweep_lock;
 	int64_t swept_at;			/* the last acme_store_sweep() */
+	size_t orders_page;			/* order URLs a page of an orders list holds (tests lower it) */
 };
 
 /* One request being served, as acme.c verified it for the handlers. */
@@ -91,6 +99,18 @@ SD_WUR int acme_op_challenge(struct acme_call *c);
 SD_WUR int acme_op_cert(struct acme_call *c);
 SD_WUR int acme_op_revoke(struct acme_call *c);	/* kid or jwk (the certificate's key) request */
 SD_WUR int acme_op_renewal_info(struct acme_call *c);	/* GET: no JWS, no account */
+SD_WUR int acme_op_orders(struct acme_call *c);	/* POST-as-GET acct/ID/orders[/CURSOR] */
+
+#define ACME_ORDERS_PAGE 100	/* order URLs a page of an account's orders list holds */
+#define ACME_ORDERS_SCAN 400	/* index entries one page reads at most; invalid orders are skipped */
+
+/*
+ * Index order id of account account_id, created at created and stored with
+ * expiry expires, in its account's orders list (ACME_T_ACCOUNT_ORDER), in
+ * write transaction txn. Errors: SD_E_INVAL (created), those of acme_store_add().
+ */
+SD_WUR int acme_account_order_add(struct acme_txn *txn, const char *account_id, int64_t created, const char *id,
+    int64_t expires);
 
 /* The validation outcome for challenge id (see acme_validated()); answers nothing. */
 SD_WUR int acme_challenge_validated(struct acme *a, const char *profile, const char *challenge,

@@ -519,6 +519,7 @@ acme_op_new_order(struct acme_call *c)
 		goto out;
 	}
 	if ((rc = acme_store_add(txn, ACME_T_ORDER, id, order, expires)) != 0 ||
+	    (rc = acme_account_order_add(txn, c->account_id, c->now, id, expires)) != 0 ||
 	    (rc = acme_store_put(txn, ACME_T_ACCOUNT, c->account_id, account, 0)) != 0)
 		goto out;
 	rc = acme_store_commit(txn);

@@ -1,13 +1,17 @@
 /*
  * revokeCert (RFC 8555 7.6): the certificate, checked to be this CA's,
- * the reason, who may revoke it, then the core's revocation (journaled,
- * the revocation publisher told).
+ * the reason, who may revoke it (the issuing account, the certificate's
+ * key, or an account with valid authorizations for all its names), then
+ * the core's revocation (journaled, the revocation publisher told).
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -15,11 +19,13 @@
 #include <openssl/x509v3.h>
 
 #include "acme_ari.h"
-#include "acme_internal.h"
+#include "acme_order.h"
 #include "sd_crl_reason.h"
 #include "sd_file.h"
 
 #define ACME_REVOKE_CERT_MAX (64 * 1024) /* bytes of the certificate's DER */
+#define ACME_REVOKE_NAMES_MAX 100 /* subjectAltNames of a certificate revoked by authorization */
+#define ACME_REVOKE_WHY_MAX 384 /* bytes of why the third way refused */
 
 enum acme_revoke_by
 acme_revoke_authorised(const json_t *issued, const char *profile, const char *account_id,
@@ -28,8 +34,8 @@ acme_revoke_authorised(const json_t *issued, const char *profile, const char *ac
 	const char *owner = acme_json_str(issued, "account"), *issued_in = acme_json_str(issued, "profile");
 
 	/*
-	 * RFC 8555 7.6 also lets an account with valid authorizations for all
-	 * the certificate's names revoke it; that path is not offered.
+	 * RFC 8555 7.6's third way, an account with valid authorizations for
+	 * all the certificate's names, reads the store: acme_revoke_covered().
 	 */
 	if (account_id != NULL)
 		return owner != NULL && issued_in != NULL && strcmp(owner, account_id) == 0 &&
@@ -126,6 +132,216 @@ acme_revoke_spki(X509 *cert, uint8_t out[32])
 	return rc;
 }
 
+/* len bytes of s for a detail, at most cap - 1 of them, anything but printable ASCII as '?'. */
+static void
+acme_revoke_printable(const unsigned char *s, size_t len, char *out, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; i < len && i + 1 < cap; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+	out[i] = '\0';
+}
+
+/* A subjectAltName no authorization can cover (not a dNSName), named into why. */
+static void
+acme_revoke_other_name(const GENERAL_NAME *gen, char *why, size_t cap)
+{
+	char text[SIGNER_ACME_NAME_MAX + 1] = "";
+	const ASN1_STRING *s = NULL;
+	const char *kind;
+
+	switch (gen->type) {
+	case GEN_IPADD:
+		kind = "IP address";
+		s = gen->d.iPAddress;
+		if (ASN1_STRING_length(s) == 4 || ASN1_STRING_length(s) == 16) {
+			if (inet_ntop(ASN1_STRING_length(s) == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(s), text,
+			        sizeof(text)) == NULL)
+				text[0] = '\0';
+			s = NULL;
+		}
+		break;
+	case GEN_EMAIL:
+		kind = "email address";
+		s = gen->d.rfc822Name;
+		break;
+	case GEN_URI:
+		kind = "URI";
+		s = gen->d.uniformResourceIdentifier;
+		break;
+	default: kind = "subjectAltName of another type"; break;
+	}
+	if (s != NULL)
+		acme_revoke_printable(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s), text, sizeof(text));
+	(void)snprintf(why, cap, "its %s%s%s is no DNS identifier an authorization covers", kind, text[0] ? " " : "",
+	    text);
+}
+
+/*
+ * The certificate's dNSNames, lower-case, into names; why says what
+ * refuses the third way: another type of subjectAltName, a subject CN
+ * that is none of the dNSNames, or no name at all.
+ */
+static int
+acme_revoke_names(X509 *cert, json_t *names, char *why, size_t cap)
+{
+	char name[SIGNER_ACME_NAME_MAX + 1], text[SIGNER_ACME_NAME_MAX + 1];
+	const X509_NAME *subject = X509_get_subject_name(cert);
+	const ASN1_STRING *s;
+	const unsigned char *b;
+	GENERAL_NAMES *gens;
+	const GENERAL_NAME *gen;
+	unsigned char *cn = NULL;
+	bool found;
+	size_t i, j, len;
+	int crit = -1, n, idx = -1, rc = 0;
+
+	gens = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
+	if (gens == NULL && crit != -1) {
+		(void)snprintf(why, cap, "its subjectAltName extension is repeated or unreadable");
+		goto out;
+	}
+	if ((n = sk_GENERAL_NAME_num(gens)) > ACME_REVOKE_NAMES_MAX) {
+		(void)snprintf(why, cap, "it has more than %d subjectAltNames", ACME_REVOKE_NAMES_MAX);
+		goto out;
+	}
+	for (i = 0; n > 0 && i < (size_t)n; i++) {
+		gen = sk_GENERAL_NAME_value(gens, (int)i);
+		if (gen->type != GEN_DNS) {
+			acme_revoke_other_name(gen, why, cap);
+			goto out;
+		}
+		s = gen->d.dNSName;
+		b = ASN1_STRING_get0_data(s);
+		len = (size_t)ASN1_STRING_length(s);
+		for (j = 0; j < len && j < SIGNER_ACME_NAME_MAX && b[j] > 0x20 && b[j] < 0x7f; j++)
+			name[j] = (char)tolower(b[j]);
+		if (len == 0 || j != len) {
+			acme_revoke_printable(b, len, text, sizeof(text));
+			(void)snprintf(why, cap, "its dNSName \"%s\" is no DNS name an authorization covers", text);
+			goto out;
+		}
+		name[len] = '\0';
+		if (json_array_append_new(names, json_string(name)) != 0) {
+			rc = SD_E_NOMEM;
+			goto out;
+		}
+	}
+	/* Every subject CN must be one of the dNSNames: it is an identifier too. */
+	while ((idx = X509_NAME_get_index_by_NID(subject, NID_commonName, idx)) >= 0) {
+		if ((n = ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)))) < 0) {
+			(void)snprintf(why, cap, "its subject CN is unreadable");
+			goto out;
+		}
+		found = false;
+		for (i = 0; !found && i < json_array_size(names); i++) {
+			found = strlen(json_string_value(json_array_get(names, i))) == (size_t)n &&
+			    strncasecmp(json_string_value(json_array_get(names, i)), (const char *)cn, (size_t)n) == 0;
+		}
+		if (!found) {
+			acme_revoke_printable(cn, (size_t)n, text, sizeof(text));
+			(void)snprintf(why, cap, "its subject CN %s is none of its DNS names", text);
+			goto out;
+		}
+		OPENSSL_free(cn);
+		cn = NULL;
+	}
+	if (json_array_size(names) == 0)
+		(void)snprintf(why, cap, "it names no DNS identifier");
+out:
+	OPENSSL_free(cn);
+	GENERAL_NAMES_free(gens);
+	return rc;
+}
+
+/* Whether authz, valid at now in directory profile, covers name ("*.x": a wildcard authorization for x). */
+static bool
+acme_revoke_authz_covers(const json_t *authz, const char *profile, int64_t now, const char *name)
+{
+	const json_t *ident = json_object_get(authz, "identifier");
+	const char *type = acme_json_str(ident, "type"), *value = acme_json_str(ident, "value"),
+	           *in = acme_json_str(authz, "profile");
+	bool wildcard = json_is_true(json_object_get(authz, "wildcard"));
+
+	if (type == NULL || value == NULL || in == NULL || strcmp(type, "dns") != 0 || strcmp(in, profile) != 0 ||
+	    strcmp(acme_authz_status(authz, now), "valid") != 0)
+		return false;
+	if (strncmp(name, "*.", 2) == 0)
+		return wildcard && strcasecmp(name + 2, value) == 0;
+	return !wildcard && strcasecmp(name, value) == 0;
+}
+
+/*
+ * RFC 8555 7.6's third way: c's account holds, in this directory, valid
+ * authorizations covering every identifier of cert. Returns 0, with
+ * unauthorized answered (naming the first identifier not covered) when not.
+ */
+static int
+acme_revoke_covered(struct acme_call *c, X509 *cert, const char *hex)
+{
+	bool covered[ACME_REVOKE_NAMES_MAX] = { false };
+	char why[ACME_REVOKE_WHY_MAX] = "";
+	struct acme_txn *txn = NULL;
+	json_t *names = json_array(), *account = NULL, *authz = NULL;
+	const json_t *authzs;
+	const char *id, *owner;
+	size_t i, j, left;
+	int rc;
+
+	if (names == NULL)
+		return SD_E_NOMEM;
+	if ((rc = acme_revoke_names(cert, names, why, sizeof(why))) != 0 || why[0] != '\0')
+		goto out;
+	left = json_array_size(names);
+	if ((rc = acme_store_begin(c->a->store, false, &txn)) != 0)
+		goto out;
+	if ((rc = acme_store_get(txn, ACME_T_ACCOUNT, c->account_id, &account)) != 0 && rc != SD_E_NOT_FOUND)
+		goto out;
+	sd_error_clear();
+	rc = 0;
+	/* The account's most recent authorizations, newest first, as newOrder reuses them. */
+	authzs = json_object_get(account, "authzs");
+	for (i = 0; left > 0 && i < json_array_size(authzs) && i < ACME_ORDER_AUTHZS_MAX; i++) {
+		if ((id = json_string_value(json_array_get(authzs, i))) == NULL)
+			continue;
+		if ((rc = acme_store_get(txn, ACME_T_AUTHZ, id, &authz)) == SD_E_NOT_FOUND) {
+			sd_error_clear();
+			rc = 0;
+			continue;
+		}
+		if (rc != 0)
+			goto out;
+		owner = acme_json_str(authz, "account");
+		for (j = 0; owner != NULL && strcmp(owner, c->account_id) == 0 && j < json_array_size(names); j++) {
+			if (!covered[j] &&
+			    acme_revoke_authz_covers(authz, c->profile->name, c->now,
+			        json_string_value(json_array_get(names, j)))) {
+				covered[j] = true;
+				left--;
+			}
+		}
+		json_decref(authz);
+		authz = NULL;
+	}
+	for (j = 0; left > 0 && j < json_array_size(names); j++) {
+		if (!covered[j]) {
+			(void)snprintf(why, sizeof(why), "no valid authorization of this account covers %s",
+			    json_string_value(json_array_get(names, j)));
+			break;
+		}
+	}
+out:
+	acme_store_abort(txn);
+	if (rc == 0 && why[0] != '\0')
+		rc = acme_answer_problem(c, ACME_P_UNAUTHORIZED, "this account was not issued certificate %s, and %s",
+		    hex, why);
+	json_decref(authz);
+	json_decref(account);
+	json_decref(names);
+	return rc;
+}
+
 int
 acme_op_revoke(struct acme_call *c)
 {
@@ -169,15 +385,20 @@ acme_op_revoke(struct acme_call *c)
 	}
 	by = acme_revoke_authorised(issued, c->profile->name, c->account_id[0] != '\0' ? c->account_id : NULL,
 	    c->spki_sha256, cert_spki);
+	if (by == ACME_REVOKE_REFUSED && c->account_id[0] != '\0') {
+		if ((rc = acme_revoke_covered(c, cert, hex)) != 0 || c->ans->status != 0)
+			goto out;
+		by = ACME_REVOKE_BY_AUTHORIZATION;
+	}
 	if (by == ACME_REVOKE_REFUSED) {
 		rc = acme_answer_problem(c, ACME_P_UNAUTHORIZED,
-		    c->account_id[0] != '\0' ? "this account was not issued certificate %s" :
-		                               "the request is not signed by the key of certificate %s",
-		    hex);
+		    "the request is not signed by the key of certificate %s", hex);
 		goto out;
 	}
 	if (by == ACME_REVOKE_BY_ACCOUNT)
 		n = snprintf(who, sizeof(who), "acme:%s/%s", c->profile->name, c->account_id);
+	else if (by == ACME_REVOKE_BY_AUTHORIZATION)
+		n = snprintf(who, sizeof(who), "acme:%s/%s by authorization", c->profile->name, c->account_id);
 	else
 		n = snprintf(who, sizeof(who), "acme:%s certificate key", c->profile->name);
 	if (n < 0 || (size_t)n >= sizeof(who)) {

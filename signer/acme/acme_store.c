@@ -3,7 +3,7 @@
  *
  * Databases:
  *  - one per enum acme_table ("account", "account_key", "order", "authz",
- *    "eab", "cert"): key -> be64 expires || compact JSON. The expiry sits
+ *    "eab", "cert", "account_order"): key -> be64 expires || compact JSON. The expiry sits
  *    in the value's 8-byte header so that put and del find the index entry
  *    to remove without a second database to keep in step.
  *  - "expiry": be64 expires || table byte || key -> empty, for the sweep,
@@ -67,6 +67,7 @@ static const char *const acme_store_table_names[ACME_T_COUNT] = {
 	[ACME_T_AUTHZ] = "authz",
 	[ACME_T_EAB] = "eab",
 	[ACME_T_CERT] = "cert",
+	[ACME_T_ACCOUNT_ORDER] = "account_order",
 };
 
 static const char acme_store_nonce_next_key[] = "nonce_next";

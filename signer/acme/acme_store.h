@@ -33,6 +33,7 @@ enum acme_table {
 	ACME_T_AUTHZ,			/* authorization id -> authorization (its challenges inside) */
 	ACME_T_EAB,			/* EAB key id -> {key, profiles, names, bound account} */
 	ACME_T_CERT,			/* serial hex -> {"order": id, "account": id} */
+	ACME_T_ACCOUNT_ORDER,		/* account id "/" hex "/" order id -> {"order": id}: orders lists */
 	ACME_T_COUNT
 };
 

@@ -193,6 +193,42 @@ def csr_der(key, names):
     return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
+def revoke_by_authorization(c, order, port, cert_file):
+    """RFC 8555 7.6's third way: refused before this account holds an authorization for the
+    certificate's name, accepted once it validated it (http-01); 7.1.2.1: its orders list."""
+    with open(cert_file, "rb") as f:
+        der = x509.load_pem_x509_certificate(f.read()).public_bytes(serialization.Encoding.DER)
+    name = order["identifiers"][0]["value"]
+    status, _, doc = c.post(c.dir["revokeCert"], {"certificate": b64u(der)})
+    check_problem(status, doc, "unauthorized", "revokeCert of another account's certificate, no authorization")
+    expect(name in doc.get("detail", ""), "the refusal names %s: %s" % (name, doc))
+    status, headers, doc = c.post(c.dir["newOrder"], order)
+    expect(status == 201, "newOrder: %d %s" % (status, doc))
+    order_url = headers["Location"]
+    status, _, acct = c.post(c.kid, None)
+    expect(status == 200 and acct.get("orders") == c.kid + "/orders", "account: %d %s" % (status, acct))
+    status, _, doc = c.post(acct["orders"], None)
+    expect(status == 200 and doc.get("orders") == [order_url], "orders list: %d %s" % (status, doc))
+    status, _, doc = c.post(acct["orders"] + "/not-a-cursor", None)
+    check_problem(status, doc, "malformed", "an orders list page with a malformed cursor")
+    authz_url = c.post(order_url, None)[2]["authorizations"][0]
+    authz = poll(c, authz_url, ("pending",))
+    chall = [x for x in authz["challenges"] if x["type"] == "http-01"][0]
+    server = Http01(port, chall["token"] + "." + c.key.thumbprint())
+    server.start()
+    try:
+        status, _, _ = c.post(chall["url"], {})
+        expect(status == 200, "challenge POST: %d" % status)
+        authz = poll(c, authz_url, ("valid", "invalid"))
+        expect(authz["status"] == "valid", "authorization is %s" % authz["status"])
+    finally:
+        server.server.shutdown()
+    status, _, doc = c.post(c.dir["revokeCert"], {"certificate": b64u(der), "reason": 4})
+    expect(status == 200, "revokeCert by authorization: %d %s" % (status, doc))
+    status, _, doc = c.post(c.dir["revokeCert"], {"certificate": b64u(der)})
+    check_problem(status, doc, "alreadyRevoked", "revokeCert once more")
+
+
 def scenario(name, c, kid, hmac_key, args):
     if name == "refused-key-types":
         for kind, want in (("p521", "badSignatureAlgorithm"), ("rsa1024", "badPublicKey")):
@@ -217,6 +253,8 @@ def scenario(name, c, kid, hmac_key, args):
     elif name == "outside-eab":
         status, _, doc = c.post(c.dir["newOrder"], order)
         check_problem(status, doc, "rejectedIdentifier", "a name outside the EAB key's suffixes")
+    elif name == "revoke-by-authorization":
+        revoke_by_authorization(c, order, int(args[1]), args[2])
     elif name == "wrong-key-authorization":
         port = int(args[1])
         server = Http01(port, "not-the-key-authorization")

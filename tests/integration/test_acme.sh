@@ -63,7 +63,7 @@ certbot_run() {
 }
 eab
 t_check "certbot certonly --standalone (http-01, EAB): a certificate" \
-	certbot_run certonly --standalone --agree-tos -m ops@example.com --eab-kid "$kid" --eab-hmac-key "$key" \
+	certbot_run certonly --standalone --agree-tos -m ops@example.com --eab-kid "$kid" --eab-hmac-key="$key" \
 	--http-01-port "$http_port" --http-01-address 127.0.0.1 --key-type ecdsa -d certbot.example.com
 check_cert certbot "$cb/live/certbot.example.com/cert.pem" certbot.example.com
 cp "$cb/live/certbot.example.com/cert.pem" "$T_TMP/certbot-1.pem"
@@ -158,6 +158,28 @@ t_check "renewalInfo of lego's tls-alpn-01 certificate: the middle third, with R
 	/usr/bin/python3 "$client" renewal-info "$dir" "$ca" "$lg/certificates/lego-tls.example.com.crt" middle-third
 t_check "renewalInfo of certbot's revoked certificate: a window in the past" \
 	/usr/bin/python3 "$client" renewal-info "$dir" "$ca" "$cb/live/certbot.example.com/cert.pem" past
+
+# RFC 8555 7.6's third way: an account that validated lego-tls.example.com itself revokes lego's certificate;
+# refused before it holds the authorization. Its orders list (7.1.2.1) holds its order.
+tls_crt=$lg/certificates/lego-tls.example.com.crt
+tls_serial=$(openssl x509 -in "$tls_crt" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
+revoke_by_authz() {
+	eab || return 1
+	/usr/bin/python3 "$client" revoke-by-authorization "$dir" "$ca" "$kid" "$key" lego-tls.example.com "$http_port" \
+		"$tls_crt" 2>>"$T_TMP/neg.log"
+}
+revoked_by_authz() {
+	t_audit export | jq -se "map(select(.type == \"revocation\" and .serial == \"$tls_serial\")) |
+		length == 1 and .[0].crl_reason == 4 and
+		(.[0].client | test(\"^acme:server/[A-Za-z0-9_-]{22} by authorization\$\"))" >/dev/null
+}
+t_check "another account: unauthorized; then http-01 valid, its orders list, revoked by authorization; alreadyRevoked" \
+	revoke_by_authz
+t_check "revoked by authorization: the journal holds it revoked" \
+	bash -c "journaled '$tls_crt' >/dev/null && jq -e '.status == \"revoked\"' '$T_TMP/cert.json' >/dev/null"
+t_check "revoked by authorization: journaled as the account's, by authorization, superseded" revoked_by_authz
+t_check "renewalInfo of the certificate revoked by authorization: a window in the past" \
+	/usr/bin/python3 "$client" renewal-info "$dir" "$ca" "$tls_crt" past
 
 t_check "the journal verifies" t_audit verify --pubkey "$d/audit.pem"
 t_stop
