@@ -875,7 +875,7 @@ ca_prove(struct journal *j, const char *serial_hex)
 	if ((rc = merkle_inclusion_verify(seq - 1, cp->tree_size, rec->leaf_hash, (const uint8_t (*)[32])proof, n,
 	    cp->root_hash)) != 0)
 		goto out;
-	printf("{\"serial\":\"%s\",\"intent_seq\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"leaf_index\":%" PRIu64
+	printf("{\"serial_number\":\"%s\",\"intent_seq\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"leaf_index\":%" PRIu64
 	    ",\"tree_size\":%" PRIu64 ",\"checkpoint_seq\":%" PRIu64, serial_hex, intent, seq, seq - 1, cp->tree_size,
 	    cps);
 	sd_hex_encode(rec->leaf_hash, 32, hex);

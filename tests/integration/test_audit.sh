@@ -42,6 +42,7 @@ st=$(t_get issuer "/v1/audit/records"); t_check "records: issuer 403" test "$st"
 st=$(t_get auditor "/v1/audit/proof?serial=${serials[0]}")
 t_check "proof for an issued serial: 200" test "$st" = 200
 t_check "proof names the result record" test "$(jq -r .seq "$T_TMP/body")" -gt 0
+t_check "proof names the serial as serial_number" test "$(jq -r .serial_number "$T_TMP/body")" = "${serials[0]}"
 st=$(t_get auditor "/v1/audit/proof?serial=00ff"); t_check "proof for an unknown serial: 404" test "$st" = 404
 st=$(t_get auditor "/v1/audit/proof?serial=zz"); t_check "proof for a non-hex serial: 400" test "$st" = 400
 cp "$d/checkpoints.txt" "$T_TMP/old-checkpoints.txt"
@@ -63,7 +64,7 @@ t_check "the refusal is journaled" grep -q '"type":"refusal"' "$T_TMP/export.jso
 t_check "start and stop are journaled" bash -c "grep -c '\"type\":\"service\"' '$T_TMP/export.jsonl' | grep -qx 2"
 t_check "ceremony records from signerctl" grep -q '"type":"ceremony"' "$T_TMP/export.jsonl"
 t_check "audit find names intent and result" bash -c "'$BUILD/signerctl' -c '$conf' audit find --serial ${serials[2]} | grep -q 'result record [1-9]'"
-t_check "audit prove verifies and prints the path" bash -c "'$BUILD/signerctl' -c '$conf' audit prove --serial ${serials[1]} | jq -e '.inclusion_path | length > 0' >/dev/null"
+t_check "audit prove verifies and prints the path" bash -c "'$BUILD/signerctl' -c '$conf' audit prove --serial ${serials[1]} | jq -e '.serial_number == \"${serials[1]}\" and (.inclusion_path | length > 0)' >/dev/null"
 n=$(wc -l <"$T_TMP/export.jsonl")
 t_check "audit consistency 3 N" bash -c "'$BUILD/signerctl' -c '$conf' audit consistency 3 $n | jq -e '.consistency_path' >/dev/null"
 t_check "audit show a checkpoint" bash -c "'$BUILD/signerctl' -c '$conf' audit show $n | grep -q 'checkpoint:'"
