@@ -73,6 +73,22 @@ t_check "checkpoint lines verify with openssl alone" bash -c "
 	tail -n 6 '$d/checkpoints.txt' >'$T_TMP/cp' && head -n 4 '$T_TMP/cp' >'$T_TMP/body.txt' &&
 	tail -n 1 '$T_TMP/cp' | awk '{print \$3}' | base64 -d | tail -c 64 >'$T_TMP/sig.bin' &&
 	openssl pkeyutl -verify -pubin -inkey '$pub' -rawin -in '$T_TMP/body.txt' -sigfile '$T_TMP/sig.bin' >/dev/null"
+# README "Auditing": one note of a checkpoint_file of several, the newest or the N-th, with awk alone.
+cp_newest() { awk '{n = n $0 "\n"} /^— /{last = n; n = ""} END{printf "%s", last}' "$1"; }
+cp_nth() { awk -v N="$2" '{n = n $0 "\n"} /^— /{if (++i == N) printf "%s", n; n = ""}' "$1"; }
+cp_verifies() {
+	head -n 4 "$1" >"$T_TMP/body.txt" && tail -n 1 "$1" | awk '{print $3}' | base64 -d | tail -c 64 >"$T_TMP/sig.bin" &&
+	openssl pkeyutl -verify -pubin -inkey "$pub" -rawin -in "$T_TMP/body.txt" -sigfile "$T_TMP/sig.bin" >/dev/null
+}
+cp_is() { cmp -s "$1" "$2" && cp_verifies "$1"; }
+cp_newest "$d/checkpoints.txt" >"$T_TMP/cp-newest"
+cp_nth "$d/checkpoints.txt" 2 >"$T_TMP/cp-second"
+t_check "checkpoint file: several notes, six lines each, nothing between them" bash -c "
+	n=\$(grep -c '^— ' '$d/checkpoints.txt') && test \$n -ge 2 && test \$(wc -l <'$d/checkpoints.txt') = \$((6 * n))"
+t_check "checkpoint file: the newest note by awk is the last six lines, and its signature verifies" \
+	cp_is "$T_TMP/cp-newest" <(tail -n 6 "$d/checkpoints.txt")
+t_check "checkpoint file: the second note by awk is lines 7 to 12, and its signature verifies" \
+	cp_is "$T_TMP/cp-second" <(sed -n 7,12p "$d/checkpoints.txt")
 
 # Pinning the audit key: its fingerprint (SHA-256 of the DER SubjectPublicKeyInfo) as keygen printed and
 # journaled it and as audit pubkey --sha256 prints it; verify --pubkey-sha256 takes the key from the journal.
