@@ -449,6 +449,15 @@ api_health_ok_json(void)
 	return "{\"status\":\"ok\"}";
 }
 
+const char *
+api_health_json(bool checkpoints)
+{
+	if (checkpoints)
+		return api_health_ok_json();
+	return "{\"status\":\"ok\",\"details\":{\"checkpoints\":"
+	    "\"disabled: the journal is unprotected against rewriting\"}}";
+}
+
 bool
 api_content_type_is_json(const char *value)
 {

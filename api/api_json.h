@@ -139,6 +139,13 @@ SD_WUR int api_content_length_parse(const char *value, uint64_t *out);
 const char *api_health_ok_json(void);
 
 /*
+ * /healthz's answer, as a static string: {"status":"ok"}, and when the
+ * journal has no audit key (checkpoints false) a "details" object saying
+ * that nothing signed protects it against rewriting. Liveness either way.
+ */
+const char *api_health_json(bool checkpoints);
+
+/*
  * Auditor answers. Records: {"records": [{"seq", "type", "time_ms", "hash",
  * "leaf_hash", "record" (base64)}...], "last_seq", "next"}; proof:
  * {"serial_number", "intent_seq", "seq", "leaf_index", "tree_size",

@@ -405,9 +405,12 @@ acme_eab() {
 }
 
 recipe() {
-	local url="https://127.0.0.1:$PORT" kid key
+	local url="https://127.0.0.1:$PORT" kid key audit_sha256 audit_key_id
 	kid=$(sed -n 's/^kid: //p' "$D/acme-eab.txt")
 	key=$(sed -n 's/^hmac_key: //p' "$D/acme-eab.txt")
+	# What an auditor pins: SHA-256 of the audit key's DER SubjectPublicKeyInfo; the key id starts each checkpoint signature.
+	audit_sha256=$(ctl audit pubkey --sha256)
+	audit_key_id=$(ctl audit pubkey --key-id)
 	cat <<RECIPE
 
 signerd demo: $url   (state in $D)
@@ -449,7 +452,8 @@ With ACME: certbot (Debian's package) gets a certificate for acme.example.com, w
   openssl verify -CAfile $D/ca/root.pem -untrusted $D/ca/chain.pem certbot/live/acme.example.com/cert.pem
 
 Journal: $BUILD/signerctl -c $D/signerd.conf journal list
-Audit:   $BUILD/signerctl -c $D/signerd.conf audit verify --pubkey $D/audit.pem --checkpoint $D/checkpoints.txt
+Audit key: SHA-256 fingerprint $audit_sha256, checkpoint key id $audit_key_id
+Audit:   $BUILD/signerctl -c $D/signerd.conf audit verify --pubkey-sha256 $audit_sha256 --checkpoint $D/checkpoints.txt
 Stop with Ctrl-C.
 
 RECIPE

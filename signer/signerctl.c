@@ -263,9 +263,28 @@ ctl_ceremony_done(struct ctl_ceremony *c, int result, const uint8_t *output, siz
 		ctl_fail(rc, "journal (ceremony record)");
 }
 
+/* Whether spki is the key [journal] audit_key names (compared by key, not by how the URIs are spelled). */
+static bool
+ctl_is_audit_key(const struct sd_config *cfg, struct hsm *hsm, const uint8_t *spki, size_t len)
+{
+	struct hsm_key *key = NULL;
+	const uint8_t *p;
+	size_t n = 0;
+	bool same;
+
+	if (cfg->journal_audit_key == NULL || hsm_key_find(hsm, cfg->journal_audit_key, false, &key) != 0)
+		return false;
+	p = hsm_key_spki_peek(key, &n);
+	same = p != NULL && n == len && memcmp(p, spki, len) == 0;
+	hsm_key_free(key);
+	return same;
+}
+
 static int
 cmd_keygen(const struct ctl_opts *o)
 {
+	char fp[65] = "", key_id[9] = "", note[160];
+	bool audit = false;
 	struct sd_config *cfg;
 	struct hsm *hsm;
 	struct hsm_key *key = NULL;
@@ -289,9 +308,24 @@ cmd_keygen(const struct ctl_opts *o)
 	rc = hsm_keygen(hsm, o->key, type);
 	if (rc == 0 && (rc = hsm_key_find(hsm, o->key, false, &key)) == 0)
 		spki = hsm_key_spki_peek(key, &spki_len);
+	/* The done record carries what auditors compare: the fingerprint, and the note key id. */
+	if (rc == 0 && (rc = ctl_key_ids(cfg, spki, spki_len, fp, key_id)) == 0) {
+		audit = ctl_is_audit_key(cfg, hsm, spki, spki_len);
+		if (snprintf(note, sizeof(note), "spki_sha256=%s%s%s%s%s", fp, key_id[0] != '\0' ? "; checkpoint_key_id=" : "",
+		    key_id, audit ? "; " : "", audit ? CTL_AUDIT_KEY_ROLE : "") >= (int)sizeof(note))
+			rc = sd_error_set(SD_E_INTERNAL, "ceremony detail truncated");
+		else
+			rc = ctl_ceremony_note(cer, note);
+	}
 	ctl_ceremony_done(cer, rc, spki, spki_len, "keygen");
 	hsm_key_free(key);
 	printf("generated %s key %s\n", hsm_key_type_name(type), o->key);
+	printf("SHA-256 fingerprint (of its DER SubjectPublicKeyInfo): %s\n", fp);
+	if (key_id[0] != '\0')
+		printf("checkpoint key id (C2SP note key hash, name %s): %s\n", cfg->journal_origin, key_id);
+	if (audit)
+		printf("this is the [journal] audit_key: auditors pin it with signerctl audit verify --pubkey-sha256 %s\n",
+		    fp);
 	hsm_close(hsm);
 	sd_config_free(cfg);
 	return 0;

@@ -217,6 +217,10 @@ main(int argc, char **argv)
 	    strchr(cfg->api_listen, ':') != NULL ? "[" : "", cfg->api_listen,
 	    strchr(cfg->api_listen, ':') != NULL ? "]" : "",
 	    (unsigned)bound, cfg->api_workers, (long)privsep_front_pid(front));
+	/* Not an error (a test bench may run so), but nothing signed then shows that records were rewritten. */
+	if (cfg->journal_audit_key == NULL)
+		sd_log(SD_LOG_WARN, "no [journal] audit_key: checkpoints are disabled, the journal is unprotected "
+		    "against rewriting");
 	if (ready_file != NULL && (rc = write_ready_file(ready_file, bound)) != 0)
 		goto out;
 

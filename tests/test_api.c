@@ -564,6 +564,14 @@ test_health_json(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "status")), "ok");
 	json_decref(doc);
+	/* With an audit key: no details. Without: still ok, and the details say the journal is unprotected. */
+	CU_ASSERT_STRING_EQUAL(api_health_json(true), api_health_ok_json());
+	doc = json_loads(api_health_json(false), 0, &jerr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "status")), "ok");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(doc, "details"), "checkpoints")),
+	    "disabled: the journal is unprotected against rewriting");
+	json_decref(doc);
 }
 
 static void

@@ -18,6 +18,7 @@
 #include "journal/checkpoint_note.h"
 #include "journal/merkle.h"
 #include "journal_fixture.h"
+#include "sd_file.h"
 #include "sd_test.h"
 
 /* One issuance as the signer journals it: intent, then result. */
@@ -303,6 +304,48 @@ test_events_checkpoint_text(void)
 	free(note);
 }
 
+/* The audit key's fingerprint: SHA-256 of its DER SPKI (RFC 8410 section 10.1's example key), and pins as typed. */
+static void
+test_events_fingerprint(void)
+{
+	static const char pem[] = "-----BEGIN PUBLIC KEY-----\n"
+	    "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+	static const char want[] = "a1e9156054e04fac899ae9f275132cdc07a5dbc4ea2c2ad3a1ffc6e0d253681f";
+	uint8_t pub[CHECKPOINT_ED25519_LEN], fp[32], pin[32];
+	char hex[65], upper[65], bad[66];
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(checkpoint_ed25519_from_pem(pem, strlen(pem), pub), 0);
+	CU_ASSERT_EQUAL_FATAL(checkpoint_ed25519_fingerprint(pub, fp), 0);
+	sd_hex_encode(fp, 32, hex);
+	CU_ASSERT_STRING_EQUAL(hex, want);
+	/* The same from `openssl pkey -pubin -outform DER | sha256sum`'s bytes: the SPKI is DER, one encoding. */
+	CU_ASSERT_EQUAL(checkpoint_fingerprint_parse(want, pin), 0);
+	CU_ASSERT_EQUAL(memcmp(pin, fp, 32), 0);
+	for (i = 0; i < 64; i++)
+		upper[i] = (char)(want[i] >= 'a' ? want[i] - 'a' + 'A' : want[i]);
+	upper[64] = '\0';
+	CU_ASSERT_EQUAL(checkpoint_fingerprint_parse(upper, pin), 0);
+	CU_ASSERT_EQUAL(memcmp(pin, fp, 32), 0);
+	/* Refused: short, long, empty, not hex; each says why. */
+	memcpy(bad, want, 63);
+	bad[63] = '\0';
+	CU_ASSERT_EQUAL(checkpoint_fingerprint_parse(bad, pin), SD_E_INVAL);
+	CU_ASSERT(detail_has(SD_E_INVAL, "64 hex digits, not 63"));
+	memcpy(bad, want, 64);
+	bad[64] = '0';
+	bad[65] = '\0';
+	CU_ASSERT_EQUAL(checkpoint_fingerprint_parse(bad, pin), SD_E_INVAL);
+	CU_ASSERT(detail_has(SD_E_INVAL, "not over 64"));
+	CU_ASSERT_EQUAL(checkpoint_fingerprint_parse("", pin), SD_E_INVAL);
+	CU_ASSERT(detail_has(SD_E_INVAL, "not 0"));
+	memcpy(bad, want, 65);
+	bad[10] = 'g';
+	CU_ASSERT_EQUAL(checkpoint_fingerprint_parse(bad, pin), SD_E_INVAL);
+	CU_ASSERT(detail_has(SD_E_INVAL, "character 11 is not a hex digit"));
+	CU_ASSERT_EQUAL(checkpoint_fingerprint_parse(NULL, pin), SD_E_INVAL);
+}
+
 int
 main(void)
 {
@@ -312,6 +355,7 @@ main(void)
 		{ "inclusion and consistency proofs from the store", test_events_proofs },
 		{ "stream verifier over raw records", test_events_stream },
 		{ "a checkpoint note parses only in its canonical text", test_events_checkpoint_text },
+		{ "the audit key's fingerprint, and a pin as typed", test_events_fingerprint },
 	};
 
 	SD_TEST_SUITE("journal_events", events);

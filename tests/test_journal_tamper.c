@@ -312,6 +312,9 @@ test_tamper_truncate_tail(void)
 	raw_commit(&r);
 	CU_ASSERT_EQUAL(raw_verify(&r, true, &bad), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "Merkle node index holds"));
+	/* The first missing record is named, not record 0. */
+	CU_ASSERT_EQUAL(bad, 100);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "record 100 is missing"));
 	expect_open_corrupt(&r, "Merkle nodes reach record 100 but the records end at 99");
 }
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -30,8 +31,9 @@
 #define CA_CHECKPOINT_FILE_MAX (4 * 1024 * 1024)
 
 struct ca_opts {
-	const char *journal, *export, *checkpoint, *pubkey, *serial;
+	const char *journal, *export, *checkpoint, *pubkey, *pubkey_sha256, *serial;
 	uint64_t from;
+	bool sha256, key_id;		/* audit pubkey: print the fingerprint, the checkpoint key id */
 	int nargs;
 	char **args;
 };
@@ -40,13 +42,14 @@ static int
 ca_usage(void)
 {
 	fprintf(stderr,
-	    "usage: signerctl [-c CONFIG] audit verify [--journal DIR | --export FILE] [--checkpoint FILE] [--pubkey PEM]\n"
+	    "usage: signerctl [-c CONFIG] audit verify [--journal DIR | --export FILE] [--checkpoint FILE]\n"
+	    "           [--pubkey PEM] [--pubkey-sha256 HEX]\n"
 	    "       signerctl [-c CONFIG] audit export [--journal DIR] [--from SEQ]\n"
 	    "       signerctl [-c CONFIG] audit show SEQ [--journal DIR]\n"
 	    "       signerctl [-c CONFIG] audit find --serial HEX [--journal DIR]\n"
 	    "       signerctl [-c CONFIG] audit prove --serial HEX [--journal DIR]\n"
 	    "       signerctl [-c CONFIG] audit consistency OLD NEW [--journal DIR]   (tree sizes or checkpoint files)\n"
-	    "       signerctl [-c CONFIG] audit pubkey\n"
+	    "       signerctl [-c CONFIG] audit pubkey [--sha256 | --key-id]\n"
 	    "       signerctl [-c CONFIG] journal backup DEST [--journal DIR]\n");
 	return 2;
 }
@@ -66,6 +69,9 @@ ca_parse(int argc, char **argv, struct ca_opts *o)
 		{ "export", required_argument, NULL, 'e' },
 		{ "checkpoint", required_argument, NULL, 'k' },
 		{ "pubkey", required_argument, NULL, 'p' },
+		{ "pubkey-sha256", required_argument, NULL, 'P' },
+		{ "sha256", no_argument, NULL, 'H' },
+		{ "key-id", no_argument, NULL, 'K' },
 		{ "serial", required_argument, NULL, 's' },
 		{ "from", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
@@ -82,6 +88,9 @@ ca_parse(int argc, char **argv, struct ca_opts *o)
 		case 'e': o->export = optarg; break;
 		case 'k': o->checkpoint = optarg; break;
 		case 'p': o->pubkey = optarg; break;
+		case 'P': o->pubkey_sha256 = optarg; break;
+		case 'H': o->sha256 = true; break;
+		case 'K': o->key_id = true; break;
 		case 's': o->serial = optarg; break;
 		case 'f':
 			o->from = strtoull(optarg, &end, 10);
@@ -261,6 +270,8 @@ out:
 }
 
 struct ca_saved {
+	const char *path;
+	int n;				/* the saved checkpoint being checked, from 1 */
 	struct journal *j;		/* NULL for an export */
 	struct journal_stream *s;
 	const struct journal_audit_key *key;
@@ -274,10 +285,11 @@ ca_saved_check(const char *note, size_t len, const struct checkpoint *cp, void *
 {
 	struct ca_saved *c = vctx;
 	uint8_t proof[JOURNAL_PROOF_MAX][JOURNAL_HASH_LEN], root[32];
-	char *copy;
+	char *copy, detail[256];
 	size_t n = 0;
 	int rc;
 
+	c->n++;
 	if (c->key != NULL) {
 		if ((copy = malloc(len + 1)) == NULL)
 			return SD_E_NOMEM;
@@ -285,16 +297,22 @@ ca_saved_check(const char *note, size_t len, const struct checkpoint *cp, void *
 		copy[len] = '\0';
 		rc = checkpoint_verify_sig(copy, cp, c->key->ed25519);
 		free(copy);
-		if (rc != 0)
-			return rc;
+		if (rc != 0) {
+			/* Name the offending one: a file holds many. */
+			if (snprintf(detail, sizeof(detail), "%s", sd_error_detail(rc)) < 0)
+				detail[0] = '\0';
+			return sd_error_set(rc, "saved checkpoint %d in %s (tree size %llu): %s", c->n, c->path,
+			    (unsigned long long)cp->size, detail);
+		}
 	}
 	/* An export walk captured the root of one size only: the last saved checkpoint's. */
 	if (c->j == NULL && cp->size != c->want)
 		return 0;
 	if (cp->size > c->size)
 		return sd_error_set(SD_E_JOURNAL_CORRUPT,
-		    "saved checkpoint of tree size %llu, but the journal holds %llu records (records deleted)",
-		    (unsigned long long)cp->size, (unsigned long long)c->size);
+		    "saved checkpoint of tree size %llu, but the journal holds %llu records (records deleted from "
+		    "record %llu on)", (unsigned long long)cp->size, (unsigned long long)c->size,
+		    (unsigned long long)c->size + 1);
 	if (c->j != NULL)
 		rc = journal_tree_root(c->j, cp->size, root);
 	else
@@ -325,9 +343,9 @@ ca_last_size(const char *note, size_t len, const struct checkpoint *cp, void *ct
 	return 0;
 }
 
-/* Feed an export's records to s. */
+/* Call fn (key 0) with each of an export's records, in order. */
 static int
-ca_export_walk(const char *path, struct journal_stream *s, uint64_t *count)
+ca_export_walk(const char *path, journal_visit_raw_fn fn, void *ctx, uint64_t *count)
 {
 	FILE *f;
 	char *line = NULL, *p, *q;
@@ -356,7 +374,7 @@ ca_export_walk(const char *path, struct journal_stream *s, uint64_t *count)
 			    (unsigned long long)*count + 1);
 			break;
 		}
-		rc = journal_stream_add(s, 0, raw, len, NULL);
+		rc = fn(0, raw, len, ctx);
 		free(raw);
 		raw = NULL;
 		if (rc != 0)
@@ -369,8 +387,132 @@ ca_export_walk(const char *path, struct journal_stream *s, uint64_t *count)
 }
 
 static int
+ca_stream_add(uint64_t key, const uint8_t *raw, size_t len, void *ctx)
+{
+	return journal_stream_add(ctx, key, raw, len, NULL);
+}
+
+/*
+ * The key ceremonies of Ed25519 keys in a journal: the one that made the
+ * pinned key (its public key is then the journal's own), and the first
+ * that made another key as the [journal] audit_key (CTL_AUDIT_KEY_ROLE).
+ */
+struct ca_ceremonies {
+	const uint8_t *pin;
+	uint64_t found_seq;		/* 0: no ceremony made the pinned key */
+	uint8_t pub[CHECKPOINT_ED25519_LEN];
+	uint64_t other_seq;		/* 0: none */
+	uint8_t other_fp[32];
+	char other_uri[256];
+};
+
+static int
+ca_ceremony_visit(uint64_t key, const uint8_t *raw, size_t len, void *vctx)
+{
+	struct ca_ceremonies *c = vctx;
+	struct journal_record *rec = NULL;
+	uint8_t pub[CHECKPOINT_ED25519_LEN], fp[32];
+	int rc;
+
+	(void)key;
+	/* Byte 5 is the type: only ceremony records are decoded; a bad record is the verify walk's to name. */
+	if (len < 6 || raw[5] != JOURNAL_REC_CEREMONY)
+		return 0;
+	if ((rc = journal_record_decode(raw, len, &rec)) != 0)
+		return rc == SD_E_NOMEM ? rc : 0;
+	if (rec->phase != JOURNAL_CEREMONY_DONE || rec->reason == NULL || strcmp(rec->reason, "keygen") != 0 ||
+	    rec->output_len == 0 || checkpoint_ed25519_from_spki(rec->output, rec->output_len, pub) != 0)
+		goto out;
+	/* What signerctl keygen printed: SHA-256 over the SPKI bytes the record holds. */
+	if (EVP_Digest(rec->output, rec->output_len, fp, NULL, EVP_sha256(), NULL) != 1) {
+		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 failed");
+		goto out;
+	}
+	if (CRYPTO_memcmp(fp, c->pin, 32) == 0) {
+		if (c->found_seq == 0) {
+			c->found_seq = rec->seq;
+			memcpy(c->pub, pub, sizeof(pub));
+		}
+	} else if (c->other_seq == 0 && rec->detail != NULL && strstr(rec->detail, CTL_AUDIT_KEY_ROLE) != NULL) {
+		c->other_seq = rec->seq;
+		memcpy(c->other_fp, fp, 32);
+		if (snprintf(c->other_uri, sizeof(c->other_uri), "%s", rec->key_uri) < 0)
+			c->other_uri[0] = '\0';
+	}
+out:
+	journal_record_free(rec);
+	return rc;
+}
+
+static int
+ca_ceremonies_scan(struct journal *j, const char *export, struct ca_ceremonies *c)
+{
+	uint64_t count = 0;
+
+	if (j != NULL)
+		return journal_foreach_raw(j, 1, ca_ceremony_visit, c);
+	return ca_export_walk(export, ca_ceremony_visit, c, &count);
+}
+
+/*
+ * The key checkpoints must be signed with, and its fingerprint: --pubkey,
+ * else with --pubkey-sha256 the key ceremony in the journal that made it,
+ * else the HSM's ([journal] audit_key). A pinned fingerprint that the key
+ * found does not have is an error.
+ */
+static int
+ca_verify_key(const char *config_path, const struct ca_opts *o, struct journal *j, const uint8_t *pin,
+    struct journal_audit_key *key, uint8_t fp[32], bool *have, struct ca_ceremonies *c)
+{
+	char want[65], got[65];
+	int rc;
+
+	*have = false;
+	memset(key, 0, sizeof(*key));
+	memset(c, 0, sizeof(*c));
+	if (pin != NULL && o->pubkey == NULL) {
+		c->pin = pin;
+		if ((rc = ca_ceremonies_scan(j, o->export, c)) != 0)
+			return rc;
+		if (c->found_seq != 0) {
+			memcpy(key->ed25519, c->pub, CHECKPOINT_ED25519_LEN);
+			memcpy(fp, pin, 32);
+			*have = true;
+			printf("audit key: the pinned key, made by the key ceremony in record %" PRIu64 "\n",
+			    c->found_seq);
+			return 0;
+		}
+	}
+	if ((rc = ca_audit_key(config_path, o, key, have)) != 0)
+		return rc;
+	if (pin != NULL)
+		sd_hex_encode(pin, 32, want);
+	if (!*have) {
+		if (pin != NULL)
+			return sd_error_set(SD_E_NOT_FOUND, "no key ceremony in the journal made the pinned key %s; "
+			    "give its public key with --pubkey", want);
+		return 0;
+	}
+	if ((rc = checkpoint_ed25519_fingerprint(key->ed25519, fp)) != 0)
+		return rc;
+	if (pin != NULL && CRYPTO_memcmp(fp, pin, 32) != 0) {
+		*have = false;
+		sd_hex_encode(fp, 32, got);
+		return sd_error_set(SD_E_INVAL, "%s has the fingerprint %s, not the pinned %s",
+		    o->pubkey != NULL ? o->pubkey : "the HSM's [journal] audit_key", got, want);
+	}
+	/* The scan above, if any, looked for another fingerprint. */
+	memset(c, 0, sizeof(*c));
+	return 0;
+}
+
+static int
 ca_verify(const char *config_path, const struct ca_opts *o)
 {
+	struct ca_ceremonies cer;
+	uint8_t pin[32], fp[32];
+	char hex[65], other[65];
+	bool pinned = false, ceremony_bad = false;
 	struct journal_verify_report r;
 	struct journal_audit_key key;
 	struct journal_stream *s = NULL;
@@ -383,36 +525,75 @@ ca_verify(const char *config_path, const struct ca_opts *o)
 	memset(&r, 0, sizeof(r));
 	if (o->journal != NULL && o->export != NULL)
 		return ca_usage();
-	if ((rc = ca_audit_key(config_path, o, &key, &have_key)) != 0)
+	if (o->pubkey_sha256 != NULL) {
+		if (checkpoint_fingerprint_parse(o->pubkey_sha256, pin) != 0) {
+			fprintf(stderr, "signerctl: --pubkey-sha256: %s (SHA-256 of the audit key's DER "
+			    "SubjectPublicKeyInfo: signerctl audit pubkey --sha256)\n", sd_error_detail(SD_E_INVAL));
+			return 2;
+		}
+		pinned = true;
+	}
+	if (o->export == NULL && (rc = ca_journal(config_path, o, &j)) != 0)
+		goto fail;
+	if ((rc = ca_verify_key(config_path, o, j, pinned ? pin : NULL, &key, fp, &have_key, &cer)) != 0) {
+		journal_close(j);
 		return ca_fail(rc, "audit key");
+	}
 	if (!have_key)
-		printf("note: no audit public key (--pubkey or [journal] audit_key): checkpoint signatures are NOT checked\n");
+		printf("note: no audit public key (--pubkey, --pubkey-sha256 or [journal] audit_key): checkpoint "
+		    "signatures are NOT checked\n");
+	if (have_key) {
+		sd_hex_encode(fp, 32, hex);
+		printf("audit key: SHA-256 %s%s\n", hex, pinned ? " (pinned)" : "");
+		/* A ceremony that made another audit key: the journal names a key the auditor does not trust. */
+		if (cer.pin == NULL) {
+			cer.pin = fp;
+			if ((rc = ca_ceremonies_scan(j, o->export, &cer)) != 0)
+				goto fail;
+		}
+		if (cer.other_seq != 0) {
+			sd_hex_encode(cer.other_fp, 32, other);
+			printf("audit key ceremony does NOT match: record %" PRIu64 " made the [journal] audit_key %s with "
+			    "the fingerprint %s, not %s\n", cer.other_seq, cer.other_uri, other, hex);
+			ceremony_bad = true;
+		}
+	}
 	if (o->export != NULL) {
 		if ((rc = journal_stream_new(have_key ? &key : NULL, &s)) != 0)
-			return ca_fail(rc, "verify");
+			goto fail;
 		if (o->checkpoint != NULL && (rc = ca_notes(o->checkpoint, ca_last_size, &want, &notes)) != 0)
 			goto fail;
 		journal_stream_want_root(s, want);
-		if ((rc = ca_export_walk(o->export, s, &count)) == 0)
+		if ((rc = ca_export_walk(o->export, ca_stream_add, s, &count)) == 0)
 			rc = journal_stream_finish(s);
 		journal_stream_report(s, &r);
 	} else {
-		if ((rc = ca_journal(config_path, o, &j)) != 0)
-			goto fail;
 		rc = journal_verify_full(j, have_key ? &key : NULL, &r);
 	}
 	if (rc == SD_E_JOURNAL_CORRUPT) {
-		printf("journal does NOT verify: first bad record %" PRIu64 ": %s\n", r.bad_seq, sd_error_detail(rc));
+		/* A fault no record carries (an index alone) has no record to name. */
+		if (r.bad_seq != 0)
+			printf("journal does NOT verify: first bad record %" PRIu64 ": %s\n", r.bad_seq,
+			    sd_error_detail(rc));
+		else
+			printf("journal does NOT verify: %s\n", sd_error_detail(rc));
 		status = 1;
 		goto out;
 	}
 	if (rc != 0)
 		goto fail;
-	printf("journal verifies: %" PRIu64 " records, hash chain intact, Merkle nodes and indexes match, "
-	    "%" PRIu64 " checkpoints (roots%s)\n", r.count, r.checkpoints, have_key ? " and signatures" : " only");
-	status = 0;
+	/* Only what was checked: an export holds no stored Merkle nodes and no indexes. */
+	if (o->export != NULL)
+		printf("journal verifies: %" PRIu64 " records (export), hash chain intact, results match their intents, "
+		    "Merkle tree recomputed, %" PRIu64 " checkpoints (roots%s); stored Merkle nodes and indexes not "
+		    "checked (an export has none)\n", r.count, r.checkpoints, have_key ? " and signatures" : " only");
+	else
+		printf("journal verifies: %" PRIu64 " records, hash chain intact, Merkle nodes and indexes match, "
+		    "%" PRIu64 " checkpoints (roots%s)\n", r.count, r.checkpoints, have_key ? " and signatures" : " only");
+	status = ceremony_bad ? 1 : 0;
 	if (o->checkpoint != NULL) {
 		memset(&saved, 0, sizeof(saved));
+		saved.path = o->checkpoint;
 		saved.j = j;
 		saved.s = s;
 		saved.key = have_key ? &key : NULL;
@@ -430,7 +611,8 @@ ca_verify(const char *config_path, const struct ca_opts *o)
 		printf("WARNING: %" PRIu64 " intents without a result (first: record %" PRIu64 "): the service stopped "
 		    "between journaling an intent and its certificate; no certificate was released for them\n",
 		    r.open_intents, r.first_open_intent);
-		status = 3;
+		if (status == 0)
+			status = 3;
 	}
 out:
 	journal_stream_free(s);
@@ -693,7 +875,7 @@ ca_prove(struct journal *j, const char *serial_hex)
 	if ((rc = merkle_inclusion_verify(seq - 1, cp->tree_size, rec->leaf_hash, (const uint8_t (*)[32])proof, n,
 	    cp->root_hash)) != 0)
 		goto out;
-	printf("{\"serial\":\"%s\",\"intent_seq\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"leaf_index\":%" PRIu64
+	printf("{\"serial_number\":\"%s\",\"intent_seq\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"leaf_index\":%" PRIu64
 	    ",\"tree_size\":%" PRIu64 ",\"checkpoint_seq\":%" PRIu64, serial_hex, intent, seq, seq - 1, cp->tree_size,
 	    cps);
 	sd_hex_encode(rec->leaf_hash, 32, hex);
@@ -756,8 +938,39 @@ ca_consistency(struct journal *j, const char *a, const char *b)
 	return 0;
 }
 
+/*
+ * --sha256: the audit key's fingerprint, SHA-256 over its DER
+ * SubjectPublicKeyInfo (what an auditor pins); --key-id: its C2SP note key
+ * id under [journal] origin (what each checkpoint's signature starts with).
+ */
 static int
-ca_pubkey(const char *config_path)
+ca_pubkey_ids(const char *config_path, const uint8_t *spki, size_t len, bool key_id)
+{
+	struct sd_config *cfg;
+	uint8_t pub[CHECKPOINT_ED25519_LEN], md[32];
+	char hex[65];
+	int rc;
+
+	if (!key_id) {
+		if (EVP_Digest(spki, len, md, NULL, EVP_sha256(), NULL) != 1)
+			return sd_error_set(SD_E_CRYPTO, "SHA-256 failed");
+		sd_hex_encode(md, 32, hex);
+		printf("%s\n", hex);
+		return 0;
+	}
+	if ((cfg = ca_config(config_path, false)) == NULL)
+		return SD_E_CONFIG;
+	if ((rc = checkpoint_ed25519_from_spki(spki, len, pub)) == 0 &&
+	    (rc = checkpoint_key_id(cfg->journal_origin, pub, md)) == 0) {
+		sd_hex_encode(md, 4, hex);
+		printf("%s\n", hex);
+	}
+	sd_config_free(cfg);
+	return rc;
+}
+
+static int
+ca_pubkey(const char *config_path, const struct ca_opts *o)
 {
 	const unsigned char *p;
 	uint8_t *spki = NULL;
@@ -765,8 +978,15 @@ ca_pubkey(const char *config_path)
 	size_t len = 0;
 	int rc;
 
+	if (o->sha256 && o->key_id)
+		return ca_usage();
 	if ((rc = ca_hsm_spki(config_path, &spki, &len)) != 0)
 		return ca_fail(rc, "audit pubkey");
+	if (o->sha256 || o->key_id) {
+		rc = ca_pubkey_ids(config_path, spki, len, o->key_id);
+		free(spki);
+		return rc == 0 ? 0 : ca_fail(rc, "audit pubkey");
+	}
 	p = spki;
 	if ((pkey = d2i_PUBKEY(NULL, &p, (long)len)) == NULL || PEM_write_PUBKEY(stdout, pkey) != 1)
 		rc = sd_error_set(SD_E_CRYPTO, "cannot write the audit public key");
@@ -794,9 +1014,9 @@ ctl_audit_main(const char *config_path, int argc, char **argv)
 	if (ca_parse(argc, argv, &o) != 0)
 		return ca_usage();
 	if (strcmp(action, "verify") == 0)
-		return o.nargs == 0 ? ca_verify(config_path, &o) : ca_usage();
+		return o.nargs == 0 && !o.sha256 && !o.key_id ? ca_verify(config_path, &o) : ca_usage();
 	if (strcmp(action, "pubkey") == 0)
-		return o.nargs == 0 ? ca_pubkey(config_path) : ca_usage();
+		return o.nargs == 0 ? ca_pubkey(config_path, &o) : ca_usage();
 	if (strcmp(action, "export") != 0 && strcmp(action, "show") != 0 && strcmp(action, "find") != 0 &&
 	    strcmp(action, "prove") != 0 && strcmp(action, "consistency") != 0)
 		return ca_usage();
@@ -925,10 +1145,47 @@ out:
 }
 
 int
+ctl_key_ids(const struct sd_config *cfg, const uint8_t *spki, size_t len, char fp[65], char key_id[9])
+{
+	uint8_t md[32], pub[CHECKPOINT_ED25519_LEN], id[4];
+	int rc;
+
+	fp[0] = key_id[0] = '\0';
+	if (EVP_Digest(spki, len, md, NULL, EVP_sha256(), NULL) != 1)
+		return sd_error_set(SD_E_CRYPTO, "SHA-256 failed");
+	sd_hex_encode(md, 32, fp);
+	if (checkpoint_ed25519_from_spki(spki, len, pub) != 0)
+		return 0;	/* not Ed25519: no note key */
+	if ((rc = checkpoint_key_id(cfg->journal_origin, pub, id)) != 0)
+		return rc;
+	sd_hex_encode(id, 4, key_id);
+	return 0;
+}
+
+int
+ctl_ceremony_note(struct ctl_ceremony *c, const char *more)
+{
+	size_t have, add;
+	char *grown;
+
+	if (c == NULL || more == NULL)
+		return sd_error_set(SD_E_INVAL, "no ceremony");
+	have = strlen(c->detail);
+	add = strlen(more);
+	if (add > CTL_CEREMONY_DETAIL_MAX || have + 2 + add > CTL_CEREMONY_DETAIL_MAX)
+		return sd_error_set(SD_E_TOO_LARGE, "ceremony detail over %d bytes", CTL_CEREMONY_DETAIL_MAX);
+	if ((grown = realloc(c->detail, have + 2 + add + 1)) == NULL)
+		return SD_E_NOMEM;
+	c->detail = grown;
+	(void)snprintf(grown + have, 2 + add + 1, "%s%s", have > 0 ? "; " : "", more);
+	return 0;
+}
+
+int
 ctl_ceremony_end(struct ctl_ceremony *c, int result, const uint8_t *output, size_t len)
 {
 	struct journal_record rec;
-	char detail[512];
+	char detail[CTL_CEREMONY_DETAIL_MAX + 1];
 	struct timespec ts;
 	uint64_t seq;
 	int rc;

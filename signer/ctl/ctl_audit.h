@@ -38,6 +38,27 @@ SD_WUR int ctl_ceremony_begin(const struct sd_config *cfg, const char *operation
     const char *detail, struct ctl_ceremony **out);
 SD_WUR int ctl_ceremony_end(struct ctl_ceremony *c, int result, const uint8_t *output, size_t len);
 
+/*
+ * Append "; more" to the detail the "done" record will carry (what is known
+ * only once the HSM answered, such as a key's fingerprint). Errors:
+ * SD_E_TOO_LARGE (over CTL_CEREMONY_DETAIL_MAX bytes), SD_E_NOMEM.
+ */
+#define CTL_CEREMONY_DETAIL_MAX 511
+SD_WUR int ctl_ceremony_note(struct ctl_ceremony *c, const char *more);
+
+/*
+ * In the detail of a keygen ceremony of the key [journal] audit_key names:
+ * audit verify compares such a record's key with the key it trusts.
+ */
+#define CTL_AUDIT_KEY_ROLE "role=audit-key"
+
+/*
+ * A key's fingerprint (SHA-256 of its DER SubjectPublicKeyInfo spki, lower-case
+ * hex) and, for an Ed25519 key, its C2SP note key id under cfg's [journal]
+ * origin (8 hex digits; "" for another type). Errors: SD_E_CRYPTO.
+ */
+SD_WUR int ctl_key_ids(const struct sd_config *cfg, const uint8_t *spki, size_t len, char fp[65], char key_id[9]);
+
 /* DER of the first certificate in PEM text (free()). Errors: SD_E_INVAL. */
 SD_WUR int ctl_pem_cert_der(const char *pem, uint8_t **der, size_t *len);
 

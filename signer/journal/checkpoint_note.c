@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "checkpoint_note.h"
+#include "sd_file.h"
 
 /* U+2014 EM DASH, which starts every signature line. */
 #define CP_DASH "\xe2\x80\x94"
@@ -284,4 +285,39 @@ checkpoint_ed25519_from_pem(const char *pem, size_t len, uint8_t pub[CHECKPOINT_
 	rc = cp_raw_ed25519(pkey, pub);
 	EVP_PKEY_free(pkey);
 	return rc;
+}
+
+int
+checkpoint_ed25519_fingerprint(const uint8_t pub[CHECKPOINT_ED25519_LEN], uint8_t fp[32])
+{
+	/* The one DER SubjectPublicKeyInfo of an Ed25519 key (RFC 8410 section 4): prefix, then the key. */
+	static const uint8_t prefix[12] = { 0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00 };
+	uint8_t spki[sizeof(prefix) + CHECKPOINT_ED25519_LEN];
+
+	memcpy(spki, prefix, sizeof(prefix));
+	memcpy(spki + sizeof(prefix), pub, CHECKPOINT_ED25519_LEN);
+	if (EVP_Digest(spki, sizeof(spki), fp, NULL, EVP_sha256(), NULL) != 1)
+		return sd_error_set(SD_E_CRYPTO, "SHA-256 of the audit key failed");
+	return 0;
+}
+
+int
+checkpoint_fingerprint_parse(const char *hex, uint8_t fp[32])
+{
+	size_t i, len;
+	int hi, lo;
+
+	if (hex == NULL)
+		return sd_error_set(SD_E_INVAL, "no fingerprint");
+	len = strnlen(hex, 65);
+	if (len != 64)
+		return sd_error_set(SD_E_INVAL, "a SHA-256 fingerprint is 64 hex digits, not %s%zu", len > 64 ? "over " : "",
+		    len > 64 ? (size_t)64 : len);
+	for (i = 0; i < 32; i++) {
+		if ((hi = sd_hex_digit(hex[2 * i])) < 0 || (lo = sd_hex_digit(hex[2 * i + 1])) < 0)
+			return sd_error_set(SD_E_INVAL, "fingerprint: character %zu is not a hex digit",
+			    hi < 0 ? 2 * i + 1 : 2 * i + 2);
+		fp[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
 }

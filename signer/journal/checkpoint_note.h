@@ -60,6 +60,19 @@ SD_WUR int checkpoint_ed25519_from_spki(const uint8_t *spki, size_t len, uint8_t
 /* The raw Ed25519 key from a PEM public key file's text. Errors: SD_E_INVAL, SD_E_UNSUPPORTED. */
 SD_WUR int checkpoint_ed25519_from_pem(const char *pem, size_t len, uint8_t pub[CHECKPOINT_ED25519_LEN]);
 
+/*
+ * The audit key's fingerprint: SHA-256 over the DER SubjectPublicKeyInfo of
+ * the Ed25519 key pub (RFC 8410: 302a300506032b6570032100 || pub), the
+ * bytes a keygen ceremony record journals. Errors: SD_E_CRYPTO.
+ */
+SD_WUR int checkpoint_ed25519_fingerprint(const uint8_t pub[CHECKPOINT_ED25519_LEN], uint8_t fp[32]);
+
+/*
+ * A fingerprint as an auditor types it: exactly 64 hex digits, either case.
+ * Errors: SD_E_INVAL naming the length or the first character that is not hex.
+ */
+SD_WUR int checkpoint_fingerprint_parse(const char *hex, uint8_t fp[32]);
+
 /* Standard base64 with padding into out (cap >= 4 * ceil(len / 3) + 1). */
 void checkpoint_b64(const uint8_t *in, size_t len, char *out);
 

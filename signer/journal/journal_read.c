@@ -577,16 +577,50 @@ out:
 	return rc;
 }
 
-/* Every record is indexed; now no index may hold more than its records. */
+/*
+ * Every record has its Merkle nodes, yet the node index holds more: nodes
+ * past the last record mean the records after it were deleted. Name the
+ * first of them (the records alone cannot: they end cleanly).
+ */
 static int
-journal_index_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[JOURNAL_INDEXES], uint64_t *bad_seq)
+journal_nodes_past_end(struct journal *j, MDB_txn *txn, uint64_t last, uint64_t *bad_seq)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint64_t seq;
+	int mrc;
+
+	if ((mrc = mdb_cursor_open(txn, j->nodes, &cur)) != 0)
+		return journal_mdb_error(j, mrc, "opening a cursor");
+	mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (mrc == MDB_NOTFOUND || (mrc == 0 && k.mv_size != 9))
+		return 0;
+	if (mrc != 0)
+		return journal_mdb_error(j, mrc, "reading the Merkle node index");
+	if ((seq = journal_be64_get(k.mv_data)) <= last)
+		return 0;
+	*bad_seq = last + 1;
+	return sd_error_set(SD_E_JOURNAL_CORRUPT,
+	    "record %llu is missing: the Merkle node index holds nodes of records up to %llu, the records end at %llu "
+	    "(records deleted from the end)", (unsigned long long)last + 1, (unsigned long long)seq,
+	    (unsigned long long)last);
+}
+
+/* Every record is indexed; now no index may hold more than its records (last: the last record's seq). */
+static int
+journal_index_counts(struct journal *j, MDB_txn *txn, const uint64_t counts[JOURNAL_INDEXES], uint64_t last,
+    uint64_t *bad_seq)
 {
 	static const char *names[JOURNAL_INDEXES] = { "serial index", "result index", "checkpoint index",
 	    "Merkle node index", "revocation index", "crls index" };
 	MDB_dbi dbs[JOURNAL_INDEXES] = { j->serials, j->results, j->checkpoints, j->nodes, j->revocations, j->crls };
 	MDB_stat st;
-	int i, mrc;
+	int i, mrc, rc;
 
+	/* Deleted tail records first: every index then holds too much, and only this names the record. */
+	if ((rc = journal_nodes_past_end(j, txn, last, bad_seq)) != 0)
+		return rc;
 	for (i = 0; i < JOURNAL_INDEXES; i++) {
 		/* A journal from before revocations, opened read-only: no database, and no records need it. */
 		if ((i == 4 && !j->has_revocations) || (i == 5 && !j->has_crls))
@@ -686,7 +720,7 @@ journal_verify_full(struct journal *j, const struct journal_audit_key *key, stru
 		goto done;
 	}
 	if ((rc = journal_crl_last_check(j, txn, crl_seq, crl_number, &idx_bad)) != 0 ||
-	    (rc = journal_index_counts(j, txn, counts, &idx_bad)) != 0 ||
+	    (rc = journal_index_counts(j, txn, counts, seq, &idx_bad)) != 0 ||
 	    (rc = inv_verify_counts(j, txn, seq, inv_counts)) != 0) {
 		journal_stream_report(s, r);
 		r->bad_seq = idx_bad;

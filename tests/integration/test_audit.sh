@@ -31,6 +31,9 @@ st=$(t_get auditor /v1/audit/checkpoint)
 t_check "auditor reads the checkpoint" test "$st" = 200
 t_check "checkpoint is C2SP text signed by the audit key" grep -q "^— signerd.demo/journal " "$T_TMP/body"
 st=$(t_get issuer /v1/audit/checkpoint); t_check "issuer may not read the checkpoint (403)" test "$st" = 403
+st=$(t_curl "$T_TMP/health" "$T_URL/healthz")
+t_check "with an audit key: /healthz is {\"status\":\"ok\"}, no details" bash -c "test '$st' = 200 && test \"\$(cat '$T_TMP/health')\" = '{\"status\":\"ok\"}'"
+t_check "with an audit key: no warning about checkpoints at start-up" bash -c "! grep -q 'checkpoints are disabled' '$T_TMP/signerd.log'"
 st=$(t_get none /v1/audit/checkpoint); t_check "no client certificate: 401" test "$st" = 401
 st=$(t_get auditor "/v1/audit/records?from=1&limit=3")
 t_check "records: 200, three of them" test "$st" = 200 -a "$(jq '.records | length' "$T_TMP/body")" = 3
@@ -39,6 +42,7 @@ st=$(t_get issuer "/v1/audit/records"); t_check "records: issuer 403" test "$st"
 st=$(t_get auditor "/v1/audit/proof?serial=${serials[0]}")
 t_check "proof for an issued serial: 200" test "$st" = 200
 t_check "proof names the result record" test "$(jq -r .seq "$T_TMP/body")" -gt 0
+t_check "proof names the serial as serial_number" test "$(jq -r .serial_number "$T_TMP/body")" = "${serials[0]}"
 st=$(t_get auditor "/v1/audit/proof?serial=00ff"); t_check "proof for an unknown serial: 404" test "$st" = 404
 st=$(t_get auditor "/v1/audit/proof?serial=zz"); t_check "proof for a non-hex serial: 400" test "$st" = 400
 cp "$d/checkpoints.txt" "$T_TMP/old-checkpoints.txt"
@@ -60,7 +64,7 @@ t_check "the refusal is journaled" grep -q '"type":"refusal"' "$T_TMP/export.jso
 t_check "start and stop are journaled" bash -c "grep -c '\"type\":\"service\"' '$T_TMP/export.jsonl' | grep -qx 2"
 t_check "ceremony records from signerctl" grep -q '"type":"ceremony"' "$T_TMP/export.jsonl"
 t_check "audit find names intent and result" bash -c "'$BUILD/signerctl' -c '$conf' audit find --serial ${serials[2]} | grep -q 'result record [1-9]'"
-t_check "audit prove verifies and prints the path" bash -c "'$BUILD/signerctl' -c '$conf' audit prove --serial ${serials[1]} | jq -e '.inclusion_path | length > 0' >/dev/null"
+t_check "audit prove verifies and prints the path" bash -c "'$BUILD/signerctl' -c '$conf' audit prove --serial ${serials[1]} | jq -e '.serial_number == \"${serials[1]}\" and (.inclusion_path | length > 0)' >/dev/null"
 n=$(wc -l <"$T_TMP/export.jsonl")
 t_check "audit consistency 3 N" bash -c "'$BUILD/signerctl' -c '$conf' audit consistency 3 $n | jq -e '.consistency_path' >/dev/null"
 t_check "audit show a checkpoint" bash -c "'$BUILD/signerctl' -c '$conf' audit show $n | grep -q 'checkpoint:'"
@@ -69,6 +73,99 @@ t_check "checkpoint lines verify with openssl alone" bash -c "
 	tail -n 6 '$d/checkpoints.txt' >'$T_TMP/cp' && head -n 4 '$T_TMP/cp' >'$T_TMP/body.txt' &&
 	tail -n 1 '$T_TMP/cp' | awk '{print \$3}' | base64 -d | tail -c 64 >'$T_TMP/sig.bin' &&
 	openssl pkeyutl -verify -pubin -inkey '$pub' -rawin -in '$T_TMP/body.txt' -sigfile '$T_TMP/sig.bin' >/dev/null"
+# README "Auditing": one note of a checkpoint_file of several, the newest or the N-th, with awk alone.
+cp_newest() { awk '{n = n $0 "\n"} /^— /{last = n; n = ""} END{printf "%s", last}' "$1"; }
+cp_nth() { awk -v N="$2" '{n = n $0 "\n"} /^— /{if (++i == N) printf "%s", n; n = ""}' "$1"; }
+cp_verifies() {
+	head -n 4 "$1" >"$T_TMP/body.txt" && tail -n 1 "$1" | awk '{print $3}' | base64 -d | tail -c 64 >"$T_TMP/sig.bin" &&
+	openssl pkeyutl -verify -pubin -inkey "$pub" -rawin -in "$T_TMP/body.txt" -sigfile "$T_TMP/sig.bin" >/dev/null
+}
+cp_is() { cmp -s "$1" "$2" && cp_verifies "$1"; }
+cp_newest "$d/checkpoints.txt" >"$T_TMP/cp-newest"
+cp_nth "$d/checkpoints.txt" 2 >"$T_TMP/cp-second"
+t_check "checkpoint file: several notes, six lines each, nothing between them" bash -c "
+	n=\$(grep -c '^— ' '$d/checkpoints.txt') && test \$n -ge 2 && test \$(wc -l <'$d/checkpoints.txt') = \$((6 * n))"
+t_check "checkpoint file: the newest note by awk is the last six lines, and its signature verifies" \
+	cp_is "$T_TMP/cp-newest" <(tail -n 6 "$d/checkpoints.txt")
+t_check "checkpoint file: the second note by awk is lines 7 to 12, and its signature verifies" \
+	cp_is "$T_TMP/cp-second" <(sed -n 7,12p "$d/checkpoints.txt")
+
+# Pinning the audit key: its fingerprint (SHA-256 of the DER SubjectPublicKeyInfo) as keygen printed and
+# journaled it and as audit pubkey --sha256 prints it; verify --pubkey-sha256 takes the key from the journal.
+fp=$("$BUILD/signerctl" -c "$conf" audit pubkey --sha256)
+kid=$("$BUILD/signerctl" -c "$conf" audit pubkey --key-id)
+t_check "audit pubkey --sha256 is SHA-256 of the key's DER SPKI" \
+	test "$fp" = "$(openssl pkey -pubin -in "$pub" -outform DER | openssl dgst -sha256 -r | cut -c1-64)"
+t_check "the audit key's keygen printed the fingerprint and the checkpoint key id" bash -c "
+	grep -qx 'SHA-256 fingerprint (of its DER SubjectPublicKeyInfo): $fp' '$T_TMP/demo.log' &&
+	grep -qx 'checkpoint key id (C2SP note key hash, name signerd.demo/journal): $kid' '$T_TMP/demo.log'"
+t_check "each checkpoint's signature starts with that key id" bash -c "
+	test \"\$(tail -n 1 '$d/checkpoints.txt' | awk '{print \$3}' | base64 -d | head -c 4 | xxd -p)\" = '$kid'"
+cer=""
+for s in $(jq -r 'select(.type == "ceremony") | .seq' "$T_TMP/export.jsonl"); do
+	t_audit show "$s" | grep -q "^detail .*spki_sha256=$fp; checkpoint_key_id=$kid; role=audit-key\$" && cer=$s
+done
+t_check "the journal's keygen record of the audit key carries the fingerprint" test -n "$cer"
+t_audit verify --pubkey-sha256 "$fp" --checkpoint "$T_TMP/old-checkpoints.txt" >"$T_TMP/v.out" 2>&1
+t_check "verify --pubkey-sha256 of the real key: accepted, the key from its ceremony record" bash -c "
+	test $? = 0 && grep -q 'made by the key ceremony in record $cer' '$T_TMP/v.out' &&
+	grep -q 'audit key: SHA-256 $fp (pinned)' '$T_TMP/v.out' && grep -q 'roots and signatures' '$T_TMP/v.out'"
+t_check "export verify --pubkey-sha256 (upper case): accepted" \
+	t_audit verify --export "$T_TMP/export.jsonl" --pubkey-sha256 "${fp^^}" --checkpoint "$d/checkpoints.txt"
+t_audit verify --export "$T_TMP/export.jsonl" --pubkey "$pub" >"$T_TMP/v.out" 2>&1
+t_check "export verify claims only what it checked" bash -c "
+	! grep -q 'Merkle nodes and indexes match' '$T_TMP/v.out' && grep -q 'indexes not checked (an export has none)' '$T_TMP/v.out'"
+for bad in "${fp:0:63}" "${fp}0" "${fp:0:62}zz" ""; do
+	t_audit verify --pubkey-sha256 "$bad" >"$T_TMP/u.out" 2>&1; rc=$?
+	t_check "--pubkey-sha256 '${bad:0:8}…' (${#bad} characters): usage error" bash -c "
+		test $rc = 2 && grep -qE 'pubkey-sha256: (a SHA-256 fingerprint is 64 hex digits|fingerprint: character 63 is not)' '$T_TMP/u.out'"
+done
+t_audit verify --pubkey "$pub" --pubkey-sha256 "$(printf %064d 0)" >"$T_TMP/u.out" 2>&1; rc=$?
+t_check "--pubkey with another fingerprint pinned: refused" bash -c "test $rc = 1 && grep -q 'not the pinned 0000' '$T_TMP/u.out'"
+
+# A forgery on a copy: a fresh Ed25519 key in the token, made the copy's audit key with its own ceremony
+# record, signs the checkpoints from there on. Pinned to the real key, verify refuses it and names the first.
+cp "$conf" "$T_TMP/conf.real"
+mv "$d/journal" "$T_TMP/journal.real"
+cp -a "$T_TMP/journal.real" "$d/journal"
+sed -i -e 's/object=audit-key$/object=audit-key-2/' -e "s|^checkpoint_file = .*|checkpoint_file = $T_TMP/forged-checkpoints.txt|" "$conf"
+"$BUILD/signerctl" -c "$conf" keygen --type ed25519 --key 'pkcs11:token=signerd-demo;object=audit-key-2' >"$T_TMP/keygen2.out" 2>&1
+fp2=$(sed -n 's/^SHA-256 fingerprint (of its DER SubjectPublicKeyInfo): //p' "$T_TMP/keygen2.out")
+t_check "the second key's keygen: another fingerprint, and it says it is the audit key" bash -c "
+	test -n '$fp2' -a '$fp2' != '$fp' && grep -q 'this is the \[journal\] audit_key' '$T_TMP/keygen2.out'"
+if t_start "$d"; then
+	t_sign issuer "$T_TMP/a.json" >/dev/null
+	t_stop
+fi
+mv "$d/journal" "$T_TMP/forged"
+mv "$T_TMP/journal.real" "$d/journal"
+cp "$T_TMP/conf.real" "$conf"
+first=$("$BUILD/signerctl" -c "$conf" audit export --journal "$T_TMP/forged" | jq -r "select(.type == \"checkpoint\" and .seq > $n) | .seq" | head -n 1)
+t_check "the forged copy has checkpoints of its own" test -n "$first"
+t_audit verify --journal "$T_TMP/forged" --pubkey-sha256 "$fp" >"$T_TMP/f.out" 2>&1; rc=$?
+t_check "forged: refused with the real key's fingerprint, naming checkpoint record $first" bash -c "
+	test $rc = 1 && grep -q 'first bad record $first: record $first: checkpoint: signed by another key' '$T_TMP/f.out'"
+t_check "forged: the ceremony of the other audit key is reported" \
+	grep -q "audit key ceremony does NOT match: record $((n + 2)) made the \[journal\] audit_key pkcs11:token=signerd-demo;object=audit-key-2 with the fingerprint $fp2" "$T_TMP/f.out"
+t_audit verify --journal "$T_TMP/forged" --pubkey "$pub" >"$T_TMP/f.out" 2>&1; rc=$?
+t_check "forged: --pubkey FILE refuses it too" bash -c "test $rc = 1 && grep -q 'first bad record $first: .*signed by another key' '$T_TMP/f.out'"
+"$BUILD/signerctl" -c "$conf" audit export --journal "$T_TMP/forged" >"$T_TMP/forged.jsonl"
+t_audit verify --export "$T_TMP/forged.jsonl" --pubkey-sha256 "$fp" >"$T_TMP/f.out" 2>&1; rc=$?
+t_check "forged export: refused with the real key's fingerprint" bash -c "test $rc = 1 && grep -q 'first bad record $first: ' '$T_TMP/f.out'"
+t_audit verify --pubkey-sha256 "$fp" --checkpoint "$T_TMP/forged-checkpoints.txt" >"$T_TMP/f.out" 2>&1; rc=$?
+t_check "a saved checkpoint file signed by the other key: refused, naming the first" bash -c "
+	test $rc = 1 && grep -q 'saved checkpoint 1 in $T_TMP/forged-checkpoints.txt (tree size [0-9]*): checkpoint: signed by another key' '$T_TMP/f.out'"
+t_check "the real journal still verifies pinned" t_audit verify --pubkey-sha256 "$fp" --checkpoint "$d/checkpoints.txt"
+
+# The newest record deleted from a copy (an LMDB dump without it, loaded again): named, not "record 0".
+mdb_dump -a "$d/journal" | awk '/^database=/ { db = substr($0, 10) }
+	db == "records" && /^ / { if (n++ % 2 == 0) k = $0; else { if (pk != "") print pk; if (pv != "") print pv; pk = k; pv = $0 }; next }
+	db == "records" && /^DATA=END/ { n = 0; pk = pv = "" }
+	{ print }' >"$T_TMP/cut.dump"
+mkdir -m 700 "$T_TMP/cut" && mdb_load -f "$T_TMP/cut.dump" "$T_TMP/cut" 2>/dev/null
+t_audit verify --journal "$T_TMP/cut" --pubkey "$pub" >"$T_TMP/c.out" 2>&1; rc=$?
+t_check "the last record deleted: verify names record $n, the first missing" bash -c "
+	test $rc = 1 && grep -q 'first bad record $n: record $n is missing' '$T_TMP/c.out'"
 
 # Tampering on copies: each is detected and named.
 tamper() { # label expected-seq-regex python-snippet(export lines in L)
@@ -132,6 +229,23 @@ t_check "crash: each of $got released certificates has its intent and result" te
 t_audit verify --pubkey "$pub" >"$T_TMP/v.out" 2>&1; rc=$?
 t_check "crash: journal verifies (intents without result are a warning, exit 0 or 3)" test $rc = 0 -o $rc = 3
 grep WARNING "$T_TMP/v.out" || true
+
+# Without [journal] audit_key: a warning at start-up, and /healthz (still 200, liveness) says so in its details.
+cp "$conf" "$T_TMP/conf.real"
+sed -i '/^audit_key = /d' "$conf"
+if t_start "$d"; then
+	st=$(t_curl "$T_TMP/health" "$T_URL/healthz")
+	t_check "no audit_key: /healthz 200 and its details say the journal is unprotected" bash -c "test '$st' = 200 &&
+		jq -e '.status == \"ok\" and .details.checkpoints == \"disabled: the journal is unprotected against rewriting\"' \
+			'$T_TMP/health' >/dev/null"
+	t_check "no audit_key: the start-up log warns" grep -q \
+		'"level":"warn".*no \[journal\] audit_key: checkpoints are disabled, the journal is unprotected against rewriting' \
+		"$T_TMP/signerd.log"
+	t_stop
+else
+	t_fail "no audit_key: signerd starts" "$(tail -n 3 "$T_TMP/signerd.log")"
+fi
+cp "$T_TMP/conf.real" "$conf"
 
 # A tiny map with a small maximum: clean 503 refusals, and the journal still verifies.
 sed -i -e 's/^map_size_mb = .*/map_size_mb = 1/' -e 's/^map_max_mb = .*/map_max_mb = 1/' -e '/^checkpoint_file/d' "$conf"

@@ -116,6 +116,15 @@ else
 fi
 t_stop
 
+# The summary's audit key: the fingerprint audit pubkey --sha256 prints, and a verify command pinned to it that passes.
+fp=$("$BUILD/signerctl" -c "$d/signerd.conf" audit pubkey --sha256)
+t_check "the summary prints the audit key's fingerprint and checkpoint key id" \
+	grep -qE "^Audit key: SHA-256 fingerprint $fp, checkpoint key id [0-9a-f]{8}\$" "$T_TMP/run.out"
+sed -n 's/^Audit: *//p' "$T_TMP/run.out" >"$T_TMP/audit.sh"
+t_check "the printed Audit command pins that key, and the journal verifies" bash -c "
+	grep -q -- '--pubkey-sha256 $fp' '$T_TMP/audit.sh' && bash -e '$T_TMP/audit.sh' >'$T_TMP/audit.out' 2>&1 &&
+	grep -q 'audit key: SHA-256 $fp (pinned)' '$T_TMP/audit.out'"
+
 # Second run reuses the state: same root certificate, no new token.
 cp "$d/ca/ocsp-responder.pem" "$T_TMP/responder-before.pem"
 cp "$d/ca/root.pem" "$T_TMP/root-before.pem"
