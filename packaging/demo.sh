@@ -446,7 +446,7 @@ With ACME: certbot (Debian's package) gets a certificate for acme.example.com, w
 
   REQUESTS_CA_BUNDLE=$D/tls/ca.pem certbot certonly --standalone --non-interactive --agree-tos \\
     -m ops@example.com --server $url/acme/server/directory \\
-    --eab-kid $kid --eab-hmac-key $key \\
+    --eab-kid=$kid --eab-hmac-key=$key \\
     --http-01-port $ACME_HTTP_PORT -d acme.example.com \\
     --config-dir certbot --work-dir certbot --logs-dir certbot
   openssl verify -CAfile $D/ca/root.pem -untrusted $D/ca/chain.pem certbot/live/acme.example.com/cert.pem

@@ -63,7 +63,7 @@ certbot_run() {
 }
 eab
 t_check "certbot certonly --standalone (http-01, EAB): a certificate" \
-	certbot_run certonly --standalone --agree-tos -m ops@example.com --eab-kid "$kid" --eab-hmac-key="$key" \
+	certbot_run certonly --standalone --agree-tos -m ops@example.com --eab-kid="$kid" --eab-hmac-key="$key" \
 	--http-01-port "$http_port" --http-01-address 127.0.0.1 --key-type ecdsa -d certbot.example.com
 check_cert certbot "$cb/live/certbot.example.com/cert.pem" certbot.example.com
 cp "$cb/live/certbot.example.com/cert.pem" "$T_TMP/certbot-1.pem"
@@ -81,7 +81,7 @@ t_check "certbot: the journal holds it revoked" \
 lg=$T_TMP/lego
 lego_run() {
 	LEGO_CA_CERTIFICATES=$ca lego --server "$dir" --path "$lg" --accept-tos -m ops@example.com \
-		--eab --kid "$kid" --hmac "$key" --key-type ec256 "$@" >>"$T_TMP/lego.log" 2>&1
+		--eab --kid="$kid" --hmac="$key" --key-type ec256 "$@" >>"$T_TMP/lego.log" 2>&1
 }
 eab
 t_check "lego run --http (http-01, EAB): a certificate" \
