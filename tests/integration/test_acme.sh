@@ -120,7 +120,7 @@ esac
 EOF
 chmod +x "$hook"
 lego_dns() {
-	EXEC_PATH=$hook EXEC_PROPAGATION_TIMEOUT=10 EXEC_POLLING_INTERVAL=1 lego_run --dns exec --dns.disable-cp \
+	EXEC_PATH=$hook EXEC_PROPAGATION_TIMEOUT=10 EXEC_POLLING_INTERVAL=1 EXEC_SEQUENCE_INTERVAL=1 lego_run --dns exec --dns.disable-cp \
 		--dns.resolvers "127.0.0.1:$dns_port" "$@"
 }
 t_check "lego run --dns exec (dns-01): a certificate" lego_dns --domains lego-dns.example.com run
