@@ -15,10 +15,10 @@ CA_KEY_TYPE ?= p256
 
 DEB_PACKAGES := build-essential pkg-config openssl libssl-dev softhsm2 libsofthsm2 \
 	p11-kit libp11-kit-dev libmicrohttpd-dev libgnutls28-dev gnutls-bin \
-	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev libseccomp-dev libidn2-dev curl jq opensc python3-prometheus-client python3-jsonschema python3-yaml \
-	certbot lego uacme python3-cryptography util-linux \
+	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev libseccomp-dev libidn2-dev libldns-dev curl jq opensc python3-prometheus-client python3-jsonschema python3-yaml \
+	certbot lego uacme python3-cryptography python3-dnslib util-linux \
 	clang-14 libclang-rt-14-dev llvm-14
-PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih libseccomp libidn2
+PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih libseccomp libidn2 ldns
 TEST_PKGS := cunit
 BENCH_PACKAGES := gnuplot-nox
 VALGRIND_PACKAGES := valgrind
@@ -35,7 +35,7 @@ override CFLAGS += -std=c11 $(WARN) $(HARDEN) -MMD -MP
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LDLIBS += -lpthread
 
-ifneq ($(filter-out deps deps-bench deps-valgrind deps-deb deps-lint valgrind deb help clean run demo bench bench-journal \
+ifneq ($(filter-out check deps deps-bench deps-valgrind deps-deb deps-lint valgrind deb help clean run demo bench bench-journal \
 	bench-dos fuzz,$(or $(MAKECMDGOALS),all)),)
   ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
     $(error missing libraries (pkg-config: $(PKGS)); run 'make deps' first)

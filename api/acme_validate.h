@@ -1,7 +1,8 @@
 /*
- * ACME challenge validation (RFC 8555 8.3 http-01, RFC 8737 tls-alpn-01),
- * done by the front, which holds the network: it connects to the
- * identifier's address and checks the key authorization the signer named.
+ * ACME challenge validation (RFC 8555 8.3 http-01, 8.4 dns-01, RFC 8737
+ * tls-alpn-01), done by the front, which holds the network: it connects to
+ * the identifier's address, or asks the configured DNS server, and checks
+ * the key authorization the signer named.
  * The targets come from the identifier; a configuration may pin the ports
  * and a static host -> address map (for tests and closed networks, as
  * Pebble does), never skip validation.
@@ -31,6 +32,8 @@ struct acme_validate_options {
 	size_t n_hosts;
 	unsigned timeout_ms;			/* the whole validation: connect, send, read, TLS handshake
 						 * (name resolution has the resolver's own timeouts) */
+	const char *resolver;			/* dns-01 asks this IPv4 or IPv6 literal only; NULL: no dns-01 */
+	uint16_t resolver_port;
 };
 
 /*
@@ -68,5 +71,19 @@ SD_WUR int acme_validate_http01(const char *name, const char *token, const char 
  */
 SD_WUR int acme_validate_tls_alpn01(const char *name, const char *key_authorization,
     const struct acme_validate_options *o, struct acme_validate_error *err);
+
+/*
+ * dns-01: ask o->resolver (UDP, then TCP when the answer is truncated, all
+ * within o->timeout_ms) for the TXT records of "_acme-challenge." NAME,
+ * following the CNAMEs its answer holds; one record (its character-strings
+ * joined) must be base64url(SHA-256(key_authorization)) without padding.
+ * name is a DNS identifier (a wildcard's base name), key_authorization at
+ * most ACME_VALIDATE_KEYAUTH_MAX. Thread-safe. Errors: SD_E_INVAL (*err:
+ * "dns" for no answer, NXDOMAIN, SERVFAIL or no TXT record at all,
+ * "incorrectResponse" for TXT records none of which matches, "malformed"),
+ * SD_E_NOMEM, SD_E_CRYPTO (hashing failed).
+ */
+SD_WUR int acme_validate_dns01(const char *name, const char *key_authorization, const struct acme_validate_options *o,
+    struct acme_validate_error *err);
 
 #endif

@@ -47,6 +47,8 @@ acme_validator_run(struct acme_validator *p, const struct acme_validator_job *j)
 		rc = acme_validate_tls_alpn01(j->v.name, j->v.key_authorization, &p->opts, &err);
 	else if (strcmp(j->v.type, "http-01") == 0)
 		rc = acme_validate_http01(j->v.name, j->v.token, j->v.key_authorization, &p->opts, &err);
+	else if (strcmp(j->v.type, "dns-01") == 0)
+		rc = acme_validate_dns01(j->v.name, j->v.key_authorization, &p->opts, &err);
 	else {
 		err.type = "serverInternal";
 		(void)snprintf(err.detail, sizeof(err.detail), "challenge type \"%.15s\" is not validated here",
@@ -104,6 +106,11 @@ acme_validator_new(const struct sd_config *cfg, struct signer *s, struct acme_va
 		p->hosts[i] = (struct acme_validate_host){ cfg->acme_hosts[i].name, cfg->acme_hosts[i].address };
 	p->opts.hosts = p->hosts;
 	p->opts.n_hosts = i;
+	/* Without it the signer offers no dns-01; one still asked for (a restart dropped it) fails. */
+	if (cfg->acme_resolver != NULL) {
+		p->opts.resolver = cfg->acme_resolver_address;
+		p->opts.resolver_port = cfg->acme_resolver_port;
+	}
 	p->opts.timeout_ms = cfg->acme_validation_timeout > UINT32_MAX / 1000 ?
 	    UINT32_MAX :
 	    (unsigned)cfg->acme_validation_timeout * 1000;

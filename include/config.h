@@ -229,6 +229,13 @@ struct sd_config {
 	uint16_t acme_tls_port;		/* tls-alpn-01 validation connects here (default 443) */
 	struct config_acme_host acme_hosts[CONFIG_LIST_MAX];	/* consulted before resolving; none by default */
 	size_t n_acme_hosts;
+	/*
+	 * dns-01 asks this DNS server only (RFC 8555 8.4); NULL (the default):
+	 * dns-01 is not offered, so neither are wildcard identifiers.
+	 */
+	char *acme_resolver;		/* as written: ADDRESS[:PORT], an IPv6 address in brackets */
+	char acme_resolver_address[46];	/* its IPv4 or IPv6 literal, without brackets (INET6_ADDRSTRLEN) */
+	uint16_t acme_resolver_port;	/* its UDP port (53 unless given) */
 	uint64_t acme_validation_timeout;	/* s: one whole validation (default 10) */
 	unsigned acme_validations;	/* validations run at once (default 8) */
 	unsigned acme_nonces;		/* outstanding nonces kept (default 65536) */

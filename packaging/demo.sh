@@ -14,6 +14,7 @@
 # ACME (profile server): http-01 is validated on port ACME_HTTP_PORT
 # (PORT+2) and tls-alpn-01 on ACME_TLS_PORT (PORT+3), of 127.0.0.1 for the
 # names of ACME_HOSTS (acme.example.com): a closed network's pinned map.
+# ACME_RESOLVER (unset: none) is [acme] resolver, the DNS server dns-01 asks.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,6 +76,7 @@ acme_section() {
 	[ -z "${ACME_HTTP_PORT:-}" ] || printf 'http_port = %s\n' "$ACME_HTTP_PORT"
 	[ -z "${ACME_TLS_PORT:-}" ] || printf 'tls_port = %s\n' "$ACME_TLS_PORT"
 	for h in $ACME_HOSTS; do printf 'hosts = %s=127.0.0.1\n' "$h"; done
+	[ -z "${ACME_RESOLVER:-}" ] || printf 'resolver = %s\n' "$ACME_RESOLVER"
 }
 
 write_config() {

@@ -2,7 +2,7 @@
 # The include rule (README, "Design"): each folder is a room that may use
 # the rooms listed for it and nothing else. A quoted include names a header
 # of one room; a system include of a foreign library (LMDB, libmicrohttpd,
-# Cryptoki, OpenSSL) may appear only where that library's types live.
+# Cryptoki, OpenSSL, ldns) may appear only where that library's types live.
 # Prints every violation as FILE:LINE and exits 1 if there is any.
 # Usage: check_layers.sh [ROOT]   (default: the repository)
 set -u
@@ -40,6 +40,7 @@ declare -A foreign=(
 	['<microhttpd\.h>']="api"
 	['<seccomp\.h>']="base"
 	['<idn2\.h>']="policy"
+	['<ldns/[^>]*>']="api"
 	['<(p11-kit/[^>]*|pkcs11\.h)>']="pkcs11"
 	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs revocation acme"
 )

@@ -78,11 +78,12 @@ static struct sd_config *cfg;
 static struct journal *tjournal;
 static struct acme *engine;
 static char nonce[64];
-static struct tacct alice, bob, carol, rate, busy;
+static struct tacct alice, bob, carol, rate, busy, wild;
 static uint64_t next_serial = 0x1000;
 static int issue_calls;
 static char issued_serial[41];
 static int issue_fail; /* test_issue() fails with this when non-zero */
+static const char *want_sans[2] = { "a.example.com", "b.example.com" }; /* what test_issue() expects */
 
 /* ops.issue: check what the engine asks, then journal a certificate under a new serial. */
 static int
@@ -107,9 +108,10 @@ test_issue(void *ctx, const struct signer_request *req, struct signer_result **o
 	CU_ASSERT_EQUAL(req->csr_pem_len, strlen(req->csr_pem));
 	CU_ASSERT_EQUAL_FATAL(req->n_sans, 2);
 	CU_ASSERT_EQUAL(req->sans[0].type, SIGNER_SAN_DNS);
-	CU_ASSERT_EQUAL(req->sans[0].len, strlen("a.example.com"));
-	CU_ASSERT_EQUAL(memcmp(req->sans[0].value, "a.example.com", req->sans[0].len), 0);
-	CU_ASSERT_EQUAL(memcmp(req->sans[1].value, "b.example.com", req->sans[1].len), 0);
+	CU_ASSERT_EQUAL(req->sans[0].len, strlen(want_sans[0]));
+	CU_ASSERT_EQUAL(memcmp(req->sans[0].value, want_sans[0], req->sans[0].len), 0);
+	CU_ASSERT_EQUAL(req->sans[1].len, strlen(want_sans[1]));
+	CU_ASSERT_EQUAL(memcmp(req->sans[1].value, want_sans[1], req->sans[1].len), 0);
 	CU_ASSERT_EQUAL(req->ttl, 0);
 	rec_intent(&r, serial, id);
 	CU_ASSERT_EQUAL_FATAL(journal_append(tjournal, &r, &seq), 0);
@@ -327,6 +329,7 @@ suite_clean(void)
 	EVP_PKEY_free(carol.key);
 	EVP_PKEY_free(rate.key);
 	EVP_PKEY_free(busy.key);
+	EVP_PKEY_free(wild.key);
 	tcert_cleanup();
 	sd_test_rmtree(tmp);
 	return 0;
@@ -382,7 +385,12 @@ test_new_order_refused(void)
 	    400, "rejectedIdentifier", "outside the names its External Account Binding allows");
 	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
 	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.example.com\"}]}"),
-	    400, "rejectedIdentifier", "wildcards need dns-01");
+	    400, "rejectedIdentifier", "wildcards need dns-01, which this server does not offer ([acme] resolver is "
+	    "not configured)");
+	/* The profile is asked first, as it is with a resolver. */
+	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.example.org\"}]}"),
+	    400, "rejectedIdentifier", "*.example.org is not allowed by profile web");
 	expect_problem(post(&alice, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
 	                   "{\"identifiers\":[{\"type\":\"ip\",\"value\":\"10.0.0.1\"}]}"),
 	    400, "unsupportedIdentifier", "\"ip\"");
@@ -999,6 +1007,164 @@ test_orders_swept(void)
 	CU_ASSERT_EQUAL(p.count, 0);
 }
 
+/* POST {} to challenge i of authz as t: the validation the front is asked for, of type. */
+static void
+challenge_start_as(const struct tacct *t, const char *authz, size_t i, const char *type, const char *name)
+{
+	struct signer_acme_answer *ans;
+	char cid[64], want[256];
+	json_t *o;
+
+	(void)snprintf(cid, sizeof(cid), "%s.%zu", authz, i);
+	ans = post(t, SIGNER_ACME_CHALLENGE, "chall", cid, "{}");
+	CU_ASSERT_EQUAL_FATAL(ans->status, 200);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "type"), type);
+	CU_ASSERT_FATAL(ans->validate);
+	CU_ASSERT_STRING_EQUAL(ans->validation.type, type);
+	CU_ASSERT_STRING_EQUAL(ans->validation.name, name);
+	(void)snprintf(want, sizeof(want), "%s.%s", acme_json_str(o, "token"), t->thumbprint);
+	CU_ASSERT_STRING_EQUAL(ans->validation.key_authorization, want);
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	CU_ASSERT_EQUAL(acme_challenge_validated(engine, PROFILE, cid, NULL, NULL, time(NULL)), 0);
+}
+
+/* The authorization id as t: its identifier value, "wildcard", and its challenge types joined by ','. */
+static void
+authz_expect(const struct tacct *t, const char *id, const char *value, bool wildcard, const char *types)
+{
+	struct signer_acme_answer *ans = post(t, SIGNER_ACME_AUTHZ, "authz", id, NULL);
+	const json_t *ch;
+	char got[128] = "";
+	json_t *o;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(ans->status, 200);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(json_object_get(o, "identifier"), "value"), value);
+	CU_ASSERT_EQUAL(json_is_true(json_object_get(o, "wildcard")), wildcard);
+	json_array_foreach(json_object_get(o, "challenges"), i, ch)
+	    (void)snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? "," : "", acme_json_str(ch, "type"));
+	if (strcmp(got, types) != 0) {
+		printf("\n  authorization %s offers %s, want %s\n", value, got, types);
+		CU_FAIL("challenge types");
+	}
+	json_decref(o);
+	signer_acme_answer_free(ans);
+}
+
+/*
+ * With [acme] resolver: every authorization offers dns-01 as well, a
+ * wildcard is accepted and its authorization (of the base name, "wildcard")
+ * offers dns-01 only; finalize wants the "*." name in the CSR; a valid
+ * wildcard authorization serves the wildcard again, never the base name.
+ */
+static void
+test_dns01_wildcard(void)
+{
+	struct signer_acme_answer *ans;
+	char wild_order[64], az_d[64], az_w[64], id[80], payload[4096], *csr;
+	json_t *o, *authzs, *idents;
+
+	account_make(&wild, "[]", -1);
+	cfg->acme_resolver = strdup("127.0.0.1:5353");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->acme_resolver);
+	expect_problem(post(&wild, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.example.org\"}]}"),
+	    400, "rejectedIdentifier", "*.example.org is not allowed by profile web");
+	expect_problem(post(&wild, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.*.example.com\"}]}"),
+	    400, "rejectedIdentifier", "is not allowed by profile web");
+	expect_problem(post(&wild, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.com\"}]}"),
+	    400, "rejectedIdentifier", "is not allowed by profile web");
+	expect_problem(post(&carol, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.example.com\"}]}"),
+	    400, "rejectedIdentifier", "outside the names its External Account Binding allows");
+
+	ans = post(&wild, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"d.example.com\"},{\"type\":\"dns\",\"value\":"
+	    "\"*.W.example.com\"}]}");
+	CU_ASSERT_EQUAL_FATAL(ans->status, 201);
+	o = answer_json(ans);
+	idents = json_object_get(o, "identifiers");
+	CU_ASSERT_EQUAL_FATAL(json_array_size(idents), 2);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(json_array_get(idents, 0), "value"), "d.example.com");
+	CU_ASSERT_STRING_EQUAL(acme_json_str(json_array_get(idents, 1), "value"), "*.w.example.com");
+	authzs = json_object_get(o, "authorizations");
+	CU_ASSERT_EQUAL_FATAL(json_array_size(authzs), 2);
+	url_id(json_string_value(json_array_get(authzs, 0)), az_d, sizeof(az_d));
+	url_id(json_string_value(json_array_get(authzs, 1)), az_w, sizeof(az_w));
+	url_id(ans->location, wild_order, sizeof(wild_order));
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	authz_expect(&wild, az_d, "d.example.com", false, "http-01,tls-alpn-01,dns-01");
+	authz_expect(&wild, az_w, "w.example.com", true, "dns-01");
+	/* Index 1 does not exist on the wildcard's: no http-01 to fall back on. */
+	(void)snprintf(id, sizeof(id), "%s.1", az_w);
+	expect_problem(post(&wild, SIGNER_ACME_CHALLENGE, "chall", id, "{}"), 404, "-", "no such challenge");
+	challenge_start_as(&wild, az_w, 0, "dns-01", "w.example.com");
+	CU_ASSERT_TRUE(journal_has_event(JOURNAL_ACME_AUTHZ_VALID, wild.id, "dns:w.example.com dns-01"));
+	challenge_start_as(&wild, az_d, 2, "dns-01", "d.example.com");
+
+	/* The CSR must name the wildcard itself, not its base name. */
+	csr = csr_make(NULL, "d.example.com,w.example.com");
+	(void)snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	free(csr);
+	expect_problem(post(&wild, SIGNER_ACME_FINALIZE, NULL, wild_order, payload), 400, "badCSR",
+	    "lacks the order's identifier *.w.example.com");
+	csr = csr_make("*.w.example.com", "d.example.com,*.W.example.com");
+	(void)snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	free(csr);
+	want_sans[0] = "d.example.com";
+	want_sans[1] = "*.w.example.com";
+	ans = post(&wild, SIGNER_ACME_FINALIZE, NULL, wild_order, payload);
+	CU_ASSERT_EQUAL(ans->status, 200);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "valid");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	want_sans[0] = "a.example.com";
+	want_sans[1] = "b.example.com";
+
+	/* The valid wildcard authorization serves "*.w.example.com" again, not "w.example.com". */
+	ans = post(&wild, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.w.example.com\"}]}");
+	CU_ASSERT_EQUAL_FATAL(ans->status, 201);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "ready");
+	url_id(json_string_value(json_array_get(json_object_get(o, "authorizations"), 0)), id, sizeof(id));
+	CU_ASSERT_STRING_EQUAL(id, az_w);
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	ans = post(&wild, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"w.example.com\"}]}");
+	CU_ASSERT_EQUAL_FATAL(ans->status, 201);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "pending");
+	url_id(json_string_value(json_array_get(json_object_get(o, "authorizations"), 0)), id, sizeof(id));
+	CU_ASSERT_STRING_NOT_EQUAL(id, az_w);
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	authz_expect(&wild, id, "w.example.com", false, "http-01,tls-alpn-01,dns-01");
+
+	/* Without a resolver again: new authorizations offer no dns-01, and wildcards are refused. */
+	free(cfg->acme_resolver);
+	cfg->acme_resolver = NULL;
+	ans = post(&wild, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"e.example.com\"}]}");
+	CU_ASSERT_EQUAL_FATAL(ans->status, 201);
+	o = answer_json(ans);
+	url_id(json_string_value(json_array_get(json_object_get(o, "authorizations"), 0)), id, sizeof(id));
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	authz_expect(&wild, id, "e.example.com", false, "http-01,tls-alpn-01");
+	expect_problem(post(&wild, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.v.example.com\"}]}"),
+	    400, "rejectedIdentifier", "[acme] resolver is not configured");
+}
+
 int
 main(void)
 {
@@ -1019,6 +1185,7 @@ main(void)
 		{ "orders list", test_orders_list },
 		{ "orders list pages", test_orders_pages },
 		{ "orders list after the sweep", test_orders_swept },
+		{ "dns-01 and wildcards with a resolver", test_dns01_wildcard },
 	};
 	CU_pSuite s;
 

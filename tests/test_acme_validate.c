@@ -3,7 +3,8 @@
  * test starts one server thread on an ephemeral 127.0.0.1 port that answers
  * one connection the way its mode says (an http-01 responder or a GnuTLS
  * tls-alpn-01 responder with a certificate made here), and the validator
- * reaches it through the host map as "acme.test".
+ * reaches it through the host map as "acme.test". dns-01 asks a small DNS
+ * responder (tests/lib/dns_fixture.h) on 127.0.0.1 or ::1.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <gnutls/crypto.h>
 
 #include "acme_validate.h"
+#include "dns_fixture.h"
 #include "sd_error.h"
 #include "sd_test.h"
 
@@ -32,6 +34,9 @@
 #define TEST_TOKEN "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
 #define TEST_KEYAUTH TEST_TOKEN ".9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
 #define TEST_OID "1.3.6.1.5.5.7.1.31"
+/* base64url(SHA-256(TEST_KEYAUTH)), unpadded: RFC 8555 8.4, computed with Python's hashlib. */
+#define TEST_DNS_DIGEST "lCM7cZyQXcVHK2nnW3jjAhNT3Fvm18UN-kWZZknKoYM"
+#define TEST_DNS_TIMEOUT_MS 600
 
 static const struct acme_validate_host test_hosts[] = {
 	{ TEST_NAME, "127.0.0.1" },
@@ -587,6 +592,178 @@ test_tls_no_alpn(void)
 	CU_ASSERT_STRING_EQUAL(err.type, "tls");
 }
 
+/* --- dns-01 --- */
+
+static struct dns_fixture dns;
+
+/* Answer with the records of dns (set by the caller), ask over family; the validator's result. */
+static int
+test_dns01(int family, struct acme_validate_error *err)
+{
+	struct acme_validate_options o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	memset(err, 0, sizeof(*err));
+	CU_ASSERT_EQUAL_FATAL(dns_fixture_start(&dns, family), 0);
+	o.resolver = family == AF_INET6 ? "::1" : "127.0.0.1";
+	o.resolver_port = dns_fixture_port(&dns);
+	o.timeout_ms = TEST_DNS_TIMEOUT_MS;
+	rc = acme_validate_dns01(TEST_NAME, TEST_KEYAUTH, &o, err);
+	dns_fixture_stop(&dns);
+	if (rc != 0)
+		printf("\n  dns-01: %s: %s\n", err->type != NULL ? err->type : "?", err->detail);
+	return rc;
+}
+
+static void
+test_dns_reset(void)
+{
+	memset(&dns, 0, sizeof(dns));
+	dns.fd = -1;
+}
+
+static void
+test_dns01_good(void)
+{
+	struct acme_validate_error err;
+
+	test_dns_reset();
+	dns.txt[0][0] = TEST_DNS_DIGEST;
+	dns.n_txt = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), 0);
+	CU_ASSERT_STRING_EQUAL(dns.qname, "_acme-challenge." TEST_NAME);
+	CU_ASSERT_EQUAL(dns.qtype, 16);
+	CU_ASSERT_EQUAL(atomic_load(&dns.queries), 1);
+}
+
+static void
+test_dns01_wrong(void)
+{
+	struct acme_validate_error err;
+
+	test_dns_reset();
+	dns.txt[0][0] = "lCM7cZyQXcVHK2nnW3jjAhNT3Fvm18UN-kWZZknKoYN";
+	dns.n_txt = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "incorrectResponse");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "1 TXT record at _acme-challenge." TEST_NAME));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "\"lCM7cZyQXcVHK2nnW3jjAhNT3Fvm18UN-kWZZknKoYN\""));
+	/* The padded form is not the value either. */
+	test_dns_reset();
+	dns.txt[0][0] = TEST_DNS_DIGEST "=";
+	dns.n_txt = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "incorrectResponse");
+}
+
+static void
+test_dns01_several(void)
+{
+	struct acme_validate_error err;
+
+	/* Three records (one split in two character-strings, as long values are): one is right. */
+	test_dns_reset();
+	dns.txt[0][0] = "stale-value-of-an-earlier-order";
+	dns.txt[1][0] = "lCM7cZyQXcVHK2nnW3jjA";
+	dns.txt[1][1] = "hNT3Fvm18UN-kWZZknKoYM";
+	dns.txt[2][0] = "v=spf1 -all";
+	dns.n_txt = 3;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), 0);
+	/* The halves as two records are not the value. */
+	test_dns_reset();
+	dns.txt[0][0] = "lCM7cZyQXcVHK2nnW3jjA";
+	dns.txt[1][0] = "hNT3Fvm18UN-kWZZknKoYM";
+	dns.n_txt = 2;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "incorrectResponse");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "2 TXT records at _acme-challenge." TEST_NAME));
+}
+
+static void
+test_dns01_nxdomain(void)
+{
+	struct acme_validate_error err;
+
+	test_dns_reset();
+	dns.rcode = 3;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "dns");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "answered NXDOMAIN for _acme-challenge." TEST_NAME));
+	test_dns_reset();
+	dns.rcode = 2;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "dns");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "answered SERVFAIL for _acme-challenge." TEST_NAME));
+	/* NOERROR without records. */
+	test_dns_reset();
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "dns");
+	CU_ASSERT_STRING_EQUAL(err.detail, "no TXT record at _acme-challenge." TEST_NAME);
+}
+
+static void
+test_dns01_silent(void)
+{
+	struct acme_validate_error err;
+	uint64_t t0 = test_now_ms(), took;
+
+	test_dns_reset();
+	dns.silent = true;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	took = test_now_ms() - t0;
+	CU_ASSERT_STRING_EQUAL(err.type, "dns");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "no answer for _acme-challenge." TEST_NAME " from 127.0.0.1 port"));
+	/* One query, and not much past the deadline (ldns would otherwise retry and pause). */
+	CU_ASSERT_EQUAL(atomic_load(&dns.queries), 1);
+	CU_ASSERT(took >= TEST_DNS_TIMEOUT_MS - 50 && took < TEST_DNS_TIMEOUT_MS + 400);
+}
+
+static void
+test_dns01_ipv6(void)
+{
+	struct acme_validate_error err;
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+
+	if (fd == -1 || bind(fd, (struct sockaddr *)&s6, sizeof(s6)) != 0) {
+		printf("\n  SKIPPED: ::1 is not available on this machine\n");
+		if (fd != -1)
+			(void)close(fd);
+		return;
+	}
+	(void)close(fd);
+	test_dns_reset();
+	dns.txt[0][0] = TEST_DNS_DIGEST;
+	dns.n_txt = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET6, &err), 0);
+	CU_ASSERT_STRING_EQUAL(dns.qname, "_acme-challenge." TEST_NAME);
+}
+
+static void
+test_dns01_refusals(void)
+{
+	struct acme_validate_options o;
+	struct acme_validate_error err;
+
+	memset(&o, 0, sizeof(o));
+	o.timeout_ms = TEST_DNS_TIMEOUT_MS;
+	/* No resolver configured: nothing is asked. */
+	CU_ASSERT_EQUAL(acme_validate_dns01(TEST_NAME, TEST_KEYAUTH, &o, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "serverInternal");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "[acme] resolver"));
+	o.resolver = "127.0.0.1";
+	o.resolver_port = 9;
+	CU_ASSERT_EQUAL(acme_validate_dns01("*.acme.test", TEST_KEYAUTH, &o, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "malformed");
+	CU_ASSERT_EQUAL(acme_validate_dns01("Acme.test", TEST_KEYAUTH, &o, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "malformed");
+	CU_ASSERT_EQUAL(acme_validate_dns01(TEST_NAME, "", &o, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "malformed");
+	CU_ASSERT_EQUAL(acme_validate_dns01("a..acme.test", TEST_KEYAUTH, &o, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "malformed");
+}
+
 int
 main(void)
 {
@@ -619,6 +796,17 @@ main(void)
 
 	SD_TEST_SUITE("acme_validate_http01", http);
 	SD_TEST_SUITE("identifier checks", input);
+	static const struct sd_test_case dns01[] = {
+		{ "the digest: valid; the name asked", test_dns01_good },
+		{ "a wrong value: incorrectResponse", test_dns01_wrong },
+		{ "several records, one right; split strings", test_dns01_several },
+		{ "NXDOMAIN, SERVFAIL, no record: dns", test_dns01_nxdomain },
+		{ "silent server: dns within the deadline", test_dns01_silent },
+		{ "IPv6 resolver [::1]", test_dns01_ipv6 },
+		{ "no resolver; malformed name or key authorization", test_dns01_refusals },
+	};
+
 	SD_TEST_SUITE("acme_validate_tls_alpn01", tls);
+	SD_TEST_SUITE("acme_validate_dns01", dns01);
 	return sd_test_run("test_acme_validate");
 }

@@ -312,6 +312,54 @@ test_acme_refusals(void)
 	sd_config_free(cfg);
 }
 
+/* [acme] resolver: unset by default; IPv4 or bracketed IPv6, port 53 unless given; never a name. */
+static void
+test_acme_resolver(void)
+{
+	static const struct {
+		const char *value, *address;
+		uint16_t port;
+	} good[] = {
+		{ "127.0.0.1:5353", "127.0.0.1", 5353 },
+		{ "192.0.2.53", "192.0.2.53", 53 },
+		{ "[::1]:5353", "::1", 5353 },
+		{ "[2001:db8::53]", "2001:db8::53", 53 },
+		{ "[::ffff:192.0.2.1]:65535", "::ffff:192.0.2.1", 65535 },
+	};
+	struct sd_config *cfg = NULL;
+	char text[128];
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(load_with("", &cfg), 0);
+	CU_ASSERT_PTR_NULL(cfg->acme_resolver);
+	CU_ASSERT_EQUAL(cfg->acme_resolver_port, 0);
+	CU_ASSERT_STRING_EQUAL(cfg->acme_resolver_address, "");
+	sd_config_free(cfg);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		cfg = NULL;
+		(void)snprintf(text, sizeof(text), "[acme]\nresolver = %s", good[i].value);
+		CU_ASSERT_EQUAL_FATAL(load_with(text, &cfg), 0);
+		CU_ASSERT_STRING_EQUAL(cfg->acme_resolver, good[i].value);
+		CU_ASSERT_STRING_EQUAL(cfg->acme_resolver_address, good[i].address);
+		CU_ASSERT_EQUAL(cfg->acme_resolver_port, good[i].port);
+		sd_config_free(cfg);
+	}
+	expect_refused("[acme]\nresolver =", "'resolver': '' is not an IPv4 address");
+	expect_refused("[acme]\nresolver = dns.example:53",
+	    "'resolver': 'dns.example' is not an IPv4 address (a name is not resolved here)");
+	expect_refused("[acme]\nresolver = 127.0.0.1:0", "key 'resolver': '0' is not a number in 1..65535");
+	expect_refused("[acme]\nresolver = 127.0.0.1:65536", "key 'resolver': '65536' is not a number in 1..65535");
+	expect_refused("[acme]\nresolver = 127.0.0.1:", "key 'resolver': '' is not a number in 1..65535");
+	expect_refused("[acme]\nresolver = 127.0.0.1:53x", "key 'resolver': '53x' is not a number in 1..65535");
+	expect_refused("[acme]\nresolver = 127.0.0.256", "'resolver': '127.0.0.256' is not an IPv4 address");
+	expect_refused("[acme]\nresolver = ::1", "'resolver': '::1': write an IPv6 address in brackets, as [::1]:53");
+	expect_refused("[acme]\nresolver = [::1", "'resolver': '[::1' has no ']' after its IPv6 address");
+	expect_refused("[acme]\nresolver = []:53", "'resolver': '[]:53' is not an IPv6 address in brackets");
+	expect_refused("[acme]\nresolver = [127.0.0.1]:53", "'resolver': '127.0.0.1' is not an IPv6 address");
+	expect_refused("[acme]\nresolver = [::1]5353", "'resolver': '[::1]5353' has something other than ':PORT' after ']'");
+	expect_refused("[acme]\nresolver = 127.0.0.1\nresolver = 127.0.0.2", "key 'resolver' is set twice");
+}
+
 /* [profile NAME] acme, acme_eab and renewal_window. */
 static void
 test_acme_profile(void)
@@ -951,7 +999,7 @@ test_key_table(void)
 	}
 	CU_ASSERT_EQUAL(n_reloadable, sizeof(reloadable_keys) / sizeof(reloadable_keys[0]));
 	CU_ASSERT_EQUAL(n_secret, sizeof(secret_keys) / sizeof(secret_keys[0]));
-	CU_ASSERT_EQUAL(i, 66 + 27 + 8);
+	CU_ASSERT_EQUAL(i, 67 + 27 + 8);
 	CU_ASSERT_EQUAL(n_profile, 27);
 	CU_ASSERT_EQUAL(n_client, 8);
 	CU_ASSERT_FALSE(sd_config_key(i, &k));
@@ -1133,6 +1181,7 @@ main(void)
 		{ "[client] quotas", test_client_quotas },
 		{ "[acme] keys: defaults and values", test_acme_keys },
 		{ "[acme] refusals: bounds and hosts", test_acme_refusals },
+		{ "[acme] resolver: addresses, ports, refusals", test_acme_resolver },
 		{ "profile acme, acme_eab, renewal_window", test_acme_profile },
 	};
 	static const struct sd_test_case table[] = {

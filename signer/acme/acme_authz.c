@@ -73,22 +73,48 @@ acme_token_new(char out[ACME_TOKEN_LEN + 1])
 	return 0;
 }
 
-int
-acme_authz_new(struct acme_call *c, struct acme_txn *txn, const char *value, char id[ACME_ID_LEN + 1])
+/*
+ * The challenges an authorization of a name offers: dns-01 only with a
+ * resolver to ask ([acme] resolver); a wildcard's only dns-01 (RFC 8555
+ * 7.1.3, RFC 8737 3: http-01 and tls-alpn-01 would prove one host, not
+ * the whole zone below the name).
+ */
+static size_t
+acme_authz_types(const struct acme *a, bool wildcard, const char *types[3])
 {
-	static const char *const types[] = { "http-01", "tls-alpn-01" };
+	size_t n = 0;
+
+	if (!wildcard) {
+		types[n++] = "http-01";
+		types[n++] = "tls-alpn-01";
+	}
+	if (a->cfg->acme_resolver != NULL)
+		types[n++] = "dns-01";
+	return n;
+}
+
+int
+acme_authz_new(struct acme_call *c, struct acme_txn *txn, const char *name, char id[ACME_ID_LEN + 1])
+{
+	const char *types[3];
 	char token[ACME_TOKEN_LEN + 1];
 	json_t *authz = NULL, *challs = NULL, *ch;
 	int64_t expires = c->now + (int64_t)c->a->cfg->acme_order_lifetime;
-	size_t i;
+	/* RFC 8555 7.1.4: the authorization names the base domain and says "wildcard". */
+	bool wildcard = strncmp(name, "*.", 2) == 0;
+	const char *value = wildcard ? name + 2 : name;
+	size_t i, n = acme_authz_types(c->a, wildcard, types);
 	int rc;
 
+	token[0] = '\0';
+	if (n == 0)
+		return sd_error_set(SD_E_INVAL, "no challenge type for %s", name);
 	if ((rc = acme_store_id_new(id)) != 0)
 		goto out;
 	rc = SD_E_NOMEM;
 	if ((challs = json_array()) == NULL)
 		goto out;
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+	for (i = 0; i < n; i++) {
 		if ((rc = acme_token_new(token)) != 0)
 			goto out;
 		ch = json_pack("{s:s, s:s, s:s, s:n, s:n}", "type", types[i], "token", token, "status", "pending",
@@ -99,8 +125,8 @@ acme_authz_new(struct acme_call *c, struct acme_txn *txn, const char *value, cha
 		}
 	}
 	authz = json_pack("{s:s, s:s, s:{s:s, s:s}, s:b, s:s, s:I, s:O}", "account", c->account_id, "profile",
-	    c->req->profile, "identifier", "type", "dns", "value", value, "wildcard", 0, "status", "pending", "expires",
-	    (json_int_t)expires, "challenges", challs);
+	    c->req->profile, "identifier", "type", "dns", "value", value, "wildcard", wildcard, "status", "pending",
+	    "expires", (json_int_t)expires, "challenges", challs);
 	if (authz == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
@@ -237,7 +263,7 @@ acme_challenge_id(const char *id, char authz[ACME_ID_LEN + 1], size_t *index)
 
 	if (strlen(id) < ACME_ID_LEN + 2 || id[ACME_ID_LEN] != '.')
 		return sd_error_set(SD_E_NOT_FOUND, "no such challenge");
-	/* One digit: an authorization has two challenges. */
+	/* One digit: an authorization has at most three challenges. */
 	p = id + ACME_ID_LEN + 1;
 	if (!isdigit((unsigned char)p[0]) || p[1] != '\0')
 		return sd_error_set(SD_E_NOT_FOUND, "no such challenge");

@@ -19,10 +19,13 @@
  * ACME_T_AUTHZ, id ->
  *   {"account": id, "profile": P, "identifier": {"type": "dns", "value": v}, "wildcard": bool,
  *    "status": "pending" | "valid" | "invalid" | "deactivated" | "expired", "expires": t,
- *    "challenges": [{"type": "http-01" | "tls-alpn-01", "token": tok,
+ *    "challenges": [{"type": "http-01" | "tls-alpn-01" | "dns-01", "token": tok,
  *                    "status": "pending" | "processing" | "valid" | "invalid",
  *                    "validated": t | null, "error": problem | null}]}
  *   A challenge's id is the authorization's id, "." and its index: "AUTHZID.0".
+ *   An order's identifier "*." v has an authorization of v with "wildcard": true
+ *   and one challenge, dns-01; any other has http-01 and tls-alpn-01, then
+ *   dns-01 when [acme] resolver is set (the set is fixed when it is made).
  * ACME_T_EAB, kid ->
  *   {"key": base64url, "profiles": [P, ...], "dns_suffixes": [...], "created": t,
  *    "actor": text, "account": id | null (bound once: an EAB key makes one account)}

@@ -213,17 +213,19 @@ acme_new_order_identifier(struct acme_call *c, const json_t *ident, json_t *name
 	for (i = 0; i <= len; i++)
 		name[i] = (char)tolower((unsigned char)value[i]);
 	if (strncmp(name, "*.", 2) == 0) {
+		/* The profile decides first whether a wildcard may be certified at all, as finalize would. */
 		if (profile_check_dns(c->profile, name, len) != 0)
 			return acme_answer_problem(c, ACME_P_REJECTED_IDENTIFIER, "%s is not allowed by profile %s",
 			    name, c->req->profile);
 		/* RFC 8555 7.1.3: a wildcard's authorization offers dns-01 only. */
-		return acme_answer_problem(c, ACME_P_REJECTED_IDENTIFIER,
-		    "%s: wildcards need dns-01, which this "
-		    "server does not offer",
-		    name);
-	}
-	if (profile_check_dns_syntax(name, len) != 0)
+		if (c->a->cfg->acme_resolver == NULL)
+			return acme_answer_problem(c, ACME_P_REJECTED_IDENTIFIER,
+			    "%s: wildcards need dns-01, which this server does not offer ([acme] resolver is not "
+			    "configured)",
+			    name);
+	} else if (profile_check_dns_syntax(name, len) != 0) {
 		return acme_answer_problem(c, ACME_P_REJECTED_IDENTIFIER, "%s is not a valid DNS name", name);
+	}
 	if (profile_check_dns(c->profile, name, len) != 0)
 		return acme_answer_problem(c, ACME_P_REJECTED_IDENTIFIER, "%s is not allowed by profile %s", name,
 		    c->req->profile);
@@ -297,8 +299,9 @@ acme_new_order_scan(struct acme_call *c, struct acme_txn *txn, json_t *account, 
 {
 	json_t *kept = NULL, *still = NULL, *authz = NULL, *v;
 	const char *id, *status, *name, *prev;
+	char key[SIGNER_ACME_NAME_MAX + 3];	/* "*." and a name, as newOrder admits them */
 	size_t i;
-	int rc;
+	int n, rc;
 
 	*pending = 0;
 	if ((kept = json_array()) == NULL || (still = json_array()) == NULL) {
@@ -318,8 +321,12 @@ acme_new_order_scan(struct acme_call *c, struct acme_txn *txn, json_t *account, 
 			goto out;
 		status = acme_authz_status(authz, c->now);
 		name = json_string_value(json_object_get(json_object_get(authz, "identifier"), "value"));
-		if (name != NULL && !json_is_true(json_object_get(authz, "wildcard")) &&
-		    (strcmp(status, "valid") == 0 || strcmp(status, "pending") == 0)) {
+		if (name != NULL && json_is_true(json_object_get(authz, "wildcard"))) {
+			/* Keyed as the order names it: a wildcard's authorization serves "*." NAME only. */
+			n = snprintf(key, sizeof(key), "*.%s", name);
+			name = n > 0 && (size_t)n < sizeof(key) ? key : NULL;
+		}
+		if (name != NULL && (strcmp(status, "valid") == 0 || strcmp(status, "pending") == 0)) {
 			prev = json_string_value(json_object_get(reuse, name));
 			/* The list is newest first: keep the first valid one, else the first pending one. */
 			if ((prev == NULL || (strcmp(status, "valid") == 0 && strncmp(prev, "p:", 2) == 0)) &&

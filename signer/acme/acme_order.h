@@ -47,11 +47,14 @@ const char *acme_authz_status(const json_t *authz, int64_t now);
 SD_WUR int acme_order_refresh(struct acme_txn *txn, json_t *order, int64_t now, bool *changed);
 
 /*
- * A new pending authorization of c's account for the DNS name value (no
- * wildcard), stored with its expiry; its id in id.
- * Errors: SD_E_CRYPTO, SD_E_NOMEM, those of acme_store_add().
+ * A new pending authorization of c's account for the DNS name, stored with
+ * its expiry; its id in id. A wildcard name ("*.example.com") gets an
+ * authorization of the base name with "wildcard": true and dns-01 only;
+ * dns-01 is offered only with [acme] resolver.
+ * Errors: SD_E_INVAL (a wildcard without a resolver: no challenge to offer),
+ * SD_E_CRYPTO, SD_E_NOMEM, those of acme_store_add().
  */
-SD_WUR int acme_authz_new(struct acme_call *c, struct acme_txn *txn, const char *value, char id[ACME_ID_LEN + 1]);
+SD_WUR int acme_authz_new(struct acme_call *c, struct acme_txn *txn, const char *name, char id[ACME_ID_LEN + 1]);
 
 /* Mark order invalid with problem (taken; NULL: SD_E_NOMEM). Errors: SD_E_NOMEM. */
 SD_WUR int acme_order_fail(json_t *order, json_t *problem);

@@ -200,10 +200,70 @@ config_parse_ca_name(struct config_parse *p, const struct config_entry *e, void 
 	return config_set_string(p, config_field(e, obj), e->key, value, false);
 }
 
+/*
+ * [acme] resolver: ADDRESS[:PORT], an IPv6 address in brackets ("[::1]:5353",
+ * "[::1]"), never a name: the server that answers dns-01 must not itself
+ * depend on a lookup. The field keeps the text as written (so that a reload
+ * sees any change); the parts go to acme_resolver_address and
+ * acme_resolver_port (this key lives in the fixed table: obj is sd_config).
+ */
+_Static_assert(sizeof(((struct sd_config *)0)->acme_resolver_address) >= INET6_ADDRSTRLEN,
+    "acme_resolver_address holds any IPv6 literal");
+
+static int
+config_parse_resolver(struct config_parse *p, const struct config_entry *e, void *obj, const char *value)
+{
+	struct sd_config *cfg = obj;
+	char addr[sizeof(cfg->acme_resolver_address)];
+	unsigned char probe[16];
+	const char *end, *port = NULL;
+	size_t n;
+	uint64_t v = 53;
+
+	if (value[0] == '[') {
+		if ((end = strchr(value, ']')) == NULL)
+			return config_fail(p, "'%s': '%s' has no ']' after its IPv6 address", e->key, value);
+		n = (size_t)(end - value - 1);
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			return config_fail(p, "'%s': '%s' has something other than ':PORT' after ']'", e->key, value);
+		if (n == 0 || n >= sizeof(addr))
+			return config_fail(p, "'%s': '%s' is not an IPv6 address in brackets", e->key, value);
+		memcpy(addr, value + 1, n);
+		addr[n] = '\0';
+		if (inet_pton(AF_INET6, addr, probe) != 1)
+			return config_fail(p, "'%s': '%s' is not an IPv6 address", e->key, addr);
+	} else {
+		end = strchr(value, ':');
+		if (end != NULL && strchr(end + 1, ':') != NULL)
+			return config_fail(p, "'%s': '%s': write an IPv6 address in brackets, as [::1]:53", e->key,
+			    value);
+		n = end != NULL ? (size_t)(end - value) : strlen(value);
+		if (end != NULL)
+			port = end + 1;
+		if (n == 0 || n >= sizeof(addr))
+			return config_fail(p, "'%s': '%s' is not an IPv4 address", e->key, value);
+		memcpy(addr, value, n);
+		addr[n] = '\0';
+		if (inet_pton(AF_INET, addr, probe) != 1)
+			return config_fail(p, "'%s': '%s' is not an IPv4 address (a name is not resolved here)", e->key,
+			    addr);
+	}
+	if (port != NULL && !config_u64(p, e->key, port, 1, 65535, &v))
+		return 0;
+	if (!config_set_string(p, config_field(e, obj), e->key, value, false))
+		return 0;
+	memcpy(cfg->acme_resolver_address, addr, n + 1);
+	cfg->acme_resolver_port = (uint16_t)v;
+	return 1;
+}
+
 static const struct config_special config_listen = { "IP address", CONFIG_STRING, config_parse_listen };
 static const struct config_special config_environment = { "NAME=value", CONFIG_LIST, config_parse_environment };
 static const struct config_special config_signature = { "pkcs1 or pss", CONFIG_BOOL, config_parse_signature };
 static const struct config_special config_ca_name = { "name", CONFIG_STRING, config_parse_ca_name };
+static const struct config_special config_resolver = { "ADDRESS[:PORT]", CONFIG_STRING, config_parse_resolver };
 static const struct config_special config_seccomp = { "kill, log or off", CONFIG_COUNT, config_parse_seccomp };
 
 #define CFG(f) CONFIG_FIELD(sd_config, f)
@@ -343,6 +403,9 @@ const struct config_entry config_keys[] = {
 	 * Restart-only all the same.
 	 */
 	{ "acme", "hosts", CONFIG_HOSTS, 0, CONFIG_ARRAY(sd_config, acme_hosts), .def = config_none },
+	/* dns-01 and wildcards only with it: TXT records are asked of this server and no other. */
+	{ "acme", "resolver", CONFIG_SPECIAL, CONFIG_ONCE, CFG(acme_resolver), .def = config_none,
+	    .special = &config_resolver },
 	{ "acme", "validation_timeout", CONFIG_DURATION, CONFIG_ONCE, CFG(acme_validation_timeout), .min = 1, .max = 60,
 	    .def = "10s" },
 	{ "acme", "validations", CONFIG_COUNT, CONFIG_ONCE, CFG(acme_validations), .min = 1, .max = 64, .def = "8" },

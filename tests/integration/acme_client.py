@@ -278,6 +278,30 @@ def scenario(name, c, kid, hmac_key, args):
             expect(doc["status"] == "invalid", "the order is %s" % doc["status"])
         finally:
             server.server.shutdown()
+    elif name == "wrong-dns-txt":
+        # args: NAME (a wildcard, *.BASE) HTTP_PORT RECORDS_FILE of dns_server.py
+        base = order["identifiers"][0]["value"][2:]
+        status, headers, doc = c.post(c.dir["newOrder"], order)
+        expect(status == 201, "newOrder of a wildcard: %d %s" % (status, doc))
+        order_url = headers["Location"]
+        authz = poll(c, doc["authorizations"][0], ("pending",))
+        expect(authz.get("wildcard") is True and authz["identifier"]["value"] == base,
+               "the wildcard's authorization: %s" % authz)
+        expect([x["type"] for x in authz["challenges"]] == ["dns-01"], "its challenges: %s" % authz["challenges"])
+        with open(args[2], "a") as f:
+            f.write("_acme-challenge.%s. %s\n" % (base, b64u(hashlib.sha256(b"not-the-key-authorization").digest())))
+        status, _, _ = c.post(authz["challenges"][0]["url"], {})
+        expect(status == 200, "challenge POST: %d" % status)
+        authz = poll(c, doc["authorizations"][0], ("invalid", "valid"))
+        expect(authz["status"] == "invalid", "authorization is %s" % authz["status"])
+        err = authz["challenges"][0].get("error")
+        expect(problem(err, "incorrectResponse") and "_acme-challenge." + base in err.get("detail", ""),
+               "challenge error %s" % err)
+        key = ec.generate_private_key(ec.SECP256R1())
+        status, _, doc = c.post(doc["finalize"], {"csr": b64u(csr_der(key, [order["identifiers"][0]["value"]]))})
+        check_problem(status, doc, "orderNotReady", "finalize after a failed dns-01 challenge")
+        status, _, doc = c.post(order_url, None)
+        expect(doc["status"] == "invalid", "the order is %s" % doc["status"])
     else:
         raise Fail("unknown scenario " + name)
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # ACME (RFC 8555) with the stock clients Debian ships: certbot, lego and
 # uacme each get a certificate from a real signerd over HTTPS (http-01,
-# and tls-alpn-01 with lego), renew it and revoke it; every certificate
-# chains to the demo root and is in the journal. Then the requests stock
-# clients never send (acme_client.py), each refused with its ACME error and
-# nothing issued, and renewal information (RFC 9773).
+# and with lego tls-alpn-01 and dns-01, a wildcard too, against a test DNS
+# server), renew it and revoke it; every certificate chains to the demo
+# root and is in the journal. Then the requests stock clients never send
+# (acme_client.py), each refused with its ACME error and nothing issued,
+# and renewal information (RFC 9773).
 source "$(dirname "$0")/lib.sh"
 
 for tool in certbot lego uacme; do
@@ -14,10 +15,21 @@ free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("
 http_port=$(free_port)
 tls_port=$(free_port)
 names="certbot.example.com lego.example.com lego-tls.example.com uacme.example.com neg.example.com"
+# dns-01: a DNS server (python3-dnslib) answers TXT records from a file the tests and lego's hook write.
+records=$T_TMP/dns-records
+: >"$records"
+/usr/bin/python3 "$(dirname "$0")/dns_server.py" "$records" "$T_TMP/dns-port" 2>"$T_TMP/dns.log" &
+dns_pid=$!
+for _ in $(seq 1 50); do [ -s "$T_TMP/dns-port" ] && break; sleep 0.1; done
+dns_port=$(cat "$T_TMP/dns-port" 2>/dev/null)
+[ -n "$dns_port" ] || { t_fail "the test DNS server starts" "$(cat "$T_TMP/dns.log")"; t_done; exit; }
 d=$T_TMP/demo
-if ! ACME_HTTP_PORT=$http_port ACME_TLS_PORT=$tls_port ACME_HOSTS=$names t_demo "$d" p256; then
+if ! ACME_HTTP_PORT=$http_port ACME_TLS_PORT=$tls_port ACME_HOSTS=$names ACME_RESOLVER=127.0.0.1:$dns_port \
+	t_demo "$d" p256; then
 	t_fail "demo state created"; t_done; exit
 fi
+# Wildcards: profile server may certify them (the demo's says no).
+sed -i '/^\[profile server\]/,/^\[/ s/^wildcards = false$/wildcards = true/' "$d/signerd.conf"
 if ! t_start "$d"; then t_fail "signerd starts" "$(tail -n 3 "$T_TMP/signerd.log")"; t_done; exit; fi
 dir=$T_URL/acme/server/directory
 ca=$d/tls/ca.pem
@@ -95,6 +107,30 @@ t_check "lego: the renewed certificate is another one" \
 t_check "lego run --tls (tls-alpn-01): a certificate" \
 	lego_run --domains lego-tls.example.com --tls --tls.port "127.0.0.1:$tls_port" run
 check_cert "lego tls-alpn-01" "$lg/certificates/lego-tls.example.com.crt" lego-tls.example.com
+# lego: dns-01 through its exec provider (a hook that edits the records file), a name, then a
+# wildcard with its base name: two TXT records at one name, one per authorization.
+hook=$T_TMP/lego-dns-hook.sh
+cat >"$hook" <<EOF
+#!/bin/sh
+# lego's exec provider: present|cleanup FQDN VALUE
+case "\$1" in
+present) echo "\$2 \$3" >>'$records' ;;
+cleanup) grep -vF "\$2 \$3" '$records' >'$records.tmp'; mv '$records.tmp' '$records' ;;
+esac
+EOF
+chmod +x "$hook"
+lego_dns() {
+	EXEC_PATH=$hook EXEC_PROPAGATION_TIMEOUT=10 EXEC_POLLING_INTERVAL=1 EXEC_SEQUENCE_INTERVAL=1 lego_run --dns exec --dns.disable-cp \
+		--dns.resolvers "127.0.0.1:$dns_port" "$@"
+}
+t_check "lego run --dns exec (dns-01): a certificate" lego_dns --domains lego-dns.example.com run
+check_cert "lego dns-01" "$lg/certificates/lego-dns.example.com.crt" lego-dns.example.com
+t_check "lego run --dns exec (dns-01) for *.wild.example.com and wild.example.com: a certificate" \
+	lego_dns --domains '*.wild.example.com' --domains wild.example.com run
+check_cert "lego dns-01 wildcard" "$lg/certificates/_.wild.example.com.crt" '\*.wild.example.com'
+t_check "lego dns-01 wildcard: it names wild.example.com too" \
+	bash -c "openssl x509 -in '$lg/certificates/_.wild.example.com.crt' -noout -ext subjectAltName | grep -qw 'DNS:wild.example.com'"
+t_check "lego's hook removed its TXT records" test ! -s "$records"
 t_check "lego revoke: accepted" lego_run --domains lego.example.com revoke --keep
 t_check "lego: the journal holds it revoked" \
 	bash -c "journaled '$lg/certificates/lego.example.com.crt' >/dev/null && jq -e '.status == \"revoked\"' '$T_TMP/cert.json' >/dev/null"
@@ -151,6 +187,12 @@ t_check "a name outside the EAB key's suffixes: rejectedIdentifier" neg outside-
 t_check "a challenge answered with the wrong key authorization: incorrectResponse, order invalid" \
 	neg wrong-key-authorization
 t_check "account keys of a refused type (P-521, RSA-1024): badSignatureAlgorithm, badPublicKey" neg refused-key-types
+neg_dns() {
+	eab || return 1
+	/usr/bin/python3 "$client" wrong-dns-txt "$dir" "$ca" "$kid" "$key" '*.neg-dns.example.com' "$http_port" \
+		"$records" 2>>"$T_TMP/neg.log"
+}
+t_check "a wildcard's dns-01 answered with the wrong TXT value: incorrectResponse, order invalid" neg_dns
 t_check "nothing was issued by the refused requests" test "$(issued_count)" = "$before"
 
 # Renewal information (RFC 9773): the middle third of a current certificate's lifetime, the past once revoked.
@@ -184,7 +226,8 @@ t_check "renewalInfo of the certificate revoked by authorization: a window in th
 t_check "the journal verifies" t_audit verify --pubkey "$d/audit.pem"
 t_stop
 t_check "signerd stopped cleanly" test "$T_RC" = 0
-for f in signerd certbot lego uacme neg; do
+kill "$dns_pid" 2>/dev/null; wait "$dns_pid" 2>/dev/null
+for f in signerd certbot lego uacme neg dns; do
 	[ "$T_FAILED" = 0 ] || { echo "--- $f.log"; tail -n 20 "$T_TMP/$f.log" 2>/dev/null; }
 done
 t_done
