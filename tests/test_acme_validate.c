@@ -4,7 +4,8 @@
  * one connection the way its mode says (an http-01 responder or a GnuTLS
  * tls-alpn-01 responder with a certificate made here), and the validator
  * reaches it through the host map as "acme.test". dns-01 asks a small DNS
- * responder (tests/lib/dns_fixture.h) on 127.0.0.1 or ::1.
+ * responder (tests/lib/dns_fixture.h) on 127.0.0.1 or ::1, over UDP and,
+ * when it truncates, TCP.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -764,6 +765,183 @@ test_dns01_refusals(void)
 	CU_ASSERT_STRING_EQUAL(err.type, "malformed");
 }
 
+/* A name that only a CNAME leads to, where a delegated _acme-challenge usually points. */
+#define TEST_DNS_TARGET "acme-test.challenges.dns.test"
+#define TEST_DNS_CNAMES_MAX 8	/* AV_DNS_CNAMES_MAX: CNAMEs the validator follows in one answer */
+
+static void
+test_dns01_truncated(void)
+{
+	struct acme_validate_error err;
+
+	/* TC over UDP with no records: asked again over TCP, whose answer is the one judged. */
+	test_dns_reset();
+	dns.tcp = true;
+	dns.truncate_udp = true;
+	dns.txt[0][0] = TEST_DNS_DIGEST;
+	dns.n_txt = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), 0);
+	CU_ASSERT_EQUAL(atomic_load(&dns.queries), 1);
+	CU_ASSERT_EQUAL(atomic_load(&dns.tcp_queries), 1);
+	CU_ASSERT_STRING_EQUAL(dns.qname, "_acme-challenge." TEST_NAME);
+	CU_ASSERT_EQUAL(dns.qtype, 16);
+	test_dns_reset();
+	dns.tcp = true;
+	dns.truncate_udp = true;
+	dns.txt[0][0] = "stale-value-of-an-earlier-order";
+	dns.n_txt = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "incorrectResponse");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "\"stale-value-of-an-earlier-order\""));
+	CU_ASSERT_EQUAL(atomic_load(&dns.tcp_queries), 1);
+	/* The TCP server closes without an answer: dns, and it says so. */
+	test_dns_reset();
+	dns.tcp = true;
+	dns.tcp_hangup = true;
+	dns.truncate_udp = true;
+	dns.txt[0][0] = TEST_DNS_DIGEST;
+	dns.n_txt = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "dns");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "for _acme-challenge." TEST_NAME " over TCP: "));
+	CU_ASSERT_EQUAL(atomic_load(&dns.tcp_queries), 1);
+	/* A whole UDP answer is not asked again. */
+	test_dns_reset();
+	dns.tcp = true;
+	dns.txt[0][0] = TEST_DNS_DIGEST;
+	dns.n_txt = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), 0);
+	CU_ASSERT_EQUAL(atomic_load(&dns.queries), 1);
+	CU_ASSERT_EQUAL(atomic_load(&dns.tcp_queries), 0);
+}
+
+static void
+test_dns01_cname(void)
+{
+	struct acme_validate_error err;
+
+	/* One CNAME, the target's TXT record in the same answer, as a recursive resolver sends them. */
+	test_dns_reset();
+	dns.cname[0] = (struct dns_fixture_cname){ NULL, TEST_DNS_TARGET };
+	dns.n_cname = 1;
+	dns.txt_owner = TEST_DNS_TARGET;
+	dns.txt[0][0] = TEST_DNS_DIGEST;
+	dns.n_txt = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), 0);
+	CU_ASSERT_STRING_EQUAL(dns.qname, "_acme-challenge." TEST_NAME);
+	CU_ASSERT_EQUAL(atomic_load(&dns.queries), 1);
+	/* Two, answered out of order: the chain is followed by owner, not by position. */
+	test_dns_reset();
+	dns.cname[0] = (struct dns_fixture_cname){ "hop.dns.test", TEST_DNS_TARGET };
+	dns.cname[1] = (struct dns_fixture_cname){ NULL, "hop.dns.test" };
+	dns.n_cname = 2;
+	dns.txt_owner = TEST_DNS_TARGET;
+	dns.txt[0][0] = "v=spf1 -all";
+	dns.txt[1][0] = TEST_DNS_DIGEST;
+	dns.n_txt = 2;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), 0);
+}
+
+static void
+test_dns01_cname_refused(void)
+{
+	struct acme_validate_error err;
+
+	/* The target's TXT record is wrong. */
+	test_dns_reset();
+	dns.cname[0] = (struct dns_fixture_cname){ NULL, TEST_DNS_TARGET };
+	dns.n_cname = 1;
+	dns.txt_owner = TEST_DNS_TARGET;
+	dns.txt[0][0] = "lCM7cZyQXcVHK2nnW3jjAhNT3Fvm18UN-kWZZknKoYN";
+	dns.n_txt = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "incorrectResponse");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "1 TXT record at _acme-challenge." TEST_NAME));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "\"lCM7cZyQXcVHK2nnW3jjAhNT3Fvm18UN-kWZZknKoYN\""));
+	/* The target has no TXT record in the answer. */
+	test_dns_reset();
+	dns.cname[0] = (struct dns_fixture_cname){ NULL, TEST_DNS_TARGET };
+	dns.n_cname = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "dns");
+	CU_ASSERT_STRING_EQUAL(err.detail, "no TXT record at _acme-challenge." TEST_NAME);
+	/* The right value, but at a name off the chain: not the target's. */
+	test_dns_reset();
+	dns.cname[0] = (struct dns_fixture_cname){ NULL, TEST_DNS_TARGET };
+	dns.n_cname = 1;
+	dns.txt_owner = "elsewhere.dns.test";
+	dns.txt[0][0] = TEST_DNS_DIGEST;
+	dns.n_txt = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "dns");
+	/* Nor at the question's name, which has a CNAME and so no other data (RFC 1034 3.6.2). */
+	test_dns_reset();
+	dns.cname[0] = (struct dns_fixture_cname){ NULL, TEST_DNS_TARGET };
+	dns.n_cname = 1;
+	dns.txt[0][0] = TEST_DNS_DIGEST;
+	dns.n_txt = 1;
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "dns");
+}
+
+/* A chain of n CNAMEs from the question's name through c1.dns.test ... to cN.dns.test, the digest at its end. */
+static void
+test_dns_chain(size_t n, char names[][32])
+{
+	size_t i;
+
+	test_dns_reset();
+	for (i = 0; i < n; i++) {
+		(void)snprintf(names[i], 32, "c%zu.dns.test", i + 1);
+		dns.cname[i] = (struct dns_fixture_cname){ i == 0 ? NULL : names[i - 1], names[i] };
+	}
+	dns.n_cname = n;
+	dns.txt_owner = names[n - 1];
+	dns.txt[0][0] = TEST_DNS_DIGEST;
+	dns.n_txt = 1;
+}
+
+static void
+test_dns01_cname_bound(void)
+{
+	struct acme_validate_error err;
+	char names[TEST_DNS_CNAMES_MAX + 1][32];
+
+	test_dns_chain(TEST_DNS_CNAMES_MAX, names);
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), 0);
+	/* One more: the validator stops at the eighth, which has no TXT record. */
+	test_dns_chain(TEST_DNS_CNAMES_MAX + 1, names);
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(err.type, "dns");
+	CU_ASSERT_STRING_EQUAL(err.detail, "no TXT record at _acme-challenge." TEST_NAME);
+}
+
+static void
+test_dns01_cname_loop(void)
+{
+	struct acme_validate_error err;
+	uint64_t t0;
+
+	/* Two names pointing at each other: the bound ends the walk, long before the deadline. */
+	test_dns_reset();
+	dns.cname[0] = (struct dns_fixture_cname){ NULL, "loop.dns.test" };
+	dns.cname[1] = (struct dns_fixture_cname){ "loop.dns.test", "_acme-challenge." TEST_NAME };
+	dns.n_cname = 2;
+	t0 = test_now_ms();
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT(test_now_ms() - t0 < TEST_DNS_TIMEOUT_MS);
+	CU_ASSERT_STRING_EQUAL(err.type, "dns");
+	CU_ASSERT_STRING_EQUAL(err.detail, "no TXT record at _acme-challenge." TEST_NAME);
+	/* A name that is its own CNAME. */
+	test_dns_reset();
+	dns.cname[0] = (struct dns_fixture_cname){ NULL, "_acme-challenge." TEST_NAME };
+	dns.n_cname = 1;
+	t0 = test_now_ms();
+	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
+	CU_ASSERT(test_now_ms() - t0 < TEST_DNS_TIMEOUT_MS);
+	CU_ASSERT_STRING_EQUAL(err.type, "dns");
+}
+
 int
 main(void)
 {
@@ -804,6 +982,11 @@ main(void)
 		{ "silent server: dns within the deadline", test_dns01_silent },
 		{ "IPv6 resolver [::1]", test_dns01_ipv6 },
 		{ "no resolver; malformed name or key authorization", test_dns01_refusals },
+		{ "truncated over UDP: asked over TCP, its answer judged", test_dns01_truncated },
+		{ "a CNAME, a chain of two: the target's TXT records", test_dns01_cname },
+		{ "CNAME: a wrong target TXT, none, one off the chain", test_dns01_cname_refused },
+		{ "eight CNAMEs followed, a ninth not", test_dns01_cname_bound },
+		{ "CNAME loops: dns, without waiting", test_dns01_cname_loop },
 	};
 
 	SD_TEST_SUITE("acme_validate_tls_alpn01", tls);
