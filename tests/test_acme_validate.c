@@ -612,6 +612,9 @@ test_dns01(int family, struct acme_validate_error *err)
 	o.timeout_ms = TEST_DNS_TIMEOUT_MS;
 	rc = acme_validate_dns01(TEST_NAME, TEST_KEYAUTH, &o, err);
 	dns_fixture_stop(&dns);
+	/* A success leaves no type: make a test that expected a failure fail rather than crash in strcmp(). */
+	if (err->type == NULL)
+		err->type = "(none)";
 	if (rc != 0)
 		printf("\n  dns-01: %s: %s\n", err->type != NULL ? err->type : "?", err->detail);
 	return rc;
@@ -922,7 +925,12 @@ test_dns01_cname_loop(void)
 	struct acme_validate_error err;
 	uint64_t t0;
 
-	/* Two names pointing at each other: the bound ends the walk, long before the deadline. */
+	/*
+	 * Two names pointing at each other: the bound ends the walk, long
+	 * before the deadline. Were it gone, the walk would never end: SIGALRM
+	 * ends the program instead, so that make check fails rather than hangs.
+	 */
+	(void)alarm(10);
 	test_dns_reset();
 	dns.cname[0] = (struct dns_fixture_cname){ NULL, "loop.dns.test" };
 	dns.cname[1] = (struct dns_fixture_cname){ "loop.dns.test", "_acme-challenge." TEST_NAME };
@@ -940,6 +948,7 @@ test_dns01_cname_loop(void)
 	CU_ASSERT_EQUAL(test_dns01(AF_INET, &err), SD_E_INVAL);
 	CU_ASSERT(test_now_ms() - t0 < TEST_DNS_TIMEOUT_MS);
 	CU_ASSERT_STRING_EQUAL(err.type, "dns");
+	(void)alarm(0);
 }
 
 int
