@@ -13,8 +13,8 @@
 #include "acme_validate.h"
 #include "sd_error.h"
 
-#define AV_SHOW_MAX 64				/* bytes of untrusted data shown in a detail */
-#define AV_SHOW_ESCAPED (AV_SHOW_MAX * 4 + 4)	/* av_escape()'s output: \xNN each, "...", NUL */
+#define AV_SHOW_MAX 64 /* bytes of untrusted data shown in a detail */
+#define AV_SHOW_ESCAPED (AV_SHOW_MAX * 4 + 4) /* av_escape()'s output: \xNN each, "...", NUL */
 #define AV_SHA256_LEN 32
 
 /* Milliseconds since an arbitrary point, on CLOCK_MONOTONIC. */
@@ -24,12 +24,11 @@ uint64_t av_now_ms(void);
 int av_left_ms(uint64_t deadline);
 
 /* Fill *err with the ACME problem type (static) and a detail; returns SD_E_INVAL. */
-__attribute__((format(printf, 3, 4))) int av_fail(struct acme_validate_error *err, const char *type,
-    const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) int av_fail(struct acme_validate_error *err, const char *type, const char *fmt,
+    ...);
 
 /* Fill *err as "serverInternal"; returns code, which is SD_E_NOMEM or SD_E_CRYPTO. */
-__attribute__((format(printf, 3, 4))) int av_internal(struct acme_validate_error *err, int code,
-    const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) int av_internal(struct acme_validate_error *err, int code, const char *fmt, ...);
 
 /* Escape at most AV_SHOW_MAX of p's n bytes into out, NUL-terminated, "..." when n is more. */
 void av_escape(const unsigned char *p, size_t n, char out[AV_SHOW_ESCAPED]);
