@@ -1,6 +1,7 @@
 /*
  * signerctl's auditor and journal tools (audit verify|export|show|find|
- * prove|consistency|pubkey, journal backup) and the ceremony records that
+ * prove|consistency|pubkey, and report's hook: ctl_report.h; journal backup)
+ * and the ceremony records that
  * signerctl appends to the journal named in the configuration.
  */
 #ifndef SIGNER_CTL_AUDIT_H
