@@ -7,6 +7,7 @@
  */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,39 +220,40 @@ rh_summary(struct rh *h, const struct ctl_report *r)
 	rh_printf(h, "</table>\n</details>\n</section>\n");
 }
 
-static int
-rh_by_total(const void *a, const void *b)
-{
-	const struct ctl_report_key *x = *(const struct ctl_report_key *const *)a;
-	const struct ctl_report_key *y = *(const struct ctl_report_key *const *)b;
-
-	if (x->total != y->total)
-		return x->total < y->total ? 1 : -1;
-	return strcmp(x->name, y->name);
-}
-
 /*
- * The series of a chart: the CTL_REPORT_TOP largest names, then "others"
- * (the rest summed, and the names past CTL_REPORT_KEYS_MAX) in *others.
+ * The series of a chart: the CTL_REPORT_TOP largest names by total (ties by
+ * name), then "others" (the rest summed, and the names past
+ * CTL_REPORT_KEYS_MAX) in *others. A selection: CTL_REPORT_TOP passes over
+ * at most CTL_REPORT_KEYS_MAX names.
  */
 static size_t
 rh_series(const struct ctl_report_keys *k, const struct ctl_report_key **top, struct ctl_report_key *others)
 {
-	const struct ctl_report_key *all[CTL_REPORT_KEYS_MAX];
-	size_t i, d, n;
+	bool picked[CTL_REPORT_KEYS_MAX] = { false };
+	const struct ctl_report_key *key;
+	size_t i, d, n, best;
 
-	for (i = 0; i < k->n; i++)
-		all[i] = &k->keys[i];
-	qsort(all, k->n, sizeof(all[0]), rh_by_total);
-	n = k->n < CTL_REPORT_TOP ? k->n : CTL_REPORT_TOP;
-	for (i = 0; i < n; i++)
-		top[i] = all[i];
+	for (n = 0; n < CTL_REPORT_TOP; n++) {
+		best = k->n;
+		for (i = 0; i < k->n; i++) {
+			key = &k->keys[i];
+			if (!picked[i] && (best == k->n || key->total > k->keys[best].total ||
+			    (key->total == k->keys[best].total && strcmp(key->name, k->keys[best].name) < 0)))
+				best = i;
+		}
+		if (best == k->n)
+			break;
+		picked[best] = true;
+		top[n] = &k->keys[best];
+	}
 	*others = k->others;
 	others->name = NULL;
-	for (; i < k->n; i++) {
-		others->total += all[i]->total;
+	for (i = 0; i < k->n; i++) {
+		if (picked[i])
+			continue;
+		others->total += k->keys[i].total;
 		for (d = 0; d < CTL_REPORT_DAYS; d++)
-			others->days[d] += all[i]->days[d];
+			others->days[d] += k->keys[i].days[d];
 	}
 	return n;
 }
@@ -448,14 +450,16 @@ rh_events(struct rh *h, const char *id, const char *title, const char *cols, con
 	char when[SD_TIME_RFC3339_LEN];
 	uint64_t shown, i;
 
-	shown = e->total < CTL_REPORT_EVENTS ? e->total : CTL_REPORT_EVENTS;
 	rh_printf(h, "<h3>%s</h3>\n", title);
 	if (e->total == 0) {
 		rh_printf(h, "<p>None.</p>\n");
 		return;
 	}
-	if (shown < e->total)
-		rh_printf(h, "<p>The newest %" PRIu64 " of %" PRIu64 ".</p>\n", shown, e->total);
+	shown = e->total;
+	if (shown > CTL_REPORT_EVENTS) {
+		shown = CTL_REPORT_EVENTS;
+		rh_printf(h, "<p>The newest %d of %" PRIu64 ".</p>\n", CTL_REPORT_EVENTS, e->total);
+	}
 	rh_printf(h, "<table id=\"%s\">\n<tr><th>record</th><th>time</th>%s</tr>\n", id, cols);
 	for (i = 0; i < shown; i++) {
 		ev = &e->ev[(e->total - 1 - i) % CTL_REPORT_EVENTS];
