@@ -132,6 +132,35 @@ test_keys_bounded(void)
 }
 
 static void
+test_summary(void)
+{
+	struct ctl_report_keys *k = calloc(1, sizeof(*k));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_EQUAL(ctl_report_summary(k, "name-refused=3 bad-ttl=2", 5, 0, 0), 0);
+	CU_ASSERT_EQUAL(k->n, 2);
+	CU_ASSERT_STRING_EQUAL(k->keys[0].name, "name-refused");
+	CU_ASSERT_EQUAL(k->keys[0].total, 3);
+	CU_ASSERT_STRING_EQUAL(k->keys[1].name, "bad-ttl");
+	CU_ASSERT_EQUAL(k->keys[1].days[0], 2);
+	/* A detail cut short: the rest is counted without a reason. */
+	CU_ASSERT_EQUAL(ctl_report_summary(k, "bad-ttl=4 quota-exce", 10, 0, 0), 0);
+	CU_ASSERT_EQUAL(k->keys[1].total, 6);
+	CU_ASSERT_EQUAL(k->n, 3);
+	CU_ASSERT_STRING_EQUAL(k->keys[2].name, CTL_REPORT_SUMMARIZED);
+	CU_ASSERT_EQUAL(k->keys[2].total, 6);
+	/* Counts past the record's own count, garbage, an empty detail: none is believed. */
+	CU_ASSERT_EQUAL(ctl_report_summary(k, "bad-ttl=99", 1, 0, 0), 0);
+	CU_ASSERT_EQUAL(ctl_report_summary(k, "=3 x=1y", 2, 0, 0), 0);
+	CU_ASSERT_EQUAL(ctl_report_summary(k, NULL, 1, 0, 0), 0);
+	CU_ASSERT_EQUAL(ctl_report_summary(k, "bad-ttl=18446744073709551616", 1, 0, 0), 0);
+	CU_ASSERT_EQUAL(k->keys[1].total, 6);
+	CU_ASSERT_EQUAL(k->keys[2].total, 11);
+	CU_ASSERT_EQUAL(k->n, 3);
+	ctl_report_keys_free(k);
+}
+
+static void
 test_text(void)
 {
 	char out[8];
@@ -209,6 +238,7 @@ main(void)
 		{ "Unix days, floor before 1970", test_day },
 		{ "per-day buckets and totals", test_buckets },
 		{ "a full table counts new names as others", test_keys_bounded },
+		{ "refusal summaries by reason, within their count", test_summary },
 		{ "texts cut at a character boundary", test_text },
 	};
 	static const struct sd_test_case page[] = {

@@ -105,6 +105,44 @@ ctl_report_count(struct ctl_report_keys *k, const char *name, int64_t day, int64
 	return 0;
 }
 
+int
+ctl_report_summary(struct ctl_report_keys *k, const char *detail, uint64_t count, int64_t day, int64_t first_day)
+{
+	char name[JOURNAL_SHORT_MAX + 1];
+	const char *p = detail != NULL ? detail : "", *eq, *end;
+	uint64_t left = count, n;
+	size_t slot, len;
+	char *num_end;
+	int rc;
+
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		if ((end = strchr(p, ' ')) == NULL)
+			end = p + strlen(p);
+		if ((eq = memchr(p, '=', (size_t)(end - p))) == NULL || eq == p || (size_t)(eq - p) > JOURNAL_SHORT_MAX ||
+		    eq[1] < '0' || eq[1] > '9')
+			break;
+		n = strtoull(eq + 1, &num_end, 10);
+		if (num_end != end || n > left)
+			break;
+		len = (size_t)(eq - p);
+		memcpy(name, p, len);
+		name[len] = '\0';
+		if ((rc = ctl_report_key_slot(k, name, &slot)) != 0)
+			return rc;
+		ctl_report_key_add(k, slot, day, first_day, n);
+		left -= n;
+		p = end;
+	}
+	if (left > 0) {
+		if ((rc = ctl_report_key_slot(k, CTL_REPORT_SUMMARIZED, &slot)) != 0)
+			return rc;
+		ctl_report_key_add(k, slot, day, first_day, left);
+	}
+	return 0;
+}
+
 void
 ctl_report_keys_free(struct ctl_report_keys *k)
 {
@@ -215,7 +253,6 @@ cr_visit(uint64_t key, const uint8_t *raw, size_t len, void *ctx)
 	struct ctl_report_event *ev;
 	struct cr_pending *p;
 	char hex[65];
-	size_t slot;
 	int64_t day;
 	int rc;
 
@@ -254,8 +291,7 @@ cr_visit(uint64_t key, const uint8_t *raw, size_t len, void *ctx)
 		break;
 	case JOURNAL_REC_REFUSAL_SUMMARY:
 		r->refused_summarized += rec->count;
-		if ((rc = ctl_report_key_slot(r->reasons, "(counted in summaries)", &slot)) == 0)
-			ctl_report_key_add(r->reasons, slot, day, r->first_day, rec->count);
+		rc = ctl_report_summary(r->reasons, rec->detail, rec->count, day, r->first_day);
 		break;
 	case JOURNAL_REC_CEREMONY:
 		ev = cr_event(&r->ceremonies, rec);

@@ -112,6 +112,17 @@ SD_WUR int ctl_report_count(struct ctl_report_keys *k, const char *name, int64_t
 void ctl_report_keys_free(struct ctl_report_keys *k);
 
 /*
+ * A refusal summary's count into k by reason: its detail lists
+ * "reason=N" separated by spaces (signer_journal.c); what the detail does
+ * not account for (a cut detail, a malformed one) counts as
+ * CTL_REPORT_SUMMARIZED. A token is taken only while the counts stay
+ * within count. Errors: SD_E_NOMEM.
+ */
+#define CTL_REPORT_SUMMARIZED "(summarized, reason not given)"
+SD_WUR int ctl_report_summary(struct ctl_report_keys *k, const char *detail, uint64_t count, int64_t day,
+    int64_t first_day);
+
+/*
  * Copy text into out (cap bytes, cap >= 4), cut at a UTF-8 character
  * boundary with "…" when it does not fit; NULL gives "".
  */

@@ -141,7 +141,7 @@ static const char rh_style[] =
     ".bad{background:#fde2e1;border:2px solid #c62828;color:#b71c1c}"
     ".warn{background:#fff4d6;border:1px solid #b58900;padding:8px 12px}"
     "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;"
-    "vertical-align:top}td.n{text-align:right;font-variant-numeric:tabular-nums}"
+    "vertical-align:top}td.n{text-align:right;font-variant-numeric:tabular-nums}td.nw{white-space:nowrap}"
     "td.t{max-width:420px;overflow-wrap:anywhere}"
     ".sw{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:middle}"
     "svg text{font:11px sans-serif;fill:#444}.meta{color:#666}";
@@ -464,7 +464,7 @@ rh_events(struct rh *h, const char *id, const char *title, const char *cols, con
 	for (i = 0; i < shown; i++) {
 		ev = &e->ev[(e->total - 1 - i) % CTL_REPORT_EVENTS];
 		rh_time(ev->time_ms / 1000, when);
-		rh_printf(h, "<tr><td class=\"n\">%" PRIu64 "</td><td>%s</td><td class=\"t\">", ev->seq, when);
+		rh_printf(h, "<tr><td class=\"n\">%" PRIu64 "</td><td class=\"nw\">%s</td><td class=\"t\">", ev->seq, when);
 		rh_text(h, ev->what);
 		rh_printf(h, "</td><td class=\"t\">");
 		rh_text(h, ev->who);
