@@ -59,7 +59,7 @@ usage_to(FILE *out, int code)
 	    "  journal list [--from SEQ] [--journal DIR]\n"
 	    "  journal verify [--journal DIR]\n"
 	    "  journal backup DEST [--journal DIR]\n"
-	    "  audit verify|export|show|find|prove|consistency|pubkey ...  (signerctl audit help)\n"
+	    "  audit verify|export|show|find|prove|consistency|pubkey|report ...  (signerctl audit help)\n"
 	    "  certs list [--profile P] [--client SUBJECT] [--san VALUE] [--valid-at T] [--expires-before T] [--limit N]\n"
 	    "  certs show SERIAL | certs expiring --within 7d | certs reindex   [--journal DIR]\n"
 	    "      the certificate index beside the journal (T: RFC 3339, e.g. 2027-01-01T00:00:00Z)\n"

@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "ctl_audit.h"
+#include "ctl_report.h"
 #include "hsm.h"
 #include "journal.h"
 #include "journal/checkpoint_note.h"
@@ -50,6 +51,8 @@ ca_usage(void)
 	    "       signerctl [-c CONFIG] audit prove --serial HEX [--journal DIR]\n"
 	    "       signerctl [-c CONFIG] audit consistency OLD NEW [--journal DIR]   (tree sizes or checkpoint files)\n"
 	    "       signerctl [-c CONFIG] audit pubkey [--sha256 | --key-id]\n"
+	    "       signerctl [-c CONFIG] audit report --html OUT.html [--journal DIR | --export FILE]\n"
+	    "           [--pubkey PEM] [--pubkey-sha256 HEX] [--now RFC3339]\n"
 	    "       signerctl [-c CONFIG] journal backup DEST [--journal DIR]\n");
 	return 2;
 }
@@ -503,6 +506,36 @@ ca_verify_key(const char *config_path, const struct ca_opts *o, struct journal *
 	}
 	/* The scan above, if any, looked for another fingerprint. */
 	memset(c, 0, sizeof(*c));
+	return 0;
+}
+
+int
+ctl_audit_export_walk(const char *path, journal_visit_raw_fn fn, void *ctx, uint64_t *count)
+{
+	return ca_export_walk(path, fn, ctx, count);
+}
+
+int
+ctl_audit_key(const char *config_path, struct journal *j, const char *export, const char *pubkey, const uint8_t *pin,
+    struct journal_audit_key *key, uint8_t fp[32], bool *have, uint64_t *other_seq)
+{
+	struct ca_ceremonies cer;
+	struct ca_opts o;
+	int rc;
+
+	*other_seq = 0;
+	memset(&o, 0, sizeof(o));
+	o.export = export;
+	o.pubkey = pubkey;
+	if ((rc = ca_verify_key(config_path, &o, j, pin, key, fp, have, &cer)) != 0 || !*have)
+		return rc;
+	/* As ca_verify(): a ceremony that made another audit key. */
+	if (cer.pin == NULL) {
+		cer.pin = fp;
+		if ((rc = ca_ceremonies_scan(j, export, &cer)) != 0)
+			return rc;
+	}
+	*other_seq = cer.other_seq;
 	return 0;
 }
 
@@ -1011,6 +1044,9 @@ ctl_audit_main(const char *config_path, int argc, char **argv)
 	if (argc < 1)
 		return ca_usage();
 	action = argv[0];
+	/* Options of its own (--html, --now): parsed there. */
+	if (strcmp(action, "report") == 0)
+		return ctl_report_main(config_path, argc, argv);
 	if (ca_parse(argc, argv, &o) != 0)
 		return ca_usage();
 	if (strcmp(action, "verify") == 0)

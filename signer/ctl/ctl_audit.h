@@ -1,15 +1,18 @@
 /*
  * signerctl's auditor and journal tools (audit verify|export|show|find|
- * prove|consistency|pubkey, journal backup) and the ceremony records that
+ * prove|consistency|pubkey, and report's hook: ctl_report.h; journal backup)
+ * and the ceremony records that
  * signerctl appends to the journal named in the configuration.
  */
 #ifndef SIGNER_CTL_AUDIT_H
 #define SIGNER_CTL_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
+#include "journal.h"
 #include "sd_error.h"
 
 /*
@@ -18,6 +21,23 @@
  * holds but has intents without a result (a crash between intent and result).
  */
 int ctl_audit_main(const char *config_path, int argc, char **argv);
+
+/*
+ * What audit verify checks checkpoint signatures with, for audit report:
+ * pubkey (a PEM file), else with pin (32 bytes, --pubkey-sha256) the key
+ * made by the journal's key ceremony of that fingerprint, else the HSM's
+ * [journal] audit_key from config_path; *have false when there is none.
+ * j is the journal, or NULL with export the path of an export. fp gets the
+ * key's fingerprint; *other_seq the first keygen record that made another
+ * [journal] audit_key (0: none). May print which ceremony made the key.
+ * Errors: SD_E_INVAL (a key without the pinned fingerprint), SD_E_NOT_FOUND
+ * (a pin no ceremony made and no --pubkey), those of the HSM and the journal.
+ */
+SD_WUR int ctl_audit_key(const char *config_path, struct journal *j, const char *export, const char *pubkey,
+    const uint8_t *pin, struct journal_audit_key *key, uint8_t fp[32], bool *have, uint64_t *other_seq);
+
+/* Call fn (key 0) with each record of the export at path, in order. Errors: SD_E_IO, SD_E_JOURNAL_CORRUPT, fn's. */
+SD_WUR int ctl_audit_export_walk(const char *path, journal_visit_raw_fn fn, void *ctx, uint64_t *count);
 
 /* "signerctl journal backup DEST [--journal DIR]": a compacted online copy. Returns the exit code. */
 int ctl_journal_backup(const char *config_path, int argc, char **argv);
