@@ -162,31 +162,40 @@ out:
 	return rc;
 }
 
+/* The target of the CNAME owned by name in ans, or NULL. */
+static const ldns_rdf *
+av_dns_cname_of(const ldns_rr_list *ans, const ldns_rdf *name)
+{
+	size_t i;
+
+	for (i = 0; i < ldns_rr_list_rr_count(ans); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(ans, i);
+
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && ldns_rr_rd_count(rr) == 1 &&
+		    ldns_dname_compare(ldns_rr_owner(rr), name) == 0)
+			return ldns_rr_rdf(rr, 0);
+	}
+	return NULL;
+}
+
 /*
  * The name the TXT records of qname are at in answer a: qname, or the end of
  * the CNAME chain from it that the answer holds (a recursive resolver sends
- * the chain with the records). Borrowed from a or qname.
+ * the chain with the records); NULL when the chain runs past
+ * AV_DNS_CNAMES_MAX. Borrowed from a or qname.
  */
 static const ldns_rdf *
 av_dns_target(const ldns_pkt *a, const ldns_rdf *qname)
 {
 	const ldns_rr_list *ans = ldns_pkt_answer(a);
-	const ldns_rdf *cur = qname;
-	size_t i, hops;
-	bool moved = true;
+	const ldns_rdf *cur = qname, *next;
+	size_t hops = 0;
 
-	for (hops = 0; moved && hops < AV_DNS_CNAMES_MAX; hops++) {
-		moved = false;
-		for (i = 0; i < ldns_rr_list_rr_count(ans); i++) {
-			const ldns_rr *rr = ldns_rr_list_rr(ans, i);
-
-			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && ldns_rr_rd_count(rr) == 1 &&
-			    ldns_dname_compare(ldns_rr_owner(rr), cur) == 0) {
-				cur = ldns_rr_rdf(rr, 0);
-				moved = true;
-				break;
-			}
-		}
+	while ((next = av_dns_cname_of(ans, cur)) != NULL) {
+		/* A chain still going at the bound is too long or a loop: no name at its end. */
+		if (hops++ == AV_DNS_CNAMES_MAX)
+			return NULL;
+		cur = next;
 	}
 	return cur;
 }
@@ -289,7 +298,11 @@ acme_validate_dns01(const char *name, const char *key_authorization, const struc
 		    av_dns_rcode_name(rcode), qtext);
 		goto out;
 	}
-	target = av_dns_target(a, qname);
+	if ((target = av_dns_target(a, qname)) == NULL) {
+		rc = av_fail(err, "dns", "the CNAME chain from %s is longer than %d names or a loop", qtext,
+		    AV_DNS_CNAMES_MAX);
+		goto out;
+	}
 	if (av_dns_match(a, target, want, &n_txt, first, sizeof(first))) {
 		rc = 0;
 		goto out;
