@@ -107,6 +107,16 @@ ctl_acme_main(const char *config_path, int argc, char **argv)
 		rc = ca_fail(rc, "configuration");
 		goto out;
 	}
+	if (strcmp(argv[2], "list") != 0) {
+		/* The journal first: opening it makes its directory, where the ACME state lives by default. */
+		memset(&jo, 0, sizeof(jo));
+		jo.map_size = cfg->journal_map_size;
+		jo.map_max = cfg->journal_map_max;
+		if ((rc = journal_open_opts(cfg->journal_path, &jo, &j)) != 0) {
+			rc = ca_fail(rc, "journal");
+			goto out;
+		}
+	}
 	if ((rc = acme_store_open_config(cfg, &st)) != 0) {
 		rc = ca_fail(rc, "ACME state");
 		goto out;
@@ -114,13 +124,6 @@ ctl_acme_main(const char *config_path, int argc, char **argv)
 	if (strcmp(argv[2], "list") == 0) {
 		if ((rc = acme_eab_list(st, ca_print, NULL)) != 0)
 			rc = ca_fail(rc, "list");
-		goto out;
-	}
-	memset(&jo, 0, sizeof(jo));
-	jo.map_size = cfg->journal_map_size;
-	jo.map_max = cfg->journal_map_max;
-	if ((rc = journal_open_opts(cfg->journal_path, &jo, &j)) != 0) {
-		rc = ca_fail(rc, "journal");
 		goto out;
 	}
 	if (strcmp(argv[2], "add") == 0) {

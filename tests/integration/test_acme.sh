@@ -28,6 +28,12 @@ if ! ACME_HTTP_PORT=$http_port ACME_TLS_PORT=$tls_port ACME_HOSTS=$names ACME_RE
 	t_demo "$d" p256; then
 	t_fail "demo state created"; t_done; exit
 fi
+# An operator's first EAB key, before signerd ever ran: the journal directory is made, the ACME state in it.
+sed 's|^path = journal$|path = journal-fresh|' "$d/signerd.conf" >"$d/fresh.conf"
+t_check "acme eab add before the journal exists" \
+	bash -c "'$BUILD/signerctl' -c '$d/fresh.conf' acme eab add --profile server | grep -q '^kid: '"
+t_check "acme eab list there" bash -c "'$BUILD/signerctl' -c '$d/fresh.conf' acme eab list | grep -q 'profiles=server'"
+rm -rf "$d/journal-fresh" "$d/fresh.conf"
 # Wildcards: profile server may certify them (the demo's says no).
 sed -i '/^\[profile server\]/,/^\[/ s/^wildcards = false$/wildcards = true/' "$d/signerd.conf"
 if ! t_start "$d"; then t_fail "signerd starts" "$(tail -n 3 "$T_TMP/signerd.log")"; t_done; exit; fi
