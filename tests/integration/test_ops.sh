@@ -54,7 +54,10 @@ n200=$(printf '%s\n' "${codes[@]}" | grep -cx 200)
 n429=$(printf '%s\n' "${codes[@]}" | grep -cx 429)
 t_check "attacker: the burst (3, and at most a refill more) is served: got $n200" test "$n200" -ge 3 -a "$n200" -le 5
 t_check "attacker: the rest is refused 429: got $n429 of 12" test $((n200 + n429)) = 12
-last=12
+# The last refused request: under a slow build (ASan) a refill can serve the 12th.
+last=0
+for i in $(seq 1 12); do if [ "${codes[i-1]}" = 429 ]; then last=$i; fi; done
+t_check "at least one request was refused" test "$last" -gt 0
 t_check "429: problem type quota-exceeded" test "$(jq -r .type "$T_TMP/q$last.body")" = urn:signerd:problem:quota-exceeded
 t_check "429: the detail names the limit" grep -q 'limited to 60 issuance requests a minute (burst 3)' "$T_TMP/q$last.body"
 retry=$(tr -d '\r' <"$T_TMP/q$last.hdr" | sed -n 's/^[Rr]etry-[Aa]fter: //p')
