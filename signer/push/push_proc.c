@@ -98,7 +98,7 @@ push_proc_spawn(const char *path, const struct sd_config *cfg, struct push_proc 
 			_exit(127);
 		if ((child = fcntl(pipefd[1], F_DUPFD_CLOEXEC, PUSH_FD + 1)) < 0 || dup2(child, PUSH_FD) < 0)
 			_exit(127);
-		(void)close_range(PUSH_FD + 1, ~0u, 0);
+		(void)close_range((unsigned)PUSH_FD + 1, ~0u, 0);
 		/* Its own session: a terminal's ^C goes to signerd, which stops it in order. */
 		(void)setsid();
 		execve(path, (char *const *)(uintptr_t)argv, environ);

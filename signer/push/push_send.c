@@ -286,14 +286,17 @@ push_senders_start(const struct push_send_options *o, char *const *urls, size_t 
 	for (i = 0; i < n && rc == 0; i++) {
 		all->s[i].all = all;
 		all->n++;
-		if ((all->s[i].url = strdup(urls[i])) == NULL)
+		if ((all->s[i].url = strdup(urls[i])) == NULL) {
 			rc = SD_E_NOMEM;
-		else if ((rc = push_receiver_dir(o->spool, urls[i], all->s[i].dir, sizeof(all->s[i].dir))) != 0)
-			;
-		else if (pthread_create(&all->s[i].thread, NULL, push_sender_main, &all->s[i]) != 0)
+			break;
+		}
+		if ((rc = push_receiver_dir(o->spool, urls[i], all->s[i].dir, sizeof(all->s[i].dir))) != 0)
+			break;
+		if (pthread_create(&all->s[i].thread, NULL, push_sender_main, &all->s[i]) != 0) {
 			rc = sd_error_set(SD_E_INTERNAL, "cannot start a sender thread");
-		else
-			all->s[i].started = true;
+			break;
+		}
+		all->s[i].started = true;
 	}
 	if (rc != 0) {
 		push_senders_stop(all);

@@ -97,7 +97,7 @@ push_mkdir(const char *dir)
 
 /* Write len bytes of data to path (mode 0600, replacing it): temp file, fsync, rename; the caller syncs dir. */
 static int
-push_write_file(const char *dir, const char *name, const char *tmpname, const void *data, size_t len, bool sync)
+push_write_file(const char *dir, const char *name, const char *tmpname, const void *data, size_t len, bool durable)
 {
 	char path[PUSH_DIR_MAX + 64], tmp[PUSH_DIR_MAX + 64];
 	const char *p = data;
@@ -120,7 +120,7 @@ push_write_file(const char *dir, const char *name, const char *tmpname, const vo
 		}
 		off += (size_t)w;
 	}
-	if (rc == 0 && sync && fsync(fd) != 0)
+	if (rc == 0 && durable && fsync(fd) != 0)
 		rc = sd_error_set(SD_E_IO, "%s: fsync: %s", tmp, strerror(errno));
 	if (close(fd) != 0 && rc == 0)
 		rc = sd_error_set(SD_E_IO, "%s: %s", tmp, strerror(errno));
@@ -471,10 +471,10 @@ push_spool_put(struct push_spool *s, uint64_t size, const char *note, size_t len
 void
 push_spool_metrics_text(struct push_spool *s, struct sd_metrics_text *t)
 {
-	uint64_t *sizes, acked_size[CONFIG_PUSH_MAX], dropped[CONFIG_PUSH_MAX];
-	int64_t note_ms[CONFIG_PUSH_MAX], acked_ms, now = push_now_ms();
-	size_t spooled[CONFIG_PUSH_MAX], i;
-	bool acked[CONFIG_PUSH_MAX];
+	uint64_t *sizes, acked_size[CONFIG_PUSH_MAX] = { 0 }, dropped[CONFIG_PUSH_MAX] = { 0 };
+	int64_t note_ms[CONFIG_PUSH_MAX] = { 0 }, acked_ms, now = push_now_ms();
+	size_t spooled[CONFIG_PUSH_MAX] = { 0 }, i;
+	bool acked[CONFIG_PUSH_MAX] = { false };
 
 	if (s == NULL)
 		return;
