@@ -226,10 +226,11 @@ push_sender_main(void *arg)
 		/* 1 s, doubling, up to [journal] checkpoint_retry_max. */
 		backoff = backoff == 0 ? 1 : backoff * 2 > all->o.retry_max ? all->o.retry_max : backoff * 2;
 		{
+			const char *error = why;	/* SD_LOG_STR() tests for NULL, which an array never is */
 			const struct sd_log_field f[] = {
 				SD_LOG_STR("receiver", snd->url),
 				SD_LOG_NUM("tree_size", sizes[i - 1]),
-				SD_LOG_STR("error", why),
+				SD_LOG_STR("error", error),
 				SD_LOG_NUM("spooled", n - (i - 1)),
 				SD_LOG_NUM("retry_in_s", backoff),
 			};
