@@ -146,7 +146,8 @@ t_start "$d" || { t_fail "signerd starts with a checkpoint_url"; t_done; exit 1;
 push=$(pgrep -P "$T_PID" -x signerd-push)
 t_check "signerd started signerd-push" test -n "$push"
 t_check "signerd-push maps no PKCS#11 module and has no HSM environment" bash -c "
-	! grep -qiE 'softhsm|p11-kit' /proc/$push/maps && ! tr '\\0' '\\n' </proc/$push/environ | grep -q '^SOFTHSM2_CONF='"
+	! grep -qiE 'softhsm|/pkcs11/' /proc/$push/maps && ! tr '\\0' '\\n' </proc/$push/environ | grep -q '^SOFTHSM2_CONF='"
+t_check "signerd-push holds no journal file" bash -c "! ls -l /proc/$push/fd | grep -q '\.mdb'"
 t_check "signerd-push runs as signerd's user" test "$(ps -o uid= -p "$push")" = "$(ps -o uid= -p "$T_PID")"
 t_check "issuance goes on while the receiver is down" issue 3
 sed 's/^/  /' "$T_TMP/issue-times"
