@@ -41,6 +41,11 @@ class Receiver(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+if len(sys.argv) > 4:  # https: certificate and key
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 open(os.path.join(root, "ready"), "w").close()
 srv.serve_forever()
 PY
@@ -210,6 +215,34 @@ t_check "/metrics: dropped_total counts them" test "$(metric signerd_checkpoint_
 rm -f "$rdir/down"
 t_check "the rest arrives once the receiver answers" wait_spool_empty
 t_check "the dropped notes never arrived; the newest did" dropped_never_arrived
+
+# (e) An https:// receiver (the demo's TLS server certificate): refused unverified, taken with checkpoint_ca.
+t_stop
+tdir="$T_TMP/receiver-tls"
+mkdir -p "$tdir/notes"
+tport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+turl="https://127.0.0.1:$tport/checkpoints"
+python3 "$T_TMP/receiver.py" "$tdir" "$tport" "$d/tls/server.pem" "$d/tls/server.key" 2>>"$T_TMP/receiver.err" &
+T_RPID=$!
+for _ in $(seq 1 50); do [ -f "$tdir/ready" ] && break; sleep 0.1; done
+sed -i -e "s|^checkpoint_url = .*|checkpoint_url = $turl|" -e '/^checkpoint_spool_max/d' "$conf"
+tls_refused() {
+	for _ in $(seq 1 50); do
+		grep -q "\"receiver\":\"$turl\".*\"error\":\"[^\"]*certificate" "$T_TMP/signerd.log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+t_start "$d" || { t_fail "signerd starts with an https:// receiver"; t_done; exit 1; }
+t_check "https:// without checkpoint_ca: the demo's certificate is not trusted, nothing acknowledged" tls_refused
+t_check "https:// unverified: nothing arrived" test ! -s "$tdir/log"
+t_stop
+sed -i "/^checkpoint_url = /a checkpoint_ca = tls/ca.pem" "$conf"
+t_start "$d" || { t_fail "signerd starts with checkpoint_ca"; t_done; exit 1; }
+t_check "https:// with checkpoint_ca: the spool empties" wait_spool_empty
+t_check "https:// with checkpoint_ca: what waited unverified (start, stop) and the new start's arrived" \
+	test "$(wc -l <"$tdir/log")" -ge 3
+kill "$T_RPID"; wait "$T_RPID" 2>/dev/null
 
 # signerd killed: signerd-push does not outlive it.
 push=$(pgrep -P "$T_PID" -x signerd-push)
