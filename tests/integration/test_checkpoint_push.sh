@@ -60,7 +60,8 @@ receiver_up() {
 	return 1
 }
 receiver_down() { [ -z "$R_PID" ] || { kill "$R_PID"; wait "$R_PID" 2>/dev/null; R_PID=; }; }
-trap 'receiver_down; t_cleanup' EXIT
+T_RPID=
+trap 'receiver_down; [ -z "$T_RPID" ] || kill "$T_RPID" 2>/dev/null; t_cleanup' EXIT
 
 # Tree sizes: of the notes in the checkpoint file, received (in arrival order), and spooled.
 file_sizes() { awk 'prev ~ /^signerd.demo\/journal$/ && /^[0-9]+$/ { print } { prev = $0 }' "$cpfile"; }
@@ -242,7 +243,7 @@ t_start "$d" || { t_fail "signerd starts with checkpoint_ca"; t_done; exit 1; }
 t_check "https:// with checkpoint_ca: the spool empties" wait_spool_empty
 t_check "https:// with checkpoint_ca: what waited unverified (start, stop) and the new start's arrived" \
 	test "$(wc -l <"$tdir/log")" -ge 3
-kill "$T_RPID"; wait "$T_RPID" 2>/dev/null
+kill "$T_RPID"; wait "$T_RPID" 2>/dev/null; T_RPID=
 
 # signerd killed: signerd-push does not outlive it.
 push=$(pgrep -P "$T_PID" -x signerd-push)
