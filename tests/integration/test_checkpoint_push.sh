@@ -195,7 +195,7 @@ t_check "signerd-push ended with it" bash -c "! kill -0 $push 2>/dev/null"
 t_check "the stop's checkpoint stays spooled" test -f "$(ls -d "$spool"/*/)$(printf '%020d' "$(file_sizes | tail -n 1)").note"
 t_start "$d" || { t_fail "signerd starts again"; t_done; exit 1; }
 issue 1 || t_fail "issuance after the restart"
-t_check "the spool kept them across the restart (stop, start and more)" test "$(spooled)" -ge 3
+t_check "the spool kept them across the restart (the stop's, the start's)" test "$(spooled)" -ge 2
 receiver_up || t_fail "the receiver starts again"
 t_check "after the restart the spool empties" wait_spool_empty
 t_check "every checkpoint arrived, the stop's and the start's among them" all_arrived
