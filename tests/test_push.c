@@ -1,10 +1,21 @@
-/* Unit tests for the checkpoint spool (signer/push/push_spool.c); the senders run in integration/test_checkpoint_push. */
+/*
+ * Unit tests for the checkpoint spool (signer/push/push_spool.c) and the
+ * senders (push_send.c) against a receiver in the test; signerd-push as a
+ * whole runs in integration/test_checkpoint_push.
+ */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -225,6 +236,209 @@ test_spool_refused(void)
 	sd_config_free(cfg);
 }
 
+/* A receiver in the test: answers each request with status, keeps the tree sizes it answered 2xx. */
+struct fake_receiver {
+	int fd;
+	uint16_t port;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	int status;
+	bool stop;
+	size_t posts;
+	char first[32];			/* Checkpoint-Tree-Size of the first request */
+	char taken[512];		/* ... of each answered 2xx, comma-separated */
+	char content_type[128];
+};
+
+/* The value of header name (as curl writes it) in the request head, or "". */
+static void
+header_value(const char *head, const char *name, char *out, size_t cap)
+{
+	const char *p = strstr(head, name), *end;
+	size_t n;
+
+	out[0] = '\0';
+	if (p == NULL || (end = strstr(p, "\r\n")) == NULL)
+		return;
+	p += strlen(name);
+	n = (size_t)(end - p);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+static void *
+fake_receiver_main(void *arg)
+{
+	struct fake_receiver *r = arg;
+	struct pollfd pfd = { r->fd, POLLIN, 0 };
+	char buf[16384], size[32], type[128], length[32], reply[128];
+	const char *end;
+	size_t len;
+	ssize_t n;
+	int c, status;
+
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		if (r->stop) {
+			pthread_mutex_unlock(&r->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (poll(&pfd, 1, 50) <= 0 || (c = accept(r->fd, NULL, NULL)) < 0)
+			continue;
+		len = 0;
+		end = NULL;
+		length[0] = '\0';
+		/* The head, then Content-Length bytes of body. */
+		while ((n = recv(c, buf + len, sizeof(buf) - 1 - len, 0)) > 0) {
+			len += (size_t)n;
+			buf[len] = '\0';
+			if (end == NULL && (end = strstr(buf, "\r\n\r\n")) != NULL)
+				header_value(buf, "Content-Length: ", length, sizeof(length));
+			if (end != NULL && len >= (size_t)(end + 4 - buf) + strtoul(length, NULL, 10))
+				break;
+			if (len == sizeof(buf) - 1)
+				break;
+		}
+		header_value(buf, "Checkpoint-Tree-Size: ", size, sizeof(size));
+		header_value(buf, "Content-Type: ", type, sizeof(type));
+		pthread_mutex_lock(&r->lock);
+		status = r->status;
+		if (r->posts++ == 0)
+			(void)snprintf(r->first, sizeof(r->first), "%s", size);
+		if (status / 100 == 2) {
+			len = strlen(r->taken);
+			(void)snprintf(r->taken + len, sizeof(r->taken) - len, "%s%s", len > 0 ? "," : "", size);
+			(void)snprintf(r->content_type, sizeof(r->content_type), "%s", type);
+		}
+		pthread_mutex_unlock(&r->lock);
+		n = snprintf(reply, sizeof(reply), "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		    status);
+		if (n > 0)
+			(void)send(c, reply, (size_t)n, MSG_NOSIGNAL);
+		close(c);
+	}
+}
+
+static void
+fake_receiver_start(struct fake_receiver *r, int status)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+
+	memset(r, 0, sizeof(*r));
+	r->status = status;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL((r->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
+	CU_ASSERT_FATAL(bind(r->fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CU_ASSERT_FATAL(listen(r->fd, 16) == 0);
+	CU_ASSERT_FATAL(getsockname(r->fd, (struct sockaddr *)&a, &alen) == 0);
+	r->port = ntohs(a.sin_port);
+	CU_ASSERT_FATAL(pthread_mutex_init(&r->lock, NULL) == 0);
+	CU_ASSERT_FATAL(pthread_create(&r->thread, NULL, fake_receiver_main, r) == 0);
+}
+
+static void
+fake_receiver_stop(struct fake_receiver *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+	pthread_mutex_destroy(&r->lock);
+	close(r->fd);
+}
+
+/* Whether dir's spool is empty within ms milliseconds. */
+static bool
+spool_empties(const char *dir, unsigned ms)
+{
+	uint64_t *sizes = NULL;
+	size_t n = 1;
+	unsigned waited;
+
+	for (waited = 0; waited <= ms; waited += 50) {
+		if (push_spool_scan(dir, &sizes, &n) == 0 && n == 0)
+			return true;
+		free(sizes);
+		sizes = NULL;
+		sd_test_sleep_ms(50);
+	}
+	return false;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The senders against a receiver in the test: 503 keeps every note (the
+ * oldest tried first, again after a back-off), 204 takes them oldest first,
+ * one POST each, text/plain; the acked file names the newest; stop is prompt.
+ */
+static void
+test_senders(void)
+{
+	struct fake_receiver r;
+	struct push_send_options o;
+	struct push_senders *senders = NULL;
+	char spool[PATH_MAX], dir[PUSH_DIR_MAX], url[64], note[256], name[64], path[PATH_MAX], list[256];
+	char *urls[1] = { url };
+	static const uint64_t sizes[] = { 10, 5, 7 };
+	uint64_t size, t0;
+	int64_t note_ms, acked_ms;
+	size_t i, posts;
+
+	fake_receiver_start(&r, 503);
+	(void)snprintf(url, sizeof(url), "http://127.0.0.1:%u/checkpoints", (unsigned)r.port);
+	(void)snprintf(spool, sizeof(spool), "%s/send-spool", tmp);
+	CU_ASSERT_EQUAL_FATAL(mkdir(spool, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(push_receiver_dir(spool, url, dir, sizeof(dir)), 0);
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		(void)note_text(sizes[i], (int64_t)sizes[i] * 100, note, sizeof(note));
+		(void)snprintf(name, sizeof(name), "%020" PRIu64 ".note", sizes[i]);
+		sd_test_write(dir, name, note, 0600, path);
+	}
+	o = (struct push_send_options){ spool, NULL, 1 };
+	CU_ASSERT_EQUAL_FATAL(push_senders_start(&o, urls, 1, &senders), 0);
+	sd_test_sleep_ms(1500);
+	pthread_mutex_lock(&r.lock);
+	posts = r.posts;
+	pthread_mutex_unlock(&r.lock);
+	/* Tried (the oldest first), and again after the back-off; nothing taken, nothing removed. */
+	CU_ASSERT(posts >= 2);
+	CU_ASSERT_STRING_EQUAL(r.first, "5");
+	CU_ASSERT_STRING_EQUAL(r.taken, "");
+	scanned(dir, list, sizeof(list));
+	CU_ASSERT_STRING_EQUAL(list, "5,7,10");
+	CU_ASSERT_EQUAL(push_acked_read(dir, &size, &note_ms, &acked_ms), SD_E_NOT_FOUND);
+	pthread_mutex_lock(&r.lock);
+	r.status = 204;
+	pthread_mutex_unlock(&r.lock);
+	CU_ASSERT_TRUE(spool_empties(dir, 5000));
+	pthread_mutex_lock(&r.lock);
+	CU_ASSERT_STRING_EQUAL(r.taken, "5,7,10");
+	CU_ASSERT_STRING_EQUAL(r.content_type, "text/plain; charset=utf-8");
+	pthread_mutex_unlock(&r.lock);
+	CU_ASSERT_EQUAL(push_acked_read(dir, &size, &note_ms, &acked_ms), 0);
+	CU_ASSERT_EQUAL(size, 10);
+	CU_ASSERT_EQUAL(note_ms, 1000);
+	t0 = now_ms();
+	push_senders_stop(senders);
+	CU_ASSERT(now_ms() - t0 < 3000);
+	fake_receiver_stop(&r);
+}
+
 int
 main(void)
 {
@@ -235,10 +449,14 @@ main(void)
 		{ "files that are not notes", test_not_notes },
 		{ "a spool others can write, a file in its place", test_spool_refused },
 	};
+	static const struct sd_test_case send[] = {
+		{ "503 keeps, 2xx removes, oldest first, acked, prompt stop", test_senders },
+	};
 	int rc;
 
 	sd_test_tmpdir(tmp, "push");
 	SD_TEST_SUITE("spool", spool);
+	SD_TEST_SUITE("senders", send);
 	rc = sd_test_run("test_push");
 	sd_test_rmtree(tmp);
 	return rc;
