@@ -449,14 +449,14 @@ main(void)
 		{ "files that are not notes", test_not_notes },
 		{ "a spool others can write, a file in its place", test_spool_refused },
 	};
-	static const struct sd_test_case send[] = {
+	static const struct sd_test_case senders[] = {
 		{ "503 keeps, 2xx removes, oldest first, acked, prompt stop", test_senders },
 	};
 	int rc;
 
 	sd_test_tmpdir(tmp, "push");
 	SD_TEST_SUITE("spool", spool);
-	SD_TEST_SUITE("senders", send);
+	SD_TEST_SUITE("senders", senders);
 	rc = sd_test_run("test_push");
 	sd_test_rmtree(tmp);
 	return rc;
