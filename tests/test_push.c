@@ -391,7 +391,7 @@ test_senders(void)
 	struct fake_receiver r;
 	struct push_send_options o;
 	struct push_senders *senders = NULL;
-	char spool[PATH_MAX], dir[PUSH_DIR_MAX], url[64], note[256], name[64], path[PATH_MAX], list[256];
+	char spool[PATH_MAX * 2], dir[PUSH_DIR_MAX], url[64], note[256], name[64], path[PATH_MAX], list[256];
 	char *urls[1] = { url };
 	static const uint64_t sizes[] = { 10, 5, 7 };
 	uint64_t size, t0;
