@@ -547,14 +547,14 @@ signer_journal_checkpoint(struct signer_journal *sj, uint64_t *seq)
 		rc = sj_export(sj->cp_file, note);
 	/*
 	 * Spooled, durably, for signerd-push (push.h), which sends it when its
-	 * receivers answer: the checkpointer never waits on the network.
+	 * receivers answer: the checkpointer never waits on the network. A
+	 * spool that cannot be written is logged, not this checkpoint's failure:
+	 * it is journaled and in checkpoint_file, and the next one is spooled.
 	 */
-	if (sj->spool != NULL) {
-		if ((rc2 = checkpoint_parse(note, strlen(note), &cp)) == 0)
-			rc2 = push_spool_put(sj->spool, cp.size, note, strlen(note));
-		if (rc2 != 0 && rc == 0)
-			rc = rc2;
-	}
+	if (sj->spool != NULL && ((rc2 = checkpoint_parse(note, strlen(note), &cp)) != 0 ||
+	    (rc2 = push_spool_put(sj->spool, cp.size, note, strlen(note))) != 0))
+		sd_log(SD_LOG_ERROR, "checkpoint record %llu is not spooled for every checkpoint_url: %s",
+		    (unsigned long long)*seq, sd_error_detail(rc2));
 	free(note);
 	return rc;
 }
