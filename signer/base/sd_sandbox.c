@@ -111,19 +111,6 @@ sd_process_sandbox(enum sd_sandbox sandbox, enum sd_seccomp mode)
 		rc = sd_error_set(SD_E_INTERNAL, "seccomp: cannot allow prctl");
 		goto out;
 	}
-/*
- * signerd-push: libcurl (HTTP and TLS with OpenSSL, its CA file, name
- * resolution, a wake-up socket pair for its resolver threads) and the spool,
- * whose notes it reads and removes; it writes only its acked files.
- */
-static const char *const sd_sandbox_push[] = {
-	"openat", "open", "stat", "lstat", "access", "faccessat", "faccessat2", "readlink", "readlinkat",
-	"getdents64", "statfs", "fstatfs", "getcwd", "uname", "sysinfo",
-	"fsync", "fdatasync", "rename", "renameat", "renameat2", "unlink", "unlinkat",
-	"connect", "bind", "socketpair", "pipe2", "eventfd2", "sendmmsg", "recvmmsg",
-	"epoll_create1", "select", "pselect6",
-};
-
 #if defined(__SANITIZE_ADDRESS__)
 	if ((rc = sd_sandbox_add(ctx, sd_sandbox_sanitizer,
 	    sizeof(sd_sandbox_sanitizer) / sizeof(sd_sandbox_sanitizer[0]))) != 0)
