@@ -15,10 +15,13 @@ CA_KEY_TYPE ?= p256
 
 DEB_PACKAGES := build-essential pkg-config openssl libssl-dev softhsm2 libsofthsm2 \
 	p11-kit libp11-kit-dev libmicrohttpd-dev libgnutls28-dev gnutls-bin \
-	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev libseccomp-dev libidn2-dev libldns-dev curl jq opensc python3-prometheus-client python3-jsonschema python3-yaml \
+	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev libseccomp-dev libidn2-dev libldns-dev \
+	libcurl4-openssl-dev curl jq opensc python3-prometheus-client python3-jsonschema python3-yaml \
 	certbot lego uacme python3-cryptography python3-dnslib util-linux chromium \
 	clang-14 libclang-rt-14-dev llvm-14
-PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih libseccomp libidn2 ldns
+# libcurl: OpenSSL's flavour, the TLS library signerd-push's neighbours in signer/ already use
+# (GnuTLS stays the front's, behind api/); only signerd-push links it.
+PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih libseccomp libidn2 ldns libcurl
 TEST_PKGS := cunit
 BENCH_PACKAGES := gnuplot-nox
 VALGRIND_PACKAGES := valgrind
@@ -46,7 +49,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null || echo -lcunit)
 
-PROGRAMS := signerd signerd-front signerctl
+PROGRAMS := signerd signerd-front signerd-push signerctl
 # signer/ is one folder per subsystem (README, "Design"); the two programs' mains sit at its top.
 # privsep_client.c is signer.h over the channels: only signerd-front links it, in place of signer/core.
 FRONT_SRCS := signer/privsep/privsep_client.c
@@ -116,6 +119,11 @@ $(BUILD)/%: $(BUILD)/signer/%.o $(BUILD)/libsignerd.a
 # The front: the API over privsep_client.o; nothing pulls signer/core, pkcs11/ or the journal in,
 # and --as-needed (whatever LDFLAGS says) keeps LMDB out of its libraries too.
 $(BUILD)/signerd-front: $(BUILD)/signer/signerd_front.o $(FRONT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+# The checkpoint pusher (README "Pushing checkpoints"): signer/push/ and base only, so that it maps
+# neither the HSM module nor LMDB; it alone links libcurl (signerd's spool code does not call it).
+$(BUILD)/signerd-push: $(BUILD)/signer/signerd_push.o $(BUILD)/libsignerd.a
 	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%.o: tests/%.c
@@ -263,6 +271,7 @@ install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/signerd
 	install -m 0755 $(BUILD)/signerd $(DESTDIR)$(sbindir)/signerd
 	install -m 0755 $(BUILD)/signerd-front $(DESTDIR)$(libexecdir)/signerd/signerd-front
+	install -m 0755 $(BUILD)/signerd-push $(DESTDIR)$(libexecdir)/signerd/signerd-push
 	install -m 0755 $(BUILD)/signerctl $(DESTDIR)$(bindir)/signerctl
 
 # The version (signerd --version, signerctl --version, the Debian package): VERSION only.

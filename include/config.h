@@ -70,6 +70,7 @@ struct config_ip_range {
 };
 
 #define CONFIG_URL_MAX 1024		/* crl_url, ocsp_url, ca_issuers_url, uri_prefixes entries */
+#define CONFIG_PUSH_MAX 8		/* [journal] checkpoint_url lines (receivers) */
 
 /*
  * One [profile NAME] section. Defaults (the profile table): key_types all,
@@ -194,6 +195,13 @@ struct sd_config {
 	uint64_t journal_checkpoint_every;	/* records between checkpoints (default 1000) */
 	uint64_t journal_checkpoint_interval;	/* seconds between checkpoints (default 300) */
 	char *journal_checkpoint_file;	/* each checkpoint is appended here, or NULL */
+	/* Checkpoints pushed to receivers (README "Checkpoints"): signerd-push POSTs each spooled note. */
+	char *journal_checkpoint_url[CONFIG_PUSH_MAX];	/* http:// or https://, no user:password@ */
+	size_t n_journal_checkpoint_url;
+	char *journal_checkpoint_ca;	/* CA file for https receivers, or NULL: the system's CAs */
+	char *journal_checkpoint_spool;	/* per-receiver spool directories (default: [journal] path/checkpoint-spool) */
+	uint64_t journal_checkpoint_spool_max;	/* notes kept per receiver; the oldest dropped past it (default 10000) */
+	uint64_t journal_checkpoint_retry_max;	/* s: retry back-off doubles from 1 s up to this (default 300) */
 	uint64_t journal_refusals_per_minute;	/* refusals journaled one by one (default 60) */
 
 	/* [process] */

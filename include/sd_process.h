@@ -57,6 +57,7 @@ enum sd_sandbox {
 	SD_SANDBOX_SIGNER,		/* the HSM module, the journal (LMDB), checkpoint files */
 	SD_SANDBOX_FRONT,		/* sockets, threads, TLS: no file is opened for writing */
 	SD_SANDBOX_FRONT_ACME,		/* the front, validating ACME challenges: it also resolves and connects out */
+	SD_SANDBOX_PUSH,		/* signerd-push: resolves and connects out, reads and empties the spool */
 };
 
 /*

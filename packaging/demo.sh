@@ -104,8 +104,13 @@ map_max_mb = 4096
 audit_key = pkcs11:token=$TOKEN;object=audit-key
 origin = signerd.demo/journal
 checkpoint_every = 1000
+# A checkpoint at every start and stop, and each minute when anything was
+# journaled. checkpoint_file sits outside journal/ on purpose: ship it
+# elsewhere (another host, write-once storage), because whoever can rewrite
+# the journal can rewrite a copy beside it. checkpoint_url (a line each)
+# POSTs every checkpoint to a receiver off the box (README "Pushing checkpoints").
 checkpoint_interval = 60s
-checkpoint_file = checkpoints.txt
+checkpoint_file = outside/checkpoints.txt
 
 [process]
 # Started as root, signerd becomes this user: the demo's files belong to
@@ -337,7 +342,19 @@ upgrade_acme() {
 	echo "demo: added [acme] and ACME on profile server to $CONF"
 }
 
+# A state made when the checkpoint file sat beside the journal: it moves to outside/, with the notes it holds.
+upgrade_checkpoints() {
+	grep -q '^checkpoint_file = checkpoints.txt$' "$CONF" || return 0
+	mkdir -p "$D/outside"
+	[ ! -f "$D/checkpoints.txt" ] || mv "$D/checkpoints.txt" "$D/outside/checkpoints.txt"
+	local tmp="$CONF.new"
+	sed 's|^checkpoint_file = checkpoints.txt$|checkpoint_file = outside/checkpoints.txt|' "$CONF" >"$tmp" &&
+		chmod --reference="$CONF" "$tmp" && mv "$tmp" "$CONF"
+	echo "demo: checkpoint_file is now $D/outside/checkpoints.txt (ship it elsewhere)"
+}
+
 upgrade() {
+	upgrade_checkpoints
 	upgrade_process
 	upgrade_clients
 	upgrade_revocation
@@ -355,7 +372,7 @@ init() {
 	fi
 	echo "demo: creating state in $D (CA key type $CA_KEY_TYPE)"
 	umask 077
-	mkdir -p "$D/hsm/tokens" "$D/ca" "$D/tls" "$D/clients"
+	mkdir -p "$D/hsm/tokens" "$D/ca" "$D/tls" "$D/clients" "$D/outside"
 	cat >"$D/hsm/softhsm2.conf" <<SOFTHSM
 directories.tokendir = $D/hsm/tokens
 objectstore.backend = file
@@ -455,7 +472,8 @@ With ACME: certbot (Debian's package) gets a certificate for acme.example.com, w
 
 Journal: $BUILD/signerctl -c $D/signerd.conf journal list
 Audit key: SHA-256 fingerprint $audit_sha256, checkpoint key id $audit_key_id
-Audit:   $BUILD/signerctl -c $D/signerd.conf audit verify --pubkey-sha256 $audit_sha256 --checkpoint $D/checkpoints.txt
+Audit:   $BUILD/signerctl -c $D/signerd.conf audit verify --pubkey-sha256 $audit_sha256 --checkpoint $D/outside/checkpoints.txt
+Checkpoints: $D/outside/checkpoints.txt (one at each start and stop, and each minute with news): ship it elsewhere
 Stop with Ctrl-C.
 
 RECIPE

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "privsep.h"
+#include "push/push.h"
 #include "sd_error.h"
 #include "sd_file.h"
 #include "sd_process.h"
@@ -28,6 +29,7 @@
 #define SD_LIBEXECDIR "/usr/local/libexec/signerd"
 #endif
 #define SIGNERD_CONFIG_MAX (1024 * 1024)
+#define SIGNERD_PUSH_GRACE_MS 5000	/* signerd-push's last pass at stop: then it is killed */
 
 static void __attribute__((noreturn))
 usage(FILE *out, int code)
@@ -49,9 +51,9 @@ write_ready_file(const char *path, uint16_t port)
 	return sd_file_write(path, text, (size_t)n, 0644, 1);
 }
 
-/* signerd-front beside this program (a build tree), else where it is installed. */
+/* A helper program (signerd-front, signerd-push) beside this program (a build tree), else where it is installed. */
 static int
-front_path_find(char *path, size_t cap)
+helper_path_find(const char *name, char *path, size_t cap)
 {
 	char self[PATH_MAX];
 	ssize_t n;
@@ -63,14 +65,14 @@ front_path_find(char *path, size_t cap)
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/')) != NULL) {
 			*slash = '\0';
-			len = snprintf(path, cap, "%s/signerd-front", self);
+			len = snprintf(path, cap, "%s/%s", self, name);
 			if (len > 0 && (size_t)len < cap && access(path, X_OK) == 0)
 				return 0;
 		}
 	}
-	len = snprintf(path, cap, "%s/signerd-front", SD_LIBEXECDIR);
+	len = snprintf(path, cap, "%s/%s", SD_LIBEXECDIR, name);
 	if (len < 0 || (size_t)len >= cap)
-		return sd_error_set(SD_E_INTERNAL, "signerd-front path too long");
+		return sd_error_set(SD_E_INTERNAL, "%s path too long", name);
 	if (access(path, X_OK) != 0)
 		return sd_error_set(SD_E_CONFIG, "cannot run %s: %s", path, strerror(errno));
 	return 0;
@@ -117,15 +119,19 @@ out:
 	free(text);
 }
 
-/* Wait for a signal (SIGINT, SIGTERM: stop; SIGHUP: reload) or the end of the front. Returns the signal, or 0 when the front ended. */
+/*
+ * Wait for a signal (SIGINT, SIGTERM: stop; SIGHUP: reload), the end of the
+ * front or the end of signerd-push (push_fd, -1: none). Returns the signal,
+ * 0 when the front ended, -1 when signerd-push did.
+ */
 static int
-wait_for_stop(int sigfd, int front_fd)
+wait_for_stop(int sigfd, int front_fd, int push_fd)
 {
 	struct signalfd_siginfo si;
-	struct pollfd fds[2] = { { sigfd, POLLIN, 0 }, { front_fd, POLLIN, 0 } };
+	struct pollfd fds[3] = { { sigfd, POLLIN, 0 }, { front_fd, POLLIN, 0 }, { push_fd, POLLIN, 0 } };
 
 	for (;;) {
-		if (poll(fds, 2, -1) < 0) {
+		if (poll(fds, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 0;
@@ -134,6 +140,8 @@ wait_for_stop(int sigfd, int front_fd)
 			return (int)si.ssi_signo;
 		if (fds[1].revents != 0)
 			return 0;
+		if (fds[2].revents != 0)
+			return -1;
 	}
 }
 
@@ -152,9 +160,10 @@ main(int argc, char **argv)
 	struct sd_config *cfg = NULL;
 	struct signer *signer = NULL;
 	struct privsep_front *front = NULL;
+	struct push_proc *pusher = NULL;
 	uint8_t *text = NULL;
 	size_t text_len = 0;
-	char front_path[PATH_MAX];
+	char front_path[PATH_MAX], push_path[PATH_MAX];
 	uint16_t bound = 0;
 	long port = -1;
 	char *end;
@@ -193,17 +202,22 @@ main(int argc, char **argv)
 	    (rc = sd_file_read(config_path, SIGNERD_CONFIG_MAX, &text, &text_len)) != 0 ||
 	    (rc = sd_config_parse(config_path, (const char *)text, text_len, &cfg)) != 0 ||
 	    (rc = sd_dir_private(cfg->journal_path, "journal directory")) != 0 ||
-	    (rc = front_path_find(front_path, sizeof(front_path))) != 0)
+	    (rc = helper_path_find("signerd-front", front_path, sizeof(front_path))) != 0 ||
+	    (cfg->n_journal_checkpoint_url > 0 &&
+	    (rc = helper_path_find("signerd-push", push_path, sizeof(push_path))) != 0))
 		goto out;
 	if (port >= 0)
 		cfg->api_port = (uint16_t)port;
 	/*
 	 * The front first, while this process holds nothing secret; it gets the
-	 * exact bytes just parsed. Then the user change, and only then the PIN,
-	 * the HSM module and the journal.
+	 * exact bytes just parsed. Then the user change and signerd-push (as
+	 * that user, without the HSM's environment: it sends the spooled
+	 * checkpoints and must never map the module or hold the PIN), and only
+	 * then the PIN, the HSM module and the journal.
 	 */
 	if ((rc = privsep_front_spawn(front_path, cfg, (const char *)text, text_len, (int)port, &front)) != 0 ||
 	    (rc = sd_process_become_user(cfg->process_user)) != 0 ||
+	    (cfg->n_journal_checkpoint_url > 0 && (rc = push_proc_spawn(push_path, cfg, &pusher)) != 0) ||
 	    (rc = sd_config_apply_environment(cfg)) != 0 ||
 	    (rc = signer_open(cfg, &signer)) != 0 ||
 	    (rc = signer_service_start(signer, text, text_len)) != 0)
@@ -225,8 +239,13 @@ main(int argc, char **argv)
 		goto out;
 
 	current = cfg;
-	while ((sig = wait_for_stop(sigfd, privsep_front_fd(front))) == SIGHUP)
-		reload(config_path, (int)port, front, signer, &current, cfg);
+	while ((sig = wait_for_stop(sigfd, privsep_front_fd(front), push_proc_fd(pusher))) == SIGHUP || sig < 0) {
+		/* Issuance never waits on the receivers: without signerd-push, checkpoints stay spooled. */
+		if (sig < 0)
+			push_proc_lost(pusher);
+		else
+			reload(config_path, (int)port, front, signer, &current, cfg);
+	}
 	if (sig == 0) {
 		/* Only this process stops the front: on its own it has failed, whatever its status. */
 		rc = privsep_front_stop(front);
@@ -250,6 +269,8 @@ out:
 		sd_log(SD_LOG_ERROR, "journal at stop: %s", sd_error_detail(rc2));
 		rc = rc2;
 	}
+	/* Last: the stop's checkpoint is spooled by now, and signerd-push gets a last try at sending it. */
+	push_proc_stop(pusher, SIGNERD_PUSH_GRACE_MS);
 	signer_close(signer);
 	if (current != cfg)
 		sd_config_free(current);

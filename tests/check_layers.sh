@@ -2,7 +2,7 @@
 # The include rule (README, "Design"): each folder is a room that may use
 # the rooms listed for it and nothing else. A quoted include names a header
 # of one room; a system include of a foreign library (LMDB, libmicrohttpd,
-# Cryptoki, OpenSSL, ldns) may appear only where that library's types live.
+# Cryptoki, OpenSSL, ldns, libcurl) may appear only where that library's types live.
 # Prints every violation as FILE:LINE and exits 1 if there is any.
 # Usage: check_layers.sh [ROOT]   (default: the repository)
 set -u
@@ -25,14 +25,16 @@ declare -A may_use=(
 	[x509]="base config interface pkcs11"
 	[csr]="base config interface x509"
 	[policy]="base config interface x509 csr"
-	[core]="base config interface pkcs11 journal x509 csr policy revocation acme"
+	[core]="base config interface pkcs11 journal x509 csr policy revocation acme push"
 	[revocation]="base config interface pkcs11 journal x509"
 	# ACME runs in the signer: it issues and revokes through signer.h, as the front would.
 	[acme]="base config interface journal x509 policy"
 	[ctl]="base config pkcs11 journal x509 revocation acme"
 	[api]="base config interface"
 	[privsep]="base config interface"
-	[programs]="base config interface pkcs11 journal ctl api privsep"
+	# Checkpoints leaving the box: the spool (signer side) and signerd-push's senders (libcurl).
+	[push]="base config"
+	[programs]="base config interface pkcs11 journal ctl api privsep push"
 )
 # Foreign headers and the rooms allowed to include them (extended regexes).
 declare -A foreign=(
@@ -41,8 +43,9 @@ declare -A foreign=(
 	['<seccomp\.h>']="base"
 	['<idn2\.h>']="policy"
 	['<ldns/[^>]*>']="api"
+	['<curl/[^>]*>']="push"
 	['<(p11-kit/[^>]*|pkcs11\.h)>']="pkcs11"
-	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs revocation acme"
+	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs revocation acme push"
 )
 
 # room_of PATH: the room of a source file or header, in ROOM ("" outside the rules).
@@ -108,7 +111,7 @@ while IFS= read -r file; do
 done < <(find include signer api pkcs11 -name '*.[ch]' | sort)
 
 # Public headers carry no foreign type at all.
-if grep -nE '#[[:space:]]*include[[:space:]]*<(openssl/|lmdb\.h|microhttpd\.h|gnutls/|p11-kit/|pkcs11\.h)' include/*.h; then
+if grep -nE '#[[:space:]]*include[[:space:]]*<(openssl/|lmdb\.h|microhttpd\.h|gnutls/|p11-kit/|pkcs11\.h|curl/)' include/*.h; then
 	echo "include/: a public header includes a foreign library's header"; bad=1
 fi
 [ "$bad" -eq 0 ] && echo "check_layers: every include follows the rule"

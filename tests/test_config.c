@@ -809,7 +809,64 @@ test_journal_keys(void)
 	expect_refused("[journal]\nrefusals_per_minute = many", "refusals_per_minute");
 	expect_refused("[journal]\ncheckpoint_interval = soon", "checkpoint_interval");
 	expect_refused("[journal]\nmap_max_mb = 0", "map_max_mb");
-	expect_refused("[journal]\ncheckpoint_url = https://example.org/", "unknown key 'checkpoint_url'");
+}
+
+/* [journal] checkpoint_url and its spool: repeatable, bounded, refused without what they need. */
+static void
+test_checkpoint_push_keys(void)
+{
+	struct sd_config *cfg = NULL;
+	char want[PATH_MAX * 2];
+
+	CU_ASSERT_EQUAL_FATAL(load_text(base_config, &cfg), 0);
+	CU_ASSERT_EQUAL(cfg->n_journal_checkpoint_url, 0);
+	CU_ASSERT_PTR_NULL(cfg->journal_checkpoint_ca);
+	(void)snprintf(want, sizeof(want), "%s/journal/checkpoint-spool", tmp);
+	CU_ASSERT_STRING_EQUAL(cfg->journal_checkpoint_spool, want);
+	CU_ASSERT_EQUAL(cfg->journal_checkpoint_spool_max, 10000);
+	CU_ASSERT_EQUAL(cfg->journal_checkpoint_retry_max, 300);
+	sd_config_free(cfg);
+	cfg = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[journal]\naudit_key = pkcs11:token=t;object=audit-key\n"
+	    "checkpoint_url = https://a.example/cp\ncheckpoint_url = http://127.0.0.1:8080/x?y=1\n"
+	    "checkpoint_ca = ca.pem\ncheckpoint_spool = spool\ncheckpoint_spool_max = 3\ncheckpoint_retry_max = 1m",
+	    &cfg), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg->n_journal_checkpoint_url, 2);
+	CU_ASSERT_STRING_EQUAL(cfg->journal_checkpoint_url[0], "https://a.example/cp");
+	CU_ASSERT_STRING_EQUAL(cfg->journal_checkpoint_url[1], "http://127.0.0.1:8080/x?y=1");
+	(void)snprintf(want, sizeof(want), "%s/ca.pem", tmp);
+	CU_ASSERT_STRING_EQUAL(cfg->journal_checkpoint_ca, want);
+	(void)snprintf(want, sizeof(want), "%s/spool", tmp);
+	CU_ASSERT_STRING_EQUAL(cfg->journal_checkpoint_spool, want);
+	CU_ASSERT_EQUAL(cfg->journal_checkpoint_spool_max, 3);
+	CU_ASSERT_EQUAL(cfg->journal_checkpoint_retry_max, 60);
+	sd_config_free(cfg);
+#define AK "[journal]\naudit_key = pkcs11:token=t;object=audit-key\n"
+	expect_refused(AK "checkpoint_url = ftp://a.example/", "'checkpoint_url': 'ftp://a.example/' is not an http:// or https:// URL");
+	expect_refused(AK "checkpoint_url = https://", "is not an http:// or https:// URL");
+	expect_refused(AK "checkpoint_url = https://a.example/a b", "is not an http:// or https:// URL");
+	expect_refused(AK "checkpoint_url = https://me:pw@a.example/", "carries a user name or password");
+	expect_refused(AK "checkpoint_url = https://me@a.example/", "carries a user name or password");
+	expect_refused(AK "checkpoint_url = https://a.example/#x", "has a fragment");
+	expect_refused(AK "checkpoint_url = https://a.example/\ncheckpoint_url = https://a.example/", "is given twice");
+	expect_refused(AK "checkpoint_url = http://h/1\ncheckpoint_url = http://h/2\ncheckpoint_url = http://h/3\n"
+	    "checkpoint_url = http://h/4\ncheckpoint_url = http://h/5\ncheckpoint_url = http://h/6\n"
+	    "checkpoint_url = http://h/7\ncheckpoint_url = http://h/8\ncheckpoint_url = http://h/9",
+	    "too many 'checkpoint_url' lines (at most 8 receivers)");
+	expect_refused("[journal]\ncheckpoint_url = https://a.example/", "checkpoint_url needs audit_key");
+	expect_refused(AK "checkpoint_ca = ca.pem", "[journal] checkpoint_ca needs checkpoint_url");
+	expect_refused(AK "checkpoint_spool = s", "[journal] checkpoint_spool needs checkpoint_url");
+	expect_refused(AK "checkpoint_spool_max = 5", "[journal] checkpoint_spool_max needs checkpoint_url");
+	expect_refused(AK "checkpoint_retry_max = 5s", "[journal] checkpoint_retry_max needs checkpoint_url");
+	expect_refused(AK "checkpoint_url = http://a.example/\ncheckpoint_ca = ca.pem",
+	    "checkpoint_ca is set, but no checkpoint_url is https://");
+	expect_refused(AK "checkpoint_url = http://a.example/\ncheckpoint_spool_max = 0", "checkpoint_spool_max");
+	expect_refused(AK "checkpoint_url = http://a.example/\ncheckpoint_spool_max = 100001", "checkpoint_spool_max");
+	expect_refused(AK "checkpoint_url = http://a.example/\ncheckpoint_retry_max = 0", "checkpoint_retry_max");
+	expect_refused(AK "checkpoint_url = http://a.example/\ncheckpoint_retry_max = 2d", "checkpoint_retry_max");
+	expect_refused(AK "checkpoint_url = http://a.example/\ncheckpoint_spool = a\ncheckpoint_spool = b",
+	    "key 'checkpoint_spool' is set twice");
+#undef AK
 }
 
 /* [api] connection limits: defaults, values, bounds, duplicates. */
@@ -999,7 +1056,7 @@ test_key_table(void)
 	}
 	CU_ASSERT_EQUAL(n_reloadable, sizeof(reloadable_keys) / sizeof(reloadable_keys[0]));
 	CU_ASSERT_EQUAL(n_secret, sizeof(secret_keys) / sizeof(secret_keys[0]));
-	CU_ASSERT_EQUAL(i, 67 + 27 + 8);
+	CU_ASSERT_EQUAL(i, 72 + 27 + 8);
 	CU_ASSERT_EQUAL(n_profile, 27);
 	CU_ASSERT_EQUAL(n_client, 8);
 	CU_ASSERT_FALSE(sd_config_key(i, &k));
@@ -1039,6 +1096,10 @@ test_key_types(void)
 	expect_key("journal", "map_size_mb", "size in MB", "1024");
 	expect_key("journal", "checkpoint_interval", "duration", "300s");
 	expect_key("journal", "origin", "string", "signerd/journal");
+	expect_key("journal", "checkpoint_url", "URL (a line each)", "none");
+	expect_key("journal", "checkpoint_spool", "path", "= [journal] path/checkpoint-spool");
+	expect_key("journal", "checkpoint_spool_max", "count", "10000");
+	expect_key("journal", "checkpoint_retry_max", "duration", "300s");
 	expect_key("api", "listen", "IP address", "127.0.0.1");
 	expect_key("api", "idle_timeout", "duration", "30s");
 	expect_key("profile", "key_types", "names", "rsa, p256, p384, p521, ed25519");
@@ -1175,6 +1236,7 @@ main(void)
 		{ "missing required keys and files", test_missing_required },
 		{ "[hsm] session_keys", test_session_keys },
 		{ "[journal] keys", test_journal_keys },
+		{ "[journal] checkpoint_url and its spool", test_checkpoint_push_keys },
 		{ "[api] connection limits", test_api_limits },
 		{ "environment, signature, listen", test_special_keys },
 		{ "every required key is named when missing", test_required_keys },

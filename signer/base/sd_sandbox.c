@@ -51,6 +51,19 @@ static const char *const sd_sandbox_outbound[] = {
 	"connect", "bind", "uname", "stat", "access", "faccessat", "faccessat2",
 };
 
+/*
+ * signerd-push: libcurl (HTTP and TLS with OpenSSL, its CA file, name
+ * resolution, a wake-up socket pair for its resolver threads) and the spool,
+ * whose notes it reads and removes; it writes only its acked files.
+ */
+static const char *const sd_sandbox_push[] = {
+	"openat", "open", "stat", "lstat", "access", "faccessat", "faccessat2", "readlink", "readlinkat",
+	"getdents64", "statfs", "fstatfs", "getcwd", "uname", "sysinfo",
+	"fsync", "fdatasync", "rename", "renameat", "renameat2", "unlink", "unlinkat",
+	"connect", "bind", "socketpair", "pipe2", "eventfd2", "sendmmsg", "recvmmsg",
+	"epoll_create1", "select", "pselect6",
+};
+
 #if defined(__SANITIZE_ADDRESS__)
 /* An ASan build's runtime: the leak check at exit stops the threads with ptrace and reads /proc (read-only). */
 static const char *const sd_sandbox_sanitizer[] = {
@@ -108,7 +121,16 @@ sd_process_sandbox(enum sd_sandbox sandbox, enum sd_seccomp mode)
 		rc = sd_error_set(SD_E_INTERNAL, "seccomp: cannot allow ioctl");
 		goto out;
 	}
-	if (sandbox == SD_SANDBOX_SIGNER) {
+	if (sandbox == SD_SANDBOX_PUSH) {
+		rc = sd_sandbox_add(ctx, sd_sandbox_push, sizeof(sd_sandbox_push) / sizeof(sd_sandbox_push[0]));
+		/* Receivers over IPv4 or IPv6; netlink and Unix sockets for getaddrinfo(3) and nscd. */
+		if (rc == 0 && (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET, 0)) != 0 || seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0)) != 0 || seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0)) != 0 || seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)) != 0))
+			rc = sd_error_set(SD_E_INTERNAL, "seccomp: cannot allow signerd-push's sockets");
+	} else if (sandbox == SD_SANDBOX_SIGNER) {
 		rc = sd_sandbox_add(ctx, sd_sandbox_signer, sizeof(sd_sandbox_signer) / sizeof(sd_sandbox_signer[0]));
 		/* PKCS#11 modules log with syslog(3): a Unix socket to /dev/log, nothing on the network. */
 		if (rc == 0 && (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,

@@ -259,12 +259,50 @@ config_parse_resolver(struct config_parse *p, const struct config_entry *e, void
 	return 1;
 }
 
+/*
+ * [journal] checkpoint_url: one receiver per line (repeatable). The URL goes
+ * to libcurl in signerd-push, on its command line and into metric labels:
+ * no user:password@ (a secret never sits in the file or in argv), no
+ * fragment, and never the same receiver twice.
+ */
+static int
+config_parse_checkpoint_url(struct config_parse *p, const struct config_entry *e, void *obj, const char *value)
+{
+	char **items = config_field(e, obj);
+	size_t *n = config_count(e, obj), i, auth;
+	const char *host;
+
+	if (!config_url_ok(value))
+		return config_fail(p, "'%s': '%s' is not an http:// or https:// URL", e->key, value);
+	host = strstr(value, "://") + 3;
+	auth = strcspn(host, "/?#");
+	if (memchr(host, '@', auth) != NULL)
+		return config_fail(p, "'%s': '%s' carries a user name or password; none may be in the file", e->key,
+		    value);
+	if (strchr(value, '#') != NULL)
+		return config_fail(p, "'%s': '%s' has a fragment ('#')", e->key, value);
+	for (i = 0; i < *n; i++)
+		if (strcmp(items[i], value) == 0)
+			return config_fail(p, "'%s': '%s' is given twice", e->key, value);
+	if (*n >= e->size / sizeof(items[0]))
+		return config_fail(p, "too many '%s' lines (at most %zu receivers)", e->key,
+		    e->size / sizeof(items[0]));
+	if ((items[*n] = strdup(value)) == NULL) {
+		p->rc = SD_E_NOMEM;
+		return 0;
+	}
+	(*n)++;
+	return 1;
+}
+
 static const struct config_special config_listen = { "IP address", CONFIG_STRING, config_parse_listen };
 static const struct config_special config_environment = { "NAME=value", CONFIG_LIST, config_parse_environment };
 static const struct config_special config_signature = { "pkcs1 or pss", CONFIG_BOOL, config_parse_signature };
 static const struct config_special config_ca_name = { "name", CONFIG_STRING, config_parse_ca_name };
 static const struct config_special config_resolver = { "ADDRESS[:PORT]", CONFIG_STRING, config_parse_resolver };
 static const struct config_special config_seccomp = { "kill, log or off", CONFIG_COUNT, config_parse_seccomp };
+static const struct config_special config_checkpoint_url = { "URL (a line each)", CONFIG_LIST,
+	config_parse_checkpoint_url };
 
 #define CFG(f) CONFIG_FIELD(sd_config, f)
 
@@ -323,6 +361,19 @@ const struct config_entry config_keys[] = {
 	    .min = 0, .max = CONFIG_DURATION_MAX, .def = "300s" },
 	/* Where auditors look for every checkpoint: moving it is a restart, like the journal's path. */
 	{ "journal", "checkpoint_file", CONFIG_PATH, CONFIG_ONCE, CFG(journal_checkpoint_file), .def = config_none },
+	/*
+	 * Receivers of every checkpoint (signerd-push, started once): each line
+	 * adds one. The spool, its bound and the back-off are fixed at start too.
+	 */
+	{ "journal", "checkpoint_url", CONFIG_SPECIAL, 0, CONFIG_ARRAY(sd_config, journal_checkpoint_url),
+	    .def = config_none, .special = &config_checkpoint_url },
+	{ "journal", "checkpoint_ca", CONFIG_PATH, CONFIG_ONCE, CFG(journal_checkpoint_ca), .def = config_none },
+	{ "journal", "checkpoint_spool", CONFIG_PATH, CONFIG_ONCE | CONFIG_DERIVED, CFG(journal_checkpoint_spool),
+	    .def = "= [journal] path/checkpoint-spool" },
+	{ "journal", "checkpoint_spool_max", CONFIG_COUNT, CONFIG_ONCE, CFG(journal_checkpoint_spool_max), .min = 1,
+	    .max = 100000, .def = "10000" },
+	{ "journal", "checkpoint_retry_max", CONFIG_DURATION, CONFIG_ONCE, CFG(journal_checkpoint_retry_max),
+	    .min = 1, .max = 86400, .def = "300s" },
 	{ "journal", "refusals_per_minute", CONFIG_COUNT, CONFIG_RELOADABLE, CFG(journal_refusals_per_minute),
 	    .min = 1, .max = 1000000, .def = "60" },
 
@@ -539,6 +590,34 @@ config_fixed_section(const char *section)
 	return false;
 }
 
+/* What a pusher needs, and settings that would do nothing without one. */
+static int
+config_finish_push(struct config_parse *p)
+{
+	static const char *const alone[] = { "checkpoint_ca", "checkpoint_spool", "checkpoint_spool_max",
+		"checkpoint_retry_max" };
+	struct sd_config *cfg = p->cfg;
+	size_t i, j;
+	bool https = false;
+
+	for (i = 0; i < cfg->n_journal_checkpoint_url; i++)
+		https = https || strncmp(cfg->journal_checkpoint_url[i], "https://", 8) == 0;
+	if (cfg->n_journal_checkpoint_url > 0 && cfg->journal_audit_key == NULL)
+		return sd_error_set(SD_E_CONFIG, "%s: [journal] checkpoint_url needs audit_key: without it no "
+		    "checkpoint is signed", cfg->path);
+	if (cfg->n_journal_checkpoint_url == 0)
+		for (i = 0; i < config_n_keys; i++)
+			for (j = 0; j < sizeof(alone) / sizeof(alone[0]); j++)
+				if (config_seen(p->seen, i) && strcmp(config_keys[i].section, "journal") == 0 &&
+				    strcmp(config_keys[i].key, alone[j]) == 0)
+					return sd_error_set(SD_E_CONFIG, "%s: [journal] %s needs checkpoint_url",
+					    cfg->path, alone[j]);
+	if (cfg->journal_checkpoint_ca != NULL && !https)
+		return sd_error_set(SD_E_CONFIG, "%s: [journal] checkpoint_ca is set, but no checkpoint_url is https://",
+		    cfg->path);
+	return 0;
+}
+
 int
 config_table_finish(struct config_parse *p)
 {
@@ -560,6 +639,12 @@ config_table_finish(struct config_parse *p)
 			return SD_E_NOMEM;
 		(void)snprintf(cfg->acme_path, n, "%s/acme", cfg->journal_path);
 	}
+	if (cfg->journal_checkpoint_spool == NULL) {
+		n = strlen(cfg->journal_path) + sizeof("/checkpoint-spool");
+		if ((cfg->journal_checkpoint_spool = malloc(n)) == NULL)
+			return SD_E_NOMEM;
+		(void)snprintf(cfg->journal_checkpoint_spool, n, "%s/checkpoint-spool", cfg->journal_path);
+	}
 	if (cfg->hsm_sessions == 0)
 		cfg->hsm_sessions = cfg->api_workers;
 	if (cfg->api_max_connections == 0)
@@ -572,7 +657,7 @@ config_table_finish(struct config_parse *p)
 		return sd_error_set(SD_E_CONFIG, "%s: [ca] ocsp_key and ocsp_certificate go together", cfg->path);
 	if (cfg->api_public_listen == NULL && cfg->api_public_port != 0)
 		return sd_error_set(SD_E_CONFIG, "%s: [api] public_port needs public_listen", cfg->path);
-	return 0;
+	return config_finish_push(p);
 }
 
 bool

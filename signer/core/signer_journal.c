@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "journal/checkpoint_note.h"
+#include "push/push.h"
 #include "sd_file.h"
 #include "signer_journal.h"
 #include "x509/sign_tbs.h"
@@ -38,6 +39,7 @@ struct signer_journal {
 	const struct sd_config *cfg;		/* read under lock: a reload swaps it (signer_journal_config_set()) */
 	char *origin;				/* [journal] origin and checkpoint_file: never reloaded */
 	char *cp_file;
+	struct push_spool *spool;		/* [journal] checkpoint_url: signerd-push sends what is spooled here */
 	struct journal *j;
 	struct hsm_key *audit;			/* NULL: no checkpoints */
 	uint8_t audit_pub[CHECKPOINT_ED25519_LEN];
@@ -134,6 +136,8 @@ signer_journal_open(const struct sd_config *cfg, struct hsm *hsm, struct signer_
 	}
 	if ((rc = journal_open_opts(cfg->journal_path, &o, &sj->j)) != 0)
 		goto out;
+	if (sj->audit != NULL && (rc = push_spool_open(cfg, &sj->spool)) != 0)
+		goto out;
 	if ((rc = journal_last_seq(sj->j, &sj->cp_size)) != 0)
 		goto out;
 	sj->cp_time_ms = sj_now_ms();
@@ -158,6 +162,7 @@ signer_journal_close(struct signer_journal *sj)
 		pthread_join(sj->thread, NULL);
 	}
 	journal_close(sj->j);
+	push_spool_free(sj->spool);
 	hsm_key_free(sj->audit);
 	if (sj->ready) {
 		pthread_cond_destroy(&sj->wake);
@@ -264,6 +269,7 @@ signer_journal_metrics_text(struct signer_journal *sj, struct sd_metrics_text *t
 		sd_metrics_family(t, "signerd_checkpoint_seq", "gauge", "Sequence number of the last checkpoint record.");
 		sd_metrics_printf(t, "signerd_checkpoint_seq %llu\n", (unsigned long long)cp_seq);
 	}
+	push_spool_metrics_text(sj->spool, t);
 }
 
 int
@@ -523,9 +529,10 @@ sj_export(const char *path, const char *note)
 int
 signer_journal_checkpoint(struct signer_journal *sj, uint64_t *seq)
 {
+	struct checkpoint cp;
 	char *note = NULL;
 	int64_t now = sj_now_ms();
-	int rc;
+	int rc, rc2;
 
 	*seq = 0;
 	if (sj->audit == NULL)
@@ -538,6 +545,16 @@ signer_journal_checkpoint(struct signer_journal *sj, uint64_t *seq)
 	sj_unlock(sj);
 	if (sj->cp_file != NULL)
 		rc = sj_export(sj->cp_file, note);
+	/*
+	 * Spooled, durably, for signerd-push (push.h), which sends it when its
+	 * receivers answer: the checkpointer never waits on the network. A
+	 * spool that cannot be written is logged, not this checkpoint's failure:
+	 * it is journaled and in checkpoint_file, and the next one is spooled.
+	 */
+	if (sj->spool != NULL && ((rc2 = checkpoint_parse(note, strlen(note), &cp)) != 0 ||
+	    (rc2 = push_spool_put(sj->spool, cp.size, note, strlen(note))) != 0))
+		sd_log(SD_LOG_ERROR, "checkpoint record %llu is not spooled for every checkpoint_url: %s",
+		    (unsigned long long)*seq, sd_error_detail(rc2));
 	free(note);
 	return rc;
 }
@@ -625,12 +642,21 @@ sj_service(struct signer_journal *sj, uint8_t event, const uint8_t config_sha256
 int
 signer_journal_start(struct signer_journal *sj, const void *config, size_t len)
 {
+	uint64_t seq;
 	int rc = 0;
 
 	if (EVP_Digest(config, len, sj->config_sha256, NULL, EVP_sha256(), NULL) != 1)
 		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the configuration failed");
 	if (rc != 0 || (rc = sj_service(sj, JOURNAL_SERVICE_START, sj->config_sha256)) != 0)
 		return rc;
+	/*
+	 * A checkpoint over the start record: what happened before this start,
+	 * and that it happened, is signed and leaves the box at once rather than
+	 * checkpoint_interval later. Its failure (an HSM fault) is logged; the
+	 * checkpointer tries again when one is due.
+	 */
+	if (sj->audit != NULL && (rc = signer_journal_checkpoint(sj, &seq)) != 0)
+		sd_log(SD_LOG_ERROR, "checkpoint at start failed: %s", sd_error_detail(rc));
 	sj_check_fill(sj);
 	if (pthread_create(&sj->thread, NULL, sj_thread, sj) != 0)
 		return sd_error_set(SD_E_INTERNAL, "cannot start the checkpointer");

@@ -45,7 +45,7 @@ t_check "proof names the result record" test "$(jq -r .seq "$T_TMP/body")" -gt 0
 t_check "proof names the serial as serial_number" test "$(jq -r .serial_number "$T_TMP/body")" = "${serials[0]}"
 st=$(t_get auditor "/v1/audit/proof?serial=00ff"); t_check "proof for an unknown serial: 404" test "$st" = 404
 st=$(t_get auditor "/v1/audit/proof?serial=zz"); t_check "proof for a non-hex serial: 400" test "$st" = 400
-cp "$d/checkpoints.txt" "$T_TMP/old-checkpoints.txt"
+cp "$d/outside/checkpoints.txt" "$T_TMP/old-checkpoints.txt"
 t_stop
 t_check "signerd stops cleanly" test "$T_RC" = 0
 
@@ -57,7 +57,7 @@ t_check "verify counted signed checkpoints" grep -qE "[1-9][0-9]* checkpoints \(
 t_check "saved checkpoints are consistent with today's journal" \
 	t_audit verify --pubkey "$pub" --checkpoint "$T_TMP/old-checkpoints.txt"
 t_audit export >"$T_TMP/export.jsonl"
-t_check "export verifies offline" t_audit verify --export "$T_TMP/export.jsonl" --pubkey "$pub" --checkpoint "$d/checkpoints.txt"
+t_check "export verifies offline" t_audit verify --export "$T_TMP/export.jsonl" --pubkey "$pub" --checkpoint "$d/outside/checkpoints.txt"
 t_check "export: one JSON object per record with leaf hashes" \
 	bash -c "jq -e 'has(\"leaf_hash\") and has(\"record\")' '$T_TMP/export.jsonl' >/dev/null"
 t_check "the refusal is journaled" grep -q '"type":"refusal"' "$T_TMP/export.jsonl"
@@ -70,7 +70,7 @@ t_check "audit consistency 3 N" bash -c "'$BUILD/signerctl' -c '$conf' audit con
 t_check "audit show a checkpoint" bash -c "'$BUILD/signerctl' -c '$conf' audit show $n | grep -q 'checkpoint:'"
 t_check "journal backup (compacted copy) verifies" bash -c "'$BUILD/signerctl' -c '$conf' journal backup '$T_TMP/backup' && '$BUILD/signerctl' -c '$conf' audit verify --journal '$T_TMP/backup' --pubkey '$pub'"
 t_check "checkpoint lines verify with openssl alone" bash -c "
-	tail -n 6 '$d/checkpoints.txt' >'$T_TMP/cp' && head -n 4 '$T_TMP/cp' >'$T_TMP/body.txt' &&
+	tail -n 6 '$d/outside/checkpoints.txt' >'$T_TMP/cp' && head -n 4 '$T_TMP/cp' >'$T_TMP/body.txt' &&
 	tail -n 1 '$T_TMP/cp' | awk '{print \$3}' | base64 -d | tail -c 64 >'$T_TMP/sig.bin' &&
 	openssl pkeyutl -verify -pubin -inkey '$pub' -rawin -in '$T_TMP/body.txt' -sigfile '$T_TMP/sig.bin' >/dev/null"
 # README "Auditing": one note of a checkpoint_file of several, the newest or the N-th, with awk alone.
@@ -81,14 +81,14 @@ cp_verifies() {
 	openssl pkeyutl -verify -pubin -inkey "$pub" -rawin -in "$T_TMP/body.txt" -sigfile "$T_TMP/sig.bin" >/dev/null
 }
 cp_is() { cmp -s "$1" "$2" && cp_verifies "$1"; }
-cp_newest "$d/checkpoints.txt" >"$T_TMP/cp-newest"
-cp_nth "$d/checkpoints.txt" 2 >"$T_TMP/cp-second"
+cp_newest "$d/outside/checkpoints.txt" >"$T_TMP/cp-newest"
+cp_nth "$d/outside/checkpoints.txt" 2 >"$T_TMP/cp-second"
 t_check "checkpoint file: several notes, six lines each, nothing between them" bash -c "
-	n=\$(grep -c '^— ' '$d/checkpoints.txt') && test \$n -ge 2 && test \$(wc -l <'$d/checkpoints.txt') = \$((6 * n))"
+	n=\$(grep -c '^— ' '$d/outside/checkpoints.txt') && test \$n -ge 2 && test \$(wc -l <'$d/outside/checkpoints.txt') = \$((6 * n))"
 t_check "checkpoint file: the newest note by awk is the last six lines, and its signature verifies" \
-	cp_is "$T_TMP/cp-newest" <(tail -n 6 "$d/checkpoints.txt")
+	cp_is "$T_TMP/cp-newest" <(tail -n 6 "$d/outside/checkpoints.txt")
 t_check "checkpoint file: the second note by awk is lines 7 to 12, and its signature verifies" \
-	cp_is "$T_TMP/cp-second" <(sed -n 7,12p "$d/checkpoints.txt")
+	cp_is "$T_TMP/cp-second" <(sed -n 7,12p "$d/outside/checkpoints.txt")
 
 # Pinning the audit key: its fingerprint (SHA-256 of the DER SubjectPublicKeyInfo) as keygen printed and
 # journaled it and as audit pubkey --sha256 prints it; verify --pubkey-sha256 takes the key from the journal.
@@ -100,7 +100,7 @@ t_check "the audit key's keygen printed the fingerprint and the checkpoint key i
 	grep -qx 'SHA-256 fingerprint (of its DER SubjectPublicKeyInfo): $fp' '$T_TMP/demo.log' &&
 	grep -qx 'checkpoint key id (C2SP note key hash, name signerd.demo/journal): $kid' '$T_TMP/demo.log'"
 t_check "each checkpoint's signature starts with that key id" bash -c "
-	test \"\$(tail -n 1 '$d/checkpoints.txt' | awk '{print \$3}' | base64 -d | head -c 4 | xxd -p)\" = '$kid'"
+	test \"\$(tail -n 1 '$d/outside/checkpoints.txt' | awk '{print \$3}' | base64 -d | head -c 4 | xxd -p)\" = '$kid'"
 cer=""
 for s in $(jq -r 'select(.type == "ceremony") | .seq' "$T_TMP/export.jsonl"); do
 	t_audit show "$s" | grep -q "^detail .*spki_sha256=$fp; checkpoint_key_id=$kid; role=audit-key\$" && cer=$s
@@ -111,7 +111,7 @@ t_check "verify --pubkey-sha256 of the real key: accepted, the key from its cere
 	test $? = 0 && grep -q 'made by the key ceremony in record $cer' '$T_TMP/v.out' &&
 	grep -q 'audit key: SHA-256 $fp (pinned)' '$T_TMP/v.out' && grep -q 'roots and signatures' '$T_TMP/v.out'"
 t_check "export verify --pubkey-sha256 (upper case): accepted" \
-	t_audit verify --export "$T_TMP/export.jsonl" --pubkey-sha256 "${fp^^}" --checkpoint "$d/checkpoints.txt"
+	t_audit verify --export "$T_TMP/export.jsonl" --pubkey-sha256 "${fp^^}" --checkpoint "$d/outside/checkpoints.txt"
 t_audit verify --export "$T_TMP/export.jsonl" --pubkey "$pub" >"$T_TMP/v.out" 2>&1
 t_check "export verify claims only what it checked" bash -c "
 	! grep -q 'Merkle nodes and indexes match' '$T_TMP/v.out' && grep -q 'indexes not checked (an export has none)' '$T_TMP/v.out'"
@@ -155,7 +155,7 @@ t_check "forged export: refused with the real key's fingerprint" bash -c "test $
 t_audit verify --pubkey-sha256 "$fp" --checkpoint "$T_TMP/forged-checkpoints.txt" >"$T_TMP/f.out" 2>&1; rc=$?
 t_check "a saved checkpoint file signed by the other key: refused, naming the first" bash -c "
 	test $rc = 1 && grep -q 'saved checkpoint 1 in $T_TMP/forged-checkpoints.txt (tree size [0-9]*): checkpoint: signed by another key' '$T_TMP/f.out'"
-t_check "the real journal still verifies pinned" t_audit verify --pubkey-sha256 "$fp" --checkpoint "$d/checkpoints.txt"
+t_check "the real journal still verifies pinned" t_audit verify --pubkey-sha256 "$fp" --checkpoint "$d/outside/checkpoints.txt"
 
 # The newest record deleted from a copy (an LMDB dump without it, loaded again): named, not "record 0".
 mdb_dump -a "$d/journal" | awk '/^database=/ { db = substr($0, 10) }
@@ -176,7 +176,7 @@ L = open(sys.argv[1]).read().splitlines()
 exec(sys.argv[3])
 open(sys.argv[2], "w").write("\n".join(L) + "\n")
 PY
-	t_audit verify --export "$T_TMP/t.jsonl" --pubkey "$pub" --checkpoint "$d/checkpoints.txt" >"$T_TMP/t.out" 2>&1
+	t_audit verify --export "$T_TMP/t.jsonl" --pubkey "$pub" --checkpoint "$d/outside/checkpoints.txt" >"$T_TMP/t.out" 2>&1
 	local rc=$?
 	if [ $rc = 1 ] && grep -qE "$want" "$T_TMP/t.out"; then t_ok "tamper: $label"; else t_fail "tamper: $label" "rc $rc: $(head -c 300 "$T_TMP/t.out")"; fi
 }

@@ -146,7 +146,16 @@ sed -i '/^# Revocation: CRLs/,/^short_lived/d;/^public_/d;/^crl_url/d;/^ocsp_url
 openssl x509 -req -in <(openssl x509 -x509toreq -in "$d/clients/issuer.pem" -signkey "$d/clients/issuer.key" 2>/dev/null) \
 	-CA "$d/tls/client-ca.pem" -CAkey "$d/tls/client-ca.key" -set_serial 7 -days 30 -out "$T_TMP/old-issuer.pem" 2>/dev/null &&
 	cp "$T_TMP/old-issuer.pem" "$d/clients/issuer.pem"
+# ... and its checkpoint file beside the journal.
+t_check "the demo's checkpoint file is outside the journal, and holds notes" grep -q '^— ' "$d/outside/checkpoints.txt"
+sed -i 's|^checkpoint_file = outside/checkpoints.txt$|checkpoint_file = checkpoints.txt|' "$d/signerd.conf"
+mv "$d/outside/checkpoints.txt" "$d/checkpoints.txt" && rmdir "$d/outside"
+cp "$d/checkpoints.txt" "$T_TMP/checkpoints-before.txt"
 DEMO_DIR="$d" PORT=$port BUILD="$BUILD" bash "$here/packaging/demo.sh" init >"$T_TMP/init3.out" 2>&1
+t_check "upgrade: the checkpoint file moves to outside/, its notes with it, and says so" bash -c "
+	grep -q 'checkpoint_file is now $d/outside/checkpoints.txt' '$T_TMP/init3.out' &&
+	grep -qx 'checkpoint_file = outside/checkpoints.txt' '$d/signerd.conf' &&
+	cmp '$d/outside/checkpoints.txt' '$T_TMP/checkpoints-before.txt' && test ! -e '$d/checkpoints.txt'"
 t_check "an older state is upgraded, and says so" grep -q 'added client revoker and pinned the demo clients' "$T_TMP/init3.out"
 t_check "upgrade: the revoker's certificate" test -s "$d/clients/revoker.pem"
 t_check "upgrade: the issuer's new certificate carries its SPIFFE ID" \

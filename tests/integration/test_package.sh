@@ -34,7 +34,7 @@ t_check "lintian reports no error" test "$rc" = 0
 # dpkg-deb -c: "MODE OWNER SIZE DATE TIME ./PATH".
 dpkg-deb -c "$deb" >"$T_TMP/contents"
 for entry in "-rwxr-xr-x usr/sbin/signerd" "-rwxr-xr-x usr/bin/signerctl" \
-	"-rwxr-xr-x usr/libexec/signerd/signerd-front" \
+	"-rwxr-xr-x usr/libexec/signerd/signerd-front" "-rwxr-xr-x usr/libexec/signerd/signerd-push" \
 	"-rw-r----- etc/signerd/signerd.conf" "-rw-r--r-- lib/systemd/system/signerd.service" \
 	"-rw-r--r-- usr/lib/sysusers.d/signerd.conf" "-rw-r--r-- usr/lib/tmpfiles.d/signerd.conf" \
 	"-rw-r--r-- usr/share/man/man8/signerd.8.gz" "-rw-r--r-- usr/share/man/man1/signerctl.1.gz" \

@@ -1,0 +1,528 @@
+/*
+ * The checkpoint spool (push.h): written by the signer, read and emptied by
+ * signerd-push. Nothing here knows libcurl, so that signerd never links it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "push.h"
+#include "sd_file.h"
+#include "sd_log.h"
+#include "sd_metrics.h"
+
+#define PUSH_NAME_DIGITS 20		/* a tree size in a file name: UINT64_MAX has 20 digits */
+#define PUSH_ACKED_MAX 128
+
+struct push_receiver {
+	char *url;
+	char dir[PUSH_DIR_MAX];
+	uint64_t dropped;		/* notes removed unsent past the bound, since start */
+};
+
+struct push_spool {
+	pthread_mutex_t lock;		/* one put at a time; dropped counters */
+	struct push_receiver r[CONFIG_PUSH_MAX];
+	size_t n;
+	uint64_t max;
+};
+
+static int64_t
+push_now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+push_receiver_dir(const char *spool, const char *url, char *dir, size_t cap)
+{
+	uint8_t md[32];
+	char hex[65];
+	int n;
+
+	if (EVP_Digest(url, strlen(url), md, NULL, EVP_sha256(), NULL) != 1)
+		return sd_error_set(SD_E_CRYPTO, "SHA-256 of a checkpoint_url failed");
+	sd_hex_encode(md, PUSH_ID_LEN / 2, hex);
+	n = snprintf(dir, cap, "%s/%s", spool, hex);
+	if (n < 0 || (size_t)n >= cap)
+		return sd_error_set(SD_E_TOO_LARGE, "checkpoint_spool %s: path too long", spool);
+	return 0;
+}
+
+/* A durable directory entry: what was renamed into or removed from dir stays so after a crash. */
+static int
+push_dir_sync(const char *dir)
+{
+	int fd, rc = 0;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return sd_error_set(SD_E_IO, "%s: %s", dir, strerror(errno));
+	if (fsync(fd) != 0)
+		rc = sd_error_set(SD_E_IO, "%s: fsync: %s", dir, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+/* mkdir 0700 unless it is there; an existing one must be a directory others cannot write. */
+static int
+push_mkdir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return sd_error_set(SD_E_IO, "checkpoint spool %s: %s", dir, strerror(errno));
+	if (lstat(dir, &st) != 0)
+		return sd_error_set(SD_E_IO, "checkpoint spool %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return sd_error_set(SD_E_CONFIG, "checkpoint spool %s is not a directory", dir);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return sd_error_set(SD_E_CONFIG, "checkpoint spool %s is writable by group or others", dir);
+	return 0;
+}
+
+/* Write len bytes of data to path (mode 0600, replacing it): temp file, fsync, rename; the caller syncs dir. */
+static int
+push_write_file(const char *dir, const char *name, const char *tmpname, const void *data, size_t len, bool durable)
+{
+	char path[PUSH_DIR_MAX + 64], tmp[PUSH_DIR_MAX + 64];
+	const char *p = data;
+	size_t off = 0;
+	ssize_t w;
+	int fd, n, m, rc = 0;
+
+	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	m = snprintf(tmp, sizeof(tmp), "%s/%s", dir, tmpname);
+	if (n < 0 || (size_t)n >= sizeof(path) || m < 0 || (size_t)m >= sizeof(tmp))
+		return sd_error_set(SD_E_TOO_LARGE, "checkpoint spool %s: path too long", dir);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return sd_error_set(SD_E_IO, "%s: %s", tmp, strerror(errno));
+	while (off < len) {
+		if ((w = write(fd, p + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = sd_error_set(SD_E_IO, "%s: %s", tmp, strerror(errno));
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (rc == 0 && durable && fsync(fd) != 0)
+		rc = sd_error_set(SD_E_IO, "%s: fsync: %s", tmp, strerror(errno));
+	if (close(fd) != 0 && rc == 0)
+		rc = sd_error_set(SD_E_IO, "%s: %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
+	if (rc != 0)
+		(void)unlink(tmp);
+	return rc;
+}
+
+int
+push_spool_prepare(const struct sd_config *cfg)
+{
+	char dir[PUSH_DIR_MAX], parent[PUSH_DIR_MAX], *slash;
+	size_t i;
+	int n, rc;
+
+	if (cfg->n_journal_checkpoint_url == 0)
+		return 0;
+	/* The default lives in the journal's directory, which the journal's open would make later. */
+	n = snprintf(parent, sizeof(parent), "%s", cfg->journal_checkpoint_spool);
+	if (n < 0 || (size_t)n >= sizeof(parent))
+		return sd_error_set(SD_E_TOO_LARGE, "checkpoint_spool %s: path too long", cfg->journal_checkpoint_spool);
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+		*slash = '\0';
+		if (access(parent, F_OK) != 0 && (rc = push_mkdir(parent)) != 0)
+			return rc;
+	}
+	if ((rc = push_mkdir(cfg->journal_checkpoint_spool)) != 0)
+		return rc;
+	for (i = 0; i < cfg->n_journal_checkpoint_url; i++) {
+		if ((rc = push_receiver_dir(cfg->journal_checkpoint_spool, cfg->journal_checkpoint_url[i], dir,
+		    sizeof(dir))) != 0 || (rc = push_mkdir(dir)) != 0)
+			return rc;
+		/* For whoever lists the spool: which receiver a directory is. */
+		if ((rc = push_write_file(dir, "url", ".url.tmp", cfg->journal_checkpoint_url[i],
+		    strlen(cfg->journal_checkpoint_url[i]), false)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+push_spool_open(const struct sd_config *cfg, struct push_spool **out)
+{
+	struct push_spool *s = NULL;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (cfg->n_journal_checkpoint_url == 0)
+		return 0;
+	if ((rc = push_spool_prepare(cfg)) != 0)
+		return rc;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return SD_E_NOMEM;
+	if (pthread_mutex_init(&s->lock, NULL) != 0) {
+		free(s);
+		return sd_error_set(SD_E_INTERNAL, "cannot create a mutex");
+	}
+	s->max = cfg->journal_checkpoint_spool_max;
+	for (i = 0; i < cfg->n_journal_checkpoint_url; i++) {
+		if ((s->r[i].url = strdup(cfg->journal_checkpoint_url[i])) == NULL) {
+			rc = SD_E_NOMEM;
+			goto out;
+		}
+		s->n++;
+		if ((rc = push_receiver_dir(cfg->journal_checkpoint_spool, s->r[i].url, s->r[i].dir,
+		    sizeof(s->r[i].dir))) != 0)
+			goto out;
+	}
+	*out = s;
+	s = NULL;
+	rc = 0;
+out:
+	push_spool_free(s);
+	return rc;
+}
+
+void
+push_spool_free(struct push_spool *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++)
+		free(s->r[i].url);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* "NNNNNNNNNNNNNNNNNNNN.note" into *size; anything else (temp files, url, acked) is not a note. */
+static bool
+push_note_name(const char *name, uint64_t *size)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < PUSH_NAME_DIGITS; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+		if (v > (UINT64_MAX - (uint64_t)(name[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(name[i] - '0');
+	}
+	if (strcmp(name + PUSH_NAME_DIGITS, ".note") != 0)
+		return false;
+	*size = v;
+	return true;
+}
+
+static int
+push_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+push_spool_scan(const char *dir, uint64_t **sizes, size_t *n)
+{
+	struct dirent *de;
+	uint64_t *v = NULL, *grown, size;
+	size_t cap = 0, count = 0;
+	DIR *d;
+	int rc = 0;
+
+	*sizes = NULL;
+	*n = 0;
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : sd_error_set(SD_E_IO, "%s: %s", dir, strerror(errno));
+	errno = 0;
+	while (count < PUSH_SCAN_MAX && (de = readdir(d)) != NULL) {
+		if (!push_note_name(de->d_name, &size))
+			continue;
+		if (count == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			if ((grown = realloc(v, cap * sizeof(*v))) == NULL) {
+				rc = SD_E_NOMEM;
+				goto out;
+			}
+			v = grown;
+		}
+		v[count++] = size;
+		errno = 0;
+	}
+	if (count < PUSH_SCAN_MAX && errno != 0) {
+		rc = sd_error_set(SD_E_IO, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (count > 1)
+		qsort(v, count, sizeof(*v), push_cmp_u64);
+	*sizes = v;
+	*n = count;
+	v = NULL;
+out:
+	closedir(d);
+	free(v);
+	return rc;
+}
+
+static int
+push_note_path(const char *dir, uint64_t size, char *path, size_t cap)
+{
+	int n = snprintf(path, cap, "%s/%020" PRIu64 ".note", dir, size);
+
+	if (n < 0 || (size_t)n >= cap)
+		return sd_error_set(SD_E_TOO_LARGE, "checkpoint spool %s: path too long", dir);
+	return 0;
+}
+
+/* The "time <ms>" line of a note (its fourth), or -1 when it has none. */
+static int64_t
+push_note_time(const char *note)
+{
+	const char *p = note;
+	int64_t v = 0;
+	int line;
+
+	for (line = 0; line < 3; line++)
+		if ((p = strchr(p, '\n')) == NULL)
+			return -1;
+		else
+			p++;
+	if (strncmp(p, "time ", 5) != 0)
+		return -1;
+	for (p += 5; *p >= '0' && *p <= '9'; p++) {
+		if (v > (INT64_MAX - (*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	return *p == '\n' ? v : -1;
+}
+
+int
+push_spool_read(const char *dir, uint64_t size, char *buf, size_t cap, size_t *len, int64_t *time_ms)
+{
+	char path[PUSH_DIR_MAX + 64];
+	size_t off = 0;
+	ssize_t r;
+	int fd, rc = 0;
+
+	*len = 0;
+	*time_ms = -1;
+	if (cap == 0)
+		return sd_error_set(SD_E_TOO_LARGE, "no room for a note");
+	if ((rc = push_note_path(dir, size, path, sizeof(path))) != 0)
+		return rc;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? SD_E_NOT_FOUND : sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
+	for (;;) {
+		if (off == cap - 1) {
+			rc = sd_error_set(SD_E_TOO_LARGE, "%s: longer than %zu bytes", path, cap - 1);
+			break;
+		}
+		if ((r = read(fd, buf + off, cap - 1 - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
+			break;
+		}
+		if (r == 0)
+			break;
+		off += (size_t)r;
+	}
+	close(fd);
+	if (rc != 0)
+		return rc;
+	buf[off] = '\0';
+	if (off == 0 || strlen(buf) != off || (*time_ms = push_note_time(buf)) < 0)
+		return sd_error_set(SD_E_INVAL, "%s: not a checkpoint note", path);
+	*len = off;
+	return 0;
+}
+
+int
+push_spool_remove(const char *dir, uint64_t size)
+{
+	char path[PUSH_DIR_MAX + 64];
+	int rc;
+
+	if ((rc = push_note_path(dir, size, path, sizeof(path))) != 0)
+		return rc;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
+	return push_dir_sync(dir);
+}
+
+int
+push_acked_write(const char *dir, uint64_t size, int64_t note_ms, int64_t acked_ms)
+{
+	char text[PUSH_ACKED_MAX];
+	int n;
+
+	n = snprintf(text, sizeof(text), "%" PRIu64 " %" PRId64 " %" PRId64 "\n", size, note_ms, acked_ms);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return sd_error_set(SD_E_INTERNAL, "acked line too long");
+	/* Observability only: no fsync; a crash loses at most which note was the newest acknowledged. */
+	return push_write_file(dir, "acked", ".acked.tmp", text, (size_t)n, false);
+}
+
+int
+push_acked_read(const char *dir, uint64_t *size, int64_t *note_ms, int64_t *acked_ms)
+{
+	char path[PUSH_DIR_MAX + 16], text[PUSH_ACKED_MAX], tail;
+	unsigned long long s;
+	long long nm, am;
+	ssize_t r;
+	int fd, n;
+
+	n = snprintf(path, sizeof(path), "%s/acked", dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return sd_error_set(SD_E_TOO_LARGE, "checkpoint spool %s: path too long", dir);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? SD_E_NOT_FOUND : sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
+	r = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (r <= 0)
+		return sd_error_set(SD_E_IO, "%s: cannot read it", path);
+	text[r] = '\0';
+	if (sscanf(text, "%llu %lld %lld%c", &s, &nm, &am, &tail) != 4 || tail != '\n')
+		return sd_error_set(SD_E_INVAL, "%s: not an acked line", path);
+	*size = (uint64_t)s;
+	*note_ms = (int64_t)nm;
+	*acked_ms = (int64_t)am;
+	return 0;
+}
+
+/* Drop the oldest notes of r past max (lock held). */
+static void
+push_bound(struct push_spool *s, struct push_receiver *r)
+{
+	uint64_t *sizes = NULL;
+	size_t n = 0, i, drop;
+	int rc;
+
+	if ((rc = push_spool_scan(r->dir, &sizes, &n)) != 0) {
+		sd_log(SD_LOG_ERROR, "checkpoint push: %s", sd_error_detail(rc));
+		return;
+	}
+	if (n > s->max) {
+		drop = (size_t)(n - s->max);
+		for (i = 0; i < drop; i++)
+			if ((rc = push_spool_remove(r->dir, sizes[i])) != 0)
+				sd_log(SD_LOG_ERROR, "checkpoint push: %s", sd_error_detail(rc));
+		r->dropped += drop;
+		sd_log(SD_LOG_WARN, "checkpoint push: the spool of %s held %zu notes, more than "
+		    "[journal] checkpoint_spool_max %llu: dropped the oldest %zu (tree sizes %llu to %llu), which "
+		    "that receiver will not get", r->url, n, (unsigned long long)s->max, drop,
+		    (unsigned long long)sizes[0], (unsigned long long)sizes[drop - 1]);
+	}
+	free(sizes);
+}
+
+int
+push_spool_put(struct push_spool *s, uint64_t size, const char *note, size_t len)
+{
+	char name[PUSH_NAME_DIGITS + 8], tmp[PUSH_NAME_DIGITS + 16];
+	size_t i;
+	int rc, last = 0;
+
+	if (s == NULL)
+		return 0;
+	if (len == 0 || len >= PUSH_NOTE_MAX)
+		return sd_error_set(SD_E_TOO_LARGE, "a checkpoint note of %zu bytes", len);
+	(void)snprintf(name, sizeof(name), "%020" PRIu64 ".note", size);
+	(void)snprintf(tmp, sizeof(tmp), ".%020" PRIu64 ".tmp", size);
+	if (pthread_mutex_lock(&s->lock) != 0)
+		abort();
+	for (i = 0; i < s->n; i++) {
+		/* Durable before signerd-push may see it: a receiver gets each note whole or not at all. */
+		if ((rc = push_write_file(s->r[i].dir, name, tmp, note, len, true)) != 0 ||
+		    (rc = push_dir_sync(s->r[i].dir)) != 0) {
+			sd_log(SD_LOG_ERROR, "checkpoint push: tree size %llu not spooled for %s: %s",
+			    (unsigned long long)size, s->r[i].url, sd_error_detail(rc));
+			last = rc;
+			continue;
+		}
+		push_bound(s, &s->r[i]);
+	}
+	if (pthread_mutex_unlock(&s->lock) != 0)
+		abort();
+	return last;
+}
+
+void
+push_spool_metrics_text(struct push_spool *s, struct sd_metrics_text *t)
+{
+	uint64_t *sizes, acked_size[CONFIG_PUSH_MAX] = { 0 }, dropped[CONFIG_PUSH_MAX] = { 0 };
+	int64_t note_ms[CONFIG_PUSH_MAX] = { 0 }, acked_ms, now = push_now_ms();
+	size_t spooled[CONFIG_PUSH_MAX] = { 0 }, i;
+	bool acked[CONFIG_PUSH_MAX] = { false };
+
+	if (s == NULL)
+		return;
+	if (pthread_mutex_lock(&s->lock) != 0)
+		abort();
+	for (i = 0; i < s->n; i++)
+		dropped[i] = s->r[i].dropped;
+	if (pthread_mutex_unlock(&s->lock) != 0)
+		abort();
+	for (i = 0; i < s->n; i++) {
+		spooled[i] = 0;
+		sizes = NULL;
+		if (push_spool_scan(s->r[i].dir, &sizes, &spooled[i]) != 0)
+			spooled[i] = 0;
+		free(sizes);
+		acked[i] = push_acked_read(s->r[i].dir, &acked_size[i], &note_ms[i], &acked_ms) == 0;
+	}
+	sd_error_clear();
+	sd_metrics_family(t, "signerd_checkpoint_push_spooled", "gauge",
+	    "Checkpoint notes spooled for the receiver and not yet acknowledged by it.");
+	for (i = 0; i < s->n; i++) {
+		sd_metrics_printf(t, "signerd_checkpoint_push_spooled{receiver=\"");
+		sd_metrics_label(t, s->r[i].url);
+		sd_metrics_printf(t, "\"} %zu\n", spooled[i]);
+	}
+	sd_metrics_family(t, "signerd_checkpoint_push_dropped_total", "counter",
+	    "Checkpoint notes dropped unsent past [journal] checkpoint_spool_max, since start.");
+	for (i = 0; i < s->n; i++) {
+		sd_metrics_printf(t, "signerd_checkpoint_push_dropped_total{receiver=\"");
+		sd_metrics_label(t, s->r[i].url);
+		sd_metrics_printf(t, "\"} %llu\n", (unsigned long long)dropped[i]);
+	}
+	sd_metrics_family(t, "signerd_checkpoint_push_acked_age_seconds", "gauge",
+	    "Seconds since the newest checkpoint the receiver acknowledged was signed (absent: none yet).");
+	for (i = 0; i < s->n; i++) {
+		if (!acked[i])
+			continue;
+		sd_metrics_printf(t, "signerd_checkpoint_push_acked_age_seconds{receiver=\"");
+		sd_metrics_label(t, s->r[i].url);
+		sd_metrics_printf(t, "\"} %.3f\n", (double)(now - note_ms[i]) / 1000.0);
+	}
+	sd_metrics_family(t, "signerd_checkpoint_push_acked_tree_size", "gauge",
+	    "Tree size of the newest checkpoint the receiver acknowledged.");
+	for (i = 0; i < s->n; i++) {
+		if (!acked[i])
+			continue;
+		sd_metrics_printf(t, "signerd_checkpoint_push_acked_tree_size{receiver=\"");
+		sd_metrics_label(t, s->r[i].url);
+		sd_metrics_printf(t, "\"} %llu\n", (unsigned long long)acked_size[i]);
+	}
+}
