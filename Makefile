@@ -15,10 +15,11 @@ CA_KEY_TYPE ?= p256
 
 DEB_PACKAGES := build-essential pkg-config openssl libssl-dev softhsm2 libsofthsm2 \
 	p11-kit libp11-kit-dev libmicrohttpd-dev libgnutls28-dev gnutls-bin \
-	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev libseccomp-dev libidn2-dev libldns-dev curl jq opensc python3-prometheus-client python3-jsonschema python3-yaml \
+	liblmdb-dev lmdb-utils libjansson-dev libinih-dev libcunit1-dev libseccomp-dev libidn2-dev libldns-dev libcurl4-openssl-dev curl jq opensc python3-prometheus-client python3-jsonschema python3-yaml \
 	certbot lego uacme python3-cryptography python3-dnslib util-linux chromium \
 	clang-14 libclang-rt-14-dev llvm-14
-PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih libseccomp libidn2 ldns
+# libcurl: signerctl audit witness submit (signer/witness/); --as-needed keeps it out of the daemons.
+PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih libseccomp libidn2 ldns libcurl
 TEST_PKGS := cunit
 BENCH_PACKAGES := gnuplot-nox
 VALGRIND_PACKAGES := valgrind

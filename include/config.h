@@ -195,6 +195,8 @@ struct sd_config {
 	uint64_t journal_checkpoint_interval;	/* seconds between checkpoints (default 300) */
 	char *journal_checkpoint_file;	/* each checkpoint is appended here, or NULL */
 	uint64_t journal_refusals_per_minute;	/* refusals journaled one by one (default 60) */
+	char *journal_witness[CONFIG_LIST_MAX];	/* "VKEY URL": C2SP witnesses of the checkpoints */
+	size_t n_journal_witness;
 
 	/* [process] */
 	char *process_user;		/* the user signerd becomes when started as root */

@@ -2,7 +2,7 @@
 # The include rule (README, "Design"): each folder is a room that may use
 # the rooms listed for it and nothing else. A quoted include names a header
 # of one room; a system include of a foreign library (LMDB, libmicrohttpd,
-# Cryptoki, OpenSSL, ldns) may appear only where that library's types live.
+# Cryptoki, OpenSSL, ldns, libcurl) may appear only where that library's types live.
 # Prints every violation as FILE:LINE and exits 1 if there is any.
 # Usage: check_layers.sh [ROOT]   (default: the repository)
 set -u
@@ -25,24 +25,28 @@ declare -A may_use=(
 	[x509]="base config interface pkcs11"
 	[csr]="base config interface x509"
 	[policy]="base config interface x509 csr"
-	[core]="base config interface pkcs11 journal x509 csr policy revocation acme"
+	[core]="base config interface pkcs11 journal x509 csr policy revocation acme witness"
 	[revocation]="base config interface pkcs11 journal x509"
 	# ACME runs in the signer: it issues and revokes through signer.h, as the front would.
 	[acme]="base config interface journal x509 policy"
-	[ctl]="base config pkcs11 journal x509 revocation acme"
+	# The witness an auditor runs on a machine of their own (signerctl audit witness): notes,
+	# cosignatures and consistency proofs, and its own small HTTP listener.
+	[witness]="base journal"
+	[ctl]="base config pkcs11 journal x509 revocation acme witness"
 	[api]="base config interface"
 	[privsep]="base config interface"
-	[programs]="base config interface pkcs11 journal ctl api privsep"
+	[programs]="base config interface pkcs11 journal ctl api privsep witness"
 )
 # Foreign headers and the rooms allowed to include them (extended regexes).
 declare -A foreign=(
 	['<lmdb\.h>']="journal acme"
-	['<microhttpd\.h>']="api"
+	['<microhttpd\.h>']="api witness"
 	['<seccomp\.h>']="base"
 	['<idn2\.h>']="policy"
 	['<ldns/[^>]*>']="api"
+	['<curl/[^>]*>']="witness"
 	['<(p11-kit/[^>]*|pkcs11\.h)>']="pkcs11"
-	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs revocation acme"
+	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs revocation acme witness"
 )
 
 # room_of PATH: the room of a source file or header, in ROOM ("" outside the rules).
