@@ -260,7 +260,6 @@ ca_note_parse(const char *note, size_t len, struct checkpoint *cp)
 	struct witness_note wn;
 	const char *nl;
 	size_t i, origin_len;
-	int rc;
 
 	/* One signature line, or no note at all: checkpoint_parse() says what it always said. */
 	if (witness_note_parse(note, len, &wn) != 0 || wn.nsigs == 1)

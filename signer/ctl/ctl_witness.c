@@ -15,6 +15,7 @@
 #include "config.h"
 #include "journal.h"
 #include "sd_file.h"
+#include "sd_log.h"
 #include "witness/witness.h"
 
 #define CW_LOGS_MAX 16
@@ -166,6 +167,7 @@ cw_serve(const struct cw_opts *o)
 
 	if (o->state == NULL || o->nlogs == 0)
 		return cw_usage();
+	sd_log_init("signerctl-witness", false);
 	for (i = 0; i < o->nlogs; i++)
 		if ((rc = witness_vkey_load(o->logs[i], WITNESS_TYPE_ED25519, &logs[i])) != 0)
 			return cw_fail(rc, "--log-key");
