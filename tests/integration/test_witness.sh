@@ -19,8 +19,9 @@ ctl() { "$BUILD/signerctl" "$@"; }
 
 w_start() { # the witness on $W/state; sets WPID and WURL
 	rm -f "$W/ready"
-	ctl audit witness serve --key "$W/w1.key" --name witness.test/w1 --log-key "$pub" --state "$W/state" \
-		--port 0 --ready-file "$W/ready" >>"$W/serve.log" 2>&1 &
+	# Not through ctl(): $! must be signerctl itself, not a subshell, for kill -9 to reach it.
+	"$BUILD/signerctl" audit witness serve --key "$W/w1.key" --name witness.test/w1 --log-key "$pub" \
+		--state "$W/state" --port 0 --ready-file "$W/ready" >>"$W/serve.log" 2>&1 &
 	WPID=$!
 	local i
 	for i in $(seq 1 50); do
@@ -157,6 +158,7 @@ t_check "old 0: 409 with the witness's size as text/x.tlog.size" bash -c "
 w_stop KILL
 w_start || { t_fail "witness restarts"; t_done; exit 1; }
 t_ok "witness restarts on the same state"
+sed -i "s|^witness = .*|witness = $(cat "$W/w1.vkey") $WURL|" "$conf"	# another port
 st=$(curl -sS -o "$T_TMP/fork.out" -w '%{http_code}' --data-binary "@$T_TMP/fork0.req" "$WURL/add-checkpoint")
 t_check "after the restart: still 409, size $size2" bash -c "test '$st' = 409 && test \"\$(cat '$T_TMP/fork.out')\" = '$size2'"
 t_audit witness submit >"$T_TMP/sub.out" 2>&1; rc=$?
