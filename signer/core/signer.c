@@ -519,7 +519,10 @@ signer_audit_checkpoint(struct signer *s, const char *client, char **note, uint6
 	int rc;
 
 	(void)client;
-	if ((rc = signer_journal_audit_checkpoint(s != NULL ? s->sj : NULL, note, seq)) != 0)
+	*note = NULL;
+	if (s == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	if ((rc = signer_journal_audit_checkpoint(s->sj, note, seq)) != 0)
 		return rc;
 	/* With the witnesses' cosignatures of that very checkpoint (signerctl audit witness submit stores them). */
 	if ((rc = witness_store_cosigned(s->cfg->journal_path, *note, &cosigned)) != 0) {

@@ -192,7 +192,7 @@ cw_serve(const struct cw_opts *o)
 		return cw_fail(rc, "witness serve");
 	}
 	printf("witness %s listening on http://%s:%u\n", line, o->listen, (unsigned)bound);
-	fflush(stdout);
+	(void)fflush(stdout);
 	if (o->ready_file != NULL) {
 		n = snprintf(port, sizeof(port), "%u\n", (unsigned)bound);
 		if (n < 0 || (size_t)n >= sizeof(port))
@@ -292,7 +292,7 @@ cw_time(uint64_t t, char out[32])
 	struct tm tm;
 
 	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "%llu", (unsigned long long)t);
+		(void)snprintf(out, 32, "%llu", (unsigned long long)t);
 }
 
 /*
@@ -316,7 +316,7 @@ cw_stored(const struct witness_vkey *vk, const char *note, const struct witness_
 	n = snprintf(path, sizeof(path), "%s/" WITNESS_STORE_DIR "/%s", dir, hex);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return sd_error_set(SD_E_TOO_LARGE, "journal path too long");
-	if ((rc = sd_file_read(path, WITNESS_NOTE_MAX, &buf, &len)) != 0) {
+	if (sd_file_read(path, WITNESS_NOTE_MAX, &buf, &len) != 0) {
 		rc = sd_error_set(SD_E_NOT_FOUND, "no cosignature of %s stored (%s)", vk->name, path);
 		goto out;
 	}

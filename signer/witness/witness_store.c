@@ -141,6 +141,8 @@ witness_store_cosigned(const char *journal_dir, const char *note, char **out)
 		rc = SD_E_NOMEM;
 		goto out;
 	}
+	/* readdir() on a stream of this call's own is thread-safe in glibc; readdir_r() is deprecated. */
+	/* cppcheck-suppress readdirCalled */
 	while ((de = readdir(d)) != NULL && nnames < WS_FILES_MAX) {
 		if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
 			continue;
