@@ -101,6 +101,9 @@ t_check "the witness serves its latest cosigned checkpoint (size $size2)" bash -
 	test '$st' = 200 && sed -n 2p '$T_TMP/wcp.txt' | grep -qx '$size2' && grep -q '^— witness.test/w1 ' '$T_TMP/wcp.txt'"
 t_check "the witness's checkpoint verifies against the journal with --witness-key" \
 	t_audit verify --pubkey "$pub" --checkpoint "$T_TMP/wcp.txt" --witness-key "$W/w1.vkey"
+t_audit report --html "$T_TMP/report.html" --pubkey "$pub" >/dev/null 2>&1
+t_check "audit report names the witness that cosigned the newest checkpoint" \
+	grep -q 'id="cosigned">the newest checkpoint, cosigned by witness.test/w1 ' "$T_TMP/report.html"
 
 # A tail cut after the cosigned checkpoint: the journal is the older history (size1 + 1 records).
 cp -r "$T_TMP/jold" "$T_TMP/jcut"
