@@ -4,6 +4,7 @@
  * file of the auditor's, never an object of the signerd token.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +27,8 @@ struct cw_opts {
 	size_t nlogs;
 	const char *witnesses[CONFIG_LIST_MAX];
 	size_t nwitnesses;
-	long port;
+	long port, interval;
+	bool follow;
 };
 
 static void cw_time(uint64_t t, char out[32]);
@@ -40,8 +42,10 @@ cw_usage(void)
 	    "       signerctl audit witness serve --key FILE --name NAME --log-key FILE [--log-key FILE ...]\n"
 	    "           --state DIR [--listen ADDR] [--port N] [--ready-file FILE]\n"
 	    "       signerctl [-c CONFIG] audit witness submit [--journal DIR] [--witness 'VKEY URL' ...]\n"
+	    "           [--follow [--interval S]]\n"
 	    "  submit: the journal's newest checkpoint to each [journal] witness (or --witness), the\n"
-	    "  cosignatures stored in the journal's directory (cosignatures/)\n"
+	    "  cosignatures stored in the journal's directory (cosignatures/); --follow: each new one,\n"
+	    "  every S seconds (default 2), until SIGTERM\n"
 	    "  --log-key: the log's vkey line (name+id+key, type 01), or its Ed25519 PEM public key\n"
 	    "  (signerctl audit pubkey), which takes the origin each checkpoint names\n");
 	return 2;
@@ -67,6 +71,8 @@ cw_parse(int argc, char **argv, struct cw_opts *o)
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "journal", required_argument, NULL, 'j' },
 		{ "witness", required_argument, NULL, 'w' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "interval", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -75,6 +81,7 @@ cw_parse(int argc, char **argv, struct cw_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->listen = "127.0.0.1";
 	o->port = 0;
+	o->interval = 2;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
@@ -93,6 +100,12 @@ cw_parse(int argc, char **argv, struct cw_opts *o)
 			if (o->nlogs == CW_LOGS_MAX)
 				return -1;
 			o->logs[o->nlogs++] = optarg;
+			break;
+		case 'f': o->follow = true; break;
+		case 'i':
+			o->interval = strtol(optarg, &end, 10);
+			if (*end != '\0' || optarg[0] < '1' || optarg[0] > '9' || o->interval > 3600)
+				return -1;
 			break;
 		case 'p':
 			o->port = strtol(optarg, &end, 10);
@@ -212,21 +225,72 @@ cw_serve(const struct cw_opts *o)
 	return 0;
 }
 
+/* A witness of submit, and (--follow) where it stands. */
+struct cw_target {
+	struct witness_target t;
+	uint64_t done;			/* checkpoint record last cosigned */
+	time_t next;			/* no try before (after a failure) */
+	unsigned backoff;		/* s */
+};
+
+#define CW_BACKOFF_MAX 60U
+
+/* One pass: each witness that has not cosigned the newest checkpoint gets it. 0, or 1 when one failed. */
+static int
+cw_submit_pass(const char *dir, struct cw_target *ts, size_t n, bool follow)
+{
+	struct journal *j = NULL;
+	uint64_t size, when, seq = 0;
+	time_t now = time(NULL);
+	char at[32];
+	size_t i;
+	int rc, status = 0;
+
+	if ((rc = journal_open_readonly(dir, &j)) != 0 || (rc = journal_last_checkpoint(j, &seq)) != 0) {
+		fprintf(stderr, "signerctl: journal: %s\n", sd_error_detail(rc));
+		journal_close(j);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (follow && (seq == 0 || ts[i].done == seq || now < ts[i].next))
+			continue;
+		if ((rc = witness_submit(j, dir, &ts[i].t, &size, &when)) != 0) {
+			fprintf(stderr, "signerctl: witness %s: %s\n", ts[i].t.vk.name, sd_error_detail(rc));
+			/* Retried from 1 s, doubling to CW_BACKOFF_MAX: a witness that is down is not hammered. */
+			ts[i].backoff = ts[i].backoff == 0 ? 1 : ts[i].backoff * 2;
+			if (ts[i].backoff > CW_BACKOFF_MAX)
+				ts[i].backoff = CW_BACKOFF_MAX;
+			ts[i].next = now + (time_t)ts[i].backoff;
+			status = 1;
+			continue;
+		}
+		ts[i].done = seq;
+		ts[i].backoff = 0;
+		cw_time(when, at);
+		printf("witness %s cosigned tree size %llu at %s\n", ts[i].t.vk.name, (unsigned long long)size, at);
+	}
+	(void)fflush(stdout);
+	(void)fflush(stderr);
+	journal_close(j);
+	return status;
+}
+
 /*
  * The journal's newest checkpoint to each witness: read-only on the
  * journal (beside a running signerd), the cosignatures written beside it.
+ * --follow: again each --interval seconds for each new checkpoint, until
+ * SIGINT or SIGTERM (a service beside signerd: issuance never waits on it).
  */
 static int
 cw_submit(const char *config_path, const struct cw_opts *o)
 {
 	const char *const *items = o->witnesses;
 	struct sd_config *cfg = NULL;
-	struct witness_target t;
-	struct journal *j = NULL;
+	struct cw_target *ts = NULL;
 	const char *dir = o->journal;
-	uint64_t size, when;
+	struct timespec wait;
 	size_t i, n = o->nwitnesses;
-	char at[32];
+	sigset_t set;
 	int rc, status = 0;
 
 	if (dir == NULL || n == 0) {
@@ -246,21 +310,38 @@ cw_submit(const char *config_path, const struct cw_opts *o)
 		fprintf(stderr, "signerctl: no witness: [journal] witness = VKEY URL, or --witness 'VKEY URL'\n");
 		return 2;
 	}
-	if ((rc = journal_open_readonly(dir, &j)) != 0) {
+	if ((ts = calloc(n, sizeof(*ts))) == NULL) {
 		sd_config_free(cfg);
-		return cw_fail(rc, "journal");
+		return cw_fail(SD_E_NOMEM, "witness submit");
 	}
 	for (i = 0; i < n; i++) {
-		if ((rc = witness_target_parse(items[i], &t)) != 0 || (rc = witness_submit(j, dir, &t, &size, &when)) != 0) {
-			fprintf(stderr, "signerctl: witness %s: %s\n", t.vk.name[0] != '\0' ? t.vk.name : items[i],
-			    sd_error_detail(rc));
+		if ((rc = witness_target_parse(items[i], &ts[i].t)) != 0) {
+			fprintf(stderr, "signerctl: witness '%s': %s\n", items[i], sd_error_detail(rc));
 			status = 1;
-			continue;
+			goto out;
 		}
-		cw_time(when, at);
-		printf("witness %s cosigned tree size %llu at %s\n", t.vk.name, (unsigned long long)size, at);
 	}
-	journal_close(j);
+	if (!o->follow) {
+		status = cw_submit_pass(dir, ts, n, false);
+		goto out;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) {
+		status = cw_fail(sd_error_set(SD_E_INTERNAL, "cannot block signals"), "witness submit");
+		goto out;
+	}
+	for (;;) {
+		(void)cw_submit_pass(dir, ts, n, true);
+		wait.tv_sec = (time_t)o->interval;
+		wait.tv_nsec = 0;
+		rc = sigtimedwait(&set, NULL, &wait);
+		if (rc == SIGINT || rc == SIGTERM)
+			break;
+	}
+out:
+	free(ts);
 	sd_config_free(cfg);
 	return status;
 }

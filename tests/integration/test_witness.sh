@@ -38,7 +38,8 @@ w_stop() { # SIG (default TERM)
 	wait "$WPID" 2>/dev/null
 	WPID=
 }
-trap 'w_stop; t_cleanup' EXIT
+FPID=
+trap '[ -z "$FPID" ] || kill "$FPID" 2>/dev/null; w_stop; t_cleanup' EXIT
 
 # The witness's key: a file of the auditor's, 0600, never the token's.
 ctl audit witness keygen --key "$W/w1.key" --name witness.test/w1 >"$W/w1.vkey" 2>"$W/err"
@@ -87,10 +88,35 @@ t_check "verify --witness-key of a witness that never cosigned: 1, named" bash -
 ctl -c "$conf" journal backup "$T_TMP/jold" >/dev/null 2>&1
 cp -r "$d/journal/cosignatures" "$T_TMP/jold/"
 
-# Round 2: more records; the witness moves on with a consistency proof from size1.
+# Round 2: more records; the witness moves on with consistency proofs from size1, each new checkpoint
+# submitted as it comes by a follower beside signerd.
+"$BUILD/signerctl" -c "$conf" audit witness submit --follow --interval 1 >"$T_TMP/follow.out" 2>&1 &
+FPID=$!
 t_start "$d" || { t_fail "signerd restarts"; t_done; exit 1; }
 issue 3
+cosigned_newest() { # the API's newest checkpoint carries the cosignature
+	local i
+	for i in $(seq 1 60); do
+		t_get auditor /v1/audit/checkpoint >/dev/null
+		grep -q '^— witness.test/w1 ' "$T_TMP/body" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+t_check "--follow: the newest checkpoint cosigned while signerd runs" cosigned_newest
 t_stop
+stored_is_newest() {
+	local i want=$(($(t_audit export | wc -l) - 1))
+	for i in $(seq 1 60); do
+		[ "$(sed -n 2p "$d/journal/cosignatures/"* 2>/dev/null)" = "$want" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+t_check "--follow: the stop checkpoint cosigned too" stored_is_newest
+kill -TERM "$FPID"; wait "$FPID"; rc=$?; FPID=
+t_check "--follow stops on SIGTERM (exit 0), each cosignature printed" bash -c "
+	test $rc = 0 && test \$(grep -c '^witness witness.test/w1 cosigned tree size' '$T_TMP/follow.out') -ge 2"
 t_audit witness submit >"$T_TMP/sub.out" 2>&1; rc=$?
 size2=$(sed -n 's/^witness witness.test\/w1 cosigned tree size \([0-9]*\) .*/\1/p' "$T_TMP/sub.out")
 t_check "round 2: cosigned from $size1 to $size2 with a consistency proof" bash -c "test $rc = 0 && test '$size2' -gt '$size1'"
