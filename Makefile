@@ -19,8 +19,8 @@ DEB_PACKAGES := build-essential pkg-config openssl libssl-dev softhsm2 libsofths
 	libcurl4-openssl-dev curl jq opensc python3-prometheus-client python3-jsonschema python3-yaml \
 	certbot lego uacme python3-cryptography python3-dnslib util-linux chromium \
 	clang-14 libclang-rt-14-dev llvm-14
-# libcurl: OpenSSL's flavour, the TLS library signerd-push's neighbours in signer/ already use
-# (GnuTLS stays the front's, behind api/); only signerd-push links it.
+# libcurl: OpenSSL's flavour, the TLS library signer/ already uses (GnuTLS stays the front's,
+# behind api/); signerd-push and signerctl's witness client use it, --as-needed keeps it out of the rest.
 PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih libseccomp libidn2 ldns libcurl
 TEST_PKGS := cunit
 BENCH_PACKAGES := gnuplot-nox

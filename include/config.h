@@ -203,6 +203,8 @@ struct sd_config {
 	uint64_t journal_checkpoint_spool_max;	/* notes kept per receiver; the oldest dropped past it (default 10000) */
 	uint64_t journal_checkpoint_retry_max;	/* s: retry back-off doubles from 1 s up to this (default 300) */
 	uint64_t journal_refusals_per_minute;	/* refusals journaled one by one (default 60) */
+	char *journal_witness[CONFIG_LIST_MAX];	/* "VKEY URL": C2SP witnesses of the checkpoints */
+	size_t n_journal_witness;
 
 	/* [process] */
 	char *process_user;		/* the user signerd becomes when started as root */

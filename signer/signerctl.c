@@ -60,6 +60,7 @@ usage_to(FILE *out, int code)
 	    "  journal verify [--journal DIR]\n"
 	    "  journal backup DEST [--journal DIR]\n"
 	    "  audit verify|export|show|find|prove|consistency|pubkey|report ...  (signerctl audit help)\n"
+	    "  audit witness keygen|vkey|serve|submit ...  a C2SP witness (signerctl audit witness help)\n"
 	    "  certs list [--profile P] [--client SUBJECT] [--san VALUE] [--valid-at T] [--expires-before T] [--limit N]\n"
 	    "  certs show SERIAL | certs expiring --within 7d | certs reindex   [--journal DIR]\n"
 	    "      the certificate index beside the journal (T: RFC 3339, e.g. 2027-01-01T00:00:00Z)\n"

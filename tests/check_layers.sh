@@ -25,27 +25,30 @@ declare -A may_use=(
 	[x509]="base config interface pkcs11"
 	[csr]="base config interface x509"
 	[policy]="base config interface x509 csr"
-	[core]="base config interface pkcs11 journal x509 csr policy revocation acme push"
+	[core]="base config interface pkcs11 journal x509 csr policy revocation acme push witness"
 	[revocation]="base config interface pkcs11 journal x509"
 	# ACME runs in the signer: it issues and revokes through signer.h, as the front would.
 	[acme]="base config interface journal x509 policy"
-	[ctl]="base config pkcs11 journal x509 revocation acme"
+	# The witness an auditor runs on a machine of their own (signerctl audit witness): notes,
+	# cosignatures and consistency proofs, and its own small HTTP listener.
+	[witness]="base journal"
+	[ctl]="base config pkcs11 journal x509 revocation acme witness"
 	[api]="base config interface"
 	[privsep]="base config interface"
 	# Checkpoints leaving the box: the spool (signer side) and signerd-push's senders (libcurl).
 	[push]="base config"
-	[programs]="base config interface pkcs11 journal ctl api privsep push"
+	[programs]="base config interface pkcs11 journal ctl api privsep push witness"
 )
 # Foreign headers and the rooms allowed to include them (extended regexes).
 declare -A foreign=(
 	['<lmdb\.h>']="journal acme"
-	['<microhttpd\.h>']="api"
+	['<microhttpd\.h>']="api witness"
 	['<seccomp\.h>']="base"
 	['<idn2\.h>']="policy"
 	['<ldns/[^>]*>']="api"
-	['<curl/[^>]*>']="push"
+	['<curl/[^>]*>']="push witness"
 	['<(p11-kit/[^>]*|pkcs11\.h)>']="pkcs11"
-	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs revocation acme push"
+	['<openssl/[^>]*>']="base config journal x509 csr policy core ctl pkcs11 programs revocation acme push witness"
 )
 
 # room_of PATH: the room of a source file or header, in ROOM ("" outside the rules).

@@ -809,6 +809,17 @@ test_journal_keys(void)
 	expect_refused("[journal]\nrefusals_per_minute = many", "refusals_per_minute");
 	expect_refused("[journal]\ncheckpoint_interval = soon", "checkpoint_interval");
 	expect_refused("[journal]\nmap_max_mb = 0", "map_max_mb");
+	/* [journal] witness: "VKEY URL" items, each line adds; the key itself is parsed where it is used. */
+	cfg = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[journal]\nwitness = w.example/a+01020304+BAAA http://127.0.0.1:8080\n"
+	    "witness = w.example/b+01020304+BAAA https://w.example/b/", &cfg), 0);
+	CU_ASSERT_EQUAL(cfg->n_journal_witness, 2);
+	CU_ASSERT_STRING_EQUAL(cfg->journal_witness[1], "w.example/b+01020304+BAAA https://w.example/b/");
+	sd_config_free(cfg);
+	expect_refused("[journal]\nwitness = http://127.0.0.1:8080", "is not \"VKEY URL\"");
+	expect_refused("[journal]\nwitness = w.example/a http://127.0.0.1:8080", "is not \"VKEY URL\"");
+	expect_refused("[journal]\nwitness = w.example/a+01020304+BAAA ftp://x/", "not an http:// or https:// URL");
+	expect_refused("[journal]\nwitness = w.example/a+01020304+BAAA http://x/ more", "not an http:// or https:// URL");
 }
 
 /* [journal] checkpoint_url and its spool: repeatable, bounded, refused without what they need. */
@@ -990,6 +1001,7 @@ test_required_keys(void)
  */
 static const char *const reloadable_keys[] = {
 	"ca key_blocklist", "journal checkpoint_every", "journal checkpoint_interval", "journal refusals_per_minute",
+	"journal witness",
 	"api max_body", "api max_connections", "api max_connections_per_source", "api handshake_timeout",
 	"api header_timeout", "api request_timeout", "api idle_timeout", "api unauthenticated_rate",
 	"api unauthenticated_burst", "api client_crl", "api require_client_auth_eku",
@@ -1056,7 +1068,7 @@ test_key_table(void)
 	}
 	CU_ASSERT_EQUAL(n_reloadable, sizeof(reloadable_keys) / sizeof(reloadable_keys[0]));
 	CU_ASSERT_EQUAL(n_secret, sizeof(secret_keys) / sizeof(secret_keys[0]));
-	CU_ASSERT_EQUAL(i, 72 + 27 + 8);
+	CU_ASSERT_EQUAL(i, 73 + 27 + 8);
 	CU_ASSERT_EQUAL(n_profile, 27);
 	CU_ASSERT_EQUAL(n_client, 8);
 	CU_ASSERT_FALSE(sd_config_key(i, &k));

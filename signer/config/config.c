@@ -376,6 +376,9 @@ const struct config_entry config_keys[] = {
 	    .min = 1, .max = 86400, .def = "300s" },
 	{ "journal", "refusals_per_minute", CONFIG_COUNT, CONFIG_RELOADABLE, CFG(journal_refusals_per_minute),
 	    .min = 1, .max = 1000000, .def = "60" },
+	/* C2SP witnesses: signerctl audit witness submit reads them at each run (README "Witnesses"). */
+	{ "journal", "witness", CONFIG_LIST, CONFIG_RELOADABLE, CONFIG_ARRAY(sd_config, journal_witness),
+	    .add = config_add_witness, .def = config_none },
 
 	/*
 	 * Both processes change user and install their system call filters once,

@@ -66,6 +66,8 @@ int config_set_string(struct config_parse *p, char **dst, const char *key, const
 int config_list(struct config_parse *p, const char *key, const char *value, config_item_fn *fn, void *ctx);
 /* Items of a struct config_strlist: any text; a DNS name; a scheme://authority/ prefix. */
 config_item_fn config_add_string, config_add_dns_suffix, config_add_uri_prefix;
+/* A [journal] witness item: "VKEY URL", a note verifier key and an http(s):// prefix. */
+config_item_fn config_add_witness;
 /* Items of a struct config_ranges: CIDR ranges (sd_config_parse_ip_range()). */
 config_item_fn config_add_range;
 

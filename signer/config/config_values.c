@@ -287,6 +287,27 @@ config_add_uri_prefix(struct config_parse *p, const char *key, const char *item,
 }
 
 /*
+ * A [journal] witness item, "VKEY URL": the shape only (name+id+key, one
+ * space, an http:// or https:// URL); the witness code parses the key
+ * when it is used.
+ */
+int
+config_add_witness(struct config_parse *p, const char *key, const char *item, void *ctx)
+{
+	const char *sp = strchr(item, ' '), *plus, *url;
+
+	if (sp == NULL || (plus = memchr(item, '+', (size_t)(sp - item))) == NULL ||
+	    memchr(plus + 1, '+', (size_t)(sp - plus - 1)) == NULL)
+		return config_fail(p, "'%s': '%s' is not \"VKEY URL\" (signerctl audit witness vkey prints the VKEY)", key, item);
+	for (url = sp; *url == ' '; url++)
+		;
+	if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) || strpbrk(url, " \t") != NULL ||
+	    strlen(url) > CONFIG_URL_MAX)
+		return config_fail(p, "'%s': '%s' is not an http:// or https:// URL", key, url);
+	return config_add_string(p, key, item, ctx);
+}
+
+/*
  * An [acme] hosts item, "name=address": a lower-case DNS name (labels of
  * a-z, 0-9 and inner '-', at most 253 characters) and an IPv4 or IPv6
  * literal, each name once.

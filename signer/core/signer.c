@@ -32,6 +32,7 @@
 #include "x509/x509_cert.h"
 #include "x509/x509_ext.h"
 #include "x509/x509_tbs.h"
+#include "witness/witness.h"
 
 struct signer {
 	const struct sd_config *cfg;	/* borrowed: outlives the signer */
@@ -514,8 +515,24 @@ signer_audit_records(struct signer *s, const char *client, uint64_t from, size_t
 int
 signer_audit_checkpoint(struct signer *s, const char *client, char **note, uint64_t *seq)
 {
+	char *cosigned = NULL;
+	int rc;
+
 	(void)client;
-	return signer_journal_audit_checkpoint(s != NULL ? s->sj : NULL, note, seq);
+	*note = NULL;
+	if (s == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	if ((rc = signer_journal_audit_checkpoint(s->sj, note, seq)) != 0)
+		return rc;
+	/* With the witnesses' cosignatures of that very checkpoint (signerctl audit witness submit stores them). */
+	if ((rc = witness_store_cosigned(s->cfg->journal_path, *note, &cosigned)) != 0) {
+		free(*note);
+		*note = NULL;
+		return rc;
+	}
+	free(*note);
+	*note = cosigned;
+	return 0;
 }
 
 int

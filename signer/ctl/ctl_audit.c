@@ -21,18 +21,22 @@
 
 #include "ctl_audit.h"
 #include "ctl_report.h"
+#include "ctl_witness.h"
 #include "hsm.h"
 #include "journal.h"
 #include "journal/checkpoint_note.h"
 #include "journal/merkle.h"
 #include "sd_file.h"
 #include "sd_time.h"
+#include "witness/witness.h"
 
 #define CA_EXPORT_LINE_MAX (256 * 1024)
 #define CA_CHECKPOINT_FILE_MAX (4 * 1024 * 1024)
 
 struct ca_opts {
 	const char *journal, *export, *checkpoint, *pubkey, *pubkey_sha256, *serial;
+	const char *witness_keys[CTL_WITNESS_KEYS_MAX];
+	size_t nwitness;
 	uint64_t from;
 	bool sha256, key_id;		/* audit pubkey: print the fingerprint, the checkpoint key id */
 	int nargs;
@@ -44,7 +48,7 @@ ca_usage(void)
 {
 	fprintf(stderr,
 	    "usage: signerctl [-c CONFIG] audit verify [--journal DIR | --export FILE] [--checkpoint FILE]\n"
-	    "           [--pubkey PEM] [--pubkey-sha256 HEX]\n"
+	    "           [--pubkey PEM] [--pubkey-sha256 HEX] [--witness-key VKEYFILE ...]\n"
 	    "       signerctl [-c CONFIG] audit export [--journal DIR] [--from SEQ]\n"
 	    "       signerctl [-c CONFIG] audit show SEQ [--journal DIR]\n"
 	    "       signerctl [-c CONFIG] audit find --serial HEX [--journal DIR]\n"
@@ -53,6 +57,7 @@ ca_usage(void)
 	    "       signerctl [-c CONFIG] audit pubkey [--sha256 | --key-id]\n"
 	    "       signerctl [-c CONFIG] audit report --html OUT.html [--journal DIR | --export FILE]\n"
 	    "           [--pubkey PEM] [--pubkey-sha256 HEX] [--now RFC3339]\n"
+	    "       signerctl audit witness keygen|vkey|serve ...   (signerctl audit witness help)\n"
 	    "       signerctl [-c CONFIG] journal backup DEST [--journal DIR]\n");
 	return 2;
 }
@@ -77,6 +82,7 @@ ca_parse(int argc, char **argv, struct ca_opts *o)
 		{ "key-id", no_argument, NULL, 'K' },
 		{ "serial", required_argument, NULL, 's' },
 		{ "from", required_argument, NULL, 'f' },
+		{ "witness-key", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -95,6 +101,11 @@ ca_parse(int argc, char **argv, struct ca_opts *o)
 		case 'H': o->sha256 = true; break;
 		case 'K': o->key_id = true; break;
 		case 's': o->serial = optarg; break;
+		case 'w':
+			if (o->nwitness == CTL_WITNESS_KEYS_MAX)
+				return -1;
+			o->witness_keys[o->nwitness++] = optarg;
+			break;
 		case 'f':
 			o->from = strtoull(optarg, &end, 10);
 			if (*end != '\0' || optarg[0] < '0' || optarg[0] > '9')
@@ -234,34 +245,73 @@ ca_b64_decode(const char *in, size_t in_len, uint8_t **out, size_t *len)
 	return 0;
 }
 
-/* Saved checkpoints in a file: each ends with its signature line. Calls fn for each. */
+/*
+ * Saved checkpoints in a file: each ends with its signature lines (the
+ * log's, then any witnesses' cosignatures). Calls fn for each with the
+ * whole note and the checkpoint its log signature line makes.
+ */
 typedef int (*ca_note_fn)(const char *note, size_t len, const struct checkpoint *cp, void *ctx);
+
+/* A cosigned note: checkpoint_parse() reads the text with the origin's signature line alone. */
+static int
+ca_note_parse(const char *note, size_t len, struct checkpoint *cp)
+{
+	char one[CHECKPOINT_NOTE_MAX + 1];
+	struct witness_note wn;
+	const char *nl;
+	size_t i, origin_len;
+
+	/* One signature line, or no note at all: checkpoint_parse() says what it always said. */
+	if (witness_note_parse(note, len, &wn) != 0 || wn.nsigs == 1)
+		return checkpoint_parse(note, len, cp);
+	if ((nl = memchr(note, '\n', wn.text_len)) == NULL)
+		return sd_error_set(SD_E_INVAL, "checkpoint: no origin line");
+	origin_len = (size_t)(nl - note);
+	for (i = 0; i < wn.nsigs; i++) {
+		if (wn.sigs[i].name_len != origin_len || memcmp(wn.sigs[i].name, note, origin_len) != 0)
+			continue;
+		if (wn.text_len + 1 + wn.sigs[i].line_len > CHECKPOINT_NOTE_MAX)
+			return sd_error_set(SD_E_INVAL, "checkpoint: over %d bytes", CHECKPOINT_NOTE_MAX);
+		memcpy(one, note, wn.text_len + 1);
+		memcpy(one + wn.text_len + 1, wn.sigs[i].line, wn.sigs[i].line_len);
+		return checkpoint_parse(one, wn.text_len + 1 + wn.sigs[i].line_len, cp);
+	}
+	return sd_error_set(SD_E_INVAL, "checkpoint: no signature line named after its origin");
+}
 
 static int
 ca_notes(const char *path, ca_note_fn fn, void *ctx, int *count)
 {
 	uint8_t *buf = NULL, *nl;
 	struct checkpoint cp;
-	size_t len = 0, start = 0, i;
-	int rc;
+	size_t len = 0, start = 0, off, next;
+	bool in_sigs = false, is_sig;
+	int rc = 0;
 
 	*count = 0;
 	if ((rc = sd_file_read(path, CA_CHECKPOINT_FILE_MAX, &buf, &len)) != 0)
 		return rc;
-	for (i = 0; i < len; i++) {
-		/* A note ends at the newline of a line that starts with the em dash. */
-		if (buf[i] != '\n' || i + 4 > len)
-			continue;
-		if (i + 1 < len && memcmp(buf + i + 1, "\xe2\x80\x94 ", 4) == 0) {
-			if ((nl = memchr(buf + i + 1, '\n', len - i - 1)) == NULL)
-				break;
-			i = (size_t)(nl - buf);
-			if ((rc = checkpoint_parse((const char *)buf + start, i + 1 - start, &cp)) != 0 ||
-			    (rc = fn((const char *)buf + start, i + 1 - start, &cp, ctx)) != 0)
+	/* A note ends with its last signature line: the next line that is none starts another. */
+	for (off = 0; off < len; off = next) {
+		if ((nl = memchr(buf + off, '\n', len - off)) == NULL)
+			break;
+		next = (size_t)(nl - buf) + 1;
+		is_sig = next - off > 4 && memcmp(buf + off, "\xe2\x80\x94 ", 4) == 0;
+		if (in_sigs && !is_sig) {
+			if ((rc = ca_note_parse((const char *)buf + start, off - start, &cp)) != 0 ||
+			    (rc = fn((const char *)buf + start, off - start, &cp, ctx)) != 0)
 				goto out;
 			(*count)++;
-			start = i + 1;
+			start = off;
 		}
+		in_sigs = is_sig;
+	}
+	if (in_sigs && off == len) {
+		if ((rc = ca_note_parse((const char *)buf + start, len - start, &cp)) != 0 ||
+		    (rc = fn((const char *)buf + start, len - start, &cp, ctx)) != 0)
+			goto out;
+		(*count)++;
+		start = len;
 	}
 	if (*count == 0 || start != len)
 		rc = sd_error_set(SD_E_INVAL, "%s: %s", path, *count == 0 ? "no checkpoint" : "trailing bytes after the last checkpoint");
@@ -334,6 +384,29 @@ ca_saved_check(const char *note, size_t len, const struct checkpoint *cp, void *
 	}
 	printf("saved checkpoint of tree size %" PRIu64 " is consistent with the journal (%" PRIu64 " records)%s\n",
 	    cp->size, c->size, c->key != NULL ? ", signature verified" : "");
+	return 0;
+}
+
+/* The newest note of a file (for --witness-key): a copy in a ca_last_note. */
+struct ca_last_note {
+	char *note;
+	size_t len;
+};
+
+static int
+ca_keep_last(const char *note, size_t len, const struct checkpoint *cp, void *ctx)
+{
+	struct ca_last_note *last = ctx;
+	char *copy;
+
+	(void)cp;
+	if ((copy = malloc(len + 1)) == NULL)
+		return SD_E_NOMEM;
+	memcpy(copy, note, len);
+	copy[len] = '\0';
+	free(last->note);
+	last->note = copy;
+	last->len = len;
 	return 0;
 }
 
@@ -539,6 +612,38 @@ ctl_audit_key(const char *config_path, struct journal *j, const char *export, co
 	return 0;
 }
 
+/*
+ * --witness-key: each witness cosigned the newest checkpoint, the last of
+ * --checkpoint FILE, else the journal's newest with the cosignatures
+ * stored beside it. 0 when all did; else 1, each missing one printed.
+ */
+static int
+ca_witnesses(const char *config_path, const struct ca_opts *o, struct journal *j, uint64_t records)
+{
+	struct ca_last_note last = { NULL, 0 };
+	struct sd_config *cfg = NULL;
+	const char *dir = o->journal;
+	int rc, notes = 0, status;
+
+	if (o->checkpoint != NULL) {
+		if ((rc = ca_notes(o->checkpoint, ca_keep_last, &last, &notes)) != 0) {
+			free(last.note);
+			return ca_fail(rc, "--checkpoint");
+		}
+	} else if (j == NULL) {
+		fprintf(stderr, "signerctl: --witness-key with --export needs --checkpoint (the witness's cosigned checkpoint)\n");
+		return 1;
+	} else if (dir == NULL) {
+		if ((cfg = ca_config(config_path, false)) == NULL)
+			return 1;
+		dir = cfg->journal_path;
+	}
+	status = ctl_witness_verify(o->witness_keys, o->nwitness, last.note, last.len, o->checkpoint, j, dir, records);
+	free(last.note);
+	sd_config_free(cfg);
+	return status;
+}
+
 static int
 ca_verify(const char *config_path, const struct ca_opts *o)
 {
@@ -640,6 +745,8 @@ ca_verify(const char *config_path, const struct ca_opts *o)
 			goto out;
 		}
 	}
+	if (o->nwitness > 0 && ca_witnesses(config_path, o, j, r.count) != 0)
+		status = 1;
 	if (r.open_intents > 0) {
 		printf("WARNING: %" PRIu64 " intents without a result (first: record %" PRIu64 "): the service stopped "
 		    "between journaling an intent and its certificate; no certificate was released for them\n",
@@ -1047,6 +1154,8 @@ ctl_audit_main(const char *config_path, int argc, char **argv)
 	/* Options of its own (--html, --now): parsed there. */
 	if (strcmp(action, "report") == 0)
 		return ctl_report_main(config_path, argc, argv);
+	if (strcmp(action, "witness") == 0)
+		return ctl_witness_main(config_path, argc - 1, argv + 1);
 	if (ca_parse(argc, argv, &o) != 0)
 		return ca_usage();
 	if (strcmp(action, "verify") == 0)

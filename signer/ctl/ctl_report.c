@@ -18,6 +18,7 @@
 #include "journal/checkpoint_note.h"
 #include "sd_file.h"
 #include "sd_time.h"
+#include "witness/witness.h"
 
 #define CR_MS_PER_DAY INT64_C(86400000)
 /*
@@ -449,10 +450,44 @@ cr_open(const char *config_path, const struct cr_opts *o, struct ctl_report *r, 
 		path = cfg->journal_path;
 	}
 	(void)snprintf(r->source, sizeof(r->source), "journal %s", path);
+	if ((size_t)snprintf(r->journal_dir, sizeof(r->journal_dir), "%s", path) >= sizeof(r->journal_dir))
+		r->journal_dir[0] = '\0';
 	rc = journal_open_readonly(path, j);
 out:
 	sd_config_free(cfg);
 	return rc;
+}
+
+/*
+ * The names of the witnesses whose cosignature of the newest checkpoint is
+ * stored beside the journal (signerctl audit witness submit). Not verified
+ * here: the page has no witness keys; audit verify --witness-key checks them.
+ */
+static void
+cr_cosigned(struct journal *j, struct ctl_report *r)
+{
+	struct journal_record *rec = NULL;
+	struct witness_note wn;
+	char *note = NULL;
+	size_t i, used = 0;
+	int n;
+
+	r->cosigned[0] = '\0';
+	if (j == NULL || r->last_cp_seq == 0 || r->journal_dir[0] == '\0' || journal_get(j, r->last_cp_seq, &rec) != 0)
+		return;
+	if (rec->note != NULL && witness_store_cosigned(r->journal_dir, rec->note, &note) == 0 &&
+	    witness_note_parse(note, strlen(note), &wn) == 0) {
+		/* The first line is the log's own. */
+		for (i = 1; i < wn.nsigs; i++) {
+			n = snprintf(r->cosigned + used, sizeof(r->cosigned) - used, "%s%.*s", used > 0 ? ", " : "",
+			    (int)wn.sigs[i].name_len, wn.sigs[i].name);
+			if (n < 0 || (size_t)n >= sizeof(r->cosigned) - used)
+				break;
+			used += (size_t)n;
+		}
+	}
+	free(note);
+	journal_record_free(rec);
 }
 
 static int
@@ -622,6 +657,7 @@ ctl_report_main(const char *config_path, int argc, char **argv)
 		goto fail;
 	if (j != NULL && (rc = cr_certs(j, r)) != 0)
 		goto fail;
+	cr_cosigned(j, r);
 	if (j == NULL)
 		(void)snprintf(r->certs_note, sizeof(r->certs_note),
 		    "not counted: an export has no certificate index (report from the journal directory)");

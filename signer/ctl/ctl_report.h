@@ -82,6 +82,9 @@ struct ctl_report {
 	uint64_t last_cp_seq, last_cp_tree_size;
 	int64_t last_cp_time_ms;
 	uint64_t checkpoints;
+	/* Witnesses whose cosignature of the newest checkpoint is stored beside the journal, comma-separated. */
+	char cosigned[512];
+	char journal_dir[4096];		/* "" for an export */
 
 	/* Certificates from the index (a journal directory only). */
 	bool have_certs;

@@ -437,9 +437,17 @@ rh_coverage(struct rh *h, const struct ctl_report *r)
 	} else {
 		rh_printf(h, "<tr><th>Newest checkpoint</th><td id=\"newest-checkpoint\">none: nothing is covered</td></tr>\n");
 	}
-	/* The slot witnesses will fill: their cosignatures on the newest checkpoint, and its age. */
-	rh_printf(h, "<tr><th>Newest cosigned checkpoint</th><td id=\"cosigned\">cosignatures: none (no witness is "
-	    "configured: signerd does not yet have witnesses)</td></tr>\n</table>\n</section>\n");
+	/* Names only: the page has no witness keys to check the cosignatures with. */
+	if (r->cosigned[0] != '\0') {
+		rh_printf(h, "<tr><th>Newest cosigned checkpoint</th><td id=\"cosigned\">the newest checkpoint, cosigned by ");
+		rh_text(h, r->cosigned);
+		rh_printf(h, " (stored beside the journal; checked by signerctl audit verify --witness-key)</td></tr>\n"
+		    "</table>\n</section>\n");
+	} else {
+		rh_printf(h, "<tr><th>Newest cosigned checkpoint</th><td id=\"cosigned\">cosignatures: none (no witness "
+		    "cosignature of the newest checkpoint is stored: [journal] witness, signerctl audit witness "
+		    "submit)</td></tr>\n</table>\n</section>\n");
+	}
 }
 
 /* The ring's events, newest first. */

@@ -1,0 +1,188 @@
+/*
+ * Cosignatures kept beside the journal (witness.h, WITNESS_STORE_DIR): per
+ * witness the latest checkpoint it cosigned, which is also the size the
+ * next submission proves consistency from. A file per witness rather than
+ * records of the journal: a cosignature arrives after its checkpoint is
+ * journaled, from outside, and is not evidence of issuance; the hash chain
+ * stays what the log itself signed, and a lost file costs only a new
+ * submission from size 0 (answered 409 with the witness's size).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sd_file.h"
+#include "witness.h"
+
+#define WS_FILES_MAX 64
+
+static int
+ws_path(const char *journal_dir, const char *file, char *out, size_t cap)
+{
+	int n;
+
+	if (file != NULL)
+		n = snprintf(out, cap, "%s/" WITNESS_STORE_DIR "/%s", journal_dir, file);
+	else
+		n = snprintf(out, cap, "%s/" WITNESS_STORE_DIR, journal_dir);
+	if (n < 0 || (size_t)n >= cap)
+		return sd_error_set(SD_E_TOO_LARGE, "%s: path too long", journal_dir);
+	return 0;
+}
+
+int
+witness_store_put(const char *journal_dir, const char *name, const char *note, size_t len)
+{
+	char dir[4096], hex[65], tmp[4200];
+	size_t off = 0;
+	ssize_t n;
+	int dfd = -1, fd = -1, rc;
+
+	if ((rc = witness_origin_hash(name, hex)) != 0 || (rc = ws_path(journal_dir, NULL, dir, sizeof(dir))) != 0)
+		return rc;
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return sd_error_set(SD_E_IO, "%s: %s", dir, strerror(errno));
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return sd_error_set(SD_E_IO, "%s: %s", dir, strerror(errno));
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", hex, (long)getpid()) >= (int)sizeof(tmp)) {
+		rc = sd_error_set(SD_E_INTERNAL, "temporary name truncated");
+		goto out;
+	}
+	/* Public data (auditors read it); the directory's owner alone may replace it. */
+	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
+		rc = sd_error_set(SD_E_IO, "%s/%s: %s", dir, tmp, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+	while (off < len) {
+		if ((n = write(fd, note + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = sd_error_set(SD_E_IO, "%s/%s: %s", dir, tmp, strerror(errno));
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = sd_error_set(SD_E_IO, "%s/%s: fsync: %s", dir, tmp, strerror(errno));
+	if (close(fd) != 0 && rc == 0)
+		rc = sd_error_set(SD_E_IO, "%s/%s: close: %s", dir, tmp, strerror(errno));
+	fd = -1;
+	if (rc == 0 && renameat(dfd, tmp, dfd, hex) != 0)
+		rc = sd_error_set(SD_E_IO, "%s/%s: %s", dir, hex, strerror(errno));
+	if (rc == 0 && fsync(dfd) != 0)
+		rc = sd_error_set(SD_E_IO, "%s: fsync: %s", dir, strerror(errno));
+	if (rc != 0)
+		(void)unlinkat(dfd, tmp, 0);
+out:
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return rc;
+}
+
+int
+witness_store_get(const char *journal_dir, const char *name, char *buf, size_t cap, size_t *len)
+{
+	char path[4200], hex[65];
+	uint8_t *data = NULL;
+	size_t n = 0;
+	int rc;
+
+	*len = 0;
+	if ((rc = witness_origin_hash(name, hex)) != 0 || (rc = ws_path(journal_dir, hex, path, sizeof(path))) != 0)
+		return rc;
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return 0;
+	if ((rc = sd_file_read(path, cap > 0 ? cap - 1 : 0, &data, &n)) != 0)
+		return rc;
+	memcpy(buf, data, n);
+	buf[n] = '\0';
+	*len = n;
+	free(data);
+	return 0;
+}
+
+static int
+ws_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+int
+witness_store_cosigned(const char *journal_dir, const char *note, char **out)
+{
+	char dir[4096], path[4200], (*names)[65] = NULL, *res = NULL;
+	struct witness_note wn, sn;
+	struct dirent *de;
+	size_t nnames = 0, i, k, len = strlen(note), res_len, n = 0, added = 0;
+	uint8_t *data = NULL;
+	DIR *d = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = witness_note_parse(note, len, &wn)) != 0)
+		return rc;
+	if ((res = malloc(WITNESS_NOTE_MAX + 1)) == NULL)
+		return SD_E_NOMEM;
+	memcpy(res, note, len + 1);
+	res_len = len;
+	if ((rc = ws_path(journal_dir, NULL, dir, sizeof(dir))) != 0)
+		goto out;
+	/* None cosigned yet, or none readable: the note as it is (the auditor's check says what is missing). */
+	if ((d = opendir(dir)) == NULL)
+		goto done;
+	if ((names = calloc(WS_FILES_MAX, sizeof(names[0]))) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	/* readdir() on a stream of this call's own is thread-safe in glibc; readdir_r() is deprecated. */
+	/* cppcheck-suppress readdirCalled */
+	while ((de = readdir(d)) != NULL && nnames < WS_FILES_MAX) {
+		if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
+			continue;
+		memcpy(names[nnames++], de->d_name, 65);
+	}
+	/* One order, whatever the directory's: the same note reads the same twice. */
+	qsort(names, nnames, sizeof(names[0]), ws_cmp);
+	for (i = 0; i < nnames; i++) {
+		free(data);
+		data = NULL;
+		if (ws_path(journal_dir, names[i], path, sizeof(path)) != 0 ||
+		    sd_file_read(path, WITNESS_NOTE_MAX, &data, &n) != 0 ||
+		    witness_note_parse((const char *)data, n, &sn) != 0)
+			continue;
+		/* Only a cosignature of this very checkpoint: another text would not verify with it. */
+		if (sn.text_len != wn.text_len || memcmp(data, note, wn.text_len) != 0)
+			continue;
+		for (k = 0; k < sn.nsigs; k++) {
+			const struct witness_sig *s = &sn.sigs[k];
+
+			/* The log's own line is in the note already. */
+			if (s->name_len == wn.sigs[0].name_len && memcmp(s->name, wn.sigs[0].name, s->name_len) == 0)
+				continue;
+			if (wn.nsigs + added >= WITNESS_SIGS_MAX || res_len + s->line_len > WITNESS_NOTE_MAX)
+				break;
+			memcpy(res + res_len, s->line, s->line_len);
+			res_len += s->line_len;
+			res[res_len] = '\0';
+			added++;
+		}
+	}
+done:
+	*out = res;
+	res = NULL;
+	rc = 0;
+out:
+	if (d != NULL)
+		closedir(d);
+	free(data);
+	free(names);
+	free(res);
+	return rc;
+}
