@@ -171,13 +171,13 @@ t_audit consistency "$size2" "$n" >"$T_TMP/proof.json"
 	echo "old $size2"
 	jq -r '.consistency_path[]' "$T_TMP/proof.json" | while read -r h; do echo "$h" | xxd -r -p | base64 -w0; echo; done
 	echo
-	awk '{n = n $0 "\n"} /^— /{last = n; n = ""} END{printf "%s", last}' "$d/checkpoints.txt"
+	awk '{n = n $0 "\n"} /^— /{last = n; n = ""} END{printf "%s", last}' "$d/outside/checkpoints.txt"
 } >"$T_TMP/fork.req"
 st=$(curl -sS -o "$T_TMP/fork.out" -w '%{http_code}' --data-binary "@$T_TMP/fork.req" "$WURL/add-checkpoint")
 t_check "a forked checkpoint with a proof from the witness's size: 422" test "$st" = 422
 {
 	printf 'old 0\n\n'
-	awk '{n = n $0 "\n"} /^— /{last = n; n = ""} END{printf "%s", last}' "$d/checkpoints.txt"
+	awk '{n = n $0 "\n"} /^— /{last = n; n = ""} END{printf "%s", last}' "$d/outside/checkpoints.txt"
 } >"$T_TMP/fork0.req"
 st=$(curl -sS -D "$T_TMP/fork.hdr" -o "$T_TMP/fork.out" -w '%{http_code}' --data-binary "@$T_TMP/fork0.req" "$WURL/add-checkpoint")
 t_check "old 0: 409 with the witness's size as text/x.tlog.size" bash -c "
