@@ -127,7 +127,7 @@ SD_WUR int push_senders_start(const struct push_send_options *o, char *const *ur
  * note, none in back-off skipped, stopping at the first failure), then ends;
  * libcurl's global state goes last. NULL is a no-op.
  */
-void push_senders_stop(struct push_senders *s);
+void push_senders_stop(struct push_senders *all);
 
 /* signerd's side of the process (push_proc.c). */
 

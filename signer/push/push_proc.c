@@ -145,7 +145,7 @@ push_proc_stop(struct push_proc *p, unsigned grace_ms)
 	char how[128];
 	unsigned waited = 0;
 	int status = 0;
-	pid_t r = 0;
+	pid_t r;
 
 	if (p == NULL)
 		return;

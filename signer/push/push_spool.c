@@ -2,12 +2,14 @@
  * The checkpoint spool (push.h): written by the signer, read and emptied by
  * signerd-push. Nothing here knows libcurl, so that signerd never links it.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +257,8 @@ push_spool_scan(const char *dir, uint64_t **sizes, size_t *n)
 	if ((d = opendir(dir)) == NULL)
 		return errno == ENOENT ? 0 : sd_error_set(SD_E_IO, "%s: %s", dir, strerror(errno));
 	errno = 0;
+	/* readdir() on a stream of this call's own is thread-safe in glibc; readdir_r() is deprecated. */
+	/* cppcheck-suppress readdirCalled */
 	while (count < PUSH_SCAN_MAX && (de = readdir(d)) != NULL) {
 		if (!push_note_name(de->d_name, &size))
 			continue;
@@ -387,11 +391,12 @@ push_acked_write(const char *dir, uint64_t size, int64_t note_ms, int64_t acked_
 int
 push_acked_read(const char *dir, uint64_t *size, int64_t *note_ms, int64_t *acked_ms)
 {
-	char path[PUSH_DIR_MAX + 16], text[PUSH_ACKED_MAX], tail;
+	char path[PUSH_DIR_MAX + 16], text[PUSH_ACKED_MAX], *p, *end;
 	unsigned long long s;
-	long long nm, am;
+	long long nm = 0, am = 0;
 	ssize_t r;
 	int fd, n;
+	bool ok;
 
 	n = snprintf(path, sizeof(path), "%s/acked", dir);
 	if (n < 0 || (size_t)n >= sizeof(path))
@@ -403,7 +408,19 @@ push_acked_read(const char *dir, uint64_t *size, int64_t *note_ms, int64_t *acke
 	if (r <= 0)
 		return sd_error_set(SD_E_IO, "%s: cannot read it", path);
 	text[r] = '\0';
-	if (sscanf(text, "%llu %lld %lld%c", &s, &nm, &am, &tail) != 4 || tail != '\n')
+	/* "SIZE NOTE_MS ACKED_MS\n", decimal; anything else is not ours. */
+	errno = 0;
+	s = strtoull(text, &end, 10);
+	ok = isdigit((unsigned char)text[0]) && *end == ' ';
+	if (ok) {
+		nm = strtoll(p = end + 1, &end, 10);
+		ok = end != p && *end == ' ';
+	}
+	if (ok) {
+		am = strtoll(p = end + 1, &end, 10);
+		ok = end != p && strcmp(end, "\n") == 0;
+	}
+	if (!ok || errno != 0)
 		return sd_error_set(SD_E_INVAL, "%s: not an acked line", path);
 	*size = (uint64_t)s;
 	*note_ms = (int64_t)nm;
