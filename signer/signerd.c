@@ -24,6 +24,7 @@
 #include "sd_process.h"
 #include "signer.h"
 #include "sd_log.h"
+#include "witness/witness.h"
 
 #ifndef SD_LIBEXECDIR
 #define SD_LIBEXECDIR "/usr/local/libexec/signerd"
@@ -145,6 +146,25 @@ wait_for_stop(int sigfd, int front_fd, int push_fd)
 	}
 }
 
+/* The add-checkpoint URLs of cfg's witnesses, for signerd-push (targets hold them). */
+static int
+witness_urls(const struct sd_config *cfg, struct witness_target *targets, char **urls, size_t *n)
+{
+	size_t i;
+	int rc;
+
+	*n = 0;
+	if (cfg->n_journal_witness > CONFIG_PUSH_MAX)
+		return sd_error_set(SD_E_CONFIG, "more than %d witnesses", CONFIG_PUSH_MAX);
+	for (i = 0; i < cfg->n_journal_witness; i++) {
+		if ((rc = witness_target_parse(cfg->journal_witness[i], &targets[i])) != 0)
+			return sd_error_set(SD_E_CONFIG, "[journal] witness: %s", sd_error_detail(rc));
+		urls[i] = targets[i].url;
+	}
+	*n = i;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -161,6 +181,9 @@ main(int argc, char **argv)
 	struct signer *signer = NULL;
 	struct privsep_front *front = NULL;
 	struct push_proc *pusher = NULL;
+	struct witness_target witnesses[CONFIG_PUSH_MAX];
+	char *witness_url[CONFIG_PUSH_MAX];
+	size_t n_witness = 0;
 	uint8_t *text = NULL;
 	size_t text_len = 0;
 	char front_path[PATH_MAX], push_path[PATH_MAX];
@@ -203,7 +226,8 @@ main(int argc, char **argv)
 	    (rc = sd_config_parse(config_path, (const char *)text, text_len, &cfg)) != 0 ||
 	    (rc = sd_dir_private(cfg->journal_path, "journal directory")) != 0 ||
 	    (rc = helper_path_find("signerd-front", front_path, sizeof(front_path))) != 0 ||
-	    (cfg->n_journal_checkpoint_url > 0 &&
+	    (rc = witness_urls(cfg, witnesses, witness_url, &n_witness)) != 0 ||
+	    ((cfg->n_journal_checkpoint_url > 0 || n_witness > 0) &&
 	    (rc = helper_path_find("signerd-push", push_path, sizeof(push_path))) != 0))
 		goto out;
 	if (port >= 0)
@@ -217,7 +241,8 @@ main(int argc, char **argv)
 	 */
 	if ((rc = privsep_front_spawn(front_path, cfg, (const char *)text, text_len, (int)port, &front)) != 0 ||
 	    (rc = sd_process_become_user(cfg->process_user)) != 0 ||
-	    (cfg->n_journal_checkpoint_url > 0 && (rc = push_proc_spawn(push_path, cfg, &pusher)) != 0) ||
+	    ((cfg->n_journal_checkpoint_url > 0 || n_witness > 0) &&
+	    (rc = push_proc_spawn(push_path, cfg, witness_url, n_witness, &pusher)) != 0) ||
 	    (rc = sd_config_apply_environment(cfg)) != 0 ||
 	    (rc = signer_open(cfg, &signer)) != 0 ||
 	    (rc = signer_service_start(signer, text, text_len)) != 0)

@@ -3,11 +3,12 @@
  * [journal] checkpoint_url (README "Pushing checkpoints"). signerd starts it
  * before it reads the PIN or loads the HSM module, as its own user; it
  * never maps the module, opens no journal and holds no key: what it reads
- * is the spool, and all a receiver can do to it is answer. libcurl (and
+ * is the spool, and all a receiver can do to it is answer. A witness's
+ * answer goes back through the spool too, for signerd to judge (push.h). libcurl (and
  * what libcurl parses off the network) lives in this process only.
  *
  * signerd-push --spool DIR --retry-max SECONDS --seccomp kill|log|off
- *              [--ca FILE] -- URL...
+ *              [--ca FILE] [--witness ADD_CHECKPOINT_URL]... -- [URL...]
  * Its fd 3 is a pipe whose other end signerd polls: it closes when this
  * process ends. SIGTERM or SIGINT: a last pass over each spool, then exit.
  */
@@ -29,7 +30,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: signerd-push --spool DIR --retry-max SECONDS --seccomp kill|log|off [--ca FILE] "
-	    "-- URL...\n(signerd starts it; see [journal] checkpoint_url)\n");
+	    "[--witness URL]... -- [URL...]\n(signerd starts it; see [journal] checkpoint_url and witness)\n");
 	exit(2);
 }
 
@@ -41,10 +42,13 @@ main(int argc, char **argv)
 		{ "retry-max", required_argument, NULL, 'r' },
 		{ "seccomp", required_argument, NULL, 'S' },
 		{ "ca", required_argument, NULL, 'c' },
+		{ "witness", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct push_send_options o = { NULL, NULL, 0 };
 	struct push_senders *senders = NULL;
+	char *witnesses[CONFIG_PUSH_MAX];
+	size_t nw = 0;
 	struct signalfd_siginfo si;
 	struct pollfd pfd;
 	enum sd_seccomp seccomp = SD_SECCOMP_KILL;
@@ -57,6 +61,11 @@ main(int argc, char **argv)
 		switch (opt) {
 		case 's': o.spool = optarg; break;
 		case 'c': o.ca = optarg; break;
+		case 'w':
+			if (nw == CONFIG_PUSH_MAX)
+				usage();
+			witnesses[nw++] = optarg;
+			break;
 		case 'r':
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
@@ -78,15 +87,16 @@ main(int argc, char **argv)
 		}
 	}
 	n = argc - optind;
-	if (o.spool == NULL || o.retry_max == 0 || n < 1 || n > CONFIG_PUSH_MAX)
+	if (o.spool == NULL || o.retry_max == 0 || n < 0 || n > CONFIG_PUSH_MAX || (n == 0 && nw == 0))
 		usage();
 
 	sd_log_init("signerd-push", true);
 	if ((rc = sd_process_start(&sigfd)) != 0 || (rc = sd_process_harden()) != 0 ||
-	    (rc = push_senders_start(&o, argv + optind, (size_t)n, &senders)) != 0 ||
+	    (rc = push_senders_start(&o, argv + optind, (size_t)n, witnesses, nw, &senders)) != 0 ||
 	    (rc = sd_process_sandbox(SD_SANDBOX_PUSH, seccomp)) != 0)
 		goto out;
-	sd_log(SD_LOG_INFO, "signerd-push: %d receiver%s, spool %s", n, n == 1 ? "" : "s", o.spool);
+	sd_log(SD_LOG_INFO, "signerd-push: %d receiver%s, %zu witness%s, spool %s", n, n == 1 ? "" : "s", nw,
+	    nw == 1 ? "" : "es", o.spool);
 	pfd = (struct pollfd){ sigfd, POLLIN, 0 };
 	for (;;) {
 		/* Ends with signerd: its death sends SIGTERM (PR_SET_PDEATHSIG); the parent check is the backstop. */

@@ -811,8 +811,10 @@ test_journal_keys(void)
 	expect_refused("[journal]\nmap_max_mb = 0", "map_max_mb");
 	/* [journal] witness: "VKEY URL" items, each line adds; the key itself is parsed where it is used. */
 	cfg = NULL;
-	CU_ASSERT_EQUAL_FATAL(load_with("[journal]\nwitness = w.example/a+01020304+BAAA http://127.0.0.1:8080\n"
-	    "witness = w.example/b+01020304+BAAA https://w.example/b/", &cfg), 0);
+	CU_ASSERT_EQUAL_FATAL(load_with("[journal]\naudit_key = pkcs11:token=t;object=audit-key\n"
+	    "witness = w.example/a+01020304+BAAA http://127.0.0.1:8080\n"
+	    "witness = w.example/b+01020304+BAAA https://w.example/b/\ncheckpoint_spool = s\ncheckpoint_ca = ca.pem",
+	    &cfg), 0);
 	CU_ASSERT_EQUAL(cfg->n_journal_witness, 2);
 	CU_ASSERT_STRING_EQUAL(cfg->journal_witness[1], "w.example/b+01020304+BAAA https://w.example/b/");
 	sd_config_free(cfg);
@@ -820,6 +822,15 @@ test_journal_keys(void)
 	expect_refused("[journal]\nwitness = w.example/a http://127.0.0.1:8080", "is not \"VKEY URL\"");
 	expect_refused("[journal]\nwitness = w.example/a+01020304+BAAA ftp://x/", "not an http:// or https:// URL");
 	expect_refused("[journal]\nwitness = w.example/a+01020304+BAAA http://x/ more", "not an http:// or https:// URL");
+	expect_refused("[journal]\nwitness = w.example/a+01020304+BAAA http://x/", "[journal] witness needs audit_key");
+	expect_refused("[journal]\naudit_key = pkcs11:token=t;object=audit-key\n"
+	    "witness = w.example/a+01020304+BAAA http://x/\ncheckpoint_ca = ca.pem",
+	    "checkpoint_ca is set, but no checkpoint_url or witness is https://");
+	expect_refused("[journal]\nwitness = a+01020304+BAAA http://x/1\nwitness = a+01020304+BAAA http://x/2\n"
+	    "witness = a+01020304+BAAA http://x/3\nwitness = a+01020304+BAAA http://x/4\n"
+	    "witness = a+01020304+BAAA http://x/5\nwitness = a+01020304+BAAA http://x/6\n"
+	    "witness = a+01020304+BAAA http://x/7\nwitness = a+01020304+BAAA http://x/8\n"
+	    "witness = a+01020304+BAAA http://x/9", "too many 'witness' lines (at most 8 witnesses)");
 }
 
 /* [journal] checkpoint_url and its spool: repeatable, bounded, refused without what they need. */
@@ -870,7 +881,7 @@ test_checkpoint_push_keys(void)
 	expect_refused(AK "checkpoint_spool_max = 5", "[journal] checkpoint_spool_max needs checkpoint_url");
 	expect_refused(AK "checkpoint_retry_max = 5s", "[journal] checkpoint_retry_max needs checkpoint_url");
 	expect_refused(AK "checkpoint_url = http://a.example/\ncheckpoint_ca = ca.pem",
-	    "checkpoint_ca is set, but no checkpoint_url is https://");
+	    "checkpoint_ca is set, but no checkpoint_url or witness is https://");
 	expect_refused(AK "checkpoint_url = http://a.example/\ncheckpoint_spool_max = 0", "checkpoint_spool_max");
 	expect_refused(AK "checkpoint_url = http://a.example/\ncheckpoint_spool_max = 100001", "checkpoint_spool_max");
 	expect_refused(AK "checkpoint_url = http://a.example/\ncheckpoint_retry_max = 0", "checkpoint_retry_max");
@@ -1001,7 +1012,6 @@ test_required_keys(void)
  */
 static const char *const reloadable_keys[] = {
 	"ca key_blocklist", "journal checkpoint_every", "journal checkpoint_interval", "journal refusals_per_minute",
-	"journal witness",
 	"api max_body", "api max_connections", "api max_connections_per_source", "api handshake_timeout",
 	"api header_timeout", "api request_timeout", "api idle_timeout", "api unauthenticated_rate",
 	"api unauthenticated_burst", "api client_crl", "api require_client_auth_eku",

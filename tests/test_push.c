@@ -248,6 +248,9 @@ struct fake_receiver {
 	char first[32];			/* Checkpoint-Tree-Size of the first request */
 	char taken[512];		/* ... of each answered 2xx, comma-separated */
 	char content_type[128];
+	char answer[256];		/* the body of each answer ("": none) */
+	char body[2048];		/* the last request's body */
+	bool size_header;		/* the last request had a Checkpoint-Tree-Size */
 };
 
 /* The value of header name (as curl writes it) in the request head, or "". */
@@ -273,7 +276,7 @@ fake_receiver_main(void *arg)
 {
 	struct fake_receiver *r = arg;
 	struct pollfd pfd = { r->fd, POLLIN, 0 };
-	char buf[16384], size[32], type[128], length[32], reply[128];
+	char buf[16384], size[32], type[128], length[32], reply[512];
 	const char *end;
 	size_t len;
 	ssize_t n;
@@ -305,6 +308,8 @@ fake_receiver_main(void *arg)
 		header_value(buf, "Checkpoint-Tree-Size: ", size, sizeof(size));
 		header_value(buf, "Content-Type: ", type, sizeof(type));
 		pthread_mutex_lock(&r->lock);
+		r->size_header = strstr(buf, "Checkpoint-Tree-Size: ") != NULL;
+		(void)snprintf(r->body, sizeof(r->body), "%s", end != NULL ? end + 4 : "");
 		status = r->status;
 		if (r->posts++ == 0)
 			(void)snprintf(r->first, sizeof(r->first), "%s", size);
@@ -314,8 +319,10 @@ fake_receiver_main(void *arg)
 			(void)snprintf(r->content_type, sizeof(r->content_type), "%s", type);
 		}
 		pthread_mutex_unlock(&r->lock);
-		n = snprintf(reply, sizeof(reply), "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-		    status);
+		pthread_mutex_lock(&r->lock);
+		n = snprintf(reply, sizeof(reply), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		    status, strlen(r->answer), r->answer);
+		pthread_mutex_unlock(&r->lock);
 		if (n > 0)
 			(void)send(c, reply, (size_t)n, MSG_NOSIGNAL);
 		close(c);
@@ -410,7 +417,7 @@ test_senders(void)
 		sd_test_write(dir, name, note, 0600, path);
 	}
 	o = (struct push_send_options){ spool, NULL, 1 };
-	CU_ASSERT_EQUAL_FATAL(push_senders_start(&o, urls, 1, &senders), 0);
+	CU_ASSERT_EQUAL_FATAL(push_senders_start(&o, urls, 1, NULL, 0, &senders), 0);
 	sd_test_sleep_ms(1500);
 	pthread_mutex_lock(&r.lock);
 	posts = r.posts;
@@ -439,6 +446,88 @@ test_senders(void)
 	fake_receiver_stop(&r);
 }
 
+/* dir's file of size and suffix, or "" when there is none. */
+static void
+exchange_file(const char *dir, uint64_t size, const char *suffix, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	if (push_exchange_get(dir, size, suffix, out, cap, &len) != 0)
+		out[0] = '\0';
+	sd_error_clear();
+}
+
+/* Whether dir's file of size and suffix reads want within ms milliseconds. */
+static bool
+exchange_becomes(const char *dir, uint64_t size, const char *suffix, const char *want, unsigned ms)
+{
+	char got[1024];
+	unsigned waited;
+
+	for (waited = 0; waited <= ms; waited += 50) {
+		exchange_file(dir, size, suffix, got, sizeof(got));
+		if (strcmp(got, want) == 0)
+			return true;
+		sd_test_sleep_ms(50);
+	}
+	return false;
+}
+
+/*
+ * A witness's sender: only the newest request goes (the older are
+ * removed), as it is, without Checkpoint-Tree-Size; a 503 keeps it; a 409
+ * and a 200 are written back with their status line and the request goes.
+ */
+static void
+test_witness_sender(void)
+{
+	struct fake_receiver r;
+	struct push_send_options o;
+	struct push_senders *senders = NULL;
+	char spool[PATH_MAX * 2], dir[PUSH_DIR_MAX], url[80], list[256], got[1024];
+	char *witnesses[1] = { url };
+	static const char req8[] = "old 5\nAAAA\n\ntest/journal\n8\nroot\ntime 1\n\n\xe2\x80\x94 test/journal AAAA\n";
+	uint64_t *sizes = NULL;
+	size_t n = 0;
+
+	fake_receiver_start(&r, 503);
+	(void)snprintf(url, sizeof(url), "http://127.0.0.1:%u/w/add-checkpoint", (unsigned)r.port);
+	(void)snprintf(spool, sizeof(spool), "%s/witness-spool", tmp);
+	CU_ASSERT_EQUAL_FATAL(push_exchange_prepare(spool, url, dir, sizeof(dir)), 0);
+	CU_ASSERT_EQUAL_FATAL(push_exchange_put(dir, 3, PUSH_REQUEST, "old 0\n\nthree", 12), 0);
+	CU_ASSERT_EQUAL_FATAL(push_exchange_put(dir, 8, PUSH_REQUEST, req8, strlen(req8)), 0);
+	CU_ASSERT_EQUAL_FATAL(push_exchange_put(dir, 6, PUSH_REQUEST, "old 0\n\nsix", 10), 0);
+	o = (struct push_send_options){ spool, NULL, 1 };
+	CU_ASSERT_EQUAL_FATAL(push_senders_start(&o, NULL, 0, witnesses, 1, &senders), 0);
+	sd_test_sleep_ms(1500);
+	/* Tried, again after the back-off: the newest only, the others gone; nothing written back. */
+	CU_ASSERT_EQUAL(push_exchange_list(dir, PUSH_REQUEST, &sizes, &n), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT(n == 1 && sizes[0] == 8);
+	free(sizes);
+	pthread_mutex_lock(&r.lock);
+	CU_ASSERT(r.posts >= 2);
+	CU_ASSERT_STRING_EQUAL(r.body, req8);
+	CU_ASSERT_FALSE(r.size_header);
+	r.status = 409;
+	(void)snprintf(r.answer, sizeof(r.answer), "5\n");
+	pthread_mutex_unlock(&r.lock);
+	CU_ASSERT_TRUE(exchange_becomes(dir, 8, PUSH_ANSWER, "409\n5\n", 5000));
+	exchange_file(dir, 8, PUSH_REQUEST, got, sizeof(got));
+	CU_ASSERT_STRING_EQUAL(got, "");
+	/* A new request, a cosignature back. */
+	pthread_mutex_lock(&r.lock);
+	r.status = 200;
+	(void)snprintf(r.answer, sizeof(r.answer), "\xe2\x80\x94 w.example/w1 AAAA\n");
+	pthread_mutex_unlock(&r.lock);
+	CU_ASSERT_EQUAL_FATAL(push_exchange_put(dir, 9, PUSH_REQUEST, "old 8\n\nnine", 11), 0);
+	CU_ASSERT_TRUE(exchange_becomes(dir, 9, PUSH_ANSWER, "200\n\xe2\x80\x94 w.example/w1 AAAA\n", 5000));
+	scanned(dir, list, sizeof(list));
+	CU_ASSERT_STRING_EQUAL(list, "");
+	push_senders_stop(senders);
+	fake_receiver_stop(&r);
+}
+
 int
 main(void)
 {
@@ -451,6 +540,7 @@ main(void)
 	};
 	static const struct sd_test_case senders[] = {
 		{ "503 keeps, 2xx removes, oldest first, acked, prompt stop", test_senders },
+		{ "a witness: the newest request as it is, its answers written back", test_witness_sender },
 	};
 	int rc;
 

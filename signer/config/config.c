@@ -376,8 +376,8 @@ const struct config_entry config_keys[] = {
 	    .min = 1, .max = 86400, .def = "300s" },
 	{ "journal", "refusals_per_minute", CONFIG_COUNT, CONFIG_RELOADABLE, CFG(journal_refusals_per_minute),
 	    .min = 1, .max = 1000000, .def = "60" },
-	/* C2SP witnesses: signerctl audit witness submit reads them at each run (README "Witnesses"). */
-	{ "journal", "witness", CONFIG_LIST, CONFIG_RELOADABLE, CONFIG_ARRAY(sd_config, journal_witness),
+	/* C2SP witnesses: signerd submits each checkpoint to them through signerd-push (README "Witnesses"). */
+	{ "journal", "witness", CONFIG_LIST, 0, CONFIG_ARRAY(sd_config, journal_witness),
 	    .add = config_add_witness, .def = config_none },
 
 	/*
@@ -605,18 +605,24 @@ config_finish_push(struct config_parse *p)
 
 	for (i = 0; i < cfg->n_journal_checkpoint_url; i++)
 		https = https || strncmp(cfg->journal_checkpoint_url[i], "https://", 8) == 0;
+	for (i = 0; i < cfg->n_journal_witness; i++)
+		https = https || strstr(cfg->journal_witness[i], " https://") != NULL;
 	if (cfg->n_journal_checkpoint_url > 0 && cfg->journal_audit_key == NULL)
 		return sd_error_set(SD_E_CONFIG, "%s: [journal] checkpoint_url needs audit_key: without it no "
 		    "checkpoint is signed", cfg->path);
-	if (cfg->n_journal_checkpoint_url == 0)
+	if (cfg->n_journal_witness > 0 && cfg->journal_audit_key == NULL)
+		return sd_error_set(SD_E_CONFIG, "%s: [journal] witness needs audit_key: without it no checkpoint is "
+		    "signed", cfg->path);
+	/* signerd-push sends to witnesses too: the spool and the CA serve both. */
+	if (cfg->n_journal_checkpoint_url == 0 && cfg->n_journal_witness == 0)
 		for (i = 0; i < config_n_keys; i++)
 			for (j = 0; j < sizeof(alone) / sizeof(alone[0]); j++)
 				if (config_seen(p->seen, i) && strcmp(config_keys[i].section, "journal") == 0 &&
 				    strcmp(config_keys[i].key, alone[j]) == 0)
-					return sd_error_set(SD_E_CONFIG, "%s: [journal] %s needs checkpoint_url",
+					return sd_error_set(SD_E_CONFIG, "%s: [journal] %s needs checkpoint_url or witness",
 					    cfg->path, alone[j]);
 	if (cfg->journal_checkpoint_ca != NULL && !https)
-		return sd_error_set(SD_E_CONFIG, "%s: [journal] checkpoint_ca is set, but no checkpoint_url is https://",
+		return sd_error_set(SD_E_CONFIG, "%s: [journal] checkpoint_ca is set, but no checkpoint_url or witness is https://",
 		    cfg->path);
 	return 0;
 }

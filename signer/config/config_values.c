@@ -304,6 +304,8 @@ config_add_witness(struct config_parse *p, const char *key, const char *item, vo
 	if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) || strpbrk(url, " \t") != NULL ||
 	    strlen(url) > CONFIG_URL_MAX)
 		return config_fail(p, "'%s': '%s' is not an http:// or https:// URL", key, url);
+	if (*((struct config_strlist *)ctx)->n >= CONFIG_PUSH_MAX)
+		return config_fail(p, "too many '%s' lines (at most %d witnesses)", key, CONFIG_PUSH_MAX);
 	return config_add_string(p, key, item, ctx);
 }
 

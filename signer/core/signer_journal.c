@@ -17,6 +17,7 @@
 #include "push/push.h"
 #include "sd_file.h"
 #include "signer_journal.h"
+#include "signer_witness.h"
 #include "x509/sign_tbs.h"
 #include "x509/x509_cert.h"
 #include "sd_log.h"
@@ -40,6 +41,7 @@ struct signer_journal {
 	char *origin;				/* [journal] origin and checkpoint_file: never reloaded */
 	char *cp_file;
 	struct push_spool *spool;		/* [journal] checkpoint_url: signerd-push sends what is spooled here */
+	struct signer_witness *witness;		/* [journal] witness: requests and answers through the spool */
 	struct journal *j;
 	struct hsm_key *audit;			/* NULL: no checkpoints */
 	uint8_t audit_pub[CHECKPOINT_ED25519_LEN];
@@ -136,7 +138,8 @@ signer_journal_open(const struct sd_config *cfg, struct hsm *hsm, struct signer_
 	}
 	if ((rc = journal_open_opts(cfg->journal_path, &o, &sj->j)) != 0)
 		goto out;
-	if (sj->audit != NULL && (rc = push_spool_open(cfg, &sj->spool)) != 0)
+	if (sj->audit != NULL && ((rc = push_spool_open(cfg, &sj->spool)) != 0 ||
+	    (rc = signer_witness_open(cfg, sj->j, &sj->witness)) != 0))
 		goto out;
 	if ((rc = journal_last_seq(sj->j, &sj->cp_size)) != 0)
 		goto out;
@@ -161,6 +164,7 @@ signer_journal_close(struct signer_journal *sj)
 		sj_unlock(sj);
 		pthread_join(sj->thread, NULL);
 	}
+	signer_witness_free(sj->witness);
 	journal_close(sj->j);
 	push_spool_free(sj->spool);
 	hsm_key_free(sj->audit);
@@ -270,6 +274,7 @@ signer_journal_metrics_text(struct signer_journal *sj, struct sd_metrics_text *t
 		sd_metrics_printf(t, "signerd_checkpoint_seq %llu\n", (unsigned long long)cp_seq);
 	}
 	push_spool_metrics_text(sj->spool, t);
+	signer_witness_metrics_text(sj->witness, t);
 }
 
 int
@@ -555,6 +560,7 @@ signer_journal_checkpoint(struct signer_journal *sj, uint64_t *seq)
 	    (rc2 = push_spool_put(sj->spool, cp.size, note, strlen(note))) != 0))
 		sd_log(SD_LOG_ERROR, "checkpoint record %llu is not spooled for every checkpoint_url: %s",
 		    (unsigned long long)*seq, sd_error_detail(rc2));
+	signer_witness_checkpoint(sj->witness, note);
 	free(note);
 	return rc;
 }
@@ -581,7 +587,8 @@ sj_check_fill(struct signer_journal *sj)
 }
 
 /*
- * Once a second: the journal's fill, the refusal window, and a checkpoint
+ * Once a second: the journal's fill, the refusal window, the witnesses'
+ * answers, and a checkpoint
  * every N records or T seconds (when anything new was journaled and there
  * is an audit key).
  */
@@ -610,6 +617,7 @@ sj_thread(void *arg)
 		interval = sj->cfg->journal_checkpoint_interval;
 		sj_unlock(sj);
 		sj_check_fill(sj);
+		signer_witness_poll(sj->witness);
 		due = false;
 		if (sj->audit != NULL && journal_last_seq(sj->j, &last) == 0 && last > sj->cp_size)
 			due = last - sj->cp_size >= every || now - sj->cp_time_ms >= (int64_t)interval * 1000;

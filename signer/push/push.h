@@ -101,6 +101,42 @@ SD_WUR int push_spool_remove(const char *dir, uint64_t size);
 SD_WUR int push_acked_write(const char *dir, uint64_t size, int64_t note_ms, int64_t acked_ms);
 SD_WUR int push_acked_read(const char *dir, uint64_t *size, int64_t *note_ms, int64_t *acked_ms);
 
+/*
+ * A witness's exchange (README "Witnesses"): the signer writes the
+ * add-checkpoint body for its newest checkpoint, signerd-push POSTs it and
+ * writes back what the witness answered; the signer checks the answer
+ * against the journal. A directory <spool>/<id of the add-checkpoint URL>/
+ * holding
+ *   NNNNNNNNNNNNNNNNNNNN.request  the body for the checkpoint of that tree size
+ *   NNNNNNNNNNNNNNNNNNNN.answer   "<HTTP status>\n" and the witness's answer to it
+ *   url
+ */
+#define PUSH_REQUEST ".request"
+#define PUSH_ANSWER ".answer"
+#define PUSH_EXCHANGE_MAX (24 * 1024)	/* bytes of a request (63 proof lines and a note) or an answer */
+
+/*
+ * Make the spool (0700, and its parent when missing) and url's directory
+ * in it (dir, cap bytes), with its url file. Errors: those of
+ * push_spool_prepare().
+ */
+SD_WUR int push_exchange_prepare(const char *spool, const char *url, char *dir, size_t cap);
+
+/* The tree sizes of dir's files of suffix (".note", PUSH_REQUEST, PUSH_ANSWER), as push_spool_scan(). */
+SD_WUR int push_exchange_list(const char *dir, const char *suffix, uint64_t **sizes, size_t *n);
+
+/* Write dir/<size><suffix> durably (temp file, fsync, rename, fsync of dir). Errors: SD_E_IO, SD_E_TOO_LARGE. */
+SD_WUR int push_exchange_put(const char *dir, uint64_t size, const char *suffix, const char *data, size_t len);
+
+/*
+ * Read dir/<size><suffix> into buf (cap bytes, NUL-terminated). Errors:
+ * SD_E_NOT_FOUND, SD_E_TOO_LARGE, SD_E_INVAL (empty, or a NUL byte), SD_E_IO.
+ */
+SD_WUR int push_exchange_get(const char *dir, uint64_t size, const char *suffix, char *buf, size_t cap, size_t *len);
+
+/* Remove dir/<size><suffix> (gone already is fine). Errors: SD_E_IO. */
+SD_WUR int push_exchange_remove(const char *dir, uint64_t size, const char *suffix);
+
 /* signerd-push's senders (push_send.c): one thread per receiver. */
 
 struct push_send_options {
@@ -117,10 +153,12 @@ struct push_senders;
  * Each sends its receiver's spooled notes oldest first, POST with
  * Content-Type text/plain; charset=utf-8 and Checkpoint-Tree-Size, removes
  * a note on a 2xx only, and backs off (1 s doubling to retry_max) on
- * anything else. Errors: SD_E_NOMEM, SD_E_INTERNAL (a thread), SD_E_TOO_LARGE.
+ * anything else. And one per witness (its add-checkpoint URL): the newest
+ * request of its exchange, the answer written back.
+ * Errors: SD_E_NOMEM, SD_E_INTERNAL (a thread), SD_E_TOO_LARGE.
  */
 SD_WUR int push_senders_start(const struct push_send_options *o, char *const *urls, size_t n,
-    struct push_senders **out);
+    char *const *witnesses, size_t nw, struct push_senders **out);
 
 /*
  * Stop: each sender makes one last pass over its spool (a short timeout per
@@ -134,13 +172,15 @@ void push_senders_stop(struct push_senders *all);
 struct push_proc;
 
 /*
- * Start signerd-push (path) for cfg: fork and exec, in its own session,
+ * Start signerd-push (path) for cfg and the add-checkpoint URLs of nw
+ * witnesses (none of either: *out NULL): fork and exec, in its own session,
  * with this process's environment, the settings on its command line and
  * the write end of a pipe as its fd 3, whose closing tells signerd it has
  * ended; it ends itself when signerd does (PR_SET_PDEATHSIG).
  * Errors: SD_E_IO, SD_E_NOMEM, SD_E_TOO_LARGE.
  */
-SD_WUR int push_proc_spawn(const char *path, const struct sd_config *cfg, struct push_proc **out);
+SD_WUR int push_proc_spawn(const char *path, const struct sd_config *cfg, char *const *witnesses, size_t nw,
+    struct push_proc **out);
 
 /* The pipe to poll: readable (end of file) once signerd-push has ended; -1 for NULL or once reaped. */
 int push_proc_fd(const struct push_proc *p);

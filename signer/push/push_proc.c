@@ -19,7 +19,7 @@
 #include "sd_log.h"
 
 #define PUSH_FD 3			/* signerd-push's end of the pipe */
-#define PUSH_ARGV_MAX (12 + CONFIG_PUSH_MAX)
+#define PUSH_ARGV_MAX (12 + 3 * CONFIG_PUSH_MAX)
 
 struct push_proc {
 	pid_t pid;			/* -1 once reaped */
@@ -46,7 +46,8 @@ push_status_text(int status, char *buf, size_t cap)
 }
 
 int
-push_proc_spawn(const char *path, const struct sd_config *cfg, struct push_proc **out)
+push_proc_spawn(const char *path, const struct sd_config *cfg, char *const *witnesses, size_t nw,
+    struct push_proc **out)
 {
 	static const char *const seccomp[] = { "kill", "kill", "log", "off" };
 	struct push_proc *p = NULL;
@@ -57,8 +58,10 @@ push_proc_spawn(const char *path, const struct sd_config *cfg, struct push_proc 
 	int pipefd[2] = { -1, -1 }, child, rc;
 
 	*out = NULL;
-	if (cfg->n_journal_checkpoint_url == 0)
+	if (cfg->n_journal_checkpoint_url == 0 && nw == 0)
 		return 0;
+	if (nw > CONFIG_PUSH_MAX || cfg->n_journal_checkpoint_url > CONFIG_PUSH_MAX)
+		return sd_error_set(SD_E_TOO_LARGE, "more than %d witnesses or checkpoint_url receivers", CONFIG_PUSH_MAX);
 	if (cfg->process_seccomp >= sizeof(seccomp) / sizeof(seccomp[0]))
 		abort();
 	(void)snprintf(retry, sizeof(retry), "%" PRIu64, cfg->journal_checkpoint_retry_max);
@@ -73,6 +76,10 @@ push_proc_spawn(const char *path, const struct sd_config *cfg, struct push_proc 
 	if (cfg->journal_checkpoint_ca != NULL) {
 		argv[a++] = "--ca";
 		argv[a++] = cfg->journal_checkpoint_ca;
+	}
+	for (i = 0; i < nw; i++) {
+		argv[a++] = "--witness";
+		argv[a++] = witnesses[i];
 	}
 	argv[a++] = "--";
 	for (i = 0; i < cfg->n_journal_checkpoint_url; i++)

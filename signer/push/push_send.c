@@ -25,6 +25,7 @@
 struct push_sender {
 	struct push_senders *all;
 	char *url;
+	bool witness;			/* a C2SP witness's add-checkpoint: the exchange of push.h */
 	char dir[PUSH_DIR_MAX];
 	pthread_t thread;
 	bool started;
@@ -35,7 +36,7 @@ struct push_senders {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
-	struct push_sender s[CONFIG_PUSH_MAX];
+	struct push_sender s[2 * CONFIG_PUSH_MAX];
 	size_t n;
 };
 
@@ -49,17 +50,30 @@ push_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A receiver's answer is read and dropped, up to PUSH_ANSWER_MAX bytes. */
-static size_t
-push_discard(char *data, size_t size, size_t nmemb, void *ctx)
-{
-	size_t *seen = ctx;
+/* What came back: a receiver's answer is counted and dropped, a witness's kept (buf NULL: dropped). */
+struct push_answer {
+	char *buf;
+	size_t len, cap;
+};
 
-	(void)data;
-	if (nmemb != 0 && size > PUSH_ANSWER_MAX / nmemb)
+/* Up to PUSH_ANSWER_MAX bytes, or the room of buf; more fails the transfer. */
+static size_t
+push_take(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct push_answer *a = ctx;
+	size_t max = a->buf != NULL ? a->cap - 1 : PUSH_ANSWER_MAX, n;
+
+	if (nmemb != 0 && size > max / nmemb)
 		return 0;
-	*seen += size * nmemb;
-	return *seen > PUSH_ANSWER_MAX ? 0 : size * nmemb;
+	n = size * nmemb;
+	if (n > max - a->len)
+		return 0;
+	if (a->buf != NULL) {
+		memcpy(a->buf + a->len, data, n);
+		a->buf[a->len + n] = '\0';
+	}
+	a->len += n;
+	return n;
 }
 
 /*
@@ -70,18 +84,19 @@ push_discard(char *data, size_t size, size_t nmemb, void *ctx)
  */
 static long
 push_post(CURL *h, const struct push_sender *snd, const char *note, size_t len, uint64_t size, long timeout,
-    char err[CURL_ERROR_SIZE])
+    struct push_answer *answer, char err[CURL_ERROR_SIZE])
 {
 	struct curl_slist *headers = NULL, *more;
 	char size_header[64];
-	size_t seen = 0;
 	long status = 0;
 	CURLcode cc;
 
 	err[0] = '\0';
+	answer->len = 0;
+	/* A witness takes the tlog-witness body as it is; the header is for checkpoint receivers. */
 	(void)snprintf(size_header, sizeof(size_header), "Checkpoint-Tree-Size: %" PRIu64, size);
 	if ((headers = curl_slist_append(NULL, "Content-Type: text/plain; charset=utf-8")) == NULL ||
-	    (more = curl_slist_append(headers, size_header)) == NULL) {
+	    (more = snd->witness ? headers : curl_slist_append(headers, size_header)) == NULL) {
 		(void)snprintf(err, CURL_ERROR_SIZE, "out of memory");
 		curl_slist_free_all(headers);
 		return 0;
@@ -98,8 +113,8 @@ push_post(CURL *h, const struct push_sender *snd, const char *note, size_t len, 
 	    curl_easy_setopt(h, CURLOPT_USERAGENT, "signerd-push") != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, PUSH_CONNECT_TIMEOUT_S) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, push_discard) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &seen) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, push_take) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEDATA, answer) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err) != CURLE_OK ||
 	    /* The server is verified (libcurl's default, said again): system CAs or checkpoint_ca. */
 	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
@@ -150,6 +165,7 @@ static int
 push_one(CURL *h, struct push_sender *snd, uint64_t size, long timeout, char *why, size_t why_cap)
 {
 	char note[PUSH_NOTE_MAX], err[CURL_ERROR_SIZE];
+	struct push_answer dropped = { NULL, 0, 0 };
 	int64_t note_ms;
 	size_t len;
 	long status;
@@ -163,7 +179,7 @@ push_one(CURL *h, struct push_sender *snd, uint64_t size, long timeout, char *wh
 			sd_log(SD_LOG_ERROR, "checkpoint push: %s", sd_error_detail(rc));
 		return -1;
 	}
-	status = push_post(h, snd, note, len, size, timeout, err);
+	status = push_post(h, snd, note, len, size, timeout, &dropped, err);
 	if (status < 200 || status > 299) {
 		if (status == 0)
 			(void)snprintf(why, why_cap, "%s", err);
@@ -187,6 +203,105 @@ push_one(CURL *h, struct push_sender *snd, uint64_t size, long timeout, char *wh
 	return 1;
 }
 
+/*
+ * Send the request of tree size to snd, a witness, and write its answer
+ * back for the signer, which judges it against the journal (push.h): any
+ * answer the witness gave on purpose (2xx, or 4xx but 429) ends this
+ * request; none, a 429 or a 5xx is retried. Returns as push_one().
+ */
+static int
+push_witness_one(CURL *h, struct push_sender *snd, uint64_t size, long timeout, char *why, size_t why_cap)
+{
+	char *req = NULL, *out = NULL, err[CURL_ERROR_SIZE], line[8];
+	struct push_answer a = { NULL, 0, 0 };
+	size_t len;
+	long status;
+	int rc, r = 0, n;
+
+	if ((req = malloc(PUSH_EXCHANGE_MAX)) == NULL || (out = malloc(PUSH_EXCHANGE_MAX)) == NULL) {
+		(void)snprintf(why, why_cap, "out of memory");
+		goto out;
+	}
+	if ((rc = push_exchange_get(snd->dir, size, PUSH_REQUEST, req, PUSH_EXCHANGE_MAX, &len)) == SD_E_NOT_FOUND) {
+		r = 1;
+		goto out;
+	}
+	if (rc != 0) {
+		sd_log(SD_LOG_ERROR, "witness: %s: %s; removed", snd->url, sd_error_detail(rc));
+		if ((rc = push_exchange_remove(snd->dir, size, PUSH_REQUEST)) != 0)
+			sd_log(SD_LOG_ERROR, "witness: %s", sd_error_detail(rc));
+		r = -1;
+		goto out;
+	}
+	/* The answer goes after its status line: "NNN\n" is 4 bytes. */
+	a.buf = out + 4;
+	a.cap = PUSH_EXCHANGE_MAX - 4;
+	status = push_post(h, snd, req, len, size, timeout, &a, err);
+	if (status < 100 || status > 499 || status == 429) {
+		if (status == 0)
+			(void)snprintf(why, why_cap, "%s", err);
+		else
+			(void)snprintf(why, why_cap, "HTTP status %ld", status);
+		goto out;
+	}
+	n = snprintf(line, sizeof(line), "%03ld\n", status);
+	if (n != 4 || memchr(a.buf, '\0', a.len) != NULL) {
+		(void)snprintf(why, why_cap, "HTTP status %ld with a NUL byte in its answer", status);
+		goto out;
+	}
+	memcpy(out, line, 4);
+	if ((rc = push_exchange_put(snd->dir, size, PUSH_ANSWER, out, 4 + a.len)) != 0) {
+		(void)snprintf(why, why_cap, "%s", sd_error_detail(rc));
+		goto out;
+	}
+	if ((rc = push_exchange_remove(snd->dir, size, PUSH_REQUEST)) != 0)
+		sd_log(SD_LOG_ERROR, "witness: %s (it may be sent again)", sd_error_detail(rc));
+	{
+		const struct sd_log_field f[] = {
+			SD_LOG_STR("witness", snd->url),
+			SD_LOG_NUM("tree_size", size),
+			SD_LOG_NUM("status", status),
+		};
+		sd_log_fields(SD_LOG_INFO, "witness: answered", f, sizeof(f) / sizeof(f[0]));
+	}
+	r = 1;
+out:
+	free(req);
+	free(out);
+	return r;
+}
+
+/*
+ * What snd has to send, oldest first: a receiver's spooled notes; a
+ * witness's newest request only (a newer checkpoint supersedes the older,
+ * which are removed: a witness wants the newest, with a proof from where
+ * it stands).
+ */
+static int
+push_pending(struct push_sender *snd, uint64_t **sizes, size_t *n)
+{
+	size_t i;
+	int rc;
+
+	if (!snd->witness)
+		return push_spool_scan(snd->dir, sizes, n);
+	if ((rc = push_exchange_list(snd->dir, PUSH_REQUEST, sizes, n)) != 0 || *n < 2)
+		return rc;
+	for (i = 0; i + 1 < *n; i++)
+		if ((rc = push_exchange_remove(snd->dir, (*sizes)[i], PUSH_REQUEST)) != 0)
+			sd_log(SD_LOG_ERROR, "witness: %s", sd_error_detail(rc));
+	(*sizes)[0] = (*sizes)[*n - 1];
+	*n = 1;
+	return 0;
+}
+
+static int
+push_send(CURL *h, struct push_sender *snd, uint64_t size, long timeout, char *why, size_t why_cap)
+{
+	return snd->witness ? push_witness_one(h, snd, size, timeout, why, why_cap) :
+	    push_one(h, snd, size, timeout, why, why_cap);
+}
+
 static void *
 push_sender_main(void *arg)
 {
@@ -206,7 +321,7 @@ push_sender_main(void *arg)
 	while (!stopping) {
 		free(sizes);
 		sizes = NULL;
-		if ((rc = push_spool_scan(snd->dir, &sizes, &n)) != 0) {
+		if ((rc = push_pending(snd, &sizes, &n)) != 0) {
 			sd_log(SD_LOG_ERROR, "checkpoint push: %s", sd_error_detail(rc));
 			n = 0;
 		}
@@ -216,7 +331,7 @@ push_sender_main(void *arg)
 		}
 		/* Oldest first, so that a receiver sees the tree grow; a failure keeps the order. */
 		for (i = 0, r = 1; i < n && r != 0; i++) {
-			if ((r = push_one(h, snd, sizes[i], PUSH_TIMEOUT_S, why, sizeof(why))) != 0)
+			if ((r = push_send(h, snd, sizes[i], PUSH_TIMEOUT_S, why, sizeof(why))) != 0)
 				backoff = 0;
 			if ((stopping = push_wait(all, 0)))
 				break;
@@ -242,10 +357,10 @@ push_sender_main(void *arg)
 	/* The last pass, at stop: short timeouts, until the first failure. */
 	free(sizes);
 	sizes = NULL;
-	if (push_spool_scan(snd->dir, &sizes, &n) != 0)
+	if (push_pending(snd, &sizes, &n) != 0)
 		n = 0;
 	for (i = 0; i < n; i++)
-		if (push_one(h, snd, sizes[i], PUSH_LAST_TIMEOUT_S, why, sizeof(why)) == 0) {
+		if (push_send(h, snd, sizes[i], PUSH_LAST_TIMEOUT_S, why, sizeof(why)) == 0) {
 			sd_log(SD_LOG_WARN, "checkpoint push: %s: %zu notes stay spooled for the next start (%s)",
 			    snd->url, n - i, why);
 			break;
@@ -256,15 +371,17 @@ push_sender_main(void *arg)
 }
 
 int
-push_senders_start(const struct push_send_options *o, char *const *urls, size_t n, struct push_senders **out)
+push_senders_start(const struct push_send_options *o, char *const *urls, size_t n, char *const *witnesses,
+    size_t nw, struct push_senders **out)
 {
 	struct push_senders *all;
 	size_t i;
 	int rc = 0;
 
 	*out = NULL;
-	if (n > CONFIG_PUSH_MAX)
-		return sd_error_set(SD_E_TOO_LARGE, "%zu receivers, at most %d", n, CONFIG_PUSH_MAX);
+	if (n > CONFIG_PUSH_MAX || nw > CONFIG_PUSH_MAX)
+		return sd_error_set(SD_E_TOO_LARGE, "%zu receivers and %zu witnesses, at most %d each", n, nw,
+		    CONFIG_PUSH_MAX);
 	/* Before any thread: libcurl's global state (OpenSSL's too) is set up once. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return sd_error_set(SD_E_INTERNAL, "libcurl cannot start");
@@ -284,14 +401,17 @@ push_senders_start(const struct push_send_options *o, char *const *urls, size_t 
 		curl_global_cleanup();
 		return sd_error_set(SD_E_INTERNAL, "cannot create a condition");
 	}
-	for (i = 0; i < n && rc == 0; i++) {
+	for (i = 0; i < n + nw && rc == 0; i++) {
+		const char *url = i < n ? urls[i] : witnesses[i - n];
+
 		all->s[i].all = all;
+		all->s[i].witness = i >= n;
 		all->n++;
-		if ((all->s[i].url = strdup(urls[i])) == NULL) {
+		if ((all->s[i].url = strdup(url)) == NULL) {
 			rc = SD_E_NOMEM;
 			break;
 		}
-		if ((rc = push_receiver_dir(o->spool, urls[i], all->s[i].dir, sizeof(all->s[i].dir))) != 0)
+		if ((rc = push_receiver_dir(o->spool, url, all->s[i].dir, sizeof(all->s[i].dir))) != 0)
 			break;
 		if (pthread_create(&all->s[i].thread, NULL, push_sender_main, &all->s[i]) != 0) {
 			rc = sd_error_set(SD_E_INTERNAL, "cannot start a sender thread");

@@ -134,34 +134,38 @@ push_write_file(const char *dir, const char *name, const char *tmpname, const vo
 }
 
 int
-push_spool_prepare(const struct sd_config *cfg)
+push_exchange_prepare(const char *spool, const char *url, char *dir, size_t cap)
 {
-	char dir[PUSH_DIR_MAX], parent[PUSH_DIR_MAX], *slash;
-	size_t i;
+	char parent[PUSH_DIR_MAX], *slash;
 	int n, rc;
 
-	if (cfg->n_journal_checkpoint_url == 0)
-		return 0;
 	/* The default lives in the journal's directory, which the journal's open would make later. */
-	n = snprintf(parent, sizeof(parent), "%s", cfg->journal_checkpoint_spool);
+	n = snprintf(parent, sizeof(parent), "%s", spool);
 	if (n < 0 || (size_t)n >= sizeof(parent))
-		return sd_error_set(SD_E_TOO_LARGE, "checkpoint_spool %s: path too long", cfg->journal_checkpoint_spool);
+		return sd_error_set(SD_E_TOO_LARGE, "checkpoint_spool %s: path too long", spool);
 	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
 		*slash = '\0';
 		if (access(parent, F_OK) != 0 && (rc = push_mkdir(parent)) != 0)
 			return rc;
 	}
-	if ((rc = push_mkdir(cfg->journal_checkpoint_spool)) != 0)
+	if ((rc = push_mkdir(spool)) != 0 || (rc = push_receiver_dir(spool, url, dir, cap)) != 0 ||
+	    (rc = push_mkdir(dir)) != 0)
 		return rc;
-	for (i = 0; i < cfg->n_journal_checkpoint_url; i++) {
-		if ((rc = push_receiver_dir(cfg->journal_checkpoint_spool, cfg->journal_checkpoint_url[i], dir,
-		    sizeof(dir))) != 0 || (rc = push_mkdir(dir)) != 0)
+	/* For whoever lists the spool: which receiver a directory is. */
+	return push_write_file(dir, "url", ".url.tmp", url, strlen(url), false);
+}
+
+int
+push_spool_prepare(const struct sd_config *cfg)
+{
+	char dir[PUSH_DIR_MAX];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < cfg->n_journal_checkpoint_url; i++)
+		if ((rc = push_exchange_prepare(cfg->journal_checkpoint_spool, cfg->journal_checkpoint_url[i], dir,
+		    sizeof(dir))) != 0)
 			return rc;
-		/* For whoever lists the spool: which receiver a directory is. */
-		if ((rc = push_write_file(dir, "url", ".url.tmp", cfg->journal_checkpoint_url[i],
-		    strlen(cfg->journal_checkpoint_url[i]), false)) != 0)
-			return rc;
-	}
 	return 0;
 }
 
@@ -215,9 +219,9 @@ push_spool_free(struct push_spool *s)
 	free(s);
 }
 
-/* "NNNNNNNNNNNNNNNNNNNN.note" into *size; anything else (temp files, url, acked) is not a note. */
+/* "NNNNNNNNNNNNNNNNNNNN<suffix>" into *size; anything else (temp files, url, acked) is not one. */
 static bool
-push_note_name(const char *name, uint64_t *size)
+push_file_name(const char *name, const char *suffix, uint64_t *size)
 {
 	uint64_t v = 0;
 	size_t i;
@@ -229,7 +233,7 @@ push_note_name(const char *name, uint64_t *size)
 			return false;
 		v = v * 10 + (uint64_t)(name[i] - '0');
 	}
-	if (strcmp(name + PUSH_NAME_DIGITS, ".note") != 0)
+	if (strcmp(name + PUSH_NAME_DIGITS, suffix) != 0)
 		return false;
 	*size = v;
 	return true;
@@ -246,6 +250,12 @@ push_cmp_u64(const void *a, const void *b)
 int
 push_spool_scan(const char *dir, uint64_t **sizes, size_t *n)
 {
+	return push_exchange_list(dir, ".note", sizes, n);
+}
+
+int
+push_exchange_list(const char *dir, const char *suffix, uint64_t **sizes, size_t *n)
+{
 	struct dirent *de;
 	uint64_t *v = NULL, *grown, size;
 	size_t cap = 0, count = 0;
@@ -260,7 +270,7 @@ push_spool_scan(const char *dir, uint64_t **sizes, size_t *n)
 	/* readdir() on a stream of this call's own is thread-safe in glibc; readdir_r() is deprecated. */
 	/* cppcheck-suppress readdirCalled */
 	while (count < PUSH_SCAN_MAX && (de = readdir(d)) != NULL) {
-		if (!push_note_name(de->d_name, &size))
+		if (!push_file_name(de->d_name, suffix, &size))
 			continue;
 		if (count == cap) {
 			cap = cap == 0 ? 64 : cap * 2;
@@ -289,9 +299,9 @@ out:
 }
 
 static int
-push_note_path(const char *dir, uint64_t size, char *path, size_t cap)
+push_file_path(const char *dir, uint64_t size, const char *suffix, char *path, size_t cap)
 {
-	int n = snprintf(path, cap, "%s/%020" PRIu64 ".note", dir, size);
+	int n = snprintf(path, cap, "%s/%020" PRIu64 "%s", dir, size, suffix);
 
 	if (n < 0 || (size_t)n >= cap)
 		return sd_error_set(SD_E_TOO_LARGE, "checkpoint spool %s: path too long", dir);
@@ -322,7 +332,7 @@ push_note_time(const char *note)
 }
 
 int
-push_spool_read(const char *dir, uint64_t size, char *buf, size_t cap, size_t *len, int64_t *time_ms)
+push_exchange_get(const char *dir, uint64_t size, const char *suffix, char *buf, size_t cap, size_t *len)
 {
 	char path[PUSH_DIR_MAX + 64];
 	size_t off = 0;
@@ -330,10 +340,9 @@ push_spool_read(const char *dir, uint64_t size, char *buf, size_t cap, size_t *l
 	int fd, rc = 0;
 
 	*len = 0;
-	*time_ms = -1;
 	if (cap == 0)
-		return sd_error_set(SD_E_TOO_LARGE, "no room for a note");
-	if ((rc = push_note_path(dir, size, path, sizeof(path))) != 0)
+		return sd_error_set(SD_E_TOO_LARGE, "no room for a spooled file");
+	if ((rc = push_file_path(dir, size, suffix, path, sizeof(path))) != 0)
 		return rc;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? SD_E_NOT_FOUND : sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
@@ -356,23 +365,59 @@ push_spool_read(const char *dir, uint64_t size, char *buf, size_t cap, size_t *l
 	if (rc != 0)
 		return rc;
 	buf[off] = '\0';
-	if (off == 0 || strlen(buf) != off || (*time_ms = push_note_time(buf)) < 0)
-		return sd_error_set(SD_E_INVAL, "%s: not a checkpoint note", path);
+	if (off == 0 || strlen(buf) != off)
+		return sd_error_set(SD_E_INVAL, "%s: empty, or not text", path);
 	*len = off;
 	return 0;
 }
 
 int
-push_spool_remove(const char *dir, uint64_t size)
+push_spool_read(const char *dir, uint64_t size, char *buf, size_t cap, size_t *len, int64_t *time_ms)
+{
+	int rc;
+
+	*time_ms = -1;
+	if ((rc = push_exchange_get(dir, size, ".note", buf, cap, len)) != 0)
+		return rc;
+	if ((*time_ms = push_note_time(buf)) < 0) {
+		*len = 0;
+		return sd_error_set(SD_E_INVAL, "%s/%020" PRIu64 ".note: not a checkpoint note", dir, size);
+	}
+	return 0;
+}
+
+int
+push_exchange_put(const char *dir, uint64_t size, const char *suffix, const char *data, size_t len)
+{
+	char name[PUSH_NAME_DIGITS + 16], tmp[PUSH_NAME_DIGITS + 24];
+	int rc;
+
+	if (strlen(suffix) > 8)
+		return sd_error_set(SD_E_INTERNAL, "a spool suffix of over 8 bytes");
+	(void)snprintf(name, sizeof(name), "%020" PRIu64 "%s", size, suffix);
+	(void)snprintf(tmp, sizeof(tmp), ".%020" PRIu64 "%s.tmp", size, suffix);
+	if ((rc = push_write_file(dir, name, tmp, data, len, true)) != 0)
+		return rc;
+	return push_dir_sync(dir);
+}
+
+int
+push_exchange_remove(const char *dir, uint64_t size, const char *suffix)
 {
 	char path[PUSH_DIR_MAX + 64];
 	int rc;
 
-	if ((rc = push_note_path(dir, size, path, sizeof(path))) != 0)
+	if ((rc = push_file_path(dir, size, suffix, path, sizeof(path))) != 0)
 		return rc;
 	if (unlink(path) != 0 && errno != ENOENT)
 		return sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
 	return push_dir_sync(dir);
+}
+
+int
+push_spool_remove(const char *dir, uint64_t size)
+{
+	return push_exchange_remove(dir, size, ".note");
 }
 
 int

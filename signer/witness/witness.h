@@ -196,6 +196,40 @@ SD_WUR int witness_store_get(const char *journal_dir, const char *name, char *bu
  */
 SD_WUR int witness_store_cosigned(const char *journal_dir, const char *note, char **out);
 
+/* The log's side of add-checkpoint, without the network (witness_request.c). */
+
+struct journal;
+
+/*
+ * The add-checkpoint body for note (a checkpoint of j, of tree size size):
+ * "old N\n", the consistency proof from old to size (base64, a hash a
+ * line; none from 0 or from size itself), a blank line, the note (new
+ * string, free(); *len bytes). Errors: SD_E_JOURNAL_CORRUPT (old over
+ * size), SD_E_TOO_LARGE (over 63 hashes), SD_E_NOMEM, those of the journal.
+ */
+SD_WUR int witness_request_make(struct journal *j, const char *note, uint64_t size, uint64_t old, char **body,
+    size_t *len);
+
+/*
+ * The tree size of the checkpoint of origin that witness name last
+ * cosigned, as stored beside the journal; 0 when none is (or one of
+ * another origin). Errors: those of witness_store_get().
+ */
+SD_WUR int witness_stored_size(const char *journal_dir, const char *name, const char *origin, uint64_t *size);
+
+/* The body of a 409 (text/x.tlog.size): "N\n" (len bytes). Errors: SD_E_INVAL. */
+SD_WUR int witness_size_parse(const char *text, size_t len, uint64_t *size);
+
+/*
+ * answer (the body of a 200 to add-checkpoint of note) must be signature
+ * lines among which a cosignature of vk on note verifies (*time its
+ * timestamp); then note with vk's lines is stored (witness_store_put()).
+ * Errors: SD_E_INVAL (not signature lines, or no valid cosignature),
+ * SD_E_NOT_FOUND (no line of vk), SD_E_NOMEM, SD_E_IO, SD_E_CRYPTO.
+ */
+SD_WUR int witness_answer_store(const char *journal_dir, const struct witness_vkey *vk, const char *note,
+    const char *answer, size_t answer_len, uint64_t *time);
+
 /* A witness signerd submits to: [journal] witness = VKEY URL (witness_submit.c). */
 struct witness_target {
 	struct witness_vkey vk;			/* type 0x04 */
@@ -216,7 +250,6 @@ SD_WUR int witness_target_parse(const char *item, struct witness_target *t);
  * SD_E_INVAL (a cosignature that does not verify), SD_E_TOO_LARGE, those of
  * the journal.
  */
-struct journal;
 SD_WUR int witness_submit(struct journal *j, const char *journal_dir, const struct witness_target *t,
     uint64_t *size, uint64_t *time);
 

@@ -134,7 +134,7 @@ refuse "checkpoint_spool_max 0" "checkpoint_spool_max" \
 	"/^checkpoint_file/a checkpoint_url = http://127.0.0.1/x\ncheckpoint_spool_max = 0"
 refuse "checkpoint_ca without a checkpoint_url" "checkpoint_ca needs checkpoint_url" \
 	"/^checkpoint_file/a checkpoint_ca = tls/ca.pem"
-refuse "checkpoint_ca with only http:// receivers" "no checkpoint_url is https://" \
+refuse "checkpoint_ca with only http:// receivers" "no checkpoint_url or witness is https://" \
 	"/^checkpoint_file/a checkpoint_url = http://127.0.0.1/x\ncheckpoint_ca = tls/ca.pem"
 refuse "checkpoint_url without audit_key" "checkpoint_url needs audit_key" \
 	"/^audit_key/d;/^checkpoint_file/a checkpoint_url = http://127.0.0.1/x"

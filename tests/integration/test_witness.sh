@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # C2SP witness cosignatures end to end: an auditor's witness
 # (signerctl audit witness serve) beside signerd, checkpoints submitted to it
-# (signerctl audit witness submit, [journal] witness), cosignatures in
+# by signerd itself ([journal] witness, through signerd-push; the witness down,
+# then up) and by signerctl audit witness submit, cosignatures in
 # GET /v1/audit/checkpoint and checked by audit verify --witness-key; a tail
 # cut after a cosigned checkpoint detected; a rewritten history refused by the
 # witness; the witness's state kept across a kill -9 and a restart.
@@ -17,11 +18,11 @@ WPID=
 mkdir -p "$W"
 ctl() { "$BUILD/signerctl" "$@"; }
 
-w_start() { # the witness on $W/state; sets WPID and WURL
+w_start() { # [PORT] the witness on $W/state; sets WPID and WURL
 	rm -f "$W/ready"
 	# Not through ctl(): $! must be signerctl itself, not a subshell, for kill -9 to reach it.
 	"$BUILD/signerctl" audit witness serve --key "$W/w1.key" --name witness.test/w1 --log-key "$pub" \
-		--state "$W/state" --port 0 --ready-file "$W/ready" >>"$W/serve.log" 2>&1 &
+		--state "$W/state" --port "${1:-0}" --ready-file "$W/ready" >>"$W/serve.log" 2>&1 &
 	WPID=$!
 	local i
 	for i in $(seq 1 50); do
@@ -56,18 +57,51 @@ w_start || { t_fail "witness starts"; t_done; exit 1; }
 t_ok "witness starts on $WURL"
 t_check "witness state is 0700" test "$(stat -c %a "$W/state")" = 700
 
+witness_line="witness = $(cat "$W/w1.vkey") $WURL"
 sed -i -e 's/^checkpoint_every = .*/checkpoint_every = 3/' -e 's/^checkpoint_interval = .*/checkpoint_interval = 1s/' \
-	-e "/^\[journal\]/a witness = $(cat "$W/w1.vkey") $WURL" "$conf"
+	-e "/^\[journal\]/a $witness_line\ncheckpoint_retry_max = 2s" "$conf"
 t_csr "$T_TMP/a.csr" ec:P-256 "/CN=a.example.com" "DNS:a.example.com"
 t_request "$T_TMP/a.csr" >"$T_TMP/a.json"
 issue() { local i; for i in $(seq 1 "$1"); do t_sign issuer "$T_TMP/a.json" >/dev/null; done; }
 
-# Round 1: issue, stop (the stop checkpoint), submit, keep a backup of this history.
+cosigned_newest() { # the API's newest checkpoint carries the cosignature (within about 15 s)
+	local i
+	for i in $(seq 1 150); do
+		t_get auditor /v1/audit/checkpoint >/dev/null
+		grep -q '^— witness.test/w1 ' "$T_TMP/body" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+metric() { grep -E "^$1 " "$T_TMP/metrics.txt" | awk '{print $2}'; }
+
+# Round 1: signerd submits each checkpoint by itself; the witness goes down and comes back; stop (the
+# stop checkpoint), submit by hand, keep a backup of this history.
 t_start "$d" || { t_fail "signerd starts with [journal] witness"; t_done; exit 1; }
 issue 4
+t_check "signerd submits by itself: the API's newest checkpoint carries the cosignature" cosigned_newest
+cp "$T_TMP/body" "$T_TMP/cp1.txt"
+t_check "signerd's log: the checkpoint cosigned by witness.test/w1" \
+	grep -q '"msg":"witness: checkpoint cosigned","witness":"witness.test/w1"' "$T_TMP/signerd.log"
+t_get auditor /metrics >/dev/null; cp "$T_TMP/body" "$T_TMP/metrics.txt"
+t_check "/metrics: signerd_witness_cosigned_tree_size is the API's newest" test \
+	"$(metric 'signerd_witness_cosigned_tree_size\{witness="witness.test/w1"\}')" = "$(sed -n 2p "$T_TMP/cp1.txt")"
+t_check "/metrics: the cosigned checkpoint's age, no refusal" bash -c "
+	grep -qE '^signerd_witness_cosigned_age_seconds\{witness=\"witness.test/w1\"\} [0-9.]+\$' '$T_TMP/metrics.txt' &&
+	grep -qx 'signerd_witness_refusals_total{witness=\"witness.test/w1\"} 0' '$T_TMP/metrics.txt'"
+wport=$(cat "$W/ready")
+w_stop
+codes=$(for i in 1 2 3; do t_sign issuer "$T_TMP/a.json"; echo; done | sort | uniq -c | xargs)
+t_check "the witness down: issuance goes on ($codes)" test "$codes" = "3 200"
+t_get auditor /v1/audit/checkpoint >/dev/null
+t_check "the witness down: the newest checkpoint is not cosigned" bash -c "! grep -q '^— witness.test/w1 ' '$T_TMP/body'"
 sleep 2
+t_check "the witness down: signerd-push retries it" bash -c "
+	grep -q '\"msg\":\"checkpoint push: not acknowledged, retrying later\",\"receiver\":\"$WURL/add-checkpoint\"' '$T_TMP/signerd.log'"
+w_start "$wport" || { t_fail "witness restarts on port $wport"; t_done; exit 1; }
+t_check "the witness up again: the newest checkpoint cosigned" cosigned_newest
 t_audit witness submit >"$T_TMP/sub.out" 2>&1; rc=$?
-t_check "submit while signerd runs: cosigned" bash -c "test $rc = 0 && grep -q '^witness witness.test/w1 cosigned tree size [1-9]' '$T_TMP/sub.out'"
+t_check "submit by hand while signerd runs: cosigned" bash -c "test $rc = 0 && grep -q '^witness witness.test/w1 cosigned tree size [1-9]' '$T_TMP/sub.out'"
 st=$(t_get auditor /v1/audit/checkpoint)
 t_check "GET /v1/audit/checkpoint carries the witness's cosignature" bash -c "
 	test '$st' = 200 && grep -q '^— signerd.demo/journal ' '$T_TMP/body' && grep -q '^— witness.test/w1 ' '$T_TMP/body'"
@@ -89,20 +123,14 @@ ctl -c "$conf" journal backup "$T_TMP/jold" >/dev/null 2>&1
 cp -r "$d/journal/cosignatures" "$T_TMP/jold/"
 
 # Round 2: more records; the witness moves on with consistency proofs from size1, each new checkpoint
-# submitted as it comes by a follower beside signerd.
-"$BUILD/signerctl" -c "$conf" audit witness submit --follow --interval 1 >"$T_TMP/follow.out" 2>&1 &
+# submitted as it comes by a follower beside signerd (signerd itself does not submit this round:
+# no [journal] witness; the follower is given it with --witness).
+sed -i -e "/^witness = /d" -e "/^checkpoint_retry_max = /d" "$conf"
+"$BUILD/signerctl" -c "$conf" audit witness submit --witness "$(cat "$W/w1.vkey") $WURL" --follow --interval 1 \
+	>"$T_TMP/follow.out" 2>&1 &
 FPID=$!
 t_start "$d" || { t_fail "signerd restarts"; t_done; exit 1; }
 issue 3
-cosigned_newest() { # the API's newest checkpoint carries the cosignature
-	local i
-	for i in $(seq 1 60); do
-		t_get auditor /v1/audit/checkpoint >/dev/null
-		grep -q '^— witness.test/w1 ' "$T_TMP/body" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 t_check "--follow: the newest checkpoint cosigned while signerd runs" cosigned_newest
 t_stop
 stored_is_newest() {
@@ -117,6 +145,7 @@ t_check "--follow: the stop checkpoint cosigned too" stored_is_newest
 kill -TERM "$FPID"; wait "$FPID"; rc=$?; FPID=
 t_check "--follow stops on SIGTERM (exit 0), each cosignature printed" bash -c "
 	test $rc = 0 && test \$(grep -c '^witness witness.test/w1 cosigned tree size' '$T_TMP/follow.out') -ge 2"
+sed -i "/^\[journal\]/a $witness_line\ncheckpoint_retry_max = 2s" "$conf"
 t_audit witness submit >"$T_TMP/sub.out" 2>&1; rc=$?
 size2=$(sed -n 's/^witness witness.test\/w1 cosigned tree size \([0-9]*\) .*/\1/p' "$T_TMP/sub.out")
 t_check "round 2: cosigned from $size1 to $size2 with a consistency proof" bash -c "test $rc = 0 && test '$size2' -gt '$size1'"
@@ -154,6 +183,19 @@ cp -r "$T_TMP/jold" "$d/journal"
 cp "$T_TMP/jreal/cosignatures/"* "$d/journal/cosignatures/"
 t_start "$d" || { t_fail "signerd on the rewritten history"; t_done; exit 1; }
 issue 6
+refused_logged() {
+	local i
+	for i in $(seq 1 100); do
+		grep -qE 'witness witness.test/w1 (refused tree size [0-9]+ with 422|cosigned tree size [0-9]+, over the journal)' \
+			"$T_TMP/signerd.log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+t_check "rewritten history: signerd's own submission is refused, and logged as such" refused_logged
+t_get auditor /metrics >/dev/null; cp "$T_TMP/body" "$T_TMP/metrics.txt"
+t_check "rewritten history: signerd_witness_refusals_total counts it" \
+	test "$(metric 'signerd_witness_refusals_total\{witness="witness.test/w1"\}')" -ge 1
 t_stop
 t_audit witness submit >"$T_TMP/sub.out" 2>&1; rc=$?
 t_check "rewritten history: the witness refuses it (422), submit fails" bash -c "
