@@ -360,6 +360,16 @@ fake_receiver_stop(struct fake_receiver *r)
 	close(r->fd);
 }
 
+/* From now on, answer with status and body. */
+static void
+fake_receiver_answer(struct fake_receiver *r, int status, const char *body)
+{
+	pthread_mutex_lock(&r->lock);
+	r->status = status;
+	(void)snprintf(r->answer, sizeof(r->answer), "%s", body);
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* Whether dir's spool is empty within ms milliseconds. */
 static bool
 spool_empties(const char *dir, unsigned ms)
@@ -509,17 +519,13 @@ test_witness_sender(void)
 	CU_ASSERT(r.posts >= 2);
 	CU_ASSERT_STRING_EQUAL(r.body, req8);
 	CU_ASSERT_FALSE(r.size_header);
-	r.status = 409;
-	(void)snprintf(r.answer, sizeof(r.answer), "5\n");
 	pthread_mutex_unlock(&r.lock);
+	fake_receiver_answer(&r, 409, "5\n");
 	CU_ASSERT_TRUE(exchange_becomes(dir, 8, PUSH_ANSWER, "409\n5\n", 5000));
 	exchange_file(dir, 8, PUSH_REQUEST, got, sizeof(got));
 	CU_ASSERT_STRING_EQUAL(got, "");
 	/* A new request, a cosignature back. */
-	pthread_mutex_lock(&r.lock);
-	r.status = 200;
-	(void)snprintf(r.answer, sizeof(r.answer), "\xe2\x80\x94 w.example/w1 AAAA\n");
-	pthread_mutex_unlock(&r.lock);
+	fake_receiver_answer(&r, 200, "\xe2\x80\x94 w.example/w1 AAAA\n");
 	CU_ASSERT_EQUAL_FATAL(push_exchange_put(dir, 9, PUSH_REQUEST, "old 8\n\nnine", 11), 0);
 	CU_ASSERT_TRUE(exchange_becomes(dir, 9, PUSH_ANSWER, "200\n\xe2\x80\x94 w.example/w1 AAAA\n", 5000));
 	scanned(dir, list, sizeof(list));

@@ -82,7 +82,7 @@ signer_witness_open(const struct sd_config *cfg, struct journal *j, struct signe
 {
 	struct signer_witness *sw;
 	size_t i, k;
-	int rc = 0;
+	int rc;
 
 	*out = NULL;
 	if (cfg->n_journal_witness == 0)

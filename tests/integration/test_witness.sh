@@ -100,6 +100,13 @@ t_check "the witness down: signerd-push retries it" bash -c "
 	grep -q '\"msg\":\"checkpoint push: not acknowledged, retrying later\",\"receiver\":\"$WURL/add-checkpoint\"' '$T_TMP/signerd.log'"
 w_start "$wport" || { t_fail "witness restarts on port $wport"; t_done; exit 1; }
 t_check "the witness up again: the newest checkpoint cosigned" cosigned_newest
+# The stored cosignature lost: signerd asks from 0, the witness answers 409 with its size, signerd asks
+# again from there.
+rm -f "$d/journal/cosignatures/"*
+issue 3
+t_check "cosignatures lost: the newest checkpoint cosigned again" cosigned_newest
+t_check "cosignatures lost: through a 409 and a request from the witness's size" \
+	grep -q '"msg":"witness: answered","witness":"'"$WURL"'/add-checkpoint","tree_size":[0-9]*,"status":409' "$T_TMP/signerd.log"
 t_audit witness submit >"$T_TMP/sub.out" 2>&1; rc=$?
 t_check "submit by hand while signerd runs: cosigned" bash -c "test $rc = 0 && grep -q '^witness witness.test/w1 cosigned tree size [1-9]' '$T_TMP/sub.out'"
 st=$(t_get auditor /v1/audit/checkpoint)
