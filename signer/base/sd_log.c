@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sd_log.h"
+#include "sd_time.h"
 
 /* Room kept for the closing }\n. */
 #define SD_LOG_TAIL 2
@@ -206,16 +207,6 @@ sd_log_write(const char *line, size_t len)
 	}
 }
 
-static int64_t
-sd_log_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* "process: msg key=value ...", cut to fit; for people at a terminal. */
 static size_t
 sd_log_text(char *buf, size_t size, const char *msg, const struct sd_log_field *fields, size_t n)
@@ -246,7 +237,7 @@ sd_log_fields(enum sd_log_level level, const char *msg, const struct sd_log_fiel
 	int saved = errno;
 
 	if (sd_log_json)
-		len = sd_log_format(line, sizeof(line), sd_log_now_ms(), level, msg, fields, n);
+		len = sd_log_format(line, sizeof(line), sd_time_now_ms(), level, msg, fields, n);
 	else
 		len = sd_log_text(line, sizeof(line), msg, fields, n);
 	sd_log_write(line, len);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "sd_time.h"
 
@@ -114,4 +115,14 @@ sd_time_format(int64_t t, char out[SD_TIME_RFC3339_LEN])
 	    (long long)(secs / 3600), (long long)(secs % 3600 / 60), (long long)(secs % 60)) != SD_TIME_RFC3339_LEN - 1)
 		return sd_error_set(SD_E_INTERNAL, "time %lld does not format", (long long)t);
 	return 0;
+}
+
+int64_t
+sd_time_now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

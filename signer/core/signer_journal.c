@@ -23,6 +23,7 @@
 #include "sd_log.h"
 #include "sd_metrics.h"
 #include "signer_counters.h"
+#include "sd_time.h"
 
 #define SJ_WINDOW_MS 60000
 #define SJ_FILL_WARN 0.8			/* of the map's maximum: warn, the journal is filling */
@@ -61,16 +62,6 @@ struct signer_journal {
 	struct signer_counters *counters;	/* timings, or NULL */
 	bool fill_warned;			/* the map passed SJ_FILL_WARN; logged once until it drops again */
 };
-
-static int64_t
-sj_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 sj_lock(struct signer_journal *sj)
@@ -143,7 +134,7 @@ signer_journal_open(const struct sd_config *cfg, struct hsm *hsm, struct signer_
 		goto out;
 	if ((rc = journal_last_seq(sj->j, &sj->cp_size)) != 0)
 		goto out;
-	sj->cp_time_ms = sj_now_ms();
+	sj->cp_time_ms = sd_time_now_ms();
 	*out = sj;
 	sj = NULL;
 	rc = 0;
@@ -205,7 +196,7 @@ sj_metrics_expiring(struct signer_journal *sj, struct sd_metrics_text *t)
 		const char *label;
 		int64_t seconds;
 	} windows[] = { { "7d", 7 * 86400 }, { "30d", 30 * 86400 } };
-	int64_t now = sj_now_ms() / 1000;
+	int64_t now = sd_time_now_ms() / 1000;
 	uint64_t n[2];
 	bool more[2];
 	size_t i;
@@ -269,7 +260,7 @@ signer_journal_metrics_text(struct signer_journal *sj, struct sd_metrics_text *t
 		sd_metrics_family(t, "signerd_checkpoint_age_seconds", "gauge",
 		    "Seconds since the last signed checkpoint was journaled.");
 		sd_metrics_printf(t, "signerd_checkpoint_age_seconds %.3f\n",
-		    (double)(sj_now_ms() - cp_ms) / 1000.0);
+		    (double)(sd_time_now_ms() - cp_ms) / 1000.0);
 		sd_metrics_family(t, "signerd_checkpoint_seq", "gauge", "Sequence number of the last checkpoint record.");
 		sd_metrics_printf(t, "signerd_checkpoint_seq %llu\n", (unsigned long long)cp_seq);
 	}
@@ -352,7 +343,7 @@ signer_journal_result(struct signer_journal *sj, uint64_t intent_seq, const uint
 
 	memset(&rec, 0, sizeof(rec));
 	rec.type = JOURNAL_REC_RESULT;
-	rec.time_ms = sj_now_ms();
+	rec.time_ms = sd_time_now_ms();
 	rec.intent_seq = intent_seq;
 	rec.serial = (uint8_t *)(uintptr_t)serial;
 	rec.serial_len = serial_len;
@@ -441,7 +432,7 @@ signer_journal_refusal(struct signer_journal *sj, const struct signer_journal_wh
 {
 	struct journal_record rec;
 	char subject[512], profile[JOURNAL_SHORT_MAX + 1], detail[512];
-	int64_t now = sj_now_ms();
+	int64_t now = sd_time_now_ms();
 	uint64_t seq;
 	size_t i;
 	int rc;
@@ -536,7 +527,7 @@ signer_journal_checkpoint(struct signer_journal *sj, uint64_t *seq)
 {
 	struct checkpoint cp;
 	char *note = NULL;
-	int64_t now = sj_now_ms();
+	int64_t now = sd_time_now_ms();
 	int rc, rc2;
 
 	*seq = 0;
@@ -610,7 +601,7 @@ sj_thread(void *arg)
 		(void)pthread_cond_timedwait(&sj->wake, &sj->lock, &until);
 		if (sj->stopping)
 			break;
-		now = sj_now_ms();
+		now = sd_time_now_ms();
 		if (sj->window_start_ms != 0 && now - sj->window_start_ms >= SJ_WINDOW_MS && sj->suppressed > 0)
 			sj_flush_window(sj, now);
 		every = sj->cfg->journal_checkpoint_every;
@@ -638,7 +629,7 @@ sj_service(struct signer_journal *sj, uint8_t event, const uint8_t config_sha256
 
 	memset(&rec, 0, sizeof(rec));
 	rec.type = JOURNAL_REC_SERVICE;
-	rec.time_ms = sj_now_ms();
+	rec.time_ms = sd_time_now_ms();
 	rec.event = event;
 	memcpy(rec.config_sha256, config_sha256, JOURNAL_HASH_LEN);
 	if (snprintf(detail, sizeof(detail), "signerd pid %ld", (long)getpid()) < 0)
@@ -704,7 +695,7 @@ signer_journal_stop(struct signer_journal *sj)
 		sj->thread_running = false;
 	}
 	sj_lock(sj);
-	sj_flush_window(sj, sj_now_ms());
+	sj_flush_window(sj, sd_time_now_ms());
 	sj_unlock(sj);
 	if ((rc = sj_service(sj, JOURNAL_SERVICE_STOP, sj->config_sha256)) != 0)
 		return rc;

@@ -10,13 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "journal.h"
 #include "journal/checkpoint_note.h"
 #include "push/push.h"
 #include "sd_log.h"
 #include "sd_metrics.h"
+#include "sd_time.h"
 #include "signer_witness.h"
 #include "witness/witness.h"
 
@@ -353,13 +353,12 @@ signer_witness_poll(struct signer_witness *sw)
 void
 signer_witness_metrics_text(struct signer_witness *sw, struct sd_metrics_text *t)
 {
-	struct timespec now;
 	int64_t now_ms;
 	size_t i;
 
 	if (sw == NULL)
 		return;
-	now_ms = clock_gettime(CLOCK_REALTIME, &now) == 0 ? (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 : 0;
+	now_ms = sd_time_now_ms();
 	sw_lock(sw);
 	sd_metrics_family(t, "signerd_witness_cosigned_tree_size", "gauge",
 	    "Tree size of the newest checkpoint the witness cosigned, as stored beside the journal.");

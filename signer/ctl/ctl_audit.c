@@ -1253,7 +1253,6 @@ ctl_ceremony_begin(const struct sd_config *cfg, const char *operation, const cha
 	struct journal_options opts = { cfg->journal_map_size, cfg->journal_map_max, false, 0 };
 	struct ctl_ceremony *c = NULL;
 	struct journal_record rec;
-	struct timespec ts;
 	uint64_t seq;
 	int rc;
 
@@ -1269,7 +1268,7 @@ ctl_ceremony_begin(const struct sd_config *cfg, const char *operation, const cha
 		goto out;
 	memset(&rec, 0, sizeof(rec));
 	rec.type = JOURNAL_REC_CEREMONY;
-	rec.time_ms = clock_gettime(CLOCK_REALTIME, &ts) == 0 ? (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 : 0;
+	rec.time_ms = sd_time_now_ms();
 	rec.reason = (char *)(uintptr_t)operation;
 	rec.phase = JOURNAL_CEREMONY_BEGIN;
 	rec.actor = c->actor;
@@ -1331,7 +1330,6 @@ ctl_ceremony_end(struct ctl_ceremony *c, int result, const uint8_t *output, size
 {
 	struct journal_record rec;
 	char detail[CTL_CEREMONY_DETAIL_MAX + 1];
-	struct timespec ts;
 	uint64_t seq;
 	int rc;
 
@@ -1342,7 +1340,7 @@ ctl_ceremony_end(struct ctl_ceremony *c, int result, const uint8_t *output, size
 		detail[0] = '\0';
 	memset(&rec, 0, sizeof(rec));
 	rec.type = JOURNAL_REC_CEREMONY;
-	rec.time_ms = clock_gettime(CLOCK_REALTIME, &ts) == 0 ? (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 : 0;
+	rec.time_ms = sd_time_now_ms();
 	rec.reason = (char *)(uintptr_t)c->operation;
 	rec.phase = result == 0 ? JOURNAL_CEREMONY_DONE : JOURNAL_CEREMONY_FAILED;
 	rec.actor = c->actor;

@@ -149,8 +149,8 @@ cp_line(const char *s, size_t len, size_t *off, const char **line, size_t *line_
 	return 0;
 }
 
-static int
-cp_u64(const char *s, size_t len, uint64_t *out)
+int
+checkpoint_u64(const char *s, size_t len, uint64_t *out)
 {
 	uint64_t v = 0;
 	size_t i;
@@ -184,12 +184,12 @@ checkpoint_parse(const char *note, size_t len, struct checkpoint *out)
 	/* A NUL would end the origin early: "origin\0junk" must not read as "origin". */
 	if (strlen(out->origin) != n || !cp_origin_ok(out->origin))
 		return sd_error_set(SD_E_INVAL, "checkpoint: bad origin line");
-	if (cp_line(note, len, &off, &line, &n) != 0 || cp_u64(line, n, &out->size) != 0)
+	if (cp_line(note, len, &off, &line, &n) != 0 || checkpoint_u64(line, n, &out->size) != 0)
 		return sd_error_set(SD_E_INVAL, "checkpoint: bad tree size line");
 	if (cp_line(note, len, &off, &line, &n) != 0 || cp_b64_decode(line, n, out->root, 32) != 0)
 		return sd_error_set(SD_E_INVAL, "checkpoint: bad root hash line");
 	if (cp_line(note, len, &off, &line, &n) != 0 || n < 6 || memcmp(line, "time ", 5) != 0 ||
-	    cp_u64(line + 5, n - 5, &t) != 0 || t > INT64_MAX)
+	    checkpoint_u64(line + 5, n - 5, &t) != 0 || t > INT64_MAX)
 		return sd_error_set(SD_E_INVAL, "checkpoint: bad time line");
 	out->time_ms = (int64_t)t;
 	out->body_len = off;

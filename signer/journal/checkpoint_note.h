@@ -76,4 +76,7 @@ SD_WUR int checkpoint_fingerprint_parse(const char *hex, uint8_t fp[32]);
 /* Standard base64 with padding into out (cap >= 4 * ceil(len / 3) + 1). */
 void checkpoint_b64(const uint8_t *in, size_t len, char *out);
 
+/* A decimal of len bytes (1..20 digits, no sign, no leading zero but "0"): 0, or -1 when it is not one. */
+int checkpoint_u64(const char *s, size_t len, uint64_t *out);
+
 #endif

@@ -15,6 +15,7 @@
 
 #include "push.h"
 #include "sd_log.h"
+#include "sd_time.h"
 
 #define PUSH_CONNECT_TIMEOUT_S 10L
 #define PUSH_TIMEOUT_S 30L		/* one POST, answer included */
@@ -39,16 +40,6 @@ struct push_senders {
 	struct push_sender s[2 * CONFIG_PUSH_MAX];
 	size_t n;
 };
-
-static int64_t
-push_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* What came back: a receiver's answer is counted and dropped, a witness's kept (buf NULL: dropped). */
 struct push_answer {
@@ -147,7 +138,7 @@ push_wait(struct push_senders *all, int64_t until_ms)
 	ts.tv_nsec = (long)(until_ms % 1000) * 1000000;
 	if (pthread_mutex_lock(&all->lock) != 0)
 		abort();
-	while (!all->stopping && push_now_ms() < until_ms)
+	while (!all->stopping && sd_time_now_ms() < until_ms)
 		if (pthread_cond_timedwait(&all->wake, &all->lock, &ts) == ETIMEDOUT)
 			break;
 	stopping = all->stopping;
@@ -189,14 +180,14 @@ push_one(CURL *h, struct push_sender *snd, uint64_t size, long timeout, char *wh
 	}
 	if ((rc = push_spool_remove(snd->dir, size)) != 0)
 		sd_log(SD_LOG_ERROR, "checkpoint push: %s (it may be sent again)", sd_error_detail(rc));
-	if ((rc = push_acked_write(snd->dir, size, note_ms, push_now_ms())) != 0)
+	if ((rc = push_acked_write(snd->dir, size, note_ms, sd_time_now_ms())) != 0)
 		sd_log(SD_LOG_ERROR, "checkpoint push: %s", sd_error_detail(rc));
 	{
 		const struct sd_log_field f[] = {
 			SD_LOG_STR("receiver", snd->url),
 			SD_LOG_NUM("tree_size", size),
 			SD_LOG_NUM("status", status),
-			SD_LOG_NUM("acked_age_ms", push_now_ms() - note_ms),
+			SD_LOG_NUM("acked_age_ms", sd_time_now_ms() - note_ms),
 		};
 		sd_log_fields(SD_LOG_INFO, "checkpoint push: acknowledged", f, sizeof(f) / sizeof(f[0]));
 	}
@@ -326,7 +317,7 @@ push_sender_main(void *arg)
 			n = 0;
 		}
 		if (n == 0) {
-			stopping = push_wait(all, push_now_ms() + PUSH_IDLE_MS);
+			stopping = push_wait(all, sd_time_now_ms() + PUSH_IDLE_MS);
 			continue;
 		}
 		/* Oldest first, so that a receiver sees the tree grow; a failure keeps the order. */
@@ -352,7 +343,7 @@ push_sender_main(void *arg)
 			sd_log_fields(SD_LOG_WARN, "checkpoint push: not acknowledged, retrying later", f,
 			    sizeof(f) / sizeof(f[0]));
 		}
-		stopping = push_wait(all, push_now_ms() + (int64_t)backoff * 1000);
+		stopping = push_wait(all, sd_time_now_ms() + (int64_t)backoff * 1000);
 	}
 	/* The last pass, at stop: short timeouts, until the first failure. */
 	free(sizes);

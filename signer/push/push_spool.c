@@ -23,6 +23,7 @@
 #include "sd_file.h"
 #include "sd_log.h"
 #include "sd_metrics.h"
+#include "sd_time.h"
 
 #define PUSH_NAME_DIGITS 20		/* a tree size in a file name: UINT64_MAX has 20 digits */
 #define PUSH_ACKED_MAX 128
@@ -39,16 +40,6 @@ struct push_spool {
 	size_t n;
 	uint64_t max;
 };
-
-static int64_t
-push_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 push_receiver_dir(const char *spool, const char *url, char *dir, size_t cap)
@@ -534,7 +525,7 @@ void
 push_spool_metrics_text(struct push_spool *s, struct sd_metrics_text *t)
 {
 	uint64_t *sizes, acked_size[CONFIG_PUSH_MAX] = { 0 }, dropped[CONFIG_PUSH_MAX] = { 0 };
-	int64_t note_ms[CONFIG_PUSH_MAX] = { 0 }, acked_ms, now = push_now_ms();
+	int64_t note_ms[CONFIG_PUSH_MAX] = { 0 }, acked_ms, now = sd_time_now_ms();
 	size_t spooled[CONFIG_PUSH_MAX] = { 0 }, i;
 	bool acked[CONFIG_PUSH_MAX] = { false };
 

@@ -60,23 +60,6 @@ wn_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *o
 	return 0;
 }
 
-static int
-wn_u64(const char *s, size_t len, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 /* A key name or origin: non-empty, no spaces, no '+', no control characters. */
 static int
 wn_name_ok(const char *s, size_t len)
@@ -156,7 +139,7 @@ witness_checkpoint_parse(const char *text, size_t len, struct witness_checkpoint
 	memcpy(out->origin, line, n);
 	out->origin[n] = '\0';
 	line = nl + 1;
-	if ((nl = memchr(line, '\n', (size_t)(text + len - line))) == NULL || wn_u64(line, (size_t)(nl - line), &out->size) != 0)
+	if ((nl = memchr(line, '\n', (size_t)(text + len - line))) == NULL || checkpoint_u64(line, (size_t)(nl - line), &out->size) != 0)
 		return sd_error_set(SD_E_INVAL, "checkpoint: bad tree size line");
 	line = nl + 1;
 	if ((nl = memchr(line, '\n', (size_t)(text + len - line))) == NULL ||
@@ -567,7 +550,7 @@ witness_request_parse(const char *req, size_t len, uint64_t *old, uint8_t proof[
 	if (len > WITNESS_REQUEST_MAX)
 		return sd_error_set(SD_E_TOO_LARGE, "request: %zu bytes, over %d", len, WITNESS_REQUEST_MAX);
 	if ((nl = memchr(line, '\n', len)) == NULL || nl - line < 5 || memcmp(line, "old ", 4) != 0 ||
-	    wn_u64(line + 4, (size_t)(nl - line - 4), old) != 0)
+	    checkpoint_u64(line + 4, (size_t)(nl - line - 4), old) != 0)
 		return sd_error_set(SD_E_INVAL, "request: the first line is not \"old <size>\"");
 	for (line = nl + 1;; line = nl + 1) {
 		if (line >= end || (nl = memchr(line, '\n', (size_t)(end - line))) == NULL)

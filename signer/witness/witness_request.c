@@ -100,18 +100,8 @@ witness_stored_size(const char *journal_dir, const char *name, const char *origi
 int
 witness_size_parse(const char *text, size_t len, uint64_t *size)
 {
-	uint64_t v = 0;
-	size_t i;
-
-	/* "N\n": decimal, no sign, no leading zero but for 0 itself. */
-	if (len < 2 || len > 21 || text[len - 1] != '\n' || (text[0] == '0' && len != 2))
+	if (len < 2 || text[len - 1] != '\n' || checkpoint_u64(text, len - 1, size) != 0)
 		return sd_error_set(SD_E_INVAL, "not a tree size line");
-	for (i = 0; i + 1 < len; i++) {
-		if (text[i] < '0' || text[i] > '9' || v > (UINT64_MAX - (uint64_t)(text[i] - '0')) / 10)
-			return sd_error_set(SD_E_INVAL, "not a tree size line");
-		v = v * 10 + (uint64_t)(text[i] - '0');
-	}
-	*size = v;
 	return 0;
 }
 
