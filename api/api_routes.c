@@ -177,6 +177,7 @@ api_response_problem(struct api_response *resp, const struct api_problem *p)
 	resp->status = p->status;
 	resp->retry_after = p->retry_after;
 	resp->content_type = API_CT_PROBLEM;
+	resp->problem = p->slug;
 	if (api_problem_json(p, &resp->body, &resp->body_len) != 0) {
 		/* Out of memory: the status alone still tells the client something. */
 		resp->body = NULL;

@@ -74,6 +74,7 @@ struct api_response {
 	bool close;				/* "Connection: close": a refusal ends the connection */
 	char serial[41];			/* issued serial, for the request log */
 	char log_detail[256];			/* why a 401/403 was refused or a 5xx failed, for the log */
+	const char *problem;			/* static: the slug of a problem document sent, or NULL */
 	char cache_control[96];			/* "" : no-store */
 	char last_modified[32];			/* HTTP-dates, or "" */
 	char expires[32];

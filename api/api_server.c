@@ -24,6 +24,7 @@
 #include "api_json.h"
 #include "api_metrics.h"
 #include "api_public.h"
+#include "api_refusals.h"
 #include "api_routes.h"
 #include "api_view.h"
 #include "sd_file.h"
@@ -46,6 +47,8 @@
 	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:" \
 	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:-AES-256-CBC:-AES-128-CBC:-SHA1:%SERVER_PRECEDENCE"
 
+#define API_REFUSALS_WINDOW_MS 60000	/* the front's refusal counts go to the journal this often */
+
 struct api_server {
 	struct MHD_Daemon *daemon;
 	unsigned listener;			/* enum api_listener: which routes it serves, TLS or not */
@@ -61,6 +64,7 @@ struct api_server {
 	uint64_t start_backstop;
 	struct api_guard *guard;
 	struct api_metrics *metrics;
+	struct api_refusals *refusals;		/* every 4xx, journaled as summaries (api_refusals.h) */
 	uint32_t request_id_prefix;		/* random per process: ids of two runs differ */
 	atomic_uint_fast64_t request_id_next;
 	/* libmicrohttpd keeps pointers to these until it stops. */
@@ -189,6 +193,7 @@ api_server_respond(struct api_server *srv, struct MHD_Connection *conn, struct a
 	x->responded = true;
 	took = sd_monotonic_us() - x->start_us;
 	api_metrics_request(srv->metrics, x->route, resp->status, took);
+	api_refusals_count(srv->refusals, resp->status, resp->problem);
 	if (resp->status >= 400 && resp->status < 500 && !x->call.authenticated)
 		log = api_guard_refused(srv->guard, api_exchange_guard(x),
 		    resp->status == 401 ? API_GUARD_R_UNAUTHENTICATED : API_GUARD_R_REFUSED);
@@ -642,6 +647,15 @@ api_server_reload(struct api_server *srv, struct sd_config *next)
 	return 0;
 }
 
+/* A window of this listener's refusals, to the signer's journal (api_refusals.h). */
+static int
+api_server_send_refusals(void *ctx, int64_t window_start_ms, uint64_t count, const char *detail)
+{
+	struct api_server *srv = ctx;
+
+	return signer_api_refusals(srv->ctx.signer, window_start_ms, count, detail);
+}
+
 static void
 api_server_free(struct api_server *srv)
 {
@@ -651,6 +665,8 @@ api_server_free(struct api_server *srv)
 	if (srv->view_lock_ready)
 		pthread_mutex_destroy(&srv->view_lock);
 	acme_validator_free(srv->ctx.acme_validator);
+	/* Requests are over: the last window of refusals goes to the signer while it still listens. */
+	api_refusals_stop(srv->refusals);
 	api_guard_free(srv->guard);
 	api_metrics_free(srv->metrics);
 	free(srv->ca_der);
@@ -755,6 +771,9 @@ api_server_listen(const struct sd_config *cfg, struct signer *s, struct api_list
 	srv->ctx.holder_auth = srv->holder_auth;
 	api_server_limits(cfg, &lim);
 	if ((rc = api_guard_new(&lim, &srv->guard)) != 0)
+		goto out;
+	if ((rc = api_refusals_start(srv->name, API_REFUSALS_WINDOW_MS, api_server_send_refusals, srv,
+	    &srv->refusals)) != 0)
 		goto out;
 	/*
 	 * libmicrohttpd's own limit sits above the guard's, so that connections

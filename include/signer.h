@@ -111,6 +111,20 @@ const char *signer_chain_pem(const struct signer *s, size_t i);
 SD_WUR int signer_health(struct signer *s);
 
 /*
+ * The front's account of the refusals a listener answered (every 4xx, by
+ * problem type; README "Refusals"): count answers from window_start_ms on,
+ * detail "<listener>: slug=count ..." (at most
+ * SIGNER_API_REFUSALS_DETAIL_MAX bytes, made printable). Journaled as a
+ * refusal summary (type 5) whose detail starts "api ". At most one a
+ * SIGNER_API_REFUSALS_MIN_MS per listener name is taken: the front's word
+ * cannot fill the journal. Errors: SD_E_INVAL (count 0, a window in the
+ * future), SD_E_QUOTA (too soon), SD_E_CONFIG (no journal), those of the journal.
+ */
+#define SIGNER_API_REFUSALS_DETAIL_MAX 480
+#define SIGNER_API_REFUSALS_MIN_MS 10000
+SD_WUR int signer_api_refusals(struct signer *s, int64_t window_start_ms, uint64_t count, const char *detail);
+
+/*
  * The signer's metrics in the Prometheus text format (new string, at most
  * SD_METRICS_TEXT_MAX bytes): issuances by profile and client, failures by
  * reason, quota refusals, issuance, HSM signature and journal commit

@@ -3,6 +3,7 @@
  * the error-to-status table, the issuance response, header helpers and the
  * client CA loading. The HTTPS paths are covered by the integration tests.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,8 +15,10 @@
 #include "api_auth.h"
 #include "api_json.h"
 #include "api_publish.h"
+#include "api_refusals.h"
 #include "api_routes.h"
 #include "sd_test.h"
+#include "signer.h"
 
 /* A throwaway self-signed CA certificate (public only). */
 static const char test_ca_pem[] =
@@ -1079,6 +1082,101 @@ test_certs_json(void)
 	free(out);
 }
 
+/* What the refusal counter handed on: windows, their counts and details. */
+struct sent_refusals {
+	pthread_mutex_t lock;
+	size_t n;
+	uint64_t count[4];
+	char detail[4][SIGNER_API_REFUSALS_DETAIL_MAX + 1];
+};
+
+static int
+keep_refusals(void *ctx, int64_t window_start_ms, uint64_t count, const char *detail)
+{
+	struct sent_refusals *s = ctx;
+
+	CU_ASSERT(window_start_ms > 0);
+	pthread_mutex_lock(&s->lock);
+	if (s->n < 4) {
+		s->count[s->n] = count;
+		(void)snprintf(s->detail[s->n], sizeof(s->detail[0]), "%s", detail);
+	}
+	s->n++;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/*
+ * The front's refusal counter: 4xx only, by slug or "http-NNN", in the order
+ * first seen; past API_REFUSALS_KEYS types "other"; a window handed on when
+ * it has passed (and an empty one never), the last at stop; a detail that
+ * does not fit is cut at a whole entry.
+ */
+static void
+test_refusal_counter(void)
+{
+	struct sent_refusals s;
+	struct api_refusals *r = NULL;
+	char detail[SIGNER_API_REFUSALS_DETAIL_MAX + 1], slug[API_REFUSALS_KEY_MAX + 1];
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_init(&s.lock, NULL);
+	CU_ASSERT_EQUAL_FATAL(api_refusals_start("https", 300, keep_refusals, &s, &r), 0);
+	api_refusals_count(r, 401, "unauthenticated");
+	api_refusals_count(r, 403, "forbidden");
+	api_refusals_count(r, 401, "unauthenticated");
+	api_refusals_count(r, 405, NULL);
+	api_refusals_count(r, 200, NULL);
+	api_refusals_count(r, 503, "hsm-unavailable");
+	CU_ASSERT_EQUAL(api_refusals_detail(r, detail, sizeof(detail)), 4);
+	CU_ASSERT_STRING_EQUAL(detail, "https: unauthenticated=2 forbidden=1 http-405=1");
+	sd_test_sleep_ms(500);
+	pthread_mutex_lock(&s.lock);
+	CU_ASSERT_EQUAL(s.n, 1);
+	CU_ASSERT_EQUAL(s.count[0], 4);
+	CU_ASSERT_STRING_EQUAL(s.detail[0], "https: unauthenticated=2 forbidden=1 http-405=1");
+	pthread_mutex_unlock(&s.lock);
+	/* A new window: nothing was counted in it yet. */
+	CU_ASSERT_EQUAL(api_refusals_detail(r, detail, sizeof(detail)), 0);
+	sd_test_sleep_ms(400);
+	pthread_mutex_lock(&s.lock);
+	CU_ASSERT_EQUAL(s.n, 1);
+	pthread_mutex_unlock(&s.lock);
+	for (i = 0; i < API_REFUSALS_KEYS + 3; i++) {
+		(void)snprintf(slug, sizeof(slug), "problem-type-number-%02zu", i);
+		api_refusals_count(r, 400, slug);
+	}
+	CU_ASSERT_EQUAL(api_refusals_detail(r, detail, sizeof(detail)), API_REFUSALS_KEYS + 3);
+	/* 24 entries of 27 bytes do not fit in 480: whole entries only, the count stays whole. */
+	CU_ASSERT(strlen(detail) <= SIGNER_API_REFUSALS_DETAIL_MAX);
+	CU_ASSERT(detail[strlen(detail) - 1] >= '0' && detail[strlen(detail) - 1] <= '9');
+	CU_ASSERT_PTR_NULL(strstr(detail, "other="));
+	api_refusals_stop(r);
+	pthread_mutex_lock(&s.lock);
+	CU_ASSERT_EQUAL(s.n, 2);
+	CU_ASSERT_EQUAL(s.count[1], API_REFUSALS_KEYS + 3);
+	pthread_mutex_unlock(&s.lock);
+	/* Few types: "other" shows. */
+	CU_ASSERT_EQUAL_FATAL(api_refusals_start("public", 60000, keep_refusals, &s, &r), 0);
+	for (i = 0; i < API_REFUSALS_KEYS + 2; i++) {
+		(void)snprintf(slug, sizeof(slug), "t%02zu", i);
+		api_refusals_count(r, 404, slug);
+	}
+	CU_ASSERT_EQUAL(api_refusals_detail(r, detail, sizeof(detail)), API_REFUSALS_KEYS + 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(detail, " t23=1 other=2"));
+	api_refusals_stop(r);
+	pthread_mutex_lock(&s.lock);
+	CU_ASSERT_EQUAL(s.n, 3);
+	CU_ASSERT_EQUAL(strncmp(s.detail[2], "public: t00=1 ", 14), 0);
+	pthread_mutex_unlock(&s.lock);
+	/* Stopped with nothing counted: nothing sent. */
+	CU_ASSERT_EQUAL_FATAL(api_refusals_start("https", 60000, keep_refusals, &s, &r), 0);
+	api_refusals_stop(r);
+	CU_ASSERT_EQUAL(s.n, 3);
+	pthread_mutex_destroy(&s.lock);
+}
+
 int
 main(void)
 {
@@ -1117,6 +1215,9 @@ main(void)
 		{ "Content-Type", test_content_type },
 		{ "Content-Length", test_content_length },
 	};
+	static const struct sd_test_case refusals[] = {
+		{ "the front's refusal counter", test_refusal_counter },
+	};
 	static const struct sd_test_case audit[] = {
 		{ "query numbers are bounded", test_audit_query },
 		{ "records and proof JSON", test_audit_json },
@@ -1150,5 +1251,6 @@ main(void)
 	SD_TEST_SUITE("api_auth_cache", cache);
 	SD_TEST_SUITE("api_audit", audit);
 	SD_TEST_SUITE("api_certs", certs);
+	SD_TEST_SUITE("api_refusals", refusals);
 	return sd_test_run("test_api");
 }

@@ -861,6 +861,49 @@ test_acme_validated_messages(void)
 	CU_ASSERT_EQUAL(PS_ACME_VALIDATED, 30);
 }
 
+/* PS_API_REFUSALS: round trip, every truncation refused, the detail's bound on both sides. */
+static void
+test_api_refusals_messages(void)
+{
+	struct ps_api_refusals r = { 1796600000000, 7, "https: forbidden=2 unauthenticated=5" }, got;
+	char detail[SIGNER_API_REFUSALS_DETAIL_MAX + 2];
+	struct ps_out out;
+	size_t cut;
+
+	ps_out_init(&out);
+	ps_api_refusals_encode(&out, &r);
+	CU_ASSERT_FALSE_FATAL(ps_out_failed(&out));
+	CU_ASSERT_TRUE(out.len <= PS_API_REFUSALS_MSG_MAX);
+	CU_ASSERT_EQUAL_FATAL(ps_api_refusals_decode(out.data, out.len, &got), 0);
+	CU_ASSERT_EQUAL(got.window_start_ms, 1796600000000);
+	CU_ASSERT_EQUAL(got.count, 7);
+	CU_ASSERT_STRING_EQUAL(got.detail, "https: forbidden=2 unauthenticated=5");
+	for (cut = 0; cut < out.len; cut++)
+		CU_ASSERT_EQUAL(ps_api_refusals_decode(out.data, cut, &got), SD_E_INVAL);
+	ps_out_free(&out);
+	memset(detail, 'd', sizeof(detail) - 1);
+	detail[sizeof(detail) - 1] = '\0';
+	r.detail = detail;
+	ps_out_init(&out);
+	ps_api_refusals_encode(&out, &r);
+	CU_ASSERT_TRUE(ps_out_failed(&out));
+	ps_out_free(&out);
+	ps_out_init(&out);
+	ps_out_u64(&out, 1);
+	ps_out_u64(&out, 1);
+	ps_out_str(&out, detail);
+	CU_ASSERT_EQUAL(ps_api_refusals_decode(out.data, out.len, &got), SD_E_INVAL);
+	ps_out_free(&out);
+	/* A window start past INT64_MAX is no time. */
+	ps_out_init(&out);
+	ps_out_u64(&out, (uint64_t)INT64_MAX + 1);
+	ps_out_u64(&out, 1);
+	ps_out_str(&out, "https: x=1");
+	CU_ASSERT_EQUAL(ps_api_refusals_decode(out.data, out.len, &got), SD_E_INVAL);
+	ps_out_free(&out);
+	CU_ASSERT_EQUAL(PS_API_REFUSALS, 31);
+}
+
 int
 main(void)
 {
@@ -875,6 +918,7 @@ main(void)
 		{ "CRL and OCSP messages", test_publish_messages },
 		{ "ACME request and answer messages", test_acme_messages },
 		{ "ACME validation messages", test_acme_validated_messages },
+		{ "PS_API_REFUSALS: round trip, bounds", test_api_refusals_messages },
 	};
 	static const struct sd_test_case attacks[] = {
 		{ "type outside the permit table", test_kill_forbidden_type },

@@ -28,6 +28,7 @@
 #include "policy/policy.h"
 #include "sd_file.h"
 #include "sd_test.h"
+#include "sd_time.h"
 #include "signer.h"
 #include "softhsm_fixture.h"
 #include "x509/ca.h"
@@ -978,12 +979,28 @@ test_issue_concurrent(void)
 }
 
 /* After closing, the journal holds each issuance with its certificate and serial. */
+/* The front's refusal counts: journaled as summaries, one per listener every 10 s, bad ones refused. */
+static void
+test_api_refusals(void)
+{
+	int64_t now = sd_time_now_ms();
+
+	CU_ASSERT_EQUAL(signer_api_refusals(g_signer, now - 60000, 3, "https: forbidden=2 unauthenticated=1"), 0);
+	CU_ASSERT_EQUAL(signer_api_refusals(g_signer, now - 1000, 1, "https: forbidden=1"), SD_E_QUOTA);
+	CU_ASSERT_EQUAL(signer_api_refusals(g_signer, now - 60000, 1, "public: not-found=1\x01"), 0);
+	CU_ASSERT_EQUAL(signer_api_refusals(g_signer, now - 60000, 0, "other: x=0"), SD_E_INVAL);
+	CU_ASSERT_EQUAL(signer_api_refusals(g_signer, now + 60000, 1, "other: x=1"), SD_E_INVAL);
+	CU_ASSERT_EQUAL(signer_api_refusals(g_signer, now - 60000, 1, "no listener name"), SD_E_INVAL);
+	CU_ASSERT_EQUAL(signer_api_refusals(g_signer, now - 60000, 1, ": x=1"), SD_E_INVAL);
+	sd_error_clear();
+}
+
 static void
 test_journal_records(void)
 {
 	struct journal *j = NULL;
 	struct journal_record *rec = NULL, *intent = NULL;
-	uint64_t last = 0, count = 0, bad = 0, intent_seq = 0, result_seq = 0;
+	uint64_t last = 0, count = 0, bad = 0, intent_seq = 0, result_seq = 0, seq, api;
 	const unsigned char *p;
 	X509 *x;
 	BIGNUM *a, *b;
@@ -995,6 +1012,20 @@ test_journal_records(void)
 	CU_ASSERT(last >= g_last_seq);
 	CU_ASSERT_EQUAL(journal_verify(j, &count, &bad), 0);
 	CU_ASSERT_EQUAL(count, last);
+	/* test_api_refusals' two summaries, "api " before the front's detail, made printable. */
+	for (seq = 1, api = 0; seq <= last; seq++) {
+		if (journal_get(j, seq, &rec) != 0)
+			break;
+		if (rec->type == JOURNAL_REC_REFUSAL_SUMMARY && strncmp(rec->detail, "api ", 4) == 0) {
+			CU_ASSERT(api > 0 || (strcmp(rec->detail, "api https: forbidden=2 unauthenticated=1") == 0 &&
+			    rec->count == 3));
+			CU_ASSERT(api == 0 || (strcmp(rec->detail, "api public: not-found=1?") == 0 && rec->count == 1));
+			api++;
+		}
+		journal_record_free(rec);
+		rec = NULL;
+	}
+	CU_ASSERT_EQUAL(api, 2);
 	CU_ASSERT_EQUAL_FATAL(journal_get(j, g_first_seq, &rec), 0);
 	CU_ASSERT_EQUAL(rec->type, JOURNAL_REC_RESULT);
 	CU_ASSERT_EQUAL(rec->serial_len, 17);
@@ -1052,6 +1083,7 @@ main(void)
 		{ "SPIFFE IDs and e-mail addresses", test_issue_spiffe_email },
 		{ "blocklist, CA keys, CA profile under pathLen 0", test_signer_reopen_policies },
 		{ "concurrent issuance", test_issue_concurrent },
+		{ "the front's refusal summaries", test_api_refusals },
 		{ "journal holds the issuances", test_journal_records },
 	};
 	static const struct sd_test_case teardown_cases[] = {

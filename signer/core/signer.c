@@ -149,6 +149,14 @@ signer_metrics(struct signer *s, const char *client, char **text)
 }
 
 int
+signer_api_refusals(struct signer *s, int64_t window_start_ms, uint64_t count, const char *detail)
+{
+	if (s == NULL)
+		return sd_error_set(SD_E_INTERNAL, "no signer");
+	return signer_journal_api_refusals(s->sj, window_start_ms, count, detail);
+}
+
+int
 signer_health(struct signer *s)
 {
 	int rc;

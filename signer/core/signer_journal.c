@@ -16,6 +16,7 @@
 #include "journal/checkpoint_note.h"
 #include "push/push.h"
 #include "sd_file.h"
+#include "signer.h"
 #include "signer_journal.h"
 #include "signer_witness.h"
 #include "x509/sign_tbs.h"
@@ -61,6 +62,11 @@ struct signer_journal {
 	uint8_t config_sha256[JOURNAL_HASH_LEN];	/* of the file read at start */
 	struct signer_counters *counters;	/* timings, or NULL */
 	bool fill_warned;			/* the map passed SJ_FILL_WARN; logged once until it drops again */
+	/* The front's summaries (signer_journal_api_refusals()): when each listener's last was taken. */
+	struct {
+		char name[16];
+		int64_t at_ms;
+	} api_last[4];
 };
 
 static void
@@ -475,6 +481,54 @@ signer_journal_refusal(struct signer_journal *sj, const struct signer_journal_wh
 		sd_log(SD_LOG_ERROR, "journal: refusal not written: %s", sd_error_detail(rc));
 	/* The caller still reports the refusal's own detail. */
 	(void)sd_error_set(err, "%s", detail);
+}
+
+int
+signer_journal_api_refusals(struct signer_journal *sj, int64_t window_start_ms, uint64_t count, const char *detail)
+{
+	struct journal_record rec;
+	char clean[SIGNER_API_REFUSALS_DETAIL_MAX + 1], text[SIGNER_API_REFUSALS_DETAIL_MAX + 8], name[16];
+	int64_t now = sd_time_now_ms();
+	uint64_t seq;
+	size_t slots = sizeof(sj->api_last) / sizeof(sj->api_last[0]), i, slot, n;
+	int rc;
+
+	if (sj == NULL || sj->j == NULL)
+		return sd_error_set(SD_E_CONFIG, "no journal");
+	if (detail == NULL || count == 0 || window_start_ms <= 0 || window_start_ms > now + 5000)
+		return sd_error_set(SD_E_INVAL, "a refusal summary needs a count, a detail and a past window");
+	sj_clean(detail, clean, sizeof(clean));
+	/* The listener is the detail's first word ("https:"), the rate limit's key. */
+	if ((n = strcspn(clean, ": ")) == 0 || clean[n] != ':')
+		return sd_error_set(SD_E_INVAL, "a refusal summary's detail starts with its listener's name and a colon");
+	(void)snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) - 1 ? n : sizeof(name) - 1), clean);
+	(void)snprintf(text, sizeof(text), "api %s", clean);
+	sj_lock(sj);
+	for (i = 0; i < slots && strcmp(sj->api_last[i].name, name) != 0; i++)
+		;
+	for (slot = 0; i == slots && slot < slots; slot++)
+		if (sj->api_last[slot].name[0] == '\0')
+			i = slot;
+	if (i == slots) {
+		sj_unlock(sj);
+		return sd_error_set(SD_E_QUOTA, "refusal summaries of more than %zu listeners", slots);
+	}
+	if (sj->api_last[i].name[0] != '\0' && now - sj->api_last[i].at_ms < SIGNER_API_REFUSALS_MIN_MS) {
+		sj_unlock(sj);
+		return sd_error_set(SD_E_QUOTA, "a refusal summary of %s came %lld ms after the last", name,
+		    (long long)(now - sj->api_last[i].at_ms));
+	}
+	memcpy(sj->api_last[i].name, name, sizeof(name));
+	sj->api_last[i].at_ms = now;
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_REFUSAL_SUMMARY;
+	rec.time_ms = now;
+	rec.window_start_ms = window_start_ms;
+	rec.count = count;
+	rec.detail = text;
+	rc = journal_append(sj->j, &rec, &seq);
+	sj_unlock(sj);
+	return rc;
 }
 
 static int

@@ -76,6 +76,10 @@ SD_WUR int signer_journal_result(struct signer_journal *sj, uint64_t intent_seq,
  */
 void signer_journal_refusal(struct signer_journal *sj, const struct signer_journal_who *who, int err);
 
+/* signer_api_refusals() (signer.h): the front's summary, as a type-5 record whose detail starts "api ". */
+SD_WUR int signer_journal_api_refusals(struct signer_journal *sj, int64_t window_start_ms, uint64_t count,
+    const char *detail);
+
 /*
  * Service start (the configuration's bytes hashed) and the checkpointer
  * thread; stop: the stop record, the thread ended, one last checkpoint.

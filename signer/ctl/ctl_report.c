@@ -254,6 +254,7 @@ cr_visit(uint64_t key, const uint8_t *raw, size_t len, void *ctx)
 	struct ctl_report_event *ev;
 	struct cr_pending *p;
 	char hex[65];
+	const char *colon;
 	int64_t day;
 	int rc;
 
@@ -291,6 +292,12 @@ cr_visit(uint64_t key, const uint8_t *raw, size_t len, void *ctx)
 		ctl_report_text(ev->detail, sizeof(ev->detail), rec->detail);
 		break;
 	case JOURNAL_REC_REFUSAL_SUMMARY:
+		/* "api https: slug=count ...": the front's answers, which may repeat the core's refusals. */
+		if (rec->detail != NULL && strncmp(rec->detail, "api ", 4) == 0 && (colon = strchr(rec->detail, ':')) != NULL) {
+			r->api_refused += rec->count;
+			rc = ctl_report_summary(r->api_reasons, colon + 1, rec->count, day, r->first_day);
+			break;
+		}
 		r->refused_summarized += rec->count;
 		rc = ctl_report_summary(r->reasons, rec->detail, rec->count, day, r->first_day);
 		break;
@@ -572,9 +579,11 @@ cr_new(void)
 		return NULL;
 	if ((r->profiles = calloc(1, sizeof(*r->profiles))) == NULL ||
 	    (r->clients = calloc(1, sizeof(*r->clients))) == NULL ||
-	    (r->reasons = calloc(1, sizeof(*r->reasons))) == NULL) {
+	    (r->reasons = calloc(1, sizeof(*r->reasons))) == NULL ||
+	    (r->api_reasons = calloc(1, sizeof(*r->api_reasons))) == NULL) {
 		ctl_report_keys_free(r->profiles);
 		ctl_report_keys_free(r->clients);
+		ctl_report_keys_free(r->reasons);
 		free(r);
 		return NULL;
 	}
@@ -589,6 +598,7 @@ cr_free(struct ctl_report *r)
 	ctl_report_keys_free(r->profiles);
 	ctl_report_keys_free(r->clients);
 	ctl_report_keys_free(r->reasons);
+	ctl_report_keys_free(r->api_reasons);
 	free(r);
 }
 

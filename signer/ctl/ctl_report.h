@@ -75,7 +75,10 @@ struct ctl_report {
 	uint64_t issued_before, issued_after;	/* outside the charted days */
 	struct ctl_report_keys *profiles, *clients, *reasons;
 	uint64_t refused;		/* refusal records */
-	uint64_t refused_summarized;	/* counted in refusal summaries */
+	uint64_t refused_summarized;	/* counted in the core's refusal summaries */
+	/* The front's account of what the API answered (summaries whose detail starts "api "). */
+	struct ctl_report_keys *api_reasons;
+	uint64_t api_refused;
 	uint64_t revocations, crls, acme;
 
 	/* Checkpoint coverage. */

@@ -204,6 +204,7 @@ rh_summary(struct rh *h, const struct ctl_report *r)
 	rh_figure(h, "issued", "Certificates issued", r->issued);
 	rh_figure(h, "refused", "Refusals journaled one by one", r->refused);
 	rh_figure(h, "refused-summarized", "Refusals counted in summaries", r->refused_summarized);
+	rh_figure(h, "api-refused", "Refusals the API answered (the front's summaries)", r->api_refused);
 	rh_figure(h, "revocations", "Revocations", r->revocations);
 	rh_figure(h, "crls", "CRLs signed", r->crls);
 	rh_figure(h, "acme", "ACME events", r->acme);
@@ -360,33 +361,53 @@ rh_bars(struct rh *h, const char *id, const struct rh_bar *bars, size_t n)
 	rh_printf(h, "</svg>\n");
 }
 
+/* A refusal table and chart: id and the ids of its parts, its title, the keys. */
 static void
-rh_refusals(struct rh *h, const struct ctl_report *r)
+rh_refusal_table(struct rh *h, const char *id, const char *title, const char *none, const struct ctl_report_keys *k,
+    const struct ctl_report *r)
 {
 	const struct ctl_report_key *top[CTL_REPORT_TOP];
 	struct ctl_report_key others;
 	struct rh_bar bars[CTL_REPORT_TOP + 1];
 	size_t n, i, m = 0;
 
-	rh_printf(h, "<section id=\"refusals\">\n<h2>Refusals by reason</h2>\n");
-	n = rh_series(r->reasons, top, &others);
+	char part[64];
+
+	rh_printf(h, "<section id=\"%s\">\n<h2>", id);
+	rh_text(h, title);
+	rh_printf(h, "</h2>\n");
+	n = rh_series(k, top, &others);
 	for (i = 0; i < n; i++)
 		bars[m++] = (struct rh_bar){ top[i]->name, top[i]->total, rh_colours[i] };
 	if (others.total > 0)
 		bars[m++] = (struct rh_bar){ "others", others.total, RH_OTHERS_COLOUR };
-	if (m == 0)
-		rh_printf(h, "<p>No refusal is journaled.</p>\n");
-	else
-		rh_bars(h, "refusal-chart", bars, m);
-	rh_printf(h, "<table id=\"refusal-reasons\">\n<tr><th>reason</th><th>total</th></tr>\n");
+	(void)snprintf(part, sizeof(part), "%s-chart", id);
+	if (m == 0) {
+		rh_printf(h, "<p>");
+		rh_text(h, none);
+		rh_printf(h, "</p>\n");
+	} else {
+		rh_bars(h, part, bars, m);
+	}
+	rh_printf(h, "<table id=\"%s-reasons\">\n<tr><th>reason</th><th>total</th></tr>\n", id);
 	for (i = 0; i < m; i++) {
 		rh_printf(h, "<tr><td class=\"t\">");
 		rh_text(h, bars[i].label);
 		rh_printf(h, "</td><td class=\"n\">%" PRIu64 "</td></tr>\n", bars[i].n);
 	}
 	rh_printf(h, "</table>\n");
-	rh_daily(h, "refusals-by-reason", "Refusals per day by reason", r->reasons, r);
+	(void)snprintf(part, sizeof(part), "%s-by-reason", id);
+	rh_daily(h, part, "per day by reason", k, r);
 	rh_printf(h, "</section>\n");
+}
+
+static void
+rh_refusals(struct rh *h, const struct ctl_report *r)
+{
+	rh_refusal_table(h, "refusals", "Refusals by reason (the issuance core's records and summaries)",
+	    "No refusal is journaled.", r->reasons, r);
+	rh_refusal_table(h, "api-refusals", "Refusals the API answered, by problem type (the front's summaries)",
+	    "No summary of the API's refusals is journaled.", r->api_reasons, r);
 }
 
 static void

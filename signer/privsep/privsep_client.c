@@ -789,3 +789,23 @@ signer_acme_validated(struct signer *s, const char *profile, const char *challen
 	ps_out_free(&msg);
 	return rc;
 }
+
+int
+signer_api_refusals(struct signer *s, int64_t window_start_ms, uint64_t count, const char *detail)
+{
+	struct ps_api_refusals r = { window_start_ms, count, detail };
+	struct ps_out msg;
+	struct ps_in in;
+	uint8_t *reply = NULL;
+	int rc, rc_call;
+
+	if (detail == NULL || strlen(detail) > SIGNER_API_REFUSALS_DETAIL_MAX || window_start_ms < 0)
+		return sd_error_set(SD_E_INVAL, "refusal summary out of bounds");
+	ps_out_init(&msg);
+	ps_api_refusals_encode(&msg, &r);
+	if ((rc = ps_call(s, PS_API_REFUSALS, &msg, &reply, &in, &rc_call)) == 0)
+		rc = rc_call;
+	free(reply);
+	ps_out_free(&msg);
+	return rc;
+}

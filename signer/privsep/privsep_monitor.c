@@ -325,6 +325,19 @@ ps_serve_acme_validated(struct privsep_front *f, const uint8_t *p, size_t len, s
 	return 0;
 }
 
+static int
+ps_serve_api_refusals(struct privsep_front *f, const uint8_t *p, size_t len, struct ps_out *reply)
+{
+	struct ps_api_refusals r;
+	int rc;
+
+	if ((rc = ps_api_refusals_decode(p, len, &r)) != 0)
+		return rc;
+	rc = signer_api_refusals(f->signer, r.window_start_ms, r.count, r.detail);
+	ps_status_encode(reply, rc, sd_error_detail(rc));
+	return 0;
+}
+
 /*
  * The permit table: every request the front may make on a request channel
  * and its largest payload. A handler returns non-zero only for a request
@@ -357,6 +370,8 @@ static const struct ps_permit {
 	{ PS_ACME, "acme", PS_ACME_MSG_MAX, ps_serve_acme },
 	/* A profile, a challenge id, a problem type and a detail. */
 	{ PS_ACME_VALIDATED, "acme validated", PS_ACME_VALIDATED_MSG_MAX, ps_serve_acme_validated },
+	/* A window's start, its count and a detail; the signer takes one per listener every 10 s. */
+	{ PS_API_REFUSALS, "refusal summary", PS_API_REFUSALS_MSG_MAX, ps_serve_api_refusals },
 };
 
 static const struct ps_permit *

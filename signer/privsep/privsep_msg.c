@@ -231,3 +231,32 @@ ps_proof_encode(struct ps_out *out, const struct signer_audit_proof *p)
 		ps_out_str(out, p->hashes_hex[i]);
 	ps_out_str(out, p->checkpoint);
 }
+
+void
+ps_api_refusals_encode(struct ps_out *out, const struct ps_api_refusals *r)
+{
+	if (r->detail == NULL || strlen(r->detail) > SIGNER_API_REFUSALS_DETAIL_MAX) {
+		out->failed = true;
+		return;
+	}
+	ps_out_u64(out, (uint64_t)r->window_start_ms);
+	ps_out_u64(out, r->count);
+	ps_out_str(out, r->detail);
+}
+
+int
+ps_api_refusals_decode(const uint8_t *p, size_t len, struct ps_api_refusals *out)
+{
+	struct ps_in in;
+	uint64_t start;
+
+	memset(out, 0, sizeof(*out));
+	ps_in_init(&in, p, len);
+	start = ps_in_u64(&in);
+	out->count = ps_in_u64(&in);
+	out->detail = ps_in_str(&in, SIGNER_API_REFUSALS_DETAIL_MAX);
+	if (!ps_in_done(&in) || start > INT64_MAX)
+		return sd_error_set(SD_E_INVAL, "malformed refusal summary message");
+	out->window_start_ms = (int64_t)start;
+	return 0;
+}

@@ -32,6 +32,7 @@ enum ps_type {
 	PS_CRL_DELTA = 28,		/* no payload; the reply as PS_CRL's */
 	PS_ACME = 29,			/* one ACME request (signer_acme()) */
 	PS_ACME_VALIDATED = 30,		/* a validation's outcome (signer_acme_validated()) */
+	PS_API_REFUSALS = 31,		/* the front's refusal counts of a window (signer_api_refusals()) */
 };
 #define PS_REPLY 0x80000000u		/* a reply's type is its request's with this bit */
 
@@ -198,6 +199,19 @@ SD_WUR int ps_acme_validated_decode(const uint8_t *p, size_t len, struct ps_acme
  * type not in the table), SD_E_NOMEM.
  */
 SD_WUR int ps_acme_answer_decode(struct ps_in *in, struct signer_acme_answer **out);
+
+/* PS_API_REFUSALS: the window's start, its count and the detail (signer_api_refusals()). */
+struct ps_api_refusals {
+	int64_t window_start_ms;
+	uint64_t count;
+	const char *detail;
+};
+#define PS_API_REFUSALS_MSG_MAX (16 + 4 + SIGNER_API_REFUSALS_DETAIL_MAX + 1)
+
+/* A detail over SIGNER_API_REFUSALS_DETAIL_MAX fails out. */
+void ps_api_refusals_encode(struct ps_out *out, const struct ps_api_refusals *r);
+/* The detail borrowed from p. Errors: SD_E_INVAL (malformed, out of bounds, trailing bytes). */
+SD_WUR int ps_api_refusals_decode(const uint8_t *p, size_t len, struct ps_api_refusals *out);
 
 /*
  * The reply's status, at the start of every reply: 0, or an error whose
