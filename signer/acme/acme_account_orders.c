@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "acme_order.h"
+#include "sd_file.h"
 
 #define ACME_ORDERS_HEX 16 /* hex digits of the index key's time */
 /* The account's prefix ID "/", then hex "/" order id. */
@@ -51,8 +52,7 @@ acme_orders_b64url(const char *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", s[i]) == NULL ||
-		    s[i] == '\0')
+		if (acme_b64url_value(s[i]) < 0)
 			return false;
 	return true;
 }
@@ -66,8 +66,9 @@ acme_orders_cursor_key(const char *account_id, const char *cursor, char key[ACME
 	if (strlen(cursor) != ACME_ORDERS_CURSOR_LEN || cursor[ACME_ORDERS_HEX] != '.' ||
 	    !acme_orders_b64url(cursor + ACME_ORDERS_HEX + 1, ACME_ID_LEN))
 		return false;
+	/* Lower-case only: one spelling per cursor. */
 	for (i = 0; i < ACME_ORDERS_HEX; i++)
-		if (strchr("0123456789abcdef", cursor[i]) == NULL)
+		if (sd_hex_digit(cursor[i]) < 0 || (cursor[i] >= 'A' && cursor[i] <= 'F'))
 			return false;
 	return snprintf(key, ACME_ORDERS_KEY_LEN + 1, "%s/%.*s/%s", account_id, ACME_ORDERS_HEX, cursor,
 	           cursor + ACME_ORDERS_HEX + 1) == ACME_ORDERS_KEY_LEN;

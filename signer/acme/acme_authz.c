@@ -47,6 +47,33 @@ acme_authz_get(struct acme_txn *txn, const struct acme_call *c, const char *id, 
 	return 0;
 }
 
+int
+acme_authz_each(struct acme_txn *txn, const json_t *list, size_t max,
+    int (*each)(void *arg, json_t *id, const json_t *authz), void *arg)
+{
+	json_t *authz = NULL;
+	const char *id;
+	size_t i, n = json_array_size(list);
+	int rc;
+
+	for (i = 0; i < n && (max == 0 || i < max); i++) {
+		if ((id = json_string_value(json_array_get(list, i))) == NULL)
+			continue;
+		if ((rc = acme_store_get(txn, ACME_T_AUTHZ, id, &authz)) == SD_E_NOT_FOUND) {
+			sd_error_clear();
+			continue;
+		}
+		if (rc != 0)
+			return rc;
+		rc = each(arg, json_array_get(list, i), authz);
+		json_decref(authz);
+		authz = NULL;
+		if (rc != 0)
+			return rc == 1 ? 0 : rc;
+	}
+	return 0;
+}
+
 const char *
 acme_authz_status(const json_t *authz, int64_t now)
 {

@@ -70,7 +70,7 @@ acme_b64url_encode(const uint8_t *in, size_t len, char *out)
 	return at;
 }
 
-static int
+int
 acme_b64url_value(char c)
 {
 	if (c >= 'A' && c <= 'Z')

@@ -119,6 +119,8 @@ void acme_eab_free(struct acme_eab *eab);
  * Errors: SD_E_INVAL, SD_E_TOO_LARGE (more than max bytes), SD_E_NOMEM.
  */
 size_t acme_b64url_encode(const uint8_t *in, size_t len, char *out);
+/* The value (0..63) of one base64url character, or -1. */
+int acme_b64url_value(char c);
 SD_WUR int acme_b64url_decode(const char *in, size_t len, size_t max, uint8_t **out, size_t *out_len);
 
 #endif

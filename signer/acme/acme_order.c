@@ -289,6 +289,56 @@ acme_new_order_bucket(struct acme_call *c, json_t *account, unsigned *retry_afte
 	return 0;
 }
 
+/* acme_new_order_scan()'s walks over the account's lists. */
+struct acme_scan {
+	const struct acme_call *c;
+	json_t *reuse, *kept, *still;
+	size_t pending;
+};
+
+/* An authorization of "authzs": kept, and usable by its name (valid preferred over pending). */
+static int
+acme_scan_authz(void *arg, json_t *id, const json_t *authz)
+{
+	struct acme_scan *w = arg;
+	char key[SIGNER_ACME_NAME_MAX + 3];	/* "*." and a name, as newOrder admits them */
+	const char *status, *name, *prev;
+	int n;
+
+	if (json_array_append(w->kept, id) != 0)
+		return SD_E_NOMEM;
+	status = acme_authz_status(authz, w->c->now);
+	name = json_string_value(json_object_get(json_object_get(authz, "identifier"), "value"));
+	if (name != NULL && json_is_true(json_object_get(authz, "wildcard"))) {
+		/* Keyed as the order names it: a wildcard's authorization serves "*." NAME only. */
+		n = snprintf(key, sizeof(key), "*.%s", name);
+		name = n > 0 && (size_t)n < sizeof(key) ? key : NULL;
+	}
+	if (name == NULL || (strcmp(status, "valid") != 0 && strcmp(status, "pending") != 0))
+		return 0;
+	prev = json_string_value(json_object_get(w->reuse, name));
+	/* The list is newest first: keep the first valid one, else the first pending one. */
+	if ((prev == NULL || (strcmp(status, "valid") == 0 && strncmp(prev, "p:", 2) == 0)) &&
+	    json_object_set_new(w->reuse, name, json_sprintf("%c:%s", strcmp(status, "valid") == 0 ? 'v' : 'p',
+	        json_string_value(id))) != 0)
+		return SD_E_NOMEM;
+	return 0;
+}
+
+/* An authorization of "pending": kept while it still is. */
+static int
+acme_scan_pending(void *arg, json_t *id, const json_t *authz)
+{
+	struct acme_scan *w = arg;
+
+	if (strcmp(acme_authz_status(authz, w->c->now), "pending") != 0)
+		return 0;
+	if (json_array_append(w->still, id) != 0)
+		return SD_E_NOMEM;
+	w->pending++;
+	return 0;
+}
+
 /*
  * From the account's "authzs", usable authorizations by name into reuse
  * (name -> id; valid preferred over pending), and the account's lists
@@ -297,72 +347,23 @@ acme_new_order_bucket(struct acme_call *c, json_t *account, unsigned *retry_afte
 static int
 acme_new_order_scan(struct acme_call *c, struct acme_txn *txn, json_t *account, json_t *reuse, size_t *pending)
 {
-	json_t *kept = NULL, *still = NULL, *authz = NULL, *v;
-	const char *id, *status, *name, *prev;
-	char key[SIGNER_ACME_NAME_MAX + 3];	/* "*." and a name, as newOrder admits them */
-	size_t i;
-	int n, rc;
+	struct acme_scan w = { c, reuse, json_array(), json_array(), 0 };
+	int rc = SD_E_NOMEM;
 
 	*pending = 0;
-	if ((kept = json_array()) == NULL || (still = json_array()) == NULL) {
-		rc = SD_E_NOMEM;
+	if (w.kept == NULL || w.still == NULL)
 		goto out;
-	}
-	json_array_foreach(json_object_get(account, "authzs"), i, v)
-	{
-		if ((id = json_string_value(v)) == NULL)
-			continue;
-		if ((rc = acme_store_get(txn, ACME_T_AUTHZ, id, &authz)) == SD_E_NOT_FOUND)
-			continue;
-		if (rc != 0)
-			goto out;
-		rc = SD_E_NOMEM;
-		if (json_array_append(kept, v) != 0)
-			goto out;
-		status = acme_authz_status(authz, c->now);
-		name = json_string_value(json_object_get(json_object_get(authz, "identifier"), "value"));
-		if (name != NULL && json_is_true(json_object_get(authz, "wildcard"))) {
-			/* Keyed as the order names it: a wildcard's authorization serves "*." NAME only. */
-			n = snprintf(key, sizeof(key), "*.%s", name);
-			name = n > 0 && (size_t)n < sizeof(key) ? key : NULL;
-		}
-		if (name != NULL && (strcmp(status, "valid") == 0 || strcmp(status, "pending") == 0)) {
-			prev = json_string_value(json_object_get(reuse, name));
-			/* The list is newest first: keep the first valid one, else the first pending one. */
-			if ((prev == NULL || (strcmp(status, "valid") == 0 && strncmp(prev, "p:", 2) == 0)) &&
-			    json_object_set_new(reuse, name,
-			        json_sprintf("%c:%s", strcmp(status, "valid") == 0 ? 'v' : 'p', id)) != 0)
-				goto out;
-		}
-		json_decref(authz);
-		authz = NULL;
-	}
-	json_array_foreach(json_object_get(account, "pending"), i, v)
-	{
-		if ((id = json_string_value(v)) == NULL)
-			continue;
-		if ((rc = acme_store_get(txn, ACME_T_AUTHZ, id, &authz)) == SD_E_NOT_FOUND)
-			continue;
-		if (rc != 0)
-			goto out;
-		if (strcmp(acme_authz_status(authz, c->now), "pending") == 0) {
-			if (json_array_append(still, v) != 0) {
-				rc = SD_E_NOMEM;
-				goto out;
-			}
-			(*pending)++;
-		}
-		json_decref(authz);
-		authz = NULL;
-	}
+	if ((rc = acme_authz_each(txn, json_object_get(account, "authzs"), 0, acme_scan_authz, &w)) != 0 ||
+	    (rc = acme_authz_each(txn, json_object_get(account, "pending"), 0, acme_scan_pending, &w)) != 0)
+		goto out;
 	rc = SD_E_NOMEM;
-	if (json_object_set(account, "authzs", kept) != 0 || json_object_set(account, "pending", still) != 0)
+	if (json_object_set(account, "authzs", w.kept) != 0 || json_object_set(account, "pending", w.still) != 0)
 		goto out;
+	*pending = w.pending;
 	rc = 0;
 out:
-	json_decref(authz);
-	json_decref(kept);
-	json_decref(still);
+	json_decref(w.kept);
+	json_decref(w.still);
 	return rc;
 }
 

@@ -33,6 +33,17 @@
  */
 SD_WUR int acme_authz_get(struct acme_txn *txn, const struct acme_call *c, const char *id, json_t **out);
 
+/*
+ * Each authorization whose id is in list (a JSON array of ids, the first
+ * max of them; 0: all) and still stored, in list order: each(arg, the id
+ * as list holds it, the authorization). each returns 0 to go on, 1 to stop
+ * (the walk then returns 0), anything else to fail with it. Ids that are
+ * not strings, and authorizations swept meanwhile, are skipped.
+ * Errors: those of acme_store_get() but SD_E_NOT_FOUND, and each's.
+ */
+SD_WUR int acme_authz_each(struct acme_txn *txn, const json_t *list, size_t max,
+    int (*each)(void *arg, json_t *id, const json_t *authz), void *arg);
+
 /* The status an authorization has at now: a pending or valid one past "expires" is "expired". */
 const char *acme_authz_status(const json_t *authz, int64_t now);
 

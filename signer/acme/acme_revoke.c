@@ -272,6 +272,32 @@ acme_revoke_authz_covers(const json_t *authz, const char *profile, int64_t now, 
 	return !wildcard && strcasecmp(name, value) == 0;
 }
 
+/* acme_revoke_covered()'s walk: which of names the account's authorizations cover. */
+struct acme_revoke_cover {
+	const struct acme_call *c;
+	const json_t *names;
+	bool covered[ACME_REVOKE_NAMES_MAX];
+	size_t left;
+};
+
+static int
+acme_revoke_cover_each(void *arg, json_t *id, const json_t *authz)
+{
+	struct acme_revoke_cover *w = arg;
+	const char *owner = acme_json_str(authz, "account");
+	size_t j;
+
+	(void)id;
+	for (j = 0; owner != NULL && strcmp(owner, w->c->account_id) == 0 && j < json_array_size(w->names); j++) {
+		if (!w->covered[j] && acme_revoke_authz_covers(authz, w->c->profile->name, w->c->now,
+		    json_string_value(json_array_get(w->names, j)))) {
+			w->covered[j] = true;
+			w->left--;
+		}
+	}
+	return w->left == 0 ? 1 : 0;
+}
+
 /*
  * RFC 8555 7.6's third way: c's account holds, in this directory, valid
  * authorizations covering every identifier of cert. Returns 0, with
@@ -280,52 +306,32 @@ acme_revoke_authz_covers(const json_t *authz, const char *profile, int64_t now, 
 static int
 acme_revoke_covered(struct acme_call *c, X509 *cert, const char *hex)
 {
-	bool covered[ACME_REVOKE_NAMES_MAX] = { false };
+	struct acme_revoke_cover w;
 	char why[ACME_REVOKE_WHY_MAX] = "";
 	struct acme_txn *txn = NULL;
-	json_t *names = json_array(), *account = NULL, *authz = NULL;
-	const json_t *authzs;
-	const char *id, *owner;
-	size_t i, j, left;
+	json_t *names = json_array(), *account = NULL;
+	size_t j;
 	int rc;
 
 	if (names == NULL)
 		return SD_E_NOMEM;
+	memset(&w, 0, sizeof(w));
+	w.c = c;
+	w.names = names;
 	if ((rc = acme_revoke_names(cert, names, why, sizeof(why))) != 0 || why[0] != '\0')
 		goto out;
-	left = json_array_size(names);
+	w.left = json_array_size(names);
 	if ((rc = acme_store_begin(c->a->store, false, &txn)) != 0)
 		goto out;
 	if ((rc = acme_store_get(txn, ACME_T_ACCOUNT, c->account_id, &account)) != 0 && rc != SD_E_NOT_FOUND)
 		goto out;
 	sd_error_clear();
-	rc = 0;
 	/* The account's most recent authorizations, newest first, as newOrder reuses them. */
-	authzs = json_object_get(account, "authzs");
-	for (i = 0; left > 0 && i < json_array_size(authzs) && i < ACME_ORDER_AUTHZS_MAX; i++) {
-		if ((id = json_string_value(json_array_get(authzs, i))) == NULL)
-			continue;
-		if ((rc = acme_store_get(txn, ACME_T_AUTHZ, id, &authz)) == SD_E_NOT_FOUND) {
-			sd_error_clear();
-			rc = 0;
-			continue;
-		}
-		if (rc != 0)
-			goto out;
-		owner = acme_json_str(authz, "account");
-		for (j = 0; owner != NULL && strcmp(owner, c->account_id) == 0 && j < json_array_size(names); j++) {
-			if (!covered[j] &&
-			    acme_revoke_authz_covers(authz, c->profile->name, c->now,
-			        json_string_value(json_array_get(names, j)))) {
-				covered[j] = true;
-				left--;
-			}
-		}
-		json_decref(authz);
-		authz = NULL;
-	}
-	for (j = 0; left > 0 && j < json_array_size(names); j++) {
-		if (!covered[j]) {
+	if (w.left > 0 && (rc = acme_authz_each(txn, json_object_get(account, "authzs"), ACME_ORDER_AUTHZS_MAX,
+	    acme_revoke_cover_each, &w)) != 0)
+		goto out;
+	for (j = 0; w.left > 0 && j < json_array_size(names); j++) {
+		if (!w.covered[j]) {
 			(void)snprintf(why, sizeof(why), "no valid authorization of this account covers %s",
 			    json_string_value(json_array_get(names, j)));
 			break;
@@ -336,7 +342,6 @@ out:
 	if (rc == 0 && why[0] != '\0')
 		rc = acme_answer_problem(c, ACME_P_UNAUTHORIZED, "this account was not issued certificate %s, and %s",
 		    hex, why);
-	json_decref(authz);
 	json_decref(account);
 	json_decref(names);
 	return rc;
