@@ -192,7 +192,8 @@ test_page(void)
 	r->profiles = calloc(1, sizeof(*r->profiles));
 	r->clients = calloc(1, sizeof(*r->clients));
 	r->reasons = calloc(1, sizeof(*r->reasons));
-	CU_ASSERT_FATAL(r->profiles != NULL && r->clients != NULL && r->reasons != NULL);
+	r->api_reasons = calloc(1, sizeof(*r->api_reasons));
+	CU_ASSERT_FATAL(r->profiles != NULL && r->clients != NULL && r->reasons != NULL && r->api_reasons != NULL);
 	r->now = 1796552400;
 	r->first_day = ctl_report_day(r->now * 1000) - (CTL_REPORT_DAYS - 1);
 	(void)snprintf(r->source, sizeof(r->source), "journal %s", evil);
@@ -201,6 +202,15 @@ test_page(void)
 	CU_ASSERT_EQUAL(ctl_report_count(r->profiles, evil, ctl_report_day(r->now * 1000), r->first_day), 0);
 	CU_ASSERT_EQUAL(ctl_report_count(r->clients, evil, ctl_report_day(r->now * 1000), r->first_day), 0);
 	CU_ASSERT_EQUAL(ctl_report_count(r->reasons, evil, ctl_report_day(r->now * 1000), r->first_day), 0);
+	CU_ASSERT_EQUAL(ctl_report_summary(r->api_reasons, "forbidden=2 unauthenticated=1", 3,
+	    ctl_report_day(r->now * 1000), r->first_day), 0);
+	/* An older checkpoint cosigned than the newest: its size, age and witnesses, names escaped. */
+	r->last_cp_seq = 50;
+	r->last_cp_tree_size = 49;
+	r->last_cp_time_ms = (r->now - 60) * 1000;
+	r->cosigned_newest.size = 41;
+	r->cosigned_newest.time_ms = (r->now - 3600) * 1000;
+	(void)snprintf(r->cosigned_newest.by, sizeof(r->cosigned_newest.by), "w.example/%s", evil);
 	r->refusals.total = 1;
 	r->refusals.ev[0].seq = 3;
 	ctl_report_text(r->refusals.ev[0].what, sizeof(r->refusals.ev[0].what), evil);
@@ -220,10 +230,16 @@ test_page(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "class=\"verdict bad\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "id=\"bad-seq\">3<"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "default-src 'none'; style-src 'unsafe-inline'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "id=\"cosigned\">tree size 41, signed "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "cosigned by w.example/&lt;script&gt;"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "not the newest checkpoint"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "id=\"api-refused\">"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "<td class=\"t\">forbidden</td><td class=\"n\">2</td>"));
 	free(buf);
 	ctl_report_keys_free(r->profiles);
 	ctl_report_keys_free(r->clients);
 	ctl_report_keys_free(r->reasons);
+	ctl_report_keys_free(r->api_reasons);
 	free(r);
 }
 

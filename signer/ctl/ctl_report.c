@@ -474,6 +474,7 @@ static void
 cr_cosigned(struct journal *j, struct ctl_report *r)
 {
 	struct journal_record *rec = NULL;
+	struct witness_checkpoint cp;
 	struct witness_note wn;
 	char *note = NULL;
 	size_t i, used = 0;
@@ -482,6 +483,10 @@ cr_cosigned(struct journal *j, struct ctl_report *r)
 	r->cosigned[0] = '\0';
 	if (j == NULL || r->last_cp_seq == 0 || r->journal_dir[0] == '\0' || journal_get(j, r->last_cp_seq, &rec) != 0)
 		return;
+	if (rec->note != NULL && witness_note_parse(rec->note, strlen(rec->note), &wn) == 0 &&
+	    witness_checkpoint_parse(rec->note, wn.text_len, &cp) == 0 &&
+	    witness_store_newest(r->journal_dir, cp.origin, &r->cosigned_newest) != 0)
+		memset(&r->cosigned_newest, 0, sizeof(r->cosigned_newest));
 	if (rec->note != NULL && witness_store_cosigned(r->journal_dir, rec->note, &note) == 0 &&
 	    witness_note_parse(note, strlen(note), &wn) == 0) {
 		/* The first line is the log's own. */

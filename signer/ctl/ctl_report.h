@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "sd_error.h"
+#include "witness/witness.h"
 
 /* Days charted, ending with the day of --now; older records count in the totals only. */
 #define CTL_REPORT_DAYS 31
@@ -87,6 +88,8 @@ struct ctl_report {
 	uint64_t checkpoints;
 	/* Witnesses whose cosignature of the newest checkpoint is stored beside the journal, comma-separated. */
 	char cosigned[512];
+	/* The newest checkpoint any witness cosigned, when it is not the newest one. */
+	struct witness_cosigned cosigned_newest;
 	char journal_dir[4096];		/* "" for an export */
 
 	/* Certificates from the index (a journal directory only). */

@@ -464,6 +464,14 @@ rh_coverage(struct rh *h, const struct ctl_report *r)
 		rh_text(h, r->cosigned);
 		rh_printf(h, " (stored beside the journal; checked by signerctl audit verify --witness-key)</td></tr>\n"
 		    "</table>\n</section>\n");
+	} else if (r->cosigned_newest.size > 0) {
+		rh_time(r->cosigned_newest.time_ms / 1000, when);
+		rh_age(r->now - r->cosigned_newest.time_ms / 1000, age, sizeof(age));
+		rh_printf(h, "<tr><th>Newest cosigned checkpoint</th><td id=\"cosigned\">tree size %" PRIu64 ", signed %s "
+		    "(%s), cosigned by ", r->cosigned_newest.size, when, age);
+		rh_text(h, r->cosigned_newest.by);
+		rh_printf(h, "; not the newest checkpoint: the records after it are not witnessed yet</td></tr>\n"
+		    "</table>\n</section>\n");
 	} else {
 		rh_printf(h, "<tr><th>Newest cosigned checkpoint</th><td id=\"cosigned\">cosignatures: none (no witness "
 		    "cosignature of the newest checkpoint is stored: [journal] witness, signerctl audit witness "

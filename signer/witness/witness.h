@@ -196,6 +196,16 @@ SD_WUR int witness_store_get(const char *journal_dir, const char *name, char *bu
  */
 SD_WUR int witness_store_cosigned(const char *journal_dir, const char *note, char **out);
 
+/* The newest checkpoint of an origin any witness cosigned, as stored: for the report. */
+struct witness_cosigned {
+	uint64_t size;			/* 0: none */
+	int64_t time_ms;		/* its time line; 0 when it has none */
+	char by[512];			/* the witnesses that cosigned it, comma-separated */
+};
+
+/* Errors: SD_E_NOMEM, SD_E_TOO_LARGE (the path). An unreadable store holds none. */
+SD_WUR int witness_store_newest(const char *journal_dir, const char *origin, struct witness_cosigned *out);
+
 /* The log's side of add-checkpoint, without the network (witness_request.c). */
 
 struct journal;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "sd_file.h"
+#include "journal/checkpoint_note.h"
 #include "witness.h"
 
 #define WS_FILES_MAX 64
@@ -114,15 +115,63 @@ ws_cmp(const void *a, const void *b)
 	return strcmp((const char *)a, (const char *)b);
 }
 
+/* The store's files (64 hex digits each), sorted: the same store reads the same twice. None is no error. */
+static int
+ws_list(const char *journal_dir, char (**names)[65], size_t *n)
+{
+	char dir[4096];
+	struct dirent *de;
+	DIR *d;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if ((rc = ws_path(journal_dir, NULL, dir, sizeof(dir))) != 0)
+		return rc;
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	if ((*names = calloc(WS_FILES_MAX, sizeof((*names)[0]))) == NULL) {
+		closedir(d);
+		return SD_E_NOMEM;
+	}
+	/* readdir() on a stream of this call's own is thread-safe in glibc; readdir_r() is deprecated. */
+	/* cppcheck-suppress readdirCalled */
+	while ((de = readdir(d)) != NULL && *n < WS_FILES_MAX) {
+		if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
+			continue;
+		memcpy((*names)[(*n)++], de->d_name, 65);
+	}
+	closedir(d);
+	qsort(*names, *n, sizeof((*names)[0]), ws_cmp);
+	return 0;
+}
+
+/* The "time <ms>" line of a checkpoint text (its fourth line), or 0. */
+static int64_t
+ws_note_time(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len, *nl;
+	uint64_t v;
+	int line;
+
+	for (line = 0; line < 3 && p < end; line++)
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return 0;
+		else
+			p = nl + 1;
+	if (end - p < 6 || strncmp(p, "time ", 5) != 0 || (nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
+	    checkpoint_u64(p + 5, (size_t)(nl - p - 5), &v) != 0 || v > INT64_MAX)
+		return 0;
+	return (int64_t)v;
+}
+
 int
 witness_store_cosigned(const char *journal_dir, const char *note, char **out)
 {
-	char dir[4096], path[4200], (*names)[65] = NULL, *res = NULL;
+	char path[4200], (*names)[65] = NULL, *res = NULL;
 	struct witness_note wn, sn;
-	struct dirent *de;
 	size_t nnames = 0, i, k, len = strlen(note), res_len, n = 0, added = 0;
 	uint8_t *data = NULL;
-	DIR *d = NULL;
 	int rc;
 
 	*out = NULL;
@@ -132,24 +181,9 @@ witness_store_cosigned(const char *journal_dir, const char *note, char **out)
 		return SD_E_NOMEM;
 	memcpy(res, note, len + 1);
 	res_len = len;
-	if ((rc = ws_path(journal_dir, NULL, dir, sizeof(dir))) != 0)
-		goto out;
 	/* None cosigned yet, or none readable: the note as it is (the auditor's check says what is missing). */
-	if ((d = opendir(dir)) == NULL)
-		goto done;
-	if ((names = calloc(WS_FILES_MAX, sizeof(names[0]))) == NULL) {
-		rc = SD_E_NOMEM;
+	if ((rc = ws_list(journal_dir, &names, &nnames)) != 0)
 		goto out;
-	}
-	/* readdir() on a stream of this call's own is thread-safe in glibc; readdir_r() is deprecated. */
-	/* cppcheck-suppress readdirCalled */
-	while ((de = readdir(d)) != NULL && nnames < WS_FILES_MAX) {
-		if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
-			continue;
-		memcpy(names[nnames++], de->d_name, 65);
-	}
-	/* One order, whatever the directory's: the same note reads the same twice. */
-	qsort(names, nnames, sizeof(names[0]), ws_cmp);
 	for (i = 0; i < nnames; i++) {
 		free(data);
 		data = NULL;
@@ -174,15 +208,55 @@ witness_store_cosigned(const char *journal_dir, const char *note, char **out)
 			added++;
 		}
 	}
-done:
 	*out = res;
 	res = NULL;
 	rc = 0;
 out:
-	if (d != NULL)
-		closedir(d);
 	free(data);
 	free(names);
 	free(res);
 	return rc;
+}
+
+int
+witness_store_newest(const char *journal_dir, const char *origin, struct witness_cosigned *out)
+{
+	char path[4200], (*names)[65] = NULL;
+	struct witness_checkpoint cp;
+	struct witness_note sn;
+	size_t nnames = 0, i, k, n = 0, used;
+	uint8_t *data = NULL;
+	int rc, m;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = ws_list(journal_dir, &names, &nnames)) != 0)
+		return rc;
+	for (i = 0; i < nnames; i++) {
+		free(data);
+		data = NULL;
+		if (ws_path(journal_dir, names[i], path, sizeof(path)) != 0 ||
+		    sd_file_read(path, WITNESS_NOTE_MAX, &data, &n) != 0 ||
+		    witness_note_parse((const char *)data, n, &sn) != 0 ||
+		    witness_checkpoint_parse((const char *)data, sn.text_len, &cp) != 0 || strcmp(cp.origin, origin) != 0 ||
+		    sn.nsigs < 2 || (out->size != 0 && cp.size < out->size))
+			continue;
+		if (cp.size > out->size) {
+			out->size = cp.size;
+			out->time_ms = ws_note_time((const char *)data, sn.text_len);
+			out->by[0] = '\0';
+		}
+		/* The witnesses' lines (the first is the log's own). */
+		for (k = 1; k < sn.nsigs; k++) {
+			used = strlen(out->by);
+			m = snprintf(out->by + used, sizeof(out->by) - used, "%s%.*s", used > 0 ? ", " : "",
+			    (int)sn.sigs[k].name_len, sn.sigs[k].name);
+			if (m < 0 || (size_t)m >= sizeof(out->by) - used) {
+				out->by[used] = '\0';
+				break;
+			}
+		}
+	}
+	free(data);
+	free(names);
+	return 0;
 }
