@@ -946,8 +946,11 @@ ca_show(const struct journal_record *rec)
 		printf("%-18s %s\n%-18s %s\n%-18s %s\n", "phase",
 		    rec->phase == JOURNAL_CEREMONY_BEGIN ? "begin" : rec->phase == JOURNAL_CEREMONY_DONE ? "done" : "failed",
 		    "actor", rec->actor, "key", rec->key_uri);
+	/* The core's summary counts refusals not journaled one by one; the front's, the 4xx the API answered. */
 	if (rec->type == JOURNAL_REC_REFUSAL_SUMMARY)
-		printf("%-18s %" PRIu64 " since %" PRId64 "\n", "suppressed", rec->count, rec->window_start_ms);
+		printf("%-18s %" PRIu64 " since %" PRId64 "\n",
+		    rec->detail != NULL && strncmp(rec->detail, "api ", 4) == 0 ? "answered" : "suppressed", rec->count,
+		    rec->window_start_ms);
 	if (rec->type == JOURNAL_REC_REVOCATION)
 		printf("%-18s %s (%u)\n", "crl_reason", journal_crl_reason_name(rec->revocation_reason),
 		    (unsigned)rec->revocation_reason);
