@@ -1209,7 +1209,10 @@ int
 ctl_journal_backup(const char *config_path, int argc, char **argv)
 {
 	struct journal *j = NULL;
+	struct sd_config *cfg = NULL;
 	struct ca_opts o;
+	const char *dir;
+	size_t cosigned = 0;
 	int rc;
 
 	if (ca_parse(argc, argv, &o) != 0 || o.nargs != 1)
@@ -1224,7 +1227,20 @@ ctl_journal_backup(const char *config_path, int argc, char **argv)
 	journal_close(j);
 	if (rc != 0)
 		return ca_fail(rc, "journal backup");
-	printf("journal copied to %s (compacted)\n", o.args[0]);
+	/* The witnesses' cosignatures live beside the journal, not in it: the copy takes them too. */
+	if (o.journal != NULL) {
+		dir = o.journal;
+	} else {
+		if ((cfg = ca_config(config_path, false)) == NULL)
+			return 1;
+		dir = cfg->journal_path;
+	}
+	rc = witness_store_copy(dir, o.args[0], &cosigned);
+	sd_config_free(cfg);
+	if (rc != 0)
+		return ca_fail(rc, "journal backup: the cosignatures");
+	printf("journal copied to %s (compacted), with %zu stored cosignature%s\n", o.args[0], cosigned,
+	    cosigned == 1 ? "" : "s");
 	return 0;
 }
 

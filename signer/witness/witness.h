@@ -196,6 +196,12 @@ SD_WUR int witness_store_get(const char *journal_dir, const char *name, char *bu
  */
 SD_WUR int witness_store_cosigned(const char *journal_dir, const char *note, char **out);
 
+/*
+ * Copy every cosignature file of from_dir's store into to_dir's (a backup
+ * of the journal); *copied counts them. Errors: SD_E_IO, SD_E_TOO_LARGE, SD_E_NOMEM.
+ */
+SD_WUR int witness_store_copy(const char *from_dir, const char *to_dir, size_t *copied);
+
 /* The newest checkpoint of an origin any witness cosigned, as stored: for the report. */
 struct witness_cosigned {
 	uint64_t size;			/* 0: none */

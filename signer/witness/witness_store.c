@@ -36,15 +36,16 @@ ws_path(const char *journal_dir, const char *file, char *out, size_t cap)
 	return 0;
 }
 
-int
-witness_store_put(const char *journal_dir, const char *name, const char *note, size_t len)
+/* Write the store's file hex (64 hex digits) durably: temp file, fsync, rename, fsync of the directory. */
+static int
+ws_write(const char *journal_dir, const char *hex, const char *note, size_t len)
 {
-	char dir[4096], hex[65], tmp[4200];
+	char dir[4096], tmp[4200];
 	size_t off = 0;
 	ssize_t n;
 	int dfd = -1, fd = -1, rc;
 
-	if ((rc = witness_origin_hash(name, hex)) != 0 || (rc = ws_path(journal_dir, NULL, dir, sizeof(dir))) != 0)
+	if ((rc = ws_path(journal_dir, NULL, dir, sizeof(dir))) != 0)
 		return rc;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return sd_error_set(SD_E_IO, "%s: %s", dir, strerror(errno));
@@ -85,6 +86,17 @@ out:
 		close(fd);
 	close(dfd);
 	return rc;
+}
+
+int
+witness_store_put(const char *journal_dir, const char *name, const char *note, size_t len)
+{
+	char hex[65];
+	int rc;
+
+	if ((rc = witness_origin_hash(name, hex)) != 0)
+		return rc;
+	return ws_write(journal_dir, hex, note, len);
 }
 
 int
@@ -259,4 +271,29 @@ witness_store_newest(const char *journal_dir, const char *origin, struct witness
 	free(data);
 	free(names);
 	return 0;
+}
+
+int
+witness_store_copy(const char *from_dir, const char *to_dir, size_t *copied)
+{
+	char path[4200], (*names)[65] = NULL;
+	uint8_t *data = NULL;
+	size_t nnames = 0, i, n = 0;
+	int rc;
+
+	*copied = 0;
+	if ((rc = ws_list(from_dir, &names, &nnames)) != 0)
+		return rc;
+	for (i = 0; i < nnames && rc == 0; i++) {
+		free(data);
+		data = NULL;
+		if ((rc = ws_path(from_dir, names[i], path, sizeof(path))) != 0 ||
+		    (rc = sd_file_read(path, WITNESS_NOTE_MAX, &data, &n)) != 0 ||
+		    (rc = ws_write(to_dir, names[i], (const char *)data, n)) != 0)
+			break;
+		(*copied)++;
+	}
+	free(data);
+	free(names);
+	return rc;
 }

@@ -126,8 +126,10 @@ t_check "verify --witness-key: the newest checkpoint is cosigned" bash -c "
 t_audit verify --pubkey "$pub" --witness-key "$W/w2.vkey" >"$T_TMP/v.out" 2>&1; rc=$?
 t_check "verify --witness-key of a witness that never cosigned: 1, named" bash -c "
 	test $rc = 1 && grep -q 'NOT witnessed by witness.test/w2' '$T_TMP/v.out'"
-ctl -c "$conf" journal backup "$T_TMP/jold" >/dev/null 2>&1
-cp -r "$d/journal/cosignatures" "$T_TMP/jold/"
+ctl -c "$conf" journal backup "$T_TMP/jold" >"$T_TMP/backup.out" 2>&1
+t_check "journal backup takes the stored cosignatures along" bash -c "
+	grep -q 'with 1 stored cosignature\$' '$T_TMP/backup.out' &&
+	cmp '$d/journal/cosignatures/'* '$T_TMP/jold/cosignatures/'\$(basename '$d/journal/cosignatures/'*)"
 
 # Round 2: more records; the witness moves on with consistency proofs from size1, each new checkpoint
 # submitted as it comes by a follower beside signerd (signerd itself does not submit this round:
