@@ -27,16 +27,16 @@ checkpoint_b64(const uint8_t *in, size_t len, char *out)
 }
 
 /*
- * Strict standard base64 decode of exactly want bytes. EVP_DecodeBlock()
- * also takes '=' inside the text, white space around it and stray bits in
- * the last character; only the one canonical encoding of the bytes passes,
- * so that one checkpoint has one text (the text its signature covers).
+ * Strict standard base64 decode: EVP_DecodeBlock() also takes '=' inside
+ * the text, white space around it and stray bits in the last character;
+ * only the one canonical encoding of the bytes passes, so that one note has
+ * one text (the text its signatures cover).
  */
-static int
-cp_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t want)
+int
+checkpoint_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len)
 {
-	uint8_t buf[128];
-	char again[sizeof(buf) / 3 * 4 + 1];
+	uint8_t buf[CHECKPOINT_B64_MAX];
+	char again[sizeof(buf) / 3 * 4 + 8];
 	size_t pad = 0;
 	int n;
 
@@ -46,15 +46,24 @@ cp_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t want)
 		pad++;
 	if (in_len > 1 && in[in_len - 2] == '=')
 		pad++;
-	if ((n = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)in_len)) < 0)
+	if ((n = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)in_len)) < 0 || (size_t)n < pad ||
+	    (size_t)n - pad > cap)
 		return -1;
-	if ((size_t)n - pad != want)
-		return -1;
-	checkpoint_b64(buf, want, again);
+	checkpoint_b64(buf, (size_t)n - pad, again);
 	if (strlen(again) != in_len || memcmp(again, in, in_len) != 0)
 		return -1;
-	memcpy(out, buf, want);
+	memcpy(out, buf, (size_t)n - pad);
+	*out_len = (size_t)n - pad;
 	return 0;
+}
+
+/* Exactly want bytes of strict base64. */
+static int
+cp_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t want)
+{
+	size_t got = 0;
+
+	return checkpoint_b64_decode(in, in_len, out, want, &got) == 0 && got == want ? 0 : -1;
 }
 
 static int

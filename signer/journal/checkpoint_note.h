@@ -76,6 +76,16 @@ SD_WUR int checkpoint_fingerprint_parse(const char *hex, uint8_t fp[32]);
 /* Standard base64 with padding into out (cap >= 4 * ceil(len / 3) + 1). */
 void checkpoint_b64(const uint8_t *in, size_t len, char *out);
 
+/* Bytes a checkpoint_b64_decode() decodes at most (a signature line's blob, a key). */
+#define CHECKPOINT_B64_MAX 128
+
+/*
+ * Strict standard base64 of in (in_len characters, with its padding; only
+ * the canonical encoding) into out (cap bytes; *out_len written): 0, or -1
+ * when it is not that, or longer than cap or CHECKPOINT_B64_MAX bytes.
+ */
+int checkpoint_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len);
+
 /* A decimal of len bytes (1..20 digits, no sign, no leading zero but "0"): 0, or -1 when it is not one. */
 int checkpoint_u64(const char *s, size_t len, uint64_t *out);
 

@@ -31,35 +31,6 @@ struct witness_signer {
 	struct witness_vkey vk;
 };
 
-/*
- * Strict standard base64 of in: only the one canonical encoding of the
- * bytes passes, so that one note has one text. out holds cap bytes.
- */
-static int
-wn_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len)
-{
-	uint8_t buf[WN_COSIG_BLOB + 8];
-	char again[sizeof(buf) / 3 * 4 + 8];
-	size_t pad = 0;
-	int n;
-
-	if (in_len == 0 || in_len % 4 != 0 || in_len / 4 * 3 > sizeof(buf))
-		return -1;
-	if (in[in_len - 1] == '=')
-		pad++;
-	if (in_len > 1 && in[in_len - 2] == '=')
-		pad++;
-	if ((n = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)in_len)) < 0 || (size_t)n < pad ||
-	    (size_t)n - pad > cap)
-		return -1;
-	checkpoint_b64(buf, (size_t)n - pad, again);
-	if (strlen(again) != in_len || memcmp(again, in, in_len) != 0)
-		return -1;
-	memcpy(out, buf, (size_t)n - pad);
-	*out_len = (size_t)n - pad;
-	return 0;
-}
-
 /* A key name or origin: non-empty, no spaces, no '+', no control characters. */
 static int
 wn_name_ok(const char *s, size_t len)
@@ -143,7 +114,7 @@ witness_checkpoint_parse(const char *text, size_t len, struct witness_checkpoint
 		return sd_error_set(SD_E_INVAL, "checkpoint: bad tree size line");
 	line = nl + 1;
 	if ((nl = memchr(line, '\n', (size_t)(text + len - line))) == NULL ||
-	    wn_b64_decode(line, (size_t)(nl - line), out->root, sizeof(out->root), &got) != 0 || got != 32)
+	    checkpoint_b64_decode(line, (size_t)(nl - line), out->root, sizeof(out->root), &got) != 0 || got != 32)
 		return sd_error_set(SD_E_INVAL, "checkpoint: bad root hash line");
 	/* Extension lines: any, but none empty (the blank line ends the text). */
 	for (line = nl + 1; line < text + len; line = nl + 1) {
@@ -203,7 +174,7 @@ witness_vkey_parse(const char *text, size_t len, struct witness_vkey *out)
 	hex[8] = '\0';
 	if (sd_hex_decode(hex, id, sizeof(id), &got) != 0 || got != 4)
 		return sd_error_set(SD_E_INVAL, "vkey: the key id is 8 hex digits");
-	if (wn_b64_decode(p2 + 1, (size_t)(text + len - p2 - 1), raw, sizeof(raw), &got) != 0 || got < 1)
+	if (checkpoint_b64_decode(p2 + 1, (size_t)(text + len - p2 - 1), raw, sizeof(raw), &got) != 0 || got < 1)
 		return sd_error_set(SD_E_INVAL, "vkey: the key is not base64");
 	if ((raw[0] != WITNESS_TYPE_ED25519 && raw[0] != WITNESS_TYPE_COSIG) || got != sizeof(raw))
 		return sd_error_set(SD_E_UNSUPPORTED, "vkey: signature type 0x%02x is not Ed25519 (0x01) or an Ed25519 "
@@ -307,10 +278,10 @@ wn_find(const struct witness_note *wn, const char *name, const uint8_t id[4], si
 		if (s->name_len != len || memcmp(s->name, name, len) != 0)
 			continue;
 		/* The first 8 characters are the key id and 2 more bytes: unknown kinds of signature are skipped unread. */
-		if (wn_b64_decode(s->b64, 8, head, sizeof(head), &got) != 0 || memcmp(head, id, 4) != 0)
+		if (checkpoint_b64_decode(s->b64, 8, head, sizeof(head), &got) != 0 || memcmp(head, id, 4) != 0)
 			continue;
 		*index = i;
-		if (wn_b64_decode(s->b64, s->b64_len, blob, cap, blob_len) != 0)
+		if (checkpoint_b64_decode(s->b64, s->b64_len, blob, cap, blob_len) != 0)
 			return sd_error_set(SD_E_INVAL, "the signature of %s is not base64 of its key id and signature", name);
 		return 0;
 	}
@@ -559,7 +530,7 @@ witness_request_parse(const char *req, size_t len, uint64_t *old, uint8_t proof[
 			break;
 		if (*n == WITNESS_PROOF_MAX)
 			return sd_error_set(SD_E_TOO_LARGE, "request: more than %d consistency proof lines", WITNESS_PROOF_MAX);
-		if (wn_b64_decode(line, (size_t)(nl - line), proof[*n], 32, &got) != 0 || got != 32)
+		if (checkpoint_b64_decode(line, (size_t)(nl - line), proof[*n], 32, &got) != 0 || got != 32)
 			return sd_error_set(SD_E_INVAL, "request: proof line %zu is not a base64 hash", *n + 1);
 		(*n)++;
 	}
