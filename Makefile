@@ -113,8 +113,10 @@ $(BUILD)/libsignerd.a: $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# --as-needed whatever LDFLAGS says (make asan sets its own): signerd links no libcurl, which only
+# signerctl's witness client and signerd-push call.
 $(BUILD)/%: $(BUILD)/signer/%.o $(BUILD)/libsignerd.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 # The front: the API over privsep_client.o; nothing pulls signer/core, pkcs11/ or the journal in,
 # and --as-needed (whatever LDFLAGS says) keeps LMDB out of its libraries too.
