@@ -51,6 +51,7 @@
 struct hsm_sim_waiter {
 	pthread_cond_t turn;
 	bool admitted;
+	struct timespec start;		/* when its slot became free: its signature's time starts there */
 	struct hsm_sim_waiter *next;
 };
 
@@ -98,9 +99,13 @@ hsm_sim_take(bool waited)
 		hsm_sim_waited++;
 }
 
-/* Caller holds hsm_sim_mu: hand free slots to the longest waiting callers. */
+/*
+ * Caller holds hsm_sim_mu: hand free slots to the longest waiting callers.
+ * The queue is the device's: a slot freed at time at starts the next
+ * signature at that very time, however late the host wakes its caller.
+ */
 static void
-hsm_sim_hand_over(void)
+hsm_sim_hand_over(const struct timespec *at)
 {
 	struct hsm_sim_waiter *w;
 
@@ -109,18 +114,26 @@ hsm_sim_hand_over(void)
 		if ((hsm_sim_head = w->next) == NULL)
 			hsm_sim_tail = NULL;
 		w->admitted = true;
+		w->start = *at;
 		hsm_sim_take(true);
 		if (pthread_cond_signal(&w->turn) != 0)
 			abort();	/* a waiter left asleep would hold up every caller behind it */
 	}
 }
 
-/* Take a slot, waiting behind earlier callers; *latency_us is the time to spend in it. */
+/*
+ * Take a slot, waiting behind earlier callers: *until is when the
+ * signature's time in the slot ends. CKR_GENERAL_ERROR (no clock) or
+ * CKR_HOST_MEMORY, and then no slot.
+ */
 static ck_rv_t
-hsm_sim_enter(unsigned long *latency_us)
+hsm_sim_enter(struct timespec *until)
 {
 	struct hsm_sim_waiter me = { .admitted = false, .next = NULL };
+	unsigned long us;
 
+	if (clock_gettime(CLOCK_MONOTONIC, &me.start) != 0)
+		return CKR_GENERAL_ERROR;
 	if (pthread_cond_init(&me.turn, NULL) != 0)
 		return CKR_HOST_MEMORY;
 	pthread_mutex_lock(&hsm_sim_mu);
@@ -137,63 +150,55 @@ hsm_sim_enter(unsigned long *latency_us)
 				abort();	/* only for a broken mutex; the queue would hold a dead entry */
 		}
 	}
-	*latency_us = hsm_sim_latency_us;
+	us = hsm_sim_latency_us;
 	pthread_mutex_unlock(&hsm_sim_mu);
 	if (pthread_cond_destroy(&me.turn) != 0)
 		abort();	/* nobody else can be waiting on it */
+	*until = me.start;
+	until->tv_sec += (time_t)(us / 1000000);
+	until->tv_nsec += (long)(us % 1000000) * 1000;
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
 	return CKR_OK;
 }
 
+/* Free the slot taken by hsm_sim_enter(), whose time ended at until. */
 static void
-hsm_sim_leave(void)
+hsm_sim_leave(const struct timespec *until)
 {
 	pthread_mutex_lock(&hsm_sim_mu);
 	hsm_sim_in_flight--;
 	hsm_sim_signatures++;
-	hsm_sim_hand_over();
+	hsm_sim_hand_over(until);
 	pthread_mutex_unlock(&hsm_sim_mu);
 }
 
-/* Sleep until start + us on the monotonic clock (at once when that has passed). */
-static ck_rv_t
-hsm_sim_sleep_until(const struct timespec *start, unsigned long us)
-{
-	struct timespec until = *start;
-	int err;
-
-	until.tv_sec += (time_t)(us / 1000000);
-	until.tv_nsec += (long)(us % 1000000) * 1000;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	while ((err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL)) == EINTR)
-		;
-	return err == 0 ? CKR_OK : CKR_GENERAL_ERROR;
-}
-
-/* One signature (C_SignFinal when final): a slot, the real call, the rest of the latency in the slot, the slot freed. */
+/*
+ * One signature (C_SignFinal when final): a slot, the real call, the rest
+ * of the latency in the slot (also after a failure: a round trip to a
+ * device takes its time whatever the answer), the slot freed.
+ */
 static ck_rv_t
 hsm_sim_sign(bool final, ck_session_handle_t session, unsigned char *data, unsigned long data_len,
     unsigned char *signature, unsigned long *signature_len)
 {
-	unsigned long latency_us;
-	struct timespec start;
-	ck_rv_t rv, rv_sleep;
+	struct timespec until;
+	ck_rv_t rv;
+	int err;
 
-	if ((rv = hsm_sim_enter(&latency_us)) != CKR_OK)
+	if ((rv = hsm_sim_enter(&until)) != CKR_OK)
 		return rv;
-	if (clock_gettime(CLOCK_MONOTONIC, &start) != 0) {
-		hsm_sim_leave();
-		return CKR_GENERAL_ERROR;
-	}
 	if (final)
 		rv = hsm_sim_real->C_SignFinal(session, signature, signature_len);
 	else
 		rv = hsm_sim_real->C_Sign(session, data, data_len, signature, signature_len);
-	rv_sleep = hsm_sim_sleep_until(&start, latency_us);
-	hsm_sim_leave();
-	return rv != CKR_OK ? rv : rv_sleep;
+	/* Absolute: at once when until has passed (the real module or the host was slower). */
+	while ((err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL)) == EINTR)
+		;
+	hsm_sim_leave(&until);
+	return rv == CKR_OK && err != 0 ? CKR_GENERAL_ERROR : rv;
 }
 
 static ck_rv_t
@@ -217,17 +222,20 @@ static ck_rv_t
 hsm_sim_C_Initialize(void *init_args)
 {
 	unsigned long latency_us, parallel;
+	struct timespec now;
 
 	if (!hsm_sim_env("HSM_SIM_LATENCY_US", 0, HSM_SIM_LATENCY_MAX_US, &latency_us) ||
 	    !hsm_sim_env("HSM_SIM_PARALLEL", 0, HSM_SIM_PARALLEL_MAX, &parallel))
 		return CKR_ARGUMENTS_BAD;
+	if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+		return CKR_GENERAL_ERROR;
 	pthread_mutex_lock(&hsm_sim_mu);
 	hsm_sim_latency_us = latency_us;
 	hsm_sim_parallel = parallel;
 	hsm_sim_signatures = 0;
 	hsm_sim_waited = 0;
 	hsm_sim_in_flight_max = hsm_sim_in_flight;
-	hsm_sim_hand_over();	/* more slots than before: waiters need not wait for a signature to end */
+	hsm_sim_hand_over(&now);	/* more slots than before: waiters need not wait for a signature to end */
 	pthread_mutex_unlock(&hsm_sim_mu);
 	return hsm_sim_real->C_Initialize(init_args);
 }
