@@ -153,9 +153,10 @@ $(BENCH_BIN): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/libtesthelp.a $(BUIL
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libssl) $(LDLIBS)
 
 # The benchmark: raw HSM signing rate and end-to-end issuance in one run
-# (BENCH_KEY=, BENCH_SECONDS=, BENCH_CONC=; see README).
+# (BENCH_KEY=, BENCH_SECONDS=, BENCH_CONC=; BENCH_HSM=latency=10ms,parallel=8
+# signs through the network HSM model, tests/modules/hsm_sim.so; see README).
 bench: deps-bench
-	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@$(MAKE) --no-print-directory all $(BENCH_BIN) $(BUILD)/tests/modules/hsm_sim.so
 	BUILD=$(BUILD) bash tests/bench/run.sh
 
 # The denial-of-service attack tool (issue 11): test code, run by
