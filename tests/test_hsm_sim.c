@@ -276,14 +276,15 @@ model_check(unsigned latency_ms, unsigned parallel, unsigned m, unsigned k)
 	pthread_t t[THREADS_MAX];
 	struct worker w[THREADS_MAX];
 	struct sim_stats st;
-	unsigned i, ok = 0, width, turns_ahead;
+	unsigned i, ok = 0, width, turns, turns_ahead;
 	double t0, took, model, longest = 0, longest_model;
 	int b;
 
 	CU_ASSERT_TRUE_FATAL(fx_ok && m <= THREADS_MAX && parallel > 0);
 	CU_ASSERT_EQUAL_FATAL(sim_open((unsigned long)latency_ms * 1000, parallel, m), 0);
 	width = m < parallel ? m : parallel;
-	model = (double)((m * k + width - 1) / width) * latency_ms;
+	turns = (m * k + width - 1) / width;	/* each slot signs one after another */
+	model = (double)turns * latency_ms;
 	/* In turn: at most m - 1 callers ahead, served parallel at a time, then its own latency. */
 	turns_ahead = (m - 1 + parallel - 1) / parallel;
 	longest_model = (double)(turns_ahead + 1) * latency_ms;

@@ -49,7 +49,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 [[ $BENCH_CSRS =~ ^[1-9][0-9]{0,4}$ ]] || die "BENCH_CSRS=$BENCH_CSRS: want 1 to 65536"
 [[ $BENCH_ACME =~ ^[01]$ ]] || die "BENCH_ACME=$BENCH_ACME: want 0 or 1"
 # BENCH_HSM: HSM_LATENCY_US and HSM_PARALLEL, both or neither.
-HSM_LATENCY_US= HSM_PARALLEL=
+HSM_LATENCY_US='' HSM_PARALLEL=''
 if [ -n "$BENCH_HSM" ]; then
 	IFS=, read -r -a hsm_opts <<<"$BENCH_HSM"
 	for opt in "${hsm_opts[@]}"; do
@@ -62,18 +62,22 @@ if [ -n "$BENCH_HSM" ]; then
 			ms) HSM_LATENCY_US=$((10#${BASH_REMATCH[1]} * 1000)) ;;
 			s) HSM_LATENCY_US=$((10#${BASH_REMATCH[1]} * 1000000)) ;;
 			esac
-			[ "$HSM_LATENCY_US" -ge 1 ] && [ "$HSM_LATENCY_US" -le 10000000 ] ||
+			if [ "$HSM_LATENCY_US" -lt 1 ] || [ "$HSM_LATENCY_US" -gt 10000000 ]; then
 				die "BENCH_HSM: '$opt': want 1 us to 10 s"
+			fi
 			;;
 		parallel=*)
-			[[ ${opt#parallel=} =~ ^[1-9][0-9]{0,3}$ ]] && [ "${opt#parallel=}" -le 4096 ] ||
+			if ! [[ ${opt#parallel=} =~ ^[1-9][0-9]{0,3}$ ]] || [ "${opt#parallel=}" -gt 4096 ]; then
 				die "BENCH_HSM: '$opt': want parallel=1 to 4096"
+			fi
 			HSM_PARALLEL=${opt#parallel=}
 			;;
 		*) die "BENCH_HSM: unknown setting '$opt' (want latency=10ms,parallel=8)" ;;
 		esac
 	done
-	[ -n "$HSM_LATENCY_US" ] && [ -n "$HSM_PARALLEL" ] || die "BENCH_HSM=$BENCH_HSM: want both latency= and parallel="
+	if [ -z "$HSM_LATENCY_US" ] || [ -z "$HSM_PARALLEL" ]; then
+		die "BENCH_HSM=$BENCH_HSM: want both latency= and parallel="
+	fi
 	[ -f "$SIM" ] || die "$SIM missing: run 'make bench' (or make $SIM)"
 fi
 IFS=, read -r -a KEYS <<<"$BENCH_KEY"

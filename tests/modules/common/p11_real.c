@@ -4,6 +4,8 @@
 
 #include "p11_real.h"
 
+static void *p11_real_dl;	/* the module loaded, never closed */
+
 struct ck_function_list *
 p11_real_load(const char *env, const char *tag)
 {
@@ -24,6 +26,6 @@ p11_real_load(const char *env, const char *tag)
 		dlclose(dl);
 		return NULL;
 	}
-	/* dl is never closed: the loader's own list keeps the module reachable. */
+	p11_real_dl = dl;
 	return real;
 }
