@@ -324,10 +324,13 @@ model_check(unsigned latency_ms, unsigned parallel, unsigned m, unsigned k)
 	CU_ASSERT_EQUAL(st.in_flight_max, width);
 	CU_ASSERT_TRUE(m <= parallel ? st.waited == 0 : st.waited > 0);
 	CU_ASSERT_TRUE(took >= 0.95 * model);
-	CU_ASSERT_TRUE(took <= 2 * model);
-	/* Served in turn: no caller is overtaken again and again (generous: the machine is shared). */
 	CU_ASSERT_TRUE(longest >= latency_ms * 0.95);
-	CU_ASSERT_TRUE(longest <= 2 * longest_model + 20);
+	/* Upper bounds only where the host keeps up: valgrind runs one thread at a time, many times slower. */
+	if (getenv("SD_TEST_VALGRIND") == NULL) {
+		CU_ASSERT_TRUE(took <= 2 * model);
+		/* Served in turn: no caller is overtaken again and again (generous: the machine is shared). */
+		CU_ASSERT_TRUE(longest <= 2 * longest_model + 20);
+	}
 	sim_close();
 }
 
@@ -387,9 +390,9 @@ test_length_query(void)
 	CU_ASSERT_EQUAL(st.signatures, 1);
 	CU_ASSERT_EQUAL(len, 64);
 	CU_ASSERT_TRUE(verify_once(g_key, sig, len));
-	CU_ASSERT_TRUE(query_ms < 150);
+	CU_ASSERT_TRUE(query_ms < 150 || getenv("SD_TEST_VALGRIND") != NULL);
 	CU_ASSERT_TRUE(sign_ms >= 300 * 0.95);
-	CU_ASSERT_TRUE(sign_ms < 600);
+	CU_ASSERT_TRUE(sign_ms < 600 || getenv("SD_TEST_VALGRIND") != NULL);
 	/* A failed signature takes its round trip too, and frees its slot. */
 	t0 = now_ms();
 	CU_ASSERT_EQUAL(g_hsm->fn->C_Sign(s->handle, (CK_BYTE *)test_digest, sizeof(test_digest), sig, &len),
