@@ -7,15 +7,18 @@
  *
  *   HSM_SIM_MODULE      the real module (default /usr/lib/softhsm/libsofthsm2.so)
  *   HSM_SIM_LATENCY_US  microseconds a signature holds its slot (default 0, at
- *                       most 10000000): from the moment it gets the slot,
- *                       the real module's own signing time included, so a
- *                       slot serves exactly 1 / latency signatures per second
- *                       as long as the real module is faster than that
+ *                       most 10000000), the real module's own signing time
+ *                       included: from the moment it gets the slot or, for a
+ *                       caller that queued, from the moment the slot was
+ *                       freed (the queue is the device's: the host waking
+ *                       its thread late costs the device nothing). A slot
+ *                       thus serves exactly 1 / latency signatures per
+ *                       second as long as the real module is faster.
  *   HSM_SIM_PARALLEL    slots: signatures in progress at once (default 0: no
  *                       limit, at most 4096); a caller that finds them all
  *                       taken waits, in arrival order (each freed slot is
- *                       handed to the longest waiting caller), without
- *                       spinning
+ *                       handed to the longest waiting caller), asleep on a
+ *                       condition variable of its own
  *
  * Both are read at every C_Initialize, so a test can change them between
  * C_Finalize and C_Initialize; a malformed value fails C_Initialize with
