@@ -59,9 +59,11 @@ TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
-# PKCS#11 modules that only tests load (e.g. the fault injector).
+# PKCS#11 modules that only tests load (the fault injector, the network HSM model); what they
+# share (tests/modules/common/) is compiled into each.
 TEST_MODULE_SRCS := $(wildcard tests/modules/*.c)
 TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so)
+TEST_MODULE_COMMON_OBJS := $(patsubst %.c,$(BUILD)/%.pic.o,$(wildcard tests/modules/common/*.c))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c: each such file is a target),
@@ -139,18 +141,24 @@ $(BUILD)/tests/libtesthelp.a: $(TESTLIB_OBJS)
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/libtesthelp.a $(BUILD)/libsignerd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) $(LDLIBS)
 
-$(BUILD)/tests/modules/%.so: tests/modules/%.c
+$(BUILD)/tests/modules/common/%.pic.o: tests/modules/common/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(filter-out -fPIE,$(CFLAGS)) -fPIC -shared -o $@ $< -ldl $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(filter-out -fPIE,$(CFLAGS)) -fPIC -c -o $@ $<
+
+$(BUILD)/tests/modules/%.so: tests/modules/%.c $(TEST_MODULE_COMMON_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(filter-out -fPIE,$(CFLAGS)) -fPIC -shared -o $@ $< \
+		$(TEST_MODULE_COMMON_OBJS) -ldl $(LDLIBS)
 
 BENCH_BIN := $(BUILD)/tests/bench/signerd-bench
 $(BENCH_BIN): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/libtesthelp.a $(BUILD)/libsignerd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libssl) $(LDLIBS)
 
 # The benchmark: raw HSM signing rate and end-to-end issuance in one run
-# (BENCH_KEY=, BENCH_SECONDS=, BENCH_CONC=; see README).
+# (BENCH_KEY=, BENCH_SECONDS=, BENCH_CONC=; BENCH_HSM=latency=10ms,parallel=8
+# signs through the network HSM model, tests/modules/hsm_sim.so; see README).
 bench: deps-bench
-	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@$(MAKE) --no-print-directory all $(BENCH_BIN) $(BUILD)/tests/modules/hsm_sim.so
 	BUILD=$(BUILD) bash tests/bench/run.sh
 
 # The denial-of-service attack tool (issue 11): test code, run by

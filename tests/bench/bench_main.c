@@ -6,6 +6,7 @@
  *   signerd-bench --demo DIR --pid PID --port PORT [--key NAME]
  *       [--seconds N] [--conc 1,2,4,16,64] [--csrs N] [--startup-ms MS]
  *       [--acme-eab FILE --acme-http-port PORT]
+ *       [--hsm-latency-us N --hsm-parallel N]
  *
  * DIR is a packaging/demo.sh state (signerd.conf, clients/issuer.*,
  * tls/ca.pem) that the signerd with PID serves on 127.0.0.1:PORT. With
@@ -13,6 +14,10 @@
  * argv), the sweep is followed by BENCH_ACME_CONC ACME workers on profile
  * server, compared with /v1/sign at the same concurrency (run if the sweep
  * has no such step); signerd validates http-01 on --acme-http-port.
+ * --hsm-latency-us and --hsm-parallel describe the network HSM that
+ * tests/modules/hsm_sim.so models under signerd (run.sh's BENCH_HSM): each
+ * "bench" line then also gives its capacity (parallel / latency) and
+ * issued/s against it (ratio_capacity).
  * Exit: 0 all requests succeeded, 1 the run failed, 2 usage,
  * 3 the run completed but some requests failed (all shown).
  */
@@ -42,6 +47,8 @@ struct bench_opts {
 	double startup_ms;		/* < 0: not measured */
 	const char *acme_eab;		/* NULL: no ACME step */
 	uint16_t acme_http_port;
+	unsigned long hsm_latency_us;	/* the modelled HSM (both or neither): 0 none */
+	unsigned long hsm_parallel;
 };
 
 static const char *const bench_fail_names[BENCH_FAIL_COUNT] = {
@@ -53,7 +60,7 @@ bench_usage(void)
 {
 	fprintf(stderr, "usage: signerd-bench --demo DIR --pid PID --port PORT [--key NAME] [--seconds N]\n"
 	    "           [--conc 1,2,4,16,64] [--csrs N] [--startup-ms MS]\n"
-	    "           [--acme-eab FILE --acme-http-port PORT]\n");
+	    "           [--acme-eab FILE --acme-http-port PORT] [--hsm-latency-us N --hsm-parallel N]\n");
 }
 
 static bool
@@ -100,6 +107,8 @@ bench_parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "startup-ms", required_argument, NULL, 'S' },
 		{ "acme-eab", required_argument, NULL, 'E' },
 		{ "acme-http-port", required_argument, NULL, 'H' },
+		{ "hsm-latency-us", required_argument, NULL, 'L' },
+		{ "hsm-parallel", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -134,6 +143,14 @@ bench_parse_args(int argc, char **argv, struct bench_opts *o)
 				return -1;
 			o->seconds = (double)v;
 			break;
+		case 'L':
+			if (!bench_parse_ul(optarg, 10000000, &o->hsm_latency_us) || o->hsm_latency_us == 0)
+				return -1;
+			break;
+		case 'N':
+			if (!bench_parse_ul(optarg, 4096, &o->hsm_parallel) || o->hsm_parallel == 0)
+				return -1;
+			break;
 		case 'c':
 			if (!bench_parse_conc(optarg, o))
 				return -1;
@@ -153,7 +170,7 @@ bench_parse_args(int argc, char **argv, struct bench_opts *o)
 			return -1;
 		}
 	}
-	if (o->acme_eab != NULL && o->acme_http_port == 0)
+	if ((o->acme_eab != NULL && o->acme_http_port == 0) || (o->hsm_latency_us == 0) != (o->hsm_parallel == 0))
 		return -1;
 	return optind == argc && o->demo != NULL && o->pid != 0 && o->port != 0 ? 0 : -1;
 }
@@ -192,8 +209,15 @@ bench_print_raw(const char *key, const struct bench_hsm_result *r, double base)
 	(void)key;
 }
 
+/* Signatures per second the modelled HSM can make (0: no model). */
+static double
+bench_capacity(const struct bench_opts *o)
+{
+	return o->hsm_latency_us == 0 ? 0 : (double)o->hsm_parallel * 1e6 / (double)o->hsm_latency_us;
+}
+
 static void
-bench_print_row(const struct bench_step *s, double raw)
+bench_print_row(const struct bench_step *s, double raw, double capacity)
 {
 	printf("%5u %10.1f %7.3f %8.2f %8.2f %8.2f %8.2f %7llu %7.1f %9.3f %9.3f %9.3f %6llu\n", s->conc, s->rate,
 	    raw > 0 ? s->rate / raw : 0, s->p50_ms, s->p95_ms, s->p99_ms, s->max_ms, (unsigned long long)s->errors,
@@ -208,23 +232,30 @@ bench_print_row(const struct bench_step *s, double raw)
 				printf(" %s=%llu", bench_fail_names[f], (unsigned long long)s->fails[f]);
 		printf("; first: %s\n", s->first_error);
 	}
+	if (capacity > 0)
+		printf("      issued/s / HSM capacity %.1f/s: %.3f\n", capacity, s->rate / capacity);
 	if (s->capped)
 		printf("      (stopped at the request cap of %d)\n", BENCH_STEP_REQUESTS_MAX);
 	(void)fflush(stdout);	/* progress; the final flush is checked */
 }
 
 static void
-bench_print_line(const char *key, const struct bench_step *s, double raw, unsigned workers, double seconds,
-    double startup_ms)
+bench_print_line(const struct bench_opts *o, const char *key, const struct bench_step *s, double raw,
+    unsigned workers)
 {
+	double capacity = bench_capacity(o);
+
 	printf("bench key=%s conc=%u rate=%.1f raw=%.1f ratio=%.3f p50_ms=%.2f p99_ms=%.2f errors=%llu rss_mb=%.1f "
 	    "p95_ms=%.2f max_ms=%.2f cpu_ms_per_cert=%.3f client_cpu_ms_per_cert=%.3f commits_per_cert=%.3f reconnects=%llu "
 	    "workers=%u seconds=%.0f",
 	    key, s->conc, s->rate, raw, raw > 0 ? s->rate / raw : 0, s->p50_ms, s->p99_ms,
 	    (unsigned long long)s->errors, s->rss_mb, s->p95_ms, s->max_ms, s->cpu_ms_per_cert,
-	    s->client_cpu_ms_per_cert, s->commits_per_cert, (unsigned long long)s->reconnects, workers, seconds);
-	if (startup_ms >= 0)
-		printf(" startup_ms=%.1f", startup_ms);
+	    s->client_cpu_ms_per_cert, s->commits_per_cert, (unsigned long long)s->reconnects, workers, o->seconds);
+	if (o->startup_ms >= 0)
+		printf(" startup_ms=%.1f", o->startup_ms);
+	if (capacity > 0)
+		printf(" hsm_latency_ms=%.3f hsm_parallel=%lu capacity=%.1f ratio_capacity=%.3f",
+		    (double)o->hsm_latency_us / 1000, o->hsm_parallel, capacity, s->rate / capacity);
 	printf("\n");
 }
 
@@ -273,6 +304,9 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 	bench_print_load();
 	if (o->startup_ms >= 0)
 		printf("startup to ready (warm token, median): %.1f ms\n", o->startup_ms);
+	if (bench_capacity(o) > 0)
+		printf("HSM: hsm_sim.so, %.3f ms per signature, %lu at once: capacity %.1f signatures/s\n",
+		    (double)o->hsm_latency_us / 1000, o->hsm_parallel, bench_capacity(o));
 	printf("raw HSM limit: hsm_sign() on the issuing key, one session per thread, pre-hashed input\n");
 	(void)fflush(stdout);	/* progress; the final flush is checked */
 	if ((rc = bench_hsm_rate(bh, 1, o->seconds, &r1)) != 0)
@@ -311,7 +345,7 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 		if ((rc = bench_load_step(&load, o->conc[i], o->seconds, &steps[i])) != 0)
 			goto out;
 		*errors += steps[i].errors;
-		bench_print_row(&steps[i], rw.rate);
+		bench_print_row(&steps[i], rw.rate, bench_capacity(o));
 		n_steps++;
 	}
 	if (o->acme_eab != NULL) {
@@ -321,7 +355,7 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 			if ((rc = bench_load_step(&load, BENCH_ACME_CONC, o->seconds, &steps[n_steps])) != 0)
 				goto out;
 			*errors += steps[n_steps].errors;
-			bench_print_row(&steps[n_steps], rw.rate);
+			bench_print_row(&steps[n_steps], rw.rate, bench_capacity(o));
 			n_steps++;
 		}
 		files = (struct bench_tls_files){ .ca = ca };
@@ -352,7 +386,7 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 		printf("bench-raw key=%s threads=%u rate=%.1f scaling=%.2f\n", key, rw.threads, rw.rate,
 		    r1.rate > 0 ? rw.rate / r1.rate : 0);
 	for (i = 0; i < n_steps; i++)
-		bench_print_line(key, &steps[i], rw.rate, workers, o->seconds, o->startup_ms);
+		bench_print_line(o, key, &steps[i], rw.rate, workers);
 	if (o->acme_eab != NULL)
 		printf("bench-acme key=%s conc=%u orders_per_s=%.1f sign_rate=%.1f ratio_to_sign=%.3f errors=%llu "
 		    "seconds=%.0f validations=%llu bad_nonces=%llu polls=%llu reconnects=%llu\n", key, acme.conc,

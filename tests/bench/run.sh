@@ -12,7 +12,12 @@
 # signerd runs under, as a unit's CPUAffinity= or Nice= would: e.g.
 # "nice -n -5" or "taskset -c 1"; the bench client keeps the default),
 # BENCH_ACME (1: after the sweep, ACME orders at concurrency 16 on the same
-# signerd, compared with /v1/sign at 16; 0: skip).
+# signerd, compared with /v1/sign at 16; 0: skip), BENCH_HSM (a network HSM
+# in place of the bare SoftHSM token: "latency=10ms,parallel=8", latency in
+# us, ms or s; signerd and the raw measurement sign through
+# $BUILD/tests/modules/hsm_sim.so with those settings, and the "bench" lines
+# add the capacity parallel / latency and ratio_capacity = issued/s over it;
+# empty: the demo's own module).
 # Output under $BUILD/bench/: <key>/bench.txt (full output), <key>/plot.dat,
 # bench-<key>.png, results.txt (the machine-readable lines of this run).
 set -euo pipefail
@@ -27,6 +32,8 @@ BENCH_STARTS=${BENCH_STARTS:-5}
 BENCH_CSRS=${BENCH_CSRS:-256}
 BENCH_KEEP_JOURNAL=${BENCH_KEEP_JOURNAL:-0}
 BENCH_ACME=${BENCH_ACME:-1}
+BENCH_HSM=${BENCH_HSM:-}
+SIM=$BUILD/tests/modules/hsm_sim.so
 ACME_CONC=16 # BENCH_ACME_CONC in bench.h: workers bench-0 .. bench-15.example.com
 read -r -a WRAP <<<"${BENCH_WRAP:-}"
 OUT=$BUILD/bench
@@ -41,6 +48,38 @@ die() { echo "bench: $*" >&2; exit 1; }
 [[ $BENCH_STARTS =~ ^[1-9][0-9]?$ ]] || die "BENCH_STARTS=$BENCH_STARTS: want 1 to 99"
 [[ $BENCH_CSRS =~ ^[1-9][0-9]{0,4}$ ]] || die "BENCH_CSRS=$BENCH_CSRS: want 1 to 65536"
 [[ $BENCH_ACME =~ ^[01]$ ]] || die "BENCH_ACME=$BENCH_ACME: want 0 or 1"
+# BENCH_HSM: HSM_LATENCY_US and HSM_PARALLEL, both or neither.
+HSM_LATENCY_US='' HSM_PARALLEL=''
+if [ -n "$BENCH_HSM" ]; then
+	IFS=, read -r -a hsm_opts <<<"$BENCH_HSM"
+	for opt in "${hsm_opts[@]}"; do
+		case "$opt" in
+		latency=*)
+			[[ ${opt#latency=} =~ ^([0-9]{1,8})(us|ms|s)$ ]] ||
+				die "BENCH_HSM: '$opt': want latency=N with us, ms or s (e.g. latency=10ms)"
+			case "${BASH_REMATCH[2]}" in
+			us) HSM_LATENCY_US=$((10#${BASH_REMATCH[1]})) ;;
+			ms) HSM_LATENCY_US=$((10#${BASH_REMATCH[1]} * 1000)) ;;
+			s) HSM_LATENCY_US=$((10#${BASH_REMATCH[1]} * 1000000)) ;;
+			esac
+			if [ "$HSM_LATENCY_US" -lt 1 ] || [ "$HSM_LATENCY_US" -gt 10000000 ]; then
+				die "BENCH_HSM: '$opt': want 1 us to 10 s"
+			fi
+			;;
+		parallel=*)
+			if ! [[ ${opt#parallel=} =~ ^[1-9][0-9]{0,3}$ ]] || [ "${opt#parallel=}" -gt 4096 ]; then
+				die "BENCH_HSM: '$opt': want parallel=1 to 4096"
+			fi
+			HSM_PARALLEL=${opt#parallel=}
+			;;
+		*) die "BENCH_HSM: unknown setting '$opt' (want latency=10ms,parallel=8)" ;;
+		esac
+	done
+	if [ -z "$HSM_LATENCY_US" ] || [ -z "$HSM_PARALLEL" ]; then
+		die "BENCH_HSM=$BENCH_HSM: want both latency= and parallel="
+	fi
+	[ -f "$SIM" ] || die "$SIM missing: run 'make bench' (or make $SIM)"
+fi
 IFS=, read -r -a KEYS <<<"$BENCH_KEY"
 [ "${#KEYS[@]}" -gt 0 ] || die "BENCH_KEY is empty"
 for key in "${KEYS[@]}"; do
@@ -113,6 +152,27 @@ set_acme() {
 	grep -q "^http_port = $port\$" "$conf" || die "$conf: no [acme] section to point at port $port"
 }
 
+# set_hsm CONF: [hsm] of the bench's demo config signs through hsm_sim.so with
+# BENCH_HSM's settings, over the module it named before (kept as HSM_SIM_MODULE);
+# without BENCH_HSM, through that module again.
+set_hsm() {
+	local conf=$1 tmp="$1.new" real
+	real=$(awk '/^\[/ { hsm = ($0 == "[hsm]") }
+		hsm && sub(/^environment *= *HSM_SIM_MODULE=/, "") { print; exit }' "$conf")
+	[ -n "$real" ] || real=$(awk '/^\[/ { hsm = ($0 == "[hsm]") } hsm && sub(/^module *= */, "") { print; exit }' "$conf")
+	[ -n "$real" ] || die "$conf: no [hsm] module"
+	awk -v sim="${HSM_LATENCY_US:+$SIM}" -v real="$real" -v lat="$HSM_LATENCY_US" -v par="$HSM_PARALLEL" '
+		/^\[/ { hsm = ($0 == "[hsm]") }
+		hsm && (/^module *=/ || /^environment *= *HSM_SIM_/) { next }
+		{ print }
+		$0 == "[hsm]" && sim == "" { printf "module = %s\n", real }
+		$0 == "[hsm]" && sim != "" {
+			printf "module = %s\nenvironment = HSM_SIM_MODULE=%s\n", sim, real
+			printf "environment = HSM_SIM_LATENCY_US=%s\nenvironment = HSM_SIM_PARALLEL=%s\n", lat, par
+		}
+	' "$conf" >"$tmp" && chmod --reference="$conf" "$tmp" && mv "$tmp" "$conf"
+}
+
 # The median of integers given as arguments.
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -136,6 +196,11 @@ for key in "${KEYS[@]}"; do
 		bash "$here/packaging/demo.sh" init >"$dir/demo.log" 2>&1 ||
 		{ cat "$dir/demo.log" >&2; die "demo init for $key failed"; }
 	[ "$BENCH_KEEP_JOURNAL" = 1 ] || rm -rf "$demo/journal"
+	if [ -n "$HSM_LATENCY_US" ] || grep -q '^environment *= *HSM_SIM_' "$demo/signerd.conf"; then
+		set_hsm "$demo/signerd.conf"
+	fi
+	hsm_args=()
+	[ -z "$HSM_LATENCY_US" ] || hsm_args=(--hsm-latency-us "$HSM_LATENCY_US" --hsm-parallel "$HSM_PARALLEL")
 	acme_args=()
 	if [ "$BENCH_ACME" = 1 ]; then
 		# A cached state keeps the port it was made with: point it at this run's.
@@ -161,7 +226,8 @@ for key in "${KEYS[@]}"; do
 	start_signerd "$demo" "$dir/ready"
 	set +e
 	"$BIN" --demo "$demo" --pid "$PID" --port "$PORT" --key "$key" --seconds "$BENCH_SECONDS" \
-		--conc "$BENCH_CONC" --csrs "$BENCH_CSRS" --startup-ms "$startup_ms" ${acme_args[@]+"${acme_args[@]}"} |
+		--conc "$BENCH_CONC" --csrs "$BENCH_CSRS" --startup-ms "$startup_ms" ${acme_args[@]+"${acme_args[@]}"} \
+		${hsm_args[@]+"${hsm_args[@]}"} |
 		tee "$dir/bench.txt"
 	rc=${PIPESTATUS[0]}
 	set -e

@@ -21,7 +21,6 @@
  * SoftHSM's own state stays consistent, and the fault replaces the result.
  * C_GetFunctionList never fails.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -32,11 +31,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The lowercase type names of the declarations the forwarders were generated from. */
-#define CRYPTOKI_GNU 1
-#include <p11-kit/pkcs11.h>
+/* The real module, and the lowercase type names of the declarations the forwarders were generated from. */
+#include "common/p11_real.h"
 
-#define FAULTY_DEFAULT_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define FAULTY_RULES_MAX 32
 #define FAULTY_LINE_MAX 256
 
@@ -74,7 +71,6 @@ static const struct {
 
 static pthread_mutex_t faulty_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct ck_function_list *faulty_real;	/* set once by C_GetFunctionList, before any other call */
-static void *faulty_real_dl;			/* its module, never unloaded (below) */
 static struct faulty_rule faulty_rules[FAULTY_RULES_MAX];
 static size_t faulty_n_rules;
 static struct stat faulty_seen;		/* the control file as last read */
@@ -930,29 +926,10 @@ static struct ck_function_list faulty_list = {
 
 static pthread_once_t faulty_once = PTHREAD_ONCE_INIT;
 
-/* The real module stays loaded for the life of the process: SoftHSM does not like being unloaded. */
 static void
 faulty_open_real(void)
 {
-	const char *path = getenv("FAULTY_MODULE");
-	ck_rv_t (*get)(struct ck_function_list **);
-	struct ck_function_list *real = NULL;
-	void *dl;
-
-	if (path == NULL || path[0] == '\0')
-		path = FAULTY_DEFAULT_MODULE;
-	if ((dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		fprintf(stderr, "faulty.so: cannot load %s: %s\n", path, dlerror());
-		return;
-	}
-	*(void **)&get = dlsym(dl, "C_GetFunctionList");
-	if (get == NULL || get(&real) != CKR_OK || real == NULL) {
-		fprintf(stderr, "faulty.so: %s has no usable C_GetFunctionList\n", path);
-		dlclose(dl);
-		return;
-	}
-	faulty_real_dl = dl;
-	faulty_real = real;
+	faulty_real = p11_real_load("FAULTY_MODULE", "faulty.so");
 }
 
 static ck_rv_t
