@@ -26,6 +26,18 @@
 #include "lib/sd_test.h"
 #include "lib/softhsm_fixture.h"
 
+/* An AddressSanitizer build (make asan): timing bounds that need a host keeping up are not checked. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SIM_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIM_SANITIZED 1
+#endif
+#endif
+#ifndef SIM_SANITIZED
+#define SIM_SANITIZED 0
+#endif
+
 #define TOKEN_LABEL "signerd-hsm-sim"
 #define KEY_URI "pkcs11:object=sim-p256"
 #define THREADS_MAX 32
@@ -325,8 +337,11 @@ model_check(unsigned latency_ms, unsigned parallel, unsigned m, unsigned k)
 	CU_ASSERT_TRUE(m <= parallel ? st.waited == 0 : st.waited > 0);
 	CU_ASSERT_TRUE(took >= 0.95 * model);
 	CU_ASSERT_TRUE(longest >= latency_ms * 0.95);
-	/* Upper bounds only where the host keeps up: valgrind runs one thread at a time, many times slower. */
-	if (getenv("SD_TEST_VALGRIND") == NULL) {
+	/*
+	 * Upper bounds only where the host keeps up: valgrind runs one thread at a time, many times slower,
+	 * and under ASan 16 threads on two shared cores are descheduled for longer than a turn.
+	 */
+	if (getenv("SD_TEST_VALGRIND") == NULL && !SIM_SANITIZED) {
 		CU_ASSERT_TRUE(took <= 2 * model);
 		/* Served in turn: no caller is overtaken again and again (generous: the machine is shared). */
 		CU_ASSERT_TRUE(longest <= 2 * longest_model + 20);
