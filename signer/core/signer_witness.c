@@ -279,17 +279,6 @@ sw_conflict(struct signer_witness *sw, struct sw_witness *w, uint64_t size, cons
 	journal_record_free(rec);
 }
 
-/* The first line of an answer, printable, for the log. */
-static void
-sw_first_line(const char *body, size_t len, char *out, size_t cap)
-{
-	size_t i;
-
-	for (i = 0; i < len && i + 1 < cap && body[i] != '\n'; i++)
-		out[i] = body[i] >= 0x20 && body[i] < 0x7f ? body[i] : '?';
-	out[i] = '\0';
-}
-
 /* Judge one answer file of w (its status line, then the witness's body). Lock held. */
 static void
 sw_answer(struct signer_witness *sw, struct sw_witness *w, uint64_t size)
@@ -317,7 +306,7 @@ sw_answer(struct signer_witness *sw, struct sw_witness *w, uint64_t size)
 		sw_conflict(sw, w, size, text + 4, len - 4);
 	} else {
 		w->refusals++;
-		sw_first_line(text + 4, len - 4, first, sizeof(first));
+		witness_first_line(text + 4, len - 4, first, sizeof(first));
 		sd_log(SD_LOG_ERROR, "witness %s refused tree size %" PRIu64 " with %u%s%s%s", w->t.vk.name, size, status,
 		    first[0] != '\0' ? ": " : "", first, status == 422 ? " (not consistent with what it cosigned "
 		    "before: this journal's history differs from the one it saw)" : "");

@@ -233,6 +233,9 @@ SD_WUR int witness_request_make(struct journal *j, const char *note, uint64_t si
  */
 SD_WUR int witness_stored_size(const char *journal_dir, const char *name, const char *origin, uint64_t *size);
 
+/* The first line of a witness's answer (len bytes), printable ('?' for others), into out (cap > 0 bytes). */
+void witness_first_line(const char *body, size_t len, char *out, size_t cap);
+
 /* The body of a 409 (text/x.tlog.size): "N\n" (len bytes). Errors: SD_E_INVAL. */
 SD_WUR int witness_size_parse(const char *text, size_t len, uint64_t *size);
 

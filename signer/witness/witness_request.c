@@ -141,3 +141,13 @@ out:
 	free(full);
 	return rc;
 }
+
+void
+witness_first_line(const char *body, size_t len, char *out, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; i < len && i + 1 < cap && body[i] != '\n'; i++)
+		out[i] = body[i] >= 0x20 && body[i] < 0x7f ? body[i] : '?';
+	out[i] = '\0';
+}

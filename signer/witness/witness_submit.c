@@ -94,21 +94,6 @@ out:
 	return rc;
 }
 
-/* The first line of an answer, for a message. */
-static void
-wsb_first_line(const struct wsb_answer *a, char *out, size_t cap)
-{
-	size_t i;
-
-	for (i = 0; a->buf != NULL && i < a->len && i + 1 < cap && a->buf[i] != '\n'; i++) {
-		if (a->buf[i] >= 0x20 && a->buf[i] < 0x7f)
-			out[i] = a->buf[i];
-		else
-			out[i] = '?';
-	}
-	out[i] = '\0';
-}
-
 int
 witness_submit(struct journal *j, const char *journal_dir, const struct witness_target *t, uint64_t *size_out,
     uint64_t *time_out)
@@ -163,7 +148,7 @@ witness_submit(struct journal *j, const char *journal_dir, const struct witness_
 		}
 	}
 	if (status != 200) {
-		wsb_first_line(&a, first, sizeof(first));
+		witness_first_line(a.buf, a.buf != NULL ? a.len : 0, first, sizeof(first));
 		rc = sd_error_set(status == 409 || status == 422 ? SD_E_JOURNAL_CORRUPT : SD_E_IO,
 		    "%s answered %ld%s%s", t->url, status, first[0] != '\0' ? ": " : "", first);
 		goto out;
