@@ -192,6 +192,7 @@ struct sd_config {
 	uint64_t journal_map_max;	/* bytes the map may grow to (default: map_size) */
 	char *journal_audit_key;	/* PKCS#11 URI of the Ed25519 checkpoint key, or NULL */
 	char *journal_origin;		/* checkpoint origin line (default "signerd/journal") */
+	bool journal_result_durable;	/* result = durable-before-release (default next-commit: false) */
 	uint64_t journal_checkpoint_every;	/* records between checkpoints (default 1000) */
 	uint64_t journal_checkpoint_interval;	/* seconds between checkpoints (default 300) */
 	char *journal_checkpoint_file;	/* each checkpoint is appended here, or NULL */

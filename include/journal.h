@@ -41,8 +41,17 @@ enum journal_record_type {
 	JOURNAL_REC_REVOCATION = 10,	/* a certificate revoked */
 	JOURNAL_REC_CRL = 11,		/* a CRL signed: its number, times, entries and SHA-256 */
 	JOURNAL_REC_ACME = 12,		/* an ACME account, EAB key or authorization event */
+	JOURNAL_REC_INTENT_TBS = 13,	/* before the HSM signs: an intent holding the whole TBS */
+	JOURNAL_REC_UNRESOLVED = 14,	/* an intent found without a result at start-up: outcome unknown */
 };
-#define JOURNAL_REC_TYPE_MAX 12
+#define JOURNAL_REC_TYPE_MAX 14
+
+/* An intent of either form: its serial is reserved and a result may complete it. */
+static inline bool
+journal_rec_is_intent(uint8_t type)
+{
+	return type == JOURNAL_REC_INTENT || type == JOURNAL_REC_INTENT_TBS;
+}
 
 /* RFC 5280 CRLReason codes (5.3.1); 7 is unassigned and refused. */
 enum journal_crl_reason {
@@ -120,9 +129,12 @@ struct journal_record {
 	/* issuance, result */
 	uint8_t *cert_der;
 	size_t cert_der_len;
-	/* intent */
+	/* intent, unresolved; an intent-tbs's is derived from tbs_der when decoded */
 	uint8_t tbs_sha256[JOURNAL_HASH_LEN];
-	/* result: the intent it completes */
+	/* intent-tbs: the DER TBSCertificate the HSM is about to sign */
+	uint8_t *tbs_der;
+	size_t tbs_der_len;
+	/* result, unresolved: the intent it completes */
 	uint64_t intent_seq;
 	/* refusal: error slug; ceremony: operation ("keygen", "root", "intermediate") */
 	char *reason;
@@ -194,6 +206,36 @@ SD_WUR int journal_open(const char *path, uint64_t map_size, struct journal **ou
  */
 SD_WUR int journal_open_readonly(const char *path, struct journal **out);
 void journal_close(struct journal *j);
+
+/*
+ * Queue rec (copied) for the next group commit and return without waiting
+ * for it: a waiting append or the flusher thread (within a few
+ * milliseconds) commits it. For a record whose loss in a crash the journal
+ * itself describes (a result: the start-up scan journals its intent as
+ * unresolved). A record the commit refuses is logged and counted in
+ * journal_stats's later_failed.
+ * Errors: SD_E_INVAL (a checkpoint, a field out of its limits), SD_E_JOURNAL
+ * (read-only handle, no flusher thread), SD_E_NOMEM.
+ */
+SD_WUR int journal_append_later(struct journal *j, const struct journal_record *rec);
+
+/*
+ * After a crash: journal an unresolved record (detail "found without a
+ * result at start-up") for each intent of the last run that has neither a
+ * result nor an unresolved record, in one durable commit; *count says how
+ * many. The last run is what follows the last service start or stop
+ * record; after a clean stop there is nothing to scan.
+ * Errors: SD_E_JOURNAL (read-only), SD_E_JOURNAL_CORRUPT, those of journal_append_batch().
+ */
+SD_WUR int journal_resolve_intents(struct journal *j, int64_t time_ms, uint64_t *count);
+
+/*
+ * Wait until every record queued by journal_append_later() before the call
+ * is committed or refused. The readers that answer about certificates
+ * (states, revocations, the certificate index, records, proofs) call it
+ * first, so that what this process released is what they see.
+ */
+void journal_flush(struct journal *j);
 
 /*
  * Append one record of any type but JOURNAL_REC_RELOAD durably; the
@@ -405,6 +447,8 @@ struct journal_verify_report {
 	uint64_t checkpoints;		/* checkpoint records whose root (and signature) held */
 	uint64_t open_intents;		/* intents without a result (a crash between the two) */
 	uint64_t first_open_intent;	/* the first of them, 0 when none */
+	uint64_t unresolved;		/* intents closed by an unresolved record (outcome unknown) */
+	uint64_t first_unresolved;	/* the first such record, 0 when none */
 	uint64_t last_checkpoint_seq;
 };
 
@@ -445,6 +489,8 @@ struct journal_stats {
 	uint64_t index_batches;		/* certificate index batches written by this handle */
 	uint64_t index_shared;		/* of them, batches that rode on a group commit */
 	uint64_t index_failures;	/* batches of the indexing thread that failed (tried again) */
+	uint64_t later_pending;		/* journal_append_later() records not committed yet */
+	uint64_t later_failed;		/* of them, records the store refused or could not write (logged) */
 };
 void journal_stats_get(struct journal *j, struct journal_stats *out);
 

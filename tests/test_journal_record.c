@@ -228,8 +228,8 @@ test_record_decode_rejects(void)
 	CU_ASSERT_EQUAL(decode_mutated(&s, 4, 0, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 0, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 0"));
-	CU_ASSERT_EQUAL(decode_mutated(&s, 5, 13, false, 0), SD_E_JOURNAL_CORRUPT);
-	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 13"));
+	CU_ASSERT_EQUAL(decode_mutated(&s, 5, JOURNAL_REC_TYPE_MAX + 1, false, 0), SD_E_JOURNAL_CORRUPT);
+	CU_ASSERT(detail_has(SD_E_JOURNAL_CORRUPT, "unknown type 15"));
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, JOURNAL_REC_CRL, false, 0), SD_E_JOURNAL_CORRUPT);
 	CU_ASSERT_EQUAL(decode_mutated(&s, 5, JOURNAL_REC_ACME, false, 0), SD_E_JOURNAL_CORRUPT);
 	/* Nor do they make a revocation. */

@@ -1026,16 +1026,23 @@ test_journal_records(void)
 		rec = NULL;
 	}
 	CU_ASSERT_EQUAL(api, 2);
-	CU_ASSERT_EQUAL_FATAL(journal_get(j, g_first_seq, &rec), 0);
-	CU_ASSERT_EQUAL(rec->type, JOURNAL_REC_RESULT);
-	CU_ASSERT_EQUAL(rec->serial_len, 17);
-	/* The intent before it names the client and the profile. */
-	CU_ASSERT_EQUAL_FATAL(journal_find_serial(j, rec->serial, rec->serial_len, &intent_seq, &result_seq), 0);
-	CU_ASSERT_EQUAL(result_seq, g_first_seq);
-	CU_ASSERT_EQUAL_FATAL(journal_get(j, intent_seq, &intent), 0);
+	/* The answer's journal_seq is the durable intent ([journal] result = next-commit): it holds the whole TBS. */
+	CU_ASSERT_EQUAL_FATAL(journal_get(j, g_first_seq, &intent), 0);
+	CU_ASSERT_EQUAL(intent->type, JOURNAL_REC_INTENT_TBS);
+	CU_ASSERT_EQUAL(intent->serial_len, 17);
 	CU_ASSERT_STRING_EQUAL(intent->profile, "web");
 	CU_ASSERT_STRING_EQUAL(intent->client_subject, "CN=issuer,O=signerd test");
 	CU_ASSERT_EQUAL(intent->client_spki_sha256[0], 0x42);
+	/* Its result came in a later commit, and the certificate carries exactly that TBS. */
+	CU_ASSERT_EQUAL_FATAL(journal_find_serial(j, intent->serial, intent->serial_len, &intent_seq, &result_seq), 0);
+	CU_ASSERT_EQUAL(intent_seq, g_first_seq);
+	CU_ASSERT(result_seq > intent_seq);
+	CU_ASSERT_EQUAL_FATAL(journal_get(j, result_seq, &rec), 0);
+	CU_ASSERT_EQUAL(rec->type, JOURNAL_REC_RESULT);
+	CU_ASSERT_EQUAL(rec->intent_seq, intent_seq);
+	/* 30 82 LL LL, then the TBS (a leaf is 256 bytes to 64 KiB). */
+	CU_ASSERT(rec->cert_der_len > intent->tbs_der_len + 4 &&
+	    memcmp(rec->cert_der + 4, intent->tbs_der, intent->tbs_der_len) == 0);
 	journal_record_free(intent);
 	p = rec->cert_der;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(x = d2i_X509(NULL, &p, (long)rec->cert_der_len));

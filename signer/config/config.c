@@ -169,6 +169,18 @@ config_parse_signature(struct config_parse *p, const struct config_entry *e, voi
 	return 1;
 }
 
+/* [journal] result: the result record durable before the certificate leaves, or in the next group commit. */
+static int
+config_parse_result(struct config_parse *p, const struct config_entry *e, void *obj, const char *value)
+{
+	bool *durable = config_field(e, obj);
+
+	if (strcmp(value, "durable-before-release") != 0 && strcmp(value, "next-commit") != 0)
+		return config_fail(p, "'result' must be durable-before-release or next-commit, not '%s'", value);
+	*durable = strcmp(value, "durable-before-release") == 0;
+	return 1;
+}
+
 /* [process] seccomp: kill, log or off. */
 static int
 config_parse_seccomp(struct config_parse *p, const struct config_entry *e, void *obj, const char *value)
@@ -298,6 +310,8 @@ config_parse_checkpoint_url(struct config_parse *p, const struct config_entry *e
 static const struct config_special config_listen = { "IP address", CONFIG_STRING, config_parse_listen };
 static const struct config_special config_environment = { "NAME=value", CONFIG_LIST, config_parse_environment };
 static const struct config_special config_signature = { "pkcs1 or pss", CONFIG_BOOL, config_parse_signature };
+static const struct config_special config_result = { "durable-before-release or next-commit", CONFIG_BOOL,
+    config_parse_result };
 static const struct config_special config_ca_name = { "name", CONFIG_STRING, config_parse_ca_name };
 static const struct config_special config_resolver = { "ADDRESS[:PORT]", CONFIG_STRING, config_parse_resolver };
 static const struct config_special config_seccomp = { "kill, log or off", CONFIG_COUNT, config_parse_seccomp };
@@ -354,6 +368,8 @@ const struct config_entry config_keys[] = {
 	    .def = "= map_size_mb (never less)" },
 	{ "journal", "audit_key", CONFIG_PKCS11_URI, CONFIG_ONCE, CFG(journal_audit_key), .def = config_none },
 	{ "journal", "origin", CONFIG_STRING, CONFIG_ONCE, CFG(journal_origin), .def = "signerd/journal" },
+	{ "journal", "result", CONFIG_SPECIAL, CONFIG_ONCE, CFG(journal_result_durable), .def = "next-commit",
+	    .special = &config_result },
 	/* Read at each append and each tick of the checkpoint timer. */
 	{ "journal", "checkpoint_every", CONFIG_COUNT, CONFIG_RELOADABLE, CFG(journal_checkpoint_every), .min = 1,
 	    .max = UINT32_MAX, .def = "1000" },

@@ -277,6 +277,19 @@ signer_internal(int rc)
 	return sd_error_set(SD_E_INTERNAL, "%s", detail);
 }
 
+/* signer_journal_unresolved(), keeping err's detail for the caller. */
+static void
+signer_issue_unresolved(struct signer *s, uint64_t intent_seq, const uint8_t *serial, size_t serial_len,
+    const uint8_t *tbs, size_t tbs_len, int err)
+{
+	char detail[512];
+
+	if (snprintf(detail, sizeof(detail), "%s", sd_error_detail(err)) < 0)
+		detail[0] = '\0';
+	(void)signer_journal_unresolved(s->sj, intent_seq, serial, serial_len, tbs, tbs_len, err);
+	(void)sd_error_set(err, "%s", detail);
+}
+
 int
 signer_issue(struct signer *s, const struct signer_request *req, struct signer_result **out)
 {
@@ -300,7 +313,7 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	const struct config_client *client = NULL;
 	uint64_t start = sd_monotonic_us();
 	char show[68];
-	bool empty_subject;
+	bool empty_subject, resulted = false;
 	int rc;
 
 	*out = NULL;
@@ -390,10 +403,15 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	/* Everything that can fail is done before the journal, so a journaled certificate is always returned. */
 	if ((rc = signer_result_new(serial, sizeof(serial), der, der_len, not_after, &result)) != 0)
 		goto out;
-	/* Durable before release: a certificate the journal does not hold is never returned. */
+	/*
+	 * A certificate the journal does not hold is never returned: its intent
+	 * (the whole TBS) is durable, and its result durable too or in the next
+	 * group commit ([journal] result).
+	 */
 	if ((rc = signer_journal_result(s->sj, intent_seq, serial, sizeof(serial), der, der_len,
 	    &result->journal_seq)) != 0)
 		goto out;
+	resulted = true;
 	*out = result;
 	result = NULL;
 	signer_counters_issued(s->counters, profile, client);
@@ -402,6 +420,9 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 out:
 	if (rc != 0 && s != NULL)
 		signer_counters_failed(s->counters, rc);
+	/* An intent that will have no result says so, rather than wait for the next start's scan. */
+	if (rc != 0 && intent_seq != 0 && !resulted)
+		signer_issue_unresolved(s, intent_seq, serial, sizeof(serial), linted, linted_len, rc);
 	if (rc != 0 && s != NULL && req != NULL && req->client_subject != NULL) {
 		/* Refusals (not failures) are journaled, bounded by [journal] refusals_per_minute. */
 		unsigned retry = sd_error_retry_after(rc);

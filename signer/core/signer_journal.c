@@ -62,6 +62,7 @@ struct signer_journal {
 	uint8_t config_sha256[JOURNAL_HASH_LEN];	/* of the file read at start */
 	struct signer_counters *counters;	/* timings, or NULL */
 	bool fill_warned;			/* the map passed SJ_FILL_WARN; logged once until it drops again */
+	bool result_durable;			/* [journal] result = durable-before-release: never reloaded */
 	/* The front's summaries (signer_journal_api_refusals()): when each listener's last was taken. */
 	struct {
 		char name[16];
@@ -96,6 +97,7 @@ signer_journal_open(const struct sd_config *cfg, struct hsm *hsm, struct signer_
 	if ((sj = calloc(1, sizeof(*sj))) == NULL)
 		return SD_E_NOMEM;
 	sj->cfg = cfg;
+	sj->result_durable = cfg->journal_result_durable;
 	if ((cfg->journal_origin != NULL && (sj->origin = strdup(cfg->journal_origin)) == NULL) ||
 	    (cfg->journal_checkpoint_file != NULL && (sj->cp_file = strdup(cfg->journal_checkpoint_file)) == NULL)) {
 		free(sj->origin);
@@ -293,7 +295,8 @@ signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *
 		goto out;
 	}
 	memset(&rec, 0, sizeof(rec));
-	rec.type = JOURNAL_REC_INTENT;
+	/* The whole TBS: the intent alone says exactly what the HSM is about to certify. */
+	rec.type = JOURNAL_REC_INTENT_TBS;
 	rec.time_ms = time_ms;
 	rec.client_subject = (char *)(uintptr_t)who->client_subject;
 	memcpy(rec.client_spki_sha256, who->client_spki_sha256, JOURNAL_HASH_LEN);
@@ -302,10 +305,8 @@ signer_journal_sign(struct signer_journal *sj, const struct signer_journal_who *
 		memcpy(rec.csr_sha256, who->csr_sha256, JOURNAL_HASH_LEN);
 	rec.serial = (uint8_t *)(uintptr_t)serial;
 	rec.serial_len = serial_len;
-	if (EVP_Digest(tbs, tbs_len, rec.tbs_sha256, NULL, EVP_sha256(), NULL) != 1) {
-		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the TBS failed");
-		goto out;
-	}
+	rec.tbs_der = (uint8_t *)(uintptr_t)tbs;
+	rec.tbs_der_len = tbs_len;
 	/*
 	 * Admit the intent only while the map (at its maximum) has room for a
 	 * largest record more, so that the result of a signature made below
@@ -356,10 +357,22 @@ signer_journal_result(struct signer_journal *sj, uint64_t intent_seq, const uint
 	rec.cert_der = (uint8_t *)(uintptr_t)der;
 	rec.cert_der_len = der_len;
 	start = sd_monotonic_us();
-	if ((rc = journal_append(sj->j, &rec, seq)) != 0)
-		return rc;
-	if (sj->counters != NULL)
-		sd_histogram_observe(&sj->counters->journal_commit, sd_monotonic_us() - start);
+	/*
+	 * next-commit: the durable intent already holds the whole TBS, so the
+	 * result rides on the next group commit and the certificate leaves
+	 * now; a crash before that commit leaves the intent for the next
+	 * start to journal as unresolved (signer_journal_start()).
+	 */
+	if (sj->result_durable) {
+		if ((rc = journal_append(sj->j, &rec, seq)) != 0)
+			return rc;
+		if (sj->counters != NULL)
+			sd_histogram_observe(&sj->counters->journal_commit, sd_monotonic_us() - start);
+	} else {
+		if ((rc = journal_append_later(sj->j, &rec)) != 0)
+			return rc;
+		*seq = intent_seq;
+	}
 	/* Wake the checkpointer when a checkpoint is due by count. */
 	sj_lock(sj);
 	if (sj->audit != NULL && *seq - sj->cp_size >= sj->cfg->journal_checkpoint_every)
@@ -379,6 +392,33 @@ sj_clean(const char *in, char *out, size_t cap)
 	out[i] = '\0';
 	if (i == 0 && cap > 1)
 		(void)snprintf(out, cap, "-");
+}
+
+int
+signer_journal_unresolved(struct signer_journal *sj, uint64_t intent_seq, const uint8_t *serial, size_t serial_len,
+    const uint8_t *tbs, size_t tbs_len, int err)
+{
+	struct journal_record rec;
+	char detail[512];
+	int rc;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_UNRESOLVED;
+	rec.time_ms = sd_time_now_ms();
+	rec.intent_seq = intent_seq;
+	rec.serial = (uint8_t *)(uintptr_t)serial;
+	rec.serial_len = serial_len;
+	if (EVP_Digest(tbs, tbs_len, rec.tbs_sha256, NULL, EVP_sha256(), NULL) != 1)
+		return sd_error_set(SD_E_CRYPTO, "SHA-256 of the TBS failed");
+	if (snprintf(detail, sizeof(detail), "no certificate released: %s: %s", sd_error_name(err),
+	    sd_error_detail(err)) < 0)
+		detail[0] = '\0';
+	sj_clean(detail, detail, sizeof(detail));
+	rec.detail = detail;
+	if ((rc = journal_append_later(sj->j, &rec)) != 0)
+		sd_log(SD_LOG_ERROR, "journaling intent %llu as unresolved failed: %s", (unsigned long long)intent_seq,
+		    sd_error_detail(rc));
+	return rc;
 }
 
 static bool
@@ -695,12 +735,18 @@ sj_service(struct signer_journal *sj, uint8_t event, const uint8_t config_sha256
 int
 signer_journal_start(struct signer_journal *sj, const void *config, size_t len)
 {
-	uint64_t seq;
+	uint64_t seq, n = 0;
 	int rc = 0;
 
 	if (EVP_Digest(config, len, sj->config_sha256, NULL, EVP_sha256(), NULL) != 1)
 		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the configuration failed");
-	if (rc != 0 || (rc = sj_service(sj, JOURNAL_SERVICE_START, sj->config_sha256)) != 0)
+	/* A crash may have left intents of the last run without their result: each is journaled as unresolved. */
+	if (rc != 0 || (rc = journal_resolve_intents(sj->j, sd_time_now_ms(), &n)) != 0)
+		return rc;
+	if (n > 0)
+		sd_log(SD_LOG_WARN, "journaled %llu intents of the last run without a result as unresolved (outcome unknown)",
+		    (unsigned long long)n);
+	if ((rc = sj_service(sj, JOURNAL_SERVICE_START, sj->config_sha256)) != 0)
 		return rc;
 	/*
 	 * A checkpoint over the start record: what happened before this start,

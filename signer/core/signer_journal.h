@@ -64,9 +64,24 @@ SD_WUR int signer_journal_sign(struct signer_journal *sj, const struct signer_jo
     struct hsm_key *key, const struct x509_sigalg *alg, const uint8_t *tbs, size_t tbs_len, const uint8_t *serial,
     size_t serial_len, const struct x509_verifier *verifier, uint8_t **der, size_t *der_len, uint64_t *intent_seq);
 
-/* Journal the result of intent_seq durably. Errors: those of journal_append(). */
+/*
+ * Journal the result of intent_seq: durably before returning with [journal]
+ * result = durable-before-release (*seq: the result record), else queued
+ * for the next group commit (*seq: intent_seq, the durable record that
+ * holds the certificate's TBS). Errors: those of journal_append() or
+ * journal_append_later().
+ */
 SD_WUR int signer_journal_result(struct signer_journal *sj, uint64_t intent_seq, const uint8_t *serial,
     size_t serial_len, const uint8_t *der, size_t der_len, uint64_t *seq);
+
+/*
+ * Close intent_seq, which will have no result (signing, its check or what
+ * follows failed with err), with an unresolved record naming err; queued
+ * for the next group commit. Failures are logged (the next start's scan
+ * finds the intent then). Errors: SD_E_CRYPTO, those of journal_append_later().
+ */
+int signer_journal_unresolved(struct signer_journal *sj, uint64_t intent_seq, const uint8_t *serial, size_t serial_len,
+    const uint8_t *tbs, size_t tbs_len, int err);
 
 /*
  * Note a refused request (err is the refusal code). Up to [journal]

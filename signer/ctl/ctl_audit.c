@@ -749,8 +749,15 @@ ca_verify(const char *config_path, const struct ca_opts *o)
 		status = 1;
 	if (r.open_intents > 0) {
 		printf("WARNING: %" PRIu64 " intents without a result (first: record %" PRIu64 "): the service stopped "
-		    "between journaling an intent and its certificate; no certificate was released for them\n",
+		    "between journaling an intent and its result; signerd's next start journals each as unresolved\n",
 		    r.open_intents, r.first_open_intent);
+		if (status == 0)
+			status = 3;
+	}
+	if (r.unresolved > 0) {
+		printf("WARNING: %" PRIu64 " intents with outcome unknown (first unresolved record: %" PRIu64 "): the "
+		    "service stopped after journaling them and before their result; a certificate may have been "
+		    "released, and its TBS is the one its intent holds\n", r.unresolved, r.first_unresolved);
 		if (status == 0)
 			status = 3;
 	}
@@ -865,7 +872,7 @@ ca_export_one(uint64_t key, const uint8_t *raw, size_t len, void *ctx)
 	ca_json_hex("leaf_hash", rec->leaf_hash, JOURNAL_HASH_LEN);
 	if (rec->serial_len > 0)
 		ca_json_hex("serial", rec->serial, rec->serial_len);
-	if (rec->type == JOURNAL_REC_RESULT)
+	if (rec->type == JOURNAL_REC_RESULT || rec->type == JOURNAL_REC_UNRESOLVED)
 		printf(",\"intent_seq\":%" PRIu64, rec->intent_seq);
 	if (rec->type == JOURNAL_REC_REVOCATION)
 		printf(",\"crl_reason\":%u", (unsigned)rec->revocation_reason);
@@ -936,9 +943,11 @@ ca_show(const struct journal_record *rec)
 		ca_show_hex("csr_sha256", rec->csr_sha256, JOURNAL_HASH_LEN);
 	if (rec->serial_len > 0)
 		ca_show_hex("serial", rec->serial, rec->serial_len);
-	if (rec->type == JOURNAL_REC_INTENT)
+	if (journal_rec_is_intent(rec->type) || rec->type == JOURNAL_REC_UNRESOLVED)
 		ca_show_hex("tbs_sha256", rec->tbs_sha256, JOURNAL_HASH_LEN);
-	if (rec->type == JOURNAL_REC_RESULT)
+	if (rec->type == JOURNAL_REC_INTENT_TBS)
+		printf("%-18s %zu bytes\n", "tbs_der", rec->tbs_der_len);
+	if (rec->type == JOURNAL_REC_RESULT || rec->type == JOURNAL_REC_UNRESOLVED)
 		printf("%-18s %" PRIu64 "\n", "intent_seq", rec->intent_seq);
 	if (rec->reason != NULL)
 		printf("%-18s %s\n", rec->type == JOURNAL_REC_CEREMONY ? "operation" : "reason", rec->reason);

@@ -271,6 +271,7 @@ cr_visit(uint64_t key, const uint8_t *raw, size_t len, void *ctx)
 	rc = 0;
 	switch (rec->type) {
 	case JOURNAL_REC_INTENT:
+	case JOURNAL_REC_INTENT_TBS:
 		p = &w->pending[rec->seq % CR_PENDING];
 		p->seq = rec->seq;
 		if ((rc = ctl_report_key_slot(r->profiles, rec->profile, &p->profile)) != 0 ||
@@ -567,6 +568,8 @@ cr_verify(const char *config_path, const struct cr_opts *o, struct journal *j, s
 	r->verified = true;
 	r->open_intents = vr.open_intents;
 	r->first_open_intent = vr.first_open_intent;
+	r->unresolved = vr.unresolved;
+	r->first_unresolved = vr.first_unresolved;
 	(void)snprintf(r->verdict, sizeof(r->verdict), "journal verifies: %" PRIu64 " records, %s, %" PRIu64
 	    " checkpoints (roots%s)", vr.count, o->export != NULL ?
 	    "hash chain intact, Merkle tree recomputed (an export has no stored nodes or indexes to check)" :
@@ -682,6 +685,9 @@ ctl_report_main(const char *config_path, int argc, char **argv)
 	if (r->open_intents > 0)
 		printf("WARNING: %" PRIu64 " intents without a result (first: record %" PRIu64 ")\n", r->open_intents,
 		    r->first_open_intent);
+	if (r->unresolved > 0)
+		printf("WARNING: %" PRIu64 " intents with outcome unknown (first unresolved record: %" PRIu64 ")\n",
+		    r->unresolved, r->first_unresolved);
 	printf("report written to %s\n", o.html);
 	status = 0;
 	goto out;

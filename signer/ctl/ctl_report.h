@@ -68,6 +68,7 @@ struct ctl_report {
 	uint64_t bad_seq;		/* first bad record, 0 when none or not a record's fault */
 	char verdict[1024];		/* the one-line verdict audit verify prints */
 	uint64_t open_intents, first_open_intent;
+	uint64_t unresolved, first_unresolved;	/* intents closed with outcome unknown */
 
 	/* Counts over the whole journal. */
 	uint64_t records;

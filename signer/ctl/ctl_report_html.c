@@ -183,8 +183,12 @@ rh_verdict(struct rh *h, const struct ctl_report *r)
 	}
 	if (r->open_intents > 0)
 		rh_printf(h, "<p class=\"warn\">%" PRIu64 " intents without a result (first: record %" PRIu64 "): "
-		    "the service stopped between journaling an intent and its certificate; no certificate was "
-		    "released for them.</p>\n", r->open_intents, r->first_open_intent);
+		    "the service stopped between journaling an intent and its certificate's result; signerd's next "
+		    "start journals each as unresolved.</p>\n", r->open_intents, r->first_open_intent);
+	if (r->unresolved > 0)
+		rh_printf(h, "<p class=\"warn\">%" PRIu64 " intents with outcome unknown (first unresolved record: %"
+		    PRIu64 "): the service stopped after signing may have begun; a certificate met elsewhere is "
+		    "theirs if its TBS is the one the intent holds.</p>\n", r->unresolved, r->first_unresolved);
 	rh_printf(h, "</section>\n");
 }
 

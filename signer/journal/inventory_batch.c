@@ -311,6 +311,7 @@ journal_index_sync(struct journal *j)
 		return sd_error_set(SD_E_INVAL, "journal_index_sync: NULL argument");
 	if (j->readonly)
 		return 0;
+	journal_flush(j);
 	journal_mutex_lock(&j->queue_lock);
 	target = j->last_seq;
 	complete = j->indexed_through >= target;

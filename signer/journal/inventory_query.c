@@ -53,6 +53,7 @@ inv_read_begin(struct journal *j, bool sync, MDB_txn **txn, uint64_t *through)
 	int rc;
 
 	*txn = NULL;
+	journal_flush(j);	/* the certificates this process released are there */
 	if (sync && (rc = journal_index_sync(j)) != 0)
 		return rc;
 	if ((rc = journal_read_begin(j, txn)) != 0)

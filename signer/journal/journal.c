@@ -288,6 +288,9 @@ journal_close(struct journal *j)
 	if (j == NULL)
 		return;
 	if (j->ready) {
+		/* What was appended without waiting is committed before anything closes. */
+		if (!j->readonly)
+			journal_later_stop(j);
 		inv_indexer_stop(j);
 		/* Best effort: what is left unindexed now, the next writer's open indexes. */
 		if (j->env != NULL && !j->readonly && j->inv.ready && journal_index_sync(j) != 0)
@@ -318,6 +321,7 @@ journal_stats_get(struct journal *j, struct journal_stats *out)
 	out->map_max = j->map_max > j->map_size ? j->map_max : j->map_size;
 	out->last_seq = j->last_seq;
 	out->indexed_through = j->indexed_through;
+	out->later_pending = j->later_queued - j->later_done;
 	journal_mutex_unlock(&j->queue_lock);
 	/* The last committed meta page: a read, no transaction. */
 	if (mdb_env_info(j->env, &info) == 0 && mdb_env_stat(j->env, &st) == 0)
@@ -336,6 +340,7 @@ journal_last_seq(struct journal *j, uint64_t *seq_out)
 		*seq_out = 0;
 	if (j == NULL || seq_out == NULL)
 		return sd_error_set(SD_E_INVAL, "journal_last_seq: NULL argument");
+	journal_flush(j);
 	if (!j->readonly) {
 		journal_mutex_lock(&j->queue_lock);
 		*seq_out = j->last_seq;

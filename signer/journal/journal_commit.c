@@ -16,6 +16,8 @@
  * its entries are done or to take the committer role. A committer that
  * finds entries queued behind its batch hands the role to the waiter of the
  * oldest of them, so no entry is stranded and no thread waits for work.
+ * Entries nobody waits for (journal_later.c) ride along in whichever
+ * commit comes next.
  */
 #include <errno.h>
 #include <semaphore.h>
@@ -27,6 +29,7 @@
 
 #include "journal.h"
 #include "journal_internal.h"
+#include "sd_log.h"
 
 /*
  * A thread in journal_submit_chain(), on its own stack. It is posted
@@ -165,15 +168,100 @@ journal_waiter_wait(struct journal_waiter *w)
 }
 
 /*
+ * Pass the committer role on after a commit (queue_lock held): to the
+ * waiter of the oldest queued entry someone waits for, who takes the
+ * whole queue. Entries nobody waits for are the flusher's; with only
+ * those queued, the role is given up and the flusher woken.
+ */
+static struct journal_waiter *
+journal_role_next(struct journal *j)
+{
+	struct journal_entry *x;
+
+	for (x = j->queue_head; x != NULL; x = x->next) {
+		if (x->waiter != NULL) {
+			x->waiter->commit = true;
+			return x->waiter;
+		}
+	}
+	j->committing = false;
+	if (j->queue_head != NULL && j->flusher_running)
+		(void)pthread_cond_signal(&j->flusher_wake);
+	return NULL;
+}
+
+/* An entry nobody waits for is done: say so when it was refused, and free it. */
+static void
+journal_later_free(struct journal_entry *e)
+{
+	if (e->rc != 0)
+		sd_log(SD_LOG_ERROR, "journal: a %s record appended without waiting was not written: %s",
+		    journal_record_type_name(e->later->type), e->detail);
+	journal_record_free(e->later);
+	free(e);
+}
+
+void
+journal_commit_round(struct journal *j, const struct journal_waiter *self)
+{
+	struct journal_waiter *w, *successor;
+	struct journal_entry *batch, *x, *next;
+	struct journal_tail t;
+	uint64_t later = 0, failed = 0;
+
+	/* The queue is only ever taken by the one thread holding the role. */
+	journal_mutex_lock(&j->queue_lock);
+	batch = j->queue_head;
+	j->queue_head = j->queue_tail = NULL;
+	t.seq = j->last_seq;
+	memcpy(t.hash, j->last_hash, JOURNAL_HASH_LEN);
+	t.tree = j->tree;
+	journal_mutex_unlock(&j->queue_lock);
+	journal_batch_commit(j, batch, &t);
+	for (x = batch; x != NULL; x = x->next) {
+		if (x->waiter == NULL) {
+			later++;
+			failed += x->rc != 0;
+		}
+	}
+	journal_mutex_lock(&j->queue_lock);
+	j->last_seq = t.seq;
+	memcpy(j->last_hash, t.hash, JOURNAL_HASH_LEN);
+	j->tree = t.tree;
+	j->later_done += later;
+	j->stats.later_failed += failed;
+	/* What was queued during this commit goes into the next, by its oldest waiter. */
+	successor = journal_role_next(j);
+	if (j->flush_waiters > 0)
+		(void)pthread_cond_broadcast(&j->flushed);
+	journal_mutex_unlock(&j->queue_lock);
+	/* The next commit first: it is on everyone's path. */
+	if (successor != NULL)
+		journal_waiter_post(successor);
+	/*
+	 * A chain's entries are adjacent; post its waiter once, at its last
+	 * entry. A posted waiter may return and free its entries at once, so
+	 * read next before the post.
+	 */
+	for (x = batch; x != NULL; x = next) {
+		next = x->next;
+		w = x->waiter;
+		if (w == NULL)
+			journal_later_free(x);
+		else if (w != self && (next == NULL || next->waiter != w))
+			journal_waiter_post(w);
+	}
+}
+
+/*
  * Queue the chain first..last (linked by next) and wait until all of it is
  * committed or refused; maybe be the committer.
  */
 static void
 journal_submit_chain(struct journal *j, struct journal_entry *first, struct journal_entry *last)
 {
-	struct journal_waiter self, *w, *successor = NULL;
-	struct journal_entry *batch, *x, *next;
-	struct journal_tail t;
+	struct journal_waiter self;
+	struct journal_entry *x;
 	bool commit;
 
 	if (sem_init(&self.wake, 0, 0) != 0)
@@ -194,49 +282,10 @@ journal_submit_chain(struct journal *j, struct journal_entry *first, struct jour
 	if (!commit) {
 		journal_waiter_wait(&self);
 		/* Done, or handed the committer role while our chain is still queued. */
-		if (!self.commit)
-			goto out;
+		commit = self.commit;
 	}
-
-	/*
-	 * The committer: commit everything queued now, ours included (the
-	 * queue is only ever taken by the one thread holding the role).
-	 */
-	journal_mutex_lock(&j->queue_lock);
-	batch = j->queue_head;
-	j->queue_head = j->queue_tail = NULL;
-	t.seq = j->last_seq;
-	memcpy(t.hash, j->last_hash, JOURNAL_HASH_LEN);
-	t.tree = j->tree;
-	journal_mutex_unlock(&j->queue_lock);
-	journal_batch_commit(j, batch, &t);
-	journal_mutex_lock(&j->queue_lock);
-	j->last_seq = t.seq;
-	memcpy(j->last_hash, t.hash, JOURNAL_HASH_LEN);
-	j->tree = t.tree;
-	/* What was queued during this commit goes into the next, by its oldest waiter. */
-	if (j->queue_head != NULL) {
-		successor = j->queue_head->waiter;
-		successor->commit = true;
-	} else {
-		j->committing = false;
-	}
-	journal_mutex_unlock(&j->queue_lock);
-	/* The next commit first: it is on everyone's path. */
-	if (successor != NULL)
-		journal_waiter_post(successor);
-	/*
-	 * A chain's entries are adjacent; post its waiter once, at its last
-	 * entry. A posted waiter may return and free its entries at once, so
-	 * read next before the post.
-	 */
-	for (x = batch; x != NULL; x = next) {
-		next = x->next;
-		w = x->waiter;
-		if (w != &self && (next == NULL || next->waiter != w))
-			journal_waiter_post(w);
-	}
-out:
+	if (commit)
+		journal_commit_round(j, &self);
 	sem_destroy(&self.wake);
 }
 

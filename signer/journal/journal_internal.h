@@ -51,7 +51,8 @@ struct journal_entry {
 	uint64_t seq;
 	int rc;
 	char detail[256];
-	struct journal_waiter *waiter;		/* the thread that queued it */
+	struct journal_waiter *waiter;		/* the thread that queued it; NULL: nobody waits (later) */
+	struct journal_record *later;		/* journal_append_later()'s own copy (rec), freed when done */
 	struct journal_entry *next;
 };
 
@@ -88,6 +89,18 @@ struct journal {
 	struct merkle_frontier tree;		/* of the last_seq records */
 	uint64_t map_size, map_max;
 	struct journal_stats stats;
+	/*
+	 * Appends nobody waits for (journal_append_later()), under queue_lock:
+	 * later_queued and later_done count them; flush_waiters threads wait
+	 * in journal_flush() for later_done (broadcast on flushed). The flusher
+	 * thread commits what no waiting append took along within
+	 * JOURNAL_LATER_DELAY_US; it runs from the first such append to close.
+	 */
+	uint64_t later_queued, later_done;
+	unsigned flush_waiters;
+	pthread_cond_t flushed, flusher_wake;	/* flusher_wake on CLOCK_MONOTONIC */
+	bool flusher_running, flusher_stop;
+	pthread_t flusher;
 	/*
 	 * The certificate index (inventory_batch.c): index_lock lets one batch
 	 * be derived or written at a time (but for one riding on a commit);
@@ -187,6 +200,17 @@ SD_WUR int journal_tail_sync(struct journal *j, MDB_txn *txn, struct journal_tai
 SD_WUR int journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, struct journal_tail *t,
     bool nested, bool *spoiled);
 
+/*
+ * The committer's round (journal_commit.c): commit everything queued, pass
+ * the role on, wake the waiters of the batch but self (NULL: the caller
+ * queued nothing it waits for) and free its entries nobody waits for. The
+ * caller holds the committer role.
+ */
+void journal_commit_round(struct journal *j, const struct journal_waiter *self);
+
+/* Stop the flusher thread (journal_later.c), committing what it would have. */
+void journal_later_stop(struct journal *j);
+
 /* Merkle node (level, index) from the nodes DB in txn, as a merkle_source. */
 struct journal_node_ctx {
 	struct journal *j;
@@ -257,6 +281,12 @@ uint64_t journal_be64_get(const uint8_t in[8]);
 
 /* SHA-256 of buf. Errors: SD_E_CRYPTO. */
 SD_WUR int journal_hash(const uint8_t *buf, size_t len, uint8_t out[JOURNAL_HASH_LEN]);
+
+/*
+ * A copy of rec that owns its buffers (journal_record_free()), holding only
+ * the fields of its type. Errors: SD_E_INVAL (a field out of its limits), SD_E_NOMEM.
+ */
+SD_WUR int journal_record_dup(const struct journal_record *rec, struct journal_record **out);
 
 /* Check every field of rec's type against its limit. Errors: SD_E_INVAL. */
 SD_WUR int journal_record_check(const struct journal_record *rec);

@@ -53,7 +53,7 @@ journal_result_put(struct journal *j, MDB_txn *txn, const struct journal_record 
 			rc = sd_error_set(SD_E_INVAL, "result: no record %llu", (unsigned long long)rec->intent_seq);
 		goto out;
 	}
-	if (intent->type != JOURNAL_REC_INTENT || intent->serial_len != rec->serial_len ||
+	if (!journal_rec_is_intent(intent->type) || intent->serial_len != rec->serial_len ||
 	    memcmp(intent->serial, rec->serial, rec->serial_len) != 0) {
 		rc = sd_error_set(SD_E_INVAL, "result: record %llu is not the intent of this serial",
 		    (unsigned long long)rec->intent_seq);
@@ -68,6 +68,46 @@ journal_result_put(struct journal *j, MDB_txn *txn, const struct journal_record 
 		goto out;
 	}
 	rc = mrc == 0 ? 0 : journal_mdb_error(j, mrc, "indexing a result");
+out:
+	journal_record_free(intent);
+	return rc;
+}
+
+/*
+ * An unresolved record closes an earlier intent of its serial and TBS that
+ * has no result; it is not indexed (the start-up scan writes one per intent).
+ */
+static int
+journal_unresolved_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq)
+{
+	struct journal_record *intent = NULL;
+	uint8_t ikey[JOURNAL_SEQ_LEN];
+	MDB_val k, v;
+	int rc, mrc;
+
+	if (rec->intent_seq == 0 || rec->intent_seq >= seq) {
+		rc = sd_error_set(SD_E_INVAL, "unresolved: intent %llu is not an earlier record",
+		    (unsigned long long)rec->intent_seq);
+		goto out;
+	}
+	if ((rc = journal_txn_get_hash(j, txn, rec->intent_seq, false, &intent)) != 0) {
+		if (rc == SD_E_NOT_FOUND)
+			rc = sd_error_set(SD_E_INVAL, "unresolved: no record %llu", (unsigned long long)rec->intent_seq);
+		goto out;
+	}
+	if (!journal_rec_is_intent(intent->type) || intent->serial_len != rec->serial_len ||
+	    memcmp(intent->serial, rec->serial, rec->serial_len) != 0 ||
+	    memcmp(intent->tbs_sha256, rec->tbs_sha256, JOURNAL_HASH_LEN) != 0) {
+		rc = sd_error_set(SD_E_INVAL, "unresolved: record %llu is not the intent of this serial and TBS",
+		    (unsigned long long)rec->intent_seq);
+		goto out;
+	}
+	journal_key(ikey, rec->intent_seq, &k);
+	if ((mrc = mdb_get(txn, j->results, &k, &v)) == 0) {
+		rc = sd_error_set(SD_E_INVAL, "unresolved: intent %llu has its result", (unsigned long long)rec->intent_seq);
+		goto out;
+	}
+	rc = mrc == MDB_NOTFOUND ? 0 : journal_mdb_error(j, mrc, "reading the result index");
 out:
 	journal_record_free(intent);
 	return rc;
@@ -156,7 +196,11 @@ journal_entry_put(struct journal *j, MDB_txn *txn, struct journal_entry *e, stru
 	switch (rec->type) {
 	case JOURNAL_REC_ISSUANCE:
 	case JOURNAL_REC_INTENT:
+	case JOURNAL_REC_INTENT_TBS:
 		rc = journal_serial_put(j, w, rec, seq);
+		break;
+	case JOURNAL_REC_UNRESOLVED:
+		rc = journal_unresolved_put(j, w, rec, seq);
 		break;
 	case JOURNAL_REC_RESULT:
 		rc = journal_result_put(j, w, rec, seq);

@@ -41,6 +41,7 @@ journal_get(struct journal *j, uint64_t seq, struct journal_record **out)
 		return sd_error_set(SD_E_INVAL, "journal_get: NULL argument");
 	if (seq == 0)
 		return sd_error_set(SD_E_NOT_FOUND, "journal: no record 0 (seqs start at 1)");
+	journal_flush(j);
 	if ((rc = journal_read_begin(j, &txn)) != 0)
 		return rc;
 	rc = journal_txn_get(j, txn, seq, out);
@@ -60,6 +61,7 @@ journal_get_raw(struct journal *j, uint64_t seq, uint8_t **out, size_t *len)
 		return sd_error_set(SD_E_INVAL, "journal_get_raw: NULL argument");
 	*out = NULL;
 	*len = 0;
+	journal_flush(j);
 	if ((rc = journal_read_begin(j, &txn)) != 0)
 		return rc;
 	journal_key(key, seq, &k);
@@ -89,6 +91,7 @@ journal_foreach_raw(struct journal *j, uint64_t from, journal_visit_raw_fn fn, v
 
 	if (j == NULL || fn == NULL)
 		return sd_error_set(SD_E_INVAL, "journal_foreach: NULL argument");
+	journal_flush(j);
 	if ((rc = journal_read_begin(j, &txn)) != 0)
 		return rc;
 	if ((mrc = mdb_cursor_open(txn, j->records, &cur)) != 0) {
@@ -233,6 +236,7 @@ journal_tree_head(struct journal *j, uint64_t *size, uint8_t root[JOURNAL_HASH_L
 	if (j == NULL || size == NULL || root == NULL)
 		return sd_error_set(SD_E_INVAL, "journal_tree_head: NULL argument");
 	*size = 0;
+	journal_flush(j);
 	if ((f = malloc(sizeof(*f))) == NULL)
 		return SD_E_NOMEM;
 	if ((rc = journal_read_begin(j, &txn)) != 0)
@@ -319,6 +323,7 @@ journal_inclusion_proof(struct journal *j, uint64_t seq, uint64_t size, uint8_t 
 {
 	if (j == NULL || proof == NULL || n == NULL)
 		return sd_error_set(SD_E_INVAL, "journal_inclusion_proof: NULL argument");
+	journal_flush(j);
 	return journal_proof(j, true, seq, size, proof, n);
 }
 
@@ -443,6 +448,7 @@ journal_record_indexes(struct journal *j, MDB_txn *txn, MDB_cursor *nodes, const
 	switch (rec->type) {
 	case JOURNAL_REC_ISSUANCE:
 	case JOURNAL_REC_INTENT:
+	case JOURNAL_REC_INTENT_TBS:
 		sd_hex_encode(rec->serial, rec->serial_len, hex);
 		if (snprintf(what, sizeof(what), "serial index: entry for serial %s", hex) < 0)
 			what[0] = '\0';

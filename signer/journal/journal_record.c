@@ -60,6 +60,22 @@ static const struct jr_field jr_intent[] = {
 	JR_F("tbs_sha256", JR_HASH, 0, 0, tbs_sha256),
 };
 
+static const struct jr_field jr_intent_tbs[] = {
+	JR_F("client_subject", JR_TEXT, 1, JOURNAL_TEXT_MAX, client_subject),
+	JR_F("client_spki_sha256", JR_HASH, 0, 0, client_spki_sha256),
+	JR_F("profile", JR_TEXT, 1, JOURNAL_TEXT_MAX, profile),
+	JR_F("csr_sha256", JR_HASH, 0, 0, csr_sha256),
+	JR_B("serial", 1, JOURNAL_SERIAL_MAX, serial, serial_len),
+	JR_B("tbs_der", 1, JOURNAL_CERT_MAX, tbs_der, tbs_der_len),
+};
+
+static const struct jr_field jr_unresolved[] = {
+	JR_F("intent_seq", JR_U64, 1, UINT64_MAX, intent_seq),
+	JR_B("serial", 1, JOURNAL_SERIAL_MAX, serial, serial_len),
+	JR_F("tbs_sha256", JR_HASH, 0, 0, tbs_sha256),
+	JR_F("detail", JR_TEXT, 0, 512, detail),
+};
+
 static const struct jr_field jr_result[] = {
 	JR_F("intent_seq", JR_U64, 1, UINT64_MAX, intent_seq),
 	JR_B("serial", 1, JOURNAL_SERIAL_MAX, serial, serial_len),
@@ -154,6 +170,8 @@ static const struct jr_type jr_types[JOURNAL_REC_TYPE_MAX + 1] = {
 	[JOURNAL_REC_REVOCATION] = JR_T("revocation", jr_revocation),
 	[JOURNAL_REC_CRL] = JR_T("crl", jr_crl),
 	[JOURNAL_REC_ACME] = JR_T("acme", jr_acme),
+	[JOURNAL_REC_INTENT_TBS] = JR_T("intent-tbs", jr_intent_tbs),
+	[JOURNAL_REC_UNRESOLVED] = JR_T("unresolved", jr_unresolved),
 };
 
 struct jr_span {
@@ -652,12 +670,43 @@ journal_record_decode_nohash(const uint8_t *buf, size_t len, struct journal_reco
 	}
 	if ((rc = jr_record_relations(rec, where, SD_E_JOURNAL_CORRUPT)) != 0)
 		goto out;
+	/* Readers compare intents by the TBS hash, whichever form holds it. */
+	if (rec->type == JOURNAL_REC_INTENT_TBS && (rc = journal_hash(rec->tbs_der, rec->tbs_der_len, rec->tbs_sha256)) != 0)
+		goto out;
 	*out = rec;
 	rec = NULL;
 	rc = 0;
 out:
 	journal_record_free(rec);
 	return rc;
+}
+
+int
+journal_record_dup(const struct journal_record *rec, struct journal_record **out)
+{
+	struct jr_span f[JR_FIELDS_MAX];
+	struct journal_record *copy;
+	const struct jr_type *t;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if ((rc = jr_type_get(rec->type, SD_E_INVAL, &t)) != 0 || (rc = jr_spans(rec, t, f)) != 0)
+		return rc;
+	if ((copy = calloc(1, sizeof(*copy))) == NULL)
+		return SD_E_NOMEM;
+	copy->version = rec->version;
+	copy->type = rec->type;
+	copy->time_ms = rec->time_ms;
+	/* Only the fields of its type: the rest of a borrowed record may be anything. */
+	for (i = 0; i < t->n; i++) {
+		if ((rc = jr_store(copy, &t->fields[i], &f[i])) != 0) {
+			journal_record_free(copy);
+			return rc;
+		}
+	}
+	*out = copy;
+	return 0;
 }
 
 int
@@ -698,6 +747,7 @@ journal_record_free(struct journal_record *rec)
 	free(rec->profile);
 	free(rec->serial);
 	free(rec->cert_der);
+	free(rec->tbs_der);
 	free(rec->reason);
 	free(rec->detail);
 	free(rec->actor);

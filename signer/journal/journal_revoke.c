@@ -172,6 +172,7 @@ journal_revoke(struct journal *j, const struct journal_revocation *in, uint64_t 
 		*existing = NULL;
 	if (j == NULL || in == NULL || seq_out == NULL)
 		return sd_error_set(SD_E_INVAL, "journal_revoke: NULL argument");
+	journal_flush(j);
 	memset(&rec, 0, sizeof(rec));
 	rec.type = JOURNAL_REC_REVOCATION;
 	rec.time_ms = in->time_ms;
@@ -213,6 +214,7 @@ journal_revocation_get(struct journal *j, const uint8_t *serial, size_t len, str
 		return sd_error_set(SD_E_INVAL, "journal_revocation_get: NULL argument");
 	if (len == 0 || len > JOURNAL_SERIAL_MAX)
 		return sd_error_set(SD_E_INVAL, "serial of %zu bytes", len);
+	journal_flush(j);
 	if ((rc = journal_read_begin(j, &txn)) != 0)
 		return rc;
 	rc = journal_revocation_txn_get(j, txn, serial, len, NULL, out);

@@ -78,6 +78,7 @@ journal_serial_state(struct journal *j, const uint8_t *serial, size_t len, struc
 		return sd_error_set(SD_E_INVAL, "journal_serial_state: NULL argument");
 	if (len == 0 || len > JOURNAL_SERIAL_MAX)
 		return sd_error_set(SD_E_INVAL, "serial of %zu bytes", len);
+	journal_flush(j);
 	if ((rc = journal_read_begin(j, &txn)) != 0)
 		return rc;
 	rc = journal_state_txn(j, txn, serial, len, out);

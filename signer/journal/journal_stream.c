@@ -1,7 +1,8 @@
 /*
  * The auditor's walk over encoded records (README "Journal format",
  * "Auditing"): decode, sequence, hash chain, Merkle tree, checkpoints and
- * their signatures, intent/result pairing, CRL numbers that only grow. No LMDB: the same code checks a
+ * their signatures, intent/result pairing (an intent-tbs's certificate carries exactly its TBS; an
+ * unresolved record closes an intent instead), CRL numbers that only grow. No LMDB: the same code checks a
  * live journal (journal_read.c feeds it) and a JSON-lines export (signerctl).
  */
 #include <stdbool.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/der.h"
 #include "checkpoint_note.h"
 #include "journal.h"
 #include "journal_internal.h"
@@ -18,6 +20,8 @@ struct js_intent {
 	uint64_t seq;
 	uint8_t serial[JOURNAL_SERIAL_MAX];
 	size_t serial_len;
+	uint8_t tbs_sha256[JOURNAL_HASH_LEN];
+	bool whole_tbs;		/* an intent-tbs: its result's TBS must hash to tbs_sha256 */
 };
 
 struct journal_stream {
@@ -191,28 +195,91 @@ js_intent(struct journal_stream *s, const struct journal_record *rec)
 	s->open[s->n_open].seq = rec->seq;
 	memcpy(s->open[s->n_open].serial, rec->serial, rec->serial_len);
 	s->open[s->n_open].serial_len = rec->serial_len;
+	memcpy(s->open[s->n_open].tbs_sha256, rec->tbs_sha256, JOURNAL_HASH_LEN);
+	s->open[s->n_open].whole_tbs = rec->type == JOURNAL_REC_INTENT_TBS;
 	s->n_open++;
 	return 0;
 }
 
-static int
-js_result(struct journal_stream *s, const struct journal_record *rec)
+/* The open intent that rec (a result or an unresolved record) closes, or s->n_open after failing. */
+static size_t
+js_closing(struct journal_stream *s, const struct journal_record *rec, const char *what)
 {
 	size_t i = js_open_find(s, rec->intent_seq);
 	unsigned long long seq = rec->seq, in = rec->intent_seq;
 
 	if (rec->intent_seq >= rec->seq || i == s->n_open || s->open[i].seq != rec->intent_seq) {
 		sd_error_set(SD_E_JOURNAL_CORRUPT,
-		    "record %llu: result for record %llu, which is not an open intent (missing, not an intent, "
-		    "already completed, or reordered)", seq, in);
-		return js_fail(s, rec->seq);
+		    "record %llu: %s for record %llu, which is not an open intent (missing, not an intent, "
+		    "already completed, or reordered)", seq, what, in);
+		(void)js_fail(s, rec->seq);
+		return s->n_open;
 	}
 	if (s->open[i].serial_len != rec->serial_len || memcmp(s->open[i].serial, rec->serial, rec->serial_len) != 0) {
-		sd_error_set(SD_E_JOURNAL_CORRUPT, "record %llu: result serial differs from intent %llu's", seq, in);
-		return js_fail(s, rec->seq);
+		sd_error_set(SD_E_JOURNAL_CORRUPT, "record %llu: %s serial differs from intent %llu's", seq, what, in);
+		(void)js_fail(s, rec->seq);
+		return s->n_open;
 	}
+	return i;
+}
+
+static void
+js_close(struct journal_stream *s, size_t i)
+{
 	memmove(&s->open[i], &s->open[i + 1], (s->n_open - i - 1) * sizeof(s->open[0]));
 	s->n_open--;
+}
+
+/* SHA-256 of the TBSCertificate inside a certificate's DER. */
+static int
+js_cert_tbs_sha256(const uint8_t *der, size_t len, uint8_t out[JOURNAL_HASH_LEN])
+{
+	struct der_tlv cert, tbs;
+	const uint8_t *p;
+	size_t avail;
+
+	if (der_read(der, len, &cert) != 0 || cert.tag != DER_TAG_SEQUENCE)
+		return SD_E_INVAL;
+	p = cert.val;
+	avail = cert.len;
+	if (der_next(&p, &avail, DER_TAG_SEQUENCE, &tbs) != 0)
+		return SD_E_INVAL;
+	return journal_hash(tbs.tlv, tbs.tlv_len, out);
+}
+
+static int
+js_result(struct journal_stream *s, const struct journal_record *rec)
+{
+	uint8_t tbs[JOURNAL_HASH_LEN];
+	size_t i = js_closing(s, rec, "result");
+
+	if (i == s->n_open)
+		return SD_E_JOURNAL_CORRUPT;
+	if (s->open[i].whole_tbs && (js_cert_tbs_sha256(rec->cert_der, rec->cert_der_len, tbs) != 0 ||
+	    memcmp(tbs, s->open[i].tbs_sha256, JOURNAL_HASH_LEN) != 0)) {
+		sd_error_set(SD_E_JOURNAL_CORRUPT, "record %llu: the certificate's TBS differs from the one intent %llu holds",
+		    (unsigned long long)rec->seq, (unsigned long long)rec->intent_seq);
+		return js_fail(s, rec->seq);
+	}
+	js_close(s, i);
+	return 0;
+}
+
+static int
+js_unresolved(struct journal_stream *s, const struct journal_record *rec)
+{
+	size_t i = js_closing(s, rec, "unresolved record");
+
+	if (i == s->n_open)
+		return SD_E_JOURNAL_CORRUPT;
+	if (memcmp(s->open[i].tbs_sha256, rec->tbs_sha256, JOURNAL_HASH_LEN) != 0) {
+		sd_error_set(SD_E_JOURNAL_CORRUPT, "record %llu: tbs_sha256 differs from intent %llu's",
+		    (unsigned long long)rec->seq, (unsigned long long)rec->intent_seq);
+		return js_fail(s, rec->seq);
+	}
+	js_close(s, i);
+	if (s->rep.unresolved++ == 0)
+		s->rep.first_unresolved = rec->seq;
 	return 0;
 }
 
@@ -338,10 +405,14 @@ journal_stream_add(struct journal_stream *s, uint64_t key, const uint8_t *raw, s
 	}
 	switch (rec->type) {
 	case JOURNAL_REC_INTENT:
+	case JOURNAL_REC_INTENT_TBS:
 		rc = js_intent(s, rec);
 		break;
 	case JOURNAL_REC_RESULT:
 		rc = js_result(s, rec);
+		break;
+	case JOURNAL_REC_UNRESOLVED:
+		rc = js_unresolved(s, rec);
 		break;
 	case JOURNAL_REC_CHECKPOINT:
 		rc = js_checkpoint(s, rec);
