@@ -150,6 +150,27 @@ main(int argc, char **argv)
 	rec.cert_der_len = sizeof(cert);
 	record(argv[1], &rec, &seq, prev);
 
+	/* An intent holding the whole TBS, and one closed as unresolved. */
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_INTENT_TBS;
+	rec.client_subject = "CN=issuer";
+	rec.profile = "server";
+	serial[0] = 0x42;
+	rec.serial = serial;
+	rec.serial_len = sizeof(serial);
+	rec.tbs_der = cert;
+	rec.tbs_der_len = sizeof(cert);
+	record(argv[1], &rec, &seq, prev);
+
+	memset(&rec, 0, sizeof(rec));
+	rec.type = JOURNAL_REC_UNRESOLVED;
+	rec.intent_seq = seq;
+	rec.serial = serial;
+	rec.serial_len = sizeof(serial);
+	memset(rec.tbs_sha256, 0x66, sizeof(rec.tbs_sha256));
+	rec.detail = "found without a result at start-up";
+	record(argv[1], &rec, &seq, prev);
+
 	memset(&rec, 0, sizeof(rec));
 	rec.type = JOURNAL_REC_REFUSAL;
 	rec.client_subject = "CN=issuer";

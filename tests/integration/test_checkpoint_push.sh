@@ -108,7 +108,7 @@ newest_verifies() {
 }
 start_checkpointed() { # after the (only) start record, a checkpoint comes before the first intent
 	"$BUILD/signerctl" -c "$conf" audit export | jq -r .type |
-		awk '/^service$/ { s = 1; next } s && /^checkpoint$/ { ok = 1; exit } s && /^intent$/ { exit } END { exit !ok }'
+		awk '/^service$/ { s = 1; next } s && /^checkpoint$/ { ok = 1; exit } s && /^intent(-tbs)?$/ { exit } END { exit !ok }'
 }
 dropped_never_arrived() {
 	test "$(file_sizes | wc -l)" -gt "$(received_sizes | wc -l)" && received_sizes | grep -qx "$(file_sizes | tail -n 1)"

@@ -69,7 +69,7 @@ want_refused=$(jq -s '[.[] | select(.type == "refusal")] | length' "$T_TMP/expor
 want_revocations=$(jq -s '[.[] | select(.type == "revocation")] | length' "$T_TMP/export.jsonl")
 want_tree=$(jq -s '[.[] | select(.type == "checkpoint")] | last | .tree_size' "$T_TMP/export.jsonl")
 # Results by client: each result's intent names the client.
-jq -s '[.[] | select(.type == "intent") | {key: (.seq | tostring), value: .client}] | from_entries' \
+jq -s '[.[] | select(.type == "intent" or .type == "intent-tbs") | {key: (.seq | tostring), value: .client}] | from_entries' \
 	"$T_TMP/export.jsonl" >"$T_TMP/intents.json"
 jq -r --slurpfile m "$T_TMP/intents.json" 'select(.type == "result") | $m[0][.intent_seq | tostring]' \
 	"$T_TMP/export.jsonl" | sort | uniq -c >"$T_TMP/by-client.txt"
