@@ -256,6 +256,12 @@ signer_journal_metrics_text(struct signer_journal *sj, struct sd_metrics_text *t
 	    st.map_max != 0 && (double)st.used_bytes >= SJ_FILL_WARN * (double)st.map_max ? 1 : 0);
 	sd_metrics_family(t, "signerd_journal_commits_total", "counter", "Durable LMDB commits since start.");
 	sd_metrics_printf(t, "signerd_journal_commits_total %llu\n", (unsigned long long)st.commits);
+	sd_metrics_family(t, "signerd_journal_results_pending", "gauge",
+	    "Result records queued for the next group commit ([journal] result = next-commit).");
+	sd_metrics_printf(t, "signerd_journal_results_pending %llu\n", (unsigned long long)st.later_pending);
+	sd_metrics_family(t, "signerd_journal_results_failed_total", "counter",
+	    "Queued result records the journal refused or could not write (each logged).");
+	sd_metrics_printf(t, "signerd_journal_results_failed_total %llu\n", (unsigned long long)st.later_failed);
 	sd_metrics_family(t, "signerd_certificate_index_lag_records", "gauge",
 	    "Journal records the certificate index does not cover yet (it trails by one batch).");
 	sd_metrics_printf(t, "signerd_certificate_index_lag_records %llu\n",
