@@ -341,7 +341,7 @@ model_check(unsigned latency_ms, unsigned parallel, unsigned m, unsigned k)
 	 * Upper bounds only where the host keeps up: valgrind runs one thread at a time, many times slower,
 	 * and under ASan 16 threads on two shared cores are descheduled for longer than a turn.
 	 */
-	if (getenv("SD_TEST_VALGRIND") == NULL && !SIM_SANITIZED) {
+	if (!SIM_SANITIZED && getenv("SD_TEST_VALGRIND") == NULL) {
 		CU_ASSERT_TRUE(took <= 2 * model);
 		/* Served in turn: no caller is overtaken again and again (generous: the machine is shared). */
 		CU_ASSERT_TRUE(longest <= 2 * longest_model + 20);
