@@ -25,10 +25,13 @@ issue_ok() {
 	t_check "$label: serial matches the certificate" \
 		test "$(openssl x509 -in "$T_TMP/leaf.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)" = "$serial"
 	t_check "$label: serial has at least 128 bits" test "${#serial}" -ge 32
-	t_check "$label: journal record $seq holds the serial" \
-		bash -c "'$BUILD/signerctl' -c '$T_DIR/signerd.conf' journal list | awk -F'\t' '\$1 == \"$seq\" {print \$5}' | grep -qx '$serial'"
-	t_check "$label: journal record holds the client identity" \
-		bash -c "'$BUILD/signerctl' -c '$T_DIR/signerd.conf' journal list | awk -F'\t' '\$1 == \"$seq\"' | grep -q 'CN=issuer'"
+	# journal_seq: the intent, durable before release ([journal] result = next-commit), with the whole TBS.
+	"$BUILD/signerctl" -c "$T_DIR/signerd.conf" audit show "$seq" >"$T_TMP/show.txt" 2>&1
+	t_check "$label: journal record $seq is the intent of the serial" \
+		bash -c "grep -q '^type *intent-tbs' '$T_TMP/show.txt' && grep -qx 'serial *$serial' '$T_TMP/show.txt'"
+	t_check "$label: journal record holds the client identity" grep -q 'CN=issuer' "$T_TMP/show.txt"
+	t_check "$label: journal list shows its result" \
+		bash -c "'$BUILD/signerctl' -c '$T_DIR/signerd.conf' journal list | awk -F'\t' '\$5 == \"$serial\"' | grep -q 'CN=issuer'"
 	openssl x509 -in "$T_TMP/leaf.pem" -noout -text >"$T_TMP/leaf.txt"
 	t_check "$label: SAN from the CSR" grep -q 'DNS:svc.example.com' "$T_TMP/leaf.txt"
 	t_check "$label: CA:FALSE" grep -q 'CA:FALSE' "$T_TMP/leaf.txt"
