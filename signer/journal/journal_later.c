@@ -15,7 +15,7 @@
 #include "journal.h"
 #include "journal_internal.h"
 
-#define JOURNAL_LATER_DELAY_US 2000
+#define JOURNAL_LATER_DELAY_US 10000
 
 /* Wait on flusher_wake until deadline or stop (queue_lock held). */
 static void
