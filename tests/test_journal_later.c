@@ -248,7 +248,7 @@ test_later_concurrent(void)
 	CU_ASSERT_EQUAL(st.later_failed, 0);
 	CU_ASSERT_EQUAL(st.records, 2 * LATER_THREADS * LATER_PER_THREAD);
 	CU_ASSERT(st.commits < st.records / 2);
-	fprintf(stderr, "\n    %u threads: %llu records in %llu commits\n", LATER_THREADS,
+	fprintf(stderr, "\n    %d threads: %llu records in %llu commits\n", LATER_THREADS,
 	    (unsigned long long)st.records, (unsigned long long)st.commits);
 	CU_ASSERT_EQUAL(journal_verify_full(j, NULL, &rep), 0);
 	CU_ASSERT_EQUAL(rep.count, 2 * LATER_THREADS * LATER_PER_THREAD);

@@ -149,7 +149,7 @@ journal_resolve_intents(struct journal *j, int64_t time_ms, uint64_t *count)
 		return sd_error_set(SD_E_JOURNAL, "journal: opened read-only");
 	if ((rc = ju_scan(j, &s)) != 0 || s.n_open == 0)
 		goto out;
-	if ((recs = calloc(s.n_open, sizeof(*recs))) == NULL) {
+	if ((recs = calloc(s.n_open, sizeof(const struct journal_record *))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
