@@ -14,7 +14,6 @@
  * index that has moved since is dropped and derived again.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -429,31 +428,18 @@ inv_indexer_main(void *arg)
 int
 inv_indexer_start(struct journal *j, unsigned interval_ms)
 {
-	pthread_condattr_t ca;
-	sigset_t all, old;
 	int err;
 
 	if (interval_ms == 0 || interval_ms > 60000)
 		return sd_error_set(SD_E_INVAL, "journal: an index interval of %u ms is out of range", interval_ms);
-	if (pthread_condattr_init(&ca) != 0)
-		return sd_error_set(SD_E_INTERNAL, "journal: cannot create a condition");
-	err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (err == 0 && (err = pthread_cond_init(&j->indexer_cond, &ca)) == 0 &&
+	if ((err = journal_cond_init_monotonic(&j->indexer_cond)) == 0 &&
 	    (err = pthread_mutex_init(&j->indexer_mutex, NULL)) != 0)
 		pthread_cond_destroy(&j->indexer_cond);
-	pthread_condattr_destroy(&ca);
 	if (err != 0)
 		return sd_error_set(SD_E_INTERNAL, "journal: cannot create the indexer's condition");
 	j->indexer_interval_ms = interval_ms;
 	j->indexer_stop = false;
-	/* Signals are the process's business: the thread takes none. */
-	sigfillset(&all);
-	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
-		abort();
-	err = pthread_create(&j->indexer, NULL, inv_indexer_main, j);
-	if (pthread_sigmask(SIG_SETMASK, &old, NULL) != 0)
-		abort();
-	if (err != 0) {
+	if ((err = journal_thread_start(&j->indexer, inv_indexer_main, j)) != 0) {
 		pthread_mutex_destroy(&j->indexer_mutex);
 		pthread_cond_destroy(&j->indexer_cond);
 		return sd_error_set(SD_E_INTERNAL, "journal: cannot start the indexer: %s", strerror(err));

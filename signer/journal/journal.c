@@ -22,8 +22,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "journal.h"
 #include "journal_internal.h"
@@ -42,6 +44,36 @@ journal_mutex_unlock(pthread_mutex_t *m)
 {
 	if (pthread_mutex_unlock(m) != 0)
 		abort();
+}
+
+int
+journal_cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+	int err;
+
+	if ((err = pthread_condattr_init(&ca)) != 0)
+		return err;
+	if ((err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) == 0)
+		err = pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+	return err;
+}
+
+int
+journal_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int err;
+
+	/* Signals are the process's business: the thread takes none. */
+	sigfillset(&all);
+	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+		abort();
+	err = pthread_create(t, NULL, fn, arg);
+	if (pthread_sigmask(SIG_SETMASK, &old, NULL) != 0)
+		abort();
+	return err;
 }
 
 int

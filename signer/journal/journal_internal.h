@@ -122,6 +122,12 @@ struct journal {
 void journal_mutex_lock(pthread_mutex_t *m);
 void journal_mutex_unlock(pthread_mutex_t *m);
 
+/* pthread_cond_init() on CLOCK_MONOTONIC, for timed waits the wall clock must not move. Returns an errno value. */
+int journal_cond_init_monotonic(pthread_cond_t *c);
+
+/* pthread_create() of a thread that takes no signal. Returns an errno value. */
+int journal_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+
 /* Map an LMDB failure to a project error; what says what was being done. */
 int journal_mdb_error(struct journal *j, int mrc, const char *what);
 

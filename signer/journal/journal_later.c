@@ -7,7 +7,6 @@
  * waits for one flush, not two.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -62,28 +61,14 @@ journal_flusher_main(void *arg)
 static int
 journal_flusher_start(struct journal *j)
 {
-	pthread_condattr_t ca;
-	sigset_t all, old;
 	int err;
 
-	if (pthread_condattr_init(&ca) != 0)
-		return sd_error_set(SD_E_JOURNAL, "journal: cannot create a condition");
-	err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (err == 0 && (err = pthread_cond_init(&j->flusher_wake, &ca)) == 0 &&
-	    (err = pthread_cond_init(&j->flushed, NULL)) != 0)
+	if ((err = journal_cond_init_monotonic(&j->flusher_wake)) == 0 && (err = pthread_cond_init(&j->flushed, NULL)) != 0)
 		pthread_cond_destroy(&j->flusher_wake);
-	pthread_condattr_destroy(&ca);
 	if (err != 0)
 		return sd_error_set(SD_E_JOURNAL, "journal: cannot create the flusher's conditions");
 	j->flusher_stop = false;
-	/* Signals are the process's business: the thread takes none. */
-	sigfillset(&all);
-	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
-		abort();
-	err = pthread_create(&j->flusher, NULL, journal_flusher_main, j);
-	if (pthread_sigmask(SIG_SETMASK, &old, NULL) != 0)
-		abort();
-	if (err != 0) {
+	if ((err = journal_thread_start(&j->flusher, journal_flusher_main, j)) != 0) {
 		pthread_cond_destroy(&j->flushed);
 		pthread_cond_destroy(&j->flusher_wake);
 		return sd_error_set(SD_E_JOURNAL, "journal: cannot start the flusher: %s", strerror(err));

@@ -33,44 +33,51 @@ journal_serial_put(struct journal *j, MDB_txn *txn, const struct journal_record 
 	return mrc == 0 ? 0 : journal_mdb_error(j, mrc, "indexing a serial");
 }
 
+/*
+ * The intent that rec (a result or an unresolved record, at seq) closes: an
+ * earlier intent of its serial, and with tbs of its TBS hash too. what names
+ * rec's type in messages. Errors: SD_E_INVAL, those of journal_txn_get_hash().
+ */
+static int
+journal_closed_intent(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq, bool tbs,
+    const char *what)
+{
+	struct journal_record *intent = NULL;
+	int rc;
+
+	if (rec->intent_seq == 0 || rec->intent_seq >= seq)
+		return sd_error_set(SD_E_INVAL, "%s: intent %llu is not an earlier record", what,
+		    (unsigned long long)rec->intent_seq);
+	/* Only its type, serial and TBS hash are read: no need to hash it. */
+	if ((rc = journal_txn_get_hash(j, txn, rec->intent_seq, false, &intent)) != 0)
+		return rc == SD_E_NOT_FOUND ? sd_error_set(SD_E_INVAL, "%s: no record %llu", what,
+		    (unsigned long long)rec->intent_seq) : rc;
+	if (!journal_rec_is_intent(intent->type) || intent->serial_len != rec->serial_len ||
+	    memcmp(intent->serial, rec->serial, rec->serial_len) != 0 ||
+	    (tbs && memcmp(intent->tbs_sha256, rec->tbs_sha256, JOURNAL_HASH_LEN) != 0))
+		rc = sd_error_set(SD_E_INVAL, "%s: record %llu is not the intent of this serial%s", what,
+		    (unsigned long long)rec->intent_seq, tbs ? " and TBS" : "");
+	journal_record_free(intent);
+	return rc;
+}
+
 /* A result must complete an earlier intent of its serial that has no result yet. */
 static int
 journal_result_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq)
 {
-	struct journal_record *intent = NULL;
 	uint8_t ikey[JOURNAL_SEQ_LEN], rkey[JOURNAL_SEQ_LEN];
 	MDB_val k, v;
 	int rc, mrc;
 
-	if (rec->intent_seq == 0 || rec->intent_seq >= seq) {
-		rc = sd_error_set(SD_E_INVAL, "result: intent %llu is not an earlier record",
-		    (unsigned long long)rec->intent_seq);
-		goto out;
-	}
-	/* Only its type and serial are read: no need to hash it. */
-	if ((rc = journal_txn_get_hash(j, txn, rec->intent_seq, false, &intent)) != 0) {
-		if (rc == SD_E_NOT_FOUND)
-			rc = sd_error_set(SD_E_INVAL, "result: no record %llu", (unsigned long long)rec->intent_seq);
-		goto out;
-	}
-	if (!journal_rec_is_intent(intent->type) || intent->serial_len != rec->serial_len ||
-	    memcmp(intent->serial, rec->serial, rec->serial_len) != 0) {
-		rc = sd_error_set(SD_E_INVAL, "result: record %llu is not the intent of this serial",
-		    (unsigned long long)rec->intent_seq);
-		goto out;
-	}
+	if ((rc = journal_closed_intent(j, txn, rec, seq, false, "result")) != 0)
+		return rc;
 	journal_key(ikey, rec->intent_seq, &k);
 	journal_key(rkey, seq, &v);
-	if ((mrc = mdb_put(txn, j->results, &k, &v, MDB_NOOVERWRITE)) == MDB_KEYEXIST) {
-		rc = sd_error_set(SD_E_INTERNAL, "journal: intent %llu already has its result (record %llu)",
+	if ((mrc = mdb_put(txn, j->results, &k, &v, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
+		return sd_error_set(SD_E_INTERNAL, "journal: intent %llu already has its result (record %llu)",
 		    (unsigned long long)rec->intent_seq,
 		    v.mv_size == JOURNAL_SEQ_LEN ? (unsigned long long)journal_be64_get(v.mv_data) : 0ULL);
-		goto out;
-	}
-	rc = mrc == 0 ? 0 : journal_mdb_error(j, mrc, "indexing a result");
-out:
-	journal_record_free(intent);
-	return rc;
+	return mrc == 0 ? 0 : journal_mdb_error(j, mrc, "indexing a result");
 }
 
 /*
@@ -80,37 +87,16 @@ out:
 static int
 journal_unresolved_put(struct journal *j, MDB_txn *txn, const struct journal_record *rec, uint64_t seq)
 {
-	struct journal_record *intent = NULL;
 	uint8_t ikey[JOURNAL_SEQ_LEN];
 	MDB_val k, v;
 	int rc, mrc;
 
-	if (rec->intent_seq == 0 || rec->intent_seq >= seq) {
-		rc = sd_error_set(SD_E_INVAL, "unresolved: intent %llu is not an earlier record",
-		    (unsigned long long)rec->intent_seq);
-		goto out;
-	}
-	if ((rc = journal_txn_get_hash(j, txn, rec->intent_seq, false, &intent)) != 0) {
-		if (rc == SD_E_NOT_FOUND)
-			rc = sd_error_set(SD_E_INVAL, "unresolved: no record %llu", (unsigned long long)rec->intent_seq);
-		goto out;
-	}
-	if (!journal_rec_is_intent(intent->type) || intent->serial_len != rec->serial_len ||
-	    memcmp(intent->serial, rec->serial, rec->serial_len) != 0 ||
-	    memcmp(intent->tbs_sha256, rec->tbs_sha256, JOURNAL_HASH_LEN) != 0) {
-		rc = sd_error_set(SD_E_INVAL, "unresolved: record %llu is not the intent of this serial and TBS",
-		    (unsigned long long)rec->intent_seq);
-		goto out;
-	}
+	if ((rc = journal_closed_intent(j, txn, rec, seq, true, "unresolved")) != 0)
+		return rc;
 	journal_key(ikey, rec->intent_seq, &k);
-	if ((mrc = mdb_get(txn, j->results, &k, &v)) == 0) {
-		rc = sd_error_set(SD_E_INVAL, "unresolved: intent %llu has its result", (unsigned long long)rec->intent_seq);
-		goto out;
-	}
-	rc = mrc == MDB_NOTFOUND ? 0 : journal_mdb_error(j, mrc, "reading the result index");
-out:
-	journal_record_free(intent);
-	return rc;
+	if ((mrc = mdb_get(txn, j->results, &k, &v)) == 0)
+		return sd_error_set(SD_E_INVAL, "unresolved: intent %llu has its result", (unsigned long long)rec->intent_seq);
+	return mrc == MDB_NOTFOUND ? 0 : journal_mdb_error(j, mrc, "reading the result index");
 }
 
 /* Build a checkpoint record for the tree of t->seq records: the signer is asked under the writer lock. */
