@@ -190,6 +190,12 @@ bench_load_step(const struct bench_load *load, unsigned conc, double seconds, st
 		rc = sd_error_set(SD_E_INVAL, "step of %u clients for %.1f s", conc, seconds);
 		goto out;
 	}
+	/* A peer stopped between two steps: say so, not which /proc file vanished. */
+	if (!bench_server_alive(load->server)) {
+		rc = sd_error_set(SD_E_IO, "%s is gone: it exited before the step with %u clients",
+		    load->name != NULL ? load->name : "the server", conc);
+		goto out;
+	}
 	if ((cl = calloc(conc, sizeof(*cl))) == NULL || (tid = calloc(conc, sizeof(*tid))) == NULL) {
 		rc = SD_E_NOMEM;
 		goto out;
