@@ -1,9 +1,9 @@
 /*
  * What the server spends: its CPU time and RSS from /proc/PID, summed over
  * signerd and its front (signerd-front, its one child; a peer such as cfssl
- * serve is one process), and the
- * journal's durable commits from LMDB's last transaction id (mdb_env_info()
- * on a read-only handle of the same environment; one id per commit).
+ * serve is one process), and the journal's durable commits from LMDB's last
+ * transaction id (mdb_env_info() on a read-only handle of the same
+ * environment; one id per commit; none for a peer).
  */
 #include <errno.h>
 #include <fcntl.h>
