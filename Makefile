@@ -23,7 +23,8 @@ DEB_PACKAGES := build-essential pkg-config openssl libssl-dev softhsm2 libsofths
 # behind api/); signerd-push and signerctl's witness client use it, --as-needed keeps it out of the rest.
 PKGS := libcrypto p11-kit-1 libmicrohttpd gnutls lmdb jansson inih libseccomp libidn2 ldns libcurl
 TEST_PKGS := cunit
-BENCH_PACKAGES := gnuplot-nox
+# golang-cfssl: cfssl serve, the peer of `make bench BENCH_PEER=cfssl`.
+BENCH_PACKAGES := gnuplot-nox golang-cfssl
 VALGRIND_PACKAGES := valgrind
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
@@ -156,7 +157,8 @@ $(BENCH_BIN): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/libtesthelp.a $(BUIL
 
 # The benchmark: raw HSM signing rate and end-to-end issuance in one run
 # (BENCH_KEY=, BENCH_SECONDS=, BENCH_CONC=; BENCH_HSM=latency=10ms,parallel=8
-# signs through the network HSM model, tests/modules/hsm_sim.so; see README).
+# signs through the network HSM model, tests/modules/hsm_sim.so; BENCH_PEER=cfssl
+# also drives cfssl serve, step for step, and prints ratio_peer; see README).
 bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN) $(BUILD)/tests/modules/hsm_sim.so
 	BUILD=$(BUILD) bash tests/bench/run.sh

@@ -63,13 +63,22 @@ SD_WUR int bench_hsm_rate(struct bench_hsm *bh, unsigned threads, double seconds
 
 /* ---- bench_csr.c: the request pool ---- */
 
+/* The sign API a request is for, and so the answer it expects. */
+enum bench_api {
+	BENCH_API_SIGNERD,		/* POST /v1/sign {"csr", "profile"}: {"certificate", "serial_number"} */
+	BENCH_API_CFSSL,		/* POST /api/v1/cfssl/sign {"certificate_request"}: cfssl's
+					 * {"success": true, "result": {"certificate"}} */
+};
+
 struct bench_request {
-	char *http;			/* a whole HTTP/1.1 POST /v1/sign request */
+	char *http;			/* a whole HTTP/1.1 sign request */
 	size_t http_len;
+	enum bench_api api;
 };
 
 struct bench_pool {
-	struct bench_request *req;
+	struct bench_request *req;	/* for signerd */
+	struct bench_request *cfssl;	/* the same CSRs for cfssl serve; NULL unless asked */
 	size_t n;
 };
 
@@ -79,6 +88,13 @@ struct bench_pool {
  * Errors: SD_E_CRYPTO, SD_E_INVAL, SD_E_NOMEM.
  */
 SD_WUR int bench_pool_new(size_t n, const char *profile, struct bench_pool **out);
+
+/*
+ * As bench_pool_new(), and the same n CSRs (the same bytes) also wrapped
+ * as cfssl sign requests in pool->cfssl, so that a peer signs exactly
+ * what signerd signs. Errors: those of bench_pool_new().
+ */
+SD_WUR int bench_pool_new_cfssl(size_t n, const char *profile, struct bench_pool **out);
 void bench_pool_free(struct bench_pool *pool);
 
 /*
@@ -162,8 +178,9 @@ SD_WUR int bench_conn_exchange(struct bench_conn *c, const char *req, size_t req
     struct bench_response *resp);
 
 /*
- * Send one request, read the whole response, check it (status 200, JSON
- * with a "certificate" that parses as X.509). *latency is the seconds from
+ * Send one request, read the whole response, check it as req->api says
+ * (status 200, JSON with a certificate that parses as X.509; for signerd
+ * its serial is the answer's serial_number, for cfssl "success" is true). *latency is the seconds from
  * the write to the last response byte. On a failed exchange or a
  * "Connection: close" answer the connection is closed so that the next
  * bench_conn_ensure() reconnects.
@@ -178,8 +195,9 @@ SD_WUR int bench_conn_sign(struct bench_conn *c, const struct bench_request *req
 struct bench_server;
 
 /*
- * Watch pid and the LMDB journal directory (opened read-only).
- * Errors: SD_E_IO (no such process), SD_E_JOURNAL, SD_E_NOMEM.
+ * Watch pid and the LMDB journal directory (opened read-only); with
+ * journal_path NULL (a peer without a journal), the process alone and
+ * txnid stays 0. Errors: SD_E_IO (no such process), SD_E_JOURNAL, SD_E_NOMEM.
  */
 SD_WUR int bench_server_open(pid_t pid, const char *journal_path, struct bench_server **out);
 void bench_server_close(struct bench_server *srv);
@@ -187,7 +205,7 @@ void bench_server_close(struct bench_server *srv);
 bool bench_server_alive(const struct bench_server *srv);
 
 struct bench_server_sample {
-	uint64_t cpu_ticks;		/* utime + stime, signerd and its front */
+	uint64_t cpu_ticks;		/* utime + stime, signerd and its front (or the peer) */
 	uint64_t txnid;			/* LMDB last committed transaction */
 	uint64_t rss_kb;		/* VmRSS now, both processes */
 	uint64_t hwm_kb;		/* VmHWM: peak since the last reset */
@@ -226,12 +244,14 @@ struct bench_load {
 	uint16_t port;
 	const struct bench_pool *pool;
 	struct bench_server *server;
+	enum bench_api api;		/* which of the pool's requests: signerd's or cfssl's */
+	const char *name;		/* the server, for messages: "signerd", "cfssl" */
 };
 
 /*
  * Run conc client threads, each on its own keep-alive connection, for
  * seconds (connections are made before the clock starts), and fill step.
- * Errors: SD_E_IO (signerd died, a thread cannot connect at all),
+ * Errors: SD_E_IO (the server died, a thread cannot connect at all),
  * SD_E_NOMEM, SD_E_INTERNAL.
  */
 SD_WUR int bench_load_step(const struct bench_load *load, unsigned conc, double seconds, struct bench_step *step);

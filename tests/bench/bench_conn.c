@@ -271,7 +271,6 @@ bench_show(const char *body, size_t len, char out[BENCH_SHOWN + 1])
 	out[i] = '\0';
 }
 
-/* The answer is 200 JSON whose "certificate" is a PEM X.509 certificate. */
 /* Whether hex (the answer's serial_number) names the serial octets der (leading zero octets aside). */
 static bool
 bench_serial_matches(const char *hex, const unsigned char *der, size_t len)
@@ -339,6 +338,54 @@ bench_check_body(const char *body, size_t len, struct bench_reply *reply)
 	if (!bench_serial_matches(json_string_value(serial), sn, sn_len)) {
 		rc = bench_fail(reply, BENCH_FAIL_CERT, SD_E_INVAL, "the certificate's serial is not serial_number %s",
 		    json_string_value(serial));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (x != NULL)
+		gnutls_x509_crt_deinit(x);
+	json_decref(root);
+	return rc;
+}
+
+/*
+ * cfssl's answer: {"success": true, "result": {"certificate": PEM}} whose
+ * certificate parses as X.509 (GnuTLS, as for signerd's answers).
+ */
+static int
+bench_check_cfssl_body(const char *body, size_t len, struct bench_reply *reply)
+{
+	json_t *root = NULL, *success, *result, *cert;
+	json_error_t jerr;
+	gnutls_x509_crt_t x = NULL;
+	gnutls_datum_t pem;
+	char shown[BENCH_SHOWN + 1];
+	int rc;
+
+	if ((root = json_loadb(body, len, 0, &jerr)) == NULL) {
+		bench_show(body, len, shown);
+		rc = bench_fail(reply, BENCH_FAIL_BODY, SD_E_INVAL, "answer is not JSON (%s): %s", jerr.text, shown);
+		goto out;
+	}
+	if ((success = json_object_get(root, "success")) == NULL || !json_is_true(success)) {
+		bench_show(body, len, shown);
+		rc = bench_fail(reply, BENCH_FAIL_BODY, SD_E_INVAL, "cfssl answer without \"success\": true: %s", shown);
+		goto out;
+	}
+	if ((result = json_object_get(root, "result")) == NULL || !json_is_object(result) ||
+	    (cert = json_object_get(result, "certificate")) == NULL || !json_is_string(cert)) {
+		rc = bench_fail(reply, BENCH_FAIL_BODY, SD_E_INVAL, "cfssl answer lacks result.certificate");
+		goto out;
+	}
+	pem.data = (unsigned char *)(uintptr_t)json_string_value(cert);
+	pem.size = (unsigned)json_string_length(cert);
+	if (gnutls_x509_crt_init(&x) < 0) {
+		x = NULL;
+		rc = bench_fail(reply, BENCH_FAIL_CERT, SD_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (gnutls_x509_crt_import(x, &pem, GNUTLS_X509_FMT_PEM) < 0) {
+		rc = bench_fail(reply, BENCH_FAIL_CERT, SD_E_INVAL, "the certificate does not parse");
 		goto out;
 	}
 	rc = 0;
@@ -442,7 +489,8 @@ bench_conn_sign(struct bench_conn *c, const struct bench_request *req, double *l
 		rc = bench_fail(reply, BENCH_FAIL_STATUS, SD_E_INVAL, "status %d: %s", reply->status, shown);
 		goto out;
 	}
-	rc = bench_check_body(c->buf + hdr_len, body_len, reply);
+	rc = req->api == BENCH_API_CFSSL ? bench_check_cfssl_body(c->buf + hdr_len, body_len, reply) :
+	    bench_check_body(c->buf + hdr_len, body_len, reply);
 out:
 	if ((rc != 0 && reply->fail != BENCH_FAIL_STATUS && reply->fail != BENCH_FAIL_BODY &&
 	    reply->fail != BENCH_FAIL_CERT) || close_after)

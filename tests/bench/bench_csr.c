@@ -1,8 +1,10 @@
 /*
  * The request pool: P-256 CSRs made before any clock starts (client key
  * generation is not what signerd is measured on), each already wrapped in
- * the exact HTTP/1.1 request bytes a client sends.
+ * the exact HTTP/1.1 request bytes a client sends: to signerd, and with a
+ * peer, the same CSR to cfssl serve.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,17 +77,24 @@ out:
 	return rc;
 }
 
-/* The HTTP request carrying {"csr": pem, "profile": profile}. */
+/* The HTTP request for api: signerd's {"csr": pem, "profile": profile} or cfssl's {"certificate_request": pem}. */
 static int
-bench_request_new(const char *pem, const char *profile, struct bench_request *r)
+bench_request_new(const char *pem, const char *profile, enum bench_api api, struct bench_request *r)
 {
 	json_t *obj = NULL;
 	char *body = NULL, *http = NULL;
+	const char *path;
 	size_t body_len, cap;
 	int n, rc;
 
-	if ((obj = json_pack("{s:s, s:s}", "csr", pem, "profile", profile)) == NULL ||
-	    (body = json_dumps(obj, JSON_COMPACT)) == NULL) {
+	if (api == BENCH_API_CFSSL) {
+		obj = json_pack("{s:s}", "certificate_request", pem);
+		path = "/api/v1/cfssl/sign";
+	} else {
+		obj = json_pack("{s:s, s:s}", "csr", pem, "profile", profile);
+		path = "/v1/sign";
+	}
+	if (obj == NULL || (body = json_dumps(obj, JSON_COMPACT)) == NULL) {
 		rc = sd_error_set(SD_E_NOMEM, "cannot encode a request body");
 		goto out;
 	}
@@ -96,18 +105,19 @@ bench_request_new(const char *pem, const char *profile, struct bench_request *r)
 		goto out;
 	}
 	n = snprintf(http, cap,
-	    "POST /v1/sign HTTP/1.1\r\n"
+	    "POST %s HTTP/1.1\r\n"
 	    "Host: 127.0.0.1\r\n"
 	    "Content-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n"
 	    "\r\n"
-	    "%s", body_len, body);
+	    "%s", path, body_len, body);
 	if (n < 0 || (size_t)n >= cap) {
 		rc = sd_error_set(SD_E_INVAL, "request of %zu bytes does not fit", body_len);
 		goto out;
 	}
 	r->http = http;
 	r->http_len = (size_t)n;
+	r->api = api;
 	http = NULL;
 	rc = 0;
 out:
@@ -117,8 +127,8 @@ out:
 	return rc;
 }
 
-int
-bench_pool_new(size_t n, const char *profile, struct bench_pool **out)
+static int
+bench_pool_make(size_t n, const char *profile, bool cfssl, struct bench_pool **out)
 {
 	struct bench_pool *pool = NULL;
 	char *pem = NULL;
@@ -130,15 +140,21 @@ bench_pool_new(size_t n, const char *profile, struct bench_pool **out)
 		rc = sd_error_set(SD_E_INVAL, "pool of %zu CSRs (1 to %d)", n, BENCH_POOL_MAX);
 		goto out;
 	}
-	if ((pool = calloc(1, sizeof(*pool))) == NULL || (pool->req = calloc(n, sizeof(*pool->req))) == NULL) {
+	if ((pool = calloc(1, sizeof(*pool))) == NULL || (pool->req = calloc(n, sizeof(*pool->req))) == NULL ||
+	    (cfssl && (pool->cfssl = calloc(n, sizeof(*pool->cfssl))) == NULL)) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		if ((rc = bench_csr_pem(i, &pem)) != 0)
 			goto out;
-		if ((rc = bench_request_new(pem, profile, &pool->req[i])) != 0)
+		/* pool->n counts the entries bench_pool_free() frees: both requests, or neither. */
+		if ((rc = bench_request_new(pem, profile, BENCH_API_SIGNERD, &pool->req[i])) != 0)
 			goto out;
+		if (cfssl && (rc = bench_request_new(pem, profile, BENCH_API_CFSSL, &pool->cfssl[i])) != 0) {
+			free(pool->req[i].http);
+			goto out;
+		}
 		pool->n++;
 		free(pem);
 		pem = NULL;
@@ -152,6 +168,18 @@ out:
 	return rc;
 }
 
+int
+bench_pool_new(size_t n, const char *profile, struct bench_pool **out)
+{
+	return bench_pool_make(n, profile, false, out);
+}
+
+int
+bench_pool_new_cfssl(size_t n, const char *profile, struct bench_pool **out)
+{
+	return bench_pool_make(n, profile, true, out);
+}
+
 void
 bench_pool_free(struct bench_pool *pool)
 {
@@ -159,8 +187,12 @@ bench_pool_free(struct bench_pool *pool)
 
 	if (pool == NULL)
 		return;
-	for (i = 0; i < pool->n; i++)
+	for (i = 0; i < pool->n; i++) {
 		free(pool->req[i].http);
+		if (pool->cfssl != NULL)
+			free(pool->cfssl[i].http);
+	}
 	free(pool->req);
+	free(pool->cfssl);
 	free(pool);
 }

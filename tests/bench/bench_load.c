@@ -91,6 +91,7 @@ bench_client_main(void *arg)
 {
 	struct bench_client *c = arg;
 	const struct bench_pool *pool = c->load->pool;
+	const struct bench_request *reqs = c->load->api == BENCH_API_CFSSL ? pool->cfssl : pool->req;
 	struct bench_reply reply;
 	double deadline, latency;
 	uint64_t k = 0;
@@ -109,7 +110,7 @@ bench_client_main(void *arg)
 			bench_sleep_ms(BENCH_RETRY_MS);
 			continue;
 		}
-		rc = bench_conn_sign(c->conn, &pool->req[(c->idx + k * c->conc) % pool->n], &latency, &reply);
+		rc = bench_conn_sign(c->conn, &reqs[(c->idx + k * c->conc) % pool->n], &latency, &reply);
 		k++;
 		if (rc != 0) {
 			bench_client_fail(c, reply.fail, reply.detail);
@@ -184,8 +185,15 @@ bench_load_step(const struct bench_load *load, unsigned conc, double seconds, st
 
 	memset(step, 0, sizeof(*step));
 	step->conc = conc;
-	if (conc == 0 || conc > BENCH_CONC_MAX || !(seconds > 0) || seconds > BENCH_SECONDS_MAX) {
+	if (conc == 0 || conc > BENCH_CONC_MAX || !(seconds > 0) || seconds > BENCH_SECONDS_MAX ||
+	    (load->api == BENCH_API_CFSSL && load->pool->cfssl == NULL)) {
 		rc = sd_error_set(SD_E_INVAL, "step of %u clients for %.1f s", conc, seconds);
+		goto out;
+	}
+	/* A peer stopped between two steps: say so, not which /proc file vanished. */
+	if (!bench_server_alive(load->server)) {
+		rc = sd_error_set(SD_E_IO, "%s is gone: it exited before the step with %u clients",
+		    load->name != NULL ? load->name : "the server", conc);
 		goto out;
 	}
 	if ((cl = calloc(conc, sizeof(*cl))) == NULL || (tid = calloc(conc, sizeof(*tid))) == NULL) {
@@ -241,7 +249,8 @@ join:
 	if (rc != 0)
 		goto out;
 	if (died) {
-		rc = sd_error_set(SD_E_IO, "signerd exited during the step with %u clients", conc);
+		rc = sd_error_set(SD_E_IO, "%s exited during the step with %u clients",
+		    load->name != NULL ? load->name : "the server", conc);
 		goto out;
 	}
 	if ((rc = bench_server_sample(load->server, &s1)) != 0)

@@ -7,6 +7,7 @@
  *       [--seconds N] [--conc 1,2,4,16,64] [--csrs N] [--startup-ms MS]
  *       [--acme-eab FILE --acme-http-port PORT]
  *       [--hsm-latency-us N --hsm-parallel N]
+ *       [--peer cfssl --peer-pid PID --peer-port PORT]
  *
  * DIR is a packaging/demo.sh state (signerd.conf, clients/issuer.*,
  * tls/ca.pem) that the signerd with PID serves on 127.0.0.1:PORT. With
@@ -18,6 +19,12 @@
  * tests/modules/hsm_sim.so models under signerd (run.sh's BENCH_HSM): each
  * "bench" line then also gives its capacity (parallel / latency) and
  * issued/s against it (ratio_capacity).
+ * --peer cfssl: a cfssl serve with PID on 127.0.0.1:PORT behind the same
+ * mutual TLS (the demo's server certificate and client CA, run.sh's
+ * BENCH_PEER) is driven right after signerd at each concurrency, by the
+ * same clients with the same CSRs (POST /api/v1/cfssl/sign); each "bench"
+ * line then also gives the peer's figures (peer_rate, ...) and
+ * ratio_peer = signerd's issued/s over the peer's.
  * Exit: 0 all requests succeeded, 1 the run failed, 2 usage,
  * 3 the run completed but some requests failed (all shown).
  */
@@ -49,6 +56,9 @@ struct bench_opts {
 	uint16_t acme_http_port;
 	unsigned long hsm_latency_us;	/* the modelled HSM (both or neither): 0 none */
 	unsigned long hsm_parallel;
+	const char *peer;		/* "cfssl", or NULL: no peer */
+	pid_t peer_pid;
+	uint16_t peer_port;
 };
 
 static const char *const bench_fail_names[BENCH_FAIL_COUNT] = {
@@ -60,7 +70,8 @@ bench_usage(void)
 {
 	fprintf(stderr, "usage: signerd-bench --demo DIR --pid PID --port PORT [--key NAME] [--seconds N]\n"
 	    "           [--conc 1,2,4,16,64] [--csrs N] [--startup-ms MS]\n"
-	    "           [--acme-eab FILE --acme-http-port PORT] [--hsm-latency-us N --hsm-parallel N]\n");
+	    "           [--acme-eab FILE --acme-http-port PORT] [--hsm-latency-us N --hsm-parallel N]\n"
+	    "           [--peer cfssl --peer-pid PID --peer-port PORT]\n");
 }
 
 static bool
@@ -109,6 +120,9 @@ bench_parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "acme-http-port", required_argument, NULL, 'H' },
 		{ "hsm-latency-us", required_argument, NULL, 'L' },
 		{ "hsm-parallel", required_argument, NULL, 'N' },
+		{ "peer", required_argument, NULL, 'r' },
+		{ "peer-pid", required_argument, NULL, 'R' },
+		{ "peer-port", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -132,6 +146,21 @@ bench_parse_args(int argc, char **argv, struct bench_opts *o)
 			if (!bench_parse_ul(optarg, INT_MAX, &v) || v == 0)
 				return -1;
 			o->pid = (pid_t)v;
+			break;
+		case 'r':
+			if (strcmp(optarg, "cfssl") != 0)
+				return -1;
+			o->peer = optarg;
+			break;
+		case 'R':
+			if (!bench_parse_ul(optarg, INT_MAX, &v) || v == 0)
+				return -1;
+			o->peer_pid = (pid_t)v;
+			break;
+		case 'T':
+			if (!bench_parse_ul(optarg, 65535, &v) || v == 0)
+				return -1;
+			o->peer_port = (uint16_t)v;
 			break;
 		case 'P':
 			if (!bench_parse_ul(optarg, 65535, &v) || v == 0)
@@ -171,6 +200,8 @@ bench_parse_args(int argc, char **argv, struct bench_opts *o)
 		}
 	}
 	if ((o->acme_eab != NULL && o->acme_http_port == 0) || (o->hsm_latency_us == 0) != (o->hsm_parallel == 0))
+		return -1;
+	if ((o->peer != NULL) != (o->peer_pid != 0) || (o->peer != NULL) != (o->peer_port != 0))
 		return -1;
 	return optind == argc && o->demo != NULL && o->pid != 0 && o->port != 0 ? 0 : -1;
 }
@@ -239,9 +270,38 @@ bench_print_row(const struct bench_step *s, double raw, double capacity)
 	(void)fflush(stdout);	/* progress; the final flush is checked */
 }
 
+/* signerd's issued/s over the peer's at the same concurrency (0: the peer issued nothing). */
+static double
+bench_ratio_peer(const struct bench_step *s, const struct bench_step *peer)
+{
+	return peer->rate > 0 ? s->rate / peer->rate : 0;
+}
+
+/* The peer's row under signerd's: its name in the conc column, signerd ÷ peer in the ratio column. */
+static void
+bench_print_peer_row(const char *name, const struct bench_step *s, const struct bench_step *peer)
+{
+	int f;
+
+	printf("%5.5s %10.1f %7.3f %8.2f %8.2f %8.2f %8.2f %7llu %7.1f %9.3f %9.3f %9s %6llu\n", name, peer->rate,
+	    bench_ratio_peer(s, peer), peer->p50_ms, peer->p95_ms, peer->p99_ms, peer->max_ms,
+	    (unsigned long long)peer->errors, peer->rss_mb, peer->cpu_ms_per_cert, peer->client_cpu_ms_per_cert, "-",
+	    (unsigned long long)peer->reconnects);
+	if (peer->errors > 0) {
+		printf("      %s errors by kind:", name);
+		for (f = 0; f < BENCH_FAIL_COUNT; f++)
+			if (peer->fails[f] > 0)
+				printf(" %s=%llu", bench_fail_names[f], (unsigned long long)peer->fails[f]);
+		printf("; first: %s\n", peer->first_error);
+	}
+	if (peer->capped)
+		printf("      (stopped at the request cap of %d)\n", BENCH_STEP_REQUESTS_MAX);
+	(void)fflush(stdout);	/* progress; the final flush is checked */
+}
+
 static void
 bench_print_line(const struct bench_opts *o, const char *key, const struct bench_step *s, double raw,
-    unsigned workers)
+    unsigned workers, const struct bench_step *peer)
 {
 	double capacity = bench_capacity(o);
 
@@ -256,7 +316,36 @@ bench_print_line(const struct bench_opts *o, const char *key, const struct bench
 	if (capacity > 0)
 		printf(" hsm_latency_ms=%.3f hsm_parallel=%lu capacity=%.1f ratio_capacity=%.3f",
 		    (double)o->hsm_latency_us / 1000, o->hsm_parallel, capacity, s->rate / capacity);
+	if (o->peer != NULL)
+		printf(" peer=%s peer_rate=%.1f ratio_peer=%.3f peer_p50_ms=%.2f peer_p99_ms=%.2f peer_errors=%llu "
+		    "peer_rss_mb=%.1f peer_cpu_ms_per_cert=%.3f peer_reconnects=%llu", o->peer, peer->rate,
+		    bench_ratio_peer(s, peer), peer->p50_ms, peer->p99_ms, (unsigned long long)peer->errors,
+		    peer->rss_mb, peer->cpu_ms_per_cert, (unsigned long long)peer->reconnects);
 	printf("\n");
+}
+
+/*
+ * One concurrency step on signerd, then (with a peer) the same on the peer
+ * right after, so that both meet the same machine at nearly the same time.
+ */
+static int
+bench_step_pair(const struct bench_opts *o, const struct bench_load *load, const struct bench_load *peer_load,
+    unsigned conc, double raw, struct bench_step *step, struct bench_step *peer, uint64_t *errors)
+{
+	int rc;
+
+	memset(peer, 0, sizeof(*peer));
+	if ((rc = bench_load_step(load, conc, o->seconds, step)) != 0)
+		return rc;
+	*errors += step->errors;
+	bench_print_row(step, raw, bench_capacity(o));
+	if (o->peer == NULL)
+		return 0;
+	if ((rc = bench_load_step(peer_load, conc, o->seconds, peer)) != 0)
+		return rc;
+	*errors += peer->errors;
+	bench_print_peer_row(o->peer, step, peer);
+	return 0;
 }
 
 static int
@@ -266,15 +355,16 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 	struct bench_hsm *bh = NULL;
 	struct bench_pool *pool = NULL;
 	struct bench_tls *tls = NULL;
-	struct bench_server *srv = NULL;
+	struct bench_server *srv = NULL, *peer_srv = NULL;
 	struct bench_hsm_result r1, r2, rw;
 	struct bench_step steps[BENCH_STEPS_MAX + 1];	/* + the ACME comparison */
+	struct bench_step peer_steps[BENCH_STEPS_MAX + 1];	/* the peer's, step for step */
 	struct bench_tls *acme_tls = NULL;
 	struct bench_acme_result acme;
 	struct bench_acme_opts acme_opts;
 	size_t n_steps = 0, sign_step = 0;
 	struct bench_tls_files files;
-	struct bench_load load;
+	struct bench_load load, peer_load = { 0 };
 	char conf[PATH_MAX], ca[PATH_MAX], cert[PATH_MAX], keyf[PATH_MAX];
 	const char *key;
 	unsigned workers;
@@ -325,7 +415,8 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 	*errors += r1.errors + r2.errors + (workers > 2 ? rw.errors : 0);
 
 	t0 = bench_now();
-	if ((rc = bench_pool_new(o->csrs, "server", &pool)) != 0)
+	rc = o->peer != NULL ? bench_pool_new_cfssl(o->csrs, "server", &pool) : bench_pool_new(o->csrs, "server", &pool);
+	if (rc != 0)
 		goto out;
 	printf("CSR pool: %zu P-256 CSRs in %.2f s (not timed)\n", pool->n, bench_now() - t0);
 	files = (struct bench_tls_files){ .ca = ca, .cert = cert, .key = keyf };
@@ -333,29 +424,38 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 		goto out;
 	if ((rc = bench_server_open(o->pid, cfg->journal_path, &srv)) != 0)
 		goto out;
-	load = (struct bench_load){ .tls = tls, .port = o->port, .pool = pool, .server = srv };
+	load = (struct bench_load){ .tls = tls, .port = o->port, .pool = pool, .server = srv, .api = BENCH_API_SIGNERD,
+		.name = "signerd" };
+	if (o->peer != NULL) {
+		if ((rc = bench_server_open(o->peer_pid, NULL, &peer_srv)) != 0)
+			goto out;
+		peer_load = (struct bench_load){ .tls = tls, .port = o->peer_port, .pool = pool, .server = peer_srv,
+			.api = BENCH_API_CFSSL, .name = o->peer };
+	}
 
 	printf("\nend to end: POST /v1/sign, keep-alive mutual TLS, ratio = issued/s / raw (%u threads) %.1f/s\n",
 	    rw.threads, rw.rate);
 	printf("(srv/cli ms/c: server / benchmark CPU ms per certificate; commit/c: journal commits per certificate)\n");
+	if (o->peer != NULL)
+		printf("(row %s: cfssl serve on 127.0.0.1:%u (pid %ld), same clients, CSRs and mutual TLS, right after\n"
+		    "signerd; its ratio column is signerd's issued/s over %s's)\n", o->peer, (unsigned)o->peer_port,
+		    (long)o->peer_pid, o->peer);
 	printf(" conc   issued/s   ratio   p50 ms   p95 ms   p99 ms   max ms  errors  rss MB"
 	    "  srv ms/c  cli ms/c  commit/c reconn\n");
 	(void)fflush(stdout);	/* progress; the final flush is checked */
 	for (i = 0; i < o->n_conc; i++) {
-		if ((rc = bench_load_step(&load, o->conc[i], o->seconds, &steps[i])) != 0)
+		if ((rc = bench_step_pair(o, &load, &peer_load, o->conc[i], rw.rate, &steps[i], &peer_steps[i],
+		    errors)) != 0)
 			goto out;
-		*errors += steps[i].errors;
-		bench_print_row(&steps[i], rw.rate, bench_capacity(o));
 		n_steps++;
 	}
 	if (o->acme_eab != NULL) {
 		for (sign_step = 0; sign_step < n_steps && steps[sign_step].conc != BENCH_ACME_CONC; sign_step++)
 			;
 		if (sign_step == n_steps) {	/* the ACME line compares with /v1/sign at its concurrency */
-			if ((rc = bench_load_step(&load, BENCH_ACME_CONC, o->seconds, &steps[n_steps])) != 0)
+			if ((rc = bench_step_pair(o, &load, &peer_load, BENCH_ACME_CONC, rw.rate, &steps[n_steps],
+			    &peer_steps[n_steps], errors)) != 0)
 				goto out;
-			*errors += steps[n_steps].errors;
-			bench_print_row(&steps[n_steps], rw.rate, bench_capacity(o));
 			n_steps++;
 		}
 		files = (struct bench_tls_files){ .ca = ca };
@@ -386,7 +486,7 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 		printf("bench-raw key=%s threads=%u rate=%.1f scaling=%.2f\n", key, rw.threads, rw.rate,
 		    r1.rate > 0 ? rw.rate / r1.rate : 0);
 	for (i = 0; i < n_steps; i++)
-		bench_print_line(o, key, &steps[i], rw.rate, workers);
+		bench_print_line(o, key, &steps[i], rw.rate, workers, &peer_steps[i]);
 	if (o->acme_eab != NULL)
 		printf("bench-acme key=%s conc=%u orders_per_s=%.1f sign_rate=%.1f ratio_to_sign=%.3f errors=%llu "
 		    "seconds=%.0f validations=%llu bad_nonces=%llu polls=%llu reconnects=%llu\n", key, acme.conc,
@@ -398,6 +498,7 @@ bench_run(const struct bench_opts *o, uint64_t *errors)
 out:
 	if (fflush(stdout) != 0 && rc == 0)
 		rc = sd_error_set(SD_E_IO, "writing the report failed");
+	bench_server_close(peer_srv);
 	bench_server_close(srv);
 	bench_tls_free(acme_tls);
 	bench_tls_free(tls);

@@ -17,9 +17,18 @@
 # us, ms or s; signerd and the raw measurement sign through
 # $BUILD/tests/modules/hsm_sim.so with those settings, and the "bench" lines
 # add the capacity parallel / latency and ratio_capacity = issued/s over it;
-# empty: the demo's own module).
+# empty: the demo's own module), BENCH_PEER (cfssl: a peer in the same run,
+# `cfssl serve` of Debian's golang-cfssl with a file CA key of the key type
+# under test (no database, no HSM), on a free 127.0.0.1 port behind the same
+# mutual TLS as signerd (the demo's server certificate and client CA); at
+# each concurrency the same load generator drives it right after signerd
+# with the same P-256 CSRs (POST /api/v1/cfssl/sign), and each "bench" line
+# adds peer=cfssl peer_rate=... ratio_peer=<signerd issued/s over cfssl's>
+# and the peer's p50, p99, errors and RSS; ed25519 is not offered, cfssl 1.2
+# has no such CA key; empty: no peer).
 # Output under $BUILD/bench/: <key>/bench.txt (full output), <key>/plot.dat,
-# bench-<key>.png, results.txt (the machine-readable lines of this run).
+# bench-<key>.png, results.txt (the machine-readable lines of this run),
+# <key>/cfssl/ (the peer's CA, config and log).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,6 +42,7 @@ BENCH_CSRS=${BENCH_CSRS:-256}
 BENCH_KEEP_JOURNAL=${BENCH_KEEP_JOURNAL:-0}
 BENCH_ACME=${BENCH_ACME:-1}
 BENCH_HSM=${BENCH_HSM:-}
+BENCH_PEER=${BENCH_PEER:-}
 SIM=$BUILD/tests/modules/hsm_sim.so
 ACME_CONC=16 # BENCH_ACME_CONC in bench.h: workers bench-0 .. bench-15.example.com
 read -r -a WRAP <<<"${BENCH_WRAP:-}"
@@ -92,6 +102,18 @@ for f in "$BIN" "$BUILD/signerd" "$BUILD/signerctl"; do
 	[ -x "$f" ] || die "$f missing: run 'make bench' (or make BUILD=... bench)"
 done
 command -v gnuplot >/dev/null || die "gnuplot missing: run 'make deps-bench'"
+case "$BENCH_PEER" in
+'') ;;
+cfssl)
+	command -v cfssl >/dev/null ||
+		die "BENCH_PEER=cfssl: cfssl missing: install the Debian package golang-cfssl ('make deps-bench' does)"
+	command -v openssl >/dev/null || die "BENCH_PEER=cfssl: openssl missing (it makes cfssl's CA): run 'make deps'"
+	for key in "${KEYS[@]}"; do
+		[ "$key" != ed25519 ] || die "BENCH_PEER=cfssl: cfssl 1.2 has no ed25519 CA keys (BENCH_KEY=$BENCH_KEY)"
+	done
+	;;
+*) die "BENCH_PEER=$BENCH_PEER: want cfssl, or empty for no peer" ;;
+esac
 
 PID=
 LOG=/dev/null
@@ -102,7 +124,14 @@ stop_signerd() { # sets SIGNERD_RC
 	wait "$PID" 2>/dev/null || SIGNERD_RC=$?
 	PID=
 }
-trap stop_signerd EXIT
+PEER_PID=
+stop_peer() {
+	[ -n "$PEER_PID" ] || return 0
+	kill -TERM "$PEER_PID" 2>/dev/null || true
+	wait "$PEER_PID" 2>/dev/null || true # a Go program ends by the signal: 143
+	PEER_PID=
+}
+trap 'stop_peer; stop_signerd' EXIT
 trap 'exit 130' INT TERM
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
@@ -173,6 +202,55 @@ set_hsm() {
 	' "$conf" >"$tmp" && chmod --reference="$conf" "$tmp" && mv "$tmp" "$conf"
 }
 
+# peer_ca DIR KEY: a file CA key of signerd's key type KEY (PKCS#8, as cfssl reads it), a
+# self-signed CA certificate for it and a signing config whose default profile issues
+# server certificates for an hour; made once per key type and kept (DIR/.complete).
+peer_ca() {
+	local pdir=$1 key=$2 alg
+	[ -f "$pdir/.complete" ] && return 0
+	rm -rf "$pdir"
+	mkdir -p "$pdir"
+	case "$key" in
+	rsa*) alg=(-algorithm RSA -pkeyopt "rsa_keygen_bits:${key#rsa}") ;;
+	p256 | p384 | p521) alg=(-algorithm EC -pkeyopt "ec_paramgen_curve:P-${key#p}" -pkeyopt ec_param_enc:named_curve) ;;
+	*) die "BENCH_PEER: no cfssl CA for key type $key" ;;
+	esac
+	(umask 077 && openssl genpkey "${alg[@]}" -out "$pdir/ca-key.pem" 2>/dev/null) ||
+		die "BENCH_PEER: openssl cannot make a $key key"
+	openssl req -x509 -new -key "$pdir/ca-key.pem" -out "$pdir/ca.pem" -days 3650 \
+		-subj "/O=signerd bench peer/CN=cfssl bench CA $key" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null ||
+		die "BENCH_PEER: openssl cannot make the cfssl CA certificate"
+	cat >"$pdir/config.json" <<-'EOF'
+		{"signing": {"default": {"usages": ["signing", "digital signature", "server auth"], "expiry": "1h"}}}
+	EOF
+	touch "$pdir/.complete"
+}
+
+# start_peer DEMO PDIR: cfssl serve on a free 127.0.0.1 port with the CA of PDIR, behind the
+# demo's TLS server identity, clients verified against the demo's client CA (as signerd does);
+# sets PEER_PID and PEER_PORT once the port accepts connections.
+start_peer() {
+	local demo=$1 pdir=$2 t0
+	PEER_PORT=$(free_port)
+	: >"$pdir/cfssl.log"
+	cfssl serve -address 127.0.0.1 -port "$PEER_PORT" -ca "$pdir/ca.pem" -ca-key "$pdir/ca-key.pem" \
+		-config "$pdir/config.json" -tls-cert "$demo/tls/server.pem" -tls-key "$demo/tls/server.key" \
+		-mutual-tls-ca "$demo/tls/client-ca.pem" 2>>"$pdir/cfssl.log" &
+	PEER_PID=$!
+	t0=$(now_us)
+	until (: <>"/dev/tcp/127.0.0.1/$PEER_PORT") 2>/dev/null; do
+		if ! kill -0 "$PEER_PID" 2>/dev/null; then
+			wait "$PEER_PID" 2>/dev/null || true
+			PEER_PID=
+			tail -n 5 "$pdir/cfssl.log" >&2
+			die "cfssl serve exited before it listened (log: $pdir/cfssl.log)"
+		fi
+		[ $(($(now_us) - t0)) -lt "$READY_TIMEOUT_US" ] || die "cfssl serve not listening after 10 s (log: $pdir/cfssl.log)"
+		sleep 0.01
+	done
+}
+
 # The median of integers given as arguments.
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -223,14 +301,21 @@ for key in "${KEYS[@]}"; do
 	echo "bench: $key: startup to ready (ms, $BENCH_STARTS starts): $(printf '%s\n' "${times[@]}" |
 		awk '{ printf "%s%.1f", (NR > 1 ? " " : ""), $1 / 1000 }'); median $startup_ms"
 
+	peer_args=()
+	if [ -n "$BENCH_PEER" ]; then
+		peer_ca "$dir/cfssl" "$key"
+		start_peer "$demo" "$dir/cfssl"
+		peer_args=(--peer "$BENCH_PEER" --peer-pid "$PEER_PID" --peer-port "$PEER_PORT")
+	fi
 	start_signerd "$demo" "$dir/ready"
 	set +e
 	"$BIN" --demo "$demo" --pid "$PID" --port "$PORT" --key "$key" --seconds "$BENCH_SECONDS" \
 		--conc "$BENCH_CONC" --csrs "$BENCH_CSRS" --startup-ms "$startup_ms" ${acme_args[@]+"${acme_args[@]}"} \
-		${hsm_args[@]+"${hsm_args[@]}"} |
+		${hsm_args[@]+"${hsm_args[@]}"} ${peer_args[@]+"${peer_args[@]}"} |
 		tee "$dir/bench.txt"
 	rc=${PIPESTATUS[0]}
 	set -e
+	stop_peer
 	stop_signerd
 	if [ "$SIGNERD_RC" -ne 0 ]; then
 		echo "bench: signerd exited with $SIGNERD_RC on SIGTERM; its log:" >&2
@@ -253,10 +338,15 @@ for key in "${KEYS[@]}"; do
 
 	grep -E '^bench(-raw|-journal|-acme)? ' "$dir/bench.txt" >>"$OUT/results.txt" || true
 	raw=$(sed -n 's/^bench key=.* raw=\([0-9.]*\) .*/\1/p' "$dir/bench.txt" | head -n 1)
+	# plot.dat: conc, issued/s, p99 ms, and with a peer its issued/s and p99 ms.
 	sed -n 's/^bench key=[^ ]* conc=\([0-9]*\) rate=\([0-9.]*\) .* p99_ms=\([0-9.]*\) .*/\1 \2 \3/p' \
 		"$dir/bench.txt" >"$dir/plot.dat"
+	if [ -n "$BENCH_PEER" ]; then
+		sed -n 's/^bench key=.* conc=\([0-9]*\) rate=\([0-9.]*\) .* p99_ms=\([0-9.]*\) .* peer_rate=\([0-9.]*\) .* peer_p99_ms=\([0-9.]*\) .*/\1 \2 \3 \4 \5/p' \
+			"$dir/bench.txt" >"$dir/plot.dat"
+	fi
 	if [ -s "$dir/plot.dat" ]; then
-		gnuplot -e "datafile='$dir/plot.dat'; outfile='$OUT/bench-$key.png'; keyname='$key'; raw=${raw:-0}; secs=$BENCH_SECONDS" \
+		gnuplot -e "datafile='$dir/plot.dat'; outfile='$OUT/bench-$key.png'; keyname='$key'; raw=${raw:-0}; secs=$BENCH_SECONDS; peer='$BENCH_PEER'" \
 			"$here/tests/bench/plot.gp" && echo "bench: plot $OUT/bench-$key.png"
 	fi
 done
