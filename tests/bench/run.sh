@@ -25,7 +25,9 @@
 # with the same P-256 CSRs (POST /api/v1/cfssl/sign), and each "bench" line
 # adds peer=cfssl peer_rate=... ratio_peer=<signerd issued/s over cfssl's>
 # and the peer's p50, p99, errors and RSS; ed25519 is not offered, cfssl 1.2
-# has no such CA key; empty: no peer).
+# has no such CA key; empty: no peer), BENCH_RESULT (the bench demo's
+# [journal] result: next-commit, the default, or durable-before-release; each
+# "bench" line ends with journal_result=).
 # Output under $BUILD/bench/: <key>/bench.txt (full output), <key>/plot.dat,
 # bench-<key>.png, results.txt (the machine-readable lines of this run),
 # <key>/cfssl/ (the peer's CA, config and log).
@@ -43,6 +45,7 @@ BENCH_KEEP_JOURNAL=${BENCH_KEEP_JOURNAL:-0}
 BENCH_ACME=${BENCH_ACME:-1}
 BENCH_HSM=${BENCH_HSM:-}
 BENCH_PEER=${BENCH_PEER:-}
+BENCH_RESULT=${BENCH_RESULT:-next-commit}
 SIM=$BUILD/tests/modules/hsm_sim.so
 ACME_CONC=16 # BENCH_ACME_CONC in bench.h: workers bench-0 .. bench-15.example.com
 read -r -a WRAP <<<"${BENCH_WRAP:-}"
@@ -58,6 +61,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 [[ $BENCH_STARTS =~ ^[1-9][0-9]?$ ]] || die "BENCH_STARTS=$BENCH_STARTS: want 1 to 99"
 [[ $BENCH_CSRS =~ ^[1-9][0-9]{0,4}$ ]] || die "BENCH_CSRS=$BENCH_CSRS: want 1 to 65536"
 [[ $BENCH_ACME =~ ^[01]$ ]] || die "BENCH_ACME=$BENCH_ACME: want 0 or 1"
+[[ $BENCH_RESULT =~ ^(next-commit|durable-before-release)$ ]] ||
+	die "BENCH_RESULT=$BENCH_RESULT: want next-commit or durable-before-release"
 # BENCH_HSM: HSM_LATENCY_US and HSM_PARALLEL, both or neither.
 HSM_LATENCY_US='' HSM_PARALLEL=''
 if [ -n "$BENCH_HSM" ]; then
@@ -251,6 +256,18 @@ start_peer() {
 	done
 }
 
+# set_result CONF: [journal] result of the bench's demo config is BENCH_RESULT.
+set_result() {
+	local conf=$1 tmp="$1.new"
+	awk -v mode="$BENCH_RESULT" '
+		/^\[/ { journal = ($0 == "[journal]") }
+		journal && /^result *=/ { next }
+		{ print }
+		$0 == "[journal]" { printf "result = %s\n", mode }
+	' "$conf" >"$tmp" && chmod --reference="$conf" "$tmp" && mv "$tmp" "$conf"
+	grep -q "^result = $BENCH_RESULT\$" "$conf" || die "$conf: no [journal] section"
+}
+
 # The median of integers given as arguments.
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -277,6 +294,7 @@ for key in "${KEYS[@]}"; do
 	if [ -n "$HSM_LATENCY_US" ] || grep -q '^environment *= *HSM_SIM_' "$demo/signerd.conf"; then
 		set_hsm "$demo/signerd.conf"
 	fi
+	set_result "$demo/signerd.conf"
 	hsm_args=()
 	[ -z "$HSM_LATENCY_US" ] || hsm_args=(--hsm-latency-us "$HSM_LATENCY_US" --hsm-parallel "$HSM_PARALLEL")
 	acme_args=()
@@ -336,6 +354,7 @@ for key in "${KEYS[@]}"; do
 		status=1
 	fi
 
+	sed -i "s/^bench key=.*/& journal_result=$BENCH_RESULT/" "$dir/bench.txt"
 	grep -E '^bench(-raw|-journal|-acme)? ' "$dir/bench.txt" >>"$OUT/results.txt" || true
 	raw=$(sed -n 's/^bench key=.* raw=\([0-9.]*\) .*/\1/p' "$dir/bench.txt" | head -n 1)
 	# plot.dat: conc, issued/s, p99 ms, and with a peer its issued/s and p99 ms.
