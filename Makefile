@@ -170,6 +170,14 @@ $(DOS_BIN): $(DOS_OBJS) $(BUILD)/libsignerd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libssl) $(LDLIBS)
 test integration: $(DOS_BIN)
 
+# More issuers than a slow HSM serves (issue 18): tests/integration/test_backpressure.sh.
+OVERLOAD_BIN := $(BUILD)/tests/tools/signerd-overload
+OVERLOAD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/tools/overload/*.c) \
+	tests/bench/bench_conn.c tests/bench/bench_csr.c tests/bench/bench_stats.c)
+$(OVERLOAD_BIN): $(OVERLOAD_OBJS) $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libssl) $(LDLIBS)
+test integration: $(OVERLOAD_BIN)
+
 # The hostile front that tests/test_privsep.c sets against the signer's permit table.
 EVIL_BIN := $(BUILD)/tests/tools/privsep-evil
 $(EVIL_BIN): $(BUILD)/tests/tools/privsep/privsep_evil.o $(BUILD)/libsignerd.a
