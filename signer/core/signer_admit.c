@@ -147,10 +147,13 @@ signer_admit_take(struct signer_admit *a, unsigned queue, unsigned wait_ms, uint
 		return sd_error_set(SD_E_INTERNAL, "cannot set up a wait for the HSM");
 	}
 	(void)pthread_condattr_destroy(&attr);
+	/* On this stack only while queued: a give or the time-out below takes it out before we return. */
 	if (a->tail != NULL)
 		a->tail->next = &w;
 	else
+		/* cppcheck-suppress autoVariables */
 		a->head = &w;
+	/* cppcheck-suppress autoVariables */
 	a->tail = &w;
 	if (++a->waiting > a->waiting_max)
 		a->waiting_max = a->waiting;

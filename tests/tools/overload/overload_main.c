@@ -231,6 +231,7 @@ ovl_probe_main(void *arg)
 		ovl_sleep_ms(p->o->probe_ms);
 		/* A monitor that connects when it must: the handshake counts, as it would for a load balancer. */
 		t0 = bench_now();
+		memset(&reply, 0, sizeof(reply));
 		if ((rc = bench_conn_ensure(conn)) == 0)
 			rc = bench_conn_exchange(conn, get, sizeof(get) - 1, &reply, &resp);
 		took = (bench_now() - t0) * 1000.0;
@@ -455,12 +456,12 @@ out:
 		    o.conc, elapsed, (unsigned long long)ok, (unsigned long long)busy, (unsigned long long)other,
 		    elapsed > 0 ? (double)ok / elapsed : 0,
 		    bench_percentile(ok_all, n_ok, 50), bench_percentile(ok_all, n_ok, 99),
-		    n_ok > 0 ? ok_all[n_ok - 1] : 0,
+		    ok_all != NULL ? ok_all[n_ok - 1] : 0,
 		    bench_percentile(busy_all, n_busy, 50), bench_percentile(busy_all, n_busy, 99),
-		    n_busy > 0 ? busy_all[n_busy - 1] : 0,
+		    busy_all != NULL ? busy_all[n_busy - 1] : 0,
 		    busy > 0 ? retry_min : 0, retry_max, probe.lat.n, (unsigned long long)probe.fails,
 		    bench_percentile(probe.lat.v, probe.lat.n, 50), bench_percentile(probe.lat.v, probe.lat.n, 99),
-		    probe.lat.n > 0 ? probe.lat.v[probe.lat.n - 1] : 0, sig_thr_max, front_thr_max,
+		    probe.lat.v != NULL && probe.lat.n > 0 ? probe.lat.v[probe.lat.n - 1] : 0, sig_thr_max, front_thr_max,
 		    (double)sig_rss_max / 1024.0, (double)front_rss_max / 1024.0, (unsigned long long)connects,
 		    died ? 1 : 0);
 		if (other > 0)
