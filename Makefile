@@ -141,6 +141,11 @@ $(BUILD)/tests/libtesthelp.a: $(TESTLIB_OBJS)
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/libtesthelp.a $(BUILD)/libsignerd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) $(LDLIBS)
 
+# The front's side of the request channels, linked as in signerd-front (its signer.h over the channels).
+$(BUILD)/tests/test_privsep_client: $(BUILD)/tests/test_privsep_client.o $(BUILD)/signer/privsep/privsep_client.o \
+    $(BUILD)/tests/libtesthelp.a $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) $(LDLIBS)
+
 $(BUILD)/tests/modules/common/%.pic.o: tests/modules/common/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(filter-out -fPIE,$(CFLAGS)) -fPIC -c -o $@ $<
