@@ -47,7 +47,7 @@ struct signer {
 	struct signer_counters *counters;
 	struct revocation *rev;		/* CRLs and OCSP answers */
 	struct acme *acme;		/* the ACME engine; NULL when no profile serves ACME */
-	struct signer_admit *admit;	/* issuances at once: [hsm] sessions, queue, queue_wait_ms */
+	struct signer_admit *admit;	/* issuances at once: [hsm] concurrency, queue, queue_wait_ms */
 };
 
 int
@@ -86,7 +86,8 @@ signer_open(const struct sd_config *cfg, struct signer **out)
 	if ((rc = signer_quota_new(cfg, &s->quota)) != 0 || (rc = signer_counters_new(cfg, &s->counters)) != 0)
 		goto out;
 	signer_journal_counters_set(s->sj, s->counters);
-	if ((rc = signer_admit_new(cfg->hsm_sessions, &s->admit)) != 0)
+	if ((rc = signer_admit_new(cfg->hsm_concurrency != 0 ? cfg->hsm_concurrency : SIGNER_ADMIT_PERMITS_MAX,
+	    &s->admit)) != 0)
 		goto out;
 	if (cfg->ca_key_blocklist != NULL && (rc = weakkey_blocklist_load(cfg->ca_key_blocklist, &s->blocklist)) != 0)
 		goto out;

@@ -233,7 +233,7 @@ signer_admit_text(struct signer_admit *a, struct sd_metrics_text *t)
 		return;
 	signer_admit_stats_get(a, &st);
 	sd_metrics_family(t, "signerd_admission_permits", "gauge", "Issuances the signer works on at once "
-	    "([hsm] sessions).");
+	    "([hsm] concurrency; 4096 when 0).");
 	sd_metrics_printf(t, "signerd_admission_permits %u\n", st.permits);
 	sd_metrics_family(t, "signerd_admission_in_use", "gauge", "Issuances holding a permit now.");
 	sd_metrics_printf(t, "signerd_admission_in_use %u\n", st.in_use);

@@ -1,8 +1,7 @@
 /*
- * The admission gate of issuance ([hsm] queue, queue_wait_ms): at most
- * permits issuances at once (the HSM's sessions: no more signatures can run
- * together), at most queue more waiting in arrival order, each for at most
- * its wait. Past that a request is refused at once with SD_E_BUSY and a
+ * The admission gate of issuance ([hsm] concurrency, queue, queue_wait_ms):
+ * at most permits issuances at once (what the HSM signs in parallel), at
+ * most queue more waiting in arrival order, each for at most its wait. Past that a request is refused at once with SD_E_BUSY and a
  * Retry-After, before its CSR is parsed or anything is journaled: a slow
  * HSM then serves what it can within a bounded delay, and the excess is
  * told to come back instead of piling up threads, memory and time-outs.

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Backpressure instead of pile-up (issue 18): a real signerd signs through
 # tests/modules/hsm_sim.so at 100 ms a signature, one at a time (a USB HSM:
-# 10 signatures/s), with [hsm] sessions = 1, queue = 8, queue_wait_ms = 2000.
+# 10 signatures/s), with [hsm] concurrency = 1, queue = 8, queue_wait_ms = 2000.
 # signerd-overload sends it 64 issuers back to back over mutual TLS for a
-# few seconds while probing /healthz, and the figures must show:
-#   about 10 issuances/s (6 to 12), the excess answered 503 busy with
+# few seconds while probing /healthz, first clients that ask again at once
+# after a 503 (ignoring Retry-After), then clients that wait as told; the
+# figures must show:
+#   about 10 issuances/s (6 to 12; 8 to 12 when clients wait), the excess answered 503 busy with
 #   Retry-After and a problem body within 1 s, every 200 within the wait
 #   plus one signature (+ slack), nothing else; the threads of both
 #   processes within the caps the configuration sets, RSS under 64 MB each;
@@ -12,16 +14,17 @@
 # then the journal holds an intent and a result for each certificate and
 # nothing for a busy refusal, the metrics count them, and a reload to
 # queue = 0 refuses a second concurrent request at once.
-# The result line ("overload key=value ...") is printed here.
+# The result lines ("overload key=value ...") are printed here.
 set -u
 . "$(dirname "$0")/lib.sh"
 
 OVERLOAD=$BUILD/tests/tools/signerd-overload
 SIM=$BUILD/tests/modules/hsm_sim.so
-CONC=${BP_CONC:-64} SECONDS_RUN=${BP_SECONDS:-6}	# BP_*: lighter runs while debugging
+CONC=${BP_CONC:-64} SECONDS_RUN=${BP_SECONDS:-5} SECONDS_POLITE=${BP_SECONDS_POLITE:-4}	# BP_*: lighter runs
 LATENCY_MS=100 QUEUE=8 WAIT_MS=2000
 MAX_CONNECTIONS=128
 RATE_MIN=6 RATE_MAX=12
+RATE_POLITE_MIN=8
 BUSY_MAX_MS=1000	# a busy answer comes at once, not after the wait
 OK_SLACK_MS=600		# a 200 within the wait + one signature + this (the journal's commits, TLS, a shared machine)
 HEALTH_MAX_MS=200
@@ -33,7 +36,7 @@ t_demo "$T_TMP/demo" p256 || { t_fail "demo state"; t_done; exit 1; }
 conf=$T_TMP/demo/signerd.conf
 real=$(sed -n 's/^module = //p' "$conf" | head -n 1)
 t_conf_module "$conf" "$SIM" "HSM_SIM_MODULE=$real" "HSM_SIM_LATENCY_US=$((LATENCY_MS * 1000))" HSM_SIM_PARALLEL=1
-sed -i -e "/^\[hsm\]/a sessions = 1\nqueue = $QUEUE\nqueue_wait_ms = $WAIT_MS" \
+sed -i -e "/^\[hsm\]/a concurrency = 1\nqueue = $QUEUE\nqueue_wait_ms = $WAIT_MS" \
 	-e "/^\[api\]/a max_connections = $MAX_CONNECTIONS\nmax_connections_per_source = $MAX_CONNECTIONS" "$conf"
 t_start "$T_TMP/demo" || { t_fail "signerd starts" "$(tail -n 3 "$T_TMP/signerd.log")"; t_done; exit 1; }
 front=$(pgrep -P "$T_PID" -x signerd-front)
@@ -96,8 +99,28 @@ within "signer threads beyond idle" $(($(get signer_threads_max) - idle_signer))
 within "signer RSS, MB" "$(get signer_rss_max_mb)" 1 "$RSS_MAX_MB"
 within "front RSS, MB" "$(get front_rss_max_mb)" 1 "$RSS_MAX_MB"
 
-# The journal: an intent and a result per certificate; a busy refusal wrote nothing.
+# Clients that wait as Retry-After says (at most the tool's 60 s): the HSM is kept at its pace.
 ok=$(get ok)
+busy=$(get busy)
+"$OVERLOAD" --port "$T_PORT" --demo "$T_DIR" --pid "$T_PID" --front-pid "$front" --conc "$CONC" \
+	--seconds "$SECONDS_POLITE" --backoff-ms 60000 >"$T_TMP/polite.out" 2>"$T_TMP/polite.err"
+rc=$?
+LINE=$(grep '^overload ' "$T_TMP/polite.out" | tail -n 1)
+echo "$LINE"
+sed 's/^/  /' "$T_TMP/polite.err"
+if [ "$rc" -ne 0 ] || [ -z "$LINE" ]; then
+	t_fail "signerd-overload (waiting clients) completed" "exit $rc: $(tail -n 2 "$T_TMP/polite.err" | tr '\n' ' ')"
+else
+	within "issuances/s with $CONC clients that wait as told" "$(get ok_per_s)" "$RATE_POLITE_MIN" "$RATE_MAX"
+	within "waiting clients: busy answers" "$(get busy)" 1 1000000000
+	within "waiting clients: answers neither 200 nor 503 busy" "$(get other)" 0 0
+	within "waiting clients: slowest 200, ms" "$(get ok_max_ms)" "$LATENCY_MS" $((WAIT_MS + LATENCY_MS + OK_SLACK_MS))
+	within "waiting clients: slowest /healthz, ms" "$(get health_max_ms)" 0 "$HEALTH_MAX_MS"
+	ok=$((ok + $(get ok)))
+	busy=$((busy + $(get busy)))
+fi
+
+# The journal: an intent and a result per certificate; a busy refusal wrote nothing.
 t_audit export >"$T_TMP/export.json" 2>"$T_TMP/export.err"
 intents=$(jq -r 'select(.type == "intent") | .seq' "$T_TMP/export.json" | wc -l)
 results=$(jq -r 'select(.type == "result") | .seq' "$T_TMP/export.json" | wc -l)
@@ -110,8 +133,8 @@ st=$(t_get auditor /metrics)
 cp "$T_TMP/body" "$T_TMP/metrics.txt"
 busy_metric=$(awk '/^signerd_admission_busy_total/ { n += $2 } END { print n + 0 }' "$T_TMP/metrics.txt")
 waiting_max=$(awk '/^signerd_admission_waiting_max / { print $2 }' "$T_TMP/metrics.txt")
-t_check "metrics: $busy_metric busy refusals counted (the tool saw $(get busy))" \
-	test "$st" = 200 -a "$busy_metric" = "$(get busy)"
+t_check "metrics: $busy_metric busy refusals counted (the tools saw $busy)" \
+	test "$st" = 200 -a "$busy_metric" = "$busy"
 within "metrics: most waiting at once" "$waiting_max" 1 "$QUEUE"
 
 # A reload applies the queue: with queue = 0, of two requests at once the second is busy at once.

@@ -13,8 +13,9 @@
  * Each answer is classed: 200 with a certificate ("ok"); 503 with an
  * integer Retry-After of at least 1 and an application/problem+json body of
  * type urn:signerd:problem:busy ("busy"); anything else ("other", the first
- * shown). After a busy answer a client sleeps --backoff-ms (0: it asks
- * again at once, as a client that ignores Retry-After would).
+ * shown). After a busy answer a client sleeps --backoff-ms, at most the
+ * Retry-After (0: it asks again at once, as a client that ignores
+ * Retry-After would; 60000: it waits as told).
  *
  * Output: one line on stdout, "overload key=value ...": the counts, ok/s,
  * latency percentiles of ok and busy answers, the Retry-After range, the
@@ -87,6 +88,16 @@ ovl_sleep_ms(unsigned ms)
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+/* Sleep ms, but not past the end of the run. */
+static void
+ovl_backoff(unsigned ms)
+{
+	double left = (ovl_deadline - bench_now()) * 1000.0;
+
+	if (left > 0)
+		ovl_sleep_ms(left < ms ? (unsigned)left + 1 : ms);
 }
 
 static bool
@@ -198,7 +209,7 @@ ovl_client_main(void *arg)
 			if (retry > c->retry_max)
 				c->retry_max = retry;
 			if (c->o->backoff_ms > 0)
-				ovl_sleep_ms(c->o->backoff_ms < retry * 1000 ? c->o->backoff_ms : retry * 1000);
+				ovl_backoff(c->o->backoff_ms < retry * 1000 ? c->o->backoff_ms : retry * 1000);
 		} else {
 			(void)snprintf(why, sizeof(why), "%.200s", resp.body != NULL ? resp.body : "");
 			ovl_other(c, "status", reply.status, why);
