@@ -142,6 +142,11 @@ $(BUILD)/tests/libtesthelp.a: $(TESTLIB_OBJS)
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/libtesthelp.a $(BUILD)/libsignerd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) $(LDLIBS)
 
+# The front's side of the request channels, linked as in signerd-front (its signer.h over the channels).
+$(BUILD)/tests/test_privsep_client: $(BUILD)/tests/test_privsep_client.o $(BUILD)/signer/privsep/privsep_client.o \
+    $(BUILD)/tests/libtesthelp.a $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) $(LDLIBS)
+
 $(BUILD)/tests/modules/common/%.pic.o: tests/modules/common/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(filter-out -fPIE,$(CFLAGS)) -fPIC -c -o $@ $<
@@ -171,6 +176,14 @@ DOS_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/tools/dos/*.c) \
 $(DOS_BIN): $(DOS_OBJS) $(BUILD)/libsignerd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libssl) $(LDLIBS)
 test integration: $(DOS_BIN)
+
+# More issuers than a slow HSM serves (issue 18): tests/integration/test_backpressure.sh.
+OVERLOAD_BIN := $(BUILD)/tests/tools/signerd-overload
+OVERLOAD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/tools/overload/*.c) \
+	tests/bench/bench_conn.c tests/bench/bench_csr.c tests/bench/bench_stats.c)
+$(OVERLOAD_BIN): $(OVERLOAD_OBJS) $(BUILD)/libsignerd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libssl) $(LDLIBS)
+test integration: $(OVERLOAD_BIN)
 
 # The hostile front that tests/test_privsep.c sets against the signer's permit table.
 EVIL_BIN := $(BUILD)/tests/tools/privsep-evil

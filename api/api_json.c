@@ -51,6 +51,7 @@ static const struct {
 	[-SD_E_NOT_FOUND] = { 404, 0 },
 	[-SD_E_QUOTA] = { 429, 1 },	/* at least: sd_error_retry_after() says how long */
 	[-SD_E_FORBIDDEN] = { 403, 0 },
+	[-SD_E_BUSY] = { 503, 1 },	/* at least: the gate says how long its queue takes to drain */
 };
 
 void

@@ -166,6 +166,9 @@ struct sd_config {
 	size_t n_hsm_environment;
 	unsigned hsm_sessions;
 	bool hsm_session_keys;		/* sign with per-session copies of the key (hsm_session_keys_set()) */
+	unsigned hsm_concurrency;	/* issuances at once (the HSM's parallelism); 0: no limit (default) */
+	unsigned hsm_queue;		/* issuances that may wait beyond those (default 256) */
+	unsigned hsm_queue_wait_ms;	/* how long each may wait (default 2000) */
 
 	/* [ca] */
 	char *ca_key_uri;		/* issuing key */

@@ -40,8 +40,9 @@ enum sd_error {
 	SD_E_INTERNAL = -25,		/* internal check failed; nothing released */
 	SD_E_QUOTA = -26,		/* the client's issuance quota is used up for now */
 	SD_E_FORBIDDEN = -27,		/* the client may not do this */
+	SD_E_BUSY = -28,		/* the HSM is at capacity and its wait queue full: retry later */
 };
-#define SD_ERROR_COUNT 28
+#define SD_ERROR_COUNT 29
 
 /* Short, stable slug for a code, e.g. "name-refused" (used in API problem types). */
 const char *sd_error_name(int err);

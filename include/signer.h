@@ -97,8 +97,12 @@ void signer_close(struct signer *s);
  * reenroll_serial, a subject or name set not the renewed certificate's),
  * SD_E_TTL, SD_E_FORBIDDEN (reenroll_serial: not a current signerd
  * certificate of this profile held by the client's key), SD_E_HSM,
- * SD_E_HSM_UNAVAILABLE, SD_E_JOURNAL, SD_E_JOURNAL_FULL,
- * SD_E_INTERNAL (also a failed pre-issuance lint, "lint <name>: ..."), SD_E_NOMEM.
+ * SD_E_HSM_UNAVAILABLE, SD_E_JOURNAL, SD_E_JOURNAL_FULL, SD_E_QUOTA and
+ * SD_E_BUSY (the HSM's queue is full or its wait ran out: [hsm] queue,
+ * queue_wait_ms; before anything is parsed or journaled), both with
+ * sd_error_retry_after(), SD_E_INTERNAL (also a failed pre-issuance lint,
+ * "lint <name>: ..."), SD_E_NOMEM. Over the privsep channels also SD_E_BUSY
+ * when no channel to the signer was free within 2 s.
  */
 SD_WUR int signer_issue(struct signer *s, const struct signer_request *req, struct signer_result **out);
 void signer_result_free(struct signer_result *r);

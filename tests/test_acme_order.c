@@ -94,13 +94,18 @@ test_issue(void *ctx, const struct signer_request *req, struct signer_result **o
 	uint8_t serial[8], *der;
 	uint64_t seq = 0, id = next_serial++;
 	size_t len = 0;
+	int rc;
 	time_t now = time(NULL);
 	(void)ctx;
 
 	*out = NULL;
 	issue_calls++;
-	if (issue_fail != 0)
-		return sd_error_set(issue_fail, "refused by the test");
+	if (issue_fail != 0) {
+		rc = sd_error_set(issue_fail, "refused by the test");
+		if (issue_fail == SD_E_BUSY)
+			sd_error_set_retry_after(3);
+		return rc;
+	}
 	CU_ASSERT_STRING_EQUAL(req->profile, PROFILE);
 	CU_ASSERT_PTR_NULL(req->client);
 	CU_ASSERT_EQUAL(strncmp(req->client_subject, "acme:" PROFILE "/", 9), 0);
@@ -788,6 +793,16 @@ test_finalize_refused(void)
 	ans = post(&alice, SIGNER_ACME_FINALIZE, NULL, order_again, payload);
 	CU_ASSERT_EQUAL(ans->retry_after, 5);
 	expect_problem(ans, 500, "serverInternal", "refused by the test");
+	ans = post(&alice, SIGNER_ACME_ORDER, "order", order_again, NULL);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "ready");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	/* Busy: a limit with the gate's Retry-After, the order ready again. */
+	issue_fail = SD_E_BUSY;
+	ans = post(&alice, SIGNER_ACME_FINALIZE, NULL, order_again, payload);
+	CU_ASSERT_EQUAL(ans->retry_after, 3);
+	expect_problem(ans, 429, "rateLimited", "refused by the test");
 	ans = post(&alice, SIGNER_ACME_ORDER, "order", order_again, NULL);
 	o = answer_json(ans);
 	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "ready");

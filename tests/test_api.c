@@ -461,6 +461,7 @@ test_status_table(void)
 		{ SD_E_INTERNAL, 500, 0 },
 		{ SD_E_QUOTA, 429, 1 },	/* at least; the quota says how long (sd_error_retry_after()) */
 		{ SD_E_FORBIDDEN, 403, 0 },	/* a revocation of a certificate not of the caller's key */
+		{ SD_E_BUSY, 503, 1 },	/* at least; the admission gate says how long (sd_error_retry_after()) */
 	};
 	struct api_problem p;
 	unsigned retry;
@@ -492,6 +493,14 @@ test_status_table(void)
 	(void)sd_error_set(SD_E_QUOTA, "again");
 	api_problem_from_error(&p, SD_E_QUOTA);
 	CU_ASSERT_EQUAL(p.retry_after, 1);
+	/* A busy HSM likewise: 503 with the gate's Retry-After, and the detail shown (not a server fault's). */
+	(void)sd_error_set(SD_E_BUSY, "the HSM is busy: the wait queue is full");
+	sd_error_set_retry_after(7);
+	api_problem_from_error(&p, SD_E_BUSY);
+	CU_ASSERT_EQUAL(p.status, 503);
+	CU_ASSERT_EQUAL(p.retry_after, 7);
+	CU_ASSERT_STRING_EQUAL(p.slug, "busy");
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.detail, "wait queue is full"));
 }
 
 static void

@@ -89,6 +89,9 @@ test_load_full(void)
 	CU_ASSERT_EQUAL(cfg->api_workers, 3);
 	CU_ASSERT_EQUAL(cfg->hsm_sessions, 3);	/* defaults to workers */
 	CU_ASSERT_FALSE(cfg->hsm_session_keys);	/* off unless asked for */
+	CU_ASSERT_EQUAL(cfg->hsm_concurrency, 0);	/* no limit of its own */
+	CU_ASSERT_EQUAL(cfg->hsm_queue, 256);
+	CU_ASSERT_EQUAL(cfg->hsm_queue_wait_ms, 2000);
 	CU_ASSERT_STRING_EQUAL(cfg->api_listen, "127.0.0.1");
 	CU_ASSERT_EQUAL(cfg->api_max_body, 64 * 1024);
 
@@ -256,6 +259,10 @@ test_acme_refusals(void)
 	char text[CONFIG_LIST_MAX * 32 + 64];
 	size_t i, n;
 
+	expect_refused("[hsm]\nconcurrency = 4097", "key 'concurrency': '4097' is not a number in 0..4096");
+	expect_refused("[hsm]\nqueue = 16385", "key 'queue': '16385' is not a number in 0..16384");
+	expect_refused("[hsm]\nqueue_wait_ms = 60001", "key 'queue_wait_ms': '60001' is not a number in 0..60000");
+	expect_refused("[hsm]\nqueue_wait_ms = 2s", "key 'queue_wait_ms': '2s' is not a number in 0..60000");
 	expect_refused("[acme]\nmap_size_mb = 0", "key 'map_size_mb': '0' is not a number in 1..1048576");
 	expect_refused("[acme]\nhttp_port = 0", "key 'http_port': '0' is not a number in 1..65535");
 	expect_refused("[acme]\nhttp_port = 65536", "key 'http_port': '65536' is not a number in 1..65535");
@@ -1011,7 +1018,7 @@ test_required_keys(void)
  * profile and client key is reloadable.
  */
 static const char *const reloadable_keys[] = {
-	"ca key_blocklist", "journal checkpoint_every", "journal checkpoint_interval", "journal refusals_per_minute",
+	"hsm queue", "hsm queue_wait_ms", "ca key_blocklist", "journal checkpoint_every", "journal checkpoint_interval", "journal refusals_per_minute",
 	"api max_body", "api max_connections", "api max_connections_per_source", "api handshake_timeout",
 	"api header_timeout", "api request_timeout", "api idle_timeout", "api unauthenticated_rate",
 	"api unauthenticated_burst", "api client_crl", "api require_client_auth_eku",
@@ -1078,7 +1085,7 @@ test_key_table(void)
 	}
 	CU_ASSERT_EQUAL(n_reloadable, sizeof(reloadable_keys) / sizeof(reloadable_keys[0]));
 	CU_ASSERT_EQUAL(n_secret, sizeof(secret_keys) / sizeof(secret_keys[0]));
-	CU_ASSERT_EQUAL(i, 74 + 27 + 8);
+	CU_ASSERT_EQUAL(i, 77 + 27 + 8);
 	CU_ASSERT_EQUAL(n_profile, 27);
 	CU_ASSERT_EQUAL(n_client, 8);
 	CU_ASSERT_FALSE(sd_config_key(i, &k));
@@ -1188,6 +1195,19 @@ test_reload_check(void)
 	CU_ASSERT_EQUAL_FATAL(load_with("[client newbie]\nroles = auditor\n[journal]\nrefusals_per_minute = 5", &b), 0);
 	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), 0);
 	CU_ASSERT_EQUAL(sd_config_reload_check(a, a), 0);
+	sd_config_free(b);
+	b = NULL;
+	/* The issuance gate's queue and wait are read at each issuance; its permits (concurrency) are not. */
+	CU_ASSERT_EQUAL_FATAL(load_with("[hsm]\nqueue = 0\nqueue_wait_ms = 100", &b), 0);
+	CU_ASSERT_EQUAL(b->hsm_queue, 0);
+	CU_ASSERT_EQUAL(b->hsm_queue_wait_ms, 100);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), 0);
+	sd_config_free(b);
+	b = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_with("[hsm]\nconcurrency = 2", &b), 0);
+	CU_ASSERT_EQUAL(b->hsm_concurrency, 2);
+	CU_ASSERT_EQUAL(sd_config_reload_check(a, b), SD_E_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_CONFIG), "[hsm] concurrency changed: only a restart applies it"));
 	sd_config_free(b);
 	b = NULL;
 	CU_ASSERT_EQUAL_FATAL(load_with("[hsm]\nsession_keys = true", &b), 0);

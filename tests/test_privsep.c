@@ -199,6 +199,30 @@ issue_decode_of(const char *cn, const struct signer_request *req)
 	return rc;
 }
 
+/* A busy refusal crosses the channel whole: its code, its detail and its Retry-After. */
+static void
+test_status_busy(void)
+{
+	struct ps_out out;
+	struct ps_in in;
+	int rc = 0;
+
+	ps_out_init(&out);
+	(void)sd_error_set(SD_E_BUSY, "the HSM is busy: the wait queue is full");
+	sd_error_set_retry_after(3);
+	ps_status_encode(&out, SD_E_BUSY, sd_error_detail(SD_E_BUSY));
+	CU_ASSERT_FATAL(!ps_out_failed(&out));
+	sd_error_clear();
+	ps_in_init(&in, out.data, out.len);
+	CU_ASSERT_EQUAL(ps_status_decode(&in, &rc), 0);
+	CU_ASSERT_EQUAL(rc, SD_E_BUSY);
+	CU_ASSERT_STRING_EQUAL(sd_error_detail(rc), "the HSM is busy: the wait queue is full");
+	CU_ASSERT_EQUAL(sd_error_retry_after(rc), 3);
+	CU_ASSERT_TRUE(ps_in_done(&in));
+	ps_out_free(&out);
+	sd_error_clear();
+}
+
 static void
 test_issue_refused(void)
 {
@@ -913,6 +937,7 @@ main(void)
 		{ "codec bounds", test_codec_bounds },
 		{ "issue round trip, every truncation refused", test_issue_round_trip },
 		{ "issue out of bounds refused", test_issue_refused },
+		{ "a busy refusal keeps its detail and Retry-After", test_status_busy },
 		{ "audit and config messages", test_audit_and_config },
 		{ "certificate list and certificate messages", test_certs_messages },
 		{ "CRL and OCSP messages", test_publish_messages },

@@ -350,6 +350,8 @@ config_init(void)
 	g_cfg.hsm_token_uri = fx.token_uri;
 	g_cfg.hsm_pin_file = fx.pin_file;
 	g_cfg.hsm_sessions = 4;
+	g_cfg.hsm_queue = 256;
+	g_cfg.hsm_queue_wait_ms = 2000;
 	g_cfg.ca_key_uri = g_key_uri;
 	g_cfg.ca_certificate = g_int_path;
 	g_cfg.ca_chain = g_chain_path;

@@ -205,6 +205,7 @@ acme_finalize_refused(struct acme_call *c, int err, json_t *order)
 	char detail[512];
 	struct acme_txn *txn = NULL;
 	bool retry = true;
+	unsigned busy_retry = err == SD_E_BUSY ? sd_error_retry_after(err) : 0;
 	int rc;
 
 	(void)snprintf(detail, sizeof(detail), "%s", sd_error_detail(err));
@@ -214,6 +215,8 @@ acme_finalize_refused(struct acme_call *c, int err, json_t *order)
 	} else if (err == SD_E_TTL) {
 		p = ACME_P_MALFORMED;
 		retry = false;
+	} else if (err == SD_E_BUSY) {
+		p = ACME_P_RATE_LIMITED;	/* RFC 8555 has no "busy": a limit, with the time to come back */
 	}
 	if (retry)
 		rc = json_object_set_new(order, "status", json_string("ready")) == 0 ? 0 : SD_E_NOMEM;
@@ -228,6 +231,8 @@ acme_finalize_refused(struct acme_call *c, int err, json_t *order)
 		goto out;
 	if (err == SD_E_HSM_UNAVAILABLE || err == SD_E_JOURNAL_FULL)
 		c->ans->retry_after = 5;
+	else if (err == SD_E_BUSY)
+		c->ans->retry_after = busy_retry > 0 ? busy_retry : 1;	/* the order is ready again: finalize later */
 	rc = acme_answer_problem(c, p, "%s", detail);
 out:
 	acme_store_abort(txn);

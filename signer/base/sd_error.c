@@ -37,6 +37,7 @@ static const struct {
 	[-SD_E_INTERNAL] = { "internal", "internal check failed" },
 	[-SD_E_QUOTA] = { "quota-exceeded", "the client's issuance quota is used up for now" },
 	[-SD_E_FORBIDDEN] = { "forbidden", "the client may not do this" },
+	[-SD_E_BUSY] = { "busy", "the HSM is at capacity; retry later" },
 };
 
 static _Thread_local int sd_error_last;

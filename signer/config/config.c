@@ -331,6 +331,16 @@ const struct config_entry config_keys[] = {
 	{ "hsm", "sessions", CONFIG_COUNT, CONFIG_DERIVED, CFG(hsm_sessions), .min = 1, .max = 256,
 	    .def = "= [api] workers" },
 	{ "hsm", "session_keys", CONFIG_BOOL, 0, CFG(hsm_session_keys), .def = "false" },
+	/*
+	 * The admission gate (README "Backpressure"): concurrency issuances at
+	 * once (0: no limit of its own), at most queue more wait, each at most
+	 * queue_wait_ms; past that, 503 busy at once. The gate is made at start;
+	 * queue and queue_wait_ms are read at each issuance, so a reload applies them.
+	 */
+	{ "hsm", "concurrency", CONFIG_COUNT, 0, CFG(hsm_concurrency), .min = 0, .max = 4096, .def = "0" },
+	{ "hsm", "queue", CONFIG_COUNT, CONFIG_RELOADABLE, CFG(hsm_queue), .min = 0, .max = 16384, .def = "256" },
+	{ "hsm", "queue_wait_ms", CONFIG_COUNT, CONFIG_RELOADABLE, CFG(hsm_queue_wait_ms), .min = 0, .max = 60000,
+	    .def = "2000" },
 
 	/* The issuing key and its certificates are found and matched at start. */
 	{ "ca", "key", CONFIG_PKCS11_URI, CONFIG_REQUIRED | CONFIG_ONCE, CFG(ca_key_uri) },

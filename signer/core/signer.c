@@ -19,6 +19,7 @@
 #include "sd_file.h"
 #include "signer.h"
 #include "signer_acme.h"
+#include "signer_admit.h"
 #include "sd_metrics.h"
 #include "signer_counters.h"
 #include "signer_certs.h"
@@ -46,6 +47,7 @@ struct signer {
 	struct signer_counters *counters;
 	struct revocation *rev;		/* CRLs and OCSP answers */
 	struct acme *acme;		/* the ACME engine; NULL when no profile serves ACME */
+	struct signer_admit *admit;	/* issuances at once: [hsm] concurrency, queue, queue_wait_ms */
 };
 
 int
@@ -84,6 +86,9 @@ signer_open(const struct sd_config *cfg, struct signer **out)
 	if ((rc = signer_quota_new(cfg, &s->quota)) != 0 || (rc = signer_counters_new(cfg, &s->counters)) != 0)
 		goto out;
 	signer_journal_counters_set(s->sj, s->counters);
+	if ((rc = signer_admit_new(cfg->hsm_concurrency != 0 ? cfg->hsm_concurrency : SIGNER_ADMIT_PERMITS_MAX,
+	    &s->admit)) != 0)
+		goto out;
 	if (cfg->ca_key_blocklist != NULL && (rc = weakkey_blocklist_load(cfg->ca_key_blocklist, &s->blocklist)) != 0)
 		goto out;
 	if ((rc = revocation_open(cfg, s->hsm, s->journal, s->key, s->ca, &s->rev)) != 0)
@@ -110,6 +115,7 @@ signer_close(struct signer *s)
 	signer_quota_free(s->quota);
 	signer_counters_free(s->counters);
 	weakkey_blocklist_free(s->blocklist);
+	signer_admit_free(s->admit);
 	ca_free(s->ca);
 	hsm_key_free(s->key);
 	hsm_close(s->hsm);
@@ -144,6 +150,7 @@ signer_metrics(struct signer *s, const char *client, char **text)
 	hsm_stats_get(s->hsm, &hs);
 	signer_counters_hsm_text(&hs, &t);
 	signer_journal_metrics_text(s->sj, &t);
+	signer_admit_text(s->admit, &t);
 	revocation_metrics_text(s->rev, &t);
 	return sd_metrics_text_take(&t, text, &len);
 }
@@ -311,9 +318,9 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	uint64_t ttl = 0;
 	time_t not_before = 0, not_after = 0;
 	const struct config_client *client = NULL;
-	uint64_t start = sd_monotonic_us();
+	uint64_t start = sd_monotonic_us(), held = 0;
 	char show[68];
-	bool empty_subject, resulted = false;
+	bool empty_subject, admitted = false, resulted = false;
 	int rc;
 
 	*out = NULL;
@@ -330,6 +337,10 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	}
 	if ((rc = signer_quota_take(s->quota, client, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000)) != 0)
 		goto out;
+	/* Nor past the HSM's capacity: a bounded wait, then 503 busy, before anything is parsed or journaled. */
+	if ((rc = signer_admit_take(s->admit, s->cfg->hsm_queue, s->cfg->hsm_queue_wait_ms, &held)) != 0)
+		goto out;
+	admitted = true;
 	if (req->profile == NULL || (profile = sd_config_profile(s->cfg, req->profile)) == NULL) {
 		signer_show(req->profile != NULL ? req->profile : "", show);
 		rc = sd_error_set(SD_E_PROFILE_UNKNOWN, "no profile \"%s\"", show);
@@ -394,9 +405,14 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	 * Journals the intent durably, signs exactly the linted TBS in the HSM,
 	 * parses the certificate back and verifies it with the CA public key.
 	 */
-	if ((rc = signer_journal_sign(s->sj, &who, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, s->key,
-	    s->ca->sigalg, linted, linted_len, serial, sizeof(serial), s->ca->verifier, &der, &der_len,
-	    &intent_seq)) != 0)
+	rc = signer_journal_sign(s->sj, &who, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, s->key,
+	    s->ca->sigalg, linted, linted_len, serial, sizeof(serial), s->ca->verifier, &der, &der_len, &intent_seq);
+	/* The permit covers the HSM's part (the intent's commit and the signature), not what follows. */
+	if (admitted) {
+		signer_admit_give(s->admit, held);
+		admitted = false;
+	}
+	if (rc != 0)
 		goto out;
 	if ((rc = policy_same_tbs(der, der_len, linted, linted_len)) != 0)
 		goto out;
@@ -418,6 +434,8 @@ signer_issue(struct signer *s, const struct signer_request *req, struct signer_r
 	sd_histogram_observe(&s->counters->issue, sd_monotonic_us() - start);
 	rc = 0;
 out:
+	if (admitted)
+		signer_admit_give(s->admit, held);
 	if (rc != 0 && s != NULL)
 		signer_counters_failed(s->counters, rc);
 	/* An intent that will have no result says so, rather than wait for the next start's scan. */

@@ -3,19 +3,28 @@
  * the request channels to the signer process. Linked only into
  * signerd-front, in place of signer/core; the API above it does not change.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "privsep.h"
 #include "privsep_msg.h"
 #include "sd_metrics.h"
 
+/*
+ * How long a request waits for a free channel. There is one per connection
+ * the front serves at once, so this wait happens only past that (both
+ * listeners together): then 503 busy, rather than threads piling up here.
+ */
+#define PS_CHANNEL_WAIT_MS 2000
+
 struct signer {
 	pthread_mutex_t lock;
-	pthread_cond_t freed;
+	pthread_cond_t freed;		/* on CLOCK_MONOTONIC */
 	int *fds;			/* the request channels */
 	bool *busy;
 	unsigned n;
@@ -23,13 +32,25 @@ struct signer {
 	size_t n_chain;
 };
 
-/* Take a free channel, waiting for one; -1 when every channel is broken. */
+/*
+ * Take a free channel, waiting for one up to PS_CHANNEL_WAIT_MS; -1 when
+ * every channel is broken, -2 when none was freed in time.
+ */
 static int
 ps_channel_take(struct signer *s, unsigned *slot)
 {
+	struct timespec deadline;
 	unsigned i;
 	bool any;
+	int err = 0;
 
+	(void)clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += PS_CHANNEL_WAIT_MS / 1000;
+	deadline.tv_nsec += (long)(PS_CHANNEL_WAIT_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		any = false;
@@ -46,7 +67,14 @@ ps_channel_take(struct signer *s, unsigned *slot)
 		}
 		if (!any)
 			break;
-		pthread_cond_wait(&s->freed, &s->lock);
+		if (err == ETIMEDOUT) {
+			pthread_mutex_unlock(&s->lock);
+			return -2;
+		}
+		/* Looked once more after the time-out: a channel freed at the deadline is still taken. */
+		err = pthread_cond_timedwait(&s->freed, &s->lock, &deadline);
+		if (err != 0 && err != ETIMEDOUT)
+			break;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return -1;
@@ -87,7 +115,13 @@ ps_call(struct signer *s, uint32_t type, const struct ps_out *req, uint8_t **rep
 	*rc_call = 0;
 	if (req != NULL && ps_out_failed(req))
 		return SD_E_NOMEM;
-	if ((fd = ps_channel_take(s, &slot)) < 0)
+	if ((fd = ps_channel_take(s, &slot)) == -2) {
+		rc = sd_error_set(SD_E_BUSY, "all %u request channels to the signer stayed busy for %d ms", s->n,
+		    PS_CHANNEL_WAIT_MS);
+		sd_error_set_retry_after(1);
+		return rc;
+	}
+	if (fd < 0)
 		return sd_error_set(SD_E_INTERNAL, "the signer process is gone");
 	if ((rc = ps_frame_send(fd, type, req != NULL ? req->data : NULL, req != NULL ? req->len : 0)) != 0 ||
 	    (rc = ps_frame_recv(fd, PS_FRAME_MAX, &got, reply, &len)) != 0) {
@@ -147,6 +181,7 @@ ps_chain_decode(struct ps_in *in, char **pems, size_t cap, size_t *n)
 int
 privsep_signer_open(int first_fd, unsigned n, struct signer **out)
 {
+	pthread_condattr_t attr;
 	struct signer *s = NULL;
 	struct ps_in in;
 	uint8_t *reply = NULL;
@@ -162,7 +197,15 @@ privsep_signer_open(int first_fd, unsigned n, struct signer **out)
 		return n == 0 ? sd_error_set(SD_E_INVAL, "no request channel") : SD_E_NOMEM;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->freed, NULL);
+	if (pthread_condattr_init(&attr) != 0 || pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&s->freed, &attr) != 0) {
+		pthread_mutex_destroy(&s->lock);
+		free(s->busy);
+		free(s->fds);
+		free(s);
+		return sd_error_set(SD_E_INTERNAL, "cannot set up the request channels' condition");
+	}
+	(void)pthread_condattr_destroy(&attr);
 	for (i = 0; i < n; i++)
 		s->fds[i] = first_fd + (int)i;
 	s->n = n;
