@@ -122,7 +122,7 @@ fi
 
 # The journal: an intent and a result per certificate; a busy refusal wrote nothing.
 t_audit export >"$T_TMP/export.json" 2>"$T_TMP/export.err"
-intents=$(jq -r 'select(.type == "intent") | .seq' "$T_TMP/export.json" | wc -l)
+intents=$(jq -r 'select(.type == "intent" or .type == "intent-tbs") | .seq' "$T_TMP/export.json" | wc -l)
 results=$(jq -r 'select(.type == "result") | .seq' "$T_TMP/export.json" | wc -l)
 refusals=$(jq -r 'select(.type == "refusal") | .seq' "$T_TMP/export.json" | wc -l)
 t_check "journal: $intents intents, $results results for $((ok + 1)) certificates, $refusals refusals" \
