@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,38 +230,73 @@ bench_server_hwm_reset(struct bench_server *srv)
  * "Name: N kB" lines. Reading smaps walks every page table (some 10 ms for
  * signerd's 260 threads): once per step, not per sample.
  */
+/* The kB of a "Name: N kB" line of smaps that begins with name, else -1. */
+static long long
+bench_smaps_kb(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+	unsigned long long kb;
+	char *end;
+
+	if (strncmp(line, name, n) != 0)
+		return -1;
+	errno = 0;
+	kb = strtoull(line + n, &end, 10);
+	return errno == 0 && end != line + n && kb <= LLONG_MAX ? (long long)kb : -1;
+}
+
+/*
+ * The path of a mapping's header line "start-end perms offset dev inode
+ * [path]" ("" for an anonymous one), or NULL when line is another field.
+ */
+static char *
+bench_smaps_path(char *line)
+{
+	char *p = line, *end;
+	int field;
+
+	errno = 0;
+	(void)strtoull(line, &end, 16);
+	if (errno != 0 || end == line || *end != '-')
+		return NULL;
+	for (field = 0; field < 5; field++) {
+		p += strcspn(p, " \n");
+		if (*p != ' ')
+			return NULL;
+		p += strspn(p, " ");
+	}
+	p[strcspn(p, "\n")] = '\0';
+	return p;
+}
+
 static int
 bench_proc_maps(const struct bench_proc *p, uint64_t *lmdb_kb, uint64_t *lib_kb)
 {
 	char line[4352], *path;
-	unsigned long long from, to, kb;
 	enum { OTHER, LMDB, LIB } kind = OTHER;
-	FILE *f;
+	long long kb;
 	size_t n;
-	int at;
+	FILE *f;
 
 	if ((f = fopen(p->smaps_path, "re")) == NULL)
 		return sd_error_set(SD_E_IO, "%s: %s", p->smaps_path, strerror(errno));
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "Rss: %llu kB", &kb) == 1) {
+		if ((kb = bench_smaps_kb(line, "Rss:")) >= 0) {
 			if (kind == LMDB)
-				*lmdb_kb += kb;
+				*lmdb_kb += (uint64_t)kb;
 			else if (kind == LIB)
-				*lib_kb += kb;
+				*lib_kb += (uint64_t)kb;
 			continue;
 		}
 		/* A library's written pages (relocations, .data) are anonymous: RssAnon has them. */
-		if (sscanf(line, "Anonymous: %llu kB", &kb) == 1) {
-			if (kind == LIB && *lib_kb >= kb)
-				*lib_kb -= kb;
+		if ((kb = bench_smaps_kb(line, "Anonymous:")) >= 0) {
+			if (kind == LIB && *lib_kb >= (uint64_t)kb)
+				*lib_kb -= (uint64_t)kb;
 			continue;
 		}
-		at = 0;
-		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &from, &to, &at) != 2 || at == 0)
+		if ((path = bench_smaps_path(line)) == NULL)
 			continue;	/* another field of the mapping */
-		path = line + at;
-		n = strcspn(path, "\n");
-		path[n] = '\0';
+		n = strlen(path);
 		if (path[0] != '/')
 			kind = OTHER;	/* anonymous, [heap], [stack], [vdso] */
 		else if (n >= 4 && strcmp(path + n - 4, ".mdb") == 0)
