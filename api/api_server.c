@@ -32,7 +32,15 @@
 #include "sd_metrics.h"
 
 #define API_TLS_FILE_MAX (1024 * 1024)
-#define API_CONNECTION_MEMORY (64 * 1024)	/* per-connection pool: request line and headers */
+/*
+ * libmicrohttpd's per-connection pool: the read buffer (request line,
+ * headers, body as it streams through) and the answer's headers. It zeroes
+ * the whole pool after every request, so each keep-alive connection keeps
+ * all of it resident: 32 KiB (its default; about 30 KiB of headers) rather
+ * than 64 saves 2 MB of RSS at 64 connections. Bodies are copied out
+ * (max_body bounds them), not held in the pool.
+ */
+#define API_CONNECTION_MEMORY (32 * 1024)
 #define API_BODY_HARD_MAX (16 * 1024 * 1024)	/* largest api_max_body accepted */
 #define API_STOP_WAIT_MS 10000			/* in-flight requests get this long at stop */
 #define API_REQUEST_ID_LEN 16			/* hex digits of X-Request-Id */

@@ -208,6 +208,7 @@ struct bench_server_sample {
 	uint64_t cpu_ticks;		/* utime + stime, signerd and its front (or the peer) */
 	uint64_t txnid;			/* LMDB last committed transaction */
 	uint64_t rss_kb;		/* VmRSS now, both processes */
+	uint64_t anon_kb;		/* of it RssAnon: heap, malloc arenas, stacks, pools */
 	uint64_t hwm_kb;		/* VmHWM: peak since the last reset */
 };
 
@@ -216,6 +217,14 @@ SD_WUR int bench_server_sample(struct bench_server *srv, struct bench_server_sam
 
 /* Reset the kernel's peak RSS of the process (clear_refs 5); false if the kernel refuses. */
 bool bench_server_hwm_reset(struct bench_server *srv);
+
+/*
+ * Resident kB of the LMDB maps (*.mdb: the journal's and the ACME store's
+ * page cache) and of the other mapped files (programs, libraries; their
+ * anonymous copy-on-write pages left to RssAnon), both processes, now.
+ * Errors: SD_E_IO.
+ */
+SD_WUR int bench_server_maps(struct bench_server *srv, uint64_t *lmdb_kb, uint64_t *lib_kb);
 
 /* Clock ticks per second for cpu_ticks. */
 long bench_server_ticks_per_second(void);
@@ -233,6 +242,9 @@ struct bench_step {
 	double rate;			/* issued per second */
 	double p50_ms, p95_ms, p99_ms, max_ms;
 	double rss_mb;			/* server peak RSS over the step */
+	double rss_anon_mb;		/* peak of its anonymous part (sampled) */
+	double rss_lmdb_mb;		/* the LMDB maps' resident pages at the end (they only grow) */
+	double rss_nomap_mb;		/* rss_anon_mb + the libraries' pages: RSS without the LMDB maps */
 	double cpu_ms_per_cert;
 	double client_cpu_ms_per_cert;	/* this benchmark's own CPU (it shares the machine) */
 	double commits_per_cert;

@@ -177,7 +177,7 @@ bench_load_step(const struct bench_load *load, unsigned conc, double seconds, st
 	pthread_t *tid = NULL;
 	atomic_bool stop = false;
 	atomic_uint done = 0;
-	uint64_t rss_max_kb = 0, cpu_ticks, total_cap = 0;
+	uint64_t rss_max_kb = 0, anon_max_kb = 0, lmdb_kb = 0, lib_kb = 0, cpu_ticks, total_cap = 0;
 	bool barriers = false, died = false;
 	double t0, cpu0 = 0, cpu1;
 	unsigned t, started = 0;
@@ -227,6 +227,7 @@ bench_load_step(const struct bench_load *load, unsigned conc, double seconds, st
 		goto join;
 	}
 	rss_max_kb = s0.rss_kb;
+	anon_max_kb = s0.anon_kb;
 	cpu0 = bench_self_cpu();
 	(void)pthread_barrier_wait(&go);
 	t0 = bench_now();
@@ -237,8 +238,10 @@ bench_load_step(const struct bench_load *load, unsigned conc, double seconds, st
 			atomic_store(&stop, true);
 			continue;
 		}
-		if (bench_server_sample(load->server, &s) == 0 && s.rss_kb > rss_max_kb)
-			rss_max_kb = s.rss_kb;
+		if (bench_server_sample(load->server, &s) != 0)
+			continue;
+		rss_max_kb = s.rss_kb > rss_max_kb ? s.rss_kb : rss_max_kb;
+		anon_max_kb = s.anon_kb > anon_max_kb ? s.anon_kb : anon_max_kb;
 	}
 	step->seconds = bench_now() - t0;
 	rc = 0;
@@ -253,7 +256,8 @@ join:
 		    load->name != NULL ? load->name : "the server", conc);
 		goto out;
 	}
-	if ((rc = bench_server_sample(load->server, &s1)) != 0)
+	if ((rc = bench_server_sample(load->server, &s1)) != 0 ||
+	    (rc = bench_server_maps(load->server, &lmdb_kb, &lib_kb)) != 0)
 		goto out;
 	if (s1.hwm_kb > rss_max_kb)
 		rss_max_kb = s1.hwm_kb;
@@ -262,6 +266,11 @@ join:
 	step->capped = step->issued + step->errors >= total_cap;
 	step->rate = step->seconds > 0 ? (double)step->issued / step->seconds : 0;
 	step->rss_mb = (double)rss_max_kb / 1024.0;
+	anon_max_kb = s1.anon_kb > anon_max_kb ? s1.anon_kb : anon_max_kb;
+	step->rss_anon_mb = (double)anon_max_kb / 1024.0;
+	step->rss_lmdb_mb = (double)lmdb_kb / 1024.0;
+	/* Both peaks, added: never below the true peak of the sum (the libraries' pages hardly move). */
+	step->rss_nomap_mb = (double)(anon_max_kb + lib_kb) / 1024.0;
 	cpu_ticks = s1.cpu_ticks - s0.cpu_ticks;
 	if (step->issued > 0) {
 		step->cpu_ms_per_cert = (double)cpu_ticks * 1000.0 / (double)bench_server_ticks_per_second() /

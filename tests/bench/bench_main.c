@@ -311,6 +311,7 @@ bench_print_line(const struct bench_opts *o, const char *key, const struct bench
 	    key, s->conc, s->rate, raw, raw > 0 ? s->rate / raw : 0, s->p50_ms, s->p99_ms,
 	    (unsigned long long)s->errors, s->rss_mb, s->p95_ms, s->max_ms, s->cpu_ms_per_cert,
 	    s->client_cpu_ms_per_cert, s->commits_per_cert, (unsigned long long)s->reconnects, workers, o->seconds);
+	printf(" rss_nomap_mb=%.1f rss_anon_mb=%.1f rss_lmdb_mb=%.1f", s->rss_nomap_mb, s->rss_anon_mb, s->rss_lmdb_mb);
 	if (o->startup_ms >= 0)
 		printf(" startup_ms=%.1f", o->startup_ms);
 	if (capacity > 0)

@@ -4,9 +4,15 @@
  * serve is one process), and the journal's durable commits from LMDB's last
  * transaction id (mdb_env_info() on a read-only handle of the same
  * environment; one id per commit; none for a peer).
+ * RSS is also split: anonymous (heap, malloc arenas, thread stacks,
+ * libmicrohttpd's connection pools), the LMDB maps (the journal's and the
+ * ACME store's data.mdb: page cache of files signerd wrote, resident in
+ * signerd because it reads them through the map) and the other files
+ * (the programs and their libraries, counted in each process).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +28,7 @@ struct bench_proc {
 	char stat_path[64];
 	char status_path[64];
 	char clear_refs_path[64];
+	char smaps_path[64];
 };
 
 struct bench_server {
@@ -36,7 +43,8 @@ bench_proc_paths(struct bench_proc *p, long pid)
 {
 	if (snprintf(p->stat_path, sizeof(p->stat_path), "/proc/%ld/stat", pid) < 0 ||
 	    snprintf(p->status_path, sizeof(p->status_path), "/proc/%ld/status", pid) < 0 ||
-	    snprintf(p->clear_refs_path, sizeof(p->clear_refs_path), "/proc/%ld/clear_refs", pid) < 0)
+	    snprintf(p->clear_refs_path, sizeof(p->clear_refs_path), "/proc/%ld/clear_refs", pid) < 0 ||
+	    snprintf(p->smaps_path, sizeof(p->smaps_path), "/proc/%ld/smaps", pid) < 0)
 		return sd_error_set(SD_E_INTERNAL, "snprintf failed");
 	return 0;
 }
@@ -190,6 +198,7 @@ bench_server_sample(struct bench_server *srv, struct bench_server_sample *s)
 		if ((rc = bench_read_text(srv->procs[i].status_path, status, sizeof(status))) != 0)
 			return rc;
 		s->rss_kb += bench_status_kb(status, "\nVmRSS:");
+		s->anon_kb += bench_status_kb(status, "\nRssAnon:");
 		s->hwm_kb += bench_status_kb(status, "\nVmHWM:");
 	}
 	if (srv->env == NULL)	/* a peer: no journal */
@@ -216,4 +225,102 @@ bench_server_hwm_reset(struct bench_server *srv)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * Resident kB of each mapping of /proc/PID/smaps, by what it maps. A header
+ * line is "start-end perms offset dev inode [path]"; its fields follow as
+ * "Name: N kB" lines. Reading smaps walks every page table (some 10 ms for
+ * signerd's 260 threads): once per step, not per sample.
+ */
+/* The kB of a "Name: N kB" line of smaps that begins with name, else -1. */
+static long long
+bench_smaps_kb(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+	unsigned long long kb;
+	char *end;
+
+	if (strncmp(line, name, n) != 0)
+		return -1;
+	errno = 0;
+	kb = strtoull(line + n, &end, 10);
+	return errno == 0 && end != line + n && kb <= LLONG_MAX ? (long long)kb : -1;
+}
+
+/*
+ * The path of a mapping's header line "start-end perms offset dev inode
+ * [path]" ("" for an anonymous one), or NULL when line is another field.
+ */
+static char *
+bench_smaps_path(char *line)
+{
+	char *p = line, *end;
+	int field;
+
+	errno = 0;
+	(void)strtoull(line, &end, 16);
+	if (errno != 0 || end == line || *end != '-')
+		return NULL;
+	for (field = 0; field < 5; field++) {
+		p += strcspn(p, " \n");
+		if (*p != ' ')
+			return NULL;
+		p += strspn(p, " ");
+	}
+	p[strcspn(p, "\n")] = '\0';
+	return p;
+}
+
+static int
+bench_proc_maps(const struct bench_proc *p, uint64_t *lmdb_kb, uint64_t *lib_kb)
+{
+	char line[4352], *path;
+	enum { OTHER, LMDB, LIB } kind = OTHER;
+	long long kb;
+	size_t n;
+	FILE *f;
+
+	if ((f = fopen(p->smaps_path, "re")) == NULL)
+		return sd_error_set(SD_E_IO, "%s: %s", p->smaps_path, strerror(errno));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((kb = bench_smaps_kb(line, "Rss:")) >= 0) {
+			if (kind == LMDB)
+				*lmdb_kb += (uint64_t)kb;
+			else if (kind == LIB)
+				*lib_kb += (uint64_t)kb;
+			continue;
+		}
+		/* A library's written pages (relocations, .data) are anonymous: RssAnon has them. */
+		if ((kb = bench_smaps_kb(line, "Anonymous:")) >= 0) {
+			if (kind == LIB && *lib_kb >= (uint64_t)kb)
+				*lib_kb -= (uint64_t)kb;
+			continue;
+		}
+		if ((path = bench_smaps_path(line)) == NULL)
+			continue;	/* another field of the mapping */
+		n = strlen(path);
+		if (path[0] != '/')
+			kind = OTHER;	/* anonymous, [heap], [stack], [vdso] */
+		else if (n >= 4 && strcmp(path + n - 4, ".mdb") == 0)
+			kind = LMDB;
+		else
+			kind = LIB;
+	}
+	(void)fclose(f);
+	return 0;
+}
+
+int
+bench_server_maps(struct bench_server *srv, uint64_t *lmdb_kb, uint64_t *lib_kb)
+{
+	size_t i;
+	int rc;
+
+	*lmdb_kb = 0;
+	*lib_kb = 0;
+	for (i = 0; i < srv->n_procs; i++)
+		if ((rc = bench_proc_maps(&srv->procs[i], lmdb_kb, lib_kb)) != 0)
+			return rc;
+	return 0;
 }

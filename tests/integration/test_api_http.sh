@@ -75,6 +75,17 @@ req cl-overflow "POST /v1/sign HTTP/1.1" "Host: x" "Content-Type: application/js
 expect_library cl-overflow 413
 req http2 "GET /healthz HTTP/2.0" "Host: x" "" ""
 expect_library http2 505
+# The header block lives in libmicrohttpd's per-connection pool (32 KiB,
+# API_CONNECTION_MEMORY in api_server.c): 24 KiB of headers are served, 40 KiB
+# get its 431 and the connection ends.
+pad=$(head -c 24576 /dev/zero | tr '\0' a)
+req headers-24k "GET /healthz HTTP/1.1" "Host: x" "X-Pad: $pad" "" ""
+t_raw "$T_TMP/headers-24k" "$T_TMP/headers-24k.req"
+t_check "24 KiB of headers: served, and the pipelined request too" \
+	test "$(tr '\n' ' ' <"$T_TMP/headers-24k")" = "200 200 "
+pad=$(head -c 40960 /dev/zero | tr '\0' a)
+req headers-40k "GET /healthz HTTP/1.1" "Host: x" "X-Pad: $pad" "" ""
+expect_library headers-40k 431
 
 # As an authenticated issuer, the body rules: a chunked body is refused
 # unread (411), and a declared body over max_body is refused unread (413).
