@@ -18,6 +18,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -78,12 +79,56 @@ static struct sd_config *cfg;
 static struct journal *tjournal;
 static struct acme *engine;
 static char nonce[64];
-static struct tacct alice, bob, carol, rate, busy, wild;
+static struct tacct alice, bob, carol, rate, busy, wild, lost;
 static uint64_t next_serial = 0x1000;
 static int issue_calls;
 static char issued_serial[41];
 static int issue_fail; /* test_issue() fails with this when non-zero */
 static const char *want_sans[2] = { "a.example.com", "b.example.com" }; /* what test_issue() expects */
+
+/*
+ * The certificate the core would make for req, as DER (OPENSSL_free()):
+ * serial id, the CSR's key, req's DNS names, valid an hour.
+ */
+static uint8_t *
+issued_der(const struct signer_request *req, uint64_t id, size_t *len)
+{
+	static EVP_PKEY *ca_key;
+	BIO *bio = BIO_new_mem_buf(req->csr_pem, (int)req->csr_pem_len);
+	X509_REQ *csr = bio != NULL ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : NULL;
+	GENERAL_NAMES *gens = GENERAL_NAMES_new();
+	X509 *x = X509_new();
+	uint8_t *der = NULL;
+	size_t i;
+	int n;
+
+	if (ca_key == NULL)
+		ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	CU_ASSERT_FATAL(csr != NULL && x != NULL && gens != NULL && ca_key != NULL);
+	CU_ASSERT_FATAL(ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), id) == 1);
+	CU_ASSERT_FATAL(X509_gmtime_adj(X509_getm_notBefore(x), 0) != NULL);
+	CU_ASSERT_FATAL(X509_gmtime_adj(X509_getm_notAfter(x), 3600) != NULL);
+	CU_ASSERT_FATAL(X509_set_pubkey(x, X509_REQ_get0_pubkey(csr)) == 1);
+	for (i = 0; i < req->n_sans; i++) {
+		GENERAL_NAME *g = GENERAL_NAME_new();
+		ASN1_IA5STRING *v = ASN1_IA5STRING_new();
+
+		CU_ASSERT_FATAL(g != NULL && v != NULL);
+		CU_ASSERT_FATAL(ASN1_STRING_set(v, req->sans[i].value, (int)req->sans[i].len) == 1);
+		GENERAL_NAME_set0_value(g, GEN_DNS, v);
+		CU_ASSERT_FATAL(sk_GENERAL_NAME_push(gens, g) > 0);
+	}
+	CU_ASSERT_FATAL(X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1);
+	CU_ASSERT_FATAL(X509_sign(x, ca_key, EVP_sha256()) > 0);
+	n = i2d_X509(x, &der);
+	CU_ASSERT_FATAL(n > 0);
+	*len = (size_t)n;
+	GENERAL_NAMES_free(gens);
+	X509_free(x);
+	X509_REQ_free(csr);
+	BIO_free(bio);
+	return der;
+}
 
 /* ops.issue: check what the engine asks, then journal a certificate under a new serial. */
 static int
@@ -91,6 +136,7 @@ test_issue(void *ctx, const struct signer_request *req, struct signer_result **o
 {
 	struct journal_record r;
 	struct signer_result *res;
+	char subject[256], profile[64];
 	uint8_t serial[8], *der;
 	uint64_t seq = 0, id = next_serial++;
 	size_t len = 0;
@@ -119,9 +165,15 @@ test_issue(void *ctx, const struct signer_request *req, struct signer_result **o
 	CU_ASSERT_EQUAL(memcmp(req->sans[1].value, want_sans[1], req->sans[1].len), 0);
 	CU_ASSERT_EQUAL(req->ttl, 0);
 	rec_intent(&r, serial, id);
+	(void)snprintf(subject, sizeof(subject), "%s", req->client_subject);
+	(void)snprintf(profile, sizeof(profile), "%s", req->profile);
+	r.client_subject = subject;
+	r.profile = profile;
+	r.time_ms = (int64_t)now * 1000;
 	CU_ASSERT_EQUAL_FATAL(journal_append(tjournal, &r, &seq), 0);
-	der = tcert_der(id, (int64_t)now - 60, (int64_t)now + 3600, &len);
+	der = issued_der(req, id, &len);
 	rec_result(&r, serial, seq, der, len);
+	r.time_ms = (int64_t)now * 1000;
 	CU_ASSERT_EQUAL_FATAL(journal_append(tjournal, &r, &seq), 0);
 	OPENSSL_free(der);
 	res = calloc(1, sizeof(*res));
@@ -335,6 +387,7 @@ suite_clean(void)
 	EVP_PKEY_free(rate.key);
 	EVP_PKEY_free(busy.key);
 	EVP_PKEY_free(wild.key);
+	EVP_PKEY_free(lost.key);
 	tcert_cleanup();
 	sd_test_rmtree(tmp);
 	return 0;
@@ -1180,6 +1233,131 @@ test_dns01_wildcard(void)
 	    400, "rejectedIdentifier", "[acme] resolver is not configured");
 }
 
+/* The status t's order id answers with (static). */
+static const char *
+order_status_as(const struct tacct *t, const char *id)
+{
+	static char status[32];
+	struct signer_acme_answer *ans = post(t, SIGNER_ACME_ORDER, "order", id, NULL);
+	json_t *o = answer_json(ans);
+
+	(void)snprintf(status, sizeof(status), "%s", acme_json_str(o, "status") != NULL ? acme_json_str(o, "status") : "");
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	return status;
+}
+
+/* A ready order of t for a and b, their authorizations validated (or reused); its id into id. */
+static void
+order_ready_ab(const struct tacct *t, char id[64])
+{
+	struct signer_acme_answer *ans = post(t, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.com\"},{\"type\":\"dns\",\"value\":"
+	    "\"b.example.com\"}]}");
+	char authz[64];
+	json_t *o;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(ans->status, 201);
+	url_id(ans->location, id, 64);
+	o = answer_json(ans);
+	for (i = 0; i < 2 && strcmp(acme_json_str(o, "status"), "pending") == 0; i++) {
+		url_id(json_string_value(json_array_get(json_object_get(o, "authorizations"), i)), authz, sizeof(authz));
+		challenge_start_as(t, authz, 0, "http-01", want_sans[i]);	/* and validated */
+	}
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	CU_ASSERT_STRING_EQUAL(order_status_as(t, id), "ready");
+}
+
+/* Finalize t's order id with a new key for a and b; the serial issued into serial. */
+static void
+order_finalize_ab(const struct tacct *t, const char *id, char serial[41])
+{
+	struct signer_acme_answer *ans;
+	char payload[4096], *csr = csr_make(NULL, "a.example.com,b.example.com");
+
+	(void)snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	free(csr);
+	ans = post(t, SIGNER_ACME_FINALIZE, NULL, id, payload);
+	CU_ASSERT_EQUAL_FATAL(ans->status, 200);
+	signer_acme_answer_free(ans);
+	memcpy(serial, issued_serial, 41);
+}
+
+/*
+ * Make order id look as a finalize leaves it when the signer stops between
+ * the journal and the store: processing for longer than the engine waits,
+ * no certificate; forget: its certificate's own entry gone too.
+ */
+static void
+order_lose(const char *id, const char *serial, bool forget, const char *csr_key)
+{
+	struct acme_txn *txn = NULL;
+	json_t *o = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(acme_store_begin(engine->store, true, &txn), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_get(txn, ACME_T_ORDER, id, &o), 0);
+	CU_ASSERT_EQUAL(json_object_set_new(o, "status", json_string("processing")), 0);
+	CU_ASSERT_EQUAL(json_object_set_new(o, "processing_at", json_integer(time(NULL) - ACME_ORDER_LOST_SECONDS - 1)),
+	    0);
+	CU_ASSERT_EQUAL(json_object_set_new(o, "certificate", json_null()), 0);
+	CU_ASSERT_EQUAL_FATAL(strlen(acme_json_str(o, "csr_key")), 2 * ACME_KEY_HASH_LEN);
+	if (csr_key != NULL)
+		CU_ASSERT_EQUAL(json_object_set_new(o, "csr_key", json_string(csr_key)), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_put(txn, ACME_T_ORDER, id, o, acme_json_int(o, "expires", 0)), 0);
+	if (forget)
+		CU_ASSERT_EQUAL_FATAL(acme_store_del(txn, ACME_T_CERT, serial), 0);
+	CU_ASSERT_EQUAL_FATAL(acme_store_commit(txn), 0);
+	json_decref(o);
+}
+
+/*
+ * A finalize whose answer was lost after the journal had the certificate:
+ * the order becomes valid with that certificate, not ready for a second
+ * one; a certificate another order holds, or of another key, is not taken.
+ */
+static void
+test_finalize_lost(void)
+{
+	struct signer_acme_answer *ans;
+	char id[64], id2[64], serial[41], serial2[41], want[512];
+	int calls;
+	json_t *o;
+
+	account_make(&lost, "[]", -1);
+	order_ready_ab(&lost, id);
+	order_finalize_ab(&lost, id, serial);
+	calls = issue_calls;
+	order_lose(id, serial, true, NULL);
+	ans = post(&lost, SIGNER_ACME_ORDER, "order", id, NULL);
+	CU_ASSERT_EQUAL_FATAL(ans->status, 200);
+	o = answer_json(ans);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "status"), "valid");
+	(void)snprintf(want, sizeof(want), BASE "/acme/" PROFILE "/cert/%s", serial);
+	CU_ASSERT_STRING_EQUAL(acme_json_str(o, "certificate"), want);
+	json_decref(o);
+	signer_acme_answer_free(ans);
+	CU_ASSERT_EQUAL(issue_calls, calls);
+	ans = post(&lost, SIGNER_ACME_CERT, "cert", serial, NULL);
+	CU_ASSERT_EQUAL(ans->status, 200);
+	signer_acme_answer_free(ans);
+
+	/* Its certificate delivered to another order (kept entry): not taken; ready again. */
+	order_ready_ab(&lost, id2);
+	order_finalize_ab(&lost, id2, serial2);
+	order_lose(id2, serial2, false, NULL);
+	CU_ASSERT_STRING_EQUAL(order_status_as(&lost, id2), "ready");
+
+	/* Of another key: not taken either. */
+	order_finalize_ab(&lost, id2, serial2);
+	order_lose(id2, serial2, true, "00000000000000000000000000000000000000000000000000000000000000ff");
+	CU_ASSERT_STRING_EQUAL(order_status_as(&lost, id2), "ready");
+	order_finalize_ab(&lost, id2, serial2);
+	CU_ASSERT_STRING_EQUAL(order_status_as(&lost, id2), "valid");
+	CU_ASSERT_EQUAL(issue_calls, calls + 3);
+}
+
 int
 main(void)
 {
@@ -1201,6 +1379,7 @@ main(void)
 		{ "orders list pages", test_orders_pages },
 		{ "orders list after the sweep", test_orders_swept },
 		{ "dns-01 and wildcards with a resolver", test_dns01_wildcard },
+		{ "a lost finalize's certificate", test_finalize_lost },
 	};
 	CU_pSuite s;
 

@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "acme_order.h"
+#include "sd_file.h"
 
 /* --- finalize --- */
 
@@ -75,12 +76,33 @@ out:
 	return rc;
 }
 
+/* The hex SHA-256 of req's DER SubjectPublicKeyInfo into hex. Errors: SD_E_CSR, SD_E_CRYPTO. */
+static int
+acme_csr_key_hash(X509_REQ *req, char hex[2 * ACME_KEY_HASH_LEN + 1])
+{
+	uint8_t md[ACME_KEY_HASH_LEN];
+	unsigned char *der = NULL;
+	int len = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &der);
+	int rc = 0;
+
+	if (len <= 0)
+		return sd_error_set(SD_E_CSR, "the CSR's public key does not encode");
+	if (EVP_Digest(der, (size_t)len, md, NULL, EVP_sha256(), NULL) != 1)
+		rc = sd_error_set(SD_E_CRYPTO, "SHA-256 of the CSR's public key");
+	else
+		sd_hex_encode(md, sizeof(md), hex);
+	OPENSSL_free(der);
+	return rc;
+}
+
 /*
  * Check the payload's CSR against order's identifiers; its PEM (of the
- * exact DER received) into *pem. 0 with badCSR answered when refused.
+ * exact DER received) into *pem and its key's hash into key_hex. 0 with
+ * badCSR answered when refused.
  */
 static int
-acme_finalize_csr(struct acme_call *c, const json_t *order, char **pem, size_t *pem_len)
+acme_finalize_csr(struct acme_call *c, const json_t *order, char **pem, size_t *pem_len,
+    char key_hex[2 * ACME_KEY_HASH_LEN + 1])
 {
 	static const char head[] = "-----BEGIN CERTIFICATE REQUEST-----\n";
 	static const char tail[] = "-----END CERTIFICATE REQUEST-----\n";
@@ -111,8 +133,9 @@ acme_finalize_csr(struct acme_call *c, const json_t *order, char **pem, size_t *
 		rc = SD_E_NOMEM;
 		goto out;
 	}
-	if ((rc = acme_csr_names(req, set)) != 0) {
-		rc = rc == SD_E_NOMEM ? rc : acme_answer_problem(c, ACME_P_BAD_CSR, "%s", sd_error_detail(rc));
+	if ((rc = acme_csr_names(req, set)) != 0 || (rc = acme_csr_key_hash(req, key_hex)) != 0) {
+		rc = rc == SD_E_NOMEM || rc == SD_E_CRYPTO ? rc :
+		                                            acme_answer_problem(c, ACME_P_BAD_CSR, "%s", sd_error_detail(rc));
 		goto out;
 	}
 	json_array_foreach(json_object_get(order, "identifiers"), i, v)
@@ -153,47 +176,54 @@ out:
 	return rc;
 }
 
-/* Record the issued certificate: the order valid, its ACME_T_CERT entry, the replaced one's replaced_by. */
-static int
-acme_finalize_done(struct acme_call *c, const struct signer_result *res, json_t **order)
+int
+acme_finalize_record(struct acme_txn *txn, const char *order_id, json_t *order, const char *serial_hex)
 {
-	struct acme_txn *txn = NULL;
 	json_t *cert = NULL, *old = NULL;
 	const char *rs;
-	int rc;
+	int rc = SD_E_NOMEM;
 
-	json_decref(*order);
-	*order = NULL;
-	if ((rc = acme_store_begin(c->a->store, true, &txn)) != 0 ||
-	    (rc = acme_store_get(txn, ACME_T_ORDER, c->req->id, order)) != 0)
+	if (json_object_set_new(order, "status", json_string("valid")) != 0 ||
+	    json_object_set_new(order, "certificate", json_string(serial_hex)) != 0 ||
+	    (cert = json_pack("{s:s?, s:s, s:s?, s:n}", "account", acme_json_str(order, "account"), "order", order_id,
+	         "profile", acme_json_str(order, "profile"), "replaced_by")) == NULL)
 		goto out;
-	rc = SD_E_NOMEM;
-	if (json_object_set_new(*order, "status", json_string("valid")) != 0 ||
-	    json_object_set_new(*order, "certificate", json_string(res->serial_hex)) != 0 ||
-	    (cert = json_pack("{s:s, s:s, s:s, s:n}", "account", c->account_id, "order", c->req->id, "profile",
-	         c->req->profile, "replaced_by")) == NULL)
+	if ((rc = acme_store_put(txn, ACME_T_ORDER, order_id, order, acme_json_int(order, "expires", 0))) != 0 ||
+	    (rc = acme_store_put(txn, ACME_T_CERT, serial_hex, cert, 0)) != 0)
 		goto out;
-	if ((rc = acme_store_put(txn, ACME_T_ORDER, c->req->id, *order, acme_json_int(*order, "expires", 0))) != 0 ||
-	    (rc = acme_store_put(txn, ACME_T_CERT, res->serial_hex, cert, 0)) != 0)
-		goto out;
-	if ((rs = acme_json_str(*order, "replaces_serial")) != NULL) {
+	if ((rs = acme_json_str(order, "replaces_serial")) != NULL) {
 		rc = acme_store_get(txn, ACME_T_CERT, rs, &old);
 		if (rc == 0) {
-			rc = json_object_set_new(old, "replaced_by", json_string(c->req->id)) == 0 ? 0 : SD_E_NOMEM;
+			rc = json_object_set_new(old, "replaced_by", json_string(order_id)) == 0 ? 0 : SD_E_NOMEM;
 			if (rc == 0)
 				rc = acme_store_put(txn, ACME_T_CERT, rs, old, 0);
 		} else if (rc == SD_E_NOT_FOUND) {
 			rc = 0; /* issued before this engine knew it: nothing to mark */
 		}
-		if (rc != 0)
-			goto out;
 	}
+out:
+	json_decref(cert);
+	json_decref(old);
+	return rc;
+}
+
+/* Record the certificate res names as the order's, in a transaction of its own. */
+static int
+acme_finalize_done(struct acme_call *c, const struct signer_result *res, json_t **order)
+{
+	struct acme_txn *txn = NULL;
+	int rc;
+
+	json_decref(*order);
+	*order = NULL;
+	if ((rc = acme_store_begin(c->a->store, true, &txn)) != 0 ||
+	    (rc = acme_store_get(txn, ACME_T_ORDER, c->req->id, order)) != 0 ||
+	    (rc = acme_finalize_record(txn, c->req->id, *order, res->serial_hex)) != 0)
+		goto out;
 	rc = acme_store_commit(txn);
 	txn = NULL;
 out:
 	acme_store_abort(txn);
-	json_decref(cert);
-	json_decref(old);
 	return rc;
 }
 
@@ -242,7 +272,7 @@ out:
 int
 acme_op_finalize(struct acme_call *c)
 {
-	char subject[SIGNER_ACME_PARAM_MAX + 64];
+	char subject[SIGNER_ACME_PARAM_MAX + 64], key_hex[2 * ACME_KEY_HASH_LEN + 1];
 	struct signer_san sans[SIGNER_SAN_MAX];
 	struct signer_request req;
 	struct signer_result *res = NULL;
@@ -268,7 +298,7 @@ acme_op_finalize(struct acme_call *c)
 		rc = acme_answer_problem(c, ACME_P_MALFORMED, "finalize needs a payload");
 		goto out;
 	}
-	if ((rc = acme_finalize_csr(c, order, &pem, &pem_len)) != 0 || c->ans->status != 0)
+	if ((rc = acme_finalize_csr(c, order, &pem, &pem_len, key_hex)) != 0 || c->ans->status != 0)
 		goto out;
 	json_array_foreach(json_object_get(order, "identifiers"), i, v)
 	{
@@ -281,9 +311,14 @@ acme_op_finalize(struct acme_call *c)
 		sans[n].len = strlen(sans[n].value);
 		n++;
 	}
-	/* Processing before the core is asked: a second finalize meanwhile gets orderNotReady. */
+	/*
+	 * Processing before the core is asked: a second finalize meanwhile gets
+	 * orderNotReady. The key tells this finalize's certificate in the journal
+	 * should its answer be lost (acme_finalize_lost()).
+	 */
 	if (json_object_set_new(order, "status", json_string("processing")) != 0 ||
-	    json_object_set_new(order, "processing_at", json_integer(c->now)) != 0) {
+	    json_object_set_new(order, "processing_at", json_integer(c->now)) != 0 ||
+	    json_object_set_new(order, "csr_key", json_string(key_hex)) != 0) {
 		rc = SD_E_NOMEM;
 		goto out;
 	}

@@ -52,17 +52,6 @@ acme_order_refresh(struct acme_txn *txn, json_t *order, int64_t now, bool *chang
 	int rc = 0;
 
 	*changed = false;
-	/*
-	 * A finalize that never finished (the signer stopped between marking the
-	 * order and the core's answer) leaves it processing: after
-	 * ACME_ORDER_LOST_SECONDS it is ready again, so that the client can
-	 * finalize once more rather than hold an order nothing will finish.
-	 */
-	if (status != NULL && strcmp(status, "processing") == 0 &&
-	    now - acme_json_int(order, "processing_at", 0) >= ACME_ORDER_LOST_SECONDS) {
-		*changed = true;
-		return json_object_set_new(order, "status", json_string("ready")) == 0 ? 0 : SD_E_NOMEM;
-	}
 	if (status == NULL || (strcmp(status, "pending") != 0 && strcmp(status, "ready") != 0))
 		return 0;
 	if (acme_json_int(order, "expires", 0) <= now) {
@@ -551,6 +540,7 @@ out:
 int
 acme_order_load(struct acme_call *c, struct acme_txn **txn, json_t **out)
 {
+	const char *status;
 	bool changed = false;
 	int rc;
 
@@ -562,6 +552,11 @@ acme_order_load(struct acme_call *c, struct acme_txn **txn, json_t **out)
 	if (rc != 0)
 		return rc;
 	if ((rc = acme_order_refresh(*txn, *out, c->now, &changed)) != 0)
+		return rc;
+	status = acme_json_str(*out, "status");
+	if (status != NULL && strcmp(status, "processing") == 0 &&
+	    c->now - acme_json_int(*out, "processing_at", 0) >= ACME_ORDER_LOST_SECONDS &&
+	    (rc = acme_finalize_lost(c, *txn, *out, &changed)) != 0)
 		return rc;
 	if (changed)
 		rc = acme_store_put(*txn, ACME_T_ORDER, c->req->id, *out, acme_json_int(*out, "expires", 0));

@@ -10,7 +10,9 @@
  *   same name without a table indexed by name.
  * ACME_T_ORDER gains "replaces_serial": serial hex | null: the serial of
  *   the certificate "replaces" names (acme_ari_replaces()), whose
- *   ACME_T_CERT entry gets "replaced_by" once this order is valid.
+ *   ACME_T_CERT entry gets "replaced_by" once this order is valid; and,
+ *   from its finalize on, "processing_at" (Unix seconds) and "csr_key":
+ *   the hex SHA-256 of the CSR's SubjectPublicKeyInfo.
  */
 #ifndef ACME_ORDER_H
 #define ACME_ORDER_H
@@ -25,6 +27,8 @@
 #define ACME_ORDER_AUTHZS_MAX 200 /* account "authzs" entries kept */
 #define ACME_TOKEN_LEN 43 /* base64url of 32 random bytes */
 #define ACME_ORDER_LOST_SECONDS 300 /* a finalize still processing after this never finishes */
+#define ACME_KEY_HASH_LEN 32 /* SHA-256 */
+#define ACME_LOST_PAGES_MAX 64 /* certificate index pages a lost finalize's search reads */
 
 /*
  * The authorization id of c's account: a new reference in *out. A foreign
@@ -66,6 +70,26 @@ SD_WUR int acme_order_refresh(struct acme_txn *txn, json_t *order, int64_t now, 
  * SD_E_CRYPTO, SD_E_NOMEM, those of acme_store_add().
  */
 SD_WUR int acme_authz_new(struct acme_call *c, struct acme_txn *txn, const char *name, char id[ACME_ID_LEN + 1]);
+
+/*
+ * Make order (id order_id) valid with the certificate serial_hex: its
+ * ACME_T_CERT entry, and the replaced certificate's "replaced_by", in txn.
+ * Errors: SD_E_NOMEM, those of the store.
+ */
+SD_WUR int acme_finalize_record(struct acme_txn *txn, const char *order_id, json_t *order, const char *serial_hex);
+
+/*
+ * c's order, processing for ACME_ORDER_LOST_SECONDS: its finalize never
+ * finished (the signer stopped, or recording the certificate failed). The
+ * certificate that finalize journaled, if any, is valid and owed to the
+ * client: found in the certificate index (this account and profile, issued
+ * since processing_at, exactly the order's names, the CSR's key, no other
+ * order's), the order is valid with it; otherwise ready again, to be
+ * finalized once more. *changed is set.
+ * Errors: SD_E_NOMEM, SD_E_JOURNAL_CORRUPT, those of the store and of the
+ * journal's index.
+ */
+SD_WUR int acme_finalize_lost(struct acme_call *c, struct acme_txn *txn, json_t *order, bool *changed);
 
 /* Mark order invalid with problem (taken; NULL: SD_E_NOMEM). Errors: SD_E_NOMEM. */
 SD_WUR int acme_order_fail(json_t *order, json_t *problem);
