@@ -114,7 +114,7 @@ acme_lost_search(struct acme_lost *l, const char *client, bool *found)
 	struct journal_cert_page *page = NULL;
 	char cursor[JOURNAL_CURSOR_MAX + 1] = "";
 	size_t i, pages;
-	int rc = 0;
+	int rc;
 
 	*found = false;
 	for (pages = 0; pages < ACME_LOST_PAGES_MAX && !*found; pages++) {
