@@ -295,55 +295,68 @@ bench_serial_matches(const char *hex, const unsigned char *der, size_t len)
 	return strcasecmp(hex, want) == 0;
 }
 
+/* The answer's JSON into *root. Errors: those of bench_fail() (BENCH_FAIL_BODY). */
+static int
+bench_body_json(const char *body, size_t len, struct bench_reply *reply, json_t **root)
+{
+	json_error_t jerr;
+	char shown[BENCH_SHOWN + 1];
+
+	if ((*root = json_loadb(body, len, 0, &jerr)) != NULL)
+		return 0;
+	bench_show(body, len, shown);
+	return bench_fail(reply, BENCH_FAIL_BODY, SD_E_INVAL, "answer is not JSON (%s): %s", jerr.text, shown);
+}
+
 /*
- * The answer is JSON with a certificate that parses as X.509 (GnuTLS's
+ * The PEM certificate of the JSON string cert parses as X.509 (GnuTLS's
  * parser: about a fifth of the CPU of OpenSSL 3.0's d2i_X509(), whose key
- * decoding would otherwise be most of this client's work) and whose serial
- * number is the answer's serial_number.
+ * decoding would otherwise be most of this client's work); with serial (a
+ * hex string) non-NULL, it carries that serial.
+ * Errors: those of bench_fail() (BENCH_FAIL_CERT).
+ */
+static int
+bench_cert_check(const json_t *cert, const char *serial, struct bench_reply *reply)
+{
+	gnutls_x509_crt_t x = NULL;
+	gnutls_datum_t pem;
+	unsigned char sn[64];
+	size_t sn_len = sizeof(sn);
+	int rc;
+
+	pem.data = (unsigned char *)(uintptr_t)json_string_value(cert);
+	pem.size = (unsigned)json_string_length(cert);
+	if (gnutls_x509_crt_init(&x) < 0)
+		return bench_fail(reply, BENCH_FAIL_CERT, SD_E_NOMEM, "out of memory");
+	if (gnutls_x509_crt_import(x, &pem, GNUTLS_X509_FMT_PEM) < 0 ||
+	    (serial != NULL && gnutls_x509_crt_get_serial(x, sn, &sn_len) < 0))
+		rc = bench_fail(reply, BENCH_FAIL_CERT, SD_E_INVAL, "the certificate does not parse");
+	else if (serial != NULL && !bench_serial_matches(serial, sn, sn_len))
+		rc = bench_fail(reply, BENCH_FAIL_CERT, SD_E_INVAL, "the certificate's serial is not serial_number %s",
+		    serial);
+	else
+		rc = 0;
+	gnutls_x509_crt_deinit(x);
+	return rc;
+}
+
+/*
+ * signerd's answer: {"certificate": PEM, "serial_number": hex, ...} whose
+ * certificate parses and carries that serial.
  */
 static int
 bench_check_body(const char *body, size_t len, struct bench_reply *reply)
 {
 	json_t *root = NULL, *cert, *serial;
-	json_error_t jerr;
-	gnutls_x509_crt_t x = NULL;
-	gnutls_datum_t pem;
-	unsigned char sn[64];
-	size_t sn_len = sizeof(sn);
-	char shown[BENCH_SHOWN + 1];
 	int rc;
 
-	if ((root = json_loadb(body, len, 0, &jerr)) == NULL) {
-		bench_show(body, len, shown);
-		rc = bench_fail(reply, BENCH_FAIL_BODY, SD_E_INVAL, "answer is not JSON (%s): %s", jerr.text, shown);
-		goto out;
-	}
+	if ((rc = bench_body_json(body, len, reply, &root)) != 0)
+		return rc;
 	if ((cert = json_object_get(root, "certificate")) == NULL || !json_is_string(cert) ||
-	    (serial = json_object_get(root, "serial_number")) == NULL || !json_is_string(serial)) {
+	    (serial = json_object_get(root, "serial_number")) == NULL || !json_is_string(serial))
 		rc = bench_fail(reply, BENCH_FAIL_BODY, SD_E_INVAL, "answer lacks certificate or serial_number");
-		goto out;
-	}
-	pem.data = (unsigned char *)(uintptr_t)json_string_value(cert);
-	pem.size = (unsigned)json_string_length(cert);
-	if (gnutls_x509_crt_init(&x) < 0) {
-		x = NULL;
-		rc = bench_fail(reply, BENCH_FAIL_CERT, SD_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (gnutls_x509_crt_import(x, &pem, GNUTLS_X509_FMT_PEM) < 0 ||
-	    gnutls_x509_crt_get_serial(x, sn, &sn_len) < 0) {
-		rc = bench_fail(reply, BENCH_FAIL_CERT, SD_E_INVAL, "the certificate does not parse");
-		goto out;
-	}
-	if (!bench_serial_matches(json_string_value(serial), sn, sn_len)) {
-		rc = bench_fail(reply, BENCH_FAIL_CERT, SD_E_INVAL, "the certificate's serial is not serial_number %s",
-		    json_string_value(serial));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (x != NULL)
-		gnutls_x509_crt_deinit(x);
+	else
+		rc = bench_cert_check(cert, json_string_value(serial), reply);
 	json_decref(root);
 	return rc;
 }
@@ -356,42 +369,20 @@ static int
 bench_check_cfssl_body(const char *body, size_t len, struct bench_reply *reply)
 {
 	json_t *root = NULL, *success, *result, *cert;
-	json_error_t jerr;
-	gnutls_x509_crt_t x = NULL;
-	gnutls_datum_t pem;
 	char shown[BENCH_SHOWN + 1];
 	int rc;
 
-	if ((root = json_loadb(body, len, 0, &jerr)) == NULL) {
-		bench_show(body, len, shown);
-		rc = bench_fail(reply, BENCH_FAIL_BODY, SD_E_INVAL, "answer is not JSON (%s): %s", jerr.text, shown);
-		goto out;
-	}
+	if ((rc = bench_body_json(body, len, reply, &root)) != 0)
+		return rc;
 	if ((success = json_object_get(root, "success")) == NULL || !json_is_true(success)) {
 		bench_show(body, len, shown);
 		rc = bench_fail(reply, BENCH_FAIL_BODY, SD_E_INVAL, "cfssl answer without \"success\": true: %s", shown);
-		goto out;
-	}
-	if ((result = json_object_get(root, "result")) == NULL || !json_is_object(result) ||
+	} else if ((result = json_object_get(root, "result")) == NULL || !json_is_object(result) ||
 	    (cert = json_object_get(result, "certificate")) == NULL || !json_is_string(cert)) {
 		rc = bench_fail(reply, BENCH_FAIL_BODY, SD_E_INVAL, "cfssl answer lacks result.certificate");
-		goto out;
+	} else {
+		rc = bench_cert_check(cert, NULL, reply);
 	}
-	pem.data = (unsigned char *)(uintptr_t)json_string_value(cert);
-	pem.size = (unsigned)json_string_length(cert);
-	if (gnutls_x509_crt_init(&x) < 0) {
-		x = NULL;
-		rc = bench_fail(reply, BENCH_FAIL_CERT, SD_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (gnutls_x509_crt_import(x, &pem, GNUTLS_X509_FMT_PEM) < 0) {
-		rc = bench_fail(reply, BENCH_FAIL_CERT, SD_E_INVAL, "the certificate does not parse");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (x != NULL)
-		gnutls_x509_crt_deinit(x);
 	json_decref(root);
 	return rc;
 }
