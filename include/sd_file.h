@@ -33,9 +33,22 @@ void sd_secret_free(char *secret, size_t len);
 
 /*
  * Write data to path atomically (temp file + rename), with the given mode,
- * refusing to replace an existing file unless overwrite is true.
+ * refusing to replace an existing file unless overwrite is true; durable
+ * (file and directory synced) when it returns.
  */
 SD_WUR int sd_file_write(const char *path, const void *data, size_t len, unsigned mode, int overwrite);
+
+#define SD_FILE_OVERWRITE 1u	/* replace an existing file */
+#define SD_FILE_NOSYNC 2u	/* atomic but not synced: data that can be made again */
+
+/*
+ * The same for name in the directory dirfd (dir_label names it in errors):
+ * a hidden temporary file (".NAME.tmp.PID", O_EXCL, O_NOFOLLOW) written,
+ * synced, renamed over name, and the directory synced, unless flags say
+ * SD_FILE_NOSYNC. Errors: SD_E_IO.
+ */
+SD_WUR int sd_file_write_at(int dirfd, const char *dir_label, const char *name, const void *data, size_t len,
+    unsigned mode, unsigned flags);
 
 /* Lower-case hex of in into out (2*len+1 bytes). */
 void sd_hex_encode(const uint8_t *in, size_t len, char *out);

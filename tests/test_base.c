@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -71,6 +72,70 @@ test_file_read_follows_links(void)
 	CU_ASSERT_PTR_NULL(buf);
 	link_to("missing.txt", "dangling.link", link);
 	CU_ASSERT_EQUAL(sd_file_read(link, 64, &buf, &len), SD_E_IO);
+}
+
+/* The names in tmp that start with prefix. */
+static int
+count_prefixed(const char *prefix)
+{
+	DIR *d = opendir(tmp);
+	const struct dirent *de;
+	int n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	/* cppcheck-suppress readdirCalled */
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return n;
+}
+
+static void
+test_file_write(void)
+{
+	char path[PATH_MAX], link[PATH_MAX], other[PATH_MAX];
+	uint8_t *buf = NULL;
+	struct stat st;
+	size_t len = 0;
+	int dfd;
+
+	path_of("w.txt", path);
+	(void)unlink(path);
+	CU_ASSERT_EQUAL(sd_file_write(path, "one\n", 4, 0640, 0), 0);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0640);
+	/* Not replaced unless asked; then replaced whole. */
+	CU_ASSERT_EQUAL(sd_file_write(path, "two\n", 4, 0640, 0), SD_E_IO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sd_error_detail(SD_E_IO), "already exists"));
+	CU_ASSERT_EQUAL(sd_file_write(path, "three\n", 6, 0640, 1), 0);
+	CU_ASSERT_EQUAL(sd_file_read(path, 64, &buf, &len), 0);
+	CU_ASSERT_TRUE(len == 6 && memcmp(buf, "three\n", 6) == 0);
+	free(buf);
+	buf = NULL;
+	/* A stale temporary file of this pid (a crash) is no obstacle; none is left behind. */
+	CU_ASSERT_FATAL(snprintf(other, sizeof(other), "%s/.w.txt.tmp.%ld", tmp, (long)getpid()) < PATH_MAX);
+	sd_test_write(tmp, strrchr(other, '/') + 1, "stale", 0600, other);
+	CU_ASSERT_EQUAL(sd_file_write(path, "four\n", 5, 0640, 1), 0);
+	CU_ASSERT_EQUAL(count_prefixed(".w.txt.tmp"), 0);
+	/* The name itself being a symlink: replaced by the file, the target untouched. */
+	sd_test_write(tmp, "target.txt", "keep\n", 0644, other);
+	link_to("target.txt", "w.link", link);
+	dfd = open(tmp, O_RDONLY | O_DIRECTORY);
+	CU_ASSERT_FATAL(dfd >= 0);
+	CU_ASSERT_EQUAL(sd_file_write_at(dfd, tmp, "w.link", "new\n", 4, 0600, SD_FILE_OVERWRITE), 0);
+	CU_ASSERT_EQUAL(lstat(link, &st), 0);
+	CU_ASSERT_TRUE(S_ISREG(st.st_mode));
+	CU_ASSERT_EQUAL(sd_file_read(other, 64, &buf, &len), 0);
+	CU_ASSERT_TRUE(len == 5 && memcmp(buf, "keep\n", 5) == 0);
+	free(buf);
+	/* Unsynced, still atomic; names that are not a file name refused. */
+	CU_ASSERT_EQUAL(sd_file_write_at(dfd, tmp, "n.txt", "x", 1, 0600, SD_FILE_OVERWRITE | SD_FILE_NOSYNC), 0);
+	CU_ASSERT_EQUAL(sd_file_write_at(dfd, tmp, "../n.txt", "x", 1, 0600, SD_FILE_OVERWRITE), SD_E_IO);
+	CU_ASSERT_EQUAL(count_prefixed(".n.txt"), 0);
+	close(dfd);
+	/* A missing directory. */
+	path_of("no/such/dir.txt", path);
+	CU_ASSERT_EQUAL(sd_file_write(path, "x", 1, 0600, 1), SD_E_IO);
 }
 
 static void
@@ -461,6 +526,7 @@ main(void)
 {
 	static const struct sd_test_case files[] = {
 		{ "sd_file_read follows symlinks, judges the target", test_file_read_follows_links },
+		{ "atomic writes: replace or not, stale temporaries, symlinks, names", test_file_write },
 		{ "secrets through symlinks: the target must be private", test_secret_through_links },
 		{ "secrets owned by another user refused", test_secret_owner },
 		{ "a systemd credential of the PIN file's name wins", test_secret_credential },

@@ -167,46 +167,70 @@ sd_secret_free(char *secret, size_t len)
 }
 
 int
-sd_file_write(const char *path, const void *data, size_t len, unsigned mode, int overwrite)
+sd_file_write_at(int dirfd, const char *dir_label, const char *name, const void *data, size_t len, unsigned mode,
+    unsigned flags)
 {
-	char tmp[PATH_MAX];
+	char tmp[NAME_MAX + 1];
 	const uint8_t *p = data;
+	bool sync = !(flags & SD_FILE_NOSYNC);
 	size_t done = 0;
 	ssize_t n;
-	int fd = -1, rc, k;
+	int fd = -1, rc = 0, k;
 
-	k = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if (k < 0 || (size_t)k >= sizeof(tmp))
-		return sd_error_set(SD_E_IO, "%s: path too long", path);
-	if (!overwrite && access(path, F_OK) == 0)
-		return sd_error_set(SD_E_IO, "%s: already exists", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)) < 0)
-		return sd_error_set(SD_E_IO, "%s: %s", tmp, strerror(errno));
+	/* Hidden, so that a directory's reader never takes it for a file written whole. */
+	k = snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld", name, (long)getpid());
+	if (k < 0 || (size_t)k >= sizeof(tmp) || strchr(name, '/') != NULL)
+		return sd_error_set(SD_E_IO, "%s/%s: not a file name, or too long", dir_label, name);
+	if (!(flags & SD_FILE_OVERWRITE) && faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return sd_error_set(SD_E_IO, "%s/%s: already exists", dir_label, name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 && errno == EEXIST) {
+		/* Left by a process of the same pid that died writing it. */
+		(void)unlinkat(dirfd, tmp, 0);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	}
+	if (fd < 0)
+		return sd_error_set(SD_E_IO, "%s/%s: %s", dir_label, tmp, strerror(errno));
 	while (done < len) {
 		n = write(fd, p + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			rc = sd_error_set(SD_E_IO, "%s: write failed", tmp);
-			goto out;
+			rc = sd_error_set(SD_E_IO, "%s/%s: write: %s", dir_label, tmp, n < 0 ? strerror(errno) : "no progress");
+			break;
 		}
 		done += (size_t)n;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		rc = sd_error_set(SD_E_IO, "%s: sync failed", tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		rc = sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	return 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
+	if (rc == 0 && sync && fsync(fd) != 0)
+		rc = sd_error_set(SD_E_IO, "%s/%s: fsync: %s", dir_label, tmp, strerror(errno));
+	if (close(fd) != 0 && rc == 0)
+		rc = sd_error_set(SD_E_IO, "%s/%s: close: %s", dir_label, tmp, strerror(errno));
+	if (rc == 0 && renameat(dirfd, tmp, dirfd, name) != 0)
+		rc = sd_error_set(SD_E_IO, "%s/%s: %s", dir_label, name, strerror(errno));
+	/* The rename itself is durable only once the directory is. */
+	if (rc == 0 && sync && fsync(dirfd) != 0)
+		rc = sd_error_set(SD_E_IO, "%s: fsync: %s", dir_label, strerror(errno));
+	if (rc != 0)
+		(void)unlinkat(dirfd, tmp, 0);
+	return rc;
+}
+
+int
+sd_file_write(const char *path, const void *data, size_t len, unsigned mode, int overwrite)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/'), *name = slash != NULL ? slash + 1 : path;
+	size_t dlen = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	int dfd, rc;
+
+	if (dlen >= sizeof(dir))
+		return sd_error_set(SD_E_IO, "%s: path too long", path);
+	memcpy(dir, slash == NULL ? "." : path, dlen);
+	dir[dlen] = '\0';
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return sd_error_set(SD_E_IO, "%s: %s", dir, strerror(errno));
+	rc = sd_file_write_at(dfd, dir, name, data, len, mode, overwrite ? SD_FILE_OVERWRITE : 0);
+	close(dfd);
 	return rc;
 }
 

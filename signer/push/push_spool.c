@@ -88,39 +88,16 @@ push_mkdir(const char *dir)
 	return 0;
 }
 
-/* Write len bytes of data to path (mode 0600, replacing it): temp file, fsync, rename; the caller syncs dir. */
+/* Write name in dir atomically; durable: the file and the directory synced. */
 static int
-push_write_file(const char *dir, const char *name, const char *tmpname, const void *data, size_t len, bool durable)
+push_write_file(const char *dir, const char *name, const void *data, size_t len, bool durable)
 {
-	char path[PUSH_DIR_MAX + 64], tmp[PUSH_DIR_MAX + 64];
-	const char *p = data;
-	size_t off = 0;
-	ssize_t w;
-	int fd, n, m, rc = 0;
+	int dfd, rc;
 
-	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-	m = snprintf(tmp, sizeof(tmp), "%s/%s", dir, tmpname);
-	if (n < 0 || (size_t)n >= sizeof(path) || m < 0 || (size_t)m >= sizeof(tmp))
-		return sd_error_set(SD_E_TOO_LARGE, "checkpoint spool %s: path too long", dir);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-		return sd_error_set(SD_E_IO, "%s: %s", tmp, strerror(errno));
-	while (off < len) {
-		if ((w = write(fd, p + off, len - off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = sd_error_set(SD_E_IO, "%s: %s", tmp, strerror(errno));
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (rc == 0 && durable && fsync(fd) != 0)
-		rc = sd_error_set(SD_E_IO, "%s: fsync: %s", tmp, strerror(errno));
-	if (close(fd) != 0 && rc == 0)
-		rc = sd_error_set(SD_E_IO, "%s: %s", tmp, strerror(errno));
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = sd_error_set(SD_E_IO, "%s: %s", path, strerror(errno));
-	if (rc != 0)
-		(void)unlink(tmp);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return sd_error_set(SD_E_IO, "checkpoint spool %s: %s", dir, strerror(errno));
+	rc = sd_file_write_at(dfd, dir, name, data, len, 0600, SD_FILE_OVERWRITE | (durable ? 0 : SD_FILE_NOSYNC));
+	close(dfd);
 	return rc;
 }
 
@@ -143,7 +120,7 @@ push_exchange_prepare(const char *spool, const char *url, char *dir, size_t cap)
 	    (rc = push_mkdir(dir)) != 0)
 		return rc;
 	/* For whoever lists the spool: which receiver a directory is. */
-	return push_write_file(dir, "url", ".url.tmp", url, strlen(url), false);
+	return push_write_file(dir, "url", url, strlen(url), false);
 }
 
 int
@@ -380,16 +357,12 @@ push_spool_read(const char *dir, uint64_t size, char *buf, size_t cap, size_t *l
 int
 push_exchange_put(const char *dir, uint64_t size, const char *suffix, const char *data, size_t len)
 {
-	char name[PUSH_NAME_DIGITS + 16], tmp[PUSH_NAME_DIGITS + 24];
-	int rc;
+	char name[PUSH_NAME_DIGITS + 16];
 
 	if (strlen(suffix) > 8)
 		return sd_error_set(SD_E_INTERNAL, "a spool suffix of over 8 bytes");
 	(void)snprintf(name, sizeof(name), "%020" PRIu64 "%s", size, suffix);
-	(void)snprintf(tmp, sizeof(tmp), ".%020" PRIu64 "%s.tmp", size, suffix);
-	if ((rc = push_write_file(dir, name, tmp, data, len, true)) != 0)
-		return rc;
-	return push_dir_sync(dir);
+	return push_write_file(dir, name, data, len, true);
 }
 
 int
@@ -421,7 +394,7 @@ push_acked_write(const char *dir, uint64_t size, int64_t note_ms, int64_t acked_
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return sd_error_set(SD_E_INTERNAL, "acked line too long");
 	/* Observability only: no fsync; a crash loses at most which note was the newest acknowledged. */
-	return push_write_file(dir, "acked", ".acked.tmp", text, (size_t)n, false);
+	return push_write_file(dir, "acked", text, (size_t)n, false);
 }
 
 int
@@ -493,7 +466,7 @@ push_bound(struct push_spool *s, struct push_receiver *r)
 int
 push_spool_put(struct push_spool *s, uint64_t size, const char *note, size_t len)
 {
-	char name[PUSH_NAME_DIGITS + 8], tmp[PUSH_NAME_DIGITS + 16];
+	char name[PUSH_NAME_DIGITS + 8];
 	size_t i;
 	int rc, last = 0;
 
@@ -502,13 +475,11 @@ push_spool_put(struct push_spool *s, uint64_t size, const char *note, size_t len
 	if (len == 0 || len >= PUSH_NOTE_MAX)
 		return sd_error_set(SD_E_TOO_LARGE, "a checkpoint note of %zu bytes", len);
 	(void)snprintf(name, sizeof(name), "%020" PRIu64 ".note", size);
-	(void)snprintf(tmp, sizeof(tmp), ".%020" PRIu64 ".tmp", size);
 	if (pthread_mutex_lock(&s->lock) != 0)
 		abort();
 	for (i = 0; i < s->n; i++) {
 		/* Durable before signerd-push may see it: a receiver gets each note whole or not at all. */
-		if ((rc = push_write_file(s->r[i].dir, name, tmp, note, len, true)) != 0 ||
-		    (rc = push_dir_sync(s->r[i].dir)) != 0) {
+		if ((rc = push_write_file(s->r[i].dir, name, note, len, true)) != 0) {
 			sd_log(SD_LOG_ERROR, "checkpoint push: tree size %llu not spooled for %s: %s",
 			    (unsigned long long)size, s->r[i].url, sd_error_detail(rc));
 			last = rc;

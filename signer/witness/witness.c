@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "journal/merkle.h"
+#include "sd_file.h"
 #include "sd_log.h"
 #include "witness.h"
 
@@ -169,35 +170,7 @@ w_state_read(struct witness *w, const char *hex, char *buf, size_t cap, size_t *
 static int
 w_state_write(struct witness *w, const char *hex, const char *note, size_t len)
 {
-	char tmp[80];
-	size_t off = 0;
-	ssize_t n;
-	int fd, rc = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", hex) >= (int)sizeof(tmp))
-		return sd_error_set(SD_E_INTERNAL, "state file name truncated");
-	if ((fd = openat(w->dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-		return sd_error_set(SD_E_IO, "state %s: %s", tmp, strerror(errno));
-	while (off < len) {
-		if ((n = write(fd, note + off, len - off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = sd_error_set(SD_E_IO, "state %s: %s", tmp, strerror(errno));
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (rc == 0 && fsync(fd) != 0)
-		rc = sd_error_set(SD_E_IO, "state %s: fsync: %s", tmp, strerror(errno));
-	if (close(fd) != 0 && rc == 0)
-		rc = sd_error_set(SD_E_IO, "state %s: close: %s", tmp, strerror(errno));
-	if (rc == 0 && renameat(w->dir, tmp, w->dir, hex) != 0)
-		rc = sd_error_set(SD_E_IO, "state %s: rename: %s", hex, strerror(errno));
-	if (rc == 0 && fsync(w->dir) != 0)
-		rc = sd_error_set(SD_E_IO, "state directory: fsync: %s", strerror(errno));
-	if (rc != 0)
-		(void)unlinkat(w->dir, tmp, 0);
-	return rc;
+	return sd_file_write_at(w->dir, "witness state", hex, note, len, 0600, SD_FILE_OVERWRITE);
 }
 
 /* The size and root last cosigned for origin (0 and the empty root when never). */

@@ -40,10 +40,8 @@ ws_path(const char *journal_dir, const char *file, char *out, size_t cap)
 static int
 ws_write(const char *journal_dir, const char *hex, const char *note, size_t len)
 {
-	char dir[4096], tmp[4200];
-	size_t off = 0;
-	ssize_t n;
-	int dfd = -1, fd = -1, rc;
+	char dir[4096];
+	int dfd, rc;
 
 	if ((rc = ws_path(journal_dir, NULL, dir, sizeof(dir))) != 0)
 		return rc;
@@ -51,39 +49,8 @@ ws_write(const char *journal_dir, const char *hex, const char *note, size_t len)
 		return sd_error_set(SD_E_IO, "%s: %s", dir, strerror(errno));
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return sd_error_set(SD_E_IO, "%s: %s", dir, strerror(errno));
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", hex, (long)getpid()) >= (int)sizeof(tmp)) {
-		rc = sd_error_set(SD_E_INTERNAL, "temporary name truncated");
-		goto out;
-	}
 	/* Public data (auditors read it); the directory's owner alone may replace it. */
-	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
-		rc = sd_error_set(SD_E_IO, "%s/%s: %s", dir, tmp, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-	while (off < len) {
-		if ((n = write(fd, note + off, len - off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = sd_error_set(SD_E_IO, "%s/%s: %s", dir, tmp, strerror(errno));
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (rc == 0 && fsync(fd) != 0)
-		rc = sd_error_set(SD_E_IO, "%s/%s: fsync: %s", dir, tmp, strerror(errno));
-	if (close(fd) != 0 && rc == 0)
-		rc = sd_error_set(SD_E_IO, "%s/%s: close: %s", dir, tmp, strerror(errno));
-	fd = -1;
-	if (rc == 0 && renameat(dfd, tmp, dfd, hex) != 0)
-		rc = sd_error_set(SD_E_IO, "%s/%s: %s", dir, hex, strerror(errno));
-	if (rc == 0 && fsync(dfd) != 0)
-		rc = sd_error_set(SD_E_IO, "%s: fsync: %s", dir, strerror(errno));
-	if (rc != 0)
-		(void)unlinkat(dfd, tmp, 0);
-out:
-	if (fd >= 0)
-		close(fd);
+	rc = sd_file_write_at(dfd, dir, hex, note, len, 0644, SD_FILE_OVERWRITE);
 	close(dfd);
 	return rc;
 }
