@@ -214,18 +214,24 @@ acme_ari_retired_load(const char *path, X509 *ca, struct acme_ari_ski *skis, siz
 		}
 		/* NULL also when the extension does not decode. */
 		if ((ski = X509_get0_subject_key_id(x)) == NULL || ASN1_STRING_length(ski) <= 0) {
-			rc = sd_error_set(SD_E_CONFIG, ACME_ARI_RETIRED_KEY " %s: certificate %zu has no "
-			    "subjectKeyIdentifier", path, i);
+			rc = sd_error_set(SD_E_CONFIG,
+			    ACME_ARI_RETIRED_KEY " %s: certificate %zu has no "
+			                         "subjectKeyIdentifier",
+			    path, i);
 			goto out;
 		}
 		if (ASN1_STRING_length(ski) > ACME_ARI_AKI_MAX) {
-			rc = sd_error_set(SD_E_CONFIG, ACME_ARI_RETIRED_KEY " %s: certificate %zu has a "
-			    "subjectKeyIdentifier longer than %d bytes", path, i, ACME_ARI_AKI_MAX);
+			rc = sd_error_set(SD_E_CONFIG,
+			    ACME_ARI_RETIRED_KEY " %s: certificate %zu has a "
+			                         "subjectKeyIdentifier longer than %d bytes",
+			    path, i, ACME_ARI_AKI_MAX);
 			goto out;
 		}
 		if (ca_ski != NULL && ASN1_OCTET_STRING_cmp(ski, ca_ski) == 0) {
-			rc = sd_error_set(SD_E_CONFIG, ACME_ARI_RETIRED_KEY " %s: certificate %zu is of the current "
-			    "issuing key ([ca] certificate)", path, i);
+			rc = sd_error_set(SD_E_CONFIG,
+			    ACME_ARI_RETIRED_KEY " %s: certificate %zu is of the current "
+			                         "issuing key ([ca] certificate)",
+			    path, i);
 			goto out;
 		}
 		skis[*n].len = (size_t)ASN1_STRING_length(ski);
@@ -375,8 +381,8 @@ acme_op_renewal_info(struct acme_call *c)
 		ep = issued_under->renewal_window_end;
 	}
 	/* A retired key's certificates go as revoked ones do: the operator wants them replaced now. */
-	acme_ari_window(jc->not_before, jc->not_after, sp, ep, jc->revoked || issuer == ACME_ARI_RETIRED, c->now, &start,
-	    &end);
+	acme_ari_window(jc->not_before, jc->not_after, sp, ep, jc->revoked || issuer == ACME_ARI_RETIRED, c->now,
+	    &start, &end);
 	rc = acme_ari_answer(c, start, end);
 out:
 	journal_cert_free(jc);
