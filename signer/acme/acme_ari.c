@@ -1,6 +1,7 @@
 /*
  * ACME Renewal Information (RFC 9773): certIDs, the suggested window of a
- * certificate this CA issued, and newOrder's "replaces".
+ * certificate this CA issued with its current or a retired key ([ca]
+ * retired_certificates), and newOrder's "replaces".
  */
 #include <limits.h>
 #include <stdbool.h>
