@@ -175,6 +175,7 @@ struct sd_config {
 	char *ca_certificate;		/* issuing CA certificate (PEM) */
 	char *ca_chain;			/* issuing certificate then its issuers up to the root (PEM) */
 	char *ca_key_blocklist;		/* optional: hex SHA-256 of refused SubjectPublicKeyInfo DER, one per line */
+	char *ca_retired_certificates;	/* optional: issuing certificates (PEM) of retired keys, for ACME ARI */
 	bool ca_signature_pss;		/* signature = pss: RSASSA-PSS (RSA keys only); default pkcs1 */
 	/* Revocation (README "Revocation"): CRLs and OCSP answers, signed in the HSM. */
 	char *ca_name;			/* the CA in URLs: /v1/ca/NAME/crl (default "issuing") */

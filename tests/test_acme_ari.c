@@ -159,6 +159,8 @@ struct revoke_call {
 
 static const uint8_t serial_known[] = { 0x00, 0x87, 0x65, 0x43, 0x21 };
 static struct ca test_ca, other_ca;
+/* Keys this CA signed with before ([ca] retired_certificates): spare first in the file, then retired. */
+static struct ca retired_ca, spare_ca;
 static uint8_t *known_der; /* the certificate of serial_known, DER */
 static size_t known_der_len;
 static uint8_t known_spki[32]; /* SHA-256 of its SubjectPublicKeyInfo */
@@ -204,12 +206,26 @@ make_cert(EVP_PKEY *key, const struct ca *issuer, const uint8_t *serial, size_t 
 	return x;
 }
 
+/* x as PEM, a new string. */
+static char *
+pem_of(X509 *x)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL, *pem;
+	long n;
+
+	CU_ASSERT_FATAL(bio != NULL && PEM_write_bio_X509(bio, x) == 1);
+	n = BIO_get_mem_data(bio, &data);
+	CU_ASSERT_FATAL(n > 0);
+	pem = strndup(data, (size_t)n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
+	BIO_free(bio);
+	return pem;
+}
+
 static void
 ca_init(struct ca *ca)
 {
-	BIO *bio;
-	char *data = NULL;
-	long n;
 	uint8_t serial[1] = { 1 };
 
 	if (ca->key != NULL)
@@ -217,13 +233,7 @@ ca_init(struct ca *ca)
 	ca->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ca->key);
 	ca->cert = make_cert(ca->key, NULL, serial, 1, 0, 4000000000LL);
-	bio = BIO_new(BIO_s_mem());
-	CU_ASSERT_FATAL(bio != NULL && PEM_write_bio_X509(bio, ca->cert) == 1);
-	n = BIO_get_mem_data(bio, &data);
-	CU_ASSERT_FATAL(n > 0);
-	ca->pem = strndup(data, (size_t)n);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(ca->pem);
-	BIO_free(bio);
+	ca->pem = pem_of(ca->cert);
 }
 
 static void
@@ -339,6 +349,7 @@ static const uint8_t serial_revoked[] = { 0x12, 0x34, 0x56 };
 static const uint8_t serial_short[] = { 0x22 };
 static const uint8_t serial_gone[] = { 0x33 };
 static const uint8_t serial_unknown[] = { 0x44 };
+static const uint8_t serial_old[] = { 0x5e, 0x71 }; /* signed by retired_ca */
 #define NB 1800000000LL
 #define NA (NB + 90LL * 86400)
 
@@ -348,14 +359,20 @@ struct ari_env {
 	struct acme *a;
 };
 
-static void
-env_open(struct ari_env *env)
+/*
+ * The engine over a journal of test_ca's certificates and one of
+ * retired_ca's, the configuration config_text then extra; retired.pem
+ * holds retired (NULL: no such file). acme_open()'s result.
+ */
+static int
+env_open_with(struct ari_env *env, const char *extra, const char *retired)
 {
 	struct acme_ops ops = { .revoke = ops_revoke,
 		.chain_count = acme_fx_chain_count,
 		.chain_pem = acme_fx_chain_pem };
 	struct journal_revocation rv;
-	char path[PATH_MAX], jdir[PATH_MAX + 16];
+	char path[PATH_MAX], jdir[PATH_MAX + 16], *text;
+	size_t len = strlen(config_text) + strlen(extra) + 1;
 	uint64_t seq = 0;
 	int rc;
 
@@ -363,9 +380,17 @@ env_open(struct ari_env *env)
 	/* Made under a running suite: its assertions need one. */
 	ca_init(&test_ca);
 	ca_init(&other_ca);
+	ca_init(&retired_ca);
+	ca_init(&spare_ca);
 	ops.ctx = test_ca.pem;
 	sd_test_tmpdir(tmp, "acme-ari");
-	sd_test_write(tmp, "signerd.conf", config_text, 0600, path);
+	text = malloc(len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	(void)snprintf(text, len, "%s%s", config_text, extra);
+	sd_test_write(tmp, "signerd.conf", text, 0600, path);
+	free(text);
+	if (retired != NULL)
+		sd_test_write(tmp, "retired.pem", retired, 0600, jdir);
 	rc = sd_config_load(path, &env->cfg);
 	if (rc != 0)
 		printf("config: %s\n", sd_error_detail(rc));
@@ -376,6 +401,7 @@ env_open(struct ari_env *env)
 	journal_issue(env->j, &test_ca, serial_revoked, sizeof(serial_revoked), "web", NB, NA);
 	journal_issue(env->j, &test_ca, serial_short, sizeof(serial_short), "short", NB, NB + 1000);
 	journal_issue(env->j, &test_ca, serial_gone, sizeof(serial_gone), "retired", NB, NB + 1000);
+	journal_issue(env->j, &retired_ca, serial_old, sizeof(serial_old), "web", NB, NA);
 	memset(&rv, 0, sizeof(rv));
 	rv.time_ms = NB * 1000;
 	rv.serial = serial_revoked;
@@ -383,8 +409,39 @@ env_open(struct ari_env *env)
 	rv.reason = 1;
 	rv.client_subject = "CN=admin";
 	CU_ASSERT_EQUAL_FATAL(journal_revoke(env->j, &rv, &seq, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(acme_open(env->cfg, env->j, &ops, &env->a), 0);
+	return acme_open(env->cfg, env->j, &ops, &env->a);
+}
+
+static void
+env_open(struct ari_env *env)
+{
+	CU_ASSERT_EQUAL_FATAL(env_open_with(env, "", NULL), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(env->a);
+}
+
+#define RETIRED_CONFIG "[ca]\nretired_certificates = retired.pem\n"
+
+/* env_open() with spare_ca's and retired_ca's certificates in [ca] retired_certificates. */
+static void
+env_open_retired(struct ari_env *env)
+{
+	size_t len;
+	char *pem;
+	int rc;
+
+	ca_init(&retired_ca);
+	ca_init(&spare_ca);
+	len = strlen(spare_ca.pem) + strlen(retired_ca.pem) + 1;
+	pem = malloc(len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
+	(void)snprintf(pem, len, "%s%s", spare_ca.pem, retired_ca.pem);
+	rc = env_open_with(env, RETIRED_CONFIG, pem);
+	free(pem);
+	if (rc != 0)
+		printf("acme_open: %s\n", sd_error_detail(rc));
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(env->a);
+	CU_ASSERT_EQUAL(env->a->n_retired, 2);
 }
 
 static void
@@ -445,13 +502,18 @@ expect_window(struct signer_acme_answer *ans, int64_t *start, int64_t *end)
 static void
 expect_problem(struct signer_acme_answer *ans, unsigned status, const char *type)
 {
+	const char *got;
 	json_t *o;
 
 	CU_ASSERT_EQUAL(ans->status, status);
 	CU_ASSERT_STRING_EQUAL(ans->content_type, "application/problem+json");
 	o = json_loadb(ans->body, ans->body_len, 0, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "type")), type);
+	/* A window answered instead has no type: a failure, not a crash. */
+	got = json_string_value(json_object_get(o, "type"));
+	CU_ASSERT_PTR_NOT_NULL(got);
+	if (got != NULL)
+		CU_ASSERT_STRING_EQUAL(got, type);
 	json_decref(o);
 }
 
@@ -514,6 +576,18 @@ test_renewal_info_refused(void)
 	ans = renewal_info(&env, "web", id);
 	expect_problem(ans, 404, "about:blank");
 	signer_acme_answer_free(ans);
+	/* Under this CA's key identifier a serial the journal holds from another key: no such certificate. */
+	cert_id_of(&test_ca, serial_old, sizeof(serial_old), id);
+	ans = renewal_info(&env, "web", id);
+	expect_problem(ans, 404, "about:blank");
+	CU_ASSERT(strstr(ans->body, "was not issued under the certID's key") != NULL);
+	signer_acme_answer_free(ans);
+	/* The key that did sign it is not configured as retired: another issuer's. */
+	cert_id_of(&retired_ca, serial_old, sizeof(serial_old), id);
+	ans = renewal_info(&env, "web", id);
+	expect_problem(ans, 404, "about:blank");
+	CU_ASSERT(strstr(ans->body, "names another issuer") != NULL);
+	signer_acme_answer_free(ans);
 	ans = renewal_info(&env, "web", "aYhba4dGQEHhs3uEe6CuLN4ByNQ=.AIdlQyE");
 	expect_problem(ans, 400, "urn:ietf:params:acme:error:malformed");
 	signer_acme_answer_free(ans);
@@ -526,6 +600,160 @@ test_renewal_info_refused(void)
 	expect_problem(ans, 404, "about:blank");
 	signer_acme_answer_free(ans);
 	env_close(&env);
+}
+
+/* A 404 about:blank whose detail holds needle. */
+static void
+expect_not_found(struct signer_acme_answer *ans, const char *needle)
+{
+	expect_problem(ans, 404, "about:blank");
+	if (ans->body == NULL || strstr(ans->body, needle) == NULL) {
+		printf("\n  %s lacks \"%s\"\n", ans->body != NULL ? ans->body : "(no body)", needle);
+		CU_FAIL("detail");
+	}
+	signer_acme_answer_free(ans);
+}
+
+static void
+test_renewal_info_retired(void)
+{
+	struct signer_acme_answer *ans;
+	struct ari_env env;
+	char id[128];
+	int64_t s = 0, e = 0, now = (int64_t)time(NULL);
+
+	env_open_retired(&env);
+	/* Valid and not revoked, but its key is retired: the window is in the past, as a revoked one's. */
+	cert_id_of(&retired_ca, serial_old, sizeof(serial_old), id);
+	ans = renewal_info(&env, "web", id);
+	expect_window(ans, &s, &e);
+	CU_ASSERT(s >= now - 7200 && s <= now - 7200 + 60);
+	CU_ASSERT_EQUAL(e, s + 3600);
+	CU_ASSERT(e < now);
+	signer_acme_answer_free(ans);
+	/* The current key's certificates keep their window. */
+	cert_id_of(&test_ca, serial_known, sizeof(serial_known), id);
+	ans = renewal_info(&env, "web", id);
+	expect_window(ans, &s, &e);
+	CU_ASSERT_EQUAL(s, NB + (NA - NB) * 33 / 100);
+	CU_ASSERT_EQUAL(e, NB + (NA - NB) * 66 / 100);
+	signer_acme_answer_free(ans);
+	/* A serial paired with a key that did not sign it, either way round; the other retired key signed neither. */
+	cert_id_of(&test_ca, serial_old, sizeof(serial_old), id);
+	expect_not_found(renewal_info(&env, "web", id), "certificate 5e71 was not issued under the certID's key");
+	cert_id_of(&retired_ca, serial_known, sizeof(serial_known), id);
+	expect_not_found(renewal_info(&env, "web", id), "certificate 87654321 was not issued under");
+	cert_id_of(&spare_ca, serial_old, sizeof(serial_old), id);
+	expect_not_found(renewal_info(&env, "web", id), "certificate 5e71 was not issued under");
+	/* A key identifier neither current nor retired; a serial the journal lacks under a retired key. */
+	cert_id_of(&other_ca, serial_old, sizeof(serial_old), id);
+	expect_not_found(renewal_info(&env, "web", id), "names another issuer");
+	cert_id_of(&retired_ca, serial_unknown, sizeof(serial_unknown), id);
+	expect_not_found(renewal_info(&env, "web", id), "no certificate has serial 44");
+	env_close(&env);
+}
+
+/* A self-signed CA certificate without a subjectKeyIdentifier, PEM. */
+static char *
+no_ski_pem(void)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	char *pem;
+
+	CU_ASSERT_FATAL(key != NULL && x != NULL);
+	CU_ASSERT_FATAL(X509_set_version(x, 2) == 1 && ASN1_INTEGER_set(X509_get_serialNumber(x), 7) == 1);
+	CU_ASSERT_FATAL(ASN1_TIME_set(X509_getm_notBefore(x), 0) != NULL);
+	CU_ASSERT_FATAL(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)4000000000LL) != NULL);
+	CU_ASSERT_FATAL(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	                    (const unsigned char *)"No SKI CA", -1, -1, 0) == 1);
+	CU_ASSERT_FATAL(X509_set_issuer_name(x, X509_get_subject_name(x)) == 1);
+	CU_ASSERT_FATAL(X509_set_pubkey(x, key) == 1);
+	add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
+	CU_ASSERT_FATAL(X509_sign(x, key, EVP_sha256()) > 0);
+	CU_ASSERT_PTR_NULL_FATAL(X509_get0_subject_key_id(x));
+	pem = pem_of(x);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return pem;
+}
+
+/* n copies of pem, then tail (may be ""); a new string. */
+static char *
+pem_repeat(const char *pem, size_t n, const char *tail)
+{
+	size_t len = strlen(pem) * n + strlen(tail) + 1, i;
+	char *out = malloc(len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		memcpy(out + strlen(pem) * i, pem, strlen(pem) + 1);
+	memcpy(out + strlen(pem) * n, tail, strlen(tail) + 1);
+	return out;
+}
+
+/* acme_open() with retired.pem holding pem (NULL: no such file): SD_E_CONFIG, the detail holding needle. */
+static void
+expect_retired_refused(const char *pem, const char *needle)
+{
+	struct ari_env env;
+	int rc = env_open_with(&env, RETIRED_CONFIG, pem);
+
+	CU_ASSERT_EQUAL(rc, SD_E_CONFIG);
+	CU_ASSERT_PTR_NULL(env.a);
+	if (rc != SD_E_CONFIG || !detail_has(rc, needle)) {
+		printf("\n  %d %s lacks \"%s\"\n", rc, sd_error_detail(rc), needle);
+		CU_FAIL("detail");
+	}
+	env_close(&env);
+}
+
+static void
+test_retired_config(void)
+{
+	struct ari_env env;
+	char *pem, *no_ski, *big;
+
+	ca_init(&test_ca);
+	ca_init(&retired_ca);
+	expect_retired_refused(NULL, "[ca] retired_certificates ");
+	expect_retired_refused(NULL, "retired.pem: No such file or directory");
+	expect_retired_refused("", "retired.pem: no PEM certificate");
+	expect_retired_refused("not a certificate\n", "retired.pem: no PEM certificate");
+	expect_retired_refused("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+	    "retired.pem: certificate 1 is malformed");
+	no_ski = no_ski_pem();
+	expect_retired_refused(no_ski, "retired.pem: certificate 1 has no subjectKeyIdentifier");
+	pem = pem_repeat(retired_ca.pem, 1, no_ski);
+	expect_retired_refused(pem, "retired.pem: certificate 2 has no subjectKeyIdentifier");
+	free(pem);
+	pem = pem_repeat(retired_ca.pem, 1, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+	expect_retired_refused(pem, "retired.pem: certificate 2 is malformed");
+	free(pem);
+	/* The current key would be told to renew for ever. */
+	pem = pem_repeat(retired_ca.pem, 1, test_ca.pem);
+	expect_retired_refused(pem, "retired.pem: certificate 2 is of the current issuing key");
+	free(pem);
+	/* ACME_ARI_RETIRED_MAX certificates, and one more. */
+	pem = pem_repeat(retired_ca.pem, ACME_ARI_RETIRED_MAX, "");
+	CU_ASSERT_EQUAL(env_open_with(&env, RETIRED_CONFIG, pem), 0);
+	CU_ASSERT_PTR_NOT_NULL(env.a);
+	if (env.a != NULL)
+		CU_ASSERT_EQUAL(env.a->n_retired, ACME_ARI_RETIRED_MAX);
+	env_close(&env);
+	free(pem);
+	pem = pem_repeat(retired_ca.pem, ACME_ARI_RETIRED_MAX + 1, "");
+	expect_retired_refused(pem, "retired.pem: more than 16 certificates");
+	free(pem);
+	/* Past the file's bound: refused before it is parsed. */
+	big = malloc(ACME_ARI_RETIRED_FILE_MAX + 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	memset(big, 'x', ACME_ARI_RETIRED_FILE_MAX + 1);
+	big[ACME_ARI_RETIRED_FILE_MAX + 1] = '\0';
+	expect_retired_refused(big, "larger than 1048576 bytes");
+	free(big);
+	free(no_ski);
 }
 
 /* --- acme_ari_replaces --- */
@@ -605,6 +833,60 @@ test_replaces(void)
 	CU_ASSERT_STRING_EQUAL(hex, "22");
 	free(ans.body);
 	env_close(&env);
+}
+
+static void
+test_replaces_retired(void)
+{
+	struct signer_acme_request req = { .op = SIGNER_ACME_NEW_ORDER, .profile = "web", .base = "https://acme.test" };
+	struct signer_acme_answer ans;
+	enum acme_problem p = ACME_P_NONE;
+	struct acme_call c;
+	struct ari_env env;
+	char id[128], hex[41];
+	int round;
+
+	/* Round 0: the key is not configured as retired; round 1: it is. */
+	for (round = 0; round < 2; round++) {
+		if (round == 0)
+			env_open(&env);
+		else
+			env_open_retired(&env);
+		memset(&c, 0, sizeof(c));
+		memset(&ans, 0, sizeof(ans));
+		c.a = env.a;
+		c.req = &req;
+		c.ans = &ans;
+		c.profile = sd_config_profile(env.cfg, "web");
+		memcpy(c.account_id, ACCOUNT_A, sizeof(ACCOUNT_A));
+		put_cert(env.a, "5e71", ACCOUNT_A, "web", NULL);
+
+		cert_id_of(&retired_ca, serial_old, sizeof(serial_old), id);
+		if (round == 0) {
+			CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), SD_E_INVAL);
+			CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
+			CU_ASSERT_STRING_EQUAL(hex, "");
+		} else {
+			CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), 0);
+			CU_ASSERT_EQUAL(p, ACME_P_NONE);
+			CU_ASSERT_STRING_EQUAL(hex, "5e71");
+		}
+		/* The same serial under the current key's, or the other retired key's, identifier. */
+		cert_id_of(&test_ca, serial_old, sizeof(serial_old), id);
+		CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), SD_E_INVAL);
+		CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
+		CU_ASSERT(detail_has(SD_E_INVAL, "not one this account was issued"));
+		cert_id_of(&spare_ca, serial_old, sizeof(serial_old), id);
+		CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), SD_E_INVAL);
+		CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
+		/* Another account's to replace, retired key or not. */
+		memcpy(c.account_id, ACCOUNT_B, sizeof(ACCOUNT_B));
+		cert_id_of(&retired_ca, serial_old, sizeof(serial_old), id);
+		CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), SD_E_INVAL);
+		CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
+		free(ans.body);
+		env_close(&env);
+	}
 }
 
 /* --- revocation authorisation --- */
@@ -948,9 +1230,12 @@ main(void)
 	static const struct sd_test_case serve[] = {
 		{ "windows", test_renewal_info },
 		{ "refusals", test_renewal_info_refused },
+		{ "a retired issuing key", test_renewal_info_retired },
+		{ "[ca] retired_certificates refusals", test_retired_config },
 	};
 	static const struct sd_test_case replaces[] = {
 		{ "replaces", test_replaces },
+		{ "a retired issuing key's certificate", test_replaces_retired },
 	};
 	static const struct sd_test_case revoke[] = {
 		{ "authorised", test_revoke_authorised },
@@ -969,5 +1254,7 @@ main(void)
 	OPENSSL_free(known_der);
 	ca_free(&test_ca);
 	ca_free(&other_ca);
+	ca_free(&retired_ca);
+	ca_free(&spare_ca);
 	return rc;
 }

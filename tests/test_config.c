@@ -597,7 +597,8 @@ test_profile_keys(void)
 	    SUBCA "path_len = 0\npermitted_dns = example.com, example.org\nexcluded_dns = bad.example.com\n"
 	    "permitted_ip = 10.0.0.0/8\nexcluded_ip = 10.9.0.0/16\nsubject_attributes = CN, O, C\n"
 	    "ext_key_usage = clientAuth, serverAuth, emailProtection, codeSigning\n"
-	    "[client admin]\nroles = issuer, admin\nprofiles = sub, p2\n[ca]\nkey_blocklist = blocked.txt", &cfg) != 0)
+	    "[client admin]\nroles = issuer, admin\nprofiles = sub, p2\n[ca]\nkey_blocklist = blocked.txt\n"
+	    "retired_certificates = old/ica-2025.pem", &cfg) != 0)
 		fprintf(stderr, "load: %s\n", sd_error_detail(SD_E_CONFIG));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	p = sd_config_profile(cfg, "p2");
@@ -629,6 +630,10 @@ test_profile_keys(void)
 	CU_ASSERT_EQUAL(p->n_permitted_ip, 1);
 	CU_ASSERT_EQUAL(p->excluded_ip[0].prefix, 16);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cfg->ca_key_blocklist, "/blocked.txt"));
+	/* Resolved against the configuration's directory, as every path. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->ca_retired_certificates);
+	CU_ASSERT_EQUAL(cfg->ca_retired_certificates[0], '/');
+	CU_ASSERT_PTR_NOT_NULL(strstr(cfg->ca_retired_certificates, "/old/ica-2025.pem"));
 	CU_ASSERT_TRUE(sd_config_client_may_use(sd_config_client_by_name(cfg, "admin"), "sub"));
 	sd_config_free(cfg);
 
@@ -641,6 +646,7 @@ test_profile_keys(void)
 	CU_ASSERT_FALSE(p->wildcards);
 	CU_ASSERT_EQUAL(p->key_usage, CONFIG_KU_DIGITAL_SIGNATURE);
 	CU_ASSERT_PTR_NULL(p->crl_url);
+	CU_ASSERT_PTR_NULL(cfg->ca_retired_certificates);
 	sd_config_free(cfg);
 }
 
@@ -704,6 +710,8 @@ test_profile_key_refusals(void)
 	expect_refused(SUBCA "wildcards = true\ndns_suffixes = a.b", "wildcards are for leaf profiles only");
 	expect_refused(SUBCA "[client c2]\nroles = issuer\nprofiles = sub", "CA profile sub needs the admin role");
 	expect_refused("[ca]\nkey_blocklist = ", "is empty");
+	expect_refused("[ca]\nretired_certificates = ", "is empty");
+	expect_refused("[ca]\nretired_certificates = a.pem\nretired_certificates = b.pem", "set twice");
 }
 
 static void
@@ -1085,7 +1093,7 @@ test_key_table(void)
 	}
 	CU_ASSERT_EQUAL(n_reloadable, sizeof(reloadable_keys) / sizeof(reloadable_keys[0]));
 	CU_ASSERT_EQUAL(n_secret, sizeof(secret_keys) / sizeof(secret_keys[0]));
-	CU_ASSERT_EQUAL(i, 77 + 27 + 8);
+	CU_ASSERT_EQUAL(i, 78 + 27 + 8);
 	CU_ASSERT_EQUAL(n_profile, 27);
 	CU_ASSERT_EQUAL(n_client, 8);
 	CU_ASSERT_FALSE(sd_config_key(i, &k));
@@ -1121,6 +1129,7 @@ test_key_types(void)
 	expect_key("hsm", "token", "PKCS#11 URI", NULL);
 	expect_key("hsm", "environment", "NAME=value", "none");
 	expect_key("hsm", "sessions", "count", "= [api] workers");
+	expect_key("ca", "retired_certificates", "path", "none");
 	expect_key("ca", "signature", "pkcs1 or pss", "pkcs1");
 	expect_key("journal", "map_size_mb", "size in MB", "1024");
 	expect_key("journal", "checkpoint_interval", "duration", "300s");

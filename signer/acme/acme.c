@@ -61,6 +61,21 @@ acme_store_open_config(const struct sd_config *cfg, struct acme_store **out)
 	return acme_store_open(cfg->acme_path, &o, out);
 }
 
+/* [ca] retired_certificates, once: the file is not read again per request. */
+static int
+acme_retired_open(struct acme *a)
+{
+	X509 *ca = NULL;
+	int rc;
+
+	if (a->cfg->ca_retired_certificates == NULL)
+		return 0;
+	if ((rc = acme_ca_get(a, &ca)) == 0)
+		rc = acme_ari_retired_load(a->cfg->ca_retired_certificates, ca, a->retired, &a->n_retired);
+	X509_free(ca);
+	return rc;
+}
+
 int
 acme_open(const struct sd_config *cfg, struct journal *j, const struct acme_ops *ops, struct acme **out)
 {
@@ -80,7 +95,7 @@ acme_open(const struct sd_config *cfg, struct journal *j, const struct acme_ops 
 		free(a);
 		return sd_error_set(SD_E_INTERNAL, "cannot create a mutex");
 	}
-	if ((rc = acme_store_open_config(cfg, &a->store)) != 0) {
+	if ((rc = acme_store_open_config(cfg, &a->store)) != 0 || (rc = acme_retired_open(a)) != 0) {
 		acme_close(a);
 		return rc;
 	}

@@ -47,8 +47,11 @@ SD_WUR int acme_store_open_config(const struct sd_config *cfg, struct acme_store
  * Open the engine for cfg (its [acme] section and the profiles with acme =
  * true; cfg outlives it): the state store at cfg->acme_path. j is the
  * signer's journal (events and certificates are read and written there).
+ * [ca] retired_certificates is read here, once (acme_ari_retired_load();
+ * ops->chain_pem must give the issuing CA already).
  * *out is NULL, and 0 returned, when no profile has acme = true.
- * Errors: those of acme_store_open(), SD_E_CONFIG, SD_E_NOMEM.
+ * Errors: those of acme_store_open(), SD_E_CONFIG (also a refused
+ * retired_certificates file, the detail saying why), SD_E_NOMEM.
  */
 SD_WUR int acme_open(const struct sd_config *cfg, struct journal *j, const struct acme_ops *ops, struct acme **out);
 void acme_close(struct acme *a);

@@ -1,13 +1,16 @@
 /*
  * ACME Renewal Information (RFC 9773): certIDs, the suggested window of a
- * certificate this CA issued, and newOrder's "replaces".
+ * certificate this CA issued with its current or a retired key ([ca]
+ * retired_certificates), and newOrder's "replaces".
  */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -118,12 +121,12 @@ acme_ari_share(int64_t lifetime, unsigned pct)
 }
 
 void
-acme_ari_window(int64_t not_before, int64_t not_after, unsigned start_pct, unsigned end_pct, bool revoked, int64_t now,
+acme_ari_window(int64_t not_before, int64_t not_after, unsigned start_pct, unsigned end_pct, bool at_once, int64_t now,
     int64_t *start, int64_t *end)
 {
 	int64_t lifetime;
 
-	if (revoked) {
+	if (at_once) {
 		*start = now - 2 * 3600;
 		*end = now - 3600;
 		return;
@@ -160,29 +163,162 @@ out:
 	return rc;
 }
 
+#define ACME_ARI_RETIRED_KEY "[ca] retired_certificates"
+
+int
+acme_ari_retired_load(const char *path, X509 *ca, struct acme_ari_ski *skis, size_t *n)
+{
+	const ASN1_OCTET_STRING *ski, *ca_ski = NULL;
+	uint8_t *pem = NULL;
+	size_t len = 0, i;
+	unsigned long err;
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	int rc;
+
+	*n = 0;
+	if (ca != NULL && (ca_ski = X509_get0_subject_key_id(ca)) == NULL) {
+		rc = sd_error_set(SD_E_CONFIG, "the issuing CA certificate has no subjectKeyIdentifier");
+		goto out;
+	}
+	if ((rc = sd_file_read(path, ACME_ARI_RETIRED_FILE_MAX, &pem, &len)) != 0) {
+		if (rc != SD_E_NOMEM)
+			rc = sd_error_set(SD_E_CONFIG, ACME_ARI_RETIRED_KEY " %s", sd_error_detail(rc));
+		goto out;
+	}
+	/* len <= ACME_ARI_RETIRED_FILE_MAX: it fits an int. */
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+		rc = SD_E_NOMEM;
+		goto out;
+	}
+	for (i = 1;; i++) {
+		ERR_set_mark();
+		if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+			err = ERR_peek_last_error();
+			ERR_pop_to_mark();
+			/* Running out of input is the normal end; anything else is a broken file. */
+			if (ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE) {
+				if (*n > 0)
+					break;
+				rc = sd_error_set(SD_E_CONFIG, ACME_ARI_RETIRED_KEY " %s: no PEM certificate", path);
+			} else {
+				rc = sd_error_set(SD_E_CONFIG, ACME_ARI_RETIRED_KEY " %s: certificate %zu is malformed",
+				    path, i);
+			}
+			goto out;
+		}
+		ERR_clear_last_mark();
+		if (*n == ACME_ARI_RETIRED_MAX) {
+			rc = sd_error_set(SD_E_CONFIG, ACME_ARI_RETIRED_KEY " %s: more than %d certificates", path,
+			    ACME_ARI_RETIRED_MAX);
+			goto out;
+		}
+		/* NULL also when the extension does not decode. */
+		if ((ski = X509_get0_subject_key_id(x)) == NULL || ASN1_STRING_length(ski) <= 0) {
+			rc = sd_error_set(SD_E_CONFIG,
+			    ACME_ARI_RETIRED_KEY " %s: certificate %zu has no "
+			                         "subjectKeyIdentifier",
+			    path, i);
+			goto out;
+		}
+		if (ASN1_STRING_length(ski) > ACME_ARI_AKI_MAX) {
+			rc = sd_error_set(SD_E_CONFIG,
+			    ACME_ARI_RETIRED_KEY " %s: certificate %zu has a "
+			                         "subjectKeyIdentifier longer than %d bytes",
+			    path, i, ACME_ARI_AKI_MAX);
+			goto out;
+		}
+		if (ca_ski != NULL && ASN1_OCTET_STRING_cmp(ski, ca_ski) == 0) {
+			rc = sd_error_set(SD_E_CONFIG,
+			    ACME_ARI_RETIRED_KEY " %s: certificate %zu is of the current "
+			                         "issuing key ([ca] certificate)",
+			    path, i);
+			goto out;
+		}
+		skis[*n].len = (size_t)ASN1_STRING_length(ski);
+		memcpy(skis[*n].id, ASN1_STRING_get0_data(ski), skis[*n].len);
+		(*n)++;
+		X509_free(x);
+		x = NULL;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		*n = 0;
+	X509_free(x);
+	BIO_free(bio);
+	free(pem);
+	return rc;
+}
+
+static bool
+acme_ari_key_is(const uint8_t *ski, size_t ski_len, const struct acme_ari_id *id)
+{
+	return ski_len == id->aki_len && memcmp(ski, id->aki, id->aki_len) == 0;
+}
+
 /*
- * Whether id names a certificate of this CA: its keyIdentifier is the
- * issuing CA's subjectKeyIdentifier. Errors: those of acme_ca_get(),
- * SD_E_CONFIG (the CA has no subjectKeyIdentifier).
+ * Which issuing key id's keyIdentifier names: the issuing CA's
+ * subjectKeyIdentifier, or one of [ca] retired_certificates'. Errors: those
+ * of acme_ca_get(), SD_E_CONFIG (the CA has no subjectKeyIdentifier).
  */
 static int
-acme_ari_ours(struct acme *a, const struct acme_ari_id *id, bool *ours)
+acme_ari_issuer_of(struct acme *a, const struct acme_ari_id *id, enum acme_ari_issuer *issuer)
 {
 	const ASN1_OCTET_STRING *ski;
 	X509 *ca = NULL;
+	size_t i;
 	int rc;
 
-	*ours = false;
+	*issuer = ACME_ARI_FOREIGN;
 	if ((rc = acme_ca_get(a, &ca)) != 0)
 		goto out;
 	if ((ski = X509_get0_subject_key_id(ca)) == NULL) {
 		rc = sd_error_set(SD_E_CONFIG, "the issuing CA certificate has no subjectKeyIdentifier");
 		goto out;
 	}
-	*ours = (size_t)ASN1_STRING_length(ski) == id->aki_len &&
-	    memcmp(ASN1_STRING_get0_data(ski), id->aki, id->aki_len) == 0;
+	if (acme_ari_key_is(ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski), id)) {
+		*issuer = ACME_ARI_CURRENT;
+		goto out;
+	}
+	for (i = 0; i < a->n_retired; i++) {
+		if (acme_ari_key_is(a->retired[i].id, a->retired[i].len, id)) {
+			*issuer = ACME_ARI_RETIRED;
+			break;
+		}
+	}
 out:
 	X509_free(ca);
+	return rc;
+}
+
+/*
+ * Whether jc, the journal's certificate of id's serial, has id's
+ * keyIdentifier as its authorityKeyIdentifier: a certID pairing one key's
+ * identifier with a serial another key signed names no certificate.
+ * Errors: SD_E_JOURNAL (the journal's DER does not parse here).
+ */
+static int
+acme_ari_cert_under(const struct journal_cert *jc, const struct acme_ari_id *id, bool *under)
+{
+	const unsigned char *p = jc->cert_der;
+	const ASN1_OCTET_STRING *aki;
+	X509 *x = NULL;
+	int rc = 0;
+
+	*under = false;
+	if (!jc->parsed)
+		goto out;
+	if (jc->cert_der == NULL || jc->cert_der_len > LONG_MAX ||
+	    (x = d2i_X509(NULL, &p, (long)jc->cert_der_len)) == NULL) {
+		ERR_clear_error();
+		rc = sd_error_set(SD_E_JOURNAL, "the journal's certificate %s does not parse", id->serial_hex);
+		goto out;
+	}
+	aki = X509_get0_authority_key_id(x);
+	*under = aki != NULL && acme_ari_key_is(ASN1_STRING_get0_data(aki), (size_t)ASN1_STRING_length(aki), id);
+out:
+	X509_free(x);
 	return rc;
 }
 
@@ -211,17 +347,18 @@ acme_op_renewal_info(struct acme_call *c)
 	struct journal_cert *jc = NULL;
 	struct acme_ari_id id;
 	unsigned sp = ACME_ARI_DEFAULT_START, ep = ACME_ARI_DEFAULT_END;
+	enum acme_ari_issuer issuer = ACME_ARI_FOREIGN;
 	int64_t start = 0, end = 0;
-	bool ours = false;
+	bool under = false;
 	int rc;
 
 	if ((rc = acme_ari_id_parse(c->req->id, &id)) != 0) {
 		rc = acme_answer_problem(c, ACME_P_MALFORMED, "%s", sd_error_detail(rc));
 		goto out;
 	}
-	if ((rc = acme_ari_ours(c->a, &id, &ours)) != 0)
+	if ((rc = acme_ari_issuer_of(c->a, &id, &issuer)) != 0)
 		goto out;
-	if (!ours) {
+	if (issuer == ACME_ARI_FOREIGN) {
 		rc = acme_answer_problem(c, ACME_P_NOT_FOUND, "certID %.64s names another issuer", c->req->id);
 		goto out;
 	}
@@ -231,15 +368,22 @@ acme_op_renewal_info(struct acme_call *c)
 		rc = acme_answer_problem(c, ACME_P_NOT_FOUND, "no certificate has serial %s", id.serial_hex);
 		goto out;
 	}
-	if (rc != 0)
+	if (rc != 0 || (rc = acme_ari_cert_under(jc, &id, &under)) != 0)
 		goto out;
+	if (!under) {
+		rc = acme_answer_problem(c, ACME_P_NOT_FOUND, "certificate %s was not issued under the certID's key",
+		    id.serial_hex);
+		goto out;
+	}
 	/* The profile it was issued under decides, not the directory asked: a reloaded config may lack it. */
 	if (jc->profile != NULL && (issued_under = sd_config_profile(c->a->cfg, jc->profile)) != NULL &&
 	    issued_under->renewal_window_start < issued_under->renewal_window_end) {
 		sp = issued_under->renewal_window_start;
 		ep = issued_under->renewal_window_end;
 	}
-	acme_ari_window(jc->not_before, jc->not_after, sp, ep, jc->revoked, c->now, &start, &end);
+	/* A retired key's certificates go as revoked ones do: the operator wants them replaced now. */
+	acme_ari_window(jc->not_before, jc->not_after, sp, ep, jc->revoked || issuer == ACME_ARI_RETIRED, c->now,
+	    &start, &end);
 	rc = acme_ari_answer(c, start, end);
 out:
 	journal_cert_free(jc);
@@ -254,7 +398,9 @@ acme_ari_replaces(struct acme_call *c, const char *cert_id, char serial_hex[41],
 	json_t *issued = NULL;
 	const json_t *replaced_by;
 	const char *account, *profile;
-	bool ours = false;
+	struct journal_cert *jc = NULL;
+	enum acme_ari_issuer issuer = ACME_ARI_FOREIGN;
+	bool under = false;
 	int rc;
 
 	serial_hex[0] = '\0';
@@ -263,9 +409,17 @@ acme_ari_replaces(struct acme_call *c, const char *cert_id, char serial_hex[41],
 		*problem = ACME_P_MALFORMED;
 		goto out;
 	}
-	if ((rc = acme_ari_ours(c->a, &id, &ours)) != 0)
+	if ((rc = acme_ari_issuer_of(c->a, &id, &issuer)) != 0)
 		goto out;
-	if (ours) {
+	if (issuer != ACME_ARI_FOREIGN) {
+		rc = journal_cert_get(c->a->journal, id.serial, id.serial_len, &jc);
+		if (rc != 0 && rc != SD_E_NOT_FOUND)
+			goto out;
+		if (rc == 0 && (rc = acme_ari_cert_under(jc, &id, &under)) != 0)
+			goto out;
+	}
+	/* A retired key's certificate is replaced like a current one's: that is what retiring it asks for. */
+	if (under) {
 		if ((rc = acme_store_begin(c->a->store, false, &txn)) != 0)
 			goto out;
 		rc = acme_store_get(txn, ACME_T_CERT, id.serial_hex, &issued);
@@ -292,5 +446,6 @@ acme_ari_replaces(struct acme_call *c, const char *cert_id, char serial_hex[41],
 out:
 	acme_store_abort(txn);
 	json_decref(issued);
+	journal_cert_free(jc);
 	return rc;
 }

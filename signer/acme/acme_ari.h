@@ -21,6 +21,8 @@
 #define ACME_ARI_RETRY_AFTER 21600 /* s: how often clients should ask again (RFC 9773 4.3.3) */
 #define ACME_ARI_DEFAULT_START 33 /* percent of the lifetime, when the profile is gone */
 #define ACME_ARI_DEFAULT_END 66
+#define ACME_ARI_RETIRED_MAX 16 /* issuing certificates [ca] retired_certificates may hold */
+#define ACME_ARI_RETIRED_FILE_MAX (1024 * 1024) /* bytes of that file */
 
 struct acme;
 
@@ -31,6 +33,19 @@ struct acme_ari_id {
 	uint8_t serial[JOURNAL_SERIAL_MAX]; /* the serial as the journal keys it: no leading 0x00 */
 	size_t serial_len;
 	char serial_hex[2 * JOURNAL_SERIAL_MAX + 1]; /* lower-case, as signerd writes serials */
+};
+
+/* A subjectKeyIdentifier: what a certID's keyIdentifier is compared with. */
+struct acme_ari_ski {
+	uint8_t id[ACME_ARI_AKI_MAX];
+	size_t len;
+};
+
+/* Which issuing key a certID's keyIdentifier names. */
+enum acme_ari_issuer {
+	ACME_ARI_FOREIGN = 0, /* neither: another CA's, or none */
+	ACME_ARI_CURRENT, /* the issuing CA's ([ca] certificate) */
+	ACME_ARI_RETIRED, /* one of [ca] retired_certificates */
 };
 
 /*
@@ -53,10 +68,11 @@ SD_WUR int acme_ari_id_parse(const char *cert_id, struct acme_ari_id *out);
 /*
  * The suggested renewal window of a certificate valid [not_before,
  * not_after]: start_pct and end_pct percent (0..100) into its lifetime; for
- * a revoked one [now - 2 h, now - 1 h], so that clients replace it at once
- * (RFC 9773 4.2). Pure arithmetic, no overflow for any input.
+ * one to replace at once (at_once: it is revoked, or its issuing key is
+ * retired) [now - 2 h, now - 1 h], so that clients replace it now (RFC 9773
+ * 4.2). Pure arithmetic, no overflow for any input.
  */
-void acme_ari_window(int64_t not_before, int64_t not_after, unsigned start_pct, unsigned end_pct, bool revoked,
+void acme_ari_window(int64_t not_before, int64_t not_after, unsigned start_pct, unsigned end_pct, bool at_once,
     int64_t now, int64_t *start, int64_t *end);
 
 /*
@@ -65,6 +81,22 @@ void acme_ari_window(int64_t not_before, int64_t not_after, unsigned start_pct, 
  * parse), SD_E_NOMEM.
  */
 SD_WUR int acme_ca_get(struct acme *a, X509 **out);
+
+/*
+ * The subjectKeyIdentifiers of the issuing certificates in the PEM file at
+ * path ([ca] retired_certificates: certificates of keys this CA signed with
+ * before) into skis (ACME_ARI_RETIRED_MAX entries), *n their count (>= 1).
+ * Certificates are read, not verified: only their subjectKeyIdentifier is
+ * used. None may be that of ca, the current issuing CA certificate (NULL:
+ * not checked): its certificates would be told to renew at once, again and
+ * again. Errors: SD_E_CONFIG (the file cannot be read or passes
+ * ACME_ARI_RETIRED_FILE_MAX bytes; it holds no certificate, a malformed one,
+ * more than ACME_ARI_RETIRED_MAX, one without a subjectKeyIdentifier or with
+ * one longer than ACME_ARI_AKI_MAX bytes, or one of ca's key; ca has no
+ * subjectKeyIdentifier), SD_E_NOMEM. The detail names the file and the
+ * certificate, counted from 1.
+ */
+SD_WUR int acme_ari_retired_load(const char *path, X509 *ca, struct acme_ari_ski *skis, size_t *n);
 
 /* Who authorised a revocation (RFC 8555 7.6). */
 enum acme_revoke_by {

@@ -53,6 +53,7 @@
 #include <openssl/evp.h>
 
 #include "acme.h"
+#include "acme_ari.h"
 #include "acme_jws.h"
 #include "acme_problem.h"
 #include "acme_store.h"
@@ -65,6 +66,9 @@ struct acme {
 	pthread_mutex_t sweep_lock;
 	int64_t swept_at;			/* the last acme_store_sweep() */
 	size_t orders_page;			/* order URLs a page of an orders list holds (tests lower it) */
+	/* [ca] retired_certificates, read once at open: certIDs under these keys are renewed at once. */
+	struct acme_ari_ski retired[ACME_ARI_RETIRED_MAX];
+	size_t n_retired;
 };
 
 /* One request being served, as acme.c verified it for the handlers. */
@@ -121,11 +125,12 @@ SD_WUR int acme_challenge_validated(struct acme *a, const char *profile, const c
 
 /*
  * RFC 9773: whether certificate certID may be replaced by an order of
- * account account_id: it names a certificate of this CA the account was
- * issued in this directory, not replaced yet. *serial_hex (41 bytes)
- * receives its serial. Errors: SD_E_INVAL with *problem (malformed: not a
- * certID; or alreadyReplaced-like conflicts as malformed), SD_E_NOT_FOUND,
- * SD_E_JOURNAL, SD_E_NOMEM.
+ * account account_id: it names a certificate of this CA (of its issuing
+ * key or of a retired one, the journal's copy signed under the certID's
+ * key) the account was issued in this directory, not replaced yet.
+ * *serial_hex (41 bytes) receives its serial. Errors: SD_E_INVAL with
+ * *problem (malformed: not a certID; or alreadyReplaced-like conflicts as
+ * malformed), SD_E_NOT_FOUND, SD_E_JOURNAL, SD_E_JOURNAL_CORRUPT, SD_E_NOMEM.
  */
 SD_WUR int acme_ari_replaces(struct acme_call *c, const char *cert_id, char serial_hex[41], enum acme_problem *problem);
 

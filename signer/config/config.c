@@ -349,6 +349,12 @@ const struct config_entry config_keys[] = {
 	/* Policy, like a profile: a reload can read the file again and swap the set of refused keys. */
 	{ "ca", "key_blocklist", CONFIG_PATH, CONFIG_ONCE | CONFIG_RELOADABLE, CFG(ca_key_blocklist),
 	    .def = config_none },
+	/*
+	 * Issuing certificates of keys this CA no longer signs with: the ACME
+	 * engine reads their subjectKeyIdentifiers once, when it opens, so that
+	 * renewal information tells clients to replace their certificates at once.
+	 */
+	{ "ca", "retired_certificates", CONFIG_PATH, CONFIG_ONCE, CFG(ca_retired_certificates), .def = config_none },
 	{ "ca", "signature", CONFIG_SPECIAL, 0, CFG(ca_signature_pss), .def = "pkcs1", .special = &config_signature },
 	/* Revocation: the CRL and OCSP keys and their timings are fixed at start. */
 	{ "ca", "name", CONFIG_SPECIAL, CONFIG_ONCE, CFG(ca_name), .def = "issuing", .special = &config_ca_name },
