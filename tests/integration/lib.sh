@@ -37,13 +37,14 @@ t_demo() {
 }
 
 # Start signerd on the demo in $1; sets T_PID, T_PORT, T_URL, T_DIR.
-# T_SIGNERD_CPU=N runs it on CPU N only.
+# T_SIGNERD_CPU=N runs it on CPU N only; T_START_PORT=P on port P (a restart that
+# clients must find where it was), else on an ephemeral one.
 t_start() {
 	local wrap=()
 	T_DIR=$1
 	rm -f "$T_TMP/ready"
 	[ -z "${T_SIGNERD_CPU:-}" ] || wrap=(taskset -c "$T_SIGNERD_CPU")
-	"${wrap[@]}" "$BUILD/signerd" -c "$T_DIR/signerd.conf" --port 0 --ready-file "$T_TMP/ready" 2>"$T_TMP/signerd.log" &
+	"${wrap[@]}" "$BUILD/signerd" -c "$T_DIR/signerd.conf" --port "${T_START_PORT:-0}" --ready-file "$T_TMP/ready" 2>"$T_TMP/signerd.log" &
 	T_PID=$!
 	local i
 	for i in $(seq 1 100); do

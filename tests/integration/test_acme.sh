@@ -229,6 +229,48 @@ t_check "revoked by authorization: journaled as the account's, by authorization,
 t_check "renewalInfo of the certificate revoked by authorization: a window in the past" \
 	/usr/bin/python3 "$client" renewal-info "$dir" "$ca" "$tls_crt" past
 
+# Rotating the issuing key (RFC 9773's other case): a new key and intermediate, the old certificate in
+# [ca] retired_certificates; after the restart its certificates are to be replaced at once, and are.
+dns_crt=$lg/certificates/lego-dns.example.com.crt
+t_check "renewalInfo of lego's dns-01 certificate before the rotation: the middle third" \
+	/usr/bin/python3 "$client" renewal-info "$dir" "$ca" "$dns_crt" middle-third
+rotate() {
+	local tok=signerd-demo ctl=("$BUILD/signerctl" -c "$d/signerd.conf")
+	grep -q "^key = pkcs11:token=$tok;object=intermediate-ca\$" "$d/signerd.conf" || return 1
+	"${ctl[@]}" keygen --type p256 --key "pkcs11:token=$tok;object=intermediate-2" &&
+		"${ctl[@]}" intermediate --key "pkcs11:token=$tok;object=intermediate-2" \
+			--issuer-key "pkcs11:token=$tok;object=root-ca" --issuer-cert "$d/ca/root.pem" \
+			--subject "/O=signerd demo/CN=signerd demo issuing CA 2" --days 365 --path-len 1 \
+			--out "$d/ca/intermediate-2.pem" &&
+		"${ctl[@]}" ocsp-responder --key "pkcs11:token=$tok;object=ocsp-responder" \
+			--issuer-key "pkcs11:token=$tok;object=intermediate-2" --issuer-cert "$d/ca/intermediate-2.pem" \
+			--subject "/O=signerd demo/CN=signerd demo OCSP responder 2" --out "$d/ca/ocsp-responder-2.pem" &&
+		cat "$d/ca/intermediate-2.pem" "$d/ca/root.pem" >"$d/ca/chain-2.pem" &&
+		chmod 644 "$d/ca/intermediate-2.pem" "$d/ca/ocsp-responder-2.pem" "$d/ca/chain-2.pem" &&
+		sed -i -e "s|^key = pkcs11:token=$tok;object=intermediate-ca\$|key = pkcs11:token=$tok;object=intermediate-2|" \
+			-e 's|^certificate = ca/intermediate.pem$|certificate = ca/intermediate-2.pem\nretired_certificates = ca/intermediate.pem|' \
+			-e 's|^chain = ca/chain.pem$|chain = ca/chain-2.pem|' \
+			-e 's|^ocsp_certificate = ca/ocsp-responder.pem$|ocsp_certificate = ca/ocsp-responder-2.pem|' "$d/signerd.conf" &&
+		grep -q '^retired_certificates = ca/intermediate.pem$' "$d/signerd.conf"
+}
+t_check "a new issuing key and certificate; the old one retired" rotate
+t_stop
+t_check "signerd stopped cleanly before the rotation" test "$T_RC" = 0
+# On the same port: lego knows its account by the server's host and port.
+if ! T_START_PORT=$T_PORT t_start "$d"; then
+	t_fail "signerd starts with the new issuing key" "$(tail -n 3 "$T_TMP/signerd.log")"
+fi
+t_check "renewalInfo of the retired key's certificate: a window in the past" \
+	/usr/bin/python3 "$client" renewal-info "$dir" "$ca" "$dns_crt" past
+cp "$dns_crt" "$T_TMP/lego-dns-1.pem"
+t_check "lego renews it under the new key" \
+	lego_dns --domains lego-dns.example.com renew --days 999 --no-random-sleep
+t_check "the renewed certificate is another one" bash -c "! cmp -s '$dns_crt' '$T_TMP/lego-dns-1.pem'"
+t_check "it chains to the demo root through the new issuing certificate alone" \
+	openssl verify -CAfile "$d/ca/root.pem" -untrusted "$d/ca/intermediate-2.pem" "$dns_crt"
+t_check "renewalInfo of the new certificate: the middle third" \
+	/usr/bin/python3 "$client" renewal-info "$dir" "$ca" "$dns_crt" middle-third
+
 t_check "the journal verifies" t_audit verify --pubkey "$d/audit.pem"
 t_stop
 t_check "signerd stopped cleanly" test "$T_RC" = 0
