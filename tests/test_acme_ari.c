@@ -371,7 +371,7 @@ env_open_with(struct ari_env *env, const char *extra, const char *retired)
 		.chain_count = acme_fx_chain_count,
 		.chain_pem = acme_fx_chain_pem };
 	struct journal_revocation rv;
-	char path[PATH_MAX], jdir[PATH_MAX + 16], *text;
+	char path[PATH_MAX], retired_path[PATH_MAX], jdir[PATH_MAX + 16], *text;
 	size_t len = strlen(config_text) + strlen(extra) + 1;
 	uint64_t seq = 0;
 	int rc;
@@ -390,7 +390,7 @@ env_open_with(struct ari_env *env, const char *extra, const char *retired)
 	sd_test_write(tmp, "signerd.conf", text, 0600, path);
 	free(text);
 	if (retired != NULL)
-		sd_test_write(tmp, "retired.pem", retired, 0600, jdir);
+		sd_test_write(tmp, "retired.pem", retired, 0600, retired_path);
 	rc = sd_config_load(path, &env->cfg);
 	if (rc != 0)
 		printf("config: %s\n", sd_error_detail(rc));
@@ -517,45 +517,70 @@ expect_problem(struct signer_acme_answer *ans, unsigned status, const char *type
 	json_decref(o);
 }
 
+/* The window of ca's certificate serial, asked through profile's directory: exactly [want_s, want_e]. */
 static void
-test_renewal_info(void)
+expect_window_is(struct ari_env *env, const struct ca *ca, const uint8_t *serial, size_t len, int64_t want_s,
+    int64_t want_e)
 {
 	struct signer_acme_answer *ans;
-	struct ari_env env;
+	int64_t s = 0, e = 0;
 	char id[128];
-	int64_t s = 0, e = 0, now = (int64_t)time(NULL);
 
-	env_open(&env);
-	/* Known: the middle third of its 90 days, the default 33-66. */
-	cert_id_of(&test_ca, serial_known, sizeof(serial_known), id);
-	ans = renewal_info(&env, "web", id);
+	cert_id_of(ca, serial, len, id);
+	ans = renewal_info(env, "web", id);
 	expect_window(ans, &s, &e);
-	CU_ASSERT_EQUAL(s, NB + (NA - NB) * 33 / 100);
-	CU_ASSERT_EQUAL(e, NB + (NA - NB) * 66 / 100);
+	CU_ASSERT_EQUAL(s, want_s);
+	CU_ASSERT_EQUAL(e, want_e);
 	CU_ASSERT(ans->nonce[0] != '\0');
 	signer_acme_answer_free(ans);
-	/* The profile it was issued under (10-20), asked through another directory. */
-	cert_id_of(&test_ca, serial_short, sizeof(serial_short), id);
-	ans = renewal_info(&env, "web", id);
-	expect_window(ans, &s, &e);
-	CU_ASSERT_EQUAL(s, NB + 100);
-	CU_ASSERT_EQUAL(e, NB + 200);
-	signer_acme_answer_free(ans);
-	/* A profile no longer configured: 33-66. */
-	cert_id_of(&test_ca, serial_gone, sizeof(serial_gone), id);
-	ans = renewal_info(&env, "web", id);
-	expect_window(ans, &s, &e);
-	CU_ASSERT_EQUAL(s, NB + 330);
-	CU_ASSERT_EQUAL(e, NB + 660);
-	signer_acme_answer_free(ans);
-	/* Revoked: the window is in the past, so that it is replaced at once. */
-	cert_id_of(&test_ca, serial_revoked, sizeof(serial_revoked), id);
-	ans = renewal_info(&env, "web", id);
+}
+
+/* ... a window in the past, to replace it at once: [now - 2 h, now - 1 h]. */
+static void
+expect_window_past(struct ari_env *env, const struct ca *ca, const uint8_t *serial, size_t len)
+{
+	struct signer_acme_answer *ans;
+	int64_t s = 0, e = 0, now = (int64_t)time(NULL);
+	char id[128];
+
+	cert_id_of(ca, serial, len, id);
+	ans = renewal_info(env, "web", id);
 	expect_window(ans, &s, &e);
 	CU_ASSERT(s >= now - 7200 && s <= now - 7200 + 60);
 	CU_ASSERT_EQUAL(e, s + 3600);
 	CU_ASSERT(e < now);
 	signer_acme_answer_free(ans);
+}
+
+/* newOrder's "replaces" of ca's certificate serial refused with problem want, no serial named. */
+static void
+expect_replace_refused(struct acme_call *c, const struct ca *ca, const uint8_t *serial, size_t len,
+    enum acme_problem want)
+{
+	enum acme_problem p = ACME_P_NONE;
+	char id[128], hex[41];
+
+	cert_id_of(ca, serial, len, id);
+	CU_ASSERT_EQUAL(acme_ari_replaces(c, id, hex, &p), SD_E_INVAL);
+	CU_ASSERT_EQUAL(p, want);
+	CU_ASSERT_STRING_EQUAL(hex, "");
+}
+
+static void
+test_renewal_info(void)
+{
+	struct ari_env env;
+
+	env_open(&env);
+	/* Known: the middle third of its 90 days, the default 33-66. */
+	expect_window_is(&env, &test_ca, serial_known, sizeof(serial_known), NB + (NA - NB) * 33 / 100,
+	    NB + (NA - NB) * 66 / 100);
+	/* The profile it was issued under (10-20), asked through another directory. */
+	expect_window_is(&env, &test_ca, serial_short, sizeof(serial_short), NB + 100, NB + 200);
+	/* A profile no longer configured: 33-66. */
+	expect_window_is(&env, &test_ca, serial_gone, sizeof(serial_gone), NB + 330, NB + 660);
+	/* Revoked: the window is in the past, so that it is replaced at once. */
+	expect_window_past(&env, &test_ca, serial_revoked, sizeof(serial_revoked));
 	env_close(&env);
 }
 
@@ -617,27 +642,15 @@ expect_not_found(struct signer_acme_answer *ans, const char *needle)
 static void
 test_renewal_info_retired(void)
 {
-	struct signer_acme_answer *ans;
 	struct ari_env env;
 	char id[128];
-	int64_t s = 0, e = 0, now = (int64_t)time(NULL);
 
 	env_open_retired(&env);
 	/* Valid and not revoked, but its key is retired: the window is in the past, as a revoked one's. */
-	cert_id_of(&retired_ca, serial_old, sizeof(serial_old), id);
-	ans = renewal_info(&env, "web", id);
-	expect_window(ans, &s, &e);
-	CU_ASSERT(s >= now - 7200 && s <= now - 7200 + 60);
-	CU_ASSERT_EQUAL(e, s + 3600);
-	CU_ASSERT(e < now);
-	signer_acme_answer_free(ans);
+	expect_window_past(&env, &retired_ca, serial_old, sizeof(serial_old));
 	/* The current key's certificates keep their window. */
-	cert_id_of(&test_ca, serial_known, sizeof(serial_known), id);
-	ans = renewal_info(&env, "web", id);
-	expect_window(ans, &s, &e);
-	CU_ASSERT_EQUAL(s, NB + (NA - NB) * 33 / 100);
-	CU_ASSERT_EQUAL(e, NB + (NA - NB) * 66 / 100);
-	signer_acme_answer_free(ans);
+	expect_window_is(&env, &test_ca, serial_known, sizeof(serial_known), NB + (NA - NB) * 33 / 100,
+	    NB + (NA - NB) * 66 / 100);
 	/* A serial paired with a key that did not sign it, either way round; the other retired key signed neither. */
 	cert_id_of(&test_ca, serial_old, sizeof(serial_old), id);
 	expect_not_found(renewal_info(&env, "web", id), "certificate 5e71 was not issued under the certID's key");
@@ -803,26 +816,15 @@ test_replaces(void)
 	CU_ASSERT_EQUAL(p, ACME_P_NONE);
 	CU_ASSERT_STRING_EQUAL(hex, "87654321");
 
-	cert_id_of(&test_ca, serial_revoked, sizeof(serial_revoked), id);
-	CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), SD_E_INVAL);
-	CU_ASSERT_EQUAL(p, ACME_P_ALREADY_REPLACED);
-	CU_ASSERT_STRING_EQUAL(acme_problem_type(p), "urn:ietf:params:acme:error:alreadyReplaced");
-	CU_ASSERT_STRING_EQUAL(hex, "");
+	expect_replace_refused(&c, &test_ca, serial_revoked, sizeof(serial_revoked), ACME_P_ALREADY_REPLACED);
+	CU_ASSERT_STRING_EQUAL(acme_problem_type(ACME_P_ALREADY_REPLACED), "urn:ietf:params:acme:error:alreadyReplaced");
 
 	/* Another account's, another directory's, one not issued through ACME, another issuer's. */
-	cert_id_of(&test_ca, serial_short, sizeof(serial_short), id);
-	CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), SD_E_INVAL);
-	CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
+	expect_replace_refused(&c, &test_ca, serial_short, sizeof(serial_short), ACME_P_MALFORMED);
 	CU_ASSERT(detail_has(SD_E_INVAL, "not one this account was issued"));
-	cert_id_of(&test_ca, serial_gone, sizeof(serial_gone), id);
-	CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), SD_E_INVAL);
-	CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
-	cert_id_of(&test_ca, serial_unknown, sizeof(serial_unknown), id);
-	CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), SD_E_INVAL);
-	CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
-	cert_id_of(&other_ca, serial_known, sizeof(serial_known), id);
-	CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), SD_E_INVAL);
-	CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
+	expect_replace_refused(&c, &test_ca, serial_gone, sizeof(serial_gone), ACME_P_MALFORMED);
+	expect_replace_refused(&c, &test_ca, serial_unknown, sizeof(serial_unknown), ACME_P_MALFORMED);
+	expect_replace_refused(&c, &other_ca, serial_known, sizeof(serial_known), ACME_P_MALFORMED);
 	CU_ASSERT_EQUAL(acme_ari_replaces(&c, "not a certID", hex, &p), SD_E_INVAL);
 	CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
 
@@ -872,18 +874,12 @@ test_replaces_retired(void)
 			CU_ASSERT_STRING_EQUAL(hex, "5e71");
 		}
 		/* The same serial under the current key's, or the other retired key's, identifier. */
-		cert_id_of(&test_ca, serial_old, sizeof(serial_old), id);
-		CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), SD_E_INVAL);
-		CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
+		expect_replace_refused(&c, &test_ca, serial_old, sizeof(serial_old), ACME_P_MALFORMED);
 		CU_ASSERT(detail_has(SD_E_INVAL, "not one this account was issued"));
-		cert_id_of(&spare_ca, serial_old, sizeof(serial_old), id);
-		CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), SD_E_INVAL);
-		CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
+		expect_replace_refused(&c, &spare_ca, serial_old, sizeof(serial_old), ACME_P_MALFORMED);
 		/* Another account's to replace, retired key or not. */
 		memcpy(c.account_id, ACCOUNT_B, sizeof(ACCOUNT_B));
-		cert_id_of(&retired_ca, serial_old, sizeof(serial_old), id);
-		CU_ASSERT_EQUAL(acme_ari_replaces(&c, id, hex, &p), SD_E_INVAL);
-		CU_ASSERT_EQUAL(p, ACME_P_MALFORMED);
+		expect_replace_refused(&c, &retired_ca, serial_old, sizeof(serial_old), ACME_P_MALFORMED);
 		free(ans.body);
 		env_close(&env);
 	}

@@ -553,18 +553,25 @@ order_processing(const char *id, int64_t seconds)
 	json_decref(o);
 }
 
-/* The status alice's order id answers with (static). */
+/* The status t's order id answers with (static). */
 static const char *
-order_status(const char *id)
+order_status_as(const struct tacct *t, const char *id)
 {
 	static char status[32];
-	struct signer_acme_answer *ans = post(&alice, SIGNER_ACME_ORDER, "order", id, NULL);
+	struct signer_acme_answer *ans = post(t, SIGNER_ACME_ORDER, "order", id, NULL);
 	json_t *o = answer_json(ans);
 
 	(void)snprintf(status, sizeof(status), "%s", acme_json_str(o, "status") != NULL ? acme_json_str(o, "status") : "");
 	json_decref(o);
 	signer_acme_answer_free(ans);
 	return status;
+}
+
+/* The status alice's order id answers with (static). */
+static const char *
+order_status(const char *id)
+{
+	return order_status_as(&alice, id);
 }
 
 /* Move challenge i of authorization authz's start seconds into the past, as a lost validation's. */
@@ -1231,20 +1238,6 @@ test_dns01_wildcard(void)
 	expect_problem(post(&wild, SIGNER_ACME_NEW_ORDER, "new-order", NULL,
 	                   "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.v.example.com\"}]}"),
 	    400, "rejectedIdentifier", "[acme] resolver is not configured");
-}
-
-/* The status t's order id answers with (static). */
-static const char *
-order_status_as(const struct tacct *t, const char *id)
-{
-	static char status[32];
-	struct signer_acme_answer *ans = post(t, SIGNER_ACME_ORDER, "order", id, NULL);
-	json_t *o = answer_json(ans);
-
-	(void)snprintf(status, sizeof(status), "%s", acme_json_str(o, "status") != NULL ? acme_json_str(o, "status") : "");
-	json_decref(o);
-	signer_acme_answer_free(ans);
-	return status;
 }
 
 /* A ready order of t for a and b, their authorizations validated (or reused); its id into id. */
