@@ -30,10 +30,12 @@ OK_SLACK_MS=600		# a 200 within the wait + one signature + this (the journal's c
 HEALTH_MAX_MS=200
 RSS_MAX_MB=64
 # Under AddressSanitizer (make asan) the shadow memory and the quarantine are most of the RSS, and every
-# thread runs several times slower: the bounds are for the real build.
+# thread runs several times slower: the bounds are for the real build. A busy answer must still come
+# before the wait would have ended (CI's make asan saw 1,022 ms with 64 clients on two cores).
 if ldd "$BUILD/signerd" 2>/dev/null | grep -q libasan; then
 	HEALTH_MAX_MS=1000
 	RSS_MAX_MB=1024
+	BUSY_MAX_MS=$((WAIT_MS - 250))
 fi
 
 [ -x "$OVERLOAD" ] || { t_fail "signerd-overload is built" "$OVERLOAD missing (make $OVERLOAD)"; t_done; exit 1; }
