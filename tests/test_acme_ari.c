@@ -365,7 +365,7 @@ struct ari_env {
  * holds retired (NULL: no such file). acme_open()'s result.
  */
 static int
-env_open_with(struct ari_env *env, const char *extra, const char *retired)
+env_open_base(struct ari_env *env, bool acme, const char *extra, const char *retired)
 {
 	struct acme_ops ops = { .revoke = ops_revoke,
 		.chain_count = acme_fx_chain_count,
@@ -387,6 +387,12 @@ env_open_with(struct ari_env *env, const char *extra, const char *retired)
 	text = malloc(len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	(void)snprintf(text, len, "%s%s", config_text, extra);
+	if (!acme) {
+		char *on = strstr(text, "acme = true\n");
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(on);
+		memmove(on, on + strlen("acme = true\n"), strlen(on + strlen("acme = true\n")) + 1);
+	}
 	sd_test_write(tmp, "signerd.conf", text, 0600, path);
 	free(text);
 	if (retired != NULL)
@@ -410,6 +416,13 @@ env_open_with(struct ari_env *env, const char *extra, const char *retired)
 	rv.client_subject = "CN=admin";
 	CU_ASSERT_EQUAL_FATAL(journal_revoke(env->j, &rv, &seq, NULL), 0);
 	return acme_open(env->cfg, env->j, &ops, &env->a);
+}
+
+/* The engine as env_open_base() opens it, with profile web serving ACME. */
+static int
+env_open_with(struct ari_env *env, const char *extra, const char *retired)
+{
+	return env_open_base(env, true, extra, retired);
 }
 
 static void
@@ -767,6 +780,13 @@ test_retired_config(void)
 	expect_retired_refused(big, "larger than 1048576 bytes");
 	free(big);
 	free(no_ski);
+	/* No profile serves ACME: no engine, but a bad file is still refused. */
+	CU_ASSERT_EQUAL(env_open_base(&env, false, RETIRED_CONFIG, retired_ca.pem), 0);
+	CU_ASSERT_PTR_NULL(env.a);
+	env_close(&env);
+	CU_ASSERT_EQUAL(env_open_base(&env, false, RETIRED_CONFIG, NULL), SD_E_CONFIG);
+	CU_ASSERT_PTR_NULL(env.a);
+	env_close(&env);
 }
 
 /* --- acme_ari_replaces --- */

@@ -83,19 +83,22 @@ acme_open(const struct sd_config *cfg, struct journal *j, const struct acme_ops 
 	int rc;
 
 	*out = NULL;
-	if (!acme_any_profile(cfg))
-		return 0;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return SD_E_NOMEM;
 	a->cfg = cfg;
 	a->journal = j;
 	a->ops = *ops;
 	a->orders_page = ACME_ORDERS_PAGE;
+	/* Read even when no profile serves ACME: a bad file stops the start, as any bad setting does. */
+	if ((rc = acme_retired_open(a)) != 0 || !acme_any_profile(cfg)) {
+		free(a);
+		return rc;
+	}
 	if (pthread_mutex_init(&a->sweep_lock, NULL) != 0) {
 		free(a);
 		return sd_error_set(SD_E_INTERNAL, "cannot create a mutex");
 	}
-	if ((rc = acme_store_open_config(cfg, &a->store)) != 0 || (rc = acme_retired_open(a)) != 0) {
+	if ((rc = acme_store_open_config(cfg, &a->store)) != 0) {
 		acme_close(a);
 		return rc;
 	}

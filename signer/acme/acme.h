@@ -49,7 +49,8 @@ SD_WUR int acme_store_open_config(const struct sd_config *cfg, struct acme_store
  * signer's journal (events and certificates are read and written there).
  * [ca] retired_certificates is read here, once (acme_ari_retired_load();
  * ops->chain_pem must give the issuing CA already).
- * *out is NULL, and 0 returned, when no profile has acme = true.
+ * *out is NULL, and 0 returned, when no profile has acme = true (the
+ * retired_certificates file is still read, so that a bad one is refused).
  * Errors: those of acme_store_open(), SD_E_CONFIG (also a refused
  * retired_certificates file, the detail saying why), SD_E_NOMEM.
  */
